@@ -1,0 +1,283 @@
+/* dnnc.h — the compiler's one internal header, a section per source file.
+ *
+ * The pipeline (main.c) is: parse (grammar/) → lower.c (AST → IR graph) →
+ * shape.c (shape rules) → autodiff.c (backward graph) → plan.c (memory) →
+ * emit.c (C). Each pass has one entry function taking and returning plain
+ * data; passes report every error they find and the driver stops between
+ * passes when there was one. Ops are rows of ops.def.
+ */
+#ifndef DNNC_H
+#define DNNC_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define DNNC_VERSION "0.1.0"
+#define MAX_RANK 4        /* per-sample rank; the batch dimension is extra */
+#define MAX_INPUTS 8      /* tensor operands of one IR node */
+#define MAX_ATTRS 6       /* numeric attributes of one IR node */
+#define MAX_NESTING 256   /* expression depth the parser accepts */
+#define MAX_ELEMENTS (1L << 28) /* largest per-sample tensor, in elements */
+
+/* ---- util.c: arena, strings, diagnostics -------------------------------- */
+
+/* A source span: bison's location type, 1-based lines and byte columns. */
+typedef struct Loc {
+    int first_line, first_column; /* where the construct starts */
+    int last_line, last_column;   /* where it ends (inclusive) */
+} Loc;
+
+void *arena_alloc(size_t size);   /* zeroed; never fails (exits on OOM) */
+
+/* A string → pointer hash map; zero-initialised is empty. */
+typedef struct Entry {
+    const char *key;    /* NULL when the slot is free */
+    void *val;
+} Entry;
+typedef struct Map {
+    Entry *slots;
+    int cap, count;     /* slots (a power of two) / keys */
+} Map;
+void *map_get(const Map *m, const char *key);
+void map_put(Map *m, const char *key, void *val);
+const char *source_line(int line);  /* line `line` of the source, trimmed */
+char *arena_strdup(const char *s);
+char *arena_printf(const char *fmt, ...);
+void arena_free_all(void);
+
+/* The file being compiled, kept for printing source lines in diagnostics. */
+typedef struct Source {
+    const char *path;   /* as given on the command line */
+    const char *text;   /* whole contents, NUL-terminated */
+    size_t len;         /* bytes, not counting the NUL */
+} Source;
+
+void diag_init(const Source *src, bool color, bool werror, bool no_warnings);
+void error_at(Loc loc, const char *fmt, ...);
+void warning_at(Loc loc, const char *fmt, ...);
+void note(const char *fmt, ...);       /* a "note:" line for the last diagnostic */
+int  error_count(void);
+bool too_many_errors(void);            /* the 20-error limit was reached */
+#if defined(__GNUC__)
+#define NORETURN __attribute__((noreturn))
+#else
+#define NORETURN
+#endif
+/* Internal invariant: prints the compiler's own file and line, exits 70. */
+#define ICE(...) ice(__FILE__, __LINE__, __VA_ARGS__)
+NORETURN void ice(const char *file, int line, const char *fmt, ...);
+
+/* ---- parse (grammar/lexer.l, grammar/parser.y, ast.c): source → AST ----- */
+
+typedef enum {
+    /* expressions */
+    N_NUM, N_NAME, N_STRING, N_CALL, N_BINOP, N_NEG, N_PIPE, N_LIST, N_KWARG,
+    /* statements */
+    N_INPUT, N_TARGET, N_PARAM, N_ASSIGN, N_OUTPUT, N_LOSS, N_FREEZE, N_TRAIN,
+    N_SETTING, N_MODEL
+} NodeKind;
+
+typedef struct Node Node;
+struct Node {
+    NodeKind kind;
+    Loc loc;            /* the construct; for N_BINOP the operator */
+    const char *name;   /* identifier, call or setting name, string text */
+    double num;         /* N_NUM value */
+    int op;             /* N_BINOP: '+', '-', '*', '/', '@' */
+    Node *a, *b;        /* operands; N_PIPE: a |> b; statements: a = dims/expr, b = init/class */
+    Node *list;         /* call arguments, list items, model statements, settings */
+    Node *next;         /* next in a list */
+    Node *tail;         /* list head only: the last item, for O(1) append */
+    int depth;          /* expression nesting, bounded by MAX_NESTING */
+    const char *text;   /* N_NUM: the literal as written */
+};
+
+Node *new_node(NodeKind kind, Loc loc);
+Node *append(Node *list, Node *item);  /* returns the list head */
+
+/* Parses src; returns the list of N_MODEL nodes (NULL on an empty file). */
+Node *parse_source(const Source *src);
+
+/* ---- ops.def / ops.c: the op table -------------------------------------- */
+
+typedef enum {
+#define OP(name, sig, flags, shape, emit, grad, cexpr, dexpr) OP_##name,
+#include "ops.def"
+#undef OP
+    OP_COUNT
+} OpKind;
+
+enum {
+    F_LAYER = 1,        /* creates parameters */
+    F_LOSS = 2,         /* a loss: batched prediction → scalar */
+    F_UNARY = 4,        /* elementwise, one operand */
+    F_INTERNAL = 8,     /* not callable from .dnn source */
+    F_BACKWARD = 16,    /* only appears in backward graphs */
+    F_SHAPE = 32,       /* shape change of the same data (copied) */
+};
+
+typedef struct Value Value;
+typedef struct Emitter Emitter;
+
+typedef struct OpInfo {
+    const char *name;   /* as written in .dnn and shown in messages */
+    const char *sig;    /* "x, units:int, bias:bool=true" — see lower.c */
+    int flags;          /* F_* */
+} OpInfo;
+extern const OpInfo op_info[OP_COUNT];
+
+/* ---- IR (lower.c builds it) --------------------------------------------- */
+
+typedef enum { DT_FLOAT, DT_CLASS } DType;
+
+typedef struct Shape {
+    int rank;           /* 0 for a scalar */
+    int dim[MAX_RANK];  /* per sample; the batch dimension is not stored */
+} Shape;
+
+struct Value {
+    int id;             /* index in Graph.values: creation order is topological */
+    OpKind op;
+    Value *in[MAX_INPUTS];  /* operands; NULL where optional and absent */
+    int nin;
+    double attr[MAX_ATTRS]; /* op-specific numbers, named by the op's signature */
+    Loc attr_loc[MAX_ATTRS];/* where each attribute was written (or the call) */
+    Shape shape;        /* per-sample shape, set by shape.c */
+    bool batched;       /* carries the implicit batch dimension */
+    bool shaped;        /* shape known (parameters get theirs from their user) */
+    DType dtype;
+    const char *name;   /* parameter key, or the statement's name for values */
+    const char *label;  /* layer name shown in summaries: "features.3" */
+    Loc loc;            /* where in the source it came from */
+    int classes;        /* DT_CLASS: number of classes */
+    /* parameters */
+    bool trainable;     /* false when frozen */
+    bool is_weight;     /* counts in `weights` (dense/conv/maxout weight) */
+    bool is_bias;       /* a layer's bias (zero unless init is pytorch) */
+    bool is_buffer;     /* non-trainable state saved with the weights (running stats) */
+    bool is_explicit;   /* declared with `param` */
+    bool has_fill;      /* initialised to the constant `fill` (batchnorm, prelu) */
+    float fill;
+    const Node *init;   /* explicit init expression, or NULL for the default */
+    int fan_in, fan_out;
+    /* filled by later passes */
+    bool needs_grad;    /* depends on a trainable parameter (autodiff.c) */
+    bool used;          /* reaches an output or the loss */
+    int offset;         /* plan.c: offset in its storage area */
+    int area;           /* plan.c: AREA_* */
+    int index;          /* parameters: index in NAME_tensors; inputs: argument order */
+    Value *grad_of;     /* backward: the parameter whose gradient this stores */
+    Value *fwd;         /* F_BACKWARD: the forward node being differentiated */
+    int grad_arg;       /* F_BACKWARD: which operand of fwd */
+    int stmt_line;      /* .dnn line of the statement, for comments */
+};
+
+typedef struct Setting {
+    const char *name;   /* "lr", "momentum", ... */
+    double value;
+} Setting;
+
+typedef struct Train {
+    const char *optimizer;   /* sgd adam adamw adagrad rmsprop */
+    double lr, momentum, dampening, weight_decay, beta1, beta2, eps, alpha;
+    bool nesterov;
+    const char *schedule;    /* NULL, "step", "exponential", "inverse_time" */
+    double every, gamma, k;
+    int batch, epochs;
+    uint64_t seed;
+    bool shuffle;
+    const Node *init;        /* default init for layer weights, or NULL */
+    double validation;
+    int patience; double min_delta; bool early_stop;
+    double clip_grad_norm;   /* 0: off */
+    double ema_decay;        /* 0: off */
+} Train;
+
+typedef struct Graph {
+    const char *name;        /* model name */
+    Loc loc;
+    Value **values; int nvalues, cap;
+    Value **inputs; int ninputs;    /* inputs in declaration order */
+    Value **targets; int ntargets;
+    Value **outputs; int noutputs;
+    const char **output_names;
+    Value **params; int nparams;    /* parameters in creation order */
+    Value *loss;
+    Train train;
+    /* autodiff.c */
+    Value **grads;           /* gradient-storing nodes, one per trainable param */
+    int nforward;            /* values[0..nforward) are the forward graph */
+} Graph;
+
+Value *new_value(Graph *g, OpKind op, Loc loc);
+const char *shape_str(const Shape *s);   /* "[16, 5, 5]" */
+long shape_size(const Shape *s);
+
+/* Binds a call's arguments to a signature (see ops.def): tensor operands go
+ * to tensors[], attributes to vals[] with their locations. `what` names the
+ * callee in messages. Returns false after reporting an error. */
+typedef struct Binding {
+    const Node *tensors[MAX_INPUTS]; int ntensors;
+    double vals[MAX_ATTRS]; Loc locs[MAX_ATTRS];
+    const Node *nodes[MAX_ATTRS];  /* the argument's expression, NULL for a default */
+} Binding;
+bool bind_args(const char *sig, const char *what, const Node *call, const Node *first, Binding *b);
+bool const_eval(const Node *n, double *out);
+const char *closest_name(const char *name, const char *const *cands, int n);
+
+/* lower.c — AST → IR: names resolved, layers expanded into parameters,
+ * pipes applied, keyword arguments bound. Returns one graph per model. */
+Graph **lower_models(const Node *models, int *count);
+
+/* shape.c — runs every op's shape rule in order; reports shape errors and
+ * unused values. Returns false on an error. */
+bool check_shapes(Graph *g);
+
+/* What an op's emitter sees (emit.c): it prints the body of one step
+ * function whose parameters are `out` (the result), `in0`, `in1`, ... (the
+ * operands) and `n` (samples in the batch). For a gradient (arg >= 0) the
+ * result is `dx`, the incoming gradient `dy`, and `out` is the forward
+ * result. Operands are laid out [n][size] when batched, [size] when not. */
+struct Emitter {
+    FILE *out;          /* the body being printed */
+    const Graph *g;
+    int indent;         /* current indentation level */
+};
+void emit(Emitter *e, const char *fmt, ...);  /* one indented line */
+const char *flit(double x);                   /* a C float literal: "0.5f" */
+const char *count_of(const Value *v);         /* "n * 4" or "4": floats in its buffer */
+const char *samples_of(const Value *v);       /* "n" or "1" */
+
+/* ops.c — per-op rules, called through the table */
+bool op_shape(Graph *g, Value *v);                      /* shape rule */
+void op_grad(Graph *g, Value *v, Value *dy, Value **dx); /* gradient rule */
+void op_emit(Emitter *e, const Value *v);               /* C for one node */
+bool op_can_emit(OpKind op);
+
+/* autodiff.c — appends the backward graph (reverse mode). */
+void differentiate(Graph *g);
+Value *ir_binary(Graph *g, OpKind op, Value *a, Value *b, Loc loc); /* shaped */
+Value *ir_node(Graph *g, OpKind op, Loc loc, Value *a, Value *b, Value *c);
+
+/* plan.c — memory: offsets of every value in the model struct. */
+enum { AREA_NONE, AREA_PARAM, AREA_GRAD, AREA_ACT, AREA_INPUT, AREA_TARGET, AREA_CONST };
+typedef struct Plan {
+    long params, act;        /* floats in each area */
+    long trainable;          /* trainable scalars */
+} Plan;
+Plan plan_memory(Graph *g);
+
+/* emit.c — the model's .c and .h. */
+typedef struct EmitOptions {
+    const char *source;      /* the .dnn file's base name, for comments */
+} EmitOptions;
+bool emit_model(Graph *g, const Plan *p, const EmitOptions *o, FILE *c, FILE *h);
+
+/* summary.c — --emit=summary and --emit=ir. */
+void print_summary(Graph *g, FILE *out);
+void print_ir(Graph *g, FILE *out);
+
+#endif

@@ -1,0 +1,636 @@
+/* emit.c — C for a checked, differentiated and planned model.
+ *
+ * Entry: emit_model(). Writes the model's part of NAME.h (size macros, the
+ * complete struct, prototypes) and of NAME.c: one static step function per
+ * IR node (llm.c style: outputs first, then operands, then the sample count
+ * n), commented with the .dnn line it came from; then the public functions
+ * of generated-c.md, each a flat list of step calls. Shapes are baked into
+ * loop bounds so the C compiler can unroll and vectorise. Identical step
+ * functions are emitted once. Output is deterministic: nothing depends on
+ * time, addresses or hash order.
+ */
+#include "dnnc.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- helpers shared with ops.c --------------------------------------------------- */
+
+void emit(Emitter *e, const char *fmt, ...) {
+    for (int i = 0; i < e->indent; i++)
+        fputs("    ", e->out);
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(e->out, fmt, ap);
+    va_end(ap);
+    fputc('\n', e->out);
+}
+
+const char *flit(double x) {
+    char buf[48];
+    if (isnan(x))
+        return "NAN";
+    if (isinf(x))
+        return x > 0 ? "INFINITY" : "-INFINITY";
+    snprintf(buf, sizeof buf, "%.9g", (double)(float)x);
+    if (!strpbrk(buf, ".e"))
+        strcat(buf, ".0");
+    strcat(buf, "f");
+    return arena_strdup(buf);
+}
+
+const char *count_of(const Value *v) {
+    long size = shape_size(&v->shape);
+    return v->batched ? (size == 1 ? "n" : arena_printf("n * %ld", size)) : arena_printf("%ld", size);
+}
+
+const char *samples_of(const Value *v) { return v->batched ? "n" : "1"; }
+
+/* ---- names -------------------------------------------------------------------------- */
+
+static const char *upper(const char *s) {
+    char *u = arena_strdup(s);
+    for (char *p = u; *p; p++)
+        *p = (char)toupper((unsigned char)*p);
+    return u;
+}
+
+/* "features.3" → "features_3" */
+static const char *c_ident(const char *s) {
+    char *u = arena_strdup(s);
+    for (char *p = u; *p; p++)
+        if (!isalnum((unsigned char)*p))
+            *p = '_';
+    return u;
+}
+
+/* A .dnn name used as a C parameter: kept unless it collides with a C
+ * keyword or a name the generated function uses itself. */
+static const char *arg_name(const char *s) {
+    static const char *const taken[] = {"m", "n", "i", "s", "loss", "auto", "break", "case", "char",
+        "const", "continue", "default", "do", "double", "else", "enum", "extern", "float", "for", "goto",
+        "if", "inline", "int", "long", "register", "restrict", "return", "short", "signed", "sizeof",
+        "static", "struct", "switch", "typedef", "union", "unsigned", "void", "volatile", "while",
+        "int32_t", "size_t", "NULL", "bool"};
+    for (size_t i = 0; i < sizeof taken / sizeof *taken; i++)
+        if (!strcmp(s, taken[i]))
+            return arena_printf("%s_", s);
+    return s;
+}
+
+typedef struct Out {
+    Graph *g;
+    const Plan *plan;
+    FILE *c, *h;
+    const char *name, *NAME;  /* model name, and upper-cased for macros */
+    const char *source;       /* the .dnn file's base name, for comments */
+    const char **fn;          /* step function of each value (by id), or NULL */
+    Map bodies;               /* signature+body → function name, to share identical steps */
+    Map fn_names;             /* names in use */
+    bool *for_outputs, *for_loss; /* forward values each entry point needs */
+} Out;
+
+/* The C expression for a value's buffer at a call site. */
+static const char *ptr(const Out *o, const Value *v) {
+    if (!v)
+        return "NULL";
+    switch (v->area) {
+    case AREA_PARAM: return arena_printf("m->params + %d", v->offset);
+    case AREA_GRAD:  return arena_printf("m->grads + %d", v->offset);
+    case AREA_ACT:   return arena_printf("m->act + %d", v->offset);
+    case AREA_INPUT:
+    case AREA_TARGET: return arg_name(v->name);
+    case AREA_CONST: return arena_printf("%s_c%d", o->name, v->id);
+    default: ICE("value %%%d has no storage", v->id);
+    }
+}
+
+static bool is_leaf(const Value *v) {
+    return v->op == OP_param || v->op == OP_input || v->op == OP_target || v->op == OP_constant;
+}
+
+/* ---- step functions ------------------------------------------------------------------ */
+
+static const char *describe_operand(const Value *x) {
+    if (!x)
+        return "none";
+    const char *shape = x->dtype == DT_CLASS ? arena_printf("class(%d)", x->classes) : shape_str(&x->shape);
+    if (x->op == OP_constant)
+        return arena_printf("%g", x->attr[0]);
+    if (x->name && (is_leaf(x) || x->op != OP_backward))
+        return arena_printf("%s %s", x->name, shape);
+    return shape;
+}
+
+/* Prints (once) the step function of node v; records its name. */
+static void emit_step(Out *o, Value *v) {
+    bool backward = v->op == OP_backward;
+    const Value *op_node = backward ? v->fwd : v;
+    const char *opname = op_info[op_node->op].name;
+
+    /* parameters: result, operands, sample count */
+    char sig[1024];
+    const char **params = arena_alloc(sizeof(char *) * (MAX_INPUTS + 4));
+    int np = 0;
+    size_t len = (size_t)snprintf(sig, sizeof sig, "(float *%s", backward ? "dx" : "out");
+    params[np++] = backward ? "dx" : "out";
+    for (int k = 0; k < v->nin; k++) {
+        const char *pname = backward ? (k == 0 ? "dy" : k == v->nin - 1 ? "out" : arena_printf("in%d", k - 1))
+                                     : arena_printf("in%d", k);
+        const Value *x = v->in[k];
+        const char *type = x && x->dtype == DT_CLASS ? "const int32_t *" : "const float *";
+        len += (size_t)snprintf(sig + len, sizeof sig - len, ", %s%s", type, pname);
+        params[np++] = pname;
+    }
+    snprintf(sig + len, sizeof sig - len, ", int n) ");
+    params[np++] = "n";
+
+    /* the body, into memory so unused parameters can be marked */
+    char *body = NULL;
+    size_t body_len = 0;
+    FILE *mem = open_memstream(&body, &body_len);
+    if (!mem)
+        ICE("open_memstream failed");
+    Emitter e = {mem, o->g, 1};
+    op_emit(&e, v);
+    fclose(mem);
+    char *voids = arena_alloc(64 * (size_t)np + 1);
+    for (int k = 0; k < np; k++) {
+        size_t pl = strlen(params[k]);
+        bool used = false;
+        for (const char *p = body; (p = strstr(p, params[k])); p += pl)
+            if ((p == body || !(isalnum((unsigned char)p[-1]) || p[-1] == '_')) &&
+                !(isalnum((unsigned char)p[pl]) || p[pl] == '_'))
+                used = true;
+        if (!used)
+            sprintf(voids + strlen(voids), "    (void)%s;\n", params[k]);
+    }
+    const char *whole = arena_printf("%s{\n%s%s}\n", sig, voids, body);
+    free(body);
+
+    const char *existing = map_get(&o->bodies, whole);
+    if (existing) {
+        o->fn[v->id] = existing;
+        return;
+    }
+    const char *base = arena_printf("%s_%s_%s%s", o->name, c_ident(v->label ? v->label : "t"), opname,
+                                    backward ? arena_printf("_grad%d", v->grad_arg) : "");
+    const char *name = base;
+    for (int k = 2; map_get(&o->fn_names, name); k++)
+        name = arena_printf("%s_%d", base, k);
+    map_put(&o->fn_names, name, (void *)name);
+    map_put(&o->bodies, whole, (void *)name);
+    o->fn[v->id] = name;
+
+    /* a comment naming the .dnn line and the operands */
+    fprintf(o->c, "/* %s%s — %s:%d: %s\n", backward ? "gradient of " : "", opname,
+            o->source, v->stmt_line ? v->stmt_line : v->loc.first_line,
+            source_line(v->stmt_line ? v->stmt_line : v->loc.first_line));
+    fprintf(o->c, " *");
+    for (int k = 0; k < v->nin; k++)
+        fprintf(o->c, " %s: %s%s", params[k + 1], describe_operand(v->in[k]), k + 1 < v->nin ? "," : "");
+    fprintf(o->c, " → %s: %s */\n", params[0], shape_str(&v->shape));
+    fprintf(o->c, "static void %s%s\n", name, whole);
+}
+
+/* A call of v's step function. */
+static void emit_call(Out *o, const Value *v) {
+    fprintf(o->c, "    %s(%s", o->fn[v->id], ptr(o, v));
+    for (int k = 0; k < v->nin; k++)
+        fprintf(o->c, ", %s", ptr(o, v->in[k]));
+    fprintf(o->c, ", n);\n");
+}
+
+/* Marks the values `root` depends on (iteratively: graphs can be deep). */
+static void mark_needed(const Graph *g, const Value *root, bool *needed) {
+    Value **stack = arena_alloc(sizeof(Value *) * (size_t)(g->nvalues * MAX_INPUTS + 1));
+    int top = 0;
+    stack[top++] = (Value *)root;
+    while (top) {
+        Value *v = stack[--top];
+        if (!v || needed[v->id])
+            continue;
+        needed[v->id] = true;
+        for (int k = 0; k < v->nin; k++)
+            stack[top++] = v->in[k];
+    }
+}
+
+/* ---- the header ---------------------------------------------------------------------------- */
+
+static const char *opt_state[][2] = { /* optimizer → state arrays in the struct */
+    {"sgd", "momentum_buffer"}, {"adam", "exp_avg exp_avg_sq"}, {"adamw", "exp_avg exp_avg_sq"},
+    {"adagrad", "state_sum"}, {"rmsprop", "square_avg momentum_buffer"},
+};
+
+static bool has_state(const Train *t, const char *field) {
+    if (!strcmp(field, "momentum_buffer"))
+        return t->momentum > 0;
+    return true;
+}
+
+static void emit_header(Out *o) {
+    Graph *g = o->g;
+    FILE *h = o->h;
+    const char *N = o->NAME, *n = o->name;
+    fprintf(h, "/* ---- model %s ---- */\n", n);
+    fprintf(h, "#define %s_BATCH %d /* compile-time batch size */\n", N, g->train.batch);
+    for (int i = 0; i < g->ninputs; i++)
+        fprintf(h, "#define %s_%s_SIZE %ld /* per-sample elements of input %s %s */\n", N, upper(c_ident(g->inputs[i]->name)),
+                shape_size(&g->inputs[i]->shape), g->inputs[i]->name, shape_str(&g->inputs[i]->shape));
+    for (int i = 0; i < g->ntargets; i++) {
+        Value *t = g->targets[i];
+        if (t->dtype == DT_CLASS) {
+            fprintf(h, "#define %s_%s_SIZE 1 /* target %s: one int32 class index per sample */\n", N, upper(c_ident(t->name)), t->name);
+            fprintf(h, "#define %s_%s_CLASSES %d\n", N, upper(c_ident(t->name)), t->classes);
+        } else
+            fprintf(h, "#define %s_%s_SIZE %ld /* per-sample elements of target %s %s */\n", N, upper(c_ident(t->name)),
+                    shape_size(&t->shape), t->name, shape_str(&t->shape));
+    }
+    for (int i = 0; i < g->noutputs; i++)
+        fprintf(h, "#define %s_%s_SIZE %ld /* per-sample elements of output %s %s */\n", N, upper(c_ident(g->output_names[i])),
+                shape_size(&g->outputs[i]->shape), g->output_names[i], shape_str(&g->outputs[i]->shape));
+    fprintf(h, "#define %s_NUM_TENSORS %d /* entries of %s_tensors: parameters, then buffers */\n", N, g->nparams, n);
+    fprintf(h, "#define %s_NUM_PARAMS %ld /* trainable scalars */\n", N, o->plan->trainable);
+    fprintf(h, "#define %s_EPOCHS %d /* from train { epochs } */\n", N, g->train.epochs);
+    fprintf(h, "#define %s_SEED %lluu /* from train { seed } */\n\n", N, (unsigned long long)g->train.seed);
+
+    long P = o->plan->params;
+    fprintf(h, "typedef struct %s_model %s_model;\n", n, n);
+    fprintf(h, "struct %s_model {\n", n);
+    fprintf(h, "    float params[%ld]; /* parameters then buffers, in %s_tensors order */\n", P, n);
+    fprintf(h, "    float grads[%ld]; /* gradients, laid out like params (zero where frozen) */\n", P);
+    for (size_t i = 0; i < sizeof opt_state / sizeof *opt_state; i++)
+        if (!strcmp(opt_state[i][0], g->train.optimizer)) {
+            char fields[64];
+            snprintf(fields, sizeof fields, "%s", opt_state[i][1]);
+            for (char *f = strtok(fields, " "); f; f = strtok(NULL, " "))
+                if (has_state(&g->train, f))
+                    fprintf(h, "    float %s[%ld]; /* %s state, laid out like params */\n", f, P, g->train.optimizer);
+        }
+    fprintf(h, "    float act[%ld]; /* activations and backward temporaries */\n", o->plan->act > 0 ? o->plan->act : 1);
+    fprintf(h, "    float lr; /* learning rate now; %s_set_epoch applies the schedule */\n", n);
+    fprintf(h, "    int epoch; /* last epoch given to %s_set_epoch */\n", n);
+    fprintf(h, "    int training; /* 1 while in a train-mode pass */\n");
+    fprintf(h, "    int64_t step; /* optimizer steps taken */\n");
+    fprintf(h, "    dnn_rng rng; /* initialisation and dropout */\n");
+    fprintf(h, "};\n\n");
+
+    /* prototypes: inputs, then outputs (forward) or targets */
+    char inputs[1024] = "", targets[1024] = "", outputs[1024] = "";
+    for (int i = 0; i < g->ninputs; i++)
+        snprintf(inputs + strlen(inputs), sizeof inputs - strlen(inputs), ", const float *%s", arg_name(g->inputs[i]->name));
+    for (int i = 0; i < g->ntargets; i++)
+        snprintf(targets + strlen(targets), sizeof targets - strlen(targets), ", const %s *%s",
+                 g->targets[i]->dtype == DT_CLASS ? "int32_t" : "float", arg_name(g->targets[i]->name));
+    for (int i = 0; i < g->noutputs; i++)
+        snprintf(outputs + strlen(outputs), sizeof outputs - strlen(outputs), ", float *%s", arg_name(c_ident(g->output_names[i])));
+    fprintf(h, "void %s_init(%s_model *m, uint64_t seed); /* parameters per the init rules; optimizer state and step zeroed */\n", n, n);
+    fprintf(h, "void %s_forward(%s_model *m%s%s, int n); /* eval mode; n in 1..%s_BATCH */\n", n, n, inputs, outputs, N);
+    fprintf(h, "float %s_loss(%s_model *m%s%s, int n); /* eval mode, no gradients */\n", n, n, inputs, targets);
+    fprintf(h, "float %s_backward(%s_model *m%s%s, int n); /* train mode: loss; gradients overwritten */\n", n, n, inputs, targets);
+    fprintf(h, "void %s_step(%s_model *m); /* one %s update from the gradients */\n", n, n, g->train.optimizer);
+    fprintf(h, "float %s_train_step(%s_model *m%s%s, int n); /* backward, then step */\n", n, n, inputs, targets);
+    fprintf(h, "void %s_set_epoch(%s_model *m, int epoch); /* applies the lr schedule */\n", n, n);
+    fprintf(h, "extern const dnn_tensor_info %s_tensors[%s_NUM_TENSORS];\n", n, N);
+    fprintf(h, "float *%s_tensor(%s_model *m, int i); /* data of tensor i, row-major, PyTorch layout */\n", n, n);
+    fprintf(h, "float *%s_grad(%s_model *m, int i); /* its gradient; NULL if not trainable */\n", n, n);
+    fprintf(h, "int %s_load(%s_model *m, const void *safetensors, size_t len); /* 0 or DNN_E*; m unchanged on error */\n", n, n);
+    fprintf(h, "size_t %s_save(const %s_model *m, void *buf, size_t cap); /* bytes of the image; writes only if cap suffices */\n\n", n, n);
+}
+
+/* ---- initialisation and the optimizer ------------------------------------------------------- */
+
+static void fans(const Value *p, double *fan_in, double *fan_out) {
+    if (p->fan_in) {
+        *fan_in = p->fan_in;
+        *fan_out = p->fan_out;
+        return;
+    }
+    const Shape *s = &p->shape;
+    double rest = 1;
+    for (int i = 2; i < s->rank; i++)
+        rest *= s->dim[i];
+    *fan_in = s->rank >= 2 ? s->dim[1] * rest : s->rank == 1 ? s->dim[0] : 1;
+    *fan_out = s->rank >= 2 ? s->dim[0] * rest : *fan_in;
+}
+
+static void emit_init_param(Out *o, const Value *p) {
+    FILE *c = o->c;
+    long size = shape_size(&p->shape);
+    const char *dst = arena_printf("m->params + %d", p->offset);
+    if (p->has_fill) {
+        fprintf(c, "    /* %s %s: %g */\n", p->name, shape_str(&p->shape), p->fill);
+        fprintf(c, "    for (int i = 0; i < %ld; i++) (%s)[i] = %s;\n", size, dst, flit(p->fill));
+        return;
+    }
+    const Node *init = p->init ? p->init : o->g->train.init;
+    const char *kind = init ? init->name : "pytorch";
+    if (p->is_bias && strcmp(kind, "pytorch"))
+        kind = "zeros"; /* biases are zero unless the init is pytorch */
+    double fi, fo, a = 0, b = 0;
+    fans(p, &fi, &fo);
+    int nargs = 0;
+    double args[2] = {0, 0};
+    if (init && init->kind == N_CALL && strcmp(kind, "zeros") && (!p->is_bias || !strcmp(kind, "pytorch")))
+        for (const Node *x = init->list; x && nargs < 2; x = x->next)
+            const_eval(x->kind == N_KWARG ? x->a : x, &args[nargs++]);
+    bool normal = false;
+    if (!strcmp(kind, "pytorch")) a = 1 / sqrt(fi);
+    else if (!strcmp(kind, "xavier")) { normal = true; b = sqrt(2 / (fi + fo)); }
+    else if (!strcmp(kind, "xavier_uniform")) a = sqrt(6 / (fi + fo));
+    else if (!strcmp(kind, "he")) { normal = true; b = sqrt(2 / fi); }
+    else if (!strcmp(kind, "he_uniform")) a = sqrt(6 / fi);
+    else if (!strcmp(kind, "uniform")) a = args[0];
+    else if (!strcmp(kind, "normal")) { normal = true; a = args[0]; b = args[1]; }
+    else {
+        double v = !strcmp(kind, "ones") ? 1 : !strcmp(kind, "constant") ? args[0] : 0;
+        fprintf(c, "    /* %s %s: %s */\n", p->name, shape_str(&p->shape), kind);
+        fprintf(c, "    for (int i = 0; i < %ld; i++) (%s)[i] = %s;\n", size, dst, flit(v));
+        return;
+    }
+    if (normal && strcmp(kind, "normal")) { /* zero-mean with std b */
+        a = 0;
+    }
+    fprintf(c, "    /* %s %s: %s, %s */\n", p->name, shape_str(&p->shape), kind,
+            normal ? arena_printf("N(%g, %g²)", a, b) : arena_printf("U(±%g)", a));
+    if (normal)
+        fprintf(c, "    for (int i = 0; i < %ld; i++) (%s)[i] = dnn_rng_normal(&m->rng, %s, %s);\n", size, dst, flit(a), flit(b));
+    else
+        fprintf(c, "    for (int i = 0; i < %ld; i++) (%s)[i] = dnn_rng_uniform(&m->rng, %s, %s);\n", size, dst, flit(-a), flit(a));
+}
+
+/* Trainable parameters as [begin, end) ranges of the params array. */
+static int trainable_ranges(const Graph *g, int (*r)[2]) {
+    int n = 0;
+    for (int i = 0; i < g->nparams; i++) {
+        const Value *p = g->params[i];
+        if (!p->trainable || p->is_buffer)
+            continue;
+        int b = p->offset, e = p->offset + (int)shape_size(&p->shape);
+        if (n && r[n - 1][1] == b)
+            r[n - 1][1] = e;
+        else {
+            r[n][0] = b;
+            r[n][1] = e;
+            n++;
+        }
+    }
+    return n;
+}
+
+/* The update of torch.optim, step for step (PyTorch 1.13, single-tensor path). */
+static void emit_step_fn(Out *o) {
+    FILE *c = o->c;
+    const Train *t = &o->g->train;
+    const char *opt = t->optimizer;
+    fprintf(c, "/* torch.optim.%s */\n", !strcmp(opt, "sgd") ? "SGD" : !strcmp(opt, "adam") ? "Adam"
+                                       : !strcmp(opt, "adamw") ? "AdamW" : !strcmp(opt, "adagrad") ? "Adagrad" : "RMSprop");
+    fprintf(c, "void %s_step(%s_model *m) {\n", o->name, o->name);
+    fprintf(c, "    const float lr = m->lr;\n");
+    fprintf(c, "    const int first = m->step == 0;\n");
+    fprintf(c, "    m->step++;\n");
+    bool adam = !strcmp(opt, "adam") || !strcmp(opt, "adamw");
+    if (adam) {
+        fprintf(c, "    /* bias corrections in double, as PyTorch computes them */\n");
+        fprintf(c, "    const double bc1 = 1.0 - pow(%.17g, (double)m->step), bc2 = 1.0 - pow(%.17g, (double)m->step);\n", t->beta1, t->beta2);
+        fprintf(c, "    const float step_size = (float)(lr / bc1), bc2_sqrt = (float)sqrt(bc2);\n");
+    }
+    fprintf(c, "    (void)first;\n");
+    int (*ranges)[2] = arena_alloc(sizeof(int[2]) * (size_t)(o->g->nparams + 1));
+    int nr = trainable_ranges(o->g, ranges);
+    for (int r = 0; r < nr; r++) {
+        fprintf(c, "    for (int i = %d; i < %d; i++) {\n", ranges[r][0], ranges[r][1]);
+        fprintf(c, "        float g = m->grads[i];\n");
+        if (t->weight_decay && strcmp(opt, "adamw"))
+            fprintf(c, "        g += %s * m->params[i];\n", flit(t->weight_decay));
+        if (!strcmp(opt, "sgd")) {
+            if (t->momentum > 0) {
+                fprintf(c, "        float *buf = &m->momentum_buffer[i];\n");
+                fprintf(c, "        *buf = first ? g : *buf * %s + %s * g;\n", flit(t->momentum), flit(1 - t->dampening));
+                if (t->nesterov)
+                    fprintf(c, "        g = g + %s * *buf;\n", flit(t->momentum));
+                else
+                    fprintf(c, "        g = *buf;\n");
+            }
+            fprintf(c, "        m->params[i] -= lr * g;\n");
+        } else if (adam) {
+            if (!strcmp(opt, "adamw"))
+                fprintf(c, "        m->params[i] *= 1.0f - lr * %s;\n", flit(t->weight_decay));
+            fprintf(c, "        m->exp_avg[i] = m->exp_avg[i] * %s + g * %s;\n", flit(t->beta1), flit(1 - t->beta1));
+            fprintf(c, "        m->exp_avg_sq[i] = m->exp_avg_sq[i] * %s + %s * g * g;\n", flit(t->beta2), flit(1 - t->beta2));
+            fprintf(c, "        const float denom = sqrtf(m->exp_avg_sq[i]) / bc2_sqrt + %s;\n", flit(t->eps));
+            fprintf(c, "        m->params[i] -= step_size * (m->exp_avg[i] / denom);\n");
+        } else if (!strcmp(opt, "adagrad")) {
+            fprintf(c, "        m->state_sum[i] += g * g;\n");
+            fprintf(c, "        m->params[i] -= lr * (g / (sqrtf(m->state_sum[i]) + %s));\n", flit(t->eps));
+        } else { /* rmsprop */
+            fprintf(c, "        m->square_avg[i] = m->square_avg[i] * %s + %s * g * g;\n", flit(t->alpha), flit(1 - t->alpha));
+            fprintf(c, "        const float avg = sqrtf(m->square_avg[i]) + %s;\n", flit(t->eps));
+            if (t->momentum > 0) {
+                fprintf(c, "        m->momentum_buffer[i] = m->momentum_buffer[i] * %s + g / avg;\n", flit(t->momentum));
+                fprintf(c, "        m->params[i] -= lr * m->momentum_buffer[i];\n");
+            } else
+                fprintf(c, "        m->params[i] -= lr * (g / avg);\n");
+        }
+        fprintf(c, "    }\n");
+    }
+    fprintf(c, "}\n\n");
+}
+
+static void emit_set_epoch(Out *o) {
+    const Train *t = &o->g->train;
+    FILE *c = o->c;
+    fprintf(c, "void %s_set_epoch(%s_model *m, int epoch) {\n", o->name, o->name);
+    fprintf(c, "    m->epoch = epoch;\n");
+    if (!t->schedule)
+        fprintf(c, "    m->lr = %s; /* no schedule */\n", flit(t->lr));
+    else if (!strcmp(t->schedule, "step"))
+        fprintf(c, "    m->lr = (float)(%.17g * pow(%.17g, (double)(epoch / %d))); /* step(every = %g, gamma = %g) */\n",
+                t->lr, t->gamma, (int)t->every, t->every, t->gamma);
+    else if (!strcmp(t->schedule, "exponential"))
+        fprintf(c, "    m->lr = (float)(%.17g * exp(-%.17g * epoch)); /* exponential(k = %g) */\n", t->lr, t->k, t->k);
+    else
+        fprintf(c, "    m->lr = (float)(%.17g / (1.0 + %.17g * epoch)); /* inverse_time(k = %g) */\n", t->lr, t->k, t->k);
+    fprintf(c, "}\n\n");
+}
+
+/* ---- entry points --------------------------------------------------------------------------- */
+
+/* "(m, x, y, n)"-style parameter list of an entry point. */
+static const char *entry_params(Out *o, bool targets, bool outputs) {
+    Graph *g = o->g;
+    char buf[2048];
+    int len = snprintf(buf, sizeof buf, "%s_model *m", o->name);
+    for (int i = 0; i < g->ninputs; i++)
+        len += snprintf(buf + len, sizeof buf - (size_t)len, ", const float *%s", arg_name(g->inputs[i]->name));
+    for (int i = 0; outputs && i < g->noutputs; i++)
+        len += snprintf(buf + len, sizeof buf - (size_t)len, ", float *%s", arg_name(c_ident(g->output_names[i])));
+    for (int i = 0; targets && i < g->ntargets; i++)
+        len += snprintf(buf + len, sizeof buf - (size_t)len, ", const %s *%s",
+                        g->targets[i]->dtype == DT_CLASS ? "int32_t" : "float", arg_name(g->targets[i]->name));
+    snprintf(buf + len, sizeof buf - (size_t)len, ", int n");
+    return arena_strdup(buf);
+}
+
+/* Marks arguments the body does not read as unused. */
+static void void_unused(Out *o, const bool *needed, bool targets) {
+    Graph *g = o->g;
+    for (int i = 0; i < g->ninputs; i++)
+        if (!needed[g->inputs[i]->id])
+            fprintf(o->c, "    (void)%s;\n", arg_name(g->inputs[i]->name));
+    for (int i = 0; targets && i < g->ntargets; i++)
+        if (!needed[g->targets[i]->id])
+            fprintf(o->c, "    (void)%s;\n", arg_name(g->targets[i]->name));
+}
+
+static void emit_calls(Out *o, const bool *needed, int from, int to) {
+    for (int i = from; i < to; i++) {
+        Value *v = o->g->values[i];
+        if (needed[v->id] && o->fn[v->id])
+            emit_call(o, v);
+    }
+}
+
+static void emit_entry_points(Out *o) {
+    Graph *g = o->g;
+    FILE *c = o->c;
+    const char *n = o->name, *N = o->NAME;
+
+    fprintf(c, "void %s_forward(%s) {\n", n, entry_params(o, false, true));
+    fprintf(c, "    if (n < 1 || n > %s_BATCH)\n        return;\n", N);
+    void_unused(o, o->for_outputs, false);
+    fprintf(c, "    m->training = 0;\n");
+    emit_calls(o, o->for_outputs, 0, g->nforward);
+    for (int i = 0; i < g->noutputs; i++)
+        fprintf(c, "    memcpy(%s, %s, sizeof(float) * (size_t)n * %s_%s_SIZE);\n", arg_name(c_ident(g->output_names[i])),
+                ptr(o, g->outputs[i]), N, upper(c_ident(g->output_names[i])));
+    fprintf(c, "}\n\n");
+
+    const char *loss = ptr(o, g->loss);
+    fprintf(c, "float %s_loss(%s) {\n", n, entry_params(o, true, false));
+    fprintf(c, "    if (n < 1 || n > %s_BATCH)\n        return NAN;\n", N);
+    void_unused(o, o->for_loss, true);
+    fprintf(c, "    m->training = 0;\n");
+    emit_calls(o, o->for_loss, 0, g->nforward);
+    fprintf(c, "    return (%s)[0];\n}\n\n", loss);
+
+    bool *all = arena_alloc((size_t)g->nvalues);
+    memcpy(all, o->for_loss, (size_t)g->nforward);
+    for (int i = g->nforward; i < g->nvalues; i++)
+        all[i] = true;
+    fprintf(c, "float %s_backward(%s) {\n", n, entry_params(o, true, false));
+    fprintf(c, "    if (n < 1 || n > %s_BATCH)\n        return NAN;\n", N);
+    void_unused(o, o->for_loss, true);
+    fprintf(c, "    m->training = 1;\n");
+    emit_calls(o, all, 0, g->nforward);
+    fprintf(c, "    /* backward */\n");
+    emit_calls(o, all, g->nforward, g->nvalues);
+    fprintf(c, "    m->training = 0;\n");
+    fprintf(c, "    return (%s)[0];\n}\n\n", loss);
+
+    char args[1024] = "m";
+    for (int i = 0; i < g->ninputs; i++)
+        snprintf(args + strlen(args), sizeof args - strlen(args), ", %s", arg_name(g->inputs[i]->name));
+    for (int i = 0; i < g->ntargets; i++)
+        snprintf(args + strlen(args), sizeof args - strlen(args), ", %s", arg_name(g->targets[i]->name));
+    fprintf(c, "float %s_train_step(%s) {\n", n, entry_params(o, true, false));
+    fprintf(c, "    const float loss = %s_backward(%s, n);\n", n, args);
+    fprintf(c, "    if (loss == loss) /* not NaN: n was valid */\n");
+    fprintf(c, "        %s_step(m);\n", n);
+    fprintf(c, "    return loss;\n}\n\n");
+}
+
+static void emit_tensor_api(Out *o) {
+    Graph *g = o->g;
+    FILE *c = o->c;
+    const char *n = o->name, *N = o->NAME;
+    Value **byindex = arena_alloc(sizeof(Value *) * (size_t)(g->nparams + 1));
+    for (int i = 0; i < g->nparams; i++)
+        byindex[g->params[i]->index] = g->params[i];
+    fprintf(c, "const dnn_tensor_info %s_tensors[%s_NUM_TENSORS] = {\n", n, N);
+    for (int i = 0; i < g->nparams; i++) {
+        Value *p = byindex[i];
+        const Shape *s = &p->shape;
+        fprintf(c, "    {\"%s\", %d, {%d, %d, %d, %d}, %ld, %d},\n", p->name, s->rank, s->rank > 0 ? s->dim[0] : 0,
+                s->rank > 1 ? s->dim[1] : 0, s->rank > 2 ? s->dim[2] : 0, s->rank > 3 ? s->dim[3] : 0, shape_size(s),
+                p->trainable && !p->is_buffer);
+    }
+    fprintf(c, "};\n\n");
+    fprintf(c, "/* where each tensor starts in params (and grads) */\n");
+    fprintf(c, "static const int %s_offsets[%s_NUM_TENSORS] = {", n, N);
+    for (int i = 0; i < g->nparams; i++)
+        fprintf(c, "%s%d", i ? ", " : "", byindex[i]->offset);
+    fprintf(c, "};\n\n");
+    fprintf(c, "float *%s_tensor(%s_model *m, int i) {\n", n, n);
+    fprintf(c, "    return i >= 0 && i < %s_NUM_TENSORS ? m->params + %s_offsets[i] : NULL;\n}\n\n", N, n);
+    fprintf(c, "float *%s_grad(%s_model *m, int i) {\n", n, n);
+    fprintf(c, "    return i >= 0 && i < %s_NUM_TENSORS && %s_tensors[i].trainable ? m->grads + %s_offsets[i] : NULL;\n}\n\n", N, n, n);
+    fprintf(c, "int %s_load(%s_model *m, const void *safetensors, size_t len) {\n", n, n);
+    fprintf(c, "    float *dst[%s_NUM_TENSORS];\n", N);
+    fprintf(c, "    for (int i = 0; i < %s_NUM_TENSORS; i++)\n        dst[i] = m->params + %s_offsets[i];\n", N, n);
+    fprintf(c, "    return dnn_safetensors_load(%s_tensors, dst, %s_NUM_TENSORS, safetensors, len);\n}\n\n", n, N);
+    fprintf(c, "size_t %s_save(const %s_model *m, void *buf, size_t cap) {\n", n, n);
+    fprintf(c, "    const float *src[%s_NUM_TENSORS];\n", N);
+    fprintf(c, "    for (int i = 0; i < %s_NUM_TENSORS; i++)\n        src[i] = m->params + %s_offsets[i];\n", N, n);
+    fprintf(c, "    return dnn_safetensors_save(%s_tensors, src, %s_NUM_TENSORS, buf, cap);\n}\n\n", n, N);
+
+    fprintf(c, "void %s_init(%s_model *m, uint64_t seed) {\n", n, n);
+    fprintf(c, "    memset(m, 0, sizeof *m);\n");
+    fprintf(c, "    dnn_rng_seed(&m->rng, seed);\n");
+    for (int i = 0; i < g->nparams; i++)
+        emit_init_param(o, byindex[i]);
+    fprintf(c, "    %s_set_epoch(m, 0);\n", n);
+    fprintf(c, "}\n\n");
+}
+
+bool emit_model(Graph *g, const Plan *plan, const EmitOptions *opt, FILE *c, FILE *h) {
+    Out o = {.g = g, .plan = plan, .c = c, .h = h, .name = g->name, .NAME = upper(g->name), .source = opt->source};
+    bool ok = true;
+    if (!g->nparams) {
+        error_at(g->loc, "model '%s' has no parameters to train", g->name);
+        note("add a layer such as dense(x, 4), or a 'param' declaration");
+        return false;
+    }
+    for (int i = 0; i < g->nvalues; i++) {
+        Value *v = g->values[i];
+        OpKind op = v->op == OP_backward ? v->fwd->op : v->op;
+        if (!is_leaf(v) && !op_can_emit(op) && (v->used || i >= g->nforward)) {
+            error_at(v->loc, "%s() is not supported by the C emitter yet", op_info[op].name);
+            note("the shape checker knows it; code generation for it is planned (see docs/language.md)");
+            ok = false;
+            break;
+        }
+    }
+    if (!ok)
+        return false;
+
+    o.fn = arena_alloc(sizeof(char *) * (size_t)g->nvalues);
+    o.for_outputs = arena_alloc((size_t)g->nvalues);
+    o.for_loss = arena_alloc((size_t)g->nvalues);
+    for (int i = 0; i < g->noutputs; i++)
+        mark_needed(g, g->outputs[i], o.for_outputs);
+    mark_needed(g, g->loss, o.for_loss);
+
+    emit_header(&o);
+
+    fprintf(c, "/* ==== model %s ==== */\n\n", g->name);
+    for (int i = 0; i < g->nvalues; i++) { /* constants */
+        Value *v = g->values[i];
+        if (v->op == OP_constant && (o.for_loss[i] || o.for_outputs[i] || i >= g->nforward))
+            fprintf(c, "static const float %s_c%d[1] = {%s};\n", o.name, v->id, flit(v->attr[0]));
+    }
+    fputc('\n', c);
+    for (int i = 0; i < g->nvalues; i++) {
+        Value *v = g->values[i];
+        if (!is_leaf(v) && (o.for_loss[i] || o.for_outputs[i] || i >= g->nforward))
+            emit_step(&o, v);
+    }
+    emit_tensor_api(&o);
+    emit_set_epoch(&o);
+    emit_entry_points(&o);
+    emit_step_fn(&o);
+    return true;
+}

@@ -1,0 +1,954 @@
+/* lower.c — AST → IR.
+ *
+ * Entry: lower_models(). Each `model` becomes a Graph whose values are in
+ * creation order, which is a topological order. Names are resolved here,
+ * calls are bound to their op's signature (ops.def), layer calls create
+ * their parameters named as PyTorch's state_dict keys (language.md §5):
+ *
+ *   fc1 = dense(x, 128);            fc1.weight, fc1.bias
+ *   f = x |> dense(8) |> relu ...   f.0.weight, f.0.bias (stage i → f.i)
+ *
+ * Parameter shapes are left open: the consuming layer's shape rule sets
+ * them (shape.c), as PyTorch's lazy modules do.
+ */
+#include "dnnc.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- graph construction ------------------------------------------------------ */
+
+static void push(Value ***arr, int *n, Value *v) {
+    /* arrays grow by doubling; capacity is implied by n being a power of two */
+    if ((*n & (*n - 1)) == 0) {
+        Value **bigger = arena_alloc(sizeof(Value *) * (size_t)(*n ? 2 * *n : 4));
+        if (*n)
+            memcpy(bigger, *arr, sizeof(Value *) * (size_t)*n);
+        *arr = bigger;
+    }
+    (*arr)[(*n)++] = v;
+}
+
+Value *new_value(Graph *g, OpKind op, Loc loc) {
+    Value *v = arena_alloc(sizeof *v);
+    v->id = g->nvalues;
+    v->op = op;
+    v->loc = loc;
+    v->shaped = false;
+    push(&g->values, &g->nvalues, v);
+    return v;
+}
+
+/* ---- suggestions ---------------------------------------------------------------- */
+
+static int edit_distance(const char *a, const char *b) {
+    int la = (int)strlen(a), lb = (int)strlen(b);
+    if (la > 40 || lb > 40)
+        return 99;
+    int d[41][41];
+    for (int i = 0; i <= la; i++)
+        d[i][0] = i;
+    for (int j = 0; j <= lb; j++)
+        d[0][j] = j;
+    for (int i = 1; i <= la; i++)
+        for (int j = 1; j <= lb; j++) {
+            int sub = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+            int del = d[i - 1][j] + 1, ins = d[i][j - 1] + 1;
+            d[i][j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+        }
+    return d[la][lb];
+}
+
+/* The candidate within edit distance 2 (1 for short names), or NULL. */
+const char *closest_name(const char *name, const char *const *cands, int n) {
+    const char *best = NULL;
+    int best_d = (int)strlen(name) <= 3 ? 1 : 2;
+    for (int i = 0; i < n; i++) {
+        int d = edit_distance(name, cands[i]);
+        if (d <= best_d && (!best || d < best_d)) {
+            best = cands[i];
+            best_d = d;
+        }
+    }
+    return best;
+}
+
+/* ---- constant expressions and argument binding ------------------------------ */
+
+bool const_eval(const Node *n, double *out) {
+    double a, b;
+    switch (n->kind) {
+    case N_NUM:
+        *out = n->num;
+        return true;
+    case N_NEG:
+        if (!const_eval(n->a, &a))
+            return false;
+        *out = -a;
+        return true;
+    case N_BINOP:
+        if (n->op == '@' || !const_eval(n->a, &a) || !const_eval(n->b, &b))
+            return false;
+        *out = n->op == '+' ? a + b : n->op == '-' ? a - b : n->op == '*' ? a * b : a / b;
+        return isfinite(*out);
+    default:
+        return false;
+    }
+}
+
+/* One parameter of a signature string "x, units:int, bias:bool=true". */
+typedef struct SigParam {
+    char name[32];
+    char type[8];       /* "" for a tensor operand */
+    char deflt[16];     /* "" when required */
+} SigParam;
+
+static int parse_sig(const char *sig, SigParam *ps) {
+    int n = 0;
+    while (sig && *sig && n < MAX_INPUTS + MAX_ATTRS) {
+        SigParam *p = &ps[n++];
+        memset(p, 0, sizeof *p);
+        sscanf(sig, " %31[a-z0-9_]", p->name);
+        const char *colon = strchr(sig, ':'), *comma = strchr(sig, ','), *eq = strchr(sig, '=');
+        if (colon && (!comma || colon < comma))
+            sscanf(colon + 1, "%7[a-z]", p->type);
+        if (eq && (!comma || eq < comma))
+            sscanf(eq + 1, "%15[^,]", p->deflt);
+        sig = comma ? comma + 1 : NULL;
+    }
+    return n;
+}
+
+static const char *type_words(const char *type) {
+    if (!strcmp(type, "int")) return "a whole number";
+    if (!strcmp(type, "num")) return "a number";
+    if (!strcmp(type, "bool")) return "true or false";
+    if (!strcmp(type, "dims")) return "a list of dimensions like [2, 3]";
+    if (!strcmp(type, "params")) return "a parameter name, 'weights' or 'params'";
+    return "a name";
+}
+
+/* Converts an attribute's expression; reports a type error. */
+static bool attr_value(const SigParam *p, const char *what, const Node *arg, double *val) {
+    if (!strcmp(p->type, "dims") || !strcmp(p->type, "params") || !strcmp(p->type, "name")) {
+        bool ok = !strcmp(p->type, "dims") ? arg->kind == N_LIST : arg->kind == N_NAME || arg->kind == N_CALL;
+        if (!ok)
+            error_at(arg->loc, "argument '%s' of %s must be %s", p->name, what, type_words(p->type));
+        return ok;
+    }
+    if (!strcmp(p->type, "bool")) {
+        if (arg->kind == N_NAME && (!strcmp(arg->name, "true") || !strcmp(arg->name, "false"))) {
+            *val = !strcmp(arg->name, "true");
+            return true;
+        }
+        error_at(arg->loc, "argument '%s' of %s must be true or false", p->name, what);
+        return false;
+    }
+    if (!const_eval(arg, val)) {
+        error_at(arg->loc, "argument '%s' of %s must be %s known at compile time", p->name, what,
+                 type_words(p->type));
+        return false;
+    }
+    if (!strcmp(p->type, "int") && (*val != floor(*val) || fabs(*val) > 2147483647.0)) {
+        error_at(arg->loc, "argument '%s' of %s must be a whole number, got %g", p->name, what, *val);
+        return false;
+    }
+    return true;
+}
+
+bool bind_args(const char *sig, const char *what, const Node *call, const Node *first, Binding *b) {
+    SigParam ps[MAX_INPUTS + MAX_ATTRS];
+    int np = parse_sig(sig, ps);
+    const Node *given[MAX_INPUTS + MAX_ATTRS] = {0};
+    int pos = 0;
+    bool ok = true, seen_kw = false;
+    memset(b, 0, sizeof *b);
+
+    if (first)
+        given[pos++] = first;
+    for (const Node *a = call->list; a; a = a->next) {
+        if (a->kind == N_KWARG) {
+            seen_kw = true;
+            int i = 0;
+            while (i < np && strcmp(ps[i].name, a->name))
+                i++;
+            if (i == np) {
+                error_at(a->loc, "%s has no argument '%s'", what, a->name);
+                const char *names[MAX_INPUTS + MAX_ATTRS];
+                for (int j = 0; j < np; j++)
+                    names[j] = ps[j].name;
+                const char *near = closest_name(a->name, names, np);
+                if (near)
+                    note("did you mean '%s'?", near);
+                else if (np) {
+                    char list[1024] = "";
+                    for (int j = 0; j < np; j++)
+                        snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", j ? ", " : "", ps[j].name);
+                    note("%s takes: %s", what, list);
+                }
+                ok = false;
+            } else if (given[i]) {
+                error_at(a->loc, "argument '%s' of %s is given twice", a->name, what);
+                ok = false;
+            } else
+                given[i] = a->a;
+        } else if (seen_kw) {
+            error_at(a->loc, "positional argument after a keyword argument in %s", what);
+            ok = false;
+        } else if (pos >= np) {
+            error_at(a->loc, "too many arguments to %s (it takes %d)", what, np - (first != NULL));
+            ok = false;
+            break;
+        } else
+            given[pos++] = a;
+    }
+    for (int i = 0; i < np; i++) {
+        const Node *arg = given[i];
+        if (!ps[i].type[0]) { /* a tensor operand */
+            if (!arg) {
+                error_at(call->loc, "%s needs the operand '%s'", what, ps[i].name);
+                ok = false;
+            }
+            b->tensors[b->ntensors++] = arg;
+            continue;
+        }
+        int k = i - b->ntensors;
+        b->locs[k] = arg ? arg->loc : call->loc;
+        b->nodes[k] = arg;
+        if (arg)
+            ok = attr_value(&ps[i], what, arg, &b->vals[k]) && ok;
+        else if (ps[i].deflt[0])
+            b->vals[k] = !strcmp(ps[i].deflt, "true") ? 1 : !strcmp(ps[i].deflt, "false") ? 0 : atof(ps[i].deflt);
+        else {
+            error_at(call->loc, "%s needs the argument '%s' (%s)", what, ps[i].name, type_words(ps[i].type));
+            ok = false;
+        }
+    }
+    return ok;
+}
+
+/* ---- lowering of one model ---------------------------------------------------- */
+
+typedef struct Sym {
+    Value *value;
+    Loc loc;            /* where it was defined */
+    NodeKind kind;      /* N_INPUT, N_ASSIGN, ... */
+} Sym;
+
+typedef struct Ctx {
+    Graph *g;
+    Map syms;           /* name → Sym */
+    Map params;         /* parameter key → Value */
+    const char *stmt;   /* the statement's name, for layers outside a pipe */
+    int line;           /* the statement's line */
+    bool had_loss;
+} Ctx;
+
+static Value *lower_expr(Ctx *c, const Node *n);
+
+static Value *constant(Ctx *c, double x, Loc loc) {
+    Value *v = new_value(c->g, OP_constant, loc);
+    v->attr[0] = x;
+    v->shaped = true;
+    return v;
+}
+
+static Value *new_param(Ctx *c, const char *name, Loc loc) {
+    Value *p = new_value(c->g, OP_param, loc);
+    p->name = name;
+    p->trainable = true;
+    p->stmt_line = c->line;
+    if (map_get(&c->params, name)) {
+        error_at(loc, "a parameter named '%s' already exists", name);
+        note("name the layers apart, e.g. with separate statements");
+    } else
+        map_put(&c->params, name, p);
+    push(&c->g->params, &c->g->nparams, p);
+    return p;
+}
+
+/* A layer call: creates its parameters under `prefix` (fc1, features.3)
+ * and appends them to v's operands. They are made before v itself, so that
+ * creation order stays topological. */
+static void add_layer_params(Ctx *c, Value *v, const char *prefix) {
+    Value *w, *b;
+    switch (v->op) {
+    case OP_dense:
+    case OP_conv2d:
+    case OP_maxout:
+        w = new_param(c, arena_printf("%s.weight", prefix), v->loc);
+        w->is_weight = true;
+        v->in[v->nin++] = w;
+        b = NULL;
+        if (v->attr[v->op == OP_dense ? 1 : v->op == OP_conv2d ? 4 : 2]) {
+            b = new_param(c, arena_printf("%s.bias", prefix), v->loc);
+            b->is_bias = true;
+        }
+        v->in[v->nin++] = b;
+        break;
+    case OP_batchnorm:
+        w = new_param(c, arena_printf("%s.weight", prefix), v->loc);
+        b = new_param(c, arena_printf("%s.bias", prefix), v->loc);
+        w->has_fill = b->has_fill = true;
+        w->fill = 1;
+        b->fill = 0;
+        v->in[v->nin++] = w;
+        v->in[v->nin++] = b;
+        for (int i = 0; i < 2; i++) {
+            Value *buf = new_param(c, arena_printf("%s.%s", prefix, i ? "running_var" : "running_mean"), v->loc);
+            buf->trainable = false;
+            buf->is_buffer = true;
+            buf->has_fill = true;
+            buf->fill = i;
+            v->in[v->nin++] = buf;
+        }
+        break;
+    case OP_prelu:
+        w = new_param(c, arena_printf("%s.weight", prefix), v->loc);
+        w->has_fill = true;
+        w->fill = 0.25f;
+        w->shape = (Shape){1, {1}};
+        w->shaped = true;
+        v->in[v->nin++] = w;
+        break;
+    default:
+        ICE("%s is not a layer", op_info[v->op].name);
+    }
+}
+
+/* Counts the parameterised calls of an expression that are not pipe stages. */
+static int count_layers(const Node *n, const Node **second) {
+    if (!n)
+        return 0;
+    int count = 0;
+    switch (n->kind) {
+    case N_CALL:
+        for (int op = 0; op < OP_COUNT; op++)
+            if ((op_info[op].flags & F_LAYER) && !strcmp(op_info[op].name, n->name))
+                count = 1;
+        for (const Node *a = n->list; a; a = a->next) {
+            int k = count_layers(a->kind == N_KWARG ? a->a : a, second);
+            if (count + k >= 2 && !*second)
+                *second = count ? n : a;
+            count += k;
+        }
+        return count;
+    case N_PIPE:
+        /* the stage itself is named by its position; its arguments are not */
+        count = count_layers(n->a, second);
+        for (const Node *a = n->b->list; a; a = a->next)
+            count += count_layers(a->kind == N_KWARG ? a->a : a, second);
+        return count;
+    case N_BINOP:
+    case N_NEG: {
+        int ka = count_layers(n->a, second), kb = count_layers(n->b, second);
+        if (ka && kb && !*second)
+            *second = n->b;
+        return ka + kb;
+    }
+    default:
+        return 0;
+    }
+}
+
+static OpKind find_op(const char *name) {
+    for (int op = 0; op < OP_COUNT; op++)
+        if (!(op_info[op].flags & F_INTERNAL) && !strcmp(op_info[op].name, name))
+            return (OpKind)op;
+    return OP_COUNT;
+}
+
+/* l1(p)/l2(p) over a parameter set: the sum of one penalty per parameter. */
+static Value *lower_penalty(Ctx *c, OpKind op, const Node *call, const Node *set) {
+    Graph *g = c->g;
+    Value *sum = NULL;
+    if (set->kind != N_NAME) {
+        error_at(set->loc, "%s() takes a parameter name, 'weights' or 'params'", op_info[op].name);
+        return constant(c, 0, call->loc);
+    }
+    size_t len = strlen(set->name);
+    for (int i = 0; i < g->nparams; i++) {
+        Value *p = g->params[i];
+        bool match = !strcmp(set->name, "weights") ? p->is_weight
+                   : !strcmp(set->name, "params") ? p->trainable && !p->is_buffer
+                   : !strcmp(p->name, set->name) ||
+                     (!strncmp(p->name, set->name, len) && p->name[len] == '.' && !p->is_buffer);
+        if (!match)
+            continue;
+        Value *v = new_value(g, op, call->loc);
+        v->in[0] = p;
+        v->nin = 1;
+        v->label = c->stmt;
+        sum = sum ? ir_binary(g, OP_add, sum, v, call->loc) : v;
+    }
+    if (!sum) {
+        error_at(set->loc, "%s(%s) names no parameter", op_info[op].name, set->name);
+        if (strcmp(set->name, "weights") && strcmp(set->name, "params"))
+            note("write a parameter's name (e.g. fc1.weight is written fc1), 'weights' or 'params'");
+        return constant(c, 0, call->loc);
+    }
+    return sum;
+}
+
+/* A call, possibly a pipe stage (then `first` is the piped value and
+ * `stage_name` its NAME.i). */
+static Value *lower_call(Ctx *c, const Node *call, const Node *first, const char *stage_name) {
+    Graph *g = c->g;
+    OpKind op = find_op(call->name);
+    if (op == OP_COUNT) {
+        error_at(call->loc, "unknown function '%s'", call->name);
+        const char *names[OP_COUNT];
+        int n = 0;
+        for (int i = 0; i < OP_COUNT; i++)
+            if (!(op_info[i].flags & F_INTERNAL))
+                names[n++] = op_info[i].name;
+        const char *near = closest_name(call->name, names, n);
+        if (near)
+            note("did you mean '%s'?", near);
+        if (map_get(&c->syms, call->name))
+            note("'%s' is a value, not a function", call->name);
+        return NULL;
+    }
+    const char *what = arena_printf("%s()", call->name);
+    Binding b;
+    if (!bind_args(op_info[op].sig, what, call, first, &b))
+        return NULL;
+    if (op == OP_l1 || op == OP_l2)
+        return lower_penalty(c, op, call, b.nodes[0]);
+
+    Value *in[MAX_INPUTS];
+    for (int i = 0; i < b.ntensors; i++)
+        if (!(in[i] = lower_expr(c, b.tensors[i])))
+            return NULL;
+    /* the node is filled in a scratch Value first, so that a layer's
+     * parameters are created (and numbered) before it */
+    Value scratch = {.op = op, .loc = call->loc, .nin = b.ntensors};
+    Value *v = &scratch;
+    memcpy(v->in, in, sizeof(Value *) * (size_t)b.ntensors);
+    memcpy(v->attr, b.vals, sizeof b.vals);
+    memcpy(v->attr_loc, b.locs, sizeof b.locs);
+    v->label = stage_name ? stage_name : c->stmt;
+    v->stmt_line = c->line;
+    if (op == OP_reshape) { /* the dims list becomes the shape, checked in shape.c */
+        int r = 0;
+        for (const Node *d = b.nodes[0]->list; d; d = d->next, r++) {
+            double x;
+            if (r == MAX_RANK) {
+                error_at(d->loc, "reshape() supports at most %d dimensions", MAX_RANK);
+                return NULL;
+            }
+            if (!const_eval(d, &x) || x != floor(x) || x < 1 || x > 2147483647.0) {
+                error_at(d->loc, "reshape() dimensions must be positive whole numbers");
+                return NULL;
+            }
+            v->shape.dim[r] = (int)x;
+        }
+        v->shape.rank = r;
+    }
+    if (op_info[op].flags & F_LAYER)
+        add_layer_params(c, v, stage_name ? stage_name : c->stmt);
+    v = new_value(g, op, call->loc);
+    int id = v->id;
+    *v = scratch;
+    v->id = id;
+    return v;
+}
+
+Value *ir_binary(Graph *g, OpKind op, Value *a, Value *b, Loc loc) {
+    return ir_node(g, op, loc, a, b, NULL);
+}
+
+Value *ir_node(Graph *g, OpKind op, Loc loc, Value *a, Value *b, Value *c) {
+    Value *v = new_value(g, op, loc);
+    v->in[0] = a;
+    v->in[1] = b;
+    v->in[2] = c;
+    v->nin = c ? 3 : b ? 2 : 1;
+    if (a) {
+        v->label = a->label;
+        v->stmt_line = a->stmt_line;
+    }
+    return v;
+}
+
+static Value *lower_expr(Ctx *c, const Node *n) {
+    Graph *g = c->g;
+    switch (n->kind) {
+    case N_NUM:
+        return constant(c, n->num, n->loc);
+    case N_NAME: {
+        Sym *s = map_get(&c->syms, n->name);
+        if (s)
+            return s->value;
+        if (find_op(n->name) != OP_COUNT) {
+            error_at(n->loc, "'%s' is a function; call it as %s(...)", n->name, n->name);
+            return NULL;
+        }
+        error_at(n->loc, "'%s' is not defined", n->name);
+        const char **names = arena_alloc(sizeof(char *) * (size_t)(c->syms.count + 1));
+        int k = 0;
+        for (int i = 0; i < c->syms.cap; i++)
+            if (c->syms.slots[i].key)
+                names[k++] = c->syms.slots[i].key;
+        const char *near = closest_name(n->name, names, k);
+        if (near)
+            note("did you mean '%s'?", near);
+        else
+            note("define it with 'input %s[...];', 'param %s[...];' or '%s = ...;' before this line",
+                 n->name, n->name, n->name);
+        return NULL;
+    }
+    case N_STRING:
+        error_at(n->loc, "a string is not a value here");
+        return NULL;
+    case N_LIST:
+        error_at(n->loc, "a list is only allowed as the dimensions of reshape()");
+        return NULL;
+    case N_CALL:
+        return lower_call(c, n, NULL, NULL);
+    case N_PIPE: {
+        /* stage index: how many pipes lie under this one on the left */
+        int stage = 0;
+        for (const Node *p = n->a; p->kind == N_PIPE; p = p->a)
+            stage++;
+        const char *name = arena_printf("%s.%d", c->stmt, stage);
+        return lower_call(c, n->b, n->a, name);
+    }
+    case N_NEG: {
+        double x;
+        if (const_eval(n, &x))
+            return constant(c, x, n->loc);
+        Value *a = lower_expr(c, n->a);
+        return a ? ir_node(g, OP_neg, n->loc, a, NULL, NULL) : NULL;
+    }
+    case N_BINOP: {
+        double x;
+        if (const_eval(n, &x))
+            return constant(c, x, n->loc);
+        Value *a = lower_expr(c, n->a), *b = lower_expr(c, n->b);
+        if (!a || !b)
+            return NULL;
+        OpKind op = n->op == '+' ? OP_add : n->op == '-' ? OP_sub : n->op == '*' ? OP_mul
+                  : n->op == '/' ? OP_div : OP_matmul;
+        Value *v = ir_binary(g, op, a, b, n->loc);
+        v->label = c->stmt;
+        v->stmt_line = c->line;
+        return v;
+    }
+    case N_KWARG:
+        error_at(n->loc, "keyword argument outside a call");
+        return NULL;
+    default:
+        ICE("unexpected node %d in an expression", n->kind);
+    }
+}
+
+/* Shape from a declaration's dims list; false after an error. */
+static bool decl_shape(const Node *dims, Shape *s, const char *what) {
+    s->rank = 0;
+    long total = 1;
+    for (const Node *d = dims ? dims->list : NULL; d; d = d->next) {
+        double x;
+        if (s->rank == MAX_RANK) {
+            error_at(d->loc, "%s has more than %d dimensions", what, MAX_RANK);
+            return false;
+        }
+        if (!const_eval(d, &x) || x != floor(x)) {
+            error_at(d->loc, "dimensions of %s must be whole numbers", what);
+            return false;
+        }
+        if (x < 1) {
+            error_at(d->loc, "dimension %g of %s must be positive", x, what);
+            return false;
+        }
+        if (x > MAX_ELEMENTS || (total *= (long)x) > MAX_ELEMENTS) {
+            error_at(d->loc, "%s is too large (more than %ld elements per sample)", what, (long)MAX_ELEMENTS);
+            return false;
+        }
+        s->dim[s->rank++] = (int)x;
+    }
+    return true;
+}
+
+static bool define(Ctx *c, const char *name, Loc loc, Value *v, NodeKind kind) {
+    Sym *old = map_get(&c->syms, name);
+    if (old) {
+        error_at(loc, "redefinition of '%s'", name);
+        note("'%s' was defined at line %d; pick another name", name, old->loc.first_line);
+        return false;
+    }
+    if (find_op(name) != OP_COUNT && kind != N_PARAM) {
+        /* allowed, but worth knowing: the function stays callable */
+    }
+    Sym *s = arena_alloc(sizeof *s);
+    *s = (Sym){v, loc, kind};
+    map_put(&c->syms, name, s);
+    return true;
+}
+
+/* ---- train { ... } ---------------------------------------------------------------- */
+
+static const char *const optimizer_sigs[][2] = {
+    {"sgd", "lr:num, momentum:num=0, dampening:num=0, nesterov:bool=false, weight_decay:num=0"},
+    {"adam", "lr:num=0.001, beta1:num=0.9, beta2:num=0.999, eps:num=1e-8, weight_decay:num=0"},
+    {"adamw", "lr:num=0.001, beta1:num=0.9, beta2:num=0.999, eps:num=1e-8, weight_decay:num=0.01"},
+    {"adagrad", "lr:num=0.01, eps:num=1e-10, weight_decay:num=0"},
+    {"rmsprop", "lr:num=0.01, alpha:num=0.99, eps:num=1e-8, momentum:num=0, weight_decay:num=0"},
+};
+static const char *const schedule_sigs[][2] = {
+    {"step", "every:int, gamma:num"},
+    {"exponential", "k:num"},
+    {"inverse_time", "k:num"},
+};
+static const char *const init_sigs[][2] = {
+    {"pytorch", ""}, {"xavier", ""}, {"xavier_uniform", ""}, {"he", ""}, {"he_uniform", ""},
+    {"uniform", "a:num"}, {"normal", "mean:num, std:num"}, {"zeros", ""}, {"ones", ""},
+    {"constant", "v:num"},
+};
+#define COUNT(a) (int)(sizeof(a) / sizeof((a)[0]))
+
+/* Looks a call-or-name up in a {name, signature} table and binds it. */
+static int bind_choice(const char *const (*table)[2], int n, const char *kind, const Node *v, Binding *b) {
+    const char *name = v->kind == N_NAME || v->kind == N_CALL ? v->name : NULL;
+    for (int i = 0; name && i < n; i++)
+        if (!strcmp(table[i][0], name)) {
+            if (v->kind == N_NAME) {
+                Node call = *v;
+                call.list = NULL;
+                return bind_args(table[i][1], arena_printf("%s()", name), &call, NULL, b) ? i : -1;
+            }
+            return bind_args(table[i][1], arena_printf("%s()", name), v, NULL, b) ? i : -1;
+        }
+    error_at(v->loc, "unknown %s%s%s%s", kind, name ? " '" : "", name ? name : "", name ? "'" : "");
+    const char *names[16];
+    char list[256] = "";
+    for (int i = 0; i < n; i++) {
+        names[i] = table[i][0];
+        snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", table[i][0]);
+    }
+    const char *near = name ? closest_name(name, names, n) : NULL;
+    if (near)
+        note("did you mean '%s'?", near);
+    else
+        note("choose one of: %s", list);
+    return -1;
+}
+
+/* Checks an init expression (param = INIT, train { init INIT; }). */
+static bool check_init(const Node *init) {
+    Binding b;
+    return bind_choice(init_sigs, COUNT(init_sigs), "initialiser", init, &b) >= 0;
+}
+
+static bool number_setting(const Node *s, double lo, double hi, bool whole, double *out) {
+    double x;
+    if (!s->a || !const_eval(s->a, &x)) {
+        error_at(s->a ? s->a->loc : s->loc, "'%s' takes a number", s->name);
+        return false;
+    }
+    if ((whole && x != floor(x)) || x < lo || x > hi) {
+        error_at(s->a->loc, "'%s' must be %s between %g and %g, got %g", s->name,
+                 whole ? "a whole number" : "a number", lo, hi, x);
+        return false;
+    }
+    *out = x;
+    return true;
+}
+
+static void lower_train(Ctx *c, const Node *train) {
+    Train *t = &c->g->train;
+    Map seen = {0};
+    for (const Node *s = train->list; s; s = s->next) {
+        if (map_get(&seen, s->name)) {
+            error_at(s->loc, "'%s' is set twice", s->name);
+            continue;
+        }
+        map_put(&seen, s->name, (void *)s);
+        Binding b;
+        double x;
+        const char *n = s->name;
+        if (!strcmp(n, "optimizer")) {
+            int i = bind_choice(optimizer_sigs, COUNT(optimizer_sigs), "optimizer", s->a, &b);
+            if (i < 0)
+                continue;
+            t->optimizer = optimizer_sigs[i][0];
+            double *v = b.vals;
+            switch (i) {
+            case 0: t->lr = v[0]; t->momentum = v[1]; t->dampening = v[2]; t->nesterov = v[3]; t->weight_decay = v[4]; break;
+            case 1: case 2: t->lr = v[0]; t->beta1 = v[1]; t->beta2 = v[2]; t->eps = v[3]; t->weight_decay = v[4]; break;
+            case 3: t->lr = v[0]; t->eps = v[1]; t->weight_decay = v[2]; break;
+            case 4: t->lr = v[0]; t->alpha = v[1]; t->eps = v[2]; t->momentum = v[3]; t->weight_decay = v[4]; break;
+            }
+            if (t->lr <= 0 || t->momentum < 0 || t->weight_decay < 0 || t->eps < 0)
+                error_at(s->a->loc, "%s(): lr must be positive, momentum, eps and weight_decay not negative", t->optimizer);
+            if (t->nesterov && (t->momentum <= 0 || t->dampening != 0))
+                error_at(s->a->loc, "sgd(): nesterov needs momentum > 0 and dampening = 0 (as torch.optim.SGD)");
+            if ((i == 1 || i == 2) && (t->beta1 < 0 || t->beta1 >= 1 || t->beta2 < 0 || t->beta2 >= 1))
+                error_at(s->a->loc, "%s(): beta1 and beta2 must be in [0, 1)", t->optimizer);
+        } else if (!strcmp(n, "schedule")) {
+            int i = bind_choice(schedule_sigs, COUNT(schedule_sigs), "schedule", s->a, &b);
+            if (i < 0)
+                continue;
+            t->schedule = schedule_sigs[i][0];
+            if (i == 0) {
+                t->every = b.vals[0];
+                t->gamma = b.vals[1];
+                if (t->every < 1)
+                    error_at(b.locs[0], "step(): 'every' must be at least 1");
+            } else
+                t->k = b.vals[0];
+        } else if (!strcmp(n, "batch")) {
+            if (number_setting(s, 1, 1 << 20, true, &x))
+                t->batch = (int)x;
+        } else if (!strcmp(n, "epochs")) {
+            if (number_setting(s, 0, 1e9, true, &x))
+                t->epochs = (int)x;
+        } else if (!strcmp(n, "seed")) {
+            if (number_setting(s, 0, 9007199254740992.0, true, &x))
+                t->seed = (uint64_t)x;
+        } else if (!strcmp(n, "validation")) {
+            if (number_setting(s, 0, 0.99, false, &x))
+                t->validation = x;
+        } else if (!strcmp(n, "clip_grad_norm")) {
+            if (number_setting(s, 1e-30, 1e30, false, &x))
+                t->clip_grad_norm = x;
+        } else if (!strcmp(n, "shuffle")) {
+            if (s->a && s->a->kind == N_NAME && (!strcmp(s->a->name, "true") || !strcmp(s->a->name, "false")))
+                t->shuffle = !strcmp(s->a->name, "true");
+            else
+                error_at(s->a ? s->a->loc : s->loc, "'shuffle' takes true or false");
+        } else if (!strcmp(n, "init")) {
+            if (check_init(s->a))
+                t->init = s->a;
+        } else if (!strcmp(n, "early_stop")) {
+            if (bind_args("patience:int, min_delta:num=0", "early_stop()", s->a, NULL, &b)) {
+                t->early_stop = true;
+                t->patience = (int)b.vals[0];
+                t->min_delta = b.vals[1];
+                if (t->patience < 1)
+                    error_at(b.locs[0], "early_stop(): patience must be at least 1");
+            }
+        } else if (!strcmp(n, "average")) {
+            if (s->a->kind != N_CALL || strcmp(s->a->name, "ema")) {
+                error_at(s->a->loc, "'average' takes ema(decay)");
+            } else if (bind_args("decay:num", "ema()", s->a, NULL, &b)) {
+                if (b.vals[0] <= 0 || b.vals[0] >= 1)
+                    error_at(b.locs[0], "ema(): decay must be between 0 and 1");
+                t->ema_decay = b.vals[0];
+            }
+        } else {
+            static const char *const known[] = {"optimizer", "schedule", "batch", "epochs", "seed",
+                "shuffle", "init", "validation", "early_stop", "clip_grad_norm", "average"};
+            error_at(s->loc, "unknown training setting '%s'", n);
+            const char *near = closest_name(n, known, COUNT(known));
+            if (near)
+                note("did you mean '%s'?", near);
+        }
+    }
+}
+
+/* ---- statements ---------------------------------------------------------------------- */
+
+static void lower_stmt(Ctx *c, const Node *s) {
+    Graph *g = c->g;
+    Value *v;
+    Shape shape;
+    c->line = s->loc.first_line;
+    c->stmt = s->name;
+    if (s->a && s->a->depth > MAX_NESTING) {
+        error_at(s->a->loc, "expression nested too deeply (the limit is %d levels)", MAX_NESTING);
+        return;
+    }
+    switch (s->kind) {
+    case N_INPUT:
+    case N_TARGET: {
+        bool is_input = s->kind == N_INPUT;
+        const char *what = arena_printf("%s '%s'", is_input ? "input" : "target", s->name);
+        v = new_value(g, is_input ? OP_input : OP_target, s->loc);
+        v->name = v->label = s->name;
+        v->batched = v->shaped = true;
+        v->stmt_line = c->line;
+        if (s->b) { /* target NAME : class(K) */
+            Binding b;
+            if (strcmp(s->b->name, "class")) {
+                error_at(s->b->loc, "unknown target kind '%s'", s->b->name);
+                note("write 'target %s : class(K);' for class labels or 'target %s[dims];'", s->name, s->name);
+                return;
+            }
+            if (!bind_args("classes:int", "class()", s->b, NULL, &b))
+                return;
+            if (b.vals[0] < 2 || b.vals[0] > 1e7) {
+                error_at(b.locs[0], "class() needs at least 2 classes, got %g", b.vals[0]);
+                return;
+            }
+            v->dtype = DT_CLASS;
+            v->classes = (int)b.vals[0];
+        } else if (!decl_shape(s->a, &v->shape, what))
+            return;
+        else if (v->shape.rank == 0) {
+            error_at(s->a->loc, "%s needs at least one dimension", what);
+            note("write '%s[1]' for one number per sample", s->name);
+            return;
+        }
+        v->index = is_input ? g->ninputs : g->ntargets;
+        if (define(c, s->name, s->loc, v, s->kind)) {
+            if (is_input)
+                push(&g->inputs, &g->ninputs, v);
+            else
+                push(&g->targets, &g->ntargets, v);
+        }
+        return;
+    }
+    case N_PARAM:
+        if (!decl_shape(s->a, &shape, arena_printf("param '%s'", s->name)))
+            return;
+        if (s->b && !check_init(s->b))
+            return;
+        if (map_get(&c->syms, s->name)) {
+            define(c, s->name, s->loc, NULL, N_PARAM); /* reports the redefinition */
+            return;
+        }
+        v = new_param(c, s->name, s->loc);
+        v->shape = shape;
+        v->shaped = true;
+        v->is_explicit = true;
+        v->init = s->b;
+        v->label = s->name;
+        define(c, s->name, s->loc, v, N_PARAM);
+        return;
+    case N_ASSIGN:
+    case N_OUTPUT:
+    case N_LOSS: {
+        if (s->kind == N_LOSS)
+            c->stmt = "loss";
+        const Node *second = NULL;
+        if (s->a && count_layers(s->a, &second) >= 2) {
+            error_at(second->loc, "two layers in one statement need names of their own");
+            note("write them as a pipe (x |> dense(8) |> dense(4)) or as separate statements");
+            return;
+        }
+        if (s->kind == N_OUTPUT && !s->a) { /* output NAME; */
+            Sym *sym = map_get(&c->syms, s->name);
+            if (!sym) {
+                error_at(s->loc, "'%s' is not defined", s->name);
+                note("define it before the output statement, or write 'output %s = EXPR;'", s->name);
+                return;
+            }
+            v = sym->value;
+        } else if (!(v = lower_expr(c, s->a)))
+            return;
+        if (s->kind == N_LOSS) {
+            if (c->had_loss) {
+                error_at(s->loc, "a model has exactly one loss");
+                note("combine terms in one statement: loss a + 0.1 * b;");
+                return;
+            }
+            c->had_loss = true;
+            g->loss = v;
+            return;
+        }
+        if (s->a && !define(c, s->name, s->loc, v, s->kind))
+            return;
+        if (v->op == OP_constant) {
+            error_at(s->a->loc, "'%s' is a constant; a value must depend on an input or a parameter", s->name);
+            return;
+        }
+        if (!v->name || v->op == OP_param)
+            v->name = v->op == OP_param ? v->name : s->name;
+        if (s->kind == N_OUTPUT) {
+            for (int i = 0; i < g->noutputs; i++)
+                if (!strcmp(g->output_names[i], s->name)) {
+                    error_at(s->loc, "'%s' is already an output", s->name);
+                    return;
+                }
+            int n = g->noutputs;
+            push(&g->outputs, &g->noutputs, v);
+            const char **names = arena_alloc(sizeof(char *) * (size_t)(n + 1));
+            if (n)
+                memcpy(names, g->output_names, sizeof(char *) * (size_t)n);
+            names[n] = s->name;
+            g->output_names = names;
+        }
+        return;
+    }
+    case N_FREEZE:
+        return; /* after all statements: see freeze() */
+    case N_TRAIN:
+        lower_train(c, s);
+        return;
+    default:
+        ICE("unexpected statement kind %d", s->kind);
+    }
+}
+
+static void freeze(Ctx *c, const Node *s) {
+    for (const Node *n = s->list; n; n = n->next) {
+        size_t len = strlen(n->name);
+        bool any = false;
+        for (int i = 0; i < c->g->nparams; i++) {
+            Value *p = c->g->params[i];
+            if (!strcmp(p->name, n->name) || (!strncmp(p->name, n->name, len) && p->name[len] == '.')) {
+                p->trainable = false;
+                any = true;
+            }
+        }
+        if (!any) {
+            error_at(n->loc, "freeze: no parameter is named '%s' or starts with '%s.'", n->name, n->name);
+            note("freeze takes parameter names (fc1.weight) or layer names (fc1)");
+        }
+    }
+}
+
+static Graph *lower_model(const Node *m) {
+    Graph *g = arena_alloc(sizeof *g);
+    Ctx c = {.g = g};
+    g->name = m->name;
+    g->loc = m->loc;
+    g->train = (Train){.optimizer = "sgd", .lr = 0.01, .batch = 1, .epochs = 1, .seed = 0,
+                       .shuffle = true, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8, .alpha = 0.99};
+    bool has_train = false;
+    for (const Node *s = m->list; s && !too_many_errors(); s = s->next) {
+        has_train |= s->kind == N_TRAIN;
+        if (s->kind == N_TRAIN && has_train && s != m->list) {
+            for (const Node *t = m->list; t != s; t = t->next)
+                if (t->kind == N_TRAIN)
+                    error_at(s->loc, "a model has one train block");
+        }
+        lower_stmt(&c, s);
+    }
+    for (const Node *s = m->list; s; s = s->next)
+        if (s->kind == N_FREEZE)
+            freeze(&c, s);
+    if (!g->noutputs && !too_many_errors()) {
+        error_at(m->loc, "model '%s' has no output", m->name);
+        note("add 'output NAME;' naming the value the forward pass returns");
+    }
+    if (!c.had_loss && !too_many_errors()) {
+        error_at(m->loc, "model '%s' has no loss", m->name);
+        note("add e.g. 'loss mse(out, y);' — training needs exactly one loss");
+    }
+    return g;
+}
+
+Graph **lower_models(const Node *models, int *count) {
+    int n = 0;
+    for (const Node *m = models; m; m = m->next)
+        n++;
+    Graph **gs = arena_alloc(sizeof(Graph *) * (size_t)(n + 1));
+    Map names = {0};
+    *count = 0;
+    for (const Node *m = models; m; m = m->next) {
+        if (!m->name)
+            continue; /* a model whose header failed to parse */
+        const Node *old = map_get(&names, m->name);
+        if (old) {
+            error_at(m->loc, "redefinition of model '%s'", m->name);
+            note("model '%s' was defined at line %d", m->name, old->loc.first_line);
+            continue;
+        }
+        map_put(&names, m->name, (void *)m);
+        gs[(*count)++] = lower_model(m);
+    }
+    return gs;
+}

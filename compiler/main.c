@@ -1,0 +1,285 @@
+/* main.c — the dnnc driver: command line, then the pipeline
+ *
+ *     parse → lower → check shapes → differentiate → plan memory → emit
+ *
+ * stopping between passes when one reported an error. Output files are
+ * written to a temporary name and renamed, so an error never leaves a
+ * partial file. Exit codes: 0 success, 1 errors in the input, 2 bad usage,
+ * 3 an output could not be written.
+ */
+#include "dnnc.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MAX_SOURCE (16L << 20) /* bytes; larger inputs are refused, not slowly parsed */
+
+static const char usage[] =
+    "usage: dnnc [options] FILE.dnn\n"
+    "\n"
+    "Compiles a .dnn model into C: FILE.c (forward, backward, optimizer) and FILE.h.\n"
+    "\n"
+    "options:\n"
+    "  -o FILE            write the C to FILE (default: FILE.dnn's name with .c; '-' for stdout)\n"
+    "  --header FILE      write the header to FILE (default: beside the .c, with .h)\n"
+    "  --emit=KIND        c (default), summary (a per-layer table) or ir (the IR, forward and backward)\n"
+    "  -W                 show warnings (default)\n"
+    "  -w                 hide warnings\n"
+    "  -Werror            treat warnings as errors\n"
+    "  --color=WHEN       auto (default; honours NO_COLOR), always or never\n"
+
+    "  -h, --help         this text\n"
+    "  --version          dnnc's version\n"
+    "\n"
+    "examples:\n"
+    "  dnnc models/xor.dnn -o xor.c           # writes xor.c and xor.h\n"
+    "  dnnc --emit=summary models/lenet5.dnn  # layer table with shapes and parameter counts\n"
+    "  cc -std=c99 -O2 -I runtime xor.c app.c -L build -ldnnrt -lm\n";
+
+/* Reads a whole file (or stdin for "-"), NUL-terminated. */
+static bool read_source(const char *path, Source *src) {
+    FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
+    if (!f) {
+        fprintf(stderr, "dnnc: error: cannot open '%s': %s\n", path, strerror(errno));
+        return false;
+    }
+    size_t cap = 1 << 16, len = 0;
+    char *buf = malloc(cap + 1);
+    for (;;) {
+        if (!buf) {
+            fprintf(stderr, "dnnc: error: out of memory reading '%s'\n", path);
+            return false;
+        }
+        size_t got = fread(buf + len, 1, cap - len, f);
+        len += got;
+        if (len > (size_t)MAX_SOURCE) {
+            fprintf(stderr, "%s:1:1: error: file is larger than %ld MiB; dnnc reads models up to that size\n",
+                    path, MAX_SOURCE >> 20);
+            free(buf);
+            if (f != stdin)
+                fclose(f);
+            return false;
+        }
+        if (got == 0)
+            break;
+        if (len == cap) {
+            cap *= 2;
+            char *bigger = realloc(buf, cap + 1);
+            if (!bigger)
+                free(buf);
+            buf = bigger;
+        }
+    }
+    bool failed = ferror(f);
+    if (f != stdin)
+        fclose(f);
+    if (failed) {
+        fprintf(stderr, "dnnc: error: cannot read '%s'\n", path);
+        free(buf);
+        return false;
+    }
+    buf[len] = 0;
+    src->path = path;
+    src->text = buf;
+    src->len = len;
+    return true;
+}
+
+/* An output file under construction: written to PATH.tmp.PID, renamed at the end. */
+typedef struct OutFile {
+    const char *path;   /* final name, or "-" for stdout */
+    char *tmp;          /* temporary name */
+    FILE *f;
+} OutFile;
+
+static bool out_open(OutFile *o, const char *path) {
+    o->path = path;
+    if (!strcmp(path, "-")) {
+        o->f = stdout;
+        return true;
+    }
+    o->tmp = arena_printf("%s.tmp.%ld", path, (long)getpid());
+    o->f = fopen(o->tmp, "wb");
+    if (!o->f)
+        fprintf(stderr, "dnnc: error: cannot write '%s': %s\n", path, strerror(errno));
+    return o->f != NULL;
+}
+
+static void out_abandon(OutFile *o) {
+    if (o->f && o->f != stdout) {
+        fclose(o->f);
+        remove(o->tmp);
+    }
+    o->f = NULL;
+}
+
+static bool out_commit(OutFile *o) {
+    if (!o->f || o->f == stdout)
+        return !o->f || fflush(stdout) == 0;
+    bool ok = fflush(o->f) == 0 && !ferror(o->f);
+    ok = (fclose(o->f) == 0) && ok;
+    o->f = NULL;
+    if (ok && rename(o->tmp, o->path) == 0)
+        return true;
+    fprintf(stderr, "dnnc: error: cannot write '%s': %s\n", o->path, strerror(errno));
+    remove(o->tmp);
+    return false;
+}
+
+static const char *base_name(const char *path) {
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
+/* "dir/model.c" → "dir/model" + ext */
+static const char *with_ext(const char *path, const char *ext) {
+    const char *dot = strrchr(path, '.');
+    if (!dot || strchr(dot, '/'))
+        return arena_printf("%s%s", path, ext);
+    return arena_printf("%.*s%s", (int)(dot - path), path, ext);
+}
+
+/* A header guard from the header's file name: "xor.h" → "XOR_H". */
+static const char *guard_of(const char *header) {
+    char *g = arena_strdup(base_name(header));
+    for (char *p = g; *p; p++)
+        *p = (char)((*p >= 'a' && *p <= 'z') ? *p - 32 : ((*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9')) ? *p : '_');
+    return g[0] >= '0' && g[0] <= '9' ? arena_printf("DNN_%s", g) : g;
+}
+
+int main(int argc, char **argv) {
+    const char *output = NULL, *header = NULL, *emit_kind = "c", *color = "auto";
+    bool werror = false, no_warnings = false;
+    enum { OPT_HEADER = 256, OPT_EMIT, OPT_COLOR, OPT_VERSION };
+    static const struct option longopts[] = {
+        {"header", required_argument, NULL, OPT_HEADER}, {"emit", required_argument, NULL, OPT_EMIT},
+        {"color", required_argument, NULL, OPT_COLOR},   {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, OPT_VERSION},     {NULL, 0, NULL, 0},
+    };
+    /* -Werror is written as one word, as in gcc: handle it before getopt */
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "-Werror")) {
+            werror = true;
+            argv[i] = "-W";
+        }
+    int c;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":o:hwW", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'o': output = optarg; break;
+        case OPT_HEADER: header = optarg; break;
+        case OPT_EMIT: emit_kind = optarg; break;
+        case OPT_COLOR: color = optarg; break;
+        case 'w': no_warnings = true; break;
+        case 'W': no_warnings = false; break;
+        case 'h': fputs(usage, stdout); return 0;
+        case OPT_VERSION: printf("dnnc %s\n", DNNC_VERSION); return 0;
+        case ':':
+            fprintf(stderr, "dnnc: error: option '%s' needs an argument\n", argv[optind - 1]);
+            fputs("try 'dnnc --help'\n", stderr);
+            return 2;
+        default:
+            fprintf(stderr, "dnnc: error: unknown option '%s'\n", argv[optind - 1]);
+            fputs("try 'dnnc --help'\n", stderr);
+            return 2;
+        }
+    }
+    if (strcmp(emit_kind, "c") && strcmp(emit_kind, "summary") && strcmp(emit_kind, "ir")) {
+        fprintf(stderr, "dnnc: error: unknown --emit kind '%s' (use c, summary or ir)\n", emit_kind);
+        return 2;
+    }
+    if (strcmp(color, "auto") && strcmp(color, "always") && strcmp(color, "never")) {
+        fprintf(stderr, "dnnc: error: --color takes auto, always or never, not '%s'\n", color);
+        return 2;
+    }
+    if (optind != argc - 1) {
+        fprintf(stderr, optind == argc ? "dnnc: error: no input file\n" : "dnnc: error: one input file at a time\n");
+        fputs("usage: dnnc [options] FILE.dnn   (try 'dnnc --help')\n", stderr);
+        return 2;
+    }
+    const char *input = argv[optind];
+    bool use_color = !strcmp(color, "always") ||
+                     (!strcmp(color, "auto") && isatty(2) && !getenv("NO_COLOR"));
+
+    Source src;
+    if (!read_source(input, &src))
+        return 1;
+    diag_init(&src, use_color, werror, no_warnings);
+
+    /* the pipeline */
+    Node *models = parse_source(&src);
+    if (error_count())
+        return 1;
+    if (!models) {
+        error_at((Loc){1, 1, 1, 1}, "no model in this file");
+        note("a file holds one or more 'model NAME { ... }' blocks");
+        return 1;
+    }
+    int nmodels;
+    Graph **graphs = lower_models(models, &nmodels);
+    if (error_count())
+        return 1;
+    for (int i = 0; i < nmodels; i++)
+        check_shapes(graphs[i]);
+    if (error_count())
+        return 1;
+    Plan *plans = arena_alloc(sizeof(Plan) * (size_t)nmodels);
+    for (int i = 0; i < nmodels; i++) {
+        differentiate(graphs[i]);
+        plans[i] = plan_memory(graphs[i]);
+    }
+    if (error_count())
+        return 1;
+
+    if (!strcmp(emit_kind, "summary") || !strcmp(emit_kind, "ir")) {
+        for (int i = 0; i < nmodels; i++) {
+            if (i)
+                putchar('\n');
+            (!strcmp(emit_kind, "summary") ? print_summary : print_ir)(graphs[i], stdout);
+        }
+        return 0;
+    }
+
+    if (!output)
+        output = with_ext(base_name(input), ".c");
+    if (!header)
+        header = strcmp(output, "-") ? with_ext(output, ".h") : NULL;
+    OutFile cfile = {0}, hfile = {0};
+    if (!out_open(&cfile, output) || (header && !out_open(&hfile, header))) {
+        out_abandon(&cfile);
+        return 3;
+    }
+    FILE *h = hfile.f ? hfile.f : fopen("/dev/null", "w");
+    const char *cmd = arena_strdup("dnnc");
+    for (int i = 1; i < argc; i++)
+        cmd = arena_printf("%s %s", cmd, argv[i]);
+    const char *guard = header ? guard_of(header) : "DNN_MODEL_H";
+    const char *stamp = arena_printf("/* Generated by dnnc %s from %s — do not edit.\n * %s\n */\n", DNNC_VERSION,
+                                     base_name(input), cmd);
+    fprintf(h, "%s#ifndef %s\n#define %s\n\n#include <stddef.h>\n#include <stdint.h>\n\n#include \"dnn.h\"\n\n", stamp,
+            guard, guard);
+    fprintf(h, "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n");
+    fprintf(cfile.f, "%s#include \"%s\"\n\n#include <math.h>\n#include <string.h>\n\n", stamp,
+            header ? base_name(header) : "model.h");
+    EmitOptions eo = {base_name(input)};
+    bool ok = true;
+    for (int i = 0; i < nmodels && ok; i++)
+        ok = emit_model(graphs[i], &plans[i], &eo, cfile.f, h);
+    fprintf(h, "#ifdef __cplusplus\n}\n#endif\n\n#endif /* %s */\n", guard);
+    if (!ok || error_count()) {
+        out_abandon(&cfile);
+        out_abandon(&hfile);
+        if (h != hfile.f && h)
+            fclose(h);
+        return 1;
+    }
+    if (h != hfile.f && h)
+        fclose(h);
+    if (!out_commit(&cfile) || !out_commit(&hfile))
+        return 3;
+    arena_free_all();
+    return 0;
+}

@@ -1,0 +1,1054 @@
+/* ops.c — the rules of every op in ops.def: shape rule, emitter and
+ * gradient rule, kept next to each other per op group.
+ *
+ * Shape rules check operands and set the result's per-sample shape and
+ * batched flag; layer rules also give their parameters a shape (the
+ * parameter's shape is inferred from its user, like PyTorch's lazy
+ * modules). Gradient rules build IR: composite gradients from existing ops
+ * (add → sum_to, reshape → reshape), opaque ones as a `backward` node that
+ * the op's own emitter prints with arg >= 0. Emitters print C following the
+ * conventions of struct Emitter (dnnc.h).
+ */
+#include "dnnc.h"
+
+#include <math.h>
+#include <string.h>
+
+#define RULES(name, sig, flags, shape, emit, grad, cexpr, dexpr)              \
+    static bool shape(Graph *g, Value *v);                                    \
+    static void emit(Emitter *e, const Value *v, int arg);                    \
+    static void grad(Graph *g, Value *v, Value *dy, Value **dx);
+#define OP RULES
+#include "ops.def"
+#undef OP
+
+const OpInfo op_info[OP_COUNT] = {
+#define OP(name, sig, flags, shape, emit, grad, cexpr, dexpr) {#name, sig, flags},
+#include "ops.def"
+#undef OP
+};
+
+static const struct Rules {
+    bool (*shape)(Graph *, Value *);
+    void (*emit)(Emitter *, const Value *, int);
+    void (*grad)(Graph *, Value *, Value *, Value **);
+    const char *cexpr, *dexpr;
+} rules[OP_COUNT] = {
+#define OP(name, sig, flags, shape, emit, grad, cexpr, dexpr) {shape, emit, grad, cexpr, dexpr},
+#include "ops.def"
+#undef OP
+};
+
+bool op_shape(Graph *g, Value *v) { return rules[v->op].shape(g, v); }
+void op_grad(Graph *g, Value *v, Value *dy, Value **dx) { rules[v->op].grad(g, v, dy, dx); }
+bool op_can_emit(OpKind op) { return rules[op].emit != emit_missing; }
+
+void op_emit(Emitter *e, const Value *v) {
+    if (v->op == OP_backward)
+        rules[v->fwd->op].emit(e, v->fwd, v->grad_arg);
+    else
+        rules[v->op].emit(e, v, -1);
+}
+
+/* ---- helpers ------------------------------------------------------------------ */
+
+/* "'h' [4]" or "dense() [4]": how a value arose, for shape messages. */
+static const char *describe(const Value *v) {
+    const char *shape = v->dtype == DT_CLASS ? arena_printf("class(%d)", v->classes) : shape_str(&v->shape);
+    if (v->op == OP_constant)
+        return arena_printf("the number %g", v->attr[0]);
+    if (v->name)
+        return arena_printf("'%s' %s", v->name, shape);
+    return arena_printf("%s() %s", op_info[v->op].name, shape);
+}
+
+static bool float_operands(Value *v) {
+    for (int i = 0; i < v->nin; i++)
+        if (v->in[i] && v->in[i]->dtype == DT_CLASS) {
+            error_at(v->loc, "%s() cannot take the class target '%s'", op_info[v->op].name, v->in[i]->name);
+            note("class targets hold integer labels and are only read by cross_entropy, nll and multi_margin");
+            return false;
+        }
+    return true;
+}
+
+static bool attr_at_least(Value *v, int k, const char *name, double lo) {
+    if (v->attr[k] >= lo)
+        return true;
+    error_at(v->attr_loc[k], "%s(): '%s' must be at least %g, got %g", op_info[v->op].name, name, lo, v->attr[k]);
+    return false;
+}
+
+static void set_param_shape(Value *p, Shape s, int fan_in, int fan_out) {
+    if (!p)
+        return;
+    p->shape = s;
+    p->shaped = true;
+    p->fan_in = fan_in;
+    p->fan_out = fan_out;
+}
+
+static int size_of(const Value *v) { return (int)shape_size(&v->shape); }
+
+static bool shape_leaf(Graph *g, Value *v) { (void)g; (void)v; return true; }
+static bool shape_none(Graph *g, Value *v) { (void)g; v->shape.rank = 0; return true; }
+static void emit_none(Emitter *e, const Value *v, int arg) { (void)e; (void)v; (void)arg; }
+static void grad_none(Graph *g, Value *v, Value *dy, Value **dx) { (void)g; (void)v; (void)dy; (void)dx; }
+
+/* The op has shape and gradient rules but no C yet: emit.c reports it. */
+static void emit_missing(Emitter *e, const Value *v, int arg) { (void)e; (void)v; (void)arg; }
+
+/* The generic gradient rule: a `backward` node per operand that needs a
+ * gradient, printed by the op's own emitter (arg = operand index). */
+static void grad_backward(Graph *g, Value *v, Value *dy, Value **dx) {
+    for (int i = 0; i < v->nin; i++) {
+        if (!v->in[i] || !v->in[i]->needs_grad)
+            continue;
+        if ((op_info[v->op].flags & F_LOSS) && i == 1 && v->op != OP_mse && v->op != OP_l1_loss &&
+            v->op != OP_huber) {
+            error_at(v->loc, "%s(): the target depends on a trainable parameter, and its gradient is not supported",
+                     op_info[v->op].name);
+            continue;
+        }
+        Value *b = new_value(g, OP_backward, v->loc);
+        b->fwd = v;
+        b->grad_arg = i;
+        b->in[b->nin++] = dy;
+        for (int k = 0; k < v->nin; k++)
+            b->in[b->nin++] = v->in[k];
+        b->in[b->nin++] = v;
+        b->label = v->label;
+        b->stmt_line = v->stmt_line;
+        dx[i] = b;
+    }
+}
+
+static bool shape_backward(Graph *g, Value *v) {
+    (void)g;
+    const Value *x = v->fwd->in[v->grad_arg];
+    v->shape = x->shape;
+    v->batched = x->batched;
+    return true;
+}
+
+/* ---- elementwise with broadcasting ------------------------------------------- */
+
+static bool shape_broadcast(Graph *g, Value *v) {
+    (void)g;
+    const Value *a = v->in[0], *b = v->in[1];
+    if (!float_operands(v))
+        return false;
+    int r = a->shape.rank > b->shape.rank ? a->shape.rank : b->shape.rank;
+    v->shape.rank = r;
+    for (int i = 0; i < r; i++) {
+        int ia = i - (r - a->shape.rank), ib = i - (r - b->shape.rank);
+        int da = ia >= 0 ? a->shape.dim[ia] : 1, db = ib >= 0 ? b->shape.dim[ib] : 1;
+        if (da != db && da != 1 && db != 1) {
+            static const char sym[] = {[OP_add] = '+', [OP_sub] = '-', [OP_mul] = '*', [OP_div] = '/'};
+            error_at(v->loc, "operands of '%c' have incompatible shapes: %s and %s", sym[v->op],
+                     describe(a), describe(b));
+            note("shapes broadcast as in NumPy: aligned from the last axis, each pair equal or 1");
+            return false;
+        }
+        v->shape.dim[i] = da > db ? da : db;
+    }
+    v->batched = a->batched || b->batched;
+    return true;
+}
+
+/* Index into operand `x` of a loop over the shape of `full` with loop
+ * variables s (sample) and i0..i3: strides of broadcast axes are dropped. */
+static const char *broadcast_index(const Value *x, const Value *full) {
+    char buf[256] = "";
+    int r = full->shape.rank, off = r - x->shape.rank, stride = 1;
+    for (int d = x->shape.rank - 1; d >= 0; d--) {
+        if (x->shape.dim[d] != 1) {
+            if (stride == 1)
+                snprintf(buf + strlen(buf), sizeof buf - strlen(buf), "%si%d", buf[0] ? " + " : "", d + off);
+            else
+                snprintf(buf + strlen(buf), sizeof buf - strlen(buf), "%si%d * %d", buf[0] ? " + " : "", d + off, stride);
+        }
+        stride *= x->shape.dim[d];
+    }
+    const char *batch = x->batched && full->batched ? arena_printf("s * %d", size_of(x)) : NULL;
+    if (batch && buf[0])
+        return arena_printf("%s + %s", batch, buf);
+    return batch ? batch : buf[0] ? arena_strdup(buf) : "0";
+}
+
+/* Opens loops over `full`'s samples and axes; returns how many to close. */
+static int open_loops(Emitter *e, const Value *full) {
+    int opened = 0;
+    if (full->batched) {
+        emit(e, "for (int s = 0; s < n; s++) {");
+        e->indent++;
+        opened++;
+    }
+    for (int d = 0; d < full->shape.rank; d++) {
+        emit(e, "for (int i%d = 0; i%d < %d; i%d++) {", d, d, full->shape.dim[d], d);
+        e->indent++;
+        opened++;
+    }
+    return opened;
+}
+
+static void close_loops(Emitter *e, int opened) {
+    while (opened--) {
+        e->indent--;
+        emit(e, "}");
+    }
+}
+
+static bool same_layout(const Value *a, const Value *b) {
+    if (a->batched != b->batched || a->shape.rank != b->shape.rank)
+        return false;
+    for (int i = 0; i < a->shape.rank; i++)
+        if (a->shape.dim[i] != b->shape.dim[i])
+            return false;
+    return true;
+}
+
+/* An operand in an expression: a literal for constants. */
+static const char *operand(const Value *v, const Value *x, int k, const char *index) {
+    (void)v;
+    if (x->op == OP_constant)
+        return flit(x->attr[0]);
+    return arena_printf("in%d[%s]", k, index);
+}
+
+static const char *subst(const char *expr, const char *x0, const char *x1);
+
+static void emit_binary(Emitter *e, const Value *v, int arg) {
+    (void)arg;
+    const Value *a = v->in[0], *b = v->in[1];
+    const char *cexpr = rules[v->op].cexpr;
+    if ((same_layout(a, v) || a->op == OP_constant) && (same_layout(b, v) || b->op == OP_constant)) {
+        emit(e, "for (int i = 0; i < %s; i++)", count_of(v));
+        emit(e, "    out[i] = %s;", subst(cexpr, operand(v, a, 0, "i"), operand(v, b, 1, "i")));
+        return;
+    }
+    int opened = open_loops(e, v);
+    emit(e, "out[%s] = %s;", broadcast_index(v, v),
+         subst(cexpr, operand(v, a, 0, broadcast_index(a, v)), operand(v, b, 1, broadcast_index(b, v))));
+    close_loops(e, opened);
+}
+
+/* d(a+b): the gradient, summed back over the axes each operand was broadcast along. */
+static Value *reduce_to(Graph *g, Value *grad, Value *like) {
+    if (same_layout(grad, like))
+        return grad;
+    Value *r = ir_node(g, OP_sum_to, like->loc, grad, like, NULL);
+    op_shape(g, r);
+    return r;
+}
+
+static Value *shaped(Graph *g, OpKind op, Value *a, Value *b) {
+    Value *v = ir_node(g, op, a->loc, a, b, NULL);
+    if (!op_shape(g, v))
+        ICE("gradient node %s has no shape", op_info[op].name);
+    v->shaped = true;
+    return v;
+}
+
+static void grad_add(Graph *g, Value *v, Value *dy, Value **dx) {
+    if (v->in[0]->needs_grad)
+        dx[0] = reduce_to(g, dy, v->in[0]);
+    if (v->in[1]->needs_grad)
+        dx[1] = reduce_to(g, dy, v->in[1]);
+}
+
+static void grad_sub(Graph *g, Value *v, Value *dy, Value **dx) {
+    if (v->in[0]->needs_grad)
+        dx[0] = reduce_to(g, dy, v->in[0]);
+    if (v->in[1]->needs_grad)
+        dx[1] = reduce_to(g, shaped(g, OP_neg, dy, NULL), v->in[1]);
+}
+
+static void grad_mul(Graph *g, Value *v, Value *dy, Value **dx) {
+    if (v->in[0]->needs_grad)
+        dx[0] = reduce_to(g, shaped(g, OP_mul, dy, v->in[1]), v->in[0]);
+    if (v->in[1]->needs_grad)
+        dx[1] = reduce_to(g, shaped(g, OP_mul, dy, v->in[0]), v->in[1]);
+}
+
+/* d(a/b)/da = dy/b; d(a/b)/db = -dy·a/b² = -(dy·out)/b */
+static void grad_div(Graph *g, Value *v, Value *dy, Value **dx) {
+    if (v->in[0]->needs_grad)
+        dx[0] = reduce_to(g, shaped(g, OP_div, dy, v->in[1]), v->in[0]);
+    if (v->in[1]->needs_grad) {
+        Value *t = shaped(g, OP_div, shaped(g, OP_mul, dy, v), v->in[1]);
+        dx[1] = reduce_to(g, shaped(g, OP_neg, t, NULL), v->in[1]);
+    }
+}
+
+static bool shape_sum_to(Graph *g, Value *v) {
+    (void)g;
+    v->shape = v->in[1]->shape;
+    v->batched = v->in[1]->batched;
+    return true;
+}
+
+static void emit_sum_to(Emitter *e, const Value *v, int arg) {
+    (void)arg;
+    const Value *dy = v->in[0];
+    emit(e, "memset(out, 0, sizeof(float) * %s);", count_of(v));
+    int opened = open_loops(e, dy);
+    /* `out` has the operand's layout inside dy's loops */
+    Value like = *v;
+    like.batched = v->batched;
+    emit(e, "out[%s] += in0[%s];", broadcast_index(&like, dy), broadcast_index(dy, dy));
+    close_loops(e, opened);
+}
+
+/* ---- elementwise functions --------------------------------------------------------- */
+
+static bool shape_same(Graph *g, Value *v) {
+    (void)g;
+    if (!float_operands(v))
+        return false;
+    v->shape = v->in[0]->shape;
+    v->batched = v->in[0]->batched;
+    return true;
+}
+
+/* Whether identifier `name` occurs in a C expression. */
+static bool uses(const char *expr, const char *name) {
+    size_t n = strlen(name);
+    for (const char *p = expr; (p = strstr(p, name)); p += n) {
+        bool start = p == expr || !(p[-1] == '_' || (p[-1] >= 'a' && p[-1] <= 'z') || (p[-1] >= '0' && p[-1] <= '9'));
+        char c = p[n];
+        bool end = !(c == '_' || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'));
+        if (start && end)
+            return true;
+    }
+    return false;
+}
+
+/* Replaces the identifiers x0 and x1 (or x) in a C expression. */
+static const char *subst(const char *expr, const char *x0, const char *x1) {
+    char out[512];
+    size_t o = 0;
+    for (const char *p = expr; *p && o < sizeof out - 64;) {
+        bool start = p == expr || !(p[-1] == '_' || (p[-1] >= 'a' && p[-1] <= 'z'));
+        if (start && p[0] == 'x' && (p[1] == '0' || p[1] == '1') &&
+            !(p[2] == '_' || (p[2] >= 'a' && p[2] <= 'z') || (p[2] >= '0' && p[2] <= '9'))) {
+            o += (size_t)snprintf(out + o, sizeof out - o, "%s", p[1] == '0' ? x0 : x1);
+            p += 2;
+        } else
+            out[o++] = *p++;
+    }
+    out[o] = 0;
+    return arena_strdup(out);
+}
+
+/* y = f(x) elementwise; the gradient is dy · f'(x, y). */
+static void emit_unary(Emitter *e, const Value *v, int arg) {
+    const char *expr = arg < 0 ? rules[v->op].cexpr : rules[v->op].dexpr;
+    bool has_alpha = v->op == OP_leaky_relu || v->op == OP_elu;
+    if (has_alpha && uses(expr, "a"))
+        emit(e, "const float a = %s;", flit(v->attr[0]));
+    emit(e, "for (int i = 0; i < %s; i++) {", count_of(v));
+    if (uses(expr, "x"))
+        emit(e, "    const float x = in0[i];");
+    if (uses(expr, "y"))
+        emit(e, "    const float y = out[i];");
+    if (arg < 0)
+        emit(e, "    out[i] = %s;", expr);
+    else
+        emit(e, "    dx[i] = dy[i] * (%s);", expr);
+    emit(e, "}");
+}
+
+/* ---- matrix product ------------------------------------------------------------------ */
+
+/* [m,k] @ [k,n] → [m,n]; a vector on the left is [1,k], on the right [k,1]. */
+static void matmul_dims(const Value *v, int *m, int *k, int *n) {
+    const Shape *a = &v->in[0]->shape, *b = &v->in[1]->shape;
+    *m = a->rank == 2 ? a->dim[0] : 1;
+    *k = a->dim[a->rank - 1];
+    *n = b->rank == 2 ? b->dim[1] : 1;
+}
+
+static bool shape_matmul(Graph *g, Value *v) {
+    (void)g;
+    const Value *a = v->in[0], *b = v->in[1];
+    if (!float_operands(v))
+        return false;
+    if (a->shape.rank < 1 || a->shape.rank > 2 || b->shape.rank < 1 || b->shape.rank > 2) {
+        error_at(v->loc, "'@' needs matrices or vectors, got %s and %s", describe(a), describe(b));
+        note("'@' multiplies [m, k] @ [k, n] or [m, k] @ [k]");
+        return false;
+    }
+    int ka = a->shape.dim[a->shape.rank - 1], kb = b->shape.dim[0];
+    if (ka != kb) {
+        error_at(v->loc, "'@' needs the inner dimensions to agree: %s @ %s (%d vs %d)", describe(a),
+                 describe(b), ka, kb);
+        if (b->shape.rank == 2 && b->shape.dim[1] == ka)
+            note("did you mean to transpose the right operand: transpose(...)?");
+        return false;
+    }
+    v->shape.rank = 0;
+    if (a->shape.rank == 2)
+        v->shape.dim[v->shape.rank++] = a->shape.dim[0];
+    if (b->shape.rank == 2)
+        v->shape.dim[v->shape.rank++] = b->shape.dim[1];
+    v->batched = a->batched || b->batched;
+    return true;
+}
+
+/* Pointer to sample s of operand k, or the operand itself when unbatched. */
+static void emit_sample_ptr(Emitter *e, const char *name, const char *buf, const Value *x, const char *qual) {
+    if (x->batched)
+        emit(e, "%sfloat *%s = %s + s * %d;", qual, name, buf, size_of(x));
+    else
+        emit(e, "%sfloat *%s = %s;", qual, name, buf);
+}
+
+static void emit_matmul(Emitter *e, const Value *v, int arg) {
+    int m, k, n;
+    matmul_dims(v, &m, &k, &n);
+    const Value *a = v->in[0], *b = v->in[1];
+    const Value *result = arg < 0 ? v : v->in[arg];
+    if (arg >= 0 && !result->batched && v->batched) /* summed over the batch */
+        emit(e, "memset(dx, 0, sizeof(float) * %d);", size_of(result));
+    emit(e, "for (int s = 0; s < %s; s++) {", samples_of(v));
+    e->indent++;
+    emit_sample_ptr(e, "A", "in0", a, "const ");
+    emit_sample_ptr(e, "B", "in1", b, "const ");
+    if (arg < 0) { /* C = A B, row by row so the inner loop runs along B's rows */
+        emit(e, "float *C = out + s * %d;", m * n);
+        emit(e, "for (int i = 0; i < %d; i++) {", m);
+        emit(e, "    for (int j = 0; j < %d; j++) C[i * %d + j] = 0.0f;", n, n);
+        emit(e, "    for (int p = 0; p < %d; p++) {", k);
+        emit(e, "        const float a = A[i * %d + p];", k);
+        emit(e, "        for (int j = 0; j < %d; j++) C[i * %d + j] += a * B[p * %d + j];", n, n, n);
+        emit(e, "    }");
+        emit(e, "}");
+    } else {
+        emit(e, "const float *dC = dy + s * %d;", m * n);
+        emit_sample_ptr(e, "dR", "dx", result, "");
+        bool accumulate = !result->batched && v->batched;
+        if (arg == 0) { /* dA = dC Bᵀ */
+            emit(e, "for (int i = 0; i < %d; i++)", m);
+            emit(e, "    for (int p = 0; p < %d; p++) {", k);
+            emit(e, "        float acc = 0.0f;");
+            emit(e, "        for (int j = 0; j < %d; j++) acc += dC[i * %d + j] * B[p * %d + j];", n, n, n);
+            emit(e, "        dR[i * %d + p] %s acc;", k, accumulate ? "+=" : "=");
+            emit(e, "    }");
+        } else { /* dB = Aᵀ dC */
+            if (!accumulate)
+                emit(e, "for (int j = 0; j < %d; j++) dR[j] = 0.0f;", k * n);
+            emit(e, "for (int i = 0; i < %d; i++)", m);
+            emit(e, "    for (int p = 0; p < %d; p++) {", k);
+            emit(e, "        const float a = A[i * %d + p];", k);
+            emit(e, "        for (int j = 0; j < %d; j++) dR[p * %d + j] += a * dC[i * %d + j];", n, n, n);
+            emit(e, "    }");
+        }
+    }
+    e->indent--;
+    emit(e, "}");
+}
+
+/* ---- layers ---------------------------------------------------------------------------- */
+
+static bool need_rank(Value *v, const Value *x, int rank, const char *hint) {
+    if (x->shape.rank == rank)
+        return true;
+    const char *what = rank == 1 ? "a rank-1 input" : rank == 3 ? "a [C, H, W] input" : "a matrix";
+    error_at(v->loc, "%s() needs %s, got %s", op_info[v->op].name, what, shape_str(&x->shape));
+    if (hint)
+        note("%s", hint);
+    return false;
+}
+
+static bool shape_dense(Graph *g, Value *v) {
+    (void)g;
+    const Value *x = v->in[0];
+    if (!float_operands(v))
+        return false;
+    if (!need_rank(v, x, 1, x->shape.rank > 1 ? arena_printf("insert '|> flatten' before %s()", op_info[v->op].name) : NULL))
+        return false;
+    if (!attr_at_least(v, 0, "units", 1))
+        return false;
+    int units = (int)v->attr[0], in = x->shape.dim[0];
+    int rows = v->op == OP_maxout ? units * (int)v->attr[1] : units;
+    if ((long)rows * in > MAX_ELEMENTS) {
+        error_at(v->attr_loc[0], "%s(): a weight of %d × %d is too large", op_info[v->op].name, rows, in);
+        return false;
+    }
+    set_param_shape(v->in[1], (Shape){2, {rows, in}}, in, rows);
+    set_param_shape(v->in[2], (Shape){1, {rows}}, in, rows);
+    v->shape = (Shape){1, {units}};
+    v->batched = x->batched;
+    return true;
+}
+
+/* y[s][j] = b[j] + Σ_i W[j][i] x[s][i]   (nn.Linear) */
+static void emit_dense(Emitter *e, const Value *v, int arg) {
+    int units = v->shape.dim[0], in = v->in[0]->shape.dim[0];
+    bool bias = v->in[2] != NULL;
+    if (arg > 0) /* weight and bias gradients sum over the batch */
+        emit(e, "memset(dx, 0, sizeof(float) * %d);", arg == 1 ? units * in : units);
+    emit(e, "for (int s = 0; s < %s; s++) {", samples_of(v));
+    e->indent++;
+    if (arg == -1 || arg == 1)
+        emit_sample_ptr(e, "x", "in0", v->in[0], "const ");
+    switch (arg) {
+    case -1:
+        emit(e, "float *y = out + s * %d;", units);
+        emit(e, "for (int j = 0; j < %d; j++) {", units);
+        emit(e, "    const float *w = in1 + j * %d;", in);
+        emit(e, "    float acc = %s;", bias ? "in2[j]" : "0.0f");
+        emit(e, "    for (int i = 0; i < %d; i++) acc += w[i] * x[i];", in);
+        emit(e, "    y[j] = acc;");
+        emit(e, "}");
+        break;
+    case 0: /* dx = Wᵀ dy */
+        emit(e, "const float *g = dy + s * %d;", units);
+        emit(e, "float *d = dx + s * %d;", in);
+        emit(e, "for (int i = 0; i < %d; i++) d[i] = 0.0f;", in);
+        emit(e, "for (int j = 0; j < %d; j++) {", units);
+        emit(e, "    const float *w = in1 + j * %d;", in);
+        emit(e, "    for (int i = 0; i < %d; i++) d[i] += g[j] * w[i];", in);
+        emit(e, "}");
+        break;
+    case 1: /* dW += dy xᵀ */
+        emit(e, "const float *g = dy + s * %d;", units);
+        emit(e, "for (int j = 0; j < %d; j++)", units);
+        emit(e, "    for (int i = 0; i < %d; i++) dx[j * %d + i] += g[j] * x[i];", in, in);
+        break;
+    default: /* db += dy */
+        emit(e, "for (int j = 0; j < %d; j++) dx[j] += dy[s * %d + j];", units, units);
+        break;
+    }
+    e->indent--;
+    emit(e, "}");
+}
+
+static bool shape_conv2d(Graph *g, Value *v) {
+    (void)g;
+    const Value *x = v->in[0];
+    if (!float_operands(v) || !need_rank(v, x, 3, x->shape.rank == 1 ? "reshape it first, e.g. reshape(x, [1, 28, 28])" : NULL))
+        return false;
+    if (!attr_at_least(v, 0, "filters", 1) || !attr_at_least(v, 1, "kernel", 1) ||
+        !attr_at_least(v, 2, "stride", 1) || !attr_at_least(v, 3, "pad", 0))
+        return false;
+    int f = (int)v->attr[0], k = (int)v->attr[1], s = (int)v->attr[2], p = (int)v->attr[3];
+    int c = x->shape.dim[0], h = x->shape.dim[1], w = x->shape.dim[2];
+    long oh = ((long)h + 2L * p - k) / s + 1, ow = ((long)w + 2L * p - k) / s + 1;
+    if ((long)h + 2L * p < k || (long)w + 2L * p < k) {
+        error_at(v->attr_loc[1], "conv2d(): kernel %d is larger than the padded input %ldx%ld (input %s, pad %d)",
+                 k, (long)h + 2L * p, (long)w + 2L * p, shape_str(&x->shape), p);
+        return false;
+    }
+    if ((long)f * c * k * k > MAX_ELEMENTS) {
+        error_at(v->loc, "conv2d(): a weight of [%d, %d, %d, %d] is too large", f, c, k, k);
+        return false;
+    }
+    set_param_shape(v->in[1], (Shape){4, {f, c, k, k}}, c * k * k, f * k * k);
+    set_param_shape(v->in[2], (Shape){1, {f}}, c * k * k, f * k * k);
+    v->shape = (Shape){3, {f, (int)oh, (int)ow}};
+    v->batched = x->batched;
+    return true;
+}
+
+static bool shape_batchnorm(Graph *g, Value *v) {
+    (void)g;
+    const Value *x = v->in[0];
+    if (!float_operands(v))
+        return false;
+    if (x->shape.rank != 1 && x->shape.rank != 3) {
+        error_at(v->loc, "batchnorm() needs a [C] or [C, H, W] input, got %s", shape_str(&x->shape));
+        return false;
+    }
+    if (!x->batched) {
+        error_at(v->loc, "batchnorm() normalises over the batch; its input must come from an input");
+        return false;
+    }
+    if (v->attr[0] < 0 || v->attr[0] > 1) {
+        error_at(v->attr_loc[0], "batchnorm(): momentum must be between 0 and 1, got %g", v->attr[0]);
+        return false;
+    }
+    if (v->attr[1] <= 0) {
+        error_at(v->attr_loc[1], "batchnorm(): eps must be positive, got %g", v->attr[1]);
+        return false;
+    }
+    int c = x->shape.dim[0];
+    for (int i = 1; i <= 4; i++)
+        set_param_shape(v->in[i], (Shape){1, {c}}, c, c);
+    v->shape = x->shape;
+    v->batched = true;
+    return true;
+}
+
+static bool shape_prelu(Graph *g, Value *v) { return shape_same(g, v); }
+
+static bool shape_maxout(Graph *g, Value *v) {
+    return attr_at_least(v, 1, "pieces", 1) && shape_dense(g, v);
+}
+
+/* ---- last-axis functions, pooling, dropout ------------------------------------------ */
+
+static bool shape_nonscalar(Graph *g, Value *v) {
+    if (v->in[0]->shape.rank == 0) {
+        error_at(v->loc, "%s() needs a vector, got a scalar", op_info[v->op].name);
+        return false;
+    }
+    return shape_same(g, v);
+}
+
+/* softmax / log_softmax over the last axis, shifted by the row maximum. */
+static void emit_softmax(Emitter *e, const Value *v, int arg) {
+    int len = v->shape.dim[v->shape.rank - 1];
+    int rows = v->batched ? 0 : size_of(v) / len;
+    bool log = v->op == OP_log_softmax;
+    if (rows)
+        emit(e, "for (int r = 0; r < %d; r++) {", rows);
+    else
+        emit(e, "for (int r = 0; r < n * %d; r++) {", size_of(v) / len);
+    e->indent++;
+    if (arg < 0) {
+        emit(e, "const float *x = in0 + r * %d;", len);
+        emit(e, "float *y = out + r * %d;", len);
+        emit(e, "float max = x[0], sum = 0.0f;");
+        emit(e, "for (int i = 1; i < %d; i++) max = x[i] > max ? x[i] : max;", len);
+        if (log) {
+            emit(e, "for (int i = 0; i < %d; i++) sum += expf(x[i] - max);", len);
+            emit(e, "const float lse = max + logf(sum);");
+            emit(e, "for (int i = 0; i < %d; i++) y[i] = x[i] - lse;", len);
+        } else {
+            emit(e, "for (int i = 0; i < %d; i++) sum += (y[i] = expf(x[i] - max));", len);
+            emit(e, "for (int i = 0; i < %d; i++) y[i] /= sum;", len);
+        }
+    } else {
+        emit(e, "const float *y = out + r * %d, *g = dy + r * %d;", len, len);
+        emit(e, "float *d = dx + r * %d;", len);
+        emit(e, "float dot = 0.0f;");
+        if (log) { /* dx = dy − softmax · Σdy */
+            emit(e, "for (int i = 0; i < %d; i++) dot += g[i];", len);
+            emit(e, "for (int i = 0; i < %d; i++) d[i] = g[i] - expf(y[i]) * dot;", len);
+        } else { /* dx = y · (dy − Σ dy·y) */
+            emit(e, "for (int i = 0; i < %d; i++) dot += g[i] * y[i];", len);
+            emit(e, "for (int i = 0; i < %d; i++) d[i] = y[i] * (g[i] - dot);", len);
+        }
+    }
+    e->indent--;
+    emit(e, "}");
+}
+
+static bool shape_pool(Graph *g, Value *v) {
+    (void)g;
+    const Value *x = v->in[0];
+    if (!float_operands(v) || !need_rank(v, x, 3, NULL))
+        return false;
+    if (!attr_at_least(v, 0, "size", 1) || !attr_at_least(v, 1, "stride", 0))
+        return false;
+    int k = (int)v->attr[0];
+    if (v->attr[1] == 0)
+        v->attr[1] = k; /* stride defaults to the window size */
+    int s = (int)v->attr[1], p = v->op == OP_maxpool ? (int)v->attr[2] : 0;
+    if (p < 0 || 2 * p > k) {
+        error_at(v->attr_loc[2], "maxpool(): pad must be between 0 and half the window (%d), got %d", k / 2, p);
+        return false;
+    }
+    int h = x->shape.dim[1], w = x->shape.dim[2];
+    if (h + 2 * p < k || w + 2 * p < k) {
+        error_at(v->attr_loc[0], "%s(): window %d is larger than the input %s", op_info[v->op].name, k,
+                 shape_str(&x->shape));
+        return false;
+    }
+    v->shape = (Shape){3, {x->shape.dim[0], (h + 2 * p - k) / s + 1, (w + 2 * p - k) / s + 1}};
+    v->batched = x->batched;
+    return true;
+}
+
+static bool shape_dropout(Graph *g, Value *v) {
+    if (v->attr[0] < 0 || v->attr[0] >= 1) {
+        error_at(v->attr_loc[0], "dropout(): p must be in [0, 1), got %g", v->attr[0]);
+        return false;
+    }
+    return shape_same(g, v);
+}
+
+/* ---- shape changes ------------------------------------------------------------------ */
+
+static bool shape_flatten(Graph *g, Value *v) {
+    (void)g;
+    if (!float_operands(v))
+        return false;
+    v->shape = (Shape){1, {size_of(v->in[0])}};
+    v->batched = v->in[0]->batched;
+    return true;
+}
+
+static bool shape_reshape(Graph *g, Value *v) {
+    (void)g;
+    if (!float_operands(v))
+        return false;
+    long want = shape_size(&v->shape), have = size_of(v->in[0]);
+    if (want != have) {
+        error_at(v->attr_loc[0], "reshape() cannot make %s (%ld elements) from %s (%ld elements)",
+                 shape_str(&v->shape), want, describe(v->in[0]), have);
+        return false;
+    }
+    v->batched = v->in[0]->batched;
+    return true;
+}
+
+/* Same data, another shape: a copy (reshape and flatten). */
+static void emit_copy(Emitter *e, const Value *v, int arg) {
+    (void)arg;
+    emit(e, "memcpy(out, in0, sizeof(float) * %s);", count_of(v));
+}
+
+static void grad_reshape(Graph *g, Value *v, Value *dy, Value **dx) {
+    if (!v->in[0]->needs_grad)
+        return;
+    Value *r = ir_node(g, OP_reshape, v->loc, dy, NULL, NULL);
+    r->shape = v->in[0]->shape;
+    r->batched = v->in[0]->batched;
+    r->shaped = true;
+    dx[0] = r;
+}
+
+static bool shape_transpose(Graph *g, Value *v) {
+    (void)g;
+    const Value *x = v->in[0];
+    if (!float_operands(v) || !need_rank(v, x, 2, NULL))
+        return false;
+    v->shape = (Shape){2, {x->shape.dim[1], x->shape.dim[0]}};
+    v->batched = x->batched;
+    return true;
+}
+
+static void emit_transpose(Emitter *e, const Value *v, int arg) {
+    (void)arg;
+    int r = v->shape.dim[0], c = v->shape.dim[1];
+    emit(e, "for (int s = 0; s < %s; s++)", samples_of(v));
+    emit(e, "    for (int i = 0; i < %d; i++)", r);
+    emit(e, "        for (int j = 0; j < %d; j++)", c);
+    emit(e, "            out[s * %d + i * %d + j] = in0[s * %d + j * %d + i];", r * c, c, r * c, r);
+}
+
+static void grad_transpose(Graph *g, Value *v, Value *dy, Value **dx) {
+    if (v->in[0]->needs_grad)
+        dx[0] = shaped(g, OP_transpose, dy, NULL);
+}
+
+static bool shape_concat(Graph *g, Value *v) {
+    (void)g;
+    const Value *a = v->in[0], *b = v->in[1];
+    if (!float_operands(v))
+        return false;
+    int axis = (int)v->attr[0];
+    if (a->shape.rank != b->shape.rank || a->shape.rank == 0) {
+        error_at(v->loc, "concat() needs operands of the same rank, got %s and %s", describe(a), describe(b));
+        return false;
+    }
+    if (axis < 0 || axis >= a->shape.rank) {
+        error_at(v->attr_loc[0], "concat(): axis %d is out of range for rank %d (axes count per-sample)",
+                 axis, a->shape.rank);
+        return false;
+    }
+    for (int i = 0; i < a->shape.rank; i++)
+        if (i != axis && a->shape.dim[i] != b->shape.dim[i]) {
+            error_at(v->loc, "concat() along axis %d needs the other axes to agree: %s and %s", axis,
+                     describe(a), describe(b));
+            return false;
+        }
+    if (a->batched != b->batched) {
+        error_at(v->loc, "concat() needs both operands per sample or both parameters");
+        return false;
+    }
+    v->shape = a->shape;
+    v->shape.dim[axis] += b->shape.dim[axis];
+    v->batched = a->batched;
+    return true;
+}
+
+/* ---- reductions and penalties ------------------------------------------------------------ */
+
+static bool shape_reduce(Graph *g, Value *v) {
+    (void)g;
+    if (!float_operands(v))
+        return false;
+    v->shape.rank = 0;
+    v->batched = v->in[0]->batched;
+    return true;
+}
+
+static void emit_reduce(Emitter *e, const Value *v, int arg) {
+    (void)arg;
+    int size = size_of(v->in[0]);
+    emit(e, "for (int s = 0; s < %s; s++) {", samples_of(v));
+    emit(e, "    float acc = 0.0f;");
+    emit(e, "    for (int i = 0; i < %d; i++) acc += in0[s * %d + i];", size, size);
+    emit(e, "    out[s] = acc%s;", v->op == OP_mean ? arena_printf(" / %s", flit(size)) : "");
+    emit(e, "}");
+}
+
+static bool shape_expand(Graph *g, Value *v) {
+    (void)g;
+    v->shape = v->in[1]->shape;
+    v->batched = v->in[1]->batched;
+    return true;
+}
+
+/* The gradient of a per-sample sum or mean: dy spread over the elements. */
+static void emit_expand(Emitter *e, const Value *v, int arg) {
+    (void)arg;
+    int size = size_of(v);
+    emit(e, "for (int s = 0; s < %s; s++)", samples_of(v));
+    emit(e, "    for (int i = 0; i < %d; i++) out[s * %d + i] = in0[s]%s;", size, size,
+         v->attr[0] != 1 ? arena_printf(" * %s", flit(v->attr[0])) : "");
+}
+
+static void grad_reduce(Graph *g, Value *v, Value *dy, Value **dx) {
+    if (!v->in[0]->needs_grad)
+        return;
+    Value *x = shaped(g, OP_expand, dy, v->in[0]);
+    x->attr[0] = v->op == OP_mean ? 1.0 / size_of(v->in[0]) : 1.0;
+    dx[0] = x;
+}
+
+static bool shape_penalty(Graph *g, Value *v) {
+    (void)g;
+    v->shape.rank = 0;
+    v->batched = false;
+    return true;
+}
+
+/* l2: Σ p², l1: Σ |p| over one parameter (penalties over sets are sums). */
+static void emit_penalty(Emitter *e, const Value *v, int arg) {
+    const char *expr = arg < 0 ? rules[v->op].cexpr : rules[v->op].dexpr;
+    int size = size_of(v->in[0]);
+    if (arg < 0) {
+        emit(e, "float acc = 0.0f;");
+        emit(e, "for (int i = 0; i < %d; i++) {", size);
+        emit(e, "    const float x = in0[i];");
+        emit(e, "    acc += %s;", expr);
+        emit(e, "}");
+        emit(e, "out[0] = acc;");
+    } else {
+        emit(e, "for (int i = 0; i < %d; i++) {", size);
+        emit(e, "    const float x = in0[i];");
+        emit(e, "    dx[i] = dy[0] * (%s);", expr);
+        emit(e, "}");
+    }
+}
+
+/* ---- losses ---------------------------------------------------------------------------------- */
+
+static bool shape_loss(Graph *g, Value *v) {
+    (void)g;
+    const Value *p = v->in[0], *y = v->in[1];
+    if (!float_operands(v))
+        return false;
+    if (!same_layout(p, y) && !(p->shape.rank == y->shape.rank &&
+                                !memcmp(p->shape.dim, y->shape.dim, sizeof(int) * (size_t)p->shape.rank))) {
+        error_at(v->loc, "%s() needs a prediction and a target of the same shape, got %s and %s",
+                 op_info[v->op].name, describe(p), describe(y));
+        return false;
+    }
+    if (v->op == OP_huber && v->attr[0] <= 0) {
+        error_at(v->attr_loc[0], "huber(): delta must be positive, got %g", v->attr[0]);
+        return false;
+    }
+    if (p->batched != y->batched) {
+        error_at(v->loc, "%s(): the prediction and the target must both be per sample", op_info[v->op].name);
+        return false;
+    }
+    v->shape.rank = 0;
+    v->batched = false;
+    return true;
+}
+
+/* Elementwise losses, averaged over every element of the batch.
+ * Each row: the per-element loss (p, t), and its derivative in p. */
+static void emit_loss(Emitter *e, const Value *v, int arg) {
+    const char *loss, *deriv;
+    switch (v->op) {
+    case OP_mse:
+        loss = "(p - t) * (p - t)";
+        deriv = "2.0f * (p - t)";
+        break;
+    case OP_l1_loss:
+        loss = "fabsf(p - t)";
+        deriv = "(float)((p > t) - (p < t))";
+        break;
+    case OP_huber: /* |d| < δ: d²/2, else δ(|d| − δ/2) */
+        loss = "fabsf(p - t) < a ? 0.5f * (p - t) * (p - t) : a * (fabsf(p - t) - 0.5f * a)";
+        deriv = "p - t <= -a ? -a : p - t >= a ? a : p - t";
+        break;
+    case OP_bce: /* logs clamped at -100, as PyTorch */
+        loss = "-(t * fmaxf(logf(p), -100.0f) + (1.0f - t) * fmaxf(logf(1.0f - p), -100.0f))";
+        deriv = "(p - t) / fmaxf((1.0f - p) * p, 1e-12f)";
+        break;
+    case OP_bce_with_logits: /* (1 − t)·z + log(1 + e^−z), without overflow */
+        loss = "(1.0f - t) * p + fmaxf(-p, 0.0f) + logf(expf(-fmaxf(-p, 0.0f)) + expf(-p - fmaxf(-p, 0.0f)))";
+        deriv = "1.0f / (1.0f + expf(-p)) - t";
+        break;
+    case OP_hinge:
+        loss = "fmaxf(0.0f, a - t * p)";
+        deriv = "a - t * p > 0.0f ? -t : 0.0f";
+        break;
+    default:
+        ICE("%s is not an elementwise loss", op_info[v->op].name);
+    }
+    const char *count = count_of(v->in[0]);
+    if (v->op == OP_huber || v->op == OP_hinge)
+        emit(e, "const float a = %s;", flit(v->attr[0]));
+    if (arg < 0) {
+        emit(e, "double acc = 0.0;");
+        emit(e, "for (int i = 0; i < %s; i++) {", count);
+        emit(e, "    const float p = in0[i], t = in1[i];");
+        emit(e, "    acc += %s;", loss);
+        emit(e, "}");
+        emit(e, "out[0] = (float)(acc / (%s));", count);
+    } else {
+        emit(e, "const float scale = dy[0] / (float)(%s);", count);
+        emit(e, "for (int i = 0; i < %s; i++) {", count);
+        emit(e, "    const float p = in0[i], t = in1[i];");
+        emit(e, "    dx[i] = %sscale * (%s);", arg == 1 ? "-" : "", deriv);
+        emit(e, "}");
+    }
+}
+
+static bool shape_class_loss(Graph *g, Value *v) {
+    (void)g;
+    const Value *z = v->in[0], *t = v->in[1];
+    const char *name = op_info[v->op].name;
+    if (z->dtype != DT_FLOAT || z->shape.rank != 1) {
+        error_at(v->loc, "%s() needs a vector of per-class scores, got %s", name, describe(z));
+        if (z->shape.rank > 1)
+            note("insert '|> flatten' before the layer that makes the scores");
+        return false;
+    }
+    if (!z->batched || !t->batched) {
+        error_at(v->loc, "%s() needs per-sample scores and labels", name);
+        return false;
+    }
+    int k = z->shape.dim[0];
+    if (t->dtype == DT_CLASS) {
+        if (t->classes != k) {
+            error_at(v->loc, "%s() has %d scores per sample but '%s' has %d classes", name, k, t->name, t->classes);
+            note("make the last layer produce %d values, e.g. dense(%d)", t->classes, t->classes);
+            return false;
+        }
+    } else if (v->op != OP_cross_entropy) {
+        error_at(v->loc, "%s() needs a class target (target %s : class(%d)), got %s", name,
+                 t->name ? t->name : "y", k, describe(t));
+        return false;
+    } else if (t->shape.rank != 1 || t->shape.dim[0] != k) {
+        error_at(v->loc, "cross_entropy() with soft labels needs a target of the logits' shape [%d], got %s", k,
+                 describe(t));
+        return false;
+    }
+    if (v->op == OP_multi_margin && v->attr[0] < 0) {
+        error_at(v->attr_loc[0], "multi_margin(): margin must not be negative");
+        return false;
+    }
+    v->shape.rank = 0;
+    v->batched = false;
+    return true;
+}
+
+/* cross_entropy, nll and multi_margin: one row of K scores per sample.
+ * A label outside 0..K-1 makes the loss NaN and the row's gradient zero. */
+static void emit_class_loss(Emitter *e, const Value *v, int arg) {
+    int k = v->in[0]->shape.dim[0];
+    bool soft = v->in[1]->dtype == DT_FLOAT;
+    if (arg < 0)
+        emit(e, "double acc = 0.0;");
+    else
+        emit(e, "const float scale = dy[0] / (float)n;");
+    emit(e, "for (int s = 0; s < n; s++) {");
+    e->indent++;
+    emit(e, "const float *z = in0 + s * %d;", k);
+    if (arg >= 0)
+        emit(e, "float *d = dx + s * %d;", k);
+    if (soft)
+        emit(e, "const float *t = in1 + s * %d;", k);
+    else {
+        emit(e, "const int32_t t = in1[s];");
+        emit(e, "if (t < 0 || t >= %d) {", k);
+        if (arg < 0)
+            emit(e, "    acc = NAN;");
+        else
+            emit(e, "    for (int i = 0; i < %d; i++) d[i] = 0.0f;", k);
+        emit(e, "    continue;");
+        emit(e, "}");
+    }
+    switch (v->op) {
+    case OP_cross_entropy:
+        emit(e, "float max = z[0], sum = 0.0f;");
+        emit(e, "for (int i = 1; i < %d; i++) max = z[i] > max ? z[i] : max;", k);
+        emit(e, "for (int i = 0; i < %d; i++) sum += expf(z[i] - max);", k);
+        emit(e, "const float lse = max + logf(sum);");
+        if (arg < 0 && soft) { /* −Σ t·log_softmax(z) */
+            emit(e, "for (int i = 0; i < %d; i++) acc -= t[i] * (z[i] - lse);", k);
+        } else if (arg < 0) {
+            emit(e, "acc += lse - z[t];");
+        } else if (soft) { /* softmax·Σt − t */
+            emit(e, "float tsum = 0.0f;");
+            emit(e, "for (int i = 0; i < %d; i++) tsum += t[i];", k);
+            emit(e, "for (int i = 0; i < %d; i++) d[i] = scale * (expf(z[i] - lse) * tsum - t[i]);", k);
+        } else {
+            emit(e, "for (int i = 0; i < %d; i++) d[i] = scale * (expf(z[i] - lse) - (i == t));", k);
+        }
+        break;
+    case OP_nll:
+        if (arg < 0)
+            emit(e, "acc -= z[t];");
+        else
+            emit(e, "for (int i = 0; i < %d; i++) d[i] = i == t ? -scale : 0.0f;", k);
+        break;
+    default: /* multi_margin: Σ_{i≠t} max(0, margin − z[t] + z[i]) / K */
+        emit(e, "const float margin = %s;", flit(v->attr[0]));
+        if (arg < 0) {
+            emit(e, "for (int i = 0; i < %d; i++)", k);
+            emit(e, "    if (i != t) acc += fmaxf(0.0f, margin - z[t] + z[i]) / %s;", flit(k));
+        } else {
+            emit(e, "for (int i = 0; i < %d; i++) d[i] = 0.0f;", k);
+            emit(e, "for (int i = 0; i < %d; i++)", k);
+            emit(e, "    if (i != t && margin - z[t] + z[i] > 0.0f) {");
+            emit(e, "        d[i] += scale / %s;", flit(k));
+            emit(e, "        d[t] -= scale / %s;", flit(k));
+            emit(e, "    }");
+        }
+        break;
+    }
+    e->indent--;
+    emit(e, "}");
+    if (arg < 0)
+        emit(e, "out[0] = (float)(acc / n);");
+}
+
+/* ---- made by the compiler ----------------------------------------------------------------- */
+
+static bool shape_batch_mean(Graph *g, Value *v) {
+    (void)g;
+    v->shape.rank = 0;
+    v->batched = false;
+    return true;
+}
+
+/* The mean over the batch of a per-sample scalar. */
+static void emit_batch_mean(Emitter *e, const Value *v, int arg) {
+    (void)v;
+    if (arg < 0) {
+        emit(e, "double acc = 0.0;");
+        emit(e, "for (int s = 0; s < n; s++) acc += in0[s];");
+        emit(e, "out[0] = (float)(acc / n);");
+    } else
+        emit(e, "for (int s = 0; s < n; s++) dx[s] = dy[0] / (float)n;");
+}
+
+static void emit_backward(Emitter *e, const Value *v, int arg) {
+    (void)e; (void)v; (void)arg; /* op_emit() sends backward nodes to their forward op */
+}
+
+static void emit_grad_store(Emitter *e, const Value *v, int arg) {
+    (void)arg;
+    emit(e, "memcpy(out, in0, sizeof(float) * %d);", size_of(v->in[0]));
+}

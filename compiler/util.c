@@ -1,0 +1,261 @@
+/* util.c — the arena every pass allocates from, and diagnostics.
+ *
+ * The compiler never frees individual objects: everything lives in one
+ * arena released at exit. Diagnostics follow GCC's shape, as the language
+ * contract (§9) requires:
+ *
+ *     file.dnn:9:8: error: dense() needs a rank-1 input, got [16, 5, 5]
+ *         |> dense(120) |> relu
+ *            ^
+ *     note: insert '|> flatten' before dense()
+ *
+ * Passes report every error they find; after MAX_ERRORS the rest is dropped
+ * and too_many_errors() tells the parser to stop.
+ */
+#include "dnnc.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_ERRORS 20
+#define ARENA_BLOCK (1 << 20)
+
+typedef struct Block {
+    struct Block *next;  /* previously filled block */
+    size_t used, cap;    /* bytes of data[] in use / available */
+    char data[];
+} Block;
+
+static Block *arena;
+
+void *arena_alloc(size_t size) {
+    size = (size + 15) & ~(size_t)15;
+    if (!arena || arena->used + size > arena->cap) {
+        size_t cap = size > ARENA_BLOCK ? size : ARENA_BLOCK;
+        Block *b = malloc(sizeof(Block) + cap);
+        if (!b) {
+            fprintf(stderr, "dnnc: out of memory\n");
+            exit(1);
+        }
+        b->next = arena;
+        b->used = 0;
+        b->cap = cap;
+        arena = b;
+    }
+    void *p = arena->data + arena->used;
+    arena->used += size;
+    memset(p, 0, size);
+    return p;
+}
+
+char *arena_strdup(const char *s) {
+    size_t n = strlen(s) + 1;
+    return memcpy(arena_alloc(n), s, n);
+}
+
+char *arena_printf(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    char *s = arena_alloc((size_t)n + 1);
+    va_start(ap, fmt);
+    vsnprintf(s, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    return s;
+}
+
+void arena_free_all(void) {
+    while (arena) {
+        Block *next = arena->next;
+        free(arena);
+        arena = next;
+    }
+}
+
+/* ---- a string → pointer hash map (names can be many in a large file) ---- */
+
+static unsigned hash(const char *s) {
+    unsigned h = 2166136261u;
+    while (*s)
+        h = (h ^ (unsigned char)*s++) * 16777619u;
+    return h;
+}
+
+void *map_get(const Map *m, const char *key) {
+    if (!m->cap)
+        return NULL;
+    for (unsigned i = hash(key) & (unsigned)(m->cap - 1);; i = (i + 1) & (unsigned)(m->cap - 1)) {
+        if (!m->slots[i].key)
+            return NULL;
+        if (!strcmp(m->slots[i].key, key))
+            return m->slots[i].val;
+    }
+}
+
+void map_put(Map *m, const char *key, void *val) {
+    if (2 * (m->count + 1) > m->cap) {
+        Map bigger = {arena_alloc(sizeof(Entry) * (size_t)(m->cap ? 2 * m->cap : 64)),
+                      m->cap ? 2 * m->cap : 64, 0};
+        for (int i = 0; i < m->cap; i++)
+            if (m->slots[i].key)
+                map_put(&bigger, m->slots[i].key, m->slots[i].val);
+        *m = bigger;
+    }
+    unsigned i = hash(key) & (unsigned)(m->cap - 1);
+    while (m->slots[i].key && strcmp(m->slots[i].key, key))
+        i = (i + 1) & (unsigned)(m->cap - 1);
+    if (!m->slots[i].key)
+        m->count++;
+    m->slots[i] = (Entry){key, val};
+}
+
+/* ---- diagnostics ---------------------------------------------------------- */
+
+static const Source *source;
+static bool use_color, warnings_are_errors, quiet_warnings;
+static int errors, dropped;
+static bool last_shown;  /* whether the last error/warning was printed (for notes) */
+
+void diag_init(const Source *src, bool color, bool werror, bool no_warnings) {
+    source = src;
+    use_color = color;
+    warnings_are_errors = werror;
+    quiet_warnings = no_warnings;
+}
+
+int error_count(void) { return errors; }
+bool too_many_errors(void) { return errors >= MAX_ERRORS; }
+
+/* Prints line `line` of the source and a caret under byte column `col`.
+ * Bytes that are not printable are shown as '?' so the caret stays aligned
+ * and the terminal is safe; tabs are kept so indentation matches. */
+static void show_line(int line, int col) {
+    if (!source || line < 1)
+        return;
+    const char *p = source->text, *end = source->text + source->len;
+    for (int l = 1; l < line && p < end; p++)
+        if (*p == '\n')
+            l++;
+    if (p >= end && line > 1 && !(p == end && p > source->text && p[-1] == '\n'))
+        return;
+    const char *eol = p;
+    while (eol < end && *eol != '\n')
+        eol++;
+    if (eol - p > 300) /* a huge line: show the part around the column */
+        eol = p + 300;
+    for (const char *q = p; q < eol; q++)
+        fputc((*q == '\t' || (*q >= 32 && *q < 127)) ? *q : '?', stderr);
+    fputc('\n', stderr);
+    for (int c = 1; c < col && p + c - 1 < eol; c++)
+        fputc(p[c - 1] == '\t' ? '\t' : ' ', stderr);
+    fputs(use_color ? "\033[1;32m^\033[0m\n" : "^\n", stderr);
+}
+
+static void report(Loc loc, const char *kind, const char *color, const char *fmt, va_list ap) {
+    const char *path = source ? source->path : "dnnc";
+    if (use_color)
+        fprintf(stderr, "\033[1m%s:%d:%d: %s%s:\033[0m ", path, loc.first_line, loc.first_column,
+                color, kind);
+    else
+        fprintf(stderr, "%s:%d:%d: %s: ", path, loc.first_line, loc.first_column, kind);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    show_line(loc.first_line, loc.first_column);
+}
+
+void error_at(Loc loc, const char *fmt, ...) {
+    if (errors >= MAX_ERRORS) {
+        dropped++;
+        last_shown = false;
+        return;
+    }
+    errors++;
+    last_shown = true;
+    va_list ap;
+    va_start(ap, fmt);
+    report(loc, "error", "\033[1;31m", fmt, ap);
+    va_end(ap);
+    if (errors == MAX_ERRORS)
+        fprintf(stderr, "dnnc: too many errors (%d), stopping\n", MAX_ERRORS);
+}
+
+void warning_at(Loc loc, const char *fmt, ...) {
+    last_shown = false;
+    if (quiet_warnings)
+        return;
+    if (warnings_are_errors) {
+        va_list ap;
+        va_start(ap, fmt);
+        char *msg = arena_alloc(512);
+        vsnprintf(msg, 512, fmt, ap);
+        va_end(ap);
+        error_at(loc, "%s [-Werror]", msg);
+        return;
+    }
+    last_shown = true;
+    va_list ap;
+    va_start(ap, fmt);
+    report(loc, "warning", "\033[1;35m", fmt, ap);
+    va_end(ap);
+}
+
+void note(const char *fmt, ...) {
+    if (!last_shown)
+        return;
+    fputs(use_color ? "\033[1;36mnote:\033[0m " : "note: ", stderr);
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+NORETURN void ice(const char *file, int line, const char *fmt, ...) {
+    fprintf(stderr, "dnnc: internal error at %s:%d: ", file, line);
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    exit(70);
+}
+
+/* ---- shapes ---------------------------------------------------------------- */
+
+const char *shape_str(const Shape *s) {
+    char buf[128];
+    int n = snprintf(buf, sizeof buf, "[");
+    for (int i = 0; i < s->rank; i++)
+        n += snprintf(buf + n, sizeof buf - (size_t)n, "%s%d", i ? ", " : "", s->dim[i]);
+    snprintf(buf + n, sizeof buf - (size_t)n, "]");
+    return arena_strdup(buf);
+}
+
+long shape_size(const Shape *s) {
+    long n = 1;
+    for (int i = 0; i < s->rank; i++)
+        n *= s->dim[i];
+    return n;
+}
+
+/* The text of a source line without its indentation, for comments in
+ * generated code; "" when there is no such line. */
+const char *source_line(int line) {
+    if (!source || line < 1)
+        return "";
+    const char *p = source->text, *end = source->text + source->len;
+    for (int l = 1; l < line && p < end; p++)
+        if (*p == '\n')
+            l++;
+    while (p < end && (*p == ' ' || *p == '\t'))
+        p++;
+    const char *eol = p;
+    while (eol < end && *eol != '\n' && *eol != '\r')
+        eol++;
+    char *s = arena_alloc((size_t)(eol - p) + 1);
+    for (int i = 0; p + i < eol; i++) /* keep comments in generated C well-formed */
+        s[i] = (p[i] == '*' && p + i + 1 < eol && p[i + 1] == '/') || (unsigned char)p[i] < 32 ||
+               (unsigned char)p[i] > 126 ? '?' : p[i];
+    return s;
+}

@@ -1,0 +1,230 @@
+/* parser.y — the .dnn grammar (pure bison parser with locations).
+ *
+ * Actions only build AST nodes (ast.c); meaning is given by lower.c.
+ * `error` rules at statement boundaries let one mistake be reported without
+ * hiding the next. Precedence, loosest first: |>, + -, * /, @, unary -.
+ */
+%define api.pure full
+%define api.location.type {Loc}
+%define parse.error verbose
+%locations
+%expect 0
+%param {void *scanner}
+%parse-param {struct ParseState *ps}
+
+%code requires {
+#include "dnnc.h"
+struct ParseState { Node *models; };
+struct LexState { int line, col, nesting; };
+}
+
+%union {
+    Node *node;
+    char *str;
+    struct { double value; const char *text; } num;
+}
+
+%code {
+#include "lexer.h"
+static void yyerror(YYLTYPE *loc, void *scanner, struct ParseState *ps, const char *msg);
+static Node *leaf(NodeKind k, Loc loc, const char *name) { Node *n = new_node(k, loc); n->name = name; return n; }
+static Node *binop(int op, Loc loc, Node *a, Node *b);
+static Node *call(Loc loc, const char *name, Node *args);
+}
+
+%token END 0 "end of file"
+%token MODEL "'model'" INPUT "'input'" TARGET "'target'" PARAM "'param'"
+%token OUTPUT "'output'" LOSS "'loss'" FREEZE "'freeze'" TRAIN "'train'"
+%token PIPE "'|>'"
+%token <str> IDENT "identifier" STRING "string"
+%token <num> NUM "number"
+
+%type <node> models model stmts stmt dims exprs expr primary call stage args arg names
+%type <node> settings setting value
+
+%precedence PIPE
+%left '+' '-'
+%left '*' '/'
+%left '@'
+%precedence NEG
+
+%%
+
+file:
+    %empty          { ps->models = NULL; }
+  | models          { ps->models = $1; }
+  ;
+
+models:
+    model           { $$ = $1; }
+  | models model    { $$ = append($1, $2); }
+  ;
+
+/* model: 'model' IDENT '{' stmt* '}' */
+model:
+    MODEL IDENT '{' stmts '}'   { $$ = leaf(N_MODEL, @2, $2); $$->list = $4; }
+  | MODEL error '}'             { $$ = leaf(N_MODEL, @1, NULL); }
+  ;
+
+stmts:
+    %empty          { $$ = NULL; }
+  | stmts stmt      { $$ = $2 ? append($1, $2) : $1; }
+  ;
+
+stmt:
+    INPUT IDENT dims ';'               { $$ = leaf(N_INPUT, @2, $2); $$->a = $3; }
+  | TARGET IDENT dims ';'              { $$ = leaf(N_TARGET, @2, $2); $$->a = $3; }
+  | TARGET IDENT ':' call ';'          { $$ = leaf(N_TARGET, @2, $2); $$->b = $4; }
+  | PARAM IDENT dims ';'               { $$ = leaf(N_PARAM, @2, $2); $$->a = $3; }
+  | PARAM IDENT dims '=' expr ';'      { $$ = leaf(N_PARAM, @2, $2); $$->a = $3; $$->b = $5; }
+  | IDENT '=' expr ';'                 { $$ = leaf(N_ASSIGN, @1, $1); $$->a = $3; }
+  | OUTPUT IDENT ';'                   { $$ = leaf(N_OUTPUT, @2, $2); }
+  | OUTPUT IDENT '=' expr ';'          { $$ = leaf(N_OUTPUT, @2, $2); $$->a = $4; }
+  | LOSS expr ';'                      { $$ = leaf(N_LOSS, @1, NULL); $$->a = $2; }
+  | FREEZE names ';'                   { $$ = leaf(N_FREEZE, @1, NULL); $$->list = $2; }
+  | TRAIN '{' settings '}'             { $$ = leaf(N_TRAIN, @1, NULL); $$->list = $3; }
+  | error ';'                          { $$ = NULL; yyerrok; }
+  | error '}'                          { $$ = NULL; yyerrok; }
+  ;
+
+dims:
+    '[' exprs ']'   { $$ = leaf(N_LIST, @1, NULL); $$->list = $2; }
+  | '[' ']'         { $$ = leaf(N_LIST, @1, NULL); }
+  ;
+
+names:
+    IDENT               { $$ = leaf(N_NAME, @1, $1); }
+  | names ',' IDENT     { $$ = append($1, leaf(N_NAME, @3, $3)); }
+  ;
+
+/* setting: IDENT value ';' | IDENT '(' args ')' ';' — e.g. `batch 32;`,
+ * `optimizer adam(lr = 1e-3);`, `early_stop(patience = 3);` */
+settings:
+    %empty              { $$ = NULL; }
+  | settings setting    { $$ = $2 ? append($1, $2) : $1; }
+  ;
+
+setting:
+    IDENT value ';'             { $$ = leaf(N_SETTING, @1, $1); $$->a = $2; }
+  | call ';'                    { $$ = leaf(N_SETTING, $1->loc, $1->name); $$->a = $1; }
+  | error ';'                   { $$ = NULL; yyerrok; }
+  ;
+
+value:
+    NUM             { $$ = leaf(N_NUM, @1, NULL); $$->num = $1.value; $$->text = $1.text; }
+  | '-' NUM         { $$ = leaf(N_NUM, @1, NULL); $$->num = -$2.value; $$->text = $2.text; }
+  | IDENT           { $$ = leaf(N_NAME, @1, $1); }
+  | STRING          { $$ = leaf(N_STRING, @1, $1); }
+  | call            { $$ = $1; }
+  ;
+
+exprs:
+    expr                { $$ = $1; }
+  | exprs ',' expr      { $$ = append($1, $3); }
+  ;
+
+expr:
+    primary                 { $$ = $1; }
+  | expr PIPE stage         { $$ = binop(PIPE, @2, $1, $3); $$->kind = N_PIPE; }
+  | expr '+' expr           { $$ = binop('+', @2, $1, $3); }
+  | expr '-' expr           { $$ = binop('-', @2, $1, $3); }
+  | expr '*' expr           { $$ = binop('*', @2, $1, $3); }
+  | expr '/' expr           { $$ = binop('/', @2, $1, $3); }
+  | expr '@' expr           { $$ = binop('@', @2, $1, $3); }
+  | '-' expr %prec NEG      { $$ = binop('-', @1, $2, NULL); $$->kind = N_NEG; }
+  ;
+
+/* A pipe stage: a function name or a call missing its first argument. */
+stage:
+    IDENT           { $$ = call(@1, $1, NULL); }
+  | call            { $$ = $1; }
+  ;
+
+primary:
+    NUM             { $$ = leaf(N_NUM, @1, NULL); $$->num = $1.value; $$->text = $1.text; }
+  | IDENT           { $$ = leaf(N_NAME, @1, $1); }
+  | STRING          { $$ = leaf(N_STRING, @1, $1); }
+  | call            { $$ = $1; }
+  | '(' expr ')'    { $$ = $2; }
+  | '[' exprs ']'   { $$ = leaf(N_LIST, @1, NULL); $$->list = $2; }
+  ;
+
+call:
+    IDENT '(' ')'       { $$ = call(@1, $1, NULL); }
+  | IDENT '(' args ')'  { $$ = call(@1, $1, $3); }
+  ;
+
+args:
+    arg             { $$ = $1; }
+  | args ',' arg    { $$ = append($1, $3); }
+  ;
+
+arg:
+    expr                { $$ = $1; }
+  | IDENT '=' expr      { $$ = leaf(N_KWARG, @1, $1); $$->a = $3; }
+  ;
+
+%%
+
+static int depth_of(const Node *n) { return n ? n->depth : 0; }
+
+static Node *binop(int op, Loc loc, Node *a, Node *b) {
+    Node *n = new_node(N_BINOP, loc);
+    n->op = op;
+    n->a = a;
+    n->b = b;
+    n->depth = 1 + (depth_of(a) > depth_of(b) ? depth_of(a) : depth_of(b));
+    return n;
+}
+
+static Node *call(Loc loc, const char *name, Node *args) {
+    Node *n = new_node(N_CALL, loc);
+    n->name = name;
+    n->list = args;
+    for (Node *a = args; a; a = a->next)
+        if (a->depth + 1 > n->depth)
+            n->depth = a->depth + 1;
+    return n;
+}
+
+/* Bison's messages, reworded the way a person reads them:
+ * "syntax error, unexpected X, expecting Y" → "expected Y before X". */
+static void yyerror(YYLTYPE *loc, void *scanner, struct ParseState *ps, const char *msg) {
+    (void)scanner; (void)ps;
+    if (too_many_errors())
+        return;
+    if (strstr(msg, "memory exhausted")) {
+        error_at(*loc, "expression nested too deeply");
+        return;
+    }
+    const char *unexpected = strstr(msg, "unexpected ");
+    const char *expecting = strstr(msg, ", expecting ");
+    if (!unexpected) {
+        error_at(*loc, "%s", msg);
+        return;
+    }
+    unexpected += strlen("unexpected ");
+    int ulen = expecting ? (int)(expecting - unexpected) : (int)strlen(unexpected);
+    if (expecting) {
+        expecting += strlen(", expecting ");
+        /* bison lists alternatives separated by " or " */
+        error_at(*loc, "expected %s before %.*s", expecting, ulen, unexpected);
+        if (strncmp(expecting, "';'", 3) == 0 || strstr(expecting, "';'"))
+            note("each statement ends with ';'");
+    } else {
+        error_at(*loc, "unexpected %.*s", ulen, unexpected);
+    }
+}
+
+Node *parse_source(const Source *src) {
+    yyscan_t scanner;
+    struct LexState lex = {1, 1, 0};
+    struct ParseState ps = {NULL};
+    if (yylex_init_extra(&lex, &scanner))
+        ICE("cannot start the scanner");
+    YY_BUFFER_STATE buf = yy_scan_bytes(src->text, (int)src->len, scanner);
+    yyparse(scanner, &ps);
+    yy_delete_buffer(buf, scanner);
+    yylex_destroy(scanner);
+    return ps.models;
+}

@@ -1,0 +1,809 @@
+/* dnn_core.c — the freestanding core of the dnnc runtime: error strings, the
+ * PCG32 generator and safetensors (de)serialisation from memory.
+ *
+ * Nothing here allocates, recurses, or touches stdio or errno, so the file
+ * builds for a microcontroller. Byte order is never assumed: integers and
+ * floats are assembled from and split into little-endian bytes explicitly.
+ *
+ * Reading safetensors is a small hand-written JSON scanner over the header.
+ * An iterator (st_next) parses and checks one tensor entry per call;
+ * without malloc there is nowhere to keep a table of entries, so every
+ * query walks the header again. Validation (st_check) compares each entry
+ * with all earlier ones for duplicate names and overlapping data, which is
+ * quadratic in the number of tensors: fine for the hundreds a model has.
+ * Names are compared after decoding JSON escapes, so "a\u002eb" is "a.b".
+ */
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "dnn.h"
+
+const char *dnn_strerror(int code) {
+    switch (code) {
+    case DNN_OK: return "success";
+    case DNN_E_HEADER: return "malformed safetensors header";
+    case DNN_E_TRUNCATED: return "safetensors data shorter than its header says";
+    case DNN_E_DTYPE: return "tensor is not F32";
+    case DNN_E_SHAPE: return "tensor shape differs from the model's";
+    case DNN_E_MISSING: return "tensor missing from the file";
+    case DNN_E_UNKNOWN: return "file holds a tensor the model does not know";
+    case DNN_E_DUPLICATE: return "name appears twice";
+    case DNN_E_SPACE: return "output buffer too small";
+    case DNN_E_IO: return "file could not be read or written";
+    case DNN_E_ARG: return "bad argument";
+    default: return "unknown error";
+    }
+}
+
+/* ---- Random numbers: PCG32 XSH-RR --------------------------------------- */
+
+#define PCG_MULT 6364136223846793005u
+#define PCG_STREAM 54u /* the fixed initseq of pcg32_srandom_r */
+
+uint32_t dnn_rng_u32(dnn_rng *r) {
+    uint64_t old = r->state;
+    uint32_t xorshifted = (uint32_t)(((old >> 18) ^ old) >> 27);
+    uint32_t rot = (uint32_t)(old >> 59);
+    r->state = old * PCG_MULT + r->inc;
+    return (xorshifted >> rot) | (xorshifted << ((0u - rot) & 31u));
+}
+
+/* pcg32_srandom_r(r, seed, PCG_STREAM) of the PCG reference. */
+void dnn_rng_seed(dnn_rng *r, uint64_t seed) {
+    r->state = 0;
+    r->inc = ((uint64_t)PCG_STREAM << 1) | 1u;
+    dnn_rng_u32(r);
+    r->state += seed;
+    dnn_rng_u32(r);
+}
+
+/* The top 24 bits: every value is exact in a float, and 1 is never reached. */
+float dnn_rng_float(dnn_rng *r) {
+    return (float)(dnn_rng_u32(r) >> 8) * (1.0f / 16777216.0f);
+}
+
+/* The sum can round up to hi (lo = 1, hi = 2, float = 1 - 2^-24 gives a
+ * tie that rounds to 2), so hi becomes the float next to it. */
+float dnn_rng_uniform(dnn_rng *r, float lo, float hi) {
+    float x = lo + (hi - lo) * dnn_rng_float(r);
+    return x == hi && lo != hi ? nextafterf(hi, lo) : x;
+}
+
+/* Box–Muller in double, one output per call so the struct is the whole
+ * state; u1 is in (0, 1] so the log is finite. */
+float dnn_rng_normal(dnn_rng *r, float mean, float std) {
+    double u1 = ((double)(dnn_rng_u32(r) >> 8) + 1.0) * (1.0 / 16777216.0);
+    double u2 = (double)(dnn_rng_u32(r) >> 8) * (1.0 / 16777216.0);
+    double z = sqrt(-2.0 * log(u1)) * cos(6.283185307179586476925 * u2);
+    return (float)((double)mean + (double)std * z);
+}
+
+/* Lemire's multiply-and-reject: unbiased, rarely needs a division.
+ * A bound of 0 gives 0. */
+uint32_t dnn_rng_below(dnn_rng *r, uint32_t bound) {
+    uint64_t m;
+    if (bound == 0)
+        return 0;
+    m = (uint64_t)dnn_rng_u32(r) * bound;
+    if ((uint32_t)m < bound) {
+        uint32_t threshold = (0u - bound) % bound; /* 2^32 mod bound */
+        while ((uint32_t)m < threshold)
+            m = (uint64_t)dnn_rng_u32(r) * bound;
+    }
+    return (uint32_t)(m >> 32);
+}
+
+/* ---- Decoded JSON strings ------------------------------------------------ */
+
+/* Reads a string as its decoded bytes: a JSON string already checked by
+ * scan_string (escapes decoded, \u as UTF-8), or a plain C string. */
+typedef struct strbytes {
+    const unsigned char *p;   /* next unread source byte */
+    const unsigned char *end; /* end of the source */
+    int plain;                /* 1: a C string, no escapes */
+    unsigned char buf[4];     /* UTF-8 of the \u escape being read */
+    int n, k;                 /* bytes in buf, bytes of buf returned */
+} strbytes;
+
+static strbytes sb_json(const unsigned char *s, size_t begin, size_t end) {
+    strbytes b;
+    memset(&b, 0, sizeof b);
+    b.p = s + begin;
+    b.end = s + end;
+    return b;
+}
+
+static strbytes sb_cstr(const char *s) {
+    strbytes b;
+    memset(&b, 0, sizeof b);
+    b.p = (const unsigned char *)s;
+    b.end = b.p + strlen(s);
+    b.plain = 1;
+    return b;
+}
+
+/* The value of 4 hex digits at p, or -1. */
+static long hex4(const unsigned char *p) {
+    long v = 0;
+    int i;
+    for (i = 0; i < 4; i++) {
+        int c = p[i], d;
+        if (c >= '0' && c <= '9') d = c - '0';
+        else if (c >= 'a' && c <= 'f') d = c - 'a' + 10;
+        else if (c >= 'A' && c <= 'F') d = c - 'A' + 10;
+        else return -1;
+        v = v * 16 + d;
+    }
+    return v;
+}
+
+/* The next decoded byte, or -1 at the end. */
+static int sb_next(strbytes *b) {
+    int c;
+    long cp;
+    if (b->k < b->n)
+        return b->buf[b->k++];
+    if (b->p == b->end)
+        return -1;
+    c = *b->p++;
+    if (b->plain || c != '\\')
+        return c;
+    c = *b->p++;
+    switch (c) {
+    case 'b': return '\b';
+    case 'f': return '\f';
+    case 'n': return '\n';
+    case 'r': return '\r';
+    case 't': return '\t';
+    case 'u': break;
+    default: return c; /* " \ / */
+    }
+    cp = hex4(b->p);
+    b->p += 4;
+    if (cp >= 0xD800 && cp < 0xDC00) { /* a surrogate pair, checked by scan_string */
+        cp = 0x10000 + ((cp - 0xD800) << 10) + (hex4(b->p + 2) - 0xDC00);
+        b->p += 6;
+    }
+    if (cp < 0x80) {
+        b->buf[0] = (unsigned char)cp;
+        b->n = 1;
+    } else if (cp < 0x800) {
+        b->buf[0] = (unsigned char)(0xC0 | (cp >> 6));
+        b->buf[1] = (unsigned char)(0x80 | (cp & 0x3F));
+        b->n = 2;
+    } else if (cp < 0x10000) {
+        b->buf[0] = (unsigned char)(0xE0 | (cp >> 12));
+        b->buf[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+        b->buf[2] = (unsigned char)(0x80 | (cp & 0x3F));
+        b->n = 3;
+    } else {
+        b->buf[0] = (unsigned char)(0xF0 | (cp >> 18));
+        b->buf[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3F));
+        b->buf[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+        b->buf[3] = (unsigned char)(0x80 | (cp & 0x3F));
+        b->n = 4;
+    }
+    b->k = 1;
+    return b->buf[0];
+}
+
+static int sb_equal(strbytes a, strbytes b) {
+    int c;
+    do {
+        c = sb_next(&a);
+        if (c != sb_next(&b))
+            return 0;
+    } while (c >= 0);
+    return 1;
+}
+
+/* PyTorch's batchnorm counter, which loading tolerates and saving writes as I64. */
+static int sb_is_counter(strbytes a) {
+    static const char suffix[] = ".num_batches_tracked";
+    const size_t slen = sizeof suffix - 1;
+    strbytes probe = a;
+    size_t len = 0;
+    while (sb_next(&probe) >= 0)
+        len++;
+    if (len < slen)
+        return 0;
+    while (len-- > slen)
+        sb_next(&a);
+    return sb_equal(a, sb_cstr(suffix));
+}
+
+/* ---- safetensors: the header scanner ------------------------------------- */
+
+#define ST_MAX_HEADER 100000000u /* the reference implementation's limit */
+#define ST_MAX_RANK 8
+
+typedef struct st_file {
+    const unsigned char *hdr;  /* JSON header text */
+    size_t hdr_len;            /* its length */
+    const unsigned char *data; /* data area after the header */
+    size_t data_len;           /* its length */
+} st_file;
+
+/* One tensor entry of the header, parsed and checked. */
+typedef struct st_entry {
+    size_t name_begin, name_end; /* raw name between its quotes, in hdr */
+    int dtype;                   /* DNN_DT_* */
+    int rank;                    /* entries of shape */
+    uint64_t shape[ST_MAX_RANK]; /* dims, each <= INT64_MAX */
+    uint64_t begin, end;         /* data_offsets, within data */
+} st_entry;
+
+typedef struct st_iter {
+    const st_file *f; /* the image being walked */
+    size_t pos;       /* next unread header byte */
+    int state;        /* 0 before '{', 1 after '{', 2 after a member, 3 done */
+    int seen_meta;    /* __metadata__ has been read */
+} st_iter;
+
+static const struct {
+    const char *name; /* as in the header */
+    int dtype;        /* DNN_DT_* */
+    int size;         /* bytes per element */
+} st_dtypes[] = {
+    {"F32", DNN_DT_F32, 4}, {"F64", DNN_DT_F64, 8}, {"I32", DNN_DT_I32, 4},
+    {"I64", DNN_DT_I64, 8}, {"U8", DNN_DT_U8, 1},
+    /* the other safetensors dtypes, known only to check their sizes */
+    {"BOOL", DNN_DT_OTHER, 1}, {"I8", DNN_DT_OTHER, 1}, {"F8_E5M2", DNN_DT_OTHER, 1},
+    {"F8_E4M3", DNN_DT_OTHER, 1}, {"I16", DNN_DT_OTHER, 2}, {"U16", DNN_DT_OTHER, 2},
+    {"F16", DNN_DT_OTHER, 2}, {"BF16", DNN_DT_OTHER, 2}, {"U32", DNN_DT_OTHER, 4},
+    {"U64", DNN_DT_OTHER, 8},
+};
+
+static uint64_t get_le(const unsigned char *p, int nbytes) {
+    uint64_t v = 0;
+    while (nbytes-- > 0)
+        v = (v << 8) | p[nbytes];
+    return v;
+}
+
+static void skip_ws(st_iter *it) {
+    while (it->pos < it->f->hdr_len) {
+        unsigned char c = it->f->hdr[it->pos];
+        if (c != ' ' && c != '\t' && c != '\n' && c != '\r')
+            break;
+        it->pos++;
+    }
+}
+
+/* Skips whitespace and consumes ch if it comes next. */
+static int accept(st_iter *it, int ch) {
+    skip_ws(it);
+    if (it->pos < it->f->hdr_len && it->f->hdr[it->pos] == ch) {
+        it->pos++;
+        return 1;
+    }
+    return 0;
+}
+
+/* string: '"' chars '"'. Sets the span between the quotes. */
+static int scan_string(st_iter *it, size_t *begin, size_t *end) {
+    const unsigned char *s = it->f->hdr;
+    size_t n = it->f->hdr_len, i;
+    if (!accept(it, '"'))
+        return DNN_E_HEADER;
+    for (i = it->pos; i < n && s[i] != '"'; i++) {
+        if (s[i] < 0x20)
+            return DNN_E_HEADER;
+        if (s[i] != '\\')
+            continue;
+        if (++i >= n)
+            return DNN_E_HEADER;
+        if (s[i] == 'u') {
+            long cp = i + 4 < n ? hex4(s + i + 1) : -1;
+            if (cp < 0 || (cp >= 0xDC00 && cp < 0xE000))
+                return DNN_E_HEADER; /* bad digits or a lone low surrogate */
+            i += 4;
+            if (cp >= 0xD800 && cp < 0xDC00) { /* needs its low half */
+                long lo = i + 6 < n && s[i + 1] == '\\' && s[i + 2] == 'u' ? hex4(s + i + 3) : -1;
+                if (lo < 0xDC00 || lo >= 0xE000)
+                    return DNN_E_HEADER;
+                i += 6;
+            }
+        } else if (!strchr("\"\\/bfnrt", s[i]) || s[i] == 0) {
+            return DNN_E_HEADER;
+        }
+    }
+    if (i >= n)
+        return DNN_E_HEADER;
+    *begin = it->pos;
+    *end = i;
+    it->pos = i + 1;
+    return DNN_OK;
+}
+
+/* A non-negative JSON integer: no sign, fraction, exponent or leading zero. */
+static int scan_uint(st_iter *it, uint64_t *v) {
+    const unsigned char *s = it->f->hdr;
+    size_t n = it->f->hdr_len, start;
+    skip_ws(it);
+    start = it->pos;
+    *v = 0;
+    while (it->pos < n && s[it->pos] >= '0' && s[it->pos] <= '9') {
+        unsigned d = s[it->pos] - '0';
+        if (*v > (UINT64_MAX - d) / 10)
+            return DNN_E_HEADER;
+        *v = *v * 10 + d;
+        it->pos++;
+    }
+    if (it->pos == start || (s[start] == '0' && it->pos - start > 1))
+        return DNN_E_HEADER;
+    if (it->pos < n && strchr(".eE", s[it->pos]) && s[it->pos] != 0)
+        return DNN_E_HEADER;
+    return DNN_OK;
+}
+
+static int is_key(const st_iter *it, size_t begin, size_t end, const char *key) {
+    return sb_equal(sb_json(it->f->hdr, begin, end), sb_cstr(key));
+}
+
+/* metadata: '{' [ string ':' string { ',' string ':' string } ] '}' */
+static int skip_metadata(st_iter *it) {
+    size_t b, e;
+    int r;
+    if (!accept(it, '{'))
+        return DNN_E_HEADER;
+    if (accept(it, '}'))
+        return DNN_OK;
+    do {
+        if ((r = scan_string(it, &b, &e)) < 0 || !accept(it, ':') ||
+            (r = scan_string(it, &b, &e)) < 0)
+            return r < 0 ? r : DNN_E_HEADER;
+    } while (accept(it, ','));
+    return accept(it, '}') ? DNN_OK : DNN_E_HEADER;
+}
+
+/* Sets dtype and returns its element size, 0 when unknown. */
+static int parse_dtype(st_iter *it, st_entry *e) {
+    size_t b, en, i;
+    int r = scan_string(it, &b, &en);
+    if (r < 0)
+        return r;
+    e->dtype = DNN_DT_OTHER;
+    for (i = 0; i < sizeof st_dtypes / sizeof st_dtypes[0]; i++)
+        if (is_key(it, b, en, st_dtypes[i].name)) {
+            e->dtype = st_dtypes[i].dtype;
+            return st_dtypes[i].size;
+        }
+    return 0;
+}
+
+/* array: '[' [ uint { ',' uint } ] ']' with at most max entries. */
+static int parse_uints(st_iter *it, uint64_t *v, int max, int *count) {
+    int r;
+    *count = 0;
+    if (!accept(it, '['))
+        return DNN_E_HEADER;
+    if (accept(it, ']'))
+        return DNN_OK;
+    do {
+        if (*count == max)
+            return DNN_E_HEADER;
+        if ((r = scan_uint(it, &v[(*count)++])) < 0)
+            return r;
+    } while (accept(it, ','));
+    return accept(it, ']') ? DNN_OK : DNN_E_HEADER;
+}
+
+/* tensor: '{' members '}' with "dtype", "shape" and "data_offsets" exactly
+ * once each, in any order; then the offsets are checked against the data. */
+static int parse_tensor(st_iter *it, st_entry *e) {
+    uint64_t offsets[2], numel = 1;
+    int seen = 0, size = 0, count, r, i;
+    size_t b, en;
+    if (!accept(it, '{'))
+        return DNN_E_HEADER;
+    do {
+        int bit;
+        if ((r = scan_string(it, &b, &en)) < 0 || !accept(it, ':'))
+            return r < 0 ? r : DNN_E_HEADER;
+        if (is_key(it, b, en, "dtype")) {
+            bit = 1;
+            r = size = parse_dtype(it, e);
+        } else if (is_key(it, b, en, "shape")) {
+            bit = 2;
+            r = parse_uints(it, e->shape, ST_MAX_RANK, &e->rank);
+        } else if (is_key(it, b, en, "data_offsets")) {
+            bit = 4;
+            r = parse_uints(it, offsets, 2, &count);
+            if (r == DNN_OK && count != 2)
+                r = DNN_E_HEADER;
+        } else {
+            return DNN_E_HEADER;
+        }
+        if (r < 0 || (seen & bit))
+            return r < 0 ? r : DNN_E_HEADER;
+        seen |= bit;
+    } while (accept(it, ','));
+    if (!accept(it, '}') || seen != 7)
+        return DNN_E_HEADER;
+    e->begin = offsets[0];
+    e->end = offsets[1];
+    for (i = 0; i < e->rank; i++) {
+        if (e->shape[i] > INT64_MAX || (e->shape[i] && numel > UINT64_MAX / e->shape[i]))
+            return DNN_E_HEADER;
+        numel *= e->shape[i];
+    }
+    if (e->begin > e->end)
+        return DNN_E_HEADER;
+    if (e->end > it->f->data_len)
+        return DNN_E_TRUNCATED;
+    if (size && (numel > UINT64_MAX / (unsigned)size || numel * (unsigned)size != e->end - e->begin))
+        return DNN_E_HEADER;
+    return DNN_OK;
+}
+
+/* Checks the length prefix and splits the image into header and data. */
+static int st_open(const void *buf, size_t len, st_file *f) {
+    uint64_t n;
+    if (!buf && len)
+        return DNN_E_ARG;
+    if (len < 8)
+        return DNN_E_HEADER;
+    n = get_le(buf, 8);
+    if (n > ST_MAX_HEADER)
+        return DNN_E_HEADER;
+    if (n > len - 8)
+        return DNN_E_TRUNCATED;
+    f->hdr = (const unsigned char *)buf + 8;
+    f->hdr_len = (size_t)n;
+    f->data = f->hdr + n;
+    f->data_len = len - 8 - (size_t)n;
+    return DNN_OK;
+}
+
+static st_iter st_begin(const st_file *f) {
+    st_iter it;
+    it.f = f;
+    it.pos = 0;
+    it.state = 0;
+    it.seen_meta = 0;
+    return it;
+}
+
+/* header: '{' [ member { ',' member } ] '}' whitespace
+ * member: string ':' ( tensor | metadata )
+ * Parses the next tensor entry: 1, 0 after the last, or a DNN_E* code.
+ * __metadata__ is checked and skipped. */
+static int st_next(st_iter *it, st_entry *e) {
+    size_t b, en;
+    int r;
+    for (;;) {
+        switch (it->state) {
+        case 0:
+            if (!accept(it, '{'))
+                return DNN_E_HEADER;
+            it->state = accept(it, '}') ? 3 : 1;
+            continue;
+        case 2:
+            if (accept(it, '}')) {
+                it->state = 3;
+                continue;
+            }
+            if (!accept(it, ','))
+                return DNN_E_HEADER;
+            break;
+        case 3:
+            skip_ws(it);
+            return it->pos == it->f->hdr_len ? 0 : DNN_E_HEADER;
+        }
+        it->state = 2;
+        if ((r = scan_string(it, &b, &en)) < 0 || !accept(it, ':'))
+            return r < 0 ? r : DNN_E_HEADER;
+        if (is_key(it, b, en, "__metadata__")) {
+            if (it->seen_meta)
+                return DNN_E_DUPLICATE;
+            it->seen_meta = 1;
+            if ((r = skip_metadata(it)) < 0)
+                return r;
+            continue;
+        }
+        if ((r = parse_tensor(it, e)) < 0)
+            return r;
+        e->name_begin = b;
+        e->name_end = en;
+        return 1;
+    }
+}
+
+static strbytes entry_name(const st_file *f, const st_entry *e) {
+    return sb_json(f->hdr, e->name_begin, e->name_end);
+}
+
+/* Walks the whole header: every entry well-formed, no name twice, no two
+ * tensors sharing bytes. Returns the number of tensors or a DNN_E* code. */
+static int st_check(const st_file *f) {
+    st_iter it = st_begin(f);
+    st_entry a, b;
+    int n = 0, r, j;
+    while ((r = st_next(&it, &a)) > 0) {
+        st_iter prev = st_begin(f);
+        for (j = 0; j < n; j++) {
+            st_next(&prev, &b); /* already checked */
+            if (sb_equal(entry_name(f, &a), entry_name(f, &b)))
+                return DNN_E_DUPLICATE;
+            if (a.begin < b.end && b.begin < a.end)
+                return DNN_E_HEADER;
+        }
+        n++;
+    }
+    return r < 0 ? r : n;
+}
+
+/* Finds the tensor called name in a checked image: DNN_OK or DNN_E_MISSING. */
+static int st_lookup(const st_file *f, strbytes name, st_entry *e) {
+    st_iter it = st_begin(f);
+    while (st_next(&it, e) > 0)
+        if (sb_equal(entry_name(f, e), name))
+            return DNN_OK;
+    return DNN_E_MISSING;
+}
+
+static void to_view(const st_file *f, const st_entry *e, dnn_st_view *out) {
+    int i;
+    memset(out, 0, sizeof *out);
+    out->name = (const char *)f->hdr + e->name_begin;
+    out->name_len = e->name_end - e->name_begin;
+    out->dtype = e->dtype;
+    out->rank = e->rank;
+    for (i = 0; i < e->rank; i++)
+        out->shape[i] = (int64_t)e->shape[i];
+    out->data = f->data + e->begin;
+    out->nbytes = (size_t)(e->end - e->begin);
+}
+
+/* ---- safetensors: the public readers ------------------------------------- */
+
+/* Opens and checks an image; the number of tensors or a DNN_E* code. */
+static int st_open_checked(const void *buf, size_t len, st_file *f) {
+    int r = st_open(buf, len, f);
+    return r < 0 ? r : st_check(f);
+}
+
+int dnn_st_count(const void *buf, size_t len) {
+    st_file f;
+    return st_open_checked(buf, len, &f);
+}
+
+int dnn_st_at(const void *buf, size_t len, int index, dnn_st_view *out) {
+    st_file f;
+    st_iter it;
+    st_entry e;
+    int n = st_open_checked(buf, len, &f);
+    if (n < 0)
+        return n;
+    if (!out || index < 0 || index >= n)
+        return DNN_E_ARG;
+    it = st_begin(&f);
+    do
+        st_next(&it, &e);
+    while (index-- > 0);
+    to_view(&f, &e, out);
+    return DNN_OK;
+}
+
+int dnn_st_find(const void *buf, size_t len, const char *name, dnn_st_view *out) {
+    st_file f;
+    st_entry e;
+    int r = st_open_checked(buf, len, &f);
+    if (r < 0)
+        return r;
+    if (!name || !out)
+        return DNN_E_ARG;
+    if ((r = st_lookup(&f, sb_cstr(name), &e)) == DNN_OK)
+        to_view(&f, &e, out);
+    return r;
+}
+
+/* ---- safetensors: loading into a model ----------------------------------- */
+
+/* Does the file's entry fit info: dtype (F32, or I64 for a counter) and shape. */
+static int st_match(const dnn_tensor_info *info, const st_entry *e) {
+    int i, counter = sb_is_counter(sb_cstr(info->name));
+    if (e->dtype != DNN_DT_F32 && !(counter && e->dtype == DNN_DT_I64))
+        return DNN_E_DTYPE;
+    if (e->rank != info->rank)
+        return DNN_E_SHAPE;
+    for (i = 0; i < info->rank; i++)
+        if (e->shape[i] != (uint64_t)info->shape[i])
+            return DNN_E_SHAPE;
+    return DNN_OK;
+}
+
+/* Is the file's entry one of info[] (or a counter, which may be ignored)? */
+static int st_known(const dnn_tensor_info *info, int count, const st_file *f, const st_entry *e) {
+    int i;
+    for (i = 0; i < count; i++)
+        if (sb_equal(entry_name(f, e), sb_cstr(info[i].name)))
+            return 1;
+    return sb_is_counter(entry_name(f, e));
+}
+
+/* Copies a matched entry into dst, converting I64 counters to float. */
+static void st_copy(float *dst, int size, const st_file *f, const st_entry *e) {
+    const unsigned char *p = f->data + e->begin;
+    int i;
+    for (i = 0; i < size; i++) {
+        if (e->dtype == DNN_DT_F32) {
+            uint32_t bits = (uint32_t)get_le(p + 4 * i, 4);
+            memcpy(&dst[i], &bits, 4);
+        } else {
+            uint64_t u = get_le(p + 8 * i, 8); /* two's complement */
+            dst[i] = u <= INT64_MAX ? (float)(int64_t)u : -(float)(int64_t)~u - 1.0f;
+        }
+    }
+}
+
+/* info[i] is usable: a name, rank 0..4, size the product of the dims. */
+static int info_ok(const dnn_tensor_info *info) {
+    int i;
+    long long n = 1;
+    if (!info->name || info->rank < 0 || info->rank > 4)
+        return 0;
+    for (i = 0; i < info->rank; i++) {
+        if (info->shape[i] < 0 || (n *= info->shape[i]) > INT32_MAX)
+            return 0; /* dims are ints, so n never overflows */
+    }
+    return n == info->size;
+}
+
+int dnn_safetensors_load(const dnn_tensor_info *info, float *const *dst, int count,
+                         const void *buf, size_t len) {
+    st_file f;
+    st_iter it;
+    st_entry e;
+    int i, r;
+    if (count < 0 || (count > 0 && (!info || !dst)))
+        return DNN_E_ARG;
+    for (i = 0; i < count; i++)
+        if (!dst[i] || !info_ok(&info[i]))
+            return DNN_E_ARG;
+    if ((r = st_open_checked(buf, len, &f)) < 0)
+        return r;
+    /* Everything is checked before the first write. */
+    for (i = 0; i < count; i++) {
+        r = st_lookup(&f, sb_cstr(info[i].name), &e);
+        if (r == DNN_E_MISSING && sb_is_counter(sb_cstr(info[i].name)))
+            continue;
+        if (r < 0 || (r = st_match(&info[i], &e)) < 0)
+            return r;
+    }
+    it = st_begin(&f);
+    while (st_next(&it, &e) > 0)
+        if (!st_known(info, count, &f, &e))
+            return DNN_E_UNKNOWN;
+    for (i = 0; i < count; i++)
+        if (st_lookup(&f, sb_cstr(info[i].name), &e) == DNN_OK)
+            st_copy(dst[i], info[i].size, &f, &e);
+    return DNN_OK;
+}
+
+/* ---- safetensors: saving ------------------------------------------------- */
+
+/* Appends to buf, or only counts the bytes when buf is NULL. */
+typedef struct writer {
+    unsigned char *buf; /* output, or NULL */
+    size_t len;         /* bytes written (or counted) so far */
+} writer;
+
+static void put(writer *w, const void *p, size_t n) {
+    if (w->buf)
+        memcpy(w->buf + w->len, p, n);
+    w->len += n;
+}
+
+static void put_str(writer *w, const char *s) {
+    put(w, s, strlen(s));
+}
+
+static void put_le(writer *w, uint64_t v, int nbytes) {
+    unsigned char b[8];
+    int i;
+    for (i = 0; i < nbytes; i++, v >>= 8)
+        b[i] = (unsigned char)(v & 0xFF);
+    put(w, b, (size_t)nbytes);
+}
+
+static void put_uint(writer *w, uint64_t v) {
+    char digits[24];
+    int i = sizeof digits;
+    digits[--i] = 0;
+    do
+        digits[--i] = (char)('0' + v % 10);
+    while ((v /= 10) > 0);
+    put_str(w, digits + i);
+}
+
+/* A JSON string: quotes, backslashes and control bytes escaped. */
+static void put_json_string(writer *w, const char *s) {
+    static const char hex[] = "0123456789abcdef";
+    put_str(w, "\"");
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') {
+            char esc[2] = {'\\', (char)c};
+            put(w, esc, 2);
+        } else if (c < 0x20) {
+            char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+            put(w, esc, 6);
+        } else {
+            put(w, &c, 1);
+        }
+    }
+    put_str(w, "\"");
+}
+
+/* Bytes per element in the file: counters are I64, everything else F32. */
+static int saved_size(const dnn_tensor_info *info) {
+    return sb_is_counter(sb_cstr(info->name)) ? 8 : 4;
+}
+
+/* The JSON header, unpadded. */
+static void put_header(writer *w, const dnn_tensor_info *info, int count) {
+    uint64_t offset = 0;
+    int i, d;
+    put_str(w, "{");
+    for (i = 0; i < count; i++) {
+        uint64_t end = offset + (uint64_t)info[i].size * (uint64_t)saved_size(&info[i]);
+        put_str(w, i ? "," : "");
+        put_json_string(w, info[i].name);
+        put_str(w, saved_size(&info[i]) == 8 ? ":{\"dtype\":\"I64\",\"shape\":["
+                                             : ":{\"dtype\":\"F32\",\"shape\":[");
+        for (d = 0; d < info[i].rank; d++) {
+            put_str(w, d ? "," : "");
+            put_uint(w, (uint64_t)info[i].shape[d]);
+        }
+        put_str(w, "],\"data_offsets\":[");
+        put_uint(w, offset);
+        put_str(w, ",");
+        put_uint(w, end);
+        put_str(w, "]}");
+        offset = end;
+    }
+    put_str(w, "}");
+}
+
+/* Returns 0 (never a valid size) for bad arguments. */
+size_t dnn_safetensors_save(const dnn_tensor_info *info, const float *const *src, int count,
+                            void *buf, size_t cap) {
+    writer w = {NULL, 0};
+    size_t hlen, total;
+    int i, k;
+    if (count < 0 || (count > 0 && (!info || !src)))
+        return 0;
+    for (i = 0; i < count; i++)
+        if (!src[i] || !info_ok(&info[i]) || !strcmp(info[i].name, "__metadata__"))
+            return 0;
+    put_header(&w, info, count);
+    hlen = (w.len + 7) & ~(size_t)7; /* so the data starts 8-aligned */
+    total = 8 + hlen;
+    for (i = 0; i < count; i++)
+        total += (size_t)info[i].size * (size_t)saved_size(&info[i]);
+    if (!buf || cap < total)
+        return total;
+    w.buf = buf;
+    w.len = 0;
+    put_le(&w, hlen, 8);
+    put_header(&w, info, count);
+    while (w.len < 8 + hlen)
+        put_str(&w, " ");
+    for (i = 0; i < count; i++)
+        for (k = 0; k < info[i].size; k++) {
+            float v = src[i][k];
+            if (saved_size(&info[i]) == 8) {
+                int64_t n = v > -9.2e18f && v < 9.2e18f ? (int64_t)v : 0; /* NaN: 0 */
+                put_le(&w, (uint64_t)n, 8);
+            } else {
+                uint32_t bits;
+                memcpy(&bits, &v, 4);
+                put_le(&w, bits, 4);
+            }
+        }
+    return total;
+}

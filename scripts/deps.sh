@@ -1,0 +1,24 @@
+#!/bin/sh
+# Installs the Debian packages a make target needs, calling apt-get only for
+# what is missing.  Usage: scripts/deps.sh build|check|demo|goldens
+need=""
+want() { # want COMMAND-OR-FILE PACKAGE
+    case "$1" in
+        /*) [ -e "$1" ] || need="$need $2" ;;
+        *)  command -v "$1" >/dev/null 2>&1 || need="$need $2" ;;
+    esac
+}
+want flex flex
+want bison bison
+want cc gcc
+case "$1" in
+    goldens) /usr/bin/python3 -c 'import torch' 2>/dev/null || need="$need python3-torch" ;;
+esac
+[ -z "$need" ] && exit 0
+if [ "$(id -u)" != 0 ]; then
+    echo "deps: missing Debian packages:$need — install them with: sudo apt-get install$need" >&2
+    exit 1
+fi
+echo "deps: installing$need" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get install -y -qq $need >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq $need; }

@@ -1,0 +1,147 @@
+#!/bin/sh
+# Runtime tests. Builds build/libdnnrt.a and the test programs, runs them,
+# checks that dnn_core.c stays freestanding and warning-free under gcc and
+# clang, checks files against Python (json + struct, and PyTorch when it is
+# installed), then runs the test programs again under ASan and UBSan.
+# Prints "PASS runtime.NAME", "FAIL runtime.NAME: why" or "SKIP ...".
+cd "$(dirname "$0")/../.." || exit 2
+here=tests/runtime
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+CC=${CC:-cc}
+CFLAGS_TEST="-std=c99 -Wall -Wextra -Werror -Iruntime"
+PY=python3; [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
+command -v "$PY" >/dev/null 2>&1 || PY=""
+
+pass() { echo "PASS runtime.$1"; }
+fail() { echo "FAIL runtime.$1: $2"; }
+skip() { echo "SKIP runtime.$1: $2"; }
+# first line of a log file, for a FAIL message
+first() { head -n 1 "$1" | cut -c 1-200; }
+
+# run_test DIR NAME ARGS...: runs DIR/test_NAME; its PASS/FAIL lines pass
+# through, and a program that dies without a FAIL line gets one.
+run_test() {
+    dir=$1 t=$2; shift 2
+    "$dir/test_$t" "$@" >"$dir/test_$t.log" 2>&1
+    rc=$?
+    grep -E '^(PASS|FAIL|SKIP) ' "$dir/test_$t.log"
+    if [ $rc -ne 0 ] && ! grep -q '^FAIL ' "$dir/test_$t.log"; then
+        why=$(grep -E 'ERROR|runtime error' "$dir/test_$t.log" | head -n 1)
+        [ -n "$why" ] || why=$(grep -v -E '^(PASS|SKIP) ' "$dir/test_$t.log" | head -n 1)
+        fail "test_$t" "exited with $rc: $(echo "$why" | cut -c 1-200)"
+    fi
+}
+
+# run_all DIR: runs the test programs built into DIR.
+run_all() {
+    mkdir -p "$1/out" "$1/scratch"
+    run_test "$1" rng
+    run_test "$1" safetensors "$here/fixture.safetensors" "$1/out"
+    run_test "$1" host "$1/scratch"
+}
+
+# ---- the library and the test programs -----------------------------------
+if make -s build/libdnnrt.a >"$tmp/make.log" 2>&1; then
+    pass build_library
+else
+    fail build_library "make build/libdnnrt.a: $(first "$tmp/make.log")"
+    exit 1
+fi
+mkdir -p "$tmp/plain"
+for t in rng safetensors host; do
+    if ! $CC $CFLAGS_TEST "$here/test_$t.c" build/libdnnrt.a -lm -o "$tmp/plain/test_$t" 2>"$tmp/cc.log"; then
+        fail "build_test_$t" "$(first "$tmp/cc.log")"
+        exit 1
+    fi
+done
+run_all "$tmp/plain"
+
+# ---- the core is freestanding and warning-free ----------------------------
+bad=$(grep -h '^[[:space:]]*#[[:space:]]*include' runtime/dnn_core.c runtime/dnn.h |
+      grep -v -E '<(stdint|stddef|string|math)\.h>|"dnn\.h"')
+if [ -z "$bad" ]; then pass core_includes; else fail core_includes "$bad"; fi
+
+for cc in gcc clang; do
+    if ! command -v $cc >/dev/null 2>&1; then skip "pedantic_$cc" "$cc not installed"; continue; fi
+    if $cc -std=c99 -O2 -Wall -Wextra -Wpedantic -Werror -Iruntime -c runtime/dnn_core.c -o "$tmp/core.o" 2>"$tmp/cc.log" &&
+       $cc -std=c99 -O2 -Wall -Wextra -Wpedantic -Werror -D_POSIX_C_SOURCE=200809L -Iruntime \
+           -c runtime/dnn_host.c -o "$tmp/host.o" 2>>"$tmp/cc.log"; then
+        pass "pedantic_$cc"
+    else
+        fail "pedantic_$cc" "$(first "$tmp/cc.log")"
+    fi
+done
+
+# Built freestanding, the core may call only these libc and libm functions.
+if ! command -v nm >/dev/null 2>&1; then
+    skip core_freestanding "nm not installed"
+elif $CC -std=c99 -O2 -ffreestanding -fno-builtin -Wall -Wextra -Wpedantic -Werror -Iruntime \
+        -c runtime/dnn_core.c -o "$tmp/free.o" 2>"$tmp/cc.log"; then
+    extra=$(nm -u "$tmp/free.o" | awk '{print $NF}' |
+            grep -v -E '^(memcpy|memset|memcmp|memmove|strlen|strchr|strcmp|sqrt|log|cos|nextafterf)$' | tr '\n' ' ')
+    if [ -z "$extra" ]; then pass core_freestanding; else fail core_freestanding "calls $extra"; fi
+else
+    fail core_freestanding "$(first "$tmp/cc.log")"
+fi
+
+if command -v arm-none-eabi-gcc >/dev/null 2>&1; then
+    if arm-none-eabi-gcc -std=c99 -O2 -mcpu=cortex-m4 -mthumb -ffreestanding -Wall -Wextra -Wpedantic -Werror \
+            -Iruntime -c runtime/dnn_core.c -o "$tmp/arm.o" 2>"$tmp/cc.log"; then
+        pass core_cortex_m4
+    else
+        fail core_cortex_m4 "$(first "$tmp/cc.log")"
+    fi
+else
+    skip core_cortex_m4 "arm-none-eabi-gcc not installed"
+fi
+
+# ---- files shared with Python ---------------------------------------------
+if [ -z "$PY" ]; then
+    skip fixture_reproducible "python3 not installed"
+    skip python_reads_saved "python3 not installed"
+    skip torch_loads_saved "python3 not installed"
+else
+    if $PY "$here/make_fixture.py" "$tmp/fixture.safetensors" 2>"$tmp/py.log" &&
+       cmp -s "$tmp/fixture.safetensors" "$here/fixture.safetensors"; then
+        pass fixture_reproducible
+    else
+        fail fixture_reproducible "make_fixture.py does not reproduce fixture.safetensors $(first "$tmp/py.log")"
+    fi
+    if $PY "$here/make_fixture.py" --check "$tmp/plain/out/saved.safetensors" >"$tmp/saved.txt" 2>&1 &&
+       cmp -s "$tmp/saved.txt" "$here/saved.expected"; then
+        pass python_reads_saved
+    else
+        fail python_reads_saved "$(diff "$here/saved.expected" "$tmp/saved.txt" | sed -n 2p | cut -c 1-200)"
+    fi
+    $PY "$here/make_fixture.py" --torch "$tmp/plain/out/torch.safetensors" >"$tmp/torch.txt" 2>&1
+    rc=$?
+    if [ $rc -eq 3 ]; then
+        skip torch_loads_saved "PyTorch not installed"
+    elif [ $rc -eq 0 ] && cmp -s "$tmp/torch.txt" "$here/torch.expected"; then
+        pass torch_loads_saved
+    else
+        fail torch_loads_saved "$(diff "$here/torch.expected" "$tmp/torch.txt" | sed -n 2p | cut -c 1-200)"
+    fi
+fi
+
+# ---- everything again under the sanitizers ---------------------------------
+SAN="-g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
+echo 'int main(void) { return 0; }' >"$tmp/probe.c"
+if ! { $CC $SAN "$tmp/probe.c" -o "$tmp/probe" && "$tmp/probe"; } >/dev/null 2>&1; then
+    skip sanitizers "$CC cannot build with $SAN"
+else
+    mkdir -p "$tmp/san"
+    ok=1
+    for t in rng safetensors host; do
+        $CC $CFLAGS_TEST $SAN -D_POSIX_C_SOURCE=200809L "$here/test_$t.c" runtime/dnn_core.c runtime/dnn_host.c \
+            -lm -o "$tmp/san/test_$t" 2>"$tmp/cc.log" || { ok=0; fail sanitizers "$(first "$tmp/cc.log")"; break; }
+    done
+    if [ $ok = 1 ]; then
+        run_all "$tmp/san" >"$tmp/san.log" 2>&1
+        if grep -q '^FAIL ' "$tmp/san.log"; then
+            fail sanitizers "$(grep '^FAIL ' "$tmp/san.log" | head -n 1 | cut -c 1-200)"
+        else
+            pass sanitizers
+        fi
+    fi
+fi
