@@ -1,0 +1,19 @@
+#!/bin/sh
+# End-to-end training runs of the examples: XOR must reach loss < 0.01,
+# iris at least 95% held-out accuracy (each program's exit status says so).
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+cc="${CC:-cc} -std=c99 -O2 -Wall -Wextra -Werror -Iruntime -I$tmp"
+run() { # run NAME MODEL PROGRAM ARGS...
+    name=$1 model=$2 prog=$3; shift 3
+    if ! build/dnnc "$model" -o "$tmp/$name.c" 2>"$tmp/err" ||
+       ! $cc "$tmp/$name.c" "$prog" build/libdnnrt.a -lm -o "$tmp/$name" 2>"$tmp/err"; then
+        echo "FAIL examples/$name build: $(head -1 "$tmp/err")"; return
+    fi
+    if "$tmp/$name" "$@" >"$tmp/out" 2>&1; then
+        echo "PASS examples/$name trains: $(tail -1 "$tmp/out")"
+    else
+        echo "FAIL examples/$name trains: $(tail -1 "$tmp/out")"
+    fi
+}
+run xor models/xor.dnn examples/xor/train.c
+run iris models/iris.dnn examples/iris/train.c examples/iris/iris.csv
