@@ -117,6 +117,8 @@ enum {
     F_INTERNAL = 8,     /* not callable from .dnn source */
     F_BACKWARD = 16,    /* only appears in backward graphs */
     F_SHAPE = 32,       /* shape change of the same data (copied) */
+    F_MODE = 64,        /* behaves differently in training: the step gets `int training` */
+    F_RNG = 128,        /* draws random numbers: the step gets `dnn_rng *rng` */
 };
 
 typedef struct Value Value;
@@ -173,6 +175,8 @@ struct Value {
     Value *fwd;         /* F_BACKWARD: the forward node being differentiated */
     int grad_arg;       /* F_BACKWARD: which operand of fwd */
     int stmt_line;      /* .dnn line of the statement, for comments */
+    int aux;            /* floats per sample the op keeps beside its result
+                           (dropout's mask), stored after the result's slice */
 };
 
 typedef struct Setting {
@@ -255,7 +259,6 @@ const char *samples_of(const Value *v);       /* "n" or "1" */
 bool op_shape(Graph *g, Value *v);                      /* shape rule */
 void op_grad(Graph *g, Value *v, Value *dy, Value **dx); /* gradient rule */
 void op_emit(Emitter *e, const Value *v);               /* C for one node */
-bool op_can_emit(OpKind op);
 
 /* autodiff.c — appends the backward graph (reverse mode). */
 void differentiate(Graph *g);

@@ -132,7 +132,7 @@ static void emit_step(Out *o, Value *v) {
 
     /* parameters: result, operands, sample count */
     char sig[1024];
-    const char **params = arena_alloc(sizeof(char *) * (MAX_INPUTS + 4));
+    const char **params = arena_alloc(sizeof(char *) * (MAX_INPUTS + 6));
     int np = 0;
     size_t len = (size_t)snprintf(sig, sizeof sig, "(float *%s", backward ? "dx" : "out");
     params[np++] = backward ? "dx" : "out";
@@ -143,6 +143,15 @@ static void emit_step(Out *o, Value *v) {
         const char *type = x && x->dtype == DT_CLASS ? "const int32_t *" : "const float *";
         len += (size_t)snprintf(sig + len, sizeof sig - len, ", %s%s", type, pname);
         params[np++] = pname;
+    }
+    int flags = op_info[op_node->op].flags;
+    if (flags & F_MODE && !backward) {
+        len += (size_t)snprintf(sig + len, sizeof sig - len, ", int training");
+        params[np++] = "training";
+    }
+    if (flags & F_RNG && !backward) {
+        len += (size_t)snprintf(sig + len, sizeof sig - len, ", dnn_rng *rng");
+        params[np++] = "rng";
     }
     snprintf(sig + len, sizeof sig - len, ", int n) ");
     params[np++] = "n";
@@ -200,7 +209,8 @@ static void emit_call(Out *o, const Value *v) {
     fprintf(o->c, "    %s(%s", o->fn[v->id], ptr(o, v));
     for (int k = 0; k < v->nin; k++)
         fprintf(o->c, ", %s", ptr(o, v->in[k]));
-    fprintf(o->c, ", n);\n");
+    int flags = op_info[v->op].flags;
+    fprintf(o->c, "%s%s, n);\n", flags & F_MODE ? ", m->training" : "", flags & F_RNG ? ", &m->rng" : "");
 }
 
 /* Marks the values `root` depends on (iteratively: graphs can be deep). */
@@ -588,24 +598,11 @@ static void emit_tensor_api(Out *o) {
 
 bool emit_model(Graph *g, const Plan *plan, const EmitOptions *opt, FILE *c, FILE *h) {
     Out o = {.g = g, .plan = plan, .c = c, .h = h, .name = g->name, .NAME = upper(g->name), .source = opt->source};
-    bool ok = true;
     if (!g->nparams) {
         error_at(g->loc, "model '%s' has no parameters to train", g->name);
         note("add a layer such as dense(x, 4), or a 'param' declaration");
         return false;
     }
-    for (int i = 0; i < g->nvalues; i++) {
-        Value *v = g->values[i];
-        OpKind op = v->op == OP_backward ? v->fwd->op : v->op;
-        if (!is_leaf(v) && !op_can_emit(op) && (v->used || i >= g->nforward)) {
-            error_at(v->loc, "%s() is not supported by the C emitter yet", op_info[op].name);
-            note("the shape checker knows it; code generation for it is planned (see docs/language.md)");
-            ok = false;
-            break;
-        }
-    }
-    if (!ok)
-        return false;
 
     o.fn = arena_alloc(sizeof(char *) * (size_t)g->nvalues);
     o.for_outputs = arena_alloc((size_t)g->nvalues);

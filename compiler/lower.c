@@ -295,12 +295,15 @@ static void add_layer_params(Ctx *c, Value *v, const char *prefix) {
         b->fill = 0;
         v->in[v->nin++] = w;
         v->in[v->nin++] = b;
-        for (int i = 0; i < 2; i++) {
-            Value *buf = new_param(c, arena_printf("%s.%s", prefix, i ? "running_var" : "running_mean"), v->loc);
+        /* PyTorch's buffers, saved under its names (the counter as I64 by the runtime) */
+        for (int i = 0; i < 3; i++) {
+            static const char *const names[] = {"running_mean", "running_var", "num_batches_tracked"};
+            Value *buf = new_param(c, arena_printf("%s.%s", prefix, names[i]), v->loc);
             buf->trainable = false;
             buf->is_buffer = true;
             buf->has_fill = true;
-            buf->fill = i;
+            buf->fill = i == 1;
+            buf->shaped = i == 2; /* a scalar; the others get [C] from the shape rule */
             v->in[v->nin++] = buf;
         }
         break;
@@ -452,6 +455,11 @@ static Value *lower_call(Ctx *c, const Node *call, const Node *first, const char
     int id = v->id;
     *v = scratch;
     v->id = id;
+    if (op == OP_maxout) { /* the max over each unit's pieces */
+        Value *m = ir_node(g, OP_group_max, call->loc, v, NULL, NULL);
+        m->attr[0] = v->attr[1];
+        return m;
+    }
     return v;
 }
 

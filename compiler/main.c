@@ -252,7 +252,8 @@ int main(int argc, char **argv) {
         out_abandon(&cfile);
         return 3;
     }
-    FILE *h = hfile.f ? hfile.f : fopen("/dev/null", "w");
+    FILE *devnull = hfile.f ? NULL : fopen("/dev/null", "w"); /* no header wanted (-o -) */
+    FILE *h = hfile.f ? hfile.f : devnull;
     const char *cmd = arena_strdup("dnnc");
     for (int i = 1; i < argc; i++)
         cmd = arena_printf("%s %s", cmd, argv[i]);
@@ -269,15 +270,13 @@ int main(int argc, char **argv) {
     for (int i = 0; i < nmodels && ok; i++)
         ok = emit_model(graphs[i], &plans[i], &eo, cfile.f, h);
     fprintf(h, "#ifdef __cplusplus\n}\n#endif\n\n#endif /* %s */\n", guard);
+    if (devnull)
+        fclose(devnull);
     if (!ok || error_count()) {
         out_abandon(&cfile);
         out_abandon(&hfile);
-        if (h != hfile.f && h)
-            fclose(h);
         return 1;
     }
-    if (h != hfile.f && h)
-        fclose(h);
     if (!out_commit(&cfile) || !out_commit(&hfile))
         return 3;
     arena_free_all();

@@ -41,7 +41,6 @@ static const struct Rules {
 
 bool op_shape(Graph *g, Value *v) { return rules[v->op].shape(g, v); }
 void op_grad(Graph *g, Value *v, Value *dy, Value **dx) { rules[v->op].grad(g, v, dy, dx); }
-bool op_can_emit(OpKind op) { return rules[op].emit != emit_missing; }
 
 void op_emit(Emitter *e, const Value *v) {
     if (v->op == OP_backward)
@@ -95,8 +94,6 @@ static bool shape_none(Graph *g, Value *v) { (void)g; v->shape.rank = 0; return 
 static void emit_none(Emitter *e, const Value *v, int arg) { (void)e; (void)v; (void)arg; }
 static void grad_none(Graph *g, Value *v, Value *dy, Value **dx) { (void)g; (void)v; (void)dy; (void)dx; }
 
-/* The op has shape and gradient rules but no C yet: emit.c reports it. */
-static void emit_missing(Emitter *e, const Value *v, int arg) { (void)e; (void)v; (void)arg; }
 
 /* The generic gradient rule: a `backward` node per operand that needs a
  * gradient, printed by the op's own emitter (arg = operand index). */
@@ -413,8 +410,10 @@ static void emit_matmul(Emitter *e, const Value *v, int arg) {
         emit(e, "memset(dx, 0, sizeof(float) * %d);", size_of(result));
     emit(e, "for (int s = 0; s < %s; s++) {", samples_of(v));
     e->indent++;
-    emit_sample_ptr(e, "A", "in0", a, "const ");
-    emit_sample_ptr(e, "B", "in1", b, "const ");
+    if (arg != 0) /* dA needs only B, dB only A */
+        emit_sample_ptr(e, "A", "in0", a, "const ");
+    if (arg != 1)
+        emit_sample_ptr(e, "B", "in1", b, "const ");
     if (arg < 0) { /* C = A B, row by row so the inner loop runs along B's rows */
         emit(e, "float *C = out + s * %d;", m * n);
         emit(e, "for (int i = 0; i < %d; i++) {", m);
@@ -468,7 +467,7 @@ static bool shape_dense(Graph *g, Value *v) {
         return false;
     if (!need_rank(v, x, 1, x->shape.rank > 1 ? arena_printf("insert '|> flatten' before %s()", op_info[v->op].name) : NULL))
         return false;
-    if (!attr_at_least(v, 0, "units", 1))
+    if (!attr_at_least(v, 0, "units", 1) || (v->op == OP_maxout && !attr_at_least(v, 1, "pieces", 1)))
         return false;
     int units = (int)v->attr[0], in = x->shape.dim[0];
     int rows = v->op == OP_maxout ? units * (int)v->attr[1] : units;
@@ -478,7 +477,7 @@ static bool shape_dense(Graph *g, Value *v) {
     }
     set_param_shape(v->in[1], (Shape){2, {rows, in}}, in, rows);
     set_param_shape(v->in[2], (Shape){1, {rows}}, in, rows);
-    v->shape = (Shape){1, {units}};
+    v->shape = (Shape){1, {rows}}; /* maxout: group_max takes it to [units] */
     v->batched = x->batched;
     return true;
 }
@@ -583,10 +582,6 @@ static bool shape_batchnorm(Graph *g, Value *v) {
 
 static bool shape_prelu(Graph *g, Value *v) { return shape_same(g, v); }
 
-static bool shape_maxout(Graph *g, Value *v) {
-    return attr_at_least(v, 1, "pieces", 1) && shape_dense(g, v);
-}
-
 /* ---- last-axis functions, pooling, dropout ------------------------------------------ */
 
 static bool shape_nonscalar(Graph *g, Value *v) {
@@ -667,6 +662,7 @@ static bool shape_dropout(Graph *g, Value *v) {
         error_at(v->attr_loc[0], "dropout(): p must be in [0, 1), got %g", v->attr[0]);
         return false;
     }
+    v->aux = (int)shape_size(&v->in[0]->shape); /* the mask */
     return shape_same(g, v);
 }
 
@@ -964,7 +960,8 @@ static void emit_class_loss(Emitter *e, const Value *v, int arg) {
         emit(e, "const float scale = dy[0] / (float)n;");
     emit(e, "for (int s = 0; s < n; s++) {");
     e->indent++;
-    emit(e, "const float *z = in0 + s * %d;", k);
+    if (arg < 0 || v->op != OP_nll) /* nll's gradient does not read the scores */
+        emit(e, "const float *z = in0 + s * %d;", k);
     if (arg >= 0)
         emit(e, "float *d = dx + s * %d;", k);
     if (soft)
@@ -1051,4 +1048,302 @@ static void emit_backward(Emitter *e, const Value *v, int arg) {
 static void emit_grad_store(Emitter *e, const Value *v, int arg) {
     (void)arg;
     emit(e, "memcpy(out, in0, sizeof(float) * %d);", size_of(v->in[0]));
+}
+
+/* ---- convolution and pooling (NCHW, PyTorch layouts) ------------------------------------- */
+
+/* Loop bounds that keep iy = o*S - P + k inside [0, size): emitted inline. */
+static void emit_valid_range(Emitter *e, const char *o, const char *k, int size, int stride, int pad, int out) {
+    emit(e, "const int %s0 = %s >= %d ? 0 : (%d - %s + %d) / %d;", o, k, pad, pad, k, stride - 1, stride);
+    emit(e, "int %s1 = %d - %s < 0 ? 0 : (%d - %s) / %d + 1;", o, size - 1 + pad, k, size - 1 + pad, k, stride);
+    emit(e, "if (%s1 > %d) %s1 = %d;", o, out, o, out);
+}
+
+/* Direct convolution, weight-stationary: for each weight, a sweep over the
+ * output positions it touches, so the inner loop runs along a row. */
+static void emit_conv2d(Emitter *e, const Value *v, int arg) {
+    const Value *x = v->in[0];
+    int F = v->shape.dim[0], OH = v->shape.dim[1], OW = v->shape.dim[2];
+    int C = x->shape.dim[0], H = x->shape.dim[1], W = x->shape.dim[2];
+    int K = (int)v->attr[1], S = (int)v->attr[2], P = (int)v->attr[3];
+    if (arg == 2) { /* db = Σ dy over samples and positions */
+        emit(e, "for (int f = 0; f < %d; f++) {", F);
+        emit(e, "    float acc = 0.0f;");
+        emit(e, "    for (int s = 0; s < n; s++)");
+        emit(e, "        for (int i = 0; i < %d; i++) acc += dy[(s * %d + f) * %d + i];", OH * OW, F, OH * OW);
+        emit(e, "    dx[f] = acc;");
+        emit(e, "}");
+        return;
+    }
+    if (arg == 1)
+        emit(e, "memset(dx, 0, sizeof(float) * %d);", F * C * K * K);
+    emit(e, "for (int s = 0; s < %s; s++) {", samples_of(v));
+    e->indent++;
+    if (arg != 0)
+        emit(e, "const float *xs = in0 + s * %d;", C * H * W);
+    if (arg < 0) {
+        emit(e, "float *ys = out + s * %d;", F * OH * OW);
+        emit(e, "for (int f = 0; f < %d; f++)", F);
+        emit(e, "    for (int i = 0; i < %d; i++) ys[f * %d + i] = %s;", OH * OW, OH * OW, v->in[2] ? "in2[f]" : "0.0f");
+    } else {
+        emit(e, "const float *gs = dy + s * %d;", F * OH * OW);
+        if (arg == 0) {
+            emit(e, "float *ds = dx + s * %d;", C * H * W);
+            emit(e, "memset(ds, 0, sizeof(float) * %d);", C * H * W);
+        }
+    }
+    emit(e, "for (int f = 0; f < %d; f++)", F);
+    emit(e, "for (int c = 0; c < %d; c++)", C);
+    emit(e, "for (int ky = 0; ky < %d; ky++) {", K);
+    e->indent++;
+    emit_valid_range(e, "oy", "ky", H, S, P, OH);
+    emit(e, "for (int kx = 0; kx < %d; kx++) {", K);
+    e->indent++;
+    emit_valid_range(e, "ox", "kx", W, S, P, OW);
+    const char *widx = arena_printf("((f * %d + c) * %d + ky) * %d + kx", C, K, K);
+    const char *xrow = arena_printf("(c * %d + oy * %d - %d + ky) * %d - %d + kx", H, S, P, W, P);
+    const char *stride = S == 1 ? "ox" : arena_printf("ox * %d", S);
+    if (arg == 1)
+        emit(e, "float acc = 0.0f;");
+    else
+        emit(e, "const float w = in1[%s];", widx);
+    emit(e, "for (int oy = oy0; oy < oy1; oy++) {");
+    e->indent++;
+    if (arg < 0) {
+        emit(e, "const float *xr = xs + %s;", xrow);
+        emit(e, "float *yr = ys + (f * %d + oy) * %d;", OH, OW);
+        emit(e, "for (int ox = ox0; ox < ox1; ox++) yr[ox] += w * xr[%s];", stride);
+    } else if (arg == 0) {
+        emit(e, "float *dr = ds + %s;", xrow);
+        emit(e, "const float *gr = gs + (f * %d + oy) * %d;", OH, OW);
+        emit(e, "for (int ox = ox0; ox < ox1; ox++) dr[%s] += w * gr[ox];", stride);
+    } else {
+        emit(e, "const float *xr = xs + %s;", xrow);
+        emit(e, "const float *gr = gs + (f * %d + oy) * %d;", OH, OW);
+        emit(e, "for (int ox = ox0; ox < ox1; ox++) acc += xr[%s] * gr[ox];", stride);
+    }
+    e->indent--;
+    emit(e, "}");
+    if (arg == 1)
+        emit(e, "dx[%s] += acc;", widx);
+    e->indent--;
+    emit(e, "}");
+    e->indent--;
+    emit(e, "}");
+    e->indent--;
+    emit(e, "}");
+}
+
+/* maxpool and avgpool, floor mode. maxpool's gradient goes to the first
+ * maximum of each window (NaN counts as a maximum), as PyTorch's CPU kernel;
+ * the arg-max is found again from the input rather than stored. */
+static void emit_pool(Emitter *e, const Value *v, int arg) {
+    const Value *x = v->in[0];
+    int C = x->shape.dim[0], H = x->shape.dim[1], W = x->shape.dim[2];
+    int OH = v->shape.dim[1], OW = v->shape.dim[2];
+    int K = (int)v->attr[0], S = (int)v->attr[1], P = v->op == OP_maxpool ? (int)v->attr[2] : 0;
+    bool max = v->op == OP_maxpool;
+    if (arg >= 0)
+        emit(e, "memset(dx, 0, sizeof(float) * %s);", count_of(x));
+    emit(e, "for (int s = 0; s < %s; s++)", samples_of(v));
+    emit(e, "for (int c = 0; c < %d; c++) {", C);
+    e->indent++;
+    emit(e, "const float *xc = in0 + (s * %d + c) * %d;", C, H * W);
+    if (arg >= 0)
+        emit(e, "float *dc = dx + (s * %d + c) * %d;", C, H * W);
+    emit(e, "for (int oy = 0; oy < %d; oy++)", OH);
+    emit(e, "for (int ox = 0; ox < %d; ox++) {", OW);
+    e->indent++;
+    const char *o = arena_printf("(s * %d + c) * %d + oy * %d + ox", C, OH * OW, OW);
+    if (max) {
+        emit(e, "int best = -1;");
+        emit(e, "float top = -INFINITY;");
+    } else
+        emit(e, "float acc = 0.0f;");
+    emit(e, "for (int ky = 0; ky < %d; ky++) {", K);
+    emit(e, "    const int iy = oy * %d - %d + ky;", S, P);
+    if (P)
+        emit(e, "    if (iy < 0 || iy >= %d) continue;", H);
+    emit(e, "    for (int kx = 0; kx < %d; kx++) {", K);
+    emit(e, "        const int ix = ox * %d - %d + kx;", S, P);
+    if (P)
+        emit(e, "        if (ix < 0 || ix >= %d) continue;", W);
+    if (max) {
+        emit(e, "        const float val = xc[iy * %d + ix];", W);
+        emit(e, "        if (best < 0 || val > top || val != val) {");
+        emit(e, "            top = val;");
+        emit(e, "            best = iy * %d + ix;", W);
+        emit(e, "        }");
+        emit(e, "        if (top != top) break;");
+    } else if (arg < 0)
+        emit(e, "        acc += xc[iy * %d + ix];", W);
+    else
+        emit(e, "        dc[iy * %d + ix] += dy[%s] / %s;", W, o, flit(K * K));
+    emit(e, "    }");
+    if (max)
+        emit(e, "    if (top != top) break;");
+    emit(e, "}");
+    if (max && arg < 0)
+        emit(e, "out[%s] = top;", o);
+    else if (max)
+        emit(e, "dc[best] += dy[%s];", o);
+    else if (arg < 0)
+        emit(e, "out[%s] = acc / %s;", o, flit(K * K));
+    e->indent--;
+    emit(e, "}");
+    e->indent--;
+    emit(e, "}");
+}
+
+/* ---- train/eval layers ----------------------------------------------------------------------- */
+
+/* Inverted dropout: in training each element is kept with probability 1−p
+ * and scaled by 1/(1−p); the mask (0 or the scale) is kept after the result
+ * for the backward pass. In eval it is the identity. */
+static void emit_dropout(Emitter *e, const Value *v, int arg) {
+    const char *mask = arena_printf("out + %ld", shape_size(&v->shape) * (v->batched ? e->g->train.batch : 1));
+    double p = v->attr[0];
+    if (arg >= 0) {
+        emit(e, "const float *mask = %s;", mask);
+        emit(e, "for (int i = 0; i < %s; i++) dx[i] = dy[i] * mask[i];", count_of(v));
+        return;
+    }
+    emit(e, "if (!training) {");
+    emit(e, "    memcpy(out, in0, sizeof(float) * %s);", count_of(v));
+    emit(e, "    return;");
+    emit(e, "}");
+    emit(e, "float *mask = %s;", mask);
+    emit(e, "for (int i = 0; i < %s; i++) {", count_of(v));
+    emit(e, "    mask[i] = dnn_rng_float(rng) < %s ? 0.0f : %s;", flit(p), flit(1.0 / (1.0 - p)));
+    emit(e, "    out[i] = in0[i] * mask[i];");
+    emit(e, "}");
+}
+
+/* BatchNorm1d/2d: per channel over the batch (and positions). Training
+ * normalises with the batch's statistics (biased variance) and moves the
+ * running ones (unbiased variance), as PyTorch; eval uses the running ones.
+ * The backward pass recomputes the batch statistics from the input. */
+static void emit_batchnorm(Emitter *e, const Value *v, int arg) {
+    int C = v->shape.dim[0], HW = (int)(shape_size(&v->shape) / C);
+    double mom = v->attr[0], eps = v->attr[1];
+    const char *xi = arena_printf("(s * %d + c) * %d + i", C, HW);
+    if (arg < 0) {
+        emit(e, "/* in3, in4: running mean and variance; in5: batches seen (buffers, updated here) */");
+        emit(e, "float *running_mean = (float *)in3, *running_var = (float *)in4, *tracked = (float *)in5;");
+        emit(e, "if (training)");
+        emit(e, "    *tracked += 1.0f;");
+    }
+    emit(e, "for (int c = 0; c < %d; c++) {", C);
+    e->indent++;
+    if (arg < 0)
+        emit(e, "float mean = running_mean[c], var = running_var[c];");
+    if (arg >= 0 || true) {
+        if (arg < 0)
+            emit(e, "if (training) {");
+        emit(e, "%sdouble sum = 0.0, sq = 0.0;", arg < 0 ? "    " : "");
+        emit(e, "%sfor (int s = 0; s < n; s++)", arg < 0 ? "    " : "");
+        emit(e, "%s    for (int i = 0; i < %d; i++) sum += in0[%s];", arg < 0 ? "    " : "", HW, xi);
+        emit(e, "%sconst double m = sum / (n * %d);", arg < 0 ? "    " : "", HW);
+        emit(e, "%sfor (int s = 0; s < n; s++)", arg < 0 ? "    " : "");
+        emit(e, "%s    for (int i = 0; i < %d; i++) sq += (in0[%s] - m) * (in0[%s] - m);", arg < 0 ? "    " : "", HW, xi, xi);
+        if (arg < 0) {
+            emit(e, "    mean = (float)m;");
+            emit(e, "    var = (float)(sq / (n * %d));", HW);
+            emit(e, "    const double unbiased = n * %d > 1 ? sq / (n * %d - 1) : sq;", HW, HW);
+            emit(e, "    running_mean[c] = %s * running_mean[c] + %s * mean;", flit(1 - mom), flit(mom));
+            emit(e, "    running_var[c] = %s * running_var[c] + %s * (float)unbiased;", flit(1 - mom), flit(mom));
+            emit(e, "}");
+        } else {
+            emit(e, "const float mean = (float)m, inv = 1.0f / sqrtf((float)(sq / (n * %d)) + %s);", HW, flit(eps));
+        }
+    }
+    if (arg < 0) {
+        emit(e, "const float inv = 1.0f / sqrtf(var + %s), w = in1[c], b = in2[c];", flit(eps));
+        emit(e, "for (int s = 0; s < %s; s++)", "n");
+        emit(e, "    for (int i = 0; i < %d; i++) out[%s] = (in0[%s] - mean) * inv * w + b;", HW, xi, xi);
+    } else {
+        /* dβ = Σdy, dγ = Σdy·x̂, dx = γ·inv/M · (M·dy − dβ − x̂·dγ) */
+        emit(e, "float dbeta = 0.0f, dgamma = 0.0f;");
+        emit(e, "for (int s = 0; s < n; s++)");
+        emit(e, "    for (int i = 0; i < %d; i++) {", HW);
+        emit(e, "        dbeta += dy[%s];", xi);
+        emit(e, "        dgamma += dy[%s] * (in0[%s] - mean) * inv;", xi, xi);
+        emit(e, "    }");
+        if (arg == 1)
+            emit(e, "dx[c] = dgamma;");
+        else if (arg == 2)
+            emit(e, "dx[c] = dbeta;");
+        else {
+            emit(e, "const float scale = in1[c] * inv / (float)(n * %d);", HW);
+            emit(e, "for (int s = 0; s < n; s++)");
+            emit(e, "    for (int i = 0; i < %d; i++)", HW);
+            emit(e, "        dx[%s] = scale * ((float)(n * %d) * dy[%s] - dbeta - (in0[%s] - mean) * inv * dgamma);",
+                 xi, HW, xi, xi);
+        }
+    }
+    e->indent--;
+    emit(e, "}");
+}
+
+/* PReLU with one shared slope: y = x > 0 ? x : a·x. */
+static void emit_prelu(Emitter *e, const Value *v, int arg) {
+    if (arg < 0) {
+        emit(e, "const float a = in1[0];");
+        emit(e, "for (int i = 0; i < %s; i++) out[i] = in0[i] > 0.0f ? in0[i] : a * in0[i];", count_of(v));
+    } else if (arg == 0) {
+        emit(e, "const float a = in1[0];");
+        emit(e, "for (int i = 0; i < %s; i++) dx[i] = in0[i] > 0.0f ? dy[i] : a * dy[i];", count_of(v));
+    } else {
+        emit(e, "float acc = 0.0f;");
+        emit(e, "for (int i = 0; i < %s; i++) acc += in0[i] > 0.0f ? 0.0f : in0[i] * dy[i];", count_of(v));
+        emit(e, "dx[0] = acc;");
+    }
+}
+
+/* ---- concat and maxout's group maximum ------------------------------------------------------- */
+
+/* concat(a, b, axis): per sample, `outer` blocks of a's slice then b's. */
+static void emit_concat(Emitter *e, const Value *v, int arg) {
+    const Value *a = v->in[0], *b = v->in[1];
+    int axis = (int)v->attr[0], outer = 1, inner = 1;
+    for (int i = 0; i < axis; i++)
+        outer *= v->shape.dim[i];
+    for (int i = axis + 1; i < v->shape.rank; i++)
+        inner *= v->shape.dim[i];
+    int la = a->shape.dim[axis] * inner, lb = b->shape.dim[axis] * inner;
+    emit(e, "for (int s = 0; s < %s; s++)", samples_of(v));
+    emit(e, "    for (int o = 0; o < %d; o++) {", outer);
+    emit(e, "        float *row = %s + (s * %d + o) * %d;", arg < 0 ? "out" : "(float *)dy", outer, la + lb);
+    if (arg < 0) {
+        emit(e, "        memcpy(row, in0 + (s * %d + o) * %d, sizeof(float) * %d);", outer, la, la);
+        emit(e, "        memcpy(row + %d, in1 + (s * %d + o) * %d, sizeof(float) * %d);", la, outer, lb, lb);
+    } else if (arg == 0)
+        emit(e, "        memcpy(dx + (s * %d + o) * %d, row, sizeof(float) * %d);", outer, la, la);
+    else
+        emit(e, "        memcpy(dx + (s * %d + o) * %d, row + %d, sizeof(float) * %d);", outer, lb, la, lb);
+    emit(e, "    }");
+}
+
+static bool shape_group_max(Graph *g, Value *v) {
+    (void)g;
+    v->shape = (Shape){1, {v->in[0]->shape.dim[0] / (int)v->attr[0]}};
+    v->batched = v->in[0]->batched;
+    return true;
+}
+
+/* out[j] = max of in[j·P … j·P+P−1]; the gradient goes to the first maximum. */
+static void emit_group_max(Emitter *e, const Value *v, int arg) {
+    int P = (int)v->attr[0], units = v->shape.dim[0];
+    emit(e, "for (int s = 0; s < %s; s++)", samples_of(v));
+    emit(e, "    for (int j = 0; j < %d; j++) {", units);
+    emit(e, "        const float *z = in0 + (s * %d + j) * %d;", units, P);
+    emit(e, "        int best = 0;");
+    emit(e, "        for (int p = 1; p < %d; p++) best = z[p] > z[best] ? p : best;", P);
+    if (arg < 0)
+        emit(e, "        out[s * %d + j] = z[best];", units);
+    else {
+        emit(e, "        float *d = dx + (s * %d + j) * %d;", units, P);
+        emit(e, "        for (int p = 0; p < %d; p++) d[p] = p == best ? dy[s * %d + j] : 0.0f;", P, units);
+    }
+    emit(e, "    }");
 }

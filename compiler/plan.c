@@ -49,7 +49,7 @@ Plan plan_memory(Graph *g) {
         default:
             v->area = AREA_ACT;
             v->offset = (int)p.act;
-            p.act += shape_size(&v->shape) * (v->batched ? batch : 1);
+            p.act += (shape_size(&v->shape) + v->aux) * (v->batched ? batch : 1);
             if (p.act > (1L << 29))
                 ICE("the activation area is too large");
         }

@@ -1,0 +1,431 @@
+/* harness.c — checks one dnnc-generated model against its PyTorch goldens.
+ *
+ * One generic program, compiled once per golden case with the model's
+ * names pasted in (tests/golden/run.sh does this):
+ *
+ *   cc -std=c99 -O1 -Wall -Wextra -Werror -Iruntime -I$TMP \
+ *      -DMODEL=xor -DMODEL_UC=XOR -DCLASS_TARGET=0 -include $TMP/xor.h \
+ *      tests/golden/harness.c $TMP/xor.c build/libdnnrt.a -lm
+ *
+ *   harness CASE.golden.safetensors CASE.weights.safetensors [OUT_PREFIX]
+ *
+ * In the style of llm.c's test_gpt2.c it loads the PyTorch weights, then
+ * checks, printing one "PASS golden/CASE group (largest error)" or
+ * "FAIL golden/CASE group: why" line per group:
+ *   load     NAME_load accepts the PyTorch state_dict;
+ *   forward  NAME_forward against `out`;
+ *   loss     NAME_backward's and NAME_loss's returns against `loss`;
+ *   grad     NAME_grad of every trainable tensor against `grad.NAME`;
+ *   fd       those gradients against central differences of NAME_loss;
+ *   partial  n = B/2 < BATCH: NAME_forward's first rows against `out`,
+ *            NAME_loss and NAME_backward against `partial.loss`, the
+ *            gradients against `partial.grad.NAME`;
+ *   train    20 NAME_train_step calls (NAME_set_epoch(m, s / 5) before
+ *            step s) against `traj.loss`, then every parameter against
+ *            `traj.NAME`;
+ *   save     NAME_save -> NAME_load into a fresh model gives identical
+ *            tensors and bytes; too small a buffer is left untouched; a
+ *            truncated image is rejected and changes nothing.
+ * With OUT_PREFIX it also writes OUT_PREFIX.trained.safetensors (the saved
+ * trained weights) and OUT_PREFIX.out.f32 (their forward output on x, raw
+ * floats) for the PyTorch round trip (torch_roundtrip.py).
+ * Exit status: 0 when every group passed, 1 otherwise.
+ */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dnn.h"
+#include "dnn_host.h"
+
+#ifndef MODEL
+#error "compile with -DMODEL=name -DMODEL_UC=NAME -include name.h"
+#endif
+#ifndef CLASS_TARGET
+#define CLASS_TARGET 0
+#endif
+
+#define CAT_(a, b) a##b
+#define CAT(a, b) CAT_(a, b)
+#define STR_(a) #a
+#define STR(a) STR_(a)
+#define FN(suffix) CAT(MODEL, suffix)    /* FN(_init) is xor_init */
+#define UC(suffix) CAT(MODEL_UC, suffix) /* UC(_BATCH) is XOR_BATCH */
+
+#define B UC(_BATCH)
+#define NT UC(_NUM_TENSORS)
+#define STEPS 20           /* optimizer steps in traj.* */
+#define STEPS_PER_EPOCH 5  /* the epoch passed to NAME_set_epoch advances every 5 steps */
+#define FD_SAMPLES 64      /* elements per tensor checked by finite differences */
+
+#if CLASS_TARGET
+typedef int32_t target_t;
+#else
+typedef float target_t;
+#endif
+
+typedef FN(_model) model_t;
+
+static model_t m, m2;      /* static: the model struct may be large */
+static float x[B * UC(_X_SIZE)];
+static target_t y[B * UC(_Y_SIZE)];
+static float out[B * UC(_OUT_SIZE)];
+static float out2[B * UC(_OUT_SIZE)];
+static unsigned char img[1 << 20], img2[1 << 20];
+
+static const char *case_name = STR(MODEL);
+static const unsigned char *golden;  /* the golden file's bytes */
+static size_t golden_len;
+static int failed;                   /* any group failed */
+
+/* ---- check groups -------------------------------------------------------- */
+
+/* One group of comparisons: the largest error seen, the first failure. */
+typedef struct group {
+    const char *name;     /* "forward", "grad", ... */
+    double max_err;       /* largest |got - want| */
+    double worst;         /* largest |got - want| / tolerance */
+    int compared;         /* numeric comparisons made */
+    int bad;              /* comparisons out of tolerance, and other failures */
+    char why[256];        /* the first failure, or a setup error */
+} group;
+
+static group begin(const char *name) {
+    group g;
+    memset(&g, 0, sizeof g);
+    g.name = name;
+    return g;
+}
+
+/* A failure that is not a numeric mismatch (missing tensor, bad size, ...). */
+static void fail(group *g, const char *why) {
+    if (!g->bad++)
+        snprintf(g->why, sizeof g->why, "%s", why);
+}
+
+/* One comparison: |got - want| <= atol + rtol*|want|. `what`, with `index`
+ * appended when it is not negative, names the value in a failure. */
+static void compare(group *g, const char *what, int index, float got, float want, double atol,
+                    double rtol) {
+    double err = fabs((double)got - want), tol = atol + rtol * fabs(want);
+    g->compared++;
+    if (err > g->max_err || err != err)
+        g->max_err = err;
+    if (err / tol > g->worst || err != err)
+        g->worst = err / tol;
+    if (!(err <= tol) && !g->bad++) {
+        if (index >= 0)
+            snprintf(g->why, sizeof g->why, "%s[%d] = %.7g, want %.7g", what, index, got, want);
+        else
+            snprintf(g->why, sizeof g->why, "%s = %.7g, want %.7g", what, got, want);
+    }
+}
+
+/* Compares n elements. */
+static void expect(group *g, const char *what, const float *got, const float *want, int n,
+                   double atol, double rtol) {
+    int i;
+    for (i = 0; i < n; i++)
+        compare(g, what, i, got[i], want[i], atol, rtol);
+}
+
+static int end(group *g) {
+    if (g->bad) {
+        printf("FAIL golden/%s %s: %s", case_name, g->name, g->why);
+        if (g->bad > 1)
+            printf(" (%d mismatches, largest error %.3g)", g->bad, g->max_err);
+        printf("\n");
+        failed = 1;
+    } else if (g->compared) {
+        printf("PASS golden/%s %s (largest error %.3g, %.2g of tolerance)\n", case_name, g->name,
+               g->max_err, g->worst);
+    } else {
+        printf("PASS golden/%s %s\n", case_name, g->name);
+    }
+    fflush(stdout);
+    return !g->bad;
+}
+
+/* ---- golden tensors -------------------------------------------------------- */
+
+/* Copies golden tensor `name` (n elements of 4 bytes) into dst; 0 on success. */
+static int golden_get(group *g, const char *name, void *dst, size_t n) {
+    dnn_st_view v;
+    char why[200];
+    int rc = dnn_st_find(golden, golden_len, name, &v);
+    if (rc != DNN_OK) {
+        snprintf(why, sizeof why, "golden tensor %s: %s", name, dnn_strerror(rc));
+        fail(g, why);
+        return -1;
+    }
+    if (v.nbytes != n * 4) {
+        snprintf(why, sizeof why, "golden tensor %s has %lu elements, the model %lu", name,
+                 (unsigned long)(v.nbytes / 4), (unsigned long)n);
+        fail(g, why);
+        return -1;
+    }
+    memcpy(dst, v.data, n * 4);
+    return 0;
+}
+
+/* The golden tensor `prefix``name` as floats in a static buffer, or NULL. */
+static const float *golden_param(group *g, const char *prefix, const char *name, int size) {
+    static float buf[1 << 16];
+    char key[256];
+    snprintf(key, sizeof key, "%s%s", prefix, name);
+    if ((size_t)size > sizeof buf / sizeof buf[0]) {
+        fail(g, "tensor too large for the harness");
+        return NULL;
+    }
+    return golden_get(g, key, buf, (size_t)size) ? NULL : buf;
+}
+
+/* Trainable tensors the golden file has gradients for ("grad.*" entries). */
+static int golden_grad_count(void) {
+    int i, n = dnn_st_count(golden, golden_len), count = 0;
+    for (i = 0; i < n; i++) {
+        dnn_st_view v;
+        if (dnn_st_at(golden, golden_len, i, &v) == DNN_OK && v.name_len > 5 &&
+            memcmp(v.name, "grad.", 5) == 0)
+            count++;
+    }
+    return count;
+}
+
+/* ---- the checks ------------------------------------------------------------ */
+
+/* init + load the PyTorch weights into *mm; 0 on success. */
+static int load_weights(model_t *mm, const void *w, size_t wlen, group *g) {
+    char why[200];
+    int rc;
+    FN(_init)(mm, 1);
+    rc = FN(_load)(mm, w, wlen);
+    if (rc != DNN_OK) {
+        snprintf(why, sizeof why, "%s_load of the PyTorch weights: %s", case_name, dnn_strerror(rc));
+        fail(g, why);
+    }
+    return rc;
+}
+
+/* Gradients of the last backward against golden `prefix`NAME. */
+static void check_grads(group *g, const char *prefix) {
+    int i, trainable = 0;
+    char why[200];
+    for (i = 0; i < NT; i++) {
+        const dnn_tensor_info *t = &FN(_tensors)[i];
+        const float *want, *got = FN(_grad)(&m, i);
+        if (!t->trainable) {
+            if (got)
+                fail(g, "a non-trainable tensor has a gradient");
+            continue;
+        }
+        trainable++;
+        if (!got) {
+            snprintf(why, sizeof why, "%s_grad(%s) is NULL", case_name, t->name);
+            fail(g, why);
+        } else if ((want = golden_param(g, prefix, t->name, t->size)) != NULL) {
+            expect(g, t->name, got, want, t->size, 1e-5, 1e-4);
+        }
+    }
+    if (trainable != golden_grad_count()) {
+        snprintf(why, sizeof why, "%d trainable tensors, PyTorch has %d", trainable, golden_grad_count());
+        fail(g, why);
+    }
+}
+
+/* Central differences of NAME_loss (eval mode; these models have no
+ * dropout or batchnorm, so it is the training loss) against the gradients
+ * of the last NAME_backward. The step is 1e-3·max(1, |w|), and the
+ * difference divides by the step as float actually represents it. In
+ * float32 the loss carries a rounding error of ~1e-7·|loss|, which the
+ * division by 2e-3 turns into ~1e-4 for a loss near 1; the truncation
+ * error is ~1e-7·|f'''|. The tolerance 2e-3 + 2e-2·|g| sits well above
+ * both and well below any real gradient error. */
+static void check_fd(void) {
+    group g = begin("fd");
+    int i, k;
+    for (i = 0; i < NT; i++) {
+        const dnn_tensor_info *t = &FN(_tensors)[i];
+        float *w = FN(_tensor)(&m, i), *grad = FN(_grad)(&m, i);
+        int samples = t->size < FD_SAMPLES ? t->size : FD_SAMPLES;
+        if (!t->trainable || !grad)
+            continue;
+        for (k = 0; k < samples; k++) {
+            int j = (int)((long)k * t->size / samples);
+            float w0 = w[j], h = 1e-3f * (fabsf(w0) > 1 ? fabsf(w0) : 1);
+            float wp = w0 + h, wm = w0 - h, lp, lm, fd;
+            char what[200];
+            w[j] = wp;
+            lp = FN(_loss)(&m, x, y, B);
+            w[j] = wm;
+            lm = FN(_loss)(&m, x, y, B);
+            w[j] = w0;
+            fd = (float)(((double)lp - lm) / ((double)wp - wm));
+            snprintf(what, sizeof what, "%s_grad of %s[%d] (vs finite difference)", case_name,
+                     t->name, j);
+            compare(&g, what, -1, grad[j], fd, 2e-3, 2e-2);
+        }
+    }
+    end(&g);
+}
+
+/* The first HALF samples alone: the batch loop must use n, not BATCH. */
+#define HALF (B / 2 > 0 ? B / 2 : 1)
+static void check_partial(const float *out_want) {
+    group g = begin("partial");
+    float want[1], got[1];
+    FN(_forward)(&m, x, out, HALF);
+    expect(&g, "out (n = B/2)", out, out_want, HALF * UC(_OUT_SIZE), 1e-5, 1e-4);
+    if (golden_get(&g, "partial.loss", want, 1) == 0) {
+        got[0] = FN(_loss)(&m, x, y, HALF);
+        expect(&g, "loss (eval, n = B/2)", got, want, 1, 1e-5, 1e-4);
+        got[0] = FN(_backward)(&m, x, y, HALF);
+        expect(&g, "loss (backward, n = B/2)", got, want, 1, 1e-5, 1e-4);
+        check_grads(&g, "partial.grad.");
+    }
+    end(&g);
+}
+
+static void check_train(const void *w, size_t wlen) {
+    group g = begin("train");
+    float want_loss[STEPS], got_loss[STEPS];
+    int s, i;
+    if (load_weights(&m, w, wlen, &g) != DNN_OK || golden_get(&g, "traj.loss", want_loss, STEPS)) {
+        end(&g);
+        return;
+    }
+    for (s = 0; s < STEPS; s++) {
+        FN(_set_epoch)(&m, s / STEPS_PER_EPOCH);
+        got_loss[s] = FN(_train_step)(&m, x, y, B);
+    }
+    expect(&g, "loss before step", got_loss, want_loss, STEPS, 1e-5, 1e-4);
+    for (i = 0; i < NT; i++) {
+        const dnn_tensor_info *t = &FN(_tensors)[i];
+        const float *want;
+        if (t->trainable && (want = golden_param(&g, "traj.", t->name, t->size)) != NULL)
+            expect(&g, t->name, FN(_tensor)(&m, i), want, t->size, 1e-5, 1e-4);
+    }
+    end(&g);
+}
+
+/* Tensors of m and m2 bit for bit equal? */
+static int same_tensors(void) {
+    int i;
+    for (i = 0; i < NT; i++)
+        if (memcmp(FN(_tensor)(&m, i), FN(_tensor)(&m2, i), (size_t)FN(_tensors)[i].size * 4))
+            return 0;
+    return 1;
+}
+
+/* Returns the image size (0 on failure). */
+static size_t check_save(void) {
+    group g = begin("save");
+    char why[200];
+    size_t len = FN(_save)(&m, img, sizeof img), len2, i;
+    int rc;
+    if (len == 0 || len > sizeof img) {
+        snprintf(why, sizeof why, "%s_save returned %lu", case_name, (unsigned long)len);
+        fail(&g, why);
+        end(&g);
+        return 0;
+    }
+    memset(img2, 0xA5, len);
+    len2 = FN(_save)(&m, img2, len - 1);
+    for (i = 0; i < len && img2[i] == 0xA5; i++)
+        ;
+    if (len2 != len)
+        fail(&g, "save with a small buffer returned a different size");
+    if (i != len)
+        fail(&g, "save with a buffer one byte short wrote into it");
+
+    FN(_init)(&m2, 7);
+    rc = FN(_load)(&m2, img, len);
+    if (rc != DNN_OK) {
+        snprintf(why, sizeof why, "loading the saved image: %s", dnn_strerror(rc));
+        fail(&g, why);
+    } else if (!same_tensors()) {
+        fail(&g, "tensors differ after save and load");
+    } else {
+        if (FN(_save)(&m2, img2, sizeof img2) != len || memcmp(img, img2, len))
+            fail(&g, "saving the reloaded model gives different bytes");
+        if (FN(_load)(&m2, img, len - 1) >= 0)
+            fail(&g, "a truncated image loaded without error");
+        else if (!same_tensors())
+            fail(&g, "a failed load changed the model");
+        FN(_forward)(&m, x, out, B);
+        FN(_forward)(&m2, x, out2, B);
+        if (memcmp(out, out2, sizeof out))
+            fail(&g, "the reloaded model computes a different output");
+    }
+    end(&g);
+    return g.bad ? 0 : len;
+}
+
+/* Leaves the trained weights and their output for torch_roundtrip.py. */
+static void write_roundtrip(const char *prefix, size_t len) {
+    char path[1024];
+    int rc;
+    snprintf(path, sizeof path, "%s.trained.safetensors", prefix);
+    rc = dnn_write_file_atomic(path, img, len);
+    FN(_forward)(&m, x, out, B);
+    snprintf(path, sizeof path, "%s.out.f32", prefix);
+    if (rc == DNN_OK)
+        rc = dnn_write_file_atomic(path, out, sizeof out);
+    if (rc != DNN_OK)
+        fprintf(stderr, "harness: writing %s: %s\n", path, dnn_strerror(rc));
+}
+
+int main(int argc, char **argv) {
+    void *gbuf, *wbuf;
+    size_t wlen;
+    int rc;
+    group g;
+    float loss_want[1], loss_got[1];
+    static float out_want[B * UC(_OUT_SIZE)];
+
+    if (argc < 3) {
+        fprintf(stderr, "usage: %s CASE.golden.safetensors CASE.weights.safetensors [OUT_PREFIX]\n", argv[0]);
+        return 2;
+    }
+    g = begin("load");
+    if ((rc = dnn_read_file_alloc(argv[1], &gbuf, &golden_len)) != DNN_OK ||
+        (rc = dnn_read_file_alloc(argv[2], &wbuf, &wlen)) != DNN_OK) {
+        printf("FAIL golden/%s load: reading %s: %s\n", case_name, rc == DNN_OK ? argv[2] : argv[1],
+               dnn_strerror(rc));
+        return 1;
+    }
+    golden = gbuf;
+    golden_get(&g, "x", x, sizeof x / 4);
+    golden_get(&g, "y", y, sizeof y / 4);
+    golden_get(&g, "out", out_want, sizeof out_want / 4);
+    golden_get(&g, "loss", loss_want, 1);
+    load_weights(&m, wbuf, wlen, &g);
+    if (!end(&g))
+        return 1;
+
+    g = begin("forward");
+    FN(_forward)(&m, x, out, B);
+    expect(&g, "out", out, out_want, B * UC(_OUT_SIZE), 1e-5, 1e-4);
+    end(&g);
+
+    g = begin("loss");
+    loss_got[0] = FN(_loss)(&m, x, y, B);
+    expect(&g, "loss (eval)", loss_got, loss_want, 1, 1e-5, 1e-4);
+    loss_got[0] = FN(_backward)(&m, x, y, B);
+    expect(&g, "loss (backward)", loss_got, loss_want, 1, 1e-5, 1e-4);
+    end(&g);
+
+    g = begin("grad");
+    check_grads(&g, "grad.");
+    end(&g);
+    check_fd();
+    check_partial(out_want);
+    check_train(wbuf, wlen);
+    if ((wlen = check_save()) != 0 && argc > 3)
+        write_roundtrip(argv[3], wlen);
+    free(gbuf);
+    free(wbuf);
+    return failed;
+}

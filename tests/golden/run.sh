@@ -1,0 +1,76 @@
+#!/bin/sh
+# tests/golden/run.sh — the PyTorch-oracle suite: every tests/golden/cases/CASE.dnn
+# is compiled by build/dnnc, linked with harness.c and the runtime, and
+# checked against data/CASE.*.safetensors (see README.md). Prints one
+# "PASS golden/CASE GROUP", "FAIL golden/CASE GROUP: why" line per check group;
+# then, when /usr/bin/python3 has torch, a round trip of the trained weights
+# into the PyTorch twins ("golden/CASE torch").
+# Usage: sh tests/golden/run.sh [CASE ...]   (from anywhere; default: every case)
+cd "$(dirname "$0")/../.." || exit 2
+g=tests/golden
+CC=${CC:-cc}
+DNNC=${DNNC:-build/dnnc}   # overridable, to test the suite itself
+
+# first_error FILE: the first line of FILE that says "error", else its first line.
+first_error() {
+    grep -m1 'error' "$1" || head -n1 "$1"
+}
+
+# one CASE TMP: compiles and runs one case's harness.
+one() {
+    c=$1 t=$2 dnn=$g/cases/$1.dnn
+    uc=$(printf %s "$c" | tr 'a-z' 'A-Z')
+    if [ ! -f "$g/data/$c.golden.safetensors" ] || [ ! -f "$g/data/$c.weights.safetensors" ]; then
+        echo "FAIL golden/$c data: no golden files; run make goldens"
+        return
+    fi
+    if ! timeout 30 "$DNNC" "$dnn" -o "$t/$c.c" >"$t/$c.err" 2>&1 || [ ! -f "$t/$c.h" ]; then
+        echo "FAIL golden/$c compile: $(first_error "$t/$c.err")"
+        return
+    fi
+    class=0
+    grep -Eq 'target[[:space:]]+y[[:space:]]*:[[:space:]]*class' "$dnn" && class=1
+    if ! $CC -std=c99 -O1 -Wall -Wextra -Werror -Iruntime -I"$t" \
+            -DMODEL="$c" -DMODEL_UC="$uc" -DCLASS_TARGET=$class -include "$t/$c.h" \
+            $g/harness.c "$t/$c.c" build/libdnnrt.a -lm -o "$t/$c" >"$t/$c.err" 2>&1; then
+        echo "FAIL golden/$c compile: cc: $(first_error "$t/$c.err")"
+        return
+    fi
+    echo "PASS golden/$c compile"
+    timeout 30 "$t/$c" "$g/data/$c.golden.safetensors" "$g/data/$c.weights.safetensors" "$t/$c"
+    rc=$?
+    [ $rc -gt 1 ] && echo "FAIL golden/$c run: the harness died (exit status $rc)"
+    return 0
+}
+
+if [ "$1" = --one ]; then   # internal: run.sh --one TMP CASE (for xargs -P)
+    one "$3" "$2" >"$2/$3.log" 2>&1
+    exit 0
+fi
+
+if [ ! -x "$DNNC" ] || [ ! -f build/libdnnrt.a ]; then
+    echo "FAIL golden: build/dnnc or build/libdnnrt.a is missing (run make)"
+    exit 1
+fi
+tmp=$(mktemp -d) || exit 2
+trap 'rm -rf "$tmp"' EXIT
+if [ $# -gt 0 ]; then
+    cases="$*"
+else
+    cases=$(cd $g/cases && ls *.dnn | sed 's/\.dnn$//')
+fi
+printf '%s\n' $cases | xargs -P "$(nproc 2>/dev/null || echo 2)" -I{} sh "$g/run.sh" --one "$tmp" {}
+for c in $cases; do
+    cat "$tmp/$c.log"
+done
+
+trained=""
+for c in $cases; do
+    [ -f "$tmp/$c.trained.safetensors" ] && trained="$trained $c"
+done
+if ! /usr/bin/python3 -c 'import torch' 2>/dev/null; then
+    echo "SKIP golden/torch: /usr/bin/python3 cannot import torch"
+elif [ -n "$trained" ]; then
+    /usr/bin/python3 $g/torch_roundtrip.py "$tmp" $trained
+fi
+exit 0

@@ -1,0 +1,587 @@
+"""twins.py — the PyTorch twin of every golden case, and the shared helpers.
+
+Each case tests/golden/cases/NAME.dnn has a twin here: an nn.Module whose
+state_dict keys and shapes are exactly the parameters dnnc creates for the
+model (language.md §5), and whose run(x, y) mirrors the model's body line by
+line, returning (out, loss, kinks). `kinks` lists batched tensors that must
+stay away from 0 (relu, abs, step, l1, hinge, ... arguments): the data
+generator redraws samples until every element is at least MARGIN from its
+kink, so finite differences are valid at the initial weights.
+
+What the twin does not repeat is read from the .dnn itself (parse_dnn):
+input and target shapes, class targets, batch, optimizer and schedule.
+
+Also here: a tiny safetensors reader and writer (no `safetensors` package).
+"""
+import json
+import math
+import os
+import re
+import struct
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CASES_DIR = os.path.join(HERE, "cases")
+MARGIN = 0.02        # how far every kink argument stays from its kink
+STEPS = 20           # optimizer steps recorded in traj.*
+STEPS_PER_EPOCH = 5  # the harness calls NAME_set_epoch(m, s / 5) before step s
+
+TWINS = {}
+
+
+def twin(name):
+    """Registers a twin class for cases/NAME.dnn."""
+    def register(cls):
+        TWINS[name] = cls
+        return cls
+    return register
+
+
+# ---- .dnn facts the twins do not repeat ----------------------------------
+
+def _args(text):
+    """'lr = 0.1, nesterov = true' -> {'lr': 0.1, 'nesterov': True}"""
+    out = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        key, value = (s.strip() for s in part.split("="))
+        out[key] = {"true": True, "false": False}.get(value, None)
+        if out[key] is None:
+            out[key] = float(value)
+    return out
+
+
+def parse_dnn(path):
+    """The harness-relevant facts of a golden case (one model per file)."""
+    src = re.sub(r"(#|//)[^\n]*", "", open(path).read())
+    dims = lambda s: [int(d) for d in s.split(",")]
+    spec = {"name": re.search(r"model\s+(\w+)", src).group(1)}
+    spec["x_shape"] = dims(re.search(r"input\s+x\s*\[([^\]]*)\]", src).group(1))
+    m = re.search(r"target\s+y\s*:\s*class\s*\(\s*(\d+)\s*\)", src)
+    spec["classes"] = int(m.group(1)) if m else 0
+    if not m:
+        spec["y_shape"] = dims(re.search(r"target\s+y\s*\[([^\]]*)\]", src).group(1))
+    m = re.search(r"\bbatch\s+(\d+)", src)
+    spec["batch"] = int(m.group(1)) if m else 1
+    m = re.search(r"optimizer\s+(\w+)\s*\(([^)]*)\)", src)
+    spec["optimizer"] = (m.group(1), _args(m.group(2)))
+    m = re.search(r"schedule\s+(\w+)\s*\(([^)]*)\)", src)
+    spec["schedule"] = (m.group(1), _args(m.group(2))) if m else None
+    return spec
+
+
+def make_optimizer(spec, params):
+    """torch.optim twin of the .dnn's `optimizer` (language.md §8 defaults)."""
+    kind, a = spec["optimizer"]
+    wd = a.get("weight_decay", 0.01 if kind == "adamw" else 0.0)
+    if kind == "sgd":
+        return torch.optim.SGD(params, lr=a["lr"], momentum=a.get("momentum", 0.0),
+                               dampening=a.get("dampening", 0.0),
+                               nesterov=a.get("nesterov", False), weight_decay=wd)
+    if kind in ("adam", "adamw"):
+        cls = torch.optim.Adam if kind == "adam" else torch.optim.AdamW
+        return cls(params, lr=a.get("lr", 1e-3), betas=(a.get("beta1", 0.9), a.get("beta2", 0.999)),
+                   eps=a.get("eps", 1e-8), weight_decay=wd)
+    if kind == "adagrad":
+        return torch.optim.Adagrad(params, lr=a.get("lr", 0.01), eps=a.get("eps", 1e-10), weight_decay=wd)
+    if kind == "rmsprop":
+        return torch.optim.RMSprop(params, lr=a.get("lr", 0.01), alpha=a.get("alpha", 0.99),
+                                   eps=a.get("eps", 1e-8), momentum=a.get("momentum", 0.0),
+                                   weight_decay=wd)
+    raise ValueError("unknown optimizer " + kind)
+
+
+def lr_factor(spec, epoch):
+    """The schedule's multiplier of the base lr in epoch `epoch` (§8)."""
+    if spec["schedule"] is None:
+        return 1.0
+    kind, a = spec["schedule"]
+    if kind == "step":
+        return a["gamma"] ** (epoch // int(a["every"]))
+    if kind == "exponential":
+        return math.exp(-a["k"] * epoch)
+    if kind == "inverse_time":
+        return 1.0 / (1.0 + a["k"] * epoch)
+    raise ValueError("unknown schedule " + kind)
+
+
+# ---- safetensors ----------------------------------------------------------
+
+_DTYPES = {np.dtype("<f4"): "F32", np.dtype("<i4"): "I32", np.dtype("<f8"): "F64",
+           np.dtype("<i8"): "I64"}
+
+
+def write_safetensors(path, tensors):
+    """tensors: list of (name, numpy array), written in that order; the
+    header is padded with spaces so the data starts at a multiple of 8."""
+    header, blobs, offset = {}, [], 0
+    for name, arr in tensors:
+        arr = np.array(arr, dtype=np.asarray(arr).dtype.newbyteorder("<"), order="C")
+        blob = arr.tobytes()
+        header[name] = {"dtype": _DTYPES[arr.dtype], "shape": list(arr.shape),
+                        "data_offsets": [offset, offset + len(blob)]}
+        blobs.append(blob)
+        offset += len(blob)
+    text = json.dumps(header, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
+
+
+def read_safetensors(path):
+    """-> dict name -> numpy array, in file order."""
+    raw = open(path, "rb").read()
+    (n,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8:8 + n])
+    header.pop("__metadata__", None)
+    names = {v: k for k, v in _DTYPES.items()}
+    out = {}
+    for name, h in header.items():
+        b, e = h["data_offsets"]
+        out[name] = np.frombuffer(raw[8 + n + b:8 + n + e], dtype=names[h["dtype"]]).reshape(h["shape"])
+    return out
+
+
+# ---- twins ----------------------------------------------------------------
+
+class Twin(nn.Module):
+    """Base of the twins. Subclasses create their layers in __init__ under the
+    .dnn's parameter names and implement run(x, y) -> (out, loss, kinks)."""
+
+    def adjust(self):
+        """Moves initial parameter values where the case needs them."""
+
+    def draw(self, spec, n):
+        """n candidate samples (x, y); float targets in [-1, 1)."""
+        x = torch.rand(n, *spec["x_shape"]) * 2 - 1
+        if spec["classes"]:
+            y = torch.randint(spec["classes"], (n,), dtype=torch.int32)
+        else:
+            y = torch.rand(n, *spec["y_shape"]) * 2 - 1
+        return x, y
+
+
+def param(*shape, lo=-1.0, hi=1.0):
+    """An explicit `param` with values U(lo, hi) from the case's seed."""
+    return nn.Parameter(torch.rand(*shape) * (hi - lo) + lo)
+
+
+def away_from_zero(p, floor=0.05):
+    """Pushes every element of p to at least `floor` in magnitude (for l1)."""
+    p.copy_(torch.where(p >= 0, p.clamp(min=floor), p.clamp(max=-floor)))
+
+
+def pipe(*stages):
+    return nn.Sequential(*stages)
+
+
+@twin("op_dense")
+class OpDense(Twin):
+    def __init__(self):
+        super().__init__()
+        self.out = nn.Linear(4, 3)
+
+    def run(self, x, y):
+        out = self.out(x)
+        return out, F.mse_loss(out, y), []
+
+
+@twin("op_dense_nobias")
+class OpDenseNobias(Twin):
+    def __init__(self):
+        super().__init__()
+        self.h = nn.Linear(4, 5, bias=False)
+        self.out = nn.Linear(5, 2)
+
+    def run(self, x, y):
+        out = self.out(self.h(x))
+        return out, F.mse_loss(out, y), []
+
+
+def _unary(name, fn, kink=False):
+    """A case `h = dense(x, 5); out = fn(h); loss mse(out, y)`."""
+    class Unary(Twin):
+        def __init__(self):
+            super().__init__()
+            self.h = nn.Linear(4, 5)
+
+        def run(self, x, y):
+            h = self.h(x)
+            out = fn(h)
+            return out, F.mse_loss(out, y), [h] if kink else []
+    Unary.__name__ = name
+    twin(name)(Unary)
+
+
+_unary("op_relu", F.relu, kink=True)
+_unary("op_sigmoid", torch.sigmoid)
+_unary("op_tanh", torch.tanh)
+_unary("op_leaky_relu", lambda h: F.leaky_relu(h, 0.2), kink=True)
+_unary("op_elu", lambda h: F.elu(h, 0.7), kink=True)
+_unary("op_softmax", lambda h: F.softmax(h, -1))
+_unary("op_log_softmax", lambda h: F.log_softmax(h, -1))
+_unary("op_step", lambda h: (h > 0).to(h.dtype) * h, kink=True)
+_unary("op_exp", torch.exp)
+_unary("op_log", lambda h: torch.log(torch.sigmoid(h)) + torch.log(h * h + 0.5))
+_unary("op_sqrt", lambda h: torch.sqrt(h * h + 0.25) - torch.sqrt(torch.sigmoid(h)))
+_unary("op_abs", torch.abs, kink=True)
+_unary("op_sin", torch.sin)
+_unary("op_cos", torch.cos)
+_unary("op_square", torch.square)
+
+
+@twin("op_bcast_param")
+class OpBcastParam(Twin):
+    def __init__(self):
+        super().__init__()
+        self.a = param(3)
+        self.b = param(3, lo=1.0, hi=2.0)   # a divisor: kept away from 0
+        self.h = nn.Linear(4, 3)
+
+    def run(self, x, y):
+        h = self.h(x)
+        out = (h + self.a) * self.b - h / self.b
+        return out, F.mse_loss(out, y), []
+
+
+@twin("op_bcast_rows")
+class OpBcastRows(Twin):
+    def __init__(self):
+        super().__init__()
+        self.a = param(3)
+        self.p = param(2, 3)
+        self.h = nn.Linear(4, 3)
+        self.g = nn.Linear(4, 6)
+
+    def run(self, x, y):
+        h = self.h(x)
+        g = self.g(x).reshape(-1, 2, 3)
+        out = g * self.a + h[:, None, :] - self.p / (g * g + 1)
+        return out, F.mse_loss(out, y), []
+
+
+@twin("op_scalar")
+class OpScalar(Twin):
+    def __init__(self):
+        super().__init__()
+        self.h = nn.Linear(4, 3)
+
+    def run(self, x, y):
+        h = self.h(x)
+        out = 2 * h - 1 + h / 4 - 3 / (h * h + 2) - (0.5 - h) * 3 + -h * -(h + 1)
+        return out, F.mse_loss(out, y), []
+
+
+@twin("op_matvec")
+class OpMatvec(Twin):
+    def __init__(self):
+        super().__init__()
+        self.a = param(3, 4)
+        self.h = nn.Linear(4, 4)
+
+    def run(self, x, y):
+        out = self.h(x) @ self.a.T          # a @ h per sample
+        return out, F.mse_loss(out, y), []
+
+
+@twin("op_matmul")
+class OpMatmul(Twin):
+    def __init__(self):
+        super().__init__()
+        self.w = param(3, 4)
+        self.h = nn.Linear(4, 6)
+
+    def run(self, x, y):
+        out = self.h(x).reshape(-1, 2, 3) @ self.w
+        return out, F.mse_loss(out, y), []
+
+
+@twin("op_transpose")
+class OpTranspose(Twin):
+    def __init__(self):
+        super().__init__()
+        self.h = nn.Linear(4, 6)
+
+    def run(self, x, y):
+        out = self.h(x).reshape(-1, 2, 3).transpose(1, 2)
+        return out, F.mse_loss(out, y), []
+
+
+@twin("op_reshape")
+class OpReshape(Twin):
+    def __init__(self):
+        super().__init__()
+        self.q = param(2)
+        self.h = nn.Linear(4, 6)
+
+    def run(self, x, y):
+        g = self.h(x).reshape(-1, 3, 2) * self.q
+        out = g.reshape(-1, 6)
+        return out, F.mse_loss(out, y), []
+
+
+@twin("op_flatten")
+class OpFlatten(Twin):
+    def __init__(self):
+        super().__init__()
+        self.q = param(3)
+        self.h = nn.Linear(4, 6)
+        self.out = nn.Linear(6, 2)
+
+    def run(self, x, y):
+        h = self.h(x).reshape(-1, 2, 3)
+        out = self.out((h * self.q).flatten(1))
+        return out, F.mse_loss(out, y), []
+
+
+@twin("op_sum_mean")
+class OpSumMean(Twin):
+    def __init__(self):
+        super().__init__()
+        self.h = nn.Linear(4, 3)
+
+    def run(self, x, y):
+        h = self.h(x)
+        out = (h * h).sum(1) + h.mean(1)
+        loss = (torch.square(h - y).mean(1) + 0.1 * out).mean()
+        return out, loss, []
+
+
+@twin("pen_l1_l2")
+class PenL1L2(Twin):
+    def __init__(self):
+        super().__init__()
+        self.p = param(3, 4)
+        self.h = nn.Linear(4, 4)
+
+    def adjust(self):
+        away_from_zero(self.p)
+
+    def run(self, x, y):
+        out = self.h(x) @ self.p.T
+        p = self.p
+        loss = F.mse_loss(out, y) + 0.05 * (p * p).sum() + 0.02 * p.abs().sum()
+        return out, loss, []
+
+
+class _PenMLP(Twin):
+    """f = x |> dense(5) |> tanh |> dense(2); out = f * s; plus a penalty."""
+
+    def __init__(self):
+        super().__init__()
+        self.s = param(2, lo=0.5, hi=1.5)
+        self.f = pipe(nn.Linear(4, 5), nn.Tanh(), nn.Linear(5, 2))
+
+    def penalised(self):
+        raise NotImplementedError
+
+    def adjust(self):
+        for p in self.penalised():
+            away_from_zero(p)
+
+    def run(self, x, y):
+        out = self.f(x) * self.s
+        ps = self.penalised()
+        loss = (F.mse_loss(out, y) + 0.05 * sum((p * p).sum() for p in ps)
+                + 0.02 * sum(p.abs().sum() for p in ps))
+        return out, loss, []
+
+
+@twin("pen_weights")
+class PenWeights(_PenMLP):
+    def penalised(self):
+        return [self.f[0].weight, self.f[2].weight]
+
+
+@twin("pen_params")
+class PenParams(_PenMLP):
+    def penalised(self):
+        return list(self.parameters())
+
+
+@twin("loss_mse")
+class LossMse(Twin):
+    def __init__(self):
+        super().__init__()
+        self.out = nn.Linear(4, 6)
+
+    def run(self, x, y):
+        out = self.out(x).reshape(-1, 2, 3)
+        return out, F.mse_loss(out, y), []
+
+
+@twin("loss_l1")
+class LossL1(Twin):
+    def __init__(self):
+        super().__init__()
+        self.out = nn.Linear(4, 3)
+
+    def run(self, x, y):
+        out = self.out(x)
+        return out, F.l1_loss(out, y), [out - y]
+
+
+@twin("loss_huber")
+class LossHuber(Twin):
+    def __init__(self):
+        super().__init__()
+        self.out = nn.Linear(4, 3)
+
+    def draw(self, spec, n):
+        x, y = super().draw(spec, n)
+        return x, y * 2            # targets in [-2, 2): both branches occur
+
+    def run(self, x, y):
+        out = self.out(x)
+        return out, F.huber_loss(out, y, delta=0.5), [(out - y).abs() - 0.5]
+
+
+@twin("loss_bce")
+class LossBce(Twin):
+    def __init__(self):
+        super().__init__()
+        self.h = nn.Linear(4, 3)
+
+    def draw(self, spec, n):
+        x, y = super().draw(spec, n)
+        return x, (y + 1) / 2      # probabilities in [0, 1)
+
+    def run(self, x, y):
+        out = torch.sigmoid(self.h(x))
+        return out, F.binary_cross_entropy(out, y), []
+
+
+@twin("loss_bce_logits")
+class LossBceLogits(LossBce):
+    def __init__(self):
+        Twin.__init__(self)
+        self.out = nn.Linear(4, 3)
+
+    def run(self, x, y):
+        out = self.out(x)
+        return out, F.binary_cross_entropy_with_logits(out, y), []
+
+
+@twin("loss_ce")
+class LossCe(Twin):
+    def __init__(self):
+        super().__init__()
+        self.out = nn.Linear(4, 4)
+
+    def run(self, x, y):
+        out = self.out(x)
+        return out, F.cross_entropy(out, y.long()), []
+
+
+@twin("loss_ce_soft")
+class LossCeSoft(LossCe):
+    def draw(self, spec, n):
+        x, y = super().draw(spec, n)
+        return x, torch.softmax(2 * y, 1)   # rows are probability vectors
+
+    def run(self, x, y):
+        out = self.out(x)
+        return out, F.cross_entropy(out, y), []
+
+
+@twin("loss_nll")
+class LossNll(Twin):
+    def __init__(self):
+        super().__init__()
+        self.h = nn.Linear(4, 4)
+
+    def run(self, x, y):
+        out = F.log_softmax(self.h(x), -1)
+        return out, F.nll_loss(out, y.long()), []
+
+
+@twin("loss_hinge")
+class LossHinge(Twin):
+    def __init__(self):
+        super().__init__()
+        self.out = nn.Linear(4, 1)
+
+    def draw(self, spec, n):
+        x, y = super().draw(spec, n)
+        return x, torch.where(y >= 0, 1.0, -1.0)
+
+    def run(self, x, y):
+        out = self.out(x)
+        slack = 0.5 - y * out
+        return out, slack.clamp(min=0).mean(), [slack]
+
+
+@twin("loss_multi_margin")
+class LossMultiMargin(LossCe):
+    def run(self, x, y):
+        out = self.out(x)
+        label = y.long()
+        picked = out.gather(1, label[:, None])
+        slack = 0.5 - picked + out
+        slack = slack.scatter(1, label[:, None], 1.0)   # the label's own term is not a kink
+        return out, F.multi_margin_loss(out, label, margin=0.5), [slack]
+
+
+@twin("xor")
+class Xor(Twin):
+    def __init__(self):
+        super().__init__()
+        self.h = nn.Linear(2, 4)
+        self.out = nn.Linear(4, 1)
+
+    def draw(self, spec, n):
+        pts = torch.tensor([[0., 0.], [0., 1.], [1., 0.], [1., 1.]])
+        return pts, (pts[:, :1] != pts[:, 1:]).float()
+
+    def run(self, x, y):
+        out = torch.sigmoid(self.out(torch.sigmoid(self.h(x))))
+        return out, F.mse_loss(out, y), []
+
+
+@twin("iris")
+class Iris(Twin):
+    def __init__(self):
+        super().__init__()
+        self.logits = pipe(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 3))
+
+    def draw(self, spec, n):
+        x, y = super().draw(spec, n)
+        return x * 2, y            # features in [-2, 2)
+
+    def run(self, x, y):
+        pre = self.logits[0](x)
+        logits = self.logits[2](F.relu(pre))
+        return F.softmax(logits, -1), F.cross_entropy(logits, y.long()), [pre]
+
+
+@twin("mlp3")
+class Mlp3(Twin):
+    def __init__(self):
+        super().__init__()
+        self.out = pipe(nn.Linear(3, 8), nn.Tanh(), nn.Linear(8, 8), nn.Tanh(), nn.Linear(8, 1))
+
+    def run(self, x, y):
+        out = self.out(x)
+        return out, F.mse_loss(out, y), []
+
+
+class OptMLP(Twin):
+    """The optimizer cases' shared net: out = x |> dense(6) |> tanh |> dense(2)."""
+
+    def __init__(self):
+        super().__init__()
+        self.out = pipe(nn.Linear(4, 6), nn.Tanh(), nn.Linear(6, 2))
+
+    def run(self, x, y):
+        out = self.out(x)
+        return out, F.mse_loss(out, y), []
+
+
+for _name in ("opt_sgd", "opt_sgd_momentum", "opt_sgd_dampening", "opt_sgd_nesterov",
+              "opt_sgd_wd", "opt_adam", "opt_adam_wd", "opt_adamw", "opt_adagrad",
+              "opt_rmsprop", "opt_rmsprop_momentum", "sched_step", "sched_exp",
+              "sched_invtime"):
+    twin(_name)(type(_name, (OptMLP,), {}))
