@@ -44,6 +44,7 @@ typedef struct Map {
 void *map_get(const Map *m, const char *key);
 void map_put(Map *m, const char *key, void *val);
 const char *source_line(int line);  /* line `line` of the source, trimmed */
+const char *source_text(Loc loc);   /* the text a one-line span covers, or NULL */
 char *arena_strdup(const char *s);
 char *arena_printf(const char *fmt, ...);
 void arena_free_all(void);

@@ -259,3 +259,21 @@ const char *source_line(int line) {
                (unsigned char)p[i] > 126 ? '?' : p[i];
     return s;
 }
+
+const char *source_text(Loc loc) {
+    if (!source || loc.first_line != loc.last_line || loc.last_column < loc.first_column ||
+        loc.last_column - loc.first_column > 40)
+        return NULL;
+    const char *p = source->text, *end = source->text + source->len;
+    for (int l = 1; l < loc.first_line && p < end; p++)
+        if (*p == '\n')
+            l++;
+    p += loc.first_column - 1;
+    int len = loc.last_column - loc.first_column + 1;
+    if (p + len > end)
+        return NULL;
+    for (int i = 0; i < len; i++)
+        if ((unsigned char)p[i] < 32 || (unsigned char)p[i] > 126)
+            return NULL;
+    return arena_printf("%.*s", len, p);
+}

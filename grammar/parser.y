@@ -6,7 +6,8 @@
  */
 %define api.pure full
 %define api.location.type {Loc}
-%define parse.error verbose
+%define parse.error custom
+%define parse.lac full
 %locations
 %expect 0
 %param {void *scanner}
@@ -63,6 +64,7 @@ models:
 /* model: 'model' IDENT '{' stmt* '}' */
 model:
     MODEL IDENT '{' stmts '}'   { $$ = leaf(N_MODEL, @2, $2); $$->list = $4; }
+  | MODEL IDENT '{' stmts error '}' { $$ = leaf(N_MODEL, @2, $2); $$->list = $4; yyerrok; }
   | MODEL error '}'             { $$ = leaf(N_MODEL, @1, NULL); }
   ;
 
@@ -83,8 +85,8 @@ stmt:
   | LOSS expr ';'                      { $$ = leaf(N_LOSS, @1, NULL); $$->a = $2; }
   | FREEZE names ';'                   { $$ = leaf(N_FREEZE, @1, NULL); $$->list = $2; }
   | TRAIN '{' settings '}'             { $$ = leaf(N_TRAIN, @1, NULL); $$->list = $3; }
+  | TRAIN '{' settings error '}'       { $$ = leaf(N_TRAIN, @1, NULL); $$->list = $3; yyerrok; }
   | error ';'                          { $$ = NULL; yyerrok; }
-  | error '}'                          { $$ = NULL; yyerrok; }
   ;
 
 dims:
@@ -187,33 +189,58 @@ static Node *call(Loc loc, const char *name, Node *args) {
     return n;
 }
 
-/* Bison's messages, reworded the way a person reads them:
- * "syntax error, unexpected X, expecting Y" → "expected Y before X". */
+/* A token's name for messages: bison's alias without its double quotes. */
+static const char *token_name(yysymbol_kind_t sym) {
+    const char *name = yysymbol_name(sym);
+    size_t len = strlen(name);
+    if (len >= 2 && name[0] == '"' && name[len - 1] == '"')
+        return arena_printf("%.*s", (int)len - 2, name + 1);
+    return name;
+}
+
+/* Syntax errors read "expected X before Y", with Y as written in the
+ * source; a missing ';' is reported at the token after it. */
+static int yyreport_syntax_error(const yypcontext_t *ctx, void *scanner, struct ParseState *ps) {
+    (void)scanner; (void)ps;
+    if (too_many_errors())
+        return 0;
+    Loc loc = *yypcontext_location(ctx);
+    yysymbol_kind_t got = yypcontext_token(ctx), want[YYNTOKENS];
+    int n = yypcontext_expected_tokens(ctx, want, YYNTOKENS);
+    const char *text = source_text(loc);
+    const char *before = got == YYSYMBOL_YYEOF ? "end of file"
+                       : text ? arena_printf("'%s'", text) : token_name(got);
+    bool semicolon = false, paren = false, bracket = false, expr = false;
+    for (int i = 0; i < n; i++) {
+        const char *name = yysymbol_name(want[i]);
+        semicolon |= !strcmp(name, "';'");
+        paren |= !strcmp(name, "')'");
+        bracket |= !strcmp(name, "']'");
+        expr |= !strcmp(name, "number");
+    }
+    if (semicolon && got != YYSYMBOL_YYEOF) {
+        error_at(loc, "expected ';' before %s", before);
+        note("each statement ends with ';'");
+    } else if (paren || bracket) {
+        error_at(loc, "expected '%c' before %s", paren ? ')' : ']', before);
+    } else if (expr) {
+        error_at(loc, "expected an expression before %s", before);
+    } else if (n > 0 && n <= 4) {
+        char list[256] = "";
+        for (int i = 0; i < n; i++)
+            snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i == 0 ? "" : i == n - 1 ? " or " : ", ",
+                     token_name(want[i]));
+        error_at(loc, "expected %s before %s", list, before);
+    } else
+        error_at(loc, "unexpected %s", before);
+    return 0;
+}
+
 static void yyerror(YYLTYPE *loc, void *scanner, struct ParseState *ps, const char *msg) {
     (void)scanner; (void)ps;
     if (too_many_errors())
         return;
-    if (strstr(msg, "memory exhausted")) {
-        error_at(*loc, "expression nested too deeply");
-        return;
-    }
-    const char *unexpected = strstr(msg, "unexpected ");
-    const char *expecting = strstr(msg, ", expecting ");
-    if (!unexpected) {
-        error_at(*loc, "%s", msg);
-        return;
-    }
-    unexpected += strlen("unexpected ");
-    int ulen = expecting ? (int)(expecting - unexpected) : (int)strlen(unexpected);
-    if (expecting) {
-        expecting += strlen(", expecting ");
-        /* bison lists alternatives separated by " or " */
-        error_at(*loc, "expected %s before %.*s", expecting, ulen, unexpected);
-        if (strncmp(expecting, "';'", 3) == 0 || strstr(expecting, "';'"))
-            note("each statement ends with ';'");
-    } else {
-        error_at(*loc, "unexpected %.*s", ulen, unexpected);
-    }
+    error_at(*loc, "%s", strstr(msg, "exhausted") ? "expression nested too deeply" : msg);
 }
 
 Node *parse_source(const Source *src) {

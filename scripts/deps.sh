@@ -11,8 +11,10 @@ want() { # want COMMAND-OR-FILE PACKAGE
 want flex flex
 want bison bison
 want cc gcc
+want /usr/include/zlib.h zlib1g-dev
 case "$1" in
     goldens) /usr/bin/python3 -c 'import torch' 2>/dev/null || need="$need python3-torch" ;;
+    demo|check) want /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz dataset-fashion-mnist ;;
 esac
 [ -z "$need" ] && exit 0
 if [ "$(id -u)" != 0 ]; then
