@@ -278,7 +278,8 @@ static void grad_div(Graph *g, Value *v, Value *dy, Value **dx) {
     }
 }
 
-static bool shape_sum_to(Graph *g, Value *v) {
+/* sum_to and expand: the result has the layout of operand 1 */
+static bool shape_like_second(Graph *g, Value *v) {
     (void)g;
     v->shape = v->in[1]->shape;
     v->batched = v->in[1]->batched;
@@ -781,13 +782,6 @@ static void emit_reduce(Emitter *e, const Value *v, int arg) {
     emit(e, "    for (int i = 0; i < %d; i++) acc += in0[s * %d + i];", size, size);
     emit(e, "    out[s] = acc%s;", v->op == OP_mean ? arena_printf(" / %s", flit(size)) : "");
     emit(e, "}");
-}
-
-static bool shape_expand(Graph *g, Value *v) {
-    (void)g;
-    v->shape = v->in[1]->shape;
-    v->batched = v->in[1]->batched;
-    return true;
 }
 
 /* The gradient of a per-sample sum or mean: dy spread over the elements. */
