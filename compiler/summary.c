@@ -45,7 +45,10 @@ void print_summary(Graph *g, FILE *out) {
                     trainable += shape_size(&v->shape);
             }
         }
-        if (op_info[v->op].flags & F_INTERNAL && v->op != OP_matmul && v->op != OP_batch_mean)
+        /* arithmetic shows when it is a named value of its own */
+        if (op_info[v->op].flags & F_INTERNAL && v->op != OP_matmul && v->op != OP_batch_mean &&
+            !(v->name && !(op_info[v->op].flags & F_BACKWARD) && v->op != OP_constant && v->op != OP_param &&
+              v->op != OP_input && v->op != OP_target))
             continue;
         if (!v->used)
             continue;
