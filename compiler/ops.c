@@ -1142,7 +1142,8 @@ static void emit_pool(Emitter *e, const Value *v, int arg) {
     emit(e, "for (int s = 0; s < %s; s++)", samples_of(v));
     emit(e, "for (int c = 0; c < %d; c++) {", C);
     e->indent++;
-    emit(e, "const float *xc = in0 + (s * %d + c) * %d;", C, H * W);
+    if (max || arg < 0)
+        emit(e, "const float *xc = in0 + (s * %d + c) * %d;", C, H * W);
     if (arg >= 0)
         emit(e, "float *dc = dx + (s * %d + c) * %d;", C, H * W);
     emit(e, "for (int oy = 0; oy < %d; oy++)", OH);
@@ -1152,7 +1153,7 @@ static void emit_pool(Emitter *e, const Value *v, int arg) {
     if (max) {
         emit(e, "int best = -1;");
         emit(e, "float top = -INFINITY;");
-    } else
+    } else if (arg < 0)
         emit(e, "float acc = 0.0f;");
     emit(e, "for (int ky = 0; ky < %d; ky++) {", K);
     emit(e, "    const int iy = oy * %d - %d + ky;", S, P);
@@ -1213,6 +1214,16 @@ static void emit_dropout(Emitter *e, const Value *v, int arg) {
     emit(e, "}");
 }
 
+/* The batch's mean m and sum of squared deviations sq for channel c. */
+static void emit_batch_stats(Emitter *e, const char *xi, int HW, const char *ind) {
+    emit(e, "%sdouble sum = 0.0, sq = 0.0;", ind);
+    emit(e, "%sfor (int s = 0; s < n; s++)", ind);
+    emit(e, "%s    for (int i = 0; i < %d; i++) sum += in0[%s];", ind, HW, xi);
+    emit(e, "%sconst double m = sum / (n * %d);", ind, HW);
+    emit(e, "%sfor (int s = 0; s < n; s++)", ind);
+    emit(e, "%s    for (int i = 0; i < %d; i++) sq += (in0[%s] - m) * (in0[%s] - m);", ind, HW, xi, xi);
+}
+
 /* BatchNorm1d/2d: per channel over the batch (and positions). Training
  * normalises with the batch's statistics (biased variance) and moves the
  * running ones (unbiased variance), as PyTorch; eval uses the running ones.
@@ -1226,42 +1237,37 @@ static void emit_batchnorm(Emitter *e, const Value *v, int arg) {
         emit(e, "float *running_mean = (float *)in3, *running_var = (float *)in4, *tracked = (float *)in5;");
         emit(e, "if (training)");
         emit(e, "    *tracked += 1.0f;");
-    }
-    emit(e, "for (int c = 0; c < %d; c++) {", C);
-    e->indent++;
-    if (arg < 0)
+        emit(e, "for (int c = 0; c < %d; c++) {", C);
+        e->indent++;
         emit(e, "float mean = running_mean[c], var = running_var[c];");
-    if (arg >= 0 || true) {
-        if (arg < 0)
-            emit(e, "if (training) {");
-        emit(e, "%sdouble sum = 0.0, sq = 0.0;", arg < 0 ? "    " : "");
-        emit(e, "%sfor (int s = 0; s < n; s++)", arg < 0 ? "    " : "");
-        emit(e, "%s    for (int i = 0; i < %d; i++) sum += in0[%s];", arg < 0 ? "    " : "", HW, xi);
-        emit(e, "%sconst double m = sum / (n * %d);", arg < 0 ? "    " : "", HW);
-        emit(e, "%sfor (int s = 0; s < n; s++)", arg < 0 ? "    " : "");
-        emit(e, "%s    for (int i = 0; i < %d; i++) sq += (in0[%s] - m) * (in0[%s] - m);", arg < 0 ? "    " : "", HW, xi, xi);
-        if (arg < 0) {
-            emit(e, "    mean = (float)m;");
-            emit(e, "    var = (float)(sq / (n * %d));", HW);
-            emit(e, "    const double unbiased = n * %d > 1 ? sq / (n * %d - 1) : sq;", HW, HW);
-            emit(e, "    running_mean[c] = %s * running_mean[c] + %s * mean;", flit(1 - mom), flit(mom));
-            emit(e, "    running_var[c] = %s * running_var[c] + %s * (float)unbiased;", flit(1 - mom), flit(mom));
-            emit(e, "}");
-        } else {
-            emit(e, "const float mean = (float)m, inv = 1.0f / sqrtf((float)(sq / (n * %d)) + %s);", HW, flit(eps));
-        }
-    }
-    if (arg < 0) {
+        emit(e, "if (training) {");
+        emit_batch_stats(e, xi, HW, "    ");
+        emit(e, "    mean = (float)m;");
+        emit(e, "    var = (float)(sq / (n * %d));", HW);
+        emit(e, "    const double unbiased = n * %d > 1 ? sq / (n * %d - 1) : sq;", HW, HW);
+        emit(e, "    running_mean[c] = %s * running_mean[c] + %s * mean;", flit(1 - mom), flit(mom));
+        emit(e, "    running_var[c] = %s * running_var[c] + %s * (float)unbiased;", flit(1 - mom), flit(mom));
+        emit(e, "}");
         emit(e, "const float inv = 1.0f / sqrtf(var + %s), w = in1[c], b = in2[c];", flit(eps));
-        emit(e, "for (int s = 0; s < %s; s++)", "n");
+        emit(e, "for (int s = 0; s < n; s++)");
         emit(e, "    for (int i = 0; i < %d; i++) out[%s] = (in0[%s] - mean) * inv * w + b;", HW, xi, xi);
     } else {
         /* dβ = Σdy, dγ = Σdy·x̂, dx = γ·inv/M · (M·dy − dβ − x̂·dγ) */
-        emit(e, "float dbeta = 0.0f, dgamma = 0.0f;");
+        bool need_beta = arg != 1, need_gamma = arg != 2;
+        emit(e, "for (int c = 0; c < %d; c++) {", C);
+        e->indent++;
+        if (need_gamma) {
+            emit_batch_stats(e, xi, HW, "");
+            emit(e, "const float mean = (float)m, inv = 1.0f / sqrtf((float)(sq / (n * %d)) + %s);", HW, flit(eps));
+        }
+        emit(e, "float%s%s%s;", need_beta ? " dbeta = 0.0f" : "", need_beta && need_gamma ? "," : "",
+             need_gamma ? " dgamma = 0.0f" : "");
         emit(e, "for (int s = 0; s < n; s++)");
         emit(e, "    for (int i = 0; i < %d; i++) {", HW);
-        emit(e, "        dbeta += dy[%s];", xi);
-        emit(e, "        dgamma += dy[%s] * (in0[%s] - mean) * inv;", xi, xi);
+        if (need_beta)
+            emit(e, "        dbeta += dy[%s];", xi);
+        if (need_gamma)
+            emit(e, "        dgamma += dy[%s] * (in0[%s] - mean) * inv;", xi, xi);
         emit(e, "    }");
         if (arg == 1)
             emit(e, "dx[c] = dgamma;");

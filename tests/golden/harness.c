@@ -16,19 +16,26 @@
  *   forward  NAME_forward against `out`;
  *   loss     NAME_backward's and NAME_loss's returns against `loss`;
  *   grad     NAME_grad of every trainable tensor against `grad.NAME`;
- *   fd       those gradients against central differences of NAME_loss;
- *   partial  n = B/2 < BATCH: NAME_forward's first rows against `out`,
- *            NAME_loss and NAME_backward against `partial.loss`, the
+ *   fd       those gradients against central differences of NAME_loss
+ *            (of the train-mode loss for batchnorm/dropout: check_fd);
+ *   dropout  drop_stats only: the masks (check_dropout);
+ *   partial  weights reloaded, n = B/2 < BATCH: NAME_forward's first
+ *            rows against `out`, NAME_loss and NAME_backward against
+ *            `partial.loss`, the
  *            gradients against `partial.grad.NAME`;
  *   train    20 NAME_train_step calls (NAME_set_epoch(m, s / 5) before
- *            step s) against `traj.loss`, then every parameter against
- *            `traj.NAME`;
+ *            step s) against `traj.loss`, then every tensor (parameters
+ *            and buffers) against `traj.NAME`;
  *   save     NAME_save -> NAME_load into a fresh model gives identical
  *            tensors and bytes; too small a buffer is left untouched; a
  *            truncated image is rejected and changes nothing.
  * With OUT_PREFIX it also writes OUT_PREFIX.trained.safetensors (the saved
  * trained weights) and OUT_PREFIX.out.f32 (their forward output on x, raw
  * floats) for the PyTorch round trip (torch_roundtrip.py).
+ * Batchnorm and dropout models (golden `eval.loss` present): NAME_loss is
+ * checked against `eval.loss`, buffers after one backward against
+ * `state1.NAME`; without a golden `loss` (dropout's masks are dnnc's own)
+ * the comparisons of train-mode values with PyTorch are left out (README.md).
  * Exit status: 0 when every group passed, 1 otherwise.
  */
 #include <math.h>
@@ -79,6 +86,8 @@ static const char *case_name = STR(MODEL);
 static const unsigned char *golden;  /* the golden file's bytes */
 static size_t golden_len;
 static int failed;                   /* any group failed */
+static int modal;        /* golden has eval.loss: batchnorm or dropout, eval and train differ */
+static int random_train; /* golden has no train-mode loss: dropout masks are dnnc's own */
 
 /* ---- check groups -------------------------------------------------------- */
 
@@ -182,6 +191,12 @@ static const float *golden_param(group *g, const char *prefix, const char *name,
     return golden_get(g, key, buf, (size_t)size) ? NULL : buf;
 }
 
+/* Does the golden file hold tensor `name`? */
+static int golden_has(const char *name) {
+    dnn_st_view v;
+    return dnn_st_find(golden, golden_len, name, &v) == DNN_OK;
+}
+
 /* Trainable tensors the golden file has gradients for ("grad.*" entries). */
 static int golden_grad_count(void) {
     int i, n = dnn_st_count(golden, golden_len), count = 0;
@@ -209,7 +224,9 @@ static int load_weights(model_t *mm, const void *w, size_t wlen, group *g) {
     return rc;
 }
 
-/* Gradients of the last backward against golden `prefix`NAME. */
+/* Gradients of the last backward against golden `prefix`NAME ("grad." or
+ * "partial.grad."); for a modal model also every buffer against
+ * "state1.NAME" or "partial.state1.NAME" (its value after that pass). */
 static void check_grads(group *g, const char *prefix) {
     int i, trainable = 0;
     char why[200];
@@ -217,8 +234,13 @@ static void check_grads(group *g, const char *prefix) {
         const dnn_tensor_info *t = &FN(_tensors)[i];
         const float *want, *got = FN(_grad)(&m, i);
         if (!t->trainable) {
+            char key[256];
             if (got)
                 fail(g, "a non-trainable tensor has a gradient");
+            /* a buffer (batchnorm statistics) after the one train-mode pass */
+            snprintf(key, sizeof key, "%sstate1.%s", strcmp(prefix, "grad.") ? "partial." : "", t->name);
+            if (modal && (want = golden_param(g, "", key, t->size)) != NULL)
+                expect(g, key, FN(_tensor)(&m, i), want, t->size, 1e-5, 1e-4);
             continue;
         }
         trainable++;
@@ -235,52 +257,150 @@ static void check_grads(group *g, const char *prefix) {
     }
 }
 
-/* Central differences of NAME_loss (eval mode; these models have no
- * dropout or batchnorm, so it is the training loss) against the gradients
- * of the last NAME_backward. The step is 1e-3·max(1, |w|), and the
- * difference divides by the step as float actually represents it. In
- * float32 the loss carries a rounding error of ~1e-7·|loss|, which the
- * division by 2e-3 turns into ~1e-4 for a loss near 1; the truncation
- * error is ~1e-7·|f'''|. The tolerance 2e-3 + 2e-2·|g| sits well above
- * both and well below any real gradient error. */
+/* Central differences of the loss against the gradients of a NAME_backward.
+ * The step is 1e-3·max(1, |w|), and the difference divides by the step as
+ * float actually represents it. In float32 the loss carries a rounding
+ * error of ~1e-7·|loss|, which the division by 2e-3 turns into ~1e-4 for a
+ * loss near 1; the truncation error is ~1e-7·|f'''|. The tolerance
+ * 2e-3 + 2e-2·|g| sits well above both and well below any real gradient
+ * error.
+ *
+ * A plain model: the gradients of the last NAME_backward against
+ * differences of NAME_loss (eval mode, which is then the training loss).
+ * A modal one (batchnorm, dropout): eval and train differ, so the loss
+ * differenced is the train-mode one NAME_backward returns, every evaluation
+ * starting from one snapshot of the whole model struct. That restores the
+ * running statistics and the RNG state, so each evaluation draws the same
+ * dropout mask as the backward pass whose gradients are checked: the check
+ * holds the gradient to dy·mask for the mask the forward pass used. */
+static model_t snap;
+static float grad_save[UC(_NUM_PARAMS) + 1];
+
 static void check_fd(void) {
     group g = begin("fd");
-    int i, k;
+    int i, k, off = 0;
+    if (modal) {
+        memcpy(&snap, &m, sizeof m);
+        FN(_backward)(&m, x, y, B);
+        for (i = 0; i < NT; i++) {
+            const float *grad = FN(_grad)(&m, i);
+            if (FN(_tensors)[i].trainable && grad) {
+                memcpy(grad_save + off, grad, sizeof(float) * (size_t)FN(_tensors)[i].size);
+                off += FN(_tensors)[i].size;
+            }
+        }
+        off = 0;
+    }
     for (i = 0; i < NT; i++) {
         const dnn_tensor_info *t = &FN(_tensors)[i];
         float *w = FN(_tensor)(&m, i), *grad = FN(_grad)(&m, i);
         int samples = t->size < FD_SAMPLES ? t->size : FD_SAMPLES;
         if (!t->trainable || !grad)
             continue;
+        if (modal) {
+            grad = grad_save + off;
+            off += t->size;
+        }
         for (k = 0; k < samples; k++) {
             int j = (int)((long)k * t->size / samples);
             float w0 = w[j], h = 1e-3f * (fabsf(w0) > 1 ? fabsf(w0) : 1);
             float wp = w0 + h, wm = w0 - h, lp, lm, fd;
             char what[200];
-            w[j] = wp;
-            lp = FN(_loss)(&m, x, y, B);
-            w[j] = wm;
-            lm = FN(_loss)(&m, x, y, B);
-            w[j] = w0;
+            if (modal) {
+                memcpy(&m, &snap, sizeof m);
+                w[j] = wp;
+                lp = FN(_backward)(&m, x, y, B);
+                memcpy(&m, &snap, sizeof m);
+                w[j] = wm;
+                lm = FN(_backward)(&m, x, y, B);
+                memcpy(&m, &snap, sizeof m);
+            } else {
+                w[j] = wp;
+                lp = FN(_loss)(&m, x, y, B);
+                w[j] = wm;
+                lm = FN(_loss)(&m, x, y, B);
+                w[j] = w0;
+            }
             fd = (float)(((double)lp - lm) / ((double)wp - wm));
-            snprintf(what, sizeof what, "%s_grad of %s[%d] (vs finite difference)", case_name,
-                     t->name, j);
+            snprintf(what, sizeof what, "%s_grad of %s[%d] (vs finite difference%s)", case_name,
+                     t->name, j, modal ? " of the train-mode loss" : "");
             compare(&g, what, -1, grad[j], fd, 2e-3, 2e-2);
         }
     }
     end(&g);
 }
 
+/* drop_stats (golden `dropout.p`): out = dropout(x * g, p), loss
+ * mean(out * y), x = 1 and y[s, i] = n*SIZE when i % n == s, else 0, so the
+ * gradient of g (tensor 0) is the mask element i of sample i % n, and the
+ * loss is sum(mask * g). Over DROP_CALLS train-mode passes: every mask value
+ * is 0 or 1/(1-p), the loss agrees with the masks the gradient shows (the
+ * forward pass kept x/(1-p) where the backward pass let dy through), the
+ * share of zeros is p within 5 standard deviations, successive passes draw
+ * different masks, and the eval forward is still the identity. */
+#define DROP_CALLS 40
+static void check_dropout(const float *out_want) {
+    group g = begin("dropout");
+    float p, first[UC(_X_SIZE)];
+    const int size = UC(_X_SIZE);
+    long zeros = 0, total = 0;
+    int call, i, repeats = 0;
+    char why[200];
+    if (golden_get(&g, "dropout.p", &p, 1) || FN(_tensors)[0].size != size || !FN(_tensors)[0].trainable) {
+        fail(&g, "drop_stats layout: tensor 0 must be the trainable g[X_SIZE]");
+        end(&g);
+        return;
+    }
+    for (call = 0; call < DROP_CALLS; call++) {
+        float loss = FN(_backward)(&m, x, y, B);
+        const float *mask = FN(_grad)(&m, 0), *w = FN(_tensor)(&m, 0);
+        double sum = 0.0;
+        int same = 1;
+        for (i = 0; i < size; i++) {
+            if (fabsf(mask[i]) <= 1e-6f)
+                zeros++;
+            else
+                compare(&g, "a kept mask element (want 1/(1-p))", i, mask[i], 1.0f / (1.0f - p), 1e-6, 1e-5);
+            sum += (double)mask[i] * w[i];
+            total++;
+            if (call == 0)
+                first[i] = mask[i];
+            else if (first[i] != mask[i])
+                same = 0;
+        }
+        compare(&g, "train-mode loss (want sum(mask * g))", call, loss, (float)sum, 1e-5, 1e-4);
+        repeats += call > 0 && same;
+    }
+    {
+        double share = (double)zeros / total, sd = sqrt(p * (1.0 - p) / total);
+        compare(&g, "share of dropped elements", -1, (float)share, p, 5 * sd, 0);
+    }
+    if (repeats) {
+        snprintf(why, sizeof why, "%d training passes drew the first pass's mask again", repeats);
+        fail(&g, why);
+    }
+    FN(_forward)(&m, x, out, B);
+    expect(&g, "out (eval, after training passes)", out, out_want, B * UC(_OUT_SIZE), 1e-5, 1e-4);
+    end(&g);
+}
+
 /* The first HALF samples alone: the batch loop must use n, not BATCH. */
 #define HALF (B / 2 > 0 ? B / 2 : 1)
-static void check_partial(const float *out_want) {
+/* Reloads the weights first: the initial running statistics of batchnorm. */
+static void check_partial(const float *out_want, const void *wbuf, size_t wlen) {
     group g = begin("partial");
     float want[1], got[1];
+    if (load_weights(&m, wbuf, wlen, &g) != DNN_OK) {
+        end(&g);
+        return;
+    }
     FN(_forward)(&m, x, out, HALF);
     expect(&g, "out (n = B/2)", out, out_want, HALF * UC(_OUT_SIZE), 1e-5, 1e-4);
-    if (golden_get(&g, "partial.loss", want, 1) == 0) {
+    if (golden_get(&g, modal ? "partial.eval.loss" : "partial.loss", want, 1) == 0) {
         got[0] = FN(_loss)(&m, x, y, HALF);
         expect(&g, "loss (eval, n = B/2)", got, want, 1, 1e-5, 1e-4);
+    }
+    if (!random_train && golden_get(&g, "partial.loss", want, 1) == 0) {
         got[0] = FN(_backward)(&m, x, y, HALF);
         expect(&g, "loss (backward, n = B/2)", got, want, 1, 1e-5, 1e-4);
         check_grads(&g, "partial.grad.");
@@ -292,7 +412,8 @@ static void check_train(const void *w, size_t wlen) {
     group g = begin("train");
     float want_loss[STEPS], got_loss[STEPS];
     int s, i;
-    if (load_weights(&m, w, wlen, &g) != DNN_OK || golden_get(&g, "traj.loss", want_loss, STEPS)) {
+    if (load_weights(&m, w, wlen, &g) != DNN_OK ||
+        (!random_train && golden_get(&g, "traj.loss", want_loss, STEPS))) {
         end(&g);
         return;
     }
@@ -300,11 +421,18 @@ static void check_train(const void *w, size_t wlen) {
         FN(_set_epoch)(&m, s / STEPS_PER_EPOCH);
         got_loss[s] = FN(_train_step)(&m, x, y, B);
     }
+    if (random_train) { /* no PyTorch trajectory: the steps feed save and the round trip */
+        for (s = 0; s < STEPS; s++)
+            if (!isfinite(got_loss[s]))
+                fail(&g, "a training step returned a non-finite loss");
+        end(&g);
+        return;
+    }
     expect(&g, "loss before step", got_loss, want_loss, STEPS, 1e-5, 1e-4);
-    for (i = 0; i < NT; i++) {
+    for (i = 0; i < NT; i++) { /* every tensor: parameters and buffers (running statistics) */
         const dnn_tensor_info *t = &FN(_tensors)[i];
         const float *want;
-        if (t->trainable && (want = golden_param(&g, "traj.", t->name, t->size)) != NULL)
+        if ((want = golden_param(&g, "traj.", t->name, t->size)) != NULL)
             expect(&g, t->name, FN(_tensor)(&m, i), want, t->size, 1e-5, 1e-4);
     }
     end(&g);
@@ -382,7 +510,7 @@ int main(int argc, char **argv) {
     size_t wlen;
     int rc;
     group g;
-    float loss_want[1], loss_got[1];
+    float loss_want[1], eval_want[1], loss_got[1];
     static float out_want[B * UC(_OUT_SIZE)];
 
     if (argc < 3) {
@@ -397,10 +525,14 @@ int main(int argc, char **argv) {
         return 1;
     }
     golden = gbuf;
+    modal = golden_has("eval.loss");
+    random_train = !golden_has("loss");
     golden_get(&g, "x", x, sizeof x / 4);
     golden_get(&g, "y", y, sizeof y / 4);
     golden_get(&g, "out", out_want, sizeof out_want / 4);
-    golden_get(&g, "loss", loss_want, 1);
+    golden_get(&g, modal ? "eval.loss" : "loss", eval_want, 1);
+    if (!random_train)
+        golden_get(&g, "loss", loss_want, 1);
     load_weights(&m, wbuf, wlen, &g);
     if (!end(&g))
         return 1;
@@ -412,16 +544,26 @@ int main(int argc, char **argv) {
 
     g = begin("loss");
     loss_got[0] = FN(_loss)(&m, x, y, B);
-    expect(&g, "loss (eval)", loss_got, loss_want, 1, 1e-5, 1e-4);
+    expect(&g, "loss (eval)", loss_got, eval_want, 1, 1e-5, 1e-4);
     loss_got[0] = FN(_backward)(&m, x, y, B);
-    expect(&g, "loss (backward)", loss_got, loss_want, 1, 1e-5, 1e-4);
+    if (!random_train)
+        expect(&g, "loss (backward)", loss_got, loss_want, 1, 1e-5, 1e-4);
+    else if (!isfinite(loss_got[0]))
+        fail(&g, "the train-mode loss is not finite");
     end(&g);
 
-    g = begin("grad");
-    check_grads(&g, "grad.");
-    end(&g);
+    if (random_train) {
+        printf("SKIP golden/%s grad: training draws dnnc's own dropout masks (fd checks the gradients)\n",
+               case_name);
+    } else {
+        g = begin("grad");
+        check_grads(&g, "grad.");
+        end(&g);
+    }
     check_fd();
-    check_partial(out_want);
+    if (golden_has("dropout.p"))
+        check_dropout(out_want);
+    check_partial(out_want, wbuf, wlen);
     check_train(wbuf, wlen);
     if ((wlen = check_save()) != 0 && argc > 3)
         write_roundtrip(argv[3], wlen);

@@ -13,7 +13,10 @@ For each tests/golden/cases/CASE.dnn and its twin in twins.py:
                                  the same batch) and traj.NAME (each parameter
                                  after 20 steps); partial.loss and
                                  partial.grad.NAME: loss and gradients of the
-                                 first B/2 samples alone (n < BATCH).
+                                 first B/2 samples alone (n < BATCH);
+                                 for batchnorm and dropout models also
+                                 eval.loss, partial.eval.loss, state1.BUF,
+                                 partial.state1.BUF, traj.BUF (make_case).
 The weights are drawn in float32 (torch.manual_seed per case) and everything
 else is computed in float64 from them, then rounded to float32: the goldens
 are the exact answers, so the tolerance only has to cover the C code's own
@@ -22,11 +25,14 @@ differences in float64 with the step the C harness uses, which catches a data
 set that sits too close to a kink. Output is deterministic: a second run
 gives identical bytes.
 """
+import copy
 import os
 import sys
 import zlib
 
+import numpy as np
 import torch
+import torch.nn as nn
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from twins import (CASES_DIR, HERE, MARGIN, STEPS, STEPS_PER_EPOCH, TWINS, lr_factor,
@@ -39,13 +45,14 @@ def draw_batch(m, spec):
     """B samples whose kink arguments all stay MARGIN away from their kinks,
     redrawing rejected samples from the case's random stream."""
     want, xs, ys = spec["batch"], [], []
+    margin = getattr(m, "margin", MARGIN)
     for _ in range(1000):
         x, y = m.draw(spec, want)
         with torch.no_grad():
             kinks = m.run(x, y)[2]
         ok = torch.ones(len(x), dtype=torch.bool)
         for k in kinks:
-            ok &= k.abs().flatten(1).min(1).values >= MARGIN
+            ok &= k.abs().flatten(1).min(1).values >= margin
         xs += list(x[ok])
         ys += list(y[ok])
         if len(xs) >= want:
@@ -58,13 +65,21 @@ def fd_step(w):
     return 1e-3 * max(1.0, abs(w))
 
 
+def fd_indices(size):
+    """The elements the C harness checks: all, or 64 evenly spaced ones."""
+    samples = min(size, 64)
+    return [k * size // samples for k in range(samples)]
+
+
 def check_fd(name, m, x, y, grads):
     """Central differences in float64 against autograd, with the harness's
-    step: a mismatch means a kink lies within one step of the data."""
+    step, on the elements the harness checks: a mismatch means a kink lies
+    within one step of the data. Train mode, as the gradients are."""
+    atol, rtol = getattr(m, "fd_tol", (1e-4, 1e-3))
     with torch.no_grad():
         for (pname, p), g in zip(m.named_parameters(), grads):
             flat, gflat = p.view(-1), g.view(-1)
-            for i in range(flat.numel()):
+            for i in fd_indices(flat.numel()):
                 w = flat[i].item()
                 h = fd_step(w)
                 flat[i] = w + h
@@ -73,16 +88,62 @@ def check_fd(name, m, x, y, grads):
                 lm = m.run(x, y)[1].item()
                 flat[i] = w
                 fd, want = (lp - lm) / (2 * h), gflat[i].item()
-                if abs(fd - want) > 1e-4 + 1e-3 * abs(want):
+                if abs(fd - want) > atol + rtol * abs(want):
                     raise RuntimeError("%s: %s[%d]: fd %.6g vs autograd %.6g (a kink within one step?)"
                                        % (name, pname, i, fd, want))
+
+
+def fd_ok(name, m, spec, x, y, last):
+    """check_fd on a float64 copy of m; False (or, when `last`, the error)
+    if the batch puts a kink within one step of the data. Per-sample kink
+    margins cannot catch every kink of a conv net or one behind batchnorm,
+    whose statistics couple the samples, so such a batch is redrawn."""
+    m64 = copy.deepcopy(m).double()
+    m64.train()
+    x64 = x.double()
+    y64 = y if spec["classes"] else y.double()
+    loss = m64.run(x64, y64)[1]
+    grads = torch.autograd.grad(loss, list(m64.parameters()))
+    try:
+        check_fd(name, m64, x64, y64, grads)
+    except RuntimeError:
+        if last:
+            raise
+        return False
+    return True
 
 
 def f32(t):
     return t.detach().to(torch.float32).contiguous().numpy()
 
 
+def modes(m):
+    """(modal, random): does the model behave differently in training
+    (batchnorm, dropout with p > 0), and is its training pass random?"""
+    bn = any(isinstance(x, nn.modules.batchnorm._BatchNorm) for x in m.modules())
+    drop = any(isinstance(x, nn.Dropout) and x.p > 0 for x in m.modules())
+    return bn or drop, drop
+
+
+def weights_file(m):
+    """The initial state_dict: F32, except batchnorm's counter, which is I64
+    as PyTorch has it (F32 when the twin says counter_f32)."""
+    out = []
+    for k, v in m.state_dict().items():
+        if k.endswith("num_batches_tracked") and not getattr(m, "counter_f32", False):
+            out.append((k, v.detach().clone().to(torch.int64).numpy()))
+        else:
+            out.append((k, f32(v.clone())))
+    return out
+
+
 def make_case(name):
+    """Writes the two data files of one case. Models with buffers or
+    train-only behaviour (batchnorm, dropout) also get `eval.loss` and
+    `partial.eval.loss` (CASE_loss is eval mode), `state1.BUF` and
+    `partial.state1.BUF` (each buffer after the one train-mode pass of
+    `loss`/`partial.loss`) and `traj.BUF` (each buffer after the 20 steps).
+    A random training pass (dropout) leaves out every train-mode value."""
     spec = parse_dnn(os.path.join(CASES_DIR, name + ".dnn"))
     if spec["name"] != name:
         raise RuntimeError("%s.dnn: the model is called %s" % (name, spec["name"]))
@@ -90,25 +151,50 @@ def make_case(name):
     m = TWINS[name]()
     with torch.no_grad():
         m.adjust()
-    weights = [(k, f32(v)) for k, v in m.state_dict().items()]
-    x, y = draw_batch(m, spec)
+    weights = weights_file(m)
+    modal, random = modes(m)
+    init = copy.deepcopy(m.state_dict())
+    for attempt in range(20):
+        x, y = draw_batch(m, spec)
+        m.load_state_dict(init)      # drawing ran train-mode passes
+        if random or fd_ok(name, m, spec, x, y, attempt == 19):
+            break
 
     m.double()
+    init = copy.deepcopy(m.state_dict())
     x64 = x.double()
     y64 = y if spec["classes"] else y.double()
     names = [k for k, _ in m.named_parameters()]
     params = list(m.parameters())
+    bufs = [k for k, _ in m.named_buffers()]
+    state = lambda prefix: [(prefix + k, f32(m.state_dict()[k])) for k in bufs]
 
     m.eval()
     with torch.no_grad():
         out = m.run(x64, y64)[0]
+        eval_loss = m.run(x64, y64)[1]
+        part_eval_loss = m.run(x64[: max(1, spec["batch"] // 2)], y64[: max(1, spec["batch"] // 2)])[1]
+    golden = [("x", f32(x)), ("y", y.numpy() if spec["classes"] else f32(y)), ("out", f32(out))]
+    if modal:
+        golden += [("eval.loss", f32(eval_loss)), ("partial.eval.loss", f32(part_eval_loss))]
+    if getattr(m, "mask_check", False):
+        p = [x.p for x in m.modules() if isinstance(x, nn.Dropout)][0]
+        golden += [("dropout.p", np.array([p], dtype="<f4"))]
+    if random:
+        write_safetensors(os.path.join(DATA_DIR, name + ".weights.safetensors"), weights)
+        write_safetensors(os.path.join(DATA_DIR, name + ".golden.safetensors"), golden)
+        return [eval_loss.item()] * 2
+
     m.train()
     loss = m.run(x64, y64)[1]
     grads = torch.autograd.grad(loss, params)
-    check_fd(name, m, x64, y64, grads)
+    state1 = state("state1.")
+    m.load_state_dict(init)
     half = max(1, spec["batch"] // 2)
     part_loss = m.run(x64[:half], y64[:half])[1]
     part_grads = torch.autograd.grad(part_loss, params)
+    part_state1 = state("partial.state1.")
+    m.load_state_dict(init)
 
     opt = make_optimizer(spec, params)
     base_lr = opt.param_groups[0]["lr"]
@@ -121,13 +207,15 @@ def make_case(name):
         traj_loss.append(step_loss.item())
         opt.step()
 
-    golden = [("x", f32(x)), ("y", y.numpy() if spec["classes"] else f32(y)),
-              ("out", f32(out)), ("loss", f32(loss))]
+    golden += [("loss", f32(loss))]
     golden += [("grad." + n, f32(g)) for n, g in zip(names, grads)]
+    golden += state1
     golden += [("partial.loss", f32(part_loss))]
     golden += [("partial.grad." + n, f32(g)) for n, g in zip(names, part_grads)]
+    golden += part_state1
     golden += [("traj.loss", f32(torch.tensor(traj_loss, dtype=torch.float64)))]
     golden += [("traj." + n, f32(p)) for n, p in zip(names, params)]
+    golden += state("traj.")
     write_safetensors(os.path.join(DATA_DIR, name + ".weights.safetensors"), weights)
     write_safetensors(os.path.join(DATA_DIR, name + ".golden.safetensors"), golden)
     return traj_loss

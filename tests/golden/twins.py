@@ -585,3 +585,341 @@ for _name in ("opt_sgd", "opt_sgd_momentum", "opt_sgd_dampening", "opt_sgd_neste
               "opt_rmsprop", "opt_rmsprop_momentum", "sched_step", "sched_exp",
               "sched_invtime"):
     twin(_name)(type(_name, (OptMLP,), {}))
+
+
+# ---- image layers, batchnorm, dropout, prelu, maxout, concat ----------------
+#
+# Twin attributes read by make_goldens.py (all optional):
+#   margin       per-sample kink margin instead of MARGIN (models with many
+#                kink arguments per sample, where 0.02 rejects everything);
+#   fd_tol       (atol, rtol) of the float64 finite-difference check of the
+#                generator, instead of (1e-4, 1e-3): models with thousands of
+#                relu/maxpool kinks, where a perturbation of 1e-3 crosses a few;
+#   counter_f32  write batchnorm's num_batches_tracked as F32 instead of the
+#                I64 PyTorch uses, to test both;
+#   mask_check   the drop_stats layout (see cases/drop_stats.dnn): the golden
+#                gets `dropout.p` and the harness its `dropout` group.
+# A twin holding nn.Dropout(p > 0) has random training passes: its golden has
+# no train-mode loss, gradients or trajectory (see make_goldens.py).
+
+def pool_gaps(h, k, s, p=0):
+    """Per window of max pooling, the largest element minus the runner-up:
+    a kink argument (the arg-max changes where it is 0)."""
+    if p:
+        h = F.pad(h, (p, p, p, p), value=-1e9)
+    n, c = h.shape[:2]
+    cols = F.unfold(h, k, stride=s).reshape(n, c, k * k, -1)
+    top = cols.topk(2, dim=2).values
+    return top[:, :, 0] - top[:, :, 1]
+
+
+def group_gaps(z, pieces):
+    """maxout's kink arguments: per group, the maximum minus the runner-up."""
+    top = z.reshape(z.shape[0], -1, pieces).topk(2, dim=2).values
+    return top[..., 0] - top[..., 1]
+
+
+def bn_adjust(bn, count):
+    """Non-trivial affine parameters and running statistics (the golden
+    `out` is eval mode, so it depends on them), `count` batches seen."""
+    c = bn.num_features
+    bn.weight.copy_(torch.rand(c) + 0.5)
+    bn.bias.copy_(torch.rand(c) - 0.5)
+    bn.running_mean.copy_(torch.rand(c) - 0.5)
+    bn.running_var.copy_(torch.rand(c) * 1.5 + 0.5)
+    bn.num_batches_tracked.fill_(count)
+
+
+@twin("conv_basic")
+class ConvBasic(Twin):
+    def __init__(self):
+        super().__init__()
+        self.out = nn.Conv2d(1, 3, 3)
+
+    def run(self, x, y):
+        out = self.out(x)
+        return out, F.mse_loss(out, y), []
+
+
+@twin("conv_stride_pad")
+class ConvStridePad(Twin):
+    def __init__(self):
+        super().__init__()
+        self.out = nn.Conv2d(2, 4, 3, stride=2, padding=1, bias=False)
+
+    def run(self, x, y):
+        out = self.out(x)
+        return out, F.mse_loss(out, y), []
+
+
+@twin("conv_two")
+class ConvTwo(Twin):
+    def __init__(self):
+        super().__init__()
+        self.out = pipe(nn.Conv2d(3, 4, 3), nn.Tanh(), nn.Conv2d(4, 2, 2, stride=2))
+
+    def run(self, x, y):
+        out = self.out(x)
+        return out, F.mse_loss(out, y), []
+
+
+@twin("pool_max")
+class PoolMax(Twin):
+    def __init__(self):
+        super().__init__()
+        self.h = nn.Conv2d(1, 3, 3)
+
+    def run(self, x, y):
+        h = self.h(x)
+        out = F.max_pool2d(h, 2)
+        return out, F.mse_loss(out, y), [pool_gaps(h, 2, 2)]
+
+
+@twin("pool_max_overlap")
+class PoolMaxOverlap(Twin):
+    margin = 2e-3
+
+    def __init__(self):
+        super().__init__()
+        self.h = nn.Conv2d(1, 2, 2)
+
+    def run(self, x, y):
+        h = self.h(x)
+        out = F.max_pool2d(F.max_pool2d(h, 3, stride=1, padding=1), 2, stride=1, padding=1)
+        return out, F.mse_loss(out, y), [pool_gaps(h, 3, 1, 1)]
+
+
+@twin("pool_avg")
+class PoolAvg(Twin):
+    def __init__(self):
+        super().__init__()
+        self.out = pipe(nn.Conv2d(1, 2, 2), nn.AvgPool2d(3, stride=2), nn.AvgPool2d(2))
+
+    def run(self, x, y):
+        out = self.out(x)
+        return out, F.mse_loss(out, y), []
+
+
+@twin("bn_dense")
+class BnDense(Twin):
+    def __init__(self):
+        super().__init__()
+        self.out = pipe(nn.Linear(4, 6), nn.BatchNorm1d(6), nn.Tanh(), nn.Linear(6, 2))
+
+    def adjust(self):
+        bn_adjust(self.out[1], 7)
+
+    def run(self, x, y):
+        out = self.out(x)
+        return out, F.mse_loss(out, y), []
+
+
+@twin("bn_conv")
+class BnConv(Twin):
+    counter_f32 = True
+
+    def __init__(self):
+        super().__init__()
+        self.h = pipe(nn.Conv2d(2, 3, 3, bias=False), nn.BatchNorm2d(3, eps=1e-3, momentum=0.3), nn.ReLU(),
+                      nn.MaxPool2d(2))
+        self.out = pipe(nn.Flatten(), nn.Linear(12, 2))
+
+    def adjust(self):
+        bn_adjust(self.h[1], 12)
+
+    def run(self, x, y):
+        z = self.h[1](self.h[0](x))
+        r = F.relu(z)
+        out = self.out(self.h[3](r))
+        return out, F.mse_loss(out, y), []
+
+
+@twin("drop_stats")
+class DropStats(Twin):
+    mask_check = True
+
+    def __init__(self):
+        super().__init__()
+        self.g = param(64)
+        self.drop = nn.Dropout(0.25)
+
+    def draw(self, spec, n):
+        x = torch.ones(n, 64)
+        y = torch.zeros(n, 64)
+        for s in range(n):
+            y[s, s::n] = n * 64
+        return x, y
+
+    def run(self, x, y):
+        out = self.drop(x * self.g)
+        return out, (out * y).mean(1).mean(), []
+
+
+@twin("drop_mlp")
+class DropMlp(Twin):
+    def __init__(self):
+        super().__init__()
+        self.out = pipe(nn.Linear(6, 16), nn.Tanh(), nn.Dropout(0.5), nn.Linear(16, 2))
+
+    def run(self, x, y):
+        out = self.out(x)
+        return out, F.mse_loss(out, y), []
+
+
+@twin("drop_p0")
+class DropP0(Twin):
+    def __init__(self):
+        super().__init__()
+        self.out = pipe(nn.Linear(4, 6), nn.Tanh(), nn.Dropout(0.0), nn.Linear(6, 2))
+
+    def run(self, x, y):
+        out = self.out(x)
+        return out, F.mse_loss(out, y), []
+
+
+@twin("op_prelu")
+class OpPrelu(Twin):
+    def __init__(self):
+        super().__init__()
+        self.h = nn.Conv2d(1, 2, 2)
+        self.out = nn.PReLU()
+
+    def adjust(self):
+        self.out.weight.fill_(0.15)
+
+    def run(self, x, y):
+        h = self.h(x)
+        out = self.out(h)
+        return out, F.mse_loss(out, y), [h]
+
+
+@twin("op_maxout")
+class OpMaxout(Twin):
+    def __init__(self):
+        super().__init__()
+        self.h = nn.Linear(5, 8)
+        self.out = nn.Linear(4, 6)
+
+    def run(self, x, y):
+        zh = self.h(x)
+        h = zh.view(-1, 4, 2).max(-1).values
+        zo = self.out(h)
+        out = zo.view(-1, 2, 3).max(-1).values
+        return out, F.mse_loss(out, y), [group_gaps(zh, 2), group_gaps(zo, 3)]
+
+
+@twin("concat_dense")
+class ConcatDense(Twin):
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Linear(4, 3)
+        self.b = nn.Linear(4, 2)
+        self.out = nn.Linear(5, 2)
+
+    def run(self, x, y):
+        h = torch.cat([self.a(x), self.b(x)], dim=1)
+        out = self.out(torch.tanh(h))
+        return out, F.mse_loss(out, y), []
+
+
+@twin("concat_channels")
+class ConcatChannels(Twin):
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Conv2d(2, 2, 3)
+        self.b = nn.Conv2d(2, 3, 3)
+        self.out = nn.Conv2d(5, 2, 2, stride=2)
+
+    def run(self, x, y):
+        h = torch.cat([self.a(x), self.b(x)], dim=1)
+        out = self.out(torch.tanh(h))
+        return out, F.mse_loss(out, y), []
+
+
+@twin("concat_axes")
+class ConcatAxes(Twin):
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Linear(4, 12)
+        self.b = nn.Linear(4, 6)
+        self.c = nn.Linear(4, 6)
+
+    def run(self, x, y):
+        a = self.a(x).reshape(-1, 2, 2, 3)
+        b = self.b(x).reshape(-1, 2, 1, 3)
+        c = self.c(x).reshape(-1, 2, 3, 1)
+        out = torch.cat([torch.cat([a, b], dim=2), c], dim=3)
+        return out, F.mse_loss(out, y), []
+
+
+@twin("img_flatten")
+class ImgFlatten(Twin):
+    def __init__(self):
+        super().__init__()
+        self.out = pipe(nn.Conv2d(2, 3, 2), nn.Tanh(), nn.Flatten(), nn.Linear(48, 3))
+
+    def run(self, x, y):
+        out = self.out(x)
+        return out, F.mse_loss(out, y), []
+
+
+@twin("img_reshape")
+class ImgReshape(Twin):
+    def __init__(self):
+        super().__init__()
+        self.h = nn.Linear(24, 32)
+        self.c = nn.Conv2d(2, 3, 3)
+        self.out = nn.Linear(12, 2)
+
+    def run(self, x, y):
+        h = self.h(x.reshape(-1, 24)).reshape(-1, 2, 4, 4)
+        c = self.c(torch.tanh(h))
+        out = self.out(c.reshape(-1, 12))
+        return out, F.mse_loss(out, y), []
+
+
+@twin("lenet5")
+class LeNet5(Twin):
+    fd_tol = (1e-3, 1e-2)
+
+    def __init__(self):
+        super().__init__()
+        self.features = pipe(nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+                             nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2))
+        self.classifier = pipe(nn.Flatten(), nn.Linear(400, 120), nn.ReLU(),
+                               nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10))
+
+    def run(self, x, y):
+        logits = self.classifier(self.features(x))
+        weights = [self.features[0].weight, self.features[3].weight, self.classifier[1].weight,
+                   self.classifier[3].weight, self.classifier[5].weight]
+        loss = F.cross_entropy(logits, y.long()) + 1e-4 * sum((w * w).sum() for w in weights)
+        return F.softmax(logits, -1), loss, []
+
+
+@twin("pool_max_s2p1")
+class PoolMaxS2P1(Twin):
+    margin = 5e-3
+
+    def __init__(self):
+        super().__init__()
+        self.h = nn.Conv2d(2, 2, 2)
+
+    def run(self, x, y):
+        h = self.h(x)
+        out = F.max_pool2d(h, 3, stride=2, padding=1)
+        return out, F.mse_loss(out, y), [pool_gaps(h, 3, 2, 1)]
+
+
+@twin("concat_self")
+class ConcatSelf(Twin):
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Linear(4, 3)
+        self.out = nn.Linear(9, 2)
+
+    def run(self, x, y):
+        a = self.a(x)
+        k = torch.cat([torch.cat([a, torch.tanh(a)], dim=1), a], dim=1)
+        out = self.out(k)
+        return out, F.mse_loss(out, y), []
