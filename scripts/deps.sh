@@ -14,7 +14,9 @@ want cc gcc
 want /usr/include/zlib.h zlib1g-dev
 case "$1" in
     goldens) /usr/bin/python3 -c 'import torch' 2>/dev/null || need="$need python3-torch" ;;
-    demo|check) want /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz dataset-fashion-mnist ;;
+    check) want clang clang   # the generated C must build warning-free with clang too
+           want /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz dataset-fashion-mnist ;;
+    demo) want /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz dataset-fashion-mnist ;;
 esac
 [ -z "$need" ] && exit 0
 if [ "$(id -u)" != 0 ]; then

@@ -1,0 +1,116 @@
+#!/bin/sh
+# Data-set tests: builds tests/data/test_data.c against build/libdnnrt.a and
+# zlib and runs it (small IDX files it writes itself, every malformed case,
+# and the real Fashion-MNIST files when dataset-fashion-mnist is installed);
+# checks dnn_data.c is warning-free under gcc and clang, that a program not
+# using the reader links without -lz, that examples/fashion/train.c trains
+# both models a little, and reruns the tests under ASan and UBSan.
+# Prints "PASS data.NAME", "FAIL data.NAME: why" or "SKIP data.NAME: why".
+cd "$(dirname "$0")/../.." || exit 2
+here=tests/data
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+CC=${CC:-cc}
+CFLAGS_TEST="-std=c99 -Wall -Wextra -Werror -Iruntime"
+FASHION=/usr/share/datasets/fashion-mnist
+
+pass() { echo "PASS data.$1"; }
+fail() { echo "FAIL data.$1: $2"; }
+skip() { echo "SKIP data.$1: $2"; }
+first() { head -n 1 "$1" | cut -c 1-200; }
+
+# run_test PROGRAM: its PASS/FAIL/SKIP lines pass through; a program that
+# dies without a FAIL line gets one.
+run_test() {
+    mkdir -p "$tmp/scratch"
+    "$1" "$tmp/scratch" "$FASHION" >"$1.log" 2>&1
+    rc=$?
+    grep -E '^(PASS|FAIL|SKIP) ' "$1.log"
+    if [ $rc -ne 0 ] && ! grep -q '^FAIL ' "$1.log"; then
+        why=$(grep -E 'ERROR|runtime error' "$1.log" | head -n 1)
+        [ -n "$why" ] || why=$(grep -v -E '^(PASS|SKIP) ' "$1.log" | head -n 1)
+        fail test_data "exited with $rc: $(echo "$why" | cut -c 1-200)"
+    fi
+}
+
+if ! [ -e /usr/include/zlib.h ]; then
+    skip all "zlib.h not installed (zlib1g-dev)"
+    exit 0
+fi
+if make -s build/libdnnrt.a >"$tmp/make.log" 2>&1; then
+    pass build_library
+else
+    fail build_library "make build/libdnnrt.a: $(first "$tmp/make.log")"
+    exit 1
+fi
+if ! $CC $CFLAGS_TEST "$here/test_data.c" build/libdnnrt.a -lz -lm -o "$tmp/test_data" 2>"$tmp/cc.log"; then
+    fail build_test_data "$(first "$tmp/cc.log")"
+    exit 1
+fi
+run_test "$tmp/test_data"
+
+for cc in gcc clang; do
+    if ! command -v $cc >/dev/null 2>&1; then skip "pedantic_$cc" "$cc not installed"; continue; fi
+    if $cc -std=c99 -O2 -Wall -Wextra -Wpedantic -Werror -D_POSIX_C_SOURCE=200809L -Iruntime \
+           -c runtime/dnn_data.c -o "$tmp/data.o" 2>"$tmp/cc.log"; then
+        pass "pedantic_$cc"
+    else
+        fail "pedantic_$cc" "$(first "$tmp/cc.log")"
+    fi
+done
+
+# zlib stays inside dnn_data.o: a program using the rest links without it.
+cat >"$tmp/nozlib.c" <<'EOF'
+#include <stdio.h>
+#include "dnn_host.h"
+int main(void) {
+    dnn_rng r;
+    dnn_rng_seed(&r, 42);
+    return printf("%lld %u\n", dnn_file_size("/"), (unsigned)dnn_rng_u32(&r)) < 0;
+}
+EOF
+if $CC $CFLAGS_TEST "$tmp/nozlib.c" build/libdnnrt.a -lm -o "$tmp/nozlib" 2>"$tmp/cc.log" &&
+   "$tmp/nozlib" >/dev/null; then
+    pass links_without_zlib
+else
+    fail links_without_zlib "$(first "$tmp/cc.log")"
+fi
+
+# The Fashion example builds for both models and learns something from
+# 3,000 images in one epoch (chance is 10%; they reach 55-65%).
+if [ ! -e "$FASHION/train-images-idx3-ubyte.gz" ] || [ ! -x build/dnnc ]; then
+    skip fashion_examples "needs build/dnnc and Fashion-MNIST ($FASHION)"
+else
+    for spec in mlp:MLP lenet5:LENET5; do
+        m=${spec%%:*}
+        if build/dnnc "models/$m.dnn" -o "$tmp/$m.c" 2>"$tmp/err" &&
+           $CC -std=c99 -O2 -Wall -Wextra -Wpedantic -Werror -Iruntime -I"$tmp" -DMODEL="$m" -DMODEL_UC="${spec#*:}" \
+               "$tmp/$m.c" examples/fashion/train.c build/libdnnrt.a -lz -lm -o "$tmp/fashion_$m" 2>"$tmp/err"; then
+            if "$tmp/fashion_$m" -n 3000 -e 1 -t 1000 -o "$tmp/$m.safetensors" >"$tmp/out" 2>&1 &&
+               awk '/^test accuracy:/ { ok = $3 + 0 > 40 } END { exit !ok }' "$tmp/out" &&
+               [ -s "$tmp/$m.safetensors" ]; then
+                pass "fashion_$m: $(tail -n 1 "$tmp/out")"
+            else
+                fail "fashion_$m" "$(tail -n 1 "$tmp/out")"
+            fi
+        else
+            fail "fashion_$m" "build: $(first "$tmp/err")"
+        fi
+    done
+fi
+
+SAN="-g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
+echo 'int main(void) { return 0; }' >"$tmp/probe.c"
+if ! { $CC $SAN "$tmp/probe.c" -o "$tmp/probe" && "$tmp/probe"; } >/dev/null 2>&1; then
+    skip sanitizers "$CC cannot build with $SAN"
+elif ! $CC $CFLAGS_TEST $SAN -D_POSIX_C_SOURCE=200809L "$here/test_data.c" runtime/dnn_core.c runtime/dnn_host.c \
+        runtime/dnn_data.c -lz -lm -o "$tmp/san_test_data" 2>"$tmp/cc.log"; then
+    fail sanitizers "$(first "$tmp/cc.log")"
+else
+    rm -rf "$tmp/scratch"
+    run_test "$tmp/san_test_data" >"$tmp/san.log" 2>&1
+    if grep -q '^FAIL ' "$tmp/san.log"; then
+        fail sanitizers "$(grep '^FAIL ' "$tmp/san.log" | head -n 1 | cut -c 1-200)"
+    else
+        pass sanitizers
+    fi
+fi
