@@ -391,6 +391,21 @@ static int trainable_ranges(const Graph *g, int (*r)[2]) {
     return n;
 }
 
+/* clip_grad_norm V: torch.nn.utils.clip_grad_norm_(params, V) — the
+ * gradients scaled by min(1, V / (‖g‖₂ + 1e-6)), ‖g‖ over every trainable
+ * parameter at once. */
+static void emit_clip(FILE *c, double max_norm, int (*ranges)[2], int nr) {
+    fprintf(c, "    /* clip_grad_norm %g: the global gradient norm at most %g */\n", max_norm, max_norm);
+    fprintf(c, "    double sq = 0.0;\n");
+    for (int r = 0; r < nr; r++)
+        fprintf(c, "    for (int i = %d; i < %d; i++) sq += (double)m->grads[i] * m->grads[i];\n", ranges[r][0], ranges[r][1]);
+    fprintf(c, "    const float coef = %s / ((float)sqrt(sq) + 1e-6f);\n", flit(max_norm));
+    fprintf(c, "    if (coef < 1.0f) {\n");
+    for (int r = 0; r < nr; r++)
+        fprintf(c, "        for (int i = %d; i < %d; i++) m->grads[i] *= coef;\n", ranges[r][0], ranges[r][1]);
+    fprintf(c, "    }\n");
+}
+
 /* The update of torch.optim, step for step (PyTorch 1.13, single-tensor path). */
 static void emit_step_fn(Out *o) {
     FILE *c = o->c;
@@ -411,6 +426,8 @@ static void emit_step_fn(Out *o) {
     fprintf(c, "    (void)first;\n");
     int (*ranges)[2] = arena_alloc(sizeof(int[2]) * (size_t)(o->g->nparams + 1));
     int nr = trainable_ranges(o->g, ranges);
+    if (t->clip_grad_norm > 0)
+        emit_clip(c, t->clip_grad_norm, ranges, nr);
     for (int r = 0; r < nr; r++) {
         fprintf(c, "    for (int i = %d; i < %d; i++) {\n", ranges[r][0], ranges[r][1]);
         fprintf(c, "        float g = m->grads[i];\n");

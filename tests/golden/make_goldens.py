@@ -204,6 +204,8 @@ def make_case(name):
         opt.zero_grad()
         step_loss = m.run(x64, y64)[1]
         step_loss.backward()
+        if spec["clip_grad_norm"]:
+            torch.nn.utils.clip_grad_norm_(params, spec["clip_grad_norm"])
         traj_loss.append(step_loss.item())
         opt.step()
 

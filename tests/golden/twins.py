@@ -70,6 +70,8 @@ def parse_dnn(path):
     spec["optimizer"] = (m.group(1), _args(m.group(2)))
     m = re.search(r"schedule\s+(\w+)\s*\(([^)]*)\)", src)
     spec["schedule"] = (m.group(1), _args(m.group(2))) if m else None
+    m = re.search(r"\bclip_grad_norm\s+([0-9.eE+-]+)", src)
+    spec["clip_grad_norm"] = float(m.group(1)) if m else None
     return spec
 
 
@@ -583,7 +585,7 @@ class OptMLP(Twin):
 for _name in ("opt_sgd", "opt_sgd_momentum", "opt_sgd_dampening", "opt_sgd_nesterov",
               "opt_sgd_wd", "opt_adam", "opt_adam_wd", "opt_adamw", "opt_adagrad",
               "opt_rmsprop", "opt_rmsprop_momentum", "sched_step", "sched_exp",
-              "sched_invtime"):
+              "sched_invtime", "opt_clip"):
     twin(_name)(type(_name, (OptMLP,), {}))
 
 
