@@ -78,6 +78,12 @@ int dnn_safetensors_load(const dnn_tensor_info *info, float *const *dst, int cou
 size_t dnn_safetensors_save(const dnn_tensor_info *info, const float *const *src, int count,
                             void *buf, size_t cap);
 
+/* The same, with a "__metadata__" object of nmeta string pairs: meta[2i]
+ * is a key, meta[2i+1] its value (training programs keep the input scaling
+ * and their state there; PyTorch's loaders ignore it). */
+size_t dnn_safetensors_save_meta(const dnn_tensor_info *info, const float *const *src, int count,
+                                 const char *const *meta, int nmeta, void *buf, size_t cap);
+
 /* Generic read access, for tests and tools: a view of one tensor. */
 enum { DNN_DT_F32 = 1, DNN_DT_F64, DNN_DT_I32, DNN_DT_I64, DNN_DT_U8, DNN_DT_OTHER };
 typedef struct dnn_st_view {
@@ -98,5 +104,8 @@ int dnn_st_at(const void *buf, size_t len, int index, dnn_st_view *out);
 /* The tensor called `name` (compared with the decoded JSON name): DNN_OK,
  * DNN_E_MISSING, or another DNN_E* code. */
 int dnn_st_find(const void *buf, size_t len, const char *name, dnn_st_view *out);
+/* The decoded value of __metadata__[key] into out (NUL-terminated):
+ * DNN_OK, DNN_E_MISSING, DNN_E_SPACE (cap too small) or another DNN_E* code. */
+int dnn_st_metadata(const void *buf, size_t len, const char *key, char *out, size_t cap);
 
 #endif

@@ -240,6 +240,9 @@ typedef struct st_iter {
     size_t pos;       /* next unread header byte */
     int state;        /* 0 before '{', 1 after '{', 2 after a member, 3 done */
     int seen_meta;    /* __metadata__ has been read */
+    const char *want; /* a metadata key to find, or NULL */
+    size_t want_begin, want_end; /* its value's raw bytes, when found */
+    int found;        /* want was found */
 } st_iter;
 
 static const struct {
@@ -352,9 +355,15 @@ static int skip_metadata(st_iter *it) {
     if (accept(it, '}'))
         return DNN_OK;
     do {
+        size_t vb, ve;
         if ((r = scan_string(it, &b, &e)) < 0 || !accept(it, ':') ||
-            (r = scan_string(it, &b, &e)) < 0)
+            (r = scan_string(it, &vb, &ve)) < 0)
             return r < 0 ? r : DNN_E_HEADER;
+        if (it->want && is_key(it, b, e, it->want)) {
+            it->want_begin = vb;
+            it->want_end = ve;
+            it->found = 1;
+        }
     } while (accept(it, ','));
     return accept(it, '}') ? DNN_OK : DNN_E_HEADER;
 }
@@ -464,6 +473,9 @@ static st_iter st_begin(const st_file *f) {
     it.pos = 0;
     it.state = 0;
     it.seen_meta = 0;
+    it.want = NULL;
+    it.found = 0;
+    it.want_begin = it.want_end = 0;
     return it;
 }
 
@@ -599,6 +611,36 @@ int dnn_st_find(const void *buf, size_t len, const char *name, dnn_st_view *out)
     if ((r = st_lookup(&f, sb_cstr(name), &e)) == DNN_OK)
         to_view(&f, &e, out);
     return r;
+}
+
+int dnn_st_metadata(const void *buf, size_t len, const char *key, char *out, size_t cap) {
+    st_file f;
+    st_iter it;
+    st_entry e;
+    strbytes v;
+    size_t n = 0;
+    int r, c;
+    if (!key || (!out && cap))
+        return DNN_E_ARG;
+    if ((r = st_open_checked(buf, len, &f)) < 0)
+        return r;
+    it = st_begin(&f);
+    it.want = key;
+    while ((r = st_next(&it, &e)) > 0)
+        ;
+    if (r < 0)
+        return r;
+    if (!it.found)
+        return DNN_E_MISSING;
+    v = sb_json(f.hdr, it.want_begin, it.want_end);
+    while ((c = sb_next(&v)) >= 0) {
+        if (n + 1 >= cap)
+            return DNN_E_SPACE;
+        out[n++] = (char)c;
+    }
+    if (cap)
+        out[n] = 0;
+    return cap ? DNN_OK : DNN_E_SPACE;
 }
 
 /* ---- safetensors: loading into a model ----------------------------------- */
@@ -744,14 +786,24 @@ static int saved_size(const dnn_tensor_info *info) {
     return sb_is_counter(sb_cstr(info->name)) ? 8 : 4;
 }
 
-/* The JSON header, unpadded. */
-static void put_header(writer *w, const dnn_tensor_info *info, int count) {
+/* The JSON header, unpadded; meta holds nmeta key/value pairs. */
+static void put_header(writer *w, const dnn_tensor_info *info, int count, const char *const *meta, int nmeta) {
     uint64_t offset = 0;
     int i, d;
     put_str(w, "{");
+    if (nmeta > 0) {
+        put_str(w, "\"__metadata__\":{");
+        for (i = 0; i < nmeta; i++) {
+            put_str(w, i ? "," : "");
+            put_json_string(w, meta[2 * i]);
+            put_str(w, ":");
+            put_json_string(w, meta[2 * i + 1]);
+        }
+        put_str(w, "}");
+    }
     for (i = 0; i < count; i++) {
         uint64_t end = offset + (uint64_t)info[i].size * (uint64_t)saved_size(&info[i]);
-        put_str(w, i ? "," : "");
+        put_str(w, i || nmeta > 0 ? "," : "");
         put_json_string(w, info[i].name);
         put_str(w, saved_size(&info[i]) == 8 ? ":{\"dtype\":\"I64\",\"shape\":["
                                              : ":{\"dtype\":\"F32\",\"shape\":[");
@@ -772,15 +824,23 @@ static void put_header(writer *w, const dnn_tensor_info *info, int count) {
 /* Returns 0 (never a valid size) for bad arguments. */
 size_t dnn_safetensors_save(const dnn_tensor_info *info, const float *const *src, int count,
                             void *buf, size_t cap) {
+    return dnn_safetensors_save_meta(info, src, count, NULL, 0, buf, cap);
+}
+
+size_t dnn_safetensors_save_meta(const dnn_tensor_info *info, const float *const *src, int count,
+                                 const char *const *meta, int nmeta, void *buf, size_t cap) {
     writer w = {NULL, 0};
     size_t hlen, total;
     int i, k;
-    if (count < 0 || (count > 0 && (!info || !src)))
+    if (count < 0 || (count > 0 && (!info || !src)) || nmeta < 0 || (nmeta > 0 && !meta))
         return 0;
+    for (i = 0; i < 2 * nmeta; i++)
+        if (!meta[i])
+            return 0;
     for (i = 0; i < count; i++)
         if (!src[i] || !info_ok(&info[i]) || !strcmp(info[i].name, "__metadata__"))
             return 0;
-    put_header(&w, info, count);
+    put_header(&w, info, count, meta, nmeta);
     hlen = (w.len + 7) & ~(size_t)7; /* so the data starts 8-aligned */
     total = 8 + hlen;
     for (i = 0; i < count; i++)
@@ -790,7 +850,7 @@ size_t dnn_safetensors_save(const dnn_tensor_info *info, const float *const *src
     w.buf = buf;
     w.len = 0;
     put_le(&w, hlen, 8);
-    put_header(&w, info, count);
+    put_header(&w, info, count, meta, nmeta);
     while (w.len < 8 + hlen)
         put_str(&w, " ");
     for (i = 0; i < count; i++)

@@ -307,6 +307,27 @@ static void save_roundtrip(void) {
     CHECK(!memcmp(a, a2, sizeof a) && !memcmp(bv, b2, sizeof bv));
 }
 
+/* __metadata__ pairs are written, read back decoded, and ignored by the loader. */
+static void save_metadata(void) {
+    static const dnn_tensor_info info[] = {{"w", 1, {3, 0, 0, 0}, 3, 1}};
+    static const char *const meta[] = {"dnn.scale", "0.00392156", "quote\"key", "line\nbreak \\ \xc3\xa9"};
+    float w[3] = {1, 2, 3}, w2[3];
+    const float *const src[1] = {w};
+    float *const out[1] = {w2};
+    char value[64];
+    size_t n = dnn_safetensors_save_meta(info, src, 1, meta, 2, image, sizeof image);
+    CHECK(n > 0 && n <= sizeof image);
+    CHECK(dnn_safetensors_load(info, out, 1, image, n) == DNN_OK && !memcmp(w, w2, sizeof w));
+    CHECK(dnn_st_count(image, n) == 1);
+    CHECK(dnn_st_metadata(image, n, "dnn.scale", value, sizeof value) == DNN_OK && !strcmp(value, "0.00392156"));
+    CHECK(dnn_st_metadata(image, n, "quote\"key", value, sizeof value) == DNN_OK && !strcmp(value, meta[3]));
+    CHECK(dnn_st_metadata(image, n, "absent", value, sizeof value) == DNN_E_MISSING);
+    CHECK(dnn_st_metadata(image, n, "dnn.scale", value, 5) == DNN_E_SPACE);
+    CHECK(dnn_safetensors_save_meta(info, src, 1, NULL, 1, image, sizeof image) == 0);
+    n = dnn_safetensors_save(info, src, 1, image, sizeof image);
+    CHECK(dnn_st_metadata(image, n, "dnn.scale", value, sizeof value) == DNN_E_MISSING);
+}
+
 /* Same tensors, same bytes; a short buffer is left alone. */
 static void save_deterministic(void) {
     static unsigned char other[sizeof image];
@@ -498,6 +519,7 @@ int main(int argc, char **argv) {
     RUN(save_roundtrip);
     RUN(save_deterministic);
     RUN(save_padding);
+    RUN(save_metadata);
     RUN(save_escaped_names);
     RUN(save_counter);
     RUN(save_bad_args);
