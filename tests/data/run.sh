@@ -2,6 +2,9 @@
 # Data-set tests: builds tests/data/test_data.c against build/libdnnrt.a and
 # zlib and runs it (small IDX files it writes itself, every malformed case,
 # and the real Fashion-MNIST files when dataset-fashion-mnist is installed);
+# builds and runs tests/data/test_csv_npy.c (CSV and .npy files it writes
+# itself, every error message, a 60000x785 CSV read against the clock, and
+# .npy files made by NumPy when /usr/bin/python3 has it: tests/data/make_npy.py);
 # checks dnn_data.c is warning-free under gcc and clang, that a program not
 # using the reader links without -lz, that examples/fashion/train.c trains
 # both models a little, and reruns the tests under ASan and UBSan.
@@ -18,17 +21,21 @@ fail() { echo "FAIL data.$1: $2"; }
 skip() { echo "SKIP data.$1: $2"; }
 first() { head -n 1 "$1" | cut -c 1-200; }
 
-# run_test PROGRAM: its PASS/FAIL/SKIP lines pass through; a program that
-# dies without a FAIL line gets one.
+# run_test PROGRAM [ARGS]: runs PROGRAM ARGS (default: the scratch and
+# Fashion-MNIST directories); its PASS/FAIL/SKIP lines pass through; a
+# program that dies without a FAIL line gets one.
 run_test() {
+    prog=$1
+    shift
+    [ $# -gt 0 ] || set -- "$tmp/scratch" "$FASHION"
     mkdir -p "$tmp/scratch"
-    "$1" "$tmp/scratch" "$FASHION" >"$1.log" 2>&1
+    "$prog" "$@" >"$prog.log" 2>&1
     rc=$?
-    grep -E '^(PASS|FAIL|SKIP) ' "$1.log"
-    if [ $rc -ne 0 ] && ! grep -q '^FAIL ' "$1.log"; then
-        why=$(grep -E 'ERROR|runtime error' "$1.log" | head -n 1)
-        [ -n "$why" ] || why=$(grep -v -E '^(PASS|SKIP) ' "$1.log" | head -n 1)
-        fail test_data "exited with $rc: $(echo "$why" | cut -c 1-200)"
+    grep -E '^(PASS|FAIL|SKIP) ' "$prog.log"
+    if [ $rc -ne 0 ] && ! grep -q '^FAIL ' "$prog.log"; then
+        why=$(grep -E 'ERROR|runtime error' "$prog.log" | head -n 1)
+        [ -n "$why" ] || why=$(grep -v -E '^(PASS|SKIP) ' "$prog.log" | head -n 1)
+        fail "$(basename "$prog")" "exited with $rc: $(echo "$why" | cut -c 1-200)"
     fi
 }
 
@@ -47,6 +54,32 @@ if ! $CC $CFLAGS_TEST "$here/test_data.c" build/libdnnrt.a -lz -lm -o "$tmp/test
     exit 1
 fi
 run_test "$tmp/test_data"
+
+# CSV and .npy. NumPy makes more .npy files and loads one dnn_npy_write
+# wrote, when the system Python has it (PYTHON overrides /usr/bin/python3).
+PY=${PYTHON:-/usr/bin/python3}
+npy=-
+if "$PY" -c 'import numpy' >/dev/null 2>&1; then
+    mkdir -p "$tmp/numpy"
+    if "$PY" "$here/make_npy.py" make "$tmp/numpy" 2>"$tmp/py.log"; then
+        npy=$tmp/numpy
+    else
+        fail make_npy "$(tail -n 1 "$tmp/py.log" | cut -c 1-200)"
+    fi
+fi
+if ! $CC $CFLAGS_TEST "$here/test_csv_npy.c" build/libdnnrt.a -lz -lm -o "$tmp/test_csv_npy" 2>"$tmp/cc.log"; then
+    fail build_test_csv_npy "$(first "$tmp/cc.log")"
+else
+    rm -rf "$tmp/scratch"
+    run_test "$tmp/test_csv_npy" "$tmp/scratch" "$npy"
+    if [ "$npy" = - ]; then
+        skip numpy_loads_c "no NumPy for $PY (python3-numpy)"
+    elif "$PY" "$here/make_npy.py" check "$tmp/scratch/from_c.npy" 2>"$tmp/py.log"; then
+        pass numpy_loads_c
+    else
+        fail numpy_loads_c "$(tail -n 1 "$tmp/py.log" | cut -c 1-200)"
+    fi
+fi
 
 for cc in gcc clang; do
     if ! command -v $cc >/dev/null 2>&1; then skip "pedantic_$cc" "$cc not installed"; continue; fi
@@ -108,6 +141,13 @@ elif ! $CC $CFLAGS_TEST $SAN -D_POSIX_C_SOURCE=200809L "$here/test_data.c" runti
 else
     rm -rf "$tmp/scratch"
     run_test "$tmp/san_test_data" >"$tmp/san.log" 2>&1
+    if $CC $CFLAGS_TEST $SAN -D_POSIX_C_SOURCE=200809L "$here/test_csv_npy.c" runtime/dnn_core.c runtime/dnn_host.c \
+           runtime/dnn_data.c -lz -lm -o "$tmp/san_test_csv_npy" 2>"$tmp/cc.log"; then
+        rm -rf "$tmp/scratch"
+        run_test "$tmp/san_test_csv_npy" "$tmp/scratch" "$npy" --no-timing >>"$tmp/san.log" 2>&1
+    else
+        fail sanitizers "test_csv_npy: $(first "$tmp/cc.log")" >>"$tmp/san.log"
+    fi
     if grep -q '^FAIL ' "$tmp/san.log"; then
         fail sanitizers "$(grep '^FAIL ' "$tmp/san.log" | head -n 1 | cut -c 1-200)"
     else
