@@ -279,6 +279,10 @@ typedef struct EmitOptions {
     const char *source;      /* the .dnn file's base name, for comments */
 } EmitOptions;
 bool emit_model(Graph *g, const Plan *p, const EmitOptions *o, FILE *c, FILE *h);
+int optimizer_states(const Train *t, const char **names); /* state arrays' names; returns how many */
+
+/* emit_main.c — --main: the training program's description and main(). */
+bool emit_program(Graph *g, const Plan *p, const char *source, FILE *c);
 
 /* summary.c — --emit=summary and --emit=ir. */
 void print_summary(Graph *g, FILE *out);

@@ -230,15 +230,19 @@ static void mark_needed(const Graph *g, const Value *root, bool *needed) {
 
 /* ---- the header ---------------------------------------------------------------------------- */
 
-static const char *opt_state[][2] = { /* optimizer → state arrays in the struct */
-    {"sgd", "momentum_buffer"}, {"adam", "exp_avg exp_avg_sq"}, {"adamw", "exp_avg exp_avg_sq"},
-    {"adagrad", "state_sum"}, {"rmsprop", "square_avg momentum_buffer"},
-};
-
-static bool has_state(const Train *t, const char *field) {
-    if (!strcmp(field, "momentum_buffer"))
-        return t->momentum > 0;
-    return true;
+/* The optimizer's state arrays in the struct, each laid out like params. */
+int optimizer_states(const Train *t, const char **names) {
+    static const char *const table[][3] = {
+        {"sgd", "momentum_buffer", NULL}, {"adam", "exp_avg", "exp_avg_sq"}, {"adamw", "exp_avg", "exp_avg_sq"},
+        {"adagrad", "state_sum", NULL}, {"rmsprop", "square_avg", "momentum_buffer"},
+    };
+    int n = 0;
+    for (size_t i = 0; i < sizeof table / sizeof *table; i++)
+        if (!strcmp(table[i][0], t->optimizer))
+            for (int k = 1; k < 3; k++)
+                if (table[i][k] && (strcmp(table[i][k], "momentum_buffer") || t->momentum > 0))
+                    names[n++] = table[i][k];
+    return n;
 }
 
 static void emit_header(Out *o) {
@@ -272,14 +276,9 @@ static void emit_header(Out *o) {
     fprintf(h, "struct %s_model {\n", n);
     fprintf(h, "    float params[%ld]; /* parameters then buffers, in %s_tensors order */\n", P, n);
     fprintf(h, "    float grads[%ld]; /* gradients, laid out like params (zero where frozen) */\n", P);
-    for (size_t i = 0; i < sizeof opt_state / sizeof *opt_state; i++)
-        if (!strcmp(opt_state[i][0], g->train.optimizer)) {
-            char fields[64];
-            snprintf(fields, sizeof fields, "%s", opt_state[i][1]);
-            for (char *f = strtok(fields, " "); f; f = strtok(NULL, " "))
-                if (has_state(&g->train, f))
-                    fprintf(h, "    float %s[%ld]; /* %s state, laid out like params */\n", f, P, g->train.optimizer);
-        }
+    const char *states[2];
+    for (int i = 0, k = optimizer_states(&g->train, states); i < k; i++)
+        fprintf(h, "    float %s[%ld]; /* %s state, laid out like params */\n", states[i], P, g->train.optimizer);
     fprintf(h, "    float act[%ld]; /* activations and backward temporaries */\n", o->plan->act > 0 ? o->plan->act : 1);
     fprintf(h, "    float lr; /* learning rate now; %s_set_epoch applies the schedule */\n", n);
     fprintf(h, "    int epoch; /* last epoch given to %s_set_epoch */\n", n);

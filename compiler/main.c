@@ -26,6 +26,8 @@ static const char usage[] =
     "  -o FILE            write the C to FILE (default: FILE.dnn's name with .c; '-' for stdout)\n"
     "  --header FILE      write the header to FILE (default: beside the .c, with .h)\n"
     "  --emit=KIND        c (default), summary (a per-layer table) or ir (the IR, forward and backward)\n"
+    "  --main             also write a main(): a program that trains, evaluates and predicts\n"
+    "                     (build it with -ldnnrt -lz -lm; see docs/training.md)\n"
     "  -W                 show warnings (default)\n"
     "  -w                 hide warnings\n"
     "  -Werror            treat warnings as errors\n"
@@ -37,7 +39,8 @@ static const char usage[] =
     "examples:\n"
     "  dnnc models/xor.dnn -o xor.c           # writes xor.c and xor.h\n"
     "  dnnc --emit=summary models/lenet5.dnn  # layer table with shapes and parameter counts\n"
-    "  cc -std=c99 -O2 -I runtime xor.c app.c -L build -ldnnrt -lm\n";
+    "  cc -std=c99 -O2 -I runtime xor.c app.c -L build -ldnnrt -lm\n"
+    "  dnnc --main models/mlp.dnn -o mlp.c     # a training program: cc ... mlp.c -ldnnrt -lz -lm -o mlp\n";
 
 /* Reads a whole file (or stdin for "-"), NUL-terminated. */
 static bool read_source(const char *path, Source *src) {
@@ -152,12 +155,13 @@ static const char *guard_of(const char *header) {
 
 int main(int argc, char **argv) {
     const char *output = NULL, *header = NULL, *emit_kind = "c", *color = "auto";
-    bool werror = false, no_warnings = false;
-    enum { OPT_HEADER = 256, OPT_EMIT, OPT_COLOR, OPT_VERSION };
+    bool werror = false, no_warnings = false, with_main = false;
+    enum { OPT_HEADER = 256, OPT_EMIT, OPT_COLOR, OPT_VERSION, OPT_MAIN };
     static const struct option longopts[] = {
         {"header", required_argument, NULL, OPT_HEADER}, {"emit", required_argument, NULL, OPT_EMIT},
         {"color", required_argument, NULL, OPT_COLOR},   {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, OPT_VERSION},     {NULL, 0, NULL, 0},
+        {"version", no_argument, NULL, OPT_VERSION},     {"main", no_argument, NULL, OPT_MAIN},
+        {NULL, 0, NULL, 0},
     };
     /* -Werror is written as one word, as in gcc: handle it before getopt */
     for (int i = 1; i < argc; i++)
@@ -173,6 +177,7 @@ int main(int argc, char **argv) {
         case OPT_HEADER: header = optarg; break;
         case OPT_EMIT: emit_kind = optarg; break;
         case OPT_COLOR: color = optarg; break;
+        case OPT_MAIN: with_main = true; break;
         case 'w': no_warnings = true; break;
         case 'W': no_warnings = false; break;
         case 'h': fputs(usage, stdout); return 0;
@@ -243,6 +248,10 @@ int main(int argc, char **argv) {
         return 0;
     }
 
+    if (with_main && nmodels != 1) {
+        fprintf(stderr, "dnnc: error: --main needs a file with one model; '%s' has %d\n", input, nmodels);
+        return 2;
+    }
     if (!output)
         output = with_ext(base_name(input), ".c");
     if (!header)
@@ -269,6 +278,8 @@ int main(int argc, char **argv) {
     bool ok = true;
     for (int i = 0; i < nmodels && ok; i++)
         ok = emit_model(graphs[i], &plans[i], &eo, cfile.f, h);
+    if (ok && with_main)
+        ok = emit_program(graphs[0], &plans[0], base_name(input), cfile.f);
     fprintf(h, "#ifdef __cplusplus\n}\n#endif\n\n#endif /* %s */\n", guard);
     if (devnull)
         fclose(devnull);

@@ -1,0 +1,223 @@
+#!/bin/sh
+# The training programs of dnnc --main (runtime/dnn_train.c): training on
+# CSV, IDX and .npy data, eval with a confusion matrix, predict, gradcheck
+# (which must also catch a broken backward pass), golden checks against
+# PyTorch's outputs, bit-identical --resume after an interruption (by
+# --stop-after and by a real SIGTERM), and clear errors for bad data that
+# leave no files behind.
+cd "$(dirname "$0")/../.." || exit 2
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+fashion=/usr/share/datasets/fashion-mnist
+iris=examples/iris/iris.csv
+
+pass() { echo "PASS train/$1"; }
+fail() { echo "FAIL train/$1: $2"; }
+skip() { echo "SKIP train/$1: $2"; }
+
+# build NAME MODEL [CFLAGS...]: the program $tmp/NAME
+build() {
+    name=$1 model=$2; shift 2
+    if build/dnnc --main "$model" -o "$tmp/$name.c" 2>"$tmp/err" &&
+       ${CC:-cc} -std=c99 -O2 -Wall -Wextra -Wpedantic -Werror -Iruntime "$@" "$tmp/$name.c" build/libdnnrt.a \
+           -lz -lm -o "$tmp/$name" 2>"$tmp/err"; then
+        pass "$name.build"
+    else
+        fail "$name.build" "$(head -3 "$tmp/err")"
+    fi
+}
+
+# expect_error NAME "MESSAGE" PROGRAM ARGS...: exit 1 and MESSAGE on stderr, no weights written
+expect_error() {
+    name=$1 want=$2; shift 2
+    rm -f "$tmp/bad.safetensors" "$tmp/bad.ckpt"
+    "$@" --save "$tmp/bad.safetensors" >"$tmp/out" 2>"$tmp/err"
+    rc=$?
+    if [ $rc -ne 1 ]; then
+        fail "$name" "exit $rc, want 1: $(head -2 "$tmp/err")"
+    elif ! grep -qF -- "$want" "$tmp/err"; then
+        fail "$name" "stderr lacks '$want': $(head -2 "$tmp/err")"
+    elif [ -e "$tmp/bad.safetensors" ] || [ -e "$tmp/bad.ckpt" ]; then
+        fail "$name" "a weights or checkpoint file was written"
+    else
+        pass "$name"
+    fi
+}
+
+build xor models/xor.dnn
+build iris models/iris.dnn
+build diabetes models/diabetes.dnn
+build ema tests/train/ema.dnn
+
+# --help names every command
+if "$tmp/iris" --help >"$tmp/out" && grep -q "gradcheck" "$tmp/out" && grep -q "features" "$tmp/out"; then
+    pass help
+else
+    fail help "$(head -2 "$tmp/out")"
+fi
+
+# XOR from a CSV: the four predictions within 0.1 of their targets
+printf 'x1,x2,y\n0,0,0\n0,1,1\n1,0,1\n1,1,0\n' >"$tmp/xor.csv"
+if "$tmp/xor" train "$tmp/xor.csv" --save "$tmp/xor.safetensors" --quiet >"$tmp/out" 2>&1 &&
+   "$tmp/xor" predict "$tmp/xor.csv" --weights "$tmp/xor.safetensors" >"$tmp/pred" 2>&1 &&
+   awk -F, 'NR > 1 { want = (NR == 3 || NR == 4); d = $1 - want; if (d < 0) d = -d; if (d > 0.1) bad = 1 }
+            END { exit bad }' "$tmp/pred"; then
+    pass "xor.learns"
+else
+    fail "xor.learns" "$(tr '\n' ' ' <"$tmp/pred" | head -c 200)"
+fi
+
+# iris: standardised, 20% validation; the log, the curves and the confusion matrix
+if "$tmp/iris" train "$iris" --standardize --save "$tmp/iris.safetensors" --log "$tmp/iris.csv" >"$tmp/out" 2>&1 &&
+   "$tmp/iris" eval "$iris" --weights "$tmp/iris.safetensors" --confusion "$tmp/confusion.csv" >"$tmp/eval" 2>&1; then
+    acc=$(sed -n 's/.*accuracy \([0-9.]*\)%.*/\1/p' "$tmp/eval" | head -1)
+    if awk "BEGIN { exit !($acc >= 95) }"; then pass "iris.accuracy ($acc%)"; else fail iris.accuracy "$acc%"; fi
+    rows=$(wc -l <"$tmp/iris.csv")
+    if [ "$rows" -eq 101 ] && head -1 "$tmp/iris.csv" | grep -q "^epoch,lr,train_loss,train_accuracy,val_loss,val_accuracy"; then
+        pass iris.log
+    else
+        fail iris.log "$rows lines: $(head -1 "$tmp/iris.csv")"
+    fi
+    if grep -q "<polyline" "$tmp/iris.svg" && tail -c 8 "$tmp/iris.svg" | grep -q "</svg>" &&
+       { ! command -v xmllint >/dev/null || xmllint --noout "$tmp/iris.svg"; }; then
+        pass iris.svg
+    else
+        fail iris.svg "no curves in $tmp/iris.svg"
+    fi
+    if grep -q "recall" "$tmp/eval" && [ "$(wc -l <"$tmp/confusion.csv")" -eq 4 ]; then
+        pass iris.confusion
+    else
+        fail iris.confusion "$(head -3 "$tmp/eval")"
+    fi
+    # the scaling travels with the weights: eval without --standardize gave the accuracy above;
+    # predict labels every flower with a class column
+    if "$tmp/iris" predict "$iris" --weights "$tmp/iris.safetensors" --class-names setosa,versicolor,virginica \
+           --out "$tmp/pred.csv" && [ "$(wc -l <"$tmp/pred.csv")" -eq 151 ] &&
+       head -1 "$tmp/pred.csv" | grep -q "^probs.0,probs.1,probs.2,class$" && grep -q ",virginica$" "$tmp/pred.csv"; then
+        pass iris.predict
+    else
+        fail iris.predict "$(head -2 "$tmp/pred.csv" 2>&1)"
+    fi
+else
+    fail iris.train "$(tail -2 "$tmp/out") $(tail -2 "$tmp/eval" 2>/dev/null)"
+fi
+
+# regression with early stopping: stops, and keeps a useful model
+if "$tmp/diabetes" train examples/regression/diabetes.csv --standardize --save "$tmp/d.safetensors" >"$tmp/out" 2>&1 &&
+   grep -q "^early stop" "$tmp/out" &&
+   "$tmp/diabetes" eval examples/regression/diabetes.csv --weights "$tmp/d.safetensors" >"$tmp/eval" 2>&1; then
+    loss=$(sed -n 's/.*loss \([0-9.]*\).*/\1/p' "$tmp/eval")
+    if awk "BEGIN { exit !($loss < 3500) }"; then pass "regression.early_stop (mse $loss)"; else fail regression "mse $loss"; fi
+else
+    fail regression "$(tail -2 "$tmp/out")"
+fi
+
+# --resume after --stop-after: bit-identical weights and the same log, with
+# dropout masks, batchnorm, the weight average, clipping and early stopping
+if "$tmp/ema" train "$iris" --standardize --save "$tmp/e1.safetensors" --quiet >/dev/null 2>&1 &&
+   "$tmp/ema" train "$iris" --standardize --save "$tmp/e2.safetensors" --quiet --stop-after 37 >"$tmp/out" 2>&1
+   [ $? -eq 130 ] && [ ! -e "$tmp/e2.safetensors" ] &&
+   "$tmp/ema" train "$iris" --standardize --save "$tmp/e2.safetensors" --quiet --resume "$tmp/e2.ckpt" >/dev/null 2>&1 &&
+   cmp -s "$tmp/e1.safetensors" "$tmp/e2.safetensors" &&
+   [ "$(cut -d, -f1-6 "$tmp/e1.log.csv")" = "$(cut -d, -f1-6 "$tmp/e2.log.csv")" ]; then
+    pass resume.bit_identical
+else
+    fail resume.bit_identical "$(tail -1 "$tmp/out")"
+fi
+
+# gradcheck passes on the real models, and catches a broken backward pass
+if "$tmp/iris" gradcheck "$iris" --standardize >"$tmp/out" 2>&1 && grep -q ": ok" "$tmp/out"; then
+    pass gradcheck.iris
+else
+    fail gradcheck.iris "$(tail -1 "$tmp/out")"
+fi
+if "$tmp/ema" gradcheck "$iris" >"$tmp/out" 2>&1; then
+    pass gradcheck.dropout_batchnorm
+else
+    fail gradcheck.dropout_batchnorm "$(tail -1 "$tmp/out")"
+fi
+sed 's/dx\[i\] = dy\[i\] \* (x > 0.0f ? 1.0f : 0.0f);/dx[i] = dy[i];/' "$tmp/iris.c" >"$tmp/broken.c"
+if cmp -s "$tmp/iris.c" "$tmp/broken.c"; then
+    fail gradcheck.catches_bug "the relu gradient to break was not found"
+elif ${CC:-cc} -std=c99 -O2 -Iruntime "$tmp/broken.c" build/libdnnrt.a -lz -lm -o "$tmp/broken" &&
+     ! "$tmp/broken" gradcheck "$iris" --standardize >"$tmp/out" 2>&1 && grep -q "FAILED" "$tmp/out"; then
+    pass gradcheck.catches_bug
+else
+    fail gradcheck.catches_bug "a relu backward without its mask passed: $(tail -1 "$tmp/out")"
+fi
+
+# check: PyTorch's outputs stored by the golden suite
+for case in iris conv_basic; do
+    build "golden_$case" "tests/golden/cases/$case.dnn"
+    g=tests/golden/data/$case
+    if "$tmp/golden_$case" check --weights "$g.weights.safetensors" --golden "$g.golden.safetensors" >"$tmp/out" 2>&1; then
+        pass "check.$case: $(head -1 "$tmp/out")"
+    else
+        fail "check.$case" "$(head -2 "$tmp/out")"
+    fi
+done
+# ... and a mismatch fails: the same outputs against one epoch's training away
+"$tmp/golden_iris" train "$iris" --weights tests/golden/data/iris.weights.safetensors --epochs 1 --quiet \
+    --save "$tmp/moved.safetensors" >/dev/null 2>&1
+if ! "$tmp/golden_iris" check --weights "$tmp/moved.safetensors" --golden tests/golden/data/iris.golden.safetensors \
+       >"$tmp/out" 2>&1 && grep -q FAILED "$tmp/out"; then
+    pass check.mismatch
+else
+    fail check.mismatch "$(head -2 "$tmp/out")"
+fi
+
+# bad data: a clear error naming the place, exit 1, nothing written
+printf 'a,b,c,d,s\n1,2,3,4,0\n1,2,3,0\n' >"$tmp/short.csv"
+expect_error data.bad_row "short.csv:3: 4 fields, expected 5" "$tmp/iris" train "$tmp/short.csv"
+printf '1,2,3,4,0\n1,2,nan,4,1\n' >"$tmp/nan.csv"
+expect_error data.nan "nan.csv:2" "$tmp/iris" train "$tmp/nan.csv"
+printf '1,2,3,4,0\n1,2,3,4,7\n' >"$tmp/label.csv"
+expect_error data.label_range "label.csv:2: label 7 is not a class of 'species' (0..2)" "$tmp/iris" train "$tmp/label.csv"
+expect_error data.missing "missing.csv" "$tmp/iris" train "$tmp/missing.csv"
+printf '1,2,3\n' >"$tmp/narrow.csv"
+expect_error data.too_few_columns "narrow.csv: 3 columns left, but 'features' needs 4" "$tmp/iris" train "$tmp/narrow.csv"
+"$tmp/xor" predict "$tmp/xor.csv" --weights "$tmp/xor.safetensors" --out "$tmp/one.npy" >/dev/null 2>&1
+expect_error data.npy_shape "one.npy holds 1 value per sample, but 'features' takes 4" "$tmp/iris" train "$tmp/one.npy"
+printf '1,2,3,4\n5,6,7,8\n' >"$tmp/two.csv"
+printf '0\n1\n2\n' >"$tmp/three.csv"
+expect_error data.counts "three.csv: 3 samples, but features has 2" "$tmp/iris" train "$tmp/two.csv" "$tmp/three.csv"
+
+# Fashion-MNIST from IDX files, and PyTorch reading the weights
+if [ ! -e $fashion/train-images-idx3-ubyte.gz ]; then
+    skip fashion "dataset-fashion-mnist is not installed"
+else
+    build mlp models/mlp.dnn
+    "$tmp/mlp" train $fashion/train-images-idx3-ubyte.gz $fashion/train-labels-idx1-ubyte.gz --scale 1/255 \
+        --limit 3000 --epochs 1 --save "$tmp/mlp.safetensors" --quiet >"$tmp/out" 2>&1
+    "$tmp/mlp" eval $fashion/t10k-images-idx3-ubyte.gz $fashion/t10k-labels-idx1-ubyte.gz --weights "$tmp/mlp.safetensors" \
+        --limit 2000 >"$tmp/eval" 2>&1
+    acc=$(sed -n 's/.*accuracy \([0-9.]*\)%.*/\1/p' "$tmp/eval" | head -1)
+    if [ -n "$acc" ] && awk "BEGIN { exit !($acc >= 50) }"; then pass "fashion.idx ($acc%)"; else fail fashion.idx "$(tail -2 "$tmp/out")"; fi
+    if ! /usr/bin/python3 -c 'import torch' 2>/dev/null; then
+        skip fashion.pytorch_reads_weights "python3-torch is not installed"
+    else
+        torch=$(/usr/bin/python3 examples/fashion/reference.py mlp -t 2000 --weights "$tmp/mlp.safetensors" 2>&1 |
+                sed -n 's/test accuracy: \([0-9.]*\)%.*/\1/p')
+        if [ "$torch" = "$acc" ]; then
+            pass "fashion.pytorch_reads_weights ($torch%)"
+        else
+            fail fashion.pytorch_reads_weights "PyTorch $torch%, dnnc $acc%"
+        fi
+    fi
+    # a real SIGTERM in the middle of training: exit 130 with a checkpoint; the resumed run is bit-identical
+    args="$fashion/train-images-idx3-ubyte.gz $fashion/train-labels-idx1-ubyte.gz --scale 1/255 --limit 20000 --epochs 2 --quiet"
+    "$tmp/mlp" train $args --save "$tmp/s1.safetensors" >/dev/null 2>&1
+    "$tmp/mlp" train $args --save "$tmp/s2.safetensors" >"$tmp/out" 2>&1 &
+    pid=$!
+    sleep 2
+    kill -TERM $pid 2>/dev/null
+    wait $pid
+    rc=$?
+    if [ $rc -ne 130 ]; then
+        skip resume.sigterm "training ended (exit $rc) before the signal; the machine is fast"
+    elif "$tmp/mlp" train $args --save "$tmp/s2.safetensors" --resume "$tmp/s2.ckpt" >/dev/null 2>&1 &&
+         cmp -s "$tmp/s1.safetensors" "$tmp/s2.safetensors"; then
+        pass "resume.sigterm ($(grep -o 'epoch [0-9]*, batch [0-9]*' "$tmp/out"))"
+    else
+        fail resume.sigterm "the resumed weights differ"
+    fi
+fi
