@@ -22,6 +22,7 @@
  * known. A .npy file is read like an IDX file: the header, then
  * the data in fixed chunks converted straight into the float buffer.
  */
+#define _POSIX_C_SOURCE 200809L /* mmap, posix_madvise, fileno */
 #include "dnn_data.h"
 
 #include <errno.h>

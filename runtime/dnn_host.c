@@ -6,6 +6,7 @@
  * within one file system), fsync, rename over the target, fsync the
  * directory. Paths are copied into fixed buffers of DNN_PATH_MAX bytes.
  */
+#define _POSIX_C_SOURCE 200809L /* fsync, rename, getpid */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>

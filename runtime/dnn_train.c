@@ -65,6 +65,7 @@ static void *xcalloc(size_t n, size_t size) {
 typedef struct Options {
     const char *command;
     const char *files[MAX_SLOTS]; int nfiles; /* DATA */
+    char *lists[MAX_SLOTS]; int nlists;       /* the DATA arguments, split in place */
     const char *val;              /* --val DATA (comma-separated files) */
     const char *weights;          /* --weights: start from these */
     const char *save;             /* --save: weights file (checkpoint, log, plot beside it) */
@@ -257,13 +258,17 @@ static int parse_options(const dnn_program *p, int argc, char **argv, Options *o
             return 2;
         } else {
             /* DATA: files, spaces or commas between them */
-            char *list = strdup(a);
+            if (o->nlists == MAX_SLOTS) {
+                fail("too many data files (at most %d)", MAX_SLOTS);
+                return 2;
+            }
+            char *list = o->lists[o->nlists++] = strdup(a);
             for (char *f = strtok(list, ","); f; f = strtok(NULL, ",")) {
                 if (o->nfiles == MAX_SLOTS) {
                     fail("too many data files (at most %d)", MAX_SLOTS);
                     return 2;
                 }
-                o->files[o->nfiles++] = f; /* list is kept for the program's lifetime */
+                o->files[o->nfiles++] = f;
             }
         }
     }
@@ -1153,12 +1158,24 @@ static int train(Run *r) {
     int epochs = o->epochs > 0 ? o->epochs : p->epochs;
     uint64_t seed = o->seed >= 0 ? (uint64_t)o->seed : p->seed;
     int nslots = p->ninputs + p->ntargets;
+    int status = 0;
+    /* everything the run owns, freed at done: */
     Data all, train_set, val_set;
+    Loop l;
+    Batch b;
+    long *idx = NULL, *order = NULL;
+    char *save = NULL, *ckpt = NULL, *log = NULL, *svg = NULL, *val_list = NULL;
+    memset(&all, 0, sizeof all);
+    memset(&train_set, 0, sizeof train_set);
+    memset(&val_set, 0, sizeof val_set);
+    memset(&l, 0, sizeof l);
+    memset(&b, 0, sizeof b);
     signal(SIGINT, on_signal); /* from here on ^C and SIGTERM stop at the next batch, with a checkpoint */
     signal(SIGTERM, on_signal);
-    memset(&val_set, 0, sizeof val_set);
-    if (load_data(p, o, o->files, o->nfiles, nslots, &all))
-        return 1;
+    if (load_data(p, o, o->files, o->nfiles, nslots, &all)) {
+        status = 1;
+        goto done;
+    }
     int labelled = p->ninputs + p->score_target;
     if (!r->labels && all.labels[labelled]) { /* --class-names wins over a CSV's text labels */
         r->labels = xcalloc((size_t)all.nlabels[labelled], sizeof(char *));
@@ -1167,7 +1184,7 @@ static int train(Run *r) {
     }
 
     /* the split: --val files, or the train block's validation fraction (a seeded random split) */
-    long *idx = xcalloc((size_t)all.count, sizeof(long));
+    idx = xcalloc((size_t)all.count, sizeof(long));
     for (long i = 0; i < all.count; i++)
         idx[i] = i;
     long ntrain = all.count;
@@ -1179,7 +1196,8 @@ static int train(Run *r) {
         if (ntrain < 1 || ntrain == all.count) {
             fail("validation %g of %ld samples leaves %s", p->validation, all.count,
                  ntrain < 1 ? "nothing to train on" : "nothing to validate on");
-            return 1;
+            status = 1;
+            goto done;
         }
     }
     r->prep.scale = isnan(o->scale) ? 1.0 : o->scale;
@@ -1192,11 +1210,13 @@ static int train(Run *r) {
     if (o->val) {
         const char *files[MAX_SLOTS];
         int n = 0;
-        char *list = strdup(o->val);
-        for (char *f = strtok(list, ","); f && n < MAX_SLOTS; f = strtok(NULL, ","))
+        val_list = strdup(o->val);
+        for (char *f = strtok(val_list, ","); f && n < MAX_SLOTS; f = strtok(NULL, ","))
             files[n++] = f;
-        if (load_data(p, o, files, n, nslots, &val_set))
-            return 1;
+        if (load_data(p, o, files, n, nslots, &val_set)) {
+            status = 1;
+            goto done;
+        }
         prep_apply(p, &r->prep, &val_set);
     }
     int have_val = val_set.count > 0;
@@ -1204,34 +1224,36 @@ static int train(Run *r) {
         note("no validation data: early_stop watches the training loss (give --val, or 'validation F;' in the train block)");
 
     /* the model: initialised, or from --weights, or from the checkpoint */
-    Loop l;
-    memset(&l, 0, sizeof l);
     l.best_loss = INFINITY;
     l.best_epoch = -1;
     if (p->ema_decay > 0)
         l.ema = xcalloc(p->params_size, sizeof(float));
     p->init(r->m, seed);
     dnn_rng_seed(&l.shuffle, seed ^ 0x5f1ff1eULL);
-    if (o->weights && load_weights(r, o->weights))
-        return 1;
-    const char *save = o->save ? o->save : text_of("%s.safetensors", p->name);
-    char *ckpt = beside(save, ".ckpt");
-    const char *log = o->log ? o->log : beside(save, ".log.csv");
-    char *svg = beside(log, ".svg");
-    if (o->resume && load_checkpoint(r, &l, o->resume))
-        return 1;
+    if (o->weights && load_weights(r, o->weights)) {
+        status = 1;
+        goto done;
+    }
+    save = o->save ? strdup(o->save) : text_of("%s.safetensors", p->name);
+    ckpt = beside(save, ".ckpt");
+    log = o->log ? strdup(o->log) : beside(save, ".log.csv");
+    svg = beside(log, ".svg");
+    if (o->resume && load_checkpoint(r, &l, o->resume)) {
+        status = 1;
+        goto done;
+    }
     l.rows = realloc(l.rows, sizeof *l.rows * (size_t)(epochs + 1));
     if (l.epoch >= epochs && o->resume)
         note("%s: the run had already finished %d epochs", o->resume, l.epoch);
 
-    Batch b;
     batch_alloc(p, &b);
-    long *order = xcalloc((size_t)train_set.count, sizeof(long));
+    order = xcalloc((size_t)train_set.count, sizeof(long));
     dnn_progress bar;
-    int status = 0;
     long batches_run = 0;
-    printf("training %s on %ld samples%s, %d epochs, batch %d\n", p->name, train_set.count,
-           have_val ? text_of(" (%ld for validation)", val_set.count) : "", epochs, p->batch);
+    char *held = have_val ? text_of(" (%ld for validation)", val_set.count) : strdup("");
+    printf("training %s on %ld samples%s, %d epoch%s, batch %d\n", p->name, train_set.count, held, epochs,
+           epochs == 1 ? "" : "s", p->batch);
+    free(held);
     for (; l.epoch < epochs; l.epoch++) {
         p->set_epoch(r->m, l.epoch);
         dnn_rng rng = l.shuffle; /* so a resumed epoch sees the same order */
@@ -1272,11 +1294,14 @@ static int train(Run *r) {
                 l.seconds = dnn_now() - started;
                 if (show)
                     dnn_progress_end(&bar, "interrupted");
-                if (save_checkpoint(r, &l, ckpt))
-                    return 3;
+                if (save_checkpoint(r, &l, ckpt)) {
+                    status = 3;
+                    goto done;
+                }
                 printf("interrupted: checkpoint %s (epoch %d, batch %ld); continue with --resume %s\n", ckpt,
                        l.epoch + 1, l.batch, ckpt);
-                return 130;
+                status = 130;
+                goto done;
             }
         }
         if (status)
@@ -1329,13 +1354,16 @@ static int train(Run *r) {
         if (dnn_log_write_csv(log, l.rows, l.nrows, msg, sizeof msg) != DNN_OK ||
             dnn_plot_svg(svg, p->name, l.rows, l.nrows, msg, sizeof msg) != DNN_OK) {
             fail("%s", msg);
-            return 3;
+            status = 3;
+            goto done;
         }
         l.epoch++;
         int saved = save_checkpoint(r, &l, ckpt);
         l.epoch--;
-        if (saved)
-            return 3;
+        if (saved) {
+            status = 3;
+            goto done;
+        }
         if (stop) {
             printf("early stop: the %s loss has not improved for %d epochs; keeping epoch %d's weights\n",
                    have_val ? "validation" : "training", p->patience, l.best_epoch + 1);
@@ -1344,25 +1372,32 @@ static int train(Run *r) {
         }
         if (interrupted) {
             printf("interrupted after epoch %d: checkpoint %s; continue with --resume %s\n", l.epoch + 1, ckpt, ckpt);
-            return 130;
+            status = 130;
+            goto done;
         }
     }
     if (l.best) /* already the average when there is one */
         memcpy(r->params, l.best, sizeof(float) * p->params_size);
     else if (l.ema)
         ema_swap(r, l.ema);
-    if (!status && save_weights(r, save))
-        return 3;
+    if (!status && save_weights(r, save)) {
+        status = 3;
+        goto done;
+    }
     if (!status)
         printf("weights: %s   checkpoint: %s   log: %s   curves: %s\n", save, ckpt, log, svg);
+done:
     batch_free(p, &b);
     free(order);
     free(idx);
     free(l.rows);
     free(l.ema);
     free(l.best);
+    free(save);
     free(ckpt);
+    free(log);
     free(svg);
+    free(val_list);
     data_free(&all);
     data_free(&train_set);
     data_free(&val_set);
@@ -1666,8 +1701,10 @@ static int check(Run *r) {
             }
     }
     for (int k = 0; k < p->noutputs && !rc; k++) {
-        printf("%-16s %ld samples  worst |error| %.3g  %s\n", p->outputs[k].name, count, worst[k],
-               bad[k] ? text_of("%ld values beyond %g + %g|want|: FAILED", bad[k], r->o.atol, r->o.rtol) : "ok");
+        char verdict[128] = "ok";
+        if (bad[k])
+            snprintf(verdict, sizeof verdict, "%ld values beyond %g + %g|want|: FAILED", bad[k], r->o.atol, r->o.rtol);
+        printf("%-16s %ld samples  worst |error| %.3g  %s\n", p->outputs[k].name, count, worst[k], verdict);
         rc |= bad[k] != 0;
     }
     free(worst);
@@ -1686,8 +1723,11 @@ int dnn_main(const dnn_program *p, int argc, char **argv) {
     memset(&r, 0, sizeof r);
     r.p = p;
     int rc = parse_options(p, argc, argv, &r.o);
-    if (rc)
+    if (rc) {
+        for (int i = 0; i < r.o.nlists; i++)
+            free(r.o.lists[i]);
         return rc < 0 ? 0 : rc;
+    }
     if (p->ninputs + p->ntargets > MAX_SLOTS) {
         fail("the model has more than %d inputs and targets", MAX_SLOTS);
         return 2;
@@ -1712,6 +1752,8 @@ int dnn_main(const dnn_program *p, int argc, char **argv) {
     else
         rc = check(&r);
     prep_free(&r.prep);
+    for (int i = 0; i < r.o.nlists; i++)
+        free(r.o.lists[i]);
     if (r.labels) {
         for (int k = 0; k < r.nlabels; k++)
             free(r.labels[k]);

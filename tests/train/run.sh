@@ -221,3 +221,25 @@ else
         fail resume.sigterm "the resumed weights differ"
     fi
 fi
+
+# the driver under AddressSanitizer and UBSan: training, resume, every command, bad input
+S="-fsanitize=address,undefined -fno-omit-frame-pointer -g -D_POSIX_C_SOURCE=200809L"
+if ! ${CC:-cc} -std=c99 -O1 $S -Iruntime "$tmp/ema.c" runtime/*.c -lz -lm -o "$tmp/ema_asan" 2>"$tmp/err"; then
+    skip sanitizers "cannot build with -fsanitize: $(head -1 "$tmp/err")"
+else
+    bad=""
+    for args in "train $iris --standardize --save $tmp/a.safetensors --quiet --stop-after 20" \
+                "train $iris --standardize --save $tmp/a.safetensors --quiet --resume $tmp/a.ckpt" \
+                "eval $iris --weights $tmp/a.safetensors --confusion $tmp/c.csv" \
+                "predict $iris --weights $tmp/a.safetensors --out $tmp/p.npy" "gradcheck $iris" \
+                "train $tmp/short.csv" "train $tmp/nan.csv" "train $iris --val $tmp/label.csv" "train $tmp/missing.csv" \
+                "eval $iris" "check --weights $tmp/a.safetensors --golden $tmp/a.safetensors" "bogus" \
+                "train $iris --epochs x"; do
+        UBSAN_OPTIONS=halt_on_error=1 "$tmp/ema_asan" $args >/dev/null 2>"$tmp/err"
+        rc=$?
+        if [ $rc -gt 3 ] && [ $rc -ne 130 ] || grep -q "Sanitizer\|runtime error" "$tmp/err"; then
+            bad="$bad [$args: exit $rc $(grep -m1 'ERROR\|runtime error' "$tmp/err")]"
+        fi
+    done
+    if [ -z "$bad" ]; then pass sanitizers; else fail sanitizers "$bad"; fi
+fi
