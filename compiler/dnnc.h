@@ -57,6 +57,7 @@ typedef struct Source {
 } Source;
 
 void diag_init(const Source *src, bool color, bool werror, bool no_warnings);
+void diag_free(void);                  /* releases the line index (at exit) */
 void error_at(Loc loc, const char *fmt, ...);
 void warning_at(Loc loc, const char *fmt, ...);
 void note(const char *fmt, ...);       /* a "note:" line for the last diagnostic */

@@ -157,7 +157,7 @@ try 'dnnc --help'" "$ok" -o
 cli header_without_argument 2 "dnnc: error: option '--header' needs an argument
 try 'dnnc --help'" "$ok" --header
 cli missing_file 1 "dnnc: error: cannot open 'does_not_exist.dnn': No such file or directory" does_not_exist.dnn
-cli directory 1 "dnnc: error: cannot read '$root/$here'" "$root/$here"
+cli directory 1 "dnnc: error: cannot read '$root/$here': Is a directory" "$root/$here"
 cli help 0 "" --help
 cli version 0 "" --version
 
