@@ -14,6 +14,7 @@
  */
 #include "dnnc.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -120,6 +121,10 @@ static size_t *line_starts;  /* byte offset of line i+1; malloc'd, freed by diag
 static int nlines;  /* whether the last error/warning was printed (for notes) */
 
 void diag_init(const Source *src, bool color, bool werror, bool no_warnings) {
+    /* stderr is unbuffered: a byte per write(2) made 50,000 warnings take
+     * seconds. Buffered, it is flushed at exit (and before an ICE). */
+    static char buf[1 << 16];
+    setvbuf(stderr, buf, _IOFBF, sizeof buf);
     source = src;
     use_color = color;
     warnings_are_errors = werror;
@@ -268,6 +273,7 @@ void note(const char *fmt, ...) {
 }
 
 NORETURN void ice(const char *file, int line, const char *fmt, ...) {
+    fflush(stderr);
     fprintf(stderr, "dnnc: internal error at %s:%d: ", file, line);
     va_list ap;
     va_start(ap, fmt);
@@ -275,6 +281,18 @@ NORETURN void ice(const char *file, int line, const char *fmt, ...) {
     va_end(ap);
     fputc('\n', stderr);
     exit(70);
+}
+
+/* A number for messages: the shortest form that reads back as the same
+ * value, so 99999999 stays 99999999 (not %g's 1e+08) and 1e10 is 1e+10. */
+const char *num_str(double x) {
+    char buf[32];
+    for (int prec = 6; prec <= 17; prec++) {
+        snprintf(buf, sizeof buf, "%.*g", prec, x);
+        if (strtod(buf, NULL) == x)
+            break;
+    }
+    return arena_strdup(buf);
 }
 
 /* ---- shapes ---------------------------------------------------------------- */
@@ -288,10 +306,18 @@ const char *shape_str(const Shape *s) {
     return arena_strdup(buf);
 }
 
+/* a * b for sizes (a, b >= 0), LONG_MAX when it would overflow: callers
+ * compare with MAX_ELEMENTS, so "huge" is all they need to know. */
+long mul_capped(long a, long b) {
+    if (a < 0 || b < 0)
+        ICE("negative size %ld * %ld", a, b);
+    return b && a > LONG_MAX / b ? LONG_MAX : a * b;
+}
+
 long shape_size(const Shape *s) {
     long n = 1;
     for (int i = 0; i < s->rank; i++)
-        n *= s->dim[i];
+        n = mul_capped(n, s->dim[i]);
     return n;
 }
 
