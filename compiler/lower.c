@@ -76,6 +76,12 @@ const char *closest_name(const char *name, const char *const *cands, int n) {
 
 /* ---- constant expressions and argument binding ------------------------------ */
 
+static double fold(int op, double a, double b) {
+    return op == '+' ? a + b : op == '-' ? a - b : op == '*' ? a * b : a / b;
+}
+
+/* Evaluates a constant expression. A left-associative chain (1 + 2 + ...)
+ * is folded in a loop: such a chain can be a million terms long. */
 bool const_eval(const Node *n, double *out) {
     double a, b;
     switch (n->kind) {
@@ -87,11 +93,32 @@ bool const_eval(const Node *n, double *out) {
             return false;
         *out = -a;
         return true;
-    case N_BINOP:
-        if (n->op == '@' || !const_eval(n->a, &a) || !const_eval(n->b, &b))
-            return false;
-        *out = n->op == '+' ? a + b : n->op == '-' ? a - b : n->op == '*' ? a * b : a / b;
-        return isfinite(*out);
+    case N_BINOP: {
+        const Node *bottom = n;
+        int len = 1;
+        while (bottom->a->kind == N_BINOP) {
+            bottom = bottom->a;
+            len++;
+        }
+        const Node **spine = malloc(sizeof *spine * (size_t)len);
+        if (!spine)
+            ICE("out of memory");
+        for (const Node *p = n; len > 0; p = p->a)
+            spine[--len] = p;
+        bool ok = const_eval(bottom->a, &a);
+        for (int i = 0; ok; i++) {
+            ok = spine[i]->op != '@' && const_eval(spine[i]->b, &b);
+            if (ok) {
+                a = fold(spine[i]->op, a, b);
+                ok = isfinite(a);
+            }
+            if (spine[i] == n)
+                break;
+        }
+        free(spine);
+        *out = a;
+        return ok;
+    }
     default:
         return false;
     }
@@ -381,18 +408,35 @@ static int count_layers(const Node *n, const Node **second) {
         }
         return count;
     case N_PIPE:
-        /* the stage itself is named by its position; its arguments are not */
-        count = count_layers(n->a, second);
-        for (const Node *a = n->b->list; a; a = a->next)
-            count += count_layers(a->kind == N_KWARG ? a->a : a, second);
+    case N_BINOP: {
+        /* a chain, walked from its innermost link out (it can be very long) */
+        int len = 0;
+        for (const Node *p = n; p->kind == N_BINOP || p->kind == N_PIPE; p = p->a)
+            len++;
+        const Node **spine = malloc(sizeof *spine * (size_t)len);
+        if (!spine)
+            ICE("out of memory");
+        int k = len;
+        for (const Node *p = n; k > 0; p = p->a)
+            spine[--k] = p;
+        count = count_layers(spine[0]->a, second);
+        for (int i = 0; i < len; i++) {
+            if (spine[i]->kind == N_PIPE) {
+                /* the stage itself is named by its position; its arguments are not */
+                for (const Node *a = spine[i]->b->list; a; a = a->next)
+                    count += count_layers(a->kind == N_KWARG ? a->a : a, second);
+                continue;
+            }
+            int kb = count_layers(spine[i]->b, second);
+            if (count && kb && !*second)
+                *second = spine[i]->b;
+            count += kb;
+        }
+        free(spine);
         return count;
-    case N_BINOP:
-    case N_NEG: {
-        int ka = count_layers(n->a, second), kb = count_layers(n->b, second);
-        if (ka && kb && !*second)
-            *second = n->b;
-        return ka + kb;
     }
+    case N_NEG:
+        return count_layers(n->a, second);
     default:
         return 0;
     }
@@ -439,7 +483,7 @@ static Value *lower_penalty(Ctx *c, OpKind op, const Node *call, const Node *set
 
 /* A call, possibly a pipe stage (then `first` is the piped value and
  * `stage_name` its NAME.i). */
-static Value *lower_call(Ctx *c, const Node *call, const Node *first, const char *stage_name) {
+static Value *lower_call(Ctx *c, const Node *call, const Node *first, Value *piped, const char *stage_name) {
     Graph *g = c->g;
     OpKind op = find_op(call->name);
     if (op == OP_COUNT) {
@@ -464,8 +508,8 @@ static Value *lower_call(Ctx *c, const Node *call, const Node *first, const char
         return lower_penalty(c, op, call, b.nodes[0]);
 
     Value *in[MAX_INPUTS];
-    for (int i = 0; i < b.ntensors; i++)
-        if (!(in[i] = lower_expr(c, b.tensors[i])))
+    for (int i = 0; i < b.ntensors; i++) /* a piped value was lowered by the caller */
+        if (!(in[i] = first && b.tensors[i] == first ? piped : lower_expr(c, b.tensors[i])))
             return NULL;
     /* the node is filled in a scratch Value first, so that a layer's
      * parameters are created (and numbered) before it */
@@ -523,6 +567,57 @@ Value *ir_node(Graph *g, OpKind op, Loc loc, Value *a, Value *b, Value *c) {
     return v;
 }
 
+/* One link of a chain: `v op right` or `v |> stage`. */
+static Value *lower_link(Ctx *c, const Node *n, Value *v, int stage) {
+    if (n->kind == N_PIPE)
+        return lower_call(c, n->b, n->a, v, arena_printf("%s.%d", c->stmt, stage));
+    Value *b = lower_expr(c, n->b);
+    if (!v || !b)
+        return NULL;
+    OpKind op = n->op == '+' ? OP_add : n->op == '-' ? OP_sub : n->op == '*' ? OP_mul
+              : n->op == '/' ? OP_div : OP_matmul;
+    v = ir_binary(c->g, op, v, b, n->loc);
+    v->label = c->stmt;
+    v->stmt_line = c->line;
+    return v;
+}
+
+/* A left-associative chain of operators and pipes (a + b + c ...,
+ * x |> f |> g ...), lowered with a loop from its innermost link out, not by
+ * recursion: a one-line sum can have a million terms. A constant prefix
+ * (1 + 2 + x) becomes one constant; stage i of a pipe is named NAME.i. */
+static Value *lower_chain(Ctx *c, const Node *n) {
+    int len = 0;
+    for (const Node *p = n; p->kind == N_BINOP || p->kind == N_PIPE; p = p->a)
+        len++;
+    const Node **spine = malloc(sizeof *spine * (size_t)len);
+    if (!spine)
+        ICE("out of memory");
+    int k = len;
+    for (const Node *p = n; k > 0; p = p->a)
+        spine[--k] = p;
+    /* the longest constant prefix, folded as const_eval folds it */
+    int folded = -1;
+    double x = 0, y;
+    bool constant_so_far = const_eval(spine[0]->a, &x);
+    for (int i = 0; i < len && constant_so_far; i++) {
+        constant_so_far = spine[i]->kind == N_BINOP && spine[i]->op != '@' && const_eval(spine[i]->b, &y) &&
+                          isfinite(fold(spine[i]->op, x, y));
+        if (constant_so_far) {
+            x = fold(spine[i]->op, x, y);
+            folded = i;
+        }
+    }
+    Value *v = folded >= 0 ? constant(c, x, spine[folded]->loc) : lower_expr(c, spine[0]->a);
+    int pipes = 0; /* pipe links in a row: the stage index */
+    for (int i = folded + 1; i < len; i++) {
+        int stage = spine[i]->kind == N_PIPE ? pipes++ : (pipes = 0);
+        v = lower_link(c, spine[i], v, stage);
+    }
+    free(spine);
+    return v;
+}
+
 static Value *lower_expr(Ctx *c, const Node *n) {
     Graph *g = c->g;
     switch (n->kind) {
@@ -567,35 +662,16 @@ static Value *lower_expr(Ctx *c, const Node *n) {
         error_at(n->loc, "a list is only allowed as the dimensions of reshape()");
         return NULL;
     case N_CALL:
-        return lower_call(c, n, NULL, NULL);
-    case N_PIPE: {
-        /* stage index: how many pipes lie under this one on the left */
-        int stage = 0;
-        for (const Node *p = n->a; p->kind == N_PIPE; p = p->a)
-            stage++;
-        const char *name = arena_printf("%s.%d", c->stmt, stage);
-        return lower_call(c, n->b, n->a, name);
-    }
+        return lower_call(c, n, NULL, NULL, NULL);
+    case N_PIPE:
+    case N_BINOP:
+        return lower_chain(c, n);
     case N_NEG: {
         double x;
         if (const_eval(n, &x))
             return constant(c, x, n->loc);
         Value *a = lower_expr(c, n->a);
         return a ? ir_node(g, OP_neg, n->loc, a, NULL, NULL) : NULL;
-    }
-    case N_BINOP: {
-        double x;
-        if (const_eval(n, &x))
-            return constant(c, x, n->loc);
-        Value *a = lower_expr(c, n->a), *b = lower_expr(c, n->b);
-        if (!a || !b)
-            return NULL;
-        OpKind op = n->op == '+' ? OP_add : n->op == '-' ? OP_sub : n->op == '*' ? OP_mul
-                  : n->op == '/' ? OP_div : OP_matmul;
-        Value *v = ir_binary(g, op, a, b, n->loc);
-        v->label = c->stmt;
-        v->stmt_line = c->line;
-        return v;
     }
     case N_KWARG:
         error_at(n->loc, "keyword argument outside a call");

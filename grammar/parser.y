@@ -193,7 +193,9 @@ static Node *binop(int op, Loc loc, Node *a, Node *b) {
     n->op = op;
     n->a = a;
     n->b = b;
-    n->depth = 1 + (depth_of(a) > depth_of(b) ? depth_of(a) : depth_of(b));
+    /* only real nesting counts (unary minus here, brackets and calls
+     * elsewhere): a left-associative chain a + b + c ... is flat */
+    n->depth = (b ? 0 : 1) + (depth_of(a) > depth_of(b) ? depth_of(a) : depth_of(b));
     return n;
 }
 
