@@ -474,8 +474,14 @@ static Value *lower_penalty(Ctx *c, OpKind op, const Node *call, const Node *set
     }
     if (!sum) {
         error_at(set->loc, "%s(%s) names no parameter", op_info[op].name, set->name);
-        if (strcmp(set->name, "weights") && strcmp(set->name, "params"))
-            note("write a parameter's name (e.g. fc1.weight is written fc1), 'weights' or 'params'");
+        const char **names = arena_alloc(sizeof(char *) * (size_t)(g->nparams + 1));
+        for (int i = 0; i < g->nparams; i++)
+            names[i] = g->params[i]->name;
+        const char *near = closest_name(set->name, names, g->nparams);
+        if (near)
+            note("did you mean '%s'?", near);
+        else if (strcmp(set->name, "weights") && strcmp(set->name, "params"))
+            note("write a parameter's name (fc1.weight), a layer's name (fc1), 'weights' or 'params'");
         return constant(c, 0, call->loc);
     }
     return sum;
@@ -1130,9 +1136,7 @@ static Graph *lower_model(const Node *m) {
     bool has_train = false;
     int errors_before = error_count();
     for (const Node *s = m->list; s; s = s->next) /* names defined anywhere, for notes */
-        if (s->name && s->kind != N_OUTPUT && !map_get(&c.later, s->name))
-            map_put(&c.later, s->name, (void *)s);
-        else if (s->name && s->kind == N_OUTPUT && s->a && !map_get(&c.later, s->name))
+        if (s->name && (s->kind != N_OUTPUT || s->a) && !map_get(&c.later, s->name))
             map_put(&c.later, s->name, (void *)s);
     for (const Node *s = m->list; s && !too_many_errors(); s = s->next) {
         has_train |= s->kind == N_TRAIN;
