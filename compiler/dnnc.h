@@ -47,6 +47,7 @@ const char *source_line(int line);  /* line `line` of the source, trimmed */
 const char *source_text(Loc loc);   /* the text a one-line span covers, or NULL */
 char *arena_strdup(const char *s);
 char *arena_printf(const char *fmt, ...);
+const char *num_str(double x);      /* shortest exact form: "99999999", "0.5", "1e+10" */
 void arena_free_all(void);
 
 /* The file being compiled, kept for printing source lines in diagnostics. */
@@ -57,6 +58,7 @@ typedef struct Source {
 } Source;
 
 void diag_init(const Source *src, bool color, bool werror, bool no_warnings);
+void diag_free(void);                  /* releases the line index (at exit) */
 void error_at(Loc loc, const char *fmt, ...);
 void warning_at(Loc loc, const char *fmt, ...);
 void note(const char *fmt, ...);       /* a "note:" line for the last diagnostic */
@@ -209,6 +211,7 @@ typedef struct Graph {
     Value **targets; int ntargets;
     Value **outputs; int noutputs;
     const char **output_names;
+    Loc *output_locs;        /* each output statement's name, for messages */
     Value **params; int nparams;    /* parameters in creation order */
     Value *loss;
     Train train;
@@ -219,7 +222,8 @@ typedef struct Graph {
 
 Value *new_value(Graph *g, OpKind op, Loc loc);
 const char *shape_str(const Shape *s);   /* "[16, 5, 5]" */
-long shape_size(const Shape *s);
+long shape_size(const Shape *s);        /* elements; LONG_MAX if that overflows */
+long mul_capped(long a, long b);         /* a * b, or LONG_MAX on overflow */
 
 /* Binds a call's arguments to a signature (see ops.def): tensor operands go
  * to tensors[], attributes to vals[] with their locations. `what` names the

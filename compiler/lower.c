@@ -76,6 +76,12 @@ const char *closest_name(const char *name, const char *const *cands, int n) {
 
 /* ---- constant expressions and argument binding ------------------------------ */
 
+static double fold(int op, double a, double b) {
+    return op == '+' ? a + b : op == '-' ? a - b : op == '*' ? a * b : a / b;
+}
+
+/* Evaluates a constant expression. A left-associative chain (1 + 2 + ...)
+ * is folded in a loop: such a chain can be a million terms long. */
 bool const_eval(const Node *n, double *out) {
     double a, b;
     switch (n->kind) {
@@ -87,11 +93,32 @@ bool const_eval(const Node *n, double *out) {
             return false;
         *out = -a;
         return true;
-    case N_BINOP:
-        if (n->op == '@' || !const_eval(n->a, &a) || !const_eval(n->b, &b))
-            return false;
-        *out = n->op == '+' ? a + b : n->op == '-' ? a - b : n->op == '*' ? a * b : a / b;
-        return isfinite(*out);
+    case N_BINOP: {
+        const Node *bottom = n;
+        int len = 1;
+        while (bottom->a->kind == N_BINOP) {
+            bottom = bottom->a;
+            len++;
+        }
+        const Node **spine = malloc(sizeof *spine * (size_t)len);
+        if (!spine)
+            ICE("out of memory");
+        for (const Node *p = n; len > 0; p = p->a)
+            spine[--len] = p;
+        bool ok = const_eval(bottom->a, &a);
+        for (int i = 0; ok; i++) {
+            ok = spine[i]->op != '@' && const_eval(spine[i]->b, &b);
+            if (ok) {
+                a = fold(spine[i]->op, a, b);
+                ok = isfinite(a);
+            }
+            if (spine[i] == n)
+                break;
+        }
+        free(spine);
+        *out = a;
+        return ok;
+    }
     default:
         return false;
     }
@@ -150,11 +177,35 @@ static bool attr_value(const SigParam *p, const char *what, const Node *arg, dou
                  type_words(p->type));
         return false;
     }
-    if (!strcmp(p->type, "int") && (*val != floor(*val) || fabs(*val) > 2147483647.0)) {
-        error_at(arg->loc, "argument '%s' of %s must be a whole number, got %g", p->name, what, *val);
+    if (!strcmp(p->type, "int") && *val != floor(*val)) {
+        error_at(arg->loc, "argument '%s' of %s must be a whole number, got %s", p->name, what, num_str(*val));
+        return false;
+    }
+    if (!strcmp(p->type, "int") && fabs(*val) > 2147483647.0) {
+        error_at(arg->loc, "argument '%s' of %s must be a whole number %s, got %g", p->name, what,
+                 *val > 0 ? "below 2147483648" : "above -2147483648", *val);
         return false;
     }
     return true;
+}
+
+/* An expression as a user would write it, for notes: "x", "0.5", "...". */
+static const char *expr_words(const Node *n) {
+    switch (n->kind) {
+    case N_NUM: return n->text ? n->text : num_str(n->num);
+    case N_NAME: return n->name;
+    case N_KWARG: return arena_printf("%s = %s", n->name, expr_words(n->a));
+    case N_CALL: return n->list ? arena_printf("%s(...)", n->name) : arena_printf("%s()", n->name);
+    default: return "...";
+    }
+}
+
+/* "dense(3)" for the call dense(x, 3): its arguments but the first. */
+static const char *call_without_first(const Node *call) {
+    const char *args = "";
+    for (const Node *a = call->list ? call->list->next : NULL; a; a = a->next)
+        args = arena_printf("%s%s%s", args, *args ? ", " : "", expr_words(a));
+    return arena_printf("%s(%s)", call->name, args);
 }
 
 bool bind_args(const char *sig, const char *what, const Node *call, const Node *first, Binding *b) {
@@ -197,11 +248,29 @@ bool bind_args(const char *sig, const char *what, const Node *call, const Node *
             error_at(a->loc, "positional argument after a keyword argument in %s", what);
             ok = false;
         } else if (pos >= np) {
-            error_at(a->loc, "too many arguments to %s (it takes %d)", what, np - (first != NULL));
+            if (first && np == 1)
+                error_at(a->loc, "too many arguments to %s: it takes only '%s', which the pipe supplies", what,
+                         ps[0].name);
+            else
+                error_at(a->loc, "too many arguments to %s (it takes %d)", what, np - (first != NULL));
             ok = false;
             break;
         } else
             given[pos++] = a;
+    }
+    /* x |> dense(x, 3): the piped value was written again as the first
+     * argument, so every argument is one place off; say that, once */
+    if (first && ok && call->list && call->list->kind != N_KWARG && pos > 1 && ps[1].type[0] &&
+        strcmp(ps[1].type, "dims") && strcmp(ps[1].type, "params") && strcmp(ps[1].type, "name")) {
+        double x;
+        const Node *a = call->list;
+        if (!const_eval(a, &x) && !(a->kind == N_NAME && (!strcmp(a->name, "true") || !strcmp(a->name, "false")))) {
+            error_at(a->loc, "argument '%s' of %s must be %s known at compile time", ps[1].name, what,
+                     type_words(ps[1].type));
+            note("in a pipe the piped value is the first argument: write '%s |> %s'", expr_words(first),
+                 call_without_first(call));
+            return false;
+        }
     }
     for (int i = 0; i < np; i++) {
         const Node *arg = given[i];
@@ -242,7 +311,8 @@ typedef struct Ctx {
     Map params;         /* parameter key → Value */
     const char *stmt;   /* the statement's name, for layers outside a pipe */
     int line;           /* the statement's line */
-    bool had_loss;
+    bool had_loss;      /* a loss statement was seen (even one that failed) */
+    Map later;          /* name → the statement defining it, for "defined at line N" */
 } Ctx;
 
 static Value *lower_expr(Ctx *c, const Node *n);
@@ -338,18 +408,35 @@ static int count_layers(const Node *n, const Node **second) {
         }
         return count;
     case N_PIPE:
-        /* the stage itself is named by its position; its arguments are not */
-        count = count_layers(n->a, second);
-        for (const Node *a = n->b->list; a; a = a->next)
-            count += count_layers(a->kind == N_KWARG ? a->a : a, second);
+    case N_BINOP: {
+        /* a chain, walked from its innermost link out (it can be very long) */
+        int len = 0;
+        for (const Node *p = n; p->kind == N_BINOP || p->kind == N_PIPE; p = p->a)
+            len++;
+        const Node **spine = malloc(sizeof *spine * (size_t)len);
+        if (!spine)
+            ICE("out of memory");
+        int k = len;
+        for (const Node *p = n; k > 0; p = p->a)
+            spine[--k] = p;
+        count = count_layers(spine[0]->a, second);
+        for (int i = 0; i < len; i++) {
+            if (spine[i]->kind == N_PIPE) {
+                /* the stage itself is named by its position; its arguments are not */
+                for (const Node *a = spine[i]->b->list; a; a = a->next)
+                    count += count_layers(a->kind == N_KWARG ? a->a : a, second);
+                continue;
+            }
+            int kb = count_layers(spine[i]->b, second);
+            if (count && kb && !*second)
+                *second = spine[i]->b;
+            count += kb;
+        }
+        free(spine);
         return count;
-    case N_BINOP:
-    case N_NEG: {
-        int ka = count_layers(n->a, second), kb = count_layers(n->b, second);
-        if (ka && kb && !*second)
-            *second = n->b;
-        return ka + kb;
     }
+    case N_NEG:
+        return count_layers(n->a, second);
     default:
         return 0;
     }
@@ -387,8 +474,14 @@ static Value *lower_penalty(Ctx *c, OpKind op, const Node *call, const Node *set
     }
     if (!sum) {
         error_at(set->loc, "%s(%s) names no parameter", op_info[op].name, set->name);
-        if (strcmp(set->name, "weights") && strcmp(set->name, "params"))
-            note("write a parameter's name (e.g. fc1.weight is written fc1), 'weights' or 'params'");
+        const char **names = arena_alloc(sizeof(char *) * (size_t)(g->nparams + 1));
+        for (int i = 0; i < g->nparams; i++)
+            names[i] = g->params[i]->name;
+        const char *near = closest_name(set->name, names, g->nparams);
+        if (near)
+            note("did you mean '%s'?", near);
+        else if (strcmp(set->name, "weights") && strcmp(set->name, "params"))
+            note("write a parameter's name (fc1.weight), a layer's name (fc1), 'weights' or 'params'");
         return constant(c, 0, call->loc);
     }
     return sum;
@@ -396,7 +489,7 @@ static Value *lower_penalty(Ctx *c, OpKind op, const Node *call, const Node *set
 
 /* A call, possibly a pipe stage (then `first` is the piped value and
  * `stage_name` its NAME.i). */
-static Value *lower_call(Ctx *c, const Node *call, const Node *first, const char *stage_name) {
+static Value *lower_call(Ctx *c, const Node *call, const Node *first, Value *piped, const char *stage_name) {
     Graph *g = c->g;
     OpKind op = find_op(call->name);
     if (op == OP_COUNT) {
@@ -421,8 +514,8 @@ static Value *lower_call(Ctx *c, const Node *call, const Node *first, const char
         return lower_penalty(c, op, call, b.nodes[0]);
 
     Value *in[MAX_INPUTS];
-    for (int i = 0; i < b.ntensors; i++)
-        if (!(in[i] = lower_expr(c, b.tensors[i])))
+    for (int i = 0; i < b.ntensors; i++) /* a piped value was lowered by the caller */
+        if (!(in[i] = first && b.tensors[i] == first ? piped : lower_expr(c, b.tensors[i])))
             return NULL;
     /* the node is filled in a scratch Value first, so that a layer's
      * parameters are created (and numbered) before it */
@@ -480,6 +573,57 @@ Value *ir_node(Graph *g, OpKind op, Loc loc, Value *a, Value *b, Value *c) {
     return v;
 }
 
+/* One link of a chain: `v op right` or `v |> stage`. */
+static Value *lower_link(Ctx *c, const Node *n, Value *v, int stage) {
+    if (n->kind == N_PIPE)
+        return lower_call(c, n->b, n->a, v, arena_printf("%s.%d", c->stmt, stage));
+    Value *b = lower_expr(c, n->b);
+    if (!v || !b)
+        return NULL;
+    OpKind op = n->op == '+' ? OP_add : n->op == '-' ? OP_sub : n->op == '*' ? OP_mul
+              : n->op == '/' ? OP_div : OP_matmul;
+    v = ir_binary(c->g, op, v, b, n->loc);
+    v->label = c->stmt;
+    v->stmt_line = c->line;
+    return v;
+}
+
+/* A left-associative chain of operators and pipes (a + b + c ...,
+ * x |> f |> g ...), lowered with a loop from its innermost link out, not by
+ * recursion: a one-line sum can have a million terms. A constant prefix
+ * (1 + 2 + x) becomes one constant; stage i of a pipe is named NAME.i. */
+static Value *lower_chain(Ctx *c, const Node *n) {
+    int len = 0;
+    for (const Node *p = n; p->kind == N_BINOP || p->kind == N_PIPE; p = p->a)
+        len++;
+    const Node **spine = malloc(sizeof *spine * (size_t)len);
+    if (!spine)
+        ICE("out of memory");
+    int k = len;
+    for (const Node *p = n; k > 0; p = p->a)
+        spine[--k] = p;
+    /* the longest constant prefix, folded as const_eval folds it */
+    int folded = -1;
+    double x = 0, y;
+    bool constant_so_far = const_eval(spine[0]->a, &x);
+    for (int i = 0; i < len && constant_so_far; i++) {
+        constant_so_far = spine[i]->kind == N_BINOP && spine[i]->op != '@' && const_eval(spine[i]->b, &y) &&
+                          isfinite(fold(spine[i]->op, x, y));
+        if (constant_so_far) {
+            x = fold(spine[i]->op, x, y);
+            folded = i;
+        }
+    }
+    Value *v = folded >= 0 ? constant(c, x, spine[folded]->loc) : lower_expr(c, spine[0]->a);
+    int pipes = 0; /* pipe links in a row: the stage index */
+    for (int i = folded + 1; i < len; i++) {
+        int stage = spine[i]->kind == N_PIPE ? pipes++ : (pipes = 0);
+        v = lower_link(c, spine[i], v, stage);
+    }
+    free(spine);
+    return v;
+}
+
 static Value *lower_expr(Ctx *c, const Node *n) {
     Graph *g = c->g;
     switch (n->kind) {
@@ -487,8 +631,18 @@ static Value *lower_expr(Ctx *c, const Node *n) {
         return constant(c, n->num, n->loc);
     case N_NAME: {
         Sym *s = map_get(&c->syms, n->name);
-        if (s)
+        if (s) /* NULL when its statement failed: that was reported already */
             return s->value;
+        const Node *def = map_get(&c->later, n->name);
+        if (def) {
+            error_at(n->loc, "'%s' is not defined", n->name);
+            note("'%s' is defined at line %d; define it before this line", n->name, def->loc.first_line);
+            return NULL;
+        }
+        if (strchr(n->name, '.')) {
+            error_at(n->loc, "'%s' names a parameter; only freeze, l1() and l2() take parameter names", n->name);
+            return NULL;
+        }
         if (find_op(n->name) != OP_COUNT) {
             error_at(n->loc, "'%s' is a function; call it as %s(...)", n->name, n->name);
             return NULL;
@@ -514,35 +668,16 @@ static Value *lower_expr(Ctx *c, const Node *n) {
         error_at(n->loc, "a list is only allowed as the dimensions of reshape()");
         return NULL;
     case N_CALL:
-        return lower_call(c, n, NULL, NULL);
-    case N_PIPE: {
-        /* stage index: how many pipes lie under this one on the left */
-        int stage = 0;
-        for (const Node *p = n->a; p->kind == N_PIPE; p = p->a)
-            stage++;
-        const char *name = arena_printf("%s.%d", c->stmt, stage);
-        return lower_call(c, n->b, n->a, name);
-    }
+        return lower_call(c, n, NULL, NULL, NULL);
+    case N_PIPE:
+    case N_BINOP:
+        return lower_chain(c, n);
     case N_NEG: {
         double x;
         if (const_eval(n, &x))
             return constant(c, x, n->loc);
         Value *a = lower_expr(c, n->a);
         return a ? ir_node(g, OP_neg, n->loc, a, NULL, NULL) : NULL;
-    }
-    case N_BINOP: {
-        double x;
-        if (const_eval(n, &x))
-            return constant(c, x, n->loc);
-        Value *a = lower_expr(c, n->a), *b = lower_expr(c, n->b);
-        if (!a || !b)
-            return NULL;
-        OpKind op = n->op == '+' ? OP_add : n->op == '-' ? OP_sub : n->op == '*' ? OP_mul
-                  : n->op == '/' ? OP_div : OP_matmul;
-        Value *v = ir_binary(g, op, a, b, n->loc);
-        v->label = c->stmt;
-        v->stmt_line = c->line;
-        return v;
     }
     case N_KWARG:
         error_at(n->loc, "keyword argument outside a call");
@@ -618,6 +753,11 @@ static const char *const init_sigs[][2] = {
 
 /* Looks a call-or-name up in a {name, signature} table and binds it. */
 static int bind_choice(const char *const (*table)[2], int n, const char *kind, const Node *v, Binding *b) {
+    if (v->kind == N_STRING) { /* optimizer "adam"; */
+        error_at(v->loc, "unknown %s \"%s\"", kind, v->name);
+        note("names are written without quotes: %s %s;", kind, v->name);
+        return -1;
+    }
     const char *name = v->kind == N_NAME || v->kind == N_CALL ? v->name : NULL;
     for (int i = 0; name && i < n; i++)
         if (!strcmp(table[i][0], name)) {
@@ -656,12 +796,43 @@ static bool number_setting(const Node *s, double lo, double hi, bool whole, doub
         return false;
     }
     if ((whole && x != floor(x)) || x < lo || x > hi) {
-        error_at(s->a->loc, "'%s' must be %s between %g and %g, got %g", s->name,
-                 whole ? "a whole number" : "a number", lo, hi, x);
+        error_at(s->a->loc, "'%s' must be %s between %s and %s, got %s", s->name,
+                 whole ? "a whole number" : "a number", num_str(lo), num_str(hi), num_str(x));
         return false;
     }
     *out = x;
     return true;
+}
+
+/* The index of argument `name` among a signature's attributes. */
+static int attr_index(const char *sig, const char *name) {
+    SigParam ps[MAX_INPUTS + MAX_ATTRS];
+    int np = parse_sig(sig, ps), k = 0;
+    for (int i = 0; i < np; i++) {
+        if (!ps[i].type[0])
+            continue;
+        if (!strcmp(ps[i].name, name))
+            return k;
+        k++;
+    }
+    return -1;
+}
+
+/* Checks an optimizer's arguments against torch.optim's own checks, each
+ * error at the argument it is about. */
+static void check_optimizer(const char *opt, const char *sig, const Binding *b) {
+    static const char *const nonneg[] = {"momentum", "dampening", "eps", "weight_decay", "alpha"};
+    int k = attr_index(sig, "lr");
+    if (k >= 0 && !(b->vals[k] > 0))
+        error_at(b->locs[k], "%s(): 'lr' must be positive, got %s", opt, num_str(b->vals[k]));
+    for (int i = 0; i < (int)(sizeof nonneg / sizeof nonneg[0]); i++)
+        if ((k = attr_index(sig, nonneg[i])) >= 0 && b->vals[k] < 0)
+            error_at(b->locs[k], "%s(): '%s' must not be negative, got %s", opt, nonneg[i], num_str(b->vals[k]));
+    for (int i = 0; i < 2; i++) {
+        const char *beta = i ? "beta2" : "beta1";
+        if ((k = attr_index(sig, beta)) >= 0 && (b->vals[k] < 0 || b->vals[k] >= 1))
+            error_at(b->locs[k], "%s(): '%s' must be in [0, 1), got %s", opt, beta, num_str(b->vals[k]));
+    }
 }
 
 static void lower_train(Ctx *c, const Node *train) {
@@ -688,12 +859,9 @@ static void lower_train(Ctx *c, const Node *train) {
             case 3: t->lr = v[0]; t->eps = v[1]; t->weight_decay = v[2]; break;
             case 4: t->lr = v[0]; t->alpha = v[1]; t->eps = v[2]; t->momentum = v[3]; t->weight_decay = v[4]; break;
             }
-            if (t->lr <= 0 || t->momentum < 0 || t->weight_decay < 0 || t->eps < 0)
-                error_at(s->a->loc, "%s(): lr must be positive, momentum, eps and weight_decay not negative", t->optimizer);
+            check_optimizer(t->optimizer, optimizer_sigs[i][1], &b);
             if (t->nesterov && (t->momentum <= 0 || t->dampening != 0))
-                error_at(s->a->loc, "sgd(): nesterov needs momentum > 0 and dampening = 0 (as torch.optim.SGD)");
-            if ((i == 1 || i == 2) && (t->beta1 < 0 || t->beta1 >= 1 || t->beta2 < 0 || t->beta2 >= 1))
-                error_at(s->a->loc, "%s(): beta1 and beta2 must be in [0, 1)", t->optimizer);
+                error_at(b.locs[3], "sgd(): nesterov needs momentum > 0 and dampening = 0 (as torch.optim.SGD)");
         } else if (!strcmp(n, "schedule")) {
             int i = bind_choice(schedule_sigs, COUNT(schedule_sigs), "schedule", s->a, &b);
             if (i < 0)
@@ -719,7 +887,11 @@ static void lower_train(Ctx *c, const Node *train) {
             if (number_setting(s, 0, 0.99, false, &x))
                 t->validation = x;
         } else if (!strcmp(n, "clip_grad_norm")) {
-            if (number_setting(s, 1e-30, 1e30, false, &x))
+            if (!s->a || !const_eval(s->a, &x))
+                error_at(s->a ? s->a->loc : s->loc, "'%s' takes a number", n);
+            else if (!(x > 0))
+                error_at(s->a->loc, "'%s' must be positive, got %s", n, num_str(x));
+            else
                 t->clip_grad_norm = x;
         } else if (!strcmp(n, "shuffle")) {
             if (s->a && s->a->kind == N_NAME && (!strcmp(s->a->name, "true") || !strcmp(s->a->name, "false")))
@@ -730,7 +902,10 @@ static void lower_train(Ctx *c, const Node *train) {
             if (check_init(s->a))
                 t->init = s->a;
         } else if (!strcmp(n, "early_stop")) {
-            if (bind_args("patience:int, min_delta:num=0", "early_stop()", s->a, NULL, &b)) {
+            if (!s->a || s->a->kind != N_CALL) { /* early_stop 3; */
+                error_at(s->loc, "'early_stop' is written early_stop(patience, min_delta = 0)");
+                note("write early_stop(patience = %s);", s->a && s->a->kind == N_NUM ? s->a->text : "3");
+            } else if (bind_args("patience:int, min_delta:num=0", "early_stop()", s->a, NULL, &b)) {
                 t->early_stop = true;
                 t->patience = (int)b.vals[0];
                 t->min_delta = b.vals[1];
@@ -750,15 +925,40 @@ static void lower_train(Ctx *c, const Node *train) {
                 "shuffle", "init", "validation", "early_stop", "clip_grad_norm", "average"};
             error_at(s->loc, "unknown training setting '%s'", n);
             const char *near = closest_name(n, known, COUNT(known));
+            if (!near && !strncmp(n, "batch", 5))
+                near = "batch"; /* batchsize, batch_size */
             if (near)
                 note("did you mean '%s'?", near);
+            else {
+                char list[256] = "";
+                for (int i = 0; i < COUNT(known); i++)
+                    snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", known[i]);
+                note("choose one of: %s", list);
+            }
         }
     }
 }
 
 /* ---- statements ---------------------------------------------------------------------- */
 
-static void lower_stmt(Ctx *c, const Node *s) {
+/* Lowers one statement; false when it failed (reported here or before). */
+static bool lower_stmt(Ctx *c, const Node *s);
+
+/* A statement that failed still defines its name, as a poisoned symbol
+ * (value NULL): later uses of it are silent instead of "not defined". */
+static void poison(Ctx *c, const Node *s) {
+    bool names = s->kind == N_INPUT || s->kind == N_TARGET || s->kind == N_PARAM || s->kind == N_ASSIGN ||
+                 (s->kind == N_OUTPUT && s->a);
+    if (names && s->name && !map_get(&c->syms, s->name)) {
+        Sym *sym = arena_alloc(sizeof *sym);
+        *sym = (Sym){NULL, s->loc, s->kind};
+        map_put(&c->syms, s->name, sym);
+    }
+    if (s->kind == N_LOSS)
+        c->had_loss = true;
+}
+
+static bool lower_stmt(Ctx *c, const Node *s) {
     Graph *g = c->g;
     Value *v;
     Shape shape;
@@ -766,7 +966,7 @@ static void lower_stmt(Ctx *c, const Node *s) {
     c->stmt = s->name;
     if (s->a && s->a->depth > MAX_NESTING) {
         error_at(s->a->loc, "expression nested too deeply (the limit is %d levels)", MAX_NESTING);
-        return;
+        return false;
     }
     switch (s->kind) {
     case N_INPUT:
@@ -782,22 +982,26 @@ static void lower_stmt(Ctx *c, const Node *s) {
             if (strcmp(s->b->name, "class")) {
                 error_at(s->b->loc, "unknown target kind '%s'", s->b->name);
                 note("write 'target %s : class(K);' for class labels or 'target %s[dims];'", s->name, s->name);
-                return;
+                return false;
             }
             if (!bind_args("classes:int", "class()", s->b, NULL, &b))
-                return;
-            if (b.vals[0] < 2 || b.vals[0] > 1e7) {
-                error_at(b.locs[0], "class() needs at least 2 classes, got %g", b.vals[0]);
-                return;
+                return false;
+            if (b.vals[0] < 2) {
+                error_at(b.locs[0], "class() needs at least 2 classes, got %s", num_str(b.vals[0]));
+                return false;
+            }
+            if (b.vals[0] > 1e7) {
+                error_at(b.locs[0], "class() takes at most 10000000 classes, got %s", num_str(b.vals[0]));
+                return false;
             }
             v->dtype = DT_CLASS;
             v->classes = (int)b.vals[0];
         } else if (!decl_shape(s->a, &v->shape, what))
-            return;
+            return false;
         else if (v->shape.rank == 0) {
             error_at(s->a->loc, "%s needs at least one dimension", what);
             note("write '%s[1]' for one number per sample", s->name);
-            return;
+            return false;
         }
         v->index = is_input ? g->ninputs : g->ntargets;
         if (define(c, s->name, s->loc, v, s->kind)) {
@@ -806,16 +1010,16 @@ static void lower_stmt(Ctx *c, const Node *s) {
             else
                 push(&g->targets, &g->ntargets, v);
         }
-        return;
+        return true;
     }
     case N_PARAM:
         if (!decl_shape(s->a, &shape, arena_printf("param '%s'", s->name)))
-            return;
+            return false;
         if (s->b && !check_init(s->b))
-            return;
+            return false;
         if (map_get(&c->syms, s->name)) {
             define(c, s->name, s->loc, NULL, N_PARAM); /* reports the redefinition */
-            return;
+            return false;
         }
         v = new_param(c, s->name, s->loc);
         v->shape = shape;
@@ -824,7 +1028,7 @@ static void lower_stmt(Ctx *c, const Node *s) {
         v->init = s->b;
         v->label = s->name;
         define(c, s->name, s->loc, v, N_PARAM);
-        return;
+        return true;
     case N_ASSIGN:
     case N_OUTPUT:
     case N_LOSS: {
@@ -834,33 +1038,34 @@ static void lower_stmt(Ctx *c, const Node *s) {
         if (s->a && count_layers(s->a, &second) >= 2) {
             error_at(second->loc, "two layers in one statement need names of their own");
             note("write them as a pipe (x |> dense(8) |> dense(4)) or as separate statements");
-            return;
+            return false;
         }
         if (s->kind == N_OUTPUT && !s->a) { /* output NAME; */
             Sym *sym = map_get(&c->syms, s->name);
             if (!sym) {
                 error_at(s->loc, "'%s' is not defined", s->name);
                 note("define it before the output statement, or write 'output %s = EXPR;'", s->name);
-                return;
+                return false;
             }
-            v = sym->value;
+            if (!(v = sym->value))
+                return false; /* its statement failed */
         } else if (!(v = lower_expr(c, s->a)))
-            return;
+            return false;
         if (s->kind == N_LOSS) {
             if (c->had_loss) {
                 error_at(s->loc, "a model has exactly one loss");
                 note("combine terms in one statement: loss a + 0.1 * b;");
-                return;
+                return false;
             }
             c->had_loss = true;
             g->loss = v;
-            return;
+            return true;
         }
         if (s->a && !define(c, s->name, s->loc, v, s->kind))
-            return;
+            return false;
         if (v->op == OP_constant) {
             error_at(s->a->loc, "'%s' is a constant; a value must depend on an input or a parameter", s->name);
-            return;
+            return false;
         }
         if (!v->name || v->op == OP_param)
             v->name = v->op == OP_param ? v->name : s->name;
@@ -868,26 +1073,32 @@ static void lower_stmt(Ctx *c, const Node *s) {
             for (int i = 0; i < g->noutputs; i++)
                 if (!strcmp(g->output_names[i], s->name)) {
                     error_at(s->loc, "'%s' is already an output", s->name);
-                    return;
+                    return false;
                 }
             int n = g->noutputs;
             push(&g->outputs, &g->noutputs, v);
             const char **names = arena_alloc(sizeof(char *) * (size_t)(n + 1));
-            if (n)
+            Loc *locs = arena_alloc(sizeof(Loc) * (size_t)(n + 1));
+            if (n) {
                 memcpy(names, g->output_names, sizeof(char *) * (size_t)n);
+                memcpy(locs, g->output_locs, sizeof(Loc) * (size_t)n);
+            }
             names[n] = s->name;
+            locs[n] = s->loc;
             g->output_names = names;
+            g->output_locs = locs;
         }
-        return;
+        return true;
     }
     case N_FREEZE:
-        return; /* after all statements: see freeze() */
+        return true; /* after all statements: see freeze() */
     case N_TRAIN:
         lower_train(c, s);
-        return;
+        return true;
     default:
         ICE("unexpected statement kind %d", s->kind);
     }
+    return false;
 }
 
 static void freeze(Ctx *c, const Node *s) {
@@ -903,7 +1114,14 @@ static void freeze(Ctx *c, const Node *s) {
         }
         if (!any) {
             error_at(n->loc, "freeze: no parameter is named '%s' or starts with '%s.'", n->name, n->name);
-            note("freeze takes parameter names (fc1.weight) or layer names (fc1)");
+            const char **names = arena_alloc(sizeof(char *) * (size_t)(c->g->nparams + 1));
+            for (int i = 0; i < c->g->nparams; i++)
+                names[i] = c->g->params[i]->name;
+            const char *near = closest_name(n->name, names, c->g->nparams);
+            if (near)
+                note("did you mean '%s'?", near);
+            else
+                note("freeze takes parameter names (fc1.weight) or layer names (fc1)");
         }
     }
 }
@@ -916,6 +1134,10 @@ static Graph *lower_model(const Node *m) {
     g->train = (Train){.optimizer = "sgd", .lr = 0.01, .batch = 1, .epochs = 1, .seed = 0,
                        .shuffle = true, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8, .alpha = 0.99};
     bool has_train = false;
+    int errors_before = error_count();
+    for (const Node *s = m->list; s; s = s->next) /* names defined anywhere, for notes */
+        if (s->name && (s->kind != N_OUTPUT || s->a) && !map_get(&c.later, s->name))
+            map_put(&c.later, s->name, (void *)s);
     for (const Node *s = m->list; s && !too_many_errors(); s = s->next) {
         has_train |= s->kind == N_TRAIN;
         if (s->kind == N_TRAIN && has_train && s != m->list) {
@@ -923,18 +1145,21 @@ static Graph *lower_model(const Node *m) {
                 if (t->kind == N_TRAIN)
                     error_at(s->loc, "a model has one train block");
         }
-        lower_stmt(&c, s);
+        if (!lower_stmt(&c, s))
+            poison(&c, s);
     }
     for (const Node *s = m->list; s; s = s->next)
         if (s->kind == N_FREEZE)
             freeze(&c, s);
-    if (!g->noutputs && !too_many_errors()) {
+    /* after an error the output or loss may be the statement that failed */
+    bool failed = error_count() > errors_before || too_many_errors();
+    if (!g->noutputs && !failed) {
         error_at(m->loc, "model '%s' has no output", m->name);
         note("add 'output NAME;' naming the value the forward pass returns");
     }
-    if (!c.had_loss && !too_many_errors()) {
+    if (!c.had_loss && !failed) {
         error_at(m->loc, "model '%s' has no loss", m->name);
-        note("add e.g. 'loss mse(out, y);' — training needs exactly one loss");
+        note("training needs exactly one loss; add e.g. 'loss mse(out, y);'");
     }
     return g;
 }

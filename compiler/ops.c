@@ -61,10 +61,23 @@ static const char *describe(const Value *v) {
     return arena_printf("%s() %s", op_info[v->op].name, shape);
 }
 
+/* An op as the user wrote it: "'*'" for an operator, "dense()" for a call. */
+static const char *op_words(const Value *v) {
+    switch (v->op) {
+    case OP_add: return "'+'";
+    case OP_sub: return "'-'";
+    case OP_mul: return "'*'";
+    case OP_div: return "'/'";
+    case OP_matmul: return "'@'";
+    case OP_neg: return "unary '-'";
+    default: return arena_printf("%s()", op_info[v->op].name);
+    }
+}
+
 static bool float_operands(Value *v) {
     for (int i = 0; i < v->nin; i++)
         if (v->in[i] && v->in[i]->dtype == DT_CLASS) {
-            error_at(v->loc, "%s() cannot take the class target '%s'", op_info[v->op].name, v->in[i]->name);
+            error_at(v->loc, "%s cannot take the class target '%s'", op_words(v), v->in[i]->name);
             note("class targets hold integer labels and are only read by cross_entropy, nll and multi_margin");
             return false;
         }
@@ -381,8 +394,11 @@ static bool shape_matmul(Graph *g, Value *v) {
     if (ka != kb) {
         error_at(v->loc, "'@' needs the inner dimensions to agree: %s @ %s (%d vs %d)", describe(a),
                  describe(b), ka, kb);
-        if (b->shape.rank == 2 && b->shape.dim[1] == ka)
-            note("did you mean to transpose the right operand: transpose(...)?");
+        const char *an = a->name ? a->name : "...", *bn = b->name ? b->name : "...";
+        if (a->shape.rank == 2 && a->shape.dim[0] == kb)
+            note("did you mean to transpose the left operand: transpose(%s) @ %s?", an, bn);
+        else if (b->shape.rank == 2 && b->shape.dim[1] == ka)
+            note("did you mean to transpose the right operand: %s @ transpose(%s)?", an, bn);
         return false;
     }
     v->shape.rank = 0;
@@ -471,14 +487,14 @@ static bool shape_dense(Graph *g, Value *v) {
     if (!attr_at_least(v, 0, "units", 1) || (v->op == OP_maxout && !attr_at_least(v, 1, "pieces", 1)))
         return false;
     int units = (int)v->attr[0], in = x->shape.dim[0];
-    int rows = v->op == OP_maxout ? units * (int)v->attr[1] : units;
-    if ((long)rows * in > MAX_ELEMENTS) {
-        error_at(v->attr_loc[0], "%s(): a weight of %d × %d is too large", op_info[v->op].name, rows, in);
+    long rows = v->op == OP_maxout ? mul_capped(units, (long)v->attr[1]) : units;
+    if (mul_capped(rows, in) > MAX_ELEMENTS) {
+        error_at(v->attr_loc[0], "%s(): a weight of [%ld, %d] is too large", op_info[v->op].name, rows, in);
         return false;
     }
-    set_param_shape(v->in[1], (Shape){2, {rows, in}}, in, rows);
-    set_param_shape(v->in[2], (Shape){1, {rows}}, in, rows);
-    v->shape = (Shape){1, {rows}}; /* maxout: group_max takes it to [units] */
+    set_param_shape(v->in[1], (Shape){2, {(int)rows, in}}, in, (int)rows);
+    set_param_shape(v->in[2], (Shape){1, {(int)rows}}, in, (int)rows);
+    v->shape = (Shape){1, {(int)rows}}; /* maxout: group_max takes it to [units] */
     v->batched = x->batched;
     return true;
 }
@@ -525,10 +541,23 @@ static void emit_dense(Emitter *e, const Value *v, int arg) {
     emit(e, "}");
 }
 
+/* conv2d()'s note for a [H, W] or flat square input: the reshape to write. */
+static const char *image_hint(const Value *x) {
+    const char *name = x->name ? x->name : "x";
+    if (x->shape.rank == 2)
+        return arena_printf("reshape it first, e.g. reshape(%s, [1, %d, %d])", name, x->shape.dim[0], x->shape.dim[1]);
+    if (x->shape.rank != 1)
+        return NULL;
+    int n = x->shape.dim[0], side = (int)(sqrt((double)n) + 0.5);
+    if (side * side == n)
+        return arena_printf("reshape it first, e.g. reshape(%s, [1, %d, %d])", name, side, side);
+    return arena_printf("reshape it to [C, H, W] first, e.g. reshape(%s, [C, H, W])", name);
+}
+
 static bool shape_conv2d(Graph *g, Value *v) {
     (void)g;
     const Value *x = v->in[0];
-    if (!float_operands(v) || !need_rank(v, x, 3, x->shape.rank == 1 ? "reshape it first, e.g. reshape(x, [1, 28, 28])" : NULL))
+    if (!float_operands(v) || !need_rank(v, x, 3, image_hint(x)))
         return false;
     if (!attr_at_least(v, 0, "filters", 1) || !attr_at_least(v, 1, "kernel", 1) ||
         !attr_at_least(v, 2, "stride", 1) || !attr_at_least(v, 3, "pad", 0))
@@ -541,8 +570,13 @@ static bool shape_conv2d(Graph *g, Value *v) {
                  k, (long)h + 2L * p, (long)w + 2L * p, shape_str(&x->shape), p);
         return false;
     }
-    if ((long)f * c * k * k > MAX_ELEMENTS) {
+    if (mul_capped(mul_capped(mul_capped(f, c), k), k) > MAX_ELEMENTS) {
         error_at(v->loc, "conv2d(): a weight of [%d, %d, %d, %d] is too large", f, c, k, k);
+        return false;
+    }
+    if (oh > MAX_ELEMENTS || ow > MAX_ELEMENTS || mul_capped(mul_capped(f, oh), ow) > MAX_ELEMENTS) {
+        error_at(v->loc, "conv2d() would give [%d, %ld, %ld], more than %ld elements per sample", f, oh, ow,
+                 (long)MAX_ELEMENTS);
         return false;
     }
     set_param_shape(v->in[1], (Shape){4, {f, c, k, k}}, c * k * k, f * k * k);
@@ -643,17 +677,20 @@ static bool shape_pool(Graph *g, Value *v) {
     if (v->attr[1] == 0)
         v->attr[1] = k; /* stride defaults to the window size */
     int s = (int)v->attr[1], p = v->op == OP_maxpool ? (int)v->attr[2] : 0;
-    if (p < 0 || 2 * p > k) {
+    if (p < 0 || 2L * p > k) {
         error_at(v->attr_loc[2], "maxpool(): pad must be between 0 and half the window (%d), got %d", k / 2, p);
         return false;
     }
-    int h = x->shape.dim[1], w = x->shape.dim[2];
-    if (h + 2 * p < k || w + 2 * p < k) {
+    int h = x->shape.dim[1], w = x->shape.dim[2]; /* 2p <= k, so h + 2p - k <= h below */
+    /* a window past the padded input, or one so large that it could only
+     * ever cover all of a smaller input (and scanning it would not end) */
+    bool huge = k > h && k > w && mul_capped(k, k) > MAX_ELEMENTS;
+    if ((long)h + 2L * p < k || (long)w + 2L * p < k || huge) {
         error_at(v->attr_loc[0], "%s(): window %d is larger than the input %s", op_info[v->op].name, k,
                  shape_str(&x->shape));
         return false;
     }
-    v->shape = (Shape){3, {x->shape.dim[0], (h + 2 * p - k) / s + 1, (w + 2 * p - k) / s + 1}};
+    v->shape = (Shape){3, {x->shape.dim[0], (int)(((long)h + 2L * p - k) / s + 1), (int)(((long)w + 2L * p - k) / s + 1)}};
     v->batched = x->batched;
     return true;
 }
@@ -683,6 +720,11 @@ static bool shape_reshape(Graph *g, Value *v) {
     if (!float_operands(v))
         return false;
     long want = shape_size(&v->shape), have = size_of(v->in[0]);
+    if (want > MAX_ELEMENTS) {
+        error_at(v->attr_loc[0], "reshape() would give %s, more than %ld elements per sample", shape_str(&v->shape),
+                 (long)MAX_ELEMENTS);
+        return false;
+    }
     if (want != have) {
         error_at(v->attr_loc[0], "reshape() cannot make %s (%ld elements) from %s (%ld elements)",
                  shape_str(&v->shape), want, describe(v->in[0]), have);
@@ -742,11 +784,13 @@ static bool shape_concat(Graph *g, Value *v) {
         error_at(v->loc, "concat() needs operands of the same rank, got %s and %s", describe(a), describe(b));
         return false;
     }
-    if (axis < 0 || axis >= a->shape.rank) {
+    if (axis < -a->shape.rank || axis >= a->shape.rank) {
         error_at(v->attr_loc[0], "concat(): axis %d is out of range for rank %d (axes count per-sample)",
                  axis, a->shape.rank);
         return false;
     }
+    if (axis < 0) /* counted from the last axis, as torch.cat does */
+        v->attr[0] = axis += a->shape.rank;
     for (int i = 0; i < a->shape.rank; i++)
         if (i != axis && a->shape.dim[i] != b->shape.dim[i]) {
             error_at(v->loc, "concat() along axis %d needs the other axes to agree: %s and %s", axis,

@@ -60,8 +60,8 @@ bool check_shapes(Graph *g) {
 
     for (int i = 0; i < g->noutputs; i++) {
         Value *o = g->outputs[i];
-        if (!o->batched || o->dtype != DT_FLOAT) {
-            error_at(o->loc, "output '%s' must be computed from the inputs", g->output_names[i]);
+        if (!o->batched || o->dtype != DT_FLOAT || o->op == OP_target) {
+            error_at(g->output_locs[i], "output '%s' must be computed from the inputs", g->output_names[i]);
             note("an output is returned per sample; parameters and targets are not outputs");
         }
     }

@@ -14,6 +14,7 @@
  */
 #include "dnnc.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -115,9 +116,15 @@ void map_put(Map *m, const char *key, void *val) {
 static const Source *source;
 static bool use_color, warnings_are_errors, quiet_warnings;
 static int errors, dropped;
-static bool last_shown;  /* whether the last error/warning was printed (for notes) */
+static bool last_shown;
+static size_t *line_starts;  /* byte offset of line i+1; malloc'd, freed by diag_free */
+static int nlines;  /* whether the last error/warning was printed (for notes) */
 
 void diag_init(const Source *src, bool color, bool werror, bool no_warnings) {
+    /* stderr is unbuffered: a byte per write(2) made 50,000 warnings take
+     * seconds. Buffered, it is flushed at exit (and before an ICE). */
+    static char buf[1 << 16];
+    setvbuf(stderr, buf, _IOFBF, sizeof buf);
     source = src;
     use_color = color;
     warnings_are_errors = werror;
@@ -125,25 +132,79 @@ void diag_init(const Source *src, bool color, bool werror, bool no_warnings) {
 }
 
 int error_count(void) { return errors; }
-bool too_many_errors(void) { return errors >= MAX_ERRORS; }
+/* True once an error beyond the limit was dropped: with exactly
+ * MAX_ERRORS errors every one is shown and nothing says "too many". */
+bool too_many_errors(void) { return dropped > 0; }
+
+void diag_free(void) {
+    free(line_starts);
+    line_starts = NULL;
+    nlines = 0;
+}
+
+/* Where each source line starts, computed once: diagnostics and generated
+ * comments look lines up by number, and a file can have 50,000 of them. */
+
+static void index_lines(void) {
+    if (line_starts || !source)
+        return;
+    int cap = 1024;
+    line_starts = malloc(sizeof *line_starts * (size_t)cap);
+    if (!line_starts) {
+        fprintf(stderr, "dnnc: out of memory\n");
+        exit(1);
+    }
+    line_starts[nlines++] = 0;
+    for (size_t i = 0; i < source->len; i++) {
+        if (source->text[i] != '\n')
+            continue;
+        if (nlines == cap) {
+            size_t *bigger = realloc(line_starts, sizeof *line_starts * (size_t)(cap *= 2));
+            if (!bigger) {
+                fprintf(stderr, "dnnc: out of memory\n");
+                exit(1);
+            }
+            line_starts = bigger;
+        }
+        line_starts[nlines++] = i + 1;
+    }
+}
+
+/* Line `line` of the source as [*start, *end), without its '\n' or a
+ * trailing '\r' (CRLF files); false when there is no such line. */
+static bool find_line(int line, const char **start, const char **end) {
+    index_lines();
+    if (!source || line < 1 || line > nlines)
+        return false;
+    const char *p = source->text + line_starts[line - 1], *e = source->text + source->len;
+    if (line < nlines)
+        e = source->text + line_starts[line] - 1;
+    if (e > p && e[-1] == '\r')
+        e--;
+    *start = p;
+    *end = e;
+    return true;
+}
+
+#define SHOW_WIDTH 300 /* a longer line is shown as a window around the caret */
 
 /* Prints line `line` of the source and a caret under byte column `col`.
  * Bytes that are not printable are shown as '?' so the caret stays aligned
  * and the terminal is safe; tabs are kept so indentation matches. */
 static void show_line(int line, int col) {
-    if (!source || line < 1)
+    const char *p, *eol;
+    if (!source || source->len == 0 || !find_line(line, &p, &eol))
         return;
-    const char *p = source->text, *end = source->text + source->len;
-    for (int l = 1; l < line && p < end; p++)
-        if (*p == '\n')
-            l++;
-    if (p >= end && line > 1 && !(p == end && p > source->text && p[-1] == '\n'))
-        return;
-    const char *eol = p;
-    while (eol < end && *eol != '\n')
-        eol++;
-    if (eol - p > 300) /* a huge line: show the part around the column */
-        eol = p + 300;
+    if (eol - p > SHOW_WIDTH) { /* keep the caret inside what is shown */
+        long from = col - 1 - SHOW_WIDTH / 2;
+        if (from > eol - p - SHOW_WIDTH)
+            from = (long)(eol - p) - SHOW_WIDTH;
+        if (from > 0) {
+            p += from;
+            col -= (int)from;
+        }
+        eol = p + SHOW_WIDTH;
+    }
     for (const char *q = p; q < eol; q++)
         fputc((*q == '\t' || (*q >= 32 && *q < 127)) ? *q : '?', stderr);
     fputc('\n', stderr);
@@ -166,7 +227,9 @@ static void report(Loc loc, const char *kind, const char *color, const char *fmt
 
 void error_at(Loc loc, const char *fmt, ...) {
     if (errors >= MAX_ERRORS) {
-        dropped++;
+        /* said when the 21st error arrives, so after the 20th error's notes */
+        if (dropped++ == 0)
+            fprintf(stderr, "dnnc: too many errors (%d), stopping\n", MAX_ERRORS);
         last_shown = false;
         return;
     }
@@ -176,8 +239,6 @@ void error_at(Loc loc, const char *fmt, ...) {
     va_start(ap, fmt);
     report(loc, "error", "\033[1;31m", fmt, ap);
     va_end(ap);
-    if (errors == MAX_ERRORS)
-        fprintf(stderr, "dnnc: too many errors (%d), stopping\n", MAX_ERRORS);
 }
 
 void warning_at(Loc loc, const char *fmt, ...) {
@@ -212,6 +273,7 @@ void note(const char *fmt, ...) {
 }
 
 NORETURN void ice(const char *file, int line, const char *fmt, ...) {
+    fflush(stderr);
     fprintf(stderr, "dnnc: internal error at %s:%d: ", file, line);
     va_list ap;
     va_start(ap, fmt);
@@ -219,6 +281,18 @@ NORETURN void ice(const char *file, int line, const char *fmt, ...) {
     va_end(ap);
     fputc('\n', stderr);
     exit(70);
+}
+
+/* A number for messages: the shortest form that reads back as the same
+ * value, so 99999999 stays 99999999 (not %g's 1e+08) and 1e10 is 1e+10. */
+const char *num_str(double x) {
+    char buf[32];
+    for (int prec = 6; prec <= 17; prec++) {
+        snprintf(buf, sizeof buf, "%.*g", prec, x);
+        if (strtod(buf, NULL) == x)
+            break;
+    }
+    return arena_strdup(buf);
 }
 
 /* ---- shapes ---------------------------------------------------------------- */
@@ -232,27 +306,29 @@ const char *shape_str(const Shape *s) {
     return arena_strdup(buf);
 }
 
+/* a * b for sizes (a, b >= 0), LONG_MAX when it would overflow: callers
+ * compare with MAX_ELEMENTS, so "huge" is all they need to know. */
+long mul_capped(long a, long b) {
+    if (a < 0 || b < 0)
+        ICE("negative size %ld * %ld", a, b);
+    return b && a > LONG_MAX / b ? LONG_MAX : a * b;
+}
+
 long shape_size(const Shape *s) {
     long n = 1;
     for (int i = 0; i < s->rank; i++)
-        n *= s->dim[i];
+        n = mul_capped(n, s->dim[i]);
     return n;
 }
 
 /* The text of a source line without its indentation, for comments in
  * generated code; "" when there is no such line. */
 const char *source_line(int line) {
-    if (!source || line < 1)
+    const char *p, *eol;
+    if (!find_line(line, &p, &eol))
         return "";
-    const char *p = source->text, *end = source->text + source->len;
-    for (int l = 1; l < line && p < end; p++)
-        if (*p == '\n')
-            l++;
-    while (p < end && (*p == ' ' || *p == '\t'))
+    while (p < eol && (*p == ' ' || *p == '\t'))
         p++;
-    const char *eol = p;
-    while (eol < end && *eol != '\n' && *eol != '\r')
-        eol++;
     char *s = arena_alloc((size_t)(eol - p) + 1);
     for (int i = 0; p + i < eol; i++) /* keep comments in generated C well-formed */
         s[i] = (p[i] == '*' && p + i + 1 < eol && p[i + 1] == '/') || (unsigned char)p[i] < 32 ||
@@ -261,16 +337,13 @@ const char *source_line(int line) {
 }
 
 const char *source_text(Loc loc) {
-    if (!source || loc.first_line != loc.last_line || loc.last_column < loc.first_column ||
-        loc.last_column - loc.first_column > 40)
+    const char *p, *eol;
+    if (loc.first_line != loc.last_line || loc.last_column < loc.first_column ||
+        loc.last_column - loc.first_column > 40 || !find_line(loc.first_line, &p, &eol))
         return NULL;
-    const char *p = source->text, *end = source->text + source->len;
-    for (int l = 1; l < loc.first_line && p < end; p++)
-        if (*p == '\n')
-            l++;
     p += loc.first_column - 1;
     int len = loc.last_column - loc.first_column + 1;
-    if (p + len > end)
+    if (p + len > eol)
         return NULL;
     for (int i = 0; i < len; i++)
         if ((unsigned char)p[i] < 32 || (unsigned char)p[i] > 126)

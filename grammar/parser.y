@@ -16,7 +16,18 @@
 %code requires {
 #include "dnnc.h"
 struct ParseState { Node *models; };
-struct LexState { int line, col, nesting; };
+struct LexState {
+    int line, col;              /* where the scanner is */
+    int end_line, end_col;      /* the last byte of the last token or comment */
+    int nesting;                /* open brackets in this statement */
+    int minuses;                /* unary minuses in a row */
+    bool deep;                  /* nesting past MAX_NESTING was reported */
+    int prev;                   /* the last token returned */
+    int model_line;             /* the last 'model' keyword and its name, for notes */
+    const char *model_name;
+    int outer_line;             /* the one before it */
+    const char *outer_name;
+};
 }
 
 %union {
@@ -37,10 +48,10 @@ static Node *call(Loc loc, const char *name, Node *args);
 %token MODEL "'model'" INPUT "'input'" TARGET "'target'" PARAM "'param'"
 %token OUTPUT "'output'" LOSS "'loss'" FREEZE "'freeze'" TRAIN "'train'"
 %token PIPE "'|>'"
-%token <str> IDENT "identifier" STRING "string"
+%token <str> IDENT "identifier" QNAME "qualified name" STRING "string"
 %token <num> NUM "number"
 
-%type <node> models model stmts stmt dims exprs expr primary call stage args arg names
+%type <node> models model stmts stmt dims exprs expr primary call stage args arg names name
 %type <node> settings setting value
 
 %precedence PIPE
@@ -94,9 +105,15 @@ dims:
   | '[' ']'         { $$ = leaf(N_LIST, @1, NULL); }
   ;
 
+/* freeze's names: layers (fc1) or parameters (fc1.weight) */
 names:
+    name                { $$ = $1; }
+  | names ',' name      { $$ = append($1, $3); }
+  ;
+
+name:
     IDENT               { $$ = leaf(N_NAME, @1, $1); }
-  | names ',' IDENT     { $$ = append($1, leaf(N_NAME, @3, $3)); }
+  | QNAME               { $$ = leaf(N_NAME, @1, $1); }
   ;
 
 /* setting: IDENT value ';' | IDENT '(' args ')' ';' — e.g. `batch 32;`,
@@ -145,6 +162,7 @@ stage:
 primary:
     NUM             { $$ = leaf(N_NUM, @1, NULL); $$->num = $1.value; $$->text = $1.text; }
   | IDENT           { $$ = leaf(N_NAME, @1, $1); }
+  | QNAME           { $$ = leaf(N_NAME, @1, $1); } /* a parameter, for l1() and l2() */
   | STRING          { $$ = leaf(N_STRING, @1, $1); }
   | call            { $$ = $1; }
   | '(' expr ')'    { $$ = $2; }
@@ -175,7 +193,9 @@ static Node *binop(int op, Loc loc, Node *a, Node *b) {
     n->op = op;
     n->a = a;
     n->b = b;
-    n->depth = 1 + (depth_of(a) > depth_of(b) ? depth_of(a) : depth_of(b));
+    /* only real nesting counts (unary minus here, brackets and calls
+     * elsewhere): a left-associative chain a + b + c ... is flat */
+    n->depth = (b ? 0 : 1) + (depth_of(a) > depth_of(b) ? depth_of(a) : depth_of(b));
     return n;
 }
 
@@ -198,31 +218,49 @@ static const char *token_name(yysymbol_kind_t sym) {
     return name;
 }
 
+static bool is_keyword(yysymbol_kind_t sym) {
+    return sym == YYSYMBOL_MODEL || sym == YYSYMBOL_INPUT || sym == YYSYMBOL_TARGET || sym == YYSYMBOL_PARAM ||
+           sym == YYSYMBOL_OUTPUT || sym == YYSYMBOL_LOSS || sym == YYSYMBOL_FREEZE || sym == YYSYMBOL_TRAIN;
+}
+
 /* Syntax errors read "expected X before Y", with Y as written in the
- * source; a missing ';' is reported at the token after it. */
+ * source; a missing ';' is reported at the token after it, or just past
+ * the last token at the end of the file. */
 static int yyreport_syntax_error(const yypcontext_t *ctx, void *scanner, struct ParseState *ps) {
-    (void)scanner; (void)ps;
+    (void)ps;
     if (too_many_errors())
         return 0;
+    const struct LexState *lex = yyget_extra(scanner);
     Loc loc = *yypcontext_location(ctx);
     yysymbol_kind_t got = yypcontext_token(ctx), want[YYNTOKENS];
     int n = yypcontext_expected_tokens(ctx, want, YYNTOKENS);
-    const char *text = source_text(loc);
+    const char *text = got == YYSYMBOL_YYEOF ? NULL : source_text(loc);
     const char *before = got == YYSYMBOL_YYEOF ? "end of file"
                        : text ? arena_printf("'%s'", text) : token_name(got);
-    bool semicolon = false, paren = false, bracket = false, expr = false;
+    bool semicolon = false, paren = false, bracket = false, brace = false, expr = false, ident = false,
+         model = false;
     for (int i = 0; i < n; i++) {
         const char *name = yysymbol_name(want[i]);
         semicolon |= !strcmp(name, "';'");
         paren |= !strcmp(name, "')'");
         bracket |= !strcmp(name, "']'");
-        expr |= !strcmp(name, "number");
+        brace |= !strcmp(name, "'}'");
+        expr |= want[i] == YYSYMBOL_NUM;
+        ident |= want[i] == YYSYMBOL_IDENT;
+        model |= want[i] == YYSYMBOL_MODEL;
     }
-    if (semicolon && got != YYSYMBOL_YYEOF) {
+    if (semicolon) {
         error_at(loc, "expected ';' before %s", before);
         note("each statement ends with ';'");
     } else if (paren || bracket) {
         error_at(loc, "expected '%c' before %s", paren ? ')' : ']', before);
+    } else if (brace && (got == YYSYMBOL_YYEOF || got == YYSYMBOL_MODEL)) {
+        error_at(loc, "expected '}' before %s", before);
+        /* the lookahead 'model' already opened the next one */
+        int line = got == YYSYMBOL_MODEL ? lex->outer_line : lex->model_line;
+        const char *name = got == YYSYMBOL_MODEL ? lex->outer_name : lex->model_name;
+        if (line && name)
+            note("model '%s' starts at line %d", name, line);
     } else if (expr) {
         error_at(loc, "expected an expression before %s", before);
     } else if (n > 0 && n <= 4) {
@@ -233,6 +271,10 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, void *scanner, struct 
         error_at(loc, "expected %s before %s", list, before);
     } else
         error_at(loc, "unexpected %s", before);
+    if (ident && is_keyword(got) && text && !(brace && got == YYSYMBOL_MODEL))
+        note("'%s' is a keyword and cannot be used as a name", text);
+    else if (model && (got == YYSYMBOL_IDENT || (is_keyword(got) && got != YYSYMBOL_MODEL)))
+        note("declarations and statements go inside 'model NAME { ... }'");
     return 0;
 }
 
@@ -240,12 +282,15 @@ static void yyerror(YYLTYPE *loc, void *scanner, struct ParseState *ps, const ch
     (void)scanner; (void)ps;
     if (too_many_errors())
         return;
-    error_at(*loc, "%s", strstr(msg, "exhausted") ? "expression nested too deeply" : msg);
+    if (strstr(msg, "exhausted"))
+        error_at(*loc, "expression nested too deeply (the limit is %d levels)", MAX_NESTING);
+    else
+        error_at(*loc, "%s", msg);
 }
 
 Node *parse_source(const Source *src) {
     yyscan_t scanner;
-    struct LexState lex = {1, 1, 0};
+    struct LexState lex = {.line = 1, .col = 1};
     struct ParseState ps = {NULL};
     if (yylex_init_extra(&lex, &scanner))
         ICE("cannot start the scanner");
