@@ -35,7 +35,8 @@ $(BUILD)/compiler/%.o: compiler/%.c compiler/dnnc.h compiler/ops.def $(BUILD)/gr
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(WARN) -D_POSIX_C_SOURCE=200809L -Icompiler -I$(BUILD)/grammar -Iruntime -c $< -o $@
 
-$(BUILD)/dnnc: $(COMPILER_OBJ)
+# dnnc reads safetensors files (--emit=selftest) with the runtime's own core.
+$(BUILD)/dnnc: $(COMPILER_OBJ) $(BUILD)/runtime/dnn_core.o
 	$(CC) $(CFLAGS) -o $@ $^ -lm
 
 $(BUILD)/runtime/%.o: runtime/%.c $(wildcard runtime/*.h)

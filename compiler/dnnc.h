@@ -287,6 +287,8 @@ int optimizer_states(const Train *t, const char **names); /* state arrays' names
 
 /* emit_main.c — --main: the training program's description and main(). */
 bool emit_program(Graph *g, const Plan *p, const char *source, FILE *c);
+/* --emit=selftest: NAME_selftest() with a golden file's samples (and weights) baked in. */
+bool emit_selftest(Graph *g, const char *weights, const char *golden, FILE *c, FILE *h);
 
 /* summary.c — --emit=summary and --emit=ir. */
 void print_summary(Graph *g, FILE *out);

@@ -9,7 +9,11 @@
  */
 #include "dnnc.h"
 
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "dnn.h"
 
 /* The loss term whose prediction the program scores for accuracy: the
  * first loss of the graph that compares a value with a target. */
@@ -142,4 +146,170 @@ bool emit_program(Graph *g, const Plan *plan, const char *source, FILE *c) {
     fprintf(c, "};\n\n");
     fprintf(c, "int main(int argc, char **argv) {\n    return dnn_main(&program, argc, argv);\n}\n");
     return true;
+}
+
+/* ---- --emit=selftest ------------------------------------------------------------------------
+ * NAME_selftest(): the inputs and expected outputs of a golden file (and,
+ * with --weights, the weights) baked in as exact hexadecimal constants, so
+ * a device can check that it computes what the host computed. */
+
+static void *read_bytes(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "dnnc: error: cannot open '%s': %s\n", path, strerror(errno));
+        return NULL;
+    }
+    size_t cap = 1 << 16, n = 0, got;
+    char *buf = malloc(cap);
+    while (buf && (got = fread(buf + n, 1, cap - n, f)) > 0) {
+        n += got;
+        if (n == cap) {
+            char *bigger = cap < ((size_t)1 << 30) ? realloc(buf, cap *= 2) : NULL;
+            if (!bigger)
+                free(buf);
+            buf = bigger;
+        }
+    }
+    fclose(f);
+    if (!buf)
+        fprintf(stderr, "dnnc: error: '%s' is too large\n", path);
+    *len = n;
+    return buf;
+}
+
+/* One float array: "static const float NAME[N] = {...};" with exact hex floats. */
+static void emit_floats(FILE *c, const char *name, const unsigned char *le, long count) {
+    fprintf(c, "static const float %s[%ld] = {", name, count);
+    for (long i = 0; i < count; i++) {
+        uint32_t bits = (uint32_t)le[4 * i] | (uint32_t)le[4 * i + 1] << 8 | (uint32_t)le[4 * i + 2] << 16 |
+                        (uint32_t)le[4 * i + 3] << 24;
+        float v;
+        memcpy(&v, &bits, 4);
+        fprintf(c, "%s%s%af", i % 6 ? " " : "\n    ", "", (double)v);
+        if (i + 1 < count)
+            fputc(',', c);
+    }
+    fprintf(c, "\n};\n");
+}
+
+/* The golden tensor `name`, F32 [N, per-sample...]: its data, or NULL after a message. */
+static const unsigned char *golden_tensor(const void *buf, size_t len, const char *path, const char *name, long size,
+                                          long *count) {
+    dnn_st_view v;
+    long per = 1;
+    int rc = dnn_st_find(buf, len, name, &v);
+    for (int k = 1; rc == DNN_OK && k < v.rank; k++)
+        per *= (long)v.shape[k];
+    if (rc != DNN_OK || v.dtype != DNN_DT_F32 || v.rank < 1 || per != size || v.shape[0] < 1 ||
+        (*count && v.shape[0] != *count)) {
+        fprintf(stderr, "dnnc: error: %s: '%s' must be an F32 tensor [N, ...] of %ld values per sample%s\n", path, name,
+                size, rc == DNN_E_MISSING ? " (it is missing)" : rc != DNN_OK ? arena_printf(" (%s)", dnn_strerror(rc)) : "");
+        return NULL;
+    }
+    for (size_t i = 0; i < v.nbytes; i += 4) {
+        uint32_t bits;
+        memcpy(&bits, (const char *)v.data + i, 4); /* little-endian host assumed by dnnc */
+        if ((bits & 0x7f800000u) == 0x7f800000u) {
+            fprintf(stderr, "dnnc: error: %s: '%s' holds a NaN or infinity\n", path, name);
+            return NULL;
+        }
+    }
+    *count = (long)v.shape[0];
+    return v.data;
+}
+
+bool emit_selftest(Graph *g, const char *weights, const char *golden, FILE *c, FILE *h) {
+    const char *n = g->name;
+    size_t glen = 0, wlen = 0;
+    void *gbuf = read_bytes(golden, &glen), *wbuf = NULL;
+    bool ok = gbuf != NULL;
+    if (ok && weights)
+        ok = (wbuf = read_bytes(weights, &wlen)) != NULL;
+    long count = 0;
+    const unsigned char **ins = arena_alloc(sizeof(void *) * (size_t)(g->ninputs + 1));
+    const unsigned char **outs = arena_alloc(sizeof(void *) * (size_t)(g->noutputs + 1));
+    for (int i = 0; ok && i < g->ninputs; i++)
+        ok = (ins[i] = golden_tensor(gbuf, glen, golden, g->inputs[i]->name, shape_size(&g->inputs[i]->shape), &count));
+    for (int i = 0; ok && i < g->noutputs; i++)
+        ok = (outs[i] = golden_tensor(gbuf, glen, golden, g->output_names[i], shape_size(&g->outputs[i]->shape),
+                                      &count));
+    /* the weights, checked by the runtime's own loader against the model's tensors */
+    Value **byindex = arena_alloc(sizeof(Value *) * (size_t)(g->nparams + 1));
+    for (int i = 0; i < g->nparams; i++)
+        byindex[g->params[i]->index] = g->params[i];
+    float **wdata = arena_alloc(sizeof(float *) * (size_t)(g->nparams + 1));
+    if (ok && wbuf) {
+        dnn_tensor_info *info = arena_alloc(sizeof *info * (size_t)(g->nparams + 1));
+        for (int i = 0; i < g->nparams; i++) {
+            const Shape *s = &byindex[i]->shape;
+            info[i] = (dnn_tensor_info){byindex[i]->name, s->rank, {0, 0, 0, 0}, (int)shape_size(s), 1};
+            for (int k = 0; k < s->rank && k < 4; k++)
+                info[i].shape[k] = s->dim[k];
+            wdata[i] = arena_alloc(sizeof(float) * (size_t)(info[i].size + 1));
+        }
+        int rc = dnn_safetensors_load(info, wdata, g->nparams, wbuf, wlen);
+        if (rc != DNN_OK) {
+            fprintf(stderr, "dnnc: error: %s: %s (the file must hold exactly model '%s''s tensors)\n", weights,
+                    dnn_strerror(rc), n);
+            ok = false;
+        }
+    }
+    if (ok) {
+        fprintf(c, "/* ==== self-test (dnnc --emit=selftest): %ld samples of %s%s%s ==== */\n\n", count,
+                strrchr(golden, '/') ? strrchr(golden, '/') + 1 : golden, weights ? ", weights of " : "",
+                weights ? (strrchr(weights, '/') ? strrchr(weights, '/') + 1 : weights) : "");
+        for (int i = 0; i < g->ninputs; i++)
+            emit_floats(c, arena_printf("%s_selftest_in%d", n, i), ins[i], count * shape_size(&g->inputs[i]->shape));
+        for (int i = 0; i < g->noutputs; i++)
+            emit_floats(c, arena_printf("%s_selftest_want%d", n, i), outs[i], count * shape_size(&g->outputs[i]->shape));
+        for (int i = 0; wbuf && i < g->nparams; i++) {
+            unsigned char *le = arena_alloc(4 * (size_t)shape_size(&byindex[i]->shape) + 4);
+            for (long k = 0; k < shape_size(&byindex[i]->shape); k++) { /* back to little-endian bytes */
+                uint32_t bits;
+                memcpy(&bits, &wdata[i][k], 4);
+                for (int b = 0; b < 4; b++)
+                    le[4 * k + b] = (unsigned char)(bits >> (8 * b));
+            }
+            fprintf(c, "/* %s */\n", byindex[i]->name);
+            emit_floats(c, arena_printf("%s_selftest_w%d", n, i), le, shape_size(&byindex[i]->shape));
+        }
+        const char *N = arena_strdup(n);
+        for (char *q = (char *)N; *q; q++)
+            *q = (char)(*q >= 'a' && *q <= 'z' ? *q - 32 : *q);
+        fprintf(c, "\n/* tolerances: |got - want| <= ATOL + RTOL |want| (override with -D) */\n");
+        fprintf(c, "#ifndef %s_SELFTEST_ATOL\n#define %s_SELFTEST_ATOL 1e-5f\n#endif\n", N, N);
+        fprintf(c, "#ifndef %s_SELFTEST_RTOL\n#define %s_SELFTEST_RTOL 1e-4f\n#endif\n\n", N, N);
+        fprintf(c, "int %s_selftest(%s_model *m, float *worst_error) {\n", n, n);
+        if (wbuf)
+            for (int i = 0; i < g->nparams; i++)
+                fprintf(c, "    memcpy(%s_tensor(m, %d), %s_selftest_w%d, sizeof %s_selftest_w%d);\n", n, i, n, i, n, i);
+        for (int i = 0; i < g->noutputs; i++)
+            fprintf(c, "    static float got%d[%s_BATCH * %ld];\n", i, N, shape_size(&g->outputs[i]->shape));
+        fprintf(c, "    int bad = 0;\n    float worst = 0.0f;\n");
+        fprintf(c, "    for (int s = 0; s < %ld; s += %s_BATCH) {\n", count, N);
+        fprintf(c, "        const int n = %ld - s < %s_BATCH ? %ld - s : %s_BATCH;\n", count, N, count, N);
+        fprintf(c, "        %s_forward(m", n);
+        for (int i = 0; i < g->ninputs; i++)
+            fprintf(c, ", %s_selftest_in%d + s * %ld", n, i, shape_size(&g->inputs[i]->shape));
+        for (int i = 0; i < g->noutputs; i++)
+            fprintf(c, ", got%d", i);
+        fprintf(c, ", n);\n");
+        for (int i = 0; i < g->noutputs; i++) {
+            long size = shape_size(&g->outputs[i]->shape);
+            fprintf(c, "        for (int i = 0; i < n * %ld; i++) {\n", size);
+            fprintf(c, "            const float want = %s_selftest_want%d[s * %ld + i], err = fabsf(got%d[i] - want);\n", n,
+                    i, size, i);
+            fprintf(c, "            if (err > worst || err != err)\n                worst = err;\n");
+            fprintf(c, "            if (!(err <= %s_SELFTEST_ATOL + %s_SELFTEST_RTOL * fabsf(want)))\n                bad++;\n", N, N);
+            fprintf(c, "        }\n");
+        }
+        fprintf(c, "    }\n    if (worst_error)\n        *worst_error = worst;\n    return bad;\n}\n");
+        fprintf(h, "/* --emit=selftest: forward on %ld stored samples%s; returns how many output values differ from\n"
+                   "   the stored ones beyond the tolerances (0: pass), and the largest difference in *worst_error */\n",
+                count, weights ? " with the stored weights (copied into m)" : "");
+        fprintf(h, "int %s_selftest(%s_model *m, float *worst_error);\n\n", n, n);
+    }
+    free(gbuf);
+    free(wbuf);
+    return ok;
 }

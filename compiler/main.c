@@ -25,7 +25,10 @@ static const char usage[] =
     "options:\n"
     "  -o FILE            write the C to FILE (default: FILE.dnn's name with .c; '-' for stdout)\n"
     "  --header FILE      write the header to FILE (default: beside the .c, with .h)\n"
-    "  --emit=KIND        c (default), summary (a per-layer table) or ir (the IR, forward and backward)\n"
+    "  --emit=KIND[,KIND] c (default), summary (a per-layer table), ir (the IR, forward and backward),\n"
+    "                     selftest (c plus NAME_selftest(): needs --golden, and --weights to bake them in)\n"
+    "  --golden FILE      selftest: safetensors with inputs and expected outputs, [N, ...] each\n"
+    "  --weights FILE     selftest: the weights the golden outputs were computed with\n"
     "  --main             also write a main(): a program that trains, evaluates and predicts\n"
     "                     (build it with -ldnnrt -lz -lm; see docs/training.md)\n"
     "  -W                 show warnings (default)\n"
@@ -167,13 +170,14 @@ static void release_all(void) {
 }
 
 int main(int argc, char **argv) {
-    const char *output = NULL, *header = NULL, *emit_kind = "c", *color = "auto";
+    const char *output = NULL, *header = NULL, *emit_kind = "c", *color = "auto", *weights = NULL, *golden = NULL;
     bool werror = false, no_warnings = false, with_main = false;
-    enum { OPT_HEADER = 256, OPT_EMIT, OPT_COLOR, OPT_VERSION, OPT_MAIN };
+    enum { OPT_HEADER = 256, OPT_EMIT, OPT_COLOR, OPT_VERSION, OPT_MAIN, OPT_WEIGHTS, OPT_GOLDEN };
     static const struct option longopts[] = {
         {"header", required_argument, NULL, OPT_HEADER}, {"emit", required_argument, NULL, OPT_EMIT},
         {"color", required_argument, NULL, OPT_COLOR},   {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, OPT_VERSION},     {"main", no_argument, NULL, OPT_MAIN},
+        {"weights", required_argument, NULL, OPT_WEIGHTS}, {"golden", required_argument, NULL, OPT_GOLDEN},
         {NULL, 0, NULL, 0},
     };
     /* -Werror is written as one word, as in gcc: handle it before getopt */
@@ -191,6 +195,8 @@ int main(int argc, char **argv) {
         case OPT_EMIT: emit_kind = optarg; break;
         case OPT_COLOR: color = optarg; break;
         case OPT_MAIN: with_main = true; break;
+        case OPT_WEIGHTS: weights = optarg; break;
+        case OPT_GOLDEN: golden = optarg; break;
         case 'w': no_warnings = true; break;
         case 'W': no_warnings = false; break;
         case 'h': fputs(usage, stdout); return 0;
@@ -205,8 +211,26 @@ int main(int argc, char **argv) {
             return 2;
         }
     }
-    if (strcmp(emit_kind, "c") && strcmp(emit_kind, "summary") && strcmp(emit_kind, "ir")) {
-        fprintf(stderr, "dnnc: error: unknown --emit kind '%s' (use c, summary or ir)\n", emit_kind);
+    bool want_c = false, want_summary = false, want_ir = false, want_selftest = false;
+    for (const char *k = emit_kind; *k;) {
+        size_t len = strcspn(k, ",");
+        if (len == 1 && !strncmp(k, "c", 1))
+            want_c = true;
+        else if (len == 7 && !strncmp(k, "summary", 7))
+            want_summary = true;
+        else if (len == 2 && !strncmp(k, "ir", 2))
+            want_ir = true;
+        else if (len == 8 && !strncmp(k, "selftest", 8))
+            want_selftest = want_c = true;
+        else {
+            fprintf(stderr, "dnnc: error: unknown --emit kind '%.*s' (use c, summary, ir or selftest)\n", (int)len, k);
+            return 2;
+        }
+        k += len + (k[len] == ',');
+    }
+    if (want_selftest != (golden != NULL) || (weights && !want_selftest)) {
+        fprintf(stderr, "dnnc: error: %s\n", want_selftest ? "--emit=selftest needs --golden FILE"
+                                                          : "--golden and --weights go with --emit=selftest");
         return 2;
     }
     if (strcmp(color, "auto") && strcmp(color, "always") && strcmp(color, "never")) {
@@ -252,17 +276,20 @@ int main(int argc, char **argv) {
     if (error_count())
         return 1;
 
-    if (!strcmp(emit_kind, "summary") || !strcmp(emit_kind, "ir")) {
-        for (int i = 0; i < nmodels; i++) {
-            if (i)
-                putchar('\n');
-            (!strcmp(emit_kind, "summary") ? print_summary : print_ir)(graphs[i], stdout);
-        }
-        return 0;
+    for (int i = 0; i < nmodels && (want_summary || want_ir); i++) {
+        if (i)
+            putchar('\n');
+        if (want_summary)
+            print_summary(graphs[i], stdout);
+        if (want_ir)
+            print_ir(graphs[i], stdout);
     }
+    if (!want_c)
+        return 0;
 
-    if (with_main && nmodels != 1) {
-        fprintf(stderr, "dnnc: error: --main needs a file with one model; '%s' has %d\n", input, nmodels);
+    if ((with_main || want_selftest) && nmodels != 1) {
+        fprintf(stderr, "dnnc: error: %s needs a file with one model; '%s' has %d\n",
+                with_main ? "--main" : "--emit=selftest", input, nmodels);
         return 2;
     }
     if (!output)
@@ -291,6 +318,8 @@ int main(int argc, char **argv) {
     bool ok = true;
     for (int i = 0; i < nmodels && ok; i++)
         ok = emit_model(graphs[i], &plans[i], &eo, cfile.f, h);
+    if (ok && want_selftest)
+        ok = emit_selftest(graphs[0], weights, golden, cfile.f, h);
     if (ok && with_main)
         ok = emit_program(graphs[0], &plans[0], base_name(input), cfile.f);
     fprintf(h, "#ifdef __cplusplus\n}\n#endif\n\n#endif /* %s */\n", guard);

@@ -165,6 +165,43 @@ else
     fail check.mismatch "$(head -2 "$tmp/out")"
 fi
 
+# --emit=selftest: the same golden file baked into iris_selftest(), on the host; it fails with other weights
+cat >"$tmp/st_main.c" <<'EOF2'
+#include <stdio.h>
+#include "st.h"
+static iris_model m;
+int main(void) {
+    float worst;
+    iris_init(&m, 1);
+    int bad = iris_selftest(&m, &worst);
+    printf("%d values off, worst error %g\n", bad, worst);
+    return bad != 0;
+}
+EOF2
+selftest() { # selftest WEIGHTS: builds and runs the self-test program
+    build/dnnc --emit=selftest --weights "$1" --golden tests/golden/data/iris.golden.safetensors \
+        tests/golden/cases/iris.dnn -o "$tmp/st.c" 2>"$tmp/err" &&
+    ${CC:-cc} -std=c99 -O2 -Wall -Wextra -Wpedantic -Werror -Iruntime -I"$tmp" "$tmp/st.c" "$tmp/st_main.c" \
+        build/libdnnrt.a -lm -o "$tmp/st" 2>>"$tmp/err" && "$tmp/st" >"$tmp/out" 2>&1
+}
+if selftest tests/golden/data/iris.weights.safetensors; then
+    pass "selftest ($(cat "$tmp/out"))"
+else
+    fail selftest "$(head -2 "$tmp/err") $(cat "$tmp/out")"
+fi
+if ! selftest "$tmp/moved.safetensors" && grep -q "values off" "$tmp/out" && ! grep -q "^0 values" "$tmp/out"; then
+    pass selftest.mismatch
+else
+    fail selftest.mismatch "$(cat "$tmp/out")"
+fi
+if ! build/dnnc --emit=selftest --golden tests/golden/data/iris.weights.safetensors tests/golden/cases/iris.dnn \
+       -o "$tmp/st2.c" 2>"$tmp/err" && grep -q "'x' must be an F32 tensor .* (it is missing)" "$tmp/err" &&
+   [ ! -e "$tmp/st2.c" ]; then
+    pass selftest.bad_golden
+else
+    fail selftest.bad_golden "$(head -1 "$tmp/err")"
+fi
+
 # bad data: a clear error naming the place, exit 1, nothing written
 printf 'a,b,c,d,s\n1,2,3,4,0\n1,2,3,0\n' >"$tmp/short.csv"
 expect_error data.bad_row "short.csv:3: 4 fields, expected 5" "$tmp/iris" train "$tmp/short.csv"
