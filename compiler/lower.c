@@ -390,6 +390,22 @@ static void add_layer_params(Ctx *c, Value *v, const char *prefix) {
     }
 }
 
+/* The links of a chain of binary operators or pipes (a + b + c, x |> f |> g),
+ * innermost first, in an array from malloc that the caller frees: long
+ * chains are walked with loops, not recursion. */
+static const Node **chain_spine(const Node *n, int *len) {
+    *len = 0;
+    for (const Node *p = n; p->kind == N_BINOP || p->kind == N_PIPE; p = p->a)
+        (*len)++;
+    const Node **spine = malloc(sizeof *spine * (size_t)*len);
+    if (!spine)
+        ICE("out of memory");
+    int k = *len;
+    for (const Node *p = n; k > 0; p = p->a)
+        spine[--k] = p;
+    return spine;
+}
+
 /* Counts the parameterised calls of an expression that are not pipe stages. */
 static int count_layers(const Node *n, const Node **second) {
     if (!n)
@@ -410,15 +426,8 @@ static int count_layers(const Node *n, const Node **second) {
     case N_PIPE:
     case N_BINOP: {
         /* a chain, walked from its innermost link out (it can be very long) */
-        int len = 0;
-        for (const Node *p = n; p->kind == N_BINOP || p->kind == N_PIPE; p = p->a)
-            len++;
-        const Node **spine = malloc(sizeof *spine * (size_t)len);
-        if (!spine)
-            ICE("out of memory");
-        int k = len;
-        for (const Node *p = n; k > 0; p = p->a)
-            spine[--k] = p;
+        int len;
+        const Node **spine = chain_spine(n, &len);
         count = count_layers(spine[0]->a, second);
         for (int i = 0; i < len; i++) {
             if (spine[i]->kind == N_PIPE) {
@@ -593,15 +602,8 @@ static Value *lower_link(Ctx *c, const Node *n, Value *v, int stage) {
  * recursion: a one-line sum can have a million terms. A constant prefix
  * (1 + 2 + x) becomes one constant; stage i of a pipe is named NAME.i. */
 static Value *lower_chain(Ctx *c, const Node *n) {
-    int len = 0;
-    for (const Node *p = n; p->kind == N_BINOP || p->kind == N_PIPE; p = p->a)
-        len++;
-    const Node **spine = malloc(sizeof *spine * (size_t)len);
-    if (!spine)
-        ICE("out of memory");
-    int k = len;
-    for (const Node *p = n; k > 0; p = p->a)
-        spine[--k] = p;
+    int len;
+    const Node **spine = chain_spine(n, &len);
     /* the longest constant prefix, folded as const_eval folds it */
     int folded = -1;
     double x = 0, y;

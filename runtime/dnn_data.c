@@ -52,19 +52,6 @@ static int say(char *msg, size_t msgcap, int code, const char *fmt, ...) {
     return code;
 }
 
-/* Writes "PATH: message" into msg (when there is one) and returns code. */
-static int fail(char *msg, size_t msgcap, int code, const char *path, const char *fmt, ...) {
-    if (msg && msgcap > 0) {
-        int n = snprintf(msg, msgcap, "%s: ", path);
-        if (n >= 0 && (size_t)n < msgcap) {
-            va_list ap;
-            va_start(ap, fmt);
-            vsnprintf(msg + n, msgcap - (size_t)n, fmt, ap);
-            va_end(ap);
-        }
-    }
-    return code;
-}
 
 static uint32_t be32(const unsigned char *p) {
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
@@ -81,7 +68,7 @@ static int read_bytes(gzFile f, void *buf, unsigned len, unsigned *got, const ch
         size_t skip = strlen(path); /* zlib's message starts "PATH: " */
         if (strncmp(why, path, skip) == 0 && strncmp(why + skip, ": ", 2) == 0)
             why += skip + 2;
-        return fail(msg, msgcap, DNN_E_IO, path, "%s", zerr == Z_ERRNO ? strerror(errno) : why);
+        return dnn_errorf(msg, msgcap, DNN_E_IO, path, "%s", zerr == Z_ERRNO ? strerror(errno) : why);
     }
     *got = (unsigned)n;
     return DNN_OK;
@@ -95,38 +82,38 @@ static int read_header(gzFile f, const char *path, int want_rank, dnn_idx *t, ch
     if (rc != DNN_OK)
         return rc;
     if (got < 4)
-        return fail(msg, msgcap, DNN_E_TRUNCATED, path, "truncated: %u of 4 magic bytes", got);
+        return dnn_errorf(msg, msgcap, DNN_E_TRUNCATED, path, "truncated: %u of 4 magic bytes", got);
     if (head[0] != 0 || head[1] != 0)
-        return fail(msg, msgcap, DNN_E_HEADER, path,
+        return dnn_errorf(msg, msgcap, DNN_E_HEADER, path,
                     "not an IDX file (magic %02x %02x %02x %02x, want 00 00 type rank)", head[0], head[1], head[2],
                     head[3]);
     t->type = head[2];
     t->rank = head[3];
     if (t->type != DNN_IDX_U8 && t->type != DNN_IDX_F32)
-        return fail(msg, msgcap, DNN_E_DTYPE, path, "element type 0x%02x is not supported (0x08 u8, 0x0d f32)",
+        return dnn_errorf(msg, msgcap, DNN_E_DTYPE, path, "element type 0x%02x is not supported (0x08 u8, 0x0d f32)",
                     t->type);
     if (t->rank == 0 || t->rank > DNN_IDX_MAX_RANK)
-        return fail(msg, msgcap, DNN_E_HEADER, path, "rank %d is not 1..%d", t->rank, DNN_IDX_MAX_RANK);
+        return dnn_errorf(msg, msgcap, DNN_E_HEADER, path, "rank %d is not 1..%d", t->rank, DNN_IDX_MAX_RANK);
     if (want_rank && t->rank != want_rank)
-        return fail(msg, msgcap, DNN_E_SHAPE, path, "rank %d, want %d", t->rank, want_rank);
+        return dnn_errorf(msg, msgcap, DNN_E_SHAPE, path, "rank %d, want %d", t->rank, want_rank);
 
     unsigned need = 4u * (unsigned)t->rank;
     rc = read_bytes(f, head + 4, need, &got, path, msg, msgcap);
     if (rc != DNN_OK)
         return rc;
     if (got < need)
-        return fail(msg, msgcap, DNN_E_TRUNCATED, path, "truncated: %u of %u dimension bytes", got, need);
+        return dnn_errorf(msg, msgcap, DNN_E_TRUNCATED, path, "truncated: %u of %u dimension bytes", got, need);
     /* Every dim must fit an int, and the product of the non-zero ones a
      * size_t count of floats (so item_size cannot overflow either). */
     uint64_t total = 1;
     for (int i = 0; i < t->rank; i++) {
         uint32_t d = be32(head + 4 + 4 * i);
         if (d > INT_MAX)
-            return fail(msg, msgcap, DNN_E_HEADER, path, "dimension %d is %lu, more than %d", i, (unsigned long)d,
+            return dnn_errorf(msg, msgcap, DNN_E_HEADER, path, "dimension %d is %lu, more than %d", i, (unsigned long)d,
                         INT_MAX);
         t->dims[i] = (int)d;
         if (d != 0 && total > SIZE_MAX / sizeof(float) / d)
-            return fail(msg, msgcap, DNN_E_HEADER, path,
+            return dnn_errorf(msg, msgcap, DNN_E_HEADER, path,
                         "dimensions overflow: the product of the first %d is too large", i + 1);
         total *= d ? d : 1;
     }
@@ -158,7 +145,7 @@ static int read_data(gzFile f, const char *path, float scale, dnn_idx *t, char *
             t->data[done++] = v * scale;
         }
         if (got < want)
-            return fail(msg, msgcap, DNN_E_TRUNCATED, path, "truncated: item %zu (from 0) of %d is incomplete",
+            return dnn_errorf(msg, msgcap, DNN_E_TRUNCATED, path, "truncated: item %zu (from 0) of %d is incomplete",
                         t->item_size ? done / t->item_size : 0, t->dims[0]);
     }
     return DNN_OK;
@@ -171,11 +158,11 @@ int dnn_idx_read(const char *path, int rank, int max_items, float scale, dnn_idx
         return DNN_E_ARG;
     memset(out, 0, sizeof *out);
     if (!path || rank < 0 || max_items < 0)
-        return fail(msg, msgcap, DNN_E_ARG, path ? path : "(null)", "bad arguments");
+        return dnn_errorf(msg, msgcap, DNN_E_ARG, path ? path : "(null)", "bad arguments");
     errno = 0;
     gzFile f = gzopen(path, "rb");
     if (!f)
-        return fail(msg, msgcap, DNN_E_IO, path, "%s", errno ? strerror(errno) : "cannot open");
+        return dnn_errorf(msg, msgcap, DNN_E_IO, path, "%s", errno ? strerror(errno) : "cannot open");
 
     dnn_idx t;
     memset(&t, 0, sizeof t);
@@ -186,14 +173,14 @@ int dnn_idx_read(const char *path, int rank, int max_items, float scale, dnn_idx
         size_t count = (size_t)t.items * t.item_size;
         t.data = malloc(count ? count * sizeof(float) : sizeof(float));
         rc = t.data ? read_data(f, path, scale, &t, msg, msgcap)
-                    : fail(msg, msgcap, DNN_E_SPACE, path, "out of memory for %zu floats", count);
+                    : dnn_errorf(msg, msgcap, DNN_E_SPACE, path, "out of memory for %zu floats", count);
     }
     if (rc == DNN_OK && max_items == 0) { /* every item read: the file must end here */
         unsigned char extra;
         unsigned got;
         rc = read_bytes(f, &extra, 1, &got, path, msg, msgcap);
         if (rc == DNN_OK && got > 0)
-            rc = fail(msg, msgcap, DNN_E_HEADER, path, "bytes after the last of the %d items", t.dims[0]);
+            rc = dnn_errorf(msg, msgcap, DNN_E_HEADER, path, "bytes after the last of the %d items", t.dims[0]);
     }
     gzclose(f);
     if (rc != DNN_OK)
@@ -226,7 +213,7 @@ int dnn_dataset_load(const char *images, const char *labels, int sample_size, in
         return DNN_E_ARG;
     memset(out, 0, sizeof *out);
     if (!images || !labels || sample_size <= 0 || classes <= 0)
-        return fail(msg, msgcap, DNN_E_ARG, images ? images : "(null)", "bad arguments");
+        return dnn_errorf(msg, msgcap, DNN_E_ARG, images ? images : "(null)", "bad arguments");
 
     dnn_idx x, y;
     memset(&y, 0, sizeof y);
@@ -235,18 +222,18 @@ int dnn_dataset_load(const char *images, const char *labels, int sample_size, in
         rc = dnn_idx_read(labels, 1, max_items, 1.0f, &y, msg, msgcap);
     char dims[128];
     if (rc == DNN_OK && x.item_size != (size_t)sample_size)
-        rc = fail(msg, msgcap, DNN_E_SHAPE, images, "%s = %zu elements per image, want %d",
+        rc = dnn_errorf(msg, msgcap, DNN_E_SHAPE, images, "%s = %zu elements per image, want %d",
                   item_dims(&x, dims, sizeof dims), x.item_size, sample_size);
     if (rc == DNN_OK && x.dims[0] != y.dims[0])
-        rc = fail(msg, msgcap, DNN_E_SHAPE, images, "%d images but %s holds %d labels", x.dims[0], labels,
+        rc = dnn_errorf(msg, msgcap, DNN_E_SHAPE, images, "%d images but %s holds %d labels", x.dims[0], labels,
                   y.dims[0]);
     int32_t *classes_of = NULL;
     if (rc == DNN_OK && !(classes_of = malloc((size_t)(y.items ? y.items : 1) * sizeof *classes_of)))
-        rc = fail(msg, msgcap, DNN_E_SPACE, labels, "out of memory for %d labels", y.items);
+        rc = dnn_errorf(msg, msgcap, DNN_E_SPACE, labels, "out of memory for %d labels", y.items);
     for (int i = 0; rc == DNN_OK && i < y.items; i++) {
         float v = y.data[i];
         if (!(v >= 0 && v < classes && v == (float)(int32_t)v))
-            rc = fail(msg, msgcap, DNN_E_SHAPE, labels, "label %g at index %d is not a class 0..%d", v, i,
+            rc = dnn_errorf(msg, msgcap, DNN_E_SHAPE, labels, "label %g at index %d is not a class 0..%d", v, i,
                       classes - 1);
         else
             classes_of[i] = (int32_t)v;
@@ -1073,28 +1060,28 @@ static int npy_read_header(FILE *f, const char *path, dnn_array *a, npy_dtype *t
     if (ferror(f))
         return say(msg, msgcap, DNN_E_IO, "cannot read %s: %s", path, strerror(errno));
     if (memcmp(pre, magic, got < 6 ? got : 6) != 0)
-        return fail(msg, msgcap, DNN_E_HEADER, path, "not a .npy file (it does not start with \\x93NUMPY)");
+        return dnn_errorf(msg, msgcap, DNN_E_HEADER, path, "not a .npy file (it does not start with \\x93NUMPY)");
     if (got < 8)
-        return fail(msg, msgcap, DNN_E_TRUNCATED, path, "truncated: %zu of 8 magic and version bytes", got);
+        return dnn_errorf(msg, msgcap, DNN_E_TRUNCATED, path, "truncated: %zu of 8 magic and version bytes", got);
     if (pre[6] < 1 || pre[6] > 3 || pre[7] != 0)
-        return fail(msg, msgcap, DNN_E_HEADER, path, "format version %d.%d is not supported (1.0, 2.0, 3.0)", pre[6],
+        return dnn_errorf(msg, msgcap, DNN_E_HEADER, path, "format version %d.%d is not supported (1.0, 2.0, 3.0)", pre[6],
                     pre[7]);
     size_t width = pre[6] == 1 ? 2 : 4;
     got = fread(pre + 8, 1, width, f);
     if (got < width)
-        return fail(msg, msgcap, DNN_E_TRUNCATED, path, "truncated: %zu of %zu header length bytes", got, width);
+        return dnn_errorf(msg, msgcap, DNN_E_TRUNCATED, path, "truncated: %zu of %zu header length bytes", got, width);
     unsigned long hlen = pre[8] | (unsigned long)pre[9] << 8;
     if (width == 4)
         hlen |= (unsigned long)pre[10] << 16 | (unsigned long)pre[11] << 24;
     if (hlen > NPY_MAX_HEADER)
-        return fail(msg, msgcap, DNN_E_HEADER, path, "a header of %lu bytes is too long", hlen);
+        return dnn_errorf(msg, msgcap, DNN_E_HEADER, path, "a header of %lu bytes is too long", hlen);
     char *h = malloc(hlen + 1);
     if (!h)
-        return fail(msg, msgcap, DNN_E_SPACE, path, "out of memory for the header");
+        return dnn_errorf(msg, msgcap, DNN_E_SPACE, path, "out of memory for the header");
     got = fread(h, 1, hlen, f);
     int rc;
     if (got < hlen) {
-        rc = fail(msg, msgcap, DNN_E_TRUNCATED, path, "truncated: %zu of %lu header bytes", got, hlen);
+        rc = dnn_errorf(msg, msgcap, DNN_E_TRUNCATED, path, "truncated: %zu of %lu header bytes", got, hlen);
     } else {
         int fortran = 0;
         npy_parse ps = {h, h, h + hlen, path, msg, msgcap};
@@ -1103,7 +1090,7 @@ static int npy_read_header(FILE *f, const char *path, dnn_array *a, npy_dtype *t
         int spread = 0; /* dims above 1: Fortran order is C order when at most one */
         for (int i = 0; rc == DNN_OK && i < a->rank; i++) {
             if (a->dims[i] > 0 && count > limit / (uint64_t)a->dims[i])
-                rc = fail(msg, msgcap, DNN_E_HEADER, path, "dimensions overflow: the product of the first %d is too large",
+                rc = dnn_errorf(msg, msgcap, DNN_E_HEADER, path, "dimensions overflow: the product of the first %d is too large",
                           i + 1);
             count *= (size_t)(a->dims[i] ? a->dims[i] : 1);
             spread += a->dims[i] > 1;
@@ -1113,7 +1100,7 @@ static int npy_read_header(FILE *f, const char *path, dnn_array *a, npy_dtype *t
                 count = 0;
         a->count = count;
         if (rc == DNN_OK && fortran && spread > 1)
-            rc = fail(msg, msgcap, DNN_E_DTYPE, path, "the array is in Fortran order; save it with np.ascontiguousarray");
+            rc = dnn_errorf(msg, msgcap, DNN_E_DTYPE, path, "the array is in Fortran order; save it with np.ascontiguousarray");
     }
     free(h);
     return rc;
@@ -1140,7 +1127,7 @@ int dnn_npy_read(const char *path, float scale, dnn_array *out, char *msg, size_
         a.is_integer = t.kind != 'f';
         a.data = malloc(a.count ? a.count * sizeof *a.data : sizeof *a.data);
         if (!a.data)
-            rc = fail(msg, msgcap, DNN_E_SPACE, path, "out of memory for %zu floats", a.count);
+            rc = dnn_errorf(msg, msgcap, DNN_E_SPACE, path, "out of memory for %zu floats", a.count);
     }
     unsigned char chunk[1 << 16]; /* a multiple of every element size */
     for (size_t done = 0; rc == DNN_OK && done < a.count;) {
@@ -1155,11 +1142,11 @@ int dnn_npy_read(const char *path, float scale, dnn_array *out, char *msg, size_
                 a.data[done] *= scale;
         }
         if (rc == DNN_OK && got < want)
-            rc = fail(msg, msgcap, DNN_E_TRUNCATED, path, "truncated: %zu of %zu elements of %d bytes", done, a.count,
+            rc = dnn_errorf(msg, msgcap, DNN_E_TRUNCATED, path, "truncated: %zu of %zu elements of %d bytes", done, a.count,
                       t.size);
     }
     if (rc == DNN_OK && fgetc(f) != EOF)
-        rc = fail(msg, msgcap, DNN_E_HEADER, path, "bytes after the last of the %zu elements", a.count);
+        rc = dnn_errorf(msg, msgcap, DNN_E_HEADER, path, "bytes after the last of the %zu elements", a.count);
     if (rc == DNN_OK && ferror(f))
         rc = say(msg, msgcap, DNN_E_IO, "cannot read %s: %s", path, strerror(errno));
     fclose(f);
@@ -1183,15 +1170,15 @@ int dnn_npy_write(const char *path, const float *data, int rank, const int64_t *
     if (!path)
         return say(msg, msgcap, DNN_E_ARG, "(null): bad arguments");
     if (rank < 0 || rank > DNN_NPY_MAX_RANK || (rank > 0 && !dims))
-        return fail(msg, msgcap, DNN_E_ARG, path, "rank %d is not 0..%d (or dims is NULL)", rank, DNN_NPY_MAX_RANK);
+        return dnn_errorf(msg, msgcap, DNN_E_ARG, path, "rank %d is not 0..%d (or dims is NULL)", rank, DNN_NPY_MAX_RANK);
     char dict[128 + 24 * DNN_NPY_MAX_RANK];
     int n = snprintf(dict, sizeof dict, "{'descr': '<f4', 'fortran_order': False, 'shape': (");
     size_t count = 1;
     for (int i = 0; i < rank; i++) {
         if (dims[i] < 0)
-            return fail(msg, msgcap, DNN_E_ARG, path, "dimension %d is %lld", i, (long long)dims[i]);
+            return dnn_errorf(msg, msgcap, DNN_E_ARG, path, "dimension %d is %lld", i, (long long)dims[i]);
         if (dims[i] > 0 && count > SIZE_MAX / 8 / (uint64_t)dims[i])
-            return fail(msg, msgcap, DNN_E_ARG, path, "dimensions overflow: the product of the first %d is too large",
+            return dnn_errorf(msg, msgcap, DNN_E_ARG, path, "dimensions overflow: the product of the first %d is too large",
                         i + 1);
         count *= (size_t)(dims[i] ? dims[i] : 1);
         n += snprintf(dict + n, sizeof dict - (size_t)n, i ? ", %lld" : "%lld", (long long)dims[i]);
@@ -1201,12 +1188,12 @@ int dnn_npy_write(const char *path, const float *data, int rank, const int64_t *
             count = 0;
     n += snprintf(dict + n, sizeof dict - (size_t)n, "%s), }", rank == 1 ? "," : "");
     if (count > 0 && !data)
-        return fail(msg, msgcap, DNN_E_ARG, path, "data is NULL");
+        return dnn_errorf(msg, msgcap, DNN_E_ARG, path, "data is NULL");
     /* magic, version, u16 length, the dict, spaces, '\n': a multiple of 64 bytes */
     size_t head = ((size_t)10 + (size_t)n + 1 + 63) / 64 * 64;
     unsigned char *buf = malloc(head + count * 4);
     if (!buf)
-        return fail(msg, msgcap, DNN_E_SPACE, path, "out of memory for %zu bytes", head + count * 4);
+        return dnn_errorf(msg, msgcap, DNN_E_SPACE, path, "out of memory for %zu bytes", head + count * 4);
     memcpy(buf, "\x93NUMPY\x01\x00", 8);
     buf[8] = (unsigned char)((head - 10) & 0xff);
     buf[9] = (unsigned char)((head - 10) >> 8);
@@ -1224,7 +1211,7 @@ int dnn_npy_write(const char *path, const float *data, int rank, const int64_t *
     int err = errno;
     free(buf);
     if (rc == DNN_E_ARG)
-        return fail(msg, msgcap, DNN_E_ARG, path, "the path is too long");
+        return dnn_errorf(msg, msgcap, DNN_E_ARG, path, "the path is too long");
     if (rc != DNN_OK)
         return say(msg, msgcap, DNN_E_IO, "cannot write %s: %s", path, err ? strerror(err) : "write failed");
     return DNN_OK;

@@ -8,6 +8,7 @@
  */
 #define _POSIX_C_SOURCE 200809L /* fsync, rename, getpid */
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -126,4 +127,17 @@ int dnn_write_file_atomic(const char *path, const void *buf, size_t len) {
     }
     sync_dir(path);
     return DNN_OK;
+}
+
+int dnn_errorf(char *msg, size_t msgcap, int code, const char *path, const char *fmt, ...) {
+    if (msg && msgcap > 0) {
+        int n = snprintf(msg, msgcap, "%s: ", path ? path : "(null)");
+        if (n >= 0 && (size_t)n < msgcap) {
+            va_list ap;
+            va_start(ap, fmt);
+            vsnprintf(msg + n, msgcap - (size_t)n, fmt, ap);
+            va_end(ap);
+        }
+    }
+    return code;
 }

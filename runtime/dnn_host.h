@@ -33,4 +33,9 @@ int dnn_read_file_alloc(const char *path, void **buf, size_t *len);
  * too long. A new file gets the usual 0666 & ~umask permissions. */
 int dnn_write_file_atomic(const char *path, const void *buf, size_t len);
 
+/* The host part's error reports: writes "PATH: message" (printf-style)
+ * into msg when msg is not NULL (at most msgcap bytes, NUL-terminated)
+ * and returns code. */
+int dnn_errorf(char *msg, size_t msgcap, int code, const char *path, const char *fmt, ...);
+
 #endif

@@ -31,19 +31,6 @@
 
 /* ---- Small helpers ----------------------------------------------------- */
 
-/* Writes "PATH: message" into msg (when there is one) and returns code. */
-static int fail(char *msg, size_t msgcap, int code, const char *path, const char *fmt, ...) {
-    if (msg && msgcap > 0) {
-        int n = snprintf(msg, msgcap, "%s: ", path ? path : "(null)");
-        if (n >= 0 && (size_t)n < msgcap) {
-            va_list ap;
-            va_start(ap, fmt);
-            vsnprintf(msg + n, msgcap - (size_t)n, fmt, ap);
-            va_end(ap);
-        }
-    }
-    return code;
-}
 
 /* A growing string; oom is set (and appends ignored) once malloc fails. */
 typedef struct sbuf {
@@ -88,14 +75,14 @@ static int sb_write(sbuf *b, const char *path, char *msg, size_t msgcap) {
     int r;
     if (b->oom) {
         free(b->p);
-        return fail(msg, msgcap, DNN_E_SPACE, path, "out of memory");
+        return dnn_errorf(msg, msgcap, DNN_E_SPACE, path, "out of memory");
     }
     r = dnn_write_file_atomic(path, b->p ? b->p : "", b->len);
     free(b->p);
     if (r == DNN_E_ARG)
-        return fail(msg, msgcap, r, path, "path too long");
+        return dnn_errorf(msg, msgcap, r, path, "path too long");
     if (r != DNN_OK)
-        return fail(msg, msgcap, r, path, "cannot write: %s", strerror(errno));
+        return dnn_errorf(msg, msgcap, r, path, "cannot write: %s", strerror(errno));
     return DNN_OK;
 }
 
@@ -324,7 +311,7 @@ int dnn_log_write_csv(const char *path, const dnn_epoch_row *rows, int n, char *
     sbuf b = {0};
     int i;
     if (!path || n < 0 || (!rows && n > 0))
-        return fail(msg, msgcap, DNN_E_ARG, path, "bad arguments to dnn_log_write_csv");
+        return dnn_errorf(msg, msgcap, DNN_E_ARG, path, "bad arguments to dnn_log_write_csv");
     sb_add(&b, "epoch,lr,train_loss,train_accuracy,val_loss,val_accuracy,seconds\n");
     for (i = 0; i < n; i++) {
         const dnn_epoch_row *r = &rows[i];
@@ -380,17 +367,17 @@ int dnn_log_read_csv(const char *path, dnn_epoch_row **rows, int *n, char *msg, 
     int nf = 0, line = 0, r, i, have_epoch = 0, cap = 0;
     dnn_epoch_row *out = NULL;
     if (!rows || !n) {
-        return fail(msg, msgcap, DNN_E_ARG, path, "bad arguments to dnn_log_read_csv");
+        return dnn_errorf(msg, msgcap, DNN_E_ARG, path, "bad arguments to dnn_log_read_csv");
     }
     *rows = NULL;
     *n = 0;
     if (!path)
-        return fail(msg, msgcap, DNN_E_ARG, path, "bad arguments to dnn_log_read_csv");
+        return dnn_errorf(msg, msgcap, DNN_E_ARG, path, "bad arguments to dnn_log_read_csv");
     if ((r = dnn_read_file_alloc(path, &data, &len)) != DNN_OK) {
         int e = errno;
         if (r == DNN_E_SPACE)
-            return fail(msg, msgcap, r, path, "out of memory");
-        fail(msg, msgcap, r, path, "cannot read: %s", strerror(e));
+            return dnn_errorf(msg, msgcap, r, path, "out of memory");
+        dnn_errorf(msg, msgcap, r, path, "cannot read: %s", strerror(e));
         errno = e;
         return r;
     }
@@ -409,7 +396,7 @@ int dnn_log_read_csv(const char *path, dnn_epoch_row **rows, int *n, char *msg, 
             continue; /* a blank line */
         if (!nf) { /* the header */
             if (k > LOG_MAX_FIELDS) {
-                r = fail(msg, msgcap, DNN_E_HEADER, path, "line %d: more than %d columns", line, LOG_MAX_FIELDS);
+                r = dnn_errorf(msg, msgcap, DNN_E_HEADER, path, "line %d: more than %d columns", line, LOG_MAX_FIELDS);
                 goto out;
             }
             nf = k;
@@ -423,13 +410,13 @@ int dnn_log_read_csv(const char *path, dnn_epoch_row **rows, int *n, char *msg, 
                 have_epoch |= col_of[i] == COL_EPOCH;
             }
             if (!have_epoch) {
-                r = fail(msg, msgcap, DNN_E_HEADER, path, "line %d: not a training log (no \"epoch\" column)", line);
+                r = dnn_errorf(msg, msgcap, DNN_E_HEADER, path, "line %d: not a training log (no \"epoch\" column)", line);
                 goto out;
             }
             continue;
         }
         if (k != nf) {
-            r = fail(msg, msgcap, DNN_E_HEADER, path, "line %d: %s%d fields, the header has %d", line,
+            r = dnn_errorf(msg, msgcap, DNN_E_HEADER, path, "line %d: %s%d fields, the header has %d", line,
                      k > nf ? "more than " : "", k > nf ? nf : k, nf);
             goto out;
         }
@@ -466,7 +453,7 @@ int dnn_log_read_csv(const char *path, dnn_epoch_row **rows, int *n, char *msg, 
             }
             continue;
         bad_field:
-            r = fail(msg, msgcap, DNN_E_HEADER, path, "line %d: %s \"%.*s\" is not a number", line,
+            r = dnn_errorf(msg, msgcap, DNN_E_HEADER, path, "line %d: %s \"%.*s\" is not a number", line,
                      log_columns[c], (int)(w > 40 ? 40 : w), fs[i]);
             goto out;
         }
@@ -474,7 +461,7 @@ int dnn_log_read_csv(const char *path, dnn_epoch_row **rows, int *n, char *msg, 
             dnn_epoch_row *q;
             cap = cap ? 2 * cap : 64;
             if (!(q = realloc(out, (size_t)cap * sizeof *out))) {
-                r = fail(msg, msgcap, DNN_E_SPACE, path, "out of memory");
+                r = dnn_errorf(msg, msgcap, DNN_E_SPACE, path, "out of memory");
                 goto out;
             }
             out = q;
@@ -482,7 +469,7 @@ int dnn_log_read_csv(const char *path, dnn_epoch_row **rows, int *n, char *msg, 
         out[(*n)++] = row;
     }
     if (!nf)
-        r = fail(msg, msgcap, DNN_E_HEADER, path, "empty file, not a training log");
+        r = dnn_errorf(msg, msgcap, DNN_E_HEADER, path, "empty file, not a training log");
 out:
     free(data);
     if (r != DNN_OK) {
@@ -871,9 +858,9 @@ int dnn_plot_svg(const char *path, const char *title, const dnn_epoch_row *rows,
     int i, npanels, has_acc = 0, w, h;
     panel pl, pa;
     if (!path || n < 0 || (!rows && n > 0))
-        return fail(msg, msgcap, DNN_E_ARG, path, "bad arguments to dnn_plot_svg");
+        return dnn_errorf(msg, msgcap, DNN_E_ARG, path, "bad arguments to dnn_plot_svg");
     if (!(col = malloc(4 * ((size_t)n + 1) * sizeof *col)))
-        return fail(msg, msgcap, DNN_E_SPACE, path, "out of memory");
+        return dnn_errorf(msg, msgcap, DNN_E_SPACE, path, "out of memory");
     for (i = 0; i < n; i++) {
         col[i] = rows[i].train_loss;
         col[n + i] = rows[i].val_loss;
@@ -1099,7 +1086,7 @@ int dnn_confusion_write_csv(const char *path, const long *counts, int classes, c
     sbuf b = {0};
     int t, p;
     if (!path || !counts || classes <= 0)
-        return fail(msg, msgcap, DNN_E_ARG, path, "bad arguments to dnn_confusion_write_csv");
+        return dnn_errorf(msg, msgcap, DNN_E_ARG, path, "bad arguments to dnn_confusion_write_csv");
     sb_add(&b, "true\\predicted");
     for (p = 0; p < classes; p++) {
         sb_add(&b, ",");

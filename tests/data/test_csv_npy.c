@@ -21,27 +21,8 @@
 
 #include "dnn_data.h"
 
-static char why[1024]; /* first failed check of the running test */
-static char note[256]; /* said after PASS */
-static int failures;
-
-#define CHECK(cond)                                                                      \
-    do {                                                                                 \
-        if (!(cond) && !why[0])                                                          \
-            snprintf(why, sizeof why, "%s:%d: %s", __FILE__, __LINE__, #cond);           \
-    } while (0)
-#define RUN(fn) (fn(), report(#fn))
-
-static void report(const char *name) {
-    if (why[0]) {
-        printf("FAIL data.%s: %s\n", name, why);
-        failures++;
-    } else {
-        printf("PASS data.%s%s%s\n", name, note[0] ? ": " : "", note);
-    }
-    why[0] = note[0] = 0;
-    fflush(stdout);
-}
+#define CHECK_SUITE "data"
+#include "../check.h"
 
 static char msg[512]; /* the message of the last call */
 
@@ -123,9 +104,9 @@ static void csv_syntax(void) {
                        "4,plain,\"+.5\"";
     dnn_csv c;
     CHECK(dnn_csv_read(put_text("syntax.csv", text), &c, msg, sizeof msg) == DNN_OK);
-    if (why[0] || !c.data || !c.header) {
-        if (!why[0])
-            snprintf(why, sizeof why, "no data or header");
+    if (check_why[0] || !c.data || !c.header) {
+        if (!check_why[0])
+            snprintf(check_why, sizeof check_why, "no data or header");
         dnn_csv_free(&c);
         return;
     }
@@ -166,8 +147,8 @@ static void csv_separators(void) {
 static int header_of(const char *text, int *rows) {
     dnn_csv c;
     int rc = dnn_csv_read(put_text("h.csv", text), &c, msg, sizeof msg);
-    if (rc != DNN_OK && !why[0])
-        snprintf(why, sizeof why, "%.60s: %s", text, msg);
+    if (rc != DNN_OK && !check_why[0])
+        snprintf(check_why, sizeof check_why, "%.60s: %s", text, msg);
     int h = c.header != NULL;
     *rows = c.rows;
     dnn_csv_free(&c);
@@ -204,8 +185,8 @@ static void csv_numbers(void) {
     CHECK(dnn_csv_read(put_text("nums.csv", text), &c, msg, sizeof msg) == DNN_OK);
     CHECK(c.rows == (int)n && c.nlevels && c.nlevels[0] == 0);
     for (size_t i = 0; c.data && i < n && (int)i < c.rows; i++)
-        if (c.data[i] != (float)strtod(nums[i], NULL) && !why[0])
-            snprintf(why, sizeof why, "%s read as %.9g, strtod %.9g", nums[i], c.data[i], (float)strtod(nums[i], NULL));
+        if (c.data[i] != (float)strtod(nums[i], NULL) && !check_why[0])
+            snprintf(check_why, sizeof check_why, "%s read as %.9g, strtod %.9g", nums[i], c.data[i], (float)strtod(nums[i], NULL));
     CHECK(c.data && signbit(c.data[1]));
     dnn_csv_free(&c);
 
@@ -231,8 +212,8 @@ static void csv_numbers(void) {
     }
     CHECK(dnn_csv_read(put("random.csv", big, k), &c, msg, sizeof msg) == DNN_OK && c.rows == 20000);
     for (int i = 0; c.data && i < c.rows; i++)
-        if (c.data[i] != (float)strtod(vals[i], NULL) && !why[0])
-            snprintf(why, sizeof why, "%s read as %.9g, strtod %.9g", vals[i], c.data[i], (float)strtod(vals[i], NULL));
+        if (c.data[i] != (float)strtod(vals[i], NULL) && !check_why[0])
+            snprintf(check_why, sizeof check_why, "%s read as %.9g, strtod %.9g", vals[i], c.data[i], (float)strtod(vals[i], NULL));
     dnn_csv_free(&c);
 
     /* not numbers: the column is textual */
@@ -262,8 +243,8 @@ static void csv_fails(const char *file, int code, const char *want) {
     memset(&c, 0x55, sizeof c);
     int rc = dnn_csv_read(file, &c, msg, sizeof msg);
     CHECK(c.data == NULL && c.header == NULL && c.levels == NULL && c.line == NULL && c.rows == 0 && c.cols == 0);
-    if ((rc != code || strcmp(msg, want) != 0) && !why[0])
-        snprintf(why, sizeof why, "%s: got %d \"%s\", want %d \"%s\"", file, rc, msg, code, want);
+    if ((rc != code || strcmp(msg, want) != 0) && !check_why[0])
+        snprintf(check_why, sizeof check_why, "%s: got %d \"%s\", want %d \"%s\"", file, rc, msg, code, want);
 }
 
 static void csv_field_count(void) {
@@ -403,9 +384,9 @@ static void csv_speed(void) {
     remove("big.csv");
     /* CPU time (user + system) is what is checked: the wall time also
      * counts whatever else the machine is doing. */
-    if (timing && cpu >= 2.0 && !why[0])
-        snprintf(why, sizeof why, "read 60000x785 in %.2f s of CPU (%.2f s wall), want < 2 s", cpu, t);
-    snprintf(note, sizeof note, "60000x785 read in %.2f s of CPU, %.2f s wall%s", cpu, t,
+    if (timing && cpu >= 2.0 && !check_why[0])
+        snprintf(check_why, sizeof check_why, "read 60000x785 in %.2f s of CPU (%.2f s wall), want < 2 s", cpu, t);
+    snprintf(check_note, sizeof check_note, "60000x785 read in %.2f s of CPU, %.2f s wall%s", cpu, t,
              timing ? "" : " (not checked: sanitizers)");
 }
 
@@ -478,13 +459,13 @@ static void npy_dtypes(void) {
             dnn_array a;
             int rc = dnn_npy_read(put_npy("t.npy", 1, dict_of(descr, "(2, 3)"), data, 6 * (size_t)types[t].size),
                                   0.5f, &a, msg, sizeof msg);
-            if (rc != DNN_OK && !why[0])
-                snprintf(why, sizeof why, "%s: %d %s", descr, rc, msg);
+            if (rc != DNN_OK && !check_why[0])
+                snprintf(check_why, sizeof check_why, "%s: %d %s", descr, rc, msg);
             CHECK(rc != DNN_OK || (a.rank == 2 && a.dims[0] == 2 && a.dims[1] == 3 && a.dims[2] == 0 && a.count == 6));
             CHECK(rc != DNN_OK || a.is_integer == types[t].is_int);
             for (int i = 0; rc == DNN_OK && i < 6; i++)
-                if (a.data[i] != (float)(want[i] * 0.5) && !why[0])
-                    snprintf(why, sizeof why, "%s element %d: %g, want %g", descr, i, a.data[i], want[i] * 0.5);
+                if (a.data[i] != (float)(want[i] * 0.5) && !check_why[0])
+                    snprintf(check_why, sizeof check_why, "%s element %d: %g, want %g", descr, i, a.data[i], want[i] * 0.5);
             dnn_array_free(&a);
         }
 }
@@ -511,8 +492,8 @@ static void npy_headers(void) {
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         dnn_array a;
         int rc = dnn_npy_read(put_npy("h.npy", cases[i].major, cases[i].dict, vals, 16), 1.0f, &a, msg, sizeof msg);
-        if (rc != DNN_OK && !why[0])
-            snprintf(why, sizeof why, "case %zu: %s", i, msg);
+        if (rc != DNN_OK && !check_why[0])
+            snprintf(check_why, sizeof check_why, "case %zu: %s", i, msg);
         CHECK(rc != DNN_OK || (a.rank == cases[i].rank && a.dims[0] == cases[i].d0 && a.dims[1] == cases[i].d1 &&
                                a.count == 4 && a.is_integer == 0 && a.data[3] == 1e-20f && a.data[0] == 1.5f));
         dnn_array_free(&a);
@@ -535,8 +516,8 @@ static void npy_fails(const char *file, int code, const char *want) {
     memset(&a, 0x55, sizeof a);
     int rc = dnn_npy_read(file, 1.0f, &a, msg, sizeof msg);
     CHECK(a.data == NULL && a.count == 0 && a.rank == 0);
-    if ((rc != code || strcmp(msg, want) != 0) && !why[0])
-        snprintf(why, sizeof why, "%s: got %d \"%s\", want %d \"%s\"", file, rc, msg, code, want);
+    if ((rc != code || strcmp(msg, want) != 0) && !check_why[0])
+        snprintf(check_why, sizeof check_why, "%s: got %d \"%s\", want %d \"%s\"", file, rc, msg, code, want);
 }
 
 static void npy_bad_files(void) {
@@ -687,13 +668,13 @@ static void npy_from_numpy(void) {
         snprintf(file, sizeof file, "%s/%s.npy", numpy_dir, names[i]);
         dnn_array a;
         int rc = dnn_npy_read(file, 1.0f, &a, msg, sizeof msg);
-        if (rc != DNN_OK && !why[0])
-            snprintf(why, sizeof why, "%s", msg);
+        if (rc != DNN_OK && !check_why[0])
+            snprintf(check_why, sizeof check_why, "%s", msg);
         int unsig = strchr(names[i], 'u') != NULL;
         CHECK(rc != DNN_OK || (a.rank == 2 && a.dims[0] == 2 && a.dims[1] == 3 && a.is_integer == !strchr(names[i], 'f')));
         for (int k = 0; rc == DNN_OK && k < 6; k++)
-            if (a.data[k] != (unsig ? fabs(k - 2.0) : k - 2.0) && !why[0])
-                snprintf(why, sizeof why, "%s element %d is %g", names[i], k, a.data[k]);
+            if (a.data[k] != (unsig ? fabs(k - 2.0) : k - 2.0) && !check_why[0])
+                snprintf(check_why, sizeof check_why, "%s element %d is %g", names[i], k, a.data[k]);
         dnn_array_free(&a);
     }
     dnn_array a;
@@ -747,5 +728,5 @@ int main(int argc, char **argv) {
         RUN(npy_from_numpy);
     else
         printf("SKIP data.npy_from_numpy: no NumPy to run make_npy.py (python3-numpy)\n");
-    return failures != 0;
+    return check_failures != 0;
 }

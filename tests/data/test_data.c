@@ -15,26 +15,8 @@
 
 #include "dnn_data.h"
 
-static char why[512]; /* first failed check of the running test */
-static int failures;
-
-#define CHECK(cond)                                                                      \
-    do {                                                                                 \
-        if (!(cond) && !why[0])                                                          \
-            snprintf(why, sizeof why, "%s:%d: %s", __FILE__, __LINE__, #cond);           \
-    } while (0)
-#define RUN(fn) (fn(), report(#fn))
-
-static void report(const char *name) {
-    if (why[0]) {
-        printf("FAIL data.%s: %s\n", name, why);
-        failures++;
-    } else {
-        printf("PASS data.%s\n", name);
-    }
-    why[0] = 0;
-    fflush(stdout);
-}
+#define CHECK_SUITE "data"
+#include "../check.h"
 
 /* ---- writing test files ---------------------------------------------------- */
 static const char *scratch;
@@ -84,8 +66,8 @@ static int read_fails(const char *file, int rank, int max, int code) {
     int rc = dnn_idx_read(file, rank, max, 1.0f, &t, msg, sizeof msg);
     CHECK(t.data == NULL && t.items == 0);
     CHECK(strncmp(msg, file, strlen(file)) == 0);
-    if (rc != code && !why[0])
-        snprintf(why, sizeof why, "got %d, want %d: %.400s", rc, code, msg);
+    if (rc != code && !check_why[0])
+        snprintf(check_why, sizeof check_why, "got %d, want %d: %.400s", rc, code, msg);
     return rc == code;
 }
 
@@ -278,8 +260,8 @@ static int load_fails(int sample_size, int code) {
     dnn_dataset d;
     int rc = dnn_dataset_load(images, labels, sample_size, 10, 0, 1.0f, &d, msg, sizeof msg);
     CHECK(d.x == NULL && d.y == NULL && d.count == 0);
-    if (rc != code && !why[0])
-        snprintf(why, sizeof why, "got %d, want %d: %.400s", rc, code, msg);
+    if (rc != code && !check_why[0])
+        snprintf(check_why, sizeof check_why, "got %d, want %d: %.400s", rc, code, msg);
     return rc == code;
 }
 
@@ -405,5 +387,5 @@ int main(int argc, char **argv) {
         printf("SKIP data.fashion_train: Fashion-MNIST not installed (dataset-fashion-mnist)\n");
         printf("SKIP data.fashion_test: Fashion-MNIST not installed (dataset-fashion-mnist)\n");
     }
-    return failures != 0;
+    return check_failures != 0;
 }

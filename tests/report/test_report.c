@@ -20,15 +20,9 @@
 
 /* ---- harness ------------------------------------------------------------ */
 
-static char check_why[1024]; /* first failed check of the running test */
-static int check_failures;   /* tests failed so far */
+#define CHECK_SUITE "report"
+#include "../check.h"
 
-#define CHECK(cond) CHECK_MSG(cond, #cond)
-#define CHECK_MSG(cond, what)                                                            \
-    do {                                                                                 \
-        if (!(cond) && !check_why[0])                                                    \
-            snprintf(check_why, sizeof check_why, "%s:%d: %s", __FILE__, __LINE__, what); \
-    } while (0)
 /* Checks that got equals want, and shows both (escaped) when not. */
 #define CHECK_STR(got, want) check_str(got, want, __FILE__, __LINE__)
 
@@ -59,18 +53,6 @@ static void check_str(const char *got, const char *want, const char *file, int l
              w);
 }
 
-static void check_report(const char *name) {
-    if (check_why[0]) {
-        printf("FAIL report.%s: %s\n", name, check_why);
-        check_failures++;
-    } else {
-        printf("PASS report.%s\n", name);
-    }
-    check_why[0] = 0;
-    fflush(stdout);
-}
-
-#define RUN(fn) (fn(), check_report(#fn))
 
 static char dir[1024]; /* the scratch directory */
 

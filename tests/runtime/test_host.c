@@ -13,7 +13,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 
-#include "check.h"
+#include "../check.h"
 #include "dnn_host.h"
 
 static char dir[1024]; /* the scratch directory */

@@ -7,7 +7,7 @@
 #include <math.h>
 #include <stdint.h>
 
-#include "check.h"
+#include "../check.h"
 #include "dnn.h"
 
 #define N 1000000

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "check.h"
+#include "../check.h"
 #include "dnn.h"
 
 /* The model most cases load: three tensors, 40 bytes of data. */

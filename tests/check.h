@@ -1,15 +1,22 @@
-/* check.h — the little harness the runtime tests share.
+/* check.h — the little harness the C test programs share.
  *
  * A test is a void function of CHECKs; RUN(fn) runs it and prints
- * "PASS runtime.fn" or "FAIL runtime.fn: file:line: condition" (the first
- * failed check), the lines tests/run.sh counts. main returns FAILED().
+ * "PASS SUITE.fn" (with check_note after it, when set) or
+ * "FAIL SUITE.fn: file:line: condition" (the first failed check), the lines
+ * tests/run.sh counts. main returns FAILED(). Define CHECK_SUITE before
+ * including it ("runtime" by default).
  */
 #ifndef CHECK_H
 #define CHECK_H
 
 #include <stdio.h>
 
-static char check_why[512];  /* first failed check of the running test */
+#ifndef CHECK_SUITE
+#define CHECK_SUITE "runtime"
+#endif
+
+static char check_why[1024]; /* first failed check of the running test */
+static char check_note[256]; /* said after PASS */
 static int check_failures;   /* tests failed so far */
 
 #define CHECK(cond) CHECK_MSG(cond, #cond)
@@ -21,12 +28,12 @@ static int check_failures;   /* tests failed so far */
 
 static void check_report(const char *name) {
     if (check_why[0]) {
-        printf("FAIL runtime.%s: %s\n", name, check_why);
+        printf("FAIL " CHECK_SUITE ".%s: %s\n", name, check_why);
         check_failures++;
     } else {
-        printf("PASS runtime.%s\n", name);
+        printf("PASS " CHECK_SUITE ".%s%s%s\n", name, check_note[0] ? ": " : "", check_note);
     }
-    check_why[0] = 0;
+    check_why[0] = check_note[0] = 0;
     fflush(stdout);
 }
 
