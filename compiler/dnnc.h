@@ -180,6 +180,11 @@ struct Value {
     int stmt_line;      /* .dnn line of the statement, for comments */
     int aux;            /* floats per sample the op keeps beside its result
                            (dropout's mask), stored after the result's slice */
+    /* inference plans (plan.c) */
+    Value *alias_of;    /* shares this value's storage and is not computed (reshape, eval dropout) */
+    bool fused;         /* computed inside a later step (the conv and activation of a fused pool) */
+    Value *fused_conv;  /* a pool computing conv2d → activation → pool: the conv ... */
+    Value *fused_act;   /* ... and the activation between them, or NULL */
 };
 
 typedef struct Setting {
@@ -218,6 +223,7 @@ typedef struct Graph {
     /* autodiff.c */
     Value **grads;           /* gradient-storing nodes, one per trainable param */
     int nforward;            /* values[0..nforward) are the forward graph */
+    bool inference;          /* --inference: forward only, nothing differentiated */
 } Graph;
 
 Value *new_value(Graph *g, OpKind op, Loc loc);
@@ -275,12 +281,17 @@ enum { AREA_NONE, AREA_PARAM, AREA_GRAD, AREA_ACT, AREA_INPUT, AREA_TARGET, AREA
 typedef struct Plan {
     long params, act;        /* floats in each area */
     long trainable;          /* trainable scalars */
+    long naive_act;          /* inference: floats the activations would take without reuse or fusion */
 } Plan;
 Plan plan_memory(Graph *g);
+/* --inference: the values the outputs need; fuses conv2d → activation →
+ * pool, aliases reshapes, and reuses every slice once it is dead. */
+Plan plan_inference(Graph *g);
 
 /* emit.c — the model's .c and .h. */
 typedef struct EmitOptions {
     const char *source;      /* the .dnn file's base name, for comments */
+    const float *weights;    /* --embed-weights: the parameters, laid out as params, or NULL */
 } EmitOptions;
 bool emit_model(Graph *g, const Plan *p, const EmitOptions *o, FILE *c, FILE *h);
 int optimizer_states(const Train *t, const char **names); /* state arrays' names; returns how many */
@@ -288,6 +299,7 @@ int optimizer_states(const Train *t, const char **names); /* state arrays' names
 /* emit_main.c — --main: the training program's description and main(). */
 bool emit_program(Graph *g, const Plan *p, const char *source, FILE *c);
 /* --emit=selftest: NAME_selftest() with a golden file's samples (and weights) baked in. */
+float *read_weights(Graph *g, const char *path); /* a safetensors file laid out as params, or NULL after a message */
 bool emit_selftest(Graph *g, const char *weights, const char *golden, FILE *c, FILE *h);
 
 /* summary.c — --emit=summary and --emit=ir. */

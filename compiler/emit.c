@@ -90,14 +90,17 @@ typedef struct Out {
     Map bodies;               /* signature+body → function name, to share identical steps */
     Map fn_names;             /* names in use */
     bool *for_outputs, *for_loss; /* forward values each entry point needs */
+    const float *weights;     /* --embed-weights: the parameters, or NULL */
 } Out;
 
 /* The C expression for a value's buffer at a call site. */
 static const char *ptr(const Out *o, const Value *v) {
     if (!v)
         return "NULL";
+    while (v->alias_of)
+        v = v->alias_of;
     switch (v->area) {
-    case AREA_PARAM: return arena_printf("m->params + %d", v->offset);
+    case AREA_PARAM: return arena_printf("%s + %d", o->weights ? arena_printf("%s_weights", o->name) : "m->params", v->offset);
     case AREA_GRAD:  return arena_printf("m->grads + %d", v->offset);
     case AREA_ACT:   return arena_printf("m->act + %d", v->offset);
     case AREA_INPUT:
@@ -129,6 +132,9 @@ static void emit_step(Out *o, Value *v) {
     bool backward = v->op == OP_backward;
     const Value *op_node = backward ? v->fwd : v;
     const char *opname = op_info[op_node->op].name;
+    if (v->fused_conv) /* conv2d → activation → pool in one step */
+        opname = arena_printf("conv2d_%s%s%s", v->fused_act ? op_info[v->fused_act->op].name : "",
+                              v->fused_act ? "_" : "", opname);
 
     /* parameters: result, operands, sample count */
     char sig[1024];
@@ -210,7 +216,9 @@ static void emit_call(Out *o, const Value *v) {
     for (int k = 0; k < v->nin; k++)
         fprintf(o->c, ", %s", ptr(o, v->in[k]));
     int flags = op_info[v->op].flags;
-    fprintf(o->c, "%s%s, n);\n", flags & F_MODE ? ", m->training" : "", flags & F_RNG ? ", &m->rng" : "");
+    bool infer = o->g->inference; /* no training flag, no generator: eval mode */
+    fprintf(o->c, "%s%s, n);\n", flags & F_MODE ? (infer ? ", 0" : ", m->training") : "",
+            flags & F_RNG ? (infer ? ", NULL" : ", &m->rng") : "");
 }
 
 /* Marks the values `root` depends on (iteratively: graphs can be deep). */
@@ -245,6 +253,41 @@ int optimizer_states(const Train *t, const char **names) {
     return n;
 }
 
+/* --inference: parameters (unless embedded) and the reused activation area; forward only. */
+static void emit_inference_header(Out *o) {
+    Graph *g = o->g;
+    FILE *h = o->h;
+    const char *N = o->NAME, *n = o->name;
+    fprintf(h, "struct %s_model {\n", n);
+    if (!o->weights)
+        fprintf(h, "    float params[%ld]; /* parameters then buffers, in %s_tensors order */\n", o->plan->params, n);
+    fprintf(h, "    float act[%ld]; /* activations, each slice reused once its value is dead (%ld without reuse) */\n",
+            o->plan->act > 0 ? o->plan->act : 1, o->plan->naive_act);
+    if (!o->weights)
+        fprintf(h, "    dnn_rng rng; /* initialisation */\n");
+    fprintf(h, "};\n\n");
+    char inputs[1024] = "", outputs[1024] = "";
+    for (int i = 0; i < g->ninputs; i++)
+        snprintf(inputs + strlen(inputs), sizeof inputs - strlen(inputs), ", const float *%s", arg_name(g->inputs[i]->name));
+    for (int i = 0; i < g->noutputs; i++)
+        snprintf(outputs + strlen(outputs), sizeof outputs - strlen(outputs), ", float *%s", arg_name(c_ident(g->output_names[i])));
+    if (o->weights)
+        fprintf(h, "void %s_init(%s_model *m, uint64_t seed); /* clears the activations; the weights are %s_weights */\n", n, n, n);
+    else
+        fprintf(h, "void %s_init(%s_model *m, uint64_t seed); /* parameters per the init rules */\n", n, n);
+    fprintf(h, "void %s_forward(%s_model *m%s%s, int n); /* eval mode; n in 1..%s_BATCH */\n", n, n, inputs, outputs, N);
+    fprintf(h, "extern const dnn_tensor_info %s_tensors[%s_NUM_TENSORS];\n", n, N);
+    if (o->weights) {
+        fprintf(h, "extern const float %s_weights[%ld]; /* --embed-weights: every tensor, in %s_tensors order (flash) */\n",
+                n, o->plan->params, n);
+        fprintf(h, "const float *%s_tensor(const %s_model *m, int i); /* data of tensor i (read-only) */\n", n, n);
+    } else {
+        fprintf(h, "float *%s_tensor(%s_model *m, int i); /* data of tensor i, row-major, PyTorch layout */\n", n, n);
+        fprintf(h, "int %s_load(%s_model *m, const void *safetensors, size_t len); /* 0 or DNN_E*; m unchanged on error */\n", n, n);
+    }
+    fprintf(h, "size_t %s_save(const %s_model *m, void *buf, size_t cap); /* bytes of the image; writes only if cap suffices */\n\n", n, n);
+}
+
 static void emit_header(Out *o) {
     Graph *g = o->g;
     FILE *h = o->h;
@@ -273,6 +316,10 @@ static void emit_header(Out *o) {
 
     long P = o->plan->params;
     fprintf(h, "typedef struct %s_model %s_model;\n", n, n);
+    if (g->inference) {
+        emit_inference_header(o);
+        return;
+    }
     fprintf(h, "struct %s_model {\n", n);
     fprintf(h, "    float params[%ld]; /* parameters then buffers, in %s_tensors order */\n", P, n);
     fprintf(h, "    float grads[%ld]; /* gradients, laid out like params (zero where frozen) */\n", P);
@@ -528,12 +575,15 @@ static void emit_entry_points(Out *o) {
     fprintf(c, "void %s_forward(%s) {\n", n, entry_params(o, false, true));
     fprintf(c, "    if (n < 1 || n > %s_BATCH)\n        return;\n", N);
     void_unused(o, o->for_outputs, false);
-    fprintf(c, "    m->training = 0;\n");
+    if (!g->inference)
+        fprintf(c, "    m->training = 0;\n");
     emit_calls(o, o->for_outputs, 0, g->nforward);
     for (int i = 0; i < g->noutputs; i++)
         fprintf(c, "    memcpy(%s, %s, sizeof(float) * (size_t)n * %s_%s_SIZE);\n", arg_name(c_ident(g->output_names[i])),
                 ptr(o, g->outputs[i]), N, upper(c_ident(g->output_names[i])));
     fprintf(c, "}\n\n");
+    if (g->inference)
+        return;
 
     const char *loss = ptr(o, g->loss);
     fprintf(c, "float %s_loss(%s) {\n", n, entry_params(o, true, false));
@@ -569,6 +619,24 @@ static void emit_entry_points(Out *o) {
     fprintf(c, "    return loss;\n}\n\n");
 }
 
+/* --embed-weights: the parameters as exact constants (flash); no loading. */
+static void emit_embedded_api(Out *o) {
+    FILE *c = o->c;
+    const char *n = o->name, *N = o->NAME;
+    fprintf(c, "/* the weights, bit for bit, as hexadecimal float constants */\n");
+    fprintf(c, "const float %s_weights[%ld] = {", n, o->plan->params);
+    for (long i = 0; i < o->plan->params; i++)
+        fprintf(c, "%s%af%s", i % 6 ? " " : "\n    ", (double)o->weights[i], i + 1 < o->plan->params ? "," : "");
+    fprintf(c, "\n};\n\n");
+    fprintf(c, "const float *%s_tensor(const %s_model *m, int i) {\n    (void)m;\n", n, n);
+    fprintf(c, "    return i >= 0 && i < %s_NUM_TENSORS ? %s_weights + %s_offsets[i] : NULL;\n}\n\n", N, n, n);
+    fprintf(c, "size_t %s_save(const %s_model *m, void *buf, size_t cap) {\n", n, n);
+    fprintf(c, "    const float *src[%s_NUM_TENSORS];\n    (void)m;\n", N);
+    fprintf(c, "    for (int i = 0; i < %s_NUM_TENSORS; i++)\n        src[i] = %s_weights + %s_offsets[i];\n", N, n, n);
+    fprintf(c, "    return dnn_safetensors_save(%s_tensors, src, %s_NUM_TENSORS, buf, cap);\n}\n\n", n, N);
+    fprintf(c, "void %s_init(%s_model *m, uint64_t seed) {\n    (void)seed;\n    memset(m, 0, sizeof *m);\n}\n\n", n, n);
+}
+
 static void emit_tensor_api(Out *o) {
     Graph *g = o->g;
     FILE *c = o->c;
@@ -590,10 +658,17 @@ static void emit_tensor_api(Out *o) {
     for (int i = 0; i < g->nparams; i++)
         fprintf(c, "%s%d", i ? ", " : "", byindex[i]->offset);
     fprintf(c, "};\n\n");
+    if (o->weights) {
+        emit_embedded_api(o);
+        return;
+    }
     fprintf(c, "float *%s_tensor(%s_model *m, int i) {\n", n, n);
     fprintf(c, "    return i >= 0 && i < %s_NUM_TENSORS ? m->params + %s_offsets[i] : NULL;\n}\n\n", N, n);
-    fprintf(c, "float *%s_grad(%s_model *m, int i) {\n", n, n);
-    fprintf(c, "    return i >= 0 && i < %s_NUM_TENSORS && %s_tensors[i].trainable ? m->grads + %s_offsets[i] : NULL;\n}\n\n", N, n, n);
+    if (!g->inference) {
+        fprintf(c, "float *%s_grad(%s_model *m, int i) {\n", n, n);
+        fprintf(c, "    return i >= 0 && i < %s_NUM_TENSORS && %s_tensors[i].trainable ? m->grads + %s_offsets[i] : NULL;\n}\n\n",
+                N, n, n);
+    }
     fprintf(c, "int %s_load(%s_model *m, const void *safetensors, size_t len) {\n", n, n);
     fprintf(c, "    float *dst[%s_NUM_TENSORS];\n", N);
     fprintf(c, "    for (int i = 0; i < %s_NUM_TENSORS; i++)\n        dst[i] = m->params + %s_offsets[i];\n", N, n);
@@ -608,12 +683,15 @@ static void emit_tensor_api(Out *o) {
     fprintf(c, "    dnn_rng_seed(&m->rng, seed);\n");
     for (int i = 0; i < g->nparams; i++)
         emit_init_param(o, byindex[i]);
-    fprintf(c, "    %s_set_epoch(m, 0);\n", n);
+    if (!g->inference)
+        fprintf(c, "    %s_set_epoch(m, 0);\n", n);
     fprintf(c, "}\n\n");
 }
 
+
 bool emit_model(Graph *g, const Plan *plan, const EmitOptions *opt, FILE *c, FILE *h) {
-    Out o = {.g = g, .plan = plan, .c = c, .h = h, .name = g->name, .NAME = upper(g->name), .source = opt->source};
+    Out o = {.g = g, .plan = plan, .c = c, .h = h, .name = g->name, .NAME = upper(g->name), .source = opt->source,
+             .weights = opt->weights};
     if (!g->nparams) {
         error_at(g->loc, "model '%s' has no parameters to train", g->name);
         note("add a layer such as dense(x, 4), or a 'param' declaration");
@@ -625,7 +703,8 @@ bool emit_model(Graph *g, const Plan *plan, const EmitOptions *opt, FILE *c, FIL
     o.for_loss = arena_alloc((size_t)g->nvalues);
     for (int i = 0; i < g->noutputs; i++)
         mark_needed(g, g->outputs[i], o.for_outputs);
-    mark_needed(g, g->loss, o.for_loss);
+    if (!g->inference) /* --inference computes only what the outputs need */
+        mark_needed(g, g->loss, o.for_loss);
 
     emit_header(&o);
 
@@ -638,12 +717,14 @@ bool emit_model(Graph *g, const Plan *plan, const EmitOptions *opt, FILE *c, FIL
     fputc('\n', c);
     for (int i = 0; i < g->nvalues; i++) {
         Value *v = g->values[i];
-        if (!is_leaf(v) && (o.for_loss[i] || o.for_outputs[i] || i >= g->nforward))
+        if (!is_leaf(v) && !v->alias_of && !v->fused && (o.for_loss[i] || o.for_outputs[i] || i >= g->nforward))
             emit_step(&o, v);
     }
     emit_tensor_api(&o);
-    emit_set_epoch(&o);
+    if (!g->inference)
+        emit_set_epoch(&o);
     emit_entry_points(&o);
-    emit_step_fn(&o);
+    if (!g->inference)
+        emit_step_fn(&o);
     return true;
 }

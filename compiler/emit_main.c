@@ -218,13 +218,39 @@ static const unsigned char *golden_tensor(const void *buf, size_t len, const cha
     return v.data;
 }
 
+float *read_weights(Graph *g, const char *path) {
+    size_t len;
+    void *buf = read_bytes(path, &len);
+    if (!buf)
+        return NULL;
+    long total = 0;
+    for (int i = 0; i < g->nparams; i++)
+        total += shape_size(&g->params[i]->shape);
+    float *params = arena_alloc(sizeof(float) * (size_t)(total + 1));
+    dnn_tensor_info *info = arena_alloc(sizeof *info * (size_t)(g->nparams + 1));
+    float **dst = arena_alloc(sizeof(float *) * (size_t)(g->nparams + 1));
+    for (int i = 0; i < g->nparams; i++) {
+        const Value *p = g->params[i];
+        info[p->index] = (dnn_tensor_info){p->name, p->shape.rank, {0, 0, 0, 0}, (int)shape_size(&p->shape), 1};
+        for (int k = 0; k < p->shape.rank && k < 4; k++)
+            info[p->index].shape[k] = p->shape.dim[k];
+        dst[p->index] = params + p->offset;
+    }
+    int rc = dnn_safetensors_load(info, dst, g->nparams, buf, len);
+    free(buf);
+    if (rc != DNN_OK) {
+        fprintf(stderr, "dnnc: error: %s: %s (the file must hold exactly model '%s''s tensors)\n", path, dnn_strerror(rc),
+                g->name);
+        return NULL;
+    }
+    return params;
+}
+
 bool emit_selftest(Graph *g, const char *weights, const char *golden, FILE *c, FILE *h) {
     const char *n = g->name;
-    size_t glen = 0, wlen = 0;
-    void *gbuf = read_bytes(golden, &glen), *wbuf = NULL;
+    size_t glen = 0;
+    void *gbuf = read_bytes(golden, &glen);
     bool ok = gbuf != NULL;
-    if (ok && weights)
-        ok = (wbuf = read_bytes(weights, &wlen)) != NULL;
     long count = 0;
     const unsigned char **ins = arena_alloc(sizeof(void *) * (size_t)(g->ninputs + 1));
     const unsigned char **outs = arena_alloc(sizeof(void *) * (size_t)(g->noutputs + 1));
@@ -233,27 +259,12 @@ bool emit_selftest(Graph *g, const char *weights, const char *golden, FILE *c, F
     for (int i = 0; ok && i < g->noutputs; i++)
         ok = (outs[i] = golden_tensor(gbuf, glen, golden, g->output_names[i], shape_size(&g->outputs[i]->shape),
                                       &count));
-    /* the weights, checked by the runtime's own loader against the model's tensors */
     Value **byindex = arena_alloc(sizeof(Value *) * (size_t)(g->nparams + 1));
     for (int i = 0; i < g->nparams; i++)
         byindex[g->params[i]->index] = g->params[i];
-    float **wdata = arena_alloc(sizeof(float *) * (size_t)(g->nparams + 1));
-    if (ok && wbuf) {
-        dnn_tensor_info *info = arena_alloc(sizeof *info * (size_t)(g->nparams + 1));
-        for (int i = 0; i < g->nparams; i++) {
-            const Shape *s = &byindex[i]->shape;
-            info[i] = (dnn_tensor_info){byindex[i]->name, s->rank, {0, 0, 0, 0}, (int)shape_size(s), 1};
-            for (int k = 0; k < s->rank && k < 4; k++)
-                info[i].shape[k] = s->dim[k];
-            wdata[i] = arena_alloc(sizeof(float) * (size_t)(info[i].size + 1));
-        }
-        int rc = dnn_safetensors_load(info, wdata, g->nparams, wbuf, wlen);
-        if (rc != DNN_OK) {
-            fprintf(stderr, "dnnc: error: %s: %s (the file must hold exactly model '%s''s tensors)\n", weights,
-                    dnn_strerror(rc), n);
-            ok = false;
-        }
-    }
+    float *params = NULL;
+    if (ok && weights)
+        ok = (params = read_weights(g, weights)) != NULL;
     if (ok) {
         fprintf(c, "/* ==== self-test (dnnc --emit=selftest): %ld samples of %s%s%s ==== */\n\n", count,
                 strrchr(golden, '/') ? strrchr(golden, '/') + 1 : golden, weights ? ", weights of " : "",
@@ -262,11 +273,11 @@ bool emit_selftest(Graph *g, const char *weights, const char *golden, FILE *c, F
             emit_floats(c, arena_printf("%s_selftest_in%d", n, i), ins[i], count * shape_size(&g->inputs[i]->shape));
         for (int i = 0; i < g->noutputs; i++)
             emit_floats(c, arena_printf("%s_selftest_want%d", n, i), outs[i], count * shape_size(&g->outputs[i]->shape));
-        for (int i = 0; wbuf && i < g->nparams; i++) {
+        for (int i = 0; params && i < g->nparams; i++) {
             unsigned char *le = arena_alloc(4 * (size_t)shape_size(&byindex[i]->shape) + 4);
             for (long k = 0; k < shape_size(&byindex[i]->shape); k++) { /* back to little-endian bytes */
                 uint32_t bits;
-                memcpy(&bits, &wdata[i][k], 4);
+                memcpy(&bits, &params[byindex[i]->offset + k], 4);
                 for (int b = 0; b < 4; b++)
                     le[4 * k + b] = (unsigned char)(bits >> (8 * b));
             }
@@ -280,7 +291,7 @@ bool emit_selftest(Graph *g, const char *weights, const char *golden, FILE *c, F
         fprintf(c, "#ifndef %s_SELFTEST_ATOL\n#define %s_SELFTEST_ATOL 1e-5f\n#endif\n", N, N);
         fprintf(c, "#ifndef %s_SELFTEST_RTOL\n#define %s_SELFTEST_RTOL 1e-4f\n#endif\n\n", N, N);
         fprintf(c, "int %s_selftest(%s_model *m, float *worst_error) {\n", n, n);
-        if (wbuf)
+        if (params)
             for (int i = 0; i < g->nparams; i++)
                 fprintf(c, "    memcpy(%s_tensor(m, %d), %s_selftest_w%d, sizeof %s_selftest_w%d);\n", n, i, n, i, n, i);
         for (int i = 0; i < g->noutputs; i++)
@@ -310,6 +321,5 @@ bool emit_selftest(Graph *g, const char *weights, const char *golden, FILE *c, F
         fprintf(h, "int %s_selftest(%s_model *m, float *worst_error);\n\n", n, n);
     }
     free(gbuf);
-    free(wbuf);
     return ok;
 }

@@ -29,6 +29,10 @@ static const char usage[] =
     "                     selftest (c plus NAME_selftest(): needs --golden, and --weights to bake them in)\n"
     "  --golden FILE      selftest: safetensors with inputs and expected outputs, [N, ...] each\n"
     "  --weights FILE     selftest: the weights the golden outputs were computed with\n"
+    "  --inference        forward only: no gradients or optimizer state, activations reused,\n"
+    "                     conv2d -> activation -> pool fused; batch 1 unless --batch\n"
+    "  --batch N          the compiled batch size, instead of the train block's (or 1)\n"
+    "  --embed-weights FILE  the weights of FILE (safetensors) as exact const arrays: no loading\n"
     "  --main             also write a main(): a program that trains, evaluates and predicts\n"
     "                     (build it with -ldnnrt -lz -lm; see docs/training.md)\n"
     "  -W                 show warnings (default)\n"
@@ -171,13 +175,18 @@ static void release_all(void) {
 
 int main(int argc, char **argv) {
     const char *output = NULL, *header = NULL, *emit_kind = "c", *color = "auto", *weights = NULL, *golden = NULL;
-    bool werror = false, no_warnings = false, with_main = false;
-    enum { OPT_HEADER = 256, OPT_EMIT, OPT_COLOR, OPT_VERSION, OPT_MAIN, OPT_WEIGHTS, OPT_GOLDEN };
+    bool werror = false, no_warnings = false, with_main = false, inference = false;
+    const char *embed = NULL;
+    long batch = 0;
+    enum { OPT_HEADER = 256, OPT_EMIT, OPT_COLOR, OPT_VERSION, OPT_MAIN, OPT_WEIGHTS, OPT_GOLDEN, OPT_INFERENCE,
+           OPT_BATCH, OPT_EMBED };
     static const struct option longopts[] = {
         {"header", required_argument, NULL, OPT_HEADER}, {"emit", required_argument, NULL, OPT_EMIT},
         {"color", required_argument, NULL, OPT_COLOR},   {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, OPT_VERSION},     {"main", no_argument, NULL, OPT_MAIN},
         {"weights", required_argument, NULL, OPT_WEIGHTS}, {"golden", required_argument, NULL, OPT_GOLDEN},
+        {"inference", no_argument, NULL, OPT_INFERENCE}, {"batch", required_argument, NULL, OPT_BATCH},
+        {"embed-weights", required_argument, NULL, OPT_EMBED},
         {NULL, 0, NULL, 0},
     };
     /* -Werror is written as one word, as in gcc: handle it before getopt */
@@ -197,6 +206,17 @@ int main(int argc, char **argv) {
         case OPT_MAIN: with_main = true; break;
         case OPT_WEIGHTS: weights = optarg; break;
         case OPT_GOLDEN: golden = optarg; break;
+        case OPT_INFERENCE: inference = true; break;
+        case OPT_EMBED: embed = optarg; break;
+        case OPT_BATCH: {
+            char *end;
+            batch = strtol(optarg, &end, 10);
+            if (end == optarg || *end || batch < 1 || batch > 65536) {
+                fprintf(stderr, "dnnc: error: --batch takes a whole number from 1 to 65536, not '%s'\n", optarg);
+                return 2;
+            }
+            break;
+        }
         case 'w': no_warnings = true; break;
         case 'W': no_warnings = false; break;
         case 'h': fputs(usage, stdout); return 0;
@@ -270,8 +290,18 @@ int main(int argc, char **argv) {
         return 1;
     Plan *plans = arena_alloc(sizeof(Plan) * (size_t)nmodels);
     for (int i = 0; i < nmodels; i++) {
-        differentiate(graphs[i]);
-        plans[i] = plan_memory(graphs[i]);
+        Graph *g = graphs[i];
+        if (batch)
+            g->train.batch = (int)batch;
+        if (inference) { /* forward only: nothing to differentiate */
+            g->inference = true;
+            g->train.batch = batch ? (int)batch : 1;
+            g->nforward = g->nvalues;
+            plans[i] = plan_inference(g);
+        } else {
+            differentiate(g);
+            plans[i] = plan_memory(g);
+        }
     }
     if (error_count())
         return 1;
@@ -287,11 +317,22 @@ int main(int argc, char **argv) {
     if (!want_c)
         return 0;
 
-    if ((with_main || want_selftest) && nmodels != 1) {
-        fprintf(stderr, "dnnc: error: %s needs a file with one model; '%s' has %d\n",
-                with_main ? "--main" : "--emit=selftest", input, nmodels);
+    if (with_main && inference) {
+        fprintf(stderr, "dnnc: error: --main trains, and --inference leaves training out; use one of them\n");
         return 2;
     }
+    if (embed && !inference) {
+        fprintf(stderr, "dnnc: error: --embed-weights goes with --inference (trained weights are variables)\n");
+        return 2;
+    }
+    if ((with_main || want_selftest || embed) && nmodels != 1) {
+        fprintf(stderr, "dnnc: error: %s needs a file with one model; '%s' has %d\n",
+                with_main ? "--main" : want_selftest ? "--emit=selftest" : "--embed-weights", input, nmodels);
+        return 2;
+    }
+    const float *embedded = NULL;
+    if (embed && !(embedded = read_weights(graphs[0], embed)))
+        return 1;
     if (!output)
         output = with_ext(base_name(input), ".c");
     if (!header)
@@ -314,12 +355,12 @@ int main(int argc, char **argv) {
     fprintf(h, "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n");
     fprintf(cfile.f, "%s#include \"%s\"\n\n#include <math.h>\n#include <string.h>\n\n", stamp,
             header ? base_name(header) : "model.h");
-    EmitOptions eo = {base_name(input)};
+    EmitOptions eo = {base_name(input), embedded};
     bool ok = true;
     for (int i = 0; i < nmodels && ok; i++)
         ok = emit_model(graphs[i], &plans[i], &eo, cfile.f, h);
     if (ok && want_selftest)
-        ok = emit_selftest(graphs[0], weights, golden, cfile.f, h);
+        ok = emit_selftest(graphs[0], embedded ? NULL : weights, golden, cfile.f, h);
     if (ok && with_main)
         ok = emit_program(graphs[0], &plans[0], base_name(input), cfile.f);
     fprintf(h, "#ifdef __cplusplus\n}\n#endif\n\n#endif /* %s */\n", guard);

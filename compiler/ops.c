@@ -1175,7 +1175,79 @@ static void emit_conv2d(Emitter *e, const Value *v, int arg) {
 /* maxpool and avgpool, floor mode. maxpool's gradient goes to the first
  * maximum of each window (NaN counts as a maximum), as PyTorch's CPU kernel;
  * the arg-max is found again from the input rather than stored. */
+/* --inference: conv2d → activation → pool as one step (plan_inference). Each
+ * conv output is computed where the pool needs it — bias, then the sum over
+ * channels and kernel rows and columns in conv2d's own order, so the values
+ * are the unfused ones — passed through the activation and pooled at once;
+ * the full-resolution conv output is never stored. */
+static void emit_conv_act_pool(Emitter *e, const Value *v) {
+    const Value *conv = v->fused_conv, *act = v->fused_act, *x = v->in[0];
+    int F = conv->shape.dim[0], OH = conv->shape.dim[1], OW = conv->shape.dim[2];
+    int C = x->shape.dim[0], H = x->shape.dim[1], W = x->shape.dim[2];
+    int K = (int)conv->attr[1], S = (int)conv->attr[2], P = (int)conv->attr[3];
+    int PH = v->shape.dim[1], PW = v->shape.dim[2];
+    int PK = (int)v->attr[0], PS = (int)v->attr[1], PP = v->op == OP_maxpool ? (int)v->attr[2] : 0;
+    bool max = v->op == OP_maxpool;
+    emit(e, "for (int s = 0; s < %s; s++)", samples_of(v));
+    emit(e, "for (int f = 0; f < %d; f++) {", F);
+    e->indent++;
+    emit(e, "const float *xs = in0 + s * %d, *wf = in1 + f * %d;", C * H * W, C * K * K);
+    emit(e, "for (int py = 0; py < %d; py++)", PH);
+    emit(e, "for (int px = 0; px < %d; px++) {", PW);
+    e->indent++;
+    emit(e, max ? "float top = -INFINITY;" : "float acc = 0.0f;");
+    if (max)
+        emit(e, "int first = 1;");
+    emit(e, "for (int wy = 0; wy < %d; wy++)", PK);
+    emit(e, "for (int wx = 0; wx < %d; wx++) {", PK);
+    e->indent++;
+    emit(e, "const int oy = py * %d - %d + wy, ox = px * %d - %d + wx;", PS, PP, PS, PP);
+    if (PP)
+        emit(e, "if (oy < 0 || oy >= %d || ox < 0 || ox >= %d) continue;", OH, OW);
+    emit(e, "float y = %s;", conv->in[2] ? "in2[f]" : "0.0f");
+    emit(e, "for (int c = 0; c < %d; c++)", C);
+    emit(e, "for (int ky = 0; ky < %d; ky++) {", K);
+    e->indent++;
+    emit(e, "const int iy = oy * %d - %d + ky;", S, P);
+    if (P)
+        emit(e, "if (iy < 0 || iy >= %d) continue;", H);
+    emit(e, "for (int kx = 0; kx < %d; kx++) {", K);
+    emit(e, "    const int ix = ox * %d - %d + kx;", S, P);
+    if (P)
+        emit(e, "    if (ix < 0 || ix >= %d) continue;", W);
+    emit(e, "    y += wf[(c * %d + ky) * %d + kx] * xs[(c * %d + iy) * %d + ix];", K, K, H, W);
+    emit(e, "}");
+    e->indent--;
+    emit(e, "}");
+    if (act) {
+        const char *expr = rules[act->op].cexpr;
+        emit(e, "{");
+        if ((act->op == OP_leaky_relu || act->op == OP_elu) && uses(expr, "a"))
+            emit(e, "    const float a = %s;", flit(act->attr[0]));
+        emit(e, "    const float x = y;");
+        emit(e, "    y = %s; /* %s */", expr, op_info[act->op].name);
+        emit(e, "}");
+    }
+    if (max) {
+        emit(e, "if (first || y > top || y != y)");
+        emit(e, "    top = y; /* the first maximum; NaN wins, as in maxpool */");
+        emit(e, "first = 0;");
+    } else
+        emit(e, "acc += y;");
+    e->indent--;
+    emit(e, "}");
+    emit(e, "out[((s * %d + f) * %d + py) * %d + px] = %s;", F, PH, PW, max ? "top" : arena_printf("acc / %s", flit(PK * PK)));
+    e->indent--;
+    emit(e, "}");
+    e->indent--;
+    emit(e, "}");
+}
+
 static void emit_pool(Emitter *e, const Value *v, int arg) {
+    if (v->fused_conv) {
+        emit_conv_act_pool(e, v);
+        return;
+    }
     const Value *x = v->in[0];
     int C = x->shape.dim[0], H = x->shape.dim[1], W = x->shape.dim[2];
     int OH = v->shape.dim[1], OW = v->shape.dim[2];

@@ -12,6 +12,8 @@
  */
 #include "dnnc.h"
 
+#include <string.h>
+
 Plan plan_memory(Graph *g) {
     Plan p = {0};
     int index = 0;
@@ -53,6 +55,179 @@ Plan plan_memory(Graph *g) {
             if (p.act > (1L << 29))
                 ICE("the activation area is too large");
         }
+    }
+    return p;
+}
+
+/* ---- inference ---------------------------------------------------------------------------
+ * Forward only, batch as compiled: the activation area is reused. In order:
+ *   - fusion: a maxpool/avgpool whose input is an activation of a conv2d
+ *     (or the conv2d itself), each used only there, computes the conv and
+ *     the activation per window; neither is stored (the full-resolution
+ *     conv output is the largest tensor of a LeNet);
+ *   - aliases: reshape, flatten and eval-mode dropout share their input's
+ *     storage and emit nothing;
+ *   - allocation in topological order, first fit in the holes left by
+ *     values whose last consumer has run; an elementwise op whose input
+ *     dies at it writes in place. */
+
+static bool is_pool(const Value *v) { return v->op == OP_maxpool || v->op == OP_avgpool; }
+
+static bool only_consumer(const Value *v, const int *consumers, const bool *is_output) {
+    return consumers[v->id] == 1 && !is_output[v->id] && v->area == AREA_NONE;
+}
+
+static Value *root_of(Value *v) {
+    while (v->alias_of)
+        v = v->alias_of;
+    return v;
+}
+
+typedef struct Hole { long at, size; } Hole;
+
+/* First fit in the holes, else at the top; returns the offset. */
+static long take(Hole *holes, int *nholes, long *top, long size) {
+    for (int i = 0; i < *nholes; i++)
+        if (holes[i].size >= size) {
+            long at = holes[i].at;
+            holes[i].at += size;
+            holes[i].size -= size;
+            return at;
+        }
+    long at = *top;
+    *top += size;
+    return at;
+}
+
+/* Returns [at, at+size) to the holes, merging neighbours, sorted by offset. */
+static void give(Hole *holes, int *nholes, long *top, long at, long size) {
+    int i = 0;
+    while (i < *nholes && holes[i].at < at)
+        i++;
+    memmove(&holes[i + 1], &holes[i], sizeof *holes * (size_t)(*nholes - i));
+    holes[i] = (Hole){at, size};
+    (*nholes)++;
+    for (int k = *nholes - 2; k >= 0; k--) /* merge adjacent holes */
+        if (holes[k].at + holes[k].size == holes[k + 1].at) {
+            holes[k].size += holes[k + 1].size;
+            memmove(&holes[k + 1], &holes[k + 2], sizeof *holes * (size_t)(*nholes - k - 2));
+            (*nholes)--;
+        }
+    if (*nholes && holes[*nholes - 1].at + holes[*nholes - 1].size == *top) { /* a hole at the top lowers it */
+        *top = holes[*nholes - 1].at;
+        (*nholes)--;
+    }
+}
+
+Plan plan_inference(Graph *g) {
+    Plan p = plan_memory(g); /* parameters, and the areas of inputs and constants */
+    long batch = g->train.batch;
+    p.act = p.naive_act = 0;
+    bool *needed = arena_alloc((size_t)g->nvalues); /* what the outputs depend on */
+    Value **stack = arena_alloc(sizeof(Value *) * (size_t)(g->nvalues * MAX_INPUTS + g->noutputs + 1));
+    int depth = 0;
+    for (int i = 0; i < g->noutputs; i++)
+        stack[depth++] = g->outputs[i];
+    while (depth) {
+        Value *v = stack[--depth];
+        if (!v || needed[v->id])
+            continue;
+        needed[v->id] = true;
+        for (int k = 0; k < v->nin; k++)
+            stack[depth++] = v->in[k];
+    }
+    int *consumers = arena_alloc(sizeof(int) * (size_t)g->nvalues);
+    int *last_use = arena_alloc(sizeof(int) * (size_t)g->nvalues);
+    bool *is_output = arena_alloc((size_t)g->nvalues);
+    for (int i = 0; i < g->noutputs; i++)
+        is_output[g->outputs[i]->id] = true;
+    for (int i = 0; i < g->nvalues; i++) {
+        Value *v = g->values[i];
+        if (v->area == AREA_ACT) {
+            v->area = AREA_NONE; /* decided below */
+            if (needed[i]) /* a no-reuse layout: every value its own slice */
+                p.naive_act += (shape_size(&v->shape) + v->aux) * (v->batched ? batch : 1);
+        }
+        for (int k = 0; needed[i] && k < v->nin; k++)
+            if (v->in[k])
+                consumers[v->in[k]->id]++;
+    }
+
+    /* fusion */
+    for (int i = 0; i < g->nvalues; i++) {
+        Value *pool = g->values[i];
+        if (!needed[i] || !is_pool(pool))
+            continue;
+        Value *act = pool->in[0], *conv = act;
+        if (op_info[act->op].flags & F_UNARY)
+            conv = act->in[0];
+        else
+            act = NULL;
+        if (conv->op != OP_conv2d || (act && !only_consumer(act, consumers, is_output)) ||
+            !only_consumer(conv, consumers, is_output))
+            continue;
+        conv->fused = true;
+        if (act)
+            act->fused = true;
+        pool->fused_conv = conv;
+        pool->fused_act = act;
+        for (int k = 0; k < conv->nin; k++) /* the pool now reads the conv's operands */
+            pool->in[k] = conv->in[k];
+        pool->nin = conv->nin;
+    }
+
+    /* aliases */
+    for (int i = 0; i < g->nvalues; i++) {
+        Value *v = g->values[i];
+        if (needed[i] && (v->op == OP_reshape || v->op == OP_flatten || v->op == OP_dropout))
+            v->alias_of = v->in[0];
+    }
+
+    /* last uses, counted on the storage each value lives in */
+    for (int i = 0; i < g->nvalues; i++) {
+        Value *v = g->values[i];
+        if (!needed[i] || v->fused || v->alias_of)
+            continue;
+        for (int k = 0; k < v->nin; k++)
+            if (v->in[k])
+                last_use[root_of(v->in[k])->id] = i;
+    }
+    for (int i = 0; i < g->noutputs; i++)
+        last_use[root_of(g->outputs[i])->id] = g->nvalues; /* copied out at the end */
+
+    Hole *holes = arena_alloc(sizeof(Hole) * (size_t)(g->nvalues + 2));
+    int nholes = 0;
+    long top = 0;
+    for (int i = 0; i < g->nvalues; i++) {
+        Value *v = g->values[i];
+        if (!needed[i] || v->area != AREA_NONE)
+            continue;
+        long size = (shape_size(&v->shape) + v->aux) * (v->batched ? batch : 1);
+        if (v->fused || v->alias_of) {
+            if (v->alias_of) {
+                v->area = root_of(v)->area;
+                v->offset = root_of(v)->offset;
+            }
+            continue;
+        }
+        Value *x = v->nin ? root_of(v->in[0]) : NULL;
+        if ((op_info[v->op].flags & F_UNARY) && x && x->area == AREA_ACT && last_use[x->id] == i &&
+            shape_size(&x->shape) == shape_size(&v->shape) && x->batched == v->batched) {
+            v->offset = x->offset; /* in place */
+            last_use[x->id] = -1;  /* its slice now belongs to v */
+        } else
+            v->offset = (int)take(holes, &nholes, &top, size);
+        v->area = AREA_ACT;
+        for (int k = 0; k < v->nin; k++) { /* operands that die here give their slice back */
+            Value *r = v->in[k] ? root_of(v->in[k]) : NULL;
+            if (r && r->area == AREA_ACT && last_use[r->id] == i) {
+                give(holes, &nholes, &top, r->offset,
+                     (shape_size(&r->shape) + r->aux) * (r->batched ? batch : 1));
+                last_use[r->id] = -1;
+            }
+        }
+        if (top > p.act)
+            p.act = top;
     }
     return p;
 }

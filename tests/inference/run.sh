@@ -1,0 +1,73 @@
+#!/bin/sh
+# --inference against PyTorch: every golden case compiled forward-only (fused
+# conv/activation/pool, reused activations, aliases, in-place steps) with its
+# weights embedded (--embed-weights) and PyTorch's outputs baked in
+# (--emit=selftest), built warning-free with gcc and clang, run at batch 1
+# and batch 3 (a partial last batch), and once loading the weights instead.
+cd "$(dirname "$0")/../.." || exit 2
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+cc="${CC:-cc} -std=c99 -O2 -Wall -Wextra -Wpedantic -Werror -Iruntime -I$tmp"
+data=tests/golden/data
+
+# selftest CASE TAG DNNC-OPTIONS...: builds and runs the case's self-test
+selftest() {
+    case=$1 tag=$2; shift 2
+    out=$tmp/${case}_$tag
+    name=$(sed -n 's/^model \([A-Za-z0-9_]*\).*/\1/p' "tests/golden/cases/$case.dnn" | head -1)
+    if ! build/dnnc --inference --emit=selftest --golden "$data/$case.golden.safetensors" "$@" \
+            "tests/golden/cases/$case.dnn" -o "$out.c" 2>"$out.err"; then
+        echo "FAIL inference/$case.$tag dnnc: $(head -1 "$out.err")"; return
+    fi
+    cat >"$out.main.c" <<EOF2
+#include <stdio.h>
+#include "$(basename "$out").h"
+static ${name}_model m;
+int main(void) {
+    float worst;
+    ${name}_init(&m, 1);
+    int bad = ${name}_selftest(&m, &worst);
+    printf("%d values off, worst error %g, RAM %zu bytes%c", bad, worst, sizeof m, 10);
+    return bad != 0;
+}
+EOF2
+    if ! $cc "$out.c" "$out.main.c" build/libdnnrt.a -lm -o "$out" 2>"$out.err"; then
+        echo "FAIL inference/$case.$tag compile: $(grep -m1 error "$out.err")"; return
+    fi
+    if command -v clang >/dev/null && ! clang -std=c99 -Wall -Wextra -Wpedantic -Werror -Iruntime -fsyntax-only "$out.c" \
+            2>"$out.err"; then
+        echo "FAIL inference/$case.$tag clang: $(grep -m1 error "$out.err")"; return
+    fi
+    if "$out" >"$out.out" 2>&1; then
+        echo "PASS inference/$case.$tag ($(cat "$out.out"))"
+    else
+        echo "FAIL inference/$case.$tag: $(cat "$out.out")"
+    fi
+}
+
+# two cases at a time (each in its own subshell and log), printed in order
+jobs=0
+for f in tests/golden/cases/*.dnn; do
+    case=$(basename "$f" .dnn)
+    [ -e "$data/$case.golden.safetensors" ] || continue
+    (
+        selftest "$case" embedded --embed-weights "$data/$case.weights.safetensors"
+        selftest "$case" batch3 --batch 3 --embed-weights "$data/$case.weights.safetensors"
+        selftest "$case" loaded --weights "$data/$case.weights.safetensors"
+    ) >"$tmp/$case.log" 2>&1 &
+    jobs=$((jobs + 1))
+    if [ $jobs -ge 2 ]; then wait; jobs=0; fi
+done
+wait
+for f in tests/golden/cases/*.dnn; do
+    cat "$tmp/$(basename "$f" .dnn).log" 2>/dev/null
+done
+
+# LeNet-5 at batch 1: the figures examples/firmware/README.md quotes
+build/dnnc --inference models/lenet5.dnn -o "$tmp/lenet5.c" &&
+ram=$(sed -n 's/.*float act\[\([0-9]*\)\].*(\([0-9]*\) without reuse.*/\1 \2/p' "$tmp/lenet5.h")
+set -- $ram
+if [ -n "$1" ] && [ "$(($1 * 4))" -le 12544 ]; then
+    echo "PASS inference/lenet5_ram ($(($1 * 4)) bytes of activations; $(($2 * 4)) without reuse or fusion)"
+else
+    echo "FAIL inference/lenet5_ram: activations of $1 floats, want at most 3136 (12,544 bytes)"
+fi
