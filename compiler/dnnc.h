@@ -282,6 +282,7 @@ typedef struct Plan {
     long params, act;        /* floats in each area */
     long trainable;          /* trainable scalars */
     long naive_act;          /* inference: floats the activations would take without reuse or fusion */
+    long peak_live;          /* inference: the most floats alive at once, a lower bound for act */
 } Plan;
 Plan plan_memory(Graph *g);
 /* --inference: the values the outputs need; fuses conv2d → activation →
@@ -305,5 +306,8 @@ bool emit_selftest(Graph *g, const char *weights, const char *golden, FILE *c, F
 /* summary.c — --emit=summary and --emit=ir. */
 void print_summary(Graph *g, FILE *out);
 void print_ir(Graph *g, FILE *out);
+/* --emit=report / report-json: per layer and in total, parameters, weight
+ * bytes, RAM bytes and multiply-accumulates per sample. */
+void print_report(Graph *g, const Plan *p, bool embedded, bool json, FILE *out);
 
 #endif

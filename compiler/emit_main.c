@@ -178,8 +178,8 @@ static void *read_bytes(const char *path, size_t *len) {
 }
 
 /* One float array: "static const float NAME[N] = {...};" with exact hex floats. */
-static void emit_floats(FILE *c, const char *name, const unsigned char *le, long count) {
-    fprintf(c, "static const float %s[%ld] = {", name, count);
+static void emit_floats(FILE *c, bool shared, const char *name, const unsigned char *le, long count) {
+    fprintf(c, "%sconst float %s[%ld] = {", shared ? "" : "static ", name, count);
     for (long i = 0; i < count; i++) {
         uint32_t bits = (uint32_t)le[4 * i] | (uint32_t)le[4 * i + 1] << 8 | (uint32_t)le[4 * i + 2] << 16 |
                         (uint32_t)le[4 * i + 3] << 24;
@@ -270,9 +270,10 @@ bool emit_selftest(Graph *g, const char *weights, const char *golden, FILE *c, F
                 strrchr(golden, '/') ? strrchr(golden, '/') + 1 : golden, weights ? ", weights of " : "",
                 weights ? (strrchr(weights, '/') ? strrchr(weights, '/') + 1 : weights) : "");
         for (int i = 0; i < g->ninputs; i++)
-            emit_floats(c, arena_printf("%s_selftest_in%d", n, i), ins[i], count * shape_size(&g->inputs[i]->shape));
+            emit_floats(c, true, arena_printf("%s_selftest_in%d", n, i), ins[i], count * shape_size(&g->inputs[i]->shape));
         for (int i = 0; i < g->noutputs; i++)
-            emit_floats(c, arena_printf("%s_selftest_want%d", n, i), outs[i], count * shape_size(&g->outputs[i]->shape));
+            emit_floats(c, true, arena_printf("%s_selftest_want%d", n, i), outs[i],
+                        count * shape_size(&g->outputs[i]->shape));
         for (int i = 0; params && i < g->nparams; i++) {
             unsigned char *le = arena_alloc(4 * (size_t)shape_size(&byindex[i]->shape) + 4);
             for (long k = 0; k < shape_size(&byindex[i]->shape); k++) { /* back to little-endian bytes */
@@ -282,7 +283,7 @@ bool emit_selftest(Graph *g, const char *weights, const char *golden, FILE *c, F
                     le[4 * k + b] = (unsigned char)(bits >> (8 * b));
             }
             fprintf(c, "/* %s */\n", byindex[i]->name);
-            emit_floats(c, arena_printf("%s_selftest_w%d", n, i), le, shape_size(&byindex[i]->shape));
+            emit_floats(c, false, arena_printf("%s_selftest_w%d", n, i), le, shape_size(&byindex[i]->shape));
         }
         const char *N = arena_strdup(n);
         for (char *q = (char *)N; *q; q++)
@@ -318,7 +319,15 @@ bool emit_selftest(Graph *g, const char *weights, const char *golden, FILE *c, F
         fprintf(h, "/* --emit=selftest: forward on %ld stored samples%s; returns how many output values differ from\n"
                    "   the stored ones beyond the tolerances (0: pass), and the largest difference in *worst_error */\n",
                 count, weights ? " with the stored weights (copied into m)" : "");
-        fprintf(h, "int %s_selftest(%s_model *m, float *worst_error);\n\n", n, n);
+        fprintf(h, "int %s_selftest(%s_model *m, float *worst_error);\n", n, n);
+        fprintf(h, "#define %s_SELFTEST_SAMPLES %ld /* the stored samples, [N][SIZE] each: */\n", N, count);
+        for (int i = 0; i < g->ninputs; i++)
+            fprintf(h, "extern const float %s_selftest_in%d[%ld]; /* input %s */\n", n, i,
+                    count * shape_size(&g->inputs[i]->shape), g->inputs[i]->name);
+        for (int i = 0; i < g->noutputs; i++)
+            fprintf(h, "extern const float %s_selftest_want%d[%ld]; /* output %s as stored */\n", n, i,
+                    count * shape_size(&g->outputs[i]->shape), g->output_names[i]);
+        fputc('\n', h);
     }
     free(gbuf);
     return ok;

@@ -26,6 +26,7 @@ static const char usage[] =
     "  -o FILE            write the C to FILE (default: FILE.dnn's name with .c; '-' for stdout)\n"
     "  --header FILE      write the header to FILE (default: beside the .c, with .h)\n"
     "  --emit=KIND[,KIND] c (default), summary (a per-layer table), ir (the IR, forward and backward),\n"
+    "                     report / report-json (parameters, weight and RAM bytes, MACs per layer),\n"
     "                     selftest (c plus NAME_selftest(): needs --golden, and --weights to bake them in)\n"
     "  --golden FILE      selftest: safetensors with inputs and expected outputs, [N, ...] each\n"
     "  --weights FILE     selftest: the weights the golden outputs were computed with\n"
@@ -231,7 +232,8 @@ int main(int argc, char **argv) {
             return 2;
         }
     }
-    bool want_c = false, want_summary = false, want_ir = false, want_selftest = false;
+    bool want_c = false, want_summary = false, want_ir = false, want_selftest = false, want_report = false,
+         want_json = false;
     for (const char *k = emit_kind; *k;) {
         size_t len = strcspn(k, ",");
         if (len == 1 && !strncmp(k, "c", 1))
@@ -242,8 +244,12 @@ int main(int argc, char **argv) {
             want_ir = true;
         else if (len == 8 && !strncmp(k, "selftest", 8))
             want_selftest = want_c = true;
+        else if (len == 6 && !strncmp(k, "report", 6))
+            want_report = true;
+        else if (len == 11 && !strncmp(k, "report-json", 11))
+            want_json = true;
         else {
-            fprintf(stderr, "dnnc: error: unknown --emit kind '%.*s' (use c, summary, ir or selftest)\n", (int)len, k);
+            fprintf(stderr, "dnnc: error: unknown --emit kind '%.*s' (use c, summary, ir, report, report-json or selftest)\n", (int)len, k);
             return 2;
         }
         k += len + (k[len] == ',');
@@ -306,13 +312,15 @@ int main(int argc, char **argv) {
     if (error_count())
         return 1;
 
-    for (int i = 0; i < nmodels && (want_summary || want_ir); i++) {
+    for (int i = 0; i < nmodels && (want_summary || want_ir || want_report || want_json); i++) {
         if (i)
             putchar('\n');
         if (want_summary)
             print_summary(graphs[i], stdout);
         if (want_ir)
             print_ir(graphs[i], stdout);
+        if (want_report || want_json)
+            print_report(graphs[i], &plans[i], embed != NULL, want_json, stdout);
     }
     if (!want_c)
         return 0;

@@ -197,7 +197,7 @@ Plan plan_inference(Graph *g) {
 
     Hole *holes = arena_alloc(sizeof(Hole) * (size_t)(g->nvalues + 2));
     int nholes = 0;
-    long top = 0;
+    long top = 0, live = 0; /* the area's high-water mark, and the floats of the values alive now */
     for (int i = 0; i < g->nvalues; i++) {
         Value *v = g->values[i];
         if (!needed[i] || v->area != AREA_NONE)
@@ -215,14 +215,19 @@ Plan plan_inference(Graph *g) {
             shape_size(&x->shape) == shape_size(&v->shape) && x->batched == v->batched) {
             v->offset = x->offset; /* in place */
             last_use[x->id] = -1;  /* its slice now belongs to v */
-        } else
+        } else {
             v->offset = (int)take(holes, &nholes, &top, size);
+            live += size;
+        }
         v->area = AREA_ACT;
+        if (live > p.peak_live)
+            p.peak_live = live;
         for (int k = 0; k < v->nin; k++) { /* operands that die here give their slice back */
             Value *r = v->in[k] ? root_of(v->in[k]) : NULL;
             if (r && r->area == AREA_ACT && last_use[r->id] == i) {
-                give(holes, &nholes, &top, r->offset,
-                     (shape_size(&r->shape) + r->aux) * (r->batched ? batch : 1));
+                long freed = (shape_size(&r->shape) + r->aux) * (r->batched ? batch : 1);
+                give(holes, &nholes, &top, r->offset, freed);
+                live -= freed;
                 last_use[r->id] = -1;
             }
         }

@@ -85,3 +85,112 @@ void print_ir(Graph *g, FILE *out) {
         fprintf(out, "   # line %d\n", v->loc.first_line);
     }
 }
+
+/* ---- --emit=report -------------------------------------------------------------------------- */
+
+/* Multiply-accumulates per sample of one step (0 for elementwise work). */
+static long macs_of(const Value *v) {
+    const Value *op = v->fused_conv ? v->fused_conv : v;
+    switch (op->op) {
+    case OP_dense:
+    case OP_maxout:
+        return shape_size(&op->in[1]->shape); /* one per weight */
+    case OP_conv2d: /* each output: channels × kernel² */
+        return mul_capped(shape_size(&op->shape), shape_size(&op->in[1]->shape) / op->shape.dim[0]);
+    case OP_matmul: {
+        const Shape *a = &op->in[0]->shape, *b = &op->in[1]->shape;
+        return mul_capped(mul_capped(a->rank == 2 ? a->dim[0] : 1, a->dim[a->rank - 1]), b->rank == 2 ? b->dim[1] : 1);
+    }
+    default:
+        return 0;
+    }
+}
+
+typedef struct Row {
+    const char *name, *op, *shape, *ram_note;
+    long params, ram, macs;
+} Row;
+
+void print_report(Graph *g, const Plan *p, bool embedded, bool json, FILE *out) {
+    /* the steps the outputs need, in order (after an inference plan's fusion) */
+    bool *needed = arena_alloc((size_t)g->nvalues);
+    Value **stack = arena_alloc(sizeof(Value *) * (size_t)(g->nvalues * MAX_INPUTS + g->noutputs + 1));
+    int depth = 0;
+    for (int i = 0; i < g->noutputs; i++)
+        stack[depth++] = g->outputs[i];
+    while (depth) {
+        Value *v = stack[--depth];
+        if (!v || needed[v->id])
+            continue;
+        needed[v->id] = true;
+        for (int k = 0; k < v->nin; k++)
+            stack[depth++] = v->in[k];
+    }
+    Row *rows = arena_alloc(sizeof(Row) * (size_t)(g->nvalues + 1));
+    int n = 0;
+    long params = 0, macs = 0, batch = g->train.batch;
+    for (int i = 0; i < g->nvalues; i++) {
+        Value *v = g->values[i];
+        if (!needed[i] || v->op == OP_param || v->op == OP_input || v->op == OP_target || v->op == OP_constant)
+            continue;
+        Row *r = &rows[n++];
+        const Value *layer = v->fused_conv ? v->fused_conv : v;
+        r->name = v->label ? v->label : v->name ? v->name : "";
+        if (v->fused_conv)
+            r->name = arena_printf("%s..%s", layer->label ? layer->label : "", r->name);
+        r->op = v->fused_conv ? arena_printf("conv2d+%s%s%s", v->fused_act ? op_info[v->fused_act->op].name : "",
+                                             v->fused_act ? "+" : "", op_info[v->op].name)
+                              : op_info[v->op].name;
+        r->shape = v->shape.rank ? shape_str(&v->shape) : "scalar";
+        r->params = param_count(layer);
+        r->macs = macs_of(v);
+        r->ram = v->alias_of || v->area != AREA_ACT ? 0 : (shape_size(&v->shape) + v->aux) * (v->batched ? batch : 1) * 4;
+        r->ram_note = v->alias_of ? "alias" : "";
+        for (int k = 0; !v->alias_of && k < v->nin; k++) /* in place: shares its operand's slice */
+            if (v->in[k] && v->in[k]->area == AREA_ACT && v->in[k]->offset == v->offset && g->inference &&
+                (op_info[v->op].flags & F_UNARY))
+                r->ram_note = "in place";
+        params += r->params;
+        macs += r->macs;
+    }
+    long buffers = 0;
+    for (int i = 0; i < g->nparams; i++)
+        if (g->params[i]->is_buffer)
+            buffers += shape_size(&g->params[i]->shape);
+    long weight_bytes = (params + buffers) * 4, act_bytes = p->act * 4;
+    long ram = act_bytes + (embedded ? 0 : weight_bytes);
+    long naive = (g->inference ? p->naive_act : p->act) * 4, bound = (g->inference ? p->peak_live : p->act) * 4;
+    if (json) {
+        fprintf(out, "{\n  \"model\": \"%s\",\n  \"batch\": %ld,\n  \"inference\": %s,\n  \"layers\": [\n", g->name, batch,
+                g->inference ? "true" : "false");
+        for (int i = 0; i < n; i++)
+            fprintf(out, "    {\"name\": \"%s\", \"op\": \"%s\", \"shape\": \"%s\", \"params\": %ld, \"weight_bytes\": %ld, "
+                         "\"ram_bytes\": %ld, \"storage\": \"%s\", \"macs\": %ld}%s\n",
+                    rows[i].name, rows[i].op, rows[i].shape, rows[i].params, rows[i].params * 4,
+                    rows[i].ram_note[0] ? 0 : rows[i].ram, rows[i].ram_note[0] ? rows[i].ram_note : "own", rows[i].macs,
+                    i + 1 < n ? "," : "");
+        fprintf(out, "  ],\n  \"total\": {\"params\": %ld, \"buffers\": %ld, \"weight_bytes\": %ld, \"weights_in\": \"%s\", "
+                     "\"activation_bytes\": %ld, \"activation_lower_bound_bytes\": %ld, \"activation_no_reuse_bytes\": %ld, "
+                     "\"ram_bytes\": %ld, \"macs_per_sample\": %ld}\n}\n",
+                params, buffers, weight_bytes, embedded ? "flash" : "ram", act_bytes, bound, naive, ram, macs);
+        return;
+    }
+    fprintf(out, "model %s: %s, batch %ld\n", g->name, g->inference ? "inference" : "training", batch);
+    fprintf(out, "%-28s %-22s %-14s %10s %10s %10s %12s\n", "layer", "op", "output", "params", "weights B", "RAM B",
+            "MACs");
+    fprintf(out, "%.*s\n", 112, "----------------------------------------------------------------------------------------"
+                                "--------------------------------");
+    for (int i = 0; i < n; i++)
+        fprintf(out, "%-28s %-22s %-14s %10s %10s %10s %12s\n", rows[i].name, rows[i].op, rows[i].shape,
+                grouped(rows[i].params), grouped(rows[i].params * 4),
+                rows[i].ram_note[0] ? rows[i].ram_note : grouped(rows[i].ram), grouped(rows[i].macs));
+    fprintf(out, "%.*s\n", 112, "----------------------------------------------------------------------------------------"
+                                "--------------------------------");
+    fprintf(out, "parameters:          %s (+ %s buffer values)\n", grouped(params), grouped(buffers));
+    fprintf(out, "weights:             %s bytes, in %s\n", grouped(weight_bytes),
+            embedded ? "flash (const, --embed-weights)" : "RAM (the model struct)");
+    fprintf(out, "activations:         %s bytes (lower bound %s: the most alive at once; %s without reuse or fusion)\n",
+            grouped(act_bytes), grouped(bound), grouped(naive));
+    fprintf(out, "RAM of the model:    about %s bytes (sizeof(%s_model))\n", grouped(ram), g->name);
+    fprintf(out, "multiply-accumulates: %s per sample\n", grouped(macs));
+}

@@ -166,7 +166,8 @@ static void usage(const dnn_program *p, FILE *out) {
             "  --log FILE         the per-epoch CSV log (default: beside --save, .log.csv); the SVG\n"
             "                     plot of the curves goes beside it (.svg)\n"
             "  --quiet            no progress bar or per-epoch lines\n"
-            "  --out FILE         predict: write to FILE (.csv or .npy) instead of standard output\n"
+            "  --out FILE         predict: write to FILE (.csv, .npy, or .safetensors: a golden file of\n"
+            "                     the inputs and outputs for check and dnnc --emit=selftest)\n"
             "  --confusion FILE   eval: also write the confusion matrix as CSV\n"
             "  --golden FILE      check: safetensors with inputs and expected outputs, [N, ...] each\n"
             "  --rtol R --atol A  check: tolerances, |got - want| <= A + R |want| (1e-4 and 1e-5)\n"
@@ -1453,6 +1454,61 @@ static int eval(Run *r) {
     return rc;
 }
 
+/* predict --out G.safetensors: the inputs as the model saw them and the
+ * outputs, [N, per-sample shape...] each under the model's names — the
+ * golden file `check` and `dnnc --emit=selftest` read. */
+static int write_golden(const Run *r, const Data *d, const float *all, int width, const char *path) {
+    const dnn_program *p = r->p;
+    int count = p->ninputs + p->noutputs;
+    dnn_tensor_info *info = xcalloc((size_t)count, sizeof *info);
+    const float **src = xcalloc((size_t)count, sizeof(float *));
+    float **cols = xcalloc((size_t)p->noutputs + 1, sizeof(float *));
+    int rc = 0;
+    if (d->count > (1L << 30) / (width > 0 ? width : 1)) {
+        fail("--out %s: too many samples for one file", path);
+        rc = 2;
+    }
+    for (int s = 0; s < count && !rc; s++) {
+        const dnn_io *io = s < p->ninputs ? &p->inputs[s] : &p->outputs[s - p->ninputs];
+        if (io->rank > 3) {
+            fail("--out %s: '%s' has rank %d; a golden tensor holds at most 3 per-sample dimensions", path, io->name,
+                 io->rank);
+            rc = 2;
+            break;
+        }
+        info[s] = (dnn_tensor_info){io->name, io->rank + 1, {(int)d->count, 0, 0, 0}, (int)d->count * io->size, 0};
+        for (int k = 0; k < io->rank; k++)
+            info[s].shape[k + 1] = io->shape[k];
+        if (s < p->ninputs) {
+            src[s] = d->x[s];
+        } else { /* this output's columns of `all` */
+            int k = s - p->ninputs, col = 0;
+            for (int j = 0; j < k; j++)
+                col += p->outputs[j].size;
+            cols[k] = xcalloc((size_t)d->count * (size_t)io->size, sizeof(float));
+            for (long i = 0; i < d->count; i++)
+                memcpy(cols[k] + i * io->size, all + i * width + col, sizeof(float) * (size_t)io->size);
+            src[s] = cols[k];
+        }
+    }
+    if (!rc) {
+        size_t len = dnn_safetensors_save(info, src, count, NULL, 0);
+        void *buf = xcalloc(len, 1);
+        dnn_safetensors_save(info, src, count, buf, len);
+        if (dnn_write_file_atomic(path, buf, len) != DNN_OK) {
+            fail("cannot write '%s': %s", path, strerror(errno));
+            rc = 3;
+        }
+        free(buf);
+    }
+    for (int k = 0; k < p->noutputs; k++)
+        free(cols[k]);
+    free(cols);
+    free(src);
+    free(info);
+    return rc;
+}
+
 static int predict(Run *r) {
     const dnn_program *p = r->p;
     Data d;
@@ -1483,7 +1539,9 @@ static int predict(Run *r) {
                        sizeof(float) * (size_t)p->outputs[k].size);
     }
     char msg[512];
-    if (npy) {
+    if (r->o.out && ends_with(r->o.out, ".safetensors")) {
+        rc = write_golden(r, &d, all, width, r->o.out);
+    } else if (npy) {
         int64_t dims[5] = {d.count};
         for (int k = 0; k < p->outputs[0].rank; k++)
             dims[k + 1] = p->outputs[0].shape[k];

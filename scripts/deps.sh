@@ -15,6 +15,9 @@ want /usr/include/zlib.h zlib1g-dev
 case "$1" in
     goldens) /usr/bin/python3 -c 'import torch' 2>/dev/null || need="$need python3-torch" ;;
     check) want clang clang   # the generated C must build warning-free with clang too
+           want arm-none-eabi-gcc gcc-arm-none-eabi   # the firmware example (tests/firmware)
+           want /usr/lib/arm-none-eabi/newlib/libc.a libnewlib-arm-none-eabi
+           want qemu-system-arm qemu-system-arm
            want /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz dataset-fashion-mnist ;;
     demo) want /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz dataset-fashion-mnist ;;
 esac

@@ -71,3 +71,32 @@ if [ -n "$1" ] && [ "$(($1 * 4))" -le 12544 ]; then
 else
     echo "FAIL inference/lenet5_ram: activations of $1 floats, want at most 3136 (12,544 bytes)"
 fi
+
+# --embed-weights is exact: every tensor of the file, bit for bit, in lenet5_weights
+build/dnnc --inference --embed-weights $data/lenet5.weights.safetensors tests/golden/cases/lenet5.dnn -o "$tmp/emb.c"
+cat >"$tmp/emb_main.c" <<'EOF2'
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "dnn_host.h"
+#include "emb.h"
+int main(int argc, char **argv) {
+    void *buf;
+    size_t len;
+    static float copy[sizeof lenet5_weights / sizeof(float)];
+    float *dst[LENET5_NUM_TENSORS];
+    (void)argc;
+    for (int i = 0; i < LENET5_NUM_TENSORS; i++)
+        dst[i] = copy + (lenet5_tensor(NULL, i) - lenet5_weights);
+    if (dnn_read_file_alloc(argv[1], &buf, &len) || dnn_safetensors_load(lenet5_tensors, dst, LENET5_NUM_TENSORS, buf, len))
+        return 2;
+    free(buf);
+    return memcmp(copy, lenet5_weights, sizeof copy) != 0;
+}
+EOF2
+if $cc "$tmp/emb.c" "$tmp/emb_main.c" build/libdnnrt.a -lm -o "$tmp/emb" 2>"$tmp/emb.err" &&
+   "$tmp/emb" $data/lenet5.weights.safetensors; then
+    echo "PASS inference/embed_bit_exact ($(grep -c '0x' "$tmp/emb.c") lines of hex floats)"
+else
+    echo "FAIL inference/embed_bit_exact: $(head -1 "$tmp/emb.err")"
+fi

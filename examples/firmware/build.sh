@@ -1,0 +1,52 @@
+#!/bin/sh
+# examples/firmware/build.sh — LeNet-5 (or MODEL=mlp) on a Cortex-M4 under QEMU.
+#
+#  1. weights: the model trained briefly by its training program (dnnc --main;
+#     2,000 Fashion-MNIST images, one epoch), or WEIGHTS=FILE.safetensors;
+#  2. the host's outputs for the first IMAGES (4) test images, recorded as a
+#     golden file by the program's `predict --out golden.safetensors`;
+#  3. dnnc --inference --embed-weights --emit=selftest: forward-only C with
+#     the weights as const arrays (flash) and the golden samples baked in;
+#  4. arm-none-eabi-gcc -Os for the Cortex-M4 (hard float) with startup.c,
+#     semihost.c and main.c; arm-none-eabi-size shows where the bytes go;
+#  5. qemu-system-arm -M mps2-an386 runs it: the classes and outputs are
+#     printed and compared on the target with the host's (within 1e-5).
+# Exit status 0 when the firmware ran and matched. Output in build/firmware/,
+# and the report (dnnc --emit=report) in build/firmware/MODEL.report.
+set -e
+cd "$(dirname "$0")/../.."
+out=build/firmware
+data=/usr/share/datasets/fashion-mnist
+images=${IMAGES:-4}
+model=${MODEL:-lenet5}
+upper=$(echo "$model" | tr a-z A-Z)
+mkdir -p $out
+
+prog=$(sh examples/program.sh models/$model.dnn $out/host)
+weights=${WEIGHTS:-$out/$model.safetensors}
+if [ -z "$WEIGHTS" ]; then
+    $prog train $data/train-images-idx3-ubyte.gz $data/train-labels-idx1-ubyte.gz --scale 1/255 \
+        --limit 2000 --epochs 1 --quiet --save "$weights" >/dev/null
+fi
+$prog predict $data/t10k-images-idx3-ubyte.gz --limit "$images" --weights "$weights" --out $out/golden.safetensors
+
+build/dnnc --inference --embed-weights "$weights" --emit=selftest --golden $out/golden.safetensors \
+    models/$model.dnn -o $out/$model.c
+build/dnnc --inference --embed-weights "$weights" --emit=report models/$model.dnn >$out/$model.report
+
+arm="arm-none-eabi-gcc -std=c99 -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16 -Os
+     -Wall -Wextra -Werror -ffunction-sections -fdata-sections -Iruntime -I$out -Iexamples/firmware"
+for src in $out/$model.c runtime/dnn_core.c examples/firmware/main.c examples/firmware/startup.c \
+           examples/firmware/semihost.c; do
+    $arm -DMODEL=$model -DMODEL_UC=$upper -D${upper}_SELFTEST_RTOL=0 -c "$src" -o "$out/$(basename "$src" .c).o"
+done
+$arm -nostartfiles -T examples/firmware/mps2-an386.ld -Wl,--gc-sections --specs=nano.specs \
+    $out/$model.o $out/dnn_core.o $out/main.o $out/startup.o $out/semihost.o -lm -o $out/$model.elf
+echo "== arm-none-eabi-size (the whole firmware; .text holds code and const weights)"
+arm-none-eabi-size $out/$model.elf
+echo "== the model's object, by section"
+arm-none-eabi-size -A $out/$model.o | awk '$2 > 0 && $1 ~ /^\./ { print }'
+
+echo "== qemu-system-arm -M mps2-an386"
+timeout 300 qemu-system-arm -M mps2-an386 -nographic -monitor none -serial none \
+    -semihosting-config enable=on,target=native -kernel $out/$model.elf

@@ -1,0 +1,42 @@
+#!/bin/sh
+# The firmware example: LeNet-5 built by dnnc --inference --embed-weights for
+# a Cortex-M4 with arm-none-eabi-gcc -Os, run under qemu-system-arm
+# (mps2-an386), its outputs compared on the target with the host's.
+cd "$(dirname "$0")/../.." || exit 2
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+for tool in arm-none-eabi-gcc qemu-system-arm; do
+    if ! command -v $tool >/dev/null; then
+        echo "SKIP firmware: $tool is not installed (make check installs gcc-arm-none-eabi and qemu-system-arm as root)"
+        exit 0
+    fi
+done
+if [ ! -e /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz ]; then
+    echo "SKIP firmware: dataset-fashion-mnist is not installed"
+    exit 0
+fi
+for model in lenet5 mlp; do
+    if ! MODEL=$model sh examples/firmware/build.sh >"$tmp/out" 2>&1; then
+        echo "FAIL firmware/$model.runs: $(tail -3 "$tmp/out" | tr '\n' ' ')"
+        continue
+    fi
+    echo "PASS firmware/$model.runs ($(grep -m1 'bytes of RAM' "$tmp/out"))"
+    classes=$(grep -c '^image [0-9]*: class [0-9]$' "$tmp/out")
+    values=$(grep -c '^  probs\[[0-9]\] = ' "$tmp/out")
+    if [ "$classes" -eq 4 ] && [ "$values" -eq 40 ] && grep -q '^selftest against the host: 0 values off' "$tmp/out"; then
+        echo "PASS firmware/$model.matches_host ($(grep '^selftest' "$tmp/out"))"
+    else
+        echo "FAIL firmware/$model.matches_host: $classes classes, $values outputs, $(grep '^selftest' "$tmp/out")"
+    fi
+    cp "$tmp/out" "$tmp/$model.out"
+done
+# the goals of examples/firmware/README.md for LeNet-5: RAM, code and weights at -Os
+[ -e "$tmp/lenet5.out" ] || exit 0
+ram=$(sed -n 's/.*: \([0-9]*\) bytes of RAM.*/\1/p' "$tmp/lenet5.out")
+code=$(arm-none-eabi-size -A build/firmware/lenet5.o |
+       awk '$1 ~ /^\.text/ && $1 !~ /selftest/ { s += $2 } END { print s }')
+weights=$(arm-none-eabi-size -A build/firmware/lenet5.o | awk '$1 == ".rodata.lenet5_weights" { print $2 }')
+if [ "$ram" -le 12544 ] && [ "$code" -le 2048 ] && [ "$weights" -eq 246824 ]; then
+    echo "PASS firmware/lenet5.footprint (RAM $ram B, model code $code B, weights $weights B)"
+else
+    echo "FAIL firmware/lenet5.footprint: RAM $ram B (goal <= 12544), code $code B (<= 2048), weights $weights B (246824)"
+fi
