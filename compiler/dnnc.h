@@ -260,8 +260,16 @@ struct Emitter {
     FILE *out;          /* the body being printed */
     const Graph *g;
     int indent;         /* current indentation level */
+    bool generic;       /* --optimize=size: sizes become parameters, so equal-shaped code is shared */
+    int ndims;          /* the size parameters dim() created, in order */
+    const char *dim_names[16];
+    long dim_values[16];
 };
 void emit(Emitter *e, const char *fmt, ...);  /* one indented line */
+/* A size in a step's body: the number ("120"), or with --optimize=size the
+ * step's parameter `name` (the call passes 120), so layers that differ only
+ * in sizes share one function. */
+const char *dim(Emitter *e, const char *name, long value);
 const char *flit(double x);                   /* a C float literal: "0.5f" */
 const char *count_of(const Value *v);         /* "n * 4" or "4": floats in its buffer */
 const char *samples_of(const Value *v);       /* "n" or "1" */
@@ -293,6 +301,7 @@ Plan plan_inference(Graph *g);
 typedef struct EmitOptions {
     const char *source;      /* the .dnn file's base name, for comments */
     const float *weights;    /* --embed-weights: the parameters, laid out as params, or NULL */
+    bool small;              /* --optimize=size: steps that differ only in sizes share code */
 } EmitOptions;
 bool emit_model(Graph *g, const Plan *p, const EmitOptions *o, FILE *c, FILE *h);
 int optimizer_states(const Train *t, const char **names); /* state arrays' names; returns how many */

@@ -48,6 +48,22 @@ const char *count_of(const Value *v) {
 
 const char *samples_of(const Value *v) { return v->batched ? "n" : "1"; }
 
+const char *dim(Emitter *e, const char *name, long value) {
+    if (!e->generic)
+        return arena_printf("%ld", value);
+    for (int i = 0; i < e->ndims; i++)
+        if (!strcmp(e->dim_names[i], name)) {
+            if (e->dim_values[i] != value)
+                ICE("size parameter '%s' given two values", name);
+            return name;
+        }
+    if (e->ndims == (int)(sizeof e->dim_names / sizeof *e->dim_names))
+        ICE("too many size parameters");
+    e->dim_names[e->ndims] = name;
+    e->dim_values[e->ndims++] = value;
+    return name;
+}
+
 /* ---- names -------------------------------------------------------------------------- */
 
 static const char *upper(const char *s) {
@@ -91,6 +107,8 @@ typedef struct Out {
     Map fn_names;             /* names in use */
     bool *for_outputs, *for_loss; /* forward values each entry point needs */
     const float *weights;     /* --embed-weights: the parameters, or NULL */
+    bool small;               /* --optimize=size */
+    const char **dim_args;    /* each value's size arguments (", 120, 400"), for --optimize=size */
 } Out;
 
 /* The C expression for a value's buffer at a call site. */
@@ -159,7 +177,7 @@ static void emit_step(Out *o, Value *v) {
         len += (size_t)snprintf(sig + len, sizeof sig - len, ", dnn_rng *rng");
         params[np++] = "rng";
     }
-    snprintf(sig + len, sizeof sig - len, ", int n) ");
+    len += (size_t)snprintf(sig + len, sizeof sig - len, ", int n");
     params[np++] = "n";
 
     /* the body, into memory so unused parameters can be marked */
@@ -168,9 +186,16 @@ static void emit_step(Out *o, Value *v) {
     FILE *mem = open_memstream(&body, &body_len);
     if (!mem)
         ICE("open_memstream failed");
-    Emitter e = {mem, o->g, 1};
+    Emitter e = {mem, o->g, 1, o->small && !backward, 0, {0}, {0}};
     op_emit(&e, v);
     fclose(mem);
+    const char *args = "";
+    for (int k = 0; k < e.ndims; k++) { /* --optimize=size: the sizes are parameters too */
+        len += (size_t)snprintf(sig + len, sizeof sig - len, ", int %s", e.dim_names[k]);
+        args = arena_printf("%s, %ld", args, e.dim_values[k]);
+    }
+    o->dim_args[v->id] = args;
+    snprintf(sig + len, sizeof sig - len, ") ");
     char *voids = arena_alloc(64 * (size_t)np + 1);
     for (int k = 0; k < np; k++) {
         size_t pl = strlen(params[k]);
@@ -217,8 +242,8 @@ static void emit_call(Out *o, const Value *v) {
         fprintf(o->c, ", %s", ptr(o, v->in[k]));
     int flags = op_info[v->op].flags;
     bool infer = o->g->inference; /* no training flag, no generator: eval mode */
-    fprintf(o->c, "%s%s, n);\n", flags & F_MODE ? (infer ? ", 0" : ", m->training") : "",
-            flags & F_RNG ? (infer ? ", NULL" : ", &m->rng") : "");
+    fprintf(o->c, "%s%s, n%s);\n", flags & F_MODE ? (infer ? ", 0" : ", m->training") : "",
+            flags & F_RNG ? (infer ? ", NULL" : ", &m->rng") : "", o->dim_args[v->id] ? o->dim_args[v->id] : "");
 }
 
 /* Marks the values `root` depends on (iteratively: graphs can be deep). */
@@ -691,7 +716,7 @@ static void emit_tensor_api(Out *o) {
 
 bool emit_model(Graph *g, const Plan *plan, const EmitOptions *opt, FILE *c, FILE *h) {
     Out o = {.g = g, .plan = plan, .c = c, .h = h, .name = g->name, .NAME = upper(g->name), .source = opt->source,
-             .weights = opt->weights};
+             .weights = opt->weights, .small = opt->small};
     if (!g->nparams) {
         error_at(g->loc, "model '%s' has no parameters to train", g->name);
         note("add a layer such as dense(x, 4), or a 'param' declaration");
@@ -699,6 +724,7 @@ bool emit_model(Graph *g, const Plan *plan, const EmitOptions *opt, FILE *c, FIL
     }
 
     o.fn = arena_alloc(sizeof(char *) * (size_t)g->nvalues);
+    o.dim_args = arena_alloc(sizeof(char *) * (size_t)g->nvalues);
     o.for_outputs = arena_alloc((size_t)g->nvalues);
     o.for_loss = arena_alloc((size_t)g->nvalues);
     for (int i = 0; i < g->noutputs; i++)

@@ -34,6 +34,8 @@ static const char usage[] =
     "                     conv2d -> activation -> pool fused; batch 1 unless --batch\n"
     "  --batch N          the compiled batch size, instead of the train block's (or 1)\n"
     "  --embed-weights FILE  the weights of FILE (safetensors) as exact const arrays: no loading\n"
+    "  --optimize=GOAL    size (layers that differ only in sizes share one function; the default\n"
+    "                     with --embed-weights) or speed (constant loop bounds everywhere)\n"
     "  --main             also write a main(): a program that trains, evaluates and predicts\n"
     "                     (build it with -ldnnrt -lz -lm; see docs/training.md)\n"
     "  -W                 show warnings (default)\n"
@@ -177,17 +179,17 @@ static void release_all(void) {
 int main(int argc, char **argv) {
     const char *output = NULL, *header = NULL, *emit_kind = "c", *color = "auto", *weights = NULL, *golden = NULL;
     bool werror = false, no_warnings = false, with_main = false, inference = false;
-    const char *embed = NULL;
+    const char *embed = NULL, *optimize = NULL;
     long batch = 0;
     enum { OPT_HEADER = 256, OPT_EMIT, OPT_COLOR, OPT_VERSION, OPT_MAIN, OPT_WEIGHTS, OPT_GOLDEN, OPT_INFERENCE,
-           OPT_BATCH, OPT_EMBED };
+           OPT_BATCH, OPT_EMBED, OPT_OPTIMIZE };
     static const struct option longopts[] = {
         {"header", required_argument, NULL, OPT_HEADER}, {"emit", required_argument, NULL, OPT_EMIT},
         {"color", required_argument, NULL, OPT_COLOR},   {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, OPT_VERSION},     {"main", no_argument, NULL, OPT_MAIN},
         {"weights", required_argument, NULL, OPT_WEIGHTS}, {"golden", required_argument, NULL, OPT_GOLDEN},
         {"inference", no_argument, NULL, OPT_INFERENCE}, {"batch", required_argument, NULL, OPT_BATCH},
-        {"embed-weights", required_argument, NULL, OPT_EMBED},
+        {"embed-weights", required_argument, NULL, OPT_EMBED}, {"optimize", required_argument, NULL, OPT_OPTIMIZE},
         {NULL, 0, NULL, 0},
     };
     /* -Werror is written as one word, as in gcc: handle it before getopt */
@@ -209,6 +211,13 @@ int main(int argc, char **argv) {
         case OPT_GOLDEN: golden = optarg; break;
         case OPT_INFERENCE: inference = true; break;
         case OPT_EMBED: embed = optarg; break;
+        case OPT_OPTIMIZE:
+            if (strcmp(optarg, "size") && strcmp(optarg, "speed")) {
+                fprintf(stderr, "dnnc: error: --optimize takes size or speed, not '%s'\n", optarg);
+                return 2;
+            }
+            optimize = optarg;
+            break;
         case OPT_BATCH: {
             char *end;
             batch = strtol(optarg, &end, 10);
@@ -363,7 +372,9 @@ int main(int argc, char **argv) {
     fprintf(h, "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n");
     fprintf(cfile.f, "%s#include \"%s\"\n\n#include <math.h>\n#include <string.h>\n\n", stamp,
             header ? base_name(header) : "model.h");
-    EmitOptions eo = {base_name(input), embedded};
+    /* firmware (weights in flash) favours small code, the host speed */
+    bool small = optimize ? !strcmp(optimize, "size") : embedded != NULL;
+    EmitOptions eo = {base_name(input), embedded, small};
     bool ok = true;
     for (int i = 0; i < nmodels && ok; i++)
         ok = emit_model(graphs[i], &plans[i], &eo, cfile.f, h);

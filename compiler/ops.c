@@ -358,7 +358,10 @@ static void emit_unary(Emitter *e, const Value *v, int arg) {
     bool has_alpha = v->op == OP_leaky_relu || v->op == OP_elu;
     if (has_alpha && uses(expr, "a"))
         emit(e, "const float a = %s;", flit(v->attr[0]));
-    emit(e, "for (int i = 0; i < %s; i++) {", count_of(v));
+    const char *count = count_of(v);
+    if (e->generic && arg < 0) /* --optimize=size: the element count is a parameter */
+        count = v->batched ? arena_printf("n * %s", dim(e, "size", size_of(v))) : dim(e, "size", size_of(v));
+    emit(e, "for (int i = 0; i < %s; i++) {", count);
     if (uses(expr, "x"))
         emit(e, "    const float x = in0[i];");
     if (uses(expr, "y"))
@@ -507,18 +510,22 @@ static void emit_dense(Emitter *e, const Value *v, int arg) {
         emit(e, "memset(dx, 0, sizeof(float) * %d);", arg == 1 ? units * in : units);
     emit(e, "for (int s = 0; s < %s; s++) {", samples_of(v));
     e->indent++;
-    if (arg == -1 || arg == 1)
+    if (arg == 1)
         emit_sample_ptr(e, "x", "in0", v->in[0], "const ");
+    else if (arg == -1) /* size_of(x) is the weight's row length */
+        emit(e, "const float *x = in0%s;", v->in[0]->batched ? arena_printf(" + s * %s", dim(e, "inputs", in)) : "");
     switch (arg) {
-    case -1:
-        emit(e, "float *y = out + s * %d;", units);
-        emit(e, "for (int j = 0; j < %d; j++) {", units);
-        emit(e, "    const float *w = in1 + j * %d;", in);
+    case -1: {
+        const char *U = dim(e, "units", units), *I = dim(e, "inputs", in);
+        emit(e, "float *y = out + s * %s;", U);
+        emit(e, "for (int j = 0; j < %s; j++) {", U);
+        emit(e, "    const float *w = in1 + j * %s;", I);
         emit(e, "    float acc = %s;", bias ? "in2[j]" : "0.0f");
-        emit(e, "    for (int i = 0; i < %d; i++) acc += w[i] * x[i];", in);
+        emit(e, "    for (int i = 0; i < %s; i++) acc += w[i] * x[i];", I);
         emit(e, "    y[j] = acc;");
         emit(e, "}");
         break;
+    }
     case 0: /* dx = Wᵀ dy */
         emit(e, "const float *g = dy + s * %d;", units);
         emit(e, "float *d = dx + s * %d;", in);
@@ -632,23 +639,22 @@ static void emit_softmax(Emitter *e, const Value *v, int arg) {
     int len = v->shape.dim[v->shape.rank - 1];
     int rows = v->batched ? 0 : size_of(v) / len;
     bool log = v->op == OP_log_softmax;
-    if (rows)
-        emit(e, "for (int r = 0; r < %d; r++) {", rows);
-    else
-        emit(e, "for (int r = 0; r < n * %d; r++) {", size_of(v) / len);
+    const char *L = arg < 0 ? dim(e, "len", len) : arena_printf("%d", len); /* --optimize=size shares the forward */
+    const char *R = arg < 0 ? dim(e, "rows", rows ? rows : size_of(v) / len) : arena_printf("%d", rows ? rows : size_of(v) / len);
+    emit(e, "for (int r = 0; r < %s%s; r++) {", rows ? "" : "n * ", R);
     e->indent++;
     if (arg < 0) {
-        emit(e, "const float *x = in0 + r * %d;", len);
-        emit(e, "float *y = out + r * %d;", len);
+        emit(e, "const float *x = in0 + r * %s;", L);
+        emit(e, "float *y = out + r * %s;", L);
         emit(e, "float max = x[0], sum = 0.0f;");
-        emit(e, "for (int i = 1; i < %d; i++) max = x[i] > max ? x[i] : max;", len);
+        emit(e, "for (int i = 1; i < %s; i++) max = x[i] > max ? x[i] : max;", L);
         if (log) {
-            emit(e, "for (int i = 0; i < %d; i++) sum += expf(x[i] - max);", len);
+            emit(e, "for (int i = 0; i < %s; i++) sum += expf(x[i] - max);", L);
             emit(e, "const float lse = max + logf(sum);");
-            emit(e, "for (int i = 0; i < %d; i++) y[i] = x[i] - lse;", len);
+            emit(e, "for (int i = 0; i < %s; i++) y[i] = x[i] - lse;", L);
         } else {
-            emit(e, "for (int i = 0; i < %d; i++) sum += (y[i] = expf(x[i] - max));", len);
-            emit(e, "for (int i = 0; i < %d; i++) y[i] /= sum;", len);
+            emit(e, "for (int i = 0; i < %s; i++) sum += (y[i] = expf(x[i] - max));", L);
+            emit(e, "for (int i = 0; i < %s; i++) y[i] /= sum;", L);
         }
     } else {
         emit(e, "const float *y = out + r * %d, *g = dy + r * %d;", len, len);
@@ -1182,40 +1188,44 @@ static void emit_conv2d(Emitter *e, const Value *v, int arg) {
  * the full-resolution conv output is never stored. */
 static void emit_conv_act_pool(Emitter *e, const Value *v) {
     const Value *conv = v->fused_conv, *act = v->fused_act, *x = v->in[0];
-    int F = conv->shape.dim[0], OH = conv->shape.dim[1], OW = conv->shape.dim[2];
-    int C = x->shape.dim[0], H = x->shape.dim[1], W = x->shape.dim[2];
-    int K = (int)conv->attr[1], S = (int)conv->attr[2], P = (int)conv->attr[3];
-    int PH = v->shape.dim[1], PW = v->shape.dim[2];
-    int PK = (int)v->attr[0], PS = (int)v->attr[1], PP = v->op == OP_maxpool ? (int)v->attr[2] : 0;
-    bool max = v->op == OP_maxpool;
+    int max = v->op == OP_maxpool, pad = (int)conv->attr[3], pool_pad = max ? (int)v->attr[2] : 0;
+    /* with --optimize=size every size is a parameter (and every bound is checked), so LeNet's two
+       conv → relu → pool steps are one function */
+    const char *F = dim(e, "filters", conv->shape.dim[0]), *OH = dim(e, "conv_h", conv->shape.dim[1]),
+               *OW = dim(e, "conv_w", conv->shape.dim[2]), *C = dim(e, "channels", x->shape.dim[0]),
+               *H = dim(e, "height", x->shape.dim[1]), *W = dim(e, "width", x->shape.dim[2]),
+               *K = dim(e, "kernel", (long)conv->attr[1]), *S = dim(e, "stride", (long)conv->attr[2]),
+               *P = dim(e, "pad", pad), *PH = dim(e, "pool_h", v->shape.dim[1]), *PW = dim(e, "pool_w", v->shape.dim[2]),
+               *PK = dim(e, "pool_k", (long)v->attr[0]), *PS = dim(e, "pool_s", (long)v->attr[1]),
+               *PP = dim(e, "pool_pad", pool_pad);
     emit(e, "for (int s = 0; s < %s; s++)", samples_of(v));
-    emit(e, "for (int f = 0; f < %d; f++) {", F);
+    emit(e, "for (int f = 0; f < %s; f++) {", F);
     e->indent++;
-    emit(e, "const float *xs = in0 + s * %d, *wf = in1 + f * %d;", C * H * W, C * K * K);
-    emit(e, "for (int py = 0; py < %d; py++)", PH);
-    emit(e, "for (int px = 0; px < %d; px++) {", PW);
+    emit(e, "const float *xs = in0 + s * %s * %s * %s, *wf = in1 + f * %s * %s * %s;", C, H, W, C, K, K);
+    emit(e, "for (int py = 0; py < %s; py++)", PH);
+    emit(e, "for (int px = 0; px < %s; px++) {", PW);
     e->indent++;
     emit(e, max ? "float top = -INFINITY;" : "float acc = 0.0f;");
     if (max)
         emit(e, "int first = 1;");
-    emit(e, "for (int wy = 0; wy < %d; wy++)", PK);
-    emit(e, "for (int wx = 0; wx < %d; wx++) {", PK);
+    emit(e, "for (int wy = 0; wy < %s; wy++)", PK);
+    emit(e, "for (int wx = 0; wx < %s; wx++) {", PK);
     e->indent++;
-    emit(e, "const int oy = py * %d - %d + wy, ox = px * %d - %d + wx;", PS, PP, PS, PP);
-    if (PP)
-        emit(e, "if (oy < 0 || oy >= %d || ox < 0 || ox >= %d) continue;", OH, OW);
+    emit(e, "const int oy = py * %s - %s + wy, ox = px * %s - %s + wx;", PS, PP, PS, PP);
+    if (pool_pad || e->generic)
+        emit(e, "if (oy < 0 || oy >= %s || ox < 0 || ox >= %s) continue;", OH, OW);
     emit(e, "float y = %s;", conv->in[2] ? "in2[f]" : "0.0f");
-    emit(e, "for (int c = 0; c < %d; c++)", C);
-    emit(e, "for (int ky = 0; ky < %d; ky++) {", K);
+    emit(e, "for (int c = 0; c < %s; c++)", C);
+    emit(e, "for (int ky = 0; ky < %s; ky++) {", K);
     e->indent++;
-    emit(e, "const int iy = oy * %d - %d + ky;", S, P);
-    if (P)
-        emit(e, "if (iy < 0 || iy >= %d) continue;", H);
-    emit(e, "for (int kx = 0; kx < %d; kx++) {", K);
-    emit(e, "    const int ix = ox * %d - %d + kx;", S, P);
-    if (P)
-        emit(e, "    if (ix < 0 || ix >= %d) continue;", W);
-    emit(e, "    y += wf[(c * %d + ky) * %d + kx] * xs[(c * %d + iy) * %d + ix];", K, K, H, W);
+    emit(e, "const int iy = oy * %s - %s + ky;", S, P);
+    if (pad || e->generic)
+        emit(e, "if (iy < 0 || iy >= %s) continue;", H);
+    emit(e, "for (int kx = 0; kx < %s; kx++) {", K);
+    emit(e, "    const int ix = ox * %s - %s + kx;", S, P);
+    if (pad || e->generic)
+        emit(e, "    if (ix < 0 || ix >= %s) continue;", W);
+    emit(e, "    y += wf[(c * %s + ky) * %s + kx] * xs[(c * %s + iy) * %s + ix];", K, K, H, W);
     emit(e, "}");
     e->indent--;
     emit(e, "}");
@@ -1236,7 +1246,8 @@ static void emit_conv_act_pool(Emitter *e, const Value *v) {
         emit(e, "acc += y;");
     e->indent--;
     emit(e, "}");
-    emit(e, "out[((s * %d + f) * %d + py) * %d + px] = %s;", F, PH, PW, max ? "top" : arena_printf("acc / %s", flit(PK * PK)));
+    emit(e, "out[((s * %s + f) * %s + py) * %s + px] = %s;", F, PH, PW,
+         max ? "top" : arena_printf("acc / (float)(%s * %s)", PK, PK));
     e->indent--;
     emit(e, "}");
     e->indent--;

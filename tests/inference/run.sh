@@ -3,7 +3,8 @@
 # conv/activation/pool, reused activations, aliases, in-place steps) with its
 # weights embedded (--embed-weights) and PyTorch's outputs baked in
 # (--emit=selftest), built warning-free with gcc and clang, run at batch 1
-# and batch 3 (a partial last batch), and once loading the weights instead.
+# and batch 3 (a partial last batch), once loading the weights instead, and
+# with both --optimize goals (size is the default with embedded weights).
 cd "$(dirname "$0")/../.." || exit 2
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 cc="${CC:-cc} -std=c99 -O2 -Wall -Wextra -Wpedantic -Werror -Iruntime -I$tmp"
@@ -53,6 +54,7 @@ for f in tests/golden/cases/*.dnn; do
         selftest "$case" embedded --embed-weights "$data/$case.weights.safetensors"
         selftest "$case" batch3 --batch 3 --embed-weights "$data/$case.weights.safetensors"
         selftest "$case" loaded --weights "$data/$case.weights.safetensors"
+        selftest "$case" speed --optimize=speed --embed-weights "$data/$case.weights.safetensors"
     ) >"$tmp/$case.log" 2>&1 &
     jobs=$((jobs + 1))
     if [ $jobs -ge 2 ]; then wait; jobs=0; fi
