@@ -319,4 +319,7 @@ void print_ir(Graph *g, FILE *out);
  * bytes, RAM bytes and multiply-accumulates per sample. */
 void print_report(Graph *g, const Plan *p, bool embedded, bool json, FILE *out);
 
+/* emit_dot.c — --emit=dot: the forward graph (and with --backward the backward one) for Graphviz. */
+void print_dot(Graph *g, bool backward, FILE *out);
+
 #endif

@@ -27,6 +27,7 @@ static const char usage[] =
     "  --header FILE      write the header to FILE (default: beside the .c, with .h)\n"
     "  --emit=KIND[,KIND] c (default), summary (a per-layer table), ir (the IR, forward and backward),\n"
     "                     report / report-json (parameters, weight and RAM bytes, MACs per layer),\n"
+    "                     dot (the graph for Graphviz; with --backward the backward graph too)\n"
     "                     selftest (c plus NAME_selftest(): needs --golden, and --weights to bake them in)\n"
     "  --golden FILE      selftest: safetensors with inputs and expected outputs, [N, ...] each\n"
     "  --weights FILE     selftest: the weights the golden outputs were computed with\n"
@@ -178,11 +179,11 @@ static void release_all(void) {
 
 int main(int argc, char **argv) {
     const char *output = NULL, *header = NULL, *emit_kind = "c", *color = "auto", *weights = NULL, *golden = NULL;
-    bool werror = false, no_warnings = false, with_main = false, inference = false;
+    bool werror = false, no_warnings = false, with_main = false, inference = false, backward = false;
     const char *embed = NULL, *optimize = NULL;
     long batch = 0;
     enum { OPT_HEADER = 256, OPT_EMIT, OPT_COLOR, OPT_VERSION, OPT_MAIN, OPT_WEIGHTS, OPT_GOLDEN, OPT_INFERENCE,
-           OPT_BATCH, OPT_EMBED, OPT_OPTIMIZE };
+           OPT_BATCH, OPT_EMBED, OPT_OPTIMIZE, OPT_BACKWARD };
     static const struct option longopts[] = {
         {"header", required_argument, NULL, OPT_HEADER}, {"emit", required_argument, NULL, OPT_EMIT},
         {"color", required_argument, NULL, OPT_COLOR},   {"help", no_argument, NULL, 'h'},
@@ -190,6 +191,7 @@ int main(int argc, char **argv) {
         {"weights", required_argument, NULL, OPT_WEIGHTS}, {"golden", required_argument, NULL, OPT_GOLDEN},
         {"inference", no_argument, NULL, OPT_INFERENCE}, {"batch", required_argument, NULL, OPT_BATCH},
         {"embed-weights", required_argument, NULL, OPT_EMBED}, {"optimize", required_argument, NULL, OPT_OPTIMIZE},
+        {"backward", no_argument, NULL, OPT_BACKWARD},
         {NULL, 0, NULL, 0},
     };
     /* -Werror is written as one word, as in gcc: handle it before getopt */
@@ -211,6 +213,7 @@ int main(int argc, char **argv) {
         case OPT_GOLDEN: golden = optarg; break;
         case OPT_INFERENCE: inference = true; break;
         case OPT_EMBED: embed = optarg; break;
+        case OPT_BACKWARD: backward = true; break;
         case OPT_OPTIMIZE:
             if (strcmp(optarg, "size") && strcmp(optarg, "speed")) {
                 fprintf(stderr, "dnnc: error: --optimize takes size or speed, not '%s'\n", optarg);
@@ -242,7 +245,7 @@ int main(int argc, char **argv) {
         }
     }
     bool want_c = false, want_summary = false, want_ir = false, want_selftest = false, want_report = false,
-         want_json = false;
+         want_json = false, want_dot = false;
     for (const char *k = emit_kind; *k;) {
         size_t len = strcspn(k, ",");
         if (len == 1 && !strncmp(k, "c", 1))
@@ -257,8 +260,10 @@ int main(int argc, char **argv) {
             want_report = true;
         else if (len == 11 && !strncmp(k, "report-json", 11))
             want_json = true;
+        else if (len == 3 && !strncmp(k, "dot", 3))
+            want_dot = true;
         else {
-            fprintf(stderr, "dnnc: error: unknown --emit kind '%.*s' (use c, summary, ir, report, report-json or selftest)\n", (int)len, k);
+            fprintf(stderr, "dnnc: error: unknown --emit kind '%.*s' (use c, summary, ir, dot, report, report-json or selftest)\n", (int)len, k);
             return 2;
         }
         k += len + (k[len] == ',');
@@ -321,7 +326,7 @@ int main(int argc, char **argv) {
     if (error_count())
         return 1;
 
-    for (int i = 0; i < nmodels && (want_summary || want_ir || want_report || want_json); i++) {
+    for (int i = 0; i < nmodels && (want_summary || want_ir || want_report || want_json || want_dot); i++) {
         if (i)
             putchar('\n');
         if (want_summary)
@@ -330,6 +335,8 @@ int main(int argc, char **argv) {
             print_ir(graphs[i], stdout);
         if (want_report || want_json)
             print_report(graphs[i], &plans[i], embed != NULL, want_json, stdout);
+        if (want_dot)
+            print_dot(graphs[i], backward, stdout);
     }
     if (!want_c)
         return 0;
