@@ -9,6 +9,7 @@
  */
 #include "dnnc.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
@@ -18,7 +19,7 @@
 #define MAX_SOURCE (16L << 20) /* bytes; larger inputs are refused, not slowly parsed */
 
 static const char usage[] =
-    "usage: dnnc [options] FILE.dnn\n"
+    "usage: dnnc [options] FILE.dnn     (FILE '-' reads standard input; then -o is needed for C)\n"
     "\n"
     "Compiles a .dnn model into C: FILE.c (forward, backward, optimizer) and FILE.h.\n"
     "\n"
@@ -39,6 +40,13 @@ static const char usage[] =
     "                     with --embed-weights) or speed (constant loop bounds everywhere)\n"
     "  --main             also write a main(): a program that trains, evaluates and predicts\n"
     "                     (build it with -ldnnrt -lz -lm; see docs/training.md)\n"
+    "  --prefix NAME      name the model NAME in the C (NAME_forward, NAME_model, ...)\n"
+    "  -M                 print a Make rule of the files the output depends on, and stop\n"
+    "  -MD                write that rule to the output's name with .d while compiling\n"
+    "  -MF FILE           write the rule to FILE (with -M or -MD)\n"
+    "  -MT TARGET         the rule's target (repeatable; default: the .c and .h written)\n"
+    "  -MP                add a phony target for each prerequisite, so deleted files do not break make\n"
+    "  -q                 quiet: print errors only (no warnings or notes)\n"
     "  -W                 show warnings (default)\n"
     "  -w                 hide warnings\n"
     "  -Werror            treat warnings as errors\n"
@@ -98,7 +106,7 @@ static bool read_source(const char *path, Source *src) {
         return false;
     }
     buf[len] = 0;
-    src->path = path;
+    src->path = strcmp(path, "-") ? path : "<stdin>";
     src->text = buf;
     src->len = len;
     return true;
@@ -168,6 +176,53 @@ static const char *guard_of(const char *header) {
 
 /* Everything the compiler holds is released at exit, whichever pass
  * stopped it, so leak checkers see a clean run. */
+/* A file name in a Make rule: spaces and '#' escaped with '\\', '$' doubled. */
+static void put_make_name(FILE *f, const char *name) {
+    for (const char *p = name; *p; p++) {
+        if (*p == ' ' || *p == '#')
+            fputc('\\', f);
+        if (*p == '$')
+            fputc('$', f);
+        fputc(*p, f);
+    }
+}
+
+/* -M/-MD: "TARGETS: PREREQS" (and with -MP "PREREQ:" for each but the
+ * first) to path, or to stdout when path is NULL; written atomically. */
+static bool write_deps(const char *path, const char *targets, const char **prereqs, int n, bool phony) {
+    OutFile o = {0};
+    if (!out_open(&o, path ? path : "-"))
+        return false;
+    fprintf(o.f, "%s:", targets);
+    for (int i = 0; i < n; i++)
+        if (prereqs[i] && strcmp(prereqs[i], "-")) {
+            fputs(" \\\n  ", o.f);
+            put_make_name(o.f, prereqs[i]);
+        }
+    fputc('\n', o.f);
+    for (int i = 1; phony && i < n; i++)
+        if (prereqs[i]) {
+            fputc('\n', o.f);
+            put_make_name(o.f, prereqs[i]);
+            fputs(":\n", o.f);
+        }
+    return out_commit(&o);
+}
+
+/* --prefix NAME: the C names of the (one) model. */
+static bool rename_model(Graph **graphs, int n, const char *prefix) {
+    bool ok = n == 1 && (isalpha((unsigned char)prefix[0]) || prefix[0] == '_');
+    for (const char *p = prefix; ok && *p; p++)
+        ok = isalnum((unsigned char)*p) || *p == '_';
+    if (!ok) {
+        fprintf(stderr, "dnnc: error: %s\n", n != 1 ? "--prefix needs a file with one model"
+                                                   : arena_printf("--prefix '%s' is not a C identifier", prefix));
+        return false;
+    }
+    graphs[0]->name = prefix;
+    return true;
+}
+
 static Source src;
 
 static void release_all(void) {
@@ -180,10 +235,11 @@ static void release_all(void) {
 int main(int argc, char **argv) {
     const char *output = NULL, *header = NULL, *emit_kind = "c", *color = "auto", *weights = NULL, *golden = NULL;
     bool werror = false, no_warnings = false, with_main = false, inference = false, backward = false;
-    const char *embed = NULL, *optimize = NULL;
+    const char *embed = NULL, *optimize = NULL, *prefix = NULL, *dep_file = NULL, *dep_targets = NULL;
+    bool deps_only = false, deps_md = false, deps_phony = false;
     long batch = 0;
     enum { OPT_HEADER = 256, OPT_EMIT, OPT_COLOR, OPT_VERSION, OPT_MAIN, OPT_WEIGHTS, OPT_GOLDEN, OPT_INFERENCE,
-           OPT_BATCH, OPT_EMBED, OPT_OPTIMIZE, OPT_BACKWARD };
+           OPT_BATCH, OPT_EMBED, OPT_OPTIMIZE, OPT_BACKWARD, OPT_PREFIX, OPT_M, OPT_MD, OPT_MF, OPT_MT, OPT_MP };
     static const struct option longopts[] = {
         {"header", required_argument, NULL, OPT_HEADER}, {"emit", required_argument, NULL, OPT_EMIT},
         {"color", required_argument, NULL, OPT_COLOR},   {"help", no_argument, NULL, 'h'},
@@ -191,18 +247,30 @@ int main(int argc, char **argv) {
         {"weights", required_argument, NULL, OPT_WEIGHTS}, {"golden", required_argument, NULL, OPT_GOLDEN},
         {"inference", no_argument, NULL, OPT_INFERENCE}, {"batch", required_argument, NULL, OPT_BATCH},
         {"embed-weights", required_argument, NULL, OPT_EMBED}, {"optimize", required_argument, NULL, OPT_OPTIMIZE},
-        {"backward", no_argument, NULL, OPT_BACKWARD},
+        {"backward", no_argument, NULL, OPT_BACKWARD},   {"prefix", required_argument, NULL, OPT_PREFIX},
+        /* gcc's one-dash -M options, renamed below */
+        {"M", no_argument, NULL, OPT_M},   {"MD", no_argument, NULL, OPT_MD}, {"MF", required_argument, NULL, OPT_MF},
+        {"MT", required_argument, NULL, OPT_MT}, {"MP", no_argument, NULL, OPT_MP},
         {NULL, 0, NULL, 0},
     };
-    /* -Werror is written as one word, as in gcc: handle it before getopt */
+    /* the command line as given, for the generated files' header comment */
+    const char *cmd = arena_strdup("dnnc");
+    for (int i = 1; i < argc; i++)
+        cmd = arena_printf("%s %s", cmd, argv[i]);
+    /* -Werror and -M... are written with one dash, as in gcc: handle them before getopt */
     for (int i = 1; i < argc; i++)
         if (!strcmp(argv[i], "-Werror")) {
             werror = true;
             argv[i] = "-W";
+        } else if (!strcmp(argv[i], "-M") || !strcmp(argv[i], "-MD") || !strcmp(argv[i], "-MF") ||
+                   !strcmp(argv[i], "-MT") || !strcmp(argv[i], "-MP")) {
+            argv[i] = arena_printf("-%s", argv[i]);
+            if ((!strcmp(argv[i], "--MF") || !strcmp(argv[i], "--MT")) && i + 1 < argc)
+                i++; /* their argument is not an option */
         }
     int c;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":o:hwW", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":o:hwWq", longopts, NULL)) != -1) {
         switch (c) {
         case 'o': output = optarg; break;
         case OPT_HEADER: header = optarg; break;
@@ -214,6 +282,13 @@ int main(int argc, char **argv) {
         case OPT_INFERENCE: inference = true; break;
         case OPT_EMBED: embed = optarg; break;
         case OPT_BACKWARD: backward = true; break;
+        case OPT_PREFIX: prefix = optarg; break;
+        case OPT_M: deps_only = true; break;
+        case OPT_MD: deps_md = true; break;
+        case OPT_MF: dep_file = optarg; break;
+        case OPT_MT: dep_targets = dep_targets ? arena_printf("%s %s", dep_targets, optarg) : optarg; break;
+        case OPT_MP: deps_phony = true; break;
+        case 'q': no_warnings = true; break;
         case OPT_OPTIMIZE:
             if (strcmp(optarg, "size") && strcmp(optarg, "speed")) {
                 fprintf(stderr, "dnnc: error: --optimize takes size or speed, not '%s'\n", optarg);
@@ -262,8 +337,10 @@ int main(int argc, char **argv) {
             want_json = true;
         else if (len == 3 && !strncmp(k, "dot", 3))
             want_dot = true;
+        else if (len == 4 && !strncmp(k, "deps", 4))
+            deps_only = true;
         else {
-            fprintf(stderr, "dnnc: error: unknown --emit kind '%.*s' (use c, summary, ir, dot, report, report-json or selftest)\n", (int)len, k);
+            fprintf(stderr, "dnnc: error: unknown --emit kind '%.*s' (use c, summary, ir, dot, deps, report, report-json or selftest)\n", (int)len, k);
             return 2;
         }
         k += len + (k[len] == ',');
@@ -338,7 +415,7 @@ int main(int argc, char **argv) {
         if (want_dot)
             print_dot(graphs[i], backward, stdout);
     }
-    if (!want_c)
+    if (!want_c && !deps_only)
         return 0;
 
     if (with_main && inference) {
@@ -354,13 +431,29 @@ int main(int argc, char **argv) {
                 with_main ? "--main" : want_selftest ? "--emit=selftest" : "--embed-weights", input, nmodels);
         return 2;
     }
-    const float *embedded = NULL;
-    if (embed && !(embedded = read_weights(graphs[0], embed)))
-        return 1;
+    if (prefix && !rename_model(graphs, nmodels, prefix))
+        return 2;
+    if (!output && !strcmp(input, "-")) {
+        fprintf(stderr, "dnnc: error: reading the model from standard input, give the C file's name with -o\n");
+        return 2;
+    }
     if (!output)
         output = with_ext(base_name(input), ".c");
     if (!header)
         header = strcmp(output, "-") ? with_ext(output, ".h") : NULL;
+    /* -M, -MD: the files the output depends on */
+    const char *prereqs[4] = {input, embed, want_selftest ? golden : NULL, want_selftest ? weights : NULL};
+    if (deps_only || deps_md) {
+        const char *targets = dep_targets ? dep_targets : header ? arena_printf("%s %s", output, header) : output;
+        const char *path = dep_file ? dep_file : deps_only ? NULL : with_ext(output, ".d");
+        if (!write_deps(path, targets, prereqs, 4, deps_phony))
+            return 3;
+        if (deps_only)
+            return 0;
+    }
+    const float *embedded = NULL;
+    if (embed && !(embedded = read_weights(graphs[0], embed)))
+        return 1;
     OutFile cfile = {0}, hfile = {0};
     if (!out_open(&cfile, output) || (header && !out_open(&hfile, header))) {
         out_abandon(&cfile);
@@ -368,12 +461,9 @@ int main(int argc, char **argv) {
     }
     FILE *devnull = hfile.f ? NULL : fopen("/dev/null", "w"); /* no header wanted (-o -) */
     FILE *h = hfile.f ? hfile.f : devnull;
-    const char *cmd = arena_strdup("dnnc");
-    for (int i = 1; i < argc; i++)
-        cmd = arena_printf("%s %s", cmd, argv[i]);
     const char *guard = header ? guard_of(header) : "DNN_MODEL_H";
-    const char *stamp = arena_printf("/* Generated by dnnc %s from %s — do not edit.\n * %s\n */\n", DNNC_VERSION,
-                                     base_name(input), cmd);
+    const char *stamp = arena_printf("/* Generated by dnnc %s from %s -- do not edit.\n * %s\n */\n", DNNC_VERSION,
+                                     strcmp(input, "-") ? base_name(input) : "<stdin>", cmd);
     fprintf(h, "%s#ifndef %s\n#define %s\n\n#include <stddef.h>\n#include <stdint.h>\n\n#include \"dnn.h\"\n\n", stamp,
             guard, guard);
     fprintf(h, "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n");

@@ -150,7 +150,7 @@ cli unknown_option 2 "dnnc: error: unknown option '--bogus'
 try 'dnnc --help'" --bogus "$ok"
 cli unknown_short_option 2 "dnnc: error: unknown option '-x'
 try 'dnnc --help'" -x "$ok"
-cli emit_bogus 2 "dnnc: error: unknown --emit kind 'bogus' (use c, summary, ir, dot, report, report-json or selftest)" --emit=bogus "$ok"
+cli emit_bogus 2 "dnnc: error: unknown --emit kind 'bogus' (use c, summary, ir, dot, deps, report, report-json or selftest)" --emit=bogus "$ok"
 cli color_bogus 2 "dnnc: error: --color takes auto, always or never, not 'sometimes'" --color=sometimes "$ok"
 cli o_without_argument 2 "dnnc: error: option '-o' needs an argument
 try 'dnnc --help'" "$ok" -o
