@@ -51,6 +51,17 @@ one() {
     timeout 30 "$t/$c" "$g/data/$c.golden.safetensors" "$g/data/$c.weights.safetensors" "$t/$c"
     rc=$?
     [ $rc -gt 1 ] && echo "FAIL golden/$c run: the harness died (exit status $rc)"
+    # The speed kernels' AVX path (DNN_V8 in runtime/dnn.h) on a machine that has AVX2 and FMA:
+    # the same checks again, named CASE.avx
+    if grep -q ' avx2 ' /proc/cpuinfo 2>/dev/null && grep -q ' fma ' /proc/cpuinfo &&
+       $CC -std=c99 -O2 -mavx2 -mfma -Wall -Wextra -Wpedantic -Werror -Iruntime -I"$t" \
+            -DMODEL="$c" -DMODEL_UC="$uc" -DCLASS_TARGET=$class -include "$t/$c.h" \
+            $g/harness.c "$t/$c.c" build/libdnnrt.a -lm -o "$t/$c.avx" >"$t/$c.err" 2>&1; then
+        timeout 30 "$t/$c.avx" "$g/data/$c.golden.safetensors" "$g/data/$c.weights.safetensors" "$t/$c.avx" |
+            sed "s#^\([A-Z]*\) golden/$c #\1 golden/$c.avx #"
+    elif grep -q ' avx2 ' /proc/cpuinfo 2>/dev/null; then
+        echo "FAIL golden/$c.avx compile: $(first_error "$t/$c.err")"
+    fi
     return 0
 }
 
