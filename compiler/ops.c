@@ -1291,9 +1291,59 @@ static void emit_valid_range(Emitter *e, const char *o, const char *k, int size,
     emit(e, "if (%s1 > %d) %s1 = %d;", o, out, o, out);
 }
 
+static void emit_conv2d_body(Emitter *e, const Value *v, int arg);
+
+/* The weight gradient of a stride-1 conv2d with AVX vectors (DNN_V8):
+ * sample by sample (so its input and output gradient stay in cache), each
+ * weight's sum over the output positions it touches runs along the rows 8
+ * at a time, its lanes added in a fixed order. */
+static void emit_conv_dw_v8(Emitter *e, int F, int C, int H, int W, int K, int P, int OH, int OW) {
+    emit(e, "#ifdef DNN_V8");
+    emit(e, "memset(dx, 0, sizeof(float) * %d);", F * C * K * K);
+    emit(e, "for (int s = 0; s < n; s++)");
+    emit(e, "for (int f = 0; f < %d; f++)", F);
+    emit(e, "for (int c = 0; c < %d; c++)", C);
+    emit(e, "for (int ky = 0; ky < %d; ky++) {", K);
+    e->indent++;
+    emit_valid_range(e, "oy", "ky", H, 1, P, OH);
+    emit(e, "for (int kx = 0; kx < %d; kx++) {", K);
+    e->indent++;
+    emit_valid_range(e, "ox", "kx", W, 1, P, OW);
+    emit(e, "dnn_v8 acc = {0};");
+    emit(e, "float t = 0.0f;");
+    emit(e, "for (int oy = oy0; oy < oy1; oy++) {");
+    emit(e, "    const float *g = dy + ((s * %d + f) * %d + oy) * %d;", F, OH, OW);
+    emit(e, "    const float *xr = in0 + ((s * %d + c) * %d + oy - %d + ky) * %d - %d + kx;", C, H, P, W, P);
+    emit(e, "    int ox = ox0;");
+    emit(e, "    for (; ox + 8 <= ox1; ox += 8) acc += dnn_v8_load(g + ox) * dnn_v8_load(xr + ox);");
+    emit(e, "    for (; ox < ox1; ox++) t += g[ox] * xr[ox];");
+    emit(e, "}");
+    emit(e, "dx[((f * %d + c) * %d + ky) * %d + kx] += dnn_v8_sum(acc) + t;", C, K, K);
+    e->indent--;
+    emit(e, "}");
+    e->indent--;
+    emit(e, "}");
+    emit(e, "#else");
+}
+
 /* Direct convolution, weight-stationary: for each weight, a sweep over the
  * output positions it touches, so the inner loop runs along a row. */
 static void emit_conv2d(Emitter *e, const Value *v, int arg) {
+    const Value *x = v->in[0];
+    int F = v->shape.dim[0], OH = v->shape.dim[1], OW = v->shape.dim[2];
+    int C = x->shape.dim[0], H = x->shape.dim[1], W = x->shape.dim[2];
+    int K = (int)v->attr[1], S = (int)v->attr[2], P = (int)v->attr[3];
+    if (arg == 1 && S == 1 && !e->generic) {
+        emit_conv_dw_v8(e, F, C, H, W, K, P, OH, OW);
+        emit_conv2d_body(e, v, arg);
+        emit(e, "#endif");
+        return;
+    }
+    emit_conv2d_body(e, v, arg);
+}
+
+/* The portable direct convolution and its gradients. */
+static void emit_conv2d_body(Emitter *e, const Value *v, int arg) {
     const Value *x = v->in[0];
     int F = v->shape.dim[0], OH = v->shape.dim[1], OW = v->shape.dim[2];
     int C = x->shape.dim[0], H = x->shape.dim[1], W = x->shape.dim[2];
