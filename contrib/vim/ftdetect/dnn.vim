@@ -1,0 +1,2 @@
+" .dnn files are dnnc's neural-network language
+autocmd BufRead,BufNewFile *.dnn setfiletype dnn
