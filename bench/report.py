@@ -1,0 +1,187 @@
+#!/usr/bin/python3
+"""report.py — the table of `make bench`, from build/bench/results.txt.
+
+Usage: report.py RESULTS.txt  (prints Markdown: bench/README.md quotes it)
+
+RESULTS.txt holds "KEY VALUE..." lines written by bench/run.sh: info.*
+lines, the peak (GFLOP/s: median lowest highest wall-median), the timing
+lines of harness.c and torch_twin.py (seconds per call: cpu-median cpu-min
+cpu-max wall-median), one "dnnc.MODEL.epoch WALL CPU" line per training
+program run (bench/timeit.c), one "torch.MODEL.epoch WALL CPU" and
+"torch.MODEL.startup S" per PyTorch run, an accuracy line per run of each,
+and the memory figures.
+"""
+import statistics
+import sys
+from collections import defaultdict
+
+# FLOPs per sample, multiply and add counted separately (issue 8).
+FLOPS = {"mlp": {"forward": 218_368, "train": 454_400}, "lenet5": {"forward": 833_040, "train": 2_263_920}}
+NAMES = {"mlp": "MLP", "lenet5": "LeNet-5"}
+BATCH, EPOCH_SAMPLES = 32, 60_000
+# onnx2c, batch-1 inference on this machine, quoted from issue 8 (not measured here).
+ONNX2C = {"mlp": "91.7 µs; 8.6 µs with -ffast-math", "lenet5": "185 µs; 123 µs with -ffast-math"}
+
+
+def read(path):
+    """{key: [value-string, ...]}, a key's lines in file order."""
+    values = defaultdict(list)
+    with open(path) as f:
+        for line in f:
+            key, _, rest = line.rstrip("\n").partition(" ")
+            if key:
+                values[key].append(rest)
+    return values
+
+
+def numbers(text):
+    return [float(v) for v in text.split()]
+
+
+def unit(seconds):
+    """The unit for a time: (name, factor)."""
+    if seconds < 1e-3:
+        return "µs", 1e6
+    if seconds < 1:
+        return "ms", 1e3
+    return "s", 1
+
+
+def num(x):
+    """3 significant digits, without an exponent."""
+    return f"{x:.3g}" if x < 1000 else f"{x:,.0f}"
+
+
+def timing(median, low, high):
+    """'374 µs (367–390)': the median and the spread, in one unit."""
+    name, factor = unit(median)
+    return f"{num(median * factor)} {name} ({num(low * factor)}–{num(high * factor)})"
+
+
+class Report:
+    def __init__(self, values):
+        self.v = values
+        # The peak is measured at the start and at the end; the higher median is the
+        # core's, a lower one means the VM's clock or host load changed meanwhile.
+        self.peak = max(numbers(values["peak_avx2"][0])[0], numbers(values["end.peak_avx2"][0])[0])
+
+    def info(self, key, default="?"):
+        return self.v.get("info." + key, [default])[0]
+
+    def micro(self, side, model, figure):
+        """(median, min, max, wall median) of a harness/twin figure, CPU time."""
+        return numbers(self.v[f"{side}.{model}.{figure}"][0])
+
+    def epochs(self, side, model):
+        """[(wall, cpu), ...] of the epoch runs."""
+        return [tuple(numbers(s)) for s in self.v[f"{side}.{model}.epoch"]]
+
+    def row(self, label, dnnc, torch, flops, onnx2c="—"):
+        """A table row from (median, min, max) of each side and the FLOPs of one call."""
+        gflops = flops / dnnc[0] * 1e-9
+        return (f"| {label} | {timing(*dnnc[:3])} | {gflops:.2f} | {100 * gflops / self.peak:.1f}% "
+                f"| {timing(*torch[:3])} | {torch[0] / dnnc[0]:.2f} | {onnx2c} |")
+
+    def table(self):
+        lines = ["| figure | dnnc | GFLOP/s | % of peak | PyTorch | PyTorch / dnnc | onnx2c (quoted from issue 8) |",
+                 "|---|--:|--:|--:|--:|--:|---|"]
+        for model in FLOPS:
+            lines.append(self.row(f"{NAMES[model]} train step, batch 32", self.micro("dnnc", model, "train_step"),
+                                  self.micro("torch", model, "train_step"), FLOPS[model]["train"] * BATCH))
+        for model in FLOPS:
+            lines.append(self.row(f"{NAMES[model]} inference, batch 1", self.micro("dnnc", model, "infer"),
+                                  self.micro("torch", model, "infer"), FLOPS[model]["forward"], ONNX2C[model]))
+        for model in FLOPS:
+            spread = []
+            for side in ("dnnc", "torch"):
+                cpu = [c for _, c in self.epochs(side, model)]
+                spread.append((statistics.median(cpu), min(cpu), max(cpu)))
+            lines.append(self.row(f"{NAMES[model]} epoch (60,000 images)", spread[0], spread[1],
+                                  FLOPS[model]["train"] * EPOCH_SAMPLES))
+        return lines
+
+    def accuracy(self):
+        lines = ["| model | dnnc test accuracy | PyTorch test accuracy | difference |", "|---|--:|--:|--:|"]
+        for model in FLOPS:
+            acc = {side: [float(a) for a in self.v[f"{side}.{model}.accuracy"]] for side in ("dnnc", "torch")}
+            shown = {side: (f"{a[0]:.2f}%" if min(a) == max(a) else f"{min(a):.2f}–{max(a):.2f}%")
+                     + f" ({len(a)} run{'s' if len(a) > 1 else ''})" for side, a in acc.items()}
+            diff = statistics.median(acc["dnnc"]) - statistics.median(acc["torch"])
+            verdict = "within 1 point" if abs(diff) <= 1 else "**more than 1 point**"
+            lines.append(f"| {NAMES[model]} | {shown['dnnc']} | {shown['torch']} | {diff:+.2f} points, {verdict} |")
+        return lines
+
+    def epoch_details(self):
+        lines = ["| model | dnnc: wall / CPU per run (s) | PyTorch: wall / CPU per run (s) "
+                 "| PyTorch / dnnc in wall time | PyTorch's `import torch`, not counted (s) |",
+                 "|---|---|---|--:|---|"]
+        for model in FLOPS:
+            runs = {side: self.epochs(side, model) for side in ("dnnc", "torch")}
+            shown = {side: ", ".join(f"{w:.1f} / {c:.1f}" for w, c in r) for side, r in runs.items()}
+            wall = {side: statistics.median(w for w, _ in r) for side, r in runs.items()}
+            startup = ", ".join(f"{float(s):.1f}" for s in self.v[f"torch.{model}.startup"])
+            lines.append(f"| {NAMES[model]} | {shown['dnnc']} | {shown['torch']} | {wall['torch'] / wall['dnnc']:.2f} "
+                         f"| {startup} |")
+        return lines
+
+    def busy(self):
+        """The largest wall/CPU ratio of any figure: 1.00 on an idle machine."""
+        ratios = [self.micro(side, m, f)[3] / self.micro(side, m, f)[0]
+                  for side in ("dnnc", "torch") for m in FLOPS for f in ("train_step", "infer")]
+        ratios += [w / c for side in ("dnnc", "torch") for m in FLOPS for w, c in self.epochs(side, m)]
+        return max(ratios)
+
+    def memory(self):
+        lines = []
+        for model in FLOPS:
+            floats = int(self.v[f"dnnc.{model}.train_act_floats"][0])
+            lines.append(f"- {NAMES[model]}: inference (`dnnc --inference --emit=report`): activations "
+                         f"{self.v[f'dnnc.{model}.inference_activations'][0]}; training plan "
+                         f"(`float act[]` of the batch-{BATCH} header): {floats:,} floats = {4 * floats:,} bytes")
+        return lines
+
+    def render(self):
+        peak, end = numbers(self.v["peak_avx2"][0]), numbers(self.v["end.peak_avx2"][0])
+        out = [f"Run of {self.info('date')} on {self.info('cpu')}; {self.info('cc')}, "
+               f"generated code built with `{self.info('cflags')}`; {self.info('dnnc')}; "
+               f"PyTorch {self.info('torch')} (BLAS_INFO={self.info('blas_info')}, "
+               f"BLAS loaded: {self.info('blas_loaded')}), {self.info('torch_threads')} thread.",
+               "",
+               f"Measured FP32 FMA peak of one core (AVX2, 12 chains of `vfmadd` on __m256): "
+               f"**{self.peak:.1f} GFLOP/s**, the higher of two medians of 11: {peak[0]:.1f} "
+               f"({peak[1]:.1f}–{peak[2]:.1f}) at the start, {end[0]:.1f} ({end[1]:.1f}–{end[2]:.1f}) at the end.",
+               ""]
+        if "peak_avx512" in self.v:
+            p512 = max(numbers(self.v[key][0])[0] for key in ("peak_avx512", "end.peak_avx512"))
+            out += [f"The same loop with AVX-512 (__m512), which `-march=native` enables here: "
+                    f"{p512:.1f} GFLOP/s; \"% of peak\" uses the AVX2 figure.", ""]
+        out += self.table()
+        out += ["",
+                "Times are CPU time (user + system; the other jobs of a shared machine do not "
+                "inflate it, and for these single-threaded programs it equals wall time on an idle "
+                "machine): the median (min–max) of 11 repetitions per call for the step and inference "
+                "rows, of the full-epoch runs for the epoch rows: dnnc's whole `./NAME train` command, "
+                "PyTorch's data reading and training loop (without the interpreter's startup and "
+                "`import torch`); wall times below. GFLOP/s and % of peak are dnnc's, from the FLOPs "
+                "per sample of issue 8. PyTorch / dnnc above 1: dnnc is faster.",
+                "", "Test accuracy (10,000 images) after the one-epoch runs:", ""]
+        out += self.accuracy()
+        out += ["", "Epoch runs:", ""]
+        out += self.epoch_details()
+        out += ["", "Activation memory:", ""]
+        out += self.memory()
+        out += ["",
+                f"Machine load: {self.info('load_start')} at the start, {self.info('load_end')} at the end "
+                f"(1-, 5-, 15-minute averages); wall/CPU time up to "
+                f"{self.busy():.2f} (1.00 on an idle core). `make bench` took {self.info('seconds')} s."]
+        return "\n".join(out)
+
+
+def main():
+    if len(sys.argv) != 2:
+        sys.exit("usage: report.py RESULTS.txt")
+    print(Report(read(sys.argv[1])).render())
+
+
+if __name__ == "__main__":
+    main()
