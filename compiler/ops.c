@@ -1492,9 +1492,97 @@ static void emit_conv_act_pool(Emitter *e, const Value *v) {
     emit(e, "}");
 }
 
+/* The same fused step at speed (--optimize=speed): per pool row, the conv
+ * rows its windows cover are computed whole into a small array — each
+ * weight swept along a row, which the C compiler vectorises, summing bias,
+ * channels, kernel rows and columns in conv2d's order — activated, then
+ * pooled. Still no full conv output: the array holds pool_k rows. */
+static void emit_conv_act_pool_rows(Emitter *e, const Value *v) {
+    const Value *conv = v->fused_conv, *act = v->fused_act, *x = v->in[0];
+    int F = conv->shape.dim[0], OH = conv->shape.dim[1], OW = conv->shape.dim[2];
+    int C = x->shape.dim[0], H = x->shape.dim[1], W = x->shape.dim[2];
+    int K = (int)conv->attr[1], S = (int)conv->attr[2], P = (int)conv->attr[3];
+    int PH = v->shape.dim[1], PW = v->shape.dim[2];
+    int PK = (int)v->attr[0], PS = (int)v->attr[1], PP = v->op == OP_maxpool ? (int)v->attr[2] : 0;
+    bool max = v->op == OP_maxpool;
+    emit(e, "float rows[%d][%d];", PK, OW);
+    emit(e, "for (int s = 0; s < %s; s++)", samples_of(v));
+    emit(e, "for (int f = 0; f < %d; f++) {", F);
+    e->indent++;
+    emit(e, "const float *xs = in0 + s * %d, *wf = in1 + f * %d;", C * H * W, C * K * K);
+    emit(e, "for (int py = 0; py < %d; py++) {", PH);
+    e->indent++;
+    emit(e, "for (int wy = 0; wy < %d; wy++) {", PK);
+    e->indent++;
+    emit(e, "const int oy = py * %d - %d + wy;", PS, PP);
+    emit(e, "float *row = rows[wy];");
+    if (PP)
+        emit(e, "if (oy < 0 || oy >= %d) continue;", OH);
+    emit(e, "for (int ox = 0; ox < %d; ox++) row[ox] = %s;", OW, conv->in[2] ? "in2[f]" : "0.0f");
+    emit(e, "for (int c = 0; c < %d; c++)", C);
+    emit(e, "for (int ky = 0; ky < %d; ky++) {", K);
+    e->indent++;
+    emit(e, "const int iy = oy * %d - %d + ky;", S, P);
+    if (P)
+        emit(e, "if (iy < 0 || iy >= %d) continue;", H);
+    emit(e, "const float *xr = xs + (c * %d + iy) * %d;", H, W);
+    emit(e, "for (int kx = 0; kx < %d; kx++) {", K);
+    e->indent++;
+    emit_valid_range(e, "ox", "kx", W, S, P, OW);
+    emit(e, "const float w = wf[(c * %d + ky) * %d + kx];", K, K);
+    emit(e, "for (int ox = ox0; ox < ox1; ox++) row[ox] += w * xr[ox * %d - %d + kx];", S, P);
+    e->indent--;
+    emit(e, "}");
+    e->indent--;
+    emit(e, "}");
+    if (act) {
+        const char *expr = rules[act->op].cexpr;
+        emit(e, "for (int ox = 0; ox < %d; ox++) { /* %s */", OW, op_info[act->op].name);
+        if ((act->op == OP_leaky_relu || act->op == OP_elu) && uses(expr, "a"))
+            emit(e, "    const float a = %s;", flit(act->attr[0]));
+        emit(e, "    const float x = row[ox];");
+        emit(e, "    row[ox] = %s;", expr);
+        emit(e, "}");
+    }
+    e->indent--;
+    emit(e, "}");
+    emit(e, "for (int px = 0; px < %d; px++) {", PW);
+    e->indent++;
+    emit(e, max ? "float top = -INFINITY;" : "float acc = 0.0f;");
+    if (max)
+        emit(e, "int first = 1;");
+    emit(e, "for (int wy = 0; wy < %d; wy++)", PK);
+    emit(e, "for (int wx = 0; wx < %d; wx++) {", PK);
+    e->indent++;
+    emit(e, "const int oy = py * %d - %d + wy, ox = px * %d - %d + wx;", PS, PP, PS, PP);
+    if (PP)
+        emit(e, "if (oy < 0 || oy >= %d || ox < 0 || ox >= %d) continue;", OH, OW);
+    else
+        emit(e, "(void)oy;");
+    emit(e, "const float y = rows[wy][ox];");
+    if (max) {
+        emit(e, "if (first || y > top || y != y)");
+        emit(e, "    top = y; /* the first maximum; NaN wins, as in maxpool */");
+        emit(e, "first = 0;");
+    } else
+        emit(e, "acc += y;");
+    e->indent--;
+    emit(e, "}");
+    emit(e, "out[((s * %d + f) * %d + py) * %d + px] = %s;", F, PH, PW, max ? "top" : arena_printf("acc / (float)(%d * %d)", PK, PK));
+    e->indent--;
+    emit(e, "}");
+    e->indent--;
+    emit(e, "}");
+    e->indent--;
+    emit(e, "}");
+}
+
 static void emit_pool(Emitter *e, const Value *v, int arg) {
     if (v->fused_conv) {
-        emit_conv_act_pool(e, v);
+        if (e->generic)
+            emit_conv_act_pool(e, v); /* --optimize=size: no row array, shared between layers */
+        else
+            emit_conv_act_pool_rows(e, v);
         return;
     }
     const Value *x = v->in[0];
