@@ -227,6 +227,7 @@ typedef struct Graph {
 } Graph;
 
 Value *new_value(Graph *g, OpKind op, Loc loc);
+void mark_needed(const Graph *g, const Value *root, bool *needed); /* sets needed[] for root and what it reads */
 const char *shape_str(const Shape *s);   /* "[16, 5, 5]" */
 long shape_size(const Shape *s);        /* elements; LONG_MAX if that overflows */
 long mul_capped(long a, long b);         /* a * b, or LONG_MAX on overflow */

@@ -246,20 +246,6 @@ static void emit_call(Out *o, const Value *v) {
             flags & F_RNG ? (infer ? ", NULL" : ", &m->rng") : "", o->dim_args[v->id] ? o->dim_args[v->id] : "");
 }
 
-/* Marks the values `root` depends on (iteratively: graphs can be deep). */
-static void mark_needed(const Graph *g, const Value *root, bool *needed) {
-    Value **stack = arena_alloc(sizeof(Value *) * (size_t)(g->nvalues * MAX_INPUTS + 1));
-    int top = 0;
-    stack[top++] = (Value *)root;
-    while (top) {
-        Value *v = stack[--top];
-        if (!v || needed[v->id])
-            continue;
-        needed[v->id] = true;
-        for (int k = 0; k < v->nin; k++)
-            stack[top++] = v->in[k];
-    }
-}
 
 /* ---- the header ---------------------------------------------------------------------------- */
 

@@ -40,6 +40,21 @@ Value *new_value(Graph *g, OpKind op, Loc loc) {
     return v;
 }
 
+/* Marks the values `root` depends on (iteratively: graphs can be deep). */
+void mark_needed(const Graph *g, const Value *root, bool *needed) {
+    Value **stack = arena_alloc(sizeof(Value *) * (size_t)(g->nvalues * MAX_INPUTS + 1));
+    int top = 0;
+    stack[top++] = (Value *)root;
+    while (top) {
+        Value *v = stack[--top];
+        if (!v || needed[v->id])
+            continue;
+        needed[v->id] = true;
+        for (int k = 0; k < v->nin; k++)
+            stack[top++] = v->in[k];
+    }
+}
+
 /* ---- suggestions ---------------------------------------------------------------- */
 
 static int edit_distance(const char *a, const char *b) {

@@ -546,6 +546,22 @@ static void emit_dense_block(Emitter *e, int samples, int rows, int in, int unit
         }
 }
 
+/* The loops over the weight rows: blocks of `rows`, then one at a time. */
+static void emit_dense_rows(Emitter *e, int samples, int rows, int in, int units, bool bias, bool vector) {
+    int whole = units / rows * rows;
+    for (int part = 0; part < 2; part++) {
+        int from = part ? whole : 0, to = part ? units : whole, step = part ? 1 : rows;
+        if (from == to)
+            continue;
+        emit(e, "for (int j = %d; j < %d; j += %d) {", from, to, step);
+        emit(e, "    const float *w = in1 + j * %d;", in);
+        e->indent++;
+        emit_dense_block(e, samples, step, in, units, bias, vector);
+        e->indent--;
+        emit(e, "}");
+    }
+}
+
 /* y = W x + b at speed: blocks of 4 samples × 3 weight rows (one sample ×
  * 4 rows for the rest), 8 partial sums per dot product added in a fixed
  * order, so the C compiler vectorises without -ffast-math — with AVX
@@ -561,42 +577,14 @@ static void emit_dense_fast(Emitter *e, const Value *v) {
         e->indent++;
         emit(e, "const float *x = in0 + s * %d;", in);
         emit(e, "float *y = out + s * %d;", units);
-        emit(e, "for (int j = 0; j < %d; j += 3) {", units / 3 * 3);
-        emit(e, "    const float *w = in1 + j * %d;", in);
-        e->indent++;
-        emit_dense_block(e, 4, 3, in, units, bias, vector);
-        e->indent--;
-        emit(e, "}");
-        if (units % 3) {
-            emit(e, "for (int j = %d; j < %d; j++) {", units / 3 * 3, units);
-            emit(e, "    const float *w = in1 + j * %d;", in);
-            e->indent++;
-            emit_dense_block(e, 4, 1, in, units, bias, vector);
-            e->indent--;
-            emit(e, "}");
-        }
+        emit_dense_rows(e, 4, 3, in, units, bias, vector);
         e->indent--;
         emit(e, "}");
         emit(e, "for (; s < %s; s++) {", samples);
         e->indent++;
         emit(e, "const float *x = in0 + s * %d;", in);
         emit(e, "float *y = out + s * %d;", units);
-        if (units >= 4) {
-            emit(e, "for (int j = 0; j < %d; j += 4) {", units / 4 * 4);
-            emit(e, "    const float *w = in1 + j * %d;", in);
-            e->indent++;
-            emit_dense_block(e, 1, 4, in, units, bias, vector);
-            e->indent--;
-            emit(e, "}");
-        }
-        if (units % 4) {
-            emit(e, "for (int j = %d; j < %d; j++) {", units / 4 * 4, units);
-            emit(e, "    const float *w = in1 + j * %d;", in);
-            e->indent++;
-            emit_dense_block(e, 1, 1, in, units, bias, vector);
-            e->indent--;
-            emit(e, "}");
-        }
+        emit_dense_rows(e, 1, 4, in, units, bias, vector);
         e->indent--;
         emit(e, "}");
     }

@@ -124,18 +124,8 @@ Plan plan_inference(Graph *g) {
     long batch = g->train.batch;
     p.act = p.naive_act = 0;
     bool *needed = arena_alloc((size_t)g->nvalues); /* what the outputs depend on */
-    Value **stack = arena_alloc(sizeof(Value *) * (size_t)(g->nvalues * MAX_INPUTS + g->noutputs + 1));
-    int depth = 0;
     for (int i = 0; i < g->noutputs; i++)
-        stack[depth++] = g->outputs[i];
-    while (depth) {
-        Value *v = stack[--depth];
-        if (!v || needed[v->id])
-            continue;
-        needed[v->id] = true;
-        for (int k = 0; k < v->nin; k++)
-            stack[depth++] = v->in[k];
-    }
+        mark_needed(g, g->outputs[i], needed);
     int *consumers = arena_alloc(sizeof(int) * (size_t)g->nvalues);
     int *last_use = arena_alloc(sizeof(int) * (size_t)g->nvalues);
     bool *is_output = arena_alloc((size_t)g->nvalues);

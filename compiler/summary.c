@@ -114,18 +114,8 @@ typedef struct Row {
 void print_report(Graph *g, const Plan *p, bool embedded, bool json, FILE *out) {
     /* the steps the outputs need, in order (after an inference plan's fusion) */
     bool *needed = arena_alloc((size_t)g->nvalues);
-    Value **stack = arena_alloc(sizeof(Value *) * (size_t)(g->nvalues * MAX_INPUTS + g->noutputs + 1));
-    int depth = 0;
     for (int i = 0; i < g->noutputs; i++)
-        stack[depth++] = g->outputs[i];
-    while (depth) {
-        Value *v = stack[--depth];
-        if (!v || needed[v->id])
-            continue;
-        needed[v->id] = true;
-        for (int k = 0; k < v->nin; k++)
-            stack[depth++] = v->in[k];
-    }
+        mark_needed(g, g->outputs[i], needed);
     Row *rows = arena_alloc(sizeof(Row) * (size_t)(g->nvalues + 1));
     int n = 0;
     long params = 0, macs = 0, batch = g->train.batch;
