@@ -519,7 +519,15 @@ static int load_array(const dnn_program *p, const char *path, Data *d, int *s) {
         for (int k = 0; k < io->size; k++)
             cols[k] = k;
         Source src = {path, vals, rows, io->size, NULL};
-        rc = place(p, d, *s, &src, cols);
+        if (!io->classes && !d->count && vals) { /* the reader's array is the slot: take it, no copy */
+            d->count = rows;
+            d->x[*s] = vals;
+            if (npy)
+                a.data = NULL;
+            else
+                t.data = NULL;
+        } else
+            rc = place(p, d, *s, &src, cols);
         free(cols);
         (*s)++;
     }
@@ -1205,9 +1213,13 @@ static int train(Run *r) {
     if (o->standardize)
         prep_fit(p, &r->prep, &all, idx, ntrain);
     prep_apply(p, &r->prep, &all);
-    subset(p, &all, idx, ntrain, &train_set);
-    if (ntrain < all.count)
+    if (ntrain < all.count) {
+        subset(p, &all, idx, ntrain, &train_set);
         subset(p, &all, idx + ntrain, all.count - ntrain, &val_set);
+    } else { /* no split: the data set is the training set, no copy */
+        train_set = all;
+        memset(&all, 0, sizeof all);
+    }
     if (o->val) {
         const char *files[MAX_SLOTS];
         int n = 0;
