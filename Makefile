@@ -12,7 +12,7 @@ COMPILER_OBJ = $(COMPILER_SRC:compiler/%.c=$(BUILD)/compiler/%.o) \
 RUNTIME_SRC  = $(wildcard runtime/*.c)
 RUNTIME_OBJ  = $(RUNTIME_SRC:runtime/%.c=$(BUILD)/runtime/%.o)
 
-.PHONY: all deps check demo clean goldens bench
+.PHONY: all deps check demo clean goldens bench install uninstall
 all: deps $(BUILD)/dnnc $(BUILD)/libdnnrt.a
 
 # Installs flex/bison/... only when missing (see scripts/deps.sh).
@@ -55,6 +55,12 @@ demo: all
 	@sh scripts/deps.sh demo
 	@sh examples/demo.sh
 
+# Speed beside PyTorch (bench/README.md): installs the data set and python3-torch when missing.
+bench: all
+	@sh scripts/deps.sh demo
+	@sh scripts/deps.sh goldens
+	@sh bench/run.sh
+
 # Re-derives the PyTorch golden files (needs python3-torch; CI does this).
 goldens: all
 	@sh scripts/deps.sh goldens
@@ -62,3 +68,50 @@ goldens: all
 
 clean:
 	rm -rf $(BUILD)
+
+# `make install PREFIX=/usr DESTDIR=/tmp/root` (see docs/build-systems.md):
+# the compiler, the runtime library and headers, pkg-config and CMake
+# package files and the man page; `make uninstall` with the same variables
+# removes exactly those files, then the two directories only dnnc uses
+# (include/dnn, lib/cmake/Dnnc) if they are empty. The paths written into
+# dnnrt.pc and DnncConfig.cmake leave DESTDIR out.
+VERSION      := $(shell sed -n 's/.*DNNC_VERSION "\(.*\)".*/\1/p' compiler/dnnc.h)
+BINDIR       ?= $(PREFIX)/bin
+LIBDIR       ?= $(PREFIX)/lib
+INCLUDEDIR   ?= $(PREFIX)/include
+MANDIR       ?= $(PREFIX)/share/man
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+CMAKEDIR     ?= $(LIBDIR)/cmake/Dnnc
+RUNTIME_H     = $(wildcard runtime/*.h)
+INSTALLED     = $(BINDIR)/dnnc $(LIBDIR)/libdnnrt.a $(RUNTIME_H:runtime/%=$(INCLUDEDIR)/dnn/%) \
+                $(PKGCONFIGDIR)/dnnrt.pc $(MANDIR)/man1/dnnc.1 \
+                $(CMAKEDIR)/Dnnc.cmake $(CMAKEDIR)/DnncConfig.cmake $(CMAKEDIR)/DnncConfigVersion.cmake
+# A directory as the package files name it: ${prefix}/... (.pc) or relative
+# (CMake, which finds PREFIX from the config file's own place) when it lies
+# under PREFIX, else absolute.
+pc_dir        = $(patsubst $(PREFIX)/%,$${prefix}/%,$(1))
+rel_dir       = $(patsubst $(PREFIX)/%,%,$(1))
+CMAKE_PREFIX_DIR = $(if $(filter $(PREFIX)/%,$(CMAKEDIR)),$${CMAKE_CURRENT_LIST_DIR}/$(shell echo '$(call rel_dir,$(CMAKEDIR))' | sed 's|[^/][^/]*|..|g'),$(PREFIX))
+
+install: all
+	@mkdir -p $(BUILD)/install
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' -e 's|@LIBDIR@|$(call pc_dir,$(LIBDIR))|' \
+	    -e 's|@INCLUDEDIR@|$(call pc_dir,$(INCLUDEDIR))|' install/dnnrt.pc.in >$(BUILD)/install/dnnrt.pc
+	sed -e 's|@PREFIX_DIR@|$(CMAKE_PREFIX_DIR)|' -e 's|@VERSION@|$(VERSION)|' -e 's|@BINDIR@|$(call rel_dir,$(BINDIR))|' \
+	    -e 's|@LIBDIR@|$(call rel_dir,$(LIBDIR))|' -e 's|@INCLUDEDIR@|$(call rel_dir,$(INCLUDEDIR))|' \
+	    cmake/DnncConfig.cmake.in >$(BUILD)/install/DnncConfig.cmake
+	sed -e 's|@VERSION@|$(VERSION)|' cmake/DnncConfigVersion.cmake.in >$(BUILD)/install/DnncConfigVersion.cmake
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR)/dnn \
+	    $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(CMAKEDIR)
+	install -m 755 $(BUILD)/dnnc $(DESTDIR)$(BINDIR)/dnnc
+	install -m 644 $(BUILD)/libdnnrt.a $(DESTDIR)$(LIBDIR)/libdnnrt.a
+	install -m 644 $(RUNTIME_H) $(DESTDIR)$(INCLUDEDIR)/dnn
+	install -m 644 $(BUILD)/install/dnnrt.pc $(DESTDIR)$(PKGCONFIGDIR)/dnnrt.pc
+	install -m 644 man/dnnc.1 $(DESTDIR)$(MANDIR)/man1/dnnc.1
+	install -m 644 cmake/Dnnc.cmake $(BUILD)/install/DnncConfig.cmake \
+	    $(BUILD)/install/DnncConfigVersion.cmake $(DESTDIR)$(CMAKEDIR)
+
+uninstall:
+	rm -f $(INSTALLED:%=$(DESTDIR)%)
+	@for d in $(DESTDIR)$(INCLUDEDIR)/dnn $(DESTDIR)$(CMAKEDIR); do \
+	    if [ -d "$$d" ]; then rmdir "$$d" 2>/dev/null || echo "uninstall: kept $$d (not empty)"; fi; done

@@ -18,7 +18,10 @@ case "$1" in
            want arm-none-eabi-gcc gcc-arm-none-eabi   # the firmware example (tests/firmware)
            want /usr/lib/arm-none-eabi/newlib/libc.a libnewlib-arm-none-eabi
            want qemu-system-arm qemu-system-arm
-           want /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz dataset-fashion-mnist ;;
+           want /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz dataset-fashion-mnist
+           want cmake cmake            # tests/cmake, tests/install: dnnc_add_model, find_package(Dnnc)
+           want pkg-config pkgconf     # tests/install: dnnrt.pc
+           want dot graphviz ;;        # tests/dot: Graphviz must accept --emit=dot
     demo) want /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz dataset-fashion-mnist ;;
 esac
 [ -z "$need" ] && exit 0
