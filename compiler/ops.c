@@ -1407,6 +1407,17 @@ static void emit_conv2d_body(Emitter *e, const Value *v, int arg) {
 /* maxpool and avgpool, floor mode. maxpool's gradient goes to the first
  * maximum of each window (NaN counts as a maximum), as PyTorch's CPU kernel;
  * the arg-max is found again from the input rather than stored. */
+/* A fused step's pooling of one activated conv value y: the first maximum
+ * (NaN wins, as in maxpool) or the running sum. */
+static void emit_pool_take(Emitter *e, bool max) {
+    if (max) {
+        emit(e, "if (first || y > top || y != y)");
+        emit(e, "    top = y;");
+        emit(e, "first = 0;");
+    } else
+        emit(e, "acc += y;");
+}
+
 /* --inference: conv2d → activation → pool as one step (plan_inference). Each
  * conv output is computed where the pool needs it — bias, then the sum over
  * channels and kernel rows and columns in conv2d's own order, so the values
@@ -1464,12 +1475,7 @@ static void emit_conv_act_pool(Emitter *e, const Value *v) {
         emit(e, "    y = %s; /* %s */", expr, op_info[act->op].name);
         emit(e, "}");
     }
-    if (max) {
-        emit(e, "if (first || y > top || y != y)");
-        emit(e, "    top = y; /* the first maximum; NaN wins, as in maxpool */");
-        emit(e, "first = 0;");
-    } else
-        emit(e, "acc += y;");
+    emit_pool_take(e, max);
     e->indent--;
     emit(e, "}");
     emit(e, "out[((s * %s + f) * %s + py) * %s + px] = %s;", F, PH, PW,
@@ -1548,12 +1554,7 @@ static void emit_conv_act_pool_rows(Emitter *e, const Value *v) {
     else
         emit(e, "(void)oy;");
     emit(e, "const float y = rows[wy][ox];");
-    if (max) {
-        emit(e, "if (first || y > top || y != y)");
-        emit(e, "    top = y; /* the first maximum; NaN wins, as in maxpool */");
-        emit(e, "first = 0;");
-    } else
-        emit(e, "acc += y;");
+    emit_pool_take(e, max);
     e->indent--;
     emit(e, "}");
     emit(e, "out[((s * %d + f) * %d + py) * %d + px] = %s;", F, PH, PW, max ? "top" : arena_printf("acc / (float)(%d * %d)", PK, PK));
