@@ -107,7 +107,7 @@ install: all
 	install -m 644 $(BUILD)/libdnnrt.a $(DESTDIR)$(LIBDIR)/libdnnrt.a
 	install -m 644 $(RUNTIME_H) $(DESTDIR)$(INCLUDEDIR)/dnn
 	install -m 644 $(BUILD)/install/dnnrt.pc $(DESTDIR)$(PKGCONFIGDIR)/dnnrt.pc
-	install -m 644 man/dnnc.1 $(DESTDIR)$(MANDIR)/man1/dnnc.1
+	install -m 644 docs/dnnc.1 $(DESTDIR)$(MANDIR)/man1/dnnc.1
 	install -m 644 cmake/Dnnc.cmake $(BUILD)/install/DnncConfig.cmake \
 	    $(BUILD)/install/DnncConfigVersion.cmake $(DESTDIR)$(CMAKEDIR)
 

@@ -61,6 +61,16 @@ if "$dnnc" - <xor.dnn 2>in.err; then fail stdin_needs_o "accepted"; else check s
 printf 'model m { input x[2]; out = x +; }\n' | "$dnnc" - -o bad.c 2>bad.err
 check stdin_diagnostic grep -q '^<stdin>:1:' bad.err
 
+# -o -: one self-contained C file on standard output (the header's text
+# first), nothing at all on it when there is an error
+"$dnnc" xor.dnn -o - >whole.c
+check stdout_no_header_file test ! -e xor.h -a ! -e model.h
+check stdout_self_contained ${CC:-cc} -std=c99 -Wall -Wextra -Wpedantic -Werror -I"$OLDPWD/runtime" -c whole.c -o whole.o
+printf 'model m { input x[2]; out = x +; }\n' | "$dnnc" - -o - >bad.out 2>/dev/null
+check stdout_empty_on_error test ! -s bad.out
+"$dnnc" xor.dnn -o - --header named.h >named.c
+check stdout_with_header grep -q '^#include "named.h"' named.c
+
 # -q: errors only
 printf 'model m { input x[2]; input unused[3]; target y[1]; out = dense(x, 1); output out; loss mse(out, y); train { optimizer sgd(lr = 0.1); } }\n' >w.dnn
 "$dnnc" w.dnn -o w.c 2>w1.err; "$dnnc" -q w.dnn -o w.c 2>w2.err

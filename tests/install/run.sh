@@ -106,12 +106,12 @@ fi
 undocumented=""
 for opt in $(build/dnnc --help | sed -n 's/^  \(-[-A-Za-z]*\).*/\1/p; s/^  -h, \(--help\).*/\1/p'); do
     opt=${opt%=*}
-    grep -q -- "$(echo "$opt" | sed 's/-/\\\\-/g')" man/dnnc.1 || undocumented="$undocumented $opt"
+    grep -q -- "$(echo "$opt" | sed 's/-/\\\\-/g')" docs/dnnc.1 || undocumented="$undocumented $opt"
 done
 if [ -z "$undocumented" ]; then
     echo "PASS install/man.every_option"
 else
-    echo "FAIL install/man.every_option: not in man/dnnc.1:$undocumented"
+    echo "FAIL install/man.every_option: not in docs/dnnc.1:$undocumented"
 fi
 
 # find_package(Dnnc) from the DESTDIR tree (the config finds its prefix from its place).
