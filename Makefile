@@ -61,10 +61,11 @@ bench: all
 	@sh scripts/deps.sh goldens
 	@sh bench/run.sh
 
-# Re-derives the PyTorch golden files (needs python3-torch; CI does this).
+# Re-derives the PyTorch golden files and the extreme-value cases (needs python3-torch; CI does this).
 goldens: all
 	@sh scripts/deps.sh goldens
 	/usr/bin/python3 tests/golden/make_goldens.py
+	/usr/bin/python3 tests/numerics/make_numerics.py
 
 clean:
 	rm -rf $(BUILD)
