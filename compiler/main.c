@@ -39,6 +39,9 @@ static const char usage[] =
     "  --embed-weights FILE  the weights of FILE (safetensors) as exact const arrays: no loading\n"
     "  --optimize=GOAL    size (layers that differ only in sizes share one function; the default\n"
     "                     with --embed-weights) or speed (constant loop bounds everywhere)\n"
+    "  --check-finite     the generated code checks every layer's result, forward and backward, and\n"
+    "                     the parameters after each step: NAME_model's nonfinite names the first that\n"
+    "                     held a NaN or infinity (the training program of --main stops there)\n"
     "  --main             also write a main(): a program that trains, evaluates and predicts\n"
     "                     (build it with -ldnnrt -lz -lm; see docs/training.md)\n"
     "  --prefix NAME      name the model NAME in the C (NAME_forward, NAME_model, ...)\n"
@@ -236,11 +239,13 @@ static void release_all(void) {
 int main(int argc, char **argv) {
     const char *output = NULL, *header = NULL, *emit_kind = "c", *color = "auto", *weights = NULL, *golden = NULL;
     bool werror = false, no_warnings = false, with_main = false, inference = false, backward = false;
+    bool check_finite = false;
     const char *embed = NULL, *optimize = NULL, *prefix = NULL, *dep_file = NULL, *dep_targets = NULL;
     bool deps_only = false, deps_md = false, deps_phony = false;
     long batch = 0;
     enum { OPT_HEADER = 256, OPT_EMIT, OPT_COLOR, OPT_VERSION, OPT_MAIN, OPT_WEIGHTS, OPT_GOLDEN, OPT_INFERENCE,
-           OPT_BATCH, OPT_EMBED, OPT_OPTIMIZE, OPT_BACKWARD, OPT_PREFIX, OPT_M, OPT_MD, OPT_MF, OPT_MT, OPT_MP };
+           OPT_BATCH, OPT_EMBED, OPT_OPTIMIZE, OPT_BACKWARD, OPT_PREFIX, OPT_M, OPT_MD, OPT_MF, OPT_MT, OPT_MP,
+           OPT_CHECK_FINITE };
     static const struct option longopts[] = {
         {"header", required_argument, NULL, OPT_HEADER}, {"emit", required_argument, NULL, OPT_EMIT},
         {"color", required_argument, NULL, OPT_COLOR},   {"help", no_argument, NULL, 'h'},
@@ -249,6 +254,7 @@ int main(int argc, char **argv) {
         {"inference", no_argument, NULL, OPT_INFERENCE}, {"batch", required_argument, NULL, OPT_BATCH},
         {"embed-weights", required_argument, NULL, OPT_EMBED}, {"optimize", required_argument, NULL, OPT_OPTIMIZE},
         {"backward", no_argument, NULL, OPT_BACKWARD},   {"prefix", required_argument, NULL, OPT_PREFIX},
+        {"check-finite", no_argument, NULL, OPT_CHECK_FINITE},
         /* gcc's one-dash -M options, renamed below */
         {"M", no_argument, NULL, OPT_M},   {"MD", no_argument, NULL, OPT_MD}, {"MF", required_argument, NULL, OPT_MF},
         {"MT", required_argument, NULL, OPT_MT}, {"MP", no_argument, NULL, OPT_MP},
@@ -281,6 +287,7 @@ int main(int argc, char **argv) {
         case OPT_WEIGHTS: weights = optarg; break;
         case OPT_GOLDEN: golden = optarg; break;
         case OPT_INFERENCE: inference = true; break;
+        case OPT_CHECK_FINITE: check_finite = true; break;
         case OPT_EMBED: embed = optarg; break;
         case OPT_BACKWARD: backward = true; break;
         case OPT_PREFIX: prefix = optarg; break;
@@ -391,6 +398,7 @@ int main(int argc, char **argv) {
         Graph *g = graphs[i];
         if (batch)
             g->train.batch = (int)batch;
+        g->check_finite = check_finite;
         if (inference) { /* forward only: nothing to differentiate */
             g->inference = true;
             g->train.batch = batch ? (int)batch : 1;

@@ -202,6 +202,65 @@ else
     fail selftest.bad_golden "$(head -1 "$tmp/err")"
 fi
 
+# --check-finite: the generated code names the first layer whose result held a NaN or an
+# infinity (NAME_model's nonfinite, sticky until cleared), and the training program stops there
+cat >"$tmp/lg.dnn" <<'EOF2'
+model lg {
+    input  x[2];
+    target y[1];
+    h   = log(dense(x, 3));
+    out = dense(h, 1);
+    output out;
+    loss   mse(out, y);
+    train { optimizer sgd(lr = 0.1); batch 4; epochs 3; seed 1; }
+}
+EOF2
+if build/dnnc --main --check-finite "$tmp/lg.dnn" -o "$tmp/lg.c" 2>"$tmp/err" &&
+   ${CC:-cc} -std=c99 -O2 -Wall -Wextra -Wpedantic -Werror -Iruntime "$tmp/lg.c" build/libdnnrt.a -lz -lm \
+       -o "$tmp/lg" 2>"$tmp/err"; then
+    expect_error check_finite.program "a NaN or infinity first appeared in h (log, line 4), in epoch 1, batch 1" \
+        "$tmp/lg" train "$tmp/xor.csv"
+else
+    fail check_finite.program "$(head -2 "$tmp/err")"
+fi
+cat >"$tmp/cf_main.c" <<'EOF2'
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include "cf.h"
+static xor_model m;
+static const char *said(void) { return m.nonfinite ? m.nonfinite : "(null)"; }
+int main(void) {
+    float x[8] = {0, 0, 0, 1, 1, 0, 1, 1}, y[4] = {0, 1, 1, 0}, out[4], big[4] = {1e38f, 0, 0, 0};
+    int bad = 0;
+    xor_init(&m, 1);
+    xor_forward(&m, x, out, 4);
+    xor_train_step(&m, x, y, 4);
+    bad |= m.nonfinite != NULL;                       /* clean data: nothing */
+    printf("clean: %s\n", said());
+    x[3] = NAN;
+    xor_forward(&m, x, out, 4);
+    bad |= !m.nonfinite || strcmp(m.nonfinite, "h (dense, line 6)");
+    printf("NaN input: %s\n", said());
+    x[3] = 1;
+    xor_forward(&m, x, out, 4);                       /* sticky: still the first */
+    bad |= !m.nonfinite || strcmp(m.nonfinite, "h (dense, line 6)");
+    m.nonfinite = NULL;
+    xor_backward(&m, x, big, 4);                      /* (out - 1e38)^2 overflows */
+    bad |= !m.nonfinite || strcmp(m.nonfinite, "loss (mse, line 10)");
+    printf("huge target: %s\n", said());
+    return bad;
+}
+EOF2
+if build/dnnc --check-finite models/xor.dnn -o "$tmp/cf.c" 2>"$tmp/err" &&
+   ${CC:-cc} -std=c99 -O2 -Wall -Wextra -Wpedantic -Werror -Iruntime -I"$tmp" "$tmp/cf.c" "$tmp/cf_main.c" \
+       build/libdnnrt.a -lm -o "$tmp/cf" 2>"$tmp/err" && "$tmp/cf" >"$tmp/out" 2>&1 &&
+   build/dnnc models/xor.dnn -o "$tmp/plain.c" && ! grep -q nonfinite "$tmp/plain.c" "$tmp/plain.h"; then
+    pass "check_finite.api ($(tr '\n' ';' <"$tmp/out"))"
+else
+    fail check_finite.api "$(head -2 "$tmp/err") $(tr '\n' ';' <"$tmp/out" 2>/dev/null)"
+fi
+
 # bad data: a clear error naming the place, exit 1, nothing written
 printf 'a,b,c,d,s\n1,2,3,4,0\n1,2,3,0\n' >"$tmp/short.csv"
 expect_error data.bad_row "short.csv:3: 4 fields, expected 5" "$tmp/iris" train "$tmp/short.csv"
