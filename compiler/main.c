@@ -4,14 +4,17 @@
  *
  * stopping between passes when one reported an error. Output files are
  * written to a temporary name and renamed, so an error never leaves a
- * partial file. Exit codes: 0 success, 1 errors in the input, 2 bad usage,
- * 3 an output could not be written.
+ * partial file; SIGINT, SIGTERM and SIGHUP remove the temporary files
+ * before dnnc dies of the signal, and a file size limit (SIGXFSZ) is an
+ * ordinary write error. Exit codes: 0 success, 1 errors in the input,
+ * 2 bad usage, 3 an output could not be written.
  */
 #include "dnnc.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -121,7 +124,19 @@ typedef struct OutFile {
     const char *path;   /* final name, or "-" for stdout */
     char *tmp;          /* temporary name */
     FILE *f;
+    int slot;           /* its entry in pending[] */
 } OutFile;
+
+/* The temporary files being written (.c, .h, .d), for the signal handler. */
+static const char *volatile pending[3];
+
+static void on_signal(int sig) {
+    for (int i = 0; i < 3; i++)
+        if (pending[i])
+            unlink(pending[i]); /* async-signal-safe, unlike remove() */
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
 
 static bool out_open(OutFile *o, const char *path) {
     o->path = path;
@@ -130,9 +145,15 @@ static bool out_open(OutFile *o, const char *path) {
         return true;
     }
     o->tmp = arena_printf("%s.tmp.%ld", path, (long)getpid());
+    for (o->slot = 0; pending[o->slot]; o->slot++)
+        if (o->slot == 2)
+            ICE("more than three output files");
+    pending[o->slot] = o->tmp; /* before the file exists: a signal now unlinks nothing, harmlessly */
     o->f = fopen(o->tmp, "wb");
-    if (!o->f)
+    if (!o->f) {
+        pending[o->slot] = NULL;
         fprintf(stderr, "dnnc: error: cannot write '%s': %s\n", path, strerror(errno));
+    }
     return o->f != NULL;
 }
 
@@ -140,6 +161,7 @@ static void out_abandon(OutFile *o) {
     if (o->f && o->f != stdout) {
         fclose(o->f);
         remove(o->tmp);
+        pending[o->slot] = NULL;
     }
     o->f = NULL;
 }
@@ -150,10 +172,13 @@ static bool out_commit(OutFile *o) {
     bool ok = fflush(o->f) == 0 && !ferror(o->f);
     ok = (fclose(o->f) == 0) && ok;
     o->f = NULL;
-    if (ok && rename(o->tmp, o->path) == 0)
+    if (ok && rename(o->tmp, o->path) == 0) {
+        pending[o->slot] = NULL;
         return true;
+    }
     fprintf(stderr, "dnnc: error: cannot write '%s': %s\n", o->path, strerror(errno));
     remove(o->tmp);
+    pending[o->slot] = NULL;
     return false;
 }
 
@@ -260,6 +285,10 @@ int main(int argc, char **argv) {
         {"MT", required_argument, NULL, OPT_MT}, {"MP", no_argument, NULL, OPT_MP},
         {NULL, 0, NULL, 0},
     };
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    signal(SIGHUP, on_signal);
+    signal(SIGXFSZ, SIG_IGN); /* past `ulimit -f` a write fails with EFBIG instead */
     /* the command line as given, for the generated files' header comment */
     const char *cmd = arena_strdup("dnnc");
     for (int i = 1; i < argc; i++)
@@ -496,7 +525,14 @@ int main(int argc, char **argv) {
         out_abandon(&hfile);
         return 1;
     }
-    if (!out_commit(&cfile) || !out_commit(&hfile))
+    /* the two files go together: neither is left when the other cannot be written */
+    if (!out_commit(&cfile)) {
+        out_abandon(&hfile);
         return 3;
+    }
+    if (!out_commit(&hfile)) {
+        remove(output);
+        return 3;
+    }
     return 0;
 }

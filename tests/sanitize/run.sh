@@ -2,16 +2,17 @@
 # tests/sanitize/run.sh — every model through AddressSanitizer and UBSan,
 # and one training run through Valgrind.
 #
-# For each model (models/*.dnn, tests/golden/cases/*.dnn,
-# tests/numerics/cases/*.dnn):
+# For each model (models/*.dnn, tests/golden/cases/*.dnn; the extreme-value
+# cases of tests/numerics make NaN from random data by design):
 #   dnnc     build/asan/dnnc (`make asan`, -fsanitize=address,undefined
 #            -fno-sanitize-recover=all, shared with tests/diag) emits every
 #            kind: c, summary, ir, dot with --backward and -MD in one run;
 #            --inference with report-json and --batch; --optimize=size;
-#            --main; the model from standard input; for the cases with
-#            PyTorch data --emit=selftest and --embed-weights too;
-#   program  the --main program, compiled with the same sanitizers and
-#            linked with build/asan/libdnnrt.a, on random data of 5 batches
+#            --main --check-finite; the model from standard input; for the
+#            cases with PyTorch data --emit=selftest and --embed-weights;
+#   program  the --main program (checking every layer for NaN and infinity),
+#            compiled with the same sanitizers and linked with
+#            build/asan/libdnnrt.a, on random data of 5 batches
 #            (a CSV laid out from the program's --help): train one epoch
 #            (5 training steps, then validation), eval, predict (forward),
 #            gradcheck (backward against central differences), and for
@@ -91,7 +92,7 @@ one() {
     run 0 $D --emit=c,summary,ir,dot,report --backward -MD "$f" -o "$t/m.c"
     run 0 $D --emit=c,report-json --inference --batch 3 "$f" -o "$t/inf.c"
     run 0 $D --inference --optimize=size "$f" -o "$t/size.c"
-    run 0 $D --main "$f" -o "$t/prog.c"
+    run 0 $D --main --check-finite "$f" -o "$t/prog.c"
     run 0 sh -c "$D - -o '$t/stdin.c' <'$f'"
     if [ -f "$d.golden.safetensors" ]; then
         run 0 $D --emit=selftest --golden "$d.golden.safetensors" --weights "$d.weights.safetensors" "$f" -o "$t/st.c"

@@ -124,6 +124,32 @@ else
     fail resume.bit_identical "$(tail -1 "$tmp/out")"
 fi
 
+# ^C (a real SIGINT) during training: exit 130 after a final checkpoint; no temporary
+# file is left, the log and the plot are whole, and --resume ends bit-identical
+mkdir -p "$tmp/int"
+"$tmp/xor" train "$tmp/xor.csv" --epochs 400 --quiet --save "$tmp/int/a.safetensors" >/dev/null 2>&1
+"$tmp/xor" train "$tmp/xor.csv" --epochs 400 --quiet --save "$tmp/int/b.safetensors" >"$tmp/out" 2>&1 &
+pid=$!
+while kill -0 $pid 2>/dev/null && ! [ -e "$tmp/int/b.ckpt" ]; do sleep 0.01; done
+sleep 0.2
+kill -INT $pid 2>/dev/null
+wait $pid
+rc=$?
+if [ $rc -eq 0 ]; then
+    skip resume.sigint "training ended before the signal; the machine is fast"
+elif [ $rc -eq 130 ] && grep -q "^interrupted after epoch [0-9]*: checkpoint" "$tmp/out" &&
+     [ ! -e "$tmp/int/b.safetensors" ] && ! ls "$tmp/int" | grep -q tmp &&
+     tail -c 7 "$tmp/int/b.svg" | grep -q '</svg>' &&
+     awk -F, 'NF != 7 { bad = 1 } END { exit bad }' "$tmp/int/b.log.csv" &&
+     "$tmp/xor" train "$tmp/xor.csv" --epochs 400 --quiet --save "$tmp/int/b.safetensors" \
+         --resume "$tmp/int/b.ckpt" >/dev/null 2>&1 &&
+     cmp -s "$tmp/int/a.safetensors" "$tmp/int/b.safetensors" &&
+     [ "$(cut -d, -f1-6 "$tmp/int/a.log.csv")" = "$(cut -d, -f1-6 "$tmp/int/b.log.csv")" ]; then
+    pass "resume.sigint ($(sed -n 's/^interrupted after \(epoch [0-9]*\).*/\1/p' "$tmp/out"))"
+else
+    fail resume.sigint "exit $rc: $(tail -1 "$tmp/out"); files: $(ls "$tmp/int" | tr '\n' ' ')"
+fi
+
 # gradcheck passes on the real models, and catches a broken backward pass
 if "$tmp/iris" gradcheck "$iris" --standardize >"$tmp/out" 2>&1 && grep -q ": ok" "$tmp/out"; then
     pass gradcheck.iris
