@@ -1190,8 +1190,10 @@ static int train(Run *r) {
     memset(&val_set, 0, sizeof val_set);
     memset(&l, 0, sizeof l);
     memset(&b, 0, sizeof b);
-    signal(SIGINT, on_signal); /* from here on ^C and SIGTERM stop at the next batch, with a checkpoint */
+    signal(SIGINT, on_signal); /* from here on ^C, SIGTERM and SIGHUP stop at the next batch, with a checkpoint */
     signal(SIGTERM, on_signal);
+    signal(SIGHUP, on_signal);
+    signal(SIGXFSZ, SIG_IGN); /* past `ulimit -f` a write fails (and its temporary file goes) instead */
     if (load_data(p, o, o->files, o->nfiles, nslots, &all)) {
         status = 1;
         goto done;

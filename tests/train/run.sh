@@ -150,6 +150,17 @@ else
     fail resume.sigint "exit $rc: $(tail -1 "$tmp/out"); files: $(ls "$tmp/int" | tr '\n' ' ')"
 fi
 
+# a write that fails half-way (past `ulimit -f`): exit 3 naming the file, no temporary file left
+mkdir -p "$tmp/full"
+( ulimit -f 1; exec "$tmp/xor" train "$tmp/xor.csv" --epochs 3 --quiet --save "$tmp/full/w.safetensors" ) \
+    >/dev/null 2>"$tmp/err"
+rc=$?
+if [ $rc -eq 3 ] && grep -q "cannot write: File too large" "$tmp/err" && ! ls "$tmp/full" | grep -q tmp; then
+    pass write_error_leaves_no_temporary
+else
+    fail write_error_leaves_no_temporary "exit $rc: $(head -n 1 "$tmp/err"); files: $(ls "$tmp/full" | tr '\n' ' ')"
+fi
+
 # gradcheck passes on the real models, and catches a broken backward pass
 if "$tmp/iris" gradcheck "$iris" --standardize >"$tmp/out" 2>&1 && grep -q ": ok" "$tmp/out"; then
     pass gradcheck.iris
