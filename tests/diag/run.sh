@@ -158,6 +158,7 @@ cli header_without_argument 2 "dnnc: error: option '--header' needs an argument
 try 'dnnc --help'" "$ok" --header
 cli missing_file 1 "dnnc: error: cannot open 'does_not_exist.dnn': No such file or directory" does_not_exist.dnn
 cli directory 1 "dnnc: error: cannot read '$root/$here': Is a directory" "$root/$here"
+cli batch_range 2 "dnnc: error: --batch takes a whole number from 1 to 65536, not '65537'" --batch 65537 "$ok"
 cli help 0 "" --help
 cli version 0 "" --version
 
