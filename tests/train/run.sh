@@ -43,6 +43,19 @@ expect_error() {
     fi
 }
 
+# interrupt SIGNAL CKPT CMD...: runs CMD in the background (output to $tmp/out), sends it
+# SIGNAL a moment after its first checkpoint CKPT appears; sets $rc to its exit status
+interrupt() {
+    sig=$1 ck=$2; shift 2
+    "$@" >"$tmp/out" 2>&1 &
+    pid=$!
+    while kill -0 $pid 2>/dev/null && ! [ -e "$ck" ]; do sleep 0.01; done
+    sleep 0.2
+    kill -"$sig" $pid 2>/dev/null
+    wait $pid
+    rc=$?
+}
+
 build xor models/xor.dnn
 build iris models/iris.dnn
 build diabetes models/diabetes.dnn
@@ -128,13 +141,7 @@ fi
 # file is left, the log and the plot are whole, and --resume ends bit-identical
 mkdir -p "$tmp/int"
 "$tmp/xor" train "$tmp/xor.csv" --epochs 400 --quiet --save "$tmp/int/a.safetensors" >/dev/null 2>&1
-"$tmp/xor" train "$tmp/xor.csv" --epochs 400 --quiet --save "$tmp/int/b.safetensors" >"$tmp/out" 2>&1 &
-pid=$!
-while kill -0 $pid 2>/dev/null && ! [ -e "$tmp/int/b.ckpt" ]; do sleep 0.01; done
-sleep 0.2
-kill -INT $pid 2>/dev/null
-wait $pid
-rc=$?
+interrupt INT "$tmp/int/b.ckpt" "$tmp/xor" train "$tmp/xor.csv" --epochs 400 --quiet --save "$tmp/int/b.safetensors"
 if [ $rc -eq 0 ]; then
     skip resume.sigint "training ended before the signal; the machine is fast"
 elif [ $rc -eq 130 ] && grep -q "^interrupted after epoch [0-9]*: checkpoint" "$tmp/out" &&
@@ -339,12 +346,7 @@ else
     # a real SIGTERM in the middle of training: exit 130 with a checkpoint; the resumed run is bit-identical
     args="$fashion/train-images-idx3-ubyte.gz $fashion/train-labels-idx1-ubyte.gz --scale 1/255 --limit 20000 --epochs 2 --quiet"
     "$tmp/mlp" train $args --save "$tmp/s1.safetensors" >/dev/null 2>&1
-    "$tmp/mlp" train $args --save "$tmp/s2.safetensors" >"$tmp/out" 2>&1 &
-    pid=$!
-    sleep 2
-    kill -TERM $pid 2>/dev/null
-    wait $pid
-    rc=$?
+    interrupt TERM "$tmp/s2.ckpt" "$tmp/mlp" train $args --save "$tmp/s2.safetensors"
     if [ $rc -ne 130 ]; then
         skip resume.sigterm "training ended (exit $rc) before the signal; the machine is fast"
     elif "$tmp/mlp" train $args --save "$tmp/s2.safetensors" --resume "$tmp/s2.ckpt" >/dev/null 2>&1 &&
