@@ -15,7 +15,8 @@
 #            build/asan/libdnnrt.a, on random data of 5 batches
 #            (a CSV laid out from the program's --help): train one epoch
 #            (5 training steps, then validation), eval, predict (forward),
-#            gradcheck (backward against central differences), and for
+#            gradcheck (backward against central differences, one element
+#            per tensor), and for
 #            the golden cases `check` (forward on PyTorch's inputs).
 # Any sanitizer report, leak or crash fails; so does a command that should
 # succeed and does not (gradcheck and check may report a mismatch: they
@@ -111,7 +112,7 @@ one() {
         run 0 "$P" train "$t/data.csv" --val "$t/data.csv" --epochs 1 --quiet --save "$t/w.safetensors"
         run 0 "$P" eval "$t/data.csv" --weights "$t/w.safetensors"
         run 0 "$P" predict "$t/data.csv" --weights "$t/w.safetensors" --out "$t/p.csv"
-        run 1 "$P" gradcheck "$t/data.csv"
+        run 1 "$P" gradcheck "$t/data.csv" --coords 1
         [ -f "$d.golden.safetensors" ] &&
             run 1 "$P" check --weights "$d.weights.safetensors" --golden "$d.golden.safetensors"
     fi
