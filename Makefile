@@ -12,7 +12,7 @@ COMPILER_OBJ = $(COMPILER_SRC:compiler/%.c=$(BUILD)/compiler/%.o) \
 RUNTIME_SRC  = $(wildcard runtime/*.c)
 RUNTIME_OBJ  = $(RUNTIME_SRC:runtime/%.c=$(BUILD)/runtime/%.o)
 
-.PHONY: all deps check demo clean goldens bench install uninstall
+.PHONY: all deps check demo clean goldens bench install uninstall asan
 all: deps $(BUILD)/dnnc $(BUILD)/libdnnrt.a
 
 # Installs flex/bison/... only when missing (see scripts/deps.sh).
@@ -47,6 +47,27 @@ $(BUILD)/libdnnrt.a: $(RUNTIME_OBJ)
 	rm -f $@
 	ar rcs $@ $^
 
+# dnnc and the runtime once more under AddressSanitizer and UBSan, for the
+# test suites (tests/diag, tests/sanitize): build/asan/dnnc, build/asan/libdnnrt.a.
+ASAN       = $(BUILD)/asan
+ASAN_FLAGS = -g -O0 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+ASAN_OBJ   = $(COMPILER_OBJ:$(BUILD)/%=$(ASAN)/%)
+asan: $(ASAN)/dnnc $(ASAN)/libdnnrt.a
+$(ASAN)/grammar/%.o: $(BUILD)/grammar/%.c $(BUILD)/grammar/parser.h $(BUILD)/grammar/lexer.h compiler/dnnc.h
+	@mkdir -p $(@D)
+	$(CC) $(ASAN_FLAGS) -std=c99 -D_POSIX_C_SOURCE=200809L -Icompiler -I$(BUILD)/grammar -c $< -o $@
+$(ASAN)/compiler/%.o: compiler/%.c compiler/dnnc.h compiler/ops.def $(BUILD)/grammar/parser.h $(BUILD)/grammar/lexer.h
+	@mkdir -p $(@D)
+	$(CC) $(ASAN_FLAGS) $(WARN) -D_POSIX_C_SOURCE=200809L -Icompiler -I$(BUILD)/grammar -Iruntime -c $< -o $@
+$(ASAN)/runtime/%.o: runtime/%.c $(wildcard runtime/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(ASAN_FLAGS) $(WARN) -D_POSIX_C_SOURCE=200809L -Iruntime -c $< -o $@
+$(ASAN)/dnnc: $(ASAN_OBJ) $(ASAN)/runtime/dnn_core.o
+	$(CC) $(ASAN_FLAGS) -o $@ $^ -lm
+$(ASAN)/libdnnrt.a: $(RUNTIME_OBJ:$(BUILD)/%=$(ASAN)/%)
+	rm -f $@
+	ar rcs $@ $^
+
 check: all
 	@sh scripts/deps.sh check
 	@sh tests/run.sh
@@ -61,10 +82,11 @@ bench: all
 	@sh scripts/deps.sh goldens
 	@sh bench/run.sh
 
-# Re-derives the PyTorch golden files (needs python3-torch; CI does this).
+# Re-derives the PyTorch golden files and the extreme-value cases (needs python3-torch; CI does this).
 goldens: all
 	@sh scripts/deps.sh goldens
 	/usr/bin/python3 tests/golden/make_goldens.py
+	/usr/bin/python3 tests/numerics/make_numerics.py
 
 clean:
 	rm -rf $(BUILD)

@@ -224,6 +224,7 @@ typedef struct Graph {
     Value **grads;           /* gradient-storing nodes, one per trainable param */
     int nforward;            /* values[0..nforward) are the forward graph */
     bool inference;          /* --inference: forward only, nothing differentiated */
+    bool check_finite;       /* --check-finite: every step's result checked for NaN and infinity */
 } Graph;
 
 Value *new_value(Graph *g, OpKind op, Loc loc);

@@ -235,7 +235,21 @@ static void emit_step(Out *o, Value *v) {
     fprintf(o->c, "static void %s%s\n", name, whole);
 }
 
-/* A call of v's step function. */
+/* --check-finite: how m->nonfinite names the value v computes, by its
+ * layer's .dnn name: "h (dense, line 6)", "gradient at h (dense, line 6)"
+ * (of its input), "gradient of h.weight at h (dense, line 6)", "gradient
+ * of h.weight" (as stored). */
+static const char *finite_label(const Value *v) {
+    if (v->op == OP_grad_store)
+        return arena_printf("gradient of %s", v->grad_of->name);
+    const Value *f = v->fwd ? v->fwd : v, *of = v->fwd ? v->fwd->in[v->grad_arg] : NULL;
+    const char *name = f->label ? f->label : f->name ? f->name : "(unnamed)";
+    return arena_printf("%s%s%s%s (%s, line %d)", v->fwd ? "gradient " : "",
+                        of && of->op == OP_param ? arena_printf("of %s ", of->name) : "", v->fwd ? "at " : "", name,
+                        op_info[f->op].name, f->stmt_line ? f->stmt_line : f->loc.first_line);
+}
+
+/* A call of v's step function (with --check-finite, then the check of its result). */
 static void emit_call(Out *o, const Value *v) {
     fprintf(o->c, "    %s(%s", o->fn[v->id], ptr(o, v));
     for (int k = 0; k < v->nin; k++)
@@ -244,6 +258,17 @@ static void emit_call(Out *o, const Value *v) {
     bool infer = o->g->inference; /* no training flag, no generator: eval mode */
     fprintf(o->c, "%s%s, n%s);\n", flags & F_MODE ? (infer ? ", 0" : ", m->training") : "",
             flags & F_RNG ? (infer ? ", NULL" : ", &m->rng") : "", o->dim_args[v->id] ? o->dim_args[v->id] : "");
+    if (o->g->check_finite)
+        fprintf(o->c, "    if (!m->nonfinite && !%s_finite(%s, %s))\n        m->nonfinite = \"%s\";\n", o->name, ptr(o, v),
+                v->op == OP_grad_store ? count_of(v->grad_of) : count_of(v), finite_label(v));
+}
+
+/* --check-finite: the test behind m->nonfinite. */
+static void emit_finite_fn(Out *o) {
+    fprintf(o->c, "/* --check-finite: 1 when p[0..count) holds no NaN or infinity */\n");
+    fprintf(o->c, "static int %s_finite(const float *p, int count) {\n", o->name);
+    fprintf(o->c, "    for (int i = 0; i < count; i++)\n        if (!isfinite(p[i]))\n            return 0;\n");
+    fprintf(o->c, "    return 1;\n}\n\n");
 }
 
 
@@ -276,6 +301,8 @@ static void emit_inference_header(Out *o) {
             o->plan->act > 0 ? o->plan->act : 1, o->plan->naive_act);
     if (!o->weights)
         fprintf(h, "    dnn_rng rng; /* initialisation */\n");
+    if (g->check_finite)
+        fprintf(h, "    const char *nonfinite; /* --check-finite: the first result that held a NaN or infinity, or NULL */\n");
     fprintf(h, "};\n\n");
     char inputs[1024] = "", outputs[1024] = "";
     for (int i = 0; i < g->ninputs; i++)
@@ -343,6 +370,8 @@ static void emit_header(Out *o) {
     fprintf(h, "    int training; /* 1 while in a train-mode pass */\n");
     fprintf(h, "    int64_t step; /* optimizer steps taken */\n");
     fprintf(h, "    dnn_rng rng; /* initialisation and dropout */\n");
+    if (g->check_finite)
+        fprintf(h, "    const char *nonfinite; /* --check-finite: the first result that held a NaN or infinity, or NULL */\n");
     fprintf(h, "};\n\n");
 
     /* prototypes: inputs, then outputs (forward) or targets */
@@ -521,6 +550,9 @@ static void emit_step_fn(Out *o) {
         }
         fprintf(c, "    }\n");
     }
+    if (o->g->check_finite)
+        fprintf(c, "    if (!m->nonfinite && !%s_finite(m->params, %ld))\n        m->nonfinite = \"the parameters after the %s step\";\n",
+                o->name, o->plan->params, opt);
     fprintf(c, "}\n\n");
 }
 
@@ -732,6 +764,8 @@ bool emit_model(Graph *g, const Plan *plan, const EmitOptions *opt, FILE *c, FIL
         if (!is_leaf(v) && !v->alias_of && !v->fused && (o.for_loss[i] || o.for_outputs[i] || i >= g->nforward))
             emit_step(&o, v);
     }
+    if (g->check_finite)
+        emit_finite_fn(&o);
     emit_tensor_api(&o);
     if (!g->inference)
         emit_set_epoch(&o);

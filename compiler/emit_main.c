@@ -76,7 +76,10 @@ static void emit_wrappers(FILE *c, const Graph *g) {
     fprintf(c, "static void program_step(void *m) { %s_step(m); }\n", n);
     fprintf(c, "static void program_set_epoch(void *m, int epoch) { %s_set_epoch(m, epoch); }\n", n);
     fprintf(c, "static float *program_tensor(void *m, int i) { return %s_tensor(m, i); }\n", n);
-    fprintf(c, "static float *program_grad(void *m, int i) { return %s_grad(m, i); }\n\n", n);
+    fprintf(c, "static float *program_grad(void *m, int i) { return %s_grad(m, i); }\n", n);
+    if (g->check_finite)
+        fprintf(c, "static const char *program_nonfinite(void *m) { return ((%s_model *)m)->nonfinite; }\n", n);
+    fputc('\n', c);
 }
 
 bool emit_program(Graph *g, const Plan *plan, const char *source, FILE *c) {
@@ -142,7 +145,8 @@ bool emit_program(Graph *g, const Plan *plan, const char *source, FILE *c) {
     fprintf(c, "    .optimizer = \"%s\",\n", t->optimizer);
     fprintf(c, "    .init = program_init, .forward = program_forward, .loss = program_loss,\n");
     fprintf(c, "    .backward = program_backward, .step = program_step, .set_epoch = program_set_epoch,\n");
-    fprintf(c, "    .tensor = program_tensor, .grad = program_grad,\n");
+    fprintf(c, "    .tensor = program_tensor, .grad = program_grad,%s\n",
+            g->check_finite ? " .nonfinite = program_nonfinite," : "");
     fprintf(c, "};\n\n");
     fprintf(c, "int main(int argc, char **argv) {\n    return dnn_main(&program, argc, argv);\n}\n");
     return true;

@@ -4,14 +4,17 @@
  *
  * stopping between passes when one reported an error. Output files are
  * written to a temporary name and renamed, so an error never leaves a
- * partial file. Exit codes: 0 success, 1 errors in the input, 2 bad usage,
- * 3 an output could not be written.
+ * partial file; SIGINT, SIGTERM and SIGHUP remove the temporary files
+ * before dnnc dies of the signal, and a file size limit (SIGXFSZ) is an
+ * ordinary write error. Exit codes: 0 success, 1 errors in the input,
+ * 2 bad usage, 3 an output could not be written.
  */
 #include "dnnc.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -40,6 +43,9 @@ static const char usage[] =
     "  --embed-weights FILE  the weights of FILE (safetensors) as exact const arrays: no loading\n"
     "  --optimize=GOAL    size (layers that differ only in sizes share one function; the default\n"
     "                     with --embed-weights) or speed (constant loop bounds everywhere)\n"
+    "  --check-finite     the generated code checks every layer's result, forward and backward, and\n"
+    "                     the parameters after each step: NAME_model's nonfinite names the first that\n"
+    "                     held a NaN or infinity (the training program of --main stops there)\n"
     "  --main             also write a main(): a program that trains, evaluates and predicts\n"
     "                     (build it with -ldnnrt -lz -lm; see docs/training.md)\n"
     "  --prefix NAME      name the model NAME in the C (NAME_forward, NAME_model, ...)\n"
@@ -119,7 +125,19 @@ typedef struct OutFile {
     const char *path;   /* final name, or "-" for stdout */
     char *tmp;          /* temporary name */
     FILE *f;
+    int slot;           /* its entry in pending[] */
 } OutFile;
+
+/* The temporary files being written (.c, .h, .d), for the signal handler. */
+static const char *volatile pending[3];
+
+static void on_signal(int sig) {
+    for (int i = 0; i < 3; i++)
+        if (pending[i])
+            unlink(pending[i]); /* async-signal-safe, unlike remove() */
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
 
 static bool out_open(OutFile *o, const char *path) {
     o->path = path;
@@ -128,9 +146,15 @@ static bool out_open(OutFile *o, const char *path) {
         return true;
     }
     o->tmp = arena_printf("%s.tmp.%ld", path, (long)getpid());
+    for (o->slot = 0; pending[o->slot]; o->slot++)
+        if (o->slot == 2)
+            ICE("more than three output files");
+    pending[o->slot] = o->tmp; /* before the file exists: a signal now unlinks nothing, harmlessly */
     o->f = fopen(o->tmp, "wb");
-    if (!o->f)
+    if (!o->f) {
+        pending[o->slot] = NULL;
         fprintf(stderr, "dnnc: error: cannot write '%s': %s\n", path, strerror(errno));
+    }
     return o->f != NULL;
 }
 
@@ -138,6 +162,7 @@ static void out_abandon(OutFile *o) {
     if (o->f && o->f != stdout) {
         fclose(o->f);
         remove(o->tmp);
+        pending[o->slot] = NULL;
     }
     o->f = NULL;
 }
@@ -148,10 +173,13 @@ static bool out_commit(OutFile *o) {
     bool ok = fflush(o->f) == 0 && !ferror(o->f);
     ok = (fclose(o->f) == 0) && ok;
     o->f = NULL;
-    if (ok && rename(o->tmp, o->path) == 0)
+    if (ok && rename(o->tmp, o->path) == 0) {
+        pending[o->slot] = NULL;
         return true;
+    }
     fprintf(stderr, "dnnc: error: cannot write '%s': %s\n", o->path, strerror(errno));
     remove(o->tmp);
+    pending[o->slot] = NULL;
     return false;
 }
 
@@ -251,11 +279,13 @@ static void release_all(void) {
 int main(int argc, char **argv) {
     const char *output = NULL, *header = NULL, *emit_kind = "c", *color = "auto", *weights = NULL, *golden = NULL;
     bool werror = false, no_warnings = false, with_main = false, inference = false, backward = false;
+    bool check_finite = false;
     const char *embed = NULL, *optimize = NULL, *prefix = NULL, *dep_file = NULL, *dep_targets = NULL;
     bool deps_only = false, deps_md = false, deps_phony = false;
     long batch = 0;
     enum { OPT_HEADER = 256, OPT_EMIT, OPT_COLOR, OPT_VERSION, OPT_MAIN, OPT_WEIGHTS, OPT_GOLDEN, OPT_INFERENCE,
-           OPT_BATCH, OPT_EMBED, OPT_OPTIMIZE, OPT_BACKWARD, OPT_PREFIX, OPT_M, OPT_MD, OPT_MF, OPT_MT, OPT_MP };
+           OPT_BATCH, OPT_EMBED, OPT_OPTIMIZE, OPT_BACKWARD, OPT_PREFIX, OPT_M, OPT_MD, OPT_MF, OPT_MT, OPT_MP,
+           OPT_CHECK_FINITE };
     static const struct option longopts[] = {
         {"header", required_argument, NULL, OPT_HEADER}, {"emit", required_argument, NULL, OPT_EMIT},
         {"color", required_argument, NULL, OPT_COLOR},   {"help", no_argument, NULL, 'h'},
@@ -264,11 +294,16 @@ int main(int argc, char **argv) {
         {"inference", no_argument, NULL, OPT_INFERENCE}, {"batch", required_argument, NULL, OPT_BATCH},
         {"embed-weights", required_argument, NULL, OPT_EMBED}, {"optimize", required_argument, NULL, OPT_OPTIMIZE},
         {"backward", no_argument, NULL, OPT_BACKWARD},   {"prefix", required_argument, NULL, OPT_PREFIX},
+        {"check-finite", no_argument, NULL, OPT_CHECK_FINITE},
         /* gcc's one-dash -M options, renamed below */
         {"M", no_argument, NULL, OPT_M},   {"MD", no_argument, NULL, OPT_MD}, {"MF", required_argument, NULL, OPT_MF},
         {"MT", required_argument, NULL, OPT_MT}, {"MP", no_argument, NULL, OPT_MP},
         {NULL, 0, NULL, 0},
     };
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    signal(SIGHUP, on_signal);
+    signal(SIGXFSZ, SIG_IGN); /* past `ulimit -f` a write fails with EFBIG instead */
     /* the command line as given, for the generated files' header comment */
     const char *cmd = arena_strdup("dnnc");
     for (int i = 1; i < argc; i++)
@@ -296,6 +331,7 @@ int main(int argc, char **argv) {
         case OPT_WEIGHTS: weights = optarg; break;
         case OPT_GOLDEN: golden = optarg; break;
         case OPT_INFERENCE: inference = true; break;
+        case OPT_CHECK_FINITE: check_finite = true; break;
         case OPT_EMBED: embed = optarg; break;
         case OPT_BACKWARD: backward = true; break;
         case OPT_PREFIX: prefix = optarg; break;
@@ -406,6 +442,7 @@ int main(int argc, char **argv) {
         Graph *g = graphs[i];
         if (batch)
             g->train.batch = (int)batch;
+        g->check_finite = check_finite;
         if (inference) { /* forward only: nothing to differentiate */
             g->inference = true;
             g->train.batch = batch ? (int)batch : 1;
@@ -514,7 +551,14 @@ int main(int argc, char **argv) {
         out_abandon(&hfile);
         return 1;
     }
-    if (!out_commit(&cfile) || !out_commit(&hfile))
+    /* the two files go together: neither is left when the other cannot be written */
+    if (!out_commit(&cfile)) {
+        out_abandon(&hfile);
         return 3;
+    }
+    if (!out_commit(&hfile)) {
+        remove(output);
+        return 3;
+    }
     return 0;
 }

@@ -810,7 +810,10 @@ static bool shape_nonscalar(Graph *g, Value *v) {
     return shape_same(g, v);
 }
 
-/* softmax / log_softmax over the last axis, shifted by the row maximum. */
+/* softmax / log_softmax over the last axis, shifted by the row maximum;
+ * log_softmax is (x − max) − log Σ e^(x − max) in that order, as PyTorch,
+ * so a row of logits near ±1e4 keeps its precision (x − (max + log Σ)
+ * would round the sum at the logits' magnitude). */
 static void emit_softmax(Emitter *e, const Value *v, int arg) {
     int len = v->shape.dim[v->shape.rank - 1];
     int rows = v->batched ? 0 : size_of(v) / len;
@@ -826,8 +829,8 @@ static void emit_softmax(Emitter *e, const Value *v, int arg) {
         emit(e, "for (int i = 1; i < %s; i++) max = x[i] > max ? x[i] : max;", L);
         if (log) {
             emit(e, "for (int i = 0; i < %s; i++) sum += expf(x[i] - max);", L);
-            emit(e, "const float lse = max + logf(sum);");
-            emit(e, "for (int i = 0; i < %s; i++) y[i] = x[i] - lse;", L);
+            emit(e, "const float lsum = logf(sum);");
+            emit(e, "for (int i = 0; i < %s; i++) y[i] = (x[i] - max) - lsum;", L);
         } else {
             emit(e, "for (int i = 0; i < %s; i++) sum += (y[i] = expf(x[i] - max));", L);
             emit(e, "for (int i = 0; i < %s; i++) y[i] /= sum;", L);
@@ -1201,17 +1204,17 @@ static void emit_class_loss(Emitter *e, const Value *v, int arg) {
         emit(e, "float max = z[0], sum = 0.0f;");
         emit(e, "for (int i = 1; i < %d; i++) max = z[i] > max ? z[i] : max;", k);
         emit(e, "for (int i = 0; i < %d; i++) sum += expf(z[i] - max);", k);
-        emit(e, "const float lse = max + logf(sum);");
+        emit(e, "const float lsum = logf(sum);"); /* log_softmax(z)[i] = (z[i] − max) − lsum, as emit_softmax */
         if (arg < 0 && soft) { /* −Σ t·log_softmax(z) */
-            emit(e, "for (int i = 0; i < %d; i++) acc -= t[i] * (z[i] - lse);", k);
+            emit(e, "for (int i = 0; i < %d; i++) acc -= t[i] * ((z[i] - max) - lsum);", k);
         } else if (arg < 0) {
-            emit(e, "acc += lse - z[t];");
+            emit(e, "acc += lsum - (z[t] - max);");
         } else if (soft) { /* softmax·Σt − t */
             emit(e, "float tsum = 0.0f;");
             emit(e, "for (int i = 0; i < %d; i++) tsum += t[i];", k);
-            emit(e, "for (int i = 0; i < %d; i++) d[i] = scale * (expf(z[i] - lse) * tsum - t[i]);", k);
+            emit(e, "for (int i = 0; i < %d; i++) d[i] = scale * (expf((z[i] - max) - lsum) * tsum - t[i]);", k);
         } else {
-            emit(e, "for (int i = 0; i < %d; i++) d[i] = scale * (expf(z[i] - lse) - (i == t));", k);
+            emit(e, "for (int i = 0; i < %d; i++) d[i] = scale * (expf((z[i] - max) - lsum) - (i == t));", k);
         }
         break;
     case OP_nll:

@@ -12,7 +12,52 @@
  */
 #include "dnnc.h"
 
+#include <limits.h>
 #include <string.h>
+
+/* Floats a value takes in the activation area; capped, never wrapping. */
+static long act_size(const Value *v, long batch) {
+    return mul_capped(shape_size(&v->shape) + v->aux, v->batched ? batch : 1);
+}
+
+static long add_capped(long a, long b) { return a > LONG_MAX - b ? LONG_MAX : a + b; }
+
+/* The generated code indexes floats and counts bytes with int (and 32-bit
+ * targets have a 32-bit size_t), so the model struct and every array the
+ * caller passes must stay within INT_MAX bytes: past that is an error here,
+ * not a wrapped offset in the C. Reports each input or target that is too
+ * large at the compiled batch, else each output, else the struct. */
+static void check_limits(Graph *g, const Plan *p) {
+    long batch = g->train.batch, limit = INT_MAX;
+    bool arrays_ok = true;
+    for (int k = 0; k < 3 && (k < 2 || arrays_ok); k++) {
+        Value **vs = k == 0 ? g->inputs : k == 1 ? g->targets : g->outputs;
+        int n = k == 0 ? g->ninputs : k == 1 ? g->ntargets : g->noutputs;
+        for (int i = 0; i < n; i++) {
+            const Value *v = vs[i];
+            long bytes = mul_capped(mul_capped(v->dtype == DT_CLASS ? 1 : shape_size(&v->shape), batch), 4);
+            if (bytes <= limit)
+                continue;
+            error_at(k == 2 ? g->output_locs[i] : v->loc,
+                     "%s '%s' takes %s bytes at batch %ld; the generated code indexes arrays with int, so at most %ld",
+                     k == 0 ? "input" : k == 1 ? "target" : "output", k == 2 ? g->output_names[i] : v->name,
+                     bytes == LONG_MAX ? "more than 9223372036854775807" : arena_printf("%ld", bytes), batch, limit);
+            note("a smaller batch ('batch N;' in the train block, or --batch) or smaller shapes bring it down");
+            arrays_ok = false;
+        }
+    }
+    const char *states[2];
+    long copies = g->inference ? 1 : 2 + optimizer_states(&g->train, states); /* params, grads, optimizer state */
+    long bytes = mul_capped(add_capped(mul_capped(p->params, copies), p->act), 4);
+    if (arrays_ok && bytes > limit - 64) { /* 64: the struct's scalars */
+        error_at(g->loc, "model '%s' needs %s bytes for its %s at batch %ld; the generated code indexes them with int, so at most %ld in all",
+                 g->name, bytes == LONG_MAX ? "more than 9223372036854775807" : arena_printf("%ld", bytes),
+                 g->inference ? "parameters and activations" : "parameters, gradients, optimizer state and activations",
+                 batch, limit);
+        note("%ld floats of parameters, %ld of activations%s; a smaller batch or smaller layers bring it down",
+             p->params, p->act, g->inference ? "" : " and backward temporaries");
+    }
+}
 
 Plan plan_memory(Graph *g) {
     Plan p = {0};
@@ -23,11 +68,11 @@ Plan plan_memory(Graph *g) {
             if (v->is_buffer != (pass == 1))
                 continue;
             v->area = AREA_PARAM;
-            v->offset = (int)p.params;
+            v->offset = (int)p.params; /* checked below (check_limits) */
             v->index = index++;
-            p.params += shape_size(&v->shape);
+            p.params = add_capped(p.params, shape_size(&v->shape));
             if (v->trainable)
-                p.trainable += shape_size(&v->shape);
+                p.trainable = add_capped(p.trainable, shape_size(&v->shape));
         }
     long batch = g->train.batch;
     for (int i = 0; i < g->nvalues; i++) {
@@ -51,11 +96,11 @@ Plan plan_memory(Graph *g) {
         default:
             v->area = AREA_ACT;
             v->offset = (int)p.act;
-            p.act += (shape_size(&v->shape) + v->aux) * (v->batched ? batch : 1);
-            if (p.act > (1L << 29))
-                ICE("the activation area is too large");
+            p.act = add_capped(p.act, act_size(v, batch));
         }
     }
+    if (!g->inference) /* plan_inference lays out the activations again */
+        check_limits(g, &p);
     return p;
 }
 
@@ -136,7 +181,7 @@ Plan plan_inference(Graph *g) {
         if (v->area == AREA_ACT) {
             v->area = AREA_NONE; /* decided below */
             if (needed[i]) /* a no-reuse layout: every value its own slice */
-                p.naive_act += (shape_size(&v->shape) + v->aux) * (v->batched ? batch : 1);
+                p.naive_act = add_capped(p.naive_act, act_size(v, batch));
         }
         for (int k = 0; needed[i] && k < v->nin; k++)
             if (v->in[k])
@@ -192,7 +237,7 @@ Plan plan_inference(Graph *g) {
         Value *v = g->values[i];
         if (!needed[i] || v->area != AREA_NONE)
             continue;
-        long size = (shape_size(&v->shape) + v->aux) * (v->batched ? batch : 1);
+        long size = act_size(v, batch);
         if (v->fused || v->alias_of) {
             if (v->alias_of) {
                 v->area = root_of(v)->area;
@@ -215,7 +260,7 @@ Plan plan_inference(Graph *g) {
         for (int k = 0; k < v->nin; k++) { /* operands that die here give their slice back */
             Value *r = v->in[k] ? root_of(v->in[k]) : NULL;
             if (r && r->area == AREA_ACT && last_use[r->id] == i) {
-                long freed = (shape_size(&r->shape) + r->aux) * (r->batched ? batch : 1);
+                long freed = act_size(r, batch);
                 give(holes, &nholes, &top, r->offset, freed);
                 live -= freed;
                 last_use[r->id] = -1;
@@ -224,5 +269,6 @@ Plan plan_inference(Graph *g) {
         if (top > p.act)
             p.act = top;
     }
+    check_limits(g, &p);
     return p;
 }

@@ -1161,6 +1161,17 @@ static void ema_swap(const Run *r, float *ema) {
     }
 }
 
+/* --check-finite: says where the first NaN or infinity appeared (once) and
+ * returns 1 when the model has seen one. */
+static int nonfinite(const Run *r, int epoch, long batch) {
+    static int said;
+    const char *where = r->p->nonfinite ? r->p->nonfinite(r->m) : NULL;
+    if (where && !said++)
+        fail("a NaN or infinity first appeared in %s, in epoch %d, batch %ld (--check-finite)", where, epoch + 1,
+             batch + 1);
+    return where != NULL;
+}
+
 static int train(Run *r) {
     const dnn_program *p = r->p;
     const Options *o = &r->o;
@@ -1179,8 +1190,10 @@ static int train(Run *r) {
     memset(&val_set, 0, sizeof val_set);
     memset(&l, 0, sizeof l);
     memset(&b, 0, sizeof b);
-    signal(SIGINT, on_signal); /* from here on ^C and SIGTERM stop at the next batch, with a checkpoint */
+    signal(SIGINT, on_signal); /* from here on ^C, SIGTERM and SIGHUP stop at the next batch, with a checkpoint */
     signal(SIGTERM, on_signal);
+    signal(SIGHUP, on_signal);
+    signal(SIGXFSZ, SIG_IGN); /* past `ulimit -f` a write fails (and its temporary file goes) instead */
     if (load_data(p, o, o->files, o->nfiles, nslots, &all)) {
         status = 1;
         goto done;
@@ -1286,14 +1299,19 @@ static int train(Run *r) {
             int n = (int)(train_set.count - start < p->batch ? train_set.count - start : p->batch);
             batch_fill(p, &train_set, order + start, n, &b);
             float loss = p->backward(r->m, (const float *const *)b.x, (const void *const *)b.y, n);
-            if (!isfinite(loss)) {
-                fail("the training loss became %g in epoch %d, batch %ld; try a smaller learning rate", loss,
-                     l.epoch + 1, l.batch + 1);
+            if (!isfinite(loss) || nonfinite(r, l.epoch, l.batch)) {
+                if (!isfinite(loss) && !nonfinite(r, l.epoch, l.batch))
+                    fail("the training loss became %g in epoch %d, batch %ld; try a smaller learning rate", loss,
+                         l.epoch + 1, l.batch + 1);
                 status = 1;
                 break;
             }
             score(r, &b, n, &l.correct, &l.scored, NULL);
             p->step(r->m);
+            if (nonfinite(r, l.epoch, l.batch)) {
+                status = 1;
+                break;
+            }
             if (l.ema)
                 ema_update(r, l.ema, p->ema_decay, *AT(r, p->step_offset, int64_t *) == 1);
             l.loss_sum += (double)loss * n;

@@ -72,6 +72,9 @@ typedef struct dnn_program {
     void (*set_epoch)(void *m, int epoch);
     float *(*tensor)(void *m, int i);
     float *(*grad)(void *m, int i);
+    /* dnnc --check-finite: the first result that held a NaN or infinity
+       (NAME_model's nonfinite), or NULL; the member is NULL without the flag */
+    const char *(*nonfinite)(void *m);
 } dnn_program;
 
 /* The program: `NAME train|eval|predict|gradcheck|check [options] DATA...`.

@@ -135,14 +135,16 @@ SAN="-g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-p
 echo 'int main(void) { return 0; }' >"$tmp/probe.c"
 if ! { $CC $SAN "$tmp/probe.c" -o "$tmp/probe" && "$tmp/probe"; } >/dev/null 2>&1; then
     skip sanitizers "$CC cannot build with $SAN"
-elif ! $CC $CFLAGS_TEST $SAN -D_POSIX_C_SOURCE=200809L "$here/test_data.c" runtime/dnn_core.c runtime/dnn_host.c \
-        runtime/dnn_data.c -lz -lm -o "$tmp/san_test_data" 2>"$tmp/cc.log"; then
+elif ! make -s build/asan/libdnnrt.a CC="$CC" >"$tmp/cc.log" 2>&1; then   # the runtime under them, built once
+    fail sanitizers "make build/asan/libdnnrt.a: $(first "$tmp/cc.log")"
+elif ! $CC $CFLAGS_TEST $SAN -D_POSIX_C_SOURCE=200809L "$here/test_data.c" build/asan/libdnnrt.a \
+        -lz -lm -o "$tmp/san_test_data" 2>"$tmp/cc.log"; then
     fail sanitizers "$(first "$tmp/cc.log")"
 else
     rm -rf "$tmp/scratch"
     run_test "$tmp/san_test_data" >"$tmp/san.log" 2>&1
-    if $CC $CFLAGS_TEST $SAN -D_POSIX_C_SOURCE=200809L "$here/test_csv_npy.c" runtime/dnn_core.c runtime/dnn_host.c \
-           runtime/dnn_data.c -lz -lm -o "$tmp/san_test_csv_npy" 2>"$tmp/cc.log"; then
+    if $CC $CFLAGS_TEST $SAN -D_POSIX_C_SOURCE=200809L "$here/test_csv_npy.c" build/asan/libdnnrt.a \
+           -lz -lm -o "$tmp/san_test_csv_npy" 2>"$tmp/cc.log"; then
         rm -rf "$tmp/scratch"
         run_test "$tmp/san_test_csv_npy" "$tmp/scratch" "$npy" --no-timing >>"$tmp/san.log" 2>&1
     else

@@ -12,8 +12,8 @@
 #
 # Then command-line misuse, pathological inputs generated here (deep
 # nesting, a 1,000,000-term sum, a 100 MB file, binary files, truncations
-# of a valid model), and every case again under a dnnc built from the
-# sources with -fsanitize=address,undefined (SKIP when that build fails).
+# of a valid model), and every case again under the dnnc of `make asan`
+# (build/asan/dnnc: -fsanitize=address,undefined).
 # Prints "PASS diag/NAME", "FAIL diag/NAME: why" (with a short diff) or
 # "SKIP diag/NAME: why". Forks are few on purpose: the suite runs ~400
 # compiles and should stay under a minute.
@@ -158,6 +158,7 @@ cli header_without_argument 2 "dnnc: error: option '--header' needs an argument
 try 'dnnc --help'" "$ok" --header
 cli missing_file 1 "dnnc: error: cannot open 'does_not_exist.dnn': No such file or directory" does_not_exist.dnn
 cli directory 1 "dnnc: error: cannot read '$root/$here': Is a directory" "$root/$here"
+cli batch_range 2 "dnnc: error: --batch takes a whole number from 1 to 65536, not '65537'" --batch 65537 "$ok"
 cli help 0 "" --help
 cli version 0 "" --version
 
@@ -227,16 +228,10 @@ truncations "$DNNC" 11
 if [ -n "$why" ]; then fail generated/truncations "$why"; else pass generated/truncations; fi
 
 # ---- the same cases under AddressSanitizer and UBSan ----------------------------------
-asan=$tmp/asan
-mkdir "$asan"
-srcs="build/grammar/parser.c build/grammar/lexer.c $(ls compiler/*.c) runtime/dnn_core.c"
-for s in $srcs; do
-    $CC -fsanitize=address,undefined -fno-omit-frame-pointer -g -O0 -std=c99 -D_POSIX_C_SOURCE=200809L \
-        -Icompiler -Ibuild/grammar -Iruntime -c "$s" -o "$asan/${s##*/}.o" 2>>"$asan/log" &
-done
-wait
-if ! $CC -fsanitize=address,undefined -o "$asan/dnnc" "$asan"/*.o -lm 2>>"$asan/log"; then
-    echo "FAIL diag/asan: cannot build dnnc with -fsanitize=address,undefined: $(grep -m1 -i error "$asan/log" | cut -c 1-150)"
+# build/asan/dnnc: `make asan`, shared with tests/sanitize (built once)
+asan=build/asan
+if ! make -s asan CC="$CC" >"$tmp/asan.log" 2>&1; then
+    echo "FAIL diag/asan: cannot build dnnc with -fsanitize=address,undefined: $(grep -m1 -i error "$tmp/asan.log" | cut -c 1-150)"
     exit 0
 fi
 for f in $here/*.dnn $here/valid/*.dnn "$tmp/deep_parens.dnn" "$tmp/deep_calls.dnn" "$tmp/unary_minus_10000.dnn" \

@@ -9,8 +9,13 @@
 # The generated C is compiled with $CC (default cc) -Wall -Wextra -Wpedantic
 # -Werror, and checked with clang the same way when clang is installed
 # (NO_CLANG=1 skips that).
+# tests/numerics/run.sh runs the extreme-value cases through this script with
+# GOLDEN_DIR=tests/numerics GOLDEN_SUITE=numerics GOLDEN_FLAGS=-DEXTREME=1.
 cd "$(dirname "$0")/../.." || exit 2
-g=tests/golden
+g=${GOLDEN_DIR:-tests/golden}
+s=${GOLDEN_SUITE:-golden}
+h=tests/golden/harness.c
+export GOLDEN_DIR GOLDEN_SUITE GOLDEN_FLAGS
 CC=${CC:-cc}
 DNNC=${DNNC:-build/dnnc}   # overridable, to test the suite itself
 
@@ -24,19 +29,19 @@ one() {
     c=$1 t=$2 dnn=$g/cases/$1.dnn
     uc=$(printf %s "$c" | tr 'a-z' 'A-Z')
     if [ ! -f "$g/data/$c.golden.safetensors" ] || [ ! -f "$g/data/$c.weights.safetensors" ]; then
-        echo "FAIL golden/$c data: no golden files; run make goldens"
+        echo "FAIL $s/$c data: no golden files; run make goldens"
         return
     fi
     if ! timeout 30 "$DNNC" "$dnn" -o "$t/$c.c" >"$t/$c.err" 2>&1 || [ ! -f "$t/$c.h" ]; then
-        echo "FAIL golden/$c compile: $(first_error "$t/$c.err")"
+        echo "FAIL $s/$c compile: $(first_error "$t/$c.err")"
         return
     fi
     class=0
     grep -Eq 'target[[:space:]]+y[[:space:]]*:[[:space:]]*class' "$dnn" && class=1
     if ! $CC -std=c99 -O1 -Wall -Wextra -Wpedantic -Werror -Iruntime -I"$t" \
-            -DMODEL="$c" -DMODEL_UC="$uc" -DCLASS_TARGET=$class -include "$t/$c.h" \
-            $g/harness.c "$t/$c.c" build/libdnnrt.a -lm -o "$t/$c" >"$t/$c.err" 2>&1; then
-        echo "FAIL golden/$c compile: cc: $(first_error "$t/$c.err")"
+            -DMODEL="$c" -DMODEL_UC="$uc" -DCLASS_TARGET=$class $GOLDEN_FLAGS -include "$t/$c.h" \
+            $h "$t/$c.c" build/libdnnrt.a -lm -o "$t/$c" >"$t/$c.err" 2>&1; then
+        echo "FAIL $s/$c compile: cc: $(first_error "$t/$c.err")"
         return
     fi
     # The generated C must also be warning-free under clang (generated-c.md),
@@ -44,23 +49,23 @@ one() {
     # `x += ...`). Not blocking: the numeric checks still run.
     if [ -z "$NO_CLANG" ] && command -v clang >/dev/null 2>&1 &&
         ! clang -std=c99 -Wall -Wextra -Wpedantic -Werror -fsyntax-only -Iruntime "$t/$c.c" >"$t/$c.err" 2>&1; then
-        echo "FAIL golden/$c compile: clang: $(first_error "$t/$c.err")"
+        echo "FAIL $s/$c compile: clang: $(first_error "$t/$c.err")"
     else
-        echo "PASS golden/$c compile"
+        echo "PASS $s/$c compile"
     fi
     timeout 30 "$t/$c" "$g/data/$c.golden.safetensors" "$g/data/$c.weights.safetensors" "$t/$c"
     rc=$?
-    [ $rc -gt 1 ] && echo "FAIL golden/$c run: the harness died (exit status $rc)"
+    [ $rc -gt 1 ] && echo "FAIL $s/$c run: the harness died (exit status $rc)"
     # The speed kernels' AVX path (DNN_V8 in runtime/dnn.h) on a machine that has AVX2 and FMA:
     # the same checks again, named CASE.avx
     if grep -q ' avx2 ' /proc/cpuinfo 2>/dev/null && grep -q ' fma ' /proc/cpuinfo &&
        $CC -std=c99 -O2 -mavx2 -mfma -Wall -Wextra -Wpedantic -Werror -Iruntime -I"$t" \
-            -DMODEL="$c" -DMODEL_UC="$uc" -DCLASS_TARGET=$class -include "$t/$c.h" \
-            $g/harness.c "$t/$c.c" build/libdnnrt.a -lm -o "$t/$c.avx" >"$t/$c.err" 2>&1; then
+            -DMODEL="$c" -DMODEL_UC="$uc" -DCLASS_TARGET=$class $GOLDEN_FLAGS -include "$t/$c.h" \
+            $h "$t/$c.c" build/libdnnrt.a -lm -o "$t/$c.avx" >"$t/$c.err" 2>&1; then
         timeout 30 "$t/$c.avx" "$g/data/$c.golden.safetensors" "$g/data/$c.weights.safetensors" "$t/$c.avx" |
-            sed "s#^\([A-Z]*\) golden/$c #\1 golden/$c.avx #"
+            sed "s#^\([A-Z]*\) $s/$c #\1 $s/$c.avx #"
     elif grep -q ' avx2 ' /proc/cpuinfo 2>/dev/null; then
-        echo "FAIL golden/$c.avx compile: $(first_error "$t/$c.err")"
+        echo "FAIL $s/$c.avx compile: $(first_error "$t/$c.err")"
     fi
     return 0
 }
@@ -81,7 +86,7 @@ if [ $# -gt 0 ]; then
 else
     cases=$(cd $g/cases && ls *.dnn | sed 's/\.dnn$//')
 fi
-printf '%s\n' $cases | xargs -P "$(nproc 2>/dev/null || echo 2)" -I{} sh "$g/run.sh" --one "$tmp" {}
+printf '%s\n' $cases | xargs -P "$(nproc 2>/dev/null || echo 2)" -I{} sh tests/golden/run.sh --one "$tmp" {}
 for c in $cases; do
     cat "$tmp/$c.log"
 done
@@ -90,9 +95,11 @@ trained=""
 for c in $cases; do
     [ -f "$tmp/$c.trained.safetensors" ] && trained="$trained $c"
 done
-if ! /usr/bin/python3 -c 'import torch' 2>/dev/null; then
-    echo "SKIP golden/torch: /usr/bin/python3 cannot import torch"
-elif [ -n "$trained" ]; then
-    /usr/bin/python3 $g/torch_roundtrip.py "$tmp" $trained
+if [ -z "$trained" ]; then
+    :
+elif ! /usr/bin/python3 -c 'import torch' 2>/dev/null; then
+    echo "SKIP $s/torch: /usr/bin/python3 cannot import torch"
+else
+    /usr/bin/python3 tests/golden/torch_roundtrip.py "$tmp" $trained
 fi
 exit 0

@@ -109,10 +109,12 @@ SAN="-g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-p
 echo 'int main(void) { return 0; }' >"$tmp/probe.c"
 if ! { $CC $SAN "$tmp/probe.c" -o "$tmp/probe" && "$tmp/probe"; } >/dev/null 2>&1; then
     skip sanitizers "$CC cannot build with $SAN"
+elif ! make -s build/asan/libdnnrt.a CC="$CC" >"$tmp/cc.log" 2>&1; then   # the runtime under them, built once
+    fail sanitizers "make build/asan/libdnnrt.a: $(first "$tmp/cc.log")"
 else
     mkdir -p "$tmp/san"
-    if ! $CC $CFLAGS_TEST $SAN -D_POSIX_C_SOURCE=200809L "$here/test_report.c" runtime/dnn_report.c \
-            runtime/dnn_host.c runtime/dnn_core.c -lm -o "$tmp/san/test_report" 2>"$tmp/cc.log"; then
+    if ! $CC $CFLAGS_TEST $SAN -D_POSIX_C_SOURCE=200809L "$here/test_report.c" build/asan/libdnnrt.a \
+            -lm -o "$tmp/san/test_report" 2>"$tmp/cc.log"; then
         fail sanitizers "$(first "$tmp/cc.log")"
     else
         run_test "$tmp/san" >"$tmp/san.log" 2>&1

@@ -129,11 +129,13 @@ SAN="-g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-p
 echo 'int main(void) { return 0; }' >"$tmp/probe.c"
 if ! { $CC $SAN "$tmp/probe.c" -o "$tmp/probe" && "$tmp/probe"; } >/dev/null 2>&1; then
     skip sanitizers "$CC cannot build with $SAN"
+elif ! make -s build/asan/libdnnrt.a CC="$CC" >"$tmp/cc.log" 2>&1; then   # the runtime under them, built once
+    fail sanitizers "make build/asan/libdnnrt.a: $(first "$tmp/cc.log")"
 else
     mkdir -p "$tmp/san"
     ok=1
     for t in rng safetensors host; do
-        $CC $CFLAGS_TEST $SAN -D_POSIX_C_SOURCE=200809L "$here/test_$t.c" runtime/dnn_core.c runtime/dnn_host.c \
+        $CC $CFLAGS_TEST $SAN -D_POSIX_C_SOURCE=200809L "$here/test_$t.c" build/asan/libdnnrt.a \
             -lm -o "$tmp/san/test_$t" 2>"$tmp/cc.log" || { ok=0; fail sanitizers "$(first "$tmp/cc.log")"; break; }
     done
     if [ $ok = 1 ]; then

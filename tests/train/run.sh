@@ -43,6 +43,19 @@ expect_error() {
     fi
 }
 
+# interrupt SIGNAL CKPT CMD...: runs CMD in the background (output to $tmp/out), sends it
+# SIGNAL a moment after its first checkpoint CKPT appears; sets $rc to its exit status
+interrupt() {
+    sig=$1 ck=$2; shift 2
+    "$@" >"$tmp/out" 2>&1 &
+    pid=$!
+    while kill -0 $pid 2>/dev/null && ! [ -e "$ck" ]; do sleep 0.01; done
+    sleep 0.2
+    kill -"$sig" $pid 2>/dev/null
+    wait $pid
+    rc=$?
+}
+
 build xor models/xor.dnn
 build iris models/iris.dnn
 build diabetes models/diabetes.dnn
@@ -124,6 +137,37 @@ else
     fail resume.bit_identical "$(tail -1 "$tmp/out")"
 fi
 
+# ^C (a real SIGINT) during training: exit 130 after a final checkpoint; no temporary
+# file is left, the log and the plot are whole, and --resume ends bit-identical
+mkdir -p "$tmp/int"
+"$tmp/xor" train "$tmp/xor.csv" --epochs 400 --quiet --save "$tmp/int/a.safetensors" >/dev/null 2>&1
+interrupt INT "$tmp/int/b.ckpt" "$tmp/xor" train "$tmp/xor.csv" --epochs 400 --quiet --save "$tmp/int/b.safetensors"
+if [ $rc -eq 0 ]; then
+    skip resume.sigint "training ended before the signal; the machine is fast"
+elif [ $rc -eq 130 ] && grep -q "^interrupted after epoch [0-9]*: checkpoint" "$tmp/out" &&
+     [ ! -e "$tmp/int/b.safetensors" ] && ! ls "$tmp/int" | grep -q tmp &&
+     tail -c 7 "$tmp/int/b.svg" | grep -q '</svg>' &&
+     awk -F, 'NF != 7 { bad = 1 } END { exit bad }' "$tmp/int/b.log.csv" &&
+     "$tmp/xor" train "$tmp/xor.csv" --epochs 400 --quiet --save "$tmp/int/b.safetensors" \
+         --resume "$tmp/int/b.ckpt" >/dev/null 2>&1 &&
+     cmp -s "$tmp/int/a.safetensors" "$tmp/int/b.safetensors" &&
+     [ "$(cut -d, -f1-6 "$tmp/int/a.log.csv")" = "$(cut -d, -f1-6 "$tmp/int/b.log.csv")" ]; then
+    pass "resume.sigint ($(sed -n 's/^interrupted after \(epoch [0-9]*\).*/\1/p' "$tmp/out"))"
+else
+    fail resume.sigint "exit $rc: $(tail -1 "$tmp/out"); files: $(ls "$tmp/int" | tr '\n' ' ')"
+fi
+
+# a write that fails half-way (past `ulimit -f`): exit 3 naming the file, no temporary file left
+mkdir -p "$tmp/full"
+( ulimit -f 1; exec "$tmp/xor" train "$tmp/xor.csv" --epochs 3 --quiet --save "$tmp/full/w.safetensors" ) \
+    >/dev/null 2>"$tmp/err"
+rc=$?
+if [ $rc -eq 3 ] && grep -q "cannot write: File too large" "$tmp/err" && ! ls "$tmp/full" | grep -q tmp; then
+    pass write_error_leaves_no_temporary
+else
+    fail write_error_leaves_no_temporary "exit $rc: $(head -n 1 "$tmp/err"); files: $(ls "$tmp/full" | tr '\n' ' ')"
+fi
+
 # gradcheck passes on the real models, and catches a broken backward pass
 if "$tmp/iris" gradcheck "$iris" --standardize >"$tmp/out" 2>&1 && grep -q ": ok" "$tmp/out"; then
     pass gradcheck.iris
@@ -202,6 +246,65 @@ else
     fail selftest.bad_golden "$(head -1 "$tmp/err")"
 fi
 
+# --check-finite: the generated code names the first layer whose result held a NaN or an
+# infinity (NAME_model's nonfinite, sticky until cleared), and the training program stops there
+cat >"$tmp/lg.dnn" <<'EOF2'
+model lg {
+    input  x[2];
+    target y[1];
+    h   = log(dense(x, 3));
+    out = dense(h, 1);
+    output out;
+    loss   mse(out, y);
+    train { optimizer sgd(lr = 0.1); batch 4; epochs 3; seed 1; }
+}
+EOF2
+if build/dnnc --main --check-finite "$tmp/lg.dnn" -o "$tmp/lg.c" 2>"$tmp/err" &&
+   ${CC:-cc} -std=c99 -O2 -Wall -Wextra -Wpedantic -Werror -Iruntime "$tmp/lg.c" build/libdnnrt.a -lz -lm \
+       -o "$tmp/lg" 2>"$tmp/err"; then
+    expect_error check_finite.program "a NaN or infinity first appeared in h (log, line 4), in epoch 1, batch 1" \
+        "$tmp/lg" train "$tmp/xor.csv"
+else
+    fail check_finite.program "$(head -2 "$tmp/err")"
+fi
+cat >"$tmp/cf_main.c" <<'EOF2'
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include "cf.h"
+static xor_model m;
+static const char *said(void) { return m.nonfinite ? m.nonfinite : "(null)"; }
+int main(void) {
+    float x[8] = {0, 0, 0, 1, 1, 0, 1, 1}, y[4] = {0, 1, 1, 0}, out[4], big[4] = {1e38f, 0, 0, 0};
+    int bad = 0;
+    xor_init(&m, 1);
+    xor_forward(&m, x, out, 4);
+    xor_train_step(&m, x, y, 4);
+    bad |= m.nonfinite != NULL;                       /* clean data: nothing */
+    printf("clean: %s\n", said());
+    x[3] = NAN;
+    xor_forward(&m, x, out, 4);
+    bad |= !m.nonfinite || strcmp(m.nonfinite, "h (dense, line 6)");
+    printf("NaN input: %s\n", said());
+    x[3] = 1;
+    xor_forward(&m, x, out, 4);                       /* sticky: still the first */
+    bad |= !m.nonfinite || strcmp(m.nonfinite, "h (dense, line 6)");
+    m.nonfinite = NULL;
+    xor_backward(&m, x, big, 4);                      /* (out - 1e38)^2 overflows */
+    bad |= !m.nonfinite || strcmp(m.nonfinite, "loss (mse, line 10)");
+    printf("huge target: %s\n", said());
+    return bad;
+}
+EOF2
+if build/dnnc --check-finite models/xor.dnn -o "$tmp/cf.c" 2>"$tmp/err" &&
+   ${CC:-cc} -std=c99 -O2 -Wall -Wextra -Wpedantic -Werror -Iruntime -I"$tmp" "$tmp/cf.c" "$tmp/cf_main.c" \
+       build/libdnnrt.a -lm -o "$tmp/cf" 2>"$tmp/err" && "$tmp/cf" >"$tmp/out" 2>&1 &&
+   build/dnnc models/xor.dnn -o "$tmp/plain.c" && ! grep -q nonfinite "$tmp/plain.c" "$tmp/plain.h"; then
+    pass "check_finite.api ($(tr '\n' ';' <"$tmp/out"))"
+else
+    fail check_finite.api "$(head -2 "$tmp/err") $(tr '\n' ';' <"$tmp/out" 2>/dev/null)"
+fi
+
 # bad data: a clear error naming the place, exit 1, nothing written
 printf 'a,b,c,d,s\n1,2,3,4,0\n1,2,3,0\n' >"$tmp/short.csv"
 expect_error data.bad_row "short.csv:3: 4 fields, expected 5" "$tmp/iris" train "$tmp/short.csv"
@@ -243,12 +346,7 @@ else
     # a real SIGTERM in the middle of training: exit 130 with a checkpoint; the resumed run is bit-identical
     args="$fashion/train-images-idx3-ubyte.gz $fashion/train-labels-idx1-ubyte.gz --scale 1/255 --limit 20000 --epochs 2 --quiet"
     "$tmp/mlp" train $args --save "$tmp/s1.safetensors" >/dev/null 2>&1
-    "$tmp/mlp" train $args --save "$tmp/s2.safetensors" >"$tmp/out" 2>&1 &
-    pid=$!
-    sleep 2
-    kill -TERM $pid 2>/dev/null
-    wait $pid
-    rc=$?
+    interrupt TERM "$tmp/s2.ckpt" "$tmp/mlp" train $args --save "$tmp/s2.safetensors"
     if [ $rc -ne 130 ]; then
         skip resume.sigterm "training ended (exit $rc) before the signal; the machine is fast"
     elif "$tmp/mlp" train $args --save "$tmp/s2.safetensors" --resume "$tmp/s2.ckpt" >/dev/null 2>&1 &&
@@ -261,7 +359,8 @@ fi
 
 # the driver under AddressSanitizer and UBSan: training, resume, every command, bad input
 S="-fsanitize=address,undefined -fno-omit-frame-pointer -g -D_POSIX_C_SOURCE=200809L"
-if ! ${CC:-cc} -std=c99 -O1 $S -Iruntime "$tmp/ema.c" runtime/*.c -lz -lm -o "$tmp/ema_asan" 2>"$tmp/err"; then
+if ! make -s build/asan/libdnnrt.a >"$tmp/err" 2>&1 ||   # the runtime under the sanitizers, built once
+   ! ${CC:-cc} -std=c99 -O1 $S -Iruntime "$tmp/ema.c" build/asan/libdnnrt.a -lz -lm -o "$tmp/ema_asan" 2>>"$tmp/err"; then
     skip sanitizers "cannot build with -fsanitize: $(head -1 "$tmp/err")"
 else
     bad=""
