@@ -291,8 +291,8 @@ enum { AREA_NONE, AREA_PARAM, AREA_GRAD, AREA_ACT, AREA_INPUT, AREA_TARGET, AREA
 typedef struct Plan {
     long params, act;        /* floats in each area */
     long trainable;          /* trainable scalars */
-    long naive_act;          /* inference: floats the activations would take without reuse or fusion */
-    long peak_live;          /* inference: the most floats alive at once, a lower bound for act */
+    long naive_act;          /* floats the activations would take without reuse or fusion */
+    long peak_live;          /* the most floats alive at once, a lower bound for act */
 } Plan;
 Plan plan_memory(Graph *g);
 /* --inference: the values the outputs need; fuses conv2d → activation →

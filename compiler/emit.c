@@ -358,13 +358,16 @@ static void emit_header(Out *o) {
         emit_inference_header(o);
         return;
     }
+    long P8 = (P + 7) / 8 * 8; /* each array a multiple of 32 bytes, so that vector loads stay aligned */
     fprintf(h, "struct %s_model {\n", n);
-    fprintf(h, "    float params[%ld]; /* parameters then buffers, in %s_tensors order */\n", P, n);
-    fprintf(h, "    float grads[%ld]; /* gradients, laid out like params (zero where frozen) */\n", P);
+    fprintf(h, "    float params[%ld]; /* parameters then buffers, in %s_tensors order%s */\n", P8, n,
+            P8 > P ? arena_printf("; %ld used", P) : "");
+    fprintf(h, "    float grads[%ld]; /* gradients, laid out like params (zero where frozen) */\n", P8);
     const char *states[2];
     for (int i = 0, k = optimizer_states(&g->train, states); i < k; i++)
-        fprintf(h, "    float %s[%ld]; /* %s state, laid out like params */\n", states[i], P, g->train.optimizer);
-    fprintf(h, "    float act[%ld]; /* activations and backward temporaries */\n", o->plan->act > 0 ? o->plan->act : 1);
+        fprintf(h, "    float %s[%ld]; /* %s state, laid out like params */\n", states[i], P8, g->train.optimizer);
+    fprintf(h, "    float act[%ld]; /* activations, what backward reads and gradients: slices reused once dead (%ld without reuse) */\n",
+            o->plan->act > 0 ? o->plan->act : 1, o->plan->naive_act);
     fprintf(h, "    float lr; /* learning rate now; %s_set_epoch applies the schedule */\n", n);
     fprintf(h, "    int epoch; /* last epoch given to %s_set_epoch */\n", n);
     fprintf(h, "    int training; /* 1 while in a train-mode pass */\n");

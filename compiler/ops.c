@@ -505,9 +505,10 @@ static bool shape_dense(Graph *g, Value *v) {
 /* y[s][j] = b[j] + Σ_i W[j][i] x[s][i]   (nn.Linear) */
 /* One output block of the vector kernel: `rows` weight rows against
  * `samples` samples, an 8-float accumulator each, over the first in8
- * inputs; then each sum's lanes in a fixed order, the tail, the bias. */
+ * inputs; then each sum's lanes in a fixed order (eight sums at a time
+ * with dnn_v8_sum8), the tail, the bias. */
 static void emit_dense_block(Emitter *e, int samples, int rows, int in, int units, bool bias, bool vector) {
-    int in8 = in / 8 * 8;
+    int in8 = in / 8 * 8, nacc = samples * rows;
     if (vector) {
         for (int a = 0; a < samples; a++)
             for (int r = 0; r < rows; r++)
@@ -519,8 +520,19 @@ static void emit_dense_block(Emitter *e, int samples, int rows, int in, int unit
             emit(e, "    const dnn_v8 w%d = dnn_v8_load(w + %d + i);", r, r * in);
         for (int a = 0; a < samples; a++)
             for (int r = 0; r < rows; r++)
-                emit(e, "    a%d%d += w%d * x%d;", a, r, r, a);
+                emit(e, "    a%d%d = dnn_v8_fma(w%d, x%d, a%d%d);", a, r, r, a, a, r);
         emit(e, "}");
+        if (nacc >= 4) { /* the sums eight at a time (the last group padded with repeats) */
+            emit(e, "float sum[%d];", (nacc + 7) / 8 * 8);
+            for (int q = 0; q < nacc; q += 8) {
+                const char *list = "";
+                for (int k = q; k < q + 8; k++) {
+                    int at = k < nacc ? k : nacc - 1;
+                    list = arena_printf("%s%sa%d%d", list, k > q ? ", " : "", at / rows, at % rows);
+                }
+                emit(e, "dnn_v8_store(sum + %d, dnn_v8_sum8(%s));", q, list);
+            }
+        }
     } else {
         emit(e, "float a[%d][%d][8] = {{{0}}};", samples, rows);
         emit(e, "for (int i = 0; i < %d; i += 8)", in8);
@@ -530,10 +542,11 @@ static void emit_dense_block(Emitter *e, int samples, int rows, int in, int unit
     }
     for (int a = 0; a < samples; a++)
         for (int r = 0; r < rows; r++) {
-            const char *sum = vector ? arena_printf("dnn_v8_sum(a%d%d)", a, r)
-                                     : arena_printf("((a[%d][%d][0] + a[%d][%d][1]) + (a[%d][%d][2] + a[%d][%d][3])) + "
-                                                    "((a[%d][%d][4] + a[%d][%d][5]) + (a[%d][%d][6] + a[%d][%d][7]))",
-                                                    a, r, a, r, a, r, a, r, a, r, a, r, a, r, a, r);
+            const char *sum = !vector ? arena_printf("((a[%d][%d][0] + a[%d][%d][1]) + (a[%d][%d][2] + a[%d][%d][3])) + "
+                                                     "((a[%d][%d][4] + a[%d][%d][5]) + (a[%d][%d][6] + a[%d][%d][7]))",
+                                                     a, r, a, r, a, r, a, r, a, r, a, r, a, r, a, r)
+                                  : nacc >= 4 ? arena_printf("sum[%d]", a * rows + r)
+                                              : arena_printf("dnn_v8_sum(a%d%d)", a, r);
             if (in8 == in)
                 emit(e, "y[%d + j + %d] = %s%s;", a * units, r, bias ? arena_printf("in2[j + %d] + ", r) : "", sum);
             else {
@@ -546,11 +559,11 @@ static void emit_dense_block(Emitter *e, int samples, int rows, int in, int unit
         }
 }
 
-/* The loops over the weight rows: blocks of `rows`, then one at a time. */
+/* The loops over the weight rows: blocks of `rows`, then the rest as one block. */
 static void emit_dense_rows(Emitter *e, int samples, int rows, int in, int units, bool bias, bool vector) {
     int whole = units / rows * rows;
     for (int part = 0; part < 2; part++) {
-        int from = part ? whole : 0, to = part ? units : whole, step = part ? 1 : rows;
+        int from = part ? whole : 0, to = part ? units : whole, step = part ? units - whole : rows;
         if (from == to)
             continue;
         emit(e, "for (int j = %d; j < %d; j += %d) {", from, to, step);
@@ -562,10 +575,12 @@ static void emit_dense_rows(Emitter *e, int samples, int rows, int in, int units
     }
 }
 
-/* y = W x + b at speed: blocks of 4 samples × 3 weight rows (one sample ×
- * 4 rows for the rest), 8 partial sums per dot product added in a fixed
+/* y = W x + b at speed: blocks of 2 samples × 6 weight rows (one sample ×
+ * 8 rows for the rest), 8 partial sums per dot product added in a fixed
  * order, so the C compiler vectorises without -ffast-math — with AVX
- * vectors (DNN_V8, runtime/dnn.h) or plain arrays computing the same sums. */
+ * vectors (DNN_V8, runtime/dnn.h) or plain arrays computing the same sums.
+ * Twelve accumulators hide the FMA latency; each weight row loaded is used
+ * for two samples. */
 static void emit_dense_fast(Emitter *e, const Value *v) {
     int units = v->shape.dim[0], in = v->in[0]->shape.dim[0];
     bool bias = v->in[2] != NULL;
@@ -573,101 +588,115 @@ static void emit_dense_fast(Emitter *e, const Value *v) {
     for (int vector = 1; vector >= 0; vector--) {
         emit(e, vector ? "#ifdef DNN_V8" : "#else");
         emit(e, "int s = 0;");
-        emit(e, "for (; s + 4 <= %s; s += 4) {", samples);
+        emit(e, "for (; s + 2 <= %s; s += 2) {", samples);
         e->indent++;
         emit(e, "const float *x = in0 + s * %d;", in);
         emit(e, "float *y = out + s * %d;", units);
-        emit_dense_rows(e, 4, 3, in, units, bias, vector);
+        emit_dense_rows(e, 2, 6, in, units, bias, vector);
         e->indent--;
         emit(e, "}");
         emit(e, "for (; s < %s; s++) {", samples);
         e->indent++;
         emit(e, "const float *x = in0 + s * %d;", in);
         emit(e, "float *y = out + s * %d;", units);
-        emit_dense_rows(e, 1, 4, in, units, bias, vector);
+        emit_dense_rows(e, 1, 8, in, units, bias, vector);
         e->indent--;
         emit(e, "}");
     }
     emit(e, "#endif");
 }
 
-/* The gradients of dense with AVX vectors (DNN_V8); the portable loops
- * after #else sum in the same order. dx = Wᵀ dy: per sample, 32 inputs at a
- * time, accumulated over the rows in order; dW = Σ_s dy xᵀ: per row, 8
- * inputs at a time, accumulated over the samples in order. */
-static void emit_dense_grad_v8(Emitter *e, const Value *v, int arg) {
-    int units = v->shape.dim[0], in = v->in[0]->shape.dim[0], in8 = in / 8 * 8, in32 = in / 32 * 32;
-    emit(e, "#ifdef DNN_V8");
-    if (arg == 0) {
-        emit(e, "for (int s = 0; s < n; s++) {");
-        emit(e, "    const float *g = dy + s * %d;", units);
-        emit(e, "    float *d = dx + s * %d;", in);
-        emit(e, "    for (int i = 0; i < %d; i += 32) {", in32);
-        emit(e, "        dnn_v8 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};");
-        emit(e, "        for (int j = 0; j < %d; j++) {", units);
-        emit(e, "            const float *w = in1 + j * %d + i;", in);
-        emit(e, "            a0 += g[j] * dnn_v8_load(w);");
-        emit(e, "            a1 += g[j] * dnn_v8_load(w + 8);");
-        emit(e, "            a2 += g[j] * dnn_v8_load(w + 16);");
-        emit(e, "            a3 += g[j] * dnn_v8_load(w + 24);");
-        emit(e, "        }");
-        emit(e, "        dnn_v8_store(d + i, a0);");
-        emit(e, "        dnn_v8_store(d + i + 8, a1);");
-        emit(e, "        dnn_v8_store(d + i + 16, a2);");
-        emit(e, "        dnn_v8_store(d + i + 24, a3);");
-        emit(e, "    }");
-        if (in8 > in32) {
-            emit(e, "    for (int i = %d; i < %d; i += 8) {", in32, in8);
-            emit(e, "        dnn_v8 a0 = {0};");
-            emit(e, "        for (int j = 0; j < %d; j++)", units);
-            emit(e, "            a0 += g[j] * dnn_v8_load(in1 + j * %d + i);", in);
-            emit(e, "        dnn_v8_store(d + i, a0);");
-            emit(e, "    }");
-        }
-        if (in > in8) {
-            emit(e, "    for (int i = %d; i < %d; i++) {", in8, in);
-            emit(e, "        float t = 0.0f;");
-            emit(e, "        for (int j = 0; j < %d; j++) t += g[j] * in1[j * %d + i];", units, in);
-            emit(e, "        d[i] = t;");
-            emit(e, "    }");
+/* A sum of outer products, the shape of both gradients of dense:
+ *     C[r][c] = Σ_k A[r·ar + k·ak] · B[k·bk + c]    for r < R, c < cols, k < K
+ * accumulated over k in order for every output, so each of the 8 lanes of
+ * a vector is one output and no sum is reassociated. Blocks of 6 rows × 16
+ * columns (12 accumulators hide the FMA latency; each B vector loaded
+ * serves 6 rows), columns outermost so a slab of B stays in L1 across the
+ * rows; then 1 row at a time, 8 columns, and single columns. R and K may be
+ * run-time expressions (the sample count n). */
+typedef struct Outer {
+    const char *R, *K;     /* rows and the length of each sum, as C expressions */
+    int cols;              /* columns (a compile-time count) */
+    const char *A, *B, *C; /* the operands' base pointers */
+    int ar, ak, bk, cr;    /* strides, in floats */
+} Outer;
+
+/* "x * k", or "x" when k is 1; " + k", or "" when k is 0 (tidier generated code). */
+static const char *times(const char *x, int k) { return k == 1 ? x : arena_printf("%s * %d", x, k); }
+static const char *plus(int k) { return k ? arena_printf(" + %d", k) : ""; }
+
+/* One block: `rows` rows from r, `width` columns from c (a multiple of 8 or 1). */
+static void emit_outer_block(Emitter *e, const Outer *o, int rows, int width, bool vector) {
+    int nv = width / 8;
+    if (vector && nv) {
+        for (int q = 0; q < rows; q++)
+            for (int u = 0; u < nv; u++)
+                emit(e, "dnn_v8 c%d%d = {0};", q, u);
+        emit(e, "for (int k = 0; k < %s; k++) {", o->K);
+        emit(e, "    const float *a = %s + %s + %s, *b = %s + %s + c;", o->A, times("r", o->ar), times("k", o->ak), o->B,
+             times("k", o->bk));
+        for (int u = 0; u < nv; u++)
+            emit(e, "    const dnn_v8 b%d = dnn_v8_load(b%s);", u, plus(8 * u));
+        for (int q = 0; q < rows; q++) {
+            emit(e, "    const dnn_v8 a%d = dnn_v8_set1(a[%d]);", q, q * o->ar);
+            for (int u = 0; u < nv; u++)
+                emit(e, "    c%d%d = dnn_v8_fma(a%d, b%d, c%d%d);", q, u, q, u, q, u);
         }
         emit(e, "}");
-    } else {
-        /* four rows × 16 inputs: eight independent accumulators hide the FMA latency */
-        int u4 = units / 4 * 4, i16 = in / 16 * 16;
-        for (int block = 0; block < 2; block++) {
-            int rows = block ? 1 : 4, from = block ? u4 : 0, to = block ? units : u4;
+        for (int q = 0; q < rows; q++)
+            for (int u = 0; u < nv; u++)
+                emit(e, "dnn_v8_store(%s + %s + c%s, c%d%d);", o->C, times(q ? arena_printf("(r + %d)", q) : "r", o->cr),
+                     plus(8 * u), q, u);
+        return;
+    }
+    emit(e, "float acc[%d][%d] = {{0}};", rows, width);
+    emit(e, "for (int k = 0; k < %s; k++) {", o->K);
+    emit(e, "    const float *a = %s + %s + %s, *b = %s + %s + c;", o->A, times("r", o->ar), times("k", o->ak), o->B,
+         times("k", o->bk));
+    emit(e, "    for (int q = 0; q < %d; q++)", rows);
+    emit(e, "        for (int u = 0; u < %d; u++) acc[q][u] += a[%s] * b[u];", width, times("q", o->ar));
+    emit(e, "}");
+    emit(e, "for (int q = 0; q < %d; q++)", rows);
+    emit(e, "    for (int u = 0; u < %d; u++) %s[(r + q) * %d + c + u] = acc[q][u];", width, o->C, o->cr);
+}
+
+static void emit_outer(Emitter *e, const Outer *o) {
+    int c16 = o->cols / 16 * 16, c8 = o->cols / 8 * 8;
+    for (int vector = 1; vector >= 0; vector--) {
+        emit(e, vector ? "#ifdef DNN_V8" : "#else");
+        for (int part = 0; part < 3; part++) { /* 16 columns at a time, then 8, then 1 */
+            int from = part == 0 ? 0 : part == 1 ? c16 : c8, to = part == 0 ? c16 : part == 1 ? c8 : o->cols;
+            int width = part == 0 ? 16 : part == 1 ? 8 : 1;
             if (from == to)
                 continue;
-            emit(e, "for (int j = %d; j < %d; j += %d) {", from, to, rows);
-            emit(e, "    for (int i = 0; i < %d; i += 16) {", i16);
-            for (int r = 0; r < rows; r++)
-                emit(e, "        dnn_v8 a%d0 = {0}, a%d1 = {0};", r, r);
-            emit(e, "        for (int s = 0; s < n; s++) {");
-            emit(e, "            const float *x = in0 + s * %d + i, *g = dy + s * %d + j;", in, units);
-            emit(e, "            const dnn_v8 x0 = dnn_v8_load(x), x1 = dnn_v8_load(x + 8);");
-            for (int r = 0; r < rows; r++) {
-                emit(e, "            a%d0 += g[%d] * x0;", r, r);
-                emit(e, "            a%d1 += g[%d] * x1;", r, r);
-            }
-            emit(e, "        }");
-            for (int r = 0; r < rows; r++) {
-                emit(e, "        dnn_v8_store(dx + (j + %d) * %d + i, a%d0);", r, in, r);
-                emit(e, "        dnn_v8_store(dx + (j + %d) * %d + i + 8, a%d1);", r, in, r);
-            }
-            emit(e, "    }");
-            if (in > i16) {
-                emit(e, "    for (int r = 0; r < %d; r++)", rows);
-                emit(e, "        for (int i = %d; i < %d; i++) {", i16, in);
-                emit(e, "            float t = 0.0f;");
-                emit(e, "            for (int s = 0; s < n; s++) t += dy[s * %d + j + r] * in0[s * %d + i];", units, in);
-                emit(e, "            dx[(j + r) * %d + i] = t;", in);
-                emit(e, "        }");
-            }
+            emit(e, "for (int c = %d; c < %d; c += %d) {", from, to, width);
+            e->indent++;
+            emit(e, "int r = 0;");
+            emit(e, "for (; r + 6 <= %s; r += 6) {", o->R);
+            e->indent++;
+            emit_outer_block(e, o, 6, width, vector);
+            e->indent--;
+            emit(e, "}");
+            emit(e, "for (; r < %s; r++) {", o->R);
+            e->indent++;
+            emit_outer_block(e, o, 1, width, vector);
+            e->indent--;
+            emit(e, "}");
+            e->indent--;
             emit(e, "}");
         }
     }
-    emit(e, "#else");
+    emit(e, "#endif");
+}
+
+/* The gradients of dense as sums of outer products: dx = dy W per sample
+ * (rows: samples, sums over the units), dW = dyᵀ x (rows: units, sums over
+ * the samples). */
+static void emit_dense_grad_fast(Emitter *e, const Value *v, int arg) {
+    int units = v->shape.dim[0], in = v->in[0]->shape.dim[0];
+    Outer dx = {"n", dim(e, "units", units), in, "dy", "in1", "dx", units, 1, in, in};
+    Outer dw = {dim(e, "units", units), "n", in, "dy", "in0", "dx", 1, units, in, in};
+    emit_outer(e, arg == 0 ? &dx : &dw);
 }
 
 static void emit_dense(Emitter *e, const Value *v, int arg) {
@@ -678,8 +707,10 @@ static void emit_dense(Emitter *e, const Value *v, int arg) {
         emit_dense_fast(e, v);
         return;
     }
-    if ((arg == 0 || arg == 1) && plain)
-        emit_dense_grad_v8(e, v, arg);
+    if ((arg == 0 || arg == 1) && plain) {
+        emit_dense_grad_fast(e, v, arg);
+        return;
+    }
     if (arg > 0) /* weight and bias gradients sum over the batch */
         emit(e, "memset(dx, 0, sizeof(float) * %d);", arg == 1 ? units * in : units);
     emit(e, "for (int s = 0; s < %s; s++) {", samples_of(v));
@@ -720,8 +751,6 @@ static void emit_dense(Emitter *e, const Value *v, int arg) {
     }
     e->indent--;
     emit(e, "}");
-    if ((arg == 0 || arg == 1) && plain)
-        emit(e, "#endif");
 }
 
 /* conv2d()'s note for a [H, W] or flat square input: the reshape to write. */

@@ -1,24 +1,46 @@
 /* plan.c — the memory plan: where every value lives in the model struct.
  *
- * Entry: plan_memory(). Parameters are laid out in NAME_tensors order
- * (trainable and frozen parameters in creation order, then buffers such as
- * batchnorm running statistics), and gradients mirror that layout, so the
- * optimizer is one flat loop. Inputs and targets are the caller's arrays;
- * constants are static arrays in the .c file. Every other value gets its
- * own slice of the activation area, sized for the compile-time batch.
- *
- * This is the simple plan: no slice is reused. A liveness-based plan can
- * replace this pass without touching the others.
+ * Entries: plan_memory() (training: forward, loss, backward) and
+ * plan_inference() (--inference: forward only). Parameters are laid out in
+ * NAME_tensors order (trainable and frozen parameters in creation order,
+ * then buffers such as batchnorm running statistics), and gradients mirror
+ * that layout, so the optimizer is one flat loop. Inputs and targets are the
+ * caller's arrays; constants are static arrays in the .c file. Every other
+ * value gets a slice of one activation area, sized for the compile-time
+ * batch and placed by liveness at compile time, in order:
+ *   - fusion (inference only): a maxpool/avgpool whose input is an
+ *     activation of a conv2d (or the conv2d itself), each used only there,
+ *     computes the conv and the activation per window; neither is stored
+ *     (the full-resolution conv output is the largest tensor of a LeNet);
+ *   - aliases: reshape and flatten (and eval-mode dropout) share their
+ *     input's storage and emit nothing — the flattened input image of a
+ *     training step is the caller's array;
+ *   - (training) a parameter's gradient, when only the gradient store reads
+ *     it, is computed straight into the gradient area: no copy;
+ *   - allocation in program order, first fit in the holes left by values
+ *     whose last reader has run; an elementwise op whose input dies at it
+ *     writes in place.
+ * Training orders the values of all three entry points as one program:
+ * NAME_forward, NAME_loss and NAME_backward each run a subsequence of it, so
+ * two values whose lifetimes do not overlap there never overlap in any of
+ * them. Outputs live to the end of the forward values, the loss and the
+ * loss's operands (the training program scores the prediction after each
+ * step) to the end. Training slices start at multiples of 8 floats, so
+ * vector loads on them are aligned. The plan records the most floats alive
+ * at once (a lower bound for any layout) and the floats a layout without
+ * reuse would take, for --emit=report.
  */
 #include "dnnc.h"
 
 #include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Floats a value takes in the activation area; capped, never wrapping. */
-static long act_size(const Value *v, long batch) {
+static long floats_of(const Value *v, long batch) {
     return mul_capped(shape_size(&v->shape) + v->aux, v->batched ? batch : 1);
 }
+
 
 static long add_capped(long a, long b) { return a > LONG_MAX - b ? LONG_MAX : a + b; }
 
@@ -59,7 +81,9 @@ static void check_limits(Graph *g, const Plan *p) {
     }
 }
 
-Plan plan_memory(Graph *g) {
+
+/* Parameters and buffers, and the areas of leaves and gradient stores. */
+static Plan lay_out_params(Graph *g) {
     Plan p = {0};
     int index = 0;
     for (int pass = 0; pass < 2; pass++) /* parameters, then buffers */
@@ -68,58 +92,33 @@ Plan plan_memory(Graph *g) {
             if (v->is_buffer != (pass == 1))
                 continue;
             v->area = AREA_PARAM;
-            v->offset = (int)p.params; /* checked below (check_limits) */
+            v->offset = (int)p.params; /* checked at the end (check_limits) */
             v->index = index++;
             p.params = add_capped(p.params, shape_size(&v->shape));
             if (v->trainable)
                 p.trainable = add_capped(p.trainable, shape_size(&v->shape));
         }
-    long batch = g->train.batch;
     for (int i = 0; i < g->nvalues; i++) {
         Value *v = g->values[i];
         switch (v->op) {
-        case OP_param:
-            break;
-        case OP_input:
-            v->area = AREA_INPUT;
-            break;
-        case OP_target:
-            v->area = AREA_TARGET;
-            break;
-        case OP_constant:
-            v->area = AREA_CONST;
-            break;
+        case OP_param: break;
+        case OP_input: v->area = AREA_INPUT; break;
+        case OP_target: v->area = AREA_TARGET; break;
+        case OP_constant: v->area = AREA_CONST; break;
         case OP_grad_store:
             v->area = AREA_GRAD;
             v->offset = v->grad_of->offset;
             break;
-        default:
-            v->area = AREA_ACT;
-            v->offset = (int)p.act;
-            p.act = add_capped(p.act, act_size(v, batch));
+        default: v->area = AREA_NONE; /* placed below */
         }
     }
-    if (!g->inference) /* plan_inference lays out the activations again */
-        check_limits(g, &p);
     return p;
 }
 
-/* ---- inference ---------------------------------------------------------------------------
- * Forward only, batch as compiled: the activation area is reused. In order:
- *   - fusion: a maxpool/avgpool whose input is an activation of a conv2d
- *     (or the conv2d itself), each used only there, computes the conv and
- *     the activation per window; neither is stored (the full-resolution
- *     conv output is the largest tensor of a LeNet);
- *   - aliases: reshape, flatten and eval-mode dropout share their input's
- *     storage and emit nothing;
- *   - allocation in topological order, first fit in the holes left by
- *     values whose last consumer has run; an elementwise op whose input
- *     dies at it writes in place. */
-
 static bool is_pool(const Value *v) { return v->op == OP_maxpool || v->op == OP_avgpool; }
 
-static bool only_consumer(const Value *v, const int *consumers, const bool *is_output) {
-    return consumers[v->id] == 1 && !is_output[v->id] && v->area == AREA_NONE;
+static bool only_consumer(const Value *v, const int *consumers, const bool *keep) {
+    return consumers[v->id] == 1 && !keep[v->id] && v->area == AREA_NONE;
 }
 
 static Value *root_of(Value *v) {
@@ -128,67 +127,8 @@ static Value *root_of(Value *v) {
     return v;
 }
 
-typedef struct Hole { long at, size; } Hole;
-
-/* First fit in the holes, else at the top; returns the offset. */
-static long take(Hole *holes, int *nholes, long *top, long size) {
-    for (int i = 0; i < *nholes; i++)
-        if (holes[i].size >= size) {
-            long at = holes[i].at;
-            holes[i].at += size;
-            holes[i].size -= size;
-            return at;
-        }
-    long at = *top;
-    *top += size;
-    return at;
-}
-
-/* Returns [at, at+size) to the holes, merging neighbours, sorted by offset. */
-static void give(Hole *holes, int *nholes, long *top, long at, long size) {
-    int i = 0;
-    while (i < *nholes && holes[i].at < at)
-        i++;
-    memmove(&holes[i + 1], &holes[i], sizeof *holes * (size_t)(*nholes - i));
-    holes[i] = (Hole){at, size};
-    (*nholes)++;
-    for (int k = *nholes - 2; k >= 0; k--) /* merge adjacent holes */
-        if (holes[k].at + holes[k].size == holes[k + 1].at) {
-            holes[k].size += holes[k + 1].size;
-            memmove(&holes[k + 1], &holes[k + 2], sizeof *holes * (size_t)(*nholes - k - 2));
-            (*nholes)--;
-        }
-    if (*nholes && holes[*nholes - 1].at + holes[*nholes - 1].size == *top) { /* a hole at the top lowers it */
-        *top = holes[*nholes - 1].at;
-        (*nholes)--;
-    }
-}
-
-Plan plan_inference(Graph *g) {
-    Plan p = plan_memory(g); /* parameters, and the areas of inputs and constants */
-    long batch = g->train.batch;
-    p.act = p.naive_act = 0;
-    bool *needed = arena_alloc((size_t)g->nvalues); /* what the outputs depend on */
-    for (int i = 0; i < g->noutputs; i++)
-        mark_needed(g, g->outputs[i], needed);
-    int *consumers = arena_alloc(sizeof(int) * (size_t)g->nvalues);
-    int *last_use = arena_alloc(sizeof(int) * (size_t)g->nvalues);
-    bool *is_output = arena_alloc((size_t)g->nvalues);
-    for (int i = 0; i < g->noutputs; i++)
-        is_output[g->outputs[i]->id] = true;
-    for (int i = 0; i < g->nvalues; i++) {
-        Value *v = g->values[i];
-        if (v->area == AREA_ACT) {
-            v->area = AREA_NONE; /* decided below */
-            if (needed[i]) /* a no-reuse layout: every value its own slice */
-                p.naive_act = add_capped(p.naive_act, act_size(v, batch));
-        }
-        for (int k = 0; needed[i] && k < v->nin; k++)
-            if (v->in[k])
-                consumers[v->in[k]->id]++;
-    }
-
-    /* fusion */
+/* Fuses conv2d → activation → pool where each feeds only the next. */
+static void fuse_conv_pools(Graph *g, const bool *needed, const int *consumers, const bool *keep) {
     for (int i = 0; i < g->nvalues; i++) {
         Value *pool = g->values[i];
         if (!needed[i] || !is_pool(pool))
@@ -198,8 +138,8 @@ Plan plan_inference(Graph *g) {
             conv = act->in[0];
         else
             act = NULL;
-        if (conv->op != OP_conv2d || (act && !only_consumer(act, consumers, is_output)) ||
-            !only_consumer(conv, consumers, is_output))
+        if (conv->op != OP_conv2d || (act && !only_consumer(act, consumers, keep)) ||
+            !only_consumer(conv, consumers, keep))
             continue;
         conv->fused = true;
         if (act)
@@ -210,65 +150,203 @@ Plan plan_inference(Graph *g) {
             pool->in[k] = conv->in[k];
         pool->nin = conv->nin;
     }
+}
 
-    /* aliases */
+/* A slice of the area: one value, or a chain of values computed in place. */
+typedef struct Slice {
+    long size, at;   /* floats (rounded up to the alignment), offset */
+    int first, last; /* the program indices it is alive over, both included */
+} Slice;
+
+static int by_size(const void *pa, const void *pb) {
+    const Slice *a = *(Slice *const *)pa, *b = *(Slice *const *)pb;
+    if (a->size != b->size)
+        return a->size > b->size ? -1 : 1;
+    return a->first - b->first;
+}
+
+static int by_offset(const void *pa, const void *pb) {
+    const Slice *a = *(Slice *const *)pa, *b = *(Slice *const *)pb;
+    return a->at < b->at ? -1 : a->at > b->at;
+}
+
+/* Places the needed values; keep_to[id] > 0: the value lives at least until
+ * that index (outputs, the loss). Lifetimes first (a value is alive from
+ * its step to its last reader's; an elementwise step whose operand dies
+ * there extends the operand's slice), then the slices largest first, each
+ * at the lowest offset clear of the slices placed so far that are alive at
+ * the same time. */
+static void place(Graph *g, Plan *p, const bool *needed, const int *keep_to, long align) {
+    long batch = g->train.batch;
+    int n = g->nvalues;
+    int *last_use = arena_alloc(sizeof(int) * (size_t)n);
+    for (int i = 0; i < n; i++) {
+        Value *v = g->values[i];
+        if (!needed[i] || v->fused || v->alias_of)
+            continue;
+        if (last_use[i] < i)
+            last_use[i] = i; /* read by nobody: dead at once */
+        for (int k = 0; k < v->nin; k++)
+            if (v->in[k])
+                last_use[root_of(v->in[k])->id] = i;
+    }
+    for (int i = 0; i < n; i++) {
+        Value *r = root_of(g->values[i]);
+        if (needed[i] && keep_to[i] > last_use[r->id])
+            last_use[r->id] = keep_to[i];
+    }
+
+    Slice *slices = arena_alloc(sizeof(Slice) * (size_t)n), **order = arena_alloc(sizeof(Slice *) * (size_t)n);
+    int *slice_of = arena_alloc(sizeof(int) * (size_t)n), nslices = 0;
+    long *change = arena_alloc(sizeof(long) * (size_t)(n + 2)); /* floats coming alive at i, minus those dying before */
+    p->act = p->naive_act = p->peak_live = 0;
+    for (int i = 0; i < n; i++) {
+        Value *v = g->values[i];
+        slice_of[i] = -1;
+        if (!needed[i] || v->area != AREA_NONE)
+            continue;
+        long size = floats_of(v, batch);
+        p->naive_act = add_capped(p->naive_act, size); /* a no-reuse layout: every value its own slice */
+        if (v->fused || v->alias_of)
+            continue;
+        Value *x = v->nin ? root_of(v->in[0]) : NULL;
+        if ((op_info[v->op].flags & F_UNARY) && x && slice_of[x->id] >= 0 && last_use[x->id] == i &&
+            shape_size(&x->shape) == shape_size(&v->shape) && x->batched == v->batched) {
+            slice_of[i] = slice_of[x->id]; /* in place */
+            change[i + 1] += size;         /* x's floats end after i, v's go on */
+            change[last_use[i] + 1] -= size;
+            slices[slice_of[i]].last = last_use[i];
+            continue;
+        }
+        slice_of[i] = nslices;
+        /* big slices are rounded up to the alignment; placed first, they start aligned */
+        slices[nslices] = (Slice){size >= 8 * align && size < LONG_MAX - align ? (size + align - 1) / align * align : size, 0, i, last_use[i]};
+        order[nslices] = &slices[nslices];
+        nslices++;
+        change[i] = add_capped(change[i], size);
+        change[last_use[i] + 1] -= size;
+    }
+    for (long i = 0, live = 0; i <= n; i++) { /* the lower bound: the most floats alive at once */
+        live += change[i];
+        if (live > p->peak_live)
+            p->peak_live = live;
+    }
+
+    /* Largest first; a huge program (thousands of slices) in program order instead, where the
+     * slices already dead can be dropped from the search: first fit, in linear time. */
+    bool by_time = nslices > 4096;
+    if (!by_time)
+        qsort(order, (size_t)nslices, sizeof *order, by_size);
+    Slice **placed = arena_alloc(sizeof(Slice *) * (size_t)(nslices + 1));
+    Slice **clash = arena_alloc(sizeof(Slice *) * (size_t)(nslices + 1));
+    for (int k = 0, nplaced = 0; k < nslices; k++) {
+        Slice *s = order[k];
+        int nclash = 0, kept = 0;
+        for (int j = 0; j < nplaced; j++) {
+            Slice *q = placed[j];
+            if (by_time && q->last < s->first) /* dead before s and every later slice */
+                continue;
+            placed[kept++] = q;
+            if (q->first <= s->last && s->first <= q->last)
+                clash[nclash++] = q;
+        }
+        nplaced = kept;
+        qsort(clash, (size_t)nclash, sizeof *clash, by_offset);
+        long at = 0;
+        for (int j = 0; j < nclash && clash[j]->at < at + s->size; j++)
+            if (clash[j]->at + clash[j]->size > at)
+                at = clash[j]->at + clash[j]->size;
+        s->at = at;
+        placed[nplaced++] = s;
+        if (add_capped(at, s->size) > p->act)
+            p->act = add_capped(at, s->size);
+    }
+
+    for (int i = 0; i < n; i++) {
+        Value *v = g->values[i];
+        if (slice_of[i] >= 0) {
+            v->area = AREA_ACT;
+            v->offset = (int)slices[slice_of[i]].at;
+        } else if (needed[i] && v->area == AREA_NONE && v->alias_of) {
+            v->area = root_of(v)->area;
+            v->offset = root_of(v)->offset;
+        }
+    }
+}
+
+Plan plan_memory(Graph *g) {
+    Plan p = lay_out_params(g);
+    bool *needed = arena_alloc((size_t)g->nvalues); /* what the three entry points compute */
+    for (int i = 0; i < g->noutputs; i++)
+        mark_needed(g, g->outputs[i], needed);
+    if (g->loss)
+        mark_needed(g, g->loss, needed);
+    for (int i = g->nforward; i < g->nvalues; i++)
+        needed[i] = true;
+    int *consumers = arena_alloc(sizeof(int) * (size_t)g->nvalues);
+    int *keep_to = arena_alloc(sizeof(int) * (size_t)g->nvalues);
+    for (int i = 0; i < g->nvalues; i++) {
+        Value *v = g->values[i];
+        for (int k = 0; needed[i] && k < v->nin; k++)
+            if (v->in[k])
+                consumers[v->in[k]->id]++;
+        if (needed[i] && (op_info[v->op].flags & F_LOSS)) /* the prediction is scored after the step */
+            for (int k = 0; k < v->nin; k++)
+                if (v->in[k])
+                    keep_to[v->in[k]->id] = g->nvalues;
+    }
+    for (int i = 0; i < g->noutputs; i++)
+        if (keep_to[g->outputs[i]->id] < g->nforward)
+            keep_to[g->outputs[i]->id] = g->nforward;
+    if (g->loss)
+        keep_to[g->loss->id] = g->nvalues;
+
+    for (int i = 0; i < g->nvalues; i++) {
+        Value *v = g->values[i];
+        if (needed[i] && (v->op == OP_reshape || v->op == OP_flatten) && !keep_to[i])
+            v->alias_of = v->in[0];
+    }
+    for (int i = g->nforward; i < g->nvalues; i++) { /* gradients computed in place in the gradient area */
+        Value *store = g->values[i], *grad = store->in[0];
+        if (store->op != OP_grad_store || grad->id < g->nforward || grad->area != AREA_NONE || grad->alias_of || consumers[grad->id] != 1 ||
+            grad->op == OP_reshape || grad->op == OP_flatten || shape_size(&grad->shape) != shape_size(&store->grad_of->shape) ||
+            grad->batched)
+            continue;
+        grad->area = AREA_GRAD;
+        grad->offset = store->offset;
+        store->alias_of = grad;
+        p.naive_act += shape_size(&grad->shape); /* a temporary in a layout without reuse */
+    }
+    place(g, &p, needed, keep_to, 8);
+    check_limits(g, &p);
+    return p;
+}
+
+Plan plan_inference(Graph *g) {
+    Plan p = lay_out_params(g);
+    bool *needed = arena_alloc((size_t)g->nvalues); /* what the outputs depend on */
+    for (int i = 0; i < g->noutputs; i++)
+        mark_needed(g, g->outputs[i], needed);
+    int *consumers = arena_alloc(sizeof(int) * (size_t)g->nvalues);
+    int *keep_to = arena_alloc(sizeof(int) * (size_t)g->nvalues);
+    bool *is_output = arena_alloc((size_t)g->nvalues);
+    for (int i = 0; i < g->noutputs; i++) {
+        is_output[g->outputs[i]->id] = true;
+        keep_to[g->outputs[i]->id] = g->nvalues; /* copied out at the end */
+    }
+    for (int i = 0; i < g->nvalues; i++) {
+        Value *v = g->values[i];
+        for (int k = 0; needed[i] && k < v->nin; k++)
+            if (v->in[k])
+                consumers[v->in[k]->id]++;
+    }
+    fuse_conv_pools(g, needed, consumers, is_output);
     for (int i = 0; i < g->nvalues; i++) {
         Value *v = g->values[i];
         if (needed[i] && (v->op == OP_reshape || v->op == OP_flatten || v->op == OP_dropout))
             v->alias_of = v->in[0];
     }
-
-    /* last uses, counted on the storage each value lives in */
-    for (int i = 0; i < g->nvalues; i++) {
-        Value *v = g->values[i];
-        if (!needed[i] || v->fused || v->alias_of)
-            continue;
-        for (int k = 0; k < v->nin; k++)
-            if (v->in[k])
-                last_use[root_of(v->in[k])->id] = i;
-    }
-    for (int i = 0; i < g->noutputs; i++)
-        last_use[root_of(g->outputs[i])->id] = g->nvalues; /* copied out at the end */
-
-    Hole *holes = arena_alloc(sizeof(Hole) * (size_t)(g->nvalues + 2));
-    int nholes = 0;
-    long top = 0, live = 0; /* the area's high-water mark, and the floats of the values alive now */
-    for (int i = 0; i < g->nvalues; i++) {
-        Value *v = g->values[i];
-        if (!needed[i] || v->area != AREA_NONE)
-            continue;
-        long size = act_size(v, batch);
-        if (v->fused || v->alias_of) {
-            if (v->alias_of) {
-                v->area = root_of(v)->area;
-                v->offset = root_of(v)->offset;
-            }
-            continue;
-        }
-        Value *x = v->nin ? root_of(v->in[0]) : NULL;
-        if ((op_info[v->op].flags & F_UNARY) && x && x->area == AREA_ACT && last_use[x->id] == i &&
-            shape_size(&x->shape) == shape_size(&v->shape) && x->batched == v->batched) {
-            v->offset = x->offset; /* in place */
-            last_use[x->id] = -1;  /* its slice now belongs to v */
-        } else {
-            v->offset = (int)take(holes, &nholes, &top, size);
-            live += size;
-        }
-        v->area = AREA_ACT;
-        if (live > p.peak_live)
-            p.peak_live = live;
-        for (int k = 0; k < v->nin; k++) { /* operands that die here give their slice back */
-            Value *r = v->in[k] ? root_of(v->in[k]) : NULL;
-            if (r && r->area == AREA_ACT && last_use[r->id] == i) {
-                long freed = act_size(r, batch);
-                give(holes, &nholes, &top, r->offset, freed);
-                live -= freed;
-                last_use[r->id] = -1;
-            }
-        }
-        if (top > p.act)
-            p.act = top;
-    }
+    place(g, &p, needed, keep_to, 1);
     check_limits(g, &p);
     return p;
 }

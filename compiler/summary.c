@@ -137,7 +137,7 @@ void print_report(Graph *g, const Plan *p, bool embedded, bool json, FILE *out) 
         r->ram = v->alias_of || v->area != AREA_ACT ? 0 : (shape_size(&v->shape) + v->aux) * (v->batched ? batch : 1) * 4;
         r->ram_note = v->alias_of ? "alias" : "";
         for (int k = 0; !v->alias_of && k < v->nin; k++) /* in place: shares its operand's slice */
-            if (v->in[k] && v->in[k]->area == AREA_ACT && v->in[k]->offset == v->offset && g->inference &&
+            if (v->in[k] && v->in[k]->area == AREA_ACT && v->in[k]->offset == v->offset &&
                 (op_info[v->op].flags & F_UNARY))
                 r->ram_note = "in place";
         params += r->params;
@@ -149,7 +149,7 @@ void print_report(Graph *g, const Plan *p, bool embedded, bool json, FILE *out) 
             buffers += shape_size(&g->params[i]->shape);
     long weight_bytes = (params + buffers) * 4, act_bytes = p->act * 4;
     long ram = act_bytes + (embedded ? 0 : weight_bytes);
-    long naive = (g->inference ? p->naive_act : p->act) * 4, bound = (g->inference ? p->peak_live : p->act) * 4;
+    long naive = p->naive_act * 4, bound = p->peak_live * 4;
     if (json) {
         fprintf(out, "{\n  \"model\": \"%s\",\n  \"batch\": %ld,\n  \"inference\": %s,\n  \"layers\": [\n", g->name, batch,
                 g->inference ? "true" : "false");

@@ -110,11 +110,16 @@ int dnn_st_metadata(const void *buf, size_t len, const char *key, char *out, siz
 
 /* ---- Vectors for generated kernels -----------------------------------------
  * With --optimize=speed the generated dense kernels keep 8 partial sums per
- * dot product, added in a fixed order, so a compiler can vectorise them
- * without -ffast-math. On a GNU C compiler with AVX (e.g. -march=native)
- * they use these 8-float vectors; elsewhere, or with -DDNN_PORTABLE, plain
- * C99 arrays computing the same sums in the same order. */
+ * dot product, added in a fixed order, or accumulate 8 outputs at once, so a
+ * compiler can vectorise them without -ffast-math. On a GNU C compiler with
+ * AVX (e.g. -march=native) they use these 8-float vectors; elsewhere, or
+ * with -DDNN_PORTABLE, plain C99 arrays computing the same sums in the same
+ * order. With FMA (-mfma, -march=native) each multiply-add of the vector
+ * path is rounded once (vfmadd: ISO C modes such as -std=c99 never fuse
+ * a * b + c by themselves), so the two paths agree to rounding, not bit for
+ * bit; each is deterministic. */
 #if defined(__GNUC__) && defined(__AVX__) && !defined(DNN_PORTABLE)
+#include <immintrin.h>
 #include <string.h>
 #define DNN_V8 1
 typedef float dnn_v8 __attribute__((vector_size(32)));
@@ -125,6 +130,23 @@ static inline dnn_v8 dnn_v8_load(const float *p) {
 }
 static inline void dnn_v8_store(float *p, dnn_v8 v) { memcpy(p, &v, sizeof v); }
 static inline float dnn_v8_sum(dnn_v8 q) { return ((q[0] + q[1]) + (q[2] + q[3])) + ((q[4] + q[5]) + (q[6] + q[7])); }
+static inline dnn_v8 dnn_v8_set1(float x) { return (dnn_v8){x, x, x, x, x, x, x, x}; }
+/* a * b + c */
+static inline dnn_v8 dnn_v8_fma(dnn_v8 a, dnn_v8 b, dnn_v8 c) {
+#ifdef __FMA__
+    return (dnn_v8)_mm256_fmadd_ps((__m256)a, (__m256)b, (__m256)c);
+#else
+    return a * b + c;
+#endif
+}
+/* The dnn_v8_sum of each of a..h, in one vector: the same additions, done
+ * eight at a time (horizontal adds, then the two halves). */
+static inline dnn_v8 dnn_v8_sum8(dnn_v8 a, dnn_v8 b, dnn_v8 c, dnn_v8 d, dnn_v8 e, dnn_v8 f, dnn_v8 g, dnn_v8 h) {
+    const __m256 ab = _mm256_hadd_ps((__m256)a, (__m256)b), cd = _mm256_hadd_ps((__m256)c, (__m256)d);
+    const __m256 ef = _mm256_hadd_ps((__m256)e, (__m256)f), gh = _mm256_hadd_ps((__m256)g, (__m256)h);
+    const __m256 lo = _mm256_hadd_ps(ab, cd), hi = _mm256_hadd_ps(ef, gh);
+    return (dnn_v8)_mm256_add_ps(_mm256_permute2f128_ps(lo, hi, 0x20), _mm256_permute2f128_ps(lo, hi, 0x31));
+}
 #endif
 
 #endif

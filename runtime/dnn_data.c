@@ -7,7 +7,8 @@
  * file through unchanged, so one code path serves both. The header is read
  * and every limit checked before anything is allocated; the data is then
  * read in fixed chunks and converted straight into the float buffer, so a
- * 47 MB byte file never sits in memory beside its 188 MB of floats. Each
+ * 47 MB byte file never sits in memory beside its 188 MB of floats (or,
+ * with dnn_idx_read_bytes, inflated straight into a byte array). Each
  * failure returns its DNN_E* code and says in msg which file, and where it
  * applies which item, is wrong. zlib is called from this file only, so
  * programs that never read a data set need not link it.
@@ -123,12 +124,22 @@ static int read_header(gzFile f, const char *path, int want_rank, dnn_idx *t, ch
     return DNN_OK;
 }
 
-/* Reads t->items items into t->data, scaling each element. */
+/* Reads t->items items into t->data, scaling each element (or as they are into t->bytes). */
 static int read_data(gzFile f, const char *path, float scale, dnn_idx *t, char *msg, size_t msgcap) {
     size_t width = t->type == DNN_IDX_U8 ? 1 : 4;
     size_t count = (size_t)t->items * t->item_size, done = 0;
     unsigned char chunk[1 << 16];
-    while (done < count) {
+    while (t->bytes && done < count) { /* straight into the caller's array */
+        unsigned want = count - done < (1u << 30) ? (unsigned)(count - done) : 1u << 30, got;
+        int rc = read_bytes(f, t->bytes + done, want, &got, path, msg, msgcap);
+        if (rc != DNN_OK)
+            return rc;
+        done += got;
+        if (got < want)
+            return dnn_errorf(msg, msgcap, DNN_E_TRUNCATED, path, "truncated: item %zu (from 0) of %d is incomplete",
+                        t->item_size ? done / t->item_size : 0, t->dims[0]);
+    }
+    while (!t->bytes && done < count) {
         size_t want = (count - done) * width < sizeof chunk ? (count - done) * width : sizeof chunk;
         unsigned got;
         int rc = read_bytes(f, chunk, (unsigned)want, &got, path, msg, msgcap);
@@ -151,7 +162,8 @@ static int read_data(gzFile f, const char *path, float scale, dnn_idx *t, char *
     return DNN_OK;
 }
 
-int dnn_idx_read(const char *path, int rank, int max_items, float scale, dnn_idx *out, char *msg, size_t msgcap) {
+static int idx_read(const char *path, int rank, int max_items, float scale, int bytes, dnn_idx *out, char *msg,
+                    size_t msgcap) {
     if (msg && msgcap > 0)
         msg[0] = 0;
     if (!out)
@@ -171,8 +183,11 @@ int dnn_idx_read(const char *path, int rank, int max_items, float scale, dnn_idx
         t.items = max_items && max_items < t.dims[0] ? max_items : t.dims[0];
         /* at least one float, so an empty file still gets a pointer to free */
         size_t count = (size_t)t.items * t.item_size;
-        t.data = malloc(count ? count * sizeof(float) : sizeof(float));
-        rc = t.data ? read_data(f, path, scale, &t, msg, msgcap)
+        if (bytes && t.type == DNN_IDX_U8)
+            t.bytes = malloc(count ? count : 1);
+        else
+            t.data = malloc(count ? count * sizeof(float) : sizeof(float));
+        rc = t.data || t.bytes ? read_data(f, path, scale, &t, msg, msgcap)
                     : dnn_errorf(msg, msgcap, DNN_E_SPACE, path, "out of memory for %zu floats", count);
     }
     if (rc == DNN_OK && max_items == 0) { /* every item read: the file must end here */
@@ -190,9 +205,18 @@ int dnn_idx_read(const char *path, int rank, int max_items, float scale, dnn_idx
     return rc;
 }
 
+int dnn_idx_read(const char *path, int rank, int max_items, float scale, dnn_idx *out, char *msg, size_t msgcap) {
+    return idx_read(path, rank, max_items, scale, 0, out, msg, msgcap);
+}
+
+int dnn_idx_read_bytes(const char *path, int rank, int max_items, dnn_idx *out, char *msg, size_t msgcap) {
+    return idx_read(path, rank, max_items, 1.0f, 1, out, msg, msgcap);
+}
+
 void dnn_idx_free(dnn_idx *t) {
     if (t) {
         free(t->data);
+        free(t->bytes);
         memset(t, 0, sizeof *t);
     }
 }

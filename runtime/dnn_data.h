@@ -30,6 +30,7 @@ typedef struct dnn_idx {
     int items;                  /* items read: dims[0], or fewer if limited */
     size_t item_size;           /* elements per item: product of dims[1..] */
     float *data;                /* malloc'd: items * item_size elements, each times scale */
+    unsigned char *bytes;       /* dnn_idx_read_bytes of a u8 file: the elements as stored (data NULL) */
 } dnn_idx;
 
 /* Reads the IDX file at path (gzip or plain, detected from its bytes).
@@ -42,7 +43,11 @@ typedef struct dnn_idx {
  * other than u8 or f32), DNN_E_SHAPE (rank differs), DNN_E_TRUNCATED,
  * DNN_E_SPACE (out of memory), DNN_E_ARG (NULL path or out). */
 int dnn_idx_read(const char *path, int rank, int max_items, float scale, dnn_idx *out, char *msg, size_t msgcap);
-void dnn_idx_free(dnn_idx *t); /* frees t->data and zeroes *t; NULL is fine */
+/* As dnn_idx_read (scale 1), except that a u8 file's elements stay bytes:
+ * out->bytes (malloc'd, items * item_size of them) and out->data NULL, a
+ * quarter of the memory and no conversion; an f32 file fills out->data. */
+int dnn_idx_read_bytes(const char *path, int rank, int max_items, dnn_idx *out, char *msg, size_t msgcap);
+void dnn_idx_free(dnn_idx *t); /* frees t->data and t->bytes and zeroes *t; NULL is fine */
 
 /* Samples for a model with one float input and one class target. */
 typedef struct dnn_dataset {

@@ -289,6 +289,9 @@ typedef struct Data {
     long count;
     int nslots;
     float *x[MAX_SLOTS];       /* float slots: [count][size] */
+    unsigned char *u8[MAX_SLOTS]; /* or byte slots (an IDX u8 file's input): [count][size], as read */
+    float lut[MAX_SLOTS][256]; /* a byte slot's values after --scale, from prep_apply */
+    const float *mean[MAX_SLOTS], *std[MAX_SLOTS]; /* and --standardize's (the Prep's), or NULL */
     int32_t *y[MAX_SLOTS];     /* class slots: [count] */
     char **labels[MAX_SLOTS];  /* class names from a CSV text column, or NULL */
     int nlabels[MAX_SLOTS];
@@ -301,6 +304,7 @@ static const dnn_io *slot_io(const dnn_program *p, int s) {
 static void data_free(Data *d) {
     for (int s = 0; s < MAX_SLOTS; s++) {
         free(d->x[s]);
+        free(d->u8[s]);
         free(d->y[s]);
         if (d->labels[s])
             for (int k = 0; k < d->nlabels[s]; k++)
@@ -496,7 +500,7 @@ static int load_array(const dnn_program *p, const char *path, Data *d, int *s) {
     dnn_array a = {0};
     dnn_idx t = {0};
     int npy = ends_with(path, ".npy");
-    int rc = npy ? dnn_npy_read(path, 1.0f, &a, msg, sizeof msg) : dnn_idx_read(path, 0, 0, 1.0f, &t, msg, sizeof msg);
+    int rc = npy ? dnn_npy_read(path, 1.0f, &a, msg, sizeof msg) : dnn_idx_read_bytes(path, 0, 0, &t, msg, sizeof msg);
     if (rc != DNN_OK) {
         fail("%s", msg);
         return 1;
@@ -506,9 +510,24 @@ static int load_array(const dnn_program *p, const char *path, Data *d, int *s) {
         rows = a.rank ? (long)a.dims[0] : 1;
         per = a.rank ? a.count / (size_t)(rows ? rows : 1) : 1;
     } else {
-        vals = t.data;
         rows = t.items;
         per = t.item_size;
+        int own = *s < p->ninputs && !d->count && (long)per == io->size;
+        if (t.bytes && own) { /* the first input's bytes are the slot: scaled as batches are gathered */
+            d->count = rows;
+            d->u8[*s] = t.bytes;
+            t.bytes = NULL;
+            (*s)++;
+            dnn_idx_free(&t);
+            return 0;
+        }
+        if (t.bytes) { /* elsewhere as floats */
+            size_t n = (size_t)rows * per;
+            t.data = xcalloc(n ? n : 1, sizeof(float));
+            for (size_t i = 0; i < n; i++)
+                t.data[i] = t.bytes[i];
+        }
+        vals = t.data;
     }
     if ((long)per != io->size) {
         fail("%s holds %zu value%s per sample, but '%s' takes %d%s", path, per, per == 1 ? "" : "s", io->name, io->size,
@@ -534,6 +553,19 @@ static int load_array(const dnn_program *p, const char *path, Data *d, int *s) {
     dnn_array_free(&a);
     dnn_idx_free(&t);
     return rc;
+}
+
+/* Byte slots as floats (the values as read), for the code that reads Data's floats directly. */
+static void data_floats(const dnn_program *p, Data *d) {
+    for (int s = 0; s < d->nslots; s++)
+        if (d->u8[s]) {
+            size_t n = (size_t)d->count * (size_t)slot_io(p, s)->size;
+            d->x[s] = xcalloc(n ? n : 1, sizeof(float));
+            for (size_t i = 0; i < n; i++)
+                d->x[s][i] = d->u8[s][i];
+            free(d->u8[s]);
+            d->u8[s] = NULL;
+        }
 }
 
 /* Reads files into the first nslots slots (inputs, or inputs and targets). */
@@ -591,6 +623,13 @@ static void prep_free(Prep *pr) {
 static void prep_apply(const dnn_program *p, const Prep *pr, Data *d) {
     for (int s = 0; s < p->ninputs; s++) {
         int size = p->inputs[s].size;
+        if (d->u8[s]) { /* applied by batch_fill: the same arithmetic */
+            for (int b = 0; b < 256; b++)
+                d->lut[s][b] = (float)((float)b * pr->scale);
+            d->mean[s] = pr->mean[s];
+            d->std[s] = pr->std[s];
+            continue;
+        }
         for (long i = 0; i < d->count; i++)
             for (int k = 0; k < size; k++) {
                 float *v = &d->x[s][i * size + k];
@@ -601,6 +640,9 @@ static void prep_apply(const dnn_program *p, const Prep *pr, Data *d) {
     }
 }
 
+/* Element i of slot s as read (before any preprocessing). */
+static float raw(const Data *d, int s, long i) { return d->u8[s] ? d->u8[s][i] : d->x[s][i]; }
+
 /* Mean and standard deviation of each input feature over samples idx[0..n). */
 static void prep_fit(const dnn_program *p, Prep *pr, const Data *d, const long *idx, long n) {
     for (int s = 0; s < p->ninputs; s++) {
@@ -610,10 +652,10 @@ static void prep_fit(const dnn_program *p, Prep *pr, const Data *d, const long *
         for (int k = 0; k < size; k++) {
             double sum = 0, sq = 0;
             for (long i = 0; i < n; i++)
-                sum += d->x[s][idx[i] * size + k] * pr->scale;
+                sum += raw(d, s, idx[i] * size + k) * pr->scale;
             double mean = sum / (double)n;
             for (long i = 0; i < n; i++) {
-                double dv = d->x[s][idx[i] * size + k] * pr->scale - mean;
+                double dv = raw(d, s, idx[i] * size + k) * pr->scale - mean;
                 sq += dv * dv;
             }
             double sd = sqrt(sq / (double)n);
@@ -809,7 +851,12 @@ static void batch_fill(const dnn_program *p, const Data *d, const long *idx, int
     for (int s = 0; s < d->nslots; s++) {
         const dnn_io *io = slot_io(p, s);
         for (int i = 0; i < n; i++) {
-            if (s < p->ninputs)
+            if (d->u8[s]) {
+                const unsigned char *src = d->u8[s] + idx[i] * io->size;
+                float *dst = b->x[s] + (size_t)i * io->size;
+                for (int k = 0; k < io->size; k++)
+                    dst[k] = d->mean[s] ? (d->lut[s][src[k]] - d->mean[s][k]) / d->std[s][k] : d->lut[s][src[k]];
+            } else if (s < p->ninputs)
                 memcpy(b->x[s] + (size_t)i * io->size, d->x[s] + idx[i] * io->size, sizeof(float) * (size_t)io->size);
             else if (io->classes)
                 ((int32_t *)b->y[s - p->ninputs])[i] = d->y[s][idx[i]];
@@ -1126,6 +1173,13 @@ static void subset(const dnn_program *p, const Data *d, const long *idx, long n,
             out->y[s] = xcalloc((size_t)n, sizeof(int32_t));
             for (long i = 0; i < n; i++)
                 out->y[s][i] = d->y[s][idx[i]];
+        } else if (d->u8[s]) {
+            out->u8[s] = xcalloc((size_t)n * (size_t)io->size, 1);
+            for (long i = 0; i < n; i++)
+                memcpy(out->u8[s] + i * io->size, d->u8[s] + idx[i] * io->size, (size_t)io->size);
+            memcpy(out->lut[s], d->lut[s], sizeof d->lut[s]);
+            out->mean[s] = d->mean[s];
+            out->std[s] = d->std[s];
         } else {
             out->x[s] = xcalloc((size_t)n * (size_t)io->size, sizeof(float));
             for (long i = 0; i < n; i++)
@@ -1450,6 +1504,7 @@ static int prepare(Run *r, int nslots, Data *d) {
         return 1;
     if (!isnan(r->o.scale))
         r->prep.scale = r->o.scale;
+    data_floats(r->p, d); /* predict and check read the floats */
     prep_apply(r->p, &r->prep, d);
     return 0;
 }
@@ -1754,7 +1809,7 @@ static int check(Run *r) {
         dnn_st_view v;
         int e = dnn_st_find(buf, len, io->name, &v);
         long per = 1;
-        for (int k = 1; k < v.rank; k++)
+        for (int k = 1; e == DNN_OK && k < v.rank; k++) /* v is unset on an error */
             per *= (long)v.shape[k];
         if (e != DNN_OK || v.dtype != DNN_DT_F32 || v.rank < 1 || per != io->size ||
             (count >= 0 && v.shape[0] != count) || ((uintptr_t)v.data & 3)) {

@@ -57,8 +57,9 @@ done
 run_all "$tmp/plain"
 
 # ---- the core is freestanding and warning-free ----------------------------
+# (immintrin.h, for the AVX kernels' vectors, is the compiler's own: no library)
 bad=$(grep -h '^[[:space:]]*#[[:space:]]*include' runtime/dnn_core.c runtime/dnn.h |
-      grep -v -E '<(stdint|stddef|string|math)\.h>|"dnn\.h"')
+      grep -v -E '<(stdint|stddef|string|math|immintrin)\.h>|"dnn\.h"')
 if [ -z "$bad" ]; then pass core_includes; else fail core_includes "$bad"; fi
 
 for cc in gcc clang; do
