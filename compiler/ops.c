@@ -1389,28 +1389,55 @@ static void emit_conv_wt(Emitter *e, const ConvDims *d, bool bias) {
     emit(e, "    for (int t = 0; t < %d; t++) wt[t][f] = in1[f * %d + t];", d->taps, d->taps);
 }
 
-/* What a forward tile does with its sums. */
-typedef struct {
-    const Value *pool, *act; /* fused: pool (and act) the tile's windows; else store conv outputs */
-    int npos;                /* positions per window (pool_k²), 1 unfused */
-} TileSink;
+/* The largest tile: accumulator vectors kept in registers. */
+enum { TILE_ACCS = 16 };
 
-/* One forward tile: `rows` output positions (pointers x0.. into xs, set
- * by the caller) × vb vectors of filters from f0. */
-static void emit_conv_fwd_tile(Emitter *e, const ConvDims *d, int rows, int vb, const TileSink *sink) {
+/* The number of tile columns for `count` items a row: the largest divisor
+ * of count from most/2 to most (no remainder tile), else most. */
+static int tile_cols(int count, int most) {
+    if (most >= count)
+        return count;
+    for (int m = most; m * 2 >= most; m--)
+        if (count % m == 0)
+            return m;
+    return most;
+}
+
+/* What a forward tile computes: the conv outputs at rows × cols positions
+ * of one output row (unfused), or at cols pool windows of one pool row,
+ * activated and pooled (fused: pool set, rows = pool_k). */
+typedef struct {
+    const Value *pool, *act;
+    int rows, cols, vb;
+} Tile;
+
+/* The column of tile position m, relative to the tile's first one. */
+static int tile_col(const Tile *t, int m) {
+    if (!t->pool)
+        return m;
+    int PK = (int)t->pool->attr[0], PS = (int)t->pool->attr[1];
+    return m / PK * PS + m % PK;
+}
+
+/* One forward tile: rows × (cols, or cols × pool_k) output positions from
+ * xb (row r at xb + r·S·Wp) × vb vectors of filters from f0. In the vector
+ * code each input value is broadcast once per kernel row and serves every
+ * position and tap that reads it. */
+static void emit_conv_fwd_tile(Emitter *e, const ConvDims *d, const Tile *t) {
+    int npos = t->pool ? t->cols * (int)t->pool->attr[0] : t->cols, vb = t->vb, n = t->rows * npos;
     for (int vector = 1; vector >= 0; vector--) {
         emit(e, vector ? "#ifdef DNN_V8" : "#else");
         if (vector) {
-            for (int j = 0; j < rows; j++)
+            for (int j = 0; j < n; j++)
                 for (int v = 0; v < vb; v++)
                     emit(e, "dnn_v8 a%d_%d = dnn_v8_load(bias + f0 + %d);", j, v, v * 8);
         } else {
-            emit(e, "float a[%d][%d];", rows, vb * 8);
-            const char *list = "x0";
-            for (int j = 1; j < rows; j++)
-                list = arena_printf("%s, x%d", list, j);
-            emit(e, "const float *xj[%d] = {%s};", rows, list);
-            emit(e, "for (int j = 0; j < %d; j++)", rows);
+            const char *list = "xb";
+            for (int j = 1; j < n; j++)
+                list = arena_printf("%s, xb + %d", list, j / npos * d->S * d->Wp + tile_col(t, j % npos) * d->S);
+            emit(e, "const float *xj[%d] = {%s};", n, list);
+            emit(e, "float a[%d][%d];", n, vb * 8);
+            emit(e, "for (int j = 0; j < %d; j++)", n);
             emit(e, "    for (int l = 0; l < %d; l++) a[j][l] = bias[f0 + l];", vb * 8);
         }
         emit(e, "for (int c = 0; c < %d; c++)", d->C);
@@ -1418,117 +1445,113 @@ static void emit_conv_fwd_tile(Emitter *e, const ConvDims *d, int rows, int vb, 
         e->indent++;
         emit(e, "const int o = (c * %d + ky) * %d;", d->Hp, d->Wp);
         emit(e, "const float *w = wt[(c * %d + ky) * %d] + f0;", d->K, d->K);
-        emit(e, "for (int kx = 0; kx < %d; kx++, w += %d) {", d->K, d->F8);
-        e->indent++;
         if (vector) {
-            for (int v = 0; v < vb; v++)
-                emit(e, "const dnn_v8 w%d = dnn_v8_load(w + %d);", v, v * 8);
-            for (int j = 0; j < rows; j++) {
+            int span = tile_col(t, npos - 1) * d->S + d->K;
+            for (int r = 0; r < t->rows; r++) {
+                emit(e, "const float *x%d = xb + o + %d;", r, r * d->S * d->Wp);
+                for (int i = 0; i < span; i++)
+                    emit(e, "const dnn_v8 x%d_%d = dnn_v8_splat(x%d[%d]);", r, i, r, i);
+            }
+            for (int kx = 0; kx < d->K; kx++) {
                 emit(e, "{");
-                emit(e, "    const float x = x%d[o + kx];", j);
+                e->indent++;
                 for (int v = 0; v < vb; v++)
-                    emit(e, "    a%d_%d += x * w%d;", j, v, v);
+                    emit(e, "const dnn_v8 w%d = dnn_v8_load(w + %d);", v, kx * d->F8 + v * 8);
+                for (int j = 0; j < n; j++)
+                    for (int v = 0; v < vb; v++)
+                        emit(e, "a%d_%d += x%d_%d * w%d;", j, v, j / npos, tile_col(t, j % npos) * d->S + kx, v);
+                e->indent--;
                 emit(e, "}");
             }
         } else {
-            emit(e, "for (int j = 0; j < %d; j++) {", rows);
-            emit(e, "    const float x = xj[j][o + kx];");
-            emit(e, "    for (int l = 0; l < %d; l++) a[j][l] += x * w[l];", vb * 8);
-            emit(e, "}");
+            emit(e, "for (int kx = 0; kx < %d; kx++, w += %d)", d->K, d->F8);
+            emit(e, "    for (int j = 0; j < %d; j++)", n);
+            emit(e, "        for (int l = 0; l < %d; l++) a[j][l] += xj[j][o + kx] * w[l];", vb * 8);
         }
         e->indent--;
         emit(e, "}");
-        e->indent--;
-        emit(e, "}");
         for (int v = 0; v < vb; v++) {
-            if (!sink->pool) {
+            if (!t->pool) {
                 emit_lane_loop(e, v, d->F, "f0", 8);
                 emit(e, "{");
-                for (int j = 0; j < rows; j++)
-                    emit(e, "    ys[(f0 + %d + l) * %d + p + %d] = %s;", v * 8, d->NP, j, lane_acc(j, v, "l", vector));
+                for (int j = 0; j < n; j++)
+                    emit(e, "    yr[(f0 + %d + l) * %d + %d] = %s;", v * 8, d->NP, j, lane_acc(j, v, "l", vector));
                 emit(e, "}");
                 continue;
             }
-            const Value *pool = sink->pool;
+            const Value *pool = t->pool;
             bool max = pool->op == OP_maxpool;
             int PH = pool->shape.dim[1], PW = pool->shape.dim[2], PK = (int)pool->attr[0];
-            for (int w = 0; w < rows / sink->npos; w++) {
-                emit_lane_loop(e, v, d->F, "f0", 8);
-                emit(e, "{");
+            emit_lane_loop(e, v, d->F, "f0", 8);
+            emit(e, "{");
+            e->indent++;
+            for (int i = 0; i < t->cols; i++) {
+                emit(e, "{ /* window %d */", i);
                 e->indent++;
                 emit(e, max ? "float top = -INFINITY;" : "float acc = 0.0f;");
                 if (max)
                     emit(e, "int first = 1;");
-                for (int t = 0; t < sink->npos; t++) {
-                    emit(e, "{");
-                    e->indent++;
-                    emit(e, "float y = %s;", lane_acc(w * sink->npos + t, v, "l", vector));
-                    if (sink->act)
-                        emit_act_inplace(e, sink->act, "y");
-                    emit_pool_take(e, max);
-                    e->indent--;
-                    emit(e, "}");
-                }
-                emit(e, "out[(s * %d + f0 + %d + l) * %d + q + %d] = %s;", d->F, v * 8, PH * PW, w,
+                for (int wy = 0; wy < PK; wy++)
+                    for (int wx = 0; wx < PK; wx++) {
+                        emit(e, "{");
+                        e->indent++;
+                        emit(e, "float y = %s;", lane_acc(wy * npos + i * PK + wx, v, "l", vector));
+                        if (t->act)
+                            emit_act_inplace(e, t->act, "y");
+                        emit_pool_take(e, max);
+                        e->indent--;
+                        emit(e, "}");
+                    }
+                emit(e, "out[(s * %d + f0 + %d + l) * %d + py * %d + px + %d] = %s;", d->F, v * 8, PH * PW, PW, i,
                      max ? "top" : arena_printf("acc / (float)%d", PK * PK));
                 e->indent--;
                 emit(e, "}");
             }
+            e->indent--;
+            emit(e, "}");
         }
     }
     emit(e, "#endif");
 }
 
-/* The loop over tiles of `per` positions (or windows) out of `count`,
- * then one tile for the rest; `ptr` gives x_j's offset in xs for item
- * `idx` ("p + 3"), with position j of the tile's item. */
-static void emit_conv_fwd_tiles(Emitter *e, const ConvDims *d, int count, int per, int vb, const TileSink *sink,
-                                const char *var) {
-    int whole = count / per * per;
+/* The tiles along one row of `count` items (output positions, or pool
+ * windows): `cols` at a time, then one tile for the rest. `xb` is the
+ * input under the item `var` (a C expression of var). */
+static void emit_conv_fwd_row(Emitter *e, const ConvDims *d, Tile t, int count, const char *var, const char *xb) {
+    int per = t.cols, whole = count / per * per;
     for (int part = 0; part < 2; part++) {
-        int n = part ? count - whole : per;
-        if (n == 0 || (part == 0 && whole == 0))
+        t.cols = part ? count - whole : per;
+        if (t.cols == 0 || (part == 0 && whole == 0))
             continue;
         if (part == 0)
             emit(e, "for (int %s = 0; %s < %d; %s += %d) {", var, var, whole, var, per);
         else
-            emit(e, "{ /* the last %d */", n);
+            emit(e, "{ /* the last %d */", t.cols);
         e->indent++;
         if (part)
             emit(e, "const int %s = %d;", var, whole);
-        for (int i = 0; i < n; i++)
-            for (int t = 0; t < sink->npos; t++) {
-                int j = i * sink->npos + t;
-                if (!sink->pool)
-                    emit(e, "const float *x%d = xs + (p + %d) / %d * %d + (p + %d) %% %d%s;", j, i, d->OW, d->S * d->Wp,
-                         i, d->OW, d->S == 1 ? "" : arena_printf(" * %d", d->S));
-                else {
-                    int PW = sink->pool->shape.dim[2], PS = (int)sink->pool->attr[1], PK = (int)sink->pool->attr[0];
-                    emit(e, "const float *x%d = xs + ((q + %d) / %d * %d + %d) * %d + ((q + %d) %% %d * %d + %d) * %d;", j,
-                         i, PW, PS, t / PK, d->S * d->Wp, i, PW, PS, t % PK, d->S);
-                }
-            }
-        emit_conv_fwd_tile(e, d, n * sink->npos, vb, sink);
+        emit(e, "const float *xb = %s;", xb);
+        if (!t.pool)
+            emit(e, "float *yr = ys + oy * %d + ox;", d->OW);
+        emit_conv_fwd_tile(e, d, &t);
         e->indent--;
         emit(e, "}");
     }
 }
 
 /* conv2d forward, and with a pool (--inference's fused step) conv2d →
- * activation → pool: per sample, tiles of output positions — with a pool,
- * of whole pool windows, activated and pooled straight from the registers,
- * so no conv output is stored. */
+ * activation → pool: per sample, tiles of output positions along a row —
+ * with a pool, of whole pool windows along a pool row, activated and pooled
+ * straight from the registers, so no conv output is stored. */
 static void emit_conv_fwd_lanes(Emitter *e, const Value *conv, const Value *pool, const Value *act) {
     ConvDims d = conv_dims(conv);
     int vb = lane_block(d.F8, 2);
-    TileSink sink = {pool, act, 1};
-    if (pool)
-        sink.npos = (int)(pool->attr[0] * pool->attr[0]);
-    int per = 12 / (vb * sink.npos);
-    if (per < 1)
-        per = 1;
-    emit(e, "/* filters in the vector lanes: tiles of %d output %s x %d filters */", per,
-         pool ? arena_printf("pool windows (%d positions each)", sink.npos) : "positions", vb * 8);
+    Tile t = {pool, act, 1, 1, vb};
+    int PK = pool ? (int)pool->attr[0] : 1, most = TILE_ACCS / (vb * PK * PK);
+    t.rows = PK;
+    t.cols = tile_cols(pool ? pool->shape.dim[2] : d.OW, most < 1 ? 1 : most);
+    emit(e, "/* filters in the vector lanes: tiles of %d %s x %d filters */", t.cols,
+         pool ? arena_printf("pool windows (%dx%d positions each)", PK, PK) : "output positions", vb * 8);
     emit_conv_wt(e, &d, conv->in[2] != NULL);
     emit_conv_pad_clear(e, &d);
     emit(e, "for (int s = 0; s < %s; s++) {", samples_of(pool ? pool : conv));
@@ -1536,20 +1559,23 @@ static void emit_conv_fwd_lanes(Emitter *e, const Value *conv, const Value *pool
     emit_conv_pad_copy(e, &d, arena_printf("in0 + s * %d", d.C * d.H * d.W));
     if (!pool)
         emit(e, "float *ys = out + s * %d;", d.F * d.NP);
-    emit(e, "for (int f0 = 0; f0 < %d; f0 += %d) {", d.F8, vb * 8);
-    e->indent++;
-    if (pool)
-        emit_conv_fwd_tiles(e, &d, pool->shape.dim[1] * pool->shape.dim[2], per, vb, &sink, "q");
-    else
-        emit_conv_fwd_tiles(e, &d, d.NP, per, vb, &sink, "p");
+    emit(e, "for (int f0 = 0; f0 < %d; f0 += %d)", d.F8, vb * 8);
+    if (pool) {
+        int PS = (int)pool->attr[1];
+        emit(e, "for (int py = 0; py < %d; py++) {", pool->shape.dim[1]);
+        e->indent++;
+        emit_conv_fwd_row(e, &d, t, pool->shape.dim[2], "px",
+                          arena_printf("xs + py * %d + px * %d", PS * d.S * d.Wp, PS * d.S));
+    } else {
+        emit(e, "for (int oy = 0; oy < %d; oy++) {", d.OH);
+        e->indent++;
+        emit_conv_fwd_row(e, &d, t, d.OW, "ox", arena_printf("xs + oy * %d + ox * %d", d.S * d.Wp, d.S));
+    }
     e->indent--;
     emit(e, "}");
     e->indent--;
     emit(e, "}");
 }
-
-/* The largest tile: accumulator vectors kept in registers. */
-enum { TILE_ACCS = 12 };
 
 /* conv2d's weight gradient, filters in the lanes: dwt[tap][f] accumulates
  * x·dy over the samples, then the positions, in order; a tile is one
@@ -2010,6 +2036,55 @@ static void emit_conv_act_pool_rows(Emitter *e, const Value *v) {
     emit(e, "}");
 }
 
+/* maxpool with windows that tile the input (stride = kernel, no padding),
+ * at speed: the forward pass takes each window's first maximum (NaN wins)
+ * without branches; the gradient finds that element again as the window's
+ * first one equal to the stored output (`out`), and writes every input's
+ * gradient once — dy there, 0 elsewhere — so no zeroing pass and no
+ * scattered adds. */
+static void emit_maxpool_tiled(Emitter *e, const Value *v, int arg) {
+    const Value *x = v->in[0];
+    int C = x->shape.dim[0], H = x->shape.dim[1], W = x->shape.dim[2];
+    int OH = v->shape.dim[1], OW = v->shape.dim[2], K = (int)v->attr[0];
+    if (arg >= 0 && (H % K || W % K)) /* the rows and columns no window covers */
+        emit(e, "memset(dx, 0, sizeof(float) * %s);", count_of(x));
+    emit(e, "for (int sc = 0; sc < %s * %d; sc++)", samples_of(v), C);
+    emit(e, "for (int oy = 0; oy < %d; oy++) {", OH);
+    e->indent++;
+    emit(e, "const float *xr = in0 + (sc * %d + oy * %d) * %d;", H, K, W);
+    emit(e, "const int o = (sc * %d + oy) * %d;", OH, OW);
+    if (arg >= 0)
+        emit(e, "float *dr = dx + (sc * %d + oy * %d) * %d;", H, K, W);
+    emit(e, "for (int ox = 0; ox < %d; ox++) {", OW);
+    e->indent++;
+    if (arg < 0) {
+        emit(e, "float top = xr[ox * %d];", K);
+        for (int i = 1; i < K * K; i++) {
+            emit(e, "{");
+            emit(e, "    const float val = xr[%d + ox * %d];", i / K * W + i % K, K);
+            emit(e, "    top = val > top || val != val ? val : top;");
+            emit(e, "}");
+        }
+        emit(e, "out[o + ox] = top;");
+    } else {
+        emit(e, "const float top = out[o + ox], g = dy[o + ox];");
+        emit(e, "int hit = 0;");
+        for (int i = 0; i < K * K; i++) {
+            int at = i / K * W + i % K;
+            emit(e, "{");
+            emit(e, "    const float val = xr[%d + ox * %d];", at, K);
+            emit(e, "    const int here = !hit && (val == top || (val != val && top != top));");
+            emit(e, "    dr[%d + ox * %d] = here ? g : 0.0f;", at, K);
+            emit(e, "    hit |= here;");
+            emit(e, "}");
+        }
+    }
+    e->indent--;
+    emit(e, "}");
+    e->indent--;
+    emit(e, "}");
+}
+
 /* maxpool and avgpool, floor mode. maxpool's gradient goes to the first
  * maximum of each window (NaN counts as a maximum), as PyTorch's CPU kernel;
  * the arg-max is found again from the input rather than stored. */
@@ -2022,6 +2097,10 @@ static void emit_pool(Emitter *e, const Value *v, int arg) {
             emit_conv_fwd_lanes(e, v->fused_conv, v, v->fused_act);
         else
             emit_conv_act_pool_rows(e, v);
+        return;
+    }
+    if (!e->generic && v->op == OP_maxpool && v->attr[1] == v->attr[0] && v->attr[2] == 0) {
+        emit_maxpool_tiled(e, v, arg);
         return;
     }
     const Value *x = v->in[0];

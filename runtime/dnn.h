@@ -110,8 +110,8 @@ int dnn_st_metadata(const void *buf, size_t len, const char *key, char *out, siz
 
 /* ---- Vectors for generated kernels -----------------------------------------
  * With --optimize=speed the generated dense kernels keep 8 partial sums per
- * dot product, added in a fixed order, so a compiler can vectorise them
- * without -ffast-math. On a GNU C compiler with AVX (e.g. -march=native)
+ * dot product, added in a fixed order, and the conv2d kernels 8 channels'
+ * separate sums, so a compiler can vectorise them without -ffast-math. On a GNU C compiler with AVX (e.g. -march=native)
  * they use these 8-float vectors; elsewhere, or with -DDNN_PORTABLE, plain
  * C99 arrays computing the same sums in the same order. */
 #if defined(__GNUC__) && defined(__AVX__) && !defined(DNN_PORTABLE)
@@ -124,6 +124,7 @@ static inline dnn_v8 dnn_v8_load(const float *p) {
     return v;
 }
 static inline void dnn_v8_store(float *p, dnn_v8 v) { memcpy(p, &v, sizeof v); }
+static inline dnn_v8 dnn_v8_splat(float x) { return (dnn_v8){x, x, x, x, x, x, x, x}; }
 static inline float dnn_v8_sum(dnn_v8 q) { return ((q[0] + q[1]) + (q[2] + q[3])) + ((q[4] + q[5]) + (q[6] + q[7])); }
 #endif
 
