@@ -1393,11 +1393,11 @@ static void emit_conv_wt(Emitter *e, const ConvDims *d, bool bias) {
 enum { TILE_ACCS = 16 };
 
 /* The number of tile columns for `count` items a row: the largest divisor
- * of count from most/2 to most (no remainder tile), else most. */
+ * of count from 3/4 of most to most (no remainder tile), else most. */
 static int tile_cols(int count, int most) {
     if (most >= count)
         return count;
-    for (int m = most; m * 2 >= most; m--)
+    for (int m = most; m * 4 >= most * 3; m--)
         if (count % m == 0)
             return m;
     return most;
@@ -2039,7 +2039,8 @@ static void emit_conv_act_pool_rows(Emitter *e, const Value *v) {
 /* maxpool with windows that tile the input (stride = kernel, no padding),
  * at speed: the forward pass takes each window's first maximum (NaN wins)
  * without branches; the gradient finds that element again as the window's
- * first one equal to the stored output (`out`), and writes every input's
+ * first one equal to the stored output (`out`; the first NaN if that is
+ * NaN, else the last), and writes every input's
  * gradient once — dy there, 0 elsewhere — so no zeroing pass and no
  * scattered adds. */
 static void emit_maxpool_tiled(Emitter *e, const Value *v, int arg) {
@@ -2068,16 +2069,20 @@ static void emit_maxpool_tiled(Emitter *e, const Value *v, int arg) {
         emit(e, "out[o + ox] = top;");
     } else {
         emit(e, "const float top = out[o + ox], g = dy[o + ox];");
-        emit(e, "int hit = 0;");
+        if (K > 1)
+            emit(e, "const int nan = top != top;");
+        const char *before = "";
         for (int i = 0; i < K * K; i++) {
             int at = i / K * W + i % K;
-            emit(e, "{");
-            emit(e, "    const float val = xr[%d + ox * %d];", at, K);
-            emit(e, "    const int here = !hit && (val == top || (val != val && top != top));");
-            emit(e, "    dr[%d + ox * %d] = here ? g : 0.0f;", at, K);
-            emit(e, "    hit |= here;");
-            emit(e, "}");
+            if (i < K * K - 1) {
+                emit(e, "const float v%d = xr[%d + ox * %d];", i, at, K);
+                emit(e, "const int m%d = %s((v%d == top) | ((v%d != v%d) & nan));", i, before, i, i, i);
+            } else
+                emit(e, "const int m%d = %s1;", i, before);
+            before = arena_printf("%s(m%d ^ 1) & ", before, i);
         }
+        for (int i = 0; i < K * K; i++)
+            emit(e, "dr[%d + ox * %d] = m%d ? g : 0.0f;", i / K * W + i % K, K, i);
     }
     e->indent--;
     emit(e, "}");
