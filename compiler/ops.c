@@ -2069,8 +2069,7 @@ static void emit_maxpool_tiled(Emitter *e, const Value *v, int arg) {
         emit(e, "out[o + ox] = top;");
     } else {
         emit(e, "const float top = out[o + ox], g = dy[o + ox];");
-        if (K > 1)
-            emit(e, "const int nan = top != top;");
+        emit(e, "const int nan = top != top;");
         const char *before = "";
         for (int i = 0; i < K * K; i++) {
             int at = i / K * W + i % K;
@@ -2104,7 +2103,7 @@ static void emit_pool(Emitter *e, const Value *v, int arg) {
             emit_conv_act_pool_rows(e, v);
         return;
     }
-    if (!e->generic && v->op == OP_maxpool && v->attr[1] == v->attr[0] && v->attr[2] == 0) {
+    if (!e->generic && v->op == OP_maxpool && v->attr[0] > 1 && v->attr[1] == v->attr[0] && v->attr[2] == 0) {
         emit_maxpool_tiled(e, v, arg);
         return;
     }
