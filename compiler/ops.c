@@ -1419,6 +1419,38 @@ static int tile_col(const Tile *t, int m) {
     return m / PK * PS + m % PK;
 }
 
+/* A fused tile's relu (if any) and pool on whole vectors, as the scalar
+ * code does per lane: relu each value, then the first maximum (NaN wins)
+ * or the sum; the lanes then go to their filters' outputs. */
+static void emit_pool_vectors(Emitter *e, const ConvDims *d, const Tile *t, int v, int npos) {
+    const Value *pool = t->pool;
+    bool max = pool->op == OP_maxpool;
+    int PH = pool->shape.dim[1], PW = pool->shape.dim[2], PK = (int)pool->attr[0];
+    for (int i = 0; i < t->cols; i++) {
+        emit(e, "{ /* window %d */", i);
+        e->indent++;
+        for (int k = 0; k < PK * PK; k++) {
+            const char *a = arena_printf("a%d_%d", k / PK * npos + i * PK + k % PK, v);
+            if (t->act)
+                emit(e, "const dnn_v8 y%d = dnn_v8_select(%s > 0.0f, %s, (dnn_v8){0}); /* relu */", k, a, a);
+            else
+                emit(e, "const dnn_v8 y%d = %s;", k, a);
+            if (k == 0)
+                emit(e, max ? "dnn_v8 top = y0;" : "dnn_v8 acc = (dnn_v8){0} + y0;");
+            else if (max)
+                emit(e, "top = dnn_v8_select((y%d > top) | (y%d != y%d), y%d, top);", k, k, k, k);
+            else
+                emit(e, "acc += y%d;", k);
+        }
+        if (!max)
+            emit(e, "const dnn_v8 top = acc / (float)%d;", PK * PK);
+        emit_lane_loop(e, v, d->F, "f0", 8);
+        emit(e, "    out[(s * %d + f0 + %d + l) * %d + py * %d + px + %d] = top[l];", d->F, v * 8, PH * PW, PW, i);
+        e->indent--;
+        emit(e, "}");
+    }
+}
+
 /* One forward tile: rows × (cols, or cols × pool_k) output positions from
  * xb (row r at xb + r·S·Wp) × vb vectors of filters from f0. In the vector
  * code each input value is broadcast once per kernel row and serves every
@@ -1482,6 +1514,10 @@ static void emit_conv_fwd_tile(Emitter *e, const ConvDims *d, const Tile *t) {
             const Value *pool = t->pool;
             bool max = pool->op == OP_maxpool;
             int PH = pool->shape.dim[1], PW = pool->shape.dim[2], PK = (int)pool->attr[0];
+            if (vector && (!t->act || t->act->op == OP_relu)) {
+                emit_pool_vectors(e, d, t, v, npos);
+                continue;
+            }
             emit_lane_loop(e, v, d->F, "f0", 8);
             emit(e, "{");
             e->indent++;

@@ -118,6 +118,7 @@ int dnn_st_metadata(const void *buf, size_t len, const char *key, char *out, siz
 #include <string.h>
 #define DNN_V8 1
 typedef float dnn_v8 __attribute__((vector_size(32)));
+typedef int dnn_v8i __attribute__((vector_size(32))); /* comparisons' lane masks: -1 or 0 */
 static inline dnn_v8 dnn_v8_load(const float *p) {
     dnn_v8 v;
     memcpy(&v, p, sizeof v);
@@ -125,6 +126,8 @@ static inline dnn_v8 dnn_v8_load(const float *p) {
 }
 static inline void dnn_v8_store(float *p, dnn_v8 v) { memcpy(p, &v, sizeof v); }
 static inline dnn_v8 dnn_v8_splat(float x) { return (dnn_v8){x, x, x, x, x, x, x, x}; }
+/* Per lane: a where the mask m is set, else b. */
+static inline dnn_v8 dnn_v8_select(dnn_v8i m, dnn_v8 a, dnn_v8 b) { return (dnn_v8)((m & (dnn_v8i)a) | (~m & (dnn_v8i)b)); }
 static inline float dnn_v8_sum(dnn_v8 q) { return ((q[0] + q[1]) + (q[2] + q[3])) + ((q[4] + q[5]) + (q[6] + q[7])); }
 #endif
 
