@@ -1649,21 +1649,41 @@ static void emit_conv_dw_lanes(Emitter *e, const Value *conv) {
         emit(e, "for (int oy = 0; oy < %d; oy++) {", d.OH);
         e->indent++;
         emit(e, "const float *xr = xs + (c * %d + oy * %d + ky) * %d, *g = gt[oy * %d] + f0;", d.Hp, d.S, d.Wp, d.OW);
-        emit(e, "for (int ox = 0; ox < %d; ox++, g += %d) {", d.OW, d.F8);
-        e->indent++;
-        emit(e, "const float *xq = xr + ox%s;", d.S == 1 ? "" : arena_printf(" * %d", d.S));
-        if (vector) {
-            for (int v = 0; v < vb; v++)
-                emit(e, "const dnn_v8 g%d = dnn_v8_load(g + %d);", v, v * 8);
-            for (int j = 0; j < K; j++)
+        int U = tile_cols(d.OW, 4), whole = vector ? d.OW / U * U : 0;
+        const char *xq = arena_printf("const float *xq = xr + ox%s;", d.S == 1 ? "" : arena_printf(" * %d", d.S));
+        if (whole) { /* U positions at a time: each input value broadcast once serves U·K products */
+            emit(e, "for (int ox = 0; ox < %d; ox += %d, g += %d) {", whole, U, U * d.F8);
+            e->indent++;
+            emit(e, "%s", xq);
+            for (int i = 0; i < (U - 1) * d.S + K; i++)
+                emit(e, "const dnn_v8 x%d = dnn_v8_splat(xq[%d]);", i, i);
+            for (int u = 0; u < U; u++)
                 for (int v = 0; v < vb; v++)
-                    emit(e, "a%d_%d += xq[%d] * g%d;", j, v, j, v);
-        } else {
-            emit(e, "for (int j = 0; j < %d; j++)", K);
-            emit(e, "    for (int l = 0; l < %d; l++) a[j][l] += xq[j] * g[l];", vb * 8);
+                    emit(e, "const dnn_v8 g%d_%d = dnn_v8_load(g + %d);", u, v, u * d.F8 + v * 8);
+            for (int u = 0; u < U; u++)
+                for (int j = 0; j < K; j++)
+                    for (int v = 0; v < vb; v++)
+                        emit(e, "a%d_%d += x%d * g%d_%d;", j, v, u * d.S + j, u, v);
+            e->indent--;
+            emit(e, "}");
         }
-        e->indent--;
-        emit(e, "}");
+        if (whole < d.OW) { /* one position at a time */
+            emit(e, "for (int ox = %d; ox < %d; ox++, g += %d) {", whole, d.OW, d.F8);
+            e->indent++;
+            emit(e, "%s", xq);
+            if (vector) {
+                for (int v = 0; v < vb; v++)
+                    emit(e, "const dnn_v8 g%d = dnn_v8_load(g + %d);", v, v * 8);
+                for (int j = 0; j < K; j++)
+                    for (int v = 0; v < vb; v++)
+                        emit(e, "a%d_%d += xq[%d] * g%d;", j, v, j, v);
+            } else {
+                emit(e, "for (int j = 0; j < %d; j++)", K);
+                emit(e, "    for (int l = 0; l < %d; l++) a[j][l] += xq[j] * g[l];", vb * 8);
+            }
+            e->indent--;
+            emit(e, "}");
+        }
         e->indent--;
         emit(e, "}");
         if (vector) {
@@ -1863,6 +1883,23 @@ static void emit_conv2d_body(Emitter *e, const Value *v, int arg) {
     int F = v->shape.dim[0], OH = v->shape.dim[1], OW = v->shape.dim[2];
     int C = x->shape.dim[0], H = x->shape.dim[1], W = x->shape.dim[2];
     int K = (int)v->attr[1], S = (int)v->attr[2], P = (int)v->attr[3];
+    if (arg == 2 && !e->generic) { /* db = Σ dy: per position over the samples, then 8 partial sums */
+        int NP = OH * OW, NP8 = NP / 8 * 8;
+        emit(e, "for (int f = 0; f < %d; f++) {", F);
+        e->indent++;
+        emit(e, "float col[%d] = {0}, part[8] = {0};", NP);
+        emit(e, "for (int s = 0; s < n; s++)");
+        emit(e, "    for (int i = 0; i < %d; i++) col[i] += dy[(s * %d + f) * %d + i];", NP, F, NP);
+        emit(e, "for (int i = 0; i < %d; i += 8)", NP8);
+        emit(e, "    for (int l = 0; l < 8; l++) part[l] += col[i + l];");
+        emit(e, "float acc = ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));");
+        if (NP8 < NP)
+            emit(e, "for (int i = %d; i < %d; i++) acc += col[i];", NP8, NP);
+        emit(e, "dx[f] = acc;");
+        e->indent--;
+        emit(e, "}");
+        return;
+    }
     if (arg == 2) { /* db = Σ dy over samples and positions */
         emit(e, "for (int f = 0; f < %d; f++) {", F);
         emit(e, "    float acc = 0.0f;");
