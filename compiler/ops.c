@@ -638,7 +638,7 @@ static void emit_outer_block(Emitter *e, const Outer *o, int rows, int width, bo
         for (int u = 0; u < nv; u++)
             emit(e, "    const dnn_v8 b%d = dnn_v8_load(b%s);", u, plus(8 * u));
         for (int q = 0; q < rows; q++) {
-            emit(e, "    const dnn_v8 a%d = dnn_v8_set1(a[%d]);", q, q * o->ar);
+            emit(e, "    const dnn_v8 a%d = dnn_v8_splat(a[%d]);", q, q * o->ar);
             for (int u = 0; u < nv; u++)
                 emit(e, "    c%d%d = dnn_v8_fma(a%d, b%d, c%d%d);", q, u, q, u, q, u);
         }
@@ -1311,6 +1311,540 @@ static void emit_valid_range(Emitter *e, const char *o, const char *k, int size,
     emit(e, "if (%s1 > %d) %s1 = %d;", o, out, o, out);
 }
 
+/* A fused step's pooling of one activated conv value y: the first maximum
+ * (NaN wins, as in maxpool) or the running sum. */
+static void emit_pool_take(Emitter *e, bool max) {
+    if (max) {
+        emit(e, "if (first || y > top || y != y)");
+        emit(e, "    top = y;");
+        emit(e, "first = 0;");
+    } else
+        emit(e, "acc += y;");
+}
+
+/* An activation applied to the float variable `var` in place. */
+static void emit_act_inplace(Emitter *e, const Value *act, const char *var) {
+    const char *expr = rules[act->op].cexpr;
+    emit(e, "{ /* %s */", op_info[act->op].name);
+    if ((act->op == OP_leaky_relu || act->op == OP_elu) && uses(expr, "a"))
+        emit(e, "    const float a = %s;", flit(act->attr[0]));
+    emit(e, "    const float x = %s;", var);
+    emit(e, "    %s = %s;", var, expr);
+    emit(e, "}");
+}
+
+/* ---- conv2d with channels in the vector lanes (--optimize=speed) ----------------------------
+ * The forward pass and the weight gradient keep 8 filters per vector, the
+ * input gradient 8 input channels; the other operand of each product — an
+ * input value, an output gradient — is one float broadcast to all lanes. A
+ * tile keeps up to 16 such vectors in registers. Every lane is one result's
+ * own sum, taken in a fixed order (forward: bias, then the taps c, ky, kx),
+ * so the portable path after #else, with plain arrays, computes the very
+ * same sums as the AVX one (DNN_V8). Weights, one sample's zero-padded input
+ * and one sample's gradients are first copied into arrays on the stack with
+ * the channel innermost, so that every vector load is contiguous. */
+
+typedef struct {
+    int F, C, H, W, K, S, P, OH, OW, Hp, Wp; /* Hp, Wp: the zero-padded input */
+    int taps, NP, F8, C8;                    /* C·K·K, OH·OW, F and C rounded up to 8 */
+} ConvDims;
+
+static ConvDims conv_dims(const Value *conv) {
+    const Value *x = conv->in[0];
+    ConvDims d = {conv->shape.dim[0], x->shape.dim[0], x->shape.dim[1], x->shape.dim[2], (int)conv->attr[1],
+                  (int)conv->attr[2], (int)conv->attr[3], conv->shape.dim[1], conv->shape.dim[2], 0, 0, 0, 0, 0, 0};
+    d.Hp = d.H + 2 * d.P, d.Wp = d.W + 2 * d.P;
+    d.taps = d.C * d.K * d.K, d.NP = d.OH * d.OW;
+    d.F8 = (d.F + 7) / 8 * 8, d.C8 = (d.C + 7) / 8 * 8;
+    return d;
+}
+
+/* Whether the lane kernels serve a conv whose lanes hold `lanes` channels:
+ * at least 4 (half the lanes), and stack arrays of at most 64K floats. */
+static bool conv_lanes_fit(const Emitter *e, const ConvDims *d, int lanes) {
+    long floats = (long)d->taps * d->F8 + (long)d->C * d->Hp * d->Wp + (long)d->NP * d->F8 +
+                  (long)d->Hp * d->Wp * d->C8 + (long)d->F * d->K * d->K * d->C8;
+    return !e->generic && lanes >= 4 && floats <= 65536;
+}
+
+/* Vectors per tile: vb dividing the lane vectors (lanes/8), at most `most`. */
+static int lane_block(int lanes, int most) {
+    for (int vb = most; vb > 1; vb--)
+        if (lanes / 8 % vb == 0)
+            return vb;
+    return 1;
+}
+
+/* Tile row j, vector v, lane l: a vector's element or a plain array's. */
+static const char *lane_acc(int j, int v, const char *l, bool vector) {
+    return vector ? arena_printf("a%d_%d[%s]", j, v, l) : arena_printf("a[%d][%d + %s]", j, v * 8, l);
+}
+
+/* "for (int l = 0; l < 8; l++)" over the lanes of vector v that hold one of
+ * `count` real channels, the block starting at channel `first` (a C
+ * expression): the padding lanes of a last vector are skipped. */
+static void emit_lane_loop(Emitter *e, int v, int count, const char *first, int per) {
+    if (count % 8 == 0)
+        emit(e, "for (int l = 0; l < %d; l++)", per);
+    else
+        emit(e, "for (int l = 0; l < %d && %s + %d + l < %d; l++)", per, first, v * 8, count);
+}
+
+/* The zero-padded copy of sample s: xp[C][Hp][Wp], borders zeroed once
+ * (emit_conv_pad_clear), the interior per sample. Sets xs. */
+static void emit_conv_pad_clear(Emitter *e, const ConvDims *d) {
+    if (d->P)
+        emit(e, "float xp[%d] = {0}; /* the input, zero-padded by %d */", d->C * d->Hp * d->Wp, d->P);
+}
+
+static void emit_conv_pad_copy(Emitter *e, const ConvDims *d, const char *src) {
+    if (!d->P) {
+        emit(e, "const float *xs = %s;", src);
+        return;
+    }
+    emit(e, "for (int c = 0; c < %d; c++)", d->C);
+    emit(e, "    for (int iy = 0; iy < %d; iy++)", d->H);
+    emit(e, "        memcpy(xp + (c * %d + iy + %d) * %d + %d, %s + (c * %d + iy) * %d, sizeof(float) * %d);", d->Hp,
+         d->P, d->Wp, d->P, src, d->H, d->W, d->W);
+    emit(e, "const float *xs = xp;");
+}
+
+/* The weights tap-major, wt[tap][f] (filters padded to F8 with zeros), and
+ * the bias padded likewise: the forward pass's vector operands. */
+static void emit_conv_wt(Emitter *e, const ConvDims *d, bool bias) {
+    emit(e, "float wt[%d][%d], bias[%d]; /* the weights as [tap][filter] */", d->taps, d->F8, d->F8);
+    if (d->F8 > d->F)
+        emit(e, "memset(wt, 0, sizeof wt);");
+    emit(e, "for (int f = 0; f < %d; f++)", d->F8);
+    emit(e, "    bias[f] = %s;", bias ? (d->F8 > d->F ? arena_printf("f < %d ? in2[f] : 0.0f", d->F) : "in2[f]") : "0.0f");
+    emit(e, "for (int f = 0; f < %d; f++)", d->F);
+    emit(e, "    for (int t = 0; t < %d; t++) wt[t][f] = in1[f * %d + t];", d->taps, d->taps);
+}
+
+/* The largest tile: accumulator vectors kept in registers. */
+enum { TILE_ACCS = 16 };
+
+/* The number of tile columns for `count` items a row: the largest divisor
+ * of count from 3/4 of most to most (no remainder tile), else most. */
+static int tile_cols(int count, int most) {
+    if (most >= count)
+        return count;
+    for (int m = most; m * 4 >= most * 3; m--)
+        if (count % m == 0)
+            return m;
+    return most;
+}
+
+/* What a forward tile computes: the conv outputs at rows × cols positions
+ * of one output row (unfused), or at cols pool windows of one pool row,
+ * activated and pooled (fused: pool set, rows = pool_k). */
+typedef struct {
+    const Value *pool, *act;
+    int rows, cols, vb;
+} Tile;
+
+/* The column of tile position m, relative to the tile's first one. */
+static int tile_col(const Tile *t, int m) {
+    if (!t->pool)
+        return m;
+    int PK = (int)t->pool->attr[0], PS = (int)t->pool->attr[1];
+    return m / PK * PS + m % PK;
+}
+
+/* A fused tile's relu (if any) and pool on whole vectors, as the scalar
+ * code does per lane: relu each value, then the first maximum (NaN wins)
+ * or the sum; the lanes then go to their filters' outputs. */
+static void emit_pool_vectors(Emitter *e, const ConvDims *d, const Tile *t, int v, int npos) {
+    const Value *pool = t->pool;
+    bool max = pool->op == OP_maxpool;
+    int PH = pool->shape.dim[1], PW = pool->shape.dim[2], PK = (int)pool->attr[0];
+    for (int i = 0; i < t->cols; i++) {
+        emit(e, "{ /* window %d */", i);
+        e->indent++;
+        for (int k = 0; k < PK * PK; k++) {
+            const char *a = arena_printf("a%d_%d", k / PK * npos + i * PK + k % PK, v);
+            if (t->act)
+                emit(e, "const dnn_v8 y%d = dnn_v8_select(%s > 0.0f, %s, (dnn_v8){0}); /* relu */", k, a, a);
+            else
+                emit(e, "const dnn_v8 y%d = %s;", k, a);
+            if (k == 0)
+                emit(e, max ? "dnn_v8 top = y0;" : "dnn_v8 acc = (dnn_v8){0} + y0;");
+            else if (max)
+                emit(e, "top = dnn_v8_select((y%d > top) | (y%d != y%d), y%d, top);", k, k, k, k);
+            else
+                emit(e, "acc += y%d;", k);
+        }
+        if (!max)
+            emit(e, "const dnn_v8 top = acc / (float)%d;", PK * PK);
+        emit_lane_loop(e, v, d->F, "f0", 8);
+        emit(e, "    out[(s * %d + f0 + %d + l) * %d + py * %d + px + %d] = top[l];", d->F, v * 8, PH * PW, PW, i);
+        e->indent--;
+        emit(e, "}");
+    }
+}
+
+/* One forward tile: rows × (cols, or cols × pool_k) output positions from
+ * xb (row r at xb + r·S·Wp) × vb vectors of filters from f0. In the vector
+ * code each input value is broadcast once per kernel row and serves every
+ * position and tap that reads it. */
+static void emit_conv_fwd_tile(Emitter *e, const ConvDims *d, const Tile *t) {
+    int npos = t->pool ? t->cols * (int)t->pool->attr[0] : t->cols, vb = t->vb, n = t->rows * npos;
+    for (int vector = 1; vector >= 0; vector--) {
+        emit(e, vector ? "#ifdef DNN_V8" : "#else");
+        if (vector) {
+            for (int j = 0; j < n; j++)
+                for (int v = 0; v < vb; v++)
+                    emit(e, "dnn_v8 a%d_%d = dnn_v8_load(bias + f0 + %d);", j, v, v * 8);
+        } else {
+            const char *list = "xb";
+            for (int j = 1; j < n; j++)
+                list = arena_printf("%s, xb + %d", list, j / npos * d->S * d->Wp + tile_col(t, j % npos) * d->S);
+            emit(e, "const float *xj[%d] = {%s};", n, list);
+            emit(e, "float a[%d][%d];", n, vb * 8);
+            emit(e, "for (int j = 0; j < %d; j++)", n);
+            emit(e, "    for (int l = 0; l < %d; l++) a[j][l] = bias[f0 + l];", vb * 8);
+        }
+        emit(e, "for (int c = 0; c < %d; c++)", d->C);
+        emit(e, "for (int ky = 0; ky < %d; ky++) {", d->K);
+        e->indent++;
+        emit(e, "const int o = (c * %d + ky) * %d;", d->Hp, d->Wp);
+        emit(e, "const float *w = wt[(c * %d + ky) * %d] + f0;", d->K, d->K);
+        if (vector) {
+            int span = tile_col(t, npos - 1) * d->S + d->K;
+            for (int r = 0; r < t->rows; r++) {
+                emit(e, "const float *x%d = xb + o + %d;", r, r * d->S * d->Wp);
+                for (int i = 0; i < span; i++)
+                    emit(e, "const dnn_v8 x%d_%d = dnn_v8_splat(x%d[%d]);", r, i, r, i);
+            }
+            for (int kx = 0; kx < d->K; kx++) {
+                emit(e, "{");
+                e->indent++;
+                for (int v = 0; v < vb; v++)
+                    emit(e, "const dnn_v8 w%d = dnn_v8_load(w + %d);", v, kx * d->F8 + v * 8);
+                for (int j = 0; j < n; j++)
+                    for (int v = 0; v < vb; v++)
+                        emit(e, "a%d_%d += x%d_%d * w%d;", j, v, j / npos, tile_col(t, j % npos) * d->S + kx, v);
+                e->indent--;
+                emit(e, "}");
+            }
+        } else {
+            emit(e, "for (int kx = 0; kx < %d; kx++, w += %d)", d->K, d->F8);
+            emit(e, "    for (int j = 0; j < %d; j++)", n);
+            emit(e, "        for (int l = 0; l < %d; l++) a[j][l] += xj[j][o + kx] * w[l];", vb * 8);
+        }
+        e->indent--;
+        emit(e, "}");
+        for (int v = 0; v < vb; v++) {
+            if (!t->pool) {
+                emit_lane_loop(e, v, d->F, "f0", 8);
+                emit(e, "{");
+                for (int j = 0; j < n; j++)
+                    emit(e, "    yr[(f0 + %d + l) * %d + %d] = %s;", v * 8, d->NP, j, lane_acc(j, v, "l", vector));
+                emit(e, "}");
+                continue;
+            }
+            const Value *pool = t->pool;
+            bool max = pool->op == OP_maxpool;
+            int PH = pool->shape.dim[1], PW = pool->shape.dim[2], PK = (int)pool->attr[0];
+            if (vector && (!t->act || t->act->op == OP_relu)) {
+                emit_pool_vectors(e, d, t, v, npos);
+                continue;
+            }
+            emit_lane_loop(e, v, d->F, "f0", 8);
+            emit(e, "{");
+            e->indent++;
+            for (int i = 0; i < t->cols; i++) {
+                emit(e, "{ /* window %d */", i);
+                e->indent++;
+                emit(e, max ? "float top = -INFINITY;" : "float acc = 0.0f;");
+                if (max)
+                    emit(e, "int first = 1;");
+                for (int wy = 0; wy < PK; wy++)
+                    for (int wx = 0; wx < PK; wx++) {
+                        emit(e, "{");
+                        e->indent++;
+                        emit(e, "float y = %s;", lane_acc(wy * npos + i * PK + wx, v, "l", vector));
+                        if (t->act)
+                            emit_act_inplace(e, t->act, "y");
+                        emit_pool_take(e, max);
+                        e->indent--;
+                        emit(e, "}");
+                    }
+                emit(e, "out[(s * %d + f0 + %d + l) * %d + py * %d + px + %d] = %s;", d->F, v * 8, PH * PW, PW, i,
+                     max ? "top" : arena_printf("acc / (float)%d", PK * PK));
+                e->indent--;
+                emit(e, "}");
+            }
+            e->indent--;
+            emit(e, "}");
+        }
+    }
+    emit(e, "#endif");
+}
+
+/* The tiles along one row of `count` items (output positions, or pool
+ * windows): `cols` at a time, then one tile for the rest. `xb` is the
+ * input under the item `var` (a C expression of var). */
+static void emit_conv_fwd_row(Emitter *e, const ConvDims *d, Tile t, int count, const char *var, const char *xb) {
+    int per = t.cols, whole = count / per * per;
+    for (int part = 0; part < 2; part++) {
+        t.cols = part ? count - whole : per;
+        if (t.cols == 0 || (part == 0 && whole == 0))
+            continue;
+        if (part == 0)
+            emit(e, "for (int %s = 0; %s < %d; %s += %d) {", var, var, whole, var, per);
+        else
+            emit(e, "{ /* the last %d */", t.cols);
+        e->indent++;
+        if (part)
+            emit(e, "const int %s = %d;", var, whole);
+        emit(e, "const float *xb = %s;", xb);
+        if (!t.pool)
+            emit(e, "float *yr = ys + oy * %d + ox;", d->OW);
+        emit_conv_fwd_tile(e, d, &t);
+        e->indent--;
+        emit(e, "}");
+    }
+}
+
+/* conv2d forward, and with a pool (--inference's fused step) conv2d →
+ * activation → pool: per sample, tiles of output positions along a row —
+ * with a pool, of whole pool windows along a pool row, activated and pooled
+ * straight from the registers, so no conv output is stored. */
+static void emit_conv_fwd_lanes(Emitter *e, const Value *conv, const Value *pool, const Value *act) {
+    ConvDims d = conv_dims(conv);
+    int vb = lane_block(d.F8, 2);
+    Tile t = {pool, act, 1, 1, vb};
+    int PK = pool ? (int)pool->attr[0] : 1, most = TILE_ACCS / (vb * PK * PK);
+    t.rows = PK;
+    t.cols = tile_cols(pool ? pool->shape.dim[2] : d.OW, most < 1 ? 1 : most);
+    emit(e, "/* filters in the vector lanes: tiles of %d %s x %d filters */", t.cols,
+         pool ? arena_printf("pool windows (%dx%d positions each)", PK, PK) : "output positions", vb * 8);
+    emit_conv_wt(e, &d, conv->in[2] != NULL);
+    emit_conv_pad_clear(e, &d);
+    emit(e, "for (int s = 0; s < %s; s++) {", samples_of(pool ? pool : conv));
+    e->indent++;
+    emit_conv_pad_copy(e, &d, arena_printf("in0 + s * %d", d.C * d.H * d.W));
+    if (!pool)
+        emit(e, "float *ys = out + s * %d;", d.F * d.NP);
+    emit(e, "for (int f0 = 0; f0 < %d; f0 += %d)", d.F8, vb * 8);
+    if (pool) {
+        int PS = (int)pool->attr[1];
+        emit(e, "for (int py = 0; py < %d; py++) {", pool->shape.dim[1]);
+        e->indent++;
+        emit_conv_fwd_row(e, &d, t, pool->shape.dim[2], "px",
+                          arena_printf("xs + py * %d + px * %d", PS * d.S * d.Wp, PS * d.S));
+    } else {
+        emit(e, "for (int oy = 0; oy < %d; oy++) {", d.OH);
+        e->indent++;
+        emit_conv_fwd_row(e, &d, t, d.OW, "ox", arena_printf("xs + oy * %d + ox * %d", d.S * d.Wp, d.S));
+    }
+    e->indent--;
+    emit(e, "}");
+    e->indent--;
+    emit(e, "}");
+}
+
+/* conv2d's weight gradient, filters in the lanes: dwt[tap][f] accumulates
+ * x·dy over the samples, then the positions, in order; a tile is one
+ * kernel row (K taps) × vb vectors of filters, over one sample's positions. */
+static void emit_conv_dw_lanes(Emitter *e, const Value *conv) {
+    ConvDims d = conv_dims(conv);
+    int vb = lane_block(d.F8, TILE_ACCS / d.K < 3 ? TILE_ACCS / d.K : 3), K = d.K;
+    emit(e, "/* filters in the vector lanes: dwt[tap][filter] sums x * dy over samples and positions in order;");
+    emit(e, "   a tile is a kernel row (%d taps) x %d filters */", K, vb * 8);
+    emit(e, "float dwt[%d][%d], gt[%d][%d]; /* gt: one sample's dy as [position][filter] */", d.taps, d.F8, d.NP, d.F8);
+    emit(e, "memset(dwt, 0, sizeof dwt);");
+    emit(e, "memset(gt, 0, sizeof gt);");
+    emit_conv_pad_clear(e, &d);
+    emit(e, "for (int s = 0; s < n; s++) {");
+    e->indent++;
+    emit_conv_pad_copy(e, &d, arena_printf("in0 + s * %d", d.C * d.H * d.W));
+    emit(e, "for (int f = 0; f < %d; f++)", d.F);
+    emit(e, "    for (int p = 0; p < %d; p++) gt[p][f] = dy[(s * %d + f) * %d + p];", d.NP, d.F, d.NP);
+    emit(e, "for (int f0 = 0; f0 < %d; f0 += %d)", d.F8, vb * 8);
+    emit(e, "for (int c = 0; c < %d; c++)", d.C);
+    emit(e, "for (int ky = 0; ky < %d; ky++) {", K);
+    e->indent++;
+    emit(e, "float *d = dwt[(c * %d + ky) * %d] + f0;", K, K);
+    for (int vector = 1; vector >= 0; vector--) {
+        emit(e, vector ? "#ifdef DNN_V8" : "#else");
+        if (vector) {
+            for (int j = 0; j < K; j++)
+                for (int v = 0; v < vb; v++)
+                    emit(e, "dnn_v8 a%d_%d = dnn_v8_load(d + %d);", j, v, j * d.F8 + v * 8);
+        } else {
+            emit(e, "float a[%d][%d];", K, vb * 8);
+            emit(e, "for (int j = 0; j < %d; j++)", K);
+            emit(e, "    for (int l = 0; l < %d; l++) a[j][l] = d[j * %d + l];", vb * 8, d.F8);
+        }
+        emit(e, "for (int oy = 0; oy < %d; oy++) {", d.OH);
+        e->indent++;
+        emit(e, "const float *xr = xs + (c * %d + oy * %d + ky) * %d, *g = gt[oy * %d] + f0;", d.Hp, d.S, d.Wp, d.OW);
+        int U = tile_cols(d.OW, 4), whole = vector ? d.OW / U * U : 0;
+        const char *xq = arena_printf("const float *xq = xr + ox%s;", d.S == 1 ? "" : arena_printf(" * %d", d.S));
+        if (whole) { /* U positions at a time: each input value broadcast once serves U·K products */
+            emit(e, "for (int ox = 0; ox < %d; ox += %d, g += %d) {", whole, U, U * d.F8);
+            e->indent++;
+            emit(e, "%s", xq);
+            for (int i = 0; i < (U - 1) * d.S + K; i++)
+                emit(e, "const dnn_v8 x%d = dnn_v8_splat(xq[%d]);", i, i);
+            for (int u = 0; u < U; u++)
+                for (int v = 0; v < vb; v++)
+                    emit(e, "const dnn_v8 g%d_%d = dnn_v8_load(g + %d);", u, v, u * d.F8 + v * 8);
+            for (int u = 0; u < U; u++)
+                for (int j = 0; j < K; j++)
+                    for (int v = 0; v < vb; v++)
+                        emit(e, "a%d_%d += x%d * g%d_%d;", j, v, u * d.S + j, u, v);
+            e->indent--;
+            emit(e, "}");
+        }
+        if (whole < d.OW) { /* one position at a time */
+            emit(e, "for (int ox = %d; ox < %d; ox++, g += %d) {", whole, d.OW, d.F8);
+            e->indent++;
+            emit(e, "%s", xq);
+            if (vector) {
+                for (int v = 0; v < vb; v++)
+                    emit(e, "const dnn_v8 g%d = dnn_v8_load(g + %d);", v, v * 8);
+                for (int j = 0; j < K; j++)
+                    for (int v = 0; v < vb; v++)
+                        emit(e, "a%d_%d += xq[%d] * g%d;", j, v, j, v);
+            } else {
+                emit(e, "for (int j = 0; j < %d; j++)", K);
+                emit(e, "    for (int l = 0; l < %d; l++) a[j][l] += xq[j] * g[l];", vb * 8);
+            }
+            e->indent--;
+            emit(e, "}");
+        }
+        e->indent--;
+        emit(e, "}");
+        if (vector) {
+            for (int j = 0; j < K; j++)
+                for (int v = 0; v < vb; v++)
+                    emit(e, "dnn_v8_store(d + %d, a%d_%d);", j * d.F8 + v * 8, j, v);
+        } else {
+            emit(e, "for (int j = 0; j < %d; j++)", K);
+            emit(e, "    for (int l = 0; l < %d; l++) d[j * %d + l] = a[j][l];", vb * 8, d.F8);
+        }
+    }
+    emit(e, "#endif");
+    e->indent--;
+    emit(e, "}");
+    e->indent--;
+    emit(e, "}");
+    emit(e, "for (int f = 0; f < %d; f++)", d.F);
+    emit(e, "    for (int t = 0; t < %d; t++) dx[f * %d + t] = dwt[t][f];", d.taps, d.taps);
+}
+
+/* conv2d's input gradient, input channels in the lanes: per sample,
+ * dxt[padded position][c] gathers Σ_f w·dy tile by tile — tq output
+ * positions of a row × one kernel row (K taps) × vb vectors of channels,
+ * summed over the filters in order, then added to dxt in a fixed order. */
+static void emit_conv_dx_lanes(Emitter *e, const Value *conv) {
+    ConvDims d = conv_dims(conv);
+    int K = d.K, vb = lane_block(d.C8, TILE_ACCS / K < 3 ? TILE_ACCS / K : 3);
+    int tq = TILE_ACCS / (K * vb);
+    if (tq < 1)
+        tq = 1;
+    if (tq > d.OW)
+        tq = d.OW;
+    emit(e, "/* input channels in the vector lanes: dxt[padded position][channel] gathers w * dy;");
+    emit(e, "   a tile is %d output position%s x a kernel row (%d taps) x %d channels, summed over the filters */", tq,
+         tq > 1 ? "s" : "", K, vb * 8);
+    emit(e, "float w2[%d][%d], dxt[%d][%d]; /* w2: the weights as [filter, ky, kx][channel] */", d.F * K * K, d.C8,
+         d.Hp * d.Wp, d.C8);
+    emit(e, "for (int f = 0; f < %d; f++)", d.F);
+    emit(e, "    for (int c = 0; c < %d; c++)", d.C8);
+    emit(e, "        for (int k = 0; k < %d; k++) w2[f * %d + k][c] = c < %d ? in1[(f * %d + c) * %d + k] : 0.0f;", K * K,
+         K * K, d.C, d.C, K * K);
+    emit(e, "for (int s = 0; s < n; s++) {");
+    e->indent++;
+    emit(e, "const float *gs = dy + s * %d;", d.F * d.NP);
+    emit(e, "memset(dxt, 0, sizeof dxt);");
+    emit(e, "for (int oy = 0; oy < %d; oy++) {", d.OH);
+    e->indent++;
+    int whole = d.OW / tq * tq;
+    for (int part = 0; part < 2; part++) {
+        int nq = part ? d.OW - whole : tq;
+        if (nq == 0 || (part == 0 && whole == 0))
+            continue;
+        if (part == 0)
+            emit(e, "for (int ox = 0; ox < %d; ox += %d)", whole, tq);
+        else {
+            emit(e, "{ /* the last %d */", nq);
+            e->indent++;
+            emit(e, "const int ox = %d;", whole);
+        }
+        emit(e, "for (int c0 = 0; c0 < %d; c0 += %d)", d.C8, vb * 8);
+        emit(e, "for (int ky = 0; ky < %d; ky++) {", K);
+        e->indent++;
+        emit(e, "float *t = dxt[(oy * %d + ky) * %d + ox * %d] + c0;", d.S, d.Wp, d.S);
+        emit(e, "const float *g = gs + oy * %d + ox;", d.OW);
+        int rows = nq * K;
+        for (int vector = 1; vector >= 0; vector--) {
+            emit(e, vector ? "#ifdef DNN_V8" : "#else");
+            if (vector) {
+                for (int j = 0; j < rows; j++)
+                    for (int v = 0; v < vb; v++)
+                        emit(e, "dnn_v8 a%d_%d = {0};", j, v);
+            } else
+                emit(e, "float a[%d][%d] = {{0}};", rows, vb * 8);
+            emit(e, "for (int f = 0; f < %d; f++) {", d.F);
+            e->indent++;
+            emit(e, "const float *w = w2[(f * %d + ky) * %d] + c0;", K, K);
+            if (vector) {
+                for (int k = 0; k < K; k++)
+                    for (int v = 0; v < vb; v++)
+                        emit(e, "const dnn_v8 w%d_%d = dnn_v8_load(w + %d);", k, v, k * d.C8 + v * 8);
+                for (int q = 0; q < nq; q++) {
+                    emit(e, "{");
+                    emit(e, "    const float gq = g[f * %d + %d];", d.NP, q);
+                    for (int k = 0; k < K; k++)
+                        for (int v = 0; v < vb; v++)
+                            emit(e, "    a%d_%d += gq * w%d_%d;", q * K + k, v, k, v);
+                    emit(e, "}");
+                }
+            } else {
+                emit(e, "for (int q = 0; q < %d; q++)", nq);
+                emit(e, "    for (int k = 0; k < %d; k++)", K);
+                emit(e, "        for (int l = 0; l < %d; l++) a[q * %d + k][l] += g[f * %d + q] * w[k * %d + l];", vb * 8,
+                     K, d.NP, d.C8);
+            }
+            e->indent--;
+            emit(e, "}");
+            if (vector) {
+                for (int q = 0; q < nq; q++)
+                    for (int k = 0; k < K; k++)
+                        for (int v = 0; v < vb; v++) {
+                            const char *at = arena_printf("t + %d", (q * d.S + k) * d.C8 + v * 8);
+                            emit(e, "dnn_v8_store(%s, dnn_v8_load(%s) + a%d_%d);", at, at, q * K + k, v);
+                        }
+            } else {
+                emit(e, "for (int q = 0; q < %d; q++)", nq);
+                emit(e, "    for (int k = 0; k < %d; k++)", K);
+                emit(e, "        for (int l = 0; l < %d; l++) t[(q * %d + k) * %d + l] += a[q * %d + k][l];", vb * 8, d.S,
+                     d.C8, K);
+            }
+        }
+        emit(e, "#endif");
+        e->indent--;
+        emit(e, "}");
+        if (part) {
+            e->indent--;
+            emit(e, "}");
+        }
+    }
+    e->indent--;
+    emit(e, "}");
+    emit(e, "for (int c = 0; c < %d; c++)", d.C);
+    emit(e, "    for (int iy = 0; iy < %d; iy++)", d.H);
+    emit(e, "        for (int ix = 0; ix < %d; ix++)", d.W);
+    emit(e, "            dx[((s * %d + c) * %d + iy) * %d + ix] = dxt[(iy + %d) * %d + ix + %d][c];", d.C, d.H, d.W, d.P,
+         d.Wp, d.P);
+    e->indent--;
+    emit(e, "}");
+}
+
 static void emit_conv2d_body(Emitter *e, const Value *v, int arg);
 
 /* The weight gradient of a stride-1 conv2d with AVX vectors (DNN_V8):
@@ -1353,6 +1887,19 @@ static void emit_conv2d(Emitter *e, const Value *v, int arg) {
     int F = v->shape.dim[0], OH = v->shape.dim[1], OW = v->shape.dim[2];
     int C = x->shape.dim[0], H = x->shape.dim[1], W = x->shape.dim[2];
     int K = (int)v->attr[1], S = (int)v->attr[2], P = (int)v->attr[3];
+    ConvDims d = conv_dims(v);
+    if (arg < 0 && conv_lanes_fit(e, &d, F)) {
+        emit_conv_fwd_lanes(e, v, NULL, NULL);
+        return;
+    }
+    if (arg == 1 && K <= TILE_ACCS && conv_lanes_fit(e, &d, F)) {
+        emit_conv_dw_lanes(e, v);
+        return;
+    }
+    if (arg == 0 && K <= TILE_ACCS && conv_lanes_fit(e, &d, C)) {
+        emit_conv_dx_lanes(e, v);
+        return;
+    }
     if (arg == 1 && S == 1 && !e->generic) {
         emit_conv_dw_v8(e, F, C, H, W, K, P, OH, OW);
         emit_conv2d_body(e, v, arg);
@@ -1368,6 +1915,23 @@ static void emit_conv2d_body(Emitter *e, const Value *v, int arg) {
     int F = v->shape.dim[0], OH = v->shape.dim[1], OW = v->shape.dim[2];
     int C = x->shape.dim[0], H = x->shape.dim[1], W = x->shape.dim[2];
     int K = (int)v->attr[1], S = (int)v->attr[2], P = (int)v->attr[3];
+    if (arg == 2 && !e->generic) { /* db = Σ dy: per position over the samples, then 8 partial sums */
+        int NP = OH * OW, NP8 = NP / 8 * 8;
+        emit(e, "for (int f = 0; f < %d; f++) {", F);
+        e->indent++;
+        emit(e, "float col[%d] = {0}, part[8] = {0};", NP);
+        emit(e, "for (int s = 0; s < n; s++)");
+        emit(e, "    for (int i = 0; i < %d; i++) col[i] += dy[(s * %d + f) * %d + i];", NP, F, NP);
+        emit(e, "for (int i = 0; i < %d; i += 8)", NP8);
+        emit(e, "    for (int l = 0; l < 8; l++) part[l] += col[i + l];");
+        emit(e, "float acc = ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));");
+        if (NP8 < NP)
+            emit(e, "for (int i = %d; i < %d; i++) acc += col[i];", NP8, NP);
+        emit(e, "dx[f] = acc;");
+        e->indent--;
+        emit(e, "}");
+        return;
+    }
     if (arg == 2) { /* db = Σ dy over samples and positions */
         emit(e, "for (int f = 0; f < %d; f++) {", F);
         emit(e, "    float acc = 0.0f;");
@@ -1436,20 +2000,6 @@ static void emit_conv2d_body(Emitter *e, const Value *v, int arg) {
     emit(e, "}");
 }
 
-/* maxpool and avgpool, floor mode. maxpool's gradient goes to the first
- * maximum of each window (NaN counts as a maximum), as PyTorch's CPU kernel;
- * the arg-max is found again from the input rather than stored. */
-/* A fused step's pooling of one activated conv value y: the first maximum
- * (NaN wins, as in maxpool) or the running sum. */
-static void emit_pool_take(Emitter *e, bool max) {
-    if (max) {
-        emit(e, "if (first || y > top || y != y)");
-        emit(e, "    top = y;");
-        emit(e, "first = 0;");
-    } else
-        emit(e, "acc += y;");
-}
-
 /* --inference: conv2d → activation → pool as one step (plan_inference). Each
  * conv output is computed where the pool needs it — bias, then the sum over
  * channels and kernel rows and columns in conv2d's own order, so the values
@@ -1498,15 +2048,8 @@ static void emit_conv_act_pool(Emitter *e, const Value *v) {
     emit(e, "}");
     e->indent--;
     emit(e, "}");
-    if (act) {
-        const char *expr = rules[act->op].cexpr;
-        emit(e, "{");
-        if ((act->op == OP_leaky_relu || act->op == OP_elu) && uses(expr, "a"))
-            emit(e, "    const float a = %s;", flit(act->attr[0]));
-        emit(e, "    const float x = y;");
-        emit(e, "    y = %s; /* %s */", expr, op_info[act->op].name);
-        emit(e, "}");
-    }
+    if (act)
+        emit_act_inplace(e, act, "y");
     emit_pool_take(e, max);
     e->indent--;
     emit(e, "}");
@@ -1598,12 +2141,75 @@ static void emit_conv_act_pool_rows(Emitter *e, const Value *v) {
     emit(e, "}");
 }
 
+/* maxpool with windows that tile the input (stride = kernel, no padding),
+ * at speed: the forward pass takes each window's first maximum (NaN wins)
+ * without branches; the gradient finds that element again as the window's
+ * first one equal to the stored output (`out`; the first NaN if that is
+ * NaN, else the last), and writes every input's
+ * gradient once — dy there, 0 elsewhere — so no zeroing pass and no
+ * scattered adds. */
+static void emit_maxpool_tiled(Emitter *e, const Value *v, int arg) {
+    const Value *x = v->in[0];
+    int C = x->shape.dim[0], H = x->shape.dim[1], W = x->shape.dim[2];
+    int OH = v->shape.dim[1], OW = v->shape.dim[2], K = (int)v->attr[0];
+    if (arg >= 0 && (H % K || W % K)) /* the rows and columns no window covers */
+        emit(e, "memset(dx, 0, sizeof(float) * %s);", count_of(x));
+    emit(e, "for (int sc = 0; sc < %s * %d; sc++)", samples_of(v), C);
+    emit(e, "for (int oy = 0; oy < %d; oy++) {", OH);
+    e->indent++;
+    emit(e, "const float *xr = in0 + (sc * %d + oy * %d) * %d;", H, K, W);
+    emit(e, "const int o = (sc * %d + oy) * %d;", OH, OW);
+    if (arg >= 0)
+        emit(e, "float *dr = dx + (sc * %d + oy * %d) * %d;", H, K, W);
+    emit(e, "for (int ox = 0; ox < %d; ox++) {", OW);
+    e->indent++;
+    if (arg < 0) {
+        emit(e, "float top = xr[ox * %d];", K);
+        for (int i = 1; i < K * K; i++) {
+            emit(e, "{");
+            emit(e, "    const float val = xr[%d + ox * %d];", i / K * W + i % K, K);
+            emit(e, "    top = val > top || val != val ? val : top;");
+            emit(e, "}");
+        }
+        emit(e, "out[o + ox] = top;");
+    } else {
+        emit(e, "const float top = out[o + ox], g = dy[o + ox];");
+        emit(e, "const int nan = top != top;");
+        const char *before = "";
+        for (int i = 0; i < K * K; i++) {
+            int at = i / K * W + i % K;
+            if (i < K * K - 1) {
+                emit(e, "const float v%d = xr[%d + ox * %d];", i, at, K);
+                emit(e, "const int m%d = %s((v%d == top) | ((v%d != v%d) & nan));", i, before, i, i, i);
+            } else
+                emit(e, "const int m%d = %s1;", i, before);
+            before = arena_printf("%s(m%d ^ 1) & ", before, i);
+        }
+        for (int i = 0; i < K * K; i++)
+            emit(e, "dr[%d + ox * %d] = m%d ? g : 0.0f;", i / K * W + i % K, K, i);
+    }
+    e->indent--;
+    emit(e, "}");
+    e->indent--;
+    emit(e, "}");
+}
+
+/* maxpool and avgpool, floor mode. maxpool's gradient goes to the first
+ * maximum of each window (NaN counts as a maximum), as PyTorch's CPU kernel;
+ * the arg-max is found again from the input rather than stored. */
 static void emit_pool(Emitter *e, const Value *v, int arg) {
     if (v->fused_conv) {
+        ConvDims d = conv_dims(v->fused_conv);
         if (e->generic)
             emit_conv_act_pool(e, v); /* --optimize=size: no row array, shared between layers */
+        else if (conv_lanes_fit(e, &d, d.F) && (v->op != OP_maxpool || v->attr[2] == 0))
+            emit_conv_fwd_lanes(e, v->fused_conv, v, v->fused_act);
         else
             emit_conv_act_pool_rows(e, v);
+        return;
+    }
+    if (!e->generic && v->op == OP_maxpool && v->attr[0] > 1 && v->attr[1] == v->attr[0] && v->attr[2] == 0) {
+        emit_maxpool_tiled(e, v, arg);
         return;
     }
     const Value *x = v->in[0];

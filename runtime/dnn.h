@@ -110,10 +110,11 @@ int dnn_st_metadata(const void *buf, size_t len, const char *key, char *out, siz
 
 /* ---- Vectors for generated kernels -----------------------------------------
  * With --optimize=speed the generated dense kernels keep 8 partial sums per
- * dot product, added in a fixed order, or accumulate 8 outputs at once, so a
- * compiler can vectorise them without -ffast-math. On a GNU C compiler with
- * AVX (e.g. -march=native) they use these 8-float vectors; elsewhere, or
- * with -DDNN_PORTABLE, plain C99 arrays computing the same sums in the same
+ * dot product, added in a fixed order, or accumulate 8 outputs at once, and
+ * the conv2d kernels keep 8 channels' separate sums, so a compiler can
+ * vectorise them without -ffast-math. On a GNU C compiler with AVX (e.g.
+ * -march=native) they use these 8-float vectors; elsewhere, or with
+ * -DDNN_PORTABLE, plain C99 arrays computing the same sums in the same
  * order. With FMA (-mfma, -march=native) each multiply-add of the vector
  * path is rounded once (vfmadd: ISO C modes such as -std=c99 never fuse
  * a * b + c by themselves), so the two paths agree to rounding, not bit for
@@ -123,14 +124,17 @@ int dnn_st_metadata(const void *buf, size_t len, const char *key, char *out, siz
 #include <string.h>
 #define DNN_V8 1
 typedef float dnn_v8 __attribute__((vector_size(32)));
+typedef int dnn_v8i __attribute__((vector_size(32))); /* comparisons' lane masks: -1 or 0 */
 static inline dnn_v8 dnn_v8_load(const float *p) {
     dnn_v8 v;
     memcpy(&v, p, sizeof v);
     return v;
 }
 static inline void dnn_v8_store(float *p, dnn_v8 v) { memcpy(p, &v, sizeof v); }
+static inline dnn_v8 dnn_v8_splat(float x) { return (dnn_v8){x, x, x, x, x, x, x, x}; }
+/* Per lane: a where the mask m is set, else b. */
+static inline dnn_v8 dnn_v8_select(dnn_v8i m, dnn_v8 a, dnn_v8 b) { return (dnn_v8)((m & (dnn_v8i)a) | (~m & (dnn_v8i)b)); }
 static inline float dnn_v8_sum(dnn_v8 q) { return ((q[0] + q[1]) + (q[2] + q[3])) + ((q[4] + q[5]) + (q[6] + q[7])); }
-static inline dnn_v8 dnn_v8_set1(float x) { return (dnn_v8){x, x, x, x, x, x, x, x}; }
 /* a * b + c */
 static inline dnn_v8 dnn_v8_fma(dnn_v8 a, dnn_v8 b, dnn_v8 c) {
 #ifdef __FMA__

@@ -665,6 +665,18 @@ class ConvTwo(Twin):
         return out, F.mse_loss(out, y), []
 
 
+@twin("conv_lanes")
+class ConvLanes(Twin):
+    def __init__(self):
+        super().__init__()
+        self.out = pipe(nn.Conv2d(5, 12, 3, stride=2, padding=1), nn.Tanh(), nn.Conv2d(12, 8, 3, padding=1),
+                        nn.Tanh(), nn.AvgPool2d(2))
+
+    def run(self, x, y):
+        out = self.out(x)
+        return out, F.mse_loss(out, y), []
+
+
 @twin("pool_max")
 class PoolMax(Twin):
     def __init__(self):
