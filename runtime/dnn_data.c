@@ -123,13 +123,25 @@ static int read_header(gzFile f, const char *path, int want_rank, dnn_idx *t, ch
     return DNN_OK;
 }
 
-/* Reads t->items items into t->data, scaling each element. */
+/* Reads t->items items into t->data, scaling each element. The array
+ * grows as the bytes arrive, so a short file whose header claims
+ * terabytes ends as "truncated", not as a huge allocation. */
 static int read_data(gzFile f, const char *path, float scale, dnn_idx *t, char *msg, size_t msgcap) {
     size_t width = t->type == DNN_IDX_U8 ? 1 : 4;
-    size_t count = (size_t)t->items * t->item_size, done = 0;
+    size_t count = (size_t)t->items * t->item_size, done = 0, cap = 0;
     unsigned char chunk[1 << 16];
-    while (done < count) {
-        size_t want = (count - done) * width < sizeof chunk ? (count - done) * width : sizeof chunk;
+    for (;;) {
+        if (done == cap && (done < count || !t->data)) { /* an empty file still gets a pointer to free */
+            size_t more = cap ? (cap < count - cap ? 2 * cap : count) : (count < sizeof chunk ? count : sizeof chunk);
+            float *bigger = realloc(t->data, (more ? more : 1) * sizeof(float));
+            if (!bigger)
+                return dnn_errorf(msg, msgcap, DNN_E_SPACE, path, "out of memory for %zu floats", count);
+            t->data = bigger;
+            cap = more;
+        }
+        if (done >= count)
+            return DNN_OK;
+        size_t want = (cap - done) * width < sizeof chunk ? (cap - done) * width : sizeof chunk;
         unsigned got;
         int rc = read_bytes(f, chunk, (unsigned)want, &got, path, msg, msgcap);
         if (rc != DNN_OK)
@@ -141,6 +153,8 @@ static int read_data(gzFile f, const char *path, float scale, dnn_idx *t, char *
             } else {
                 uint32_t bits = be32(chunk + i); /* IEEE single, big-endian in the file */
                 memcpy(&v, &bits, sizeof v);
+                if (!isfinite(v)) /* as .npy and CSV: a NaN would poison training silently */
+                    return dnn_errorf(msg, msgcap, DNN_E_DTYPE, path, "element %zu (flat index) is not finite", done);
             }
             t->data[done++] = v * scale;
         }
@@ -148,7 +162,6 @@ static int read_data(gzFile f, const char *path, float scale, dnn_idx *t, char *
             return dnn_errorf(msg, msgcap, DNN_E_TRUNCATED, path, "truncated: item %zu (from 0) of %d is incomplete",
                         t->item_size ? done / t->item_size : 0, t->dims[0]);
     }
-    return DNN_OK;
 }
 
 int dnn_idx_read(const char *path, int rank, int max_items, float scale, dnn_idx *out, char *msg, size_t msgcap) {
@@ -169,11 +182,7 @@ int dnn_idx_read(const char *path, int rank, int max_items, float scale, dnn_idx
     int rc = read_header(f, path, rank, &t, msg, msgcap);
     if (rc == DNN_OK) {
         t.items = max_items && max_items < t.dims[0] ? max_items : t.dims[0];
-        /* at least one float, so an empty file still gets a pointer to free */
-        size_t count = (size_t)t.items * t.item_size;
-        t.data = malloc(count ? count * sizeof(float) : sizeof(float));
-        rc = t.data ? read_data(f, path, scale, &t, msg, msgcap)
-                    : dnn_errorf(msg, msgcap, DNN_E_SPACE, path, "out of memory for %zu floats", count);
+        rc = read_data(f, path, scale, &t, msg, msgcap);
     }
     if (rc == DNN_OK && max_items == 0) { /* every item read: the file must end here */
         unsigned char extra;
