@@ -5,9 +5,11 @@
  * dnn_st_metadata), then loading into a compiled model with batchnorm
  * (tests/golden/cases/bn_dense.dnn, so the I64 num_batches_tracked path is
  * reached). Besides the sanitizers, the results are checked for sense:
- * views lie inside the buffer, a tensor listed is found by its name, and
- * a file that loads saves to an image that loads again to the same
- * weights. A violation aborts, which libFuzzer reports as a crash.
+ * views lie inside the buffer, a tensor listed is found by its name, a
+ * failed load leaves the model as it was, and a file that loads saves to
+ * an image that loads again to the same weights (bit for bit, but for
+ * the batch counter, which is saved as an I64). A violation aborts,
+ * which libFuzzer reports as a crash.
  */
 #include "bn_dense.h"
 #include "fuzz.h"
@@ -59,7 +61,12 @@ static void load(const uint8_t *data, size_t size) {
     CHECK(image && bn_dense_save(&m, image, len) == len);
     bn_dense_init(&again, 2);
     CHECK(bn_dense_load(&again, image, len) == DNN_OK);
-    CHECK(!memcmp(again.params, m.params, sizeof m.params));
+    for (int i = 0; i < BN_DENSE_NUM_TENSORS; i++) {
+        const char *name = bn_dense_tensors[i].name, *dot = strrchr(name, '.');
+        if (dot && !strcmp(dot, ".num_batches_tracked"))
+            continue; /* saved as I64: a NaN or a count beyond 2^63 is written as 0 */
+        CHECK(!memcmp(bn_dense_tensor(&again, i), bn_dense_tensor(&m, i), sizeof(float) * (size_t)bn_dense_tensors[i].size));
+    }
     free(image);
 }
 
