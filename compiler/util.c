@@ -19,7 +19,9 @@
 #include <string.h>
 
 #define MAX_ERRORS 20
-#define ARENA_BLOCK (1 << 20)
+#ifndef ARENA_BLOCK
+#define ARENA_BLOCK (1 << 20) /* bytes; the fuzz build makes it smaller */
+#endif
 
 typedef struct Block {
     struct Block *next;  /* previously filled block */
