@@ -1064,8 +1064,8 @@ static bool lower_stmt(Ctx *c, const Node *s) {
                 note("define it before the output statement, or write 'output %s = EXPR;'", s->name);
                 return false;
             }
-            if (!(v = sym->value))
-                return false; /* its statement failed */
+            if (!(v = sym->value) || v->op == OP_constant)
+                return false; /* its statement failed (a constant is reported there) */
         } else if (!(v = lower_expr(c, s->a)))
             return false;
         if (s->kind == N_LOSS) {

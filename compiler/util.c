@@ -19,7 +19,9 @@
 #include <string.h>
 
 #define MAX_ERRORS 20
-#define ARENA_BLOCK (1 << 20)
+#ifndef ARENA_BLOCK
+#define ARENA_BLOCK (1 << 20) /* bytes; the fuzz build makes it smaller */
+#endif
 
 typedef struct Block {
     struct Block *next;  /* previously filled block */
@@ -116,19 +118,28 @@ void map_put(Map *m, const char *key, void *val) {
 static const Source *source;
 static bool use_color, warnings_are_errors, quiet_warnings;
 static int errors, dropped;
-static bool last_shown;
+static bool last_shown;  /* whether the last error/warning was printed (for notes) */
 static size_t *line_starts;  /* byte offset of line i+1; malloc'd, freed by diag_free */
-static int nlines;  /* whether the last error/warning was printed (for notes) */
+static int nlines;
+static FILE *out;   /* where diagnostics go: stderr unless diag_init was given a stream */
 
-void diag_init(const Source *src, bool color, bool werror, bool no_warnings) {
+/* Starts a compile: counts from zero, so the fuzzer can compile input
+ * after input in one process (then with diag_free and arena_free_all
+ * between them). */
+void diag_init(const Source *src, FILE *stream, bool color, bool werror, bool no_warnings) {
     /* stderr is unbuffered: a byte per write(2) made 50,000 warnings take
      * seconds. Buffered, it is flushed at exit (and before an ICE). */
     static char buf[1 << 16];
-    setvbuf(stderr, buf, _IOFBF, sizeof buf);
+    if (!stream && !out)
+        setvbuf(stderr, buf, _IOFBF, sizeof buf);
+    out = stream ? stream : stderr;
     source = src;
     use_color = color;
     warnings_are_errors = werror;
     quiet_warnings = no_warnings;
+    errors = dropped = 0;
+    last_shown = false;
+    diag_free();
 }
 
 int error_count(void) { return errors; }
@@ -206,22 +217,22 @@ static void show_line(int line, int col) {
         eol = p + SHOW_WIDTH;
     }
     for (const char *q = p; q < eol; q++)
-        fputc((*q == '\t' || (*q >= 32 && *q < 127)) ? *q : '?', stderr);
-    fputc('\n', stderr);
+        fputc((*q == '\t' || (*q >= 32 && *q < 127)) ? *q : '?', out);
+    fputc('\n', out);
     for (int c = 1; c < col && p + c - 1 < eol; c++)
-        fputc(p[c - 1] == '\t' ? '\t' : ' ', stderr);
-    fputs(use_color ? "\033[1;32m^\033[0m\n" : "^\n", stderr);
+        fputc(p[c - 1] == '\t' ? '\t' : ' ', out);
+    fputs(use_color ? "\033[1;32m^\033[0m\n" : "^\n", out);
 }
 
 static void report(Loc loc, const char *kind, const char *color, const char *fmt, va_list ap) {
     const char *path = source ? source->path : "dnnc";
     if (use_color)
-        fprintf(stderr, "\033[1m%s:%d:%d: %s%s:\033[0m ", path, loc.first_line, loc.first_column,
+        fprintf(out, "\033[1m%s:%d:%d: %s%s:\033[0m ", path, loc.first_line, loc.first_column,
                 color, kind);
     else
-        fprintf(stderr, "%s:%d:%d: %s: ", path, loc.first_line, loc.first_column, kind);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+        fprintf(out, "%s:%d:%d: %s: ", path, loc.first_line, loc.first_column, kind);
+    vfprintf(out, fmt, ap);
+    fputc('\n', out);
     show_line(loc.first_line, loc.first_column);
 }
 
@@ -229,7 +240,7 @@ void error_at(Loc loc, const char *fmt, ...) {
     if (errors >= MAX_ERRORS) {
         /* said when the 21st error arrives, so after the 20th error's notes */
         if (dropped++ == 0)
-            fprintf(stderr, "dnnc: too many errors (%d), stopping\n", MAX_ERRORS);
+            fprintf(out, "dnnc: too many errors (%d), stopping\n", MAX_ERRORS);
         last_shown = false;
         return;
     }
@@ -264,12 +275,12 @@ void warning_at(Loc loc, const char *fmt, ...) {
 void note(const char *fmt, ...) {
     if (!last_shown)
         return;
-    fputs(use_color ? "\033[1;36mnote:\033[0m " : "note: ", stderr);
+    fputs(use_color ? "\033[1;36mnote:\033[0m " : "note: ", out);
     va_list ap;
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vfprintf(out, fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
+    fputc('\n', out);
 }
 
 NORETURN void ice(const char *file, int line, const char *fmt, ...) {

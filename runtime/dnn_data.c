@@ -124,34 +124,57 @@ static int read_header(gzFile f, const char *path, int want_rank, dnn_idx *t, ch
     return DNN_OK;
 }
 
-/* Reads t->items items into t->data, scaling each element (or as they are into t->bytes). */
-static int read_data(gzFile f, const char *path, float scale, dnn_idx *t, char *msg, size_t msgcap) {
-    size_t width = t->type == DNN_IDX_U8 ? 1 : 4;
-    size_t count = (size_t)t->items * t->item_size, done = 0;
+/* Room for more of the `count` elements (of elem bytes) a header
+ * announces: *buf grows (to at most count, at least 1) as the elements
+ * arrive, so a short file whose header claims terabytes ends as
+ * "truncated", not as a huge allocation. Returns DNN_OK or DNN_E_SPACE. */
+static int grow(void **buf, size_t *cap, size_t count, size_t elem) {
+    size_t more = *cap ? (*cap < count - *cap ? 2 * *cap : count) : (count < 16384 ? count : 16384);
+    void *bigger = realloc(*buf, (more ? more : 1) * elem);
+    if (!bigger)
+        return DNN_E_SPACE;
+    *buf = bigger;
+    *cap = more;
+    return DNN_OK;
+}
+
+/* Reads t->items items into t->data, scaling each element, or as they are
+ * into t->bytes (u8 files, with want_bytes). The array grows as the bytes
+ * arrive, so a short file whose header claims terabytes ends as
+ * "truncated", not as a huge allocation. */
+static int read_data(gzFile f, const char *path, float scale, int want_bytes, dnn_idx *t, char *msg, size_t msgcap) {
+    size_t width = t->type == DNN_IDX_U8 ? 1 : 4, elem = want_bytes ? 1 : sizeof(float);
+    size_t count = (size_t)t->items * t->item_size, done = 0, cap = 0;
     unsigned char chunk[1 << 16];
-    while (t->bytes && done < count) { /* straight into the caller's array */
-        unsigned want = count - done < (1u << 30) ? (unsigned)(count - done) : 1u << 30, got;
-        int rc = read_bytes(f, t->bytes + done, want, &got, path, msg, msgcap);
-        if (rc != DNN_OK)
-            return rc;
-        done += got;
-        if (got < want)
-            return dnn_errorf(msg, msgcap, DNN_E_TRUNCATED, path, "truncated: item %zu (from 0) of %d is incomplete",
-                        t->item_size ? done / t->item_size : 0, t->dims[0]);
-    }
-    while (!t->bytes && done < count) {
-        size_t want = (count - done) * width < sizeof chunk ? (count - done) * width : sizeof chunk;
+    for (;;) {
+        if (done == cap && (done < count || !(t->data || t->bytes))) { /* an empty file still gets a pointer to free */
+            void *buf = want_bytes ? (void *)t->bytes : (void *)t->data;
+            int rc = grow(&buf, &cap, count, elem);
+            if (want_bytes)
+                t->bytes = buf;
+            else
+                t->data = buf;
+            if (rc != DNN_OK)
+                return dnn_errorf(msg, msgcap, DNN_E_SPACE, path, "out of memory for %zu elements", count);
+        }
+        if (done >= count)
+            return DNN_OK;
+        size_t want = (cap - done) * width < sizeof chunk ? (cap - done) * width : sizeof chunk;
         unsigned got;
-        int rc = read_bytes(f, chunk, (unsigned)want, &got, path, msg, msgcap);
+        int rc = read_bytes(f, want_bytes ? t->bytes + done : chunk, (unsigned)want, &got, path, msg, msgcap);
         if (rc != DNN_OK)
             return rc;
-        for (size_t i = 0; i + width <= got; i += width) {
+        if (want_bytes)
+            done += got;
+        for (size_t i = 0; !want_bytes && i + width <= got; i += width) {
             float v;
             if (width == 1) {
                 v = chunk[i];
             } else {
                 uint32_t bits = be32(chunk + i); /* IEEE single, big-endian in the file */
                 memcpy(&v, &bits, sizeof v);
+                if (!isfinite(v)) /* as .npy and CSV: a NaN would poison training silently */
+                    return dnn_errorf(msg, msgcap, DNN_E_DTYPE, path, "element %zu (flat index) is not finite", done);
             }
             t->data[done++] = v * scale;
         }
@@ -159,7 +182,6 @@ static int read_data(gzFile f, const char *path, float scale, dnn_idx *t, char *
             return dnn_errorf(msg, msgcap, DNN_E_TRUNCATED, path, "truncated: item %zu (from 0) of %d is incomplete",
                         t->item_size ? done / t->item_size : 0, t->dims[0]);
     }
-    return DNN_OK;
 }
 
 static int idx_read(const char *path, int rank, int max_items, float scale, int bytes, dnn_idx *out, char *msg,
@@ -181,14 +203,7 @@ static int idx_read(const char *path, int rank, int max_items, float scale, int 
     int rc = read_header(f, path, rank, &t, msg, msgcap);
     if (rc == DNN_OK) {
         t.items = max_items && max_items < t.dims[0] ? max_items : t.dims[0];
-        /* at least one float, so an empty file still gets a pointer to free */
-        size_t count = (size_t)t.items * t.item_size;
-        if (bytes && t.type == DNN_IDX_U8)
-            t.bytes = malloc(count ? count : 1);
-        else
-            t.data = malloc(count ? count * sizeof(float) : sizeof(float));
-        rc = t.data || t.bytes ? read_data(f, path, scale, &t, msg, msgcap)
-                    : dnn_errorf(msg, msgcap, DNN_E_SPACE, path, "out of memory for %zu floats", count);
+        rc = read_data(f, path, scale, bytes && t.type == DNN_IDX_U8, &t, msg, msgcap);
     }
     if (rc == DNN_OK && max_items == 0) { /* every item read: the file must end here */
         unsigned char extra;
@@ -1149,13 +1164,24 @@ int dnn_npy_read(const char *path, float scale, dnn_array *out, char *msg, size_
     int rc = npy_read_header(f, path, &a, &t, msg, msgcap);
     if (rc == DNN_OK) {
         a.is_integer = t.kind != 'f';
-        a.data = malloc(a.count ? a.count * sizeof *a.data : sizeof *a.data);
-        if (!a.data)
-            rc = dnn_errorf(msg, msgcap, DNN_E_SPACE, path, "out of memory for %zu floats", a.count);
     }
+    size_t cap = 0;
+    void *buf = NULL;
+    if (rc == DNN_OK && grow(&buf, &cap, a.count, sizeof *a.data) != DNN_OK)
+        rc = dnn_errorf(msg, msgcap, DNN_E_SPACE, path, "out of memory for %zu floats", a.count);
+    a.data = buf;
     unsigned char chunk[1 << 16]; /* a multiple of every element size */
     for (size_t done = 0; rc == DNN_OK && done < a.count;) {
-        size_t want = (a.count - done) * (size_t)t.size < sizeof chunk ? (a.count - done) * (size_t)t.size : sizeof chunk;
+        if (done == cap) {
+            buf = a.data;
+            rc = grow(&buf, &cap, a.count, sizeof *a.data);
+            a.data = buf;
+            if (rc != DNN_OK) {
+                rc = dnn_errorf(msg, msgcap, DNN_E_SPACE, path, "out of memory for %zu floats", a.count);
+                break;
+            }
+        }
+        size_t want = (cap - done) * (size_t)t.size < sizeof chunk ? (cap - done) * (size_t)t.size : sizeof chunk;
         size_t got = fread(chunk, 1, want, f);
         if (ferror(f)) {
             rc = say(msg, msgcap, DNN_E_IO, "cannot read %s: %s", path, strerror(errno));

@@ -40,8 +40,9 @@ typedef struct dnn_idx {
  * multiplied by scale. On error *out is zeroed and owns nothing.
  * Returns DNN_OK, or DNN_E_IO (cannot open or read; corrupt gzip),
  * DNN_E_HEADER (bad magic, rank 0, dims too large), DNN_E_DTYPE (a type
- * other than u8 or f32), DNN_E_SHAPE (rank differs), DNN_E_TRUNCATED,
- * DNN_E_SPACE (out of memory), DNN_E_ARG (NULL path or out). */
+ * other than u8 or f32; an f32 element that is NaN or infinite),
+ * DNN_E_SHAPE (rank differs), DNN_E_TRUNCATED, DNN_E_SPACE (out of
+ * memory), DNN_E_ARG (NULL path or out). */
 int dnn_idx_read(const char *path, int rank, int max_items, float scale, dnn_idx *out, char *msg, size_t msgcap);
 /* As dnn_idx_read (scale 1), except that a u8 file's elements stay bytes:
  * out->bytes (malloc'd, items * item_size of them) and out->data NULL, a

@@ -573,6 +573,9 @@ static void npy_bad_files(void) {
               "x.npy: truncated: 5 of 6 elements of 4 bytes");
     npy_fails(put_npy("x.npy", 3, dict_of("<f8", "(100000,)"), vals, 32), DNN_E_TRUNCATED,
               "x.npy: truncated: 4 of 100000 elements of 8 bytes");
+    /* a header claiming 355 GB on a file of 200 bytes: truncated, without allocating it (found by fuzzing) */
+    npy_fails(put_npy("x.npy", 1, dict_of("<f4", "(88880000000,)"), vals, 32), DNN_E_TRUNCATED,
+              "x.npy: truncated: 8 of 88880000000 elements of 4 bytes");
     npy_fails(put_npy("x.npy", 1, dict_of("<f4", "(1,)"), vals, 8), DNN_E_HEADER,
               "x.npy: bytes after the last of the 1 elements");
 }

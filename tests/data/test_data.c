@@ -202,6 +202,29 @@ static void dims_overflow(void) {
     CHECK(read_fails(put("product0", buf, header(buf, DNN_IDX_U8, 4, empty), 0), 0, 0, DNN_E_HEADER));
 }
 
+/* A header claiming 2^31 x 2^31 u8 elements on a file of a few bytes:
+ * truncated, without trying to allocate 16 EB first (found by fuzzing). */
+static void huge_claim(void) {
+    unsigned char buf[64];
+    unsigned long dims[] = {0x7fffffff, 0x7fffffff};
+    size_t n = header(buf, DNN_IDX_U8, 2, dims);
+    memset(buf + n, 1, 12);
+    CHECK(read_fails(put("claim", buf, n + 12, 0), 0, 0, DNN_E_TRUNCATED) && has("item 0 (from 0)"));
+}
+
+/* f32 elements that are NaN or infinite are refused, as in .npy and CSV. */
+static void f32_not_finite(void) {
+    static const unsigned char bits[][4] = {{0x7f, 0xc0, 0, 0}, {0xff, 0x80, 0, 0}};
+    for (int k = 0; k < 2; k++) {
+        unsigned char buf[64];
+        unsigned long dims[] = {3};
+        size_t n = header(buf, DNN_IDX_F32, 1, dims);
+        memset(buf + n, 0, 12);
+        memcpy(buf + n + 8, bits[k], 4);
+        CHECK(read_fails(put("nan", buf, n + 12, 0), 1, 0, DNN_E_DTYPE) && has("element 2 (flat index) is not finite"));
+    }
+}
+
 static void trailing_bytes(void) {
     unsigned char buf[32];
     unsigned long dims[] = {2, 2};
@@ -364,6 +387,8 @@ int main(int argc, char **argv) {
     RUN(truncated_data);
     RUN(bad_gzip);
     RUN(dims_overflow);
+    RUN(huge_claim);
+    RUN(f32_not_finite);
     RUN(trailing_bytes);
     RUN(missing_file);
     RUN(bad_arguments);
