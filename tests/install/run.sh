@@ -164,7 +164,7 @@ if build/dnnc --help | grep -q -- '-MD'; then
     sed 's/dense(x, 6)/dense(x, 4)/' "$tmp/mks/xor.dnn" >"$tmp/x" && cat "$tmp/x" >"$tmp/mks/xor.dnn"
     w="DNNCFLAGS=--inference --embed-weights w.safetensors"
     if mk "$w" xor.c && grep -q 'w.safetensors' "$tmp/mks/xor.d" && mk -q xor.c &&
-       touch "$tmp/mks/w.safetensors" && ! mk -q xor.c && mk "$w" xor.c && grep -q 'embed-weights' "$tmp/log" &&
+       sleep 1 && touch "$tmp/mks/w.safetensors" && ! mk -q xor.c && mk "$w" xor.c && grep -q 'embed-weights' "$tmp/log" &&
        rm "$tmp/mks/w.safetensors" && mk xor.c; then
         echo "PASS install/make_project.weights_changed (and removed: -MP)"
     else
