@@ -125,17 +125,16 @@ static int read_header(gzFile f, const char *path, int want_rank, dnn_idx *t, ch
 }
 
 /* Room for more of the `count` elements (of elem bytes) a header
- * announces: *buf grows (to at most count, at least 1) as the elements
+ * announces: buf grows (to at most count, at least 1) as the elements
  * arrive, so a short file whose header claims terabytes ends as
- * "truncated", not as a huge allocation. Returns DNN_OK or DNN_E_SPACE. */
-static int grow(void **buf, size_t *cap, size_t count, size_t elem) {
+ * "truncated", not as a huge allocation. Returns the new array, or NULL
+ * (out of memory; buf is still the caller's). */
+static void *grow(void *buf, size_t *cap, size_t count, size_t elem) {
     size_t more = *cap ? (*cap < count - *cap ? 2 * *cap : count) : (count < 16384 ? count : 16384);
-    void *bigger = realloc(*buf, (more ? more : 1) * elem);
-    if (!bigger)
-        return DNN_E_SPACE;
-    *buf = bigger;
-    *cap = more;
-    return DNN_OK;
+    void *bigger = realloc(buf, (more ? more : 1) * elem);
+    if (bigger)
+        *cap = more;
+    return bigger;
 }
 
 /* Reads t->items items into t->data, scaling each element, or as they are
@@ -148,14 +147,13 @@ static int read_data(gzFile f, const char *path, float scale, int want_bytes, dn
     unsigned char chunk[1 << 16];
     for (;;) {
         if (done == cap && (done < count || !(t->data || t->bytes))) { /* an empty file still gets a pointer to free */
-            void *buf = want_bytes ? (void *)t->bytes : (void *)t->data;
-            int rc = grow(&buf, &cap, count, elem);
-            if (want_bytes)
-                t->bytes = buf;
-            else
-                t->data = buf;
-            if (rc != DNN_OK)
+            void *bigger = grow(want_bytes ? (void *)t->bytes : (void *)t->data, &cap, count, elem);
+            if (!bigger)
                 return dnn_errorf(msg, msgcap, DNN_E_SPACE, path, "out of memory for %zu elements", count);
+            if (want_bytes)
+                t->bytes = bigger;
+            else
+                t->data = bigger;
         }
         if (done >= count)
             return DNN_OK;
@@ -1166,21 +1164,16 @@ int dnn_npy_read(const char *path, float scale, dnn_array *out, char *msg, size_
         a.is_integer = t.kind != 'f';
     }
     size_t cap = 0;
-    void *buf = NULL;
-    if (rc == DNN_OK && grow(&buf, &cap, a.count, sizeof *a.data) != DNN_OK)
+    if (rc == DNN_OK && !(a.data = grow(NULL, &cap, a.count, sizeof *a.data)))
         rc = dnn_errorf(msg, msgcap, DNN_E_SPACE, path, "out of memory for %zu floats", a.count);
-    a.data = buf;
     unsigned char chunk[1 << 16]; /* a multiple of every element size */
     for (size_t done = 0; rc == DNN_OK && done < a.count;) {
-        if (done == cap) {
-            buf = a.data;
-            rc = grow(&buf, &cap, a.count, sizeof *a.data);
-            a.data = buf;
-            if (rc != DNN_OK) {
-                rc = dnn_errorf(msg, msgcap, DNN_E_SPACE, path, "out of memory for %zu floats", a.count);
-                break;
-            }
+        float *bigger = done == cap ? grow(a.data, &cap, a.count, sizeof *a.data) : a.data;
+        if (!bigger) {
+            rc = dnn_errorf(msg, msgcap, DNN_E_SPACE, path, "out of memory for %zu floats", a.count);
+            break;
         }
+        a.data = bigger;
         size_t want = (cap - done) * (size_t)t.size < sizeof chunk ? (cap - done) * (size_t)t.size : sizeof chunk;
         size_t got = fread(chunk, 1, want, f);
         if (ferror(f)) {
