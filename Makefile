@@ -79,7 +79,7 @@ demo: all
 # Speed beside PyTorch (bench/README.md): installs the data set and python3-torch when missing.
 bench: all
 	@sh scripts/deps.sh demo
-	@sh scripts/deps.sh goldens
+	@sh scripts/deps.sh bench
 	@sh bench/run.sh
 
 # Fuzzing (docs/reliability.md): libFuzzer targets of the compiler, the
@@ -93,7 +93,9 @@ FUZZ          = $(BUILD)/fuzz
 FUZZ_TARGETS  = $(FUZZ)/fuzz_compiler $(FUZZ)/fuzz_safetensors $(FUZZ)/fuzz_data
 FUZZ_COMPILER = $(patsubst $(BUILD)/%,$(FUZZ)/%,$(filter-out %/main.o,$(COMPILER_OBJ))) $(FUZZ)/runtime/dnn_core.o
 
-fuzz-build: $(FUZZ_TARGETS)
+fuzz-build: deps
+	@sh scripts/deps.sh fuzz
+	@$(MAKE) --no-print-directory $(FUZZ_TARGETS)
 fuzz: fuzz-build
 	@sh tests/fuzz/fuzz.sh $(FUZZ_SECONDS)
 

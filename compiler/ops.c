@@ -503,13 +503,34 @@ static bool shape_dense(Graph *g, Value *v) {
 }
 
 /* y[s][j] = b[j] + Σ_i W[j][i] x[s][i]   (nn.Linear) */
+/* How a dense block is computed: plain arrays, 8-float vectors, or 16-float
+ * vectors that hold two samples' 8-float accumulators side by side
+ * (DNN_V8X2, AVX-512: 32 registers keep 4 samples × 8 rows and their
+ * operands out of memory). All three add the same products in the same
+ * order, 8 partial sums per dot product. */
+typedef enum { DENSE_ARRAYS, DENSE_V8, DENSE_V8X2 } DenseForm;
+
 /* One output block of the vector kernel: `rows` weight rows against
  * `samples` samples, an 8-float accumulator each, over the first in8
  * inputs; then each sum's lanes in a fixed order (eight sums at a time
  * with dnn_v8_sum8), the tail, the bias. */
-static void emit_dense_block(Emitter *e, int samples, int rows, int in, int units, bool bias, bool vector) {
+static void emit_dense_block(Emitter *e, int samples, int rows, int in, int units, bool bias, DenseForm form) {
     int in8 = in / 8 * 8, nacc = samples * rows;
-    if (vector) {
+    bool vector = form != DENSE_ARRAYS;
+    if (form == DENSE_V8X2) { /* accumulator p·r holds samples 2p and 2p+1 */
+        for (int p = 0; p < samples / 2; p++)
+            for (int r = 0; r < rows; r++)
+                emit(e, "dnn_v8x2 a%d%d = {0};", p, r);
+        emit(e, "for (int i = 0; i < %d; i += 8) {", in8);
+        for (int p = 0; p < samples / 2; p++)
+            emit(e, "    const dnn_v8x2 x%d = dnn_v8x2_pair(x + %d + i, x + %d + i);", p, 2 * p * in, (2 * p + 1) * in);
+        for (int r = 0; r < rows; r++)
+            emit(e, "    const dnn_v8x2 w%d = dnn_v8x2_twice(w + %d + i);", r, r * in);
+        for (int p = 0; p < samples / 2; p++)
+            for (int r = 0; r < rows; r++)
+                emit(e, "    a%d%d = dnn_v8x2_fma(w%d, x%d, a%d%d);", p, r, r, p, p, r);
+        emit(e, "}");
+    } else if (vector) {
         for (int a = 0; a < samples; a++)
             for (int r = 0; r < rows; r++)
                 emit(e, "dnn_v8 a%d%d = {0};", a, r);
@@ -522,17 +543,6 @@ static void emit_dense_block(Emitter *e, int samples, int rows, int in, int unit
             for (int r = 0; r < rows; r++)
                 emit(e, "    a%d%d = dnn_v8_fma(w%d, x%d, a%d%d);", a, r, r, a, a, r);
         emit(e, "}");
-        if (nacc >= 4) { /* the sums eight at a time (the last group padded with repeats) */
-            emit(e, "float sum[%d];", (nacc + 7) / 8 * 8);
-            for (int q = 0; q < nacc; q += 8) {
-                const char *list = "";
-                for (int k = q; k < q + 8; k++) {
-                    int at = k < nacc ? k : nacc - 1;
-                    list = arena_printf("%s%sa%d%d", list, k > q ? ", " : "", at / rows, at % rows);
-                }
-                emit(e, "dnn_v8_store(sum + %d, dnn_v8_sum8(%s));", q, list);
-            }
-        }
     } else {
         emit(e, "float a[%d][%d][8] = {{{0}}};", samples, rows);
         emit(e, "for (int i = 0; i < %d; i += 8)", in8);
@@ -540,13 +550,28 @@ static void emit_dense_block(Emitter *e, int samples, int rows, int in, int unit
         emit(e, "        for (int r = 0; r < %d; r++)", rows);
         emit(e, "            for (int k = 0; k < 8; k++) a[p][r][k] += w[r * %d + i + k] * x[p * %d + i + k];", in, in);
     }
+    /* the accumulator of sample a, row r, as a dnn_v8 */
+#define DENSE_ACC(a, r)                                                                                                \
+    (form == DENSE_V8X2 ? arena_printf("dnn_v8x2_%s(a%d%d)", (a) % 2 ? "hi" : "lo", (a) / 2, r)                      \
+                        : arena_printf("a%d%d", a, r))
+    if (vector && nacc >= 4) { /* the sums eight at a time (the last group padded with repeats) */
+        emit(e, "float sum[%d];", (nacc + 7) / 8 * 8);
+        for (int q = 0; q < nacc; q += 8) {
+            const char *list = "";
+            for (int k = q; k < q + 8; k++) {
+                int at = k < nacc ? k : nacc - 1;
+                list = arena_printf("%s%s%s", list, k > q ? ", " : "", DENSE_ACC(at / rows, at % rows));
+            }
+            emit(e, "dnn_v8_store(sum + %d, dnn_v8_sum8(%s));", q, list);
+        }
+    }
     for (int a = 0; a < samples; a++)
         for (int r = 0; r < rows; r++) {
             const char *sum = !vector ? arena_printf("((a[%d][%d][0] + a[%d][%d][1]) + (a[%d][%d][2] + a[%d][%d][3])) + "
                                                      "((a[%d][%d][4] + a[%d][%d][5]) + (a[%d][%d][6] + a[%d][%d][7]))",
                                                      a, r, a, r, a, r, a, r, a, r, a, r, a, r, a, r)
                                   : nacc >= 4 ? arena_printf("sum[%d]", a * rows + r)
-                                              : arena_printf("dnn_v8_sum(a%d%d)", a, r);
+                                              : arena_printf("dnn_v8_sum(%s)", DENSE_ACC(a, r));
             if (in8 == in)
                 emit(e, "y[%d + j + %d] = %s%s;", a * units, r, bias ? arena_printf("in2[j + %d] + ", r) : "", sum);
             else {
@@ -557,10 +582,11 @@ static void emit_dense_block(Emitter *e, int samples, int rows, int in, int unit
                 emit(e, "}");
             }
         }
+#undef DENSE_ACC
 }
 
 /* The loops over the weight rows: blocks of `rows`, then the rest as one block. */
-static void emit_dense_rows(Emitter *e, int samples, int rows, int in, int units, bool bias, bool vector) {
+static void emit_dense_rows(Emitter *e, int samples, int rows, int in, int units, bool bias, DenseForm form) {
     int whole = units / rows * rows;
     for (int part = 0; part < 2; part++) {
         int from = part ? whole : 0, to = part ? units : whole, step = part ? units - whole : rows;
@@ -569,39 +595,45 @@ static void emit_dense_rows(Emitter *e, int samples, int rows, int in, int units
         emit(e, "for (int j = %d; j < %d; j += %d) {", from, to, step);
         emit(e, "    const float *w = in1 + j * %d;", in);
         e->indent++;
-        emit_dense_block(e, samples, step, in, units, bias, vector);
+        emit_dense_block(e, samples, step, in, units, bias, form);
         e->indent--;
         emit(e, "}");
     }
 }
 
-/* y = W x + b at speed: blocks of 2 samples × 6 weight rows (one sample ×
- * 8 rows for the rest), 8 partial sums per dot product added in a fixed
- * order, so the C compiler vectorises without -ffast-math — with AVX
- * vectors (DNN_V8, runtime/dnn.h) or plain arrays computing the same sums.
- * Twelve accumulators hide the FMA latency; each weight row loaded is used
- * for two samples. */
-static void emit_dense_fast(Emitter *e, const Value *v) {
+/* One loop over the samples, `samples` at a time while that many are left. */
+static void emit_dense_samples(Emitter *e, const Value *v, int samples, int rows, DenseForm form) {
     int units = v->shape.dim[0], in = v->in[0]->shape.dim[0];
-    bool bias = v->in[2] != NULL;
-    const char *samples = samples_of(v);
+    if (samples > 1)
+        emit(e, "for (; s + %d <= %s; s += %d) {", samples, samples_of(v), samples);
+    else
+        emit(e, "for (; s < %s; s++) {", samples_of(v));
+    e->indent++;
+    emit(e, "const float *x = in0 + s * %d;", in);
+    emit(e, "float *y = out + s * %d;", units);
+    emit_dense_rows(e, samples, rows, in, units, v->in[2] != NULL, form);
+    e->indent--;
+    emit(e, "}");
+}
+
+/* y = W x + b at speed: with AVX-512, blocks of 4 samples × 8 weight rows;
+ * then blocks of 2 samples × 6 rows and one sample × 8 rows for the rest.
+ * 8 partial sums per dot product added in a fixed order, so the C compiler
+ * vectorises without -ffast-math — with AVX vectors (DNN_V8, DNN_V8X2:
+ * runtime/dnn.h) or plain arrays computing the same sums. Each weight row
+ * loaded is used for several samples. */
+static void emit_dense_fast(Emitter *e, const Value *v) {
+    emit(e, "int s = 0;");
+    if (v->batched) {
+        emit(e, "#ifdef DNN_V8X2");
+        emit_dense_samples(e, v, 4, 8, DENSE_V8X2);
+        emit(e, "#endif");
+    }
     for (int vector = 1; vector >= 0; vector--) {
         emit(e, vector ? "#ifdef DNN_V8" : "#else");
-        emit(e, "int s = 0;");
-        emit(e, "for (; s + 2 <= %s; s += 2) {", samples);
-        e->indent++;
-        emit(e, "const float *x = in0 + s * %d;", in);
-        emit(e, "float *y = out + s * %d;", units);
-        emit_dense_rows(e, 2, 6, in, units, bias, vector);
-        e->indent--;
-        emit(e, "}");
-        emit(e, "for (; s < %s; s++) {", samples);
-        e->indent++;
-        emit(e, "const float *x = in0 + s * %d;", in);
-        emit(e, "float *y = out + s * %d;", units);
-        emit_dense_rows(e, 1, 8, in, units, bias, vector);
-        e->indent--;
-        emit(e, "}");
+        DenseForm form = vector ? DENSE_V8 : DENSE_ARRAYS;
+        emit_dense_samples(e, v, 2, 6, form);
+        emit_dense_samples(e, v, 1, 8, form);
     }
     emit(e, "#endif");
 }

@@ -151,6 +151,26 @@ static inline dnn_v8 dnn_v8_sum8(dnn_v8 a, dnn_v8 b, dnn_v8 c, dnn_v8 d, dnn_v8 
     const __m256 lo = _mm256_hadd_ps(ab, cd), hi = _mm256_hadd_ps(ef, gh);
     return (dnn_v8)_mm256_add_ps(_mm256_permute2f128_ps(lo, hi, 0x20), _mm256_permute2f128_ps(lo, hi, 0x31));
 }
+#ifdef __AVX512F__
+/* Two dnn_v8 side by side in one 16-float vector (lanes 0-7 and 8-15):
+ * the dense kernel keeps two samples' accumulators in one, so AVX-512's
+ * 32 registers hold a 4 × 8 block, while every lane adds the same products
+ * in the same order as the dnn_v8 code. */
+#define DNN_V8X2 1
+typedef float dnn_v8x2 __attribute__((vector_size(64)));
+static inline dnn_v8x2 dnn_v8x2_pair(const float *lo, const float *hi) {
+    return __builtin_shufflevector(dnn_v8_load(lo), dnn_v8_load(hi), 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+}
+static inline dnn_v8x2 dnn_v8x2_twice(const float *p) {
+    const dnn_v8 v = dnn_v8_load(p);
+    return __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7);
+}
+static inline dnn_v8x2 dnn_v8x2_fma(dnn_v8x2 a, dnn_v8x2 b, dnn_v8x2 c) {
+    return (dnn_v8x2)_mm512_fmadd_ps((__m512)a, (__m512)b, (__m512)c);
+}
+static inline dnn_v8 dnn_v8x2_lo(dnn_v8x2 v) { return __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7); }
+static inline dnn_v8 dnn_v8x2_hi(dnn_v8x2 v) { return __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15); }
+#endif
 #endif
 
 #endif

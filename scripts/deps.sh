@@ -1,6 +1,6 @@
 #!/bin/sh
 # Installs the Debian packages a make target needs, calling apt-get only for
-# what is missing.  Usage: scripts/deps.sh build|check|demo|goldens
+# what is missing.  Usage: scripts/deps.sh build|check|demo|goldens|bench|fuzz
 need=""
 want() { # want COMMAND-OR-FILE PACKAGE
     case "$1" in
@@ -22,6 +22,10 @@ case "$1" in
            want cmake cmake            # tests/cmake, tests/install: dnnc_add_model, find_package(Dnnc)
            want pkg-config pkgconf     # tests/install: dnnrt.pc
            want dot graphviz ;;        # tests/dot: Graphviz must accept --emit=dot
+    bench) /usr/bin/python3 -c 'import torch' 2>/dev/null || need="$need python3-torch"
+           # PyTorch is compared in its OpenBLAS configuration (issue 8), not Debian's reference BLAS
+           want /usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3 libopenblas0-pthread ;;
+    fuzz) want clang clang ;;
     demo) want /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz dataset-fashion-mnist ;;
 esac
 [ -z "$need" ] && exit 0

@@ -24,6 +24,27 @@ first_error() {
     grep -m1 'error' "$1" || head -n1 "$1"
 }
 
+# has_cpu FLAG...: true when /proc/cpuinfo lists every FLAG.
+has_cpu() {
+    for f in "$@"; do grep -q " $f\( \|$\)" /proc/cpuinfo 2>/dev/null || return 1; done
+}
+
+# vector_variant NAME CFLAGS CPU-FLAGS: the checks of one() again with the
+# case built with CFLAGS, named CASE.NAME, when the CPU has CPU-FLAGS.
+vector_variant() {
+    # shellcheck disable=SC2086 # $3 is a list of CPU flags, $2 of compiler flags
+    has_cpu $3 || return 0
+    # shellcheck disable=SC2086
+    if $CC -std=c99 -O2 $2 -Wall -Wextra -Wpedantic -Werror -Iruntime -I"$t" \
+            -DMODEL="$c" -DMODEL_UC="$uc" -DCLASS_TARGET=$class $GOLDEN_FLAGS -include "$t/$c.h" \
+            $h "$t/$c.c" build/libdnnrt.a -lm -o "$t/$c.$1" >"$t/$c.err" 2>&1; then
+        timeout 30 "$t/$c.$1" "$g/data/$c.golden.safetensors" "$g/data/$c.weights.safetensors" "$t/$c.$1" |
+            sed "s#^\([A-Z]*\) $s/$c #\1 $s/$c.$1 #"
+    else
+        echo "FAIL $s/$c.$1 compile: $(first_error "$t/$c.err")"
+    fi
+}
+
 # one CASE TMP: compiles and runs one case's harness.
 one() {
     c=$1 t=$2 dnn=$g/cases/$1.dnn
@@ -56,16 +77,19 @@ one() {
     timeout 30 "$t/$c" "$g/data/$c.golden.safetensors" "$g/data/$c.weights.safetensors" "$t/$c"
     rc=$?
     [ $rc -gt 1 ] && echo "FAIL $s/$c run: the harness died (exit status $rc)"
-    # The speed kernels' AVX path (DNN_V8 in runtime/dnn.h) on a machine that has AVX2 and FMA:
-    # the same checks again, named CASE.avx
-    if grep -q ' avx2 ' /proc/cpuinfo 2>/dev/null && grep -q ' fma ' /proc/cpuinfo &&
-       $CC -std=c99 -O2 -mavx2 -mfma -Wall -Wextra -Wpedantic -Werror -Iruntime -I"$t" \
-            -DMODEL="$c" -DMODEL_UC="$uc" -DCLASS_TARGET=$class $GOLDEN_FLAGS -include "$t/$c.h" \
-            $h "$t/$c.c" build/libdnnrt.a -lm -o "$t/$c.avx" >"$t/$c.err" 2>&1; then
-        timeout 30 "$t/$c.avx" "$g/data/$c.golden.safetensors" "$g/data/$c.weights.safetensors" "$t/$c.avx" |
-            sed "s#^\([A-Z]*\) $s/$c #\1 $s/$c.avx #"
-    elif grep -q ' avx2 ' /proc/cpuinfo 2>/dev/null; then
-        echo "FAIL $s/$c.avx compile: $(first_error "$t/$c.err")"
+    # The speed kernels' vector paths on a machine that has them (runtime/dnn.h):
+    # DNN_V8 with AVX2 and FMA as CASE.avx, DNN_V8X2 with AVX-512F as CASE.avx512.
+    vector_variant avx "-mavx2 -mfma" "avx2 fma"
+    vector_variant avx512 "-mavx512f -mavx2 -mfma" "avx512f avx2 fma"
+    # DNN_V8X2 adds the same products in the same order as DNN_V8: the trained
+    # weights and the outputs after training must be the same bits.
+    if [ -f "$t/$c.avx512.out.f32" ]; then
+        if cmp -s "$t/$c.avx.out.f32" "$t/$c.avx512.out.f32" &&
+           cmp -s "$t/$c.avx.trained.safetensors" "$t/$c.avx512.trained.safetensors"; then
+            echo "PASS $s/$c.avx512 same_bits"
+        else
+            echo "FAIL $s/$c.avx512 same_bits: trained weights or outputs differ from the AVX2 build's"
+        fi
     fi
     return 0
 }
