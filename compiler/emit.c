@@ -495,6 +495,59 @@ static void emit_clip(FILE *c, double max_norm, int (*ranges)[2], int nr) {
     fprintf(c, "    }\n");
 }
 
+/* The update of one parameter i, or with `vector` of the 8 from i: the
+ * same operations in the same order on float or dnn_v8 values (IEEE
+ * element-wise, so the two agree bit for bit). The vector form is written
+ * out because gcc will not vectorise sqrtf without -fno-math-errno. */
+static void emit_update(FILE *c, const Train *t, bool vector) {
+    const char *opt = t->optimizer, *T = vector ? "dnn_v8" : "float", *sqrt = vector ? "dnn_v8_sqrt" : "sqrtf";
+#define LOAD(state) (vector ? "dnn_v8_load(m->" state " + i)" : "m->" state "[i]")
+#define STORE(state, value)                                                                                            \
+    (vector ? fprintf(c, "            dnn_v8_store(m->" state " + i, %s);\n", value)                                   \
+            : fprintf(c, "            m->" state "[i] = %s;\n", value))
+    fprintf(c, "            %s g = %s, p = %s;\n", T, LOAD("grads"), LOAD("params"));
+    if (t->weight_decay && strcmp(opt, "adamw"))
+        fprintf(c, "            g += %s * p;\n", flit(t->weight_decay));
+    if (!strcmp(opt, "sgd")) {
+        if (t->momentum > 0) {
+            fprintf(c, "            const %s buf = first ? g : %s * %s + %s * g;\n", T, LOAD("momentum_buffer"), flit(t->momentum),
+                    flit(1 - t->dampening));
+            STORE("momentum_buffer", "buf");
+            if (t->nesterov)
+                fprintf(c, "            g = g + %s * buf;\n", flit(t->momentum));
+            else
+                fprintf(c, "            g = buf;\n");
+        }
+        fprintf(c, "            p -= lr * g;\n");
+    } else if (!strcmp(opt, "adam") || !strcmp(opt, "adamw")) {
+        if (!strcmp(opt, "adamw"))
+            fprintf(c, "            p *= 1.0f - lr * %s;\n", flit(t->weight_decay));
+        fprintf(c, "            const %s avg = %s * %s + g * %s;\n", T, LOAD("exp_avg"), flit(t->beta1), flit(1 - t->beta1));
+        fprintf(c, "            const %s avg_sq = %s * %s + %s * g * g;\n", T, LOAD("exp_avg_sq"), flit(t->beta2), flit(1 - t->beta2));
+        STORE("exp_avg", "avg");
+        STORE("exp_avg_sq", "avg_sq");
+        fprintf(c, "            const %s denom = %s(avg_sq) / bc2_sqrt + %s;\n", T, sqrt, flit(t->eps));
+        fprintf(c, "            p -= step_size * (avg / denom);\n");
+    } else if (!strcmp(opt, "adagrad")) {
+        fprintf(c, "            const %s sum = %s + g * g;\n", T, LOAD("state_sum"));
+        STORE("state_sum", "sum");
+        fprintf(c, "            p -= lr * (g / (%s(sum) + %s));\n", sqrt, flit(t->eps));
+    } else { /* rmsprop */
+        fprintf(c, "            const %s square_avg = %s * %s + %s * g * g;\n", T, LOAD("square_avg"), flit(t->alpha), flit(1 - t->alpha));
+        STORE("square_avg", "square_avg");
+        fprintf(c, "            const %s avg = %s(square_avg) + %s;\n", T, sqrt, flit(t->eps));
+        if (t->momentum > 0) {
+            fprintf(c, "            const %s buf = %s * %s + g / avg;\n", T, LOAD("momentum_buffer"), flit(t->momentum));
+            STORE("momentum_buffer", "buf");
+            fprintf(c, "            p -= lr * buf;\n");
+        } else
+            fprintf(c, "            p -= lr * (g / avg);\n");
+    }
+    STORE("params", "p");
+#undef LOAD
+#undef STORE
+}
+
 /* The update of torch.optim, step for step (PyTorch 1.13, single-tensor path). */
 static void emit_step_fn(Out *o) {
     FILE *c = o->c;
@@ -517,40 +570,23 @@ static void emit_step_fn(Out *o) {
     int nr = trainable_ranges(o->g, ranges);
     if (t->clip_grad_norm > 0)
         emit_clip(c, t->clip_grad_norm, ranges, nr);
-    for (int r = 0; r < nr; r++) {
-        fprintf(c, "    for (int i = %d; i < %d; i++) {\n", ranges[r][0], ranges[r][1]);
-        fprintf(c, "        float g = m->grads[i];\n");
-        if (t->weight_decay && strcmp(opt, "adamw"))
-            fprintf(c, "        g += %s * m->params[i];\n", flit(t->weight_decay));
-        if (!strcmp(opt, "sgd")) {
-            if (t->momentum > 0) {
-                fprintf(c, "        float *buf = &m->momentum_buffer[i];\n");
-                fprintf(c, "        *buf = first ? g : *buf * %s + %s * g;\n", flit(t->momentum), flit(1 - t->dampening));
-                if (t->nesterov)
-                    fprintf(c, "        g = g + %s * *buf;\n", flit(t->momentum));
-                else
-                    fprintf(c, "        g = *buf;\n");
-            }
-            fprintf(c, "        m->params[i] -= lr * g;\n");
-        } else if (adam) {
-            if (!strcmp(opt, "adamw"))
-                fprintf(c, "        m->params[i] *= 1.0f - lr * %s;\n", flit(t->weight_decay));
-            fprintf(c, "        m->exp_avg[i] = m->exp_avg[i] * %s + g * %s;\n", flit(t->beta1), flit(1 - t->beta1));
-            fprintf(c, "        m->exp_avg_sq[i] = m->exp_avg_sq[i] * %s + %s * g * g;\n", flit(t->beta2), flit(1 - t->beta2));
-            fprintf(c, "        const float denom = sqrtf(m->exp_avg_sq[i]) / bc2_sqrt + %s;\n", flit(t->eps));
-            fprintf(c, "        m->params[i] -= step_size * (m->exp_avg[i] / denom);\n");
-        } else if (!strcmp(opt, "adagrad")) {
-            fprintf(c, "        m->state_sum[i] += g * g;\n");
-            fprintf(c, "        m->params[i] -= lr * (g / (sqrtf(m->state_sum[i]) + %s));\n", flit(t->eps));
-        } else { /* rmsprop */
-            fprintf(c, "        m->square_avg[i] = m->square_avg[i] * %s + %s * g * g;\n", flit(t->alpha), flit(1 - t->alpha));
-            fprintf(c, "        const float avg = sqrtf(m->square_avg[i]) + %s;\n", flit(t->eps));
-            if (t->momentum > 0) {
-                fprintf(c, "        m->momentum_buffer[i] = m->momentum_buffer[i] * %s + g / avg;\n", flit(t->momentum));
-                fprintf(c, "        m->params[i] -= lr * m->momentum_buffer[i];\n");
-            } else
-                fprintf(c, "        m->params[i] -= lr * (g / avg);\n");
-        }
+    for (int r = 0; r < nr; r++) { /* 8 parameters at a time with DNN_V8, then one at a time */
+        int from = ranges[r][0], to = ranges[r][1], vectors_end = from + (to - from) / 8 * 8;
+        fprintf(c, "    {\n");
+        if (vectors_end > from) {
+            fprintf(c, "#ifdef DNN_V8\n");
+            fprintf(c, "        for (int i = %d; i < %d; i += 8) {\n", from, vectors_end);
+            emit_update(c, t, true);
+            fprintf(c, "        }\n");
+            fprintf(c, "        const int rest = %d;\n", vectors_end);
+            fprintf(c, "#else\n");
+            fprintf(c, "        const int rest = %d;\n", from);
+            fprintf(c, "#endif\n");
+        } else
+            fprintf(c, "        const int rest = %d;\n", from);
+        fprintf(c, "        for (int i = rest; i < %d; i++) {\n", to);
+        emit_update(c, t, false);
+        fprintf(c, "        }\n");
         fprintf(c, "    }\n");
     }
     if (o->g->check_finite)

@@ -134,6 +134,7 @@ static inline void dnn_v8_store(float *p, dnn_v8 v) { memcpy(p, &v, sizeof v); }
 static inline dnn_v8 dnn_v8_splat(float x) { return (dnn_v8){x, x, x, x, x, x, x, x}; }
 /* Per lane: a where the mask m is set, else b. */
 static inline dnn_v8 dnn_v8_select(dnn_v8i m, dnn_v8 a, dnn_v8 b) { return (dnn_v8)((m & (dnn_v8i)a) | (~m & (dnn_v8i)b)); }
+static inline dnn_v8 dnn_v8_sqrt(dnn_v8 v) { return (dnn_v8)_mm256_sqrt_ps((__m256)v); } /* correctly rounded, as sqrtf */
 static inline float dnn_v8_sum(dnn_v8 q) { return ((q[0] + q[1]) + (q[2] + q[3])) + ((q[4] + q[5]) + (q[6] + q[7])); }
 /* a * b + c */
 static inline dnn_v8 dnn_v8_fma(dnn_v8 a, dnn_v8 b, dnn_v8 c) {
