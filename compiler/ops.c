@@ -2180,6 +2180,34 @@ static void emit_conv_act_pool_rows(Emitter *e, const Value *v) {
  * NaN, else the last), and writes every input's
  * gradient once — dy there, 0 elsewhere — so no zeroing pass and no
  * scattered adds. */
+/* The gradient of 2×2 windows, 4 windows (8 columns of both rows) at a
+ * time with DNN_V8: the same choice as the scalar code below — the window's
+ * first element equal to its output (or the first NaN when that is NaN),
+ * else the last one — made for the 8 lanes of each row at once, a lane's
+ * even neighbour telling the odd lane whether it came first
+ * (tests/kernels checks the two agree on ties and NaNs). */
+static void emit_maxpool2_grad_v8(Emitter *e, int W) {
+    emit(e, "#ifdef DNN_V8");
+    emit(e, "for (; ox + 4 <= %d; ox += 4) {", W / 2);
+    e->indent++;
+    emit(e, "const dnn_v8 t = dnn_v8_load(xr + 2 * ox), b = dnn_v8_load(xr + %d + 2 * ox);", W);
+    emit(e, "const float *to = out + o + ox, *go = dy + o + ox;");
+    emit(e, "const dnn_v8 top = {to[0], to[0], to[1], to[1], to[2], to[2], to[3], to[3]};");
+    emit(e, "const dnn_v8 g = {go[0], go[0], go[1], go[1], go[2], go[2], go[3], go[3]}, zero = {0};");
+    emit(e, "const dnn_v8i odd = {0, -1, 0, -1, 0, -1, 0, -1}, nan = top != top;");
+    emit(e, "const dnn_v8i mt = (t == top) | ((t != t) & nan), mb = (b == top) | ((b != b) & nan);");
+    emit(e, "const dnn_v8i mt_even = __builtin_shufflevector(mt, mt, 0, 0, 2, 2, 4, 4, 6, 6);");
+    emit(e, "const dnn_v8i mt_odd = __builtin_shufflevector(mt, mt, 1, 1, 3, 3, 5, 5, 7, 7);");
+    emit(e, "const dnn_v8i mb_even = __builtin_shufflevector(mb, mb, 0, 0, 2, 2, 4, 4, 6, 6);");
+    emit(e, "const dnn_v8i first_t = mt & ~(mt_even & odd);");
+    emit(e, "const dnn_v8i first_b = ~(mt_even | mt_odd) & ((mb & ~odd) | (~mb_even & odd));");
+    emit(e, "dnn_v8_store(dr + 2 * ox, dnn_v8_select(first_t, g, zero));");
+    emit(e, "dnn_v8_store(dr + %d + 2 * ox, dnn_v8_select(first_b, g, zero));", W);
+    e->indent--;
+    emit(e, "}");
+    emit(e, "#endif");
+}
+
 static void emit_maxpool_tiled(Emitter *e, const Value *v, int arg) {
     const Value *x = v->in[0];
     int C = x->shape.dim[0], H = x->shape.dim[1], W = x->shape.dim[2];
@@ -2193,7 +2221,10 @@ static void emit_maxpool_tiled(Emitter *e, const Value *v, int arg) {
     emit(e, "const int o = (sc * %d + oy) * %d;", OH, OW);
     if (arg >= 0)
         emit(e, "float *dr = dx + (sc * %d + oy * %d) * %d;", H, K, W);
-    emit(e, "for (int ox = 0; ox < %d; ox++) {", OW);
+    emit(e, "int ox = 0;");
+    if (arg >= 0 && K == 2 && OW >= 4)
+        emit_maxpool2_grad_v8(e, W);
+    emit(e, "for (; ox < %d; ox++) {", OW);
     e->indent++;
     if (arg < 0) {
         emit(e, "float top = xr[ox * %d];", K);
