@@ -1555,7 +1555,7 @@ static void emit_conv_fwd_tile(Emitter *e, const ConvDims *d, const Tile *t) {
                     emit(e, "const dnn_v8 w%d = dnn_v8_load(w + %d);", v, kx * d->F8 + v * 8);
                 for (int j = 0; j < n; j++)
                     for (int v = 0; v < vb; v++)
-                        emit(e, "a%d_%d += x%d_%d * w%d;", j, v, j / npos, tile_col(t, j % npos) * d->S + kx, v);
+                        emit(e, "a%d_%d = dnn_v8_fma(x%d_%d, w%d, a%d_%d);", j, v, j / npos, tile_col(t, j % npos) * d->S + kx, v, j, v);
                 e->indent--;
                 emit(e, "}");
             }
@@ -1727,7 +1727,7 @@ static void emit_conv_dw_lanes(Emitter *e, const Value *conv) {
             for (int u = 0; u < U; u++)
                 for (int j = 0; j < K; j++)
                     for (int v = 0; v < vb; v++)
-                        emit(e, "a%d_%d += x%d * g%d_%d;", j, v, u * d.S + j, u, v);
+                        emit(e, "a%d_%d = dnn_v8_fma(x%d, g%d_%d, a%d_%d);", j, v, u * d.S + j, u, v, j, v);
             e->indent--;
             emit(e, "}");
         }
@@ -1830,10 +1830,10 @@ static void emit_conv_dx_lanes(Emitter *e, const Value *conv) {
                         emit(e, "const dnn_v8 w%d_%d = dnn_v8_load(w + %d);", k, v, k * d.C8 + v * 8);
                 for (int q = 0; q < nq; q++) {
                     emit(e, "{");
-                    emit(e, "    const float gq = g[f * %d + %d];", d.NP, q);
+                    emit(e, "    const dnn_v8 gq = dnn_v8_splat(g[f * %d + %d]);", d.NP, q);
                     for (int k = 0; k < K; k++)
                         for (int v = 0; v < vb; v++)
-                            emit(e, "    a%d_%d += gq * w%d_%d;", q * K + k, v, k, v);
+                            emit(e, "    a%d_%d = dnn_v8_fma(gq, w%d_%d, a%d_%d);", q * K + k, v, k, v, q * K + k, v);
                     emit(e, "}");
                 }
             } else {
