@@ -1688,7 +1688,11 @@ static void emit_conv_fwd_lanes(Emitter *e, const Value *conv, const Value *pool
 
 /* conv2d's weight gradient, filters in the lanes: dwt[tap][f] accumulates
  * x·dy over the samples, then the positions, in order; a tile is one
- * kernel row (K taps) × vb vectors of filters, over one sample's positions. */
+ * kernel row (K taps) × vb vectors of filters, over one sample's positions.
+ * With fewer than 8 accumulators (LeNet-5's first layer: 5 taps × 1 vector)
+ * the vector path keeps a second set for every other position, so that 10
+ * FMA chains hide the latency, and adds the two sets at the end of the
+ * tile: a fixed order, no longer the plain C path's. */
 static void emit_conv_dw_lanes(Emitter *e, const Value *conv) {
     ConvDims d = conv_dims(conv);
     int vb = lane_block(d.F8, TILE_ACCS / d.K < 3 ? TILE_ACCS / d.K : 3), K = d.K;
@@ -1708,12 +1712,16 @@ static void emit_conv_dw_lanes(Emitter *e, const Value *conv) {
     emit(e, "for (int ky = 0; ky < %d; ky++) {", K);
     e->indent++;
     emit(e, "float *d = dwt[(c * %d + ky) * %d] + f0;", K, K);
+    bool two_sets = K * vb < 8 && tile_cols(d.OW, 4) > 1;
     for (int vector = 1; vector >= 0; vector--) {
         emit(e, vector ? "#ifdef DNN_V8" : "#else");
         if (vector) {
             for (int j = 0; j < K; j++)
-                for (int v = 0; v < vb; v++)
+                for (int v = 0; v < vb; v++) {
                     emit(e, "dnn_v8 a%d_%d = dnn_v8_load(d + %d);", j, v, j * d.F8 + v * 8);
+                    if (two_sets)
+                        emit(e, "dnn_v8 b%d_%d = {0};", j, v);
+                }
         } else {
             emit(e, "float a[%d][%d];", K, vb * 8);
             emit(e, "for (int j = 0; j < %d; j++)", K);
@@ -1736,7 +1744,8 @@ static void emit_conv_dw_lanes(Emitter *e, const Value *conv) {
             for (int u = 0; u < U; u++)
                 for (int j = 0; j < K; j++)
                     for (int v = 0; v < vb; v++)
-                        emit(e, "a%d_%d = dnn_v8_fma(x%d, g%d_%d, a%d_%d);", j, v, u * d.S + j, u, v, j, v);
+                        emit(e, "%c%d_%d = dnn_v8_fma(x%d, g%d_%d, %c%d_%d);", two_sets && u % 2 ? 'b' : 'a', j, v,
+                             u * d.S + j, u, v, two_sets && u % 2 ? 'b' : 'a', j, v);
             e->indent--;
             emit(e, "}");
         }
@@ -1762,7 +1771,8 @@ static void emit_conv_dw_lanes(Emitter *e, const Value *conv) {
         if (vector) {
             for (int j = 0; j < K; j++)
                 for (int v = 0; v < vb; v++)
-                    emit(e, "dnn_v8_store(d + %d, a%d_%d);", j * d.F8 + v * 8, j, v);
+                    emit(e, two_sets ? "dnn_v8_store(d + %d, a%d_%d + b%d_%d);" : "dnn_v8_store(d + %d, a%d_%d);",
+                         j * d.F8 + v * 8, j, v, j, v);
         } else {
             emit(e, "for (int j = 0; j < %d; j++)", K);
             emit(e, "    for (int l = 0; l < %d; l++) d[j * %d + l] = a[j][l];", vb * 8, d.F8);
