@@ -1102,7 +1102,8 @@ static bool shape_penalty(Graph *g, Value *v) {
 static void emit_penalty(Emitter *e, const Value *v, int arg) {
     const char *expr = arg < 0 ? rules[v->op].cexpr : rules[v->op].dexpr;
     int size = size_of(v->in[0]);
-    if (arg < 0) { /* 8 partial sums, lane k taking i ≡ k (mod 8), then added in a fixed order: vectorises, and is closer to PyTorch's sum than one running float */
+    if (arg < 0) { /* 8 partial sums (lane k takes i ≡ k mod 8) added in a fixed order:
+                    * vectorises, and is closer to PyTorch's sum than one running float */
         int size8 = size / 8 * 8;
         emit(e, "float part[8] = {0};");
         emit(e, "for (int i = 0; i < %d; i += 8)", size8);
