@@ -2216,9 +2216,7 @@ static void emit_maxpool2_grad_v8(Emitter *e, int W) {
     emit(e, "const dnn_v8 g = {go[0], go[0], go[1], go[1], go[2], go[2], go[3], go[3]}, zero = {0};");
     emit(e, "const dnn_v8i odd = {0, -1, 0, -1, 0, -1, 0, -1}, nan = top != top;");
     emit(e, "const dnn_v8i mt = (t == top) | ((t != t) & nan), mb = (b == top) | ((b != b) & nan);");
-    emit(e, "const dnn_v8i mt_even = __builtin_shufflevector(mt, mt, 0, 0, 2, 2, 4, 4, 6, 6);");
-    emit(e, "const dnn_v8i mt_odd = __builtin_shufflevector(mt, mt, 1, 1, 3, 3, 5, 5, 7, 7);");
-    emit(e, "const dnn_v8i mb_even = __builtin_shufflevector(mb, mb, 0, 0, 2, 2, 4, 4, 6, 6);");
+    emit(e, "const dnn_v8i mt_even = dnn_v8i_evens(mt), mt_odd = dnn_v8i_odds(mt), mb_even = dnn_v8i_evens(mb);");
     emit(e, "const dnn_v8i first_t = mt & ~(mt_even & odd);");
     emit(e, "const dnn_v8i first_b = ~(mt_even | mt_odd) & ((mb & ~odd) | (~mb_even & odd));");
     emit(e, "dnn_v8_store(dr + 2 * ox, dnn_v8_select(first_t, g, zero));");

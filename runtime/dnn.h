@@ -134,6 +134,9 @@ static inline void dnn_v8_store(float *p, dnn_v8 v) { memcpy(p, &v, sizeof v); }
 static inline dnn_v8 dnn_v8_splat(float x) { return (dnn_v8){x, x, x, x, x, x, x, x}; }
 /* Per lane: a where the mask m is set, else b. */
 static inline dnn_v8 dnn_v8_select(dnn_v8i m, dnn_v8 a, dnn_v8 b) { return (dnn_v8)((m & (dnn_v8i)a) | (~m & (dnn_v8i)b)); }
+/* Lane 2k's value in lanes 2k and 2k+1 (evens), or lane 2k+1's (odds): bit moves only */
+static inline dnn_v8i dnn_v8i_evens(dnn_v8i m) { return (dnn_v8i)_mm256_moveldup_ps((__m256)m); }
+static inline dnn_v8i dnn_v8i_odds(dnn_v8i m) { return (dnn_v8i)_mm256_movehdup_ps((__m256)m); }
 static inline dnn_v8 dnn_v8_sqrt(dnn_v8 v) { return (dnn_v8)_mm256_sqrt_ps((__m256)v); } /* correctly rounded, as sqrtf */
 static inline float dnn_v8_sum(dnn_v8 q) { return ((q[0] + q[1]) + (q[2] + q[3])) + ((q[4] + q[5]) + (q[6] + q[7])); }
 /* a * b + c */
@@ -159,18 +162,18 @@ static inline dnn_v8 dnn_v8_sum8(dnn_v8 a, dnn_v8 b, dnn_v8 c, dnn_v8 d, dnn_v8 
  * in the same order as the dnn_v8 code. */
 #define DNN_V8X2 1
 typedef float dnn_v8x2 __attribute__((vector_size(64)));
-static inline dnn_v8x2 dnn_v8x2_pair(const float *lo, const float *hi) {
-    return __builtin_shufflevector(dnn_v8_load(lo), dnn_v8_load(hi), 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+static inline dnn_v8x2 dnn_v8x2_pair(const float *lo, const float *hi) { /* lo[0..8) then hi[0..8) */
+    const __m512d low = _mm512_castpd256_pd512(_mm256_castps_pd((__m256)dnn_v8_load(lo)));
+    return (dnn_v8x2)_mm512_insertf64x4(low, _mm256_castps_pd((__m256)dnn_v8_load(hi)), 1);
 }
 static inline dnn_v8x2 dnn_v8x2_twice(const float *p) {
-    const dnn_v8 v = dnn_v8_load(p);
-    return __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7);
+    return (dnn_v8x2)_mm512_broadcast_f64x4(_mm256_castps_pd((__m256)dnn_v8_load(p)));
 }
 static inline dnn_v8x2 dnn_v8x2_fma(dnn_v8x2 a, dnn_v8x2 b, dnn_v8x2 c) {
     return (dnn_v8x2)_mm512_fmadd_ps((__m512)a, (__m512)b, (__m512)c);
 }
-static inline dnn_v8 dnn_v8x2_lo(dnn_v8x2 v) { return __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7); }
-static inline dnn_v8 dnn_v8x2_hi(dnn_v8x2 v) { return __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15); }
+static inline dnn_v8 dnn_v8x2_lo(dnn_v8x2 v) { return (dnn_v8)_mm512_castps512_ps256((__m512)v); }
+static inline dnn_v8 dnn_v8x2_hi(dnn_v8x2 v) { return (dnn_v8)_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd((__m512)v), 1)); }
 #endif
 #endif
 
