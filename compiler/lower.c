@@ -447,8 +447,13 @@ static int count_layers(const Node *n, const Node **second) {
         for (int i = 0; i < len; i++) {
             if (spine[i]->kind == N_PIPE) {
                 /* the stage itself is named by its position; its arguments are not */
-                for (const Node *a = spine[i]->b->list; a; a = a->next)
-                    count += count_layers(a->kind == N_KWARG ? a->a : a, second);
+                for (const Node *a = spine[i]->b->list; a; a = a->next) {
+                    const Node *arg = a->kind == N_KWARG ? a->a : a;
+                    int k = count_layers(arg, second);
+                    if (count + k >= 2 && !*second) /* a layer in a stage's argument (found by fuzzing) */
+                        *second = arg;
+                    count += k;
+                }
                 continue;
             }
             int kb = count_layers(spine[i]->b, second);
