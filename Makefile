@@ -79,6 +79,7 @@ demo: all
 # Speed beside PyTorch (bench/README.md): installs the data set and python3-torch when missing.
 bench: all
 	@sh scripts/deps.sh demo
+	@sh scripts/deps.sh goldens
 	@sh scripts/deps.sh bench
 	@sh bench/run.sh
 

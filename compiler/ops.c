@@ -2193,13 +2193,6 @@ static void emit_conv_act_pool_rows(Emitter *e, const Value *v) {
     emit(e, "}");
 }
 
-/* maxpool with windows that tile the input (stride = kernel, no padding),
- * at speed: the forward pass takes each window's first maximum (NaN wins)
- * without branches; the gradient finds that element again as the window's
- * first one equal to the stored output (`out`; the first NaN if that is
- * NaN, else the last), and writes every input's
- * gradient once — dy there, 0 elsewhere — so no zeroing pass and no
- * scattered adds. */
 /* The gradient of 2×2 windows, 4 windows (8 columns of both rows) at a
  * time with DNN_V8: the same choice as the scalar code below — the window's
  * first element equal to its output (or the first NaN when that is NaN),
@@ -2226,6 +2219,13 @@ static void emit_maxpool2_grad_v8(Emitter *e, int W) {
     emit(e, "#endif");
 }
 
+/* maxpool with windows that tile the input (stride = kernel, no padding),
+ * at speed: the forward pass takes each window's first maximum (NaN wins)
+ * without branches; the gradient finds that element again as the window's
+ * first one equal to the stored output (`out`; the first NaN if that is
+ * NaN, else the last), and writes every input's
+ * gradient once — dy there, 0 elsewhere — so no zeroing pass and no
+ * scattered adds. */
 static void emit_maxpool_tiled(Emitter *e, const Value *v, int arg) {
     const Value *x = v->in[0];
     int C = x->shape.dim[0], H = x->shape.dim[1], W = x->shape.dim[2];

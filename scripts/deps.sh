@@ -23,8 +23,7 @@ case "$1" in
            want pkg-config pkgconf     # tests/install: dnnrt.pc
            want dot graphviz           # tests/dot: Graphviz must accept --emit=dot
            want rsvg-convert librsvg2-bin ;;   # tests/report: the training curves SVG renders
-    bench) /usr/bin/python3 -c 'import torch' 2>/dev/null || need="$need python3-torch"
-           # PyTorch is compared in its OpenBLAS configuration (issue 8), not Debian's reference BLAS
+    bench) # with goldens' torch: PyTorch is compared in its OpenBLAS configuration (issue 8), not Debian's reference BLAS
            want /usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3 libopenblas0-pthread ;;
     fuzz) want clang clang ;;
     demo) want /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz dataset-fashion-mnist ;;
