@@ -853,10 +853,11 @@ size_t dnn_safetensors_save_meta(const dnn_tensor_info *info, const float *const
     put_header(&w, info, count, meta, nmeta);
     while (w.len < 8 + hlen)
         put_str(&w, " ");
-    for (i = 0; i < count; i++)
+    for (i = 0; i < count; i++) {
+        const int counter = saved_size(&info[i]) == 8; /* once per tensor: it walks the name */
         for (k = 0; k < info[i].size; k++) {
             float v = src[i][k];
-            if (saved_size(&info[i]) == 8) {
+            if (counter) {
                 int64_t n = v > -9.2e18f && v < 9.2e18f ? (int64_t)v : 0; /* NaN: 0 */
                 put_le(&w, (uint64_t)n, 8);
             } else {
@@ -865,5 +866,6 @@ size_t dnn_safetensors_save_meta(const dnn_tensor_info *info, const float *const
                 put_le(&w, bits, 4);
             }
         }
+    }
     return total;
 }
