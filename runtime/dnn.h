@@ -137,6 +137,17 @@ static inline dnn_v8 dnn_v8_select(dnn_v8i m, dnn_v8 a, dnn_v8 b) { return (dnn_
 /* Lane 2k's value in lanes 2k and 2k+1 (evens), or lane 2k+1's (odds): bit moves only */
 static inline dnn_v8i dnn_v8i_evens(dnn_v8i m) { return (dnn_v8i)_mm256_moveldup_ps((__m256)m); }
 static inline dnn_v8i dnn_v8i_odds(dnn_v8i m) { return (dnn_v8i)_mm256_movehdup_ps((__m256)m); }
+/* Per lane: a if a > b, else b (so b when either is NaN: vmaxps) */
+static inline dnn_v8 dnn_v8_max(dnn_v8 a, dnn_v8 b) { return (dnn_v8)_mm256_max_ps((__m256)a, (__m256)b); }
+/* The even lanes of a, then those of b: a[0], a[2], a[4], a[6], b[0], b[2], b[4], b[6] */
+static inline dnn_v8 dnn_v8_evens2(dnn_v8 a, dnn_v8 b) {
+#ifdef __AVX2__
+    const __m256 t = _mm256_shuffle_ps((__m256)a, (__m256)b, 0x88); /* a0 a2 b0 b2 | a4 a6 b4 b6 */
+    return (dnn_v8)_mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(t), 0xD8));
+#else
+    return (dnn_v8){a[0], a[2], a[4], a[6], b[0], b[2], b[4], b[6]};
+#endif
+}
 static inline dnn_v8 dnn_v8_sqrt(dnn_v8 v) { return (dnn_v8)_mm256_sqrt_ps((__m256)v); } /* correctly rounded, as sqrtf */
 static inline float dnn_v8_sum(dnn_v8 q) { return ((q[0] + q[1]) + (q[2] + q[3])) + ((q[4] + q[5]) + (q[6] + q[7])); }
 /* a * b + c */

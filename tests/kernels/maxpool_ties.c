@@ -2,14 +2,14 @@
  * the plain C one, on inputs full of ties and NaNs, where "the window's
  * first maximum" is decided by the order of the comparisons. run.sh
  * extracts the two functions from dnnc's code for models/lenet5.dnn into
- * pool.h and builds this file twice: -mavx2 -mfma and -DDNN_PORTABLE.
+ * maxpool_ties.h and builds this file twice: -mavx2 -mfma and -DDNN_PORTABLE.
  * Writes the input gradient to stdout; the two builds must agree bit for
  * bit. Usage: maxpool_ties SEED */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "pool.h"
+#include "maxpool_ties.h"
 
 #define N 3 /* samples */
 static float x[N * 6 * 28 * 28], y[N * 6 * 14 * 14], dy[N * 6 * 14 * 14], dx[N * 6 * 28 * 28];

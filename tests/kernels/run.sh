@@ -1,8 +1,11 @@
 #!/bin/sh
 # tests/kernels/run.sh — vector kernels against the portable C on inputs
-# that make the order of operations show: the 2x2 maxpool gradient of
-# models/lenet5.dnn with ties and NaNs (maxpool_ties.c), built with AVX2 and
-# with -DDNN_PORTABLE, must write the same bits.
+# that make the order of operations show. Each test extracts generated
+# functions into a header, builds its .c with AVX2 and with -DDNN_PORTABLE,
+# and the two builds must write the same bits:
+#   maxpool_ties: the 2x2 maxpool gradient of models/lenet5.dnn, ties and NaNs;
+#   conv_pools:   the conv2d kernels with columns in the lanes (conv_pools.dnn:
+#                 fused conv → relu/none → max/avg pool, and an unfused conv).
 cd "$(dirname "$0")/../.." || exit 2
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 pass() { echo "PASS kernels/$1"; }
@@ -10,23 +13,53 @@ fail() { echo "FAIL kernels/$1: $2"; }
 
 if ! grep -q ' avx2 ' /proc/cpuinfo 2>/dev/null || ! grep -q ' fma ' /proc/cpuinfo; then
     echo "SKIP kernels/maxpool_ties: the CPU has no AVX2 and FMA"
+    echo "SKIP kernels/conv_pools: the CPU has no AVX2 and FMA"
     exit 0
 fi
-build/dnnc -q --prefix net models/lenet5.dnn -o "$tmp/net.c" || { fail maxpool_ties "dnnc failed"; exit 0; }
-{
-    echo '#include "dnn.h"'
-    awk '/^static void net_features_2_maxpool\(/,/^}/' "$tmp/net.c" | sed 's/net_features_2_maxpool(/pool_forward(/'
-    awk '/^static void net_features_2_maxpool_grad0\(/,/^}/' "$tmp/net.c" | sed 's/net_features_2_maxpool_grad0(/pool_grad(/'
-} >"$tmp/pool.h"
-grep -q 'DNN_V8' "$tmp/pool.h" || { fail maxpool_ties "no vector path in the generated maxpool gradient"; exit 0; }
-for build in avx portable; do
-    flags="-mavx2 -mfma"; [ $build = portable ] && flags=-DDNN_PORTABLE
-    # shellcheck disable=SC2086 # $flags is a list
-    cc -std=c99 -O2 $flags -Wall -Wextra -Werror -Iruntime -I"$tmp" tests/kernels/maxpool_ties.c -lm \
-        -o "$tmp/$build" 2>"$tmp/err" || { fail maxpool_ties "cc: $(head -n1 "$tmp/err")"; exit 0; }
-done
-for seed in 1 2 3 4 5; do
-    "$tmp/avx" $seed >"$tmp/avx.out" && "$tmp/portable" $seed >"$tmp/portable.out" &&
-        cmp -s "$tmp/avx.out" "$tmp/portable.out" || { fail maxpool_ties "seed $seed: the two builds differ"; exit 0; }
-done
-pass maxpool_ties
+
+# extract FROM TO FILE: generated function FROM of FILE, renamed TO
+extract() { awk "/^static void $1\\(/,/^}/" "$3" | sed "s/$1(/$2(/"; }
+
+# check NAME: builds tests/kernels/NAME.c against $tmp/NAME.h both ways and compares five seeds
+check() {
+    grep -q 'DNN_V8' "$tmp/$1.h" || { fail "$1" "no vector path in the generated code"; return; }
+    for build in avx portable; do
+        flags="-mavx2 -mfma"; [ $build = portable ] && flags=-DDNN_PORTABLE
+        # shellcheck disable=SC2086 # $flags is a list
+        cc -std=c99 -O2 $flags -Wall -Wextra -Werror -Iruntime -I"$tmp" "tests/kernels/$1.c" -lm \
+            -o "$tmp/$1.$build" 2>"$tmp/err" || { fail "$1" "cc: $(head -n1 "$tmp/err")"; return; }
+    done
+    for seed in 1 2 3 4 5; do
+        "$tmp/$1.avx" $seed >"$tmp/avx.out" && "$tmp/$1.portable" $seed >"$tmp/portable.out" &&
+            cmp -s "$tmp/avx.out" "$tmp/portable.out" || { fail "$1" "seed $seed: the two builds differ"; return; }
+    done
+    pass "$1"
+}
+
+if build/dnnc -q --prefix net models/lenet5.dnn -o "$tmp/lenet5.c"; then
+    {
+        echo '#include "dnn.h"'
+        extract net_features_2_maxpool pool_forward "$tmp/lenet5.c"
+        extract net_features_2_maxpool_grad0 pool_grad "$tmp/lenet5.c"
+    } >"$tmp/maxpool_ties.h"
+    check maxpool_ties
+else
+    fail maxpool_ties "dnnc failed"
+fi
+
+if build/dnnc -q --prefix net --inference tests/kernels/conv_pools.dnn -o "$tmp/fused.c" &&
+    build/dnnc -q --prefix net tests/kernels/conv_pools.dnn -o "$tmp/train.c"; then
+    {
+        echo '#include <string.h>'
+        echo '#include "dnn.h"'
+        extract net_relu_max_2_conv2d_relu_maxpool pool_relu_max "$tmp/fused.c"
+        extract net_plain_max_1_conv2d_maxpool pool_plain_max "$tmp/fused.c"
+        extract net_relu_avg_2_conv2d_relu_avgpool pool_relu_avg "$tmp/fused.c"
+        extract net_relu_max_0_conv2d conv_unfused "$tmp/train.c"
+    } >"$tmp/conv_pools.h"
+    grep -c 'output columns in the vector lanes' "$tmp/conv_pools.h" | grep -qx 4 ||
+        fail conv_pools "the four kernels are not all the columns-in-lanes kind"
+    check conv_pools
+else
+    fail conv_pools "dnnc failed"
+fi
