@@ -11,7 +11,9 @@
  */
 #include "dnnc.h"
 
+#include <ctype.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define RULES(name, sig, flags, shape, emit, grad, cexpr, dexpr)              \
@@ -644,7 +646,8 @@ static void emit_dense_fast(Emitter *e, const Value *v) {
  * a vector is one output and no sum is reassociated. Blocks of 6 rows × 16
  * columns (12 accumulators hide the FMA latency; each B vector loaded
  * serves 6 rows), columns outermost so a slab of B stays in L1 across the
- * rows; then 1 row at a time, 8 columns, and single columns. R and K may be
+ * rows; the rows left as one block (or, when R is a run-time expression,
+ * 1 row at a time); then 8 columns, and single columns. R and K may be
  * run-time expressions (the sample count n). */
 typedef struct Outer {
     const char *R, *K;     /* rows and the length of each sum, as C expressions */
@@ -694,6 +697,7 @@ static void emit_outer_block(Emitter *e, const Outer *o, int rows, int width, bo
 
 static void emit_outer(Emitter *e, const Outer *o) {
     int c16 = o->cols / 16 * 16, c8 = o->cols / 8 * 8;
+    int rest = isdigit((unsigned char)o->R[0]) ? atoi(o->R) % 6 : 0; /* rows after the blocks of 6, when R is a constant */
     for (int vector = 1; vector >= 0; vector--) {
         emit(e, vector ? "#ifdef DNN_V8" : "#else");
         for (int part = 0; part < 3; part++) { /* 16 columns at a time, then 8, then 1 */
@@ -709,9 +713,15 @@ static void emit_outer(Emitter *e, const Outer *o) {
             emit_outer_block(e, o, 6, width, vector);
             e->indent--;
             emit(e, "}");
-            emit(e, "for (; r < %s; r++) {", o->R);
-            e->indent++;
-            emit_outer_block(e, o, 1, width, vector);
+            if (rest > 1) { /* one block, not rest FMA chains one at a time, each waiting on its latency */
+                emit(e, "{ /* the last %d rows */", rest);
+                e->indent++;
+                emit_outer_block(e, o, rest, width, vector);
+            } else {
+                emit(e, "for (; r < %s; r++) {", o->R);
+                e->indent++;
+                emit_outer_block(e, o, 1, width, vector);
+            }
             e->indent--;
             emit(e, "}");
             e->indent--;

@@ -846,13 +846,21 @@ static void batch_free(const dnn_program *p, Batch *b) {
         free(b->out[k]);
 }
 
-/* Copies samples idx[0..n) into the batch (targets only if the data has them). */
-/* Gathers samples idx[0..n) into b; then starts fetching the byte slots of
- * samples next[0..next_n), the following batch: shuffled samples miss the
- * caches, and they arrive while this batch trains (the MLP epoch spent ~10%
- * waiting here). */
-static void batch_fill(const dnn_program *p, const Data *d, const long *idx, int n, Batch *b, const long *next,
-                       int next_n) {
+/* Copies samples idx[0..n) into the batch (targets only if the data has them).
+ * Shuffled samples miss the caches, so a byte slot's rows are all requested
+ * first and then converted, and the misses overlap (the MLP epoch: 51-57 ms
+ * here without prefetching, 37 ms fetching the next batch ahead, 31 ms so). */
+static void batch_fill(const dnn_program *p, const Data *d, const long *idx, int n, Batch *b) {
+#ifdef __GNUC__
+    for (int s = 0; s < d->nslots; s++)
+        for (int i = 0; d->u8[s] && i < n; i++) {
+            const int size = slot_io(p, s)->size;
+            const unsigned char *row = d->u8[s] + idx[i] * size;
+            for (int k = 0; k < size; k += 64)
+                __builtin_prefetch(row + k);
+            __builtin_prefetch(row + size - 1); /* the row need not start on a cache line */
+        }
+#endif
     for (int s = 0; s < d->nslots; s++) {
         const dnn_io *io = slot_io(p, s);
         for (int i = 0; i < n; i++) {
@@ -874,16 +882,6 @@ static void batch_fill(const dnn_program *p, const Data *d, const long *idx, int
                 memcpy((float *)b->y[s - p->ninputs] + (size_t)i * io->size, d->x[s] + idx[i] * io->size,
                        sizeof(float) * (size_t)io->size);
         }
-#ifdef __GNUC__
-        for (int i = 0; d->u8[s] && i < next_n; i++) {
-            const unsigned char *row = d->u8[s] + next[i] * io->size;
-            for (int k = 0; k < io->size; k += 64)
-                __builtin_prefetch(row + k);
-            __builtin_prefetch(row + io->size - 1); /* the row need not start on a cache line */
-        }
-#else
-        (void)next, (void)next_n;
-#endif
     }
 }
 
@@ -936,7 +934,7 @@ static void evaluate(const Run *r, const Data *d, double *loss, double *acc, lon
         int n = (int)(d->count - start < p->batch ? d->count - start : p->batch);
         for (int i = 0; i < n; i++)
             idx[i] = start + i;
-        batch_fill(p, d, idx, n, &b, NULL, 0);
+        batch_fill(p, d, idx, n, &b);
         sum += (double)p->loss(r->m, (const float *const *)b.x, (const void *const *)b.y, n) * n;
         score(r, &b, n, &correct, &total, pred);
         if (counts && p->score == DNN_SCORE_ARGMAX && p->targets[p->score_target].classes) {
@@ -1371,8 +1369,7 @@ static int train(Run *r) {
         for (; l.batch < nbatches; l.batch++) {
             long start = l.batch * p->batch;
             int n = (int)(train_set.count - start < p->batch ? train_set.count - start : p->batch);
-            long left = train_set.count - start - n; /* samples after this batch */
-            batch_fill(p, &train_set, order + start, n, &b, order + start + n, (int)(left < p->batch ? left : p->batch));
+            batch_fill(p, &train_set, order + start, n, &b);
             float loss = p->backward(r->m, (const float *const *)b.x, (const void *const *)b.y, n);
             if (!isfinite(loss) || nonfinite(r, l.epoch, l.batch)) {
                 if (!isfinite(loss) && !nonfinite(r, l.epoch, l.batch))
@@ -1637,7 +1634,7 @@ static int predict(Run *r) {
         int n = (int)(d.count - start < p->batch ? d.count - start : p->batch);
         for (int i = 0; i < n; i++)
             idx[i] = start + i;
-        batch_fill(p, &d, idx, n, &b, NULL, 0);
+        batch_fill(p, &d, idx, n, &b);
         p->forward(r->m, (const float *const *)b.x, b.out, n);
         for (int i = 0; i < n; i++)
             for (int k = 0, col = 0; k < p->noutputs; col += p->outputs[k++].size)
@@ -1743,7 +1740,7 @@ static int gradcheck(Run *r) {
     long *idx = xcalloc((size_t)n, sizeof(long));
     for (int i = 0; i < n; i++)
         idx[i] = i;
-    batch_fill(p, &d, idx, n, &b, NULL, 0);
+    batch_fill(p, &d, idx, n, &b);
     void *snapshot = xcalloc(1, p->model_size);
     memcpy(snapshot, r->m, p->model_size);
     const float *w0 = (const float *)((const char *)snapshot + p->params_offset);
