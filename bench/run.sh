@@ -80,6 +80,10 @@ done
 # --- 1. the FMA peak -------------------------------------------------------------
 say "FMA peak of one core"
 $out/peak >>"$results"
+for m in $models; do # the floor of batch-1 inference: reading every weight once
+    bytes=$((4 * $(sed -n 's/.*INFER_NET_NUM_PARAMS \([0-9]*\).*/\1/p' $out/$m/infer_net.h)))
+    record "read.$m $bytes $($out/peak --read $bytes)"
+done
 
 # --- 2. train step at batch 32 and inference at batch 1 ------------------------------
 for m in $models; do
