@@ -1503,6 +1503,12 @@ static int tile_col(const Tile *t, int m) {
     return m / PK * PS + m % PK;
 }
 
+/* The vector form of emit_pool_take's max, y into top: y if it is NaN, else
+ * the larger (top on a tie: the first maximum), as vmaxps(y, top) picks. */
+static const char *pool_take_v8(const char *y, const char *top) {
+    return arena_printf("dnn_v8_select(%s != %s, %s, dnn_v8_max(%s, %s))", y, y, y, y, top);
+}
+
 /* A fused tile's relu (if any) and pool on whole vectors, as the scalar
  * code does per lane: relu each value, then the first maximum (NaN wins)
  * or the sum; the lanes then go to their filters' outputs. */
@@ -1516,13 +1522,13 @@ static void emit_pool_vectors(Emitter *e, const ConvDims *d, const Tile *t, int 
         for (int k = 0; k < PK * PK; k++) {
             const char *a = arena_printf("a%d_%d", k / PK * npos + i * PK + k % PK, v);
             if (t->act)
-                emit(e, "const dnn_v8 y%d = dnn_v8_select(%s > 0.0f, %s, (dnn_v8){0}); /* relu */", k, a, a);
+                emit(e, "const dnn_v8 y%d = dnn_v8_max((dnn_v8){0}, %s); /* relu */", k, a);
             else
                 emit(e, "const dnn_v8 y%d = %s;", k, a);
             if (k == 0)
                 emit(e, max ? "dnn_v8 top = y0;" : "dnn_v8 acc = (dnn_v8){0} + y0;");
             else if (max)
-                emit(e, "top = dnn_v8_select((y%d > top) | (y%d != y%d), y%d, top);", k, k, k, k);
+                emit(e, "top = %s;", pool_take_v8(arena_printf("y%d", k), "top"));
             else
                 emit(e, "acc += y%d;", k);
         }
@@ -1833,29 +1839,19 @@ static void emit_conv_cols_tile(Emitter *e, const ConvDims *d, const ColTile *t,
             emit(e, "{ /* filter f + %d: vector v of the pool row holds window 4v + k in lane 2k */", fb);
             e->indent++;
             for (int v = 0; v < V && 4 * v < PW; v++) {
-                const char *a0 = arena_printf("a%d_0_%d", fb, v), *a1 = arena_printf("a%d_1_%d", fb, v);
-                if (max && act) { /* relu as vmaxps(x, 0) is x > 0 ? x : 0 bit for bit, and leaves no NaN or -0 to order */
-                    emit(e, "const dnn_v8 m%d = dnn_v8_max(dnn_v8_max(%s, (dnn_v8){0}), dnn_v8_max(%s, (dnn_v8){0}));", v, a0, a1);
-                    emit(e, "const dnn_v8 p%d = dnn_v8_max((dnn_v8)dnn_v8i_evens((dnn_v8i)m%d), (dnn_v8)dnn_v8i_odds((dnn_v8i)m%d));", v,
-                         v, v);
-                    continue;
-                }
                 emit(e, "dnn_v8 p%d;", v);
                 emit(e, "{");
                 e->indent++;
                 for (int r = 0; r < 2; r++) {
-                    const char *a = r ? a1 : a0;
-                    if (act)
-                        emit(e, "const dnn_v8 r%d = dnn_v8_select(%s > 0.0f, %s, (dnn_v8){0}); /* relu */", r, a, a);
-                    else
-                        emit(e, "const dnn_v8 r%d = %s;", r, a);
+                    const char *a = arena_printf("a%d_%d_%d", fb, r, v);
+                    emit(e, act ? "const dnn_v8 r%d = dnn_v8_max((dnn_v8){0}, %s); /* relu */" : "const dnn_v8 r%d = %s;", r, a);
                     emit(e, "const dnn_v8 y%d = (dnn_v8)dnn_v8i_evens((dnn_v8i)r%d), y%d = (dnn_v8)dnn_v8i_odds((dnn_v8i)r%d);",
                          2 * r, r, 2 * r + 1, r);
                 }
                 if (max) { /* the first maximum, NaN wins: as emit_pool_take */
                     emit(e, "p%d = y0;", v);
                     for (int k = 1; k < 4; k++)
-                        emit(e, "p%d = dnn_v8_select((y%d > p%d) | (y%d != y%d), y%d, p%d);", v, k, v, k, k, k, v);
+                        emit(e, "p%d = %s;", v, pool_take_v8(arena_printf("y%d", k), arena_printf("p%d", v)));
                 } else
                     emit(e, "p%d = (((dnn_v8){0} + y0 + y1) + y2 + y3) / (float)4;", v);
                 e->indent--;

@@ -72,6 +72,9 @@ case("num_elu", "unary", "elu (alpha 1): large negatives saturate at -alpha, the
 case("num_elu_alpha", "unary", "elu with alpha 0.3 near zero, where exp(x) - 1 loses precision",
      [-1e-3, -1e-5, -1e-7, -DENORM, -20.0, -90.0, 1e-7], WEIGHTS(7), lambda t: F.elu(t, 0.3),
      op="elu(w + x, alpha = 0.3)")
+case("num_relu", "unary", "relu of NaN (NaN, gradient 1, as PyTorch), +-inf, the float32 extremes, denormals",
+     [float("nan"), float("-inf"), -BIG, -1.0, -DENORM, -0.0, 0.0, DENORM, 1.0, BIG, float("inf")], WEIGHTS(11),
+     torch.relu, op="relu(w + x)")
 case("num_log", "unary", "log of 0 (-inf, as PyTorch), denormals, the float32 extremes",
      POSITIVE, [1.0] * len(POSITIVE), torch.log, op="log(w + x)")
 case("num_sqrt", "unary", "sqrt of 0 (gradient inf, as PyTorch), denormals, the float32 extremes",

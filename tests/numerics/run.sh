@@ -1,6 +1,6 @@
 #!/bin/sh
 # tests/numerics/run.sh — the extreme-value suite: softmax, log_softmax,
-# cross_entropy, bce, bce_with_logits, sigmoid, tanh, elu, log and sqrt at
+# cross_entropy, bce, bce_with_logits, sigmoid, tanh, elu, relu, log and sqrt at
 # logits of +-1e4 and beyond float32's exp range, probabilities exactly 0
 # and 1, denormals and signed zeros (cases/*.dnn, written with their PyTorch
 # answers in data/ by make_numerics.py). Each case goes through the golden
