@@ -134,6 +134,7 @@ static bool is_leaf(const Value *v) {
 
 /* ---- step functions ------------------------------------------------------------------ */
 
+
 static const char *describe_operand(const Value *x) {
     if (!x)
         return "none";
@@ -503,49 +504,81 @@ static void emit_update(FILE *c, const Train *t, bool vector) {
     const char *opt = t->optimizer, *T = vector ? "dnn_v8" : "float", *sqrt = vector ? "dnn_v8_sqrt" : "sqrtf";
 #define LOAD(state) (vector ? "dnn_v8_load(m->" state " + i)" : "m->" state "[i]")
 #define STORE(state, value)                                                                                            \
-    (vector ? fprintf(c, "            dnn_v8_store(m->" state " + i, %s);\n", value)                                   \
-            : fprintf(c, "            m->" state "[i] = %s;\n", value))
-    fprintf(c, "            %s g = %s, p = %s;\n", T, LOAD("grads"), LOAD("params"));
+    (vector ? fprintf(c, "        dnn_v8_store(m->" state " + i, %s);\n", value)                                       \
+            : fprintf(c, "        m->" state "[i] = %s;\n", value))
+    fprintf(c, "        %s g = %s, p = %s;\n", T, LOAD("grads"), LOAD("params"));
     if (t->weight_decay && strcmp(opt, "adamw"))
-        fprintf(c, "            g += %s * p;\n", flit(t->weight_decay));
+        fprintf(c, "        g += %s * p;\n", flit(t->weight_decay));
     if (!strcmp(opt, "sgd")) {
         if (t->momentum > 0) {
-            fprintf(c, "            const %s buf = first ? g : %s * %s + %s * g;\n", T, LOAD("momentum_buffer"), flit(t->momentum),
+            fprintf(c, "        const %s buf = first ? g : %s * %s + %s * g;\n", T, LOAD("momentum_buffer"), flit(t->momentum),
                     flit(1 - t->dampening));
             STORE("momentum_buffer", "buf");
             if (t->nesterov)
-                fprintf(c, "            g = g + %s * buf;\n", flit(t->momentum));
+                fprintf(c, "        g = g + %s * buf;\n", flit(t->momentum));
             else
-                fprintf(c, "            g = buf;\n");
+                fprintf(c, "        g = buf;\n");
         }
-        fprintf(c, "            p -= lr * g;\n");
+        fprintf(c, "        p -= lr * g;\n");
     } else if (!strcmp(opt, "adam") || !strcmp(opt, "adamw")) {
         if (!strcmp(opt, "adamw"))
-            fprintf(c, "            p *= 1.0f - lr * %s;\n", flit(t->weight_decay));
-        fprintf(c, "            const %s avg = %s * %s + g * %s;\n", T, LOAD("exp_avg"), flit(t->beta1), flit(1 - t->beta1));
-        fprintf(c, "            const %s avg_sq = %s * %s + %s * g * g;\n", T, LOAD("exp_avg_sq"), flit(t->beta2), flit(1 - t->beta2));
+            fprintf(c, "        p *= 1.0f - lr * %s;\n", flit(t->weight_decay));
+        fprintf(c, "        const %s avg = %s * %s + g * %s;\n", T, LOAD("exp_avg"), flit(t->beta1), flit(1 - t->beta1));
+        fprintf(c, "        const %s avg_sq = %s * %s + %s * g * g;\n", T, LOAD("exp_avg_sq"), flit(t->beta2), flit(1 - t->beta2));
         STORE("exp_avg", "avg");
         STORE("exp_avg_sq", "avg_sq");
-        fprintf(c, "            const %s denom = %s(avg_sq) / bc2_sqrt + %s;\n", T, sqrt, flit(t->eps));
-        fprintf(c, "            p -= step_size * (avg / denom);\n");
+        fprintf(c, "        const %s denom = %s(avg_sq) / bc2_sqrt + %s;\n", T, sqrt, flit(t->eps));
+        fprintf(c, "        p -= step_size * (avg / denom);\n");
     } else if (!strcmp(opt, "adagrad")) {
-        fprintf(c, "            const %s sum = %s + g * g;\n", T, LOAD("state_sum"));
+        fprintf(c, "        const %s sum = %s + g * g;\n", T, LOAD("state_sum"));
         STORE("state_sum", "sum");
-        fprintf(c, "            p -= lr * (g / (%s(sum) + %s));\n", sqrt, flit(t->eps));
+        fprintf(c, "        p -= lr * (g / (%s(sum) + %s));\n", sqrt, flit(t->eps));
     } else { /* rmsprop */
-        fprintf(c, "            const %s square_avg = %s * %s + %s * g * g;\n", T, LOAD("square_avg"), flit(t->alpha), flit(1 - t->alpha));
+        fprintf(c, "        const %s square_avg = %s * %s + %s * g * g;\n", T, LOAD("square_avg"), flit(t->alpha), flit(1 - t->alpha));
         STORE("square_avg", "square_avg");
-        fprintf(c, "            const %s avg = %s(square_avg) + %s;\n", T, sqrt, flit(t->eps));
+        fprintf(c, "        const %s avg = %s(square_avg) + %s;\n", T, sqrt, flit(t->eps));
         if (t->momentum > 0) {
-            fprintf(c, "            const %s buf = %s * %s + g / avg;\n", T, LOAD("momentum_buffer"), flit(t->momentum));
+            fprintf(c, "        const %s buf = %s * %s + g / avg;\n", T, LOAD("momentum_buffer"), flit(t->momentum));
             STORE("momentum_buffer", "buf");
-            fprintf(c, "            p -= lr * buf;\n");
+            fprintf(c, "        p -= lr * buf;\n");
         } else
-            fprintf(c, "            p -= lr * (g / avg);\n");
+            fprintf(c, "        p -= lr * (g / avg);\n");
     }
     STORE("params", "p");
 #undef LOAD
 #undef STORE
+}
+
+static bool is_adam(const Train *t) { return !strcmp(t->optimizer, "adam") || !strcmp(t->optimizer, "adamw"); }
+
+/* The scalars one step's updates share (update_args: the same names, as arguments). */
+static const char *update_params(const Train *t) {
+    return is_adam(t) ? "const float lr, const int first, const float step_size, const float bc2_sqrt"
+                      : "const float lr, const int first";
+}
+static const char *update_args(const Train *t) { return is_adam(t) ? "lr, first, step_size, bc2_sqrt" : "lr, first"; }
+
+/* NAME_update(m, from, to, ...): the optimizer's update of params[from, to),
+ * 8 at a time with DNN_V8, then one at a time; NAME_step calls it for every
+ * trainable range (one loop in the code, not one per range). */
+static void emit_update_fn(Out *o) {
+    FILE *c = o->c;
+    const Train *t = &o->g->train;
+    fprintf(c, "/* the %s update of params[from, to) */\n", t->optimizer);
+    fprintf(c, "static inline void %s_update(%s_model *m, int from, int to, %s) {\n", o->name, o->name, update_params(t));
+    fprintf(c, "    (void)lr, (void)first;\n");
+    fprintf(c, "#ifdef DNN_V8\n");
+    fprintf(c, "    const int vectors_end = from + (to - from) / 8 * 8;\n");
+    fprintf(c, "    for (int i = from; i < vectors_end; i += 8) {\n");
+    emit_update(c, t, true);
+    fprintf(c, "    }\n");
+    fprintf(c, "#else\n");
+    fprintf(c, "    const int vectors_end = from;\n");
+    fprintf(c, "#endif\n");
+    fprintf(c, "    for (int i = vectors_end; i < to; i++) {\n");
+    emit_update(c, t, false);
+    fprintf(c, "    }\n");
+    fprintf(c, "}\n\n");
 }
 
 /* The update of torch.optim, step for step (PyTorch 1.13, single-tensor path). */
@@ -559,36 +592,17 @@ static void emit_step_fn(Out *o) {
     fprintf(c, "    const float lr = m->lr;\n");
     fprintf(c, "    const int first = m->step == 0;\n");
     fprintf(c, "    m->step++;\n");
-    bool adam = !strcmp(opt, "adam") || !strcmp(opt, "adamw");
-    if (adam) {
+    if (is_adam(t)) {
         fprintf(c, "    /* bias corrections in double, as PyTorch computes them */\n");
         fprintf(c, "    const double bc1 = 1.0 - pow(%.17g, (double)m->step), bc2 = 1.0 - pow(%.17g, (double)m->step);\n", t->beta1, t->beta2);
         fprintf(c, "    const float step_size = (float)(lr / bc1), bc2_sqrt = (float)sqrt(bc2);\n");
     }
-    fprintf(c, "    (void)first;\n");
     int (*ranges)[2] = arena_alloc(sizeof(int[2]) * (size_t)(o->g->nparams + 1));
     int nr = trainable_ranges(o->g, ranges);
     if (t->clip_grad_norm > 0)
         emit_clip(c, t->clip_grad_norm, ranges, nr);
-    for (int r = 0; r < nr; r++) { /* 8 parameters at a time with DNN_V8, then one at a time */
-        int from = ranges[r][0], to = ranges[r][1], vectors_end = from + (to - from) / 8 * 8;
-        fprintf(c, "    {\n");
-        if (vectors_end > from) {
-            fprintf(c, "#ifdef DNN_V8\n");
-            fprintf(c, "        for (int i = %d; i < %d; i += 8) {\n", from, vectors_end);
-            emit_update(c, t, true);
-            fprintf(c, "        }\n");
-            fprintf(c, "        const int rest = %d;\n", vectors_end);
-            fprintf(c, "#else\n");
-            fprintf(c, "        const int rest = %d;\n", from);
-            fprintf(c, "#endif\n");
-        } else
-            fprintf(c, "        const int rest = %d;\n", from);
-        fprintf(c, "        for (int i = rest; i < %d; i++) {\n", to);
-        emit_update(c, t, false);
-        fprintf(c, "        }\n");
-        fprintf(c, "    }\n");
-    }
+    for (int r = 0; r < nr; r++)
+        fprintf(c, "    %s_update(m, %d, %d, %s);\n", o->name, ranges[r][0], ranges[r][1], update_args(t));
     if (o->g->check_finite)
         fprintf(c, "    if (!m->nonfinite && !%s_finite(m->params, %ld))\n        m->nonfinite = \"the parameters after the %s step\";\n",
                 o->name, o->plan->params, opt);
@@ -798,6 +812,8 @@ bool emit_model(Graph *g, const Plan *plan, const EmitOptions *opt, FILE *c, FIL
             fprintf(c, "static const float %s_c%d[1] = {%s};\n", o.name, v->id, flit(v->attr[0]));
     }
     fputc('\n', c);
+    if (!g->inference)
+        emit_update_fn(&o);
     for (int i = 0; i < g->nvalues; i++) {
         Value *v = g->values[i];
         if (!is_leaf(v) && !v->alias_of && !v->fused && (o.for_loss[i] || o.for_outputs[i] || i >= g->nforward))
