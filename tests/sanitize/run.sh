@@ -54,10 +54,11 @@ report() {
     why= runs=0
 }
 
-# data PROGRAM FILE: 5 batches of random samples in the CSV layout of the
-# program's --help (inputs in [-1, 1), float targets in [0, 1), class labels)
+# data PROGRAM FILE NAME: 5 batches of random samples in the CSV layout of the
+# program's --help (inputs in [-1, 1), float targets in [0, 1), class labels),
+# drawn from a seed made of the case NAME, so that every run trains on the same data
 data() {
-    "$1" --help | awk -v seed="$(printf %s "$2" | cksum | cut -d' ' -f1)" '
+    "$1" --help | awk -v seed="$(printf %s "$3" | cksum | cut -d' ' -f1)" '
         /^  train DATA/ { if (match($0, /batch [0-9]+/)) batch = substr($0, RSTART + 6, RLENGTH - 6) }
         /^  [A-Za-z_][A-Za-z0-9_]* +(input|target)/ {
             k = ++slots
@@ -108,7 +109,7 @@ one() {
         why="cc: $(grep -m1 error "$t/err" | cut -c 1-200)"
     else
         P=$t/prog
-        data "$P" "$t/data.csv"
+        data "$P" "$t/data.csv" "$n"
         run 0 "$P" train "$t/data.csv" --val "$t/data.csv" --epochs 1 --quiet --save "$t/w.safetensors"
         run 0 "$P" eval "$t/data.csv" --weights "$t/w.safetensors"
         run 0 "$P" predict "$t/data.csv" --weights "$t/w.safetensors" --out "$t/p.csv"
