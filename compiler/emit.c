@@ -134,7 +134,6 @@ static bool is_leaf(const Value *v) {
 
 /* ---- step functions ------------------------------------------------------------------ */
 
-
 static const char *describe_operand(const Value *x) {
     if (!x)
         return "none";
@@ -496,6 +495,8 @@ static void emit_clip(FILE *c, double max_norm, int (*ranges)[2], int nr) {
     fprintf(c, "    }\n");
 }
 
+static bool is_adam(const Train *t) { return !strcmp(t->optimizer, "adam") || !strcmp(t->optimizer, "adamw"); }
+
 /* The update of one parameter i, or with `vector` of the 8 from i: the
  * same operations in the same order on float or dnn_v8 values (IEEE
  * element-wise, so the two agree bit for bit). The vector form is written
@@ -520,7 +521,7 @@ static void emit_update(FILE *c, const Train *t, bool vector) {
                 fprintf(c, "        g = buf;\n");
         }
         fprintf(c, "        p -= lr * g;\n");
-    } else if (!strcmp(opt, "adam") || !strcmp(opt, "adamw")) {
+    } else if (is_adam(t)) {
         if (!strcmp(opt, "adamw"))
             fprintf(c, "        p *= 1.0f - lr * %s;\n", flit(t->weight_decay));
         fprintf(c, "        const %s avg = %s * %s + g * %s;\n", T, LOAD("exp_avg"), flit(t->beta1), flit(1 - t->beta1));
@@ -548,8 +549,6 @@ static void emit_update(FILE *c, const Train *t, bool vector) {
 #undef LOAD
 #undef STORE
 }
-
-static bool is_adam(const Train *t) { return !strcmp(t->optimizer, "adam") || !strcmp(t->optimizer, "adamw"); }
 
 /* The scalars one step's updates share (update_args: the same names, as arguments). */
 static const char *update_params(const Train *t) {

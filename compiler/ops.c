@@ -11,9 +11,7 @@
  */
 #include "dnnc.h"
 
-#include <ctype.h>
 #include <math.h>
-#include <stdlib.h>
 #include <string.h>
 
 #define RULES(name, sig, flags, shape, emit, grad, cexpr, dexpr)              \
@@ -651,6 +649,7 @@ static void emit_dense_fast(Emitter *e, const Value *v) {
  * run-time expressions (the sample count n). */
 typedef struct Outer {
     const char *R, *K;     /* rows and the length of each sum, as C expressions */
+    int rows;              /* R when it is a compile-time count, else 0 */
     int cols;              /* columns (a compile-time count) */
     const char *A, *B, *C; /* the operands' base pointers */
     int ar, ak, bk, cr;    /* strides, in floats */
@@ -697,7 +696,7 @@ static void emit_outer_block(Emitter *e, const Outer *o, int rows, int width, bo
 
 static void emit_outer(Emitter *e, const Outer *o) {
     int c16 = o->cols / 16 * 16, c8 = o->cols / 8 * 8;
-    int rest = isdigit((unsigned char)o->R[0]) ? atoi(o->R) % 6 : 0; /* rows after the blocks of 6, when R is a constant */
+    int rest = o->rows % 6; /* rows after the blocks of 6, when R is a constant */
     for (int vector = 1; vector >= 0; vector--) {
         emit(e, vector ? "#ifdef DNN_V8" : "#else");
         for (int part = 0; part < 3; part++) { /* 16 columns at a time, then 8, then 1 */
@@ -736,8 +735,8 @@ static void emit_outer(Emitter *e, const Outer *o) {
  * the samples). */
 static void emit_dense_grad_fast(Emitter *e, const Value *v, int arg) {
     int units = v->shape.dim[0], in = v->in[0]->shape.dim[0];
-    Outer dx = {"n", dim(e, "units", units), in, "dy", "in1", "dx", units, 1, in, in};
-    Outer dw = {dim(e, "units", units), "n", in, "dy", "in0", "dx", 1, units, in, in};
+    Outer dx = {"n", dim(e, "units", units), 0, in, "dy", "in1", "dx", units, 1, in, in};
+    Outer dw = {dim(e, "units", units), "n", e->generic ? 0 : units, in, "dy", "in0", "dx", 1, units, in, in};
     emit_outer(e, arg == 0 ? &dx : &dw);
 }
 

@@ -157,8 +157,8 @@ static int read_data(gzFile f, const char *path, float scale, int want_bytes, dn
         }
         if (done >= count)
             return DNN_OK;
-        size_t room = want_bytes ? (cap - done < (1u << 24) ? cap - done : 1u << 24) : sizeof chunk;
-        size_t want = (cap - done) * width < room ? (cap - done) * width : room; /* bytes: up to 16 MB a call */
+        size_t room = want_bytes ? 1u << 24 : sizeof chunk; /* bytes inflate straight into the array, 16 MB a call */
+        size_t want = (cap - done) * width < room ? (cap - done) * width : room;
         unsigned got;
         int rc = read_bytes(f, want_bytes ? t->bytes + done : chunk, (unsigned)want, &got, path, msg, msgcap);
         if (rc != DNN_OK)
