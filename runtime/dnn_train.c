@@ -16,18 +16,23 @@
 
 #include <errno.h>
 #include <float.h>
+#include <getopt.h>
+#include <limits.h>
 #include <math.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "dnn_data.h"
 #include "dnn_host.h"
 #include "dnn_report.h"
 
 #define MAX_SLOTS 16 /* inputs + targets a program can feed */
+#define CKPT_FORMAT "dnnc-checkpoint-1" /* dnn.format of a checkpoint */
 
 /* ---- messages ------------------------------------------------------------------- */
 
@@ -60,7 +65,39 @@ static void *xcalloc(size_t n, size_t size) {
     return p;
 }
 
-/* ---- options ---------------------------------------------------------------------- */
+static int ends_with(const char *s, const char *suffix) {
+    size_t a = strlen(s), b = strlen(suffix);
+    if (a < b)
+        return 0;
+    for (size_t i = 0; i < b; i++)
+        if ((s[a - b + i] | 0x20) != (suffix[i] | 0x20))
+            return 0;
+    return 1;
+}
+
+static char *text_of(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    char *s = xcalloc((size_t)n + 1, 1);
+    va_start(ap, fmt);
+    vsnprintf(s, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    return s;
+}
+
+/* ---- options ----------------------------------------------------------------------
+ * getopt_long over a table with one row per option (option_rows below): its
+ * name, what its value is and where it goes, and its line of the usage
+ * text. Values may follow as `--epochs=3` or `--epochs 3`; unambiguous
+ * prefixes work (`--epo 3`); a misspelt option gets a suggestion. Adding
+ * an option is a field in Options and a row. */
+
+typedef struct Pairs {           /* a repeatable NAME=VALUE option */
+    const char *v[MAX_SLOTS];
+    int n;
+} Pairs;
 
 typedef struct Options {
     const char *command;
@@ -68,14 +105,16 @@ typedef struct Options {
     char *lists[MAX_SLOTS]; int nlists;       /* the DATA arguments, split in place */
     const char *val;              /* --val DATA (comma-separated files) */
     const char *weights;          /* --weights: start from these */
+    const char *init_from;        /* --init-from: take the tensors that fit from this file */
+    Pairs init_maps;              /* --init-map FROM=TO: name prefixes of --init-from's file */
     const char *save;             /* --save: weights file (checkpoint, log, plot beside it) */
-    const char *resume;           /* --resume: checkpoint */
+    const char *resume;           /* --resume: checkpoint or run directory; "" for the latest run */
     const char *log;              /* --log: CSV log (the SVG goes beside it) */
-    const char *out;              /* predict: --out FILE (.csv or .npy) */
+    const char *out;              /* predict: --out FILE (.csv or .npy); train: --out DIR */
     const char *confusion;        /* eval: --confusion FILE.csv */
     const char *golden;           /* check: --golden FILE */
     const char *class_names;      /* --class-names A,B,...: names of the scored target's classes */
-    const char *maps[MAX_SLOTS]; int nmaps; /* --map NAME=COLUMNS */
+    Pairs maps;                   /* --map NAME=COLUMNS */
     int epochs;                   /* --epochs, -1: the model's */
     long long seed;               /* --seed, -1: the model's */
     long limit;                   /* --limit: first N samples, 0: all */
@@ -86,7 +125,92 @@ typedef struct Options {
     double rtol, atol;            /* check */
     int coords;                   /* gradcheck: elements per tensor */
     long stop_after;              /* --stop-after: act as if interrupted after N batches (tests resume) */
+    int mc_samples;               /* predict --mc-samples: forward passes with dropout, 0: one in eval mode */
+    int help;                     /* --help */
 } Options;
+
+typedef enum ArgKind {
+    ARG_FLAG,     /* int, set to 1 */
+    ARG_STRING,   /* const char * */
+    ARG_OPTIONAL, /* const char *: "" when given without a value (--resume) */
+    ARG_PAIRS,    /* Pairs: NAME=VALUE, repeatable */
+    ARG_INT,      /* int from lo to hi */
+    ARG_LONG,     /* long from lo to hi */
+    ARG_LLONG,    /* long long from lo to hi */
+    ARG_POSITIVE  /* double > 0, also as a fraction (1/255) */
+} ArgKind;
+
+typedef struct OptionRow {
+    const char *name;   /* --name */
+    char short_name;    /* -x, or 0 */
+    ArgKind kind;
+    size_t field;       /* offsetof(Options, ...) */
+    long long lo, hi;   /* ARG_INT, ARG_LONG, ARG_LLONG: the values accepted */
+    const char *arg;    /* the value in the usage text ("N", "FILE") */
+    const char *help;   /* the usage text; '\n' continues it on the next line */
+} OptionRow;
+
+#define FIELD(f) offsetof(Options, f)
+static const OptionRow option_rows[] = {
+    {"weights", 0, ARG_STRING, FIELD(weights), 0, 0, "FILE",
+     "start from these weights (safetensors, PyTorch names: all of the\n"
+     "model's tensors, nothing else)"},
+    {"init-from", 0, ARG_STRING, FIELD(init_from), 0, 0, "FILE",
+     "train, eval, gradcheck: start from the tensors of FILE whose name and\n"
+     "shape fit (another model's weights: transfer learning); the rest are\n"
+     "initialised as usual; a report says which"},
+    {"init-map", 0, ARG_PAIRS, FIELD(init_maps), 0, 0, "FROM=TO",
+     "--init-from: FILE's tensors named FROM... are the model's TO... (a name\n"
+     "prefix; repeatable), e.g. --init-map encoder.=features."},
+    {"save", 0, ARG_STRING, FIELD(save), 0, 0, "FILE",
+     "train: the weights go to FILE, the checkpoint, log and curves beside it\n"
+     "(FILE without .safetensors, plus .ckpt, .log.csv, .svg); default: a new\n"
+     "run directory runs/NAME-N/ each time, runs/latest pointing to it"},
+    {"out", 0, ARG_STRING, FIELD(out), 0, 0, "FILE",
+     "predict: write to FILE (.csv, .npy, or .safetensors: a golden file of\n"
+     "the inputs and outputs for check and dnnc --emit=selftest; '-': stdout);\n"
+     "train: the run's files go to the directory FILE instead of runs/NAME-N/"},
+    {"resume", 0, ARG_OPTIONAL, FIELD(resume), 0, 0, "[=CKPT]",
+     "continue an interrupted run (same data and options) where it stopped:\n"
+     "alone, the latest run of runs/; or a checkpoint file or run directory\n"
+     "(--resume=CKPT, or --resume CKPT for a directory or a checkpoint)"},
+    {"val", 0, ARG_STRING, FIELD(val), 0, 0, "DATA",
+     "validation data (default: the train block's validation split, if any)"},
+    {"epochs", 0, ARG_INT, FIELD(epochs), 1, 1000000, "N", "train this many epochs in all, instead of the .dnn's"},
+    {"seed", 0, ARG_LLONG, FIELD(seed), 0, LLONG_MAX, "N",
+     "shuffling, split, initialisation and dropout seed, instead of the .dnn's"},
+    {"limit", 0, ARG_LONG, FIELD(limit), 1, 2000000000L, "N", "use only the first N samples of each data set"},
+    {"scale", 0, ARG_POSITIVE, FIELD(scale), 0, 0, "S", "multiply every input by S (e.g. 1/255); kept in the weights file"},
+    {"standardize", 0, ARG_FLAG, FIELD(standardize), 0, 0, NULL,
+     "subtract the training inputs' mean and divide by their standard\n"
+     "deviation, per feature; the statistics are kept in the weights file"},
+    {"map", 0, ARG_PAIRS, FIELD(maps), 0, 0, "NAME=COLS",
+     "take NAME (an input or target) from these CSV columns: header names\n"
+     "or 1-based numbers and ranges, comma-separated (e.g. x=2-5, y=species)"},
+    {"class-names", 0, ARG_STRING, FIELD(class_names), 0, 0, "A,B",
+     "names of the classes, for the confusion matrix and predict (kept\n"
+     "in the weights file); a CSV's text labels name them too"},
+    {"log", 0, ARG_STRING, FIELD(log), 0, 0, "FILE",
+     "train: the per-epoch CSV log (default: beside the weights, .log.csv);\n"
+     "the SVG plot of the curves goes beside it (.svg)"},
+    {"quiet", 'q', ARG_FLAG, FIELD(quiet), 0, 0, NULL, "no progress bar or per-epoch lines"},
+    {"mc-samples", 0, ARG_INT, FIELD(mc_samples), 2, 1000000, "N",
+     "predict: the mean and standard deviation of N forward passes with\n"
+     "dropout active (Monte-Carlo dropout; batchnorm stays in eval mode)"},
+    {"confusion", 0, ARG_STRING, FIELD(confusion), 0, 0, "FILE", "eval: also write the confusion matrix as CSV"},
+    {"golden", 0, ARG_STRING, FIELD(golden), 0, 0, "FILE",
+     "check: safetensors with inputs and expected outputs, [N, ...] each"},
+    {"rtol", 0, ARG_POSITIVE, FIELD(rtol), 0, 0, "R", "check: relative tolerance, |got - want| <= A + R |want| (1e-4)"},
+    {"atol", 0, ARG_POSITIVE, FIELD(atol), 0, 0, "A", "check: absolute tolerance (1e-5)"},
+    {"eps", 0, ARG_POSITIVE, FIELD(eps), 0, 0, "E", "gradcheck: step of the central differences (1e-3)"},
+    {"tol", 0, ARG_POSITIVE, FIELD(tol), 0, 0, "T", "gradcheck: largest relative error accepted (5e-2)"},
+    {"coords", 0, ARG_INT, FIELD(coords), 1, INT_MAX, "K",
+     "gradcheck: elements checked per tensor, those of largest gradient (5)"},
+    {"stop-after", 0, ARG_LONG, FIELD(stop_after), 1, LONG_MAX, "N",
+     "train: stop after N batches as ^C would (to try --resume)"},
+    {"help", 'h', ARG_FLAG, FIELD(help), 0, 0, NULL, "this text"},
+};
+#define NUM_OPTIONS ((int)(sizeof option_rows / sizeof *option_rows))
 
 static double parse_fraction(const char *s, int *ok) {
     char *end;
@@ -98,25 +222,84 @@ static double parse_fraction(const char *s, int *ok) {
     return a / b;
 }
 
-static long parse_count(const char *opt, const char *s, long lo, int *bad) {
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (end == s || *end || errno || v < lo) {
-        fail("%s takes a whole number of at least %ld, not '%s'", opt, lo, s);
-        *bad = 1;
+/* Stores the value of one option; 0, or 1 after a message. */
+static int set_option(Options *o, const OptionRow *row, const char *value) {
+    char *at = (char *)o + row->field, *end;
+    long long v = 0;
+    if (row->kind >= ARG_INT && row->kind <= ARG_LLONG) {
+        errno = 0;
+        v = strtoll(value, &end, 10);
+        if (end == value || *end || errno || v < row->lo || v > row->hi) {
+            if (row->hi == LLONG_MAX || row->hi == LONG_MAX || row->hi == INT_MAX)
+                fail("--%s takes a whole number of at least %lld, not '%s'", row->name, row->lo, value);
+            else
+                fail("--%s takes a whole number from %lld to %lld, not '%s'", row->name, row->lo, row->hi, value);
+            return 1;
+        }
     }
-    return v;
+    switch (row->kind) {
+    case ARG_FLAG: *(int *)at = 1; break;
+    case ARG_STRING: *(const char **)at = value; break;
+    case ARG_OPTIONAL: *(const char **)at = value ? value : ""; break;
+    case ARG_INT: *(int *)at = (int)v; break;
+    case ARG_LONG: *(long *)at = (long)v; break;
+    case ARG_LLONG: *(long long *)at = v; break;
+    case ARG_PAIRS: {
+        Pairs *pairs = (Pairs *)at;
+        if (!strchr(value, '=')) {
+            fail("--%s takes %s, not '%s'", row->name, row->arg, value);
+            return 1;
+        }
+        if (pairs->n == MAX_SLOTS) {
+            fail("--%s: at most %d of them", row->name, MAX_SLOTS);
+            return 1;
+        }
+        pairs->v[pairs->n++] = value;
+        break;
+    }
+    case ARG_POSITIVE: {
+        int ok;
+        double d = parse_fraction(value, &ok);
+        if (!ok || d <= 0) {
+            fail("--%s takes a positive number, not '%s'", row->name, value);
+            return 1;
+        }
+        *(double *)at = d;
+        break;
+    }
+    }
+    return 0;
 }
 
-static double parse_real(const char *opt, const char *s, int *bad) {
-    int ok;
-    double v = parse_fraction(s, &ok);
-    if (!ok || v <= 0) {
-        fail("%s takes a positive number, not '%s'", opt, s);
-        *bad = 1;
+static void option_usage(FILE *out) {
+    for (int i = 0; i < NUM_OPTIONS; i++) {
+        const OptionRow *row = &option_rows[i];
+        char head[64];
+        snprintf(head, sizeof head, "%s%c%s--%s%s%s", row->short_name ? "-" : "", row->short_name ? row->short_name : ' ',
+                 row->short_name ? ", " : "", row->name, row->arg && row->kind != ARG_OPTIONAL ? " " : "",
+                 row->arg ? row->arg : "");
+        fprintf(out, "  %-19s", head + (row->short_name ? 0 : 1));
+        if (strlen(head + (row->short_name ? 0 : 1)) > 17)
+            fprintf(out, "\n  %-19s", "");
+        for (const char *h = row->help; *h;) {
+            size_t len = strcspn(h, "\n");
+            fprintf(out, "%.*s\n", (int)len, h);
+            h += len;
+            if (*h && *++h)
+                fprintf(out, "  %-19s", "");
+        }
     }
-    return v;
+}
+
+/* The few lines printed when the program is run without arguments. */
+static void short_usage(const dnn_program *p, FILE *out) {
+    fprintf(out,
+            "usage: %s COMMAND [options] DATA...   (the training program of model '%s')\n"
+            "commands: train, eval, predict, gradcheck, check\n"
+            "  %s train data.csv                      # writes runs/%s-1/, runs/latest\n"
+            "  %s eval test.csv --weights runs/latest/%s.safetensors\n"
+            "see '%s --help' for the data it takes and every option\n",
+            prog_name, p->name, prog_name, p->name, prog_name, p->name, prog_name);
 }
 
 static void usage(const dnn_program *p, FILE *out) {
@@ -127,7 +310,8 @@ static void usage(const dnn_program *p, FILE *out) {
             "\n"
             "commands:\n"
             "  train DATA...      train (the .dnn's train block: %d epochs, batch %d, %s, seed %llu)\n"
-            "  eval DATA...       loss and accuracy, and a confusion matrix for a classifier (needs --weights)\n"
+            "  eval DATA...       loss and accuracy, and a confusion matrix for a classifier (of\n"
+            "                     --weights, or of the initial weights without it)\n"
             "  predict DATA...    the outputs for the inputs in DATA, as CSV or .npy (needs --weights)\n"
             "  gradcheck DATA...  the backward pass against central differences on the first batch\n"
             "  check --golden G   forward on G's stored inputs, compared with its stored outputs\n"
@@ -145,44 +329,170 @@ static void usage(const dnn_program *p, FILE *out) {
     fprintf(out,
             "  A .csv file fills as many of them as it has columns for (header optional; text labels\n"
             "  become class indices in sorted order); an IDX file (MNIST's format, gzip or not) or a\n"
-            "  .npy file fills one. Several files may be given, separated by spaces or commas.\n"
+            "  .npy file fills one. Several files may be given, separated by spaces or commas. '-'\n"
+            "  reads one of them (or --val's, --weights, --init-from or --golden) from standard input.\n"
             "\n"
-            "options:\n"
-            "  --weights FILE     start from these weights (safetensors, PyTorch names)\n"
-            "  --save FILE        train: the weights go here (default %s.safetensors); the checkpoint\n"
-            "                     (FILE without .safetensors, plus .ckpt) is written every epoch and on ^C\n"
-            "  --resume CKPT      continue an interrupted run from its checkpoint (same data and options)\n"
-            "  --val DATA         validation data (default: the train block's validation split, if any)\n"
-            "  --epochs N         train this many epochs in all, instead of %d\n"
-            "  --seed N           shuffling, split and initialisation seed, instead of %llu\n"
-            "  --limit N          use only the first N samples of each data set\n"
-            "  --scale S          multiply every input by S (e.g. 1/255); kept in the weights file\n"
-            "  --standardize      subtract the training inputs' mean and divide by their standard\n"
-            "                     deviation, per feature; the statistics are kept in the weights file\n"
-            "  --map NAME=COLS    take NAME (an input or target) from these CSV columns: header names\n"
-            "                     or 1-based numbers and ranges, comma-separated (e.g. x=2-5, y=species)\n"
-            "  --class-names A,B  names of the classes, for the confusion matrix and predict (kept\n"
-            "                     in the weights file); a CSV's text labels name them too\n"
-            "  --log FILE         the per-epoch CSV log (default: beside --save, .log.csv); the SVG\n"
-            "                     plot of the curves goes beside it (.svg)\n"
-            "  --quiet            no progress bar or per-epoch lines\n"
-            "  --out FILE         predict: write to FILE (.csv, .npy, or .safetensors: a golden file of\n"
-            "                     the inputs and outputs for check and dnnc --emit=selftest)\n"
-            "  --confusion FILE   eval: also write the confusion matrix as CSV\n"
-            "  --golden FILE      check: safetensors with inputs and expected outputs, [N, ...] each\n"
-            "  --rtol R --atol A  check: tolerances, |got - want| <= A + R |want| (1e-4 and 1e-5)\n"
-            "  --eps E --tol T    gradcheck: step (1e-3) and largest relative error accepted (5e-2)\n"
-            "  --coords K         gradcheck: elements checked per tensor, those of largest gradient (5)\n"
-            "  --stop-after N     train: stop after N batches as ^C would (to try --resume)\n"
-            "  -h, --help         this text\n"
+            "options (--name=VALUE or --name VALUE; a name may be shortened while it stays unique):\n");
+    option_usage(out);
+    fprintf(out,
+            "\n"
+            "exit status: 0 success, 1 bad data or a failed check, 2 bad usage, 3 an output could not\n"
+            "be written, 130 interrupted (after a checkpoint)\n"
             "\n"
             "examples:\n"
-            "  %s train data.csv --val val.csv --save w.safetensors\n"
-            "  %s eval test.csv --weights w.safetensors\n",
-            p->name, p->epochs, (unsigned long long)p->seed, prog_name, prog_name);
+            "  %s train data.csv --val val.csv          # runs/%s-1/: weights, checkpoint, log, curves\n"
+            "  %s train data.csv --val val.csv --resume # continue the latest run after a ^C\n"
+            "  %s eval test.csv --weights runs/latest/%s.safetensors\n"
+            "  %s train data.csv --save w.safetensors   # w.safetensors, w.ckpt, w.log.csv, w.svg\n",
+            prog_name, p->name, prog_name, prog_name, p->name, prog_name);
 }
 
-/* Long options only, parsed by hand: the same in every libc. Returns 0, or the exit status. */
+/* Edit distance with transpositions (optimal string alignment), for suggestions. */
+static int edit_distance(const char *a, size_t la, const char *b) {
+    size_t lb = strlen(b);
+    int d[33][33];
+    if (la > 32 || lb > 32)
+        return 99;
+    for (size_t i = 0; i <= la; i++)
+        for (size_t j = 0; j <= lb; j++) {
+            if (!i || !j) {
+                d[i][j] = (int)(i + j);
+                continue;
+            }
+            int cost = a[i - 1] != b[j - 1];
+            int best = d[i - 1][j - 1] + cost;
+            best = d[i - 1][j] + 1 < best ? d[i - 1][j] + 1 : best;
+            best = d[i][j - 1] + 1 < best ? d[i][j - 1] + 1 : best;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < best)
+                best = d[i - 2][j - 2] + 1;
+            d[i][j] = best;
+        }
+    return d[la][lb];
+}
+
+/* The name among names[0..n) closest to word[0..len), or NULL when none is close:
+ * a small edit distance, or a name the word starts with (--validation: --val). */
+static const char *closest(const char *word, size_t len, const char *const *names, int n) {
+    const char *best = NULL;
+    int best_d = len <= 3 ? 1 : len <= 6 ? 2 : 3;
+    for (int i = 0; i < n; i++) {
+        size_t k = strlen(names[i]);
+        int d = edit_distance(word, len, names[i]);
+        if (len > k && k >= 3 && !strncmp(word, names[i], k) && !best)
+            d = best_d; /* a name the word starts with: suggested unless one is closer */
+        if (d < best_d || (d == best_d && !best)) {
+            best = names[i];
+            best_d = d;
+        }
+    }
+    return best;
+}
+
+static void suggest_option(const char *word, size_t len) {
+    const char *names[NUM_OPTIONS];
+    for (int i = 0; i < NUM_OPTIONS; i++)
+        names[i] = option_rows[i].name;
+    const char *s = closest(word, len, names, NUM_OPTIONS);
+    if (s)
+        note("did you mean --%s?", s);
+}
+
+/* A getopt_long error: what was wrong with the option argv[at], in plain words. Returns 2. */
+static int option_error(int c, char **argv, int optind_now, int bad_short) {
+    const char *word = argv[optind_now - 1];
+    if (bad_short > 0 && bad_short < 256) { /* -x, or a one-dash long name (-epochs) */
+        const char *here = argv[optind_now];
+        if (here && here[0] == '-' && here[1] == bad_short)
+            word = here;
+        if (word[0] == '-' && word[1] == bad_short && word[2] && word[1] != '-') {
+            fail("unknown option '%s' (long options start with two dashes)", word);
+            suggest_option(word + 1, strcspn(word + 1, "="));
+        } else
+            fail("unknown option '-%c'", bad_short);
+    } else {
+        const char *name = word + 2;
+        size_t len = strcspn(name, "=");
+        int matches = 0, exact = -1;
+        for (int i = 0; i < NUM_OPTIONS; i++)
+            if (!strncmp(option_rows[i].name, name, len)) {
+                matches++;
+                exact = strlen(option_rows[i].name) == len ? i : exact;
+            }
+        if (c == ':') {
+            fail("option '%s' needs a value (--%.*s=VALUE or --%.*s VALUE)", word, (int)len, name, (int)len, name);
+        } else if (exact >= 0 || (matches == 1 && name[len] == '=')) {
+            fail("option '--%.*s' takes no value", (int)len, name);
+        } else if (matches > 1) {
+            char list[512] = "";
+            for (int i = 0; i < NUM_OPTIONS; i++)
+                if (!strncmp(option_rows[i].name, name, len) && strlen(list) + strlen(option_rows[i].name) + 5 < sizeof list)
+                    strcat(strcat(strcat(list, *list ? ", " : ""), "--"), option_rows[i].name);
+            fail("option '--%.*s' is ambiguous: %s", (int)len, name, list);
+        } else {
+            fail("unknown option '--%.*s'", (int)len, name);
+            suggest_option(name, len);
+        }
+    }
+    fprintf(stderr, "see '%s --help'\n", prog_name);
+    return 2;
+}
+
+/* The word after `--resume` is its value when it names a run directory or a
+ * checkpoint (by its .ckpt name or its contents), not a data file. */
+static int names_checkpoint(const char *word) {
+    if (word[0] == '-')
+        return 0;
+    if (ends_with(word, ".ckpt"))
+        return 1;
+    struct stat st;
+    if (stat(word, &st) == 0 && S_ISDIR(st.st_mode))
+        return 1;
+    FILE *f = fopen(word, "rb");
+    char head[4096] = "";
+    size_t got = f ? fread(head, 1, sizeof head - 1, f) : 0;
+    if (f)
+        fclose(f);
+    head[got] = 0;
+    for (size_t i = 8; i + sizeof CKPT_FORMAT <= got + 1; i++) /* in the safetensors header's metadata */
+        if (!memcmp(head + i, CKPT_FORMAT, sizeof CKPT_FORMAT - 1))
+            return 1;
+    return 0;
+}
+
+static int add_data(Options *o, const char *arg) {
+    /* DATA: files, spaces or commas between them */
+    if (o->nlists == MAX_SLOTS) {
+        fail("too many data files (at most %d)", MAX_SLOTS);
+        return 2;
+    }
+    char *list = o->lists[o->nlists++] = strdup(arg);
+    for (char *f = strtok(list, ","); f; f = strtok(NULL, ",")) {
+        if (o->nfiles == MAX_SLOTS) {
+            fail("too many data files (at most %d)", MAX_SLOTS);
+            return 2;
+        }
+        o->files[o->nfiles++] = f;
+    }
+    return 0;
+}
+
+/* Standard input can be read once: by one DATA file, --val file, --weights, --init-from or --golden. */
+static int stdin_readers(const Options *o) {
+    int n = 0;
+    for (int i = 0; i < o->nfiles; i++)
+        n += !strcmp(o->files[i], "-");
+    for (const char *v = o->val; v && *v;) { /* a comma-separated list */
+        size_t len = strcspn(v, ",");
+        n += len == 1 && *v == '-';
+        v += len + (v[len] == ',');
+    }
+    n += o->weights && !strcmp(o->weights, "-");
+    n += o->init_from && !strcmp(o->init_from, "-");
+    n += o->golden && !strcmp(o->golden, "-");
+    return n;
+}
+
+/* The command line. Returns 0, -1 after --help, or the exit status. */
 static int parse_options(const dnn_program *p, int argc, char **argv, Options *o) {
     memset(o, 0, sizeof *o);
     o->epochs = -1;
@@ -194,7 +504,7 @@ static int parse_options(const dnn_program *p, int argc, char **argv, Options *o
     o->atol = 1e-5;
     o->coords = 5;
     if (argc < 2) {
-        usage(p, stderr);
+        short_usage(p, stderr);
         return 2;
     }
     if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
@@ -206,80 +516,158 @@ static int parse_options(const dnn_program *p, int argc, char **argv, Options *o
         if (!strcmp(argv[1], commands[i]))
             o->command = commands[i];
     if (!o->command) {
+        const char *s = closest(argv[1], strlen(argv[1]), commands, 5);
         fail("unknown command '%s' (use train, eval, predict, gradcheck or check; see --help)", argv[1]);
+        if (s)
+            note("did you mean '%s'?", s);
         return 2;
     }
-    int bad = 0;
-    for (int i = 2; i < argc && !bad; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        static const char *const with_value[] = {"--val", "--weights", "--save", "--resume", "--log", "--out",
-            "--confusion", "--golden", "--map", "--epochs", "--seed", "--limit", "--scale", "--eps", "--tol",
-            "--rtol", "--atol", "--coords", "--stop-after", "--class-names"};
-        int takes = 0;
-        for (size_t k = 0; k < sizeof with_value / sizeof *with_value; k++)
-            takes |= !strcmp(a, with_value[k]);
-        if (takes && !v) {
-            fail("option '%s' needs a value", a);
-            return 2;
+    /* getopt_long sees the words after the command; "-" first in optstring returns DATA in order */
+    struct option longopts[NUM_OPTIONS + 1];
+    char shorts[2 * NUM_OPTIONS + 3] = "-:";
+    for (int i = 0; i < NUM_OPTIONS; i++) {
+        const OptionRow *row = &option_rows[i];
+        int has = row->kind == ARG_FLAG ? no_argument : row->kind == ARG_OPTIONAL ? optional_argument : required_argument;
+        longopts[i] = (struct option){row->name, has, NULL, 256 + i};
+        if (row->short_name) {
+            size_t k = strlen(shorts);
+            shorts[k] = row->short_name;
+            shorts[k + 1] = has == required_argument ? ':' : 0;
+            shorts[k + 2] = 0;
         }
-        if (takes)
-            i++;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+    }
+    longopts[NUM_OPTIONS] = (struct option){NULL, 0, NULL, 0};
+    int n = argc - 1, c;
+    char **words = argv + 1;
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(n, words, shorts, longopts, NULL)) != -1) {
+        if (c == 1) {
+            if (add_data(o, optarg))
+                return 2;
+            continue;
+        }
+        const OptionRow *row = NULL;
+        for (int i = 0; i < NUM_OPTIONS && !row; i++)
+            if (c == 256 + i || (c < 256 && c == option_rows[i].short_name))
+                row = &option_rows[i];
+        if (c == '?' || c == ':' || !row)
+            return option_error(c, words, optind, c == '?' ? optopt : 0);
+        const char *value = optarg;
+        if (row->kind == ARG_OPTIONAL && !value && optind < n && names_checkpoint(words[optind]))
+            value = words[optind++];
+        if (set_option(o, row, value))
+            return 2;
+        if (o->help) {
             usage(p, stdout);
             return -1;
-        } else if (!strcmp(a, "--val")) o->val = v;
-        else if (!strcmp(a, "--weights")) o->weights = v;
-        else if (!strcmp(a, "--save")) o->save = v;
-        else if (!strcmp(a, "--resume")) o->resume = v;
-        else if (!strcmp(a, "--log")) o->log = v;
-        else if (!strcmp(a, "--out")) o->out = v;
-        else if (!strcmp(a, "--confusion")) o->confusion = v;
-        else if (!strcmp(a, "--golden")) o->golden = v;
-        else if (!strcmp(a, "--class-names")) o->class_names = v;
-        else if (!strcmp(a, "--map")) {
-            if (o->nmaps == MAX_SLOTS || !strchr(v, '=')) {
-                fail("--map takes NAME=COLUMNS, e.g. --map y=species");
-                return 2;
-            }
-            o->maps[o->nmaps++] = v;
-        } else if (!strcmp(a, "--epochs")) o->epochs = (int)parse_count(a, v, 1, &bad);
-        else if (!strcmp(a, "--seed")) o->seed = parse_count(a, v, 0, &bad);
-        else if (!strcmp(a, "--limit")) o->limit = parse_count(a, v, 1, &bad);
-        else if (!strcmp(a, "--stop-after")) o->stop_after = parse_count(a, v, 1, &bad);
-        else if (!strcmp(a, "--coords")) o->coords = (int)parse_count(a, v, 1, &bad);
-        else if (!strcmp(a, "--scale")) o->scale = parse_real(a, v, &bad);
-        else if (!strcmp(a, "--eps")) o->eps = parse_real(a, v, &bad);
-        else if (!strcmp(a, "--tol")) o->tol = parse_real(a, v, &bad);
-        else if (!strcmp(a, "--rtol")) o->rtol = parse_real(a, v, &bad);
-        else if (!strcmp(a, "--atol")) o->atol = parse_real(a, v, &bad);
-        else if (!strcmp(a, "--standardize")) o->standardize = 1;
-        else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) o->quiet = 1;
-        else if (a[0] == '-' && a[1]) {
-            fail("unknown option '%s' (see %s --help)", a, prog_name);
-            return 2;
-        } else {
-            /* DATA: files, spaces or commas between them */
-            if (o->nlists == MAX_SLOTS) {
-                fail("too many data files (at most %d)", MAX_SLOTS);
-                return 2;
-            }
-            char *list = o->lists[o->nlists++] = strdup(a);
-            for (char *f = strtok(list, ","); f; f = strtok(NULL, ",")) {
-                if (o->nfiles == MAX_SLOTS) {
-                    fail("too many data files (at most %d)", MAX_SLOTS);
-                    return 2;
-                }
-                o->files[o->nfiles++] = f;
-            }
         }
     }
-    if (bad)
+    for (; optind < n; optind++) /* after "--": all DATA */
+        if (add_data(o, words[optind]))
+            return 2;
+    if (stdin_readers(o) > 1) {
+        fail("standard input ('-') can be read only once: by one data file, --weights, --init-from or --golden");
         return 2;
-    if (o->epochs > 1000000 || o->limit > 2000000000L) {
-        fail("--epochs or --limit is too large");
+    }
+    if (o->weights && o->init_from) {
+        fail("--weights and --init-from both give the starting weights: use one (--weights loads all of them)");
+        return 2;
+    }
+    if (o->out && !strcmp(o->out, "-") && !strcmp(o->command, "predict"))
+        o->out = NULL; /* standard output */
+    if (o->init_maps.n && !o->init_from) {
+        fail("--init-map renames the tensors of --init-from FILE: give that file");
         return 2;
     }
     return 0;
+}
+
+/* ---- standard input ('-') ----------------------------------------------------------
+ * Any one file that is read may be '-'. Data files are told apart by their
+ * names (.csv/.tsv/.txt, .npy, IDX otherwise), standard input by its first
+ * bytes; its readers take a path, so it is copied to a temporary file first. */
+
+typedef enum DataKind { DATA_CSV, DATA_NPY, DATA_IDX } DataKind;
+
+static const char *shown(const char *path) { return strcmp(path, "-") ? path : "<stdin>"; }
+
+static DataKind data_kind(const char *path) {
+    if (ends_with(path, ".csv") || ends_with(path, ".tsv") || ends_with(path, ".txt"))
+        return DATA_CSV;
+    return ends_with(path, ".npy") ? DATA_NPY : DATA_IDX;
+}
+
+/* The whole of a file, or of standard input for "-", in a buffer from malloc;
+ * a DNN_E* code with errno set on failure. */
+static int read_input(const char *path, void **buf, size_t *len) {
+    if (strcmp(path, "-"))
+        return dnn_read_file_alloc(path, buf, len);
+    if (isatty(0))
+        note("reading standard input (end it with ^D)");
+    size_t cap = 1 << 16, n = 0;
+    char *b = xcalloc(cap, 1);
+    for (size_t got; (got = fread(b + n, 1, cap - n, stdin)) > 0;)
+        if ((n += got) == cap) {
+            char *bigger = cap < SIZE_MAX / 2 ? realloc(b, cap *= 2) : NULL;
+            if (!bigger) {
+                free(b);
+                errno = ENOMEM;
+                return DNN_E_SPACE;
+            }
+            b = bigger;
+        }
+    if (ferror(stdin)) {
+        free(b);
+        return DNN_E_IO;
+    }
+    *buf = b;
+    *len = n;
+    return DNN_OK;
+}
+
+/* Standard input in a temporary file (which the caller removes and frees), its kind
+ * told by its first bytes: NumPy's magic, gzip's or IDX's two zero bytes, else CSV. */
+static char *stdin_to_file(DataKind *kind) {
+    void *buf;
+    size_t len;
+    if (read_input("-", &buf, &len) != DNN_OK) {
+        fail("cannot read standard input: %s", strerror(errno));
+        return NULL;
+    }
+    const unsigned char *b = buf;
+    *kind = len >= 6 && !memcmp(b, "\x93NUMPY", 6) ? DATA_NPY
+            : len >= 2 && ((b[0] == 0x1f && b[1] == 0x8b) || (b[0] == 0 && b[1] == 0)) ? DATA_IDX
+                                                                                     : DATA_CSV;
+    const char *dir = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    char *path = text_of("%s/dnn-stdin-XXXXXX", dir);
+    int fd = mkstemp(path), ok = fd >= 0;
+    for (size_t done = 0; ok && done < len;) {
+        ssize_t put = write(fd, b + done, len - done);
+        ok = put > 0;
+        done += ok ? (size_t)put : 0;
+    }
+    if (fd >= 0 && close(fd) != 0)
+        ok = 0;
+    if (!ok) {
+        fail("cannot copy standard input to '%s': %s (set TMPDIR to a writable directory)", path, strerror(errno));
+        if (fd >= 0)
+            remove(path);
+        free(path);
+        path = NULL;
+    }
+    free(buf);
+    return path;
+}
+
+/* msg with the temporary file's name `file` replaced by `path` (in place). */
+static const char *renamed(char *msg, const char *file, const char *path) {
+    size_t a = strlen(file), b = strlen(path);
+    for (char *at = strstr(msg, file); at && strcmp(file, path) && b <= a; at = strstr(at + b, file)) {
+        memcpy(at, path, b);
+        memmove(at + b, at + a, strlen(at + a) + 1);
+    }
+    return msg;
 }
 
 /* ---- data sets ---------------------------------------------------------------------- */
@@ -312,16 +700,6 @@ static void data_free(Data *d) {
         free(d->labels[s]);
     }
     memset(d, 0, sizeof *d);
-}
-
-static int ends_with(const char *s, const char *suffix) {
-    size_t a = strlen(s), b = strlen(suffix);
-    if (a < b)
-        return 0;
-    for (size_t i = 0; i < b; i++)
-        if ((s[a - b + i] | 0x20) != (suffix[i] | 0x20))
-            return 0;
-    return 1;
 }
 
 /* Sets slot s from count values per sample (vals[i*stride + col[k]] for
@@ -401,18 +779,20 @@ static int parse_columns(const char *spec, const dnn_csv *c, const char *path, i
 
 static const char *find_map(const Options *o, const char *name) {
     size_t len = strlen(name);
-    for (int i = 0; i < o->nmaps; i++)
-        if (!strncmp(o->maps[i], name, len) && o->maps[i][len] == '=')
-            return o->maps[i] + len + 1;
+    for (int i = 0; i < o->maps.n; i++)
+        if (!strncmp(o->maps.v[i], name, len) && o->maps.v[i][len] == '=')
+            return o->maps.v[i] + len + 1;
     return NULL;
 }
 
-/* A CSV file fills slots from *s on: by --map, by header names, or by count. */
-static int load_csv(const dnn_program *p, const Options *o, const char *path, Data *d, int *s, int nslots) {
+/* A CSV file fills slots from *s on: by --map, by header names, or by count.
+ * It reads `file` and calls it `path` (they differ for standard input). */
+static int load_csv(const dnn_program *p, const Options *o, const char *file, const char *path, Data *d, int *s,
+                    int nslots) {
     dnn_csv c;
     char msg[512];
-    if (dnn_csv_read(path, &c, msg, sizeof msg) != DNN_OK) {
-        fail("%s", msg);
+    if (dnn_csv_read(file, &c, msg, sizeof msg) != DNN_OK) {
+        fail("%s", renamed(msg, file, path));
         return 1;
     }
     Source src = {path, c.data, c.rows, c.cols, c.line};
@@ -490,8 +870,8 @@ static int load_csv(const dnn_program *p, const Options *o, const char *path, Da
     return rc;
 }
 
-/* An IDX or .npy file fills slot *s. */
-static int load_array(const dnn_program *p, const char *path, Data *d, int *s) {
+/* An IDX or .npy file fills slot *s; as load_csv. */
+static int load_array(const dnn_program *p, const char *file, const char *path, int npy, Data *d, int *s) {
     const dnn_io *io = slot_io(p, *s);
     char msg[512];
     float *vals;
@@ -499,10 +879,9 @@ static int load_array(const dnn_program *p, const char *path, Data *d, int *s) {
     size_t per;
     dnn_array a = {0};
     dnn_idx t = {0};
-    int npy = ends_with(path, ".npy");
-    int rc = npy ? dnn_npy_read(path, 1.0f, &a, msg, sizeof msg) : dnn_idx_read_bytes(path, 0, 0, &t, msg, sizeof msg);
+    int rc = npy ? dnn_npy_read(file, 1.0f, &a, msg, sizeof msg) : dnn_idx_read_bytes(file, 0, 0, &t, msg, sizeof msg);
     if (rc != DNN_OK) {
-        fail("%s", msg);
+        fail("%s", renamed(msg, file, path));
         return 1;
     }
     if (npy) {
@@ -579,16 +958,22 @@ static int load_data(const dnn_program *p, const Options *o, const char *const *
     }
     for (int f = 0; f < nfiles; f++) {
         if (s >= nslots) {
-            fail("%s: more data files than the model's %s need", files[f], nslots > p->ninputs ? "inputs and targets" : "inputs");
+            fail("%s: more data files than the model's %s need", shown(files[f]), nslots > p->ninputs ? "inputs and targets" : "inputs");
             return 1;
         }
-        int before = s;
-        if (ends_with(files[f], ".csv") || ends_with(files[f], ".tsv") || ends_with(files[f], ".txt")) {
-            if (load_csv(p, o, files[f], d, &s, nslots))
-                return 1;
-        } else if (load_array(p, files[f], d, &s))
+        int before = s, rc;
+        const char *name = shown(files[f]);
+        char *file = (char *)files[f];
+        DataKind kind = data_kind(file);
+        if (!strcmp(file, "-") && !(file = stdin_to_file(&kind)))
             return 1;
-        if (s == before)
+        rc = kind == DATA_CSV ? load_csv(p, o, file, name, d, &s, nslots)
+                              : load_array(p, file, name, kind == DATA_NPY, d, &s);
+        if (file != files[f]) {
+            remove(file);
+            free(file);
+        }
+        if (rc || s == before)
             return 1;
     }
     if (s < nslots) {
@@ -597,7 +982,7 @@ static int load_data(const dnn_program *p, const Options *o, const char *const *
         return 1;
     }
     if (d->count == 0) {
-        fail("%s: no samples", files[0]);
+        fail("%s: no samples", shown(files[0]));
         return 1;
     }
     if (o->limit && o->limit < d->count)
@@ -784,10 +1169,11 @@ static void tensor_ptrs(const Run *r, float **dst) {
 static int load_weights(Run *r, const char *path) {
     void *buf;
     size_t len;
-    if (dnn_read_file_alloc(path, &buf, &len) != DNN_OK) {
-        fail("cannot read '%s': %s", path, strerror(errno));
+    if (read_input(path, &buf, &len) != DNN_OK) {
+        fail("cannot read '%s': %s", shown(path), strerror(errno));
         return 1;
     }
+    path = shown(path);
     float **dst = xcalloc((size_t)r->p->num_tensors, sizeof(float *));
     tensor_ptrs(r, dst);
     int rc = dnn_safetensors_load(r->p->tensors, dst, r->p->num_tensors, buf, len);
@@ -971,20 +1357,6 @@ typedef struct Loop {
     float *ema;                /* the weight average, or NULL */
     float *best;               /* the best weights, or NULL */
 } Loop;
-
-#define CKPT_FORMAT "dnnc-checkpoint-1"
-
-static char *text_of(const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    char *s = xcalloc((size_t)n + 1, 1);
-    va_start(ap, fmt);
-    vsnprintf(s, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    return s;
-}
 
 static char *log_text(const Loop *l) {
     size_t cap = 200 * (size_t)l->nrows + 1, len = 0;
@@ -1814,8 +2186,8 @@ static int check(Run *r) {
         return 1;
     void *buf;
     size_t len;
-    if (dnn_read_file_alloc(r->o.golden, &buf, &len) != DNN_OK) {
-        fail("cannot read '%s': %s", r->o.golden, strerror(errno));
+    if (read_input(r->o.golden, &buf, &len) != DNN_OK) {
+        fail("cannot read '%s': %s", shown(r->o.golden), strerror(errno));
         return 1;
     }
     /* the stored inputs and outputs, [N, per-sample...] each, F32 */
