@@ -54,6 +54,7 @@ typedef struct dnn_program {
     size_t pred_offset;          /* byte offset of the prediction, [n][pred_size] floats */
     int pred_size;
     float threshold, target_threshold;
+    double chance_loss;          /* the loss of a uniform guess (ln C for a C-class cross_entropy), 0: not known */
     /* the train block */
     int epochs;
     uint64_t seed;
@@ -75,6 +76,9 @@ typedef struct dnn_program {
     /* dnnc --check-finite: the first result that held a NaN or infinity
        (NAME_model's nonfinite), or NULL; the member is NULL without the flag */
     const char *(*nonfinite)(void *m);
+    /* NAME_forward_mc (a model with dropout): forward in eval mode except that
+       dropout samples masks, for Monte-Carlo dropout; NULL without dropout */
+    void (*forward_mc)(void *m, const float *const *x, float *const *out, int n);
 } dnn_program;
 
 /* The program: `NAME train|eval|predict|gradcheck|check [options] DATA...`.
