@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -1530,7 +1531,7 @@ static void on_signal(int sig) {
 /* "dir/w.safetensors" → "dir/w" + ext */
 static char *beside(const char *path, const char *ext) {
     size_t n = strlen(path);
-    static const char *const known[] = {".safetensors", ".log.csv", ".csv"};
+    static const char *const known[] = {".safetensors", ".log.csv", ".csv", ".ckpt"};
     for (size_t k = 0; k < sizeof known / sizeof *known; k++)
         if (ends_with(path, known[k])) {
             n -= strlen(known[k]);
@@ -1616,6 +1617,263 @@ static int nonfinite(const Run *r, int epoch, long batch) {
     return where != NULL;
 }
 
+/* ---- run directories ----------------------------------------------------------------
+ * Without --save or --out, each train keeps its files in a new directory
+ * runs/NAME-N (N one more than the highest there), and runs/latest is a
+ * symbolic link to it, so a second run never replaces the first one's
+ * weights, checkpoint, log or curves. --resume alone continues the run its
+ * command line writes: --save's or --out's, or else the highest runs/NAME-N. */
+
+#define RUNS "runs"
+
+/* The highest N of the directories runs/NAME-N, 0 when there is none. */
+static int last_run(const char *name) {
+    DIR *dir = opendir(RUNS);
+    size_t len = strlen(name);
+    int last = 0;
+    for (struct dirent *e; dir && (e = readdir(dir));) {
+        const char *n = e->d_name + len + 1;
+        if (strncmp(e->d_name, name, len) || e->d_name[len] != '-' || !*n || strspn(n, "0123456789") != strlen(n) ||
+            strlen(n) > 6)
+            continue;
+        last = atoi(n) > last ? atoi(n) : last;
+    }
+    if (dir)
+        closedir(dir);
+    return last;
+}
+
+/* Makes the next runs/NAME-N (mkdir decides, so runs started together get
+ * their own); its path, or NULL after a message. */
+static char *new_run(const char *name) {
+    if (mkdir(RUNS, 0777) != 0 && errno != EEXIST) {
+        fail("cannot make the directory '%s': %s (or give --save FILE or --out DIR)", RUNS, strerror(errno));
+        return NULL;
+    }
+    for (int n = last_run(name) + 1;; n++) {
+        char *dir = text_of("%s/%s-%d", RUNS, name, n);
+        if (mkdir(dir, 0777) == 0)
+            return dir;
+        if (errno != EEXIST) {
+            fail("cannot make the directory '%s': %s (or give --save FILE or --out DIR)", dir, strerror(errno));
+            free(dir);
+            return NULL;
+        }
+        free(dir);
+    }
+}
+
+/* Points runs/latest at dir when dir is a run directory runs/X: a new link renamed over the old one. */
+static void link_latest(const char *dir) {
+    size_t len = strlen(RUNS "/");
+    if (strncmp(dir, RUNS "/", len) || !dir[len] || strchr(dir + len, '/') || !strcmp(dir + len, "latest"))
+        return;
+    char *tmp = text_of("%s/.latest.%ld", RUNS, (long)getpid());
+    remove(tmp);
+    if (symlink(dir + len, tmp) != 0 || rename(tmp, RUNS "/latest") != 0) {
+        note("cannot point %s/latest at %s: %s", RUNS, dir + len, strerror(errno));
+        remove(tmp);
+    }
+    free(tmp);
+}
+
+/* The directory part of path ("." when it has none), from malloc. */
+static char *dir_of(const char *path) {
+    const char *slash = strrchr(path, '/');
+    return slash ? text_of("%.*s", (int)(slash - path), path) : strdup(".");
+}
+
+/* Where train's files go (*save: the weights; the rest beside them) and the
+ * checkpoint --resume reads (*from, NULL without --resume). The run
+ * directory is not made here: see new_run. 0, or 1 after a message. */
+static int run_files(const Run *r, char **save, char **from) {
+    const Options *o = &r->o;
+    const char *name = r->p->name;
+    *save = o->save ? strdup(o->save) : o->out ? text_of("%s/%s.safetensors", o->out, name) : NULL;
+    *from = NULL;
+    if (!o->resume)
+        return 0;
+    struct stat st;
+    if (!*o->resume && *save) {
+        *from = beside(*save, ".ckpt");
+    } else if (!*o->resume) {
+        int n = last_run(name);
+        if (!n) {
+            fail("--resume: there is no run of '%s' in %s/ to continue (give its checkpoint: --resume=FILE)", name, RUNS);
+            return 1;
+        }
+        *from = text_of("%s/%s-%d/%s.ckpt", RUNS, name, n, name);
+    } else if (stat(o->resume, &st) == 0 && S_ISDIR(st.st_mode)) {
+        *from = text_of("%.*s/%s.ckpt", (int)(strlen(o->resume) - ends_with(o->resume, "/")), o->resume, name);
+    } else {
+        *from = strdup(o->resume);
+    }
+    if (!*save) /* the run goes on where it was */
+        *save = beside(*from, ".safetensors");
+    return 0;
+}
+
+/* "--resume" when it alone finds the checkpoint ckpt again, else "--resume=CKPT". */
+static const char *resume_hint(const Run *r, const char *ckpt, char *buf, size_t cap) {
+    char *latest = text_of("%s/%s-%d/%s.ckpt", RUNS, r->p->name, last_run(r->p->name), r->p->name);
+    int bare = r->o.save || r->o.out || !strcmp(ckpt, latest);
+    snprintf(buf, cap, "the same command and --resume%s%s", bare ? "" : "=", bare ? "" : ckpt);
+    free(latest);
+    return buf;
+}
+
+/* ---- starting weights: the init rules, --weights, --init-from -------------------- */
+
+static int init_from(Run *r, const char *path);
+
+/* The model as a run starts: initialised from the seed, then --weights (all
+ * of the model's tensors) or --init-from (those that fit). 0, or 1. */
+static int start_weights(Run *r, uint64_t seed) {
+    r->p->init(r->m, seed);
+    if (r->o.weights)
+        return load_weights(r, r->o.weights);
+    return r->o.init_from ? init_from(r, r->o.init_from) : 0;
+}
+
+/* --init-map FROM=TO: the file's name for the model's tensor `name` — the
+ * first map whose TO starts the name gives FROM and the rest (from malloc). */
+static char *mapped_name(const Pairs *maps, const char *name) {
+    for (int i = 0; i < maps->n; i++) {
+        const char *eq = strchr(maps->v[i], '=');
+        size_t to = strlen(eq + 1);
+        if (!strncmp(name, eq + 1, to))
+            return text_of("%.*s%s", (int)(eq - maps->v[i]), maps->v[i], name + to);
+    }
+    return strdup(name);
+}
+
+static const char *shape_text(char *buf, size_t cap, int rank, const int64_t *dims) {
+    size_t n = (size_t)snprintf(buf, cap, "[");
+    for (int k = 0; k < rank && n < cap; k++)
+        n += (size_t)snprintf(buf + n, cap - n, "%s%lld", k ? ", " : "", (long long)dims[k]);
+    if (n < cap)
+        snprintf(buf + n, cap - n, "]");
+    return buf;
+}
+
+/* --init-from FILE: each of the model's tensors takes the file's tensor of
+ * its name (after --init-map) when the shapes agree, and keeps its initial
+ * values otherwise; a report says which were loaded, kept or did not fit,
+ * and which of the file's were not used. 0, or 1 when nothing fits. */
+static int init_from(Run *r, const char *path) {
+    const dnn_program *p = r->p;
+    void *buf;
+    size_t len;
+    if (read_input(path, &buf, &len) != DNN_OK) {
+        fail("cannot read '%s': %s", shown(path), strerror(errno));
+        return 1;
+    }
+    path = shown(path);
+    int count = dnn_st_count(buf, len), loaded = 0, kept = 0, misfit = 0, rc = 0;
+    if (count < 0) {
+        fail("%s: %s", path, dnn_strerror(count));
+        free(buf);
+        return 1;
+    }
+    char **want = xcalloc((size_t)p->num_tensors, sizeof(char *));
+    long values = 0, total = 0;
+    printf("initial weights from %s:\n", path);
+    for (int i = 0; i < p->num_tensors && !rc; i++) {
+        const dnn_tensor_info *t = &p->tensors[i];
+        int64_t dims[4] = {t->shape[0], t->shape[1], t->shape[2], t->shape[3]};
+        char model[64], file[64], from[256] = "";
+        want[i] = mapped_name(&r->o.init_maps, t->name);
+        if (strcmp(want[i], t->name))
+            snprintf(from, sizeof from, " from %s", want[i]);
+        shape_text(model, sizeof model, t->rank, dims);
+        total += t->size;
+        dnn_st_view v;
+        int found = dnn_st_find(buf, len, want[i], &v);
+        if (found == DNN_E_MISSING) {
+            if (*from)
+                printf("  kept         %s %s: no %s in the file\n", t->name, model, want[i]);
+            else
+                printf("  kept         %s %s: not in the file\n", t->name, model);
+            kept++;
+            continue;
+        }
+        if (found != DNN_OK) {
+            fail("%s: %s", path, dnn_strerror(found));
+            rc = 1;
+            break;
+        }
+        int fits = v.rank == t->rank && (v.dtype == DNN_DT_F32 || v.dtype == DNN_DT_I64);
+        for (int k = 0; k < v.rank && fits; k++)
+            fits = v.shape[k] == dims[k];
+        if (!fits) {
+            printf("  did not fit  %s: file %s%s%s, model %s\n", t->name, shape_text(file, sizeof file, v.rank, v.shape),
+                   v.dtype == DNN_DT_F32 || v.dtype == DNN_DT_I64 ? "" : " (not F32)", from, model);
+            misfit++;
+            continue;
+        }
+        rc = ckpt_array(buf, len, want[i], p->tensor(r->m, i), (size_t)t->size, path);
+        printf("  loaded       %s %s%s\n", t->name, model, from);
+        loaded++;
+        values += t->size;
+    }
+    /* the file's tensors no model tensor asked for */
+    int unused = 0;
+    for (int j = 0; j < count && !rc; j++) {
+        dnn_st_view v;
+        int asked = dnn_st_at(buf, len, j, &v) != DNN_OK;
+        for (int i = 0; i < p->num_tensors && !asked; i++)
+            asked = strlen(want[i]) == v.name_len && !memcmp(want[i], v.name, v.name_len);
+        if (!asked && unused++ < 8)
+            printf("%s%.*s", unused == 1 ? "  not used     " : ", ", (int)v.name_len, v.name);
+    }
+    if (unused > 8)
+        printf(", ... (%d of the file's tensors)", unused);
+    if (unused)
+        printf("\n");
+    if (!rc)
+        printf("  %d of %d tensors loaded (%ld of %ld values), %d kept, %d did not fit\n", loaded, p->num_tensors, values,
+               total, kept, misfit);
+    if (!rc && !loaded) {
+        fail("%s: none of its tensors fits model '%s'%s", path, p->name,
+             r->o.init_maps.n ? "; check --init-map" : "; if only the names differ, map them with --init-map FROM=TO");
+        rc = 1;
+    }
+    /* the preprocessing does not come along: say when it differs (the usual mistake in transfer learning) */
+    char text[64], *key = key_for("mean", p->inputs[0].name);
+    if (!rc && dnn_st_metadata(buf, len, "dnn.scale", text, sizeof text) == DNN_OK && atof(text) != r->prep.scale)
+        note("%s was trained on inputs multiplied by %g (--scale), this run multiplies them by %g", path, atof(text),
+             r->prep.scale);
+    int standardized = dnn_st_metadata(buf, len, key, text, 1) != DNN_E_MISSING;
+    if (!rc && standardized != r->o.standardize)
+        note("%s was trained %s --standardize, this run %s its inputs", path, standardized ? "with" : "without",
+             standardized ? "does not standardize" : "standardizes");
+    free(key);
+    for (int i = 0; i < p->num_tensors; i++)
+        free(want[i]);
+    free(want);
+    free(buf);
+    return rc;
+}
+
+/* Writes the log and the curves of the rows so far; 0, or 3 after a message. */
+static int write_log(const Run *r, const Loop *l, const char *log, const char *svg) {
+    char msg[512];
+    if (dnn_log_write_csv(log, l->rows, l->nrows, msg, sizeof msg) != DNN_OK ||
+        dnn_plot_svg(svg, r->p->name, l->rows, l->nrows, msg, sizeof msg) != DNN_OK) {
+        fail("%s", msg);
+        return 3;
+    }
+    return 0;
+}
+
+/* " (a uniform guess: ln 10 = 2.3026)": what the initial loss of a classifier should be near. */
+static const char *chance_text(const dnn_program *p, char *buf, size_t cap) {
+    *buf = 0;
+    if (p->chance_loss > 0)
+        snprintf(buf, cap, "; a uniform guess scores ln %.0f = %.4f", exp(p->chance_loss), p->chance_loss);
+    return buf;
+}
+
 static int train(Run *r) {
     const dnn_program *p = r->p;
     const Options *o = &r->o;
@@ -1628,7 +1886,7 @@ static int train(Run *r) {
     Loop l;
     Batch b;
     long *idx = NULL, *order = NULL;
-    char *save = NULL, *ckpt = NULL, *log = NULL, *svg = NULL, *val_list = NULL;
+    char *save = NULL, *ckpt = NULL, *log = NULL, *svg = NULL, *val_list = NULL, *from = NULL, *run = NULL;
     memset(&all, 0, sizeof all);
     memset(&train_set, 0, sizeof train_set);
     memset(&val_set, 0, sizeof val_set);
@@ -1698,32 +1956,64 @@ static int train(Run *r) {
     l.best_epoch = -1;
     if (p->ema_decay > 0)
         l.ema = xcalloc(p->params_size, sizeof(float));
-    p->init(r->m, seed);
     dnn_rng_seed(&l.shuffle, seed ^ 0x5f1ff1eULL);
-    if (o->weights && load_weights(r, o->weights)) {
+    if (start_weights(r, seed) || run_files(r, &save, &from) || (from && load_checkpoint(r, &l, from))) {
         status = 1;
         goto done;
     }
-    save = o->save ? strdup(o->save) : text_of("%s.safetensors", p->name);
+    if (l.epoch >= epochs && from)
+        note("%s: the run had already finished %d epochs", from, l.epoch);
+    /* everything is read and checked: now the files' places are made */
+    if (!save && !(run = new_run(p->name))) {
+        status = 3;
+        goto done;
+    }
+    if (run)
+        save = text_of("%s/%s.safetensors", run, p->name);
+    if (o->out && !o->save && mkdir(o->out, 0777) != 0 && errno != EEXIST) {
+        fail("cannot make the directory '%s': %s", o->out, strerror(errno));
+        status = 3;
+        goto done;
+    }
     ckpt = beside(save, ".ckpt");
     log = o->log ? strdup(o->log) : beside(save, ".log.csv");
     svg = beside(log, ".svg");
-    if (o->resume && load_checkpoint(r, &l, o->resume)) {
-        status = 1;
-        goto done;
-    }
-    l.rows = realloc(l.rows, sizeof *l.rows * (size_t)(epochs + 1));
-    if (l.epoch >= epochs && o->resume)
-        note("%s: the run had already finished %d epochs", o->resume, l.epoch);
+    free(run);
+    run = dir_of(save);
+    link_latest(run);
+    l.rows = realloc(l.rows, sizeof *l.rows * (size_t)((epochs > l.epoch ? epochs : l.epoch) + 2));
 
     batch_alloc(p, &b);
     order = xcalloc((size_t)train_set.count, sizeof(long));
     dnn_progress bar;
     long batches_run = 0;
+    char hint[1024];
+    if (from)
+        printf("resuming %s at epoch %d, batch %ld\n", from, l.epoch + 1, l.batch + 1);
+    else if (!o->save && !o->out)
+        printf("run directory: %s (%s/latest)\n", run, RUNS);
     char *held = have_val ? text_of(" (%ld for validation)", val_set.count) : strdup("");
     printf("training %s on %ld samples%s, %d epoch%s, batch %d\n", p->name, train_set.count, held, epochs,
            epochs == 1 ? "" : "s", p->batch);
     free(held);
+    if (!from) { /* epoch 0: the initial weights, eval mode (the first babysitting check) */
+        double started = dnn_now();
+        p->set_epoch(r->m, 0);
+        dnn_epoch_row *w = &l.rows[l.nrows++];
+        w->epoch = 0;
+        w->lr = *AT(r, p->lr_offset, const float *);
+        evaluate(r, &train_set, &w->train_loss, &w->train_acc, NULL);
+        w->val_loss = w->val_acc = NAN;
+        if (have_val)
+            evaluate(r, &val_set, &w->val_loss, &w->val_acc, NULL);
+        w->seconds = dnn_now() - started;
+        char line[256], chance[96];
+        dnn_epoch_summary(line, sizeof line, w, epochs);
+        if (!o->quiet)
+            printf("%s  (initial weights%s)\n", line, chance_text(p, chance, sizeof chance));
+        if ((status = write_log(r, &l, log, svg)))
+            goto done;
+    }
     for (; l.epoch < epochs; l.epoch++) {
         p->set_epoch(r->m, l.epoch);
         dnn_rng rng = l.shuffle; /* so a resumed epoch sees the same order */
@@ -1773,8 +2063,8 @@ static int train(Run *r) {
                     status = 3;
                     goto done;
                 }
-                printf("interrupted: checkpoint %s (epoch %d, batch %ld); continue with --resume %s\n", ckpt,
-                       l.epoch + 1, l.batch, ckpt);
+                printf("interrupted: checkpoint %s (epoch %d, batch %ld); continue with %s\n", ckpt, l.epoch + 1,
+                       l.batch, resume_hint(r, ckpt, hint, sizeof hint));
                 status = 130;
                 goto done;
             }
@@ -1825,13 +2115,8 @@ static int train(Run *r) {
         l.loss_sum = 0;
         l.correct = l.scored = l.seen = 0;
         l.seconds = 0;
-        char msg[512];
-        if (dnn_log_write_csv(log, l.rows, l.nrows, msg, sizeof msg) != DNN_OK ||
-            dnn_plot_svg(svg, p->name, l.rows, l.nrows, msg, sizeof msg) != DNN_OK) {
-            fail("%s", msg);
-            status = 3;
+        if ((status = write_log(r, &l, log, svg)))
             goto done;
-        }
         l.epoch++;
         int saved = save_checkpoint(r, &l, ckpt);
         l.epoch--;
@@ -1846,7 +2131,8 @@ static int train(Run *r) {
             break;
         }
         if (interrupted) {
-            printf("interrupted after epoch %d: checkpoint %s; continue with --resume %s\n", l.epoch + 1, ckpt, ckpt);
+            printf("interrupted after epoch %d: checkpoint %s; continue with %s\n", l.epoch + 1, ckpt,
+                   resume_hint(r, ckpt, hint, sizeof hint));
             status = 130;
             goto done;
         }
@@ -1873,6 +2159,8 @@ done:
     free(log);
     free(svg);
     free(val_list);
+    free(from);
+    free(run);
     data_free(&all);
     data_free(&train_set);
     data_free(&val_set);
@@ -1883,18 +2171,26 @@ done:
 
 /* Loads --weights (required) and the data with its preprocessing. */
 static int prepare(Run *r, int nslots, Data *d) {
-    if (!r->o.weights) {
+    const Options *o = &r->o;
+    if (!o->weights && strcmp(o->command, "eval")) {
         fail("'%s' needs --weights FILE (the weights a 'train' saved, or a PyTorch state_dict as safetensors)",
-             r->o.command);
+             o->command);
         return 2;
     }
-    r->prep.scale = 1.0;
-    r->p->init(r->m, r->p->seed);
-    if (load_weights(r, r->o.weights) || load_data(r->p, &r->o, r->o.files, r->o.nfiles, nslots, d))
+    r->prep.scale = isnan(o->scale) ? 1.0 : o->scale; /* the weights file's scale replaces it, --scale wins again */
+    if (start_weights(r, o->seed >= 0 ? (uint64_t)o->seed : r->p->seed) ||
+        load_data(r->p, o, o->files, o->nfiles, nslots, d))
         return 1;
-    if (!isnan(r->o.scale))
-        r->prep.scale = r->o.scale;
+    if (!isnan(o->scale))
+        r->prep.scale = o->scale;
     data_floats(r->p, d); /* predict and check read the floats */
+    if (!o->weights && o->standardize) { /* initial weights: the statistics of this data, as train would */
+        long *all = xcalloc((size_t)d->count, sizeof(long));
+        for (long i = 0; i < d->count; i++)
+            all[i] = i;
+        prep_fit(r->p, &r->prep, d, all, d->count);
+        free(all);
+    }
     prep_apply(r->p, &r->prep, d);
     return 0;
 }
@@ -1909,10 +2205,16 @@ static int eval(Run *r) {
     long *counts = classes ? xcalloc((size_t)classes * (size_t)classes, sizeof(long)) : NULL;
     double loss, acc;
     evaluate(r, &d, &loss, &acc, counts);
-    printf("%s on %ld samples: loss %.6g", p->name, d.count, loss);
+    char initial[64] = "", chance[96];
+    if (!r->o.weights)
+        snprintf(initial, sizeof initial, ", initial weights (seed %llu)",
+                 (unsigned long long)(r->o.seed >= 0 ? (uint64_t)r->o.seed : p->seed));
+    printf("%s on %ld samples%s: loss %.6g", p->name, d.count, initial, loss);
     if (!isnan(acc))
         printf("  accuracy %.2f%%", 100 * acc);
     printf("\n");
+    if (!r->o.weights && p->chance_loss > 0)
+        printf("(%s)\n", chance_text(p, chance, sizeof chance) + 2);
     const char *const *names = (const char *const *)(r->labels ? r->labels : d.labels[p->ninputs + p->score_target]);
     if (counts) {
         printf("\n");
@@ -1984,21 +2286,60 @@ static int write_golden(const Run *r, const Data *d, const float *all, int width
     return rc;
 }
 
+/* predict --mc-samples N: the mean and the standard deviation (N - 1 in the
+ * denominator, as torch.std) of N forward passes in which dropout samples
+ * its masks from the model's generator, seeded like training (--seed):
+ * Welford's running sums in double, batch by batch, so the same seed gives
+ * the same numbers. */
+static void forward_mc(const Run *r, const Batch *b, int n, int passes, float *mean, float *std, int width) {
+    const dnn_program *p = r->p;
+    size_t count = (size_t)n * (size_t)width;
+    double *m = xcalloc(count, sizeof(double)), *m2 = xcalloc(count, sizeof(double));
+    for (int pass = 1; pass <= passes; pass++) {
+        p->forward_mc(r->m, (const float *const *)b->x, b->out, n);
+        for (int i = 0; i < n; i++)
+            for (int k = 0, col = 0; k < p->noutputs; col += p->outputs[k++].size)
+                for (int e = 0; e < p->outputs[k].size; e++) {
+                    size_t at = (size_t)i * (size_t)width + (size_t)(col + e);
+                    double x = b->out[k][(size_t)i * (size_t)p->outputs[k].size + (size_t)e], before = m[at];
+                    m[at] += (x - before) / pass;
+                    m2[at] += (x - before) * (x - m[at]);
+                }
+    }
+    for (size_t i = 0; i < count; i++) {
+        mean[i] = (float)m[i];
+        std[i] = (float)sqrt(m2[i] / (passes - 1));
+    }
+    free(m);
+    free(m2);
+}
+
 static int predict(Run *r) {
     const dnn_program *p = r->p;
+    const char *out = r->o.out;
+    int npy = out && ends_with(out, ".npy"), mc = r->o.mc_samples;
+    if (npy && p->noutputs != 1) {
+        fail("--out %s: a .npy file holds one output, and the model has %d", out, p->noutputs);
+        return 2;
+    }
+    if (mc && !p->forward_mc) {
+        fail("--mc-samples: model '%s' has no dropout, so every forward pass would give the same outputs", p->name);
+        return 2;
+    }
+    if (mc && out && ends_with(out, ".safetensors")) {
+        fail("--mc-samples writes .csv or .npy: a golden file holds the outputs of one forward pass");
+        return 2;
+    }
     Data d;
     int rc = prepare(r, p->ninputs, &d);
     if (rc)
         return rc;
-    int npy = r->o.out && ends_with(r->o.out, ".npy");
-    if (npy && p->noutputs != 1) {
-        fail("--out %s: a .npy file holds one output, and the model has %d", r->o.out, p->noutputs);
-        return 2;
-    }
     int width = 0;
     for (int k = 0; k < p->noutputs; k++)
         width += p->outputs[k].size;
-    float *all = xcalloc((size_t)d.count * (size_t)width, sizeof(float));
+    /* the outputs (their means with --mc-samples), then the standard deviations */
+    float *all = xcalloc((size_t)d.count * (size_t)width * (mc ? 2 : 1), sizeof(float));
+    float *spread = mc ? all + (size_t)d.count * (size_t)width : NULL;
     Batch b;
     batch_alloc(p, &b);
     long *idx = xcalloc((size_t)p->batch, sizeof(long));
@@ -2007,6 +2348,10 @@ static int predict(Run *r) {
         for (int i = 0; i < n; i++)
             idx[i] = start + i;
         batch_fill(p, &d, idx, n, &b);
+        if (mc) {
+            forward_mc(r, &b, n, mc, all + start * width, spread + start * width, width);
+            continue;
+        }
         p->forward(r->m, (const float *const *)b.x, b.out, n);
         for (int i = 0; i < n; i++)
             for (int k = 0, col = 0; k < p->noutputs; col += p->outputs[k++].size)
@@ -2014,19 +2359,22 @@ static int predict(Run *r) {
                        sizeof(float) * (size_t)p->outputs[k].size);
     }
     char msg[512];
-    if (r->o.out && ends_with(r->o.out, ".safetensors")) {
-        rc = write_golden(r, &d, all, width, r->o.out);
-    } else if (npy) {
-        int64_t dims[5] = {d.count};
+    if (out && ends_with(out, ".safetensors")) {
+        rc = write_golden(r, &d, all, width, out);
+    } else if (npy) { /* [N, shape...], or [2, N, shape...] with --mc-samples: the means, then the deviations */
+        int64_t dims[6] = {2, d.count};
         for (int k = 0; k < p->outputs[0].rank; k++)
-            dims[k + 1] = p->outputs[0].shape[k];
-        if (dnn_npy_write(r->o.out, all, p->outputs[0].rank + 1, dims, msg, sizeof msg) != DNN_OK) {
+            dims[k + 2] = p->outputs[0].shape[k];
+        if (dnn_npy_write(out, all, p->outputs[0].rank + 1 + (mc > 0), mc ? dims : dims + 1, msg, sizeof msg) != DNN_OK) {
             fail("%s", msg);
             rc = 3;
         }
     } else {
-        /* CSV: one column per output element, and the predicted class of a classifier */
-        size_t cap = 64 + (size_t)d.count * ((size_t)width * 16 + 64), len = 0;
+        /* CSV: one column per output element (with --mc-samples NAME_mean and NAME_std
+           columns of each output), and the predicted class of a classifier */
+        size_t cap = 64 + (size_t)d.count * ((size_t)width * (mc ? 32 : 16) + 64), len = 0;
+        for (int k = 0; k < p->noutputs; k++)
+            cap += (strlen(p->outputs[k].name) + 20) * (size_t)p->outputs[k].size * 2;
         char *text = xcalloc(cap, 1);
         int classes = p->score == DNN_SCORE_ARGMAX ? p->targets[p->score_target].classes : 0;
         int class_col = -1; /* the first output with one value per class */
@@ -2034,15 +2382,20 @@ static int predict(Run *r) {
             if (class_col < 0 && p->outputs[k].size == classes)
                 class_col = col;
         for (int k = 0; k < p->noutputs; k++)
-            for (int e = 0; e < p->outputs[k].size; e++) {
-                len += (size_t)snprintf(text + len, cap - len, "%s%s", k || e ? "," : "", p->outputs[k].name);
-                if (p->outputs[k].size > 1)
-                    len += (size_t)snprintf(text + len, cap - len, ".%d", e);
-            }
+            for (int part = 0; part < (mc ? 2 : 1); part++)
+                for (int e = 0; e < p->outputs[k].size; e++) {
+                    len += (size_t)snprintf(text + len, cap - len, "%s%s%s", k || part || e ? "," : "",
+                                            p->outputs[k].name, !mc ? "" : part ? "_std" : "_mean");
+                    if (p->outputs[k].size > 1)
+                        len += (size_t)snprintf(text + len, cap - len, ".%d", e);
+                }
         len += (size_t)snprintf(text + len, cap - len, "%s\n", class_col >= 0 ? ",class" : "");
         for (long i = 0; i < d.count; i++) {
-            for (int e = 0; e < width; e++)
-                len += (size_t)snprintf(text + len, cap - len, "%s%.7g", e ? "," : "", all[i * width + e]);
+            for (int k = 0, col = 0; k < p->noutputs; col += p->outputs[k++].size)
+                for (int part = 0; part < (mc ? 2 : 1); part++)
+                    for (int e = 0; e < p->outputs[k].size; e++)
+                        len += (size_t)snprintf(text + len, cap - len, "%s%.7g", k || part || e ? "," : "",
+                                                (part ? spread : all)[i * width + col + e]);
             if (class_col >= 0) {
                 int c = argmax(all + i * width + class_col, classes);
                 if (r->labels && c < r->nlabels)
@@ -2052,9 +2405,9 @@ static int predict(Run *r) {
             }
             len += (size_t)snprintf(text + len, cap - len, "\n");
         }
-        if (r->o.out) {
-            if (dnn_write_file_atomic(r->o.out, text, len) != DNN_OK) {
-                fail("cannot write '%s': %s", r->o.out, strerror(errno));
+        if (out) {
+            if (dnn_write_file_atomic(out, text, len) != DNN_OK) {
+                fail("cannot write '%s': %s", out, strerror(errno));
                 rc = 3;
             }
         } else
@@ -2101,8 +2454,7 @@ static int gradcheck(Run *r) {
     const dnn_program *p = r->p;
     Data d;
     r->prep.scale = isnan(r->o.scale) ? 1.0 : r->o.scale;
-    p->init(r->m, r->o.seed >= 0 ? (uint64_t)r->o.seed : p->seed);
-    if ((r->o.weights && load_weights(r, r->o.weights)) ||
+    if (start_weights(r, r->o.seed >= 0 ? (uint64_t)r->o.seed : p->seed) ||
         load_data(p, &r->o, r->o.files, r->o.nfiles, p->ninputs + p->ntargets, &d))
         return 1;
     prep_apply(p, &r->prep, &d);
