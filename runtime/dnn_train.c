@@ -1970,8 +1970,9 @@ static int train(Run *r) {
     }
     if (run)
         save = text_of("%s/%s.safetensors", run, p->name);
-    if (o->out && !o->save && mkdir(o->out, 0777) != 0 && errno != EEXIST) {
-        fail("cannot make the directory '%s': %s", o->out, strerror(errno));
+    struct stat st;
+    if (o->out && !o->save && mkdir(o->out, 0777) != 0 && (errno != EEXIST || stat(o->out, &st) || !S_ISDIR(st.st_mode))) {
+        fail("cannot make the directory '%s': %s", o->out, errno == EEXIST ? "a file has that name" : strerror(errno));
         status = 3;
         goto done;
     }

@@ -198,6 +198,14 @@ if [ "$(ls | tr '\n' ' ')" = "err out short.csv there w.ckpt w.log.csv w.safeten
 else
     fail runs.save_and_out "exit $rc: $(ls | tr '\n' ' '): $(head -1 err)"
 fi
+# --out naming a file that is not a directory: exit 3, said plainly (the example's mistake)
+../xor train ../xor.csv -q --out w.safetensors >/dev/null 2>err
+rc=$?
+if [ $rc -eq 3 ] && grep -q "cannot make the directory 'w.safetensors': a file has that name" err; then
+    pass runs.out_is_a_file
+else
+    fail runs.out_is_a_file "exit $rc: $(head -1 err)"
+fi
 cd .. || exit 2
 
 # ---- epoch 0: the initial weights' loss and accuracy, in the output and the log --------------------
