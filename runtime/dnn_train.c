@@ -1771,7 +1771,7 @@ static int init_from(Run *r, const char *path) {
     path = shown(path);
     int count = dnn_st_count(buf, len), loaded = 0, kept = 0, misfit = 0, rc = 0;
     if (count < 0) {
-        fail("%s: %s", path, dnn_strerror(count));
+        fail("%s: %s (--init-from reads a weights file: safetensors)", path, dnn_strerror(count));
         free(buf);
         return 1;
     }

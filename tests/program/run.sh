@@ -334,3 +334,47 @@ if grep -q "void ema_forward_mc(ema_model \*m, const float \*features, float \*p
 else
     fail mc.c_api "$(grep forward_mc ema.h iris.h)"
 fi
+
+# ---- all of it under AddressSanitizer and UBSan ------------------------------------------------------
+
+S="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -g"
+if ! (cd "$root" && make -s build/asan/libdnnrt.a) >err 2>&1 ||
+   ! ${CC:-cc} -std=c99 -O1 $S -I"$root/runtime" ema.c "$root/build/asan/libdnnrt.a" -lz -lm -o ema_asan 2>>err ||
+   ! ${CC:-cc} -std=c99 -O1 $S -I"$root/runtime" init_b.c "$root/build/asan/libdnnrt.a" -lz -lm -o b_asan 2>>err; then
+    skip sanitizers "cannot build with -fsanitize: $(head -1 err)"
+else
+    mkdir san && cd san || exit 2
+    bad=""
+    # run WANT PROGRAM ARGS... (stdin from $in): exit status WANT and no sanitizer report
+    run() {
+        want=$1; shift
+        "$@" <"$in" >out 2>err
+        rc=$?
+        if [ $rc -ne "$want" ] || grep -q "Sanitizer\|runtime error" err; then
+            bad="$bad [$*: exit $rc $(grep -m1 'ERROR\|runtime error\|error:' err)]"
+        fi
+    }
+    in=/dev/null
+    run 2 ../ema_asan
+    run 2 ../ema_asan train "$iris" --epcohs 3
+    run 2 ../ema_asan train "$iris" --s 3
+    run 0 ../ema_asan train "$iris" --standardize --epochs 3 -q
+    run 130 ../ema_asan train "$iris" --standardize --epochs 3 -q --stop-after 4
+    run 0 ../ema_asan train "$iris" --standardize --epochs 4 -q --resume
+    run 0 ../ema_asan train "$iris" --standardize --epochs 2 -q --resume runs/ema-2
+    run 0 ../ema_asan eval "$iris" --standardize
+    run 0 ../ema_asan predict "$iris" --weights runs/latest/ema.safetensors --mc-samples 4 --out p.npy
+    run 0 ../ema_asan predict "$iris" --weights runs/latest/ema.safetensors --mc-samples 4
+    run 1 ../ema_asan train "$iris" --resume=missing.ckpt
+    run 1 ../b_asan train "$iris" --init-from "$tmp/a.safetensors" --epochs 2 -q
+    run 0 ../b_asan train "$iris" --init-from "$tmp/a.safetensors" --init-map enc.=body. --init-map out.=top. --epochs 2 -q
+    run 1 ../b_asan eval "$iris" --init-from "$iris"
+    in=$iris
+    run 0 ../ema_asan train - --epochs 2 -q --save s.safetensors
+    in=s.safetensors
+    run 0 ../ema_asan eval "$iris" --weights -
+    in=/dev/null
+    run 1 ../ema_asan eval -
+    if [ -z "$bad" ]; then pass sanitizers; else fail sanitizers "$bad"; fi
+    cd .. || exit 2
+fi
