@@ -219,6 +219,18 @@ if grep -q "^epoch 0/2  loss [0-9.]*  [0-9.]* s  (initial weights)$" out &&
 else
     fail epoch0.train_and_eval_agree "$(grep '^epoch 0' out) / $(head -1 eval) / $(sed -n 2p e.log.csv)"
 fi
+# a large training set: epoch 0 measures 10,000 samples spread over all of it; in a file
+# sorted by class that is both classes in their proportions, as the whole file has them
+awk 'BEGIN { for (i = 0; i < 20000; i++) print (i < 10000 ? "1,2,3,4,0" : "5,6,7,8,1") }' >sorted.csv
+head -1 sorted.csv >val.csv
+./iris train sorted.csv --val val.csv --epochs 1 --save big.safetensors -q >out 2>&1
+./iris eval sorted.csv >eval3 2>&1
+init=$(sed -n 's/.*initial weights (seed 7): loss \([0-9.e-]*\)  accuracy \([0-9.]*\)%.*/\1 \2/p' eval3)
+if [ -n "$init" ] && [ "$(sed -n 2p big.log.csv | awk -F, '{ printf "%s %.2f", $3, 100 * $4 }')" = "$init" ]; then
+    pass "epoch0.spread_sample ($init%)"
+else
+    fail epoch0.spread_sample "$(sed -n 2p big.log.csv) / $init / $(tail -1 out)"
+fi
 ./xor eval xor.csv --seed 2 >eval2 2>&1
 if grep -q "^xor on 4 samples, initial weights (seed 2): loss" eval2 && ! cmp -s eval eval2; then
     pass epoch0.eval_seed
