@@ -272,15 +272,17 @@ static int set_option(Options *o, const OptionRow *row, const char *value) {
     return 0;
 }
 
+/* The options part of --help: "  -q, --quiet        help", continuation lines aligned. */
 static void option_usage(FILE *out) {
     for (int i = 0; i < NUM_OPTIONS; i++) {
         const OptionRow *row = &option_rows[i];
-        char head[64];
-        snprintf(head, sizeof head, "%s%c%s--%s%s%s", row->short_name ? "-" : "", row->short_name ? row->short_name : ' ',
-                 row->short_name ? ", " : "", row->name, row->arg && row->kind != ARG_OPTIONAL ? " " : "",
-                 row->arg ? row->arg : "");
-        fprintf(out, "  %-19s", head + (row->short_name ? 0 : 1));
-        if (strlen(head + (row->short_name ? 0 : 1)) > 17)
+        char head[64] = "";
+        if (row->short_name)
+            snprintf(head, sizeof head, "-%c, ", row->short_name);
+        snprintf(head + strlen(head), sizeof head - strlen(head), "--%s%s%s", row->name,
+                 row->arg && row->kind != ARG_OPTIONAL ? " " : "", row->arg ? row->arg : "");
+        fprintf(out, "  %-19s", head);
+        if (strlen(head) > 17) /* no room for a space before the help: it starts below */
             fprintf(out, "\n  %-19s", "");
         for (const char *h = row->help; *h;) {
             size_t len = strcspn(h, "\n");
