@@ -557,7 +557,7 @@ static int parse_options(const dnn_program *p, int argc, char **argv, Options *o
         if (c == '?' || c == ':' || !row)
             return option_error(c, words, optind, c == '?' ? optopt : 0);
         const char *value = optarg;
-        if (row->kind == ARG_OPTIONAL && !value && optind < n && names_checkpoint(words[optind]))
+        if (row->field == FIELD(resume) && !value && optind < n && names_checkpoint(words[optind]))
             value = words[optind++];
         if (set_option(o, row, value))
             return 2;
