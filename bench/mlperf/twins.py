@@ -13,8 +13,9 @@ give those drafts (checked below).
 
 Usage: /usr/bin/python3 bench/mlperf/twins.py [NAME...]
 prints each network's layer table and parameter count, checks the count
-against the reference figure and the keys against the draft, and exits 1
-loudly on any difference.
+against the reference figure and the keys against the draft (and
+Conv2dSame against PyTorch's padding='same'), and exits 1 loudly on any
+difference.
 
 The mapping to a .dnn (language.md §5): each nn.Sequential attribute is
 one pipe statement `NAME = src |> s0 |> s1 ...;` whose stage i is NAME.i,
@@ -94,6 +95,7 @@ import math
 import os
 import re
 import sys
+import warnings
 from collections import OrderedDict
 
 import torch
@@ -336,12 +338,33 @@ def check(name):
     return problems
 
 
+def check_same_padding():
+    """Conv2dSame against PyTorch's own padding='same' (stride 1, which also
+    puts the odd pad at the bottom/right) with a 10x4 kernel on 49x10, and
+    at stride 2 against that output taken every other row and column (the
+    pads before are equal here: 4 and 1). Returns the problems found."""
+    x = torch.randn(1, 1, 49, 10)
+    same = Conv2dSame(1, 3, (10, 4), (49, 10))
+    reference = nn.Conv2d(1, 3, (10, 4), padding="same")
+    strided = Conv2dSame(1, 3, (10, 4), (49, 10), stride=2)
+    with torch.no_grad():
+        for conv in (reference, strided):
+            conv.weight.copy_(same.weight)
+            conv.bias.copy_(same.bias)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "padding='same' with even kernel lengths ... a zero-padded copy"
+            full = reference(x)
+        errors = [(same(x) - full).abs().max().item(), (strided(x) - full[:, :, ::2, ::2]).abs().max().item()]
+    print(f"Conv2dSame against padding='same': largest differences {errors[0]:g} (stride 1), {errors[1]:g} (stride 2)")
+    return [] if max(errors) < 1e-6 else [f"Conv2dSame differs from TensorFlow's 'same' padding by {max(errors):g}"]
+
+
 def main(names):
     unknown = [n for n in names if n not in NETWORKS]
     if unknown:
         sys.exit(f"twins.py: error: unknown network {unknown[0]!r}; the networks are {', '.join(NETWORKS)}")
     torch.manual_seed(0)
-    problems = [p for name in names or NETWORKS for p in check(name)]
+    problems = check_same_padding() + [p for name in names or NETWORKS for p in check(name)]
     if problems:
         print("\nFAILED:\n  " + "\n  ".join(problems), file=sys.stderr)
         sys.exit(1)
