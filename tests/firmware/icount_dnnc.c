@@ -2,7 +2,7 @@
  * (dnnc --inference --embed-weights W --emit=selftest --golden G): one
  * inference is NAME_forward on the first stored sample; the check is the
  * generated NAME_selftest. -DMODEL=lenet5 -DMODEL_UC=LENET5, as
- * examples/firmware/main.c. */
+ * examples/firmware/main.c; any model with one input and one output. */
 #define CAT_(a, b) a##_##b
 #define CAT(a, b) CAT_(a, b)
 #define STR_(x) #x
@@ -16,7 +16,7 @@ void infer_once(void);
 int infer_check(void);
 
 static M(model) model;
-static float out[MU(PROBS_SIZE)];
+static float out[sizeof M(selftest_want0) / sizeof M(selftest_want0)[0] / MU(SELFTEST_SAMPLES)];
 
 void infer_setup(void) {
     M(init)(&model, 0);
