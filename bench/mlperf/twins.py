@@ -145,6 +145,7 @@ def separable(channels, filters, hw, stride=1):
 class DsCnn(nn.Module):
     """Keyword spotting: DS-CNN, 49x10 MFCC -> 12 classes."""
     NAME, INPUT, REFERENCE, CLASSES = "ds_cnn", (1, 49, 10), 23756, 12
+    IO = ("mfcc", "probs")  # the .dnn draft's input and output names
 
     def __init__(self):
         super().__init__()
@@ -164,6 +165,7 @@ class DsCnn(nn.Module):
 class MobileNetV1(nn.Module):
     """Visual wake words: MobileNetV1 with width 0.25, 96x96 RGB -> 2 classes."""
     NAME, INPUT, REFERENCE, CLASSES = "vww", (3, 96, 96), 216322, 2
+    IO = ("image", "probs")  # the .dnn draft's input and output names
     BLOCKS = [(16, 1), (32, 2), (32, 1), (64, 2), (64, 1), (128, 2)] + [(128, 1)] * 5 + [(256, 2), (256, 1)]
 
     def __init__(self):
@@ -188,6 +190,7 @@ class MobileNetV1(nn.Module):
 class ResNet8(nn.Module):
     """Image classification: the EEMBC ResNet-8 (ResNet v1), 32x32 RGB -> 10 classes."""
     NAME, INPUT, REFERENCE, CLASSES = "resnet8", (3, 32, 32), 78186, 10
+    IO = ("image", "probs")  # the .dnn draft's input and output names
 
     def __init__(self):
         super().__init__()
@@ -217,6 +220,7 @@ class ResNet8(nn.Module):
 class AutoEncoder(nn.Module):
     """Anomaly detection: the fully connected autoencoder, 640 -> 8 -> 640."""
     NAME, INPUT, REFERENCE, CLASSES = "autoencoder", (640,), 267928, 0
+    IO = ("x", "decoder")  # the .dnn draft's input and output names
 
     def __init__(self):
         super().__init__()
