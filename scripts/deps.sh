@@ -26,6 +26,11 @@ case "$1" in
     bench) # with goldens' torch: PyTorch is compared in its OpenBLAS configuration (issue 8), not Debian's reference BLAS
            want /usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3 libopenblas0-pthread ;;
     fuzz) want clang clang ;;
+    onnx2c) # bench/onnx2c: protobuf to build onnx2c (its README), the firmware tools, torch for the twins
+           want protoc protobuf-compiler; want /usr/include/google/protobuf/message.h libprotobuf-dev
+           want g++ g++; want cmake cmake; want qemu-system-arm qemu-system-arm
+           want arm-none-eabi-gcc gcc-arm-none-eabi; want /usr/lib/arm-none-eabi/newlib/libc.a libnewlib-arm-none-eabi
+           /usr/bin/python3 -c 'import torch' 2>/dev/null || need="$need python3-torch" ;;
     demo) want /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz dataset-fashion-mnist ;;
 esac
 [ -z "$need" ] && exit 0
