@@ -869,7 +869,8 @@ static void emit_f64_twin(const Out *model) {
     for (int i = 0; i < g->nvalues; i++) {
         Value *v = g->values[i];
         if (v->op == OP_constant && (t.for_loss[i] || i >= g->nforward))
-            fprintf(c, "%s\n", f64_text(arena_printf("static const float %s_c%d[1] = {%s};", n, v->id, flit(v->attr[0]))));
+            fprintf(c, "%s\n", f64_text(arena_printf("static const float %s_c%d[1] = {%s};", n, v->id,
+                                                     flit(v->attr[0]))));
     }
     fputc('\n', c);
     for (int i = 0; i < g->nvalues; i++) {
