@@ -41,8 +41,10 @@ void emit(Emitter *e, const char *fmt, ...) {
  * with the same constants, rounded as doubles. Vector code has no double
  * form: the twin is emitted with the portable paths only (generic). */
 const char *f64_text(const char *line) {
-    static const char *const float_fns[] = {"expf", "logf", "sqrtf", "fabsf", "fmaxf", "fminf", "tanhf", "sinf",
-                                            "cosf", "powf", "log1pf", "expm1f", "floorf", "ceilf", "roundf"};
+    static const char *const float_fns[] = {
+        "expf", "exp2f", "expm1f", "logf", "log2f", "log10f", "log1pf", "sqrtf", "cbrtf", "powf", "hypotf",
+        "fabsf", "fmaxf", "fminf", "fmodf", "copysignf", "floorf", "ceilf", "roundf", "truncf", "rintf",
+        "sinf", "cosf", "tanf", "asinf", "acosf", "atanf", "atan2f", "sinhf", "coshf", "tanhf", "erff", "erfcf"};
     size_t cap = 6 * strlen(line) + 64, len = 0; /* "1e-5f" becomes 22 characters */
     char *out = arena_alloc(cap);
     for (const char *p = line; *p;) {
@@ -62,9 +64,10 @@ const char *f64_text(const char *line) {
             len += (size_t)snprintf(out + len, cap - len, "%s", word);
         } else if (isdigit((unsigned char)*p) || (*p == '.' && isdigit((unsigned char)p[1]))) {
             bool hex = p[0] == '0' && (p[1] == 'x' || p[1] == 'X');
-            while (isalnum((unsigned char)*p) || *p == '.' || ((*p == '+' || *p == '-') && strchr("eE", p[-1]) && !hex))
+            while (isalnum((unsigned char)*p) || *p == '.' || ((*p == '+' || *p == '-') && strchr(hex ? "pP" : "eE", p[-1])))
                 p++;
-            if (!hex && (p[-1] == 'f' || p[-1] == 'F')) {
+            bool suffix = p[-1] == 'f' || p[-1] == 'F'; /* in hex only after an exponent: 0x1p-3f, not 0xff */
+            if (suffix && (!hex || memchr(start, 'p', (size_t)(p - start)) || memchr(start, 'P', (size_t)(p - start)))) {
                 char buf[48];
                 snprintf(buf, sizeof buf, "%.17g", (double)strtof(start, NULL));
                 if (!strpbrk(buf, ".e"))

@@ -2,8 +2,10 @@
 # tests/gradcheck/run.sh — the training program's gradcheck
 # (runtime/dnn_train.c; docs/training.md §gradcheck), which compares the
 # backward pass with central differences of the model's double-precision
-# twin. It must pass on every model of models/ (random data and
-# initialisation) and tests/golden/cases (random data, PyTorch's weights),
+# twin. Every model of models/ (random data and initialisation) and
+# tests/golden/cases (random data, PyTorch's weights) gets a program whose
+# C, twin included, is warning-free under $CC and clang, and gradcheck must
+# pass on each,
 # on LeNet-5 and the MLP with Fashion-MNIST, and on a model whose loss has
 # kinks at the very weights checked (those elements skipped and counted);
 # and it must fail on every deliberately broken gradient: a relu's (in the
@@ -41,6 +43,12 @@ one() {
     w=tests/golden/data/$(basename "$f" .dnn).weights.safetensors
     if ! build/dnnc --main "$f" -o "$tmp/$n.c" 2>"$tmp/$n.err" || ! build "$n" "$tmp/$n.c"; then
         fail "$n" "does not build: $(head -n 2 "$tmp/$n.err")"
+        return
+    fi
+    # the program, double-precision twin included, is warning-free under clang too (generated-c.md)
+    if command -v clang >/dev/null 2>&1 &&
+       ! clang -std=c99 -Wall -Wextra -Wpedantic -Werror -fsyntax-only -Iruntime "$tmp/$n.c" 2>"$tmp/$n.err"; then
+        fail "$n" "clang: $(grep -m1 error "$tmp/$n.err")"
         return
     fi
     data "$tmp/$n" "$tmp/$n.csv" "$n"
