@@ -5,10 +5,9 @@
 # twin. Every model of models/ (random data and initialisation) and
 # tests/golden/cases (random data, PyTorch's weights) gets a program whose
 # C, twin included, is warning-free under $CC and clang, and gradcheck must
-# pass on each,
-# on LeNet-5 and the MLP with Fashion-MNIST, and on a model whose loss has
-# kinks at the very weights checked (those elements skipped and counted);
-# and it must fail on every deliberately broken gradient: a relu's (in the
+# pass on each, on LeNet-5 and the MLP with Fashion-MNIST, and on a model
+# whose loss has kinks at the very weights checked (those elements skipped
+# and counted); and it must fail on every deliberately broken gradient: a relu's (in the
 # float model, then in both precisions), a dense weight gradient missing a
 # sample, a conv weight gradient missing a tap, a conv input gradient
 # missing a channel, the cross-entropy gradient, and a double model that is
