@@ -1926,6 +1926,13 @@ static int gradcheck(Run *r) {
     if ((r->o.weights && load_weights(r, r->o.weights)) ||
         load_data(p, &r->o, r->o.files, r->o.nfiles, p->ninputs + p->ntargets, &d))
         return 1;
+    if (r->o.standardize && !r->prep.mean[0]) { /* as train does, with the statistics of all of DATA */
+        long *all = xcalloc((size_t)d.count, sizeof(long));
+        for (long i = 0; i < d.count; i++)
+            all[i] = i;
+        prep_fit(p, &r->prep, &d, all, d.count);
+        free(all);
+    }
     prep_apply(p, &r->prep, &d);
     int n = (int)(d.count < p->batch ? d.count : p->batch);
     Batch b;

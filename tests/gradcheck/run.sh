@@ -170,6 +170,14 @@ if ! "$tmp/iris" gradcheck "$iris" --standardize --float-tol 1e-12 >"$tmp/out" 2
 else
     fail options.float_tol "$(verdict "$tmp/out")"
 fi
+# --standardize standardises gradcheck's data as train's does (without --weights it was ignored)
+"$tmp/iris" gradcheck "$iris" >"$tmp/raw" 2>&1
+"$tmp/iris" gradcheck "$iris" --standardize >"$tmp/std" 2>&1
+if grep -q '^loss ' "$tmp/std" && [ "$(grep '^loss ' "$tmp/raw")" != "$(grep '^loss ' "$tmp/std")" ]; then
+    pass options.standardize
+else
+    fail options.standardize "the same loss with and without it: $(grep '^loss ' "$tmp/std")"
+fi
 # the worst error is named with its tensor and index
 if "$tmp/iris" gradcheck "$iris" --standardize >"$tmp/out" 2>&1 &&
    grep -Eq '^double backward against the differences +worst [0-9.e+-]+ at logits\.[02]\.(weight\[[0-9]+, [0-9]+\]|bias\[[0-9]+\]) \(tolerance 0.0001\): ok$' "$tmp/out"; then
