@@ -267,8 +267,12 @@ struct Emitter {
     int ndims;          /* the size parameters dim() created, in order */
     const char *dim_names[16];
     long dim_values[16];
+    bool f64;           /* --main's double-precision twin: emit() prints each line through f64_text() */
 };
 void emit(Emitter *e, const char *fmt, ...);  /* one indented line */
+/* A line of float C as double C: `float` → `double`, 1.5f → the same value
+ * as a double literal, expf → exp (the float functions of <math.h>). */
+const char *f64_text(const char *line);
 /* A size in a step's body: the number ("120"), or with --optimize=size the
  * step's parameter `name` (the call passes 120), so layers that differ only
  * in sizes share one function. */
@@ -305,6 +309,7 @@ typedef struct EmitOptions {
     const char *source;      /* the .dnn file's base name, for comments */
     const float *weights;    /* --embed-weights: the parameters, laid out as params, or NULL */
     bool small;              /* --optimize=size: steps that differ only in sizes share code */
+    bool f64_twin;           /* --main: also NAME_f64_*, the model in double precision, for gradcheck */
 } EmitOptions;
 bool emit_model(Graph *g, const Plan *p, const EmitOptions *o, FILE *c, FILE *h);
 int optimizer_states(const Train *t, const char **names); /* state arrays' names; returns how many */

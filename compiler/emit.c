@@ -23,9 +23,65 @@ void emit(Emitter *e, const char *fmt, ...) {
         fputs("    ", e->out);
     va_list ap;
     va_start(ap, fmt);
-    vfprintf(e->out, fmt, ap);
+    if (e->f64) {
+        char line[4096];
+        if (vsnprintf(line, sizeof line, fmt, ap) >= (int)sizeof line)
+            ICE("emitted line too long");
+        fputs(f64_text(line), e->out);
+    } else
+        vfprintf(e->out, fmt, ap);
     va_end(ap);
     fputc('\n', e->out);
+}
+
+/* The double-precision twin (--main, for gradcheck) is the float model's
+ * text with its scalar type changed token by token, so that every emitter
+ * gives it for free. Literals keep the float's value exactly (0.1f becomes
+ * 0.10000000149011612), so the twin computes the float model's function
+ * with the same constants, rounded as doubles. Vector code has no double
+ * form: the twin is emitted with the portable paths only (generic). */
+const char *f64_text(const char *line) {
+    static const char *const float_fns[] = {
+        "expf", "exp2f", "expm1f", "logf", "log2f", "log10f", "log1pf", "sqrtf", "cbrtf", "powf", "hypotf",
+        "fabsf", "fmaxf", "fminf", "fmodf", "copysignf", "floorf", "ceilf", "roundf", "truncf", "rintf",
+        "sinf", "cosf", "tanf", "asinf", "acosf", "atanf", "atan2f", "sinhf", "coshf", "tanhf", "erff", "erfcf"};
+    size_t cap = 6 * strlen(line) + 64, len = 0; /* "1e-5f" becomes 22 characters */
+    char *out = arena_alloc(cap);
+    for (const char *p = line; *p;) {
+        const char *start = p;
+        if (isalpha((unsigned char)*p) || *p == '_') {
+            while (isalnum((unsigned char)*p) || *p == '_')
+                p++;
+            int n = (int)(p - start);
+            const char *word = arena_printf("%.*s", n, start);
+            if (!strcmp(word, "float"))
+                word = "double";
+            else if (!strncmp(word, "dnn_v8", 6) || !strncmp(word, "DNN_V8", 6))
+                ICE("vector code in the double-precision model: %s", line);
+            for (size_t k = 0; k < sizeof float_fns / sizeof *float_fns; k++)
+                if (!strcmp(word, float_fns[k]))
+                    word = arena_printf("%.*s", n - 1, start);
+            len += (size_t)snprintf(out + len, cap - len, "%s", word);
+        } else if (isdigit((unsigned char)*p) || (*p == '.' && isdigit((unsigned char)p[1]))) {
+            bool hex = p[0] == '0' && (p[1] == 'x' || p[1] == 'X');
+            while (isalnum((unsigned char)*p) || *p == '.' || ((*p == '+' || *p == '-') && strchr(hex ? "pP" : "eE", p[-1])))
+                p++;
+            bool suffix = p[-1] == 'f' || p[-1] == 'F'; /* in hex only after an exponent: 0x1p-3f, not 0xff */
+            if (suffix && (!hex || memchr(start, 'p', (size_t)(p - start)) || memchr(start, 'P', (size_t)(p - start)))) {
+                char buf[48];
+                snprintf(buf, sizeof buf, "%.17g", (double)strtof(start, NULL));
+                if (!strpbrk(buf, ".e"))
+                    strcat(buf, ".0");
+                len += (size_t)snprintf(out + len, cap - len, "%s", buf);
+            } else
+                len += (size_t)snprintf(out + len, cap - len, "%.*s", (int)(p - start), start);
+        } else
+            out[len++] = *p++;
+        if (len + 48 >= cap)
+            ICE("f64_text: line grew too long");
+    }
+    out[len] = 0;
+    return out;
 }
 
 const char *flit(double x) {
@@ -109,6 +165,7 @@ typedef struct Out {
     const float *weights;     /* --embed-weights: the parameters, or NULL */
     bool small;               /* --optimize=size */
     const char **dim_args;    /* each value's size arguments (", 120, 400"), for --optimize=size */
+    bool f64;                 /* the double-precision twin (NAME_f64_*) being emitted */
 } Out;
 
 /* The C expression for a value's buffer at a call site. */
@@ -158,13 +215,14 @@ static void emit_step(Out *o, Value *v) {
     char sig[1024];
     const char **params = arena_alloc(sizeof(char *) * (MAX_INPUTS + 6));
     int np = 0;
-    size_t len = (size_t)snprintf(sig, sizeof sig, "(float *%s", backward ? "dx" : "out");
+    const char *scalar = o->f64 ? "double" : "float";
+    size_t len = (size_t)snprintf(sig, sizeof sig, "(%s *%s", scalar, backward ? "dx" : "out");
     params[np++] = backward ? "dx" : "out";
     for (int k = 0; k < v->nin; k++) {
         const char *pname = backward ? (k == 0 ? "dy" : k == v->nin - 1 ? "out" : arena_printf("in%d", k - 1))
                                      : arena_printf("in%d", k);
         const Value *x = v->in[k];
-        const char *type = x && x->dtype == DT_CLASS ? "const int32_t *" : "const float *";
+        const char *type = x && x->dtype == DT_CLASS ? "const int32_t *" : arena_printf("const %s *", scalar);
         len += (size_t)snprintf(sig + len, sizeof sig - len, ", %s%s", type, pname);
         params[np++] = pname;
     }
@@ -186,7 +244,8 @@ static void emit_step(Out *o, Value *v) {
     FILE *mem = open_memstream(&body, &body_len);
     if (!mem)
         ICE("open_memstream failed");
-    Emitter e = {mem, o->g, 1, o->small && !backward, 0, {0}, {0}};
+    /* the twin takes the portable paths: the generic ones have no vector code */
+    Emitter e = {mem, o->g, 1, (o->small && !backward) || o->f64, 0, {0}, {0}, o->f64};
     op_emit(&e, v);
     fclose(mem);
     const char *args = "";
@@ -258,7 +317,7 @@ static void emit_call(Out *o, const Value *v) {
     bool infer = o->g->inference; /* no training flag, no generator: eval mode */
     fprintf(o->c, "%s%s, n%s);\n", flags & F_MODE ? (infer ? ", 0" : ", m->training") : "",
             flags & F_RNG ? (infer ? ", NULL" : ", &m->rng") : "", o->dim_args[v->id] ? o->dim_args[v->id] : "");
-    if (o->g->check_finite)
+    if (o->g->check_finite && !o->f64)
         fprintf(o->c, "    if (!m->nonfinite && !%s_finite(%s, %s))\n        m->nonfinite = \"%s\";\n", o->name, ptr(o, v),
                 v->op == OP_grad_store ? count_of(v->grad_of) : count_of(v), finite_label(v));
 }
@@ -630,15 +689,16 @@ static void emit_set_epoch(Out *o) {
 /* "(m, x, y, n)"-style parameter list of an entry point. */
 static const char *entry_params(Out *o, bool targets, bool outputs) {
     Graph *g = o->g;
+    const char *scalar = o->f64 ? "double" : "float";
     char buf[2048];
     int len = snprintf(buf, sizeof buf, "%s_model *m", o->name);
     for (int i = 0; i < g->ninputs; i++)
-        len += snprintf(buf + len, sizeof buf - (size_t)len, ", const float *%s", arg_name(g->inputs[i]->name));
+        len += snprintf(buf + len, sizeof buf - (size_t)len, ", const %s *%s", scalar, arg_name(g->inputs[i]->name));
     for (int i = 0; outputs && i < g->noutputs; i++)
-        len += snprintf(buf + len, sizeof buf - (size_t)len, ", float *%s", arg_name(c_ident(g->output_names[i])));
+        len += snprintf(buf + len, sizeof buf - (size_t)len, ", %s *%s", scalar, arg_name(c_ident(g->output_names[i])));
     for (int i = 0; targets && i < g->ntargets; i++)
         len += snprintf(buf + len, sizeof buf - (size_t)len, ", const %s *%s",
-                        g->targets[i]->dtype == DT_CLASS ? "int32_t" : "float", arg_name(g->targets[i]->name));
+                        g->targets[i]->dtype == DT_CLASS ? "int32_t" : scalar, arg_name(g->targets[i]->name));
     snprintf(buf + len, sizeof buf - (size_t)len, ", int n");
     return arena_strdup(buf);
 }
@@ -783,6 +843,60 @@ static void emit_tensor_api(Out *o) {
     fprintf(c, "}\n\n");
 }
 
+/* ---- the double-precision twin (--main) ----------------------------------------------------
+ * The training program's gradcheck compares the gradient of NAME_backward
+ * with central differences of the loss. In float32 those resolve little
+ * (the loss is rounded to ~1e-7 of itself), so the program gets the model
+ * once more in double: NAME_f64_model holds params, grads and activations
+ * as doubles at the float model's offsets, and NAME_f64_loss and
+ * NAME_f64_backward run the same steps (printed through f64_text) in
+ * train mode. Static: only the program's wrappers (emit_main.c) call them. */
+static void emit_f64_twin(const Out *model) {
+    Out t = *model; /* fn_names carries on, so the twin's step names stay distinct */
+    Graph *g = t.g;
+    FILE *c = t.c;
+    t.name = arena_printf("%s_f64", model->name);
+    t.f64 = true;
+    t.bodies = (Map){0};
+    t.fn = arena_alloc(sizeof(char *) * (size_t)g->nvalues);
+    t.dim_args = arena_alloc(sizeof(char *) * (size_t)g->nvalues);
+    const char *n = t.name;
+    fprintf(c, "/* ==== model %s in double precision, for the training program's gradcheck ==== */\n\n", g->name);
+    fprintf(c, "typedef struct %s_model {\n", n);
+    fprintf(c, "    double params[%ld]; /* laid out like %s_model's */\n", t.plan->params, model->name);
+    fprintf(c, "    double grads[%ld];\n", t.plan->params);
+    fprintf(c, "    double act[%ld];\n", t.plan->act > 0 ? t.plan->act : 1);
+    fprintf(c, "    int training;\n");
+    fprintf(c, "    dnn_rng rng; /* from %s_model's: dropout draws the same masks */\n", model->name);
+    fprintf(c, "} %s_model;\n\n", n);
+    for (int i = 0; i < g->nvalues; i++) {
+        Value *v = g->values[i];
+        if (v->op == OP_constant && (t.for_loss[i] || i >= g->nforward))
+            fprintf(c, "%s\n", f64_text(arena_printf("static const float %s_c%d[1] = {%s};", n, v->id,
+                                                     flit(v->attr[0]))));
+    }
+    fputc('\n', c);
+    for (int i = 0; i < g->nvalues; i++) {
+        Value *v = g->values[i];
+        if (!is_leaf(v) && !v->alias_of && !v->fused && (t.for_loss[i] || i >= g->nforward))
+            emit_step(&t, v);
+    }
+    bool *all = arena_alloc((size_t)g->nvalues);
+    memcpy(all, t.for_loss, (size_t)g->nforward);
+    for (int i = g->nforward; i < g->nvalues; i++)
+        all[i] = true;
+    const char *loss = ptr(&t, g->loss);
+    for (int grads = 0; grads < 2; grads++) {
+        fprintf(c, "/* train mode: the loss%s */\n", grads ? " and the gradients" : "");
+        fprintf(c, "static double %s_%s(%s) {\n", n, grads ? "backward" : "loss", entry_params(&t, true, false));
+        void_unused(&t, t.for_loss, true);
+        fprintf(c, "    m->training = 1;\n");
+        emit_calls(&t, grads ? all : t.for_loss, 0, g->nforward);
+        if (grads)
+            emit_calls(&t, all, g->nforward, g->nvalues);
+        fprintf(c, "    return (%s)[0];\n}\n\n", loss);
+    }
+}
 
 bool emit_model(Graph *g, const Plan *plan, const EmitOptions *opt, FILE *c, FILE *h) {
     Out o = {.g = g, .plan = plan, .c = c, .h = h, .name = g->name, .NAME = upper(g->name), .source = opt->source,
@@ -826,5 +940,7 @@ bool emit_model(Graph *g, const Plan *plan, const EmitOptions *opt, FILE *c, FIL
     emit_entry_points(&o);
     if (!g->inference)
         emit_step_fn(&o);
+    if (opt->f64_twin && !g->inference)
+        emit_f64_twin(&o);
     return true;
 }

@@ -82,12 +82,32 @@ static void emit_wrappers(FILE *c, const Graph *g) {
     fputc('\n', c);
 }
 
+/* gradcheck's access to NAME_f64_* (emit.c's emit_f64_twin): float targets
+ * are handed over as doubles, class targets as they are. */
+static void emit_f64_wrappers(FILE *c, const Graph *g, const Plan *plan) {
+    const char *n = g->name, *y = "";
+    for (int i = 0; i < g->ntargets; i++)
+        y = arena_printf("%s, (const %s *)y[%d]", y, g->targets[i]->dtype == DT_CLASS ? "int32_t" : "double", i);
+    const char *unused_y = g->ntargets ? "" : "    (void)y;\n";
+    for (int grads = 0; grads < 2; grads++) {
+        const char *fn = grads ? "backward" : "loss";
+        fprintf(c, "static double program_f64_%s(void *m, const double *const *x, const void *const *y, int n) {\n%s", fn,
+                unused_y);
+        fprintf(c, "    return %s_f64_%s(m%s%s, n);\n}\n", n, fn, operands("x", g->ninputs, NULL), y);
+    }
+    fprintf(c, "static void program_f64_load(void *m64, const void *m) {\n");
+    fprintf(c, "    %s_f64_model *to = m64;\n    const %s_model *from = m;\n", n, n);
+    fprintf(c, "    for (int i = 0; i < %ld; i++)\n        to->params[i] = from->params[i];\n", plan->params);
+    fprintf(c, "    to->rng = from->rng;\n}\n\n");
+}
+
 bool emit_program(Graph *g, const Plan *plan, const char *source, FILE *c) {
     const char *n = g->name;
     const Train *t = &g->train;
     fprintf(c, "/* ==== the training program (dnnc --main): see runtime/dnn_train.h ==== */\n\n");
     fprintf(c, "#include <stddef.h>\n\n#include \"dnn_train.h\"\n\n");
     emit_wrappers(c, g);
+    emit_f64_wrappers(c, g, plan);
 
     emit_io(c, "program_inputs", g->inputs, NULL, g->ninputs);
     emit_io(c, "program_targets", g->targets, NULL, g->ntargets);
@@ -147,6 +167,9 @@ bool emit_program(Graph *g, const Plan *plan, const char *source, FILE *c) {
     fprintf(c, "    .backward = program_backward, .step = program_step, .set_epoch = program_set_epoch,\n");
     fprintf(c, "    .tensor = program_tensor, .grad = program_grad,%s\n",
             g->check_finite ? " .nonfinite = program_nonfinite," : "");
+    fprintf(c, "    .f64_model_size = sizeof(%s_f64_model), .f64_params_offset = offsetof(%s_f64_model, params),\n", n, n);
+    fprintf(c, "    .f64_grads_offset = offsetof(%s_f64_model, grads), .f64_load = program_f64_load,\n", n);
+    fprintf(c, "    .f64_loss = program_f64_loss, .f64_backward = program_f64_backward,\n");
     fprintf(c, "};\n\n");
     fprintf(c, "int main(int argc, char **argv) {\n    return dnn_main(&program, argc, argv);\n}\n");
     return true;

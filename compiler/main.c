@@ -501,7 +501,7 @@ int main(int argc, char **argv) {
     /* firmware (weights in flash) favours small code, the host speed */
     bool small = optimize ? !strcmp(optimize, "size") : embedded != NULL;
     CFiles files = {stamp, header ? guard_of(header) : "DNN_MODEL_H", header ? base_name(header) : NULL,
-                    {base_name(input), embedded, small}, with_main, want_selftest ? golden : NULL, weights};
+                    {base_name(input), embedded, small, with_main}, with_main, want_selftest ? golden : NULL, weights};
     bool ok = emit_c_files(&m, &files, cf, h);
     if (!header)
         memo_pour(&hmem, stdout, ok);

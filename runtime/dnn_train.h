@@ -75,6 +75,15 @@ typedef struct dnn_program {
     /* dnnc --check-finite: the first result that held a NaN or infinity
        (NAME_model's nonfinite), or NULL; the member is NULL without the flag */
     const char *(*nonfinite)(void *m);
+    /* gradcheck: the model once more in double precision (NAME_f64_*, the
+       same steps with double for float), whose parameters and gradients
+       are laid out like params; x[i] is input i and a float target y[i] is
+       double here; a class target stays int32 */
+    size_t f64_model_size;       /* sizeof(NAME_f64_model) */
+    size_t f64_params_offset, f64_grads_offset; /* byte offsets of its params and grads */
+    void (*f64_load)(void *m64, const void *m); /* m's parameters, buffers and random state into m64 */
+    double (*f64_loss)(void *m64, const double *const *x, const void *const *y, int n);     /* train mode */
+    double (*f64_backward)(void *m64, const double *const *x, const void *const *y, int n); /* train mode, gradients */
 } dnn_program;
 
 /* The program: `NAME train|eval|predict|gradcheck|check [options] DATA...`.
