@@ -241,12 +241,14 @@ float *read_weights(Graph *g, const char *path) {
         dst[p->index] = params + p->offset;
     }
     int rc = dnn_safetensors_load(info, dst, g->nparams, buf, len);
-    free(buf);
     if (rc != DNN_OK) {
-        fprintf(stderr, "dnnc: error: %s: %s (the file must hold exactly model '%s''s tensors)\n", path, dnn_strerror(rc),
-                g->name);
+        char why[512];
+        dnn_safetensors_check(info, g->nparams, buf, len, why, sizeof why);
+        fprintf(stderr, "dnnc: error: %s: %s (the file must hold exactly model '%s''s tensors)\n", path, why, g->name);
+        free(buf);
         return NULL;
     }
+    free(buf);
     return params;
 }
 
