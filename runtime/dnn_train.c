@@ -146,8 +146,9 @@ static void usage(const dnn_program *p, FILE *out) {
                     s->size == 1 ? "" : "s");
     }
     fprintf(out,
-            "  A .csv file fills as many of them as it has columns for (header optional; text labels\n"
-            "  become class indices in sorted order); an IDX file (MNIST's format, gzip or not) or a\n"
+            "  A .csv file fills as many of them as it has columns for: all by header name (NAME, or\n"
+            "  NAME.0, NAME.1, ... for a wider one) or all by position; text labels become the classes\n"
+            "  the weights name (sorted, when training). An IDX file (MNIST's format, gzip or not) or a\n"
             "  .npy file fills one. Several files may be given, separated by spaces or commas.\n"
             "\n"
             "options:\n"
@@ -164,8 +165,9 @@ static void usage(const dnn_program *p, FILE *out) {
             "                     deviation, per feature; the statistics are kept in the weights file\n"
             "  --map NAME=COLS    take NAME (an input or target) from these CSV columns: header names\n"
             "                     or 1-based numbers and ranges, comma-separated (e.g. x=2-5, y=species)\n"
-            "  --class-names A,B  names of the classes, for the confusion matrix and predict (kept\n"
-            "                     in the weights file); a CSV's text labels name them too\n"
+            "  --class-names A,B  the classes' names in class order: a CSV's text labels get these\n"
+            "                     indices; kept in the weights file (default: the weights' names, or\n"
+            "                     when training the text labels in sorted order)\n"
             "  --log FILE         the per-epoch CSV log (default: beside --save, .log.csv); the SVG\n"
             "                     plot of the curves goes beside it (.svg)\n"
             "  --quiet            no progress bar or per-epoch lines\n"
@@ -296,9 +298,18 @@ typedef struct Data {
     float lut[MAX_SLOTS][256]; /* a byte slot's values after --scale, from prep_apply */
     const float *mean[MAX_SLOTS], *std[MAX_SLOTS]; /* and --standardize's (the Prep's), or NULL */
     int32_t *y[MAX_SLOTS];     /* class slots: [count] */
-    char **labels[MAX_SLOTS];  /* class names from a CSV text column, or NULL */
-    int nlabels[MAX_SLOTS];
 } Data;
+
+/* The names of each class slot's classes, which fix the class index of a
+ * text label. They come from --class-names, the weights or checkpoint, or
+ * the training data's text labels in sorted order, and are saved with the
+ * weights, so every later file's labels get the same indices. */
+typedef struct Classes {
+    char **names[MAX_SLOTS];     /* [count] names, NULL where unnamed; NULL: none known */
+    int count[MAX_SLOTS];        /* the slot's classes, when names is set */
+    char *from[MAX_SLOTS];       /* where they came from, for messages */
+    int learn;                   /* the data being read may set them (train, gradcheck) */
+} Classes;
 
 static const dnn_io *slot_io(const dnn_program *p, int s) {
     return s < p->ninputs ? &p->inputs[s] : &p->targets[s - p->ninputs];
@@ -309,10 +320,6 @@ static void data_free(Data *d) {
         free(d->x[s]);
         free(d->u8[s]);
         free(d->y[s]);
-        if (d->labels[s])
-            for (int k = 0; k < d->nlabels[s]; k++)
-                free(d->labels[s][k]);
-        free(d->labels[s]);
     }
     memset(d, 0, sizeof *d);
 }
@@ -410,37 +417,251 @@ static const char *find_map(const Options *o, const char *name) {
     return NULL;
 }
 
-/* A CSV file fills slots from *s on: by --map, by header names, or by count. */
-static int load_csv(const dnn_program *p, const Options *o, const char *path, Data *d, int *s, int nslots) {
+static void classes_drop(Classes *k, int s) {
+    for (int c = 0; c < k->count[s]; c++)
+        free(k->names[s][c]);
+    free(k->names[s]);
+    free(k->from[s]);
+    k->names[s] = NULL;
+    k->from[s] = NULL;
+    k->count[s] = 0;
+}
+
+static void classes_free(Classes *k) {
+    for (int s = 0; s < MAX_SLOTS; s++)
+        classes_drop(k, s);
+}
+
+/* Slot s's class names: names[0..n) (NULL: unnamed), said to come from `from`. */
+static void classes_set(Classes *k, int s, int classes, char *const *names, int n, const char *from) {
+    classes_drop(k, s);
+    k->names[s] = xcalloc((size_t)classes, sizeof(char *));
+    k->count[s] = classes;
+    for (int c = 0; c < n && c < classes; c++)
+        k->names[s][c] = names[c] ? strdup(names[c]) : NULL;
+    k->from[s] = strdup(from);
+}
+
+/* "cat, dog, bird" (the first few), for messages. */
+static const char *classes_list(const Classes *k, int s) {
+    static char text[256];
+    size_t n = 0;
+    text[0] = 0;
+    for (int c = 0; c < k->count[s] && n < 200; c++)
+        if (k->names[s][c])
+            n += (size_t)snprintf(text + n, sizeof text - n, "%s%s", n ? ", " : "", k->names[s][c]);
+    if (n >= 200)
+        snprintf(text + 200, sizeof text - 200, ", ...");
+    return text;
+}
+
+/* A class column of text labels: each label becomes the index of its class
+ * name, in place in c's data. Without names yet, while the training data
+ * is read, the labels in sorted order are the names. */
+static int map_labels(const dnn_program *p, Classes *k, const char *path, dnn_csv *c, int s, int col) {
+    const dnn_io *io = slot_io(p, s);
+    int nlevels = c->nlevels[col];
+    if (!k->names[s] && !k->learn) {
+        fail("%s: column %d holds text labels ('%s', ...), but no class names of '%s' are known to give them their "
+             "indices", path, col + 1, c->levels[col][0], io->name);
+        note("give --class-names NAME,... in the order of the model's classes (the weights hold none)");
+        return 1;
+    }
+    if (!k->names[s]) {
+        if (nlevels > io->classes) {
+            fail("%s: column %d has %d different labels, but '%s' has %d classes", path, col + 1, nlevels, io->name,
+                 io->classes);
+            return 1;
+        }
+        classes_set(k, s, io->classes, c->levels[col], nlevels, path);
+        return 0; /* the labels' indices are the class indices */
+    }
+    int *index = xcalloc((size_t)nlevels, sizeof(int));
+    for (int v = 0; v < nlevels; v++) {
+        index[v] = -1;
+        for (int cl = 0; cl < k->count[s] && index[v] < 0; cl++)
+            if (k->names[s][cl] && !strcmp(k->names[s][cl], c->levels[col][v]))
+                index[v] = cl;
+    }
+    for (int i = 0; i < c->rows; i++) {
+        float *v = &c->data[(size_t)i * (size_t)c->cols + (size_t)col];
+        if (index[(int)*v] < 0) {
+            fail("%s:%d: label '%s' is not a class of '%s' (%s, from %s)", path, c->line[i], c->levels[col][(int)*v],
+                 io->name, classes_list(k, s), k->from[s]);
+            free(index);
+            return 1;
+        }
+        *v = (float)index[(int)*v];
+    }
+    free(index);
+    return 0;
+}
+
+/* The header columns that name slot io: one called like it (a one-value
+ * slot), or NAME.0 ... NAME.(size-1) as predict writes them. 1 when all are
+ * there, their indices in cols[]. */
+static int named_columns(const dnn_csv *c, const dnn_io *io, int *cols) {
+    if (!c->header)
+        return 0;
+    if (io->size == 1)
+        return (cols[0] = dnn_csv_column(c, io->name)) >= 0;
+    char *name = xcalloc(strlen(io->name) + 16, 1);
+    int k = 0;
+    for (; k < io->size; k++) {
+        sprintf(name, "%s.%d", io->name, k);
+        if ((cols[k] = dnn_csv_column(c, name)) < 0)
+            break;
+    }
+    free(name);
+    return k == io->size;
+}
+
+/* Appends "NAME" or "NAME.0 ... NAME.3" (how a header names slot io) to text. */
+static size_t slot_names(char *text, size_t cap, size_t n, const dnn_io *io) {
+    if (io->size == 1)
+        return n + (size_t)snprintf(text + n, cap - n, "%s", io->name);
+    return n + (size_t)snprintf(text + n, cap - n, "%s.0%s%s.%d", io->name, io->size > 2 ? " ... " : ", ", io->name,
+                                io->size - 1);
+}
+
+/* The error of a CSV whose header names some of the model's columns while
+ * the rest neither have names nor line up by position: the header, what
+ * its names matched and what is left over on both sides. */
+static void columns_mixed(const dnn_program *p, const char *path, const dnn_csv *c, int first, int last) {
+    size_t cap = 4096, n = 0, m = 0, l = 0, f = 0, h = 0;
+    char *header = xcalloc(cap, 1), *matched = xcalloc(cap, 1), *slots = xcalloc(cap, 1), *spare = xcalloc(cap, 1);
+    char *how = xcalloc(cap, 1), *used = xcalloc((size_t)c->cols, 1);
+    int *cols = xcalloc((size_t)c->cols + 64, sizeof(int));
+    for (int j = 0; j < c->cols && n < cap - 256; j++)
+        n += (size_t)snprintf(header + n, cap - n, "%s%s", j ? "," : "", c->header[j]);
+    for (int s = first; s < last && h < cap - 256; s++) {
+        const dnn_io *io = slot_io(p, s);
+        h = slot_names(how, cap, h + (size_t)snprintf(how + h, cap - h, "%s", s > first ? ", " : ""), io);
+        if (io->size <= c->cols && named_columns(c, io, cols)) {
+            m += (size_t)snprintf(matched + m, cap - m, "%s%s = column%s %d", m ? ", " : "", io->name,
+                                  io->size > 1 ? "s" : "", cols[0] + 1);
+            for (int k = 0; k < io->size; k++)
+                used[cols[k]] = 1;
+            for (int k = 1; k < io->size && m < cap - 256; k++)
+                m += (size_t)snprintf(matched + m, cap - m, ",%d", cols[k] + 1);
+        } else {
+            l += (size_t)snprintf(slots + l, cap - l, "%s%s (%d column%s)", l ? ", " : "", io->name, io->size,
+                                  io->size == 1 ? "" : "s");
+        }
+    }
+    int nspare = 0;
+    for (int j = 0; j < c->cols && f < cap - 256; j++)
+        if (!used[j] && ++nspare)
+            f += (size_t)snprintf(spare + f, cap - f, "%s%d (%s)", f ? ", " : "", j + 1,
+                                  c->header[j][0] ? c->header[j] : "no name");
+    fail("%s: the header names some of the model's columns but not all, and the rest do not line up by position",
+         path);
+    note("header: %s", header);
+    note("matched by name: %s", m ? matched : "nothing");
+    note("left over: the model's %s; the file's column%s %s", l ? slots : "nothing", nspare == 1 ? "" : "s",
+         nspare ? spare : "none");
+    note("name every column (%s), or choose them with --map NAME=COLUMNS", how);
+    free(header);
+    free(matched);
+    free(slots);
+    free(spare);
+    free(how);
+    free(used);
+    free(cols);
+}
+
+/* Fills slot s from columns cols[] of c: text labels become class indices,
+ * text where numbers belong is an error. */
+static int fill_from_csv(const dnn_program *p, Classes *k, Data *d, int s, const char *path, dnn_csv *c, const int *cols) {
+    const dnn_io *io = slot_io(p, s);
+    if (io->classes && c->levels[cols[0]]) {
+        if (map_labels(p, k, path, c, s, cols[0]))
+            return 1;
+    } else if (!io->classes) {
+        for (int j = 0; j < io->size; j++)
+            if (c->levels[cols[j]]) {
+                fail("%s: column %d holds text ('%s', ...), but '%s' takes numbers", path, cols[j] + 1,
+                     c->levels[cols[j]][0], io->name);
+                return 1;
+            }
+    }
+    Source src = {path, c->data, c->rows, c->cols, c->line};
+    return place(p, d, s, &src, cols);
+}
+
+/* A file of text only has no header by the reader's rule (docs/data.md),
+ * yet a first line that spells the name of a one-value slot of slots
+ * first..all-1 is one: a labels file "kind / cat / dog / ...". That line
+ * becomes the header; a label only it held is dropped from the levels. */
+static void text_header(const dnn_program *p, dnn_csv *c, int first, int all) {
+    int names = 0;
+    if (c->header || c->rows < 2)
+        return;
+    for (int j = 0; j < c->cols; j++)
+        if (!c->levels[j])
+            return;
+    for (int j = 0; j < c->cols; j++)
+        for (int t = first; t < all; t++)
+            names |= slot_io(p, t)->size == 1 && !strcmp(c->levels[j][(int)c->data[j]], slot_io(p, t)->name);
+    if (!names)
+        return;
+    c->header = xcalloc((size_t)c->cols, sizeof(char *));
+    for (int j = 0; j < c->cols; j++) {
+        int v = (int)c->data[j], used = 0;
+        c->header[j] = strdup(c->levels[j][v]);
+        for (int i = 1; i < c->rows; i++)
+            used |= (int)c->data[(size_t)i * (size_t)c->cols + (size_t)j] == v;
+        if (used)
+            continue;
+        free(c->levels[j][v]);
+        memmove(&c->levels[j][v], &c->levels[j][v + 1], sizeof(char *) * (size_t)(c->nlevels[j] - v - 1));
+        c->nlevels[j]--;
+        for (int i = 1; i < c->rows; i++) {
+            float *x = &c->data[(size_t)i * (size_t)c->cols + (size_t)j];
+            *x -= *x > (float)v;
+        }
+    }
+    c->rows--;
+    memmove(c->data, c->data + c->cols, sizeof(float) * (size_t)c->rows * (size_t)c->cols);
+    memmove(c->line, c->line + 1, sizeof(int) * (size_t)c->rows);
+}
+
+/* A CSV file fills slots from *s on, either explicitly — every slot it
+ * fills by --map or by header names (the next file fills the first slot
+ * it has neither for) — or by position, the columns in order, which must
+ * then be used up exactly (predict: but for the targets' columns) and
+ * agree with any header name that is a slot's. `last`: no file follows.
+ * The columns of every slot are settled and checked before any is read. */
+static int load_csv(const dnn_program *p, const Options *o, Classes *k, const char *path, Data *d, int *s, int nslots,
+                    int last) {
     dnn_csv c;
     char msg[512];
     if (dnn_csv_read(path, &c, msg, sizeof msg) != DNN_OK) {
         fail("%s", msg);
         return 1;
     }
-    Source src = {path, c.data, c.rows, c.cols, c.line};
-    int next_col = 0, rc = 0, mapped = 0;
-    int *cols = xcalloc((size_t)c.cols + 1, sizeof(int));
-    for (; *s < nslots && !rc; (*s)++) {
-        const dnn_io *io = slot_io(p, *s);
+    int first = *s, end = first, next_col = 0, rc = 0;
+    int all = nslots == p->ninputs ? p->ninputs + p->ntargets : nslots; /* predict: the targets' names count too */
+    int *cols[MAX_SLOTS] = {0}, *named = xcalloc((size_t)c.cols + 64, sizeof(int));
+    text_header(p, &c, first, all);
+    int explicit = find_map(o, slot_io(p, first)->name) || named_columns(&c, slot_io(p, first), named);
+    for (; end < nslots && !rc; end++) { /* the columns of slots first..end-1 */
+        const dnn_io *io = slot_io(p, end);
         const char *map = find_map(o, io->name);
         int n;
-        if (map) {
-            n = parse_columns(map, &c, path, cols, c.cols);
-            mapped = 1;
-        } else if (c.header && dnn_csv_column(&c, io->name) >= 0 && io->size == 1) {
-            cols[0] = dnn_csv_column(&c, io->name);
-            n = 1;
-            mapped = 1;
-        } else if (mapped) {
-            fail("%s: no columns for '%s': name them with --map %s=COLUMNS", path, io->name, io->name);
-            rc = 1;
-            break;
+        cols[end] = xcalloc((size_t)c.cols + 64, sizeof(int));
+        if (explicit) {
+            if (map)
+                n = parse_columns(map, &c, path, cols[end], c.cols);
+            else if (io->size <= c.cols && named_columns(&c, io, cols[end]))
+                n = io->size;
+            else
+                break; /* the next file fills it */
         } else {
-            if (next_col + io->size > c.cols)
+            if (map || next_col + io->size > c.cols)
                 break; /* the next file fills it */
             for (n = 0; n < io->size; n++)
-                cols[n] = next_col + n;
+                cols[end][n] = next_col + n;
             next_col += io->size;
         }
         if (n < 0) {
@@ -448,47 +669,48 @@ static int load_csv(const dnn_program *p, const Options *o, const char *path, Da
         } else if (n != io->size) {
             fail("%s: '%s' needs %d column%s, --map gives %d", path, io->name, io->size, io->size == 1 ? "" : "s", n);
             rc = 1;
-        } else {
-            if (io->classes && c.levels[cols[0]]) {
-                if (c.nlevels[cols[0]] > io->classes) {
-                    fail("%s: column %d has %d different labels, but '%s' has %d classes", path, cols[0] + 1,
-                         c.nlevels[cols[0]], io->name, io->classes);
-                    rc = 1;
-                    break;
-                }
-                d->labels[*s] = xcalloc((size_t)c.nlevels[cols[0]], sizeof(char *));
-                d->nlabels[*s] = c.nlevels[cols[0]];
-                for (int k = 0; k < c.nlevels[cols[0]]; k++)
-                    d->labels[*s][k] = strdup(c.levels[cols[0]][k]);
-            } else if (!io->classes) {
-                for (int k = 0; k < n && !rc; k++)
-                    if (c.levels[cols[k]]) {
-                        fail("%s: column %d holds text ('%s', ...), but '%s' takes numbers", path, cols[k] + 1,
-                             c.levels[cols[k]][0], io->name);
-                        rc = 1;
-                    }
-                if (rc)
-                    break;
-            }
-            rc = place(p, d, *s, &src, cols);
         }
     }
-    if (!rc && !mapped && next_col < c.cols) {
+    if (rc) {
+        /* said */
+    } else if (explicit) {
+        if (end < nslots && last) {
+            columns_mixed(p, path, &c, first, all);
+            rc = 1;
+        }
+    } else {
+        /* by position: the columns used up, and every header name of a slot where that slot's columns are */
         int targets = 0; /* columns of the targets a predict does not read */
         for (int t = 0; t < p->ntargets; t++)
             targets += p->targets[t].size;
-        if (*s < nslots) {
-            fail("%s: %d column%s left, but '%s' needs %d", path, c.cols - next_col, c.cols - next_col == 1 ? "" : "s",
-                 slot_io(p, *s)->name, slot_io(p, *s)->size);
+        int ignored = nslots == p->ninputs && end == nslots && c.cols - next_col == targets, agree = 1;
+        for (int t = first, at = next_col; t < all; t++) {
+            int here = t < end || ignored, from = t < end ? 0 : at; /* an ignored target's columns start at `at` */
+            at += t < end ? 0 : slot_io(p, t)->size;
+            if (slot_io(p, t)->size <= c.cols && named_columns(&c, slot_io(p, t), named))
+                for (int j = 0; j < slot_io(p, t)->size; j++)
+                    agree &= here && named[j] == (t < end ? cols[t][j] : from + j);
+        }
+        if (!agree) {
+            columns_mixed(p, path, &c, first, all);
             rc = 1;
-        } else if (!(nslots == p->ninputs && c.cols - next_col == targets)) {
-            fail("%s has %d columns; the model's %s take %d", path, c.cols,
-                 nslots == p->ninputs ? "inputs" : "inputs and targets", next_col);
-            note("choose columns with --map NAME=COLUMNS");
+        } else if (next_col < c.cols && !ignored) {
+            if (end < nslots && !find_map(o, slot_io(p, end)->name))
+                fail("%s: %d column%s left, but '%s' needs %d", path, c.cols - next_col,
+                     c.cols - next_col == 1 ? "" : "s", slot_io(p, end)->name, slot_io(p, end)->size);
+            else {
+                fail("%s has %d columns; the model's %s take %d", path, c.cols,
+                     nslots == p->ninputs ? "inputs" : "inputs and targets", next_col);
+                note("choose columns with --map NAME=COLUMNS");
+            }
             rc = 1;
         }
     }
-    free(cols);
+    for (; *s < end && !rc; (*s)++)
+        rc = fill_from_csv(p, k, d, *s, path, &c, cols[*s]);
+    for (int t = 0; t < MAX_SLOTS; t++)
+        free(cols[t]);
+    free(named);
     dnn_csv_free(&c);
     return rc;
 }
@@ -571,8 +793,10 @@ static void data_floats(const dnn_program *p, Data *d) {
         }
 }
 
-/* Reads files into the first nslots slots (inputs, or inputs and targets). */
-static int load_data(const dnn_program *p, const Options *o, const char *const *files, int nfiles, int nslots, Data *d) {
+/* Reads files into the first nslots slots (inputs, or inputs and targets);
+ * text labels get the class indices of k's names (see Classes). */
+static int load_data(const dnn_program *p, const Options *o, Classes *k, const char *const *files, int nfiles,
+                     int nslots, Data *d) {
     int s = 0;
     memset(d, 0, sizeof *d);
     d->nslots = nslots;
@@ -587,7 +811,7 @@ static int load_data(const dnn_program *p, const Options *o, const char *const *
         }
         int before = s;
         if (ends_with(files[f], ".csv") || ends_with(files[f], ".tsv") || ends_with(files[f], ".txt")) {
-            if (load_csv(p, o, files[f], d, &s, nslots))
+            if (load_csv(p, o, k, files[f], d, &s, nslots, f + 1 == nfiles))
                 return 1;
         } else if (load_array(p, files[f], d, &s))
             return 1;
@@ -676,8 +900,7 @@ typedef struct Run {
     void *m;                   /* the model struct */
     float *params;             /* its parameter area */
     Prep prep;
-    char **labels;             /* class names of the scored target, or NULL */
-    int nlabels;
+    Classes classes;           /* the class names of the class targets */
 } Run;
 
 #define AT(run, off, type) ((type)((char *)(run)->m + (off)))
@@ -700,8 +923,8 @@ static void meta_free(Meta *mt) {
     for (int i = 0; i < mt->nowned; i++)
         free(mt->owned[i]);
     for (int i = 0; i < mt->n; i++)
-        if (!strncmp(mt->kv[2 * i], "dnn.", 4) && strchr(mt->kv[2 * i], '@'))
-            free((char *)mt->kv[2 * i]);
+        if (!strcmp(mt->kv[2 * i], "dnn.labels") || strchr(mt->kv[2 * i], '@'))
+            free((char *)mt->kv[2 * i]); /* the keys prep_meta made */
     memset(mt, 0, sizeof *mt);
 }
 
@@ -718,6 +941,21 @@ static char *key_for(const char *what, const char *name) {
     return k;
 }
 
+/* The slot --class-names names: the scored class target, else the first class target; -1 if none. */
+static int named_slot(const dnn_program *p) {
+    if (p->ntargets && p->targets[p->score_target].classes)
+        return p->ninputs + p->score_target;
+    for (int t = 0; t < p->ntargets; t++)
+        if (p->targets[t].classes)
+            return p->ninputs + t;
+    return -1;
+}
+
+/* The metadata key of class slot s's names: "dnn.labels" for named_slot's, "dnn.labels@NAME" for others'. */
+static char *names_key(const dnn_program *p, int s) {
+    return s == named_slot(p) ? strdup("dnn.labels") : key_for("labels", slot_io(p, s)->name);
+}
+
 static void prep_meta(const Run *r, Meta *mt) {
     char *scale = xcalloc(32, 1);
     snprintf(scale, 32, "%.17g", r->prep.scale);
@@ -727,38 +965,50 @@ static void prep_meta(const Run *r, Meta *mt) {
             meta_add(mt, key_for("mean", r->p->inputs[s].name), floats_text(r->prep.mean[s], r->p->inputs[s].size));
             meta_add(mt, key_for("std", r->p->inputs[s].name), floats_text(r->prep.std[s], r->p->inputs[s].size));
         }
-    if (r->labels) {
+    for (int s = r->p->ninputs; s < r->p->ninputs + r->p->ntargets; s++) {
+        const Classes *k = &r->classes;
+        int n = k->count[s];
+        while (n > 0 && !k->names[s][n - 1])
+            n--;
+        if (!n)
+            continue;
         size_t len = 1;
-        for (int k = 0; k < r->nlabels; k++)
-            len += strlen(r->labels[k]) + 1;
+        for (int c = 0; c < n; c++)
+            len += (k->names[s][c] ? strlen(k->names[s][c]) : 0) + 1;
         char *text = xcalloc(len, 1);
-        for (int k = 0; k < r->nlabels; k++)
-            strcat(strcat(text, k ? "\n" : ""), r->labels[k]);
-        meta_add(mt, "dnn.labels", text);
+        for (int c = 0; c < n; c++)
+            strcat(strcat(text, c ? "\n" : ""), k->names[s][c] ? k->names[s][c] : "");
+        meta_add(mt, names_key(r->p, s), text);
     }
 }
 
-/* Reads the preprocessing back from a weights or checkpoint image. */
-static int prep_from(Run *r, const void *buf, size_t len, const char *path) {
-    size_t cap = 64;
-    for (int s = 0; s < r->p->ninputs; s++)
-        cap += 18 * (size_t)r->p->inputs[s].size;
+enum { META_PREP = 1, META_NAMES = 2 }; /* what meta_from reads */
+
+/* Reads the preprocessing (META_PREP) and the class names (META_NAMES)
+ * back from a weights or checkpoint image. Names given by --class-names
+ * stay, with a note when the file's differ. */
+static int meta_from(Run *r, const void *buf, size_t len, const char *path, int what) {
+    const dnn_program *p = r->p;
+    size_t cap = len >= 8 ? (size_t)((const unsigned char *)buf)[0] | (size_t)((const unsigned char *)buf)[1] << 8 |
+                                (size_t)((const unsigned char *)buf)[2] << 16 | (size_t)((const unsigned char *)buf)[3] << 24
+                          : 0; /* the header's length bounds every value */
+    cap = (cap < len ? cap : len) + 1;
     char *text = xcalloc(cap, 1);
     int rc = 0;
-    if (dnn_st_metadata(buf, len, "dnn.scale", text, cap) == DNN_OK)
+    if ((what & META_PREP) && dnn_st_metadata(buf, len, "dnn.scale", text, cap) == DNN_OK)
         r->prep.scale = atof(text);
-    for (int s = 0; s < r->p->ninputs && !rc; s++) {
-        char *km = key_for("mean", r->p->inputs[s].name), *ks = key_for("std", r->p->inputs[s].name);
+    for (int s = 0; s < p->ninputs && !rc && (what & META_PREP); s++) {
+        char *km = key_for("mean", p->inputs[s].name), *ks = key_for("std", p->inputs[s].name);
         for (int which = 0; which < 2 && !rc; which++) {
             if (dnn_st_metadata(buf, len, which ? ks : km, text, cap) != DNN_OK)
                 continue;
-            float *v = xcalloc((size_t)r->p->inputs[s].size, sizeof(float));
+            float *v = xcalloc((size_t)p->inputs[s].size, sizeof(float));
             char *q = text;
-            for (int k = 0; k < r->p->inputs[s].size && !rc; k++) {
+            for (int k = 0; k < p->inputs[s].size && !rc; k++) {
                 char *end;
                 v[k] = strtof(q, &end);
                 if (end == q || (*end != ',' && *end)) {
-                    fail("%s: its standardisation statistics for '%s' are damaged", path, r->p->inputs[s].name);
+                    fail("%s: its standardisation statistics for '%s' are damaged", path, p->inputs[s].name);
                     rc = 1;
                 }
                 q = *end ? end + 1 : end;
@@ -769,10 +1019,42 @@ static int prep_from(Run *r, const void *buf, size_t len, const char *path) {
         free(km);
         free(ks);
     }
-    if (!r->labels && dnn_st_metadata(buf, len, "dnn.labels", text, cap) == DNN_OK) {
-        r->labels = xcalloc(256, sizeof(char *));
-        for (char *q = strtok(text, "\n"); q && r->nlabels < 256; q = strtok(NULL, "\n"))
-            r->labels[r->nlabels++] = strdup(q);
+    for (int s = p->ninputs; s < p->ninputs + p->ntargets && !rc && (what & META_NAMES); s++) {
+        const dnn_io *io = slot_io(p, s);
+        char *key = names_key(p, s);
+        int found = io->classes && dnn_st_metadata(buf, len, key, text, cap) == DNN_OK;
+        free(key);
+        if (!found)
+            continue;
+        char **names = xcalloc((size_t)io->classes + 1, sizeof(char *));
+        int n = 0;
+        for (char *q = text, *end; q; q = end ? end + 1 : NULL, n++) {
+            end = strchr(q, '\n');
+            if (end)
+                *end = 0;
+            if (n < io->classes)
+                names[n] = *q ? q : NULL;
+        }
+        Classes *k = &r->classes;
+        if (n > io->classes) {
+            fail("%s names %d classes of '%s', which has %d", path, n, io->name, io->classes);
+            rc = 1;
+        } else if (!k->names[s]) {
+            classes_set(k, s, io->classes, names, n, path);
+        } else {
+            int same = 1;
+            for (int c = 0; c < io->classes; c++)
+                same &= (!names[c] && !k->names[s][c]) ||
+                        (names[c] && k->names[s][c] && !strcmp(names[c], k->names[s][c]));
+            if (!same) {
+                Classes saved = {0};
+                classes_set(&saved, s, io->classes, names, n, path);
+                note("%s replaces the class names of '%s' in %s (%s)", k->from[s], io->name, path,
+                     classes_list(&saved, s));
+                classes_free(&saved);
+            }
+        }
+        free(names);
     }
     free(text);
     return rc;
@@ -800,7 +1082,9 @@ static void tensor_ptrs(const Run *r, float **dst) {
         dst[i] = r->p->tensor(r->m, i);
 }
 
-static int load_weights(Run *r, const char *path) {
+/* Loads the weights at path into the model, and what of its metadata
+ * meta_from reads (META_PREP, META_NAMES). */
+static int load_weights(Run *r, const char *path, int what) {
     void *buf;
     size_t len;
     if (read_whole(path, &buf, &len))
@@ -820,10 +1104,27 @@ static int load_weights(Run *r, const char *path) {
         fail("%s: %s", path, why);
         note("the file must hold exactly the model's tensors (see '%s --help' and docs/training.md)", prog_name);
     } else
-        rc = prep_from(r, buf, len, path);
+        rc = meta_from(r, buf, len, path, what);
     free(dst);
     free(buf);
     return rc != 0;
+}
+
+/* train: before the data is read, what it takes from --resume's checkpoint
+ * (the preprocessing and the class names: the run goes on as it was) or
+ * else from --weights (the class names, so that the same labels keep
+ * their classes). */
+static int train_meta(Run *r) {
+    const char *path = r->o.resume ? r->o.resume : r->o.weights;
+    void *buf;
+    size_t len;
+    if (!path)
+        return 0;
+    if (read_whole(path, &buf, &len))
+        return 1;
+    int rc = meta_from(r, buf, len, path, r->o.resume ? META_PREP | META_NAMES : META_NAMES);
+    free(buf);
+    return rc;
 }
 
 static int save_weights(const Run *r, const char *path) {
@@ -1162,7 +1463,7 @@ static int load_checkpoint(Run *r, Loop *l, const char *path) {
             l->nrows--;
     }
     free(log);
-    rc = prep_from(r, buf, len, path);
+    rc = 0; /* its preprocessing and class names: train_meta */
 done:
     free(buf);
     return rc;
@@ -1288,16 +1589,13 @@ static int train(Run *r) {
     signal(SIGTERM, on_signal);
     signal(SIGHUP, on_signal);
     signal(SIGXFSZ, SIG_IGN); /* past `ulimit -f` a write fails (and its temporary file goes) instead */
-    if (load_data(p, o, o->files, o->nfiles, nslots, &all)) {
+    r->prep.scale = isnan(o->scale) ? 1.0 : o->scale;
+    r->classes.learn = 1; /* text labels without names from the options or files name the classes */
+    if (train_meta(r) || load_data(p, o, &r->classes, o->files, o->nfiles, nslots, &all)) {
         status = 1;
         goto done;
     }
-    int labelled = p->ninputs + p->score_target;
-    if (!r->labels && all.labels[labelled]) { /* --class-names wins over a CSV's text labels */
-        r->labels = xcalloc((size_t)all.nlabels[labelled], sizeof(char *));
-        for (r->nlabels = 0; r->nlabels < all.nlabels[labelled]; r->nlabels++)
-            r->labels[r->nlabels] = strdup(all.labels[labelled][r->nlabels]);
-    }
+    r->classes.learn = 0;
 
     /* the split: --val files, or the train block's validation fraction (a seeded random split) */
     idx = xcalloc((size_t)all.count, sizeof(long));
@@ -1316,8 +1614,7 @@ static int train(Run *r) {
             goto done;
         }
     }
-    r->prep.scale = isnan(o->scale) ? 1.0 : o->scale;
-    if (o->standardize)
+    if (o->standardize && !o->resume) /* a resumed run has the checkpoint's */
         prep_fit(p, &r->prep, &all, idx, ntrain);
     prep_apply(p, &r->prep, &all);
     if (ntrain < all.count) {
@@ -1333,7 +1630,7 @@ static int train(Run *r) {
         val_list = strdup(o->val);
         for (char *f = strtok(val_list, ","); f && n < MAX_SLOTS; f = strtok(NULL, ","))
             files[n++] = f;
-        if (load_data(p, o, files, n, nslots, &val_set)) {
+        if (load_data(p, o, &r->classes, files, n, nslots, &val_set)) {
             status = 1;
             goto done;
         }
@@ -1350,7 +1647,7 @@ static int train(Run *r) {
         l.ema = xcalloc(p->params_size, sizeof(float));
     p->init(r->m, seed);
     dnn_rng_seed(&l.shuffle, seed ^ 0x5f1ff1eULL);
-    if (o->weights && load_weights(r, o->weights)) {
+    if (o->weights && load_weights(r, o->weights, 0)) {
         status = 1;
         goto done;
     }
@@ -1541,7 +1838,8 @@ static int prepare(Run *r, int nslots, Data *d) {
     }
     r->prep.scale = 1.0;
     r->p->init(r->m, r->p->seed);
-    if (load_weights(r, r->o.weights) || load_data(r->p, &r->o, r->o.files, r->o.nfiles, nslots, d))
+    if (load_weights(r, r->o.weights, META_PREP | META_NAMES) ||
+        load_data(r->p, &r->o, &r->classes, r->o.files, r->o.nfiles, nslots, d))
         return 1;
     if (!isnan(r->o.scale))
         r->prep.scale = r->o.scale;
@@ -1564,7 +1862,7 @@ static int eval(Run *r) {
     if (!isnan(acc))
         printf("  accuracy %.2f%%", 100 * acc);
     printf("\n");
-    const char *const *names = (const char *const *)(r->labels ? r->labels : d.labels[p->ninputs + p->score_target]);
+    const char *const *names = (const char *const *)r->classes.names[p->ninputs + p->score_target];
     if (counts) {
         printf("\n");
         dnn_confusion_print(stdout, counts, classes, names);
@@ -1696,8 +1994,9 @@ static int predict(Run *r) {
                 len += (size_t)snprintf(text + len, cap - len, "%s%.7g", e ? "," : "", all[i * width + e]);
             if (class_col >= 0) {
                 int c = argmax(all + i * width + class_col, classes);
-                if (r->labels && c < r->nlabels)
-                    len += (size_t)snprintf(text + len, cap - len, ",%s", r->labels[c]);
+                char *const *names = r->classes.names[p->ninputs + p->score_target];
+                if (names && names[c])
+                    len += (size_t)snprintf(text + len, cap - len, ",%s", names[c]);
                 else
                     len += (size_t)snprintf(text + len, cap - len, ",%d", c);
             }
@@ -1753,8 +2052,9 @@ static int gradcheck(Run *r) {
     Data d;
     r->prep.scale = isnan(r->o.scale) ? 1.0 : r->o.scale;
     p->init(r->m, r->o.seed >= 0 ? (uint64_t)r->o.seed : p->seed);
-    if ((r->o.weights && load_weights(r, r->o.weights)) ||
-        load_data(p, &r->o, r->o.files, r->o.nfiles, p->ninputs + p->ntargets, &d))
+    r->classes.learn = 1;
+    if ((r->o.weights && load_weights(r, r->o.weights, META_PREP | META_NAMES)) ||
+        load_data(p, &r->o, &r->classes, r->o.files, r->o.nfiles, p->ninputs + p->ntargets, &d))
         return 1;
     prep_apply(p, &r->prep, &d);
     int n = (int)(d.count < p->batch ? d.count : p->batch);
@@ -1833,7 +2133,7 @@ static int check(Run *r) {
     }
     r->prep.scale = 1.0;
     p->init(r->m, p->seed);
-    if (load_weights(r, r->o.weights))
+    if (load_weights(r, r->o.weights, 0))
         return 1;
     void *buf;
     size_t len;
@@ -1898,6 +2198,42 @@ static int check(Run *r) {
 
 /* ---- main --------------------------------------------------------------------------------------- */
 
+/* --class-names A,B,...: the names of named_slot's classes, in class order. */
+static int class_names(Run *r) {
+    const dnn_program *p = r->p;
+    int s = named_slot(p);
+    if (s < 0) {
+        fail("--class-names: the model has no class target to name");
+        return 1;
+    }
+    const dnn_io *io = slot_io(p, s);
+    char *list = strdup(r->o.class_names), **names = xcalloc(strlen(list) + 1, sizeof(char *));
+    int n = 0, rc = 0;
+    for (char *q = list, *end; q; q = end ? end + 1 : NULL) {
+        if ((end = strchr(q, ',')))
+            *end = 0;
+        for (int c = 0; c < n && !rc; c++)
+            if (!strcmp(names[c], q)) {
+                fail("--class-names: '%s' is there twice", q);
+                rc = 1;
+            }
+        if (!*q && !rc) {
+            fail("--class-names: name %d is empty", n + 1);
+            rc = 1;
+        }
+        names[n++] = q;
+    }
+    if (!rc && n > io->classes) {
+        fail("--class-names gives %d names, but '%s' has %d classes", n, io->name, io->classes);
+        rc = 1;
+    }
+    if (!rc)
+        classes_set(&r->classes, s, io->classes, names, n, "--class-names");
+    free(names);
+    free(list);
+    return rc;
+}
+
 int dnn_main(const dnn_program *p, int argc, char **argv) {
     const char *slash = argc > 0 ? strrchr(argv[0], '/') : NULL;
     prog_name = argc > 0 ? (slash ? slash + 1 : argv[0]) : p->name;
@@ -1916,14 +2252,9 @@ int dnn_main(const dnn_program *p, int argc, char **argv) {
     }
     r.m = xcalloc(1, p->model_size);
     r.params = (float *)((char *)r.m + p->params_offset);
-    if (r.o.class_names) {
-        r.labels = xcalloc(strlen(r.o.class_names) + 1, sizeof(char *));
-        char *list = strdup(r.o.class_names), *save = NULL;
-        for (char *q = strtok_r(list, ",", &save); q; q = strtok_r(NULL, ",", &save))
-            r.labels[r.nlabels++] = strdup(q);
-        free(list);
-    }
-    if (!strcmp(r.o.command, "train"))
+    if (r.o.class_names && class_names(&r))
+        rc = 2;
+    else if (!strcmp(r.o.command, "train"))
         rc = train(&r);
     else if (!strcmp(r.o.command, "eval"))
         rc = eval(&r);
@@ -1934,13 +2265,9 @@ int dnn_main(const dnn_program *p, int argc, char **argv) {
     else
         rc = check(&r);
     prep_free(&r.prep);
+    classes_free(&r.classes);
     for (int i = 0; i < r.o.nlists; i++)
         free(r.o.lists[i]);
-    if (r.labels) {
-        for (int k = 0; k < r.nlabels; k++)
-            free(r.labels[k]);
-        free(r.labels);
-    }
     free(r.m);
     return rc;
 }

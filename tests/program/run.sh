@@ -105,3 +105,181 @@ else
         fail progress.every_epoch "$drawn of 60 epochs drew progress, $kept summary lines"
     fi
 fi
+
+# ---- class names travel with the weights -------------------------------------------------------------
+# three kinds of pets in two measurements; every file below is made here
+cat >"$tmp/pets.dnn" <<'EOF2'
+model pets {
+    input  x[2];
+    target kind : class(3);
+    logits = x |> dense(8) |> relu |> dense(3);
+    output probs = softmax(logits);
+    loss   cross_entropy(logits, kind);
+    train { optimizer adam(lr = 0.05); batch 8; epochs 40; seed 3; }
+}
+EOF2
+build pets "$tmp/pets.dnn"
+# pets N SEED KINDS: N rows per kind of "x1,x2,kind", each kind around its own centre
+pets() {
+    awk -v n="$1" -v seed="$2" -v kinds="$3" 'BEGIN {
+        srand(seed); split(kinds, k, ",")
+        cx["cat"] = 0; cy["cat"] = 0; cx["dog"] = 4; cy["dog"] = 4; cx["bird"] = 0; cy["bird"] = 4; cx["horse"] = 4; cy["horse"] = 0
+        for (i = 1; i <= n; i++) for (j = 1; j in k; j++)
+            printf "%.3f,%.3f,%s\n", cx[k[j]] + rand() - 0.5, cy[k[j]] + rand() - 0.5, k[j]
+    }'
+}
+{ echo x1,x2,kind; pets 20 1 cat,dog,bird; } >"$tmp/pets.csv"
+{ echo x1,x2,kind; pets 10 2 dog; } >"$tmp/dogs.csv"
+# accuracy FILE: the accuracy eval printed into FILE
+accuracy() { sed -n 's/.*accuracy \([0-9.]*\)%.*/\1/p' "$1" | head -1; }
+"$tmp/pets" train "$tmp/pets.csv" --quiet --save "$tmp/pets.safetensors" >/dev/null 2>&1
+"$tmp/pets" eval "$tmp/dogs.csv" --weights "$tmp/pets.safetensors" >"$tmp/eval" 2>&1
+acc=$(accuracy "$tmp/eval")
+if [ "$acc" = "100.00" ] && grep -q "^ *dog .* 10 .*100" "$tmp/eval"; then
+    pass "labels.test_file_of_one_class ($acc%)"
+else
+    fail labels.test_file_of_one_class "accuracy '$acc': $(tr '\n' '|' <"$tmp/eval" | head -c 300)"
+fi
+"$tmp/pets" predict "$tmp/dogs.csv" --weights "$tmp/pets.safetensors" >"$tmp/pred" 2>&1
+if [ "$(grep -c ',dog$' "$tmp/pred")" -eq 10 ]; then
+    pass labels.predict_names
+else
+    fail labels.predict_names "$(sed -n 2p "$tmp/pred")"
+fi
+# --val in the same run: a validation file of dogs only scores by the training data's classes
+"$tmp/pets" train "$tmp/pets.csv" --val "$tmp/dogs.csv" --quiet --save "$tmp/pv.safetensors" >/dev/null 2>&1
+if tail -1 "$tmp/pv.log.csv" | awk -F, '{ exit !($6 == 1) }'; then
+    pass labels.val_file_of_one_class
+else
+    fail labels.val_file_of_one_class "last log line: $(tail -1 "$tmp/pv.log.csv")"
+fi
+# a label the classes do not know: the file, the line and the label
+{ echo x1,x2,kind; pets 2 4 dog,horse; } >"$tmp/horse.csv"
+expect_error labels.unknown_in_eval 1 "horse.csv:3: label 'horse' is not a class of 'kind' (bird, cat, dog, from $tmp/pets.safetensors)" \
+    "$tmp/pets" eval "$tmp/horse.csv" --weights "$tmp/pets.safetensors"
+expect_error labels.unknown_in_val 1 "horse.csv:3: label 'horse' is not a class of 'kind' (bird, cat, dog, from $tmp/pets.csv)" \
+    "$tmp/pets" train "$tmp/pets.csv" --val "$tmp/horse.csv" --quiet --save "$tmp/no.safetensors"
+# numbers in a later file are class indices (bird 0, cat 1, dog 2)
+sed -e 's/,bird$/,0/' -e 's/,cat$/,1/' -e 's/,dog$/,2/' "$tmp/dogs.csv" >"$tmp/dogs_numbered.csv"
+"$tmp/pets" eval "$tmp/dogs_numbered.csv" --weights "$tmp/pets.safetensors" >"$tmp/eval" 2>&1
+if [ "$(accuracy "$tmp/eval")" = "100.00" ]; then
+    pass labels.numbers_are_indices
+else
+    fail labels.numbers_are_indices "$(head -1 "$tmp/eval")"
+fi
+# --class-names fixes the order, text labels follow it, and the weights keep it
+"$tmp/pets" train "$tmp/pets.csv" --class-names dog,cat,bird --quiet --save "$tmp/pn.safetensors" >/dev/null 2>&1
+"$tmp/pets" eval "$tmp/dogs_numbered.csv" --weights "$tmp/pn.safetensors" >"$tmp/eval" 2>&1 # 2 is bird now
+"$tmp/pets" eval "$tmp/dogs.csv" --weights "$tmp/pn.safetensors" >"$tmp/eval2" 2>&1
+if [ "$(accuracy "$tmp/eval")" = "0.00" ] && [ "$(accuracy "$tmp/eval2")" = "100.00" ] &&
+   "$tmp/pets" predict "$tmp/dogs.csv" --weights "$tmp/pn.safetensors" | sed -n 2p | grep -q ',dog$'; then
+    pass labels.class_names_order
+else
+    fail labels.class_names_order "$(head -1 "$tmp/eval") / $(head -1 "$tmp/eval2")"
+fi
+expect_error labels.class_names_unknown_label 1 "pets.csv:2: label 'cat' is not a class of 'kind' (dog, bird, from --class-names)" \
+    "$tmp/pets" train "$tmp/pets.csv" --class-names dog,bird --quiet --save "$tmp/no.safetensors"
+expect_error labels.class_names_too_many 2 "--class-names gives 4 names, but 'kind' has 3 classes" \
+    "$tmp/pets" eval "$tmp/dogs.csv" --weights "$tmp/pets.safetensors" --class-names a,b,c,d
+expect_error labels.class_names_twice 2 "--class-names: 'a' is there twice" \
+    "$tmp/pets" eval "$tmp/dogs.csv" --weights "$tmp/pets.safetensors" --class-names a,b,a
+"$tmp/pets" eval "$tmp/dogs_numbered.csv" --weights "$tmp/pets.safetensors" --class-names x,y,z >"$tmp/out" 2>&1
+if grep -q "note: --class-names replaces the class names of 'kind' in $tmp/pets.safetensors (bird, cat, dog)" "$tmp/out" &&
+   grep -q "^ *z .* 10" "$tmp/out"; then
+    pass labels.class_names_replace_with_note
+else
+    fail labels.class_names_replace_with_note "$(head -3 "$tmp/out" | tr '\n' '|')"
+fi
+# weights trained on numbers name no classes: text labels then need --class-names
+sed -e 's/,bird$/,0/' -e 's/,cat$/,1/' -e 's/,dog$/,2/' "$tmp/pets.csv" >"$tmp/pets_numbered.csv"
+"$tmp/pets" train "$tmp/pets_numbered.csv" --quiet --save "$tmp/pnum.safetensors" >/dev/null 2>&1
+expect_error labels.text_without_names 1 "dogs.csv: column 3 holds text labels ('dog', ...), but no class names of 'kind' are known" \
+    "$tmp/pets" eval "$tmp/dogs.csv" --weights "$tmp/pnum.safetensors"
+"$tmp/pets" eval "$tmp/dogs.csv" --weights "$tmp/pnum.safetensors" --class-names bird,cat,dog >"$tmp/eval" 2>&1
+if [ "$(accuracy "$tmp/eval")" = "100.00" ]; then
+    pass labels.text_with_class_names
+else
+    fail labels.text_with_class_names "$(head -2 "$tmp/eval" | tr '\n' '|')"
+fi
+# starting from weights (fine-tuning) on dogs alone keeps the weights' classes
+"$tmp/pets" train "$tmp/dogs.csv" --weights "$tmp/pets.safetensors" --epochs 2 --quiet --save "$tmp/ft.safetensors" \
+    >/dev/null 2>&1
+"$tmp/pets" eval "$tmp/pets.csv" --weights "$tmp/ft.safetensors" >"$tmp/eval" 2>&1
+if awk -v a="$(accuracy "$tmp/eval")" 'BEGIN { exit !(a > 90) }' && grep -q "^ *bird " "$tmp/eval"; then
+    pass "labels.weights_keep_classes ($(accuracy "$tmp/eval")%)"
+else
+    fail labels.weights_keep_classes "$(head -1 "$tmp/eval")"
+fi
+# --resume: the checkpoint's class names and preprocessing, bit for bit as an uninterrupted run
+"$tmp/pets" train "$tmp/pets.csv" --standardize --quiet --save "$tmp/r1.safetensors" >/dev/null 2>&1
+"$tmp/pets" train "$tmp/pets.csv" --standardize --quiet --stop-after 25 --save "$tmp/r2.safetensors" >/dev/null 2>&1
+"$tmp/pets" train "$tmp/pets.csv" --quiet --resume "$tmp/r2.ckpt" --save "$tmp/r2.safetensors" >/dev/null 2>&1
+if cmp -s "$tmp/r1.safetensors" "$tmp/r2.safetensors"; then
+    pass labels.resume_keeps_classes_and_preprocessing
+else
+    fail labels.resume_keeps_classes_and_preprocessing "the resumed weights differ"
+fi
+
+# ---- CSV columns: all by name, or all by position ---------------------------------------------------
+# an id column before the features: the header names kind but not x, and the rest do not line up
+awk -F, 'NR == 1 { print "id," $0; next } { print NR - 1 "," $0 }' "$tmp/pets.csv" >"$tmp/ids.csv"
+expect_error columns.id_column 1 "ids.csv: the header names some of the model's columns but not all" \
+    "$tmp/pets" train "$tmp/ids.csv" --quiet --save "$tmp/no.safetensors"
+if grep -qF "note: header: id,x1,x2,kind" "$tmp/err" && grep -qF "note: matched by name: kind = column 4" "$tmp/err" &&
+   grep -qF "note: left over: the model's x (2 columns); the file's columns 1 (id), 2 (x1), 3 (x2)" "$tmp/err" &&
+   grep -qF "note: name every column (x.0, x.1, kind), or choose them with --map NAME=COLUMNS" "$tmp/err"; then
+    pass columns.id_column_explained
+else
+    fail columns.id_column_explained "$(tr '\n' '|' <"$tmp/err")"
+fi
+# ... which --map settles, or naming x's columns x.0 and x.1: then the id is left alone
+"$tmp/pets" train "$tmp/ids.csv" --map x=2-3 --quiet --save "$tmp/m.safetensors" >"$tmp/out" 2>&1
+sed '1s/.*/id,x.0,x.1,kind/' "$tmp/ids.csv" >"$tmp/named.csv"
+"$tmp/pets" train "$tmp/named.csv" --quiet --save "$tmp/n.safetensors" >>"$tmp/out" 2>&1
+if cmp -s "$tmp/m.safetensors" "$tmp/pets.safetensors" && cmp -s "$tmp/n.safetensors" "$tmp/pets.safetensors"; then
+    pass columns.map_or_names_ignore_the_id
+else
+    fail columns.map_or_names_ignore_the_id "$(head -2 "$tmp/out")"
+fi
+# every column by name, in any order
+awk -F, -v OFS=, 'NR == 1 { print "kind", "x.1", "x.0"; next } { print $3, $2, $1 }' "$tmp/pets.csv" >"$tmp/shuffled.csv"
+if "$tmp/pets" train "$tmp/shuffled.csv" --quiet --save "$tmp/s.safetensors" >"$tmp/out" 2>&1 &&
+   cmp -s "$tmp/s.safetensors" "$tmp/pets.safetensors"; then
+    pass columns.by_name_any_order
+else
+    fail columns.by_name_any_order "$(head -2 "$tmp/out")"
+fi
+# a name where the positions put another column
+awk -F, -v OFS=, '{ print $3, $1, $2 }' "$tmp/pets.csv" >"$tmp/kind_first.csv"
+expect_error columns.name_out_of_place 1 "kind_first.csv: the header names some of the model's columns but not all" \
+    "$tmp/pets" train "$tmp/kind_first.csv" --quiet --save "$tmp/no.safetensors"
+# names that are nobody's: by position, as before
+sed '1s/.*/a,b,c/' "$tmp/pets.csv" >"$tmp/abc.csv"
+if "$tmp/pets" train "$tmp/abc.csv" --quiet --save "$tmp/a.safetensors" >"$tmp/out" 2>&1 &&
+   cmp -s "$tmp/a.safetensors" "$tmp/pets.safetensors"; then
+    pass columns.by_position
+else
+    fail columns.by_position "$(head -2 "$tmp/out")"
+fi
+# predict: the targets' columns may be there, by position or by name
+if "$tmp/pets" predict "$tmp/pets.csv" --weights "$tmp/pets.safetensors" >/dev/null 2>"$tmp/err" &&
+   "$tmp/pets" predict "$tmp/named.csv" --weights "$tmp/pets.safetensors" >/dev/null 2>>"$tmp/err"; then
+    pass columns.predict_ignores_targets
+else
+    fail columns.predict_ignores_targets "$(head -2 "$tmp/err")"
+fi
+expect_error columns.predict_id_column 1 "ids.csv: the header names some of the model's columns but not all" \
+    "$tmp/pets" predict "$tmp/ids.csv" --weights "$tmp/pets.safetensors"
+# two files: inputs from one, the labels from the other
+cut -d, -f1-2 "$tmp/pets.csv" >"$tmp/xs.csv"
+cut -d, -f3 "$tmp/pets.csv" >"$tmp/kinds.csv"
+if "$tmp/pets" train "$tmp/xs.csv" "$tmp/kinds.csv" --quiet --save "$tmp/t.safetensors" >"$tmp/out" 2>&1 &&
+   cmp -s "$tmp/t.safetensors" "$tmp/pets.safetensors"; then
+    pass columns.two_files
+else
+    fail columns.two_files "$(head -2 "$tmp/out")"
+fi
+# named by header, but a slot's columns are missing and no file follows
+sed '1s/.*/x.0,x.1,species/' "$tmp/pets.csv" >"$tmp/species.csv"
+expect_error columns.named_but_one_missing 1 "species.csv: the header names some of the model's columns but not all" \
+    "$tmp/pets" train "$tmp/species.csv" --quiet --save "$tmp/no.safetensors"
