@@ -82,7 +82,8 @@ typedef struct Options {
     long long seed;               /* --seed, -1: the model's */
     long limit;                   /* --limit: first N samples, 0: all */
     double scale;                 /* --scale, NAN: none given */
-    int standardize;              /* --standardize */
+    int standardize;              /* --standardize: PER_ELEMENT or PER_CHANNEL (=channel); 0 none */
+    int center;                   /* --center: the same, means only */
     int quiet;                    /* --quiet: no progress */
     double eps, tol;              /* gradcheck */
     double rtol, atol;            /* check */
@@ -119,6 +120,20 @@ static double parse_real(const char *opt, const char *s, int *bad) {
         *bad = 1;
     }
     return v;
+}
+
+enum { PER_ELEMENT = 1, PER_CHANNEL = 2 }; /* --standardize, --center: whose statistics */
+
+/* "--center" or "--center=feature": PER_ELEMENT; "=channel": PER_CHANNEL. */
+static int per_what(const char *opt, int *bad) {
+    const char *v = strchr(opt, '=');
+    if (!v || !strcmp(v, "=feature"))
+        return PER_ELEMENT;
+    if (!strcmp(v, "=channel"))
+        return PER_CHANNEL;
+    fail("%.*s takes =channel (per channel) or =feature (the default), not '%s'", (int)(v - opt), opt, v + 1);
+    *bad = 1;
+    return 0;
 }
 
 static void usage(const dnn_program *p, FILE *out) {
@@ -163,6 +178,9 @@ static void usage(const dnn_program *p, FILE *out) {
             "  --scale S          multiply every input by S (e.g. 1/255); kept in the weights file\n"
             "  --standardize      subtract the training inputs' mean and divide by their standard\n"
             "                     deviation, per feature; the statistics are kept in the weights file\n"
+            "  --standardize=channel  the same per channel (the first dimension: C of [C, H, W]),\n"
+            "                     as torchvision's Normalize\n"
+            "  --center[=channel] subtract the mean only, per feature (or per channel)\n"
             "  --map NAME=COLS    take NAME (an input or target) from these CSV columns: header names\n"
             "                     or 1-based numbers and ranges, comma-separated (e.g. x=2-5, y=species)\n"
             "  --class-names A,B  the classes' names in class order: a CSV's text labels get these\n"
@@ -257,7 +275,8 @@ static int parse_options(const dnn_program *p, int argc, char **argv, Options *o
         else if (!strcmp(a, "--tol")) o->tol = parse_real(a, v, &bad);
         else if (!strcmp(a, "--rtol")) o->rtol = parse_real(a, v, &bad);
         else if (!strcmp(a, "--atol")) o->atol = parse_real(a, v, &bad);
-        else if (!strcmp(a, "--standardize")) o->standardize = 1;
+        else if (!strcmp(a, "--standardize") || !strncmp(a, "--standardize=", 14)) o->standardize = per_what(a, &bad);
+        else if (!strcmp(a, "--center") || !strncmp(a, "--center=", 9)) o->center = per_what(a, &bad);
         else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) o->quiet = 1;
         else if (a[0] == '-' && a[1]) {
             fail("unknown option '%s' (see %s --help)", a, prog_name);
@@ -280,6 +299,10 @@ static int parse_options(const dnn_program *p, int argc, char **argv, Options *o
     }
     if (bad)
         return 2;
+    if (o->standardize && o->center) {
+        fail("--standardize and --center: give one of them (--standardize also centres)");
+        return 2;
+    }
     if (o->epochs > 1000000 || o->limit > 2000000000L) {
         fail("--epochs or --limit is too large");
         return 2;
@@ -296,7 +319,7 @@ typedef struct Data {
     float *x[MAX_SLOTS];       /* float slots: [count][size] */
     unsigned char *u8[MAX_SLOTS]; /* or byte slots (an IDX u8 file's input): [count][size], as read */
     float lut[MAX_SLOTS][256]; /* a byte slot's values after --scale, from prep_apply */
-    const float *mean[MAX_SLOTS], *std[MAX_SLOTS]; /* and --standardize's (the Prep's), or NULL */
+    const float *mean[MAX_SLOTS], *std[MAX_SLOTS]; /* and the Prep's statistics (std NULL: centred only), or NULL */
     int32_t *y[MAX_SLOTS];     /* class slots: [count] */
 } Data;
 
@@ -832,18 +855,25 @@ static int load_data(const dnn_program *p, const Options *o, Classes *k, const c
     return 0;
 }
 
-/* ---- preprocessing: --scale and --standardize, kept in the weights file ---------- */
+/* ---- preprocessing: --scale, --standardize and --center, kept in the weights file ---------- */
 
+/* Each input is scaled, x = (float)(raw · scale) with the product in double,
+ * then standardised, (x − mean) / std, or centred, x − mean, in float. The
+ * statistics are per element of the input or per channel — the input's
+ * first dimension, so one mean and std per C of [C, H, W] as torchvision's
+ * Normalize — and are held here repeated over each channel's positions. */
 typedef struct Prep {
     double scale;              /* 1 when none */
-    float *mean[MAX_SLOTS];    /* per input feature, or NULL */
-    float *std[MAX_SLOTS];
+    float *mean[MAX_SLOTS];    /* per input element, or NULL */
+    float *std[MAX_SLOTS];     /* the same, or NULL: centred only */
+    int groups[MAX_SLOTS];     /* how many statistics: the input's size, or its channels */
 } Prep;
 
 static void prep_free(Prep *pr) {
     for (int s = 0; s < MAX_SLOTS; s++) {
         free(pr->mean[s]);
         free(pr->std[s]);
+        pr->mean[s] = pr->std[s] = NULL;
     }
 }
 
@@ -861,8 +891,10 @@ static void prep_apply(const dnn_program *p, const Prep *pr, Data *d) {
             for (int k = 0; k < size; k++) {
                 float *v = &d->x[s][i * size + k];
                 *v = (float)(*v * pr->scale);
-                if (pr->mean[s])
+                if (pr->std[s])
                     *v = (*v - pr->mean[s][k]) / pr->std[s][k];
+                else if (pr->mean[s])
+                    *v = *v - pr->mean[s][k];
             }
     }
 }
@@ -870,26 +902,49 @@ static void prep_apply(const dnn_program *p, const Prep *pr, Data *d) {
 /* Element i of slot s as read (before any preprocessing). */
 static float raw(const Data *d, int s, long i) { return d->u8[s] ? d->u8[s][i] : d->x[s][i]; }
 
-/* Mean and standard deviation of each input feature over samples idx[0..n). */
-static void prep_fit(const dnn_program *p, Prep *pr, const Data *d, const long *idx, long n) {
+/* The statistics of every input over samples idx[0..n): means, and with
+ * `spread` standard deviations (population, as the mean of squared
+ * deviations); per element, or per channel (`per` PER_CHANNEL). */
+static void prep_fit(const dnn_program *p, Prep *pr, const Data *d, const long *idx, long n, int per, int spread) {
     for (int s = 0; s < p->ninputs; s++) {
-        int size = p->inputs[s].size;
+        const dnn_io *io = &p->inputs[s];
+        int size = io->size, groups = per == PER_CHANNEL && io->rank > 0 ? io->shape[0] : size, each = size / groups;
+        free(pr->mean[s]);
+        free(pr->std[s]);
         pr->mean[s] = xcalloc((size_t)size, sizeof(float));
-        pr->std[s] = xcalloc((size_t)size, sizeof(float));
-        for (int k = 0; k < size; k++) {
-            double sum = 0, sq = 0;
+        pr->std[s] = spread ? xcalloc((size_t)size, sizeof(float)) : NULL;
+        pr->groups[s] = groups;
+        for (int g = 0; g < groups; g++) {
+            double sum = 0, sq = 0, count = (double)n * each;
             for (long i = 0; i < n; i++)
-                sum += raw(d, s, idx[i] * size + k) * pr->scale;
-            double mean = sum / (double)n;
-            for (long i = 0; i < n; i++) {
-                double dv = raw(d, s, idx[i] * size + k) * pr->scale - mean;
-                sq += dv * dv;
+                for (int k = g * each; k < (g + 1) * each; k++)
+                    sum += raw(d, s, idx[i] * size + k) * pr->scale;
+            double mean = sum / count;
+            for (long i = 0; i < n; i++)
+                for (int k = g * each; k < (g + 1) * each; k++) {
+                    double dv = raw(d, s, idx[i] * size + k) * pr->scale - mean;
+                    sq += dv * dv;
+                }
+            double sd = sqrt(sq / count);
+            for (int k = g * each; k < (g + 1) * each; k++) {
+                pr->mean[s][k] = (float)mean;
+                if (spread)
+                    pr->std[s][k] = sd > 1e-12 ? (float)sd : 1.0f; /* a constant feature stays as it is */
             }
-            double sd = sqrt(sq / (double)n);
-            pr->mean[s][k] = (float)mean;
-            pr->std[s][k] = sd > 1e-12 ? (float)sd : 1.0f; /* a constant feature stays as it is */
         }
     }
+}
+
+/* The options' statistics over idx[0..n), unless the preprocessing has them already (from a file). */
+static void prep_fit_options(const dnn_program *p, const Options *o, Prep *pr, const Data *d, const long *idx, long n) {
+    for (int s = 0; s < p->ninputs; s++)
+        if (pr->mean[s]) {
+            if (o->standardize || o->center)
+                note("the weights' statistics are used, not new ones of --%s", o->center ? "center" : "standardize");
+            return;
+        }
+    if (o->standardize || o->center)
+        prep_fit(p, pr, d, idx, n, o->standardize ? o->standardize : o->center, o->standardize != 0);
 }
 
 /* ---- the model and its files ------------------------------------------------------ */
@@ -928,10 +983,11 @@ static void meta_free(Meta *mt) {
     memset(mt, 0, sizeof *mt);
 }
 
-static char *floats_text(const float *v, int n) {
+/* n floats, every step-th of v, as "%.9g" text (exact for a float). */
+static char *floats_text(const float *v, int n, int step) {
     char *s = xcalloc((size_t)n, 18), *q = s;
     for (int i = 0; i < n; i++)
-        q += sprintf(q, "%s%.9g", i ? "," : "", v[i]);
+        q += sprintf(q, "%s%.9g", i ? "," : "", v[(size_t)i * (size_t)step]);
     return s;
 }
 
@@ -960,11 +1016,13 @@ static void prep_meta(const Run *r, Meta *mt) {
     char *scale = xcalloc(32, 1);
     snprintf(scale, 32, "%.17g", r->prep.scale);
     meta_add(mt, "dnn.scale", scale);
-    for (int s = 0; s < r->p->ninputs; s++)
-        if (r->prep.mean[s]) {
-            meta_add(mt, key_for("mean", r->p->inputs[s].name), floats_text(r->prep.mean[s], r->p->inputs[s].size));
-            meta_add(mt, key_for("std", r->p->inputs[s].name), floats_text(r->prep.std[s], r->p->inputs[s].size));
-        }
+    for (int s = 0; s < r->p->ninputs; s++) {
+        int groups = r->prep.groups[s], each = groups ? r->p->inputs[s].size / groups : 1;
+        if (r->prep.mean[s])
+            meta_add(mt, key_for("mean", r->p->inputs[s].name), floats_text(r->prep.mean[s], groups, each));
+        if (r->prep.std[s])
+            meta_add(mt, key_for("std", r->p->inputs[s].name), floats_text(r->prep.std[s], groups, each));
+    }
     for (int s = r->p->ninputs; s < r->p->ninputs + r->p->ntargets; s++) {
         const Classes *k = &r->classes;
         int n = k->count[s];
@@ -984,6 +1042,58 @@ static void prep_meta(const Run *r, Meta *mt) {
 
 enum { META_PREP = 1, META_NAMES = 2 }; /* what meta_from reads */
 
+/* Input s's dnn.mean@NAME and dnn.std@NAME, if the image has them: one
+ * value per element of the input or one per channel (its first
+ * dimension); means finite, standard deviations positive. */
+static int stats_from(Run *r, const void *buf, size_t len, const char *path, int s, char *text, size_t cap) {
+    const dnn_io *io = &r->p->inputs[s];
+    float *stats[2] = {NULL, NULL};
+    int groups[2] = {0, 0}, rc = 0;
+    for (int which = 0; which < 2 && !rc; which++) {
+        char *key = key_for(which ? "std" : "mean", io->name);
+        if (dnn_st_metadata(buf, len, key, text, cap) == DNN_OK) {
+            int n = 1, channels = io->rank > 0 ? io->shape[0] : io->size;
+            for (const char *q = text; *q; q++)
+                n += *q == ',';
+            float *v = xcalloc((size_t)n, sizeof(float));
+            char *q = text, *end = text;
+            for (int k = 0; k < n && !rc; k++, q = end + 1) {
+                v[k] = strtof(q, &end);
+                rc = end == q || (*end != ',' && *end) || !isfinite(v[k]) || (which && !(v[k] > 0));
+            }
+            if (!rc && n != io->size && n != channels)
+                rc = 1;
+            if (rc) {
+                fail("%s: %s is damaged: %d values, which must be finite%s and number %d (one per element of '%s') "
+                     "or %d (one per channel)", path, key, n, which ? ", positive" : "", io->size, io->name, channels);
+                note("the file's metadata holds the preprocessing of its training run (docs/training.md)");
+            }
+            /* repeated over each channel's positions */
+            stats[which] = xcalloc((size_t)io->size, sizeof(float));
+            for (int k = 0; k < io->size && !rc; k++)
+                stats[which][k] = v[k / (io->size / n)];
+            groups[which] = n;
+            free(v);
+        }
+        free(key);
+    }
+    if (!rc && stats[1] && (!stats[0] || groups[0] != groups[1])) {
+        fail("%s: dnn.std@%s goes with a dnn.mean@%s of as many values", path, io->name, io->name);
+        rc = 1;
+    }
+    if (rc || !stats[0]) {
+        free(stats[0]);
+        free(stats[1]);
+        return rc;
+    }
+    free(r->prep.mean[s]);
+    free(r->prep.std[s]);
+    r->prep.mean[s] = stats[0];
+    r->prep.std[s] = stats[1];
+    r->prep.groups[s] = groups[0];
+    return 0;
+}
+
 /* Reads the preprocessing (META_PREP) and the class names (META_NAMES)
  * back from a weights or checkpoint image. Names given by --class-names
  * stay, with a note when the file's differ. */
@@ -995,30 +1105,16 @@ static int meta_from(Run *r, const void *buf, size_t len, const char *path, int 
     cap = (cap < len ? cap : len) + 1;
     char *text = xcalloc(cap, 1);
     int rc = 0;
-    if ((what & META_PREP) && dnn_st_metadata(buf, len, "dnn.scale", text, cap) == DNN_OK)
-        r->prep.scale = atof(text);
-    for (int s = 0; s < p->ninputs && !rc && (what & META_PREP); s++) {
-        char *km = key_for("mean", p->inputs[s].name), *ks = key_for("std", p->inputs[s].name);
-        for (int which = 0; which < 2 && !rc; which++) {
-            if (dnn_st_metadata(buf, len, which ? ks : km, text, cap) != DNN_OK)
-                continue;
-            float *v = xcalloc((size_t)p->inputs[s].size, sizeof(float));
-            char *q = text;
-            for (int k = 0; k < p->inputs[s].size && !rc; k++) {
-                char *end;
-                v[k] = strtof(q, &end);
-                if (end == q || (*end != ',' && *end)) {
-                    fail("%s: its standardisation statistics for '%s' are damaged", path, p->inputs[s].name);
-                    rc = 1;
-                }
-                q = *end ? end + 1 : end;
-            }
-            free(which ? r->prep.std[s] : r->prep.mean[s]);
-            (which ? r->prep.std : r->prep.mean)[s] = v;
+    if ((what & META_PREP) && dnn_st_metadata(buf, len, "dnn.scale", text, cap) == DNN_OK) {
+        char *end;
+        r->prep.scale = strtod(text, &end);
+        if (end == text || *end || !isfinite(r->prep.scale) || !(r->prep.scale > 0)) {
+            fail("%s: dnn.scale is damaged: '%s' is not a positive number", path, text);
+            rc = 1;
         }
-        free(km);
-        free(ks);
     }
+    for (int s = 0; s < p->ninputs && !rc && (what & META_PREP); s++)
+        rc = stats_from(r, buf, len, path, s, text, cap);
     for (int s = p->ninputs; s < p->ninputs + p->ntargets && !rc && (what & META_NAMES); s++) {
         const dnn_io *io = slot_io(p, s);
         char *key = names_key(p, s);
@@ -1194,9 +1290,12 @@ static void batch_fill(const dnn_program *p, const Data *d, const long *idx, int
                 const unsigned char *src = d->u8[s] + idx[i] * io->size;
                 const float *lut = d->lut[s], *mean = d->mean[s], *std = d->std[s];
                 float *dst = b->x[s] + (size_t)i * io->size;
-                if (mean)
+                if (std)
                     for (int k = 0; k < io->size; k++)
                         dst[k] = (lut[src[k]] - mean[k]) / std[k];
+                else if (mean)
+                    for (int k = 0; k < io->size; k++)
+                        dst[k] = lut[src[k]] - mean[k];
                 else
                     for (int k = 0; k < io->size; k++)
                         dst[k] = lut[src[k]];
@@ -1614,8 +1713,8 @@ static int train(Run *r) {
             goto done;
         }
     }
-    if (o->standardize && !o->resume) /* a resumed run has the checkpoint's */
-        prep_fit(p, &r->prep, &all, idx, ntrain);
+    if (!o->resume) /* a resumed run has the checkpoint's */
+        prep_fit_options(p, o, &r->prep, &all, idx, ntrain);
     prep_apply(p, &r->prep, &all);
     if (ntrain < all.count) {
         subset(p, &all, idx, ntrain, &train_set);
@@ -1843,6 +1942,9 @@ static int prepare(Run *r, int nslots, Data *d) {
         return 1;
     if (!isnan(r->o.scale))
         r->prep.scale = r->o.scale;
+    if (r->o.standardize || r->o.center)
+        note("--%s is measured when training; %s applies the statistics saved in %s", r->o.center ? "center" : "standardize",
+             r->o.command, r->o.weights);
     data_floats(r->p, d); /* predict and check read the floats */
     prep_apply(r->p, &r->prep, d);
     return 0;
@@ -2056,6 +2158,11 @@ static int gradcheck(Run *r) {
     if ((r->o.weights && load_weights(r, r->o.weights, META_PREP | META_NAMES)) ||
         load_data(p, &r->o, &r->classes, r->o.files, r->o.nfiles, p->ninputs + p->ntargets, &d))
         return 1;
+    long *all = xcalloc((size_t)d.count, sizeof(long));
+    for (long i = 0; i < d.count; i++)
+        all[i] = i;
+    prep_fit_options(p, &r->o, &r->prep, &d, all, d.count); /* unless the weights brought theirs */
+    free(all);
     prep_apply(p, &r->prep, &d);
     int n = (int)(d.count < p->batch ? d.count : p->batch);
     Batch b;

@@ -283,3 +283,211 @@ fi
 sed '1s/.*/x.0,x.1,species/' "$tmp/pets.csv" >"$tmp/species.csv"
 expect_error columns.named_but_one_missing 1 "species.csv: the header names some of the model's columns but not all" \
     "$tmp/pets" train "$tmp/species.csv" --quiet --save "$tmp/no.safetensors"
+
+# ---- preprocessing: --center, --standardize=channel, and NAME_preprocess on the device ------------------
+cat >"$tmp/img.dnn" <<'EOF2'
+model img {
+    input  image[3, 4, 4];
+    target cls : class(2);
+    logits = image |> flatten |> dense(2);
+    output probs = softmax(logits);
+    loss   cross_entropy(logits, cls);
+    train { optimizer sgd(lr = 0.01); batch 8; epochs 3; seed 5; }
+}
+EOF2
+build img "$tmp/img.dnn"
+# 40 "pixels" images: channel c around 60c, spread 20(c + 1), a little brighter in class 1
+awk 'BEGIN { srand(7); for (k = 1; k <= 48; k++) printf "p%d,", k; print "cls"
+             for (i = 0; i < 40; i++) { y = rand() < 0.5; line = ""
+                 for (c = 0; c < 3; c++) for (k = 0; k < 16; k++) line = line sprintf("%d,", int(c * 60 + (c + 1) * 20 * rand() + y * 10))
+                 print line y } }' >"$tmp/img.csv"
+PY=${PYTHON:-/usr/bin/python3}
+have_torch=0
+"$PY" -c 'import numpy, torch' 2>/dev/null && have_torch=1
+# prep NAME OPTIONS...: trains img with OPTIONS into $tmp/NAME.safetensors and predicts the golden $tmp/NAME.golden.safetensors
+prep() {
+    name=$1; shift
+    "$tmp/img" train "$tmp/img.csv" "$@" --quiet --save "$tmp/$name.safetensors" >"$tmp/out" 2>&1 &&
+    "$tmp/img" predict "$tmp/img.csv" --weights "$tmp/$name.safetensors" --out "$tmp/$name.golden.safetensors" >>"$tmp/out" 2>&1
+}
+for case in "standardize channel --standardize=channel" "center channel --center=channel" \
+            "standardize feature --standardize" "center feature --center"; do
+    set -- $case
+    kind=$1 per=$2; shift 2
+    if ! prep "$kind-$per" --scale 1/255 "$@"; then
+        fail "prep.$kind-$per" "$(head -2 "$tmp/out")"
+    elif [ $have_torch = 0 ]; then
+        skip "prep.$kind-$per" "no NumPy and PyTorch for $PY"
+    elif "$PY" tests/program/check_prep.py "$tmp/$kind-$per.safetensors" "$tmp/$kind-$per.golden.safetensors" "$tmp/img.csv" \
+            image 3,4,4 1/255 $per $kind >"$tmp/out" 2>&1; then
+        pass "prep.$kind-$per ($(cat "$tmp/out"))"
+    else
+        fail "prep.$kind-$per" "$(tail -1 "$tmp/out")"
+    fi
+done
+expect_error prep.bad_option 2 "--standardize takes =channel (per channel) or =feature (the default), not 'pixel'" \
+    "$tmp/img" train "$tmp/img.csv" --standardize=pixel
+expect_error prep.one_of_them 2 "--standardize and --center: give one of them" \
+    "$tmp/img" train "$tmp/img.csv" --standardize --center=channel
+# gradcheck applies the options' statistics too: its gradients change with --standardize
+"$tmp/img" gradcheck "$tmp/img.csv" >"$tmp/g1" 2>&1
+"$tmp/img" gradcheck "$tmp/img.csv" --standardize=channel >"$tmp/g2" 2>&1
+if ! cmp -s "$tmp/g1" "$tmp/g2" && grep -q ": ok" "$tmp/g2"; then
+    pass prep.gradcheck_standardizes
+else
+    fail prep.gradcheck_standardizes "the same gradients with and without --standardize=channel"
+fi
+
+# NAME_preprocess (--embed-weights): the same bits the training program's predict fed the model,
+# for one input per channel or per element, several inputs (centred), and weights without preprocessing
+cat >"$tmp/pre_img.c" <<'EOF2'
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "dnn_data.h"
+#include "dnn_host.h"
+#include "fw.h"
+/* pre_img RAW.csv GOLDEN: img_preprocess of the CSV's rows against the golden file's inputs */
+int main(int argc, char **argv) {
+    dnn_csv t;
+    char msg[512];
+    void *buf;
+    size_t len;
+    dnn_st_view v;
+    if (argc != 3 || dnn_csv_read(argv[1], &t, msg, sizeof msg) || dnn_read_file_alloc(argv[2], &buf, &len) ||
+        dnn_st_find(buf, len, "image", &v) || v.nbytes != (size_t)t.rows * IMG_IMAGE_SIZE * 4)
+        return 2;
+    size_t count = (size_t)t.rows * IMG_IMAGE_SIZE;
+    float *raw = calloc(count, 4), *x = calloc(count, 4);
+    for (size_t i = 0; i < count; i++)
+        raw[i] = t.data[i / IMG_IMAGE_SIZE * (size_t)t.cols + i % IMG_IMAGE_SIZE];
+    img_preprocess(raw, x, t.rows);
+    img_preprocess(raw, raw, t.rows); /* in place */
+    int bad = memcmp(x, v.data, count * 4) != 0 || memcmp(raw, x, count * 4) != 0;
+    printf("%d samples %s", t.rows, bad ? "differ" : "the same bits");
+    return bad;
+}
+EOF2
+for case in standardize-channel center-channel standardize-feature center-feature; do
+    if build/dnnc --inference --embed-weights "$tmp/$case.safetensors" "$tmp/img.dnn" -o "$tmp/fw.c" 2>"$tmp/err" &&
+       ${CC:-cc} -std=c99 -O2 -Wall -Wextra -Wpedantic -Werror -Iruntime -I"$tmp" "$tmp/fw.c" "$tmp/pre_img.c" \
+           build/libdnnrt.a -lz -lm -o "$tmp/pre_img" 2>>"$tmp/err" &&
+       "$tmp/pre_img" "$tmp/img.csv" "$tmp/$case.golden.safetensors" >"$tmp/out" 2>>"$tmp/err"; then
+        pass "preprocess.$case ($(cat "$tmp/out"))"
+    else
+        fail "preprocess.$case" "$(cat "$tmp/out") $(head -3 "$tmp/err" | tr '\n' ' ')"
+    fi
+done
+if grep -q "^#define IMG_IMAGE_MEAN {" "$tmp/fw.h" && grep -q "} /\* dnn.mean@image: one per element \*/$" "$tmp/fw.h" &&
+   grep -q "image = (float)(raw_image \* IMG_IMAGE_SCALE) - IMG_IMAGE_MEAN\[i\]" "$tmp/fw.h" &&
+   ! grep -q "IMG_IMAGE_STD" "$tmp/fw.h" && grep -q "^void img_preprocess(const float \*raw_image, float \*image, int n);" "$tmp/fw.h"; then
+    pass preprocess.header
+else
+    fail preprocess.header "$(grep -i preprocess "$tmp/fw.h" | head -3)"
+fi
+# several inputs: one function, the raw inputs then the model's, as NAME_forward orders them
+cat >"$tmp/two.dnn" <<'EOF2'
+model two {
+    input  a[2];
+    input  b[3];
+    target y[1];
+    out = concat(a, b) |> dense(4) |> relu |> dense(1);
+    output out;
+    loss   mse(out, y);
+    train { optimizer sgd(lr = 0.01); batch 4; epochs 2; seed 2; }
+}
+EOF2
+build two "$tmp/two.dnn"
+awk 'BEGIN { srand(3); print "a1,a2,b1,b2,b3,y"; for (i = 0; i < 10; i++) printf "%.2f,%.2f,%.1f,%.1f,%.1f,%.2f\n", rand(), 5 + rand(), 100 * rand(), -50 * rand(), rand(), rand() }' \
+    >"$tmp/two.csv"
+cat >"$tmp/pre_two.c" <<'EOF2'
+#include <stdio.h>
+#include <string.h>
+#include "dnn_data.h"
+#include "dnn_host.h"
+#include "fw.h"
+/* pre_two RAW.csv GOLDEN: two_preprocess of a's and b's columns against the golden file's a and b */
+int main(int argc, char **argv) {
+    dnn_csv t;
+    char msg[512];
+    void *buf;
+    size_t len;
+    dnn_st_view va, vb;
+    static float raw_a[10][2], raw_b[10][3], a[10][2], b[10][3];
+    if (argc != 3 || dnn_csv_read(argv[1], &t, msg, sizeof msg) || t.rows != 10 ||
+        dnn_read_file_alloc(argv[2], &buf, &len) || dnn_st_find(buf, len, "a", &va) || dnn_st_find(buf, len, "b", &vb))
+        return 2;
+    for (int i = 0; i < 10; i++)
+        for (int k = 0; k < 5; k++)
+            *(k < 2 ? &raw_a[i][k] : &raw_b[i][k - 2]) = t.data[i * t.cols + k];
+    two_preprocess(&raw_a[0][0], &raw_b[0][0], &a[0][0], &b[0][0], 10);
+    int bad = memcmp(a, va.data, sizeof a) != 0 || memcmp(b, vb.data, sizeof b) != 0;
+    printf("a and b: %s", bad ? "differ" : "the same bits");
+    return bad;
+}
+EOF2
+"$tmp/two" train "$tmp/two.csv" --center --quiet --save "$tmp/two.safetensors" >"$tmp/out" 2>&1
+"$tmp/two" predict "$tmp/two.csv" --weights "$tmp/two.safetensors" --out "$tmp/two.golden.safetensors" >>"$tmp/out" 2>&1
+if build/dnnc --inference --embed-weights "$tmp/two.safetensors" "$tmp/two.dnn" -o "$tmp/fw.c" 2>"$tmp/err" &&
+   grep -q "^void two_preprocess(const float \*raw_a, const float \*raw_b, float \*a, float \*b, int n);" "$tmp/fw.h" &&
+   ${CC:-cc} -std=c99 -O2 -Wall -Wextra -Wpedantic -Werror -Iruntime -I"$tmp" "$tmp/fw.c" "$tmp/pre_two.c" \
+       build/libdnnrt.a -lz -lm -o "$tmp/pre_two" 2>>"$tmp/err" &&
+   "$tmp/pre_two" "$tmp/two.csv" "$tmp/two.golden.safetensors" >"$tmp/out" 2>>"$tmp/err"; then
+    pass "preprocess.two_inputs ($(cat "$tmp/out"))"
+else
+    fail preprocess.two_inputs "$(cat "$tmp/out") $(head -3 "$tmp/err" | tr '\n' ' ')"
+fi
+# weights without preprocessing: it copies (also in place), and says so
+cat >"$tmp/pre_xor.c" <<'EOF2'
+#include <string.h>
+#include "fw.h"
+int main(void) {
+    float raw[8] = {0, 0, 0, 1, 1, 0, 1, 1}, x[8] = {0};
+    xor_preprocess(raw, x, 4);
+    xor_preprocess(x, x, 4);
+    xor_preprocess(raw, x, 0);
+    return memcmp(raw, x, sizeof x) != 0;
+}
+EOF2
+if build/dnnc --inference --embed-weights tests/golden/data/xor.weights.safetensors models/xor.dnn -o "$tmp/fw.c" \
+       2>"$tmp/err" && grep -q "The weights hold no preprocessing: it copies" "$tmp/fw.h" &&
+   grep -q "^#define XOR_X_SCALE 1.0 /\* dnn.scale \*/" "$tmp/fw.h" &&
+   ${CC:-cc} -std=c99 -O2 -Wall -Wextra -Wpedantic -Werror -Iruntime -I"$tmp" "$tmp/fw.c" "$tmp/pre_xor.c" \
+       build/libdnnrt.a -lm -o "$tmp/pre_xor" 2>>"$tmp/err" && "$tmp/pre_xor"; then
+    pass preprocess.none_copies
+else
+    fail preprocess.none_copies "$(head -3 "$tmp/err" | tr '\n' ' ')"
+fi
+# freestanding: the firmware compiler takes it warning-free
+if ! command -v arm-none-eabi-gcc >/dev/null; then
+    skip preprocess.cortex_m4 "arm-none-eabi-gcc is not installed"
+elif build/dnnc --inference --embed-weights "$tmp/standardize-channel.safetensors" "$tmp/img.dnn" -o "$tmp/fw.c" &&
+     arm-none-eabi-gcc -std=c99 -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16 -Os -ffreestanding -Wall \
+         -Wextra -Wpedantic -Werror -Iruntime -c "$tmp/fw.c" -o "$tmp/fw.o" 2>"$tmp/err"; then
+    pass preprocess.cortex_m4
+else
+    fail preprocess.cortex_m4 "$(head -2 "$tmp/err" | tr '\n' ' ')"
+fi
+# damaged statistics: dnnc and the program say which key and what it must hold
+"$PY" - "$tmp/standardize-channel.safetensors" "$tmp/damaged.safetensors" <<'EOF2' 2>/dev/null
+import json, struct, sys
+data = open(sys.argv[1], "rb").read()
+n = struct.unpack("<Q", data[:8])[0]
+header = json.loads(data[8:8 + n])
+header["__metadata__"]["dnn.std@image"] = "1,0,2"
+text = json.dumps(header).encode()
+text += b" " * (-len(text) % 8)
+open(sys.argv[2], "wb").write(struct.pack("<Q", len(text)) + text + data[8 + n:])
+EOF2
+if [ ! -e "$tmp/damaged.safetensors" ]; then
+    skip preprocess.damaged "no $PY"
+else
+    expect_error prep.damaged_metadata 1 "dnn.std@image is damaged: 3 values, which must be finite, positive and number 48 (one per element of 'image') or 3 (one per channel)" \
+        "$tmp/img" eval "$tmp/img.csv" --weights "$tmp/damaged.safetensors"
+    if ! build/dnnc --inference --embed-weights "$tmp/damaged.safetensors" "$tmp/img.dnn" -o "$tmp/d.c" 2>"$tmp/err" &&
+       grep -q "damaged.safetensors: dnn.std@image is damaged: 3 values, which must be finite, positive" "$tmp/err"; then
+        pass preprocess.damaged_metadata
+    else
+        fail preprocess.damaged_metadata "$(head -2 "$tmp/err")"
+    fi
+fi
