@@ -319,6 +319,7 @@ typedef struct EmitOptions {
 } EmitOptions;
 bool emit_model(Graph *g, const Plan *p, const EmitOptions *o, FILE *c, FILE *h);
 int optimizer_states(const Train *t, const char **names); /* state arrays' names; returns how many */
+int min_train_batch(const Graph *g); /* 2 when a batchnorm cannot train on one sample, else 1 */
 
 /* emit_main.c — --main: the training program's description and main(). */
 bool emit_program(Graph *g, const Plan *p, const char *source, FILE *c);

@@ -662,6 +662,23 @@ static void emit_calls(Out *o, const bool *needed, int from, int to) {
     }
 }
 
+/* The smallest n NAME_backward trains on: 2 when a batchnorm the loss
+ * needs normalises one value per channel and sample ([C], or [C, 1, 1]),
+ * since PyTorch raises "Expected more than 1 value per channel when
+ * training" when N·H·W is 1; else 1. */
+int min_train_batch(const Graph *g) {
+    if (g->inference || !g->loss)
+        return 1;
+    bool *needed = arena_alloc((size_t)g->nvalues);
+    mark_needed(g, g->loss, needed);
+    for (int i = 0; i < g->nforward; i++) {
+        const Value *v = g->values[i];
+        if (v->op == OP_batchnorm && needed[v->id] && shape_size(&v->shape) == v->shape.dim[0])
+            return 2;
+    }
+    return 1;
+}
+
 static void emit_entry_points(Out *o) {
     Graph *g = o->g;
     FILE *c = o->c;
@@ -692,8 +709,11 @@ static void emit_entry_points(Out *o) {
     memcpy(all, o->for_loss, (size_t)g->nforward);
     for (int i = g->nforward; i < g->nvalues; i++)
         all[i] = true;
+    /* batchnorm on one value per channel: PyTorch raises, the model is left as it is */
+    const char *one = min_train_batch(g) > 1 ? "    if (n == 1) /* batchnorm needs more than 1 value per channel */\n"
+                                               "        return (float)DNN_E_ARG;\n" : "";
     fprintf(c, "float %s_backward(%s) {\n", n, entry_params(o, true, false));
-    fprintf(c, "    if (n < 1 || n > %s_BATCH)\n        return NAN;\n", N);
+    fprintf(c, "    if (n < 1 || n > %s_BATCH)\n        return NAN;\n%s", N, one);
     void_unused(o, o->for_loss, true);
     fprintf(c, "    m->training = 1;\n");
     emit_calls(o, all, 0, g->nforward);
@@ -707,7 +727,7 @@ static void emit_entry_points(Out *o) {
         snprintf(args + strlen(args), sizeof args - strlen(args), ", %s", arg_name(g->inputs[i]->name));
     for (int i = 0; i < g->ntargets; i++)
         snprintf(args + strlen(args), sizeof args - strlen(args), ", %s", arg_name(g->targets[i]->name));
-    fprintf(c, "float %s_train_step(%s) {\n", n, entry_params(o, true, false));
+    fprintf(c, "float %s_train_step(%s) {\n%s", n, entry_params(o, true, false), one);
     fprintf(c, "    const float loss = %s_backward(%s, n);\n", n, args);
     fprintf(c, "    if (loss == loss) /* not NaN: n was valid */\n");
     fprintf(c, "        %s_step(m);\n", n);

@@ -124,6 +124,8 @@ bool emit_program(Graph *g, const Plan *plan, const char *source, FILE *c) {
     fprintf(c, "static const dnn_program program = {\n");
     fprintf(c, "    .name = \"%s\",\n    .source = \"%s\",\n", n, source);
     fprintf(c, "    .model_size = sizeof(%s_model),\n    .batch = %d,\n", n, t->batch);
+    if (min_train_batch(g) > 1)
+        fprintf(c, "    .min_batch = %d, /* a batchnorm cannot train on one sample */\n", min_train_batch(g));
     fprintf(c, "    .ninputs = %d, .ntargets = %d, .noutputs = %d,\n", g->ninputs, g->ntargets, g->noutputs);
     fprintf(c, "    .inputs = program_inputs, .targets = program_targets, .outputs = program_outputs,\n");
     fprintf(c, "    .num_tensors = %d, .tensors = %s_tensors,\n", g->nparams, n);

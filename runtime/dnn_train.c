@@ -53,6 +53,15 @@ static void note(const char *fmt, ...) {
     fputc('\n', stderr);
 }
 
+static void warn(const char *fmt, ...) {
+    va_list ap;
+    fprintf(stderr, "%s: warning: ", prog_name);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
 static void *xcalloc(size_t n, size_t size) {
     void *p = calloc(n ? n : 1, size ? size : 1);
     if (!p) {
@@ -1736,6 +1745,19 @@ static int train(Run *r) {
         prep_apply(p, &r->prep, &val_set);
     }
     int have_val = val_set.count > 0;
+    /* batchnorm cannot train on one sample (PyTorch raises): a last batch of one is left out */
+    long used = train_set.count;
+    if (p->min_batch > 1 && (p->batch < p->min_batch || used < p->min_batch)) {
+        fail("the model's batchnorm needs at least %d samples a batch to train (PyTorch raises on 1), and %s",
+             p->min_batch, p->batch < p->min_batch ? "its batch is 1" : "there is 1 training sample");
+        status = 1;
+        goto done;
+    }
+    if (p->min_batch > 1 && used % p->batch == 1) {
+        used--;
+        warn("each epoch's last batch would hold 1 sample, on which batchnorm cannot train (PyTorch raises); "
+             "it is left out, so an epoch trains on %ld of the %ld samples", used, train_set.count);
+    }
     if (p->early_stop && !have_val)
         note("no validation data: early_stop watches the training loss (give --val, or 'validation F;' in the train block)");
 
@@ -1778,16 +1800,16 @@ static int train(Run *r) {
         if (p->shuffle)
             shuffle_order(order, train_set.count, &rng);
         double started = dnn_now() - l.seconds;
-        long nbatches = (train_set.count + p->batch - 1) / p->batch;
+        long nbatches = (used + p->batch - 1) / p->batch;
         /* every epoch draws its progress; long runs keep the summaries of about 25:
            the first, the last and evenly between */
         int every = epochs <= 50 ? 1 : (epochs + 24) / 25;
         int keep = l.epoch == 0 || (l.epoch + 1) % every == 0 || l.epoch + 1 == epochs, show = !o->quiet;
         if (show)
-            dnn_progress_begin(&bar, stdout, l.epoch + 1, epochs, train_set.count);
+            dnn_progress_begin(&bar, stdout, l.epoch + 1, epochs, used);
         for (; l.batch < nbatches; l.batch++) {
             long start = l.batch * p->batch;
-            int n = (int)(train_set.count - start < p->batch ? train_set.count - start : p->batch);
+            int n = (int)(used - start < p->batch ? used - start : p->batch);
             batch_fill(p, &train_set, order + start, n, &b);
             float loss = p->backward(r->m, (const float *const *)b.x, (const void *const *)b.y, n);
             if (!isfinite(loss) || nonfinite(r, l.epoch, l.batch)) {
@@ -2165,6 +2187,11 @@ static int gradcheck(Run *r) {
     free(all);
     prep_apply(p, &r->prep, &d);
     int n = (int)(d.count < p->batch ? d.count : p->batch);
+    if (n < p->min_batch) {
+        fail("gradcheck needs at least %d samples: the model's batchnorm cannot train on 1 (PyTorch raises)", p->min_batch);
+        data_free(&d);
+        return 1;
+    }
     Batch b;
     batch_alloc(p, &b);
     long *idx = xcalloc((size_t)n, sizeof(long));

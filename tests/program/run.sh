@@ -491,3 +491,75 @@ else
         fail preprocess.damaged_metadata "$(head -2 "$tmp/err")"
     fi
 fi
+
+# ---- batchnorm on a batch of one: refused as PyTorch refuses it -----------------------------------------
+# NAME_backward and NAME_train_step with n = 1 return (float)DNN_E_ARG and leave the model as it was when a
+# batchnorm sees one value per channel ([C], or [C, 1, 1]); over [C, H, W] with H·W > 1 they train
+cat >"$tmp/bn_main.c" <<'EOF2'
+#include <stdio.h>
+#include <string.h>
+#include "bn.h"
+static bn_model m, before;
+int main(void) {
+    float x[2 * BN_X_SIZE], y[2 * BN_Y_SIZE];
+    for (int i = 0; i < 2 * BN_X_SIZE; i++)
+        x[i] = (float)(i % 7) - 3;
+    for (int i = 0; i < 2 * BN_Y_SIZE; i++)
+        y[i] = (float)(i % 3);
+    bn_init(&m, 1);
+    memcpy(&before, &m, sizeof m);
+    float one = bn_backward(&m, x, y, 1);
+    int kept = !memcmp(&before, &m, sizeof m);
+    float step = bn_train_step(&m, x, y, 1);
+    kept &= !memcmp(&before, &m, sizeof m);
+    float two = bn_train_step(&m, x, y, 2);
+    printf("%s %s %s\n", one == (float)DNN_E_ARG && kept ? "refused" : one == one ? "trained" : "nan",
+           step == (float)DNN_E_ARG ? "refused" : "trained", two == two && two != (float)DNN_E_ARG ? "ok" : "bad");
+    return 0;
+}
+EOF2
+for shape in "4" "2, 1, 1" "2, 2, 2"; do
+    cat >"$tmp/bn.dnn" <<EOF2
+model bn {
+    input  x[$shape];
+    target y[$shape];
+    out = batchnorm(x);
+    output out;
+    loss   mse(out, y);
+    train { optimizer sgd(lr = 0.1); batch 4; epochs 1; seed 1; }
+}
+EOF2
+    if [ "$shape" = "2, 2, 2" ]; then want="trained trained ok"; else want="refused refused ok"; fi
+    if [ $have_torch = 1 ]; then # what PyTorch does with one sample of this shape in training
+        torch=$("$PY" -c "
+import torch
+bn = (torch.nn.BatchNorm1d if len(($shape,)) == 1 else torch.nn.BatchNorm2d)(($shape,)[0])
+try:
+    bn(torch.ones(1, $shape)); print('trained')
+except ValueError:
+    print('refused')" 2>&1)
+        [ "${want%% *}" = "$torch" ] || fail "batchnorm.pytorch [$shape]" "PyTorch $torch, want ${want%% *}"
+    fi
+    if build/dnnc "$tmp/bn.dnn" -o "$tmp/bn.c" 2>"$tmp/err" &&
+       ${CC:-cc} -std=c99 -O2 -Wall -Wextra -Wpedantic -Werror -Iruntime -I"$tmp" "$tmp/bn.c" "$tmp/bn_main.c" \
+           build/libdnnrt.a -lm -o "$tmp/bn" 2>>"$tmp/err" && [ "$("$tmp/bn")" = "$want" ]; then
+        pass "batchnorm.one_sample [$shape] ($want)"
+    else
+        fail "batchnorm.one_sample [$shape]" "$("$tmp/bn" 2>&1) (want $want) $(head -2 "$tmp/err" | tr '\n' ' ')"
+    fi
+done
+# the training program leaves a last batch of one out, with a warning, and trains on the rest
+build ema tests/train/ema.dnn
+"$tmp/ema" train $iris --limit 23 --epochs 2 --save "$tmp/ema.safetensors" >"$tmp/out" 2>"$tmp/err"
+rc=$?
+if [ $rc -eq 0 ] && [ "$(grep -c warning "$tmp/err")" -eq 1 ] &&
+   grep -q "warning: each epoch's last batch would hold 1 sample, on which batchnorm cannot train (PyTorch raises); it is left out, so an epoch trains on 16 of the 17 samples" "$tmp/err"; then
+    pass batchnorm.program_drops_a_last_batch_of_one
+else
+    fail batchnorm.program_drops_a_last_batch_of_one "exit $rc: $(head -2 "$tmp/err" | tr '\n' ' ')"
+fi
+sed 's/batch          16;/batch 1;/' tests/train/ema.dnn >"$tmp/ema1.dnn"
+build ema1 "$tmp/ema1.dnn"
+expect_error batchnorm.program_batch_of_one 1 "the model's batchnorm needs at least 2 samples a batch to train (PyTorch raises on 1), and its batch is 1" \
+    "$tmp/ema1" train $iris --save "$tmp/no.safetensors"
+expect_error batchnorm.gradcheck_one_sample 1 "gradcheck needs at least 2 samples" "$tmp/ema" gradcheck $iris --limit 1
