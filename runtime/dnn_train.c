@@ -1108,10 +1108,10 @@ static int stats_from(Run *r, const void *buf, size_t len, const char *path, int
  * stay, with a note when the file's differ. */
 static int meta_from(Run *r, const void *buf, size_t len, const char *path, int what) {
     const dnn_program *p = r->p;
-    size_t cap = len >= 8 ? (size_t)((const unsigned char *)buf)[0] | (size_t)((const unsigned char *)buf)[1] << 8 |
-                                (size_t)((const unsigned char *)buf)[2] << 16 | (size_t)((const unsigned char *)buf)[3] << 24
-                          : 0; /* the header's length bounds every value */
-    cap = (cap < len ? cap : len) + 1;
+    uint64_t header = 0; /* the header's length bounds every value */
+    for (int b = 7; b >= 0 && len >= 8; b--)
+        header = header << 8 | ((const unsigned char *)buf)[b];
+    size_t cap = (header < len ? (size_t)header : len) + 1;
     char *text = xcalloc(cap, 1);
     int rc = 0;
     if ((what & META_PREP) && dnn_st_metadata(buf, len, "dnn.scale", text, cap) == DNN_OK) {
@@ -1405,7 +1405,6 @@ typedef struct Loop {
     float *ema;                /* the weight average, or NULL */
     float *best;               /* the best weights, or NULL */
 } Loop;
-
 
 static char *text_of(const char *fmt, ...) {
     va_list ap;
