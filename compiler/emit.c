@@ -844,7 +844,9 @@ static void emit_preprocess(Out *o) {
     for (int i = 0; i < g->ninputs; i++) {
         const Value *in = g->inputs[i];
         const char *I = arena_printf("%s_%s", o->NAME, upper(c_ident(in->name)));
-        fprintf(h, "#define %s_SCALE %.17g%s /* dnn.scale */\n", I, scale, scale == (long)scale ? ".0" : "");
+        char text[40]; /* a double constant: "1.0", not the int "1" */
+        snprintf(text, sizeof text, "%.17g", scale);
+        fprintf(h, "#define %s_SCALE %s%s /* dnn.scale */\n", I, text, strpbrk(text, ".en") ? "" : ".0");
         for (int which = 0; pr && which < 2; which++) {
             const float *v = which ? pr->std[i] : pr->mean[i];
             if (!v)

@@ -53,15 +53,6 @@ static void note(const char *fmt, ...) {
     fputc('\n', stderr);
 }
 
-static void warn(const char *fmt, ...) {
-    va_list ap;
-    fprintf(stderr, "%s: warning: ", prog_name);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-}
-
 static void *xcalloc(size_t n, size_t size) {
     void *p = calloc(n ? n : 1, size ? size : 1);
     if (!p) {
@@ -556,40 +547,43 @@ static size_t slot_names(char *text, size_t cap, size_t n, const dnn_io *io) {
                                 io->size - 1);
 }
 
-/* The error of a CSV whose header names some of the model's columns while
- * the rest neither have names nor line up by position: the header, what
- * its names matched and what is left over on both sides. */
-static void columns_mixed(const dnn_program *p, const char *path, const dnn_csv *c, int first, int last) {
+/* The error of a CSV whose columns are given for some of slots first..all-1
+ * (by --map or header names: cols[t] for t < end, header names after)
+ * while the rest neither have names nor line up by position: the header,
+ * what was matched and what is left over on both sides. */
+static void columns_mixed(const dnn_program *p, const Options *o, const char *path, const dnn_csv *c, int first,
+                          int all, int *const *cols, int end) {
     size_t cap = 4096, n = 0, m = 0, l = 0, f = 0, h = 0;
     char *header = xcalloc(cap, 1), *matched = xcalloc(cap, 1), *slots = xcalloc(cap, 1), *spare = xcalloc(cap, 1);
     char *how = xcalloc(cap, 1), *used = xcalloc((size_t)c->cols, 1);
-    int *cols = xcalloc((size_t)c->cols + 64, sizeof(int));
-    for (int j = 0; j < c->cols && n < cap - 256; j++)
+    int *named = xcalloc((size_t)c->cols + 64, sizeof(int)), nspare = 0;
+    for (int j = 0; c->header && j < c->cols && n < cap - 256; j++)
         n += (size_t)snprintf(header + n, cap - n, "%s%s", j ? "," : "", c->header[j]);
-    for (int s = first; s < last && h < cap - 256; s++) {
+    for (int s = first; s < all && h < cap - 256 && m < cap - 256 && l < cap - 256; s++) {
         const dnn_io *io = slot_io(p, s);
         h = slot_names(how, cap, h + (size_t)snprintf(how + h, cap - h, "%s", s > first ? ", " : ""), io);
-        if (io->size <= c->cols && named_columns(c, io, cols)) {
-            m += (size_t)snprintf(matched + m, cap - m, "%s%s = column%s %d", m ? ", " : "", io->name,
-                                  io->size > 1 ? "s" : "", cols[0] + 1);
-            for (int k = 0; k < io->size; k++)
-                used[cols[k]] = 1;
-            for (int k = 1; k < io->size && m < cap - 256; k++)
-                m += (size_t)snprintf(matched + m, cap - m, ",%d", cols[k] + 1);
-        } else {
+        const int *at = s < end ? cols[s] : io->size <= c->cols && named_columns(c, io, named) ? named : NULL;
+        if (!at) {
             l += (size_t)snprintf(slots + l, cap - l, "%s%s (%d column%s)", l ? ", " : "", io->name, io->size,
                                   io->size == 1 ? "" : "s");
+            continue;
         }
+        m += (size_t)snprintf(matched + m, cap - m, "%s%s = column%s ", m ? ", " : "", io->name, io->size > 1 ? "s" : "");
+        for (int k = 0; k < io->size && m < cap - 256; k++) {
+            used[at[k]] = 1;
+            m += (size_t)snprintf(matched + m, cap - m, "%s%d", k ? "," : "", at[k] + 1);
+        }
+        if (s < end && find_map(o, io->name))
+            m += (size_t)snprintf(matched + m, cap - m, " (--map)");
     }
-    int nspare = 0;
     for (int j = 0; j < c->cols && f < cap - 256; j++)
         if (!used[j] && ++nspare)
             f += (size_t)snprintf(spare + f, cap - f, "%s%d (%s)", f ? ", " : "", j + 1,
-                                  c->header[j][0] ? c->header[j] : "no name");
-    fail("%s: the header names some of the model's columns but not all, and the rest do not line up by position",
-         path);
-    note("header: %s", header);
-    note("matched by name: %s", m ? matched : "nothing");
+                                  c->header && c->header[j][0] ? c->header[j] : "no name");
+    fail("%s: %s the columns of some of the model's inputs and targets but not all, and the rest do not line up by "
+         "position", path, end > first ? "--map or the header gives" : "the header names");
+    note("header: %s", c->header ? header : "none (the first line is data)");
+    note("matched: %s", m ? matched : "nothing");
     note("left over: the model's %s; the file's column%s %s", l ? slots : "nothing", nspare == 1 ? "" : "s",
          nspare ? spare : "none");
     note("name every column (%s), or choose them with --map NAME=COLUMNS", how);
@@ -599,7 +593,7 @@ static void columns_mixed(const dnn_program *p, const char *path, const dnn_csv 
     free(spare);
     free(how);
     free(used);
-    free(cols);
+    free(named);
 }
 
 /* Fills slot s from columns cols[] of c: text labels become class indices,
@@ -707,7 +701,7 @@ static int load_csv(const dnn_program *p, const Options *o, Classes *k, const ch
         /* said */
     } else if (explicit) {
         if (end < nslots && last) {
-            columns_mixed(p, path, &c, first, all);
+            columns_mixed(p, o, path, &c, first, all, cols, end);
             rc = 1;
         }
     } else {
@@ -724,7 +718,7 @@ static int load_csv(const dnn_program *p, const Options *o, Classes *k, const ch
                     agree &= here && named[j] == (t < end ? cols[t][j] : from + j);
         }
         if (!agree) {
-            columns_mixed(p, path, &c, first, all);
+            columns_mixed(p, o, path, &c, first, all, cols, first);
             rc = 1;
         } else if (next_col < c.cols && !ignored) {
             if (end < nslots && !find_map(o, slot_io(p, end)->name))
@@ -1754,8 +1748,9 @@ static int train(Run *r) {
     }
     if (p->min_batch > 1 && used % p->batch == 1) {
         used--;
-        warn("each epoch's last batch would hold 1 sample, on which batchnorm cannot train (PyTorch raises); "
-             "it is left out, so an epoch trains on %ld of the %ld samples", used, train_set.count);
+        fprintf(stderr, "%s: warning: each epoch's last batch would hold 1 sample, on which batchnorm cannot train "
+                        "(PyTorch raises); it is left out, so an epoch trains on %ld of the %ld samples\n",
+                prog_name, used, train_set.count);
     }
     if (p->early_stop && !have_val)
         note("no validation data: early_stop watches the training loss (give --val, or 'validation F;' in the train block)");
@@ -1958,9 +1953,12 @@ static int prepare(Run *r, int nslots, Data *d) {
     }
     r->prep.scale = 1.0;
     r->p->init(r->m, r->p->seed);
-    if (load_weights(r, r->o.weights, META_PREP | META_NAMES) ||
-        load_data(r->p, &r->o, &r->classes, r->o.files, r->o.nfiles, nslots, d))
+    if (load_weights(r, r->o.weights, META_PREP | META_NAMES))
         return 1;
+    if (load_data(r->p, &r->o, &r->classes, r->o.files, r->o.nfiles, nslots, d)) {
+        data_free(d);
+        return 1;
+    }
     if (!isnan(r->o.scale))
         r->prep.scale = r->o.scale;
     if (r->o.standardize || r->o.center)
@@ -2176,9 +2174,12 @@ static int gradcheck(Run *r) {
     r->prep.scale = isnan(r->o.scale) ? 1.0 : r->o.scale;
     p->init(r->m, r->o.seed >= 0 ? (uint64_t)r->o.seed : p->seed);
     r->classes.learn = 1;
-    if ((r->o.weights && load_weights(r, r->o.weights, META_PREP | META_NAMES)) ||
-        load_data(p, &r->o, &r->classes, r->o.files, r->o.nfiles, p->ninputs + p->ntargets, &d))
+    if (r->o.weights && load_weights(r, r->o.weights, META_PREP | META_NAMES))
         return 1;
+    if (load_data(p, &r->o, &r->classes, r->o.files, r->o.nfiles, p->ninputs + p->ntargets, &d)) {
+        data_free(&d);
+        return 1;
+    }
     long *all = xcalloc((size_t)d.count, sizeof(long));
     for (long i = 0; i < d.count; i++)
         all[i] = i;

@@ -223,9 +223,9 @@ fi
 # ---- CSV columns: all by name, or all by position ---------------------------------------------------
 # an id column before the features: the header names kind but not x, and the rest do not line up
 awk -F, 'NR == 1 { print "id," $0; next } { print NR - 1 "," $0 }' "$tmp/pets.csv" >"$tmp/ids.csv"
-expect_error columns.id_column 1 "ids.csv: the header names some of the model's columns but not all" \
+expect_error columns.id_column 1 "ids.csv: the header names the columns of some of the model's inputs and targets but not all" \
     "$tmp/pets" train "$tmp/ids.csv" --quiet --save "$tmp/no.safetensors"
-if grep -qF "note: header: id,x1,x2,kind" "$tmp/err" && grep -qF "note: matched by name: kind = column 4" "$tmp/err" &&
+if grep -qF "note: header: id,x1,x2,kind" "$tmp/err" && grep -qF "note: matched: kind = column 4" "$tmp/err" &&
    grep -qF "note: left over: the model's x (2 columns); the file's columns 1 (id), 2 (x1), 3 (x2)" "$tmp/err" &&
    grep -qF "note: name every column (x.0, x.1, kind), or choose them with --map NAME=COLUMNS" "$tmp/err"; then
     pass columns.id_column_explained
@@ -251,7 +251,7 @@ else
 fi
 # a name where the positions put another column
 awk -F, -v OFS=, '{ print $3, $1, $2 }' "$tmp/pets.csv" >"$tmp/kind_first.csv"
-expect_error columns.name_out_of_place 1 "kind_first.csv: the header names some of the model's columns but not all" \
+expect_error columns.name_out_of_place 1 "kind_first.csv: the header names the columns of some of the model's inputs" \
     "$tmp/pets" train "$tmp/kind_first.csv" --quiet --save "$tmp/no.safetensors"
 # names that are nobody's: by position, as before
 sed '1s/.*/a,b,c/' "$tmp/pets.csv" >"$tmp/abc.csv"
@@ -268,7 +268,7 @@ if "$tmp/pets" predict "$tmp/pets.csv" --weights "$tmp/pets.safetensors" >/dev/n
 else
     fail columns.predict_ignores_targets "$(head -2 "$tmp/err")"
 fi
-expect_error columns.predict_id_column 1 "ids.csv: the header names some of the model's columns but not all" \
+expect_error columns.predict_id_column 1 "ids.csv: the header names the columns of some of the model's inputs" \
     "$tmp/pets" predict "$tmp/ids.csv" --weights "$tmp/pets.safetensors"
 # two files: inputs from one, the labels from the other
 cut -d, -f1-2 "$tmp/pets.csv" >"$tmp/xs.csv"
@@ -281,8 +281,18 @@ else
 fi
 # named by header, but a slot's columns are missing and no file follows
 sed '1s/.*/x.0,x.1,species/' "$tmp/pets.csv" >"$tmp/species.csv"
-expect_error columns.named_but_one_missing 1 "species.csv: the header names some of the model's columns but not all" \
+expect_error columns.named_but_one_missing 1 "species.csv: --map or the header gives the columns of some of the model's inputs" \
     "$tmp/pets" train "$tmp/species.csv" --quiet --save "$tmp/no.safetensors"
+# --map for one, nothing for the other, and no header at all
+sed 1d "$tmp/pets.csv" >"$tmp/bare.csv"
+expect_error columns.map_for_one_only 1 "bare.csv: --map or the header gives the columns of some of the model's inputs" \
+    "$tmp/pets" train "$tmp/bare.csv" --map x=1-2 --quiet --save "$tmp/no.safetensors"
+if grep -qF "note: header: none (the first line is data)" "$tmp/err" && grep -qF "note: matched: x = columns 1,2 (--map)" "$tmp/err" &&
+   grep -qF "note: left over: the model's kind (1 column); the file's column 3 (no name)" "$tmp/err"; then
+    pass columns.map_for_one_only_explained
+else
+    fail columns.map_for_one_only_explained "$(tr '\n' '|' <"$tmp/err")"
+fi
 
 # ---- preprocessing: --center, --standardize=channel, and NAME_preprocess on the device ------------------
 cat >"$tmp/img.dnn" <<'EOF2'
@@ -563,3 +573,50 @@ build ema1 "$tmp/ema1.dnn"
 expect_error batchnorm.program_batch_of_one 1 "the model's batchnorm needs at least 2 samples a batch to train (PyTorch raises on 1), and its batch is 1" \
     "$tmp/ema1" train $iris --save "$tmp/no.safetensors"
 expect_error batchnorm.gradcheck_one_sample 1 "gradcheck needs at least 2 samples" "$tmp/ema" gradcheck $iris --limit 1
+
+# ---- the same under AddressSanitizer and UBSan: the programs and dnnc ------------------------------------
+S="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -g -D_POSIX_C_SOURCE=200809L"
+if ! make -s build/asan/libdnnrt.a build/asan/dnnc >"$tmp/err" 2>&1 ||
+   ! ${CC:-cc} -std=c99 -O1 $S -Iruntime "$tmp/pets.c" build/asan/libdnnrt.a -lz -lm -o "$tmp/pets_asan" 2>>"$tmp/err" ||
+   ! ${CC:-cc} -std=c99 -O1 $S -Iruntime "$tmp/img.c" build/asan/libdnnrt.a -lz -lm -o "$tmp/img_asan" 2>>"$tmp/err"; then
+    skip sanitizers "cannot build with -fsanitize: $(head -1 "$tmp/err")"
+else
+    bad=""
+    a="$tmp/a.safetensors"
+    while read -r prog args; do
+        UBSAN_OPTIONS=halt_on_error=1 "$tmp/${prog}_asan" $args --save "$a" >/dev/null 2>"$tmp/err"
+        rc=$?
+        if { [ $rc -gt 3 ] && [ $rc -ne 130 ]; } || grep -q "Sanitizer\|runtime error" "$tmp/err"; then
+            bad="$bad [$prog $args: exit $rc $(grep -m1 'ERROR\|runtime error' "$tmp/err")]"
+        fi
+    done <<EOF2
+pets train $tmp/pets.csv --val $tmp/dogs.csv --quiet --epochs 2
+pets eval $tmp/dogs.csv --weights $a
+pets eval $tmp/horse.csv --weights $a
+pets predict $tmp/dogs.csv --weights $a --class-names x,y,z
+pets train $tmp/pets.csv --class-names dog,bird --quiet
+pets eval $tmp/dogs.csv --weights $tmp/pnum.safetensors
+pets train $tmp/ids.csv --quiet
+pets train $tmp/bare.csv --map x=1-2 --quiet
+pets train $tmp/kind_first.csv --quiet
+pets train $tmp/xs.csv $tmp/kinds.csv --quiet --epochs 1
+pets train $tmp/species.csv --quiet
+pets eval $tmp/dogs.csv --weights /dev/null
+pets eval $tmp/dogs.csv --weights $tmp/iris8.safetensors
+img train $tmp/img.csv --scale 1/255 --standardize=channel --quiet --stop-after 3
+img train $tmp/img.csv --quiet --resume $tmp/a.ckpt
+img eval $tmp/img.csv --weights $a
+img eval $tmp/img.csv --weights $tmp/damaged.safetensors
+img gradcheck $tmp/img.csv --center=channel
+EOF2
+    for w in "$tmp/standardize-channel.safetensors" "$tmp/center-feature.safetensors" "$tmp/damaged.safetensors" \
+             "$tmp/iris8.safetensors"; do
+        UBSAN_OPTIONS=halt_on_error=1 build/asan/dnnc --inference --embed-weights "$w" "$tmp/img.dnn" -o "$tmp/s.c" \
+            >/dev/null 2>"$tmp/err"
+        rc=$?
+        if [ $rc -gt 1 ] || grep -q "Sanitizer\|runtime error" "$tmp/err"; then
+            bad="$bad [dnnc --embed-weights $w: exit $rc $(grep -m1 'ERROR\|runtime error' "$tmp/err")]"
+        fi
+    done
+    if [ -z "$bad" ]; then pass sanitizers; else fail sanitizers "$bad"; fi
+fi
