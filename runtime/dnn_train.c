@@ -548,9 +548,9 @@ static size_t slot_names(char *text, size_t cap, size_t n, const dnn_io *io) {
 }
 
 /* The error of a CSV whose columns are given for some of slots first..all-1
- * (by --map or header names: cols[t] for t < end, header names after)
- * while the rest neither have names nor line up by position: the header,
- * what was matched and what is left over on both sides. */
+ * (by --map or header names: cols[t] for t < end, header names after), or
+ * for none, while the rest do not line up by position: the header, what
+ * was matched and what is left over on both sides. */
 static void columns_mixed(const dnn_program *p, const Options *o, const char *path, const dnn_csv *c, int first,
                           int all, int *const *cols, int end) {
     size_t cap = 4096, n = 0, m = 0, l = 0, f = 0, h = 0;
@@ -580,8 +580,15 @@ static void columns_mixed(const dnn_program *p, const Options *o, const char *pa
         if (!used[j] && ++nspare)
             f += (size_t)snprintf(spare + f, cap - f, "%s%d (%s)", f ? ", " : "", j + 1,
                                   c->header && c->header[j][0] ? c->header[j] : "no name");
-    fail("%s: %s the columns of some of the model's inputs and targets but not all, and the rest do not line up by "
-         "position", path, end > first ? "--map or the header gives" : "the header names");
+    int want = 0;
+    for (int s = first; s < all; s++)
+        want += slot_io(p, s)->size;
+    if (m)
+        fail("%s: %s the columns of some of the model's inputs and targets but not all, and the rest do not line up "
+             "by position", path, end > first ? "--map or the header gives" : "the header names");
+    else
+        fail("%s: its %d columns do not line up by position with the %d of the model's inputs and targets, and the "
+             "header names none of them", path, c->cols, want);
     note("header: %s", c->header ? header : "none (the first line is data)");
     note("matched: %s", m ? matched : "nothing");
     note("left over: the model's %s; the file's column%s %s", l ? slots : "nothing", nspare == 1 ? "" : "s",
@@ -717,7 +724,7 @@ static int load_csv(const dnn_program *p, const Options *o, Classes *k, const ch
                 for (int j = 0; j < slot_io(p, t)->size; j++)
                     agree &= here && named[j] == (t < end ? cols[t][j] : from + j);
         }
-        if (!agree) {
+        if (!agree || (next_col < c.cols && !ignored && c.header)) {
             columns_mixed(p, o, path, &c, first, all, cols, first);
             rc = 1;
         } else if (next_col < c.cols && !ignored) {

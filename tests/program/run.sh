@@ -283,6 +283,18 @@ fi
 sed '1s/.*/x.0,x.1,species/' "$tmp/pets.csv" >"$tmp/species.csv"
 expect_error columns.named_but_one_missing 1 "species.csv: --map or the header gives the columns of some of the model's inputs" \
     "$tmp/pets" train "$tmp/species.csv" --quiet --save "$tmp/no.safetensors"
+# a column too many after the named label; a header that names nothing, one column too many
+awk -F, -v OFS=, '{ print $0, NR == 1 ? "extra" : NR }' "$tmp/pets.csv" >"$tmp/extra.csv"
+expect_error columns.extra_after_names 1 "extra.csv: the header names the columns of some of the model's inputs" \
+    "$tmp/pets" train "$tmp/extra.csv" --quiet --save "$tmp/no.safetensors"
+sed '1s/.*/a,b,c,d/' "$tmp/extra.csv" >"$tmp/abcd.csv"
+expect_error columns.no_names_too_many 1 "abcd.csv: its 4 columns do not line up by position with the 3 of the model's inputs and targets, and the header names none of them" \
+    "$tmp/pets" train "$tmp/abcd.csv" --quiet --save "$tmp/no.safetensors"
+if grep -qF "note: left over: the model's x (2 columns), kind (1 column); the file's columns 1 (a), 2 (b), 3 (c), 4 (d)" "$tmp/err"; then
+    pass columns.no_names_too_many_explained
+else
+    fail columns.no_names_too_many_explained "$(tr '\n' '|' <"$tmp/err")"
+fi
 # --map for one, nothing for the other, and no header at all
 sed 1d "$tmp/pets.csv" >"$tmp/bare.csv"
 expect_error columns.map_for_one_only 1 "bare.csv: --map or the header gives the columns of some of the model's inputs" \
