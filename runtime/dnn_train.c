@@ -1790,7 +1790,8 @@ static int train(Run *r) {
     dnn_progress bar;
     long batches_run = 0;
     char *held = have_val ? text_of(" (%ld for validation)", val_set.count) : strdup("");
-    printf("training %s on %ld samples%s, %d epoch%s, batch %d\n", p->name, train_set.count, held, epochs,
+    printf("training %s on %ld sample%s%s, %d epoch%s, batch %d\n", p->name, train_set.count,
+           train_set.count == 1 ? "" : "s", held, epochs,
            epochs == 1 ? "" : "s", p->batch);
     free(held);
     for (; l.epoch < epochs; l.epoch++) {
@@ -1986,7 +1987,7 @@ static int eval(Run *r) {
     long *counts = classes ? xcalloc((size_t)classes * (size_t)classes, sizeof(long)) : NULL;
     double loss, acc;
     evaluate(r, &d, &loss, &acc, counts);
-    printf("%s on %ld samples: loss %.6g", p->name, d.count, loss);
+    printf("%s on %ld sample%s: loss %.6g", p->name, d.count, d.count == 1 ? "" : "s", loss);
     if (!isnan(acc))
         printf("  accuracy %.2f%%", 100 * acc);
     printf("\n");

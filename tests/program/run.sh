@@ -92,6 +92,15 @@ fi
 
 # ---- progress on a terminal: every epoch draws, about 25 summaries stay ----------------------------
 printf 'x1,x2,y\n0,0,0\n0,1,1\n1,0,1\n1,1,0\n' >"$tmp/xor.csv"
+# (and one sample is "1 sample")
+head -2 "$tmp/xor.csv" >"$tmp/one.csv"
+"$tmp/xor" train "$tmp/one.csv" --epochs 1 --quiet --save "$tmp/o.safetensors" >"$tmp/out" 2>&1
+"$tmp/xor" eval "$tmp/one.csv" --weights "$tmp/o.safetensors" >>"$tmp/out" 2>&1
+if grep -q "^training xor on 1 sample, 1 epoch," "$tmp/out" && grep -q "^xor on 1 sample: loss" "$tmp/out"; then
+    pass words.one_sample
+else
+    fail words.one_sample "$(tr '\n' '|' <"$tmp/out")"
+fi
 if ! command -v script >/dev/null 2>&1 || ! script --version 2>/dev/null | grep -q util-linux; then
     skip progress.every_epoch "script (util-linux) not installed"
 else
