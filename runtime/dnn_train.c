@@ -622,10 +622,19 @@ static int fill_from_csv(const dnn_program *p, Classes *k, Data *d, int s, const
     return place(p, d, s, &src, cols);
 }
 
+/* How many rows of column j hold row 0's value. */
+static int rows_like_first(const dnn_csv *c, int j) {
+    int n = 0;
+    for (int i = 0; i < c->rows; i++)
+        n += c->data[(size_t)i * (size_t)c->cols + (size_t)j] == c->data[j];
+    return n;
+}
+
 /* A file of text only has no header by the reader's rule (docs/data.md),
  * yet a first line that spells the name of a one-value slot of slots
- * first..all-1 is one: a labels file "kind / cat / dog / ...". That line
- * becomes the header; a label only it held is dropped from the levels. */
+ * first..all-1, a value no other line holds, is one: a labels file "kind /
+ * cat / dog / ...". That line becomes the header; a label only it held is
+ * dropped from the levels. */
 static void text_header(const dnn_program *p, dnn_csv *c, int first, int all) {
     int names = 0;
     if (c->header || c->rows < 2)
@@ -635,16 +644,15 @@ static void text_header(const dnn_program *p, dnn_csv *c, int first, int all) {
             return;
     for (int j = 0; j < c->cols; j++)
         for (int t = first; t < all; t++)
-            names |= slot_io(p, t)->size == 1 && !strcmp(c->levels[j][(int)c->data[j]], slot_io(p, t)->name);
+            names |= slot_io(p, t)->size == 1 && !strcmp(c->levels[j][(int)c->data[j]], slot_io(p, t)->name) &&
+                     rows_like_first(c, j) == 1;
     if (!names)
         return;
     c->header = xcalloc((size_t)c->cols, sizeof(char *));
     for (int j = 0; j < c->cols; j++) {
-        int v = (int)c->data[j], used = 0;
+        int v = (int)c->data[j];
         c->header[j] = strdup(c->levels[j][v]);
-        for (int i = 1; i < c->rows; i++)
-            used |= (int)c->data[(size_t)i * (size_t)c->cols + (size_t)j] == v;
-        if (used)
+        if (rows_like_first(c, j) > 1)
             continue;
         free(c->levels[j][v]);
         memmove(&c->levels[j][v], &c->levels[j][v + 1], sizeof(char *) * (size_t)(c->nlevels[j] - v - 1));
