@@ -209,6 +209,16 @@ typedef struct Train {
     double ema_decay;        /* 0: off */
 } Train;
 
+/* The input preprocessing a training program saved in a weights file's
+ * metadata (dnn.scale, dnn.mean@NAME, dnn.std@NAME; docs/training.md):
+ * input i is x = (float)(raw · scale), then (x − mean) / std, or x − mean
+ * without std, with one statistic per element or per channel. */
+typedef struct Preprocess {
+    double scale;            /* dnn.scale, 1 without it */
+    float **mean, **std;     /* [ninputs]: groups[i] values each, or NULL */
+    int *groups;             /* [ninputs]: the input's size, or its channels (first dimension) */
+} Preprocess;
+
 typedef struct Graph {
     const char *name;        /* model name */
     Loc loc;
@@ -226,6 +236,7 @@ typedef struct Graph {
     int nforward;            /* values[0..nforward) are the forward graph */
     bool inference;          /* --inference: forward only, nothing differentiated */
     bool check_finite;       /* --check-finite: every step's result checked for NaN and infinity */
+    const Preprocess *prep;  /* read_weights: the weights file's preprocessing, for NAME_preprocess */
 } Graph;
 
 Value *new_value(Graph *g, OpKind op, Loc loc);
@@ -313,11 +324,14 @@ typedef struct EmitOptions {
 } EmitOptions;
 bool emit_model(Graph *g, const Plan *p, const EmitOptions *o, FILE *c, FILE *h);
 int optimizer_states(const Train *t, const char **names); /* state arrays' names; returns how many */
+int min_train_batch(const Graph *g); /* 2 when a batchnorm cannot train on one sample, else 1 */
 
 /* emit_main.c — --main: the training program's description and main(). */
 bool emit_program(Graph *g, const Plan *p, const char *source, FILE *c);
 /* --emit=selftest: NAME_selftest() with a golden file's samples (and weights) baked in. */
-float *read_weights(Graph *g, const char *path); /* a safetensors file laid out as params, or NULL after a message */
+/* A safetensors file laid out as params, or NULL after a message; sets
+ * g->prep from the file's metadata. */
+float *read_weights(Graph *g, const char *path);
 bool emit_selftest(Graph *g, const char *weights, const char *golden, FILE *c, FILE *h);
 
 /* pipeline.c — the passes in order (main.c and tests/fuzz call them). */

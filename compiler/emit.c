@@ -722,6 +722,23 @@ static void emit_calls(Out *o, const bool *needed, int from, int to) {
     }
 }
 
+/* The smallest n NAME_backward trains on: 2 when a batchnorm the loss
+ * needs normalises one value per channel and sample ([C], or [C, 1, 1]),
+ * since PyTorch raises "Expected more than 1 value per channel when
+ * training" when N·H·W is 1; else 1. */
+int min_train_batch(const Graph *g) {
+    if (g->inference || !g->loss)
+        return 1;
+    bool *needed = arena_alloc((size_t)g->nvalues);
+    mark_needed(g, g->loss, needed);
+    for (int i = 0; i < g->nforward; i++) {
+        const Value *v = g->values[i];
+        if (v->op == OP_batchnorm && needed[v->id] && shape_size(&v->shape) == v->shape.dim[0])
+            return 2;
+    }
+    return 1;
+}
+
 static void emit_entry_points(Out *o) {
     Graph *g = o->g;
     FILE *c = o->c;
@@ -752,8 +769,11 @@ static void emit_entry_points(Out *o) {
     memcpy(all, o->for_loss, (size_t)g->nforward);
     for (int i = g->nforward; i < g->nvalues; i++)
         all[i] = true;
+    /* batchnorm on one value per channel: PyTorch raises, the model is left as it is */
+    const char *one = min_train_batch(g) > 1 ? "    if (n == 1) /* batchnorm needs more than 1 value per channel */\n"
+                                               "        return (float)DNN_E_ARG;\n" : "";
     fprintf(c, "float %s_backward(%s) {\n", n, entry_params(o, true, false));
-    fprintf(c, "    if (n < 1 || n > %s_BATCH)\n        return NAN;\n", N);
+    fprintf(c, "    if (n < 1 || n > %s_BATCH)\n        return NAN;\n%s", N, one);
     void_unused(o, o->for_loss, true);
     fprintf(c, "    m->training = 1;\n");
     emit_calls(o, all, 0, g->nforward);
@@ -767,7 +787,7 @@ static void emit_entry_points(Out *o) {
         snprintf(args + strlen(args), sizeof args - strlen(args), ", %s", arg_name(g->inputs[i]->name));
     for (int i = 0; i < g->ntargets; i++)
         snprintf(args + strlen(args), sizeof args - strlen(args), ", %s", arg_name(g->targets[i]->name));
-    fprintf(c, "float %s_train_step(%s) {\n", n, entry_params(o, true, false));
+    fprintf(c, "float %s_train_step(%s) {\n%s", n, entry_params(o, true, false), one);
     fprintf(c, "    const float loss = %s_backward(%s, n);\n", n, args);
     fprintf(c, "    if (loss == loss) /* not NaN: n was valid */\n");
     fprintf(c, "        %s_step(m);\n", n);
@@ -898,6 +918,95 @@ static void emit_f64_twin(const Out *model) {
     }
 }
 
+/* --embed-weights: NAME_preprocess(raw inputs..., model inputs..., n), the
+ * preprocessing saved in the weights file (g->prep) as the training
+ * program applies it, constants as macros in the header. Without any it
+ * copies, so a firmware may call it unconditionally. */
+static void emit_preprocess(Out *o) {
+    Graph *g = o->g;
+    FILE *c = o->c, *h = o->h;
+    const Preprocess *pr = g->prep;
+    double scale = pr ? pr->scale : 1;
+    char params[2048] = "";
+    size_t len = 0;
+    for (int i = 0; i < g->ninputs; i++)
+        len += (size_t)snprintf(params + len, sizeof params - len, "const float *raw_%s, ", c_ident(g->inputs[i]->name));
+    for (int i = 0; i < g->ninputs; i++)
+        len += (size_t)snprintf(params + len, sizeof params - len, "float *%s, ", arg_name(g->inputs[i]->name));
+    fprintf(h, "/* %s_preprocess: the input preprocessing saved with the embedded weights (their metadata:\n"
+               " * --scale, --standardize, --center of the training program; docs/firmware.md), from raw inputs\n"
+               " * to the model's, [n][SIZE] each, in place if the arrays are the same:\n", o->name);
+    bool any = false;
+    for (int i = 0; i < g->ninputs; i++) {
+        const Value *in = g->inputs[i];
+        const char *I = arena_printf("%s_%s", o->NAME, upper(c_ident(in->name)));
+        const char *x = arena_printf("(float)(raw_%s * %s_SCALE)", c_ident(in->name), I);
+        bool per_channel = pr && pr->mean[i] && pr->groups[i] != shape_size(&in->shape);
+        const char *at = per_channel ? "[c]" : "[i]";
+        if (pr && pr->std[i])
+            fprintf(h, " *   %s = (%s - %s_MEAN%s) / %s_STD%s\n", in->name, x, I, at, I, at);
+        else if (pr && pr->mean[i])
+            fprintf(h, " *   %s = %s - %s_MEAN%s\n", in->name, x, I, at);
+        else
+            fprintf(h, " *   %s = %s\n", in->name, x);
+        if (per_channel)
+            fprintf(h, " *   (c: the channel, the first dimension of %s)\n", shape_str(&in->shape));
+        any |= (pr && pr->mean[i]) || scale != 1;
+    }
+    fprintf(h, " * %s */\n", any ? "Call it on raw data before the model's functions."
+                                 : "The weights hold no preprocessing: it copies, and may be called all the same.");
+    for (int i = 0; i < g->ninputs; i++) {
+        const Value *in = g->inputs[i];
+        const char *I = arena_printf("%s_%s", o->NAME, upper(c_ident(in->name)));
+        char text[40]; /* a double constant: "1.0", not the int "1" */
+        snprintf(text, sizeof text, "%.17g", scale);
+        fprintf(h, "#define %s_SCALE %s%s /* dnn.scale */\n", I, text, strpbrk(text, ".en") ? "" : ".0");
+        for (int which = 0; pr && which < 2; which++) {
+            const float *v = which ? pr->std[i] : pr->mean[i];
+            if (!v)
+                continue;
+            fprintf(h, "#define %s_%s {", I, which ? "STD" : "MEAN");
+            for (int k = 0; k < pr->groups[i]; k++)
+                fprintf(h, "%s%s", k ? (k % 6 ? ", " : ", \\\n    ") : "", flit(v[k]));
+            fprintf(h, "} /* dnn.%s@%s: one per %s */\n", which ? "std" : "mean", in->name,
+                    pr->groups[i] == shape_size(&in->shape) ? "element" : "channel");
+        }
+    }
+    fprintf(h, "void %s_preprocess(%sint n);\n\n", o->name, params);
+
+    for (int i = 0; pr && i < g->ninputs; i++) /* the statistics, from the macros */
+        for (int which = 0; which < 2; which++)
+            if (which ? pr->std[i] : pr->mean[i])
+                fprintf(c, "static const float %s_%s%d[%d] = %s_%s_%s;\n", o->name, which ? "std" : "mean", i,
+                        pr->groups[i], o->NAME, upper(c_ident(g->inputs[i]->name)), which ? "STD" : "MEAN");
+    fprintf(c, "\n/* the preprocessing saved with the weights, as the training program applies it */\n");
+    fprintf(c, "void %s_preprocess(%sint n) {\n", o->name, params);
+    fprintf(c, "    if (n <= 0)\n        return;\n");
+    for (int i = 0; i < g->ninputs; i++) {
+        const Value *in = g->inputs[i];
+        const char *I = arena_printf("%s_%s", o->NAME, upper(c_ident(in->name))), *raw = c_ident(in->name);
+        const char *x = arg_name(in->name);
+        long size = shape_size(&in->shape), each = pr && pr->mean[i] ? size / pr->groups[i] : 1;
+        if (scale == 1 && !(pr && pr->mean[i])) {
+            fprintf(c, "    memmove(%s, raw_%s, sizeof(float) * (size_t)n * %ld); /* %s: none */\n", x, raw, size,
+                    in->name);
+            continue;
+        }
+        const char *at = arena_printf("(size_t)s * %ld + i", size), *k = each > 1 ? arena_printf("i / %ld", each) : "i";
+        const char *value = scale == 1 ? arena_printf("raw_%s[%s]", raw, at)
+                                       : arena_printf("(float)(raw_%s[%s] * %s_SCALE)", raw, at, I);
+        fprintf(c, "    for (int s = 0; s < n; s++)\n        for (int i = 0; i < %ld; i++)\n", size);
+        if (pr && pr->std[i])
+            fprintf(c, "            %s[%s] = (%s - %s_mean%d[%s]) / %s_std%d[%s];\n", x, at, value, o->name, i, k, o->name,
+                    i, k);
+        else if (pr && pr->mean[i])
+            fprintf(c, "            %s[%s] = %s - %s_mean%d[%s];\n", x, at, value, o->name, i, k);
+        else
+            fprintf(c, "            %s[%s] = %s;\n", x, at, value);
+    }
+    fprintf(c, "}\n\n");
+}
+
 bool emit_model(Graph *g, const Plan *plan, const EmitOptions *opt, FILE *c, FILE *h) {
     Out o = {.g = g, .plan = plan, .c = c, .h = h, .name = g->name, .NAME = upper(g->name), .source = opt->source,
              .weights = opt->weights, .small = opt->small};
@@ -942,5 +1051,7 @@ bool emit_model(Graph *g, const Plan *plan, const EmitOptions *opt, FILE *c, FIL
         emit_step_fn(&o);
     if (opt->f64_twin && !g->inference)
         emit_f64_twin(&o);
+    if (o.weights)
+        emit_preprocess(&o);
     return true;
 }

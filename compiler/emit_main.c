@@ -10,6 +10,7 @@
 #include "dnnc.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -143,6 +144,8 @@ bool emit_program(Graph *g, const Plan *plan, const char *source, FILE *c) {
     fprintf(c, "static const dnn_program program = {\n");
     fprintf(c, "    .name = \"%s\",\n    .source = \"%s\",\n", n, source);
     fprintf(c, "    .model_size = sizeof(%s_model),\n    .batch = %d,\n", n, t->batch);
+    if (min_train_batch(g) > 1)
+        fprintf(c, "    .min_batch = %d, /* a batchnorm cannot train on one sample */\n", min_train_batch(g));
     fprintf(c, "    .ninputs = %d, .ntargets = %d, .noutputs = %d,\n", g->ninputs, g->ntargets, g->noutputs);
     fprintf(c, "    .inputs = program_inputs, .targets = program_targets, .outputs = program_outputs,\n");
     fprintf(c, "    .num_tensors = %d, .tensors = %s_tensors,\n", g->nparams, n);
@@ -245,6 +248,72 @@ static const unsigned char *golden_tensor(const void *buf, size_t len, const cha
     return v.data;
 }
 
+/* Input i's dnn.mean@NAME or dnn.std@NAME into *out (groups values), if
+ * the file has it: one value per element or per channel, all finite, a
+ * std positive. false after a message. */
+static bool read_stats(const Graph *g, int i, const char *what, const void *buf, size_t len, char *text, size_t cap,
+                       const char *path, float **out, int *groups) {
+    const Value *in = g->inputs[i];
+    const char *key = arena_printf("dnn.%s@%s", what, in->name);
+    long size = shape_size(&in->shape), channels = in->shape.rank ? in->shape.dim[0] : size;
+    *out = NULL;
+    if (dnn_st_metadata(buf, len, key, text, cap) != DNN_OK)
+        return true;
+    long n = 1;
+    for (const char *q = text; *q; q++)
+        n += *q == ',';
+    float *v = arena_alloc(sizeof(float) * (size_t)n);
+    bool ok = n == size || n == channels;
+    char *q = text, *end = text;
+    for (long k = 0; k < n && ok; k++, q = end + 1) {
+        v[k] = strtof(q, &end);
+        ok = end != q && (*end == ',' || !*end) && isfinite(v[k]) && (strcmp(what, "std") || v[k] > 0);
+    }
+    if (!ok) {
+        fprintf(stderr, "dnnc: error: %s: %s is damaged: %ld values, which must be finite%s and number %ld (one per "
+                        "element of input %s %s) or %ld (one per channel)\n", path, key, n,
+                strcmp(what, "std") ? "" : ", positive", size, in->name, shape_str(&in->shape), channels);
+        return false;
+    }
+    *out = v;
+    *groups = (int)n;
+    return true;
+}
+
+/* g->prep from the metadata a training program saved (docs/training.md). */
+static bool read_preprocess(Graph *g, const void *buf, size_t len, const char *path) {
+    size_t cap = 1; /* the header's length bounds every value (a loaded file has one) */
+    for (int k = 7; k >= 0; k--)
+        cap += (size_t)((const unsigned char *)buf)[k] << (8 * k);
+    char *text = malloc(cap), *end;
+    Preprocess *pr = arena_alloc(sizeof *pr);
+    bool ok = text != NULL;
+    pr->scale = 1;
+    pr->mean = arena_alloc(sizeof(float *) * (size_t)(g->ninputs + 1));
+    pr->std = arena_alloc(sizeof(float *) * (size_t)(g->ninputs + 1));
+    pr->groups = arena_alloc(sizeof(int) * (size_t)(g->ninputs + 1));
+    if (ok && dnn_st_metadata(buf, len, "dnn.scale", text, cap) == DNN_OK) {
+        pr->scale = strtod(text, &end);
+        if (end == text || *end || !isfinite(pr->scale) || !(pr->scale > 0)) {
+            fprintf(stderr, "dnnc: error: %s: dnn.scale is damaged: '%s' is not a positive number\n", path, text);
+            ok = false;
+        }
+    }
+    for (int i = 0; ok && i < g->ninputs; i++) {
+        int std_groups = 0;
+        ok = read_stats(g, i, "mean", buf, len, text, cap, path, &pr->mean[i], &pr->groups[i]) &&
+             read_stats(g, i, "std", buf, len, text, cap, path, &pr->std[i], &std_groups);
+        if (ok && pr->std[i] && (!pr->mean[i] || std_groups != pr->groups[i])) {
+            fprintf(stderr, "dnnc: error: %s: dnn.std@%s goes with a dnn.mean@%s of as many values\n", path,
+                    g->inputs[i]->name, g->inputs[i]->name);
+            ok = false;
+        }
+    }
+    free(text);
+    g->prep = ok ? pr : NULL;
+    return ok;
+}
+
 float *read_weights(Graph *g, const char *path) {
     size_t len;
     void *buf = read_bytes(path, &len);
@@ -264,13 +333,16 @@ float *read_weights(Graph *g, const char *path) {
         dst[p->index] = params + p->offset;
     }
     int rc = dnn_safetensors_load(info, dst, g->nparams, buf, len);
-    free(buf);
     if (rc != DNN_OK) {
-        fprintf(stderr, "dnnc: error: %s: %s (the file must hold exactly model '%s''s tensors)\n", path, dnn_strerror(rc),
-                g->name);
+        char why[512];
+        dnn_safetensors_check(info, g->nparams, buf, len, why, sizeof why);
+        fprintf(stderr, "dnnc: error: %s: %s (the file must hold exactly model '%s''s tensors)\n", path, why, g->name);
+        free(buf);
         return NULL;
     }
-    return params;
+    bool ok = read_preprocess(g, buf, len, path);
+    free(buf);
+    return ok ? params : NULL;
 }
 
 bool emit_selftest(Graph *g, const char *weights, const char *golden, FILE *c, FILE *h) {

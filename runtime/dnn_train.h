@@ -38,6 +38,8 @@ typedef struct dnn_program {
     const char *source;          /* the .dnn file it came from */
     size_t model_size;           /* sizeof(NAME_model) */
     int batch;                   /* NAME_BATCH */
+    int min_batch;               /* the smallest n NAME_backward trains on: 2 when a batchnorm would see
+                                    one value per channel (it returns DNN_E_ARG), else 1 (0: 1) */
     int ninputs, ntargets, noutputs;
     const dnn_io *inputs, *targets, *outputs;
     int num_tensors;             /* NAME_NUM_TENSORS */

@@ -22,7 +22,9 @@ case "$1" in
            want cmake cmake            # tests/cmake, tests/install: dnnc_add_model, find_package(Dnnc)
            want pkg-config pkgconf     # tests/install: dnnrt.pc
            want dot graphviz           # tests/dot: Graphviz must accept --emit=dot
-           want rsvg-convert librsvg2-bin ;;   # tests/report: the training curves SVG renders
+           want rsvg-convert librsvg2-bin      # tests/report: the training curves SVG renders
+           # tests/data: .npy files written by np.save, and np.load of dnn_npy_write's
+           /usr/bin/python3 -c 'import numpy' 2>/dev/null || need="$need python3-numpy" ;;
     bench) # with goldens' torch: PyTorch is compared in its OpenBLAS configuration (issue 8), not Debian's reference BLAS
            want /usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3 libopenblas0-pthread ;;
     fuzz) want clang clang ;;
