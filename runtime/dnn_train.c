@@ -1186,6 +1186,14 @@ static int augment_width(const dnn_program *p, const dnn_augment *a) {
     return a->kind == DNN_AUG_NOISE ? p->inputs[a->input].size : a->kind == DNN_AUG_CROP ? 2 : 1;
 }
 
+/* Whether some augment setting transforms input s. */
+static int augmented(const dnn_program *p, int s) {
+    for (int k = 0; k < p->naugment; k++)
+        if (p->augment[k].input == s)
+            return 1;
+    return 0;
+}
+
 /* Two standard normals from one Box–Muller draw (dnn_rng_normal's arithmetic). */
 static void normal_pair(dnn_rng *rng, double *z0, double *z1) {
     double u1 = ((double)(dnn_rng_u32(rng) >> 8) + 1.0) * (1.0 / 16777216.0);
@@ -1200,12 +1208,9 @@ static void normal_pair(dnn_rng *rng, double *z0, double *z1) {
 static void augment_sample(const Run *r, float *const *x, dnn_rng *rng, float *scratch, float *const *draws) {
     const dnn_program *p = r->p;
     for (int s = 0; s < p->ninputs; s++) /* undo --standardize on the inputs augmented */
-        for (int k = 0; r->prep.mean[s] && k < p->naugment; k++)
-            if (p->augment[k].input == s) {
-                for (int e = 0; e < p->inputs[s].size; e++)
-                    x[s][e] = x[s][e] * r->prep.std[s][e] + r->prep.mean[s][e];
-                break;
-            }
+        if (r->prep.mean[s] && augmented(p, s))
+            for (int e = 0; e < p->inputs[s].size; e++)
+                x[s][e] = x[s][e] * r->prep.std[s][e] + r->prep.mean[s][e];
     for (int k = 0; k < p->naugment; k++) {
         const dnn_augment *a = &p->augment[k];
         const dnn_io *io = &p->inputs[a->input];
@@ -1247,12 +1252,9 @@ static void augment_sample(const Run *r, float *const *x, dnn_rng *rng, float *s
         }
     }
     for (int s = 0; s < p->ninputs; s++) /* and standardize again */
-        for (int k = 0; r->prep.mean[s] && k < p->naugment; k++)
-            if (p->augment[k].input == s) {
-                for (int e = 0; e < p->inputs[s].size; e++)
-                    x[s][e] = (x[s][e] - r->prep.mean[s][e]) / r->prep.std[s][e];
-                break;
-            }
+        if (r->prep.mean[s] && augmented(p, s))
+            for (int e = 0; e < p->inputs[s].size; e++)
+                x[s][e] = (x[s][e] - r->prep.mean[s][e]) / r->prep.std[s][e];
 }
 
 static float *augment_scratch(const dnn_program *p) {
@@ -1392,7 +1394,10 @@ static int augment_command(Run *r) {
         fail("'augment' needs --out FILE: .png (a picture), .safetensors (with the draws) or .npy");
         return 2;
     }
-    int shown = p->augment[0].input; /* the input a .png or .npy shows */
+    int shown = p->augment[0].input; /* the input a .png (the first image) or .npy shows */
+    for (int k = p->naugment - 1; png && k >= 0; k--)
+        if (p->inputs[p->augment[k].input].rank == 3)
+            shown = p->augment[k].input;
     if (png && p->inputs[shown].rank != 3) {
         fail("--out %s: a picture needs an image input [C, H, W]; '%s' is not one", o->out, p->inputs[shown].name);
         return 2;
@@ -1404,7 +1409,10 @@ static int augment_command(Run *r) {
     }
     if (o->standardize)
         note("--standardize: augmentation comes before standardisation, so the output is not standardised");
-    if (d.count > (1L << 30) / (p->inputs[shown].size > 0 ? p->inputs[shown].size : 1)) {
+    int widest = 1;
+    for (int s = 0; s < p->ninputs; s++)
+        widest = p->inputs[s].size > widest ? p->inputs[s].size : widest;
+    if (d.count > (1L << 30) / widest) {
         fail("--out %s: too many samples for one file; give --limit", o->out);
         data_free(&d);
         return 2;

@@ -195,6 +195,7 @@ if ! make -s build/asan/libdnnrt.a >"$tmp/err" 2>&1 ||
 else
     bad=
     for args in "train $T --save $tmp/s.safetensors --stop-after 4" "train $T --save $tmp/s.safetensors --resume $tmp/s.ckpt" \
+                "train $T --standardize --epochs 1 --save $tmp/z.safetensors" \
                 "augment $tmp/train.csv --out $tmp/s.png" "augment $tmp/train.csv --out $tmp/s.safetensors" \
                 "augment $tmp/train.csv --out $tmp/s.npy --limit 3" "augment $tmp/train.csv" "augment $tmp/missing.csv --out $tmp/m.png"; do
         UBSAN_OPTIONS=halt_on_error=1 "$tmp/aug_asan" $args >/dev/null 2>"$tmp/err"
