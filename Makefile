@@ -126,6 +126,7 @@ goldens: all
 	@sh scripts/deps.sh goldens
 	/usr/bin/python3 tests/golden/make_goldens.py
 	/usr/bin/python3 tests/numerics/make_numerics.py
+	/usr/bin/python3 tests/augment/make_goldens.py
 
 clean:
 	rm -rf $(BUILD)

@@ -91,7 +91,8 @@ struct Node {
     const char *name;   /* identifier, call or setting name, string text */
     double num;         /* N_NUM value */
     int op;             /* N_BINOP: '+', '-', '*', '/', '@' */
-    Node *a, *b;        /* operands; N_PIPE: a |> b; statements: a = dims/expr, b = init/class */
+    Node *a, *b;        /* operands; N_PIPE: a |> b; statements: a = dims/expr, b = init/class;
+                           N_SETTING: b = the name before ':' (augment INPUT: ...) */
     Node *list;         /* call arguments, list items, model statements, settings */
     Node *next;         /* next in a list */
     Node *tail;         /* list head only: the last item, for O(1) append */
@@ -207,6 +208,8 @@ typedef struct Train {
     int patience; double min_delta; bool early_stop;
     double clip_grad_norm;   /* 0: off */
     double ema_decay;        /* 0: off */
+    struct Augment *augment; /* `augment` settings, in written order */
+    int naugment;
 } Train;
 
 /* The input preprocessing a training program saved in a weights file's
@@ -218,6 +221,14 @@ typedef struct Preprocess {
     float **mean, **std;     /* [ninputs]: groups[i] values each, or NULL */
     int *groups;             /* [ninputs]: the input's size, or its channels (first dimension) */
 } Preprocess;
+
+/* One `augment [INPUT:] TRANSFORM(...);` of the train block. */
+typedef struct Augment {
+    const char *kind;        /* "noise", "hflip", "crop", "rotate" */
+    int input;               /* index into the graph's inputs */
+    double value;            /* noise: std; hflip: p; crop: pad; rotate: degrees */
+    int line;                /* where it is written, for the generated comment */
+} Augment;
 
 typedef struct Graph {
     const char *name;        /* model name */

@@ -102,6 +102,25 @@ static void emit_f64_wrappers(FILE *c, const Graph *g, const Plan *plan) {
     fprintf(c, "    to->rng = from->rng;\n}\n\n");
 }
 
+/* The train block's augment settings, in written order (nothing without any). */
+static void emit_augment(FILE *c, const Graph *g) {
+    static const char *const kinds[][3] = {
+        {"noise", "NOISE", "std"}, {"hflip", "HFLIP", "p"}, {"crop", "CROP", "pad"}, {"rotate", "ROTATE", "degrees"}};
+    const Train *t = &g->train;
+    if (!t->naugment)
+        return;
+    fprintf(c, "static const dnn_augment program_augment[%d] = {\n", t->naugment);
+    for (int i = 0; i < t->naugment; i++) {
+        const Augment *a = &t->augment[i];
+        int k = 0;
+        while (k < 3 && strcmp(kinds[k][0], a->kind))
+            k++;
+        fprintf(c, "    {DNN_AUG_%s, %d, %.17g}, /* line %d: augment %s: %s(%s = %s) */\n", kinds[k][1], a->input,
+                a->value, a->line, g->inputs[a->input]->name, a->kind, kinds[k][2], num_str(a->value));
+    }
+    fprintf(c, "};\n\n");
+}
+
 bool emit_program(Graph *g, const Plan *plan, const char *source, FILE *c) {
     const char *n = g->name;
     const Train *t = &g->train;
@@ -125,6 +144,8 @@ bool emit_program(Graph *g, const Plan *plan, const char *source, FILE *c) {
     for (int i = 0; i < nstates; i++)
         fprintf(c, "%soffsetof(%s_model, %s)", i ? ", " : "", n, states[i]);
     fprintf(c, "%s};\n\n", nstates ? "" : "0");
+
+    emit_augment(c, g);
 
     const Value *scored = scored_loss(g);
     const char *score = "DNN_SCORE_NONE";
@@ -166,6 +187,8 @@ bool emit_program(Graph *g, const Plan *plan, const char *source, FILE *c) {
     fprintf(c, "    .early_stop = %d, .patience = %d, .min_delta = %.17g,\n", t->early_stop, t->patience, t->min_delta);
     fprintf(c, "    .ema_decay = %.17g,\n", t->ema_decay);
     fprintf(c, "    .optimizer = \"%s\",\n", t->optimizer);
+    if (t->naugment)
+        fprintf(c, "    .naugment = %d, .augment = program_augment,\n", t->naugment);
     fprintf(c, "    .init = program_init, .forward = program_forward, .loss = program_loss,\n");
     fprintf(c, "    .backward = program_backward, .step = program_step, .set_epoch = program_set_epoch,\n");
     fprintf(c, "    .tensor = program_tensor, .grad = program_grad,%s\n",

@@ -861,6 +861,13 @@ static void lower_train(Ctx *c, const Node *train) {
     Train *t = &c->g->train;
     Map seen = {0};
     for (const Node *s = train->list; s; s = s->next) {
+        if (!strcmp(s->name, "augment"))
+            continue; /* lower_augment(), once every input is declared */
+        if (s->b) {
+            error_at(s->b->loc, "'%s' does not take a name before ':'", s->name);
+            note("only 'augment' does, to name the input it transforms");
+            continue;
+        }
         if (map_get(&seen, s->name)) {
             error_at(s->loc, "'%s' is set twice", s->name);
             continue;
@@ -944,11 +951,13 @@ static void lower_train(Ctx *c, const Node *train) {
             }
         } else {
             static const char *const known[] = {"optimizer", "schedule", "batch", "epochs", "seed",
-                "shuffle", "init", "validation", "early_stop", "clip_grad_norm", "average"};
+                "shuffle", "init", "validation", "early_stop", "clip_grad_norm", "average", "augment"};
             error_at(s->loc, "unknown training setting '%s'", n);
             const char *near = closest_name(n, known, COUNT(known));
             if (!near && !strncmp(n, "batch", 5))
                 near = "batch"; /* batchsize, batch_size */
+            if (!near && !strncmp(n, "augment", 7))
+                near = "augment"; /* augmentation, augments */
             if (near)
                 note("did you mean '%s'?", near);
             else {
@@ -957,6 +966,103 @@ static void lower_train(Ctx *c, const Node *train) {
                     snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", known[i]);
                 note("choose one of: %s", list);
             }
+        }
+    }
+}
+
+/* ---- train { augment ...; } ---------------------------------------------------------
+ * `augment [INPUT:] TRANSFORM(ARGS);`, any number, applied in written order
+ * (as transforms.Compose) to the training batches by the training program. */
+
+static const char *const augment_sigs[][2] = {
+    {"noise", "std:num"},      /* x + std·N(0, 1) */
+    {"hflip", "p:num=0.5"},    /* RandomHorizontalFlip(p) */
+    {"crop", "pad:int"},       /* RandomCrop(size, padding = pad) */
+    {"rotate", "degrees:num"}, /* RandomRotation(degrees, BILINEAR) */
+};
+
+/* The input an augment setting names (or the model's only input); -1 after an error. */
+static int augment_input(Ctx *c, const Node *s) {
+    const Graph *g = c->g;
+    if (!s->b) {
+        if (g->ninputs == 1)
+            return 0;
+        if (g->ninputs > 1) {
+            const char *line = source_line(s->loc.first_line), *rest = line ? strstr(line, "augment ") : NULL;
+            error_at(s->loc, "'augment' needs the input's name: the model has %d inputs", g->ninputs);
+            note("write e.g. 'augment %s: %s'", g->inputs[0]->name, rest ? rest + strlen("augment ") : "...;");
+        }
+        return -1;
+    }
+    for (int i = 0; i < g->ninputs; i++)
+        if (!strcmp(g->inputs[i]->name, s->b->name))
+            return i;
+    const Sym *sym = map_get(&c->syms, s->b->name);
+    if (sym && !sym->value)
+        return -1; /* its declaration failed, and said so */
+    if (sym)
+        error_at(s->b->loc, "'augment' transforms an input, and '%s' is %s", s->b->name,
+                 sym->kind == N_TARGET ? "a target" : sym->kind == N_PARAM ? "a parameter" : "a computed value");
+    else
+        error_at(s->b->loc, "the model has no input '%s'", s->b->name);
+    const char **names = arena_alloc(sizeof(char *) * (size_t)(g->ninputs + 1));
+    for (int i = 0; i < g->ninputs; i++)
+        names[i] = g->inputs[i]->name;
+    const char *near = closest_name(s->b->name, names, g->ninputs);
+    if (near || g->ninputs == 1)
+        note("did you mean '%s'?", near ? near : names[0]);
+    return -1;
+}
+
+static void lower_augment(Ctx *c, const Node *train) {
+    Train *t = &c->g->train;
+    for (const Node *s = train->list; s; s = s->next) {
+        if (strcmp(s->name, "augment"))
+            continue;
+        const Node *v = s->a;
+        if (!v || (v->kind != N_CALL && v->kind != N_NAME && v->kind != N_STRING)) { /* augment 0.5; */
+            error_at(v ? v->loc : s->loc, "'augment' takes a transform: noise(std), hflip(p), crop(pad) or rotate(degrees)");
+            continue;
+        }
+        if (v->kind == N_STRING) {
+            error_at(v->loc, "unknown augmentation \"%s\"", v->name);
+            note("names are written without quotes: augment %s;", v->name);
+            continue;
+        }
+        Binding b;
+        int k = bind_choice(augment_sigs, COUNT(augment_sigs), "augmentation", v, &b);
+        int input = augment_input(c, s);
+        if (k < 0 || input < 0)
+            continue;
+        const char *kind = augment_sigs[k][0];
+        const Shape *shape = &c->g->inputs[input]->shape;
+        double x = b.vals[0];
+        if (k > 0 && shape->rank != 3) { /* an image transform */
+            error_at(v->loc, "%s() needs an image input [C, H, W]; '%s' is %s", kind, c->g->inputs[input]->name,
+                     shape_str(shape));
+            if (shape->rank == 2)
+                note("declare it with its channels: 'input %s[1, %d, %d];'", c->g->inputs[input]->name, shape->dim[0],
+                     shape->dim[1]);
+            else
+                note("hflip, crop and rotate work on images; noise works on any input");
+            continue;
+        }
+        int side = shape->dim[1] < shape->dim[2] ? shape->dim[1] : shape->dim[2];
+        if (k == 0 && !(x >= 0))
+            error_at(b.locs[0], "noise(): 'std' must not be negative, got %s", num_str(x));
+        else if (k == 1 && !(x >= 0 && x <= 1))
+            error_at(b.locs[0], "hflip(): 'p' must be between 0 and 1, got %s", num_str(x));
+        else if (k == 2 && !(x >= 0 && x <= side))
+            error_at(b.locs[0], "crop(): 'pad' must be between 0 and %d (the image's smaller side), got %s", side,
+                     num_str(x));
+        else if (k == 3 && !(x >= 0 && x <= 180))
+            error_at(b.locs[0], "rotate(): 'degrees' must be between 0 and 180, got %s", num_str(x));
+        else {
+            Augment *grown = arena_alloc(sizeof *grown * (size_t)(t->naugment + 1));
+            if (t->naugment)
+                memcpy(grown, t->augment, sizeof *grown * (size_t)t->naugment);
+            grown[t->naugment++] = (Augment){kind, input, x, s->loc.first_line};
+            t->augment = grown;
         }
     }
 }
@@ -1173,6 +1279,9 @@ static Graph *lower_model(const Node *m) {
     for (const Node *s = m->list; s; s = s->next)
         if (s->kind == N_FREEZE)
             freeze(&c, s);
+    for (const Node *s = m->list; s && !too_many_errors(); s = s->next)
+        if (s->kind == N_TRAIN)
+            lower_augment(&c, s);
     /* after an error the output or loss may be the statement that failed */
     bool failed = error_count() > errors_before || too_many_errors();
     if (!g->noutputs && !failed) {

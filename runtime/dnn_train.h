@@ -33,6 +33,20 @@ enum {
     DNN_SCORE_THRESHOLD  /* per element: (pred > threshold) == (target > target_threshold) */
 };
 
+/* One `augment` setting of the train block: a random transform of an
+ * input's training samples (docs/training.md, runtime/dnn_augment.h). */
+enum {
+    DNN_AUG_NOISE,   /* value: std; adds std·N(0, 1) to every element */
+    DNN_AUG_HFLIP,   /* value: p; mirrors an image [C, H, W] left to right with probability p */
+    DNN_AUG_CROP,    /* value: pad; zero-pads by pad pixels and crops H × W at a random place */
+    DNN_AUG_ROTATE   /* value: degrees; rotates by an angle uniform in ±degrees, bilinear, zero fill */
+};
+typedef struct dnn_augment {
+    int kind;        /* DNN_AUG_* */
+    int input;       /* index into inputs */
+    double value;
+} dnn_augment;
+
 typedef struct dnn_program {
     const char *name;            /* model name */
     const char *source;          /* the .dnn file it came from */
@@ -65,6 +79,8 @@ typedef struct dnn_program {
     double min_delta;
     double ema_decay;            /* 0: no average */
     const char *optimizer;
+    int naugment;                /* augment settings, applied in this order to training batches */
+    const dnn_augment *augment;
     /* the entry points: x[i] is input i, y[i] target i (float or int32), out[i] output i */
     void (*init)(void *m, uint64_t seed);
     void (*forward)(void *m, const float *const *x, float *const *out, int n);

@@ -13,7 +13,9 @@ want bison bison
 want cc gcc
 want /usr/include/zlib.h zlib1g-dev
 case "$1" in
-    goldens) /usr/bin/python3 -c 'import torch' 2>/dev/null || need="$need python3-torch" ;;
+    goldens) /usr/bin/python3 -c 'import torch' 2>/dev/null || need="$need python3-torch"
+             # tests/augment: torchvision's transforms are the oracle of the augmentation
+             /usr/bin/python3 -c 'import torchvision' 2>/dev/null || need="$need python3-torchvision" ;;
     check) want clang clang   # the generated C must build warning-free with clang too
            want arm-none-eabi-gcc gcc-arm-none-eabi   # the firmware example (tests/firmware)
            want /usr/lib/arm-none-eabi/newlib/libc.a libnewlib-arm-none-eabi

@@ -1,6 +1,8 @@
 #!/bin/sh
 # End-to-end training runs of the examples: XOR must reach loss < 0.01,
-# iris at least 95% held-out accuracy (each program's exit status says so).
+# iris at least 95% held-out accuracy (each program's exit status says so);
+# examples/augment (Fashion-MNIST with data augmentation, a few hundred
+# images) must draw its PNG and reach 55% test accuracy.
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 cc="${CC:-cc} -std=c99 -O2 -Wall -Wextra -Werror -Iruntime -I$tmp"
 run() { # run NAME MODEL PROGRAM ARGS...
@@ -17,3 +19,13 @@ run() { # run NAME MODEL PROGRAM ARGS...
 }
 run xor models/xor.dnn examples/xor/train.c
 run iris models/iris.dnn examples/iris/train.c examples/iris/iris.csv
+
+if [ ! -e /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then
+    echo "SKIP examples/augment: dataset-fashion-mnist is not installed"
+elif sh examples/augment/run.sh --quiet >"$tmp/out" 2>&1 &&
+     [ "$(head -c 4 build/examples/augment/augmented.png | tail -c 3)" = PNG ] &&
+     acc=$(sed -n 's/.*accuracy \([0-9.]*\)%.*/\1/p' "$tmp/out") && awk "BEGIN { exit !($acc >= 55) }"; then
+    echo "PASS examples/augment trains: $(tail -1 "$tmp/out")"
+else
+    echo "FAIL examples/augment trains: $(tail -1 "$tmp/out")"
+fi
