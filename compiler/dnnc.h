@@ -244,6 +244,8 @@ typedef struct Binding {
 } Binding;
 bool bind_args(const char *sig, const char *what, const Node *call, const Node *first, Binding *b);
 bool const_eval(const Node *n, double *out);
+/* The index in Value.attr of the signature's attribute `name`, or -1. */
+int attr_index(const char *sig, const char *name);
 const char *closest_name(const char *name, const char *const *cands, int n);
 
 /* lower.c — AST → IR: names resolved, layers expanded into parameters,

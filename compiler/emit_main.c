@@ -112,10 +112,10 @@ bool emit_program(Graph *g, const Plan *plan, const char *source, FILE *c) {
         OpKind op = scored->op;
         if (op == OP_cross_entropy || op == OP_nll || op == OP_multi_margin)
             score = "DNN_SCORE_ARGMAX";
-        else if (op == OP_bce || op == OP_bce_with_logits || op == OP_hinge) {
+        else if (op == OP_bce || op == OP_bce_with_logits || op == OP_hinge || op == OP_perceptron) {
             score = "DNN_SCORE_THRESHOLD";
             threshold = op == OP_bce ? 0.5 : 0.0;
-            target_threshold = op == OP_hinge ? 0.0 : 0.5;
+            target_threshold = op == OP_hinge || op == OP_perceptron ? 0.0 : 0.5;
         } else
             scored = NULL; /* a regression loss: no accuracy */
     }

@@ -151,7 +151,9 @@ def read_safetensors(path):
 
 class Twin(nn.Module):
     """Base of the twins. Subclasses create their layers in __init__ under the
-    .dnn's parameter names and implement run(x, y) -> (out, loss, kinks)."""
+    .dnn's parameter names and implement run(x, y) -> (out, loss, kinks).
+    The loss twins pass `reduction` to their criterion (the *_sum cases)."""
+    reduction = "mean"
 
     def adjust(self):
         """Moves initial parameter values where the case needs them."""
@@ -178,6 +180,11 @@ def away_from_zero(p, floor=0.05):
 
 def pipe(*stages):
     return nn.Sequential(*stages)
+
+
+def reduce(t, reduction):
+    """A criterion's reduction of its per-element losses: "mean" or "sum"."""
+    return t.sum() if reduction == "sum" else t.mean()
 
 
 @twin("op_dense")
@@ -412,7 +419,7 @@ class LossMse(Twin):
 
     def run(self, x, y):
         out = self.out(x).reshape(-1, 2, 3)
-        return out, F.mse_loss(out, y), []
+        return out, F.mse_loss(out, y, reduction=self.reduction), []
 
 
 @twin("loss_l1")
@@ -423,7 +430,7 @@ class LossL1(Twin):
 
     def run(self, x, y):
         out = self.out(x)
-        return out, F.l1_loss(out, y), [out - y]
+        return out, F.l1_loss(out, y, reduction=self.reduction), [out - y]
 
 
 @twin("loss_huber")
@@ -438,7 +445,7 @@ class LossHuber(Twin):
 
     def run(self, x, y):
         out = self.out(x)
-        return out, F.huber_loss(out, y, delta=0.5), [(out - y).abs() - 0.5]
+        return out, F.huber_loss(out, y, delta=0.5, reduction=self.reduction), [(out - y).abs() - 0.5]
 
 
 @twin("loss_bce")
@@ -453,7 +460,7 @@ class LossBce(Twin):
 
     def run(self, x, y):
         out = torch.sigmoid(self.h(x))
-        return out, F.binary_cross_entropy(out, y), []
+        return out, F.binary_cross_entropy(out, y, reduction=self.reduction), []
 
 
 @twin("loss_bce_logits")
@@ -464,7 +471,7 @@ class LossBceLogits(LossBce):
 
     def run(self, x, y):
         out = self.out(x)
-        return out, F.binary_cross_entropy_with_logits(out, y), []
+        return out, F.binary_cross_entropy_with_logits(out, y, reduction=self.reduction), []
 
 
 @twin("loss_ce")
@@ -475,7 +482,7 @@ class LossCe(Twin):
 
     def run(self, x, y):
         out = self.out(x)
-        return out, F.cross_entropy(out, y.long()), []
+        return out, F.cross_entropy(out, y.long(), reduction=self.reduction), []
 
 
 @twin("loss_ce_soft")
@@ -486,7 +493,7 @@ class LossCeSoft(LossCe):
 
     def run(self, x, y):
         out = self.out(x)
-        return out, F.cross_entropy(out, y), []
+        return out, F.cross_entropy(out, y, reduction=self.reduction), []
 
 
 @twin("loss_nll")
@@ -497,7 +504,7 @@ class LossNll(Twin):
 
     def run(self, x, y):
         out = F.log_softmax(self.h(x), -1)
-        return out, F.nll_loss(out, y.long()), []
+        return out, F.nll_loss(out, y.long(), reduction=self.reduction), []
 
 
 @twin("loss_hinge")
@@ -513,7 +520,19 @@ class LossHinge(Twin):
     def run(self, x, y):
         out = self.out(x)
         slack = 0.5 - y * out
-        return out, slack.clamp(min=0).mean(), [slack]
+        return out, reduce(slack.clamp(min=0), self.reduction), [slack]
+
+
+@twin("loss_perceptron")
+class LossPerceptron(LossHinge):
+    """Rosenblatt's criterion max(0, -y·score): clamp passes the gradient at
+    its bound, so PyTorch's gradient is -y where y·score <= 0, as dnnc's
+    (the data here stays away from that kink; examples/perceptron starts
+    on it, from zero weights)."""
+
+    def run(self, x, y):
+        out = self.out(x)
+        return out, reduce((-y * out).clamp(min=0), self.reduction), [y * out]
 
 
 @twin("loss_multi_margin")
@@ -524,7 +543,25 @@ class LossMultiMargin(LossCe):
         picked = out.gather(1, label[:, None])
         slack = 0.5 - picked + out
         slack = slack.scatter(1, label[:, None], 1.0)   # the label's own term is not a kink
-        return out, F.multi_margin_loss(out, label, margin=0.5), [slack]
+        return out, F.multi_margin_loss(out, label, margin=0.5, reduction=self.reduction), [slack]
+
+
+# every loss once more with reduction = sum (cases/loss_*_sum.dnn)
+for _name, _base in (("loss_mse", LossMse), ("loss_l1", LossL1), ("loss_huber", LossHuber),
+                     ("loss_bce", LossBce), ("loss_bce_logits", LossBceLogits), ("loss_ce", LossCe),
+                     ("loss_ce_soft", LossCeSoft), ("loss_nll", LossNll), ("loss_hinge", LossHinge),
+                     ("loss_perceptron", LossPerceptron), ("loss_multi_margin", LossMultiMargin)):
+    twin(_name + "_sum")(type(_base.__name__ + "Sum", (_base,), {"reduction": "sum"}))
+
+
+@twin("loss_mse_sum")
+class LossMseSum(LossMse):
+    """The notes' Adaline criterion: 0.5 * mse(out, y, reduction = sum)."""
+    reduction = "sum"
+
+    def run(self, x, y):
+        out, loss, kinks = super().run(x, y)
+        return out, 0.5 * loss, kinks
 
 
 @twin("xor")
