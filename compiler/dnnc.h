@@ -197,8 +197,10 @@ typedef struct Train {
     const char *optimizer;   /* sgd adam adamw adagrad rmsprop */
     double lr, momentum, dampening, weight_decay, beta1, beta2, eps, alpha;
     bool nesterov;
-    const char *schedule;    /* NULL, "step", "exponential", "inverse_time" */
+    const char *schedule;    /* NULL, "step", "exponential", "inverse_time", "cosine" */
     double every, gamma, k;
+    double period, min_lr;   /* cosine */
+    bool per_step;           /* the schedule counts optimizer steps, not epochs */
     int batch, epochs;
     uint64_t seed;
     bool shuffle;
@@ -310,6 +312,9 @@ typedef struct EmitOptions {
 } EmitOptions;
 bool emit_model(Graph *g, const Plan *p, const EmitOptions *o, FILE *c, FILE *h);
 int optimizer_states(const Train *t, const char **names); /* state arrays' names; returns how many */
+/* NAME_set_hparam's names for this optimizer and schedule (at most 8), and each one's .dnn value */
+int hparam_names(const Train *t, const char **names);
+double hparam_value(const Train *t, const char *name);
 
 /* emit_main.c — --main: the training program's description and main(). */
 bool emit_program(Graph *g, const Plan *p, const char *source, FILE *c);

@@ -809,9 +809,10 @@ static const char *const optimizer_sigs[][2] = {
     {"rmsprop", "lr:num=0.01, alpha:num=0.99, eps:num=1e-8, momentum:num=0, weight_decay:num=0"},
 };
 static const char *const schedule_sigs[][2] = {
-    {"step", "every:int, gamma:num"},
-    {"exponential", "k:num"},
-    {"inverse_time", "k:num"},
+    {"step", "every:int, gamma:num, per_step:bool=false"},
+    {"exponential", "k:num, per_step:bool=false"},
+    {"inverse_time", "k:num, per_step:bool=false"},
+    {"cosine", "period:int, min_lr:num=0, per_step:bool=false"},
 };
 static const char *const init_sigs[][2] = {
     {"pytorch", ""}, {"xavier", ""}, {"xavier_uniform", ""}, {"he", ""}, {"he_uniform", ""},
@@ -935,11 +936,19 @@ static void lower_train(Ctx *c, const Node *train) {
             if (i < 0)
                 continue;
             t->schedule = schedule_sigs[i][0];
+            t->per_step = b.vals[attr_index(schedule_sigs[i][1], "per_step")] != 0;
             if (i == 0) {
                 t->every = b.vals[0];
                 t->gamma = b.vals[1];
                 if (t->every < 1)
                     error_at(b.locs[0], "step(): 'every' must be at least 1");
+            } else if (i == 3) {
+                t->period = b.vals[0];
+                t->min_lr = b.vals[1];
+                if (t->period < 1)
+                    error_at(b.locs[0], "cosine(): 'period' must be at least 1");
+                if (t->min_lr < 0)
+                    error_at(b.locs[1], "cosine(): 'min_lr' must not be negative, got %s", num_str(t->min_lr));
             } else
                 t->k = b.vals[0];
         } else if (!strcmp(n, "batch")) {

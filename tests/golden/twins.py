@@ -110,6 +110,34 @@ def lr_factor(spec, epoch):
     raise ValueError("unknown schedule " + kind)
 
 
+def cosine_lrs(base_lr, period, min_lr, count):
+    """group['lr'] of PyTorch's own CosineAnnealingLR after 0, 1, ..., count-1
+    scheduler steps: its recursive form, which the generated code repeats
+    term for term."""
+    p = torch.zeros(1, requires_grad=True)
+    opt = torch.optim.SGD([p], lr=base_lr)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=period, eta_min=min_lr)
+    lrs = []
+    for _ in range(count):
+        lrs.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    return lrs
+
+
+def scheduled_lr(spec, base_lr, step):
+    """The learning rate of optimizer step `step` (0-based): the schedule at
+    the epoch the harness gives NAME_set_epoch (step / 5), or with
+    per_step = true at the step itself."""
+    if spec["schedule"] is None:
+        return base_lr * lr_factor(spec, 0)
+    kind, a = spec["schedule"]
+    count = step if a.get("per_step") else step // STEPS_PER_EPOCH
+    if kind == "cosine":
+        return cosine_lrs(base_lr, int(a["period"]), a.get("min_lr", 0), count + 1)[count]
+    return base_lr * lr_factor(spec, count)
+
+
 # ---- safetensors ----------------------------------------------------------
 
 _DTYPES = {np.dtype("<f4"): "F32", np.dtype("<i4"): "I32", np.dtype("<f8"): "F64",
@@ -622,7 +650,8 @@ class OptMLP(Twin):
 for _name in ("opt_sgd", "opt_sgd_momentum", "opt_sgd_dampening", "opt_sgd_nesterov",
               "opt_sgd_wd", "opt_adam", "opt_adam_wd", "opt_adamw", "opt_adagrad",
               "opt_rmsprop", "opt_rmsprop_momentum", "sched_step", "sched_exp",
-              "sched_invtime", "opt_clip"):
+              "sched_invtime", "opt_clip", "sched_cosine", "sched_cosine_per_step",
+              "sched_step_per_step"):
     twin(_name)(type(_name, (OptMLP,), {}))
 
 
