@@ -75,6 +75,8 @@ static void emit_wrappers(FILE *c, const Graph *g) {
     fprintf(c, "    return %s_backward(m%s%s, n);\n}\n", n, x, y);
     fprintf(c, "static void program_step(void *m) { %s_step(m); }\n", n);
     fprintf(c, "static void program_set_epoch(void *m, int epoch) { %s_set_epoch(m, epoch); }\n", n);
+    fprintf(c, "static int program_set_hparam(void *m, const char *name, double value) {\n");
+    fprintf(c, "    return %s_set_hparam_exact(m, name, value);\n}\n", n);
     fprintf(c, "static float *program_tensor(void *m, int i) { return %s_tensor(m, i); }\n", n);
     fprintf(c, "static float *program_grad(void *m, int i) { return %s_grad(m, i); }\n", n);
     if (g->check_finite)
@@ -104,6 +106,18 @@ bool emit_program(Graph *g, const Plan *plan, const char *source, FILE *c) {
     for (int i = 0; i < nstates; i++)
         fprintf(c, "%soffsetof(%s_model, %s)", i ? ", " : "", n, states[i]);
     fprintf(c, "%s};\n\n", nstates ? "" : "0");
+
+    /* run-time hyper-parameters: their names and where each double lives */
+    const char *hp[8];
+    int nhp = hparam_names(t, hp);
+    fprintf(c, "static const char *const program_hparam_names[%d] = {", nhp);
+    for (int i = 0; i < nhp; i++)
+        fprintf(c, "%s\"%s\"", i ? ", " : "", hp[i]);
+    fprintf(c, "};\n");
+    fprintf(c, "static const size_t program_hparam_offsets[%d] = {", nhp);
+    for (int i = 0; i < nhp; i++)
+        fprintf(c, "%soffsetof(%s_model, hparams.%s)", i ? ", " : "", n, hp[i]);
+    fprintf(c, "};\n\n");
 
     const Value *scored = scored_loss(g);
     const char *score = "DNN_SCORE_NONE";
@@ -143,6 +157,10 @@ bool emit_program(Graph *g, const Plan *plan, const char *source, FILE *c) {
     fprintf(c, "    .early_stop = %d, .patience = %d, .min_delta = %.17g,\n", t->early_stop, t->patience, t->min_delta);
     fprintf(c, "    .ema_decay = %.17g,\n", t->ema_decay);
     fprintf(c, "    .optimizer = \"%s\",\n", t->optimizer);
+    fprintf(c, "    .nhparams = %d, .hparam_names = program_hparam_names, .hparam_offsets = program_hparam_offsets,\n", nhp);
+    fprintf(c, "    .set_hparam = program_set_hparam,\n");
+    if (t->schedule)
+        fprintf(c, "    .schedule = \"%s\", .per_step = %d,\n", t->schedule, t->per_step);
     fprintf(c, "    .init = program_init, .forward = program_forward, .loss = program_loss,\n");
     fprintf(c, "    .backward = program_backward, .step = program_step, .set_epoch = program_set_epoch,\n");
     fprintf(c, "    .tensor = program_tensor, .grad = program_grad,%s\n",

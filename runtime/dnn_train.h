@@ -75,6 +75,15 @@ typedef struct dnn_program {
     /* dnnc --check-finite: the first result that held a NaN or infinity
        (NAME_model's nonfinite), or NULL; the member is NULL without the flag */
     const char *(*nonfinite)(void *m);
+    /* run-time hyper-parameters (train --lr, --hparam NAME=V, ...): the
+       optimizer's and schedule's, by their .dnn names, each a double in the
+       model struct at hparam_offsets[i]; set_hparam is NAME_set_hparam_exact */
+    int nhparams;
+    const char *const *hparam_names;
+    const size_t *hparam_offsets;
+    int (*set_hparam)(void *m, const char *name, double value);
+    const char *schedule;        /* "step", "exponential", "inverse_time", "cosine", or NULL */
+    int per_step;                /* the schedule counts optimizer steps, not epochs */
 } dnn_program;
 
 /* The program: `NAME train|eval|predict|gradcheck|check [options] DATA...`.
