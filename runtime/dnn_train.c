@@ -1541,7 +1541,8 @@ static int train(Run *r) {
     if (p->ema_decay > 0)
         l.ema = xcalloc(p->params_size, sizeof(float));
     p->init(r->m, seed);
-    apply_hparams(r); /* checked above */
+    if (!o->resume) /* a resumed run takes its checkpoint's (checked against these below) */
+        apply_hparams(r); /* checked above */
     dnn_rng_seed(&l.shuffle, seed ^ 0x5f1ff1eULL);
     if (o->weights && load_weights(r, o->weights)) {
         status = 1;

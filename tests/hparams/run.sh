@@ -130,3 +130,18 @@ if awk -v a="$(lr_at 1)" -v b="$(lr_at 18)" -v c="$(lr_at 30)" 'BEGIN { exit !(a
 else
     fail per_step_cosine.lr "epoch 1: $(lr_at 1), 18: $(lr_at 18), 30: $(lr_at 30)"
 fi
+
+# a checkpoint from before hyper-parameters were kept (no dnn.hparams: the key
+# renamed, same length) resumes with the .dnn's values, so --lr 0.02 is refused
+"$tmp/iris_step" train "$iris" --standardize --quiet --save "$tmp/o.safetensors" --stop-after 30 >/dev/null 2>&1
+sed 's/"dnn\.hparams"/"dnn.hparamx"/' "$tmp/o.ckpt" >"$tmp/old.ckpt"
+"$tmp/iris_step" train "$iris" --standardize --quiet --lr 0.02 --save "$tmp/o.safetensors" --resume "$tmp/old.ckpt" >"$tmp/out" 2>"$tmp/err"
+rc=$?
+if ! grep -q 'dnn.hparamx' "$tmp/old.ckpt"; then
+    fail resume.old_checkpoint "could not make a checkpoint without dnn.hparams"
+elif [ $rc -eq 2 ] && grep -q "has lr 0.01, and a resumed run keeps" "$tmp/err" &&
+     "$tmp/iris_step" train "$iris" --standardize --quiet --save "$tmp/o.safetensors" --resume "$tmp/old.ckpt" >/dev/null 2>&1; then
+    pass resume.old_checkpoint
+else
+    fail resume.old_checkpoint "exit $rc: $(head -1 "$tmp/err")"
+fi
