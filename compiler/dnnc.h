@@ -198,8 +198,10 @@ typedef struct Train {
     const char *optimizer;   /* sgd adam adamw adagrad rmsprop */
     double lr, momentum, dampening, weight_decay, beta1, beta2, eps, alpha;
     bool nesterov;
-    const char *schedule;    /* NULL, "step", "exponential", "inverse_time" */
+    const char *schedule;    /* NULL, "step", "exponential", "inverse_time", "cosine" */
     double every, gamma, k;
+    double period, min_lr;   /* cosine */
+    bool per_step;           /* the schedule counts optimizer steps, not epochs */
     int batch, epochs;
     uint64_t seed;
     bool shuffle;
@@ -266,6 +268,8 @@ typedef struct Binding {
 } Binding;
 bool bind_args(const char *sig, const char *what, const Node *call, const Node *first, Binding *b);
 bool const_eval(const Node *n, double *out);
+/* The index in Value.attr of the signature's attribute `name`, or -1. */
+int attr_index(const char *sig, const char *name);
 const char *closest_name(const char *name, const char *const *cands, int n);
 
 /* lower.c — AST → IR: names resolved, layers expanded into parameters,
@@ -336,6 +340,9 @@ typedef struct EmitOptions {
 bool emit_model(Graph *g, const Plan *p, const EmitOptions *o, FILE *c, FILE *h);
 int optimizer_states(const Train *t, const char **names); /* state arrays' names; returns how many */
 int min_train_batch(const Graph *g); /* 2 when a batchnorm cannot train on one sample, else 1 */
+/* NAME_set_hparam's names for this optimizer and schedule (at most 8), and each one's .dnn value */
+int hparam_names(const Train *t, const char **names);
+double hparam_value(const Train *t, const char *name);
 
 /* emit_main.c — --main: the training program's description and main(). */
 bool emit_program(Graph *g, const Plan *p, const char *source, FILE *c);

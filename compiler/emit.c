@@ -432,6 +432,14 @@ static void emit_header(Out *o) {
     fprintf(h, "    int training; /* 1 while in a train-mode pass */\n");
     fprintf(h, "    int64_t step; /* optimizer steps taken */\n");
     fprintf(h, "    dnn_rng rng; /* initialisation and dropout */\n");
+    const char *hp[8];
+    fprintf(h, "    struct {\n        double");
+    for (int i = 0, k = hparam_names(&g->train, hp); i < k; i++)
+        fprintf(h, "%s %s", i ? "," : "", hp[i]);
+    fprintf(h, ";\n    } hparams; /* the .dnn's hyper-parameters (%s_init), or %s_set_hparam's */\n", n, n);
+    if (g->train.schedule && !strcmp(g->train.schedule, "cosine"))
+        fprintf(h, "    double cosine_lr; /* the cosine schedule's lr in double at count cosine_at (PyTorch's recursion) */\n"
+                   "    int64_t cosine_at;\n");
     if (g->check_finite)
         fprintf(h, "    const char *nonfinite; /* --check-finite: the first result that held a NaN or infinity, or NULL */\n");
     fprintf(h, "};\n\n");
@@ -452,6 +460,8 @@ static void emit_header(Out *o) {
     fprintf(h, "void %s_step(%s_model *m); /* one %s update from the gradients */\n", n, n, g->train.optimizer);
     fprintf(h, "float %s_train_step(%s_model *m%s%s, int n); /* backward, then step */\n", n, n, inputs, targets);
     fprintf(h, "void %s_set_epoch(%s_model *m, int epoch); /* applies the lr schedule */\n", n, n);
+    fprintf(h, "int %s_set_hparam(%s_model *m, const char *name, float value); /* lr, momentum, ...: 0 or DNN_E*; m unchanged on error */\n", n, n);
+    fprintf(h, "int %s_set_hparam_exact(%s_model *m, const char *name, double value); /* the same, as if the .dnn said value */\n", n, n);
     fprintf(h, "extern const dnn_tensor_info %s_tensors[%s_NUM_TENSORS];\n", n, N);
     fprintf(h, "float *%s_tensor(%s_model *m, int i); /* data of tensor i, row-major, PyTorch layout */\n", n, n);
     fprintf(h, "float *%s_grad(%s_model *m, int i); /* its gradient; NULL if not trainable */\n", n, n);
@@ -559,7 +569,8 @@ static bool is_adam(const Train *t) { return !strcmp(t->optimizer, "adam") || !s
 /* The update of one parameter i, or with `vector` of the 8 from i: the
  * same operations in the same order on float or dnn_v8 values (IEEE
  * element-wise, so the two agree bit for bit). The vector form is written
- * out because gcc will not vectorise sqrtf without -fno-math-errno. */
+ * out because gcc will not vectorise sqrtf without -fno-math-errno. The
+ * hyper-parameters are the float locals emit_update_fn declares. */
 static void emit_update(FILE *c, const Train *t, bool vector) {
     const char *opt = t->optimizer, *T = vector ? "dnn_v8" : "float", *sqrt = vector ? "dnn_v8_sqrt" : "sqrtf";
 #define LOAD(state) (vector ? "dnn_v8_load(m->" state " + i)" : "m->" state "[i]")
@@ -567,38 +578,37 @@ static void emit_update(FILE *c, const Train *t, bool vector) {
     (vector ? fprintf(c, "        dnn_v8_store(m->" state " + i, %s);\n", value)                                       \
             : fprintf(c, "        m->" state "[i] = %s;\n", value))
     fprintf(c, "        %s g = %s, p = %s;\n", T, LOAD("grads"), LOAD("params"));
-    if (t->weight_decay && strcmp(opt, "adamw"))
-        fprintf(c, "        g += %s * p;\n", flit(t->weight_decay));
+    if (strcmp(opt, "adamw")) /* a run-time weight decay; PyTorch skips the term at 0 */
+        fprintf(c, "        if (weight_decay != 0.0f)\n            g += weight_decay * p;\n");
     if (!strcmp(opt, "sgd")) {
         if (t->momentum > 0) {
-            fprintf(c, "        const %s buf = first ? g : %s * %s + %s * g;\n", T, LOAD("momentum_buffer"), flit(t->momentum),
-                    flit(1 - t->dampening));
+            fprintf(c, "        const %s buf = first ? g : %s * momentum + one_minus_dampening * g;\n", T, LOAD("momentum_buffer"));
             STORE("momentum_buffer", "buf");
             if (t->nesterov)
-                fprintf(c, "        g = g + %s * buf;\n", flit(t->momentum));
+                fprintf(c, "        g = g + momentum * buf;\n");
             else
                 fprintf(c, "        g = buf;\n");
         }
         fprintf(c, "        p -= lr * g;\n");
     } else if (is_adam(t)) {
         if (!strcmp(opt, "adamw"))
-            fprintf(c, "        p *= 1.0f - lr * %s;\n", flit(t->weight_decay));
-        fprintf(c, "        const %s avg = %s * %s + g * %s;\n", T, LOAD("exp_avg"), flit(t->beta1), flit(1 - t->beta1));
-        fprintf(c, "        const %s avg_sq = %s * %s + %s * g * g;\n", T, LOAD("exp_avg_sq"), flit(t->beta2), flit(1 - t->beta2));
+            fprintf(c, "        p *= 1.0f - lr * weight_decay;\n");
+        fprintf(c, "        const %s avg = %s * beta1 + g * one_minus_beta1;\n", T, LOAD("exp_avg"));
+        fprintf(c, "        const %s avg_sq = %s * beta2 + one_minus_beta2 * g * g;\n", T, LOAD("exp_avg_sq"));
         STORE("exp_avg", "avg");
         STORE("exp_avg_sq", "avg_sq");
-        fprintf(c, "        const %s denom = %s(avg_sq) / bc2_sqrt + %s;\n", T, sqrt, flit(t->eps));
+        fprintf(c, "        const %s denom = %s(avg_sq) / bc2_sqrt + eps;\n", T, sqrt);
         fprintf(c, "        p -= step_size * (avg / denom);\n");
     } else if (!strcmp(opt, "adagrad")) {
         fprintf(c, "        const %s sum = %s + g * g;\n", T, LOAD("state_sum"));
         STORE("state_sum", "sum");
-        fprintf(c, "        p -= lr * (g / (%s(sum) + %s));\n", sqrt, flit(t->eps));
+        fprintf(c, "        p -= lr * (g / (%s(sum) + eps));\n", sqrt);
     } else { /* rmsprop */
-        fprintf(c, "        const %s square_avg = %s * %s + %s * g * g;\n", T, LOAD("square_avg"), flit(t->alpha), flit(1 - t->alpha));
+        fprintf(c, "        const %s square_avg = %s * alpha + one_minus_alpha * g * g;\n", T, LOAD("square_avg"));
         STORE("square_avg", "square_avg");
-        fprintf(c, "        const %s avg = %s(square_avg) + %s;\n", T, sqrt, flit(t->eps));
+        fprintf(c, "        const %s avg = %s(square_avg) + eps;\n", T, sqrt);
         if (t->momentum > 0) {
-            fprintf(c, "        const %s buf = %s * %s + g / avg;\n", T, LOAD("momentum_buffer"), flit(t->momentum));
+            fprintf(c, "        const %s buf = %s * momentum + g / avg;\n", T, LOAD("momentum_buffer"));
             STORE("momentum_buffer", "buf");
             fprintf(c, "        p -= lr * buf;\n");
         } else
@@ -607,6 +617,97 @@ static void emit_update(FILE *c, const Train *t, bool vector) {
     STORE("params", "p");
 #undef LOAD
 #undef STORE
+}
+
+/* The float locals emit_update reads, from m->hparams: each the float
+ * PyTorch's kernel gets (1 - beta1 is taken in double first, as Python
+ * computes it), so a value equal to the .dnn's gives the same bits. */
+static void emit_update_locals(FILE *c, const Train *t) {
+    const char *opt = t->optimizer;
+    fprintf(c, "    const float weight_decay = (float)m->hparams.weight_decay;\n");
+    if (t->momentum > 0 && (!strcmp(opt, "sgd") || !strcmp(opt, "rmsprop")))
+        fprintf(c, "    const float momentum = (float)m->hparams.momentum;\n");
+    if (t->momentum > 0 && !strcmp(opt, "sgd"))
+        fprintf(c, "    const float one_minus_dampening = (float)(1.0 - m->hparams.dampening);\n");
+    if (is_adam(t)) {
+        fprintf(c, "    const float beta1 = (float)m->hparams.beta1, one_minus_beta1 = (float)(1.0 - m->hparams.beta1);\n");
+        fprintf(c, "    const float beta2 = (float)m->hparams.beta2, one_minus_beta2 = (float)(1.0 - m->hparams.beta2);\n");
+    }
+    if (!strcmp(opt, "rmsprop"))
+        fprintf(c, "    const float alpha = (float)m->hparams.alpha, one_minus_alpha = (float)(1.0 - m->hparams.alpha);\n");
+    if (strcmp(opt, "sgd"))
+        fprintf(c, "    const float eps = (float)m->hparams.eps;\n");
+}
+
+/* ---- run-time hyper-parameters (NAME_set_hparam) ------------------------------------------- */
+
+/* Every name NAME_set_hparam knows; a model has those of its optimizer and schedule. */
+static const char *const all_hparams[] = {"lr", "momentum", "dampening", "weight_decay", "beta1", "beta2", "eps",
+                                          "alpha", "every", "gamma", "k", "period", "min_lr"};
+
+int hparam_names(const Train *t, const char **names) {
+    const char *opt = t->optimizer, *sched = t->schedule ? t->schedule : "";
+    int n = 0;
+    names[n++] = "lr";
+    if (t->momentum > 0 && (!strcmp(opt, "sgd") || !strcmp(opt, "rmsprop")))
+        names[n++] = "momentum"; /* only with the momentum buffer */
+    if (t->momentum > 0 && !strcmp(opt, "sgd"))
+        names[n++] = "dampening";
+    if (is_adam(t)) {
+        names[n++] = "beta1";
+        names[n++] = "beta2";
+    }
+    if (!strcmp(opt, "rmsprop"))
+        names[n++] = "alpha";
+    if (strcmp(opt, "sgd"))
+        names[n++] = "eps";
+    names[n++] = "weight_decay";
+    if (!strcmp(sched, "step")) {
+        names[n++] = "every";
+        names[n++] = "gamma";
+    } else if (!strcmp(sched, "exponential") || !strcmp(sched, "inverse_time"))
+        names[n++] = "k";
+    else if (!strcmp(sched, "cosine")) {
+        names[n++] = "period";
+        names[n++] = "min_lr";
+    }
+    return n;
+}
+
+double hparam_value(const Train *t, const char *name) {
+    const struct { const char *name; double value; } v[] = {
+        {"lr", t->lr}, {"momentum", t->momentum}, {"dampening", t->dampening}, {"weight_decay", t->weight_decay},
+        {"beta1", t->beta1}, {"beta2", t->beta2}, {"eps", t->eps}, {"alpha", t->alpha}, {"every", t->every},
+        {"gamma", t->gamma}, {"k", t->k}, {"period", t->period}, {"min_lr", t->min_lr},
+    };
+    for (size_t i = 0; i < sizeof v / sizeof *v; i++)
+        if (!strcmp(v[i].name, name))
+            return v[i].value;
+    ICE("no hyper-parameter '%s'", name);
+}
+
+/* The C condition under which `value` is acceptable for hyper-parameter
+ * `name` (torch.optim's own checks, and the compiler's). */
+static const char *hparam_valid(const Train *t, const char *name) {
+    bool sgd = !strcmp(t->optimizer, "sgd");
+    if (!strcmp(name, "lr"))
+        return "value > 0.0 && isfinite(value)";
+    if (!strcmp(name, "beta1") || !strcmp(name, "beta2"))
+        return "value >= 0.0 && value < 1.0";
+    if (!strcmp(name, "every") || !strcmp(name, "period"))
+        return "value >= 1.0 && value <= 2147483647.0 && value == floor(value)";
+    if (!strcmp(name, "gamma") || !strcmp(name, "k"))
+        return "isfinite(value)";
+    /* nesterov needs momentum > 0 and dampening 0; SGD without momentum ignores dampening */
+    if (sgd && t->nesterov && !strcmp(name, "momentum"))
+        return "value > 0.0 && isfinite(value)";
+    if (sgd && t->nesterov && !strcmp(name, "dampening"))
+        return "value == 0.0";
+    if (sgd && !strcmp(name, "momentum"))
+        return "value >= 0.0 && isfinite(value) && (value > 0.0 || m->hparams.dampening == 0.0)";
+    if (sgd && !strcmp(name, "dampening"))
+        return "value >= 0.0 && isfinite(value) && (value == 0.0 || m->hparams.momentum > 0.0)";
+    return "value >= 0.0 && isfinite(value)"; /* momentum, dampening, weight_decay, eps, alpha, min_lr */
 }
 
 /* The scalars one step's updates share (update_args: the same names, as arguments). */
@@ -625,6 +726,7 @@ static void emit_update_fn(Out *o) {
     fprintf(c, "/* the %s update of params[from, to) */\n", t->optimizer);
     fprintf(c, "static inline void %s_update(%s_model *m, int from, int to, %s) {\n", o->name, o->name, update_params(t));
     fprintf(c, "    (void)lr, (void)first;\n");
+    emit_update_locals(c, t);
     fprintf(c, "#ifdef DNN_V8\n");
     fprintf(c, "    const int vectors_end = from + (to - from) / 8 * 8;\n");
     fprintf(c, "    for (int i = from; i < vectors_end; i += 8) {\n");
@@ -647,12 +749,14 @@ static void emit_step_fn(Out *o) {
     fprintf(c, "/* torch.optim.%s */\n", !strcmp(opt, "sgd") ? "SGD" : !strcmp(opt, "adam") ? "Adam"
                                        : !strcmp(opt, "adamw") ? "AdamW" : !strcmp(opt, "adagrad") ? "Adagrad" : "RMSprop");
     fprintf(c, "void %s_step(%s_model *m) {\n", o->name, o->name);
+    if (t->per_step)
+        fprintf(c, "    %s_schedule(m, m->step); /* per_step: the schedule counts optimizer steps */\n", o->name);
     fprintf(c, "    const float lr = m->lr;\n");
     fprintf(c, "    const int first = m->step == 0;\n");
     fprintf(c, "    m->step++;\n");
     if (is_adam(t)) {
         fprintf(c, "    /* bias corrections in double, as PyTorch computes them */\n");
-        fprintf(c, "    const double bc1 = 1.0 - pow(%.17g, (double)m->step), bc2 = 1.0 - pow(%.17g, (double)m->step);\n", t->beta1, t->beta2);
+        fprintf(c, "    const double bc1 = 1.0 - pow(m->hparams.beta1, (double)m->step), bc2 = 1.0 - pow(m->hparams.beta2, (double)m->step);\n");
         fprintf(c, "    const float step_size = (float)(lr / bc1), bc2_sqrt = (float)sqrt(bc2);\n");
     }
     int (*ranges)[2] = arena_alloc(sizeof(int[2]) * (size_t)(o->g->nparams + 1));
@@ -667,20 +771,91 @@ static void emit_step_fn(Out *o) {
     fprintf(c, "}\n\n");
 }
 
+/* NAME_schedule(m, e): m->lr at count e of the schedule (epochs, or
+ * optimizer steps with per_step), in double from m->hparams as PyTorch
+ * computes it, then rounded to float. */
+static void emit_schedule(Out *o) {
+    const Train *t = &o->g->train;
+    const char *sched = t->schedule ? t->schedule : "";
+    FILE *c = o->c;
+    fprintf(c, "/* the learning rate at count e of the schedule (%s) */\n", t->per_step ? "optimizer steps" : "epochs");
+    fprintf(c, "static void %s_schedule(%s_model *m, int64_t e) {\n", o->name, o->name);
+    if (!strcmp(sched, "step"))
+        fprintf(c, "    m->lr = (float)(m->hparams.lr * pow(m->hparams.gamma, (double)(e / (int64_t)m->hparams.every))); /* step(every, gamma) */\n");
+    else if (!strcmp(sched, "exponential"))
+        fprintf(c, "    m->lr = (float)(m->hparams.lr * exp(-m->hparams.k * (double)e)); /* exponential(k) */\n");
+    else if (!strcmp(sched, "inverse_time"))
+        fprintf(c, "    m->lr = (float)(m->hparams.lr / (1.0 + m->hparams.k * (double)e)); /* inverse_time(k) */\n");
+    else if (!strcmp(sched, "cosine")) {
+        /* CosineAnnealingLR.get_lr() of PyTorch 1.13: a recursion on the
+         * previous lr, term for term, in double; kept in m->cosine_lr so
+         * that one more epoch or step costs one more term */
+        fprintf(c, "    /* torch.optim.lr_scheduler.CosineAnnealingLR(T_max = period, eta_min = min_lr): its recursive form */\n");
+        fprintf(c, "    const double base = m->hparams.lr, eta_min = m->hparams.min_lr, period = m->hparams.period, pi = 3.141592653589793;\n");
+        fprintf(c, "    const int64_t t_max = (int64_t)period;\n");
+        fprintf(c, "    if (e < m->cosine_at || m->cosine_at == 0) { /* from the start */\n");
+        fprintf(c, "        m->cosine_at = 0;\n");
+        fprintf(c, "        m->cosine_lr = base;\n");
+        fprintf(c, "    }\n");
+        fprintf(c, "    for (; m->cosine_at < e; m->cosine_at++) {\n");
+        fprintf(c, "        const int64_t last = m->cosine_at + 1; /* PyTorch's last_epoch */\n");
+        fprintf(c, "        if ((last - 1 - t_max) %% (2 * t_max) == 0)\n");
+        fprintf(c, "            m->cosine_lr = m->cosine_lr + (base - eta_min) * (1.0 - cos(pi / period)) / 2.0;\n");
+        fprintf(c, "        else\n");
+        fprintf(c, "            m->cosine_lr = (1.0 + cos(pi * (double)last / period)) / (1.0 + cos(pi * (double)(last - 1) / period)) *\n");
+        fprintf(c, "                           (m->cosine_lr - eta_min) + eta_min;\n");
+        fprintf(c, "    }\n");
+        fprintf(c, "    m->lr = (float)m->cosine_lr;\n");
+    } else {
+        fprintf(c, "    (void)e;\n");
+        fprintf(c, "    m->lr = (float)m->hparams.lr; /* no schedule */\n");
+    }
+    fprintf(c, "}\n\n");
+}
+
 static void emit_set_epoch(Out *o) {
     const Train *t = &o->g->train;
     FILE *c = o->c;
     fprintf(c, "void %s_set_epoch(%s_model *m, int epoch) {\n", o->name, o->name);
     fprintf(c, "    m->epoch = epoch;\n");
-    if (!t->schedule)
-        fprintf(c, "    m->lr = %s; /* no schedule */\n", flit(t->lr));
-    else if (!strcmp(t->schedule, "step"))
-        fprintf(c, "    m->lr = (float)(%.17g * pow(%.17g, (double)(epoch / %d))); /* step(every = %g, gamma = %g) */\n",
-                t->lr, t->gamma, (int)t->every, t->every, t->gamma);
-    else if (!strcmp(t->schedule, "exponential"))
-        fprintf(c, "    m->lr = (float)(%.17g * exp(-%.17g * epoch)); /* exponential(k = %g) */\n", t->lr, t->k, t->k);
+    if (t->per_step)
+        fprintf(c, "    %s_schedule(m, m->step); /* per_step: NAME_step advances the schedule */\n", o->name);
     else
-        fprintf(c, "    m->lr = (float)(%.17g / (1.0 + %.17g * epoch)); /* inverse_time(k = %g) */\n", t->lr, t->k, t->k);
+        fprintf(c, "    %s_schedule(m, epoch);\n", o->name);
+    fprintf(c, "}\n\n");
+}
+
+/* NAME_set_hparam_exact and NAME_set_hparam: a hyper-parameter of the
+ * optimizer or schedule by its .dnn name; m unchanged on error. */
+static void emit_set_hparam(Out *o) {
+    const Train *t = &o->g->train;
+    FILE *c = o->c;
+    const char *names[8];
+    int n = hparam_names(t, names);
+    fprintf(c, "int %s_set_hparam_exact(%s_model *m, const char *name, double value) {\n", o->name, o->name);
+    fprintf(c, "    static const char *const known[%d] = {", (int)(sizeof all_hparams / sizeof *all_hparams));
+    for (size_t i = 0; i < sizeof all_hparams / sizeof *all_hparams; i++)
+        fprintf(c, "%s\"%s\"", i ? ", " : "", all_hparams[i]);
+    fprintf(c, "};\n");
+    fprintf(c, "    if (!name)\n        return DNN_E_ARG;\n");
+    for (int i = 0; i < n; i++) {
+        fprintf(c, "    %sif (!strcmp(name, \"%s\")) {\n", i ? "} else " : "", names[i]);
+        fprintf(c, "        if (!(%s))\n            return DNN_E_ARG;\n", hparam_valid(t, names[i]));
+        fprintf(c, "        m->hparams.%s = value;\n", names[i]);
+    }
+    fprintf(c, "    } else {\n");
+    fprintf(c, "        for (int i = 0; i < %d; i++)\n", (int)(sizeof all_hparams / sizeof *all_hparams));
+    fprintf(c, "            if (!strcmp(name, known[i]))\n                return DNN_E_NOSTATE; /* not of this %s%s%s */\n",
+            t->optimizer, t->schedule ? " and " : "", t->schedule ? t->schedule : "");
+    fprintf(c, "        return DNN_E_HPARAM;\n");
+    fprintf(c, "    }\n");
+    if (t->schedule && !strcmp(t->schedule, "cosine"))
+        fprintf(c, "    m->cosine_at = 0; /* the recursion again, with the new values */\n");
+    fprintf(c, "    %s_schedule(m, %s);\n", o->name, t->per_step ? "m->step" : "m->epoch");
+    fprintf(c, "    return 0;\n");
+    fprintf(c, "}\n\n");
+    fprintf(c, "int %s_set_hparam(%s_model *m, const char *name, float value) {\n", o->name, o->name);
+    fprintf(c, "    return %s_set_hparam_exact(m, name, value);\n", o->name);
     fprintf(c, "}\n\n");
 }
 
@@ -858,8 +1033,12 @@ static void emit_tensor_api(Out *o) {
     fprintf(c, "    dnn_rng_seed(&m->rng, seed);\n");
     for (int i = 0; i < g->nparams; i++)
         emit_init_param(o, byindex[i]);
-    if (!g->inference)
+    if (!g->inference) {
+        const char *hp[8];
+        for (int i = 0, k = hparam_names(&g->train, hp); i < k; i++)
+            fprintf(c, "    m->hparams.%s = %.17g;\n", hp[i], hparam_value(&g->train, hp[i]));
         fprintf(c, "    %s_set_epoch(m, 0);\n", n);
+    }
     fprintf(c, "}\n\n");
 }
 
@@ -1044,8 +1223,11 @@ bool emit_model(Graph *g, const Plan *plan, const EmitOptions *opt, FILE *c, FIL
     if (g->check_finite)
         emit_finite_fn(&o);
     emit_tensor_api(&o);
-    if (!g->inference)
+    if (!g->inference) {
+        emit_schedule(&o);
         emit_set_epoch(&o);
+        emit_set_hparam(&o);
+    }
     emit_entry_points(&o);
     if (!g->inference)
         emit_step_fn(&o);

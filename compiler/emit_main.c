@@ -76,6 +76,8 @@ static void emit_wrappers(FILE *c, const Graph *g) {
     fprintf(c, "    return %s_backward(m%s%s, n);\n}\n", n, x, y);
     fprintf(c, "static void program_step(void *m) { %s_step(m); }\n", n);
     fprintf(c, "static void program_set_epoch(void *m, int epoch) { %s_set_epoch(m, epoch); }\n", n);
+    fprintf(c, "static int program_set_hparam(void *m, const char *name, double value) {\n");
+    fprintf(c, "    return %s_set_hparam_exact(m, name, value);\n}\n", n);
     fprintf(c, "static float *program_tensor(void *m, int i) { return %s_tensor(m, i); }\n", n);
     fprintf(c, "static float *program_grad(void *m, int i) { return %s_grad(m, i); }\n", n);
     if (g->check_finite)
@@ -146,6 +148,17 @@ bool emit_program(Graph *g, const Plan *plan, const char *source, FILE *c) {
     fprintf(c, "%s};\n\n", nstates ? "" : "0");
 
     emit_augment(c, g);
+    /* run-time hyper-parameters: their names and where each double lives */
+    const char *hp[8];
+    int nhp = hparam_names(t, hp);
+    fprintf(c, "static const char *const program_hparam_names[%d] = {", nhp);
+    for (int i = 0; i < nhp; i++)
+        fprintf(c, "%s\"%s\"", i ? ", " : "", hp[i]);
+    fprintf(c, "};\n");
+    fprintf(c, "static const size_t program_hparam_offsets[%d] = {", nhp);
+    for (int i = 0; i < nhp; i++)
+        fprintf(c, "%soffsetof(%s_model, hparams.%s)", i ? ", " : "", n, hp[i]);
+    fprintf(c, "};\n\n");
 
     const Value *scored = scored_loss(g);
     const char *score = "DNN_SCORE_NONE";
@@ -154,10 +167,10 @@ bool emit_program(Graph *g, const Plan *plan, const char *source, FILE *c) {
         OpKind op = scored->op;
         if (op == OP_cross_entropy || op == OP_nll || op == OP_multi_margin)
             score = "DNN_SCORE_ARGMAX";
-        else if (op == OP_bce || op == OP_bce_with_logits || op == OP_hinge) {
+        else if (op == OP_bce || op == OP_bce_with_logits || op == OP_hinge || op == OP_perceptron) {
             score = "DNN_SCORE_THRESHOLD";
             threshold = op == OP_bce ? 0.5 : 0.0;
-            target_threshold = op == OP_hinge ? 0.0 : 0.5;
+            target_threshold = op == OP_hinge || op == OP_perceptron ? 0.0 : 0.5;
         } else
             scored = NULL; /* a regression loss: no accuracy */
     }
@@ -189,6 +202,10 @@ bool emit_program(Graph *g, const Plan *plan, const char *source, FILE *c) {
     fprintf(c, "    .optimizer = \"%s\",\n", t->optimizer);
     if (t->naugment)
         fprintf(c, "    .naugment = %d, .augment = program_augment,\n", t->naugment);
+    fprintf(c, "    .nhparams = %d, .hparam_names = program_hparam_names, .hparam_offsets = program_hparam_offsets,\n", nhp);
+    fprintf(c, "    .set_hparam = program_set_hparam,\n");
+    if (t->schedule)
+        fprintf(c, "    .schedule = \"%s\", .per_step = %d,\n", t->schedule, t->per_step);
     fprintf(c, "    .init = program_init, .forward = program_forward, .loss = program_loss,\n");
     fprintf(c, "    .backward = program_backward, .step = program_step, .set_epoch = program_set_epoch,\n");
     fprintf(c, "    .tensor = program_tensor, .grad = program_grad,%s\n",

@@ -142,7 +142,7 @@ bool const_eval(const Node *n, double *out) {
 /* One parameter of a signature string "x, units:int, bias:bool=true". */
 typedef struct SigParam {
     char name[32];
-    char type[8];       /* "" for a tensor operand */
+    char type[32];      /* "" for a tensor operand; "mean|sum" for a choice of words */
     char deflt[16];     /* "" when required */
 } SigParam;
 
@@ -154,7 +154,7 @@ static int parse_sig(const char *sig, SigParam *ps) {
         sscanf(sig, " %31[a-z0-9_]", p->name);
         const char *colon = strchr(sig, ':'), *comma = strchr(sig, ','), *eq = strchr(sig, '=');
         if (colon && (!comma || colon < comma))
-            sscanf(colon + 1, "%7[a-z]", p->type);
+            sscanf(colon + 1, "%31[a-z|]", p->type);
         if (eq && (!comma || eq < comma))
             sscanf(eq + 1, "%15[^,]", p->deflt);
         sig = comma ? comma + 1 : NULL;
@@ -162,7 +162,32 @@ static int parse_sig(const char *sig, SigParam *ps) {
     return n;
 }
 
+/* A choice attribute ("mean|sum") binds the index of the word written. */
+static bool is_choice(const char *type) { return strchr(type, '|') != NULL; }
+
+/* The index of `word` among a choice's words, or -1; fills words[] (up to 8). */
+static int choice_index(const char *type, const char *word, const char **words, int *nwords) {
+    int found = -1;
+    *nwords = 0;
+    for (const char *w = type; *w && *nwords < 8; (*nwords)++) {
+        size_t len = strcspn(w, "|");
+        words[*nwords] = arena_printf("%.*s", (int)len, w);
+        if (word && !strcmp(words[*nwords], word))
+            found = *nwords;
+        w += len + (w[len] == '|');
+    }
+    return found;
+}
+
 static const char *type_words(const char *type) {
+    if (is_choice(type)) { /* "mean or sum", "a, b or c" */
+        const char *words[8], *list = "";
+        int n;
+        choice_index(type, NULL, words, &n);
+        for (int i = 0; i < n; i++)
+            list = arena_printf("%s%s%s", list, i == 0 ? "" : i + 1 < n ? ", " : " or ", words[i]);
+        return list;
+    }
     if (!strcmp(type, "int")) return "a whole number";
     if (!strcmp(type, "num")) return "a number";
     if (!strcmp(type, "bool")) return "true or false";
@@ -173,6 +198,23 @@ static const char *type_words(const char *type) {
 
 /* Converts an attribute's expression; reports a type error. */
 static bool attr_value(const SigParam *p, const char *what, const Node *arg, double *val) {
+    if (is_choice(p->type)) {
+        const char *words[8];
+        int n, k = choice_index(p->type, arg->kind == N_NAME || arg->kind == N_STRING ? arg->name : NULL, words, &n);
+        if (k >= 0 && arg->kind == N_NAME) {
+            *val = k;
+            return true;
+        }
+        error_at(arg->loc, "argument '%s' of %s must be %s", p->name, what, type_words(p->type));
+        const char *near = arg->kind == N_NAME ? closest_name(arg->name, words, n) : NULL;
+        if (k >= 0) /* reduction = "sum" */
+            note("write it without quotes: %s = %s", p->name, arg->name);
+        else if (near)
+            note("did you mean '%s'?", near);
+        else if (arg->kind == N_NAME && !strcmp(arg->name, "none") && !strcmp(p->name, "reduction"))
+            note("a loss is one number: PyTorch's reduction='none' has no counterpart here");
+        return false;
+    }
     if (!strcmp(p->type, "dims") || !strcmp(p->type, "params") || !strcmp(p->type, "name")) {
         bool ok = !strcmp(p->type, "dims") ? arg->kind == N_LIST : arg->kind == N_NAME || arg->kind == N_CALL;
         if (!ok)
@@ -248,9 +290,9 @@ bool bind_args(const char *sig, const char *what, const Node *call, const Node *
                 if (near)
                     note("did you mean '%s'?", near);
                 else if (np) {
-                    char list[1024] = "";
+                    const char *list = "";
                     for (int j = 0; j < np; j++)
-                        snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", j ? ", " : "", ps[j].name);
+                        list = arena_printf("%s%s%s", list, j ? ", " : "", ps[j].name);
                     note("%s takes: %s", what, list);
                 }
                 ok = false;
@@ -276,7 +318,8 @@ bool bind_args(const char *sig, const char *what, const Node *call, const Node *
     /* x |> dense(x, 3): the piped value was written again as the first
      * argument, so every argument is one place off; say that, once */
     if (first && ok && call->list && call->list->kind != N_KWARG && pos > 1 && ps[1].type[0] &&
-        strcmp(ps[1].type, "dims") && strcmp(ps[1].type, "params") && strcmp(ps[1].type, "name")) {
+        strcmp(ps[1].type, "dims") && strcmp(ps[1].type, "params") && strcmp(ps[1].type, "name") &&
+        !is_choice(ps[1].type)) {
         double x;
         const Node *a = call->list;
         if (!const_eval(a, &x) && !(a->kind == N_NAME && (!strcmp(a->name, "true") || !strcmp(a->name, "false")))) {
@@ -302,7 +345,11 @@ bool bind_args(const char *sig, const char *what, const Node *call, const Node *
         b->nodes[k] = arg;
         if (arg)
             ok = attr_value(&ps[i], what, arg, &b->vals[k]) && ok;
-        else if (ps[i].deflt[0])
+        else if (ps[i].deflt[0] && is_choice(ps[i].type)) {
+            const char *words[8];
+            int nwords;
+            b->vals[k] = choice_index(ps[i].type, ps[i].deflt, words, &nwords);
+        } else if (ps[i].deflt[0])
             b->vals[k] = !strcmp(ps[i].deflt, "true") ? 1 : !strcmp(ps[i].deflt, "false") ? 0 : atof(ps[i].deflt);
         else {
             error_at(call->loc, "%s needs the argument '%s' (%s)", what, ps[i].name, type_words(ps[i].type));
@@ -762,9 +809,10 @@ static const char *const optimizer_sigs[][2] = {
     {"rmsprop", "lr:num=0.01, alpha:num=0.99, eps:num=1e-8, momentum:num=0, weight_decay:num=0"},
 };
 static const char *const schedule_sigs[][2] = {
-    {"step", "every:int, gamma:num"},
-    {"exponential", "k:num"},
-    {"inverse_time", "k:num"},
+    {"step", "every:int, gamma:num, per_step:bool=false"},
+    {"exponential", "k:num, per_step:bool=false"},
+    {"inverse_time", "k:num, per_step:bool=false"},
+    {"cosine", "period:int, min_lr:num=0, per_step:bool=false"},
 };
 static const char *const init_sigs[][2] = {
     {"pytorch", ""}, {"xavier", ""}, {"xavier_uniform", ""}, {"he", ""}, {"he_uniform", ""},
@@ -826,8 +874,7 @@ static bool number_setting(const Node *s, double lo, double hi, bool whole, doub
     return true;
 }
 
-/* The index of argument `name` among a signature's attributes. */
-static int attr_index(const char *sig, const char *name) {
+int attr_index(const char *sig, const char *name) {
     SigParam ps[MAX_INPUTS + MAX_ATTRS];
     int np = parse_sig(sig, ps), k = 0;
     for (int i = 0; i < np; i++) {
@@ -896,11 +943,19 @@ static void lower_train(Ctx *c, const Node *train) {
             if (i < 0)
                 continue;
             t->schedule = schedule_sigs[i][0];
+            t->per_step = b.vals[attr_index(schedule_sigs[i][1], "per_step")] != 0;
             if (i == 0) {
                 t->every = b.vals[0];
                 t->gamma = b.vals[1];
                 if (t->every < 1)
                     error_at(b.locs[0], "step(): 'every' must be at least 1");
+            } else if (i == 3) {
+                t->period = b.vals[0];
+                t->min_lr = b.vals[1];
+                if (t->period < 1)
+                    error_at(b.locs[0], "cosine(): 'period' must be at least 1");
+                if (t->min_lr < 0)
+                    error_at(b.locs[1], "cosine(): 'min_lr' must not be negative, got %s", num_str(t->min_lr));
             } else
                 t->k = b.vals[0];
         } else if (!strcmp(n, "batch")) {

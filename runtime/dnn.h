@@ -34,7 +34,9 @@ enum {
     DNN_E_DUPLICATE = -7, /* a name appears twice */
     DNN_E_SPACE = -8,     /* the output buffer is too small */
     DNN_E_IO = -9,        /* host part: a file could not be read or written */
-    DNN_E_ARG = -10       /* a bad argument (NULL pointer, negative count) */
+    DNN_E_ARG = -10,      /* a bad argument (NULL pointer, negative count, a hyper-parameter out of range) */
+    DNN_E_HPARAM = -11,   /* NAME_set_hparam: no hyper-parameter has that name */
+    DNN_E_NOSTATE = -12   /* NAME_set_hparam: the compiled optimizer or schedule has no such hyper-parameter */
 };
 const char *dnn_strerror(int code);
 

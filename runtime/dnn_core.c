@@ -33,6 +33,8 @@ const char *dnn_strerror(int code) {
     case DNN_E_SPACE: return "output buffer too small";
     case DNN_E_IO: return "file could not be read or written";
     case DNN_E_ARG: return "bad argument";
+    case DNN_E_HPARAM: return "no hyper-parameter of that name";
+    case DNN_E_NOSTATE: return "the compiled optimizer or schedule has no such hyper-parameter";
     default: return "unknown error";
     }
 }

@@ -31,6 +31,7 @@
 
 #define MAX_SLOTS 16 /* inputs + targets a program can feed */
 #define CKPT_FORMAT "dnnc-checkpoint-1" /* dnn.format of a checkpoint */
+#define MAX_HPARAMS 16 /* hyper-parameters one command line can set */
 
 /* ---- messages ------------------------------------------------------------------- */
 
@@ -90,7 +91,18 @@ typedef struct Options {
     double rtol, atol;            /* check */
     int coords;                   /* gradcheck: elements per tensor */
     long stop_after;              /* --stop-after: act as if interrupted after N batches (tests resume) */
+    /* train: hyper-parameters instead of the .dnn's (--lr, --hparam NAME=V, ...), by .dnn name */
+    char hp_names[MAX_HPARAMS][32];
+    const char *hp_options[MAX_HPARAMS]; /* the option that gave each, for messages */
+    double hp_values[MAX_HPARAMS];
+    int nhp;
 } Options;
+
+/* The options that set one hyper-parameter each, and its .dnn name. */
+static const char *const hparam_options[][2] = {
+    {"--lr", "lr"}, {"--momentum", "momentum"}, {"--weight-decay", "weight_decay"}, {"--gamma", "gamma"},
+    {"--every", "every"}, {"--period", "period"}, {"--min-lr", "min_lr"},
+};
 
 static double parse_fraction(const char *s, int *ok) {
     char *end;
@@ -134,6 +146,32 @@ static int per_what(const char *opt, int *bad) {
         return PER_CHANNEL;
     fail("%.*s takes =channel (per channel) or =feature (the default), not '%s'", (int)(v - opt), opt, v + 1);
     *bad = 1;
+    return 0;
+}
+
+/* Records hyper-parameter `name` = `value` from option `opt` (the last one
+ * given wins); 0, or 1 after a message. */
+static int add_hparam(Options *o, const char *opt, const char *name, const char *value) {
+    int ok, i = 0;
+    double v = parse_fraction(value, &ok);
+    if (!ok) {
+        fail("%s takes a number, not '%s'", opt, value);
+        return 1;
+    }
+    if (!*name || strlen(name) >= sizeof o->hp_names[0]) {
+        fail("%s: '%s' is not a hyper-parameter's name (lr, momentum, weight_decay, beta1, ...)", opt, name);
+        return 1;
+    }
+    while (i < o->nhp && strcmp(o->hp_names[i], name))
+        i++;
+    if (i == MAX_HPARAMS) {
+        fail("more than %d hyper-parameters on the command line", MAX_HPARAMS);
+        return 1;
+    }
+    strcpy(o->hp_names[i], name);
+    o->hp_options[i] = opt;
+    o->hp_values[i] = v;
+    o->nhp += i == o->nhp;
     return 0;
 }
 
@@ -203,12 +241,30 @@ static void usage(const dnn_program *p, FILE *out) {
             "  --float-tol T      gradcheck: largest relative error accepted of the float gradient (1e-2)\n"
             "  --coords K         gradcheck: elements checked per tensor, those of largest gradient (5)\n"
             "  --stop-after N     train: stop after N batches as ^C would (to try --resume)\n"
+            "  --lr X, --momentum X, --weight-decay X\n"
+            "                     train: this learning rate, momentum or weight decay instead of the\n"
+            "                     .dnn's, without recompiling (a model compiled without momentum has\n"
+            "                     no momentum to set)\n"
+            "  --gamma X, --every N, --period N, --min-lr X\n"
+            "                     train: the schedule's parameters instead of the .dnn's\n"
+            "  --hparam NAME=X    train: any of the model's hyper-parameters by its .dnn name, e.g.\n"
+            "                     beta1=0.8 (see below); the run's values go to FILE.settings.json\n"
+            "                     beside the log, and into the checkpoint\n"
             "  -h, --help         this text\n"
             "\n"
             "examples:\n"
             "  %s train data.csv --val val.csv --save w.safetensors\n"
             "  %s eval test.csv --weights w.safetensors\n",
             p->name, p->epochs, (unsigned long long)p->seed, prog_name, prog_name);
+    fprintf(out, "\nhyper-parameters of this model (%s%s%s%s):", p->optimizer, p->schedule ? ", schedule " : "",
+            p->schedule ? p->schedule : "", p->per_step ? " per step" : "");
+    void *m = calloc(1, p->model_size);
+    if (m)
+        p->init(m, p->seed);
+    for (int i = 0; i < p->nhparams; i++)
+        fprintf(out, "%s %s %.9g", i ? "," : "", p->hparam_names[i], m ? *(const double *)((char *)m + p->hparam_offsets[i]) : NAN);
+    fprintf(out, "\n");
+    free(m);
 }
 
 /* Long options only, parsed by hand: the same in every libc. Returns 0, or the exit status. */
@@ -244,10 +300,15 @@ static int parse_options(const dnn_program *p, int argc, char **argv, Options *o
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         static const char *const with_value[] = {"--val", "--weights", "--save", "--resume", "--log", "--out",
             "--confusion", "--golden", "--map", "--epochs", "--seed", "--limit", "--scale", "--eps", "--tol",
-            "--float-tol", "--rtol", "--atol", "--coords", "--stop-after", "--class-names"};
+            "--float-tol", "--rtol", "--atol", "--coords", "--stop-after", "--class-names", "--hparam"};
         int takes = 0;
+        const char *hparam = NULL; /* the .dnn name an option like --lr sets */
         for (size_t k = 0; k < sizeof with_value / sizeof *with_value; k++)
             takes |= !strcmp(a, with_value[k]);
+        for (size_t k = 0; k < sizeof hparam_options / sizeof *hparam_options; k++)
+            if (!strcmp(a, hparam_options[k][0]))
+                hparam = hparam_options[k][1];
+        takes |= hparam != NULL;
         if (takes && !v) {
             fail("option '%s' needs a value", a);
             return 2;
@@ -286,7 +347,20 @@ static int parse_options(const dnn_program *p, int argc, char **argv, Options *o
         else if (!strcmp(a, "--standardize") || !strncmp(a, "--standardize=", 14)) o->standardize = per_what(a, &bad);
         else if (!strcmp(a, "--center") || !strncmp(a, "--center=", 9)) o->center = per_what(a, &bad);
         else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) o->quiet = 1;
-        else if (a[0] == '-' && a[1]) {
+        else if (hparam) {
+            if (add_hparam(o, a, hparam, v))
+                return 2;
+        } else if (!strcmp(a, "--hparam")) {
+            char name[64];
+            const char *eq = strchr(v, '=');
+            if (!eq) {
+                fail("--hparam takes NAME=VALUE, e.g. --hparam beta1=0.8");
+                return 2;
+            }
+            snprintf(name, sizeof name, "%.*s", (int)(eq - v) < 63 ? (int)(eq - v) : 63, v);
+            if (add_hparam(o, a, name, eq + 1))
+                return 2;
+        } else if (a[0] == '-' && a[1]) {
             fail("unknown option '%s' (see %s --help)", a, prog_name);
             return 2;
         } else {
@@ -1447,6 +1521,125 @@ static char *log_text(const Loop *l) {
     return s;
 }
 
+/* ---- run-time hyper-parameters ------------------------------------------------------------ */
+
+/* The model's hyper-parameter `name` (a double in the struct), or NULL. */
+static double *hparam_at(const Run *r, const char *name) {
+    for (int i = 0; i < r->p->nhparams; i++)
+        if (!strcmp(r->p->hparam_names[i], name))
+            return AT(r, r->p->hparam_offsets[i], double *);
+    return NULL;
+}
+
+/* "lr, momentum, weight_decay": the names this model takes. */
+static char *hparam_list(const dnn_program *p) {
+    char *s = xcalloc(32 * (size_t)(p->nhparams + 1), 1);
+    for (int i = 0; i < p->nhparams; i++)
+        sprintf(s + strlen(s), "%s%s", i ? ", " : "", p->hparam_names[i]);
+    return s;
+}
+
+/* Sets the command line's hyper-parameters in the freshly initialised
+ * model; 0, or 2 after a message naming the option. */
+static int apply_hparams(const Run *r) {
+    const dnn_program *p = r->p;
+    const Options *o = &r->o;
+    for (int i = 0; i < o->nhp; i++) {
+        const char *name = o->hp_names[i], *opt = o->hp_options[i];
+        int rc = p->set_hparam(r->m, name, o->hp_values[i]);
+        if (rc == DNN_OK)
+            continue;
+        char *list = hparam_list(p);
+        char *given = !strcmp(opt, "--hparam") ? text_of("--hparam %s=%g", name, o->hp_values[i])
+                                               : text_of("%s %g", opt, o->hp_values[i]);
+        if (rc == DNN_E_HPARAM) {
+            fail("%s: no hyper-parameter is called '%s'", given, name);
+            note("this model's are: %s", list);
+        } else if (rc == DNN_E_NOSTATE) {
+            fail("%s: model '%s' (%s, %s%s) has no '%s'", given, p->name, p->optimizer,
+                 p->schedule ? "schedule " : "no schedule", p->schedule ? p->schedule : "", name);
+            if (!strcmp(name, "momentum") || !strcmp(name, "dampening"))
+                note("it was compiled without momentum, so it keeps no momentum buffer: give %s(momentum = ...) "
+                     "in %s and recompile", p->optimizer, p->source);
+            else
+                note("its hyper-parameters are: %s; for others change %s and recompile", list, p->source);
+        } else {
+            static const char *const rules[][2] = {
+                {"lr", "must be positive"}, {"beta1", "must be in [0, 1)"}, {"beta2", "must be in [0, 1)"},
+                {"every", "must be a whole number of at least 1"}, {"period", "must be a whole number of at least 1"},
+                {"gamma", "must be a finite number"}, {"k", "must be a finite number"},
+                {"momentum", "must not be negative; it must be positive with nesterov, or with a dampening"},
+                {"dampening", "must not be negative; it must be 0 with nesterov or without momentum"},
+            };
+            const char *rule = "must not be negative";
+            for (size_t k = 0; k < sizeof rules / sizeof *rules; k++)
+                if (!strcmp(rules[k][0], name))
+                    rule = rules[k][1];
+            fail("%s: '%s' %s", given, name, rule);
+        }
+        free(list);
+        free(given);
+        return 2;
+    }
+    return 0;
+}
+
+/* The checkpoint's "dnn.hparams": "lr=0x1p-1 momentum=0x1.ccccccccccccdp-1 ..." */
+static char *hparams_text(const Run *r) {
+    char *s = xcalloc(64 * (size_t)(r->p->nhparams + 1), 1);
+    for (int i = 0; i < r->p->nhparams; i++)
+        sprintf(s + strlen(s), "%s%s=%a", i ? " " : "", r->p->hparam_names[i], *AT(r, r->p->hparam_offsets[i], double *));
+    return s;
+}
+
+/* A resumed run keeps the hyper-parameters it started with: those of its
+ * checkpoint (already in the model). The command line may repeat them,
+ * not change them; 0, or 2 after a message. */
+static int check_resumed_hparams(const Run *r, const char *ckpt) {
+    for (int i = 0; i < r->o.nhp; i++) {
+        double had = *hparam_at(r, r->o.hp_names[i]);
+        if (had != r->o.hp_values[i]) {
+            fail("%s %g: the run in %s has %s %.9g, and a resumed run keeps its hyper-parameters", r->o.hp_options[i],
+                 r->o.hp_values[i], ckpt, r->o.hp_names[i], had);
+            note("resume without %s, or start a new run", r->o.hp_options[i]);
+            return 2;
+        }
+    }
+    return 0;
+}
+
+/* The run's effective settings as JSON beside the log (FILE.settings.json):
+ * the optimizer and schedule with every hyper-parameter, which of them the
+ * command line set, epochs, batch and seed. 0, or 3 after a message. */
+static int write_settings(const Run *r, const char *path, int epochs, uint64_t seed) {
+    const dnn_program *p = r->p;
+    size_t cap = 1024 + 96 * (size_t)p->nhparams + 6 * strlen(p->source), len = 0;
+    char *s = xcalloc(cap, 1);
+    len += (size_t)snprintf(s + len, cap - len, "{\n  \"model\": \"%s\",\n  \"source\": \"", p->name);
+    for (const unsigned char *c = (const unsigned char *)p->source; *c; c++) /* a JSON string */
+        len += (size_t)snprintf(s + len, cap - len, *c == '"' || *c == '\\' ? "\\%c" : *c < 0x20 ? "\\u%04x" : "%c", *c);
+    len += (size_t)snprintf(s + len, cap - len, "\",\n");
+    len += (size_t)snprintf(s + len, cap - len, "  \"optimizer\": \"%s\",\n", p->optimizer);
+    for (int i = 0; i < p->nhparams; i++)
+        len += (size_t)snprintf(s + len, cap - len, "  \"%s\": %.17g,\n", p->hparam_names[i],
+                                *AT(r, p->hparam_offsets[i], double *));
+    if (p->schedule)
+        len += (size_t)snprintf(s + len, cap - len, "  \"schedule\": \"%s\",\n  \"per_step\": %s,\n", p->schedule,
+                                p->per_step ? "true" : "false");
+    else
+        len += (size_t)snprintf(s + len, cap - len, "  \"schedule\": null,\n");
+    len += (size_t)snprintf(s + len, cap - len, "  \"from_command_line\": [");
+    for (int i = 0; i < r->o.nhp; i++)
+        len += (size_t)snprintf(s + len, cap - len, "%s\"%s\"", i ? ", " : "", r->o.hp_names[i]);
+    len += (size_t)snprintf(s + len, cap - len, "],\n  \"epochs\": %d,\n  \"batch\": %d,\n  \"seed\": %llu\n}\n", epochs,
+                            p->batch, (unsigned long long)seed);
+    int rc = dnn_write_file_atomic(path, s, len);
+    if (rc != DNN_OK)
+        fail("cannot write '%s': %s", path, strerror(errno));
+    free(s);
+    return rc != DNN_OK ? 3 : 0;
+}
+
 static int save_checkpoint(const Run *r, const Loop *l, const char *path) {
     const dnn_program *p = r->p;
     int extra = p->nstates + (l->ema != NULL) + (l->best != NULL);
@@ -1482,6 +1675,7 @@ static int save_checkpoint(const Run *r, const Loop *l, const char *path) {
     meta_add(&mt, "dnn.progress", text_of("%a %ld %ld %ld %a", l->loss_sum, l->correct, l->scored, l->seen, l->seconds));
     meta_add(&mt, "dnn.early_stop", text_of("%a %d %d", l->best_loss, l->best_epoch, l->bad_epochs));
     meta_add(&mt, "dnn.log", log_text(l));
+    meta_add(&mt, "dnn.hparams", hparams_text(r));
     prep_meta(r, &mt);
     size_t len = dnn_safetensors_save_meta(info, src, count, mt.kv, mt.n, NULL, 0);
     void *buf = xcalloc(len, 1);
@@ -1601,6 +1795,23 @@ static int load_checkpoint(Run *r, Loop *l, const char *path) {
             l->nrows--;
     }
     free(log);
+    /* the run's hyper-parameters (a checkpoint from before they were kept has the .dnn's) */
+    char *hp = xcalloc(len + 1, 1);
+    if (dnn_st_metadata(buf, len, "dnn.hparams", hp, len + 1) == DNN_OK) {
+        char *save = NULL;
+        for (char *item = strtok_r(hp, " ", &save); item; item = strtok_r(NULL, " ", &save)) {
+            char *eq = strchr(item, '=');
+            double v;
+            if (eq)
+                *eq = 0;
+            if (!eq || sscanf(eq + 1, "%la", &v) != 1 || !hparam_at(r, item) || p->set_hparam(r->m, item, v) != DNN_OK) {
+                fail("%s: its hyper-parameters are damaged or not this model's ('%s')", path, item);
+                free(hp);
+                goto done;
+            }
+        }
+    }
+    free(hp);
     rc = 0; /* its preprocessing and class names: train_meta */
 done:
     free(buf);
@@ -2018,7 +2229,7 @@ static int train(Run *r) {
     Loop l;
     Batch b;
     long *idx = NULL, *order = NULL;
-    char *save = NULL, *ckpt = NULL, *log = NULL, *svg = NULL, *val_list = NULL;
+    char *save = NULL, *ckpt = NULL, *log = NULL, *svg = NULL, *val_list = NULL, *settings = NULL;
     memset(&all, 0, sizeof all);
     memset(&train_set, 0, sizeof train_set);
     memset(&val_set, 0, sizeof val_set);
@@ -2029,6 +2240,9 @@ static int train(Run *r) {
     signal(SIGHUP, on_signal);
     signal(SIGXFSZ, SIG_IGN); /* past `ulimit -f` a write fails (and its temporary file goes) instead */
     r->prep.scale = isnan(o->scale) ? 1.0 : o->scale;
+    p->init(r->m, seed); /* the command line's hyper-parameters checked before any data is read */
+    if ((status = apply_hparams(r)) != 0)
+        goto done;
     r->classes.learn = 1; /* text labels without names from the options or files name the classes */
     if (train_meta(r) || load_data(p, o, &r->classes, o->files, o->nfiles, nslots, &all)) {
         status = 1;
@@ -2099,6 +2313,8 @@ static int train(Run *r) {
     if (p->ema_decay > 0)
         l.ema = xcalloc(p->params_size, sizeof(float));
     p->init(r->m, seed);
+    if (!o->resume) /* a resumed run takes its checkpoint's (checked against these below) */
+        apply_hparams(r); /* checked above */
     dnn_rng_seed(&l.shuffle, seed ^ 0x5f1ff1eULL);
     dnn_rng_seed(&l.augment, seed ^ AUGMENT_STREAM);
     if (o->weights && load_weights(r, o->weights, 0)) {
@@ -2113,6 +2329,11 @@ static int train(Run *r) {
         status = 1;
         goto done;
     }
+    if (o->resume && (status = check_resumed_hparams(r, o->resume)) != 0)
+        goto done;
+    settings = beside(log, ".settings.json");
+    if ((status = write_settings(r, settings, epochs, seed)) != 0)
+        goto done;
     l.rows = realloc(l.rows, sizeof *l.rows * (size_t)(epochs + 1));
     if (l.epoch >= epochs && o->resume)
         note("%s: the run had already finished %d epoch%s", o->resume, l.epoch, l.epoch == 1 ? "" : "s");
@@ -2126,6 +2347,12 @@ static int train(Run *r) {
            train_set.count == 1 ? "" : "s", held, epochs,
            epochs == 1 ? "" : "s", p->batch);
     free(held);
+    if (o->nhp) { /* the values in use when some came from the command line */
+        printf("hyper-parameters:");
+        for (int i = 0; i < p->nhparams; i++)
+            printf("%s %s %.9g", i ? "," : "", p->hparam_names[i], *AT(r, p->hparam_offsets[i], const double *));
+        printf("\n");
+    }
     for (; l.epoch < epochs; l.epoch++) {
         p->set_epoch(r->m, l.epoch);
         dnn_rng rng = l.shuffle; /* so a resumed epoch sees the same order */
@@ -2277,6 +2504,7 @@ done:
     free(ckpt);
     free(log);
     free(svg);
+    free(settings);
     free(val_list);
     data_free(&all);
     data_free(&train_set);

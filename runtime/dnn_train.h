@@ -102,6 +102,15 @@ typedef struct dnn_program {
     void (*f64_load)(void *m64, const void *m); /* m's parameters, buffers and random state into m64 */
     double (*f64_loss)(void *m64, const double *const *x, const void *const *y, int n);     /* train mode */
     double (*f64_backward)(void *m64, const double *const *x, const void *const *y, int n); /* train mode, gradients */
+    /* run-time hyper-parameters (train --lr, --hparam NAME=V, ...): the
+       optimizer's and schedule's, by their .dnn names, each a double in the
+       model struct at hparam_offsets[i]; set_hparam is NAME_set_hparam_exact */
+    int nhparams;
+    const char *const *hparam_names;
+    const size_t *hparam_offsets;
+    int (*set_hparam)(void *m, const char *name, double value);
+    const char *schedule;        /* "step", "exponential", "inverse_time", "cosine", or NULL */
+    int per_step;                /* the schedule counts optimizer steps, not epochs */
 } dnn_program;
 
 /* The program: `NAME train|eval|predict|gradcheck|check [options] DATA...`.

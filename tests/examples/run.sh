@@ -2,7 +2,8 @@
 # End-to-end training runs of the examples: XOR must reach loss < 0.01,
 # iris at least 95% held-out accuracy (each program's exit status says so);
 # examples/augment (Fashion-MNIST with data augmentation, a few hundred
-# images) must draw its PNG and reach 55% test accuracy.
+# images) must draw its PNG and reach 55% test accuracy. The perceptron
+# example must reach 100% training accuracy from zero weights.
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 cc="${CC:-cc} -std=c99 -O2 -Wall -Wextra -Werror -Iruntime -I$tmp"
 run() { # run NAME MODEL PROGRAM ARGS...
@@ -28,4 +29,13 @@ elif sh examples/augment/run.sh --quiet >"$tmp/out" 2>&1 &&
     echo "PASS examples/augment trains: $(tail -1 "$tmp/out")"
 else
     echo "FAIL examples/augment trains: $(tail -1 "$tmp/out")"
+fi
+# the lecture notes' perceptron (examples/perceptron): from zero weights to 100%
+# training accuracy with the perceptron criterion; hinge(margin = 0) stays put
+if sh examples/perceptron/run.sh >"$tmp/perceptron" 2>&1 &&
+   grep -q '^perceptron on 100 samples: .*accuracy 100.00%' "$tmp/perceptron" &&
+   grep '^hinge0 on 100 samples' "$tmp/perceptron" | grep -qv 'accuracy 100'; then
+    echo "PASS examples/perceptron trains: $(grep '^perceptron on' "$tmp/perceptron")"
+else
+    echo "FAIL examples/perceptron trains: $(tail -1 "$tmp/perceptron")"
 fi
