@@ -291,6 +291,30 @@ static bool rename_model(Graph **graphs, int n, const char *prefix) {
     return true;
 }
 
+/* gcc's one-dash options that main() rewrites to two dashes for getopt_long */
+static const char *const gcc_style[] = {"-M", "-MD", "-MF", "-MT", "-MP"};
+static char *gcc_style_rewritten[sizeof gcc_style / sizeof *gcc_style]; /* the two-dash strings made */
+
+/* An option as the user typed it: "-MF", not the "--MF" getopt saw. */
+static const char *as_typed(const char *arg) {
+    for (size_t i = 0; i < sizeof gcc_style / sizeof *gcc_style; i++)
+        if (arg == gcc_style_rewritten[i])
+            return gcc_style[i];
+    return arg;
+}
+
+/* The command-line word getopt_long has just refused: for an unknown short
+ * option inside a word (-O2, -Wall) getopt stays on that word, else it has
+ * moved past it. */
+static const char *offending(int argc, char **argv) {
+    if (optopt && optind < argc && argv[optind][0] == '-' && argv[optind][1] != '-') {
+        const char *at = strchr(argv[optind] + 1, optopt);
+        if (at && at[1])
+            return argv[optind];
+    }
+    return argv[optind - 1];
+}
+
 static Source src;
 
 static void release_all(void) {
@@ -340,12 +364,14 @@ int main(int argc, char **argv) {
         if (!strcmp(argv[i], "-Werror")) {
             werror = true;
             argv[i] = "-W";
-        } else if (!strcmp(argv[i], "-M") || !strcmp(argv[i], "-MD") || !strcmp(argv[i], "-MF") ||
-                   !strcmp(argv[i], "-MT") || !strcmp(argv[i], "-MP")) {
-            argv[i] = arena_printf("-%s", argv[i]);
-            if ((!strcmp(argv[i], "--MF") || !strcmp(argv[i], "--MT")) && i + 1 < argc)
-                i++; /* their argument is not an option */
-        }
+        } else
+            for (size_t k = 0; k < sizeof gcc_style / sizeof *gcc_style; k++)
+                if (!strcmp(argv[i], gcc_style[k])) {
+                    argv[i] = gcc_style_rewritten[k] = arena_printf("-%s", gcc_style[k]);
+                    if ((!strcmp(argv[i], "--MF") || !strcmp(argv[i], "--MT")) && i + 1 < argc)
+                        i++; /* their argument is not an option */
+                    break;
+                }
     int c;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":o:hwWq", longopts, NULL)) != -1) {
@@ -389,11 +415,11 @@ int main(int argc, char **argv) {
         case 'h': fputs(usage, stdout); return 0;
         case OPT_VERSION: printf("dnnc %s\n", DNNC_VERSION); return 0;
         case ':':
-            fprintf(stderr, "dnnc: error: option '%s' needs an argument\n", argv[optind - 1]);
+            fprintf(stderr, "dnnc: error: option '%s' needs an argument\n", as_typed(argv[optind - 1]));
             fputs("try 'dnnc --help'\n", stderr);
             return 2;
         default:
-            fprintf(stderr, "dnnc: error: unknown option '%s'\n", argv[optind - 1]);
+            fprintf(stderr, "dnnc: error: unknown option '%s'\n", as_typed(offending(argc, argv)));
             fputs("try 'dnnc --help'\n", stderr);
             return 2;
         }

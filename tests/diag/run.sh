@@ -152,6 +152,14 @@ cli unknown_option 2 "dnnc: error: unknown option '--bogus'
 try 'dnnc --help'" --bogus "$ok"
 cli unknown_short_option 2 "dnnc: error: unknown option '-x'
 try 'dnnc --help'" -x "$ok"
+cli unknown_short_option_with_value 2 "dnnc: error: unknown option '-O2'
+try 'dnnc --help'" -O2 "$ok"
+cli unknown_option_after_known_one 2 "dnnc: error: unknown option '-Wall'
+try 'dnnc --help'" "$ok" -Wall
+cli unknown_option_in_group 2 "dnnc: error: unknown option '-qx'
+try 'dnnc --help'" -qx "$ok"
+cli MF_without_argument 2 "dnnc: error: option '-MF' needs an argument
+try 'dnnc --help'" "$ok" -MD -MF
 cli emit_bogus 2 "dnnc: error: unknown --emit kind 'bogus' (use c, summary, ir, dot, deps, report, report-json or selftest)" --emit=bogus "$ok"
 cli color_bogus 2 "dnnc: error: --color takes auto, always or never, not 'sometimes'" --color=sometimes "$ok"
 cli o_without_argument 2 "dnnc: error: option '-o' needs an argument
