@@ -1062,6 +1062,10 @@ static bool lower_stmt(Ctx *c, const Node *s) {
             note("write them as a pipe (x |> dense(8) |> dense(4)) or as separate statements");
             return false;
         }
+        if (s->kind != N_LOSS && s->a && map_get(&c->syms, s->name)) {
+            define(c, s->name, s->loc, NULL, s->kind); /* the root cause, before its layers' names clash */
+            return false;
+        }
         if (s->kind == N_OUTPUT && !s->a) { /* output NAME; */
             Sym *sym = map_get(&c->syms, s->name);
             if (!sym) {
