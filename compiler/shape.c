@@ -33,6 +33,31 @@ static void mark_used(Value *v) {
     }
 }
 
+/* The loss an unbatched value is computed from (itself, or a loss among
+ * its unbatched operands), or NULL: a parameter's or constant's arithmetic. */
+static const Value *loss_within(const Value *v) {
+    const Value **stack = arena_alloc(sizeof(Value *) * 64);
+    int n = 0, cap = 64;
+    stack[n++] = v;
+    while (n) {
+        const Value *x = stack[--n];
+        if (op_info[x->op].flags & F_LOSS)
+            return x;
+        for (int i = 0; i < x->nin; i++) {
+            if (!x->in[i] || x->in[i]->batched)
+                continue;
+            if (n == cap) {
+                const Value **bigger = arena_alloc(sizeof(Value *) * (size_t)cap * 2);
+                memcpy(bigger, stack, sizeof(Value *) * (size_t)cap);
+                stack = bigger;
+                cap *= 2;
+            }
+            stack[n++] = x->in[i];
+        }
+    }
+    return NULL;
+}
+
 bool check_shapes(Graph *g) {
     int before = error_count();
     int n = g->nvalues; /* rules may not add values; batch_mean is added below */
@@ -60,6 +85,21 @@ bool check_shapes(Graph *g) {
 
     for (int i = 0; i < g->noutputs; i++) {
         Value *o = g->outputs[i];
+        const Value *loss = o->batched ? NULL : loss_within(o);
+        if (loss) {
+            error_at(g->output_locs[i], "output '%s' %s: one number for the whole batch, and an output is one value per sample",
+                     g->output_names[i], loss == o ? "is a loss" : arena_printf("comes from the loss %s()", op_info[loss->op].name));
+            const Value *pred = loss->in[0];
+            const char *show = pred->name ? arena_printf("'output %s;'", pred->name)
+                                          : arena_printf("'p = %s(...); output p;'", op_info[pred->op].name);
+            if (g->loss == o)
+                note("it is the loss already; output the prediction it scores instead: %s", show);
+            else if (g->loss)
+                note("the loss statement trains the model; output the prediction instead: %s", show);
+            else
+                note("train on it with 'loss %s;' and output the prediction it scores: %s", g->output_names[i], show);
+            continue;
+        }
         if (!o->batched || o->dtype != DT_FLOAT || o->op == OP_target) {
             error_at(g->output_locs[i], "output '%s' must be computed from the inputs", g->output_names[i]);
             note("an output is returned per sample; parameters and targets are not outputs");
