@@ -9,6 +9,7 @@
  */
 #include "dnnc.h"
 
+#include <math.h>
 #include <string.h>
 
 static void mark_used(Value *v) {
@@ -56,6 +57,102 @@ static const Value *loss_within(const Value *v) {
         }
     }
     return NULL;
+}
+
+/* ---- bce's operand: probabilities? ---------------------------------------------- */
+
+/* Bounds on the values a value can take (±inf when unknown), and whether
+ * they are a layer's scores: computed from a dense, conv2d, ... or @. */
+typedef struct Range {
+    double lo, hi;
+    const Value *layer; /* the layer whose scores they are, or NULL */
+} Range;
+
+static const Range anything = {-INFINITY, INFINITY, NULL};
+
+static Range hull(double a, double b, double c, double d) {
+    double lo = fmin(fmin(a, b), fmin(c, d)), hi = fmax(fmax(a, b), fmax(c, d));
+    if (isnan(a) || isnan(b) || isnan(c) || isnan(d)) /* 0 × inf: no bound */
+        return anything;
+    return (Range){lo, hi, NULL};
+}
+
+/* Interval arithmetic over one value's op; r holds its operands' ranges. */
+static Range bounds_of(const Value *v, const Range *r) {
+    Range x = v->nin && v->in[0] ? r[v->in[0]->id] : anything, y = v->nin > 1 && v->in[1] ? r[v->in[1]->id] : anything;
+    switch (v->op) {
+    case OP_constant: return (Range){v->attr[0], v->attr[0], NULL};
+    case OP_sigmoid:
+    case OP_softmax:
+    case OP_step: return (Range){0, 1, NULL};
+    case OP_tanh:
+    case OP_sin:
+    case OP_cos: return (Range){-1, 1, NULL};
+    case OP_log_softmax: return (Range){-INFINITY, 0, NULL};
+    case OP_relu: return (Range){fmax(x.lo, 0), fmax(x.hi, 0), NULL};
+    case OP_exp: return (Range){exp(x.lo), exp(x.hi), NULL};
+    case OP_sqrt: return (Range){sqrt(fmax(x.lo, 0)), sqrt(fmax(x.hi, 0)), NULL};
+    case OP_neg: return (Range){-x.hi, -x.lo, NULL};
+    case OP_abs:
+    case OP_square: {
+        double lo = x.lo > 0 ? x.lo : x.hi < 0 ? -x.hi : 0, hi = fmax(fabs(x.lo), fabs(x.hi));
+        return v->op == OP_abs ? (Range){lo, hi, NULL} : (Range){lo * lo, hi * hi, NULL};
+    }
+    case OP_add: return (Range){x.lo + y.lo, x.hi + y.hi, NULL};
+    case OP_sub: return (Range){x.lo - y.hi, x.hi - y.lo, NULL};
+    case OP_mul: return hull(x.lo * y.lo, x.lo * y.hi, x.hi * y.lo, x.hi * y.hi);
+    case OP_div:
+        if (y.lo <= 0 && y.hi >= 0)
+            return anything;
+        return hull(x.lo / y.lo, x.lo / y.hi, x.hi / y.lo, x.hi / y.hi);
+    case OP_concat: return (Range){fmin(x.lo, y.lo), fmax(x.hi, y.hi), NULL};
+    case OP_maxpool: /* padding takes no part in the maximum */
+    case OP_avgpool:
+    case OP_mean:
+    case OP_flatten:
+    case OP_reshape:
+    case OP_transpose: return x;
+    case OP_dropout: { /* in training: 0, or x / (1 - p) */
+        double keep = 1 - v->attr[0];
+        return (Range){fmin(0, x.lo / keep), fmax(0, x.hi / keep), NULL};
+    }
+    default: return anything;
+    }
+}
+
+static Range range_of(const Value *v, const Range *r) {
+    Range b = bounds_of(v, r);
+    b.layer = (op_info[v->op].flags & F_LAYER) || v->op == OP_matmul ? v : NULL;
+    for (int k = 0; !b.layer && k < v->nin; k++)
+        b.layer = v->in[k] ? r[v->in[k]->id].layer : NULL;
+    return b;
+}
+
+/* bce(prob, y) takes probabilities: PyTorch's BCELoss refuses a value
+ * outside [0, 1] at run time, while the generated code would clamp its
+ * logarithms and train, silently, on nonsense. Warns when the prediction
+ * is a layer's scores not bounded to [0, 1] (no sigmoid, softmax or the
+ * like after the layer); a value computed from the inputs alone may hold
+ * probabilities the data brings, which only the run time can know. */
+static void warn_bce_operands(Graph *g) {
+    Range *r = arena_alloc(sizeof(Range) * (size_t)g->nvalues);
+    for (int i = 0; i < g->nvalues; i++)
+        r[i] = range_of(g->values[i], r);
+    for (int i = 0; i < g->nvalues; i++) {
+        const Value *v = g->values[i], *p = v->in[0];
+        if (v->op != OP_bce || !v->used || !r[p->id].layer || (r[p->id].lo >= 0 && r[p->id].hi <= 1))
+            continue;
+        const Value *y = v->in[1], *layer = r[p->id].layer;
+        const char *layer_name = op_info[layer->op].name;
+        if (p->name)
+            warning_at(v->loc, "bce() takes probabilities in [0, 1], but '%s' can fall outside them", p->name);
+        else
+            warning_at(v->loc, "bce() takes probabilities in [0, 1], but the %s() result can fall outside them",
+                       op_info[p->op].name);
+        note("%s computed from %s()'s scores; use %s, which applies the sigmoid itself, or end the layer in sigmoid()",
+             p->name ? arena_printf("'%s' is", p->name) : "it is", layer_name,
+             p->name && y->name ? arena_printf("bce_with_logits(%s, %s)", p->name, y->name) : "bce_with_logits()");
+    }
 }
 
 bool check_shapes(Graph *g) {
@@ -123,6 +220,7 @@ bool check_shapes(Graph *g) {
     for (int i = 0; i < g->noutputs; i++)
         mark_used(g->outputs[i]);
     mark_used(g->loss);
+    warn_bce_operands(g);
     for (int i = 0; i < g->nvalues; i++) {
         Value *v = g->values[i];
         if (v->used || !v->name || v->op == OP_constant)
