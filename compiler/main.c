@@ -220,6 +220,43 @@ static bool out_finish(void) {
     return ok;
 }
 
+/* Whether output a and file b are one file: two new files of one name, or
+ * one existing regular file (b "-": standard input's, as in dnnc - <m.dnn). */
+static bool same_file(const char *a, const char *b) {
+    struct stat sa, sb;
+    if (!strcmp(a, "-"))
+        return false; /* standard output */
+    if (stat(a, &sa) != 0)
+        return !strcmp(a, b);
+    if (!S_ISREG(sa.st_mode))
+        return false; /* /dev/null twice is fine */
+    if (strcmp(b, "-") ? stat(b, &sb) : fstat(STDIN_FILENO, &sb))
+        return false;
+    return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+/* Refuses outputs that would destroy the input or each other (-o m.dnn,
+ * --header naming the C), as cc refuses -o x.c for x.c; false after a message. */
+static bool outputs_apart(const char *input) {
+    static const char *const what[NOUT] = {"output", "C file", "header", "dependency file"};
+    for (int i = 0; i < NOUT; i++) {
+        if (!outs[i].memo.f)
+            continue;
+        if (same_file(outs[i].path, input)) {
+            fprintf(stderr, "dnnc: error: the %s '%s' is the input file; writing it would destroy the model\n", what[i],
+                    outs[i].path);
+            return false;
+        }
+        for (int k = 0; k < i; k++)
+            if (outs[k].memo.f && strcmp(outs[k].path, "-") && same_file(outs[i].path, outs[k].path)) {
+                fprintf(stderr, "dnnc: error: the %s and the %s are both '%s'; name them apart\n", what[k], what[i],
+                        outs[i].path);
+                return false;
+            }
+    }
+    return true;
+}
+
 /* Whether path is written as a stream: standard output, or an existing
  * device, FIFO or socket (-o /dev/stdout, /dev/null, a pipe), which gets
  * no header file or .d beside it. */
@@ -500,7 +537,7 @@ int main(int argc, char **argv) {
             print_dot(graphs[i], backward, text);
     }
     if (!want_c && !deps_only)
-        return out_finish() ? 0 : 3;
+        return !outputs_apart(input) ? 2 : out_finish() ? 0 : 3;
 
     if (with_main && inference) {
         fprintf(stderr, "dnnc: error: --main trains, and --inference leaves training out; use one of them\n");
@@ -534,7 +571,7 @@ int main(int argc, char **argv) {
         put_deps(path ? out_start(OUT_DEPS, path) : text ? text : out_start(OUT_TEXT, "-"), targets, prereqs, 4,
                  deps_phony);
         if (deps_only)
-            return out_finish() ? 0 : 3;
+            return !outputs_apart(input) ? 2 : out_finish() ? 0 : 3;
     }
     const float *embedded = NULL;
     if (embed && !(embedded = read_weights(graphs[0], embed)))
@@ -567,5 +604,5 @@ int main(int argc, char **argv) {
     }
     if (!ok)
         return 1; /* nothing written */
-    return out_finish() ? 0 : 3;
+    return !outputs_apart(input) ? 2 : out_finish() ? 0 : 3;
 }

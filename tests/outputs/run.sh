@@ -7,9 +7,10 @@
 # symbolic link is followed and stays a link, the file it points to
 # replaced in that file's directory (a dangling link: its target created);
 # a directory or a read-only directory is a clear error (exit 3) that
-# changes nothing. Root writes anywhere, so the read-only cases run as
-# nobody (setpriv); the device is a null device made here with mknod, so
-# that a regression replaces it and not the system's /dev/null.
+# changes nothing; dnnc refuses to write over its input (exit 2). Root
+# writes anywhere, so the read-only cases run as nobody (setpriv); the
+# device is a null device made here with mknod, so that a regression
+# replaces it and not the system's /dev/null.
 cd "$(dirname "$0")/../.." || exit 2
 root=$(pwd)
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
@@ -98,6 +99,21 @@ rm -f other.c
 "$dnnc" xor.dnn -o other.c --header dir 2>err
 rc=$?
 ok dnnc_header_directory '[ $rc -eq 3 ] && [ ! -e other.c ] && grep -q "cannot write .dir.: Is a directory" err' "exit $rc: $(cat err)"
+
+# the input, or one output twice, is refused (exit 2), as cc refuses -o x.c for x.c
+cp xor.dnn keep.dnn && ln -s keep.dnn keep_link.c
+bad=
+for args in "-o keep.dnn" "-o keep_link.c" "--header keep.dnn -o k.c" "-MD -MF keep.dnn -o k.c" \
+            "--emit=dot -o keep.dnn" "-o k.c --header k.c" "-o k.c -MD -MF k.c"; do
+    "$dnnc" keep.dnn $args 2>err
+    rc=$?
+    if [ $rc -ne 2 ] || ! cmp -s keep.dnn xor.dnn || [ -e k.c ] || ! grep -q "the input file\|name them apart" err; then
+        bad="$bad [$args: exit $rc, $(cat err)]"
+    fi
+done
+"$dnnc" - -o keep.dnn <keep.dnn 2>err
+[ $? -eq 2 ] && cmp -s keep.dnn xor.dnn || bad="$bad [- -o keep.dnn <keep.dnn: $(cat err)]"
+ok dnnc_input_and_outputs_apart '[ -z "$bad" ]' "$bad"
 
 # a read-only directory, as a user who cannot write it
 mkdir ro && echo old >ro/old.c && chmod 666 ro/old.c && chmod 555 ro
