@@ -257,12 +257,14 @@ static bool outputs_apart(const char *input) {
     return true;
 }
 
-/* Whether path is written as a stream: standard output, or an existing
- * device, FIFO or socket (-o /dev/stdout, /dev/null, a pipe), which gets
- * no header file or .d beside it. */
+/* Whether path is written as a stream: standard output, an existing
+ * device, FIFO or socket (/dev/null, a pipe), or anything in /dev or /proc
+ * (/dev/stdout redirected to a file), which gets no header file or .d
+ * beside it. */
 static bool is_stream(const char *path) {
     struct stat st;
-    return !strcmp(path, "-") || (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode));
+    return !strcmp(path, "-") || !strncmp(path, "/dev/", 5) || !strncmp(path, "/proc/", 6) ||
+           (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode));
 }
 
 static const char *base_name(const char *path) {

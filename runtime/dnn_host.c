@@ -103,10 +103,18 @@ static void sync_dir(const char *path) {
     }
 }
 
+/* /dev/stdout, /dev/fd/N, /proc/self/fd/N: what a file descriptor holds,
+ * reached through the kernel's own links, which name no real path (a pipe)
+ * or a file another process has open (the shell's > file): written in
+ * place, as a rename would leave that descriptor on the old file. */
+static int is_pseudo(const char *path) {
+    return !strncmp(path, "/dev/", 5) || !strncmp(path, "/proc/", 6);
+}
+
 /* The file a chain of symbolic links at path ends in, existing or not (a
  * dangling link names the file to create); path itself when it is no link.
- * Relative targets are relative to the link's directory. 0, or -1 with
- * errno set (ELOOP, ENAMETOOLONG). */
+ * Relative targets are relative to the link's directory. 0; 1 when the
+ * chain leads into /dev or /proc; -1 with errno set (ELOOP, ENAMETOOLONG). */
 static int follow_links(const char *path, char *out, size_t cap) {
     char target[DNN_PATH_MAX];
     struct stat st;
@@ -116,7 +124,7 @@ static int follow_links(const char *path, char *out, size_t cap) {
         return -1;
     }
     strcpy(out, path);
-    for (hops = 0; lstat(out, &st) == 0 && S_ISLNK(st.st_mode); hops++) {
+    for (hops = 0; !is_pseudo(out) && lstat(out, &st) == 0 && S_ISLNK(st.st_mode); hops++) {
         ssize_t n = readlink(out, target, sizeof target - 1);
         const char *slash = strrchr(out, '/');
         size_t dir;
@@ -134,7 +142,7 @@ static int follow_links(const char *path, char *out, size_t cap) {
         }
         memcpy(out + dir, target, (size_t)n + 1);
     }
-    return 0;
+    return is_pseudo(out);
 }
 
 /* A file that cannot be replaced by a rename (a device such as /dev/null,
@@ -152,7 +160,7 @@ static int open_in_place(dnn_output *o, const char *path) {
 int dnn_output_open(dnn_output *o, const char *path) {
     static unsigned counter; /* tells apart temporary files of one process */
     struct stat st, real;
-    int tries, exists;
+    int tries, exists, r;
     if (!o)
         return DNN_E_ARG;
     o->fd = -1;
@@ -173,10 +181,10 @@ int dnn_output_open(dnn_output *o, const char *path) {
     } else if (errno != ENOENT)
         return DNN_E_IO;
     /* a regular file, or a new one: replaced in its own directory, links kept */
-    if (follow_links(path, o->path, sizeof o->path) != 0)
+    if ((r = follow_links(path, o->path, sizeof o->path)) < 0)
         return errno == ENAMETOOLONG ? DNN_E_ARG : DNN_E_IO;
-    if (exists && (stat(o->path, &real) != 0 || real.st_ino != st.st_ino || real.st_dev != st.st_dev))
-        return open_in_place(o, path); /* e.g. /dev/stdout: /proc's links do not name a path */
+    if (r == 1 || (exists && (stat(o->path, &real) != 0 || real.st_ino != st.st_ino || real.st_dev != st.st_dev)))
+        return open_in_place(o, path); /* /dev/stdout and the like, or a file that moved meanwhile */
     /* O_EXCL so a stale or foreign file is never reused; mode 0666 so the
      * umask applies as for any new file. */
     for (tries = 0; o->fd < 0 && tries < 100; tries++) {

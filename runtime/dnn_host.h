@@ -38,7 +38,8 @@ int dnn_read_file_alloc(const char *path, void **buf, size_t *len);
  * the file it points to is replaced, in that file's directory, and the
  * link stays a link. A device or a FIFO (/dev/null, a pipe a reader
  * waits on) cannot be replaced and is written in place, as cc -o writes
- * it; opening a FIFO waits for its reader. A directory is an error
+ * it; opening a FIFO waits for its reader. So is anything in /dev or
+ * /proc (/dev/stdout, /dev/fd/1: whatever that descriptor holds). A directory is an error
  * (errno EISDIR). Errors: DNN_E_IO with errno set, DNN_E_ARG for NULL
  * arguments or a path longer than DNN_PATH_MAX. */
 typedef struct dnn_output {

@@ -39,6 +39,19 @@ ok dnnc_null_device '[ $? -eq 0 ] && is_null && [ ! -e "$null.h" ] && [ ! -s err
 ok dnnc_null_device_rule_beside_input 'is_null && grep -q "^$null: " xor.d && [ ! -e "$null.d" ]' "$(ls -l "$null"*)"
 rm -f xor.d
 
+# /dev/stdout, here a file the shell opened: written in place, the header's text first
+if [ ! -e /dev/stdout.h ]; then
+    "$dnnc" xor.dnn -o /dev/stdout >via_stdout.c 2>err
+    rc=$?
+    made=no; [ -e /dev/stdout.h ] && made=yes && rm -f /dev/stdout.h
+    if [ $rc -eq 0 ] && [ $made = no ] && [ -f via_stdout.c ] && [ ! -s err ] &&
+       ${CC:-cc} -std=c99 -Wall -Wextra -Wpedantic -Werror -I"$root/runtime" -c via_stdout.c -o via_stdout.o 2>err; then
+        pass dnnc_dev_stdout_to_file
+    else
+        fail dnnc_dev_stdout_to_file "exit $rc, /dev/stdout.h made: $made; $(head -n 1 err)"
+    fi
+fi
+
 echo old >real.c; ln -s real.c link.c
 echo old >real.h; ln -s real.h link.h
 echo old >real.d; ln -s real.d link.d
