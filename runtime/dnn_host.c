@@ -171,6 +171,10 @@ int dnn_output_open(dnn_output *o, const char *path) {
         errno = ENAMETOOLONG;
         return DNN_E_ARG;
     }
+    if (!path[0]) { /* as open("") fails: no temporary file in the current directory */
+        errno = ENOENT;
+        return DNN_E_IO;
+    }
     if ((exists = stat(path, &st) == 0)) { /* through any links, as the kernel follows them */
         if (S_ISDIR(st.st_mode)) {
             errno = EISDIR;

@@ -128,6 +128,11 @@ done
 [ $? -eq 2 ] && cmp -s keep.dnn xor.dnn || bad="$bad [- -o keep.dnn <keep.dnn: $(cat err)]"
 ok dnnc_input_and_outputs_apart '[ -z "$bad" ]' "$bad"
 
+# one output that cannot be written: none is (an empty name made a temporary file and failed only at the rename)
+"$dnnc" xor.dnn -o none.c --header "" 2>err
+rc=$?
+ok dnnc_one_bad_output_writes_none '[ $rc -eq 3 ] && [ ! -e none.c ] && no_temporaries .' "exit $rc: $(cat err); $(ls)"
+
 # a read-only directory, as a user who cannot write it
 mkdir ro && echo old >ro/old.c && chmod 666 ro/old.c && chmod 555 ro
 ln -s ro/old.c to_ro.c

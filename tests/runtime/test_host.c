@@ -156,6 +156,7 @@ static void host_write_links_and_devices(void) {
     CHECK(dnn_output_open(&o, in_dir("link")) == DNN_OK && strcmp(o.path, in_dir("target")) == 0 && o.tmp[0]);
     CHECK(dnn_output_close(&o, DNN_OUTPUT_DISCARD) == DNN_OK && holds(in_dir("target"), "new"));
     CHECK(dnn_output_open(&o, dir) == DNN_E_IO && errno == EISDIR);
+    CHECK(dnn_output_open(&o, "") == DNN_E_IO && errno == ENOENT);
 }
 
 static void host_path_too_long(void) {
