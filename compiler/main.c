@@ -7,8 +7,8 @@
  * in memory first and written only when all of them are complete, by the
  * runtime's dnn_output (a temporary name renamed into place for a regular
  * file, a device or FIFO written in place, symbolic links followed), so an
- * error never leaves a partial file; SIGINT, SIGTERM and SIGHUP remove the
- * temporary files before dnnc dies of the signal, and a file size limit
+ * error never leaves a partial file; SIGINT, SIGTERM, SIGHUP and SIGPIPE
+ * remove the temporary files before dnnc dies of the signal, and a file size limit
  * (SIGXFSZ) is an ordinary write error. Exit codes: 0 success, 1 errors in
  * the input, 2 bad usage, 3 an output could not be written.
  */
@@ -394,6 +394,7 @@ int main(int argc, char **argv) {
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     signal(SIGHUP, on_signal);
+    signal(SIGPIPE, on_signal); /* -o a FIFO whose reader left: the other outputs' temporary files go too */
     signal(SIGXFSZ, SIG_IGN); /* past `ulimit -f` a write fails with EFBIG instead */
     /* the command line as given, for the generated files' header comment */
     const char *cmd = arena_strdup("dnnc");

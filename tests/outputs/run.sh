@@ -91,6 +91,14 @@ else
     fail dnnc_fifo "exit $rc: $(head -n 2 err)"
 fi
 
+# a FIFO whose reader leaves early: dnnc dies of SIGPIPE, and the header's temporary file goes with it
+mkfifo early.c
+timeout 20 head -c 10 early.c >/dev/null &
+"$dnnc" "$root/models/lenet5.dnn" -o early.c --header early.h 2>err # (C larger than a pipe's buffer)
+rc=$?
+wait
+ok dnnc_fifo_reader_leaves '[ $rc -eq 141 ] && [ ! -e early.h ] && no_temporaries .' "exit $rc: $(ls | tr '\n' ' ')"
+
 # an error writes nothing, through links and devices alike
 echo 'model m { input x[2]; out = x +; }' >bad.dnn
 echo old >real.c
