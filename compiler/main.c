@@ -257,6 +257,14 @@ static bool outputs_apart(const char *input) {
     return true;
 }
 
+/* The exit status: 0 when every output is written, 2 when they would
+ * overwrite the input or each other, 3 when one cannot be written. */
+static int write_outputs(const char *input) {
+    if (!outputs_apart(input))
+        return 2;
+    return out_finish() ? 0 : 3;
+}
+
 /* Whether path is written as a stream: standard output, an existing
  * device, FIFO or socket (/dev/null, a pipe), or anything in /dev or /proc
  * (/dev/stdout redirected to a file), which gets no header file or .d
@@ -540,7 +548,7 @@ int main(int argc, char **argv) {
             print_dot(graphs[i], backward, text);
     }
     if (!want_c && !deps_only)
-        return !outputs_apart(input) ? 2 : out_finish() ? 0 : 3;
+        return write_outputs(input);
 
     if (with_main && inference) {
         fprintf(stderr, "dnnc: error: --main trains, and --inference leaves training out; use one of them\n");
@@ -574,7 +582,7 @@ int main(int argc, char **argv) {
         put_deps(path ? out_start(OUT_DEPS, path) : text ? text : out_start(OUT_TEXT, "-"), targets, prereqs, 4,
                  deps_phony);
         if (deps_only)
-            return !outputs_apart(input) ? 2 : out_finish() ? 0 : 3;
+            return write_outputs(input);
     }
     const float *embedded = NULL;
     if (embed && !(embedded = read_weights(graphs[0], embed)))
@@ -607,5 +615,5 @@ int main(int argc, char **argv) {
     }
     if (!ok)
         return 1; /* nothing written */
-    return !outputs_apart(input) ? 2 : out_finish() ? 0 : 3;
+    return write_outputs(input);
 }
