@@ -343,6 +343,18 @@ int min_train_batch(const Graph *g); /* 2 when a batchnorm cannot train on one s
 /* NAME_set_hparam's names for this optimizer and schedule (at most 8), and each one's .dnn value */
 int hparam_names(const Train *t, const char **names);
 double hparam_value(const Train *t, const char *name);
+/* The members of NAME_model, in order: what the header declares and what
+ * --emit=report adds up to sizeof(NAME_model). Sizes and alignments are
+ * those of the machine dnnc runs on. */
+typedef enum Part { PART_PARAMS, PART_GRADS, PART_STATE, PART_ACT, PART_OTHER } Part;
+typedef struct Member {
+    const char *decl;        /* "float params[24]" */
+    const char *comment;     /* the header's comment on it */
+    long size, align;        /* bytes */
+    Part part;               /* where --emit=report counts it */
+} Member;
+enum { MAX_MEMBERS = 16 };
+int model_members(const Graph *g, const Plan *p, bool embedded, Member *out); /* returns how many */
 
 /* emit_main.c — --main: the training program's description and main(). */
 bool emit_program(Graph *g, const Plan *p, const char *source, FILE *c);
@@ -377,7 +389,8 @@ bool emit_c_files(const Compiled *m, const CFiles *o, FILE *c, FILE *h);
 void print_summary(Graph *g, FILE *out);
 void print_ir(Graph *g, FILE *out);
 /* --emit=report / report-json: per layer and in total, parameters, weight
- * bytes, RAM bytes and multiply-accumulates per sample. */
+ * bytes, RAM bytes and multiply-accumulates per sample; sizeof(NAME_model)
+ * part by part (model_members). */
 void print_report(Graph *g, const Plan *p, bool embedded, bool json, FILE *out);
 
 /* emit_dot.c — --emit=dot: the forward graph (and with --backward the backward one) for Graphviz. */

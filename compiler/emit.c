@@ -10,6 +10,7 @@
  * time, addresses or hash order.
  */
 #include "dnnc.h"
+#include "dnn.h" /* dnn_rng: its size in the model struct */
 
 #include <ctype.h>
 #include <math.h>
@@ -348,21 +349,79 @@ int optimizer_states(const Train *t, const char **names) {
     return n;
 }
 
+#define ALIGN_OF(T) ((long)offsetof(struct { char c; T x; }, x))
+
+static Member member(const char *decl, const char *comment, long size, long align, Part part) {
+    return (Member){decl, comment, size, align, part};
+}
+
+static Member floats(const char *name, long n, const char *comment, Part part) {
+    return member(arena_printf("float %s[%ld]", name, n), comment, n * (long)sizeof(float), ALIGN_OF(float), part);
+}
+
+int model_members(const Graph *g, const Plan *p, bool embedded, Member *m) {
+    const char *n = g->name;
+    int k = 0;
+    long act = p->act > 0 ? p->act : 1;
+    if (g->inference) { /* parameters (unless embedded) and the reused activation area; forward only */
+        if (!embedded)
+            m[k++] = floats("params", p->params, arena_printf("parameters then buffers, in %s_tensors order", n), PART_PARAMS);
+        m[k++] = floats("act", act, arena_printf("activations, each slice reused once its value is dead (%ld without reuse)",
+                                                 p->naive_act), PART_ACT);
+        if (!embedded)
+            m[k++] = member("dnn_rng rng", "initialisation", sizeof(dnn_rng), ALIGN_OF(dnn_rng), PART_OTHER);
+    } else {
+        long P8 = (p->params + 7) / 8 * 8; /* each array a multiple of 32 bytes, so that vector loads stay aligned */
+        const char *states[2];
+        m[k++] = floats("params", P8, arena_printf("parameters then buffers, in %s_tensors order%s", n,
+                                                   P8 > p->params ? arena_printf("; %ld used", p->params) : ""), PART_PARAMS);
+        m[k++] = floats("grads", P8, "gradients, laid out like params (zero where frozen)", PART_GRADS);
+        for (int i = 0, ns = optimizer_states(&g->train, states); i < ns; i++)
+            m[k++] = floats(states[i], P8, arena_printf("%s state, laid out like params", g->train.optimizer), PART_STATE);
+        m[k++] = floats("act", act, arena_printf("activations, what backward reads and gradients: slices reused once dead "
+                                                 "(%ld without reuse)", p->naive_act), PART_ACT);
+        m[k++] = member("float lr", arena_printf("learning rate now; %s_set_epoch applies the schedule", n),
+                        sizeof(float), ALIGN_OF(float), PART_OTHER);
+        m[k++] = member("int epoch", arena_printf("last epoch given to %s_set_epoch", n), sizeof(int), ALIGN_OF(int), PART_OTHER);
+        m[k++] = member("int training", "1 while in a train-mode pass", sizeof(int), ALIGN_OF(int), PART_OTHER);
+        m[k++] = member("int64_t step", "optimizer steps taken", sizeof(int64_t), ALIGN_OF(int64_t), PART_OTHER);
+        m[k++] = member("dnn_rng rng", "initialisation and dropout", sizeof(dnn_rng), ALIGN_OF(dnn_rng), PART_OTHER);
+        const char *hp[8], *list = "";
+        int nhp = hparam_names(&g->train, hp);
+        for (int i = 0; i < nhp; i++)
+            list = arena_printf("%s%s %s", list, i ? "," : "", hp[i]);
+        m[k++] = member(arena_printf("struct {\n        double%s;\n    } hparams", list),
+                        arena_printf("the .dnn's hyper-parameters (%s_init), or %s_set_hparam's", n, n),
+                        (long)sizeof(double) * nhp, ALIGN_OF(double), PART_OTHER);
+        if (g->train.schedule && !strcmp(g->train.schedule, "cosine")) {
+            m[k++] = member("double cosine_lr", "the cosine schedule's lr in double at count cosine_at (PyTorch's recursion)",
+                            sizeof(double), ALIGN_OF(double), PART_OTHER);
+            m[k++] = member("int64_t cosine_at", "the count cosine_lr belongs to", sizeof(int64_t), ALIGN_OF(int64_t), PART_OTHER);
+        }
+    }
+    if (g->check_finite)
+        m[k++] = member("const char *nonfinite", "--check-finite: the first result that held a NaN or infinity, or NULL",
+                        sizeof(const char *), ALIGN_OF(const char *), PART_OTHER);
+    if (k > MAX_MEMBERS)
+        ICE("%d members in the model struct", k);
+    return k;
+}
+
+static void emit_struct(Out *o) {
+    Member m[MAX_MEMBERS];
+    int n = model_members(o->g, o->plan, o->weights != NULL, m);
+    fprintf(o->h, "struct %s_model {\n", o->name);
+    for (int i = 0; i < n; i++)
+        fprintf(o->h, "    %s; /* %s */\n", m[i].decl, m[i].comment);
+    fprintf(o->h, "};\n\n");
+}
+
 /* --inference: parameters (unless embedded) and the reused activation area; forward only. */
 static void emit_inference_header(Out *o) {
     Graph *g = o->g;
     FILE *h = o->h;
     const char *N = o->NAME, *n = o->name;
-    fprintf(h, "struct %s_model {\n", n);
-    if (!o->weights)
-        fprintf(h, "    float params[%ld]; /* parameters then buffers, in %s_tensors order */\n", o->plan->params, n);
-    fprintf(h, "    float act[%ld]; /* activations, each slice reused once its value is dead (%ld without reuse) */\n",
-            o->plan->act > 0 ? o->plan->act : 1, o->plan->naive_act);
-    if (!o->weights)
-        fprintf(h, "    dnn_rng rng; /* initialisation */\n");
-    if (g->check_finite)
-        fprintf(h, "    const char *nonfinite; /* --check-finite: the first result that held a NaN or infinity, or NULL */\n");
-    fprintf(h, "};\n\n");
+    emit_struct(o);
     char inputs[1024] = "", outputs[1024] = "";
     for (int i = 0; i < g->ninputs; i++)
         snprintf(inputs + strlen(inputs), sizeof inputs - strlen(inputs), ", const float *%s", arg_name(g->inputs[i]->name));
@@ -411,38 +470,12 @@ static void emit_header(Out *o) {
     fprintf(h, "#define %s_EPOCHS %d /* from train { epochs } */\n", N, g->train.epochs);
     fprintf(h, "#define %s_SEED %lluu /* from train { seed } */\n\n", N, (unsigned long long)g->train.seed);
 
-    long P = o->plan->params;
     fprintf(h, "typedef struct %s_model %s_model;\n", n, n);
     if (g->inference) {
         emit_inference_header(o);
         return;
     }
-    long P8 = (P + 7) / 8 * 8; /* each array a multiple of 32 bytes, so that vector loads stay aligned */
-    fprintf(h, "struct %s_model {\n", n);
-    fprintf(h, "    float params[%ld]; /* parameters then buffers, in %s_tensors order%s */\n", P8, n,
-            P8 > P ? arena_printf("; %ld used", P) : "");
-    fprintf(h, "    float grads[%ld]; /* gradients, laid out like params (zero where frozen) */\n", P8);
-    const char *states[2];
-    for (int i = 0, k = optimizer_states(&g->train, states); i < k; i++)
-        fprintf(h, "    float %s[%ld]; /* %s state, laid out like params */\n", states[i], P8, g->train.optimizer);
-    fprintf(h, "    float act[%ld]; /* activations, what backward reads and gradients: slices reused once dead (%ld without reuse) */\n",
-            o->plan->act > 0 ? o->plan->act : 1, o->plan->naive_act);
-    fprintf(h, "    float lr; /* learning rate now; %s_set_epoch applies the schedule */\n", n);
-    fprintf(h, "    int epoch; /* last epoch given to %s_set_epoch */\n", n);
-    fprintf(h, "    int training; /* 1 while in a train-mode pass */\n");
-    fprintf(h, "    int64_t step; /* optimizer steps taken */\n");
-    fprintf(h, "    dnn_rng rng; /* initialisation and dropout */\n");
-    const char *hp[8];
-    fprintf(h, "    struct {\n        double");
-    for (int i = 0, k = hparam_names(&g->train, hp); i < k; i++)
-        fprintf(h, "%s %s", i ? "," : "", hp[i]);
-    fprintf(h, ";\n    } hparams; /* the .dnn's hyper-parameters (%s_init), or %s_set_hparam's */\n", n, n);
-    if (g->train.schedule && !strcmp(g->train.schedule, "cosine"))
-        fprintf(h, "    double cosine_lr; /* the cosine schedule's lr in double at count cosine_at (PyTorch's recursion) */\n"
-                   "    int64_t cosine_at;\n");
-    if (g->check_finite)
-        fprintf(h, "    const char *nonfinite; /* --check-finite: the first result that held a NaN or infinity, or NULL */\n");
-    fprintf(h, "};\n\n");
+    emit_struct(o);
 
     /* prototypes: inputs, then outputs (forward) or targets */
     char inputs[1024] = "", targets[1024] = "", outputs[1024] = "";

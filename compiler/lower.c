@@ -1223,6 +1223,10 @@ static bool lower_stmt(Ctx *c, const Node *s) {
             note("write them as a pipe (x |> dense(8) |> dense(4)) or as separate statements");
             return false;
         }
+        if (s->kind != N_LOSS && s->a && map_get(&c->syms, s->name)) {
+            define(c, s->name, s->loc, NULL, s->kind); /* the root cause, before its layers' names clash */
+            return false;
+        }
         if (s->kind == N_OUTPUT && !s->a) { /* output NAME; */
             Sym *sym = map_get(&c->syms, s->name);
             if (!sym) {
@@ -1345,7 +1349,14 @@ static Graph *lower_model(const Node *m) {
     }
     if (!c.had_loss && !failed) {
         error_at(m->loc, "model '%s' has no loss", m->name);
-        note("training needs exactly one loss; add e.g. 'loss mse(out, y);'");
+        int k = 0;
+        while (k < g->noutputs && !(op_info[g->outputs[k]->op].flags & F_LOSS))
+            k++;
+        if (k < g->noutputs) /* output l = mse(h, y); meant as the loss */
+            note("output '%s' is a loss, one number per batch: make it the loss ('loss %s(...);') and output the "
+                 "prediction instead", g->output_names[k], op_info[g->outputs[k]->op].name);
+        else
+            note("training needs exactly one loss; add e.g. 'loss mse(out, y);'");
     }
     return g;
 }
