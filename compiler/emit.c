@@ -798,6 +798,8 @@ static void emit_step_fn(Out *o) {
         emit_clip(c, t->clip_grad_norm, ranges, nr);
     for (int r = 0; r < nr; r++)
         fprintf(c, "    %s_update(m, %d, %d, %s);\n", o->name, ranges[r][0], ranges[r][1], update_args(t));
+    if (!nr)
+        fprintf(c, "    (void)lr, (void)first; /* every parameter is frozen */\n");
     if (o->g->check_finite)
         fprintf(c, "    if (!m->nonfinite && !%s_finite(m->params, %ld))\n        m->nonfinite = \"the parameters after the %s step\";\n",
                 o->name, o->plan->params, opt);
@@ -1075,6 +1077,22 @@ static void emit_tensor_api(Out *o) {
     fprintf(c, "}\n\n");
 }
 
+/* Which values the emitted steps read (constants are printed only when
+ * one does): steps for the loss and every backward step, and those for
+ * the outputs when for_outputs is given. */
+static bool *values_read(const Out *o, const bool *for_outputs) {
+    const Graph *g = o->g;
+    bool *read = arena_alloc((size_t)g->nvalues);
+    for (int i = 0; i < g->nvalues; i++) {
+        const Value *v = g->values[i];
+        if (!is_leaf(v) && !v->alias_of && !v->fused && (o->for_loss[i] || (for_outputs && for_outputs[i]) || i >= g->nforward))
+            for (int k = 0; k < v->nin; k++)
+                if (v->in[k])
+                    read[v->in[k]->id] = true;
+    }
+    return read;
+}
+
 /* ---- the double-precision twin (--main) ----------------------------------------------------
  * The training program's gradcheck compares the gradient of NAME_backward
  * with central differences of the loss. In float32 those resolve little
@@ -1093,6 +1111,7 @@ static void emit_f64_twin(const Out *model) {
     t.fn = arena_alloc(sizeof(char *) * (size_t)g->nvalues);
     t.dim_args = arena_alloc(sizeof(char *) * (size_t)g->nvalues);
     const char *n = t.name;
+    const bool *read = values_read(&t, NULL);
     fprintf(c, "/* ==== model %s in double precision, for the training program's gradcheck ==== */\n\n", g->name);
     fprintf(c, "typedef struct %s_model {\n", n);
     fprintf(c, "    double params[%ld]; /* laid out like %s_model's */\n", t.plan->params, model->name);
@@ -1103,7 +1122,7 @@ static void emit_f64_twin(const Out *model) {
     fprintf(c, "} %s_model;\n\n", n);
     for (int i = 0; i < g->nvalues; i++) {
         Value *v = g->values[i];
-        if (v->op == OP_constant && (t.for_loss[i] || i >= g->nforward))
+        if (v->op == OP_constant && read[i])
             fprintf(c, "%s\n", f64_text(arena_printf("static const float %s_c%d[1] = {%s};", n, v->id,
                                                      flit(v->attr[0]))));
     }
@@ -1240,13 +1259,15 @@ bool emit_model(Graph *g, const Plan *plan, const EmitOptions *opt, FILE *c, FIL
     emit_header(&o);
 
     fprintf(c, "/* ==== model %s ==== */\n\n", g->name);
+    bool *read = values_read(&o, o.for_outputs);
     for (int i = 0; i < g->nvalues; i++) { /* constants */
         Value *v = g->values[i];
-        if (v->op == OP_constant && (o.for_loss[i] || o.for_outputs[i] || i >= g->nforward))
+        if (v->op == OP_constant && read[i])
             fprintf(c, "static const float %s_c%d[1] = {%s};\n", o.name, v->id, flit(v->attr[0]));
     }
     fputc('\n', c);
-    if (!g->inference)
+    int (*ranges)[2] = arena_alloc(sizeof(int[2]) * (size_t)(g->nparams + 1));
+    if (!g->inference && trainable_ranges(g, ranges)) /* none when every parameter is frozen */
         emit_update_fn(&o);
     for (int i = 0; i < g->nvalues; i++) {
         Value *v = g->values[i];

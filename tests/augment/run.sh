@@ -78,9 +78,8 @@ T="$tmp/train.csv --val $tmp/val.csv --quiet"
 # and the file order kept, the training loss differs from epoch to epoch only with augmentation,
 # and the validation loss is the same in every epoch, with augmentation or without
 col() { cut -d, -f"$1" "$2" | tail -n +2 | sort -u | wc -l; }
-# (no dropout; NAME_step of a model with nothing to train leaves its lr and first unused: -Wno-unused-variable)
+# (no dropout)
 frozen='s/ |> dropout(0.2)//; s/^\( *\)loss \(.*\)/\1loss \2\n\1freeze h;/; s/epochs 3;/epochs 3; shuffle false;/'
-CFLAGS_EXTRA=-Wno-unused-variable
 if variant frozen "$(grep '^ *augment ' $here/aug.dnn)" "$frozen" && variant frozen_plain "" "$frozen"; then
     "$tmp/frozen" train $T --save "$tmp/fa.safetensors" >/dev/null 2>&1 &&
     "$tmp/frozen_plain" train $T --save "$tmp/fp.safetensors" >/dev/null 2>&1
