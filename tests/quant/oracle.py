@@ -109,6 +109,16 @@ def fusions(model):
     return found
 
 
+def _fused_copy(model, fuse, qat):
+    """-> (a copy of model, in train mode for QAT and eval mode otherwise,
+    with the chains `fuse` (default: fusions()) fused; the lists fused)."""
+    m = copy.deepcopy(model).train(qat)
+    fuse = fusions(m) if fuse is None else fuse
+    if fuse:
+        (tq.fuse_modules_qat if qat else tq.fuse_modules)(m, fuse, inplace=True)
+    return m, fuse
+
+
 # ---- post-training static quantization ------------------------------------
 
 def ptq(model, calib, engine_name=ENGINE, fuse=None, batch=256, qconfig=None):
@@ -116,10 +126,7 @@ def ptq(model, calib, engine_name=ENGINE, fuse=None, batch=256, qconfig=None):
     'fused' (float, batchnorms folded), 'observed' (after calibration; its
     observers hold the min/max every scale comes from), and 'fuse' (the
     module lists fused). qconfig defaults to ptq_qconfig()."""
-    m = copy.deepcopy(model).eval()
-    fuse = fusions(m) if fuse is None else fuse
-    if fuse:
-        tq.fuse_modules(m, fuse, inplace=True)
+    m, fuse = _fused_copy(model, fuse, qat=False)
     fused = copy.deepcopy(m)
     m.qconfig = qconfig or ptq_qconfig()
     with torch.no_grad():
@@ -157,10 +164,7 @@ def observers(observed):
 def prepare_qat(model, fuse=None):
     """A train()-mode QAT copy of the float model: chains fused with
     fuse_modules_qat, then prepare_qat with qat_qconfig()."""
-    m = copy.deepcopy(model).train()
-    fuse = fusions(m) if fuse is None else fuse
-    if fuse:
-        tq.fuse_modules_qat(m, fuse, inplace=True)
+    m, _ = _fused_copy(model, fuse, qat=True)
     m.qconfig = qat_qconfig()
     tq.prepare_qat(m, inplace=True)
     return m
