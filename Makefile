@@ -36,7 +36,7 @@ $(BUILD)/compiler/%.o: compiler/%.c compiler/dnnc.h compiler/ops.def $(BUILD)/gr
 	$(CC) $(CFLAGS) $(WARN) -D_POSIX_C_SOURCE=200809L -Icompiler -I$(BUILD)/grammar -Iruntime -c $< -o $@
 
 # dnnc reads safetensors files (--emit=selftest) with the runtime's own core.
-$(BUILD)/dnnc: $(COMPILER_OBJ) $(BUILD)/runtime/dnn_core.o
+$(BUILD)/dnnc: $(COMPILER_OBJ) $(BUILD)/runtime/dnn_core.o $(BUILD)/runtime/dnn_host.o
 	$(CC) $(CFLAGS) -o $@ $^ -lm
 
 $(BUILD)/runtime/%.o: runtime/%.c $(wildcard runtime/*.h)
@@ -62,7 +62,7 @@ $(ASAN)/compiler/%.o: compiler/%.c compiler/dnnc.h compiler/ops.def $(BUILD)/gra
 $(ASAN)/runtime/%.o: runtime/%.c $(wildcard runtime/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(ASAN_FLAGS) $(WARN) -D_POSIX_C_SOURCE=200809L -Iruntime -c $< -o $@
-$(ASAN)/dnnc: $(ASAN_OBJ) $(ASAN)/runtime/dnn_core.o
+$(ASAN)/dnnc: $(ASAN_OBJ) $(ASAN)/runtime/dnn_core.o $(ASAN)/runtime/dnn_host.o
 	$(CC) $(ASAN_FLAGS) -o $@ $^ -lm
 $(ASAN)/libdnnrt.a: $(RUNTIME_OBJ:$(BUILD)/%=$(ASAN)/%)
 	rm -f $@
@@ -126,6 +126,7 @@ goldens: all
 	@sh scripts/deps.sh goldens
 	/usr/bin/python3 tests/golden/make_goldens.py
 	/usr/bin/python3 tests/numerics/make_numerics.py
+	/usr/bin/python3 tests/augment/make_goldens.py
 
 clean:
 	rm -rf $(BUILD)

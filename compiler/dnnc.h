@@ -91,7 +91,8 @@ struct Node {
     const char *name;   /* identifier, call or setting name, string text */
     double num;         /* N_NUM value */
     int op;             /* N_BINOP: '+', '-', '*', '/', '@' */
-    Node *a, *b;        /* operands; N_PIPE: a |> b; statements: a = dims/expr, b = init/class */
+    Node *a, *b;        /* operands; N_PIPE: a |> b; statements: a = dims/expr, b = init/class;
+                           N_SETTING: b = the name before ':' (augment INPUT: ...) */
     Node *list;         /* call arguments, list items, model statements, settings */
     Node *next;         /* next in a list */
     Node *tail;         /* list head only: the last item, for O(1) append */
@@ -197,8 +198,10 @@ typedef struct Train {
     const char *optimizer;   /* sgd adam adamw adagrad rmsprop */
     double lr, momentum, dampening, weight_decay, beta1, beta2, eps, alpha;
     bool nesterov;
-    const char *schedule;    /* NULL, "step", "exponential", "inverse_time" */
+    const char *schedule;    /* NULL, "step", "exponential", "inverse_time", "cosine" */
     double every, gamma, k;
+    double period, min_lr;   /* cosine */
+    bool per_step;           /* the schedule counts optimizer steps, not epochs */
     int batch, epochs;
     uint64_t seed;
     bool shuffle;
@@ -207,7 +210,27 @@ typedef struct Train {
     int patience; double min_delta; bool early_stop;
     double clip_grad_norm;   /* 0: off */
     double ema_decay;        /* 0: off */
+    struct Augment *augment; /* `augment` settings, in written order */
+    int naugment;
 } Train;
+
+/* The input preprocessing a training program saved in a weights file's
+ * metadata (dnn.scale, dnn.mean@NAME, dnn.std@NAME; docs/training.md):
+ * input i is x = (float)(raw · scale), then (x − mean) / std, or x − mean
+ * without std, with one statistic per element or per channel. */
+typedef struct Preprocess {
+    double scale;            /* dnn.scale, 1 without it */
+    float **mean, **std;     /* [ninputs]: groups[i] values each, or NULL */
+    int *groups;             /* [ninputs]: the input's size, or its channels (first dimension) */
+} Preprocess;
+
+/* One `augment [INPUT:] TRANSFORM(...);` of the train block. */
+typedef struct Augment {
+    const char *kind;        /* "noise", "hflip", "crop", "rotate" */
+    int input;               /* index into the graph's inputs */
+    double value;            /* noise: std; hflip: p; crop: pad; rotate: degrees */
+    int line;                /* where it is written, for the generated comment */
+} Augment;
 
 typedef struct Graph {
     const char *name;        /* model name */
@@ -226,6 +249,7 @@ typedef struct Graph {
     int nforward;            /* values[0..nforward) are the forward graph */
     bool inference;          /* --inference: forward only, nothing differentiated */
     bool check_finite;       /* --check-finite: every step's result checked for NaN and infinity */
+    const Preprocess *prep;  /* read_weights: the weights file's preprocessing, for NAME_preprocess */
 } Graph;
 
 Value *new_value(Graph *g, OpKind op, Loc loc);
@@ -244,6 +268,8 @@ typedef struct Binding {
 } Binding;
 bool bind_args(const char *sig, const char *what, const Node *call, const Node *first, Binding *b);
 bool const_eval(const Node *n, double *out);
+/* The index in Value.attr of the signature's attribute `name`, or -1. */
+int attr_index(const char *sig, const char *name);
 const char *closest_name(const char *name, const char *const *cands, int n);
 
 /* lower.c — AST → IR: names resolved, layers expanded into parameters,
@@ -267,8 +293,12 @@ struct Emitter {
     int ndims;          /* the size parameters dim() created, in order */
     const char *dim_names[16];
     long dim_values[16];
+    bool f64;           /* --main's double-precision twin: emit() prints each line through f64_text() */
 };
 void emit(Emitter *e, const char *fmt, ...);  /* one indented line */
+/* A line of float C as double C: `float` → `double`, 1.5f → the same value
+ * as a double literal, expf → exp (the float functions of <math.h>). */
+const char *f64_text(const char *line);
 /* A size in a step's body: the number ("120"), or with --optimize=size the
  * step's parameter `name` (the call passes 120), so layers that differ only
  * in sizes share one function. */
@@ -305,15 +335,34 @@ typedef struct EmitOptions {
     const char *source;      /* the .dnn file's base name, for comments */
     const float *weights;    /* --embed-weights: the parameters, laid out as params, or NULL */
     bool small;              /* --optimize=size: steps that differ only in sizes share code */
+    bool f64_twin;           /* --main: also NAME_f64_*, the model in double precision, for gradcheck */
 } EmitOptions;
 bool emit_model(Graph *g, const Plan *p, const EmitOptions *o, FILE *c, FILE *h);
 int optimizer_states(const Train *t, const char **names); /* state arrays' names; returns how many */
 bool has_sampling_layer(const Graph *g); /* a layer samples in training (dropout): NAME_forward_mc is emitted */
+int min_train_batch(const Graph *g); /* 2 when a batchnorm cannot train on one sample, else 1 */
+/* NAME_set_hparam's names for this optimizer and schedule (at most 8), and each one's .dnn value */
+int hparam_names(const Train *t, const char **names);
+double hparam_value(const Train *t, const char *name);
+/* The members of NAME_model, in order: what the header declares and what
+ * --emit=report adds up to sizeof(NAME_model). Sizes and alignments are
+ * those of the machine dnnc runs on. */
+typedef enum Part { PART_PARAMS, PART_GRADS, PART_STATE, PART_ACT, PART_OTHER } Part;
+typedef struct Member {
+    const char *decl;        /* "float params[24]" */
+    const char *comment;     /* the header's comment on it */
+    long size, align;        /* bytes */
+    Part part;               /* where --emit=report counts it */
+} Member;
+enum { MAX_MEMBERS = 16 };
+int model_members(const Graph *g, const Plan *p, bool embedded, Member *out); /* returns how many */
 
 /* emit_main.c — --main: the training program's description and main(). */
 bool emit_program(Graph *g, const Plan *p, const char *source, FILE *c);
 /* --emit=selftest: NAME_selftest() with a golden file's samples (and weights) baked in. */
-float *read_weights(Graph *g, const char *path); /* a safetensors file laid out as params, or NULL after a message */
+/* A safetensors file laid out as params, or NULL after a message; sets
+ * g->prep from the file's metadata. */
+float *read_weights(Graph *g, const char *path);
 bool emit_selftest(Graph *g, const char *weights, const char *golden, FILE *c, FILE *h);
 
 /* pipeline.c — the passes in order (main.c and tests/fuzz call them). */
@@ -341,7 +390,8 @@ bool emit_c_files(const Compiled *m, const CFiles *o, FILE *c, FILE *h);
 void print_summary(Graph *g, FILE *out);
 void print_ir(Graph *g, FILE *out);
 /* --emit=report / report-json: per layer and in total, parameters, weight
- * bytes, RAM bytes and multiply-accumulates per sample. */
+ * bytes, RAM bytes and multiply-accumulates per sample; sizeof(NAME_model)
+ * part by part (model_members). */
 void print_report(Graph *g, const Plan *p, bool embedded, bool json, FILE *out);
 
 /* emit_dot.c — --emit=dot: the forward graph (and with --backward the backward one) for Graphviz. */

@@ -84,6 +84,15 @@ static const char *op_call(const Value *v) {
         if (def)
             *def++ = 0;
         double x = v->attr[k++];
+        if (strchr(type, '|')) { /* a choice of words: shown unless it is the default */
+            const char *word = type;
+            for (int i = 0; i < (int)x && strchr(word, '|'); i++)
+                word = strchr(word, '|') + 1;
+            size_t wl = strcspn(word, "|");
+            if (!def || strlen(def) != wl || strncmp(def, word, wl))
+                text = arena_printf("%s%s%s=%.*s", text, shown_attrs++ ? ", " : "(", item, (int)wl, word);
+            continue;
+        }
         if ((strcmp(type, "int") && strcmp(type, "num")) || (def && strtod(def, NULL) == x))
             continue;
         text = arena_printf("%s%s%s=%s", text, shown_attrs++ ? ", " : "(", item, num_str(x));

@@ -81,11 +81,51 @@ static void emit_wrappers(FILE *c, const Graph *g) {
     fprintf(c, "    return %s_backward(m%s%s, n);\n}\n", n, x, y);
     fprintf(c, "static void program_step(void *m) { %s_step(m); }\n", n);
     fprintf(c, "static void program_set_epoch(void *m, int epoch) { %s_set_epoch(m, epoch); }\n", n);
+    fprintf(c, "static int program_set_hparam(void *m, const char *name, double value) {\n");
+    fprintf(c, "    return %s_set_hparam_exact(m, name, value);\n}\n", n);
     fprintf(c, "static float *program_tensor(void *m, int i) { return %s_tensor(m, i); }\n", n);
     fprintf(c, "static float *program_grad(void *m, int i) { return %s_grad(m, i); }\n", n);
     if (g->check_finite)
         fprintf(c, "static const char *program_nonfinite(void *m) { return ((%s_model *)m)->nonfinite; }\n", n);
     fputc('\n', c);
+}
+
+/* gradcheck's access to NAME_f64_* (emit.c's emit_f64_twin): float targets
+ * are handed over as doubles, class targets as they are. */
+static void emit_f64_wrappers(FILE *c, const Graph *g, const Plan *plan) {
+    const char *n = g->name, *y = "";
+    for (int i = 0; i < g->ntargets; i++)
+        y = arena_printf("%s, (const %s *)y[%d]", y, g->targets[i]->dtype == DT_CLASS ? "int32_t" : "double", i);
+    const char *unused_y = g->ntargets ? "" : "    (void)y;\n";
+    for (int grads = 0; grads < 2; grads++) {
+        const char *fn = grads ? "backward" : "loss";
+        fprintf(c, "static double program_f64_%s(void *m, const double *const *x, const void *const *y, int n) {\n%s", fn,
+                unused_y);
+        fprintf(c, "    return %s_f64_%s(m%s%s, n);\n}\n", n, fn, operands("x", g->ninputs, NULL), y);
+    }
+    fprintf(c, "static void program_f64_load(void *m64, const void *m) {\n");
+    fprintf(c, "    %s_f64_model *to = m64;\n    const %s_model *from = m;\n", n, n);
+    fprintf(c, "    for (int i = 0; i < %ld; i++)\n        to->params[i] = from->params[i];\n", plan->params);
+    fprintf(c, "    to->rng = from->rng;\n}\n\n");
+}
+
+/* The train block's augment settings, in written order (nothing without any). */
+static void emit_augment(FILE *c, const Graph *g) {
+    static const char *const kinds[][3] = {
+        {"noise", "NOISE", "std"}, {"hflip", "HFLIP", "p"}, {"crop", "CROP", "pad"}, {"rotate", "ROTATE", "degrees"}};
+    const Train *t = &g->train;
+    if (!t->naugment)
+        return;
+    fprintf(c, "static const dnn_augment program_augment[%d] = {\n", t->naugment);
+    for (int i = 0; i < t->naugment; i++) {
+        const Augment *a = &t->augment[i];
+        int k = 0;
+        while (k < 3 && strcmp(kinds[k][0], a->kind))
+            k++;
+        fprintf(c, "    {DNN_AUG_%s, %d, %.17g}, /* line %d: augment %s: %s(%s = %s) */\n", kinds[k][1], a->input,
+                a->value, a->line, g->inputs[a->input]->name, a->kind, kinds[k][2], num_str(a->value));
+    }
+    fprintf(c, "};\n\n");
 }
 
 bool emit_program(Graph *g, const Plan *plan, const char *source, FILE *c) {
@@ -94,6 +134,7 @@ bool emit_program(Graph *g, const Plan *plan, const char *source, FILE *c) {
     fprintf(c, "/* ==== the training program (dnnc --main): see runtime/dnn_train.h ==== */\n\n");
     fprintf(c, "#include <stddef.h>\n\n#include \"dnn_train.h\"\n\n");
     emit_wrappers(c, g);
+    emit_f64_wrappers(c, g, plan);
 
     emit_io(c, "program_inputs", g->inputs, NULL, g->ninputs);
     emit_io(c, "program_targets", g->targets, NULL, g->ntargets);
@@ -111,19 +152,32 @@ bool emit_program(Graph *g, const Plan *plan, const char *source, FILE *c) {
         fprintf(c, "%soffsetof(%s_model, %s)", i ? ", " : "", n, states[i]);
     fprintf(c, "%s};\n\n", nstates ? "" : "0");
 
+    emit_augment(c, g);
+    /* run-time hyper-parameters: their names and where each double lives */
+    const char *hp[8];
+    int nhp = hparam_names(t, hp);
+    fprintf(c, "static const char *const program_hparam_names[%d] = {", nhp);
+    for (int i = 0; i < nhp; i++)
+        fprintf(c, "%s\"%s\"", i ? ", " : "", hp[i]);
+    fprintf(c, "};\n");
+    fprintf(c, "static const size_t program_hparam_offsets[%d] = {", nhp);
+    for (int i = 0; i < nhp; i++)
+        fprintf(c, "%soffsetof(%s_model, hparams.%s)", i ? ", " : "", n, hp[i]);
+    fprintf(c, "};\n\n");
+
     const Value *scored = scored_loss(g);
     const char *score = "DNN_SCORE_NONE";
     double threshold = 0, target_threshold = 0, chance = 0;
     if (scored) {
         OpKind op = scored->op;
-        if (op == OP_cross_entropy || op == OP_nll || op == OP_multi_margin)
-            score = "DNN_SCORE_ARGMAX";
         if (op == OP_cross_entropy) /* a uniform guess over C classes: ln C */
             chance = log(scored->in[1]->dtype == DT_CLASS ? scored->in[1]->classes : shape_size(&scored->in[0]->shape));
-        else if (op == OP_bce || op == OP_bce_with_logits || op == OP_hinge) {
+        if (op == OP_cross_entropy || op == OP_nll || op == OP_multi_margin)
+            score = "DNN_SCORE_ARGMAX";
+        else if (op == OP_bce || op == OP_bce_with_logits || op == OP_hinge || op == OP_perceptron) {
             score = "DNN_SCORE_THRESHOLD";
             threshold = op == OP_bce ? 0.5 : 0.0;
-            target_threshold = op == OP_hinge ? 0.0 : 0.5;
+            target_threshold = op == OP_hinge || op == OP_perceptron ? 0.0 : 0.5;
         } else
             scored = NULL; /* a regression loss: no accuracy */
     }
@@ -131,6 +185,8 @@ bool emit_program(Graph *g, const Plan *plan, const char *source, FILE *c) {
     fprintf(c, "static const dnn_program program = {\n");
     fprintf(c, "    .name = \"%s\",\n    .source = \"%s\",\n", n, source);
     fprintf(c, "    .model_size = sizeof(%s_model),\n    .batch = %d,\n", n, t->batch);
+    if (min_train_batch(g) > 1)
+        fprintf(c, "    .min_batch = %d, /* a batchnorm cannot train on one sample */\n", min_train_batch(g));
     fprintf(c, "    .ninputs = %d, .ntargets = %d, .noutputs = %d,\n", g->ninputs, g->ntargets, g->noutputs);
     fprintf(c, "    .inputs = program_inputs, .targets = program_targets, .outputs = program_outputs,\n");
     fprintf(c, "    .num_tensors = %d, .tensors = %s_tensors,\n", g->nparams, n);
@@ -153,11 +209,20 @@ bool emit_program(Graph *g, const Plan *plan, const char *source, FILE *c) {
     fprintf(c, "    .early_stop = %d, .patience = %d, .min_delta = %.17g,\n", t->early_stop, t->patience, t->min_delta);
     fprintf(c, "    .ema_decay = %.17g,\n", t->ema_decay);
     fprintf(c, "    .optimizer = \"%s\",\n", t->optimizer);
+    if (t->naugment)
+        fprintf(c, "    .naugment = %d, .augment = program_augment,\n", t->naugment);
+    fprintf(c, "    .nhparams = %d, .hparam_names = program_hparam_names, .hparam_offsets = program_hparam_offsets,\n", nhp);
+    fprintf(c, "    .set_hparam = program_set_hparam,\n");
+    if (t->schedule)
+        fprintf(c, "    .schedule = \"%s\", .per_step = %d,\n", t->schedule, t->per_step);
     fprintf(c, "    .init = program_init, .forward = program_forward, .loss = program_loss,\n");
     fprintf(c, "    .backward = program_backward, .step = program_step, .set_epoch = program_set_epoch,\n");
     fprintf(c, "    .tensor = program_tensor, .grad = program_grad,%s%s\n",
             g->check_finite ? " .nonfinite = program_nonfinite," : "",
             has_sampling_layer(g) ? " .forward_mc = program_forward_mc," : "");
+    fprintf(c, "    .f64_model_size = sizeof(%s_f64_model), .f64_params_offset = offsetof(%s_f64_model, params),\n", n, n);
+    fprintf(c, "    .f64_grads_offset = offsetof(%s_f64_model, grads), .f64_load = program_f64_load,\n", n);
+    fprintf(c, "    .f64_loss = program_f64_loss, .f64_backward = program_f64_backward,\n");
     fprintf(c, "};\n\n");
     fprintf(c, "int main(int argc, char **argv) {\n    return dnn_main(&program, argc, argv);\n}\n");
     return true;
@@ -233,6 +298,72 @@ static const unsigned char *golden_tensor(const void *buf, size_t len, const cha
     return v.data;
 }
 
+/* Input i's dnn.mean@NAME or dnn.std@NAME into *out (groups values), if
+ * the file has it: one value per element or per channel, all finite, a
+ * std positive. false after a message. */
+static bool read_stats(const Graph *g, int i, const char *what, const void *buf, size_t len, char *text, size_t cap,
+                       const char *path, float **out, int *groups) {
+    const Value *in = g->inputs[i];
+    const char *key = arena_printf("dnn.%s@%s", what, in->name);
+    long size = shape_size(&in->shape), channels = in->shape.rank ? in->shape.dim[0] : size;
+    *out = NULL;
+    if (dnn_st_metadata(buf, len, key, text, cap) != DNN_OK)
+        return true;
+    long n = 1;
+    for (const char *q = text; *q; q++)
+        n += *q == ',';
+    float *v = arena_alloc(sizeof(float) * (size_t)n);
+    bool ok = n == size || n == channels;
+    char *q = text, *end = text;
+    for (long k = 0; k < n && ok; k++, q = end + 1) {
+        v[k] = strtof(q, &end);
+        ok = end != q && (*end == ',' || !*end) && isfinite(v[k]) && (strcmp(what, "std") || v[k] > 0);
+    }
+    if (!ok) {
+        fprintf(stderr, "dnnc: error: %s: %s is damaged: %ld values, which must be finite%s and number %ld (one per "
+                        "element of input %s %s) or %ld (one per channel)\n", path, key, n,
+                strcmp(what, "std") ? "" : ", positive", size, in->name, shape_str(&in->shape), channels);
+        return false;
+    }
+    *out = v;
+    *groups = (int)n;
+    return true;
+}
+
+/* g->prep from the metadata a training program saved (docs/training.md). */
+static bool read_preprocess(Graph *g, const void *buf, size_t len, const char *path) {
+    size_t cap = 1; /* the header's length bounds every value (a loaded file has one) */
+    for (int k = 7; k >= 0; k--)
+        cap += (size_t)((const unsigned char *)buf)[k] << (8 * k);
+    char *text = malloc(cap), *end;
+    Preprocess *pr = arena_alloc(sizeof *pr);
+    bool ok = text != NULL;
+    pr->scale = 1;
+    pr->mean = arena_alloc(sizeof(float *) * (size_t)(g->ninputs + 1));
+    pr->std = arena_alloc(sizeof(float *) * (size_t)(g->ninputs + 1));
+    pr->groups = arena_alloc(sizeof(int) * (size_t)(g->ninputs + 1));
+    if (ok && dnn_st_metadata(buf, len, "dnn.scale", text, cap) == DNN_OK) {
+        pr->scale = strtod(text, &end);
+        if (end == text || *end || !isfinite(pr->scale) || !(pr->scale > 0)) {
+            fprintf(stderr, "dnnc: error: %s: dnn.scale is damaged: '%s' is not a positive number\n", path, text);
+            ok = false;
+        }
+    }
+    for (int i = 0; ok && i < g->ninputs; i++) {
+        int std_groups = 0;
+        ok = read_stats(g, i, "mean", buf, len, text, cap, path, &pr->mean[i], &pr->groups[i]) &&
+             read_stats(g, i, "std", buf, len, text, cap, path, &pr->std[i], &std_groups);
+        if (ok && pr->std[i] && (!pr->mean[i] || std_groups != pr->groups[i])) {
+            fprintf(stderr, "dnnc: error: %s: dnn.std@%s goes with a dnn.mean@%s of as many values\n", path,
+                    g->inputs[i]->name, g->inputs[i]->name);
+            ok = false;
+        }
+    }
+    free(text);
+    g->prep = ok ? pr : NULL;
+    return ok;
+}
+
 float *read_weights(Graph *g, const char *path) {
     size_t len;
     void *buf = read_bytes(path, &len);
@@ -252,13 +383,16 @@ float *read_weights(Graph *g, const char *path) {
         dst[p->index] = params + p->offset;
     }
     int rc = dnn_safetensors_load(info, dst, g->nparams, buf, len);
-    free(buf);
     if (rc != DNN_OK) {
-        fprintf(stderr, "dnnc: error: %s: %s (the file must hold exactly model '%s''s tensors)\n", path, dnn_strerror(rc),
-                g->name);
+        char why[512];
+        dnn_safetensors_check(info, g->nparams, buf, len, why, sizeof why);
+        fprintf(stderr, "dnnc: error: %s: %s (the file must hold exactly model '%s''s tensors)\n", path, why, g->name);
+        free(buf);
         return NULL;
     }
-    return params;
+    bool ok = read_preprocess(g, buf, len, path);
+    free(buf);
+    return ok ? params : NULL;
 }
 
 bool emit_selftest(Graph *g, const char *weights, const char *golden, FILE *c, FILE *h) {

@@ -142,7 +142,7 @@ bool const_eval(const Node *n, double *out) {
 /* One parameter of a signature string "x, units:int, bias:bool=true". */
 typedef struct SigParam {
     char name[32];
-    char type[8];       /* "" for a tensor operand */
+    char type[32];      /* "" for a tensor operand; "mean|sum" for a choice of words */
     char deflt[16];     /* "" when required */
 } SigParam;
 
@@ -154,7 +154,7 @@ static int parse_sig(const char *sig, SigParam *ps) {
         sscanf(sig, " %31[a-z0-9_]", p->name);
         const char *colon = strchr(sig, ':'), *comma = strchr(sig, ','), *eq = strchr(sig, '=');
         if (colon && (!comma || colon < comma))
-            sscanf(colon + 1, "%7[a-z]", p->type);
+            sscanf(colon + 1, "%31[a-z|]", p->type);
         if (eq && (!comma || eq < comma))
             sscanf(eq + 1, "%15[^,]", p->deflt);
         sig = comma ? comma + 1 : NULL;
@@ -162,7 +162,32 @@ static int parse_sig(const char *sig, SigParam *ps) {
     return n;
 }
 
+/* A choice attribute ("mean|sum") binds the index of the word written. */
+static bool is_choice(const char *type) { return strchr(type, '|') != NULL; }
+
+/* The index of `word` among a choice's words, or -1; fills words[] (up to 8). */
+static int choice_index(const char *type, const char *word, const char **words, int *nwords) {
+    int found = -1;
+    *nwords = 0;
+    for (const char *w = type; *w && *nwords < 8; (*nwords)++) {
+        size_t len = strcspn(w, "|");
+        words[*nwords] = arena_printf("%.*s", (int)len, w);
+        if (word && !strcmp(words[*nwords], word))
+            found = *nwords;
+        w += len + (w[len] == '|');
+    }
+    return found;
+}
+
 static const char *type_words(const char *type) {
+    if (is_choice(type)) { /* "mean or sum", "a, b or c" */
+        const char *words[8], *list = "";
+        int n;
+        choice_index(type, NULL, words, &n);
+        for (int i = 0; i < n; i++)
+            list = arena_printf("%s%s%s", list, i == 0 ? "" : i + 1 < n ? ", " : " or ", words[i]);
+        return list;
+    }
     if (!strcmp(type, "int")) return "a whole number";
     if (!strcmp(type, "num")) return "a number";
     if (!strcmp(type, "bool")) return "true or false";
@@ -173,6 +198,23 @@ static const char *type_words(const char *type) {
 
 /* Converts an attribute's expression; reports a type error. */
 static bool attr_value(const SigParam *p, const char *what, const Node *arg, double *val) {
+    if (is_choice(p->type)) {
+        const char *words[8];
+        int n, k = choice_index(p->type, arg->kind == N_NAME || arg->kind == N_STRING ? arg->name : NULL, words, &n);
+        if (k >= 0 && arg->kind == N_NAME) {
+            *val = k;
+            return true;
+        }
+        error_at(arg->loc, "argument '%s' of %s must be %s", p->name, what, type_words(p->type));
+        const char *near = arg->kind == N_NAME ? closest_name(arg->name, words, n) : NULL;
+        if (k >= 0) /* reduction = "sum" */
+            note("write it without quotes: %s = %s", p->name, arg->name);
+        else if (near)
+            note("did you mean '%s'?", near);
+        else if (arg->kind == N_NAME && !strcmp(arg->name, "none") && !strcmp(p->name, "reduction"))
+            note("a loss is one number: PyTorch's reduction='none' has no counterpart here");
+        return false;
+    }
     if (!strcmp(p->type, "dims") || !strcmp(p->type, "params") || !strcmp(p->type, "name")) {
         bool ok = !strcmp(p->type, "dims") ? arg->kind == N_LIST : arg->kind == N_NAME || arg->kind == N_CALL;
         if (!ok)
@@ -248,9 +290,9 @@ bool bind_args(const char *sig, const char *what, const Node *call, const Node *
                 if (near)
                     note("did you mean '%s'?", near);
                 else if (np) {
-                    char list[1024] = "";
+                    const char *list = "";
                     for (int j = 0; j < np; j++)
-                        snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", j ? ", " : "", ps[j].name);
+                        list = arena_printf("%s%s%s", list, j ? ", " : "", ps[j].name);
                     note("%s takes: %s", what, list);
                 }
                 ok = false;
@@ -276,7 +318,8 @@ bool bind_args(const char *sig, const char *what, const Node *call, const Node *
     /* x |> dense(x, 3): the piped value was written again as the first
      * argument, so every argument is one place off; say that, once */
     if (first && ok && call->list && call->list->kind != N_KWARG && pos > 1 && ps[1].type[0] &&
-        strcmp(ps[1].type, "dims") && strcmp(ps[1].type, "params") && strcmp(ps[1].type, "name")) {
+        strcmp(ps[1].type, "dims") && strcmp(ps[1].type, "params") && strcmp(ps[1].type, "name") &&
+        !is_choice(ps[1].type)) {
         double x;
         const Node *a = call->list;
         if (!const_eval(a, &x) && !(a->kind == N_NAME && (!strcmp(a->name, "true") || !strcmp(a->name, "false")))) {
@@ -302,7 +345,11 @@ bool bind_args(const char *sig, const char *what, const Node *call, const Node *
         b->nodes[k] = arg;
         if (arg)
             ok = attr_value(&ps[i], what, arg, &b->vals[k]) && ok;
-        else if (ps[i].deflt[0])
+        else if (ps[i].deflt[0] && is_choice(ps[i].type)) {
+            const char *words[8];
+            int nwords;
+            b->vals[k] = choice_index(ps[i].type, ps[i].deflt, words, &nwords);
+        } else if (ps[i].deflt[0])
             b->vals[k] = !strcmp(ps[i].deflt, "true") ? 1 : !strcmp(ps[i].deflt, "false") ? 0 : atof(ps[i].deflt);
         else {
             error_at(call->loc, "%s needs the argument '%s' (%s)", what, ps[i].name, type_words(ps[i].type));
@@ -762,9 +809,10 @@ static const char *const optimizer_sigs[][2] = {
     {"rmsprop", "lr:num=0.01, alpha:num=0.99, eps:num=1e-8, momentum:num=0, weight_decay:num=0"},
 };
 static const char *const schedule_sigs[][2] = {
-    {"step", "every:int, gamma:num"},
-    {"exponential", "k:num"},
-    {"inverse_time", "k:num"},
+    {"step", "every:int, gamma:num, per_step:bool=false"},
+    {"exponential", "k:num, per_step:bool=false"},
+    {"inverse_time", "k:num, per_step:bool=false"},
+    {"cosine", "period:int, min_lr:num=0, per_step:bool=false"},
 };
 static const char *const init_sigs[][2] = {
     {"pytorch", ""}, {"xavier", ""}, {"xavier_uniform", ""}, {"he", ""}, {"he_uniform", ""},
@@ -826,8 +874,7 @@ static bool number_setting(const Node *s, double lo, double hi, bool whole, doub
     return true;
 }
 
-/* The index of argument `name` among a signature's attributes. */
-static int attr_index(const char *sig, const char *name) {
+int attr_index(const char *sig, const char *name) {
     SigParam ps[MAX_INPUTS + MAX_ATTRS];
     int np = parse_sig(sig, ps), k = 0;
     for (int i = 0; i < np; i++) {
@@ -861,6 +908,13 @@ static void lower_train(Ctx *c, const Node *train) {
     Train *t = &c->g->train;
     Map seen = {0};
     for (const Node *s = train->list; s; s = s->next) {
+        if (!strcmp(s->name, "augment"))
+            continue; /* lower_augment(), once every input is declared */
+        if (s->b) {
+            error_at(s->b->loc, "'%s' does not take a name before ':'", s->name);
+            note("only 'augment' does, to name the input it transforms");
+            continue;
+        }
         if (map_get(&seen, s->name)) {
             error_at(s->loc, "'%s' is set twice", s->name);
             continue;
@@ -889,11 +943,19 @@ static void lower_train(Ctx *c, const Node *train) {
             if (i < 0)
                 continue;
             t->schedule = schedule_sigs[i][0];
+            t->per_step = b.vals[attr_index(schedule_sigs[i][1], "per_step")] != 0;
             if (i == 0) {
                 t->every = b.vals[0];
                 t->gamma = b.vals[1];
                 if (t->every < 1)
                     error_at(b.locs[0], "step(): 'every' must be at least 1");
+            } else if (i == 3) {
+                t->period = b.vals[0];
+                t->min_lr = b.vals[1];
+                if (t->period < 1)
+                    error_at(b.locs[0], "cosine(): 'period' must be at least 1");
+                if (t->min_lr < 0)
+                    error_at(b.locs[1], "cosine(): 'min_lr' must not be negative, got %s", num_str(t->min_lr));
             } else
                 t->k = b.vals[0];
         } else if (!strcmp(n, "batch")) {
@@ -944,11 +1006,13 @@ static void lower_train(Ctx *c, const Node *train) {
             }
         } else {
             static const char *const known[] = {"optimizer", "schedule", "batch", "epochs", "seed",
-                "shuffle", "init", "validation", "early_stop", "clip_grad_norm", "average"};
+                "shuffle", "init", "validation", "early_stop", "clip_grad_norm", "average", "augment"};
             error_at(s->loc, "unknown training setting '%s'", n);
             const char *near = closest_name(n, known, COUNT(known));
             if (!near && !strncmp(n, "batch", 5))
                 near = "batch"; /* batchsize, batch_size */
+            if (!near && !strncmp(n, "augment", 7))
+                near = "augment"; /* augmentation, augments */
             if (near)
                 note("did you mean '%s'?", near);
             else {
@@ -957,6 +1021,103 @@ static void lower_train(Ctx *c, const Node *train) {
                     snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", known[i]);
                 note("choose one of: %s", list);
             }
+        }
+    }
+}
+
+/* ---- train { augment ...; } ---------------------------------------------------------
+ * `augment [INPUT:] TRANSFORM(ARGS);`, any number, applied in written order
+ * (as transforms.Compose) to the training batches by the training program. */
+
+static const char *const augment_sigs[][2] = {
+    {"noise", "std:num"},      /* x + std·N(0, 1) */
+    {"hflip", "p:num=0.5"},    /* RandomHorizontalFlip(p) */
+    {"crop", "pad:int"},       /* RandomCrop(size, padding = pad) */
+    {"rotate", "degrees:num"}, /* RandomRotation(degrees, BILINEAR) */
+};
+
+/* The input an augment setting names (or the model's only input); -1 after an error. */
+static int augment_input(Ctx *c, const Node *s) {
+    const Graph *g = c->g;
+    if (!s->b) {
+        if (g->ninputs == 1)
+            return 0;
+        if (g->ninputs > 1) {
+            const char *line = source_line(s->loc.first_line), *rest = line ? strstr(line, "augment ") : NULL;
+            error_at(s->loc, "'augment' needs the input's name: the model has %d inputs", g->ninputs);
+            note("write e.g. 'augment %s: %s'", g->inputs[0]->name, rest ? rest + strlen("augment ") : "...;");
+        }
+        return -1;
+    }
+    for (int i = 0; i < g->ninputs; i++)
+        if (!strcmp(g->inputs[i]->name, s->b->name))
+            return i;
+    const Sym *sym = map_get(&c->syms, s->b->name);
+    if (sym && !sym->value)
+        return -1; /* its declaration failed, and said so */
+    if (sym)
+        error_at(s->b->loc, "'augment' transforms an input, and '%s' is %s", s->b->name,
+                 sym->kind == N_TARGET ? "a target" : sym->kind == N_PARAM ? "a parameter" : "a computed value");
+    else
+        error_at(s->b->loc, "the model has no input '%s'", s->b->name);
+    const char **names = arena_alloc(sizeof(char *) * (size_t)(g->ninputs + 1));
+    for (int i = 0; i < g->ninputs; i++)
+        names[i] = g->inputs[i]->name;
+    const char *near = closest_name(s->b->name, names, g->ninputs);
+    if (near || g->ninputs == 1)
+        note("did you mean '%s'?", near ? near : names[0]);
+    return -1;
+}
+
+static void lower_augment(Ctx *c, const Node *train) {
+    Train *t = &c->g->train;
+    for (const Node *s = train->list; s; s = s->next) {
+        if (strcmp(s->name, "augment"))
+            continue;
+        const Node *v = s->a;
+        if (!v || (v->kind != N_CALL && v->kind != N_NAME && v->kind != N_STRING)) { /* augment 0.5; */
+            error_at(v ? v->loc : s->loc, "'augment' takes a transform: noise(std), hflip(p), crop(pad) or rotate(degrees)");
+            continue;
+        }
+        if (v->kind == N_STRING) {
+            error_at(v->loc, "unknown augmentation \"%s\"", v->name);
+            note("names are written without quotes: augment %s;", v->name);
+            continue;
+        }
+        Binding b;
+        int k = bind_choice(augment_sigs, COUNT(augment_sigs), "augmentation", v, &b);
+        int input = augment_input(c, s);
+        if (k < 0 || input < 0)
+            continue;
+        const char *kind = augment_sigs[k][0];
+        const Shape *shape = &c->g->inputs[input]->shape;
+        double x = b.vals[0];
+        if (k > 0 && shape->rank != 3) { /* an image transform */
+            error_at(v->loc, "%s() needs an image input [C, H, W]; '%s' is %s", kind, c->g->inputs[input]->name,
+                     shape_str(shape));
+            if (shape->rank == 2)
+                note("declare it with its channels: 'input %s[1, %d, %d];'", c->g->inputs[input]->name, shape->dim[0],
+                     shape->dim[1]);
+            else
+                note("hflip, crop and rotate work on images; noise works on any input");
+            continue;
+        }
+        int side = shape->dim[1] < shape->dim[2] ? shape->dim[1] : shape->dim[2];
+        if (k == 0 && !(x >= 0))
+            error_at(b.locs[0], "noise(): 'std' must not be negative, got %s", num_str(x));
+        else if (k == 1 && !(x >= 0 && x <= 1))
+            error_at(b.locs[0], "hflip(): 'p' must be between 0 and 1, got %s", num_str(x));
+        else if (k == 2 && !(x >= 0 && x <= side))
+            error_at(b.locs[0], "crop(): 'pad' must be between 0 and %d (the image's smaller side), got %s", side,
+                     num_str(x));
+        else if (k == 3 && !(x >= 0 && x <= 180))
+            error_at(b.locs[0], "rotate(): 'degrees' must be between 0 and 180, got %s", num_str(x));
+        else {
+            Augment *grown = arena_alloc(sizeof *grown * (size_t)(t->naugment + 1));
+            if (t->naugment)
+                memcpy(grown, t->augment, sizeof *grown * (size_t)t->naugment);
+            grown[t->naugment++] = (Augment){kind, input, x, s->loc.first_line};
+            t->augment = grown;
         }
     }
 }
@@ -1060,6 +1221,10 @@ static bool lower_stmt(Ctx *c, const Node *s) {
         if (s->a && count_layers(s->a, &second) >= 2) {
             error_at(second->loc, "two layers in one statement need names of their own");
             note("write them as a pipe (x |> dense(8) |> dense(4)) or as separate statements");
+            return false;
+        }
+        if (s->kind != N_LOSS && s->a && map_get(&c->syms, s->name)) {
+            define(c, s->name, s->loc, NULL, s->kind); /* the root cause, before its layers' names clash */
             return false;
         }
         if (s->kind == N_OUTPUT && !s->a) { /* output NAME; */
@@ -1173,6 +1338,9 @@ static Graph *lower_model(const Node *m) {
     for (const Node *s = m->list; s; s = s->next)
         if (s->kind == N_FREEZE)
             freeze(&c, s);
+    for (const Node *s = m->list; s && !too_many_errors(); s = s->next)
+        if (s->kind == N_TRAIN)
+            lower_augment(&c, s);
     /* after an error the output or loss may be the statement that failed */
     bool failed = error_count() > errors_before || too_many_errors();
     if (!g->noutputs && !failed) {
@@ -1181,7 +1349,14 @@ static Graph *lower_model(const Node *m) {
     }
     if (!c.had_loss && !failed) {
         error_at(m->loc, "model '%s' has no loss", m->name);
-        note("training needs exactly one loss; add e.g. 'loss mse(out, y);'");
+        int k = 0;
+        while (k < g->noutputs && !(op_info[g->outputs[k]->op].flags & F_LOSS))
+            k++;
+        if (k < g->noutputs) /* output l = mse(h, y); meant as the loss */
+            note("output '%s' is a loss, one number per batch: make it the loss ('loss %s(...);') and output the "
+                 "prediction instead", g->output_names[k], op_info[g->outputs[k]->op].name);
+        else
+            note("training needs exactly one loss; add e.g. 'loss mse(out, y);'");
     }
     return g;
 }

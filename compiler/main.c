@@ -3,14 +3,17 @@
  *
  *     parse → lower → check shapes → differentiate → plan memory → emit
  *
- * stopping between passes when one reported an error. Output files are
- * written to a temporary name and renamed, so an error never leaves a
- * partial file; SIGINT, SIGTERM and SIGHUP remove the temporary files
- * before dnnc dies of the signal, and a file size limit (SIGXFSZ) is an
- * ordinary write error. Exit codes: 0 success, 1 errors in the input,
- * 2 bad usage, 3 an output could not be written.
+ * stopping between passes when one reported an error. Every output is made
+ * in memory first and written only when all of them are complete, by the
+ * runtime's dnn_output (a temporary name renamed into place for a regular
+ * file, a device or FIFO written in place, symbolic links followed), so an
+ * error never leaves a partial file; SIGINT, SIGTERM, SIGHUP and SIGPIPE
+ * remove the temporary files before dnnc dies of the signal, and a file size limit
+ * (SIGXFSZ) is an ordinary write error. Exit codes: 0 success, 1 errors in
+ * the input, 2 bad usage, 3 an output could not be written.
  */
 #include "dnnc.h"
+#include "dnn_host.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -18,6 +21,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define MAX_SOURCE (16L << 20) /* bytes; larger inputs are refused, not slowly parsed */
@@ -28,11 +32,13 @@ static const char usage[] =
     "Compiles a .dnn model into C: FILE.c (forward, backward, optimizer) and FILE.h.\n"
     "\n"
     "options:\n"
-    "  -o FILE            write the C to FILE (default: FILE.dnn's name with .c; '-': stdout,\n"
-    "                     with the header's text first unless --header is given)\n"
+    "  -o FILE            write the C to FILE (default: FILE.dnn's name with .c); to '-' (stdout),\n"
+    "                     a device or a FIFO with the header's text first unless --header is given.\n"
+    "                     Without c in --emit, and with -M, the text or rule goes to FILE instead\n"
     "  --header FILE      write the header to FILE (default: beside the .c, with .h)\n"
     "  --emit=KIND[,KIND] c (default), summary (a per-layer table), ir (the IR, forward and backward),\n"
-    "                     report / report-json (parameters, weight and RAM bytes, MACs per layer),\n"
+    "                     report / report-json (parameters, weight and RAM bytes, MACs per layer;\n"
+    "                     sizeof(NAME_model) part by part: weights, gradients, optimizer state, ...),\n"
     "                     dot (the graph for Graphviz; with --backward the backward graph too),\n"
     "                     deps (the Make rule of -M)\n"
     "                     selftest (c plus NAME_selftest(): needs --golden, and --weights to bake them in)\n"
@@ -121,69 +127,6 @@ static bool read_source(const char *path, Source *src) {
     return true;
 }
 
-/* An output file under construction: written to PATH.tmp.PID, renamed at the end. */
-typedef struct OutFile {
-    const char *path;   /* final name, or "-" for stdout */
-    char *tmp;          /* temporary name */
-    FILE *f;
-    int slot;           /* its entry in pending[] */
-} OutFile;
-
-/* The temporary files being written (.c, .h, .d), for the signal handler. */
-static const char *volatile pending[3];
-
-static void on_signal(int sig) {
-    for (int i = 0; i < 3; i++)
-        if (pending[i])
-            unlink(pending[i]); /* async-signal-safe, unlike remove() */
-    signal(sig, SIG_DFL);
-    raise(sig);
-}
-
-static bool out_open(OutFile *o, const char *path) {
-    o->path = path;
-    if (!strcmp(path, "-")) {
-        o->f = stdout;
-        return true;
-    }
-    o->tmp = arena_printf("%s.tmp.%ld", path, (long)getpid());
-    for (o->slot = 0; pending[o->slot]; o->slot++)
-        if (o->slot == 2)
-            ICE("more than three output files");
-    pending[o->slot] = o->tmp; /* before the file exists: a signal now unlinks nothing, harmlessly */
-    o->f = fopen(o->tmp, "wb");
-    if (!o->f) {
-        pending[o->slot] = NULL;
-        fprintf(stderr, "dnnc: error: cannot write '%s': %s\n", path, strerror(errno));
-    }
-    return o->f != NULL;
-}
-
-static void out_abandon(OutFile *o) {
-    if (o->f && o->f != stdout) {
-        fclose(o->f);
-        remove(o->tmp);
-        pending[o->slot] = NULL;
-    }
-    o->f = NULL;
-}
-
-static bool out_commit(OutFile *o) {
-    if (!o->f || o->f == stdout)
-        return !o->f || fflush(stdout) == 0;
-    bool ok = fflush(o->f) == 0 && !ferror(o->f);
-    ok = (fclose(o->f) == 0) && ok;
-    o->f = NULL;
-    if (ok && rename(o->tmp, o->path) == 0) {
-        pending[o->slot] = NULL;
-        return true;
-    }
-    fprintf(stderr, "dnnc: error: cannot write '%s': %s\n", o->path, strerror(errno));
-    remove(o->tmp);
-    pending[o->slot] = NULL;
-    return false;
-}
-
 /* Text held in memory until it is poured out (or dropped, on an error). */
 typedef struct Memo {
     char *text;   /* open_memstream's buffer */
@@ -195,9 +138,141 @@ static FILE *memo_open(Memo *m) { return m->f = open_memstream(&m->text, &m->len
 
 static void memo_pour(Memo *m, FILE *to, bool keep) {
     fclose(m->f);
+    m->f = NULL;
     if (keep)
         fwrite(m->text, 1, m->len, to);
     free(m->text);
+}
+
+/* An output of this run (the C, the header, the Make rule, the --emit
+ * text): made whole in memory, then written only when every output is
+ * complete, so an error writes nothing anywhere. Files are written by the
+ * runtime's dnn_output (runtime/dnn_host.c), as the training program
+ * writes its own: a regular file is replaced by a rename, a device or
+ * FIFO written in place, a symbolic link followed. */
+typedef struct Output {
+    const char *path;   /* the name given, or "-" for standard output */
+    Memo memo;
+    dnn_output file;
+    volatile sig_atomic_t open; /* file.tmp exists: the signal handler removes it */
+} Output;
+
+enum { OUT_TEXT, OUT_C, OUT_H, OUT_DEPS, NOUT }; /* standard output gets them in this order */
+static Output outs[NOUT];
+
+static void on_signal(int sig) {
+    for (int i = 0; i < NOUT; i++)
+        if (outs[i].open && outs[i].file.tmp[0])
+            unlink(outs[i].file.tmp); /* async-signal-safe, unlike remove() */
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+/* The memory stream output i is made in, named path ("-": stdout). */
+static FILE *out_start(int i, const char *path) {
+    outs[i].path = path;
+    if (!memo_open(&outs[i].memo)) {
+        fprintf(stderr, "dnnc: error: out of memory for the output\n");
+        exit(3);
+    }
+    return outs[i].memo.f;
+}
+
+/* Writes every output begun: standard output's in order, files all opened
+ * first (a temporary file beside each regular one), then filled, then put
+ * in place; when one cannot be opened or written, none is changed. */
+static bool out_finish(void) {
+    bool ok = true;
+    for (int i = 0; ok && i < NOUT; i++)
+        if (outs[i].memo.f && fflush(outs[i].memo.f) != 0) {
+            fprintf(stderr, "dnnc: error: out of memory for the output\n");
+            ok = false;
+        }
+    for (int i = 0; ok && i < NOUT; i++)
+        if (outs[i].memo.f && strcmp(outs[i].path, "-")) {
+            if (dnn_output_open(&outs[i].file, outs[i].path) != DNN_OK) {
+                fprintf(stderr, "dnnc: error: cannot write '%s': %s\n", outs[i].path, strerror(errno));
+                ok = false;
+            } else
+                outs[i].open = 1; /* (a signal just before this line would leave the temporary file) */
+        }
+    for (int i = 0; ok && i < NOUT; i++) {
+        Output *o = &outs[i];
+        if (!o->memo.f)
+            continue;
+        if (strcmp(o->path, "-") ? dnn_output_write(&o->file, o->memo.text, o->memo.len) != DNN_OK
+                                 : fwrite(o->memo.text, 1, o->memo.len, stdout) != o->memo.len || fflush(stdout) != 0) {
+            fprintf(stderr, "dnnc: error: cannot write %s: %s\n",
+                    strcmp(o->path, "-") ? arena_printf("'%s'", o->path) : "to standard output", strerror(errno));
+            ok = false;
+        }
+    }
+    for (int i = 0; i < NOUT; i++) {
+        Output *o = &outs[i];
+        if (o->open && dnn_output_close(&o->file, ok ? DNN_OUTPUT_KEEP_NOSYNC : DNN_OUTPUT_DISCARD) != DNN_OK && ok) {
+            fprintf(stderr, "dnnc: error: cannot write '%s': %s\n", o->path, strerror(errno));
+            ok = false;
+        }
+        o->open = 0;
+        if (o->memo.f)
+            memo_pour(&o->memo, stdout, false);
+    }
+    return ok;
+}
+
+/* Whether output a and file b are one file: two new files of one name, or
+ * one existing regular file (b "-": standard input's, as in dnnc - <m.dnn). */
+static bool same_file(const char *a, const char *b) {
+    struct stat sa, sb;
+    if (!strcmp(a, "-"))
+        return false; /* standard output */
+    if (stat(a, &sa) != 0)
+        return !strcmp(a, b);
+    if (!S_ISREG(sa.st_mode))
+        return false; /* /dev/null twice is fine */
+    if (strcmp(b, "-") ? stat(b, &sb) : fstat(STDIN_FILENO, &sb))
+        return false;
+    return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+/* Refuses outputs that would destroy the input or each other (-o m.dnn,
+ * --header naming the C), as cc refuses -o x.c for x.c; false after a message. */
+static bool outputs_apart(const char *input) {
+    static const char *const what[NOUT] = {"output", "C file", "header", "dependency file"};
+    for (int i = 0; i < NOUT; i++) {
+        if (!outs[i].memo.f)
+            continue;
+        if (same_file(outs[i].path, input)) {
+            fprintf(stderr, "dnnc: error: the %s '%s' is the input file; writing it would destroy the model\n", what[i],
+                    outs[i].path);
+            return false;
+        }
+        for (int k = 0; k < i; k++)
+            if (outs[k].memo.f && strcmp(outs[k].path, "-") && same_file(outs[i].path, outs[k].path)) {
+                fprintf(stderr, "dnnc: error: the %s and the %s are both '%s'; name them apart\n", what[k], what[i],
+                        outs[i].path);
+                return false;
+            }
+    }
+    return true;
+}
+
+/* The exit status: 0 when every output is written, 2 when they would
+ * overwrite the input or each other, 3 when one cannot be written. */
+static int write_outputs(const char *input) {
+    if (!outputs_apart(input))
+        return 2;
+    return out_finish() ? 0 : 3;
+}
+
+/* Whether path is written as a stream: standard output, an existing
+ * device, FIFO or socket (/dev/null, a pipe), or anything in /dev or /proc
+ * (/dev/stdout redirected to a file), which gets no header file or .d
+ * beside it. */
+static bool is_stream(const char *path) {
+    struct stat st;
+    return !strcmp(path, "-") || !strncmp(path, "/dev/", 5) || !strncmp(path, "/proc/", 6) ||
+           (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode));
 }
 
 static const char *base_name(const char *path) {
@@ -233,25 +308,21 @@ static void put_make_name(FILE *f, const char *name) {
 }
 
 /* -M/-MD: "TARGETS: PREREQS" (and with -MP "PREREQ:" for each but the
- * first) to path, or to stdout when path is NULL; written atomically. */
-static bool write_deps(const char *path, const char *targets, const char **prereqs, int n, bool phony) {
-    OutFile o = {0};
-    if (!out_open(&o, path ? path : "-"))
-        return false;
-    fprintf(o.f, "%s:", targets);
+ * first). */
+static void put_deps(FILE *f, const char *targets, const char **prereqs, int n, bool phony) {
+    fprintf(f, "%s:", targets);
     for (int i = 0; i < n; i++)
         if (prereqs[i] && strcmp(prereqs[i], "-")) {
-            fputs(" \\\n  ", o.f);
-            put_make_name(o.f, prereqs[i]);
+            fputs(" \\\n  ", f);
+            put_make_name(f, prereqs[i]);
         }
-    fputc('\n', o.f);
+    fputc('\n', f);
     for (int i = 1; phony && i < n; i++)
         if (prereqs[i]) {
-            fputc('\n', o.f);
-            put_make_name(o.f, prereqs[i]);
-            fputs(":\n", o.f);
+            fputc('\n', f);
+            put_make_name(f, prereqs[i]);
+            fputs(":\n", f);
         }
-    return out_commit(&o);
 }
 
 /* --prefix NAME: the C names of the (one) model. */
@@ -268,9 +339,36 @@ static bool rename_model(Graph **graphs, int n, const char *prefix) {
     return true;
 }
 
+/* gcc's one-dash options that main() rewrites to two dashes for getopt_long */
+static const char *const gcc_style[] = {"-M", "-MD", "-MF", "-MT", "-MP"};
+static char *gcc_style_rewritten[sizeof gcc_style / sizeof *gcc_style]; /* the two-dash strings made */
+
+/* An option as the user typed it: "-MF", not the "--MF" getopt saw. */
+static const char *as_typed(const char *arg) {
+    for (size_t i = 0; i < sizeof gcc_style / sizeof *gcc_style; i++)
+        if (arg == gcc_style_rewritten[i])
+            return gcc_style[i];
+    return arg;
+}
+
+/* The command-line word getopt_long has just refused: for an unknown short
+ * option inside a word (-O2, -Wall) getopt stays on that word, else it has
+ * moved past it. */
+static const char *offending(int argc, char **argv) {
+    if (optopt && optind < argc && argv[optind][0] == '-' && argv[optind][1] != '-') {
+        const char *at = strchr(argv[optind] + 1, optopt);
+        if (at && at[1])
+            return argv[optind];
+    }
+    return argv[optind - 1];
+}
+
 static Source src;
 
 static void release_all(void) {
+    for (int i = 0; i < NOUT; i++) /* an output not finished: dropped */
+        if (outs[i].memo.f)
+            memo_pour(&outs[i].memo, stdout, false);
     free((char *)src.text);
     src.text = NULL;
     diag_free();
@@ -304,6 +402,7 @@ int main(int argc, char **argv) {
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     signal(SIGHUP, on_signal);
+    signal(SIGPIPE, on_signal); /* -o a FIFO whose reader left: the other outputs' temporary files go too */
     signal(SIGXFSZ, SIG_IGN); /* past `ulimit -f` a write fails with EFBIG instead */
     /* the command line as given, for the generated files' header comment */
     const char *cmd = arena_strdup("dnnc");
@@ -314,12 +413,14 @@ int main(int argc, char **argv) {
         if (!strcmp(argv[i], "-Werror")) {
             werror = true;
             argv[i] = "-W";
-        } else if (!strcmp(argv[i], "-M") || !strcmp(argv[i], "-MD") || !strcmp(argv[i], "-MF") ||
-                   !strcmp(argv[i], "-MT") || !strcmp(argv[i], "-MP")) {
-            argv[i] = arena_printf("-%s", argv[i]);
-            if ((!strcmp(argv[i], "--MF") || !strcmp(argv[i], "--MT")) && i + 1 < argc)
-                i++; /* their argument is not an option */
-        }
+        } else
+            for (size_t k = 0; k < sizeof gcc_style / sizeof *gcc_style; k++)
+                if (!strcmp(argv[i], gcc_style[k])) {
+                    argv[i] = gcc_style_rewritten[k] = arena_printf("-%s", gcc_style[k]);
+                    if ((!strcmp(argv[i], "--MF") || !strcmp(argv[i], "--MT")) && i + 1 < argc)
+                        i++; /* their argument is not an option */
+                    break;
+                }
     int c;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":o:hwWq", longopts, NULL)) != -1) {
@@ -363,11 +464,11 @@ int main(int argc, char **argv) {
         case 'h': fputs(usage, stdout); return 0;
         case OPT_VERSION: printf("dnnc %s\n", DNNC_VERSION); return 0;
         case ':':
-            fprintf(stderr, "dnnc: error: option '%s' needs an argument\n", argv[optind - 1]);
+            fprintf(stderr, "dnnc: error: option '%s' needs an argument\n", as_typed(argv[optind - 1]));
             fputs("try 'dnnc --help'\n", stderr);
             return 2;
         default:
-            fprintf(stderr, "dnnc: error: unknown option '%s'\n", argv[optind - 1]);
+            fprintf(stderr, "dnnc: error: unknown option '%s'\n", as_typed(offending(argc, argv)));
             fputs("try 'dnnc --help'\n", stderr);
             return 2;
         }
@@ -430,20 +531,24 @@ int main(int argc, char **argv) {
     for (int i = 0; i < nmodels; i++)
         graphs[i]->check_finite = check_finite;
 
-    for (int i = 0; i < nmodels && (want_summary || want_ir || want_report || want_json || want_dot); i++) {
+    /* the --emit text: to -o when no C is written (as gcc -E -o), else to standard output */
+    bool c_wanted = want_c && !deps_only, rule_to_o = deps_only && !dep_file && output && !c_wanted;
+    bool any_text = want_summary || want_ir || want_report || want_json || want_dot;
+    FILE *text = any_text || rule_to_o ? out_start(OUT_TEXT, c_wanted || !output ? "-" : output) : NULL;
+    for (int i = 0; i < nmodels && any_text; i++) {
         if (i)
-            putchar('\n');
+            fputc('\n', text);
         if (want_summary)
-            print_summary(graphs[i], stdout);
+            print_summary(graphs[i], text);
         if (want_ir)
-            print_ir(graphs[i], stdout);
+            print_ir(graphs[i], text);
         if (want_report || want_json)
-            print_report(graphs[i], &plans[i], embed != NULL, want_json, stdout);
+            print_report(graphs[i], &plans[i], embed != NULL, want_json, text);
         if (want_dot)
-            print_dot(graphs[i], backward, stdout);
+            print_dot(graphs[i], backward, text);
     }
     if (!want_c && !deps_only)
-        return 0;
+        return write_outputs(input);
 
     if (with_main && inference) {
         fprintf(stderr, "dnnc: error: --main trains, and --inference leaves training out; use one of them\n");
@@ -464,35 +569,28 @@ int main(int argc, char **argv) {
         fprintf(stderr, "dnnc: error: reading the model from standard input, give the C file's name with -o\n");
         return 2;
     }
-    if (!output)
-        output = with_ext(base_name(input), ".c");
+    /* the C's name; -o - (or a device, a FIFO) is one stream, the header's text first */
+    const char *c_path = output && !rule_to_o ? output : with_ext(base_name(input), ".c");
+    bool stream = is_stream(c_path);
     if (!header)
-        header = strcmp(output, "-") ? with_ext(output, ".h") : NULL;
+        header = stream ? NULL : with_ext(c_path, ".h");
     /* -M, -MD: the files the output depends on */
     const char *prereqs[4] = {input, embed, want_selftest ? golden : NULL, want_selftest ? weights : NULL};
     if (deps_only || deps_md) {
-        const char *targets = dep_targets ? dep_targets : header ? arena_printf("%s %s", output, header) : output;
-        const char *path = dep_file ? dep_file : deps_only ? NULL : with_ext(output, ".d");
-        if (!write_deps(path, targets, prereqs, 4, deps_phony))
-            return 3;
+        const char *targets = dep_targets ? dep_targets : header ? arena_printf("%s %s", c_path, header) : c_path;
+        const char *path = dep_file ? dep_file : deps_only ? NULL : with_ext(stream ? base_name(input) : c_path, ".d");
+        put_deps(path ? out_start(OUT_DEPS, path) : text ? text : out_start(OUT_TEXT, "-"), targets, prereqs, 4,
+                 deps_phony);
         if (deps_only)
-            return 0;
+            return write_outputs(input);
     }
     const float *embedded = NULL;
     if (embed && !(embedded = read_weights(graphs[0], embed)))
         return 1;
-    OutFile cfile = {0}, hfile = {0};
-    if (!out_open(&cfile, output) || (header && !out_open(&hfile, header))) {
-        out_abandon(&cfile);
-        return 3;
-    }
-    /* Standard output gets nothing until the whole C is made, so an error
-     * prints no half file; without a header file (-o -) the header's text
-     * leads the same stream and the C compiles on its own. */
-    Memo cmem = {0}, hmem = {0};
-    FILE *cf = cfile.f == stdout ? memo_open(&cmem) : cfile.f;
-    FILE *h = header ? hfile.f : memo_open(&hmem);
-    if (!cf || !h) {
+    /* without a header file, the header's text leads the C's stream and the C compiles on its own */
+    Memo hmem = {0};
+    FILE *cf = out_start(OUT_C, c_path), *h = header ? out_start(OUT_H, header) : memo_open(&hmem);
+    if (!h) {
         fprintf(stderr, "dnnc: error: out of memory for the output\n");
         return 3;
     }
@@ -501,25 +599,21 @@ int main(int argc, char **argv) {
     /* firmware (weights in flash) favours small code, the host speed */
     bool small = optimize ? !strcmp(optimize, "size") : embedded != NULL;
     CFiles files = {stamp, header ? guard_of(header) : "DNN_MODEL_H", header ? base_name(header) : NULL,
-                    {base_name(input), embedded, small}, with_main, want_selftest ? golden : NULL, weights};
-    bool ok = emit_c_files(&m, &files, cf, h);
-    if (!header)
-        memo_pour(&hmem, stdout, ok);
-    if (cfile.f == stdout)
-        memo_pour(&cmem, stdout, ok);
-    if (!ok) {
-        out_abandon(&cfile);
-        out_abandon(&hfile);
-        return 1;
+                    {base_name(input), embedded, small, with_main}, with_main, want_selftest ? golden : NULL, weights};
+    bool ok;
+    if (header)
+        ok = emit_c_files(&m, &files, cf, h);
+    else {
+        Memo cmem = {0};
+        if (!memo_open(&cmem)) {
+            fprintf(stderr, "dnnc: error: out of memory for the output\n");
+            return 3;
+        }
+        ok = emit_c_files(&m, &files, cmem.f, h);
+        memo_pour(&hmem, cf, ok);
+        memo_pour(&cmem, cf, ok);
     }
-    /* the two files go together: neither is left when the other cannot be written */
-    if (!out_commit(&cfile)) {
-        out_abandon(&hfile);
-        return 3;
-    }
-    if (!out_commit(&hfile)) {
-        remove(output);
-        return 3;
-    }
-    return 0;
+    if (!ok)
+        return 1; /* nothing written */
+    return write_outputs(input);
 }

@@ -1162,7 +1162,10 @@ static bool shape_loss(Graph *g, Value *v) {
     return true;
 }
 
-/* Elementwise losses, averaged over every element of the batch.
+/* A loss's reduction: true for `reduction = sum`, false for mean. */
+static bool sums(const Value *v) { return v->attr[attr_index(op_info[v->op].sig, "reduction")] != 0; }
+
+/* Elementwise losses, averaged (or summed) over every element of the batch.
  * Each row: the per-element loss (p, t), and its derivative in p. */
 static void emit_loss(Emitter *e, const Value *v, int arg) {
     const char *loss, *deriv;
@@ -1191,6 +1194,10 @@ static void emit_loss(Emitter *e, const Value *v, int arg) {
         loss = "fmaxf(0.0f, a - t * p)";
         deriv = "a - t * p > 0.0f ? -t : 0.0f";
         break;
+    case OP_perceptron: /* the gradient includes the kink y·score = 0 */
+        loss = "fmaxf(0.0f, -t * p)";
+        deriv = "t * p <= 0.0f ? -t : 0.0f";
+        break;
     default:
         ICE("%s is not an elementwise loss", op_info[v->op].name);
     }
@@ -1203,9 +1210,15 @@ static void emit_loss(Emitter *e, const Value *v, int arg) {
         emit(e, "    const float p = in0[i], t = in1[i];");
         emit(e, "    acc += %s;", loss);
         emit(e, "}");
-        emit(e, "out[0] = (float)(acc / (%s));", count);
+        if (sums(v))
+            emit(e, "out[0] = (float)acc;");
+        else
+            emit(e, "out[0] = (float)(acc / (%s));", count);
     } else {
-        emit(e, "const float scale = dy[0] / (float)(%s);", count);
+        if (sums(v))
+            emit(e, "const float scale = dy[0];");
+        else
+            emit(e, "const float scale = dy[0] / (float)(%s);", count);
         emit(e, "for (int i = 0; i < %s; i++) {", count);
         emit(e, "    const float p = in0[i], t = in1[i];");
         emit(e, "    dx[i] = %sscale * (%s);", arg == 1 ? "-" : "", deriv);
@@ -1260,7 +1273,7 @@ static void emit_class_loss(Emitter *e, const Value *v, int arg) {
     if (arg < 0)
         emit(e, "double acc = 0.0;");
     else
-        emit(e, "const float scale = dy[0] / (float)n;");
+        emit(e, sums(v) ? "const float scale = dy[0];" : "const float scale = dy[0] / (float)n;");
     emit(e, "for (int s = 0; s < n; s++) {");
     e->indent++;
     if (arg < 0 || v->op != OP_nll) /* nll's gradient does not read the scores */
@@ -1321,7 +1334,7 @@ static void emit_class_loss(Emitter *e, const Value *v, int arg) {
     e->indent--;
     emit(e, "}");
     if (arg < 0)
-        emit(e, "out[0] = (float)(acc / n);");
+        emit(e, sums(v) ? "out[0] = (float)acc;" : "out[0] = (float)(acc / n);");
 }
 
 /* ---- made by the compiler ----------------------------------------------------------------- */

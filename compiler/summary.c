@@ -106,6 +106,49 @@ static long macs_of(const Value *v) {
     }
 }
 
+/* sizeof(NAME_model) part by part, from the members the header declares
+ * (emit.c's model_members) laid out as a C compiler lays out a struct:
+ * each member at a multiple of its alignment, the whole a multiple of the
+ * largest. Padding, and the params array's round-up, count as "other". */
+enum { RAM_TRAINABLE, RAM_FROZEN, RAM_BUFFERS, RAM_GRADS, RAM_STATE, RAM_ACT, RAM_OTHER, RAM_PARTS };
+static const char *const ram_text[RAM_PARTS] = {"trainable weights", "frozen weights", "buffers", "gradients",
+                                                "optimizer state", "activations", "other"};
+static const char *const ram_json[RAM_PARTS] = {"trainable_weights", "frozen_weights", "buffers", "gradients",
+                                                "optimizer_state", "activations", "other"};
+typedef struct Ram {
+    long total, part[RAM_PARTS]; /* bytes in RAM: sizeof(NAME_model), and its parts */
+    long flash;                  /* bytes of const weights (--embed-weights) */
+} Ram;
+
+static Ram ram_of(const Graph *g, const Plan *p, bool embedded, long buffers) {
+    static const int part_of[] = {[PART_GRADS] = RAM_GRADS, [PART_STATE] = RAM_STATE, [PART_ACT] = RAM_ACT,
+                                  [PART_OTHER] = RAM_OTHER};
+    Member m[MAX_MEMBERS];
+    int n = model_members(g, p, embedded, m);
+    Ram r = {0};
+    long at = 0, align = 1;
+    for (int i = 0; i < n; i++) {
+        long start = (at + m[i].align - 1) / m[i].align * m[i].align;
+        r.part[RAM_OTHER] += start - at; /* padding */
+        at = start + m[i].size;
+        if (m[i].align > align)
+            align = m[i].align;
+        if (m[i].part != PART_PARAMS) {
+            r.part[part_of[m[i].part]] += m[i].size;
+            continue;
+        }
+        long trainable = g->inference ? 0 : p->trainable; /* an inference build trains nothing */
+        r.part[RAM_TRAINABLE] = trainable * 4;
+        r.part[RAM_BUFFERS] = buffers * 4;
+        r.part[RAM_FROZEN] = (p->params - trainable - buffers) * 4;
+        r.part[RAM_OTHER] += m[i].size - p->params * 4; /* rounded up to whole vectors */
+    }
+    r.total = (at + align - 1) / align * align;
+    r.part[RAM_OTHER] += r.total - at;
+    r.flash = embedded ? p->params * 4 : 0;
+    return r;
+}
+
 typedef struct Row {
     const char *name, *op, *shape, *ram_note;
     long params, ram, macs;
@@ -147,9 +190,10 @@ void print_report(Graph *g, const Plan *p, bool embedded, bool json, FILE *out) 
     for (int i = 0; i < g->nparams; i++)
         if (g->params[i]->is_buffer)
             buffers += shape_size(&g->params[i]->shape);
+    embedded = embedded && g->inference; /* (only an inference build embeds them) */
     long weight_bytes = (params + buffers) * 4, act_bytes = p->act * 4;
-    long ram = act_bytes + (embedded ? 0 : weight_bytes);
     long naive = p->naive_act * 4, bound = p->peak_live * 4;
+    Ram ram = ram_of(g, p, embedded, buffers);
     if (json) {
         fprintf(out, "{\n  \"model\": \"%s\",\n  \"batch\": %ld,\n  \"inference\": %s,\n  \"layers\": [\n", g->name, batch,
                 g->inference ? "true" : "false");
@@ -161,8 +205,12 @@ void print_report(Graph *g, const Plan *p, bool embedded, bool json, FILE *out) 
                     i + 1 < n ? "," : "");
         fprintf(out, "  ],\n  \"total\": {\"params\": %ld, \"buffers\": %ld, \"weight_bytes\": %ld, \"weights_in\": \"%s\", "
                      "\"activation_bytes\": %ld, \"activation_lower_bound_bytes\": %ld, \"activation_no_reuse_bytes\": %ld, "
-                     "\"ram_bytes\": %ld, \"macs_per_sample\": %ld}\n}\n",
-                params, buffers, weight_bytes, embedded ? "flash" : "ram", act_bytes, bound, naive, ram, macs);
+                     "\"ram_bytes\": %ld, \"macs_per_sample\": %ld},\n",
+                params, buffers, weight_bytes, embedded ? "flash" : "ram", act_bytes, bound, naive, ram.total, macs);
+        fprintf(out, "  \"ram\": {\"bytes\": %ld", ram.total);
+        for (int i = 0; i < RAM_PARTS; i++)
+            fprintf(out, ", \"%s\": %ld", ram_json[i], ram.part[i]);
+        fprintf(out, "},\n  \"flash\": {\"frozen_weights\": %ld}\n}\n", ram.flash);
         return;
     }
     fprintf(out, "model %s: %s, batch %ld\n", g->name, g->inference ? "inference" : "training", batch);
@@ -177,10 +225,14 @@ void print_report(Graph *g, const Plan *p, bool embedded, bool json, FILE *out) 
     fprintf(out, "%.*s\n", 112, "----------------------------------------------------------------------------------------"
                                 "--------------------------------");
     fprintf(out, "parameters:          %s (+ %s buffer values)\n", grouped(params), grouped(buffers));
-    fprintf(out, "weights:             %s bytes, in %s\n", grouped(weight_bytes),
-            embedded ? "flash (const, --embed-weights)" : "RAM (the model struct)");
     fprintf(out, "activations:         %s bytes (lower bound %s: the most alive at once; %s without reuse or fusion)\n",
             grouped(act_bytes), grouped(bound), grouped(naive));
-    fprintf(out, "RAM of the model:    about %s bytes (sizeof(%s_model))\n", grouped(ram), g->name);
     fprintf(out, "multiply-accumulates: %s per sample\n", grouped(macs));
+    /* the lines of the design contract (generated-c.md), plain numbers: sizeof(NAME_model), part by part */
+    fprintf(out, "RAM of the model: %ld bytes\n", ram.total);
+    for (int i = 0; i < RAM_PARTS; i++)
+        if (ram.part[i])
+            fprintf(out, "  %s: %ld bytes\n", ram_text[i], ram.part[i]);
+    if (ram.flash)
+        fprintf(out, "frozen weights: %ld bytes\n", ram.flash);
 }

@@ -116,8 +116,9 @@ name:
   | QNAME               { $$ = leaf(N_NAME, @1, $1); }
   ;
 
-/* setting: IDENT value ';' | IDENT '(' args ')' ';' — e.g. `batch 32;`,
- * `optimizer adam(lr = 1e-3);`, `early_stop(patience = 3);` */
+/* setting: IDENT value ';' | IDENT '(' args ')' ';' | IDENT IDENT ':' value ';'
+ * — e.g. `batch 32;`, `optimizer adam(lr = 1e-3);`, `early_stop(patience = 3);`,
+ * `augment image: hflip(p = 0.5);` (b names what the setting applies to) */
 settings:
     %empty              { $$ = NULL; }
   | settings setting    { $$ = $2 ? append($1, $2) : $1; }
@@ -126,6 +127,7 @@ settings:
 setting:
     IDENT value ';'             { $$ = leaf(N_SETTING, @1, $1); $$->a = $2; }
   | call ';'                    { $$ = leaf(N_SETTING, $1->loc, $1->name); $$->a = $1; }
+  | IDENT IDENT ':' value ';'   { $$ = leaf(N_SETTING, @1, $1); $$->a = $4; $$->b = leaf(N_NAME, @2, $2); }
   | error ';'                   { $$ = NULL; yyerrok; }
   ;
 

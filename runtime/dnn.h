@@ -34,7 +34,9 @@ enum {
     DNN_E_DUPLICATE = -7, /* a name appears twice */
     DNN_E_SPACE = -8,     /* the output buffer is too small */
     DNN_E_IO = -9,        /* host part: a file could not be read or written */
-    DNN_E_ARG = -10       /* a bad argument (NULL pointer, negative count) */
+    DNN_E_ARG = -10,      /* a bad argument (NULL pointer, negative count, a hyper-parameter out of range) */
+    DNN_E_HPARAM = -11,   /* NAME_set_hparam: no hyper-parameter has that name */
+    DNN_E_NOSTATE = -12   /* NAME_set_hparam: the compiled optimizer or schedule has no such hyper-parameter */
 };
 const char *dnn_strerror(int code);
 
@@ -68,6 +70,17 @@ uint32_t dnn_rng_below(dnn_rng *r, uint32_t bound);    /* [0, bound), unbiased; 
  * written, so on error dst is unchanged. Returns DNN_OK or a DNN_E* code. */
 int dnn_safetensors_load(const dnn_tensor_info *info, float *const *dst, int count,
                          const void *buf, size_t len);
+
+/* Checks buf as dnn_safetensors_load would, writing nothing but the reason
+ * into msg (at most msgcap bytes, NUL-terminated; empty on success), which
+ * names the tensor at fault: "'fc1.weight' is [16, 4] in the file, [64, 4]
+ * in the model", "'fc2.bias' [3] is missing from the file", "'w' is F64 in
+ * the file; the model takes F32", "the file holds 'extra' [2], which the
+ * model does not have", "the file is empty, not a safetensors file", or
+ * dnn_strerror's text for a damaged file. Returns the code the load
+ * returns. */
+int dnn_safetensors_check(const dnn_tensor_info *info, int count, const void *buf, size_t len,
+                          char *msg, size_t msgcap);
 
 /* Writes a safetensors image of the tensors (F32, names and shapes from
  * info[], in info[] order, header padded with spaces to a multiple of 8;

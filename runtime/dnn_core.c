@@ -33,6 +33,8 @@ const char *dnn_strerror(int code) {
     case DNN_E_SPACE: return "output buffer too small";
     case DNN_E_IO: return "file could not be read or written";
     case DNN_E_ARG: return "bad argument";
+    case DNN_E_HPARAM: return "no hyper-parameter of that name";
+    case DNN_E_NOSTATE: return "the compiled optimizer or schedule has no such hyper-parameter";
     default: return "unknown error";
     }
 }
@@ -230,6 +232,7 @@ typedef struct st_file {
 typedef struct st_entry {
     size_t name_begin, name_end; /* raw name between its quotes, in hdr */
     int dtype;                   /* DNN_DT_* */
+    const char *dtype_name;      /* "F32", ..., or "an unknown dtype", for messages */
     int rank;                    /* entries of shape */
     uint64_t shape[ST_MAX_RANK]; /* dims, each <= INT64_MAX */
     uint64_t begin, end;         /* data_offsets, within data */
@@ -375,9 +378,11 @@ static int parse_dtype(st_iter *it, st_entry *e) {
     if (r < 0)
         return r;
     e->dtype = DNN_DT_OTHER;
+    e->dtype_name = "an unknown dtype";
     for (i = 0; i < sizeof st_dtypes / sizeof st_dtypes[0]; i++)
         if (is_key(it, b, en, st_dtypes[i].name)) {
             e->dtype = st_dtypes[i].dtype;
+            e->dtype_name = st_dtypes[i].name;
             return st_dtypes[i].size;
         }
     return 0;
@@ -695,35 +700,148 @@ static int info_ok(const dnn_tensor_info *info) {
     return n == info->size;
 }
 
-int dnn_safetensors_load(const dnn_tensor_info *info, float *const *dst, int count,
-                         const void *buf, size_t len) {
-    st_file f;
+/* A message built without stdio: at most cap - 1 bytes, NUL-terminated;
+ * nothing at all when p is NULL. */
+typedef struct msgbuf {
+    char *p;    /* the caller's buffer, or NULL */
+    size_t cap; /* its size */
+    size_t n;   /* bytes written */
+} msgbuf;
+
+static void msg_char(msgbuf *m, int c) {
+    if (!m->p || !m->cap)
+        return;
+    if (m->n + 1 < m->cap)
+        m->p[m->n++] = (char)c;
+    m->p[m->n] = 0;
+}
+
+static void msg_str(msgbuf *m, const char *s) {
+    while (*s)
+        msg_char(m, *s++);
+}
+
+static void msg_uint(msgbuf *m, uint64_t v) {
+    char digits[24];
+    int i = 0;
+    do
+        digits[i++] = (char)('0' + v % 10);
+    while ((v /= 10) > 0);
+    while (i)
+        msg_char(m, digits[--i]);
+}
+
+static void msg_name(msgbuf *m, strbytes name) {
+    int c;
+    msg_char(m, '\'');
+    while ((c = sb_next(&name)) >= 0)
+        msg_char(m, c);
+    msg_char(m, '\'');
+}
+
+/* "[64, 4]" of dims, as uint64_t (a file's) or int (the model's). */
+static void msg_shape(msgbuf *m, const uint64_t *file_dims, const int *model_dims, int rank) {
+    int i;
+    msg_char(m, '[');
+    for (i = 0; i < rank; i++) {
+        if (i)
+            msg_str(m, ", ");
+        msg_uint(m, file_dims ? file_dims[i] : (uint64_t)model_dims[i]);
+    }
+    msg_char(m, ']');
+}
+
+/* Everything dnn_safetensors_load checks before writing (dst NULL: not
+ * dst), with the reason in m naming the tensor at fault. */
+static int st_validate(const dnn_tensor_info *info, float *const *dst, int count, const void *buf, size_t len,
+                       st_file *f, msgbuf *m) {
     st_iter it;
     st_entry e;
     int i, r;
-    if (count < 0 || (count > 0 && (!info || !dst)))
+    if (count < 0 || (count > 0 && !info)) {
+        msg_str(m, "bad arguments");
         return DNN_E_ARG;
+    }
     for (i = 0; i < count; i++)
-        if (!dst[i] || !info_ok(&info[i]))
+        if ((dst && !dst[i]) || !info_ok(&info[i])) {
+            msg_str(m, "bad arguments: entry ");
+            msg_uint(m, (uint64_t)i);
+            msg_str(m, " of the tensor table");
             return DNN_E_ARG;
-    if ((r = st_open_checked(buf, len, &f)) < 0)
+        }
+    if ((r = st_open_checked(buf, len, f)) < 0) {
+        if (len == 0 && r == DNN_E_HEADER) {
+            msg_str(m, "the file is empty, not a safetensors file");
+        } else if (len < 8 && r == DNN_E_HEADER) {
+            msg_uint(m, len);
+            msg_str(m, " bytes, too short for a safetensors file");
+        } else {
+            msg_str(m, dnn_strerror(r));
+        }
         return r;
-    /* Everything is checked before the first write. */
+    }
     for (i = 0; i < count; i++) {
-        r = st_lookup(&f, sb_cstr(info[i].name), &e);
+        r = st_lookup(f, sb_cstr(info[i].name), &e);
         if (r == DNN_E_MISSING && sb_is_counter(sb_cstr(info[i].name)))
             continue;
-        if (r < 0 || (r = st_match(&info[i], &e)) < 0)
-            return r;
+        if (r == DNN_OK)
+            r = st_match(&info[i], &e);
+        if (r == DNN_OK)
+            continue;
+        msg_name(m, sb_cstr(info[i].name));
+        if (r == DNN_E_MISSING) {
+            msg_str(m, " ");
+            msg_shape(m, NULL, info[i].shape, info[i].rank);
+            msg_str(m, " is missing from the file");
+        } else if (r == DNN_E_DTYPE) {
+            msg_str(m, " is ");
+            msg_str(m, e.dtype_name);
+            msg_str(m, " in the file; the model takes F32");
+        } else {
+            msg_str(m, " is ");
+            msg_shape(m, e.shape, NULL, e.rank);
+            msg_str(m, " in the file, ");
+            msg_shape(m, NULL, info[i].shape, info[i].rank);
+            msg_str(m, " in the model");
+        }
+        return r;
     }
-    it = st_begin(&f);
+    it = st_begin(f);
     while (st_next(&it, &e) > 0)
-        if (!st_known(info, count, &f, &e))
+        if (!st_known(info, count, f, &e)) {
+            msg_str(m, "the file holds ");
+            msg_name(m, entry_name(f, &e));
+            msg_str(m, " ");
+            msg_shape(m, e.shape, NULL, e.rank);
+            msg_str(m, ", which the model does not have");
             return DNN_E_UNKNOWN;
+        }
+    return DNN_OK;
+}
+
+int dnn_safetensors_load(const dnn_tensor_info *info, float *const *dst, int count,
+                         const void *buf, size_t len) {
+    st_file f;
+    st_entry e;
+    msgbuf quiet = {NULL, 0, 0};
+    int i, r;
+    if (count > 0 && !dst)
+        return DNN_E_ARG;
+    if ((r = st_validate(info, dst, count, buf, len, &f, &quiet)) < 0)
+        return r; /* everything is checked before the first write */
     for (i = 0; i < count; i++)
         if (st_lookup(&f, sb_cstr(info[i].name), &e) == DNN_OK)
             st_copy(dst[i], info[i].size, &f, &e);
     return DNN_OK;
+}
+
+int dnn_safetensors_check(const dnn_tensor_info *info, int count, const void *buf, size_t len, char *msg,
+                          size_t msgcap) {
+    st_file f;
+    msgbuf m = {msg, msgcap, 0};
+    if (msg && msgcap)
+        msg[0] = 0; /* empty on success */
+    return st_validate(info, NULL, count, buf, len, &f, &m);
 }
 
 /* ---- safetensors: saving ------------------------------------------------- */

@@ -4,7 +4,11 @@
  * dnn_read_file_alloc convenience. Writes are atomic the POSIX way: a
  * temporary file in the same directory (rename only replaces atomically
  * within one file system), fsync, rename over the target, fsync the
- * directory. Paths are copied into fixed buffers of DNN_PATH_MAX bytes.
+ * directory. Only regular files (and new ones) are replaced so: a symbolic
+ * link is followed and the file it points to replaced, in that file's
+ * directory, and a device or FIFO (/dev/null, a pipe) is written in place,
+ * never turned into a regular file. Paths are copied into fixed buffers of
+ * DNN_PATH_MAX bytes.
  */
 #define _POSIX_C_SOURCE 200809L /* fsync, rename, getpid */
 #include <errno.h>
@@ -17,8 +21,6 @@
 #include <unistd.h>
 
 #include "dnn_host.h"
-
-#define DNN_PATH_MAX 4096
 
 long long dnn_file_size(const char *path) {
     struct stat st;
@@ -101,32 +103,157 @@ static void sync_dir(const char *path) {
     }
 }
 
-int dnn_write_file_atomic(const char *path, const void *buf, size_t len) {
-    static unsigned counter; /* tells apart temporary files of one process */
-    char tmp[DNN_PATH_MAX];
-    int fd = -1, tries, ok;
-    if (!path || (!buf && len))
+/* /dev/stdout, /dev/fd/N, /proc/self/fd/N: what a file descriptor holds,
+ * reached through the kernel's own links, which name no real path (a pipe)
+ * or a file another process has open (the shell's > file): written in
+ * place, as a rename would leave that descriptor on the old file. */
+static int is_pseudo(const char *path) {
+    return !strncmp(path, "/dev/", 5) || !strncmp(path, "/proc/", 6);
+}
+
+/* The file a chain of symbolic links at path ends in, existing or not (a
+ * dangling link names the file to create); path itself when it is no link.
+ * Relative targets are relative to the link's directory. 0; 1 when the
+ * chain leads into /dev or /proc; -1 with errno set (ELOOP, ENAMETOOLONG). */
+static int follow_links(const char *path, char *out, size_t cap) {
+    char target[DNN_PATH_MAX];
+    struct stat st;
+    int hops;
+    if (strlen(path) >= cap) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    strcpy(out, path);
+    for (hops = 0; !is_pseudo(out) && lstat(out, &st) == 0 && S_ISLNK(st.st_mode); hops++) {
+        ssize_t n = readlink(out, target, sizeof target - 1);
+        const char *slash = strrchr(out, '/');
+        size_t dir;
+        if (hops == 40) {
+            errno = ELOOP;
+            return -1;
+        }
+        if (n < 0)
+            return -1;
+        target[n] = 0;
+        dir = target[0] == '/' || !slash ? 0 : (size_t)(slash - out) + 1; /* the link's directory stays */
+        if (dir + (size_t)n >= cap) {
+            errno = ENAMETOOLONG;
+            return -1;
+        }
+        memcpy(out + dir, target, (size_t)n + 1);
+    }
+    return is_pseudo(out);
+}
+
+/* A file that cannot be replaced by a rename (a device such as /dev/null,
+ * a FIFO, a terminal) is written in place, as a compiler writes -o. */
+static int open_in_place(dnn_output *o, const char *path) {
+    if (strlen(path) >= sizeof o->path) {
+        errno = ENAMETOOLONG;
         return DNN_E_ARG;
+    }
+    strcpy(o->path, path);
+    o->fd = open(path, O_WRONLY | O_TRUNC);
+    return o->fd < 0 ? DNN_E_IO : DNN_OK;
+}
+
+int dnn_output_open(dnn_output *o, const char *path) {
+    static unsigned counter; /* tells apart temporary files of one process */
+    struct stat st, real;
+    int tries, exists, r;
+    if (!o)
+        return DNN_E_ARG;
+    o->fd = -1;
+    o->path[0] = o->tmp[0] = 0;
+    if (!path)
+        return DNN_E_ARG;
+    if (strlen(path) >= DNN_PATH_MAX) {
+        errno = ENAMETOOLONG;
+        return DNN_E_ARG;
+    }
+    if (!path[0]) { /* as open("") fails: no temporary file in the current directory */
+        errno = ENOENT;
+        return DNN_E_IO;
+    }
+    if ((exists = stat(path, &st) == 0)) { /* through any links, as the kernel follows them */
+        if (S_ISDIR(st.st_mode)) {
+            errno = EISDIR;
+            return DNN_E_IO;
+        }
+        if (!S_ISREG(st.st_mode))
+            return open_in_place(o, path);
+    } else if (errno != ENOENT)
+        return DNN_E_IO;
+    /* a regular file, or a new one: replaced in its own directory, links kept */
+    if ((r = follow_links(path, o->path, sizeof o->path)) < 0)
+        return errno == ENAMETOOLONG ? DNN_E_ARG : DNN_E_IO;
+    if (r == 1 || (exists && (stat(o->path, &real) != 0 || real.st_ino != st.st_ino || real.st_dev != st.st_dev)))
+        return open_in_place(o, path); /* /dev/stdout and the like, or a file that moved meanwhile */
     /* O_EXCL so a stale or foreign file is never reused; mode 0666 so the
      * umask applies as for any new file. */
-    for (tries = 0; fd < 0 && tries < 100; tries++) {
-        int n = snprintf(tmp, sizeof tmp, "%s.%ld.%u.tmp", path, (long)getpid(), counter++);
-        if (n < 0 || (size_t)n >= sizeof tmp)
+    for (tries = 0; o->fd < 0 && tries < 100; tries++) {
+        int n = snprintf(o->tmp, sizeof o->tmp, "%s.%ld.%u.tmp", o->path, (long)getpid(), counter++);
+        if (n < 0 || (size_t)n >= sizeof o->tmp) {
+            o->tmp[0] = 0;
+            errno = ENAMETOOLONG;
             return DNN_E_ARG;
-        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0666);
-        if (fd < 0 && errno != EEXIST)
-            return DNN_E_IO;
+        }
+        o->fd = open(o->tmp, O_WRONLY | O_CREAT | O_EXCL, 0666);
+        if (o->fd < 0 && errno != EEXIST)
+            break;
     }
-    if (fd < 0)
-        return DNN_E_IO;
-    ok = write_all(fd, buf, len) && fsync(fd) == 0;
-    ok = close(fd) == 0 && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        unlink(tmp);
+    if (o->fd < 0) {
+        o->tmp[0] = 0;
         return DNN_E_IO;
     }
-    sync_dir(path);
+    if (exists) /* the file replaced keeps its permissions */
+        (void)fchmod(o->fd, st.st_mode & 07777);
     return DNN_OK;
+}
+
+int dnn_output_write(dnn_output *o, const void *buf, size_t len) {
+    if (!o || o->fd < 0 || (!buf && len))
+        return DNN_E_ARG;
+    return write_all(o->fd, buf, len) ? DNN_OK : DNN_E_IO;
+}
+
+int dnn_output_close(dnn_output *o, int how) {
+    int ok = 1, err = 0;
+    if (!o || o->fd < 0)
+        return DNN_E_ARG;
+    if (how == DNN_OUTPUT_KEEP && fsync(o->fd) != 0 && o->tmp[0]) /* a device or FIFO may refuse fsync */
+        ok = 0, err = errno;
+    if (close(o->fd) != 0 && ok) /* e.g. a full disk reported late (NFS) */
+        ok = 0, err = errno;
+    o->fd = -1;
+    if (o->tmp[0]) {
+        if (ok && how != DNN_OUTPUT_DISCARD && rename(o->tmp, o->path) != 0)
+            ok = 0, err = errno;
+        if (!ok || how == DNN_OUTPUT_DISCARD)
+            unlink(o->tmp);
+        else if (how == DNN_OUTPUT_KEEP)
+            sync_dir(o->path);
+        o->tmp[0] = 0;
+    }
+    errno = err;
+    return ok ? DNN_OK : DNN_E_IO;
+}
+
+int dnn_write_file_atomic(const char *path, const void *buf, size_t len) {
+    dnn_output o;
+    int r, err;
+    if (!path || (!buf && len))
+        return DNN_E_ARG;
+    if ((r = dnn_output_open(&o, path)) != DNN_OK)
+        return r;
+    r = dnn_output_write(&o, buf, len);
+    err = errno;
+    if (r != DNN_OK) {
+        dnn_output_close(&o, DNN_OUTPUT_DISCARD);
+        errno = err; /* the write's cause, e.g. EFBIG or ENOSPC */
+        return r;
+    }
+    return dnn_output_close(&o, DNN_OUTPUT_KEEP);
 }
 
 int dnn_errorf(char *msg, size_t msgcap, int code, const char *path, const char *fmt, ...) {

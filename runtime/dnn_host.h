@@ -5,7 +5,8 @@
  * DNN_E* codes of dnn.h; the cause (errno) is left for the caller to show.
  * A model loads weights with
  *     dnn_read_file(path, buf, cap, &len)  then  NAME_load(m, buf, len)
- * and saves them with NAME_save then dnn_write_file_atomic.
+ * and saves them with NAME_save then dnn_write_file_atomic; dnnc writes
+ * its outputs with dnn_output_open/write/close, the same rules.
  */
 #ifndef DNN_HOST_H
 #define DNN_HOST_H
@@ -26,11 +27,44 @@ int dnn_read_file(const char *path, void *buf, size_t cap, size_t *len);
  * *buf is NULL on error. For host tools; models never allocate. */
 int dnn_read_file_alloc(const char *path, void **buf, size_t *len);
 
+#define DNN_PATH_MAX 4096 /* bytes of a path, with its NUL */
+
+/* An output file being written: dnn_output_open, dnn_output_write (any
+ * number of times), then dnn_output_close. A regular file, or a new one,
+ * gets its bytes in a temporary file beside it (path.PID.N.tmp, O_EXCL)
+ * that close renames over it, so it is replaced whole or left as it was;
+ * the replaced file's permissions are kept, a new file gets 0666 & ~umask.
+ * A symbolic link is followed (a chain of them, or a dangling one, too):
+ * the file it points to is replaced, in that file's directory, and the
+ * link stays a link. A device or a FIFO (/dev/null, a pipe a reader
+ * waits on) cannot be replaced and is written in place, as cc -o writes
+ * it; opening a FIFO waits for its reader. So is anything in /dev or
+ * /proc (/dev/stdout, /dev/fd/1: whatever that descriptor holds). A directory is an error
+ * (errno EISDIR). Errors: DNN_E_IO with errno set, DNN_E_ARG for NULL
+ * arguments or a path longer than DNN_PATH_MAX. */
+typedef struct dnn_output {
+    int fd;                  /* the open file: the temporary one, or the device */
+    char path[DNN_PATH_MAX]; /* the file written: the path given, its links followed */
+    char tmp[DNN_PATH_MAX];  /* the temporary file, or "" when path is written in place */
+} dnn_output;
+
+enum {
+    DNN_OUTPUT_DISCARD, /* close: remove the temporary file; the target stays as it was */
+    DNN_OUTPUT_KEEP,    /* close: fsync it, rename it over the target, fsync the directory */
+    DNN_OUTPUT_KEEP_NOSYNC /* the same without the fsyncs (files a build can make again) */
+};
+
+int dnn_output_open(dnn_output *o, const char *path);
+int dnn_output_write(dnn_output *o, const void *buf, size_t len); /* all of buf, or DNN_E_IO */
+/* Closes o as `how` says (DNN_OUTPUT_*). DNN_OK; DNN_E_IO (errno set) when
+ * the file could not be finished: the temporary file is then removed. */
+int dnn_output_close(dnn_output *o, int how);
+
 /* Replaces the file at path with len bytes from buf, or leaves it as it
- * was: writes a temporary file beside it, fsyncs it and renames it over
- * path (then fsyncs the directory). On any failure the temporary file is
- * removed and DNN_E_IO returned; DNN_E_ARG for NULL arguments or a path
- * too long. A new file gets the usual 0666 & ~umask permissions. */
+ * was: dnn_output_open, dnn_output_write, dnn_output_close(DNN_OUTPUT_KEEP)
+ * (writes a device or FIFO in place, follows symbolic links). On any
+ * failure the temporary file is removed and DNN_E_IO returned with errno
+ * set; DNN_E_ARG for NULL arguments or a path too long. */
 int dnn_write_file_atomic(const char *path, const void *buf, size_t len);
 
 /* The host part's error reports: writes "PATH: message" (printf-style)

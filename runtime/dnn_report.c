@@ -261,6 +261,15 @@ void dnn_progress_end(dnn_progress *p, const char *summary) {
     p->width = 0;
 }
 
+void dnn_progress_discard(dnn_progress *p) {
+    if (p->tty && p->drawn) {
+        fprintf(p->out, "\r%*s\r", p->width, "");
+        fflush(p->out);
+    }
+    p->drawn = 0;
+    p->width = 0;
+}
+
 void dnn_epoch_summary(char *buf, size_t cap, const dnn_epoch_row *row, int epochs) {
     size_t n;
     char v[32];
@@ -307,6 +316,23 @@ static void sb_field(sbuf *b, double v, int digits) {
         sb_add(b, "%.*g", digits, v + 0.0);
 }
 
+/* The learning rate, a float in the model: the shortest decimal that
+ * reads back as the same float (0.01f is "0.01", not "0.0099999998"). */
+static void sb_float(sbuf *b, double v) {
+    char text[32];
+    int digits;
+    if (!isfinite(v)) {
+        sb_field(b, v, 1);
+        return;
+    }
+    for (digits = 1; digits < 9; digits++) {
+        snprintf(text, sizeof text, "%.*g", digits, v + 0.0);
+        if ((float)strtod(text, NULL) == (float)v)
+            break;
+    }
+    sb_add(b, "%.*g", digits, v + 0.0);
+}
+
 int dnn_log_write_csv(const char *path, const dnn_epoch_row *rows, int n, char *msg, size_t msgcap) {
     sbuf b = {0};
     int i;
@@ -316,7 +342,7 @@ int dnn_log_write_csv(const char *path, const dnn_epoch_row *rows, int n, char *
     for (i = 0; i < n; i++) {
         const dnn_epoch_row *r = &rows[i];
         sb_add(&b, "%d,", r->epoch);
-        sb_field(&b, r->lr, 8);
+        sb_float(&b, r->lr);
         sb_add(&b, ",");
         sb_field(&b, r->train_loss, 6);
         sb_add(&b, ",");

@@ -53,6 +53,11 @@ void dnn_progress_update(dnn_progress *p, long samples_done, double mean_loss);
  * dnn_epoch_summary). summary NULL prints "epoch 3/10  loss 0.4312  5230
  * samples/s  12.3 s" from the last update. */
 void dnn_progress_end(dnn_progress *p, const char *summary);
+/* Ends the epoch without a summary: on a terminal the progress line is
+ * blanked out, so the next epoch's draws over it; elsewhere nothing is
+ * written. (A long run keeps the summaries of some epochs only, yet shows
+ * every epoch's progress.) */
+void dnn_progress_discard(dnn_progress *p);
 
 /* Monotonic seconds from an arbitrary origin (CLOCK_MONOTONIC; clock()
  * where that is missing). */
@@ -83,8 +88,9 @@ void dnn_epoch_summary(char *buf, size_t cap, const dnn_epoch_row *row, int epoc
 
 /* Writes the whole log as CSV, header
  *   epoch,lr,train_loss,train_accuracy,val_loss,val_accuracy,seconds
- * then one line per row (numbers with 8 significant digits for lr, 6 for
- * losses and accuracies, seconds with 3 decimals), atomically. Rewriting
+ * then one line per row (lr as the shortest decimal that reads back as
+ * the same float, 6 significant digits for losses and accuracies, seconds
+ * with 3 decimals), atomically. Rewriting
  * the whole file each epoch keeps it consistent after a crash.
  * DNN_OK; DNN_E_ARG (NULL path, n < 0, rows NULL with n > 0); DNN_E_SPACE
  * (out of memory); DNN_E_IO (cannot write; errno tells why). */

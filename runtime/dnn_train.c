@@ -28,12 +28,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dnn_augment.h"
 #include "dnn_data.h"
 #include "dnn_host.h"
 #include "dnn_report.h"
 
 #define MAX_SLOTS 16 /* inputs + targets a program can feed */
 #define CKPT_FORMAT "dnnc-checkpoint-1" /* dnn.format of a checkpoint */
+#define MAX_HPARAMS 16 /* hyper-parameters one command line can set */
 
 /* ---- messages ------------------------------------------------------------------- */
 
@@ -120,14 +122,20 @@ typedef struct Options {
     long long seed;               /* --seed, -1: the model's */
     long limit;                   /* --limit: first N samples, 0: all */
     double scale;                 /* --scale, NAN: none given */
-    int standardize;              /* --standardize */
+    int standardize;              /* --standardize: PER_ELEMENT or PER_CHANNEL (=channel); 0 none */
+    int center;                   /* --center: the same, means only */
     int quiet;                    /* --quiet: no progress */
-    double eps, tol;              /* gradcheck */
+    double eps, tol, float_tol;   /* gradcheck */
     double rtol, atol;            /* check */
     int coords;                   /* gradcheck: elements per tensor */
     long stop_after;              /* --stop-after: act as if interrupted after N batches (tests resume) */
     int mc_samples;               /* predict --mc-samples: forward passes with dropout, 0: one in eval mode */
     int help;                     /* --help */
+    /* train: hyper-parameters instead of the .dnn's (--lr, --hparam NAME=V, ...), by .dnn name */
+    char hp_names[MAX_HPARAMS][32];
+    const char *hp_options[MAX_HPARAMS]; /* the option that gave each (its row's name), for messages */
+    double hp_values[MAX_HPARAMS];
+    int nhp;
 } Options;
 
 typedef enum ArgKind {
@@ -135,10 +143,13 @@ typedef enum ArgKind {
     ARG_STRING,   /* const char * */
     ARG_OPTIONAL, /* const char *: "" when given without a value (--resume) */
     ARG_PAIRS,    /* Pairs: NAME=VALUE, repeatable */
+    ARG_PER,      /* int: PER_ELEMENT alone or =feature, PER_CHANNEL =channel (--standardize, --center) */
     ARG_INT,      /* int from lo to hi */
     ARG_LONG,     /* long from lo to hi */
     ARG_LLONG,    /* long long from lo to hi */
-    ARG_POSITIVE  /* double > 0, also as a fraction (1/255) */
+    ARG_POSITIVE, /* double > 0, also as a fraction (1/255) */
+    ARG_HPARAM,   /* a number for the hyper-parameter named like the option, '_' for '-' (--min-lr: min_lr) */
+    ARG_HPARAMS   /* NAME=X: any hyper-parameter by its .dnn name (--hparam) */
 } ArgKind;
 
 typedef struct OptionRow {
@@ -164,12 +175,14 @@ static const OptionRow option_rows[] = {
      "--init-from: FILE's tensors named FROM... are the model's TO... (a name\n"
      "prefix; repeatable), e.g. --init-map encoder.=features."},
     {"save", 0, ARG_STRING, FIELD(save), 0, 0, "FILE",
-     "train: the weights go to FILE, the checkpoint, log and curves beside it\n"
-     "(FILE without .safetensors, plus .ckpt, .log.csv, .svg); default: a new\n"
+     "train: the weights go to FILE, the checkpoint, log, curves and settings\n"
+     "beside it (FILE without .safetensors, plus .ckpt, .log.csv, .svg,\n"
+     ".settings.json; in a run directory when FILE is a device); default: a new\n"
      "run directory runs/NAME-N/ each time, runs/latest pointing to it"},
     {"out", 0, ARG_STRING, FIELD(out), 0, 0, "FILE",
      "predict: write to FILE (.csv, .npy, or .safetensors: a golden file of\n"
      "the inputs and outputs for check and dnnc --emit=selftest; '-': stdout);\n"
+     "augment: .png, .safetensors or .npy (see augment above);\n"
      "train: the run's files go to the directory FILE instead of runs/NAME-N/"},
     {"resume", 0, ARG_OPTIONAL, FIELD(resume), 0, 0, "[=CKPT]",
      "continue an interrupted run (same data and options) where it stopped:\n"
@@ -182,18 +195,23 @@ static const OptionRow option_rows[] = {
      "shuffling, split, initialisation and dropout seed, instead of the .dnn's"},
     {"limit", 0, ARG_LONG, FIELD(limit), 1, 2000000000L, "N", "use only the first N samples of each data set"},
     {"scale", 0, ARG_POSITIVE, FIELD(scale), 0, 0, "S", "multiply every input by S (e.g. 1/255); kept in the weights file"},
-    {"standardize", 0, ARG_FLAG, FIELD(standardize), 0, 0, NULL,
+    {"standardize", 0, ARG_PER, FIELD(standardize), 0, 0, "[=channel]",
      "subtract the training inputs' mean and divide by their standard\n"
-     "deviation, per feature; the statistics are kept in the weights file"},
+     "deviation, per feature, or per channel (the first dimension: C of\n"
+     "[C, H, W], as torchvision's Normalize); kept in the weights file"},
+    {"center", 0, ARG_PER, FIELD(center), 0, 0, "[=channel]",
+     "subtract the mean only, per feature (or per channel)"},
     {"map", 0, ARG_PAIRS, FIELD(maps), 0, 0, "NAME=COLS",
      "take NAME (an input or target) from these CSV columns: header names\n"
      "or 1-based numbers and ranges, comma-separated (e.g. x=2-5, y=species)"},
     {"class-names", 0, ARG_STRING, FIELD(class_names), 0, 0, "A,B",
-     "names of the classes, for the confusion matrix and predict (kept\n"
-     "in the weights file); a CSV's text labels name them too"},
+     "the classes' names in class order: a CSV's text labels get these\n"
+     "indices; kept in the weights file (default: the weights' names, or\n"
+     "when training the text labels in sorted order)"},
     {"log", 0, ARG_STRING, FIELD(log), 0, 0, "FILE",
      "train: the per-epoch CSV log (default: beside the weights, .log.csv);\n"
-     "the SVG plot of the curves goes beside it (.svg)"},
+     "the SVG plot of the curves and the settings go beside it (.svg,\n"
+     ".settings.json)"},
     {"quiet", 'q', ARG_FLAG, FIELD(quiet), 0, 0, NULL, "no progress bar or per-epoch lines"},
     {"mc-samples", 0, ARG_INT, FIELD(mc_samples), 2, 1000000, "N",
      "predict: the mean and standard deviation of N forward passes with\n"
@@ -203,15 +221,38 @@ static const OptionRow option_rows[] = {
      "check: safetensors with inputs and expected outputs, [N, ...] each"},
     {"rtol", 0, ARG_POSITIVE, FIELD(rtol), 0, 0, "R", "check: relative tolerance, |got - want| <= A + R |want| (1e-4)"},
     {"atol", 0, ARG_POSITIVE, FIELD(atol), 0, 0, "A", "check: absolute tolerance (1e-5)"},
-    {"eps", 0, ARG_POSITIVE, FIELD(eps), 0, 0, "E", "gradcheck: step of the central differences (1e-3)"},
-    {"tol", 0, ARG_POSITIVE, FIELD(tol), 0, 0, "T", "gradcheck: largest relative error accepted (5e-2)"},
+    {"eps", 0, ARG_POSITIVE, FIELD(eps), 0, 0, "E", "gradcheck: step of the central differences (1e-6)"},
+    {"tol", 0, ARG_POSITIVE, FIELD(tol), 0, 0, "T",
+     "gradcheck: largest relative error accepted in double precision (1e-4)"},
+    {"float-tol", 0, ARG_POSITIVE, FIELD(float_tol), 0, 0, "T",
+     "gradcheck: largest relative error accepted of the float gradient (1e-2)"},
     {"coords", 0, ARG_INT, FIELD(coords), 1, INT_MAX, "K",
      "gradcheck: elements checked per tensor, those of largest gradient (5)"},
     {"stop-after", 0, ARG_LONG, FIELD(stop_after), 1, LONG_MAX, "N",
      "train: stop after N batches as ^C would (to try --resume)"},
+    {"lr", 0, ARG_HPARAM, 0, 0, 0, "X", "train: this learning rate instead of the .dnn's, without recompiling"},
+    {"momentum", 0, ARG_HPARAM, 0, 0, 0, "X",
+     "train: this momentum (0 or more) instead of the .dnn's (a model compiled\n"
+     "without momentum has no momentum to set)"},
+    {"weight-decay", 0, ARG_HPARAM, 0, 0, 0, "X", "train: this weight decay (0 or more) instead of the .dnn's"},
+    {"gamma", 0, ARG_HPARAM, 0, 0, 0, "X", "train: the schedule's gamma instead of the .dnn's"},
+    {"every", 0, ARG_HPARAM, 0, 0, 0, "N", "train: the step schedule's every instead of the .dnn's"},
+    {"period", 0, ARG_HPARAM, 0, 0, 0, "N", "train: the cosine schedule's period instead of the .dnn's"},
+    {"min-lr", 0, ARG_HPARAM, 0, 0, 0, "X", "train: the cosine schedule's min_lr instead of the .dnn's"},
+    {"hparam", 0, ARG_HPARAMS, 0, 0, 0, "NAME=X",
+     "train: any of the model's hyper-parameters by its .dnn name, e.g.\n"
+     "beta1=0.8 (see below; repeatable, the last one given wins); the run's\n"
+     "values go to FILE.settings.json beside the log, and into the checkpoint"},
     {"help", 'h', ARG_FLAG, FIELD(help), 0, 0, NULL, "this text"},
 };
 #define NUM_OPTIONS ((int)(sizeof option_rows / sizeof *option_rows))
+
+/* What getopt_long is told of a row's value. */
+static int takes_value(const OptionRow *row) {
+    return row->kind == ARG_FLAG ? no_argument
+           : row->kind == ARG_OPTIONAL || row->kind == ARG_PER ? optional_argument
+                                                              : required_argument;
+}
 
 static double parse_fraction(const char *s, int *ok) {
     char *end;
@@ -221,6 +262,34 @@ static double parse_fraction(const char *s, int *ok) {
     }
     *ok = end != s && *end == 0 && isfinite(a) && isfinite(b) && b != 0;
     return a / b;
+}
+
+enum { PER_ELEMENT = 1, PER_CHANNEL = 2 }; /* --standardize, --center: whose statistics */
+
+/* Records hyper-parameter `name` = `value` from the option of row `opt`
+ * (the last one given wins); 0, or 1 after a message. */
+static int add_hparam(Options *o, const char *opt, const char *name, const char *value) {
+    int ok, i = 0;
+    double v = parse_fraction(value, &ok);
+    if (!ok) {
+        fail("--%s takes a number, not '%s'", opt, value);
+        return 1;
+    }
+    if (!*name || strlen(name) >= sizeof o->hp_names[0]) {
+        fail("--%s: '%s' is not a hyper-parameter's name (lr, momentum, weight_decay, beta1, ...)", opt, name);
+        return 1;
+    }
+    while (i < o->nhp && strcmp(o->hp_names[i], name))
+        i++;
+    if (i == MAX_HPARAMS) {
+        fail("more than %d hyper-parameters on the command line", MAX_HPARAMS);
+        return 1;
+    }
+    strcpy(o->hp_names[i], name);
+    o->hp_options[i] = opt;
+    o->hp_values[i] = v;
+    o->nhp += i == o->nhp;
+    return 0;
 }
 
 /* Stores the value of one option; 0, or 1 after a message. */
@@ -268,6 +337,30 @@ static int set_option(Options *o, const OptionRow *row, const char *value) {
         *(double *)at = d;
         break;
     }
+    case ARG_PER:
+        if (value && strcmp(value, "feature") && strcmp(value, "channel")) {
+            fail("--%s takes =channel (per channel) or =feature (the default), not '%s'", row->name, value);
+            return 1;
+        }
+        *(int *)at = value && !strcmp(value, "channel") ? PER_CHANNEL : PER_ELEMENT;
+        break;
+    case ARG_HPARAM: {
+        char name[32];
+        snprintf(name, sizeof name, "%s", row->name);
+        for (char *q = name; (q = strchr(q, '-'));)
+            *q = '_';
+        return add_hparam(o, row->name, name, value);
+    }
+    case ARG_HPARAMS: {
+        char name[64];
+        const char *eq = strchr(value, '=');
+        if (!eq) {
+            fail("--hparam takes NAME=VALUE, e.g. --hparam beta1=0.8");
+            return 1;
+        }
+        snprintf(name, sizeof name, "%.*s", (int)(eq - value) < 63 ? (int)(eq - value) : 63, value);
+        return add_hparam(o, row->name, name, eq + 1);
+    }
     }
     return 0;
 }
@@ -280,10 +373,11 @@ static void option_usage(FILE *out) {
         if (row->short_name)
             snprintf(head, sizeof head, "-%c, ", row->short_name);
         snprintf(head + strlen(head), sizeof head - strlen(head), "--%s%s%s", row->name,
-                 row->arg && row->kind != ARG_OPTIONAL ? " " : "", row->arg ? row->arg : "");
-        fprintf(out, "  %-19s", head);
+                 row->arg && takes_value(row) == required_argument ? " " : "", row->arg ? row->arg : "");
         if (strlen(head) > 17) /* no room for a space before the help: it starts below */
-            fprintf(out, "\n  %-19s", "");
+            fprintf(out, "  %s\n  %-19s", head, "");
+        else
+            fprintf(out, "  %-19s", head);
         for (const char *h = row->help; *h;) {
             size_t len = strcspn(h, "\n");
             fprintf(out, "%.*s\n", (int)len, h);
@@ -298,7 +392,7 @@ static void option_usage(FILE *out) {
 static void short_usage(const dnn_program *p, FILE *out) {
     fprintf(out,
             "usage: %s COMMAND [options] DATA...   (the training program of model '%s')\n"
-            "commands: train, eval, predict, gradcheck, check\n"
+            "commands: train, eval, predict, gradcheck, check, augment\n"
             "  %s train data.csv                      # writes runs/%s-1/, runs/latest\n"
             "  %s eval test.csv --weights runs/latest/%s.safetensors\n"
             "see '%s --help' for the data it takes and every option\n",
@@ -312,15 +406,18 @@ static void usage(const dnn_program *p, FILE *out) {
             "The training program of model '%s' (%s), generated by dnnc --main.\n"
             "\n"
             "commands:\n"
-            "  train DATA...      train (the .dnn's train block: %d epochs, batch %d, %s, seed %llu)\n"
+            "  train DATA...      train (the .dnn's train block: %d epoch%s, batch %d, %s, seed %llu)\n"
             "  eval DATA...       loss and accuracy, and a confusion matrix for a classifier (of\n"
             "                     --weights, or of the initial weights without it)\n"
             "  predict DATA...    the outputs for the inputs in DATA, as CSV or .npy (needs --weights)\n"
             "  gradcheck DATA...  the backward pass against central differences on the first batch\n"
             "  check --golden G   forward on G's stored inputs, compared with its stored outputs\n"
+            "  augment DATA...    the train block's augmentation applied once to each sample (needs --out:\n"
+            "                     .png to look at, .safetensors with the random draws, or .npy)\n"
             "\n"
             "DATA: files that fill the model's inputs, then its targets, in declaration order:\n",
-            prog_name, p->name, p->source, p->epochs, p->batch, p->optimizer, (unsigned long long)p->seed);
+            prog_name, p->name, p->source, p->epochs, p->epochs == 1 ? "" : "s", p->batch, p->optimizer,
+            (unsigned long long)p->seed);
     for (int i = 0; i < p->ninputs + p->ntargets; i++) {
         const dnn_io *s = i < p->ninputs ? &p->inputs[i] : &p->targets[i - p->ninputs];
         if (s->classes)
@@ -330,8 +427,9 @@ static void usage(const dnn_program *p, FILE *out) {
                     s->size == 1 ? "" : "s");
     }
     fprintf(out,
-            "  A .csv file fills as many of them as it has columns for (header optional; text labels\n"
-            "  become class indices in sorted order); an IDX file (MNIST's format, gzip or not) or a\n"
+            "  A .csv file fills as many of them as it has columns for: all by header name (NAME, or\n"
+            "  NAME.0, NAME.1, ... for a wider one) or all by position; text labels become the classes\n"
+            "  the weights name (sorted, when training). An IDX file (MNIST's format, gzip or not) or a\n"
             "  .npy file fills one. Several files may be given, separated by spaces or commas. '-'\n"
             "  reads one of them (or --val's, --weights, --init-from or --golden) from standard input.\n"
             "\n"
@@ -346,8 +444,17 @@ static void usage(const dnn_program *p, FILE *out) {
             "  %s train data.csv --val val.csv          # runs/%s-1/: weights, checkpoint, log, curves\n"
             "  %s train data.csv --val val.csv --resume # continue the latest run after a ^C\n"
             "  %s eval test.csv --weights runs/latest/%s.safetensors\n"
-            "  %s train data.csv --save w.safetensors   # w.safetensors, w.ckpt, w.log.csv, w.svg\n",
+            "  %s train data.csv --save w.safetensors   # w.safetensors, w.ckpt, w.log.csv, w.svg, ...\n",
             prog_name, p->name, prog_name, prog_name, p->name, prog_name);
+    fprintf(out, "\nhyper-parameters of this model (%s%s%s%s):", p->optimizer, p->schedule ? ", schedule " : "",
+            p->schedule ? p->schedule : "", p->per_step ? " per step" : "");
+    void *m = calloc(1, p->model_size);
+    if (m)
+        p->init(m, p->seed);
+    for (int i = 0; i < p->nhparams; i++)
+        fprintf(out, "%s %s %.9g", i ? "," : "", p->hparam_names[i], m ? *(const double *)((char *)m + p->hparam_offsets[i]) : NAN);
+    fprintf(out, "\n");
+    free(m);
 }
 
 /* Edit distance with transpositions (optimal string alignment), for suggestions. */
@@ -501,8 +608,9 @@ static int parse_options(const dnn_program *p, int argc, char **argv, Options *o
     o->epochs = -1;
     o->seed = -1;
     o->scale = NAN;
-    o->eps = 1e-3;
-    o->tol = 5e-2;
+    o->eps = 1e-6;
+    o->tol = 1e-4;
+    o->float_tol = 1e-2;
     o->rtol = 1e-4;
     o->atol = 1e-5;
     o->coords = 5;
@@ -514,13 +622,13 @@ static int parse_options(const dnn_program *p, int argc, char **argv, Options *o
         usage(p, stdout);
         return -1;
     }
-    static const char *const commands[] = {"train", "eval", "predict", "gradcheck", "check"};
+    static const char *const commands[] = {"train", "eval", "predict", "gradcheck", "check", "augment"};
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
         if (!strcmp(argv[1], commands[i]))
             o->command = commands[i];
     if (!o->command) {
-        const char *s = closest(argv[1], strlen(argv[1]), commands, 5);
-        fail("unknown command '%s' (use train, eval, predict, gradcheck or check; see --help)", argv[1]);
+        const char *s = closest(argv[1], strlen(argv[1]), commands, (int)(sizeof commands / sizeof *commands));
+        fail("unknown command '%s' (use train, eval, predict, gradcheck, check or augment; see --help)", argv[1]);
         if (s)
             note("did you mean '%s'?", s);
         return 2;
@@ -530,7 +638,7 @@ static int parse_options(const dnn_program *p, int argc, char **argv, Options *o
     char shorts[2 * NUM_OPTIONS + 3] = "-:";
     for (int i = 0; i < NUM_OPTIONS; i++) {
         const OptionRow *row = &option_rows[i];
-        int has = row->kind == ARG_FLAG ? no_argument : row->kind == ARG_OPTIONAL ? optional_argument : required_argument;
+        int has = takes_value(row);
         longopts[i] = (struct option){row->name, has, NULL, 256 + i};
         if (row->short_name) {
             size_t k = strlen(shorts);
@@ -577,6 +685,10 @@ static int parse_options(const dnn_program *p, int argc, char **argv, Options *o
         fail("--weights and --init-from both give the starting weights: use one (--weights loads all of them)");
         return 2;
     }
+    if (o->standardize && o->center) {
+        fail("--standardize and --center: give one of them (--standardize also centres)");
+        return 2;
+    }
     if (o->out && !strcmp(o->out, "-") && !strcmp(o->command, "predict"))
         o->out = NULL; /* standard output */
     if (o->init_maps.n && !o->init_from) {
@@ -602,30 +714,39 @@ static DataKind data_kind(const char *path) {
 }
 
 /* The whole of a file, or of standard input for "-", in a buffer from malloc;
- * a DNN_E* code with errno set on failure. */
+ * a DNN_E* code with errno set on failure. Standard input is read once and
+ * kept, so that each of its readers (train takes --weights' class names
+ * before it loads the tensors) gets a copy. */
 static int read_input(const char *path, void **buf, size_t *len) {
+    static char *input; /* standard input, once read */
+    static size_t input_len;
     if (strcmp(path, "-"))
         return dnn_read_file_alloc(path, buf, len);
-    if (isatty(0))
-        note("reading standard input (end it with ^D)");
-    size_t cap = 1 << 16, n = 0;
-    char *b = xcalloc(cap, 1);
-    for (size_t got; (got = fread(b + n, 1, cap - n, stdin)) > 0;)
-        if ((n += got) == cap) {
-            char *bigger = cap < SIZE_MAX / 2 ? realloc(b, cap *= 2) : NULL;
-            if (!bigger) {
-                free(b);
-                errno = ENOMEM;
-                return DNN_E_SPACE;
+    if (!input) {
+        if (isatty(0))
+            note("reading standard input (end it with ^D)");
+        size_t cap = 1 << 16, n = 0;
+        char *b = xcalloc(cap, 1);
+        for (size_t got; (got = fread(b + n, 1, cap - n, stdin)) > 0;)
+            if ((n += got) == cap) {
+                char *bigger = cap < SIZE_MAX / 2 ? realloc(b, cap *= 2) : NULL;
+                if (!bigger) {
+                    free(b);
+                    errno = ENOMEM;
+                    return DNN_E_SPACE;
+                }
+                b = bigger;
             }
-            b = bigger;
+        if (ferror(stdin)) {
+            free(b);
+            return DNN_E_IO;
         }
-    if (ferror(stdin)) {
-        free(b);
-        return DNN_E_IO;
+        input = b;
+        input_len = n;
     }
-    *buf = b;
-    *len = n;
+    *buf = xcalloc(input_len, 1);
+    memcpy(*buf, input, input_len);
+    *len = input_len;
     return DNN_OK;
 }
 
@@ -682,11 +803,20 @@ typedef struct Data {
     float *x[MAX_SLOTS];       /* float slots: [count][size] */
     unsigned char *u8[MAX_SLOTS]; /* or byte slots (an IDX u8 file's input): [count][size], as read */
     float lut[MAX_SLOTS][256]; /* a byte slot's values after --scale, from prep_apply */
-    const float *mean[MAX_SLOTS], *std[MAX_SLOTS]; /* and --standardize's (the Prep's), or NULL */
+    const float *mean[MAX_SLOTS], *std[MAX_SLOTS]; /* and the Prep's statistics (std NULL: centred only), or NULL */
     int32_t *y[MAX_SLOTS];     /* class slots: [count] */
-    char **labels[MAX_SLOTS];  /* class names from a CSV text column, or NULL */
-    int nlabels[MAX_SLOTS];
 } Data;
+
+/* The names of each class slot's classes, which fix the class index of a
+ * text label. They come from --class-names, the weights or checkpoint, or
+ * the training data's text labels in sorted order, and are saved with the
+ * weights, so every later file's labels get the same indices. */
+typedef struct Classes {
+    char **names[MAX_SLOTS];     /* [count] names, NULL where unnamed; NULL: none known */
+    int count[MAX_SLOTS];        /* the slot's classes, when names is set */
+    char *from[MAX_SLOTS];       /* where they came from, for messages */
+    int learn;                   /* the data being read may set them (train, gradcheck) */
+} Classes;
 
 static const dnn_io *slot_io(const dnn_program *p, int s) {
     return s < p->ninputs ? &p->inputs[s] : &p->targets[s - p->ninputs];
@@ -697,10 +827,6 @@ static void data_free(Data *d) {
         free(d->x[s]);
         free(d->u8[s]);
         free(d->y[s]);
-        if (d->labels[s])
-            for (int k = 0; k < d->nlabels[s]; k++)
-                free(d->labels[s][k]);
-        free(d->labels[s]);
     }
     memset(d, 0, sizeof *d);
 }
@@ -788,39 +914,270 @@ static const char *find_map(const Options *o, const char *name) {
     return NULL;
 }
 
-/* A CSV file fills slots from *s on: by --map, by header names, or by count.
+static void classes_drop(Classes *k, int s) {
+    for (int c = 0; c < k->count[s]; c++)
+        free(k->names[s][c]);
+    free(k->names[s]);
+    free(k->from[s]);
+    k->names[s] = NULL;
+    k->from[s] = NULL;
+    k->count[s] = 0;
+}
+
+static void classes_free(Classes *k) {
+    for (int s = 0; s < MAX_SLOTS; s++)
+        classes_drop(k, s);
+}
+
+/* Slot s's class names: names[0..n) (NULL: unnamed), said to come from `from`. */
+static void classes_set(Classes *k, int s, int classes, char *const *names, int n, const char *from) {
+    classes_drop(k, s);
+    k->names[s] = xcalloc((size_t)classes, sizeof(char *));
+    k->count[s] = classes;
+    for (int c = 0; c < n && c < classes; c++)
+        k->names[s][c] = names[c] ? strdup(names[c]) : NULL;
+    k->from[s] = strdup(from);
+}
+
+/* "cat, dog, bird" (the first few), for messages. */
+static const char *classes_list(const Classes *k, int s) {
+    static char text[256];
+    size_t n = 0;
+    text[0] = 0;
+    for (int c = 0; c < k->count[s] && n < 200; c++)
+        if (k->names[s][c])
+            n += (size_t)snprintf(text + n, sizeof text - n, "%s%s", n ? ", " : "", k->names[s][c]);
+    if (n >= 200)
+        snprintf(text + 200, sizeof text - 200, ", ...");
+    return text;
+}
+
+/* A class column of text labels: each label becomes the index of its class
+ * name, in place in c's data. Without names yet, while the training data
+ * is read, the labels in sorted order are the names. */
+static int map_labels(const dnn_program *p, Classes *k, const char *path, dnn_csv *c, int s, int col) {
+    const dnn_io *io = slot_io(p, s);
+    int nlevels = c->nlevels[col];
+    if (!k->names[s] && !k->learn) {
+        fail("%s: column %d holds text labels ('%s', ...), but no class names of '%s' are known to give them their "
+             "indices", path, col + 1, c->levels[col][0], io->name);
+        note("give --class-names NAME,... in the order of the model's classes (the weights hold none)");
+        return 1;
+    }
+    if (!k->names[s]) {
+        if (nlevels > io->classes) {
+            fail("%s: column %d has %d different labels, but '%s' has %d classes", path, col + 1, nlevels, io->name,
+                 io->classes);
+            return 1;
+        }
+        classes_set(k, s, io->classes, c->levels[col], nlevels, path);
+        return 0; /* the labels' indices are the class indices */
+    }
+    int *index = xcalloc((size_t)nlevels, sizeof(int));
+    for (int v = 0; v < nlevels; v++) {
+        index[v] = -1;
+        for (int cl = 0; cl < k->count[s] && index[v] < 0; cl++)
+            if (k->names[s][cl] && !strcmp(k->names[s][cl], c->levels[col][v]))
+                index[v] = cl;
+    }
+    for (int i = 0; i < c->rows; i++) {
+        float *v = &c->data[(size_t)i * (size_t)c->cols + (size_t)col];
+        if (index[(int)*v] < 0) {
+            fail("%s:%d: label '%s' is not a class of '%s' (%s, from %s)", path, c->line[i], c->levels[col][(int)*v],
+                 io->name, classes_list(k, s), k->from[s]);
+            free(index);
+            return 1;
+        }
+        *v = (float)index[(int)*v];
+    }
+    free(index);
+    return 0;
+}
+
+/* The header columns that name slot io: one called like it (a one-value
+ * slot), or NAME.0 ... NAME.(size-1) as predict writes them. 1 when all are
+ * there, their indices in cols[]. */
+static int named_columns(const dnn_csv *c, const dnn_io *io, int *cols) {
+    if (!c->header)
+        return 0;
+    if (io->size == 1)
+        return (cols[0] = dnn_csv_column(c, io->name)) >= 0;
+    char *name = xcalloc(strlen(io->name) + 16, 1);
+    int k = 0;
+    for (; k < io->size; k++) {
+        sprintf(name, "%s.%d", io->name, k);
+        if ((cols[k] = dnn_csv_column(c, name)) < 0)
+            break;
+    }
+    free(name);
+    return k == io->size;
+}
+
+/* Appends "NAME" or "NAME.0 ... NAME.3" (how a header names slot io) to text. */
+static size_t slot_names(char *text, size_t cap, size_t n, const dnn_io *io) {
+    if (io->size == 1)
+        return n + (size_t)snprintf(text + n, cap - n, "%s", io->name);
+    return n + (size_t)snprintf(text + n, cap - n, "%s.0%s%s.%d", io->name, io->size > 2 ? " ... " : ", ", io->name,
+                                io->size - 1);
+}
+
+/* The error of a CSV whose columns are given for some of slots first..all-1
+ * (by --map or header names: cols[t] for t < end, header names after), or
+ * for none, while the rest do not line up by position: the header, what
+ * was matched and what is left over on both sides. */
+static void columns_mixed(const dnn_program *p, const Options *o, const char *path, const dnn_csv *c, int first,
+                          int all, int *const *cols, int end) {
+    size_t cap = 4096, n = 0, m = 0, l = 0, f = 0, h = 0;
+    char *header = xcalloc(cap, 1), *matched = xcalloc(cap, 1), *slots = xcalloc(cap, 1), *spare = xcalloc(cap, 1);
+    char *how = xcalloc(cap, 1), *used = xcalloc((size_t)c->cols, 1);
+    int *named = xcalloc((size_t)c->cols + 64, sizeof(int)), nspare = 0;
+    for (int j = 0; c->header && j < c->cols && n < cap - 256; j++)
+        n += (size_t)snprintf(header + n, cap - n, "%s%s", j ? "," : "", c->header[j]);
+    for (int s = first; s < all && h < cap - 256 && m < cap - 256 && l < cap - 256; s++) {
+        const dnn_io *io = slot_io(p, s);
+        h = slot_names(how, cap, h + (size_t)snprintf(how + h, cap - h, "%s", s > first ? ", " : ""), io);
+        const int *at = s < end ? cols[s] : io->size <= c->cols && named_columns(c, io, named) ? named : NULL;
+        if (!at) {
+            l += (size_t)snprintf(slots + l, cap - l, "%s%s (%d column%s)", l ? ", " : "", io->name, io->size,
+                                  io->size == 1 ? "" : "s");
+            continue;
+        }
+        m += (size_t)snprintf(matched + m, cap - m, "%s%s = column%s ", m ? ", " : "", io->name, io->size > 1 ? "s" : "");
+        for (int k = 0; k < io->size && m < cap - 256; k++) {
+            used[at[k]] = 1;
+            m += (size_t)snprintf(matched + m, cap - m, "%s%d", k ? "," : "", at[k] + 1);
+        }
+        if (s < end && find_map(o, io->name))
+            m += (size_t)snprintf(matched + m, cap - m, " (--map)");
+    }
+    for (int j = 0; j < c->cols && f < cap - 256; j++)
+        if (!used[j] && ++nspare)
+            f += (size_t)snprintf(spare + f, cap - f, "%s%d (%s)", f ? ", " : "", j + 1,
+                                  c->header && c->header[j][0] ? c->header[j] : "no name");
+    int want = 0;
+    for (int s = first; s < all; s++)
+        want += slot_io(p, s)->size;
+    if (m)
+        fail("%s: %s the columns of some of the model's inputs and targets but not all, and the rest do not line up "
+             "by position", path, end > first ? "--map or the header gives" : "the header names");
+    else
+        fail("%s: its %d columns do not line up by position with the %d of the model's inputs and targets, and the "
+             "header names none of them", path, c->cols, want);
+    note("header: %s", c->header ? header : "none (the first line is data)");
+    note("matched: %s", m ? matched : "nothing");
+    note("left over: the model's %s; the file's column%s %s", l ? slots : "nothing", nspare == 1 ? "" : "s",
+         nspare ? spare : "none");
+    note("name every column (%s), or choose them with --map NAME=COLUMNS", how);
+    free(header);
+    free(matched);
+    free(slots);
+    free(spare);
+    free(how);
+    free(used);
+    free(named);
+}
+
+/* Fills slot s from columns cols[] of c: text labels become class indices,
+ * text where numbers belong is an error. */
+static int fill_from_csv(const dnn_program *p, Classes *k, Data *d, int s, const char *path, dnn_csv *c, const int *cols) {
+    const dnn_io *io = slot_io(p, s);
+    if (io->classes && c->levels[cols[0]]) {
+        if (map_labels(p, k, path, c, s, cols[0]))
+            return 1;
+    } else if (!io->classes) {
+        for (int j = 0; j < io->size; j++)
+            if (c->levels[cols[j]]) {
+                fail("%s: column %d holds text ('%s', ...), but '%s' takes numbers", path, cols[j] + 1,
+                     c->levels[cols[j]][0], io->name);
+                return 1;
+            }
+    }
+    Source src = {path, c->data, c->rows, c->cols, c->line};
+    return place(p, d, s, &src, cols);
+}
+
+/* How many rows of column j hold row 0's value. */
+static int rows_like_first(const dnn_csv *c, int j) {
+    int n = 0;
+    for (int i = 0; i < c->rows; i++)
+        n += c->data[(size_t)i * (size_t)c->cols + (size_t)j] == c->data[j];
+    return n;
+}
+
+/* A file of text only has no header by the reader's rule (docs/data.md),
+ * yet a first line that spells the name of a one-value slot of slots
+ * first..all-1, a value no other line holds, is one: a labels file "kind /
+ * cat / dog / ...". That line becomes the header; a label only it held is
+ * dropped from the levels. */
+static void text_header(const dnn_program *p, dnn_csv *c, int first, int all) {
+    int names = 0;
+    if (c->header || c->rows < 2)
+        return;
+    for (int j = 0; j < c->cols; j++)
+        if (!c->levels[j])
+            return;
+    for (int j = 0; j < c->cols; j++)
+        for (int t = first; t < all; t++)
+            names |= slot_io(p, t)->size == 1 && !strcmp(c->levels[j][(int)c->data[j]], slot_io(p, t)->name) &&
+                     rows_like_first(c, j) == 1;
+    if (!names)
+        return;
+    c->header = xcalloc((size_t)c->cols, sizeof(char *));
+    for (int j = 0; j < c->cols; j++) {
+        int v = (int)c->data[j];
+        c->header[j] = strdup(c->levels[j][v]);
+        if (rows_like_first(c, j) > 1)
+            continue;
+        free(c->levels[j][v]);
+        memmove(&c->levels[j][v], &c->levels[j][v + 1], sizeof(char *) * (size_t)(c->nlevels[j] - v - 1));
+        c->nlevels[j]--;
+        for (int i = 1; i < c->rows; i++) {
+            float *x = &c->data[(size_t)i * (size_t)c->cols + (size_t)j];
+            *x -= *x > (float)v;
+        }
+    }
+    c->rows--;
+    memmove(c->data, c->data + c->cols, sizeof(float) * (size_t)c->rows * (size_t)c->cols);
+    memmove(c->line, c->line + 1, sizeof(int) * (size_t)c->rows);
+}
+
+/* A CSV file fills slots from *s on, either explicitly — every slot it
+ * fills by --map or by header names (the next file fills the first slot
+ * it has neither for) — or by position, the columns in order, which must
+ * then be used up exactly (predict: but for the targets' columns) and
+ * agree with any header name that is a slot's. `last`: no file follows.
+ * The columns of every slot are settled and checked before any is read.
  * It reads `file` and calls it `path` (they differ for standard input). */
-static int load_csv(const dnn_program *p, const Options *o, const char *file, const char *path, Data *d, int *s,
-                    int nslots) {
+static int load_csv(const dnn_program *p, const Options *o, Classes *k, const char *file, const char *path, Data *d,
+                    int *s, int nslots, int last) {
     dnn_csv c;
     char msg[512];
     if (dnn_csv_read(file, &c, msg, sizeof msg) != DNN_OK) {
         fail("%s", renamed(msg, file, path));
         return 1;
     }
-    Source src = {path, c.data, c.rows, c.cols, c.line};
-    int next_col = 0, rc = 0, mapped = 0;
-    int *cols = xcalloc((size_t)c.cols + 1, sizeof(int));
-    for (; *s < nslots && !rc; (*s)++) {
-        const dnn_io *io = slot_io(p, *s);
+    int first = *s, end = first, next_col = 0, rc = 0;
+    int all = nslots == p->ninputs ? p->ninputs + p->ntargets : nslots; /* predict: the targets' names count too */
+    int *cols[MAX_SLOTS] = {0}, *named = xcalloc((size_t)c.cols + 64, sizeof(int));
+    text_header(p, &c, first, all);
+    int explicit = find_map(o, slot_io(p, first)->name) || named_columns(&c, slot_io(p, first), named);
+    for (; end < nslots && !rc; end++) { /* the columns of slots first..end-1 */
+        const dnn_io *io = slot_io(p, end);
         const char *map = find_map(o, io->name);
         int n;
-        if (map) {
-            n = parse_columns(map, &c, path, cols, c.cols);
-            mapped = 1;
-        } else if (c.header && dnn_csv_column(&c, io->name) >= 0 && io->size == 1) {
-            cols[0] = dnn_csv_column(&c, io->name);
-            n = 1;
-            mapped = 1;
-        } else if (mapped) {
-            fail("%s: no columns for '%s': name them with --map %s=COLUMNS", path, io->name, io->name);
-            rc = 1;
-            break;
+        cols[end] = xcalloc((size_t)c.cols + 64, sizeof(int));
+        if (explicit) {
+            if (map)
+                n = parse_columns(map, &c, path, cols[end], c.cols);
+            else if (io->size <= c.cols && named_columns(&c, io, cols[end]))
+                n = io->size;
+            else
+                break; /* the next file fills it */
         } else {
-            if (next_col + io->size > c.cols)
+            if (map || next_col + io->size > c.cols)
                 break; /* the next file fills it */
             for (n = 0; n < io->size; n++)
-                cols[n] = next_col + n;
+                cols[end][n] = next_col + n;
             next_col += io->size;
         }
         if (n < 0) {
@@ -828,47 +1185,48 @@ static int load_csv(const dnn_program *p, const Options *o, const char *file, co
         } else if (n != io->size) {
             fail("%s: '%s' needs %d column%s, --map gives %d", path, io->name, io->size, io->size == 1 ? "" : "s", n);
             rc = 1;
-        } else {
-            if (io->classes && c.levels[cols[0]]) {
-                if (c.nlevels[cols[0]] > io->classes) {
-                    fail("%s: column %d has %d different labels, but '%s' has %d classes", path, cols[0] + 1,
-                         c.nlevels[cols[0]], io->name, io->classes);
-                    rc = 1;
-                    break;
-                }
-                d->labels[*s] = xcalloc((size_t)c.nlevels[cols[0]], sizeof(char *));
-                d->nlabels[*s] = c.nlevels[cols[0]];
-                for (int k = 0; k < c.nlevels[cols[0]]; k++)
-                    d->labels[*s][k] = strdup(c.levels[cols[0]][k]);
-            } else if (!io->classes) {
-                for (int k = 0; k < n && !rc; k++)
-                    if (c.levels[cols[k]]) {
-                        fail("%s: column %d holds text ('%s', ...), but '%s' takes numbers", path, cols[k] + 1,
-                             c.levels[cols[k]][0], io->name);
-                        rc = 1;
-                    }
-                if (rc)
-                    break;
-            }
-            rc = place(p, d, *s, &src, cols);
         }
     }
-    if (!rc && !mapped && next_col < c.cols) {
+    if (rc) {
+        /* said */
+    } else if (explicit) {
+        if (end < nslots && last) {
+            columns_mixed(p, o, path, &c, first, all, cols, end);
+            rc = 1;
+        }
+    } else {
+        /* by position: the columns used up, and every header name of a slot where that slot's columns are */
         int targets = 0; /* columns of the targets a predict does not read */
         for (int t = 0; t < p->ntargets; t++)
             targets += p->targets[t].size;
-        if (*s < nslots) {
-            fail("%s: %d column%s left, but '%s' needs %d", path, c.cols - next_col, c.cols - next_col == 1 ? "" : "s",
-                 slot_io(p, *s)->name, slot_io(p, *s)->size);
+        int ignored = nslots == p->ninputs && end == nslots && c.cols - next_col == targets, agree = 1;
+        for (int t = first, at = next_col; t < all; t++) {
+            int here = t < end || ignored, from = t < end ? 0 : at; /* an ignored target's columns start at `at` */
+            at += t < end ? 0 : slot_io(p, t)->size;
+            if (slot_io(p, t)->size <= c.cols && named_columns(&c, slot_io(p, t), named))
+                for (int j = 0; j < slot_io(p, t)->size; j++)
+                    agree &= here && named[j] == (t < end ? cols[t][j] : from + j);
+        }
+        if (!agree || (next_col < c.cols && !ignored && c.header)) {
+            columns_mixed(p, o, path, &c, first, all, cols, first);
             rc = 1;
-        } else if (!(nslots == p->ninputs && c.cols - next_col == targets)) {
-            fail("%s has %d columns; the model's %s take %d", path, c.cols,
-                 nslots == p->ninputs ? "inputs" : "inputs and targets", next_col);
-            note("choose columns with --map NAME=COLUMNS");
+        } else if (next_col < c.cols && !ignored) {
+            if (end < nslots && !find_map(o, slot_io(p, end)->name))
+                fail("%s: %d column%s left, but '%s' needs %d", path, c.cols - next_col,
+                     c.cols - next_col == 1 ? "" : "s", slot_io(p, end)->name, slot_io(p, end)->size);
+            else {
+                fail("%s has %d columns; the model's %s take %d", path, c.cols,
+                     nslots == p->ninputs ? "inputs" : "inputs and targets", next_col);
+                note("choose columns with --map NAME=COLUMNS");
+            }
             rc = 1;
         }
     }
-    free(cols);
+    for (; *s < end && !rc; (*s)++)
+        rc = fill_from_csv(p, k, d, *s, path, &c, cols[*s]);
+    for (int t = 0; t < MAX_SLOTS; t++)
+        free(cols[t]);
+    free(named);
     dnn_csv_free(&c);
     return rc;
 }
@@ -950,8 +1308,10 @@ static void data_floats(const dnn_program *p, Data *d) {
         }
 }
 
-/* Reads files into the first nslots slots (inputs, or inputs and targets). */
-static int load_data(const dnn_program *p, const Options *o, const char *const *files, int nfiles, int nslots, Data *d) {
+/* Reads files into the first nslots slots (inputs, or inputs and targets);
+ * text labels get the class indices of k's names (see Classes). */
+static int load_data(const dnn_program *p, const Options *o, Classes *k, const char *const *files, int nfiles,
+                     int nslots, Data *d) {
     int s = 0;
     memset(d, 0, sizeof *d);
     d->nslots = nslots;
@@ -970,7 +1330,7 @@ static int load_data(const dnn_program *p, const Options *o, const char *const *
         DataKind kind = data_kind(file);
         if (!strcmp(file, "-") && !(file = stdin_to_file(&kind)))
             return 1;
-        rc = kind == DATA_CSV ? load_csv(p, o, file, name, d, &s, nslots)
+        rc = kind == DATA_CSV ? load_csv(p, o, k, file, name, d, &s, nslots, f + 1 == nfiles)
                               : load_array(p, file, name, kind == DATA_NPY, d, &s);
         if (file != files[f]) {
             remove(file);
@@ -993,18 +1353,25 @@ static int load_data(const dnn_program *p, const Options *o, const char *const *
     return 0;
 }
 
-/* ---- preprocessing: --scale and --standardize, kept in the weights file ---------- */
+/* ---- preprocessing: --scale, --standardize and --center, kept in the weights file ---------- */
 
+/* Each input is scaled, x = (float)(raw · scale) with the product in double,
+ * then standardised, (x − mean) / std, or centred, x − mean, in float. The
+ * statistics are per element of the input or per channel — the input's
+ * first dimension, so one mean and std per C of [C, H, W] as torchvision's
+ * Normalize — and are held here repeated over each channel's positions. */
 typedef struct Prep {
     double scale;              /* 1 when none */
-    float *mean[MAX_SLOTS];    /* per input feature, or NULL */
-    float *std[MAX_SLOTS];
+    float *mean[MAX_SLOTS];    /* per input element, or NULL */
+    float *std[MAX_SLOTS];     /* the same, or NULL: centred only */
+    int groups[MAX_SLOTS];     /* how many statistics: the input's size, or its channels */
 } Prep;
 
 static void prep_free(Prep *pr) {
     for (int s = 0; s < MAX_SLOTS; s++) {
         free(pr->mean[s]);
         free(pr->std[s]);
+        pr->mean[s] = pr->std[s] = NULL;
     }
 }
 
@@ -1022,8 +1389,10 @@ static void prep_apply(const dnn_program *p, const Prep *pr, Data *d) {
             for (int k = 0; k < size; k++) {
                 float *v = &d->x[s][i * size + k];
                 *v = (float)(*v * pr->scale);
-                if (pr->mean[s])
+                if (pr->std[s])
                     *v = (*v - pr->mean[s][k]) / pr->std[s][k];
+                else if (pr->mean[s])
+                    *v = *v - pr->mean[s][k];
             }
     }
 }
@@ -1031,26 +1400,49 @@ static void prep_apply(const dnn_program *p, const Prep *pr, Data *d) {
 /* Element i of slot s as read (before any preprocessing). */
 static float raw(const Data *d, int s, long i) { return d->u8[s] ? d->u8[s][i] : d->x[s][i]; }
 
-/* Mean and standard deviation of each input feature over samples idx[0..n). */
-static void prep_fit(const dnn_program *p, Prep *pr, const Data *d, const long *idx, long n) {
+/* The statistics of every input over samples idx[0..n): means, and with
+ * `spread` standard deviations (population, as the mean of squared
+ * deviations); per element, or per channel (`per` PER_CHANNEL). */
+static void prep_fit(const dnn_program *p, Prep *pr, const Data *d, const long *idx, long n, int per, int spread) {
     for (int s = 0; s < p->ninputs; s++) {
-        int size = p->inputs[s].size;
+        const dnn_io *io = &p->inputs[s];
+        int size = io->size, groups = per == PER_CHANNEL && io->rank > 0 ? io->shape[0] : size, each = size / groups;
+        free(pr->mean[s]);
+        free(pr->std[s]);
         pr->mean[s] = xcalloc((size_t)size, sizeof(float));
-        pr->std[s] = xcalloc((size_t)size, sizeof(float));
-        for (int k = 0; k < size; k++) {
-            double sum = 0, sq = 0;
+        pr->std[s] = spread ? xcalloc((size_t)size, sizeof(float)) : NULL;
+        pr->groups[s] = groups;
+        for (int g = 0; g < groups; g++) {
+            double sum = 0, sq = 0, count = (double)n * each;
             for (long i = 0; i < n; i++)
-                sum += raw(d, s, idx[i] * size + k) * pr->scale;
-            double mean = sum / (double)n;
-            for (long i = 0; i < n; i++) {
-                double dv = raw(d, s, idx[i] * size + k) * pr->scale - mean;
-                sq += dv * dv;
+                for (int k = g * each; k < (g + 1) * each; k++)
+                    sum += raw(d, s, idx[i] * size + k) * pr->scale;
+            double mean = sum / count;
+            for (long i = 0; i < n; i++)
+                for (int k = g * each; k < (g + 1) * each; k++) {
+                    double dv = raw(d, s, idx[i] * size + k) * pr->scale - mean;
+                    sq += dv * dv;
+                }
+            double sd = sqrt(sq / count);
+            for (int k = g * each; k < (g + 1) * each; k++) {
+                pr->mean[s][k] = (float)mean;
+                if (spread)
+                    pr->std[s][k] = sd > 1e-12 ? (float)sd : 1.0f; /* a constant feature stays as it is */
             }
-            double sd = sqrt(sq / (double)n);
-            pr->mean[s][k] = (float)mean;
-            pr->std[s][k] = sd > 1e-12 ? (float)sd : 1.0f; /* a constant feature stays as it is */
         }
     }
+}
+
+/* The options' statistics over idx[0..n), unless the preprocessing has them already (from a file). */
+static void prep_fit_options(const dnn_program *p, const Options *o, Prep *pr, const Data *d, const long *idx, long n) {
+    for (int s = 0; s < p->ninputs; s++)
+        if (pr->mean[s]) {
+            if (o->standardize || o->center)
+                note("the weights' statistics are used, not new ones of --%s", o->center ? "center" : "standardize");
+            return;
+        }
+    if (o->standardize || o->center)
+        prep_fit(p, pr, d, idx, n, o->standardize ? o->standardize : o->center, o->standardize != 0);
 }
 
 /* ---- the model and its files ------------------------------------------------------ */
@@ -1061,8 +1453,7 @@ typedef struct Run {
     void *m;                   /* the model struct */
     float *params;             /* its parameter area */
     Prep prep;
-    char **labels;             /* class names of the scored target, or NULL */
-    int nlabels;
+    Classes classes;           /* the class names of the class targets */
 } Run;
 
 #define AT(run, off, type) ((type)((char *)(run)->m + (off)))
@@ -1085,15 +1476,16 @@ static void meta_free(Meta *mt) {
     for (int i = 0; i < mt->nowned; i++)
         free(mt->owned[i]);
     for (int i = 0; i < mt->n; i++)
-        if (!strncmp(mt->kv[2 * i], "dnn.", 4) && strchr(mt->kv[2 * i], '@'))
-            free((char *)mt->kv[2 * i]);
+        if (!strcmp(mt->kv[2 * i], "dnn.labels") || strchr(mt->kv[2 * i], '@'))
+            free((char *)mt->kv[2 * i]); /* the keys prep_meta made */
     memset(mt, 0, sizeof *mt);
 }
 
-static char *floats_text(const float *v, int n) {
+/* n floats, every step-th of v, as "%.9g" text (exact for a float). */
+static char *floats_text(const float *v, int n, int step) {
     char *s = xcalloc((size_t)n, 18), *q = s;
     for (int i = 0; i < n; i++)
-        q += sprintf(q, "%s%.9g", i ? "," : "", v[i]);
+        q += sprintf(q, "%s%.9g", i ? "," : "", v[(size_t)i * (size_t)step]);
     return s;
 }
 
@@ -1103,64 +1495,179 @@ static char *key_for(const char *what, const char *name) {
     return k;
 }
 
+/* The slot --class-names names: the scored class target, else the first class target; -1 if none. */
+static int named_slot(const dnn_program *p) {
+    if (p->ntargets && p->targets[p->score_target].classes)
+        return p->ninputs + p->score_target;
+    for (int t = 0; t < p->ntargets; t++)
+        if (p->targets[t].classes)
+            return p->ninputs + t;
+    return -1;
+}
+
+/* The metadata key of class slot s's names: "dnn.labels" for named_slot's, "dnn.labels@NAME" for others'. */
+static char *names_key(const dnn_program *p, int s) {
+    return s == named_slot(p) ? strdup("dnn.labels") : key_for("labels", slot_io(p, s)->name);
+}
+
 static void prep_meta(const Run *r, Meta *mt) {
     char *scale = xcalloc(32, 1);
     snprintf(scale, 32, "%.17g", r->prep.scale);
     meta_add(mt, "dnn.scale", scale);
-    for (int s = 0; s < r->p->ninputs; s++)
-        if (r->prep.mean[s]) {
-            meta_add(mt, key_for("mean", r->p->inputs[s].name), floats_text(r->prep.mean[s], r->p->inputs[s].size));
-            meta_add(mt, key_for("std", r->p->inputs[s].name), floats_text(r->prep.std[s], r->p->inputs[s].size));
-        }
-    if (r->labels) {
+    for (int s = 0; s < r->p->ninputs; s++) {
+        int groups = r->prep.groups[s], each = groups ? r->p->inputs[s].size / groups : 1;
+        if (r->prep.mean[s])
+            meta_add(mt, key_for("mean", r->p->inputs[s].name), floats_text(r->prep.mean[s], groups, each));
+        if (r->prep.std[s])
+            meta_add(mt, key_for("std", r->p->inputs[s].name), floats_text(r->prep.std[s], groups, each));
+    }
+    for (int s = r->p->ninputs; s < r->p->ninputs + r->p->ntargets; s++) {
+        const Classes *k = &r->classes;
+        int n = k->count[s];
+        while (n > 0 && !k->names[s][n - 1])
+            n--;
+        if (!n)
+            continue;
         size_t len = 1;
-        for (int k = 0; k < r->nlabels; k++)
-            len += strlen(r->labels[k]) + 1;
+        for (int c = 0; c < n; c++)
+            len += (k->names[s][c] ? strlen(k->names[s][c]) : 0) + 1;
         char *text = xcalloc(len, 1);
-        for (int k = 0; k < r->nlabels; k++)
-            strcat(strcat(text, k ? "\n" : ""), r->labels[k]);
-        meta_add(mt, "dnn.labels", text);
+        for (int c = 0; c < n; c++)
+            strcat(strcat(text, c ? "\n" : ""), k->names[s][c] ? k->names[s][c] : "");
+        meta_add(mt, names_key(r->p, s), text);
     }
 }
 
-/* Reads the preprocessing back from a weights or checkpoint image. */
-static int prep_from(Run *r, const void *buf, size_t len, const char *path) {
-    size_t cap = 64;
-    for (int s = 0; s < r->p->ninputs; s++)
-        cap += 18 * (size_t)r->p->inputs[s].size;
+enum { META_PREP = 1, META_NAMES = 2 }; /* what meta_from reads */
+
+/* Input s's dnn.mean@NAME and dnn.std@NAME, if the image has them: one
+ * value per element of the input or one per channel (its first
+ * dimension); means finite, standard deviations positive. */
+static int stats_from(Run *r, const void *buf, size_t len, const char *path, int s, char *text, size_t cap) {
+    const dnn_io *io = &r->p->inputs[s];
+    float *stats[2] = {NULL, NULL};
+    int groups[2] = {0, 0}, rc = 0;
+    for (int which = 0; which < 2 && !rc; which++) {
+        char *key = key_for(which ? "std" : "mean", io->name);
+        if (dnn_st_metadata(buf, len, key, text, cap) == DNN_OK) {
+            int n = 1, channels = io->rank > 0 ? io->shape[0] : io->size;
+            for (const char *q = text; *q; q++)
+                n += *q == ',';
+            float *v = xcalloc((size_t)n, sizeof(float));
+            char *q = text, *end = text;
+            for (int k = 0; k < n && !rc; k++, q = end + 1) {
+                v[k] = strtof(q, &end);
+                rc = end == q || (*end != ',' && *end) || !isfinite(v[k]) || (which && !(v[k] > 0));
+            }
+            if (!rc && n != io->size && n != channels)
+                rc = 1;
+            if (rc) {
+                fail("%s: %s is damaged: %d values, which must be finite%s and number %d (one per element of '%s') "
+                     "or %d (one per channel)", path, key, n, which ? ", positive" : "", io->size, io->name, channels);
+                note("the file's metadata holds the preprocessing of its training run (docs/training.md)");
+            }
+            /* repeated over each channel's positions */
+            stats[which] = xcalloc((size_t)io->size, sizeof(float));
+            for (int k = 0; k < io->size && !rc; k++)
+                stats[which][k] = v[k / (io->size / n)];
+            groups[which] = n;
+            free(v);
+        }
+        free(key);
+    }
+    if (!rc && stats[1] && (!stats[0] || groups[0] != groups[1])) {
+        fail("%s: dnn.std@%s goes with a dnn.mean@%s of as many values", path, io->name, io->name);
+        rc = 1;
+    }
+    if (rc || !stats[0]) {
+        free(stats[0]);
+        free(stats[1]);
+        return rc;
+    }
+    free(r->prep.mean[s]);
+    free(r->prep.std[s]);
+    r->prep.mean[s] = stats[0];
+    r->prep.std[s] = stats[1];
+    r->prep.groups[s] = groups[0];
+    return 0;
+}
+
+/* Reads the preprocessing (META_PREP) and the class names (META_NAMES)
+ * back from a weights or checkpoint image. Names given by --class-names
+ * stay, with a note when the file's differ. */
+static int meta_from(Run *r, const void *buf, size_t len, const char *path, int what) {
+    const dnn_program *p = r->p;
+    uint64_t header = 0; /* the header's length bounds every value */
+    for (int b = 7; b >= 0 && len >= 8; b--)
+        header = header << 8 | ((const unsigned char *)buf)[b];
+    size_t cap = (header < len ? (size_t)header : len) + 1;
     char *text = xcalloc(cap, 1);
     int rc = 0;
-    if (dnn_st_metadata(buf, len, "dnn.scale", text, cap) == DNN_OK)
-        r->prep.scale = atof(text);
-    for (int s = 0; s < r->p->ninputs && !rc; s++) {
-        char *km = key_for("mean", r->p->inputs[s].name), *ks = key_for("std", r->p->inputs[s].name);
-        for (int which = 0; which < 2 && !rc; which++) {
-            if (dnn_st_metadata(buf, len, which ? ks : km, text, cap) != DNN_OK)
-                continue;
-            float *v = xcalloc((size_t)r->p->inputs[s].size, sizeof(float));
-            char *q = text;
-            for (int k = 0; k < r->p->inputs[s].size && !rc; k++) {
-                char *end;
-                v[k] = strtof(q, &end);
-                if (end == q || (*end != ',' && *end)) {
-                    fail("%s: its standardisation statistics for '%s' are damaged", path, r->p->inputs[s].name);
-                    rc = 1;
-                }
-                q = *end ? end + 1 : end;
-            }
-            free(which ? r->prep.std[s] : r->prep.mean[s]);
-            (which ? r->prep.std : r->prep.mean)[s] = v;
+    if ((what & META_PREP) && dnn_st_metadata(buf, len, "dnn.scale", text, cap) == DNN_OK) {
+        char *end;
+        r->prep.scale = strtod(text, &end);
+        if (end == text || *end || !isfinite(r->prep.scale) || !(r->prep.scale > 0)) {
+            fail("%s: dnn.scale is damaged: '%s' is not a positive number", path, text);
+            rc = 1;
         }
-        free(km);
-        free(ks);
     }
-    if (!r->labels && dnn_st_metadata(buf, len, "dnn.labels", text, cap) == DNN_OK) {
-        r->labels = xcalloc(256, sizeof(char *));
-        for (char *q = strtok(text, "\n"); q && r->nlabels < 256; q = strtok(NULL, "\n"))
-            r->labels[r->nlabels++] = strdup(q);
+    for (int s = 0; s < p->ninputs && !rc && (what & META_PREP); s++)
+        rc = stats_from(r, buf, len, path, s, text, cap);
+    for (int s = p->ninputs; s < p->ninputs + p->ntargets && !rc && (what & META_NAMES); s++) {
+        const dnn_io *io = slot_io(p, s);
+        char *key = names_key(p, s);
+        int found = io->classes && dnn_st_metadata(buf, len, key, text, cap) == DNN_OK;
+        free(key);
+        if (!found)
+            continue;
+        char **names = xcalloc((size_t)io->classes + 1, sizeof(char *));
+        int n = 0;
+        for (char *q = text, *end; q; q = end ? end + 1 : NULL, n++) {
+            end = strchr(q, '\n');
+            if (end)
+                *end = 0;
+            if (n < io->classes)
+                names[n] = *q ? q : NULL;
+        }
+        Classes *k = &r->classes;
+        if (n > io->classes) {
+            fail("%s names %d classes of '%s', which has %d", path, n, io->name, io->classes);
+            rc = 1;
+        } else if (!k->names[s]) {
+            classes_set(k, s, io->classes, names, n, path);
+        } else {
+            int same = 1;
+            for (int c = 0; c < io->classes; c++)
+                same &= (!names[c] && !k->names[s][c]) ||
+                        (names[c] && k->names[s][c] && !strcmp(names[c], k->names[s][c]));
+            if (!same) {
+                Classes saved = {0};
+                classes_set(&saved, s, io->classes, names, n, path);
+                note("%s replaces the class names of '%s' in %s (%s)", k->from[s], io->name, path,
+                     classes_list(&saved, s));
+                classes_free(&saved);
+            }
+        }
+        free(names);
     }
     free(text);
     return rc;
+}
+
+/* The whole file at path ('-': standard input) into *buf (malloc'd); 1 after a message saying why not. */
+static int read_whole(const char *path, void **buf, size_t *len) {
+    struct stat st;
+    errno = 0;
+    int rc = read_input(path, buf, len);
+    if (rc == DNN_OK)
+        return 0;
+    if (rc == DNN_E_SPACE)
+        fail("cannot read '%s': out of memory", shown(path));
+    else if (errno || !strcmp(path, "-") || stat(path, &st) != 0)
+        fail("cannot read '%s': %s", shown(path), strerror(errno));
+    else
+        fail("cannot read '%s': %s", path, S_ISDIR(st.st_mode) ? "it is a directory" : "not a regular file");
+    return 1;
 }
 
 /* Tensor pointers of the model, in NAME_tensors order. */
@@ -1169,25 +1676,50 @@ static void tensor_ptrs(const Run *r, float **dst) {
         dst[i] = r->p->tensor(r->m, i);
 }
 
-static int load_weights(Run *r, const char *path) {
+/* Loads the weights at path into the model, and what of its metadata
+ * meta_from reads (META_PREP, META_NAMES). */
+static int load_weights(Run *r, const char *path, int what) {
     void *buf;
     size_t len;
-    if (read_input(path, &buf, &len) != DNN_OK) {
-        fail("cannot read '%s': %s", shown(path), strerror(errno));
+    if (read_whole(path, &buf, &len))
         return 1;
-    }
     path = shown(path);
     float **dst = xcalloc((size_t)r->p->num_tensors, sizeof(float *));
     tensor_ptrs(r, dst);
     int rc = dnn_safetensors_load(r->p->tensors, dst, r->p->num_tensors, buf, len);
     if (rc != DNN_OK) {
-        fail("%s: %s", path, dnn_strerror(rc));
+        char why[512];
+        if (dnn_st_metadata(buf, len, "dnn.format", why, sizeof why) == DNN_OK && !strcmp(why, CKPT_FORMAT)) {
+            fail("%s is a checkpoint (for --resume), not a weights file", path);
+            free(dst);
+            free(buf);
+            return 1;
+        }
+        dnn_safetensors_check(r->p->tensors, r->p->num_tensors, buf, len, why, sizeof why);
+        fail("%s: %s", path, why);
         note("the file must hold exactly the model's tensors (see '%s --help' and docs/training.md)", prog_name);
     } else
-        rc = prep_from(r, buf, len, path);
+        rc = meta_from(r, buf, len, path, what);
     free(dst);
     free(buf);
     return rc != 0;
+}
+
+/* train: before the data is read, what it takes from --resume's checkpoint
+ * `from` (the preprocessing and the class names: the run goes on as it
+ * was) or else from --weights (the class names, so that the same labels
+ * keep their classes). */
+static int train_meta(Run *r, const char *from) {
+    const char *path = from ? from : r->o.weights;
+    void *buf;
+    size_t len;
+    if (!path)
+        return 0;
+    if (read_whole(path, &buf, &len))
+        return 1;
+    int rc = meta_from(r, buf, len, shown(path), from ? META_PREP | META_NAMES : META_NAMES);
+    free(buf);
+    return rc;
 }
 
 static int save_weights(const Run *r, const char *path) {
@@ -1257,9 +1789,12 @@ static void batch_fill(const dnn_program *p, const Data *d, const long *idx, int
                 const unsigned char *src = d->u8[s] + idx[i] * io->size;
                 const float *lut = d->lut[s], *mean = d->mean[s], *std = d->std[s];
                 float *dst = b->x[s] + (size_t)i * io->size;
-                if (mean)
+                if (std)
                     for (int k = 0; k < io->size; k++)
                         dst[k] = (lut[src[k]] - mean[k]) / std[k];
+                else if (mean)
+                    for (int k = 0; k < io->size; k++)
+                        dst[k] = lut[src[k]] - mean[k];
                 else
                     for (int k = 0; k < io->size; k++)
                         dst[k] = lut[src[k]];
@@ -1350,6 +1885,7 @@ typedef struct Loop {
     int epoch;                 /* epoch being run (0-based) */
     long batch;                /* batches of it already done */
     dnn_rng shuffle;           /* the shuffle generator at the start of the epoch */
+    dnn_rng augment;           /* the augmentation generator now (it runs on across epochs) */
     double loss_sum;           /* this epoch so far: Σ batch loss × n */
     long correct, scored, seen;
     double seconds;            /* this epoch's time before an interruption */
@@ -1370,6 +1906,125 @@ static char *log_text(const Loop *l) {
                                 w->train_acc, w->val_loss, w->val_acc, w->seconds);
     }
     return s;
+}
+
+/* ---- run-time hyper-parameters ------------------------------------------------------------ */
+
+/* The model's hyper-parameter `name` (a double in the struct), or NULL. */
+static double *hparam_at(const Run *r, const char *name) {
+    for (int i = 0; i < r->p->nhparams; i++)
+        if (!strcmp(r->p->hparam_names[i], name))
+            return AT(r, r->p->hparam_offsets[i], double *);
+    return NULL;
+}
+
+/* "lr, momentum, weight_decay": the names this model takes. */
+static char *hparam_list(const dnn_program *p) {
+    char *s = xcalloc(32 * (size_t)(p->nhparams + 1), 1);
+    for (int i = 0; i < p->nhparams; i++)
+        sprintf(s + strlen(s), "%s%s", i ? ", " : "", p->hparam_names[i]);
+    return s;
+}
+
+/* Sets the command line's hyper-parameters in the freshly initialised
+ * model; 0, or 2 after a message naming the option. */
+static int apply_hparams(const Run *r) {
+    const dnn_program *p = r->p;
+    const Options *o = &r->o;
+    for (int i = 0; i < o->nhp; i++) {
+        const char *name = o->hp_names[i], *opt = o->hp_options[i];
+        int rc = p->set_hparam(r->m, name, o->hp_values[i]);
+        if (rc == DNN_OK)
+            continue;
+        char *list = hparam_list(p);
+        char *given = !strcmp(opt, "hparam") ? text_of("--hparam %s=%g", name, o->hp_values[i])
+                                             : text_of("--%s %g", opt, o->hp_values[i]);
+        if (rc == DNN_E_HPARAM) {
+            fail("%s: no hyper-parameter is called '%s'", given, name);
+            note("this model's are: %s", list);
+        } else if (rc == DNN_E_NOSTATE) {
+            fail("%s: model '%s' (%s, %s%s) has no '%s'", given, p->name, p->optimizer,
+                 p->schedule ? "schedule " : "no schedule", p->schedule ? p->schedule : "", name);
+            if (!strcmp(name, "momentum") || !strcmp(name, "dampening"))
+                note("it was compiled without momentum, so it keeps no momentum buffer: give %s(momentum = ...) "
+                     "in %s and recompile", p->optimizer, p->source);
+            else
+                note("its hyper-parameters are: %s; for others change %s and recompile", list, p->source);
+        } else {
+            static const char *const rules[][2] = {
+                {"lr", "must be positive"}, {"beta1", "must be in [0, 1)"}, {"beta2", "must be in [0, 1)"},
+                {"every", "must be a whole number of at least 1"}, {"period", "must be a whole number of at least 1"},
+                {"gamma", "must be a finite number"}, {"k", "must be a finite number"},
+                {"momentum", "must not be negative; it must be positive with nesterov, or with a dampening"},
+                {"dampening", "must not be negative; it must be 0 with nesterov or without momentum"},
+            };
+            const char *rule = "must not be negative";
+            for (size_t k = 0; k < sizeof rules / sizeof *rules; k++)
+                if (!strcmp(rules[k][0], name))
+                    rule = rules[k][1];
+            fail("%s: '%s' %s", given, name, rule);
+        }
+        free(list);
+        free(given);
+        return 2;
+    }
+    return 0;
+}
+
+/* The checkpoint's "dnn.hparams": "lr=0x1p-1 momentum=0x1.ccccccccccccdp-1 ..." */
+static char *hparams_text(const Run *r) {
+    char *s = xcalloc(64 * (size_t)(r->p->nhparams + 1), 1);
+    for (int i = 0; i < r->p->nhparams; i++)
+        sprintf(s + strlen(s), "%s%s=%a", i ? " " : "", r->p->hparam_names[i], *AT(r, r->p->hparam_offsets[i], double *));
+    return s;
+}
+
+/* A resumed run keeps the hyper-parameters it started with: those of its
+ * checkpoint (already in the model). The command line may repeat them,
+ * not change them; 0, or 2 after a message. */
+static int check_resumed_hparams(const Run *r, const char *ckpt) {
+    for (int i = 0; i < r->o.nhp; i++) {
+        double had = *hparam_at(r, r->o.hp_names[i]);
+        if (had != r->o.hp_values[i]) {
+            fail("--%s %g: the run in %s has %s %.9g, and a resumed run keeps its hyper-parameters", r->o.hp_options[i],
+                 r->o.hp_values[i], ckpt, r->o.hp_names[i], had);
+            note("resume without --%s, or start a new run", r->o.hp_options[i]);
+            return 2;
+        }
+    }
+    return 0;
+}
+
+/* The run's effective settings as JSON beside the log (FILE.settings.json):
+ * the optimizer and schedule with every hyper-parameter, which of them the
+ * command line set, epochs, batch and seed. 0, or 3 after a message. */
+static int write_settings(const Run *r, const char *path, int epochs, uint64_t seed) {
+    const dnn_program *p = r->p;
+    size_t cap = 1024 + 96 * (size_t)p->nhparams + 6 * strlen(p->source), len = 0;
+    char *s = xcalloc(cap, 1);
+    len += (size_t)snprintf(s + len, cap - len, "{\n  \"model\": \"%s\",\n  \"source\": \"", p->name);
+    for (const unsigned char *c = (const unsigned char *)p->source; *c; c++) /* a JSON string */
+        len += (size_t)snprintf(s + len, cap - len, *c == '"' || *c == '\\' ? "\\%c" : *c < 0x20 ? "\\u%04x" : "%c", *c);
+    len += (size_t)snprintf(s + len, cap - len, "\",\n");
+    len += (size_t)snprintf(s + len, cap - len, "  \"optimizer\": \"%s\",\n", p->optimizer);
+    for (int i = 0; i < p->nhparams; i++)
+        len += (size_t)snprintf(s + len, cap - len, "  \"%s\": %.17g,\n", p->hparam_names[i],
+                                *AT(r, p->hparam_offsets[i], double *));
+    if (p->schedule)
+        len += (size_t)snprintf(s + len, cap - len, "  \"schedule\": \"%s\",\n  \"per_step\": %s,\n", p->schedule,
+                                p->per_step ? "true" : "false");
+    else
+        len += (size_t)snprintf(s + len, cap - len, "  \"schedule\": null,\n");
+    len += (size_t)snprintf(s + len, cap - len, "  \"from_command_line\": [");
+    for (int i = 0; i < r->o.nhp; i++)
+        len += (size_t)snprintf(s + len, cap - len, "%s\"%s\"", i ? ", " : "", r->o.hp_names[i]);
+    len += (size_t)snprintf(s + len, cap - len, "],\n  \"epochs\": %d,\n  \"batch\": %d,\n  \"seed\": %llu\n}\n", epochs,
+                            p->batch, (unsigned long long)seed);
+    int rc = dnn_write_file_atomic(path, s, len);
+    if (rc != DNN_OK)
+        fail("cannot write '%s': %s", path, strerror(errno));
+    free(s);
+    return rc != DNN_OK ? 3 : 0;
 }
 
 static int save_checkpoint(const Run *r, const Loop *l, const char *path) {
@@ -1401,9 +2056,13 @@ static int save_checkpoint(const Run *r, const Loop *l, const char *path) {
     meta_add(&mt, "dnn.rng", text_of("%llx %llx", (unsigned long long)rng->state, (unsigned long long)rng->inc));
     meta_add(&mt, "dnn.shuffle", text_of("%llx %llx", (unsigned long long)l->shuffle.state,
                                          (unsigned long long)l->shuffle.inc));
+    if (p->naugment)
+        meta_add(&mt, "dnn.augment", text_of("%llx %llx", (unsigned long long)l->augment.state,
+                                             (unsigned long long)l->augment.inc));
     meta_add(&mt, "dnn.progress", text_of("%a %ld %ld %ld %a", l->loss_sum, l->correct, l->scored, l->seen, l->seconds));
     meta_add(&mt, "dnn.early_stop", text_of("%a %d %d", l->best_loss, l->best_epoch, l->bad_epochs));
     meta_add(&mt, "dnn.log", log_text(l));
+    meta_add(&mt, "dnn.hparams", hparams_text(r));
     prep_meta(r, &mt);
     size_t len = dnn_safetensors_save_meta(info, src, count, mt.kv, mt.n, NULL, 0);
     void *buf = xcalloc(len, 1);
@@ -1449,10 +2108,8 @@ static int load_checkpoint(Run *r, Loop *l, const char *path) {
     void *buf;
     size_t len;
     char text[256];
-    if (dnn_read_file_alloc(path, &buf, &len) != DNN_OK) {
-        fail("cannot read '%s': %s", path, strerror(errno));
+    if (read_whole(path, &buf, &len))
         return 1;
-    }
     int rc = 1;
     if (dnn_st_metadata(buf, len, "dnn.format", text, sizeof text) != DNN_OK || strcmp(text, CKPT_FORMAT)) {
         fail("%s is not a dnnc checkpoint", path);
@@ -1494,6 +2151,16 @@ static int load_checkpoint(Run *r, Loop *l, const char *path) {
          sscanf(text, "%la %ld %ld %ld %la", &l->loss_sum, &l->correct, &l->scored, &l->seen, &l->seconds) == 5;
     ok = ok && dnn_st_metadata(buf, len, "dnn.early_stop", text, sizeof text) == DNN_OK &&
          sscanf(text, "%la %d %d", &l->best_loss, &l->best_epoch, &l->bad_epochs) == 3;
+    if (ok && p->naugment) {
+        unsigned long long e, f;
+        if (dnn_st_metadata(buf, len, "dnn.augment", text, sizeof text) != DNN_OK ||
+            sscanf(text, "%llx %llx", &e, &f) != 2) {
+            fail("%s has no augmentation state: it was written by a program without 'augment'", path);
+            goto done;
+        }
+        l->augment.state = e;
+        l->augment.inc = f;
+    }
     size_t cap = len + 1;
     char *log = xcalloc(cap, 1);
     ok = ok && dnn_st_metadata(buf, len, "dnn.log", log, cap) == DNN_OK;
@@ -1515,9 +2182,327 @@ static int load_checkpoint(Run *r, Loop *l, const char *path) {
             l->nrows--;
     }
     free(log);
-    rc = prep_from(r, buf, len, path);
+    /* the run's hyper-parameters (a checkpoint from before they were kept has the .dnn's) */
+    char *hp = xcalloc(len + 1, 1);
+    if (dnn_st_metadata(buf, len, "dnn.hparams", hp, len + 1) == DNN_OK) {
+        char *save = NULL;
+        for (char *item = strtok_r(hp, " ", &save); item; item = strtok_r(NULL, " ", &save)) {
+            char *eq = strchr(item, '=');
+            double v;
+            if (eq)
+                *eq = 0;
+            if (!eq || sscanf(eq + 1, "%la", &v) != 1 || !hparam_at(r, item) || p->set_hparam(r->m, item, v) != DNN_OK) {
+                fail("%s: its hyper-parameters are damaged or not this model's ('%s')", path, item);
+                free(hp);
+                goto done;
+            }
+        }
+    }
+    free(hp);
+    rc = 0; /* its preprocessing and class names: train_meta */
 done:
     free(buf);
+    return rc;
+}
+
+/* ---- augmentation ---------------------------------------------------------------------------
+ * The train block's `augment` settings (p->augment) transform the training
+ * batches after batch_fill; validation, eval, predict and gradcheck never
+ * see them. For each sample, each setting in written order draws from the
+ * augmentation generator, seeded with seed ^ AUGMENT_STREAM and saved in
+ * the checkpoint ("dnn.augment"), so the shuffle and dropout generators
+ * draw the same numbers with augmentation or without:
+ *   noise   a normal per element (Box–Muller, in pairs): x + std·z
+ *   hflip   a float u in [0, 1): mirrored when u < p
+ *   crop    top, then left, each uniform in 0..2·pad
+ *   rotate  a float angle uniform in [−degrees, degrees)
+ * The transforms see the input as --scale left it: --standardize's
+ * statistics are undone before and applied again after (as torchvision's
+ * transforms come before Normalize), so the zero fill is a zero pixel. */
+
+#define AUGMENT_STREAM 0xa06e0716ULL
+
+/* How many draws step a records per sample (the augment command's output). */
+static int augment_width(const dnn_program *p, const dnn_augment *a) {
+    return a->kind == DNN_AUG_NOISE ? p->inputs[a->input].size : a->kind == DNN_AUG_CROP ? 2 : 1;
+}
+
+/* Whether some augment setting transforms input s. */
+static int augmented(const dnn_program *p, int s) {
+    for (int k = 0; k < p->naugment; k++)
+        if (p->augment[k].input == s)
+            return 1;
+    return 0;
+}
+
+/* Two standard normals from one Box–Muller draw (dnn_rng_normal's arithmetic). */
+static void normal_pair(dnn_rng *rng, double *z0, double *z1) {
+    double u1 = ((double)(dnn_rng_u32(rng) >> 8) + 1.0) * (1.0 / 16777216.0);
+    double u2 = (double)(dnn_rng_u32(rng) >> 8) * (1.0 / 16777216.0);
+    double radius = sqrt(-2.0 * log(u1)), angle = 6.283185307179586476925 * u2;
+    *z0 = radius * cos(angle);
+    *z1 = radius * sin(angle);
+}
+
+/* Augments one sample: x[s] is input s's values. Step k's draws go to
+ * draws[k] when draws is not NULL. scratch holds the largest input. */
+static void augment_sample(const Run *r, float *const *x, dnn_rng *rng, float *scratch, float *const *draws) {
+    const dnn_program *p = r->p;
+    for (int s = 0; s < p->ninputs; s++) /* undo --standardize or --center on the inputs augmented */
+        if (r->prep.mean[s] && augmented(p, s))
+            for (int e = 0; e < p->inputs[s].size; e++)
+                x[s][e] = (r->prep.std[s] ? x[s][e] * r->prep.std[s][e] : x[s][e]) + r->prep.mean[s][e];
+    for (int k = 0; k < p->naugment; k++) {
+        const dnn_augment *a = &p->augment[k];
+        const dnn_io *io = &p->inputs[a->input];
+        float *v = x[a->input], *drawn = draws ? draws[k] : NULL;
+        const int c = io->shape[0], h = io->shape[1], w = io->shape[2];
+        if (a->kind == DNN_AUG_NOISE) {
+            for (int e = 0; e < io->size; e += 2) {
+                double z[2];
+                normal_pair(rng, &z[0], &z[1]);
+                for (int j = 0; j < 2 && e + j < io->size; j++) {
+                    float noise = (float)(a->value * z[j]);
+                    v[e + j] += noise;
+                    if (drawn)
+                        drawn[e + j] = noise;
+                }
+            }
+        } else if (a->kind == DNN_AUG_HFLIP) {
+            int flip = dnn_rng_float(rng) < a->value;
+            if (flip)
+                dnn_aug_hflip(v, c, h, w);
+            if (drawn)
+                drawn[0] = (float)flip;
+        } else if (a->kind == DNN_AUG_CROP) {
+            int pad = (int)a->value;
+            int top = (int)dnn_rng_below(rng, (uint32_t)(2 * pad + 1));
+            int left = (int)dnn_rng_below(rng, (uint32_t)(2 * pad + 1));
+            dnn_aug_crop(scratch, v, c, h, w, pad, top, left);
+            memcpy(v, scratch, sizeof(float) * (size_t)io->size);
+            if (drawn) {
+                drawn[0] = (float)top;
+                drawn[1] = (float)left;
+            }
+        } else {
+            float angle = dnn_rng_uniform(rng, (float)-a->value, (float)a->value);
+            dnn_aug_rotate(scratch, v, c, h, w, angle);
+            memcpy(v, scratch, sizeof(float) * (size_t)io->size);
+            if (drawn)
+                drawn[0] = angle;
+        }
+    }
+    for (int s = 0; s < p->ninputs; s++) /* and standardize again */
+        if (r->prep.mean[s] && augmented(p, s))
+            for (int e = 0; e < p->inputs[s].size; e++)
+                x[s][e] = r->prep.std[s] ? (x[s][e] - r->prep.mean[s][e]) / r->prep.std[s][e] : x[s][e] - r->prep.mean[s][e];
+}
+
+static float *augment_scratch(const dnn_program *p) {
+    int most = 1;
+    for (int k = 0; k < p->naugment; k++)
+        if (p->inputs[p->augment[k].input].size > most)
+            most = p->inputs[p->augment[k].input].size;
+    return xcalloc((size_t)most, sizeof(float));
+}
+
+/* Augments the n samples of a training batch, in order. */
+static void augment_batch(const Run *r, Batch *b, int n, dnn_rng *rng) {
+    const dnn_program *p = r->p;
+    float *scratch = augment_scratch(p), *x[MAX_SLOTS];
+    for (int i = 0; i < n; i++) {
+        for (int s = 0; s < p->ninputs; s++)
+            x[s] = b->x[s] + (size_t)i * p->inputs[s].size;
+        augment_sample(r, x, rng, scratch, NULL);
+    }
+    free(scratch);
+}
+
+/* The picture of `augment --out F.png`: up to 32 samples of image input s,
+ * each as the original beside its augmentation, 8 pairs a row, enlarged to
+ * about 64 pixels a side; grey (channel 0) unless the input has 3 channels.
+ * Values map linearly from the originals' range to 0..255. */
+static int augment_png(const dnn_program *p, int s, const float *orig, const float *aug, long count, const char *path) {
+    const dnn_io *io = &p->inputs[s];
+    const int c = io->shape[0], h = io->shape[1], w = io->shape[2], ch = c == 3 ? 3 : 1;
+    const int n = count < 32 ? (int)count : 32, zoom = h > 64 || w > 64 ? 1 : 64 / (h > w ? h : w);
+    const int gap = 2 * zoom, cell_w = 2 * w * zoom + gap + 4 * gap, cell_h = h * zoom + 2 * gap;
+    const int cols = n < 8 ? n : 8, rows = (n + 7) / 8, width = cols * cell_w, height = rows * cell_h;
+    float lo = INFINITY, hi = -INFINITY;
+    for (long i = 0; i < (long)n * io->size; i++) {
+        lo = orig[i] < lo ? orig[i] : lo;
+        hi = orig[i] > hi ? orig[i] : hi;
+    }
+    unsigned char *pix = xcalloc((size_t)width * (size_t)height * (size_t)ch, 1);
+    memset(pix, 128, (size_t)width * (size_t)height * (size_t)ch);
+    for (int i = 0; i < n; i++)
+        for (int side = 0; side < 2; side++) {
+            const float *img = (side ? aug : orig) + (size_t)i * io->size;
+            int x0 = (i % 8) * cell_w + 2 * gap + side * (w * zoom + gap), y0 = (i / 8) * cell_h + gap;
+            for (int y = 0; y < h * zoom; y++)
+                for (int x = 0; x < w * zoom; x++)
+                    for (int k = 0; k < ch; k++) {
+                        float v = img[((size_t)k * h + (size_t)(y / zoom)) * w + (size_t)(x / zoom)];
+                        float t = hi > lo ? (v - lo) / (hi - lo) : 0.5f;
+                        t = t < 0 ? 0 : t > 1 ? 1 : t;
+                        pix[((size_t)(y0 + y) * width + (size_t)(x0 + x)) * ch + k] = (unsigned char)(255 * t + 0.5f);
+                    }
+        }
+    size_t len = dnn_png_encode(NULL, 0, pix, width, height, ch);
+    unsigned char *buf = xcalloc(len, 1);
+    dnn_png_encode(buf, len, pix, width, height, ch);
+    int rc = 0;
+    if (dnn_write_file_atomic(path, buf, len) != DNN_OK) {
+        fail("cannot write '%s': %s", path, strerror(errno));
+        rc = 3;
+    }
+    free(buf);
+    free(pix);
+    return rc;
+}
+
+/* augment --out F.safetensors: each input as augmented ("NAME") and as read
+ * ("NAME.original"), [N, per-sample shape...], and each step's draws
+ * ("augment.K.KIND", [N, width]), with the step's std, p, pad or degrees
+ * in the metadata under the same name. */
+static int augment_tensors(const dnn_program *p, float *const *orig, float *const *aug, float *const *draws, long count,
+                           const char *path) {
+    static const char *const kinds[] = {"noise", "hflip", "crop", "rotate"};
+    int ntensors = 2 * p->ninputs + p->naugment;
+    dnn_tensor_info *info = xcalloc((size_t)ntensors, sizeof *info);
+    const float **src = xcalloc((size_t)ntensors, sizeof(float *));
+    char **names = xcalloc((size_t)ntensors, sizeof(char *));
+    const char **meta = xcalloc(2 * (size_t)p->naugment, sizeof(char *));
+    int rc = 0;
+    for (int t = 0; t < ntensors && !rc; t++) {
+        if (t < 2 * p->ninputs) {
+            const dnn_io *io = &p->inputs[t / 2];
+            if (io->rank > 3) {
+                fail("--out %s: '%s' has rank %d; a tensor of the file holds at most 3 per-sample dimensions", path,
+                     io->name, io->rank);
+                rc = 2;
+            }
+            names[t] = text_of(t % 2 ? "%s.original" : "%s", io->name);
+            info[t] = (dnn_tensor_info){names[t], io->rank + 1, {(int)count, 0, 0, 0}, (int)count * io->size, 0};
+            for (int k = 0; k < io->rank && k < 3; k++)
+                info[t].shape[k + 1] = io->shape[k];
+            src[t] = t % 2 ? orig[t / 2] : aug[t / 2];
+        } else {
+            const dnn_augment *a = &p->augment[t - 2 * p->ninputs];
+            int width = augment_width(p, a);
+            names[t] = text_of("augment.%d.%s", t - 2 * p->ninputs, kinds[a->kind]);
+            info[t] = (dnn_tensor_info){names[t], 2, {(int)count, width, 0, 0}, (int)count * width, 0};
+            src[t] = draws[t - 2 * p->ninputs];
+            meta[2 * (t - 2 * p->ninputs)] = names[t];
+            meta[2 * (t - 2 * p->ninputs) + 1] = text_of("%.17g", a->value);
+        }
+    }
+    if (!rc) {
+        size_t len = dnn_safetensors_save_meta(info, src, ntensors, meta, p->naugment, NULL, 0);
+        void *buf = xcalloc(len, 1);
+        dnn_safetensors_save_meta(info, src, ntensors, meta, p->naugment, buf, len);
+        if (dnn_write_file_atomic(path, buf, len) != DNN_OK) {
+            fail("cannot write '%s': %s", path, strerror(errno));
+            rc = 3;
+        }
+        free(buf);
+    }
+    for (int t = 0; t < ntensors; t++)
+        free(names[t]);
+    for (int k = 0; k < p->naugment; k++)
+        free((char *)meta[2 * k + 1]);
+    free(meta);
+    free(names);
+    free(src);
+    free(info);
+    return rc;
+}
+
+/* `augment DATA... --out F`: the train block's augmentation applied once to
+ * each sample of DATA, in file order, with the draws the training run's
+ * first samples would get (the generator seeded from --seed or the model's
+ * seed). F is a .png to look at, a .safetensors with the draws, or a .npy. */
+static int augment_command(Run *r) {
+    const dnn_program *p = r->p;
+    const Options *o = &r->o;
+    if (!p->naugment) {
+        fail("model '%s' has no 'augment' settings in its train block", p->name);
+        note("add e.g. 'augment noise(std = 0.1);' to the train block of %s (see docs/training.md)", p->source);
+        return 2;
+    }
+    int png = o->out && ends_with(o->out, ".png"), npy = o->out && ends_with(o->out, ".npy");
+    if (!o->out || !(png || npy || ends_with(o->out, ".safetensors"))) {
+        fail("'augment' needs --out FILE: .png (a picture), .safetensors (with the draws) or .npy");
+        return 2;
+    }
+    int shown = p->augment[0].input; /* the input a .png (the first image) or .npy shows */
+    for (int k = p->naugment - 1; png && k >= 0; k--)
+        if (p->inputs[p->augment[k].input].rank == 3)
+            shown = p->augment[k].input;
+    if (png && p->inputs[shown].rank != 3) {
+        fail("--out %s: a picture needs an image input [C, H, W]; '%s' is not one", o->out, p->inputs[shown].name);
+        return 2;
+    }
+    Data d;
+    if (load_data(p, o, &r->classes, o->files, o->nfiles, p->ninputs, &d)) {
+        data_free(&d);
+        return 1;
+    }
+    if (o->standardize)
+        note("--standardize: augmentation comes before standardisation, so the output is not standardised");
+    int widest = 1;
+    for (int s = 0; s < p->ninputs; s++)
+        widest = p->inputs[s].size > widest ? p->inputs[s].size : widest;
+    if (d.count > (1L << 30) / widest) {
+        fail("--out %s: too many samples for one file; give --limit", o->out);
+        data_free(&d);
+        return 2;
+    }
+    data_floats(p, &d);
+    r->prep.scale = isnan(o->scale) ? 1.0 : o->scale;
+    prep_apply(p, &r->prep, &d);
+    float *orig[MAX_SLOTS], *draws[MAX_SLOTS], *x[MAX_SLOTS], *step[MAX_SLOTS];
+    for (int s = 0; s < p->ninputs; s++) {
+        size_t n = (size_t)d.count * (size_t)p->inputs[s].size;
+        orig[s] = xcalloc(n, sizeof(float));
+        memcpy(orig[s], d.x[s], n * sizeof(float));
+    }
+    for (int k = 0; k < p->naugment; k++)
+        draws[k] = xcalloc((size_t)d.count * (size_t)augment_width(p, &p->augment[k]), sizeof(float));
+    dnn_rng rng;
+    dnn_rng_seed(&rng, (o->seed >= 0 ? (uint64_t)o->seed : p->seed) ^ AUGMENT_STREAM);
+    float *scratch = augment_scratch(p);
+    for (long i = 0; i < d.count; i++) {
+        for (int s = 0; s < p->ninputs; s++)
+            x[s] = d.x[s] + i * p->inputs[s].size;
+        for (int k = 0; k < p->naugment; k++)
+            step[k] = draws[k] + i * augment_width(p, &p->augment[k]);
+        augment_sample(r, x, &rng, scratch, step);
+    }
+    int rc = 0;
+    char msg[512];
+    if (png) {
+        rc = augment_png(p, shown, orig[shown], d.x[shown], d.count, o->out);
+    } else if (npy) {
+        int64_t dims[5] = {d.count};
+        for (int k = 0; k < p->inputs[shown].rank; k++)
+            dims[k + 1] = p->inputs[shown].shape[k];
+        if (dnn_npy_write(o->out, d.x[shown], p->inputs[shown].rank + 1, dims, msg, sizeof msg) != DNN_OK) {
+            fail("%s", msg);
+            rc = 3;
+        }
+    } else
+        rc = augment_tensors(p, orig, d.x, draws, d.count, o->out);
+    if (!rc)
+        printf("%s: %ld sample%s of '%s' augmented%s\n", o->out, d.count, d.count == 1 ? "" : "s",
+               p->inputs[shown].name, png ? (d.count > 32 ? " (the first 32 shown, each beside its original)"
+                                                          : " (each beside its original)") : "");
+    free(scratch);
+    for (int s = 0; s < p->ninputs; s++)
+        free(orig[s]);
+    for (int k = 0; k < p->naugment; k++)
+        free(draws[k]);
+    data_free(&d);
     return rc;
 }
 
@@ -1685,9 +2670,17 @@ static char *dir_of(const char *path) {
     return slash ? text_of("%.*s", (int)(slash - path), path) : strdup(".");
 }
 
+/* Whether files named beside path (FILE.ckpt beside FILE.safetensors) may
+ * be made there: path is a regular file, or not there yet. Not beside a
+ * device or a FIFO (--save /dev/null must not make /dev/null.ckpt). */
+static int regular_path(const char *path) {
+    struct stat st;
+    return stat(path, &st) != 0 || S_ISREG(st.st_mode);
+}
+
 /* Where train's files go (*save: the weights; the rest beside them) and the
  * checkpoint --resume reads (*from, NULL without --resume). The run
- * directory is not made here: see new_run. 0, or 1 after a message. */
+ * directory is not made here: see place_files. 0, or 1 after a message. */
 static int run_files(const Run *r, char **save, char **from) {
     const Options *o = &r->o;
     const char *name = r->p->name;
@@ -1696,7 +2689,7 @@ static int run_files(const Run *r, char **save, char **from) {
     if (!o->resume)
         return 0;
     struct stat st;
-    if (!*o->resume && *save) {
+    if (!*o->resume && *save && regular_path(*save)) {
         *from = beside(*save, ".ckpt");
     } else if (!*o->resume) {
         int n = last_run(name);
@@ -1715,10 +2708,55 @@ static int run_files(const Run *r, char **save, char **from) {
     return 0;
 }
 
+/* The files of a run, once everything is read and checked: the weights at
+ * *save (made runs/NAME-N/NAME.safetensors when there is none), and beside
+ * them the checkpoint, the log (unless --log), and beside the log the
+ * curves and the settings. A --save or --log that is no regular file (a
+ * device, a FIFO) gets no files beside it: those beside --save go to the
+ * resumed run's place or a new run directory, those beside --log beside
+ * the weights' place. *run: the run directory made, or NULL. 0, or 3 after
+ * a message. */
+static int place_files(const Run *r, char **save, const char *from, char **run, char **ckpt, char **log, char **svg,
+                       char **settings) {
+    const Options *o = &r->o;
+    const char *name = r->p->name;
+    *run = NULL;
+    if ((!*save || !regular_path(*save)) && !from && !(*run = new_run(name)))
+        return 3;
+    char *base = *save && regular_path(*save) ? strdup(*save)
+                 : from                      ? strdup(from)
+                                             : text_of("%s/%s.safetensors", *run, name);
+    if (!*save)
+        *save = strdup(base);
+    else if (strcmp(base, *save))
+        note("%s is not a regular file: the files beside it (the checkpoint%s) go to %s", *save,
+             o->log ? "" : ", log, curves and settings", *run ? *run : base);
+    struct stat st;
+    if (o->out && !o->save && mkdir(o->out, 0777) != 0 && (errno != EEXIST || stat(o->out, &st) || !S_ISDIR(st.st_mode))) {
+        fail("cannot make the directory '%s': %s", o->out, errno == EEXIST ? "a file has that name" : strerror(errno));
+        free(base);
+        return 3;
+    }
+    *ckpt = beside(base, ".ckpt");
+    *log = o->log ? strdup(o->log) : beside(base, ".log.csv");
+    const char *side = regular_path(*log) ? *log : base;
+    *svg = beside(side, ".svg");
+    *settings = beside(side, ".settings.json");
+    char *named = beside(*log, ".svg");
+    if (strcmp(named, *svg))
+        note("%s is not a regular file: the curves and settings go to %s and %s", *log, *svg, *settings);
+    free(named);
+    char *dir = dir_of(base);
+    link_latest(dir);
+    free(dir);
+    free(base);
+    return 0;
+}
+
 /* "--resume" when it alone finds the checkpoint ckpt again, else "--resume=CKPT". */
 static const char *resume_hint(const Run *r, const char *ckpt, char *buf, size_t cap) {
     char *latest = text_of("%s/%s-%d/%s.ckpt", RUNS, r->p->name, last_run(r->p->name), r->p->name);
-    int bare = r->o.save || r->o.out || !strcmp(ckpt, latest);
+    int bare = (r->o.save && regular_path(r->o.save)) || r->o.out || !strcmp(ckpt, latest);
     snprintf(buf, cap, "the same command and --resume%s%s", bare ? "" : "=", bare ? "" : ckpt);
     free(latest);
     return buf;
@@ -1729,11 +2767,12 @@ static const char *resume_hint(const Run *r, const char *ckpt, char *buf, size_t
 static int init_from(Run *r, const char *path);
 
 /* The model as a run starts: initialised from the seed, then --weights (all
- * of the model's tensors) or --init-from (those that fit). 0, or 1. */
-static int start_weights(Run *r, uint64_t seed) {
+ * of the model's tensors, and what of their metadata `what` says) or
+ * --init-from (those that fit). 0, or 1. */
+static int start_weights(Run *r, uint64_t seed, int what) {
     r->p->init(r->m, seed);
     if (r->o.weights)
-        return load_weights(r, r->o.weights);
+        return load_weights(r, r->o.weights, what);
     return r->o.init_from ? init_from(r, r->o.init_from) : 0;
 }
 
@@ -1766,10 +2805,8 @@ static int init_from(Run *r, const char *path) {
     const dnn_program *p = r->p;
     void *buf;
     size_t len;
-    if (read_input(path, &buf, &len) != DNN_OK) {
-        fail("cannot read '%s': %s", shown(path), strerror(errno));
+    if (read_whole(path, &buf, &len))
         return 1;
-    }
     path = shown(path);
     int count = dnn_st_count(buf, len), loaded = 0, kept = 0, misfit = 0, rc = 0;
     if (count < 0) {
@@ -1841,15 +2878,21 @@ static int init_from(Run *r, const char *path) {
         rc = 1;
     }
     /* the preprocessing does not come along: say when it differs (the usual mistake in transfer learning) */
-    char text[64], *key = key_for("mean", p->inputs[0].name);
+    char text[64], *mean = key_for("mean", p->inputs[0].name), *std = key_for("std", p->inputs[0].name);
     if (!rc && dnn_st_metadata(buf, len, "dnn.scale", text, sizeof text) == DNN_OK && atof(text) != r->prep.scale)
         note("%s was trained on inputs multiplied by %g (--scale), this run multiplies them by %g", path, atof(text),
              r->prep.scale);
-    int standardized = dnn_st_metadata(buf, len, key, text, 1) != DNN_E_MISSING;
-    if (!rc && standardized != r->o.standardize)
-        note("%s was trained %s --standardize, this run %s its inputs", path, standardized ? "with" : "without",
-             standardized ? "does not standardize" : "standardizes");
-    free(key);
+    static const char *const option[] = {"--standardize or --center", "--center", "--standardize"};
+    static const char *const does[] = {"neither standardizes nor centres", "centres", "standardizes"};
+    int was = dnn_st_metadata(buf, len, std, text, 1) != DNN_E_MISSING     ? 2
+              : dnn_st_metadata(buf, len, mean, text, 1) != DNN_E_MISSING ? 1
+                                                                          : 0;
+    int now = r->o.standardize ? 2 : r->o.center ? 1 : 0;
+    if (!rc && was != now)
+        note("%s was trained with%s %s, this run %s its inputs", path, was ? "" : "out", option[was ? was : now],
+             does[now]);
+    free(mean);
+    free(std);
     for (int i = 0; i < p->num_tensors; i++)
         free(want[i]);
     free(want);
@@ -1909,7 +2952,8 @@ static int train(Run *r) {
     Loop l;
     Batch b;
     long *idx = NULL, *order = NULL;
-    char *save = NULL, *ckpt = NULL, *log = NULL, *svg = NULL, *val_list = NULL, *from = NULL, *run = NULL;
+    char *save = NULL, *ckpt = NULL, *log = NULL, *svg = NULL, *settings = NULL, *val_list = NULL, *from = NULL;
+    char *run = NULL;
     memset(&all, 0, sizeof all);
     memset(&train_set, 0, sizeof train_set);
     memset(&val_set, 0, sizeof val_set);
@@ -1919,16 +2963,17 @@ static int train(Run *r) {
     signal(SIGTERM, on_signal);
     signal(SIGHUP, on_signal);
     signal(SIGXFSZ, SIG_IGN); /* past `ulimit -f` a write fails (and its temporary file goes) instead */
-    if (load_data(p, o, o->files, o->nfiles, nslots, &all)) {
+    r->prep.scale = isnan(o->scale) ? 1.0 : o->scale;
+    p->init(r->m, seed); /* the command line's hyper-parameters checked before any data is read */
+    if ((status = apply_hparams(r)) != 0)
+        goto done;
+    r->classes.learn = 1; /* text labels without names from the options or files name the classes */
+    if (run_files(r, &save, &from) || train_meta(r, from) ||
+        load_data(p, o, &r->classes, o->files, o->nfiles, nslots, &all)) {
         status = 1;
         goto done;
     }
-    int labelled = p->ninputs + p->score_target;
-    if (!r->labels && all.labels[labelled]) { /* --class-names wins over a CSV's text labels */
-        r->labels = xcalloc((size_t)all.nlabels[labelled], sizeof(char *));
-        for (r->nlabels = 0; r->nlabels < all.nlabels[labelled]; r->nlabels++)
-            r->labels[r->nlabels] = strdup(all.labels[labelled][r->nlabels]);
-    }
+    r->classes.learn = 0;
 
     /* the split: --val files, or the train block's validation fraction (a seeded random split) */
     idx = xcalloc((size_t)all.count, sizeof(long));
@@ -1947,9 +2992,8 @@ static int train(Run *r) {
             goto done;
         }
     }
-    r->prep.scale = isnan(o->scale) ? 1.0 : o->scale;
-    if (o->standardize)
-        prep_fit(p, &r->prep, &all, idx, ntrain);
+    if (!from) /* a resumed run has the checkpoint's */
+        prep_fit_options(p, o, &r->prep, &all, idx, ntrain);
     prep_apply(p, &r->prep, &all);
     if (ntrain < all.count) {
         subset(p, &all, idx, ntrain, &train_set);
@@ -1964,13 +3008,27 @@ static int train(Run *r) {
         val_list = strdup(o->val);
         for (char *f = strtok(val_list, ","); f && n < MAX_SLOTS; f = strtok(NULL, ","))
             files[n++] = f;
-        if (load_data(p, o, files, n, nslots, &val_set)) {
+        if (load_data(p, o, &r->classes, files, n, nslots, &val_set)) {
             status = 1;
             goto done;
         }
         prep_apply(p, &r->prep, &val_set);
     }
     int have_val = val_set.count > 0;
+    /* batchnorm cannot train on one sample (PyTorch raises): a last batch of one is left out */
+    long used = train_set.count;
+    if (p->min_batch > 1 && (p->batch < p->min_batch || used < p->min_batch)) {
+        fail("the model's batchnorm needs at least %d samples a batch to train (PyTorch raises on 1), and %s",
+             p->min_batch, p->batch < p->min_batch ? "its batch is 1" : "there is 1 training sample");
+        status = 1;
+        goto done;
+    }
+    if (p->min_batch > 1 && used % p->batch == 1) {
+        used--;
+        fprintf(stderr, "%s: warning: each epoch's last batch would hold 1 sample, on which batchnorm cannot train "
+                        "(PyTorch raises); it is left out, so an epoch trains on %ld of the %ld samples\n",
+                prog_name, used, train_set.count);
+    }
     if (p->early_stop && !have_val)
         note("no validation data: early_stop watches the training loss (give --val, or 'validation F;' in the train block)");
 
@@ -1979,32 +3037,28 @@ static int train(Run *r) {
     l.best_epoch = -1;
     if (p->ema_decay > 0)
         l.ema = xcalloc(p->params_size, sizeof(float));
-    dnn_rng_seed(&l.shuffle, seed ^ 0x5f1ff1eULL);
-    if (start_weights(r, seed) || run_files(r, &save, &from) || (from && load_checkpoint(r, &l, from))) {
+    /* the model's tensors from the seed, --weights or --init-from, then the checkpoint's */
+    if (start_weights(r, seed, 0)) {
         status = 1;
         goto done;
     }
+    if (!from) /* a resumed run takes its checkpoint's (checked against these below) */
+        apply_hparams(r); /* checked above */
+    dnn_rng_seed(&l.shuffle, seed ^ 0x5f1ff1eULL);
+    dnn_rng_seed(&l.augment, seed ^ AUGMENT_STREAM);
+    if (from && load_checkpoint(r, &l, from)) {
+        status = 1;
+        goto done;
+    }
+    if (from && (status = check_resumed_hparams(r, from)) != 0)
+        goto done;
     if (l.epoch >= epochs && from)
-        note("%s: the run had already finished %d epochs", from, l.epoch);
+        note("%s: the run had already finished %d epoch%s", from, l.epoch, l.epoch == 1 ? "" : "s");
     /* everything is read and checked: now the files' places are made */
-    if (!save && !(run = new_run(p->name))) {
-        status = 3;
+    if ((status = place_files(r, &save, from, &run, &ckpt, &log, &svg, &settings)) != 0)
         goto done;
-    }
-    if (run)
-        save = text_of("%s/%s.safetensors", run, p->name);
-    struct stat st;
-    if (o->out && !o->save && mkdir(o->out, 0777) != 0 && (errno != EEXIST || stat(o->out, &st) || !S_ISDIR(st.st_mode))) {
-        fail("cannot make the directory '%s': %s", o->out, errno == EEXIST ? "a file has that name" : strerror(errno));
-        status = 3;
+    if ((status = write_settings(r, settings, epochs, seed)) != 0)
         goto done;
-    }
-    ckpt = beside(save, ".ckpt");
-    log = o->log ? strdup(o->log) : beside(save, ".log.csv");
-    svg = beside(log, ".svg");
-    free(run);
-    run = dir_of(save);
-    link_latest(run);
     l.rows = realloc(l.rows, sizeof *l.rows * (size_t)((epochs > l.epoch ? epochs : l.epoch) + 2));
 
     batch_alloc(p, &b);
@@ -2014,12 +3068,19 @@ static int train(Run *r) {
     char hint[1024];
     if (from)
         printf("resuming %s at epoch %d, batch %ld\n", from, l.epoch + 1, l.batch + 1);
-    else if (!o->save && !o->out)
+    else if (run)
         printf("run directory: %s (%s/latest)\n", run, RUNS);
     char *held = have_val ? text_of(" (%ld for validation)", val_set.count) : strdup("");
-    printf("training %s on %ld samples%s, %d epoch%s, batch %d\n", p->name, train_set.count, held, epochs,
+    printf("training %s on %ld sample%s%s, %d epoch%s, batch %d\n", p->name, train_set.count,
+           train_set.count == 1 ? "" : "s", held, epochs,
            epochs == 1 ? "" : "s", p->batch);
     free(held);
+    if (o->nhp) { /* the values in use when some came from the command line */
+        printf("hyper-parameters:");
+        for (int i = 0; i < p->nhparams; i++)
+            printf("%s %s %.9g", i ? "," : "", p->hparam_names[i], *AT(r, p->hparam_offsets[i], const double *));
+        printf("\n");
+    }
     if (!from) { /* epoch 0: the initial weights, eval mode (the first babysitting check) */
         double started = dnn_now();
         p->set_epoch(r->m, 0);
@@ -2046,16 +3107,19 @@ static int train(Run *r) {
         if (p->shuffle)
             shuffle_order(order, train_set.count, &rng);
         double started = dnn_now() - l.seconds;
-        long nbatches = (train_set.count + p->batch - 1) / p->batch;
-        /* long runs show about 25 epochs: the first, the last and evenly between */
+        long nbatches = (used + p->batch - 1) / p->batch;
+        /* every epoch draws its progress; long runs keep the summaries of about 25:
+           the first, the last and evenly between */
         int every = epochs <= 50 ? 1 : (epochs + 24) / 25;
-        int show = !o->quiet && (l.epoch == 0 || (l.epoch + 1) % every == 0 || l.epoch + 1 == epochs);
+        int keep = l.epoch == 0 || (l.epoch + 1) % every == 0 || l.epoch + 1 == epochs, show = !o->quiet;
         if (show)
-            dnn_progress_begin(&bar, stdout, l.epoch + 1, epochs, train_set.count);
+            dnn_progress_begin(&bar, stdout, l.epoch + 1, epochs, used);
         for (; l.batch < nbatches; l.batch++) {
             long start = l.batch * p->batch;
-            int n = (int)(train_set.count - start < p->batch ? train_set.count - start : p->batch);
+            int n = (int)(used - start < p->batch ? used - start : p->batch);
             batch_fill(p, &train_set, order + start, n, &b);
+            if (p->naugment)
+                augment_batch(r, &b, n, &l.augment);
             float loss = p->backward(r->m, (const float *const *)b.x, (const void *const *)b.y, n);
             if (!isfinite(loss) || nonfinite(r, l.epoch, l.batch)) {
                 if (!isfinite(loss) && !nonfinite(r, l.epoch, l.batch))
@@ -2129,10 +3193,10 @@ static int train(Run *r) {
         }
         char line[256];
         dnn_epoch_summary(line, sizeof line, w, epochs);
-        if (show)
+        if (show && (keep || stop))
             dnn_progress_end(&bar, line);
-        else if (stop && !o->quiet)
-            printf("%s\n", line);
+        else if (show)
+            dnn_progress_discard(&bar);
 
         l.shuffle = rng;
         l.batch = 0;
@@ -2149,8 +3213,8 @@ static int train(Run *r) {
             goto done;
         }
         if (stop) {
-            printf("early stop: the %s loss has not improved for %d epochs; keeping epoch %d's weights\n",
-                   have_val ? "validation" : "training", p->patience, l.best_epoch + 1);
+            printf("early stop: the %s loss has not improved for %d epoch%s; keeping epoch %d's weights\n",
+                   have_val ? "validation" : "training", p->patience, p->patience == 1 ? "" : "s", l.best_epoch + 1);
             l.epoch++;
             break;
         }
@@ -2182,6 +3246,7 @@ done:
     free(ckpt);
     free(log);
     free(svg);
+    free(settings);
     free(val_list);
     free(from);
     free(run);
@@ -2202,17 +3267,25 @@ static int prepare(Run *r, int nslots, Data *d) {
         return 2;
     }
     r->prep.scale = isnan(o->scale) ? 1.0 : o->scale; /* the weights file's scale replaces it, --scale wins again */
-    if (start_weights(r, o->seed >= 0 ? (uint64_t)o->seed : r->p->seed) ||
-        load_data(r->p, o, o->files, o->nfiles, nslots, d))
+    r->classes.learn = !o->weights; /* initial weights name no classes: the data's text labels do, as when training */
+    if (start_weights(r, o->seed >= 0 ? (uint64_t)o->seed : r->p->seed, META_PREP | META_NAMES))
         return 1;
+    if (load_data(r->p, o, &r->classes, o->files, o->nfiles, nslots, d)) {
+        data_free(d);
+        return 1;
+    }
+    r->classes.learn = 0;
     if (!isnan(o->scale))
         r->prep.scale = o->scale;
+    if (o->weights && (o->standardize || o->center))
+        note("--%s is measured when training; %s applies the statistics saved in %s", o->center ? "center" : "standardize",
+             o->command, shown(o->weights));
     data_floats(r->p, d); /* predict and check read the floats */
-    if (!o->weights && o->standardize) { /* initial weights: the statistics of this data, as train would */
+    if (!o->weights) { /* initial weights: the statistics of this data, as train would */
         long *all = xcalloc((size_t)d->count, sizeof(long));
         for (long i = 0; i < d->count; i++)
             all[i] = i;
-        prep_fit(r->p, &r->prep, d, all, d->count);
+        prep_fit_options(r->p, o, &r->prep, d, all, d->count);
         free(all);
     }
     prep_apply(r->p, &r->prep, d);
@@ -2233,13 +3306,13 @@ static int eval(Run *r) {
     if (!r->o.weights)
         snprintf(initial, sizeof initial, ", initial weights (seed %llu)",
                  (unsigned long long)(r->o.seed >= 0 ? (uint64_t)r->o.seed : p->seed));
-    printf("%s on %ld samples%s: loss %.6g", p->name, d.count, initial, loss);
+    printf("%s on %ld sample%s%s: loss %.6g", p->name, d.count, d.count == 1 ? "" : "s", initial, loss);
     if (!isnan(acc))
         printf("  accuracy %.2f%%", 100 * acc);
     printf("\n");
     if (!r->o.weights && p->chance_loss > 0)
         printf("(%s)\n", chance_text(p, chance, sizeof chance) + 2);
-    const char *const *names = (const char *const *)(r->labels ? r->labels : d.labels[p->ninputs + p->score_target]);
+    const char *const *names = (const char *const *)r->classes.names[p->ninputs + p->score_target];
     if (counts) {
         printf("\n");
         dnn_confusion_print(stdout, counts, classes, names);
@@ -2422,8 +3495,9 @@ static int predict(Run *r) {
                                                 (part ? spread : all)[i * width + col + e]);
             if (class_col >= 0) {
                 int c = argmax(all + i * width + class_col, classes);
-                if (r->labels && c < r->nlabels)
-                    len += (size_t)snprintf(text + len, cap - len, ",%s", r->labels[c]);
+                char *const *names = r->classes.names[p->ninputs + p->score_target];
+                if (names && names[c])
+                    len += (size_t)snprintf(text + len, cap - len, ",%s", names[c]);
                 else
                     len += (size_t)snprintf(text + len, cap - len, ",%d", c);
             }
@@ -2446,26 +3520,53 @@ static int predict(Run *r) {
 }
 
 /* ---- gradcheck ------------------------------------------------------------------------------------
- * On the first batch, in training mode: the generated backward's gradient
- * of every trainable tensor against central differences
- * (L(w + h) − L(w − h)) / 2h, h = eps·max(1, |w|), at the K elements with
- * the largest gradients. Those are where the check means something in
- * float32: the loss is rounded to ~1e-7 of itself, so the difference
- * quotient of an element whose gradient is ~1e-4 is mostly rounding. The
- * model is restored from a snapshot before each evaluation, so dropout
- * draws the same masks and batchnorm's running statistics stay put. The
- * error is |analytic − numeric| / max(|analytic|, |numeric|, 1e-6). */
+ * On the first batch, in training mode: the gradient of every trainable
+ * tensor from the generated backward pass against central differences of
+ * the loss, (L(w + h) − L(w − h)) / 2h with h = eps·max(1, |w|), at the K
+ * elements whose gradients are largest. The differences are taken in
+ * double precision, by the model's double-precision twin (NAME_f64_*,
+ * which dnnc --main emits from the same op emitters with double for
+ * float), at the float model's weights: the float32 loss is rounded to
+ * ~1e-7 of itself, so its differences resolve gradients to ~1e-3 at best,
+ * where double's resolve them to ~1e-9. Three comparisons:
+ *   double: the twin's own backward against the differences — the gradient
+ *           rules, free of float32 rounding (tolerance --tol);
+ *   float:  NAME_backward's gradient, the one training uses, against them;
+ *   all:    NAME_backward's gradient against the twin's over the whole
+ *           tensor, as the norm of the difference (both --float-tol).
+ * An error is |analytic − numeric| beyond the differences' own
+ * uncertainty, relative to the larger of the two; for float at least
+ * GC_FLOAT_FLOOR of the model's largest gradient, since float32 cannot
+ * give a gradient far smaller than the others more precisely than that.
+ * The norm is there because one element may differ wholly where float32
+ * rounding left an activation on the other side of a kink (a relu, a
+ * maxpool's arg-max) than double did.
+ * A kink within h of w makes a difference quotient meaningless. The loss
+ * at w ± h/2 shows it: over [w − h, w + h] a smooth loss is a parabola to
+ * ~h³, so the third and fourth differences of the five losses measure how
+ * far it is from one — rounding, or a kink (or a step too large for the
+ * curvature) when more than rounding and enough to matter; such an element
+ * is skipped, counted, and the next largest tried. Both models restart
+ * from one snapshot before every evaluation, so dropout draws the same
+ * masks in both precisions (the twin takes the float model's random state)
+ * and batchnorm's running statistics stay put. */
 
-/* The indices of the k largest |g[i]|, i < n (k small: insertion). */
-static int largest(const float *g, int n, int *top, int k) {
+#define GC_SKIP 0.1           /* judge an element when its differences are known to 10% of the tolerance */
+#define GC_ROUNDING 64        /* the double loss's rounding, in DBL_EPSILON of its size */
+#define GC_FLOAT_FLOOR 1e-4   /* float gradients are compared relative to at least 1e-4 of the largest */
+#define GC_TRIES 4            /* elements tried per element checked, when some are skipped */
+#define GC_LOSS_AGREE 1e-3    /* the float and double losses differ by float32 rounding, relative to max(1, |L|) */
+
+/* The indices of the k largest g[i], i < n (k small: insertion). */
+static int largest(const double *g, int n, int *top, int k) {
     int m = 0;
     for (int i = 0; i < n; i++) {
         int j = m < k ? m++ : k;
-        if (j == k && fabsf(g[i]) <= fabsf(g[top[k - 1]]))
+        if (j == k && g[i] <= g[top[k - 1]])
             continue;
         if (j == k)
             j = k - 1;
-        while (j > 0 && fabsf(g[top[j - 1]]) < fabsf(g[i])) {
+        while (j > 0 && g[top[j - 1]] < g[i]) {
             top[j] = top[j - 1];
             j--;
         }
@@ -2474,15 +3575,191 @@ static int largest(const float *g, int n, int *top, int k) {
     return m;
 }
 
+/* "[17, 403]": where element k lies in tensor t ("" for a scalar). */
+static void index_str(char *buf, size_t cap, const dnn_tensor_info *t, int k) {
+    int idx[4] = {0}, len = 0;
+    for (int d = t->rank - 1; d >= 0; d--) {
+        idx[d] = k % t->shape[d];
+        k /= t->shape[d];
+    }
+    buf[0] = 0;
+    for (int d = 0; d < t->rank && len < (int)cap; d++)
+        len += snprintf(buf + len, cap - (size_t)len, "%s%d%s", d ? ", " : "[", idx[d], d + 1 < t->rank ? "" : "]");
+}
+
+/* The double model and the batch as it takes it. */
+typedef struct Twin {
+    const dnn_program *p;
+    const void *snapshot;     /* the float model before any evaluation */
+    void *m;                  /* NAME_f64_model */
+    double *w, *g;            /* its parameters and gradients, laid out like params */
+    double *x[MAX_SLOTS];     /* the inputs */
+    const void *y[MAX_SLOTS]; /* the targets: doubles, or the batch's int32 labels */
+    double *owned[MAX_SLOTS]; /* the doubles */
+    int n;
+} Twin;
+
+static void twin_init(Twin *t, const dnn_program *p, const void *snapshot, const Batch *b, int n) {
+    memset(t, 0, sizeof *t);
+    t->p = p;
+    t->snapshot = snapshot;
+    t->n = n;
+    t->m = xcalloc(1, p->f64_model_size);
+    t->w = (double *)((char *)t->m + p->f64_params_offset);
+    t->g = (double *)((char *)t->m + p->f64_grads_offset);
+    for (int s = 0; s < p->ninputs + p->ntargets; s++) {
+        const dnn_io *io = slot_io(p, s);
+        const void *from = s < p->ninputs ? b->x[s] : b->y[s - p->ninputs];
+        double *to = NULL;
+        if (!io->classes) {
+            to = t->owned[s] = xcalloc((size_t)n * (size_t)io->size, sizeof(double));
+            for (long i = 0; i < (long)n * io->size; i++)
+                to[i] = ((const float *)from)[i];
+        }
+        if (s < p->ninputs)
+            t->x[s] = to;
+        else
+            t->y[s - p->ninputs] = to ? (const void *)to : from;
+    }
+}
+
+static void twin_free(Twin *t) {
+    for (int s = 0; s < MAX_SLOTS; s++)
+        free(t->owned[s]);
+    free(t->m);
+}
+
+/* The double model's train-mode loss at the snapshot's weights, element `at` set to w. */
+static double twin_loss(Twin *t, size_t at, double w) {
+    t->p->f64_load(t->m, t->snapshot);
+    t->w[at] = w;
+    return t->p->f64_loss(t->m, (const double *const *)t->x, t->y, t->n);
+}
+
+/* Central differences at one element, and how far they can be trusted. */
+typedef struct Probe {
+    double numeric;    /* (L(w + h) − L(w − h)) / 2h */
+    double spread;     /* the third and fourth differences of L at w, w ± h/2, w ± h, over 2h */
+    double rounding;   /* the smallest derivative the double loss resolves at this h */
+} Probe;
+
+static Probe probe(Twin *t, size_t at, double eps, double loss0) {
+    const double w = ((const float *)((const char *)t->snapshot + t->p->params_offset))[at];
+    const double h = eps * fmax(1.0, fabs(w));
+    const double lm = twin_loss(t, at, w - h), lm2 = twin_loss(t, at, w - h / 2);
+    const double lp2 = twin_loss(t, at, w + h / 2), lp = twin_loss(t, at, w + h);
+    const double third = lp - 2 * lp2 + 2 * lm2 - lm, fourth = lp - 4 * lp2 + 6 * loss0 - 4 * lm2 + lm;
+    const double size = fmax(fmax(fabs(lm), fabs(lp)), fmax(fabs(loss0), fmax(fabs(lm2), fabs(lp2))));
+    Probe q = {(lp - lm) / ((w + h) - (w - h)), (fabs(third) + fabs(fourth)) / (2 * h),
+               GC_ROUNDING * DBL_EPSILON * size / h};
+    return q;
+}
+
+/* |analytic − numeric| beyond the differences' uncertainty, relative to the larger of them or to floor. */
+static double gc_error(double analytic, const Probe *q, double floor) {
+    double scale = fmax(fmax(fabs(analytic), fabs(q->numeric)), floor);
+    double excess = fabs(analytic - q->numeric) - q->spread;
+    return excess > 0 ? excess / scale : 0.0;
+}
+
+/* The worst error of one comparison so far, and where. */
+typedef struct Worst {
+    double error;
+    int tensor, index;   /* tensor -1: nothing compared */
+} Worst;
+
+static void worst_update(Worst *w, double error, int tensor, int index) {
+    if (w->tensor < 0 || error > w->error || error != error) {
+        w->error = error;
+        w->tensor = tensor;
+        w->index = index;
+    }
+}
+
+/* "3.1e-09 [17, 403]", or "-" when nothing was compared */
+static const char *worst_str(const dnn_program *p, const Worst *w, char *buf, size_t cap) {
+    if (w->tensor < 0)
+        return "-";
+    char idx[64];
+    index_str(idx, sizeof idx, &p->tensors[w->tensor], w->index);
+    snprintf(buf, cap, "%.1e %s", w->error, idx);
+    return buf;
+}
+
+/* Both gradients of the model, and how gradcheck compares them with the differences. */
+typedef struct Grads {
+    const float *f;      /* NAME_backward's */
+    const double *d;     /* the twin's */
+    double loss;         /* the twin's train-mode loss */
+    double largest;      /* the largest |d| of the model */
+    double eps, tol, float_tol;
+} Grads;
+
+/* The K elements of largest gradient of tensor i from base (the next ones
+ * when some are skipped) against the differences; returns how many were checked. */
+static int check_elements(Twin *t, const Grads *g, int i, size_t base, const int *top, int k, int want,
+                          Worst *wd, Worst *wf, int *skipped) {
+    int checked = 0;
+    for (int c = 0; c < k && checked < want; c++) {
+        size_t at = base + (size_t)top[c];
+        Probe q = probe(t, at, g->eps, g->loss);
+        if (q.spread > q.rounding && q.spread > GC_SKIP * g->tol * fmax(fabs(g->d[at]), fabs(q.numeric))) {
+            ++*skipped;
+            continue;
+        }
+        checked++;
+        worst_update(wd, gc_error(g->d[at], &q, q.rounding), i, top[c]);
+        worst_update(wf, gc_error(g->f[at], &q, fmax(q.rounding, GC_FLOAT_FLOOR * g->largest)), i, top[c]);
+    }
+    return checked;
+}
+
+/* ‖float − double‖ / ‖the larger‖ over tensor i, at the element that differs most. */
+static Worst compare_all(const Grads *g, int i, size_t base, int size) {
+    double diff = 0, norm = 0, most = -1;
+    Worst w = {0, i, 0};
+    for (int e = 0; e < size; e++) {
+        double f = g->f[base + e], d = g->d[base + e];
+        diff += (f - d) * (f - d);
+        norm += fmax(f * f, d * d);
+        if (fabs(f - d) > most || f != f) {
+            most = fabs(f - d);
+            w.index = e;
+        }
+    }
+    double floor = GC_FLOAT_FLOOR * g->largest * sqrt((double)size);
+    w.error = diff > 0 || diff != diff ? sqrt(diff) / fmax(sqrt(norm), floor) : 0.0;
+    return w;
+}
+
 static int gradcheck(Run *r) {
     const dnn_program *p = r->p;
+    if (!p->f64_loss) {
+        fail("this program has no double-precision model, which gradcheck needs; generate it again with this "
+             "version of dnnc --main");
+        return 1;
+    }
     Data d;
     r->prep.scale = isnan(r->o.scale) ? 1.0 : r->o.scale;
-    if (start_weights(r, r->o.seed >= 0 ? (uint64_t)r->o.seed : p->seed) ||
-        load_data(p, &r->o, r->o.files, r->o.nfiles, p->ninputs + p->ntargets, &d))
+    r->classes.learn = 1;
+    if (start_weights(r, r->o.seed >= 0 ? (uint64_t)r->o.seed : p->seed, META_PREP | META_NAMES))
         return 1;
+    if (load_data(p, &r->o, &r->classes, r->o.files, r->o.nfiles, p->ninputs + p->ntargets, &d)) {
+        data_free(&d);
+        return 1;
+    }
+    long *all = xcalloc((size_t)d.count, sizeof(long));
+    for (long i = 0; i < d.count; i++)
+        all[i] = i;
+    prep_fit_options(p, &r->o, &r->prep, &d, all, d.count); /* unless the weights brought theirs */
+    free(all);
     prep_apply(p, &r->prep, &d);
     int n = (int)(d.count < p->batch ? d.count : p->batch);
+    if (n < p->min_batch) {
+        fail("gradcheck needs at least %d samples: the model's batchnorm cannot train on 1 (PyTorch raises)", p->min_batch);
+        data_free(&d);
+        return 1;
+    }
     Batch b;
     batch_alloc(p, &b);
     long *idx = xcalloc((size_t)n, sizeof(long));
@@ -2491,57 +3768,86 @@ static int gradcheck(Run *r) {
     batch_fill(p, &d, idx, n, &b);
     void *snapshot = xcalloc(1, p->model_size);
     memcpy(snapshot, r->m, p->model_size);
-    const float *w0 = (const float *)((const char *)snapshot + p->params_offset);
-    double loss0 = p->backward(r->m, (const float *const *)b.x, (const void *const *)b.y, n);
-    float *analytic = xcalloc(p->params_size, sizeof(float));
-    for (int i = 0; i < p->num_tensors; i++)
-        if (p->tensors[i].trainable)
-            memcpy(analytic + (p->tensor(r->m, i) - r->params), p->grad(r->m, i), sizeof(float) * (size_t)p->tensors[i].size);
-    printf("gradcheck of %s on %d samples: the %d largest gradients of each tensor, step %g\n", p->name, n,
-           r->o.coords, r->o.eps);
-    double worst = 0;
-    const char *worst_name = "";
-    int *top = xcalloc((size_t)r->o.coords, sizeof(int));
+
+    /* the float gradient, then the double one, both at the snapshot */
+    double loss_f = p->backward(r->m, (const float *const *)b.x, (const void *const *)b.y, n);
+    float *grad_f = xcalloc(p->params_size, sizeof(float));
+    double *grad_d = xcalloc(p->params_size, sizeof(double)), *order = xcalloc(p->params_size, sizeof(double));
+    Twin t;
+    twin_init(&t, p, snapshot, &b, n);
+    p->f64_load(t.m, snapshot);
+    Grads g = {grad_f, grad_d, p->f64_backward(t.m, (const double *const *)t.x, t.y, n), 0, r->o.eps, r->o.tol,
+               r->o.float_tol};
+    int most = 0; /* the largest trainable tensor */
     for (int i = 0; i < p->num_tensors; i++) {
         if (!p->tensors[i].trainable)
             continue;
         size_t base = (size_t)(p->tensor(r->m, i) - r->params);
-        int k = largest(analytic + base, p->tensors[i].size, top, r->o.coords);
-        /* the smallest gradient a float32 difference quotient resolves: a few roundings of the loss over 2h */
-        double resolution = 8 * fabs(loss0) * FLT_EPSILON / (2 * r->o.eps), tensor_worst = 0;
-        int resolved = 0;
-        for (int c = 0; c < k; c++) {
-            size_t at = base + (size_t)top[c];
-            double h = r->o.eps * fmax(1.0, fabs(w0[at])), loss[2];
-            for (int side = 0; side < 2; side++) {
-                memcpy(r->m, snapshot, p->model_size);
-                r->params[at] = (float)(w0[at] + (side ? -h : h));
-                loss[side] = p->backward(r->m, (const float *const *)b.x, (const void *const *)b.y, n);
-            }
-            double numeric = (loss[0] - loss[1]) / (2 * h), a = analytic[at], scale = fmax(fabs(a), fabs(numeric));
-            if (scale < resolution)
-                continue; /* both are zero as far as float32 can tell */
-            resolved++;
-            tensor_worst = fmax(tensor_worst, fabs(a - numeric) / scale);
+        memcpy(grad_f + base, p->grad(r->m, i), sizeof(float) * (size_t)p->tensors[i].size);
+        for (int k = 0; k < p->tensors[i].size; k++) {
+            grad_d[base + k] = t.g[base + k];
+            order[base + k] = fmax(fabs(grad_d[base + k]), fabs(grad_f[base + k]));
+            g.largest = fmax(g.largest, fabs(grad_d[base + k]));
         }
-        double top_grad = k ? fabs(analytic[base + (size_t)top[0]]) : 0;
-        if (resolved)
-            printf("  %-24s %8d values  largest |grad| %-9.3g error %.1e%s\n", p->tensors[i].name, p->tensors[i].size,
-                   top_grad, tensor_worst, tensor_worst > r->o.tol ? "  <-- too large" : "");
-        else
-            printf("  %-24s %8d values  largest |grad| %-9.3g zero within float32 (below %.0e): agrees\n",
-                   p->tensors[i].name, p->tensors[i].size, top_grad, resolution);
-        if (tensor_worst >= worst) {
-            worst = tensor_worst;
-            worst_name = p->tensors[i].name;
-        }
+        most = p->tensors[i].size > most ? p->tensors[i].size : most;
     }
     memcpy(r->m, snapshot, p->model_size);
-    int bad = worst > r->o.tol;
-    printf("worst relative error %.2e (%s): %s (tolerance %g)\n", worst, worst_name, bad ? "FAILED" : "ok", r->o.tol);
+
+    printf("gradcheck of %s on %d samples: the %d largest gradients of each tensor against central differences\n"
+           "of the loss in double precision, step %g·max(1, |w|)\n", p->name, n, r->o.coords, r->o.eps);
+    int bad = !(fabs(loss_f - g.loss) <= GC_LOSS_AGREE * fmax(1.0, fabs(g.loss)));
+    printf("loss %.9g (float), %.17g (double): %s\n", loss_f, g.loss,
+           bad ? "they disagree: the double-precision model is not this model's twin" : "they agree");
+    printf("  %-24s %8s %7s %7s  %-22s %-22s %s\n", "tensor", "values", "checked", "skipped", "double error at",
+           "float error at", "all elements at");
+    Worst wd = {0, -1, 0}, wf = {0, -1, 0}, wa = {0, -1, 0};
+    int tries = r->o.coords < most / GC_TRIES ? r->o.coords * GC_TRIES : most;
+    int *top = xcalloc((size_t)tries, sizeof(int));
+    int skipped = 0;
+    for (int i = 0; i < p->num_tensors; i++) {
+        if (!p->tensors[i].trainable)
+            continue;
+        size_t base = (size_t)(p->tensor(r->m, i) - r->params);
+        int size = p->tensors[i].size, skips = 0, k = largest(order + base, size, top, tries);
+        Worst td = {0, -1, 0}, tf = {0, -1, 0}, ta = compare_all(&g, i, base, size);
+        int checked = check_elements(&t, &g, i, base, top, k, r->o.coords, &td, &tf, &skips);
+        char sd[96], sf[96], sa[96];
+        printf("  %-24s %8d %7d %7d  %-22s %-22s %s%s\n", p->tensors[i].name, size, checked, skips,
+               worst_str(p, &td, sd, sizeof sd), worst_str(p, &tf, sf, sizeof sf), worst_str(p, &ta, sa, sizeof sa),
+               td.error > g.tol || tf.error > g.float_tol || ta.error > g.float_tol ? "  <-- too large" : "");
+        if (td.tensor >= 0)
+            worst_update(&wd, td.error, td.tensor, td.index);
+        if (tf.tensor >= 0)
+            worst_update(&wf, tf.error, tf.tensor, tf.index);
+        worst_update(&wa, ta.error, ta.tensor, ta.index);
+        skipped += skips;
+    }
+
+    const struct { const char *what; const Worst *w; double tol; } verdicts[3] = {
+        {"double backward against the differences", &wd, g.tol},
+        {"float backward against the differences", &wf, g.float_tol},
+        {"float backward against the double one, all elements", &wa, g.float_tol}};
+    for (int k = 0; k < 3; k++) {
+        const Worst *w = verdicts[k].w;
+        if (w->tensor < 0)
+            continue;
+        int over = !(w->error <= verdicts[k].tol);
+        char where[64];
+        index_str(where, sizeof where, &p->tensors[w->tensor], w->index);
+        printf("%-52s worst %.2e at %s%s (tolerance %g): %s\n", verdicts[k].what, w->error, p->tensors[w->tensor].name,
+               where, verdicts[k].tol, over ? "FAILED" : "ok");
+        bad |= over;
+    }
+    if (skipped)
+        printf("%d element%s skipped: the loss is not smooth within ±h of them (a kink, or a step too large)\n",
+               skipped, skipped == 1 ? "" : "s");
+    printf("gradcheck of %s: %s\n", p->name, bad ? "FAILED" : "ok");
     free(top);
+    free(order);
+    free(grad_d);
+    free(grad_f);
+    twin_free(&t);
     free(snapshot);
-    free(analytic);
     free(idx);
     batch_free(p, &b);
     data_free(&d);
@@ -2558,14 +3864,12 @@ static int check(Run *r) {
     }
     r->prep.scale = 1.0;
     p->init(r->m, p->seed);
-    if (load_weights(r, r->o.weights))
+    if (load_weights(r, r->o.weights, 0))
         return 1;
     void *buf;
     size_t len;
-    if (read_input(r->o.golden, &buf, &len) != DNN_OK) {
-        fail("cannot read '%s': %s", shown(r->o.golden), strerror(errno));
+    if (read_whole(r->o.golden, &buf, &len))
         return 1;
-    }
     /* the stored inputs and outputs, [N, per-sample...] each, F32 */
     const float *in[MAX_SLOTS], *want[MAX_SLOTS];
     long count = -1;
@@ -2625,6 +3929,42 @@ static int check(Run *r) {
 
 /* ---- main --------------------------------------------------------------------------------------- */
 
+/* --class-names A,B,...: the names of named_slot's classes, in class order. */
+static int class_names(Run *r) {
+    const dnn_program *p = r->p;
+    int s = named_slot(p);
+    if (s < 0) {
+        fail("--class-names: the model has no class target to name");
+        return 1;
+    }
+    const dnn_io *io = slot_io(p, s);
+    char *list = strdup(r->o.class_names), **names = xcalloc(strlen(list) + 1, sizeof(char *));
+    int n = 0, rc = 0;
+    for (char *q = list, *end; q; q = end ? end + 1 : NULL) {
+        if ((end = strchr(q, ',')))
+            *end = 0;
+        for (int c = 0; c < n && !rc; c++)
+            if (!strcmp(names[c], q)) {
+                fail("--class-names: '%s' is there twice", q);
+                rc = 1;
+            }
+        if (!*q && !rc) {
+            fail("--class-names: name %d is empty", n + 1);
+            rc = 1;
+        }
+        names[n++] = q;
+    }
+    if (!rc && n > io->classes) {
+        fail("--class-names gives %d names, but '%s' has %d classes", n, io->name, io->classes);
+        rc = 1;
+    }
+    if (!rc)
+        classes_set(&r->classes, s, io->classes, names, n, "--class-names");
+    free(names);
+    free(list);
+    return rc;
+}
+
 int dnn_main(const dnn_program *p, int argc, char **argv) {
     const char *slash = argc > 0 ? strrchr(argv[0], '/') : NULL;
     prog_name = argc > 0 ? (slash ? slash + 1 : argv[0]) : p->name;
@@ -2643,14 +3983,9 @@ int dnn_main(const dnn_program *p, int argc, char **argv) {
     }
     r.m = xcalloc(1, p->model_size);
     r.params = (float *)((char *)r.m + p->params_offset);
-    if (r.o.class_names) {
-        r.labels = xcalloc(strlen(r.o.class_names) + 1, sizeof(char *));
-        char *list = strdup(r.o.class_names), *save = NULL;
-        for (char *q = strtok_r(list, ",", &save); q; q = strtok_r(NULL, ",", &save))
-            r.labels[r.nlabels++] = strdup(q);
-        free(list);
-    }
-    if (!strcmp(r.o.command, "train"))
+    if (r.o.class_names && class_names(&r))
+        rc = 2;
+    else if (!strcmp(r.o.command, "train"))
         rc = train(&r);
     else if (!strcmp(r.o.command, "eval"))
         rc = eval(&r);
@@ -2658,16 +3993,14 @@ int dnn_main(const dnn_program *p, int argc, char **argv) {
         rc = predict(&r);
     else if (!strcmp(r.o.command, "gradcheck"))
         rc = gradcheck(&r);
+    else if (!strcmp(r.o.command, "augment"))
+        rc = augment_command(&r);
     else
         rc = check(&r);
     prep_free(&r.prep);
+    classes_free(&r.classes);
     for (int i = 0; i < r.o.nlists; i++)
         free(r.o.lists[i]);
-    if (r.labels) {
-        for (int k = 0; k < r.nlabels; k++)
-            free(r.labels[k]);
-        free(r.labels);
-    }
     free(r.m);
     return rc;
 }

@@ -33,11 +33,27 @@ enum {
     DNN_SCORE_THRESHOLD  /* per element: (pred > threshold) == (target > target_threshold) */
 };
 
+/* One `augment` setting of the train block: a random transform of an
+ * input's training samples (docs/training.md, runtime/dnn_augment.h). */
+enum {
+    DNN_AUG_NOISE,   /* value: std; adds std·N(0, 1) to every element */
+    DNN_AUG_HFLIP,   /* value: p; mirrors an image [C, H, W] left to right with probability p */
+    DNN_AUG_CROP,    /* value: pad; zero-pads by pad pixels and crops H × W at a random place */
+    DNN_AUG_ROTATE   /* value: degrees; rotates by an angle uniform in ±degrees, bilinear, zero fill */
+};
+typedef struct dnn_augment {
+    int kind;        /* DNN_AUG_* */
+    int input;       /* index into inputs */
+    double value;
+} dnn_augment;
+
 typedef struct dnn_program {
     const char *name;            /* model name */
     const char *source;          /* the .dnn file it came from */
     size_t model_size;           /* sizeof(NAME_model) */
     int batch;                   /* NAME_BATCH */
+    int min_batch;               /* the smallest n NAME_backward trains on: 2 when a batchnorm would see
+                                    one value per channel (it returns DNN_E_ARG), else 1 (0: 1) */
     int ninputs, ntargets, noutputs;
     const dnn_io *inputs, *targets, *outputs;
     int num_tensors;             /* NAME_NUM_TENSORS */
@@ -64,6 +80,8 @@ typedef struct dnn_program {
     double min_delta;
     double ema_decay;            /* 0: no average */
     const char *optimizer;
+    int naugment;                /* augment settings, applied in this order to training batches */
+    const dnn_augment *augment;
     /* the entry points: x[i] is input i, y[i] target i (float or int32), out[i] output i */
     void (*init)(void *m, uint64_t seed);
     void (*forward)(void *m, const float *const *x, float *const *out, int n);
@@ -79,6 +97,24 @@ typedef struct dnn_program {
     /* NAME_forward_mc (a model with dropout): forward in eval mode except that
        dropout samples masks, for Monte-Carlo dropout; NULL without dropout */
     void (*forward_mc)(void *m, const float *const *x, float *const *out, int n);
+    /* gradcheck: the model once more in double precision (NAME_f64_*, the
+       same steps with double for float), whose parameters and gradients
+       are laid out like params; x[i] is input i and a float target y[i] is
+       double here; a class target stays int32 */
+    size_t f64_model_size;       /* sizeof(NAME_f64_model) */
+    size_t f64_params_offset, f64_grads_offset; /* byte offsets of its params and grads */
+    void (*f64_load)(void *m64, const void *m); /* m's parameters, buffers and random state into m64 */
+    double (*f64_loss)(void *m64, const double *const *x, const void *const *y, int n);     /* train mode */
+    double (*f64_backward)(void *m64, const double *const *x, const void *const *y, int n); /* train mode, gradients */
+    /* run-time hyper-parameters (train --lr, --hparam NAME=V, ...): the
+       optimizer's and schedule's, by their .dnn names, each a double in the
+       model struct at hparam_offsets[i]; set_hparam is NAME_set_hparam_exact */
+    int nhparams;
+    const char *const *hparam_names;
+    const size_t *hparam_offsets;
+    int (*set_hparam)(void *m, const char *name, double value);
+    const char *schedule;        /* "step", "exponential", "inverse_time", "cosine", or NULL */
+    int per_step;                /* the schedule counts optimizer steps, not epochs */
 } dnn_program;
 
 /* The program: `NAME train|eval|predict|gradcheck|check [options] DATA...`.

@@ -13,7 +13,9 @@ want bison bison
 want cc gcc
 want /usr/include/zlib.h zlib1g-dev
 case "$1" in
-    goldens) /usr/bin/python3 -c 'import torch' 2>/dev/null || need="$need python3-torch" ;;
+    goldens) /usr/bin/python3 -c 'import torch' 2>/dev/null || need="$need python3-torch"
+             # tests/augment: torchvision's transforms are the oracle of the augmentation
+             /usr/bin/python3 -c 'import torchvision' 2>/dev/null || need="$need python3-torchvision" ;;
     check) want clang clang   # the generated C must build warning-free with clang too
            want arm-none-eabi-gcc gcc-arm-none-eabi   # the firmware example (tests/firmware)
            want /usr/lib/arm-none-eabi/newlib/libc.a libnewlib-arm-none-eabi
@@ -22,10 +24,17 @@ case "$1" in
            want cmake cmake            # tests/cmake, tests/install: dnnc_add_model, find_package(Dnnc)
            want pkg-config pkgconf     # tests/install: dnnrt.pc
            want dot graphviz           # tests/dot: Graphviz must accept --emit=dot
-           want rsvg-convert librsvg2-bin ;;   # tests/report: the training curves SVG renders
+           want rsvg-convert librsvg2-bin      # tests/report: the training curves SVG renders
+           # tests/data: .npy files written by np.save, and np.load of dnn_npy_write's
+           /usr/bin/python3 -c 'import numpy' 2>/dev/null || need="$need python3-numpy" ;;
     bench) # with goldens' torch: PyTorch is compared in its OpenBLAS configuration (issue 8), not Debian's reference BLAS
            want /usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3 libopenblas0-pthread ;;
     fuzz) want clang clang ;;
+    onnx2c) # bench/onnx2c: protobuf to build onnx2c (its README), the firmware tools, torch for the twins
+           want protoc protobuf-compiler; want /usr/include/google/protobuf/message.h libprotobuf-dev
+           want g++ g++; want cmake cmake; want qemu-system-arm qemu-system-arm
+           want arm-none-eabi-gcc gcc-arm-none-eabi; want /usr/lib/arm-none-eabi/newlib/libc.a libnewlib-arm-none-eabi
+           /usr/bin/python3 -c 'import torch' 2>/dev/null || need="$need python3-torch" ;;
     demo) want /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz dataset-fashion-mnist ;;
 esac
 [ -z "$need" ] && exit 0

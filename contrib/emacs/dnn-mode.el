@@ -27,7 +27,8 @@
 
 (defconst dnn-settings
   '("optimizer" "schedule" "batch" "epochs" "seed" "shuffle" "init" "validation"
-    "early_stop" "clip_grad_norm" "average"))
+    "early_stop" "clip_grad_norm" "average"
+    "augment"))
 
 (defconst dnn-ops
   '("dense" "conv2d" "batchnorm" "prelu" "maxout"
@@ -41,7 +42,8 @@
 (defconst dnn-constants
   '("sgd" "adam" "adamw" "adagrad" "rmsprop" "exponential" "inverse_time" "ema"
     "pytorch" "xavier" "xavier_uniform" "he" "he_uniform" "uniform" "normal"
-    "zeros" "ones" "constant" "class" "weights" "params" "true" "false"))
+    "zeros" "ones" "constant" "class" "weights" "params" "true" "false"
+    "noise" "hflip" "crop" "rotate"))
 
 (defface dnn-operator-face '((t :inherit font-lock-keyword-face))
   "Face for the `|>' and `@' operators.")

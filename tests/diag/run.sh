@@ -7,8 +7,9 @@
 #                          --color=never; exit 1 when NAME.err holds an
 #                          error, else 0 (warnings only: out.c/out.h written)
 #   NAME.args              extra dnnc flags, e.g. -Werror
-#   valid/NAME.dnn         valid programs: `dnnc --emit=summary` exits 0 with
-#                          empty stderr (or exactly valid/NAME.err)
+#   valid/NAME.dnn         valid programs: `dnnc --emit=summary -o FILE` exits 0
+#                          with empty stderr (or exactly valid/NAME.err) and
+#                          the summary in FILE
 #
 # Then command-line misuse, pathological inputs generated here (deep
 # nesting, a 1,000,000-term sum, a 100 MB file, binary files, truncations
@@ -115,13 +116,14 @@ for f in $here/valid/*.dnn; do
     n=${f##*/}; n=valid/${n%.dnn}
     expect=$here/$n.err; [ -f "$expect" ] || expect=/dev/null
     run "$DNNC" "$f" --emit=summary
+    summary=no; [ -s "$tmp/o/out.c" ] && summary=yes # -o names the summary's file, as gcc -E -o
     check 0
     if [ -n "$why" ]; then
         fail "$n" "$why: $(head -n 1 "$tmp/stderr" | cut -c 1-200)"
     elif ! cmp -s "$expect" "$tmp/stderr"; then
         fail "$n" "unexpected diagnostics: $(head -n 1 "$tmp/stderr" | cut -c 1-200)"
-    elif [ ! -s "$tmp/stdout" ]; then
-        fail "$n" "--emit=summary printed nothing"
+    elif [ $summary = no ] || [ -s "$tmp/stdout" ]; then
+        fail "$n" "--emit=summary wrote nothing to -o's file, or something to stdout"
     else
         pass "$n"
     fi
@@ -150,6 +152,14 @@ cli unknown_option 2 "dnnc: error: unknown option '--bogus'
 try 'dnnc --help'" --bogus "$ok"
 cli unknown_short_option 2 "dnnc: error: unknown option '-x'
 try 'dnnc --help'" -x "$ok"
+cli unknown_short_option_with_value 2 "dnnc: error: unknown option '-O2'
+try 'dnnc --help'" -O2 "$ok"
+cli unknown_option_after_known_one 2 "dnnc: error: unknown option '-Wall'
+try 'dnnc --help'" "$ok" -Wall
+cli unknown_option_in_group 2 "dnnc: error: unknown option '-qx'
+try 'dnnc --help'" -qx "$ok"
+cli MF_without_argument 2 "dnnc: error: option '-MF' needs an argument
+try 'dnnc --help'" "$ok" -MD -MF
 cli emit_bogus 2 "dnnc: error: unknown --emit kind 'bogus' (use c, summary, ir, dot, deps, report, report-json or selftest)" --emit=bogus "$ok"
 cli color_bogus 2 "dnnc: error: --color takes auto, always or never, not 'sometimes'" --color=sometimes "$ok"
 cli o_without_argument 2 "dnnc: error: option '-o' needs an argument

@@ -107,3 +107,9 @@ expect frozen-params "$tmp/frozen.dot" 'label="encoder.0.weight\n[16, 8]  frozen
 # a value that reaches neither an output nor the loss is left out
 $dnnc --emit=dot tests/diag/warn_unused_value.dnn >"$tmp/unused.dot" 2>/dev/null
 refuse unused-value-left-out "$tmp/unused.dot" 'sigmoid'
+
+# a choice attribute (reduction) is shown when it is not the default
+$dnnc --emit=dot tests/golden/cases/loss_hinge_sum.dnn >"$tmp/sum.dot" 2>/dev/null
+expect choice-attribute "$tmp/sum.dot" 'label="loss\nhinge(margin=0.5, reduction=sum)\nscalar"'
+$dnnc --emit=dot tests/golden/cases/loss_hinge.dnn >"$tmp/mean.dot" 2>/dev/null
+refuse choice-attribute-default "$tmp/mean.dot" 'reduction='

@@ -1,7 +1,10 @@
 #!/bin/sh
 # End-to-end training runs of the examples: XOR must reach loss < 0.01,
 # iris at least 95% held-out accuracy (each program's exit status says so);
-# then examples/babysitting and examples/transfer (below).
+# examples/augment (Fashion-MNIST with data augmentation, a few hundred
+# images) must draw its PNG and reach 55% test accuracy. The perceptron
+# example must reach 100% training accuracy from zero weights. Then
+# examples/babysitting and examples/transfer (below).
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 cc="${CC:-cc} -std=c99 -O2 -Wall -Wextra -Werror -Iruntime -I$tmp"
 run() { # run NAME MODEL PROGRAM ARGS...
@@ -18,6 +21,25 @@ run() { # run NAME MODEL PROGRAM ARGS...
 }
 run xor models/xor.dnn examples/xor/train.c
 run iris models/iris.dnn examples/iris/train.c examples/iris/iris.csv
+
+if [ ! -e /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then
+    echo "SKIP examples/augment: dataset-fashion-mnist is not installed"
+elif sh examples/augment/run.sh --quiet >"$tmp/out" 2>&1 &&
+     [ "$(head -c 4 build/examples/augment/augmented.png | tail -c 3)" = PNG ] &&
+     acc=$(sed -n 's/.*accuracy \([0-9.]*\)%.*/\1/p' "$tmp/out") && awk "BEGIN { exit !($acc >= 55) }"; then
+    echo "PASS examples/augment trains: $(tail -1 "$tmp/out")"
+else
+    echo "FAIL examples/augment trains: $(tail -1 "$tmp/out")"
+fi
+# the lecture notes' perceptron (examples/perceptron): from zero weights to 100%
+# training accuracy with the perceptron criterion; hinge(margin = 0) stays put
+if sh examples/perceptron/run.sh >"$tmp/perceptron" 2>&1 &&
+   grep -q '^perceptron on 100 samples: .*accuracy 100.00%' "$tmp/perceptron" &&
+   grep '^hinge0 on 100 samples' "$tmp/perceptron" | grep -qv 'accuracy 100'; then
+    echo "PASS examples/perceptron trains: $(grep '^perceptron on' "$tmp/perceptron")"
+else
+    echo "FAIL examples/perceptron trains: $(tail -1 "$tmp/perceptron")"
+fi
 
 # The training-program examples that check what they show (babysitting: the
 # initial loss near ln 10, regularisation raising it, 20 images overfitted;

@@ -47,7 +47,7 @@ static bool build(const Source *src, bool inference) {
             for (long k = 0; k < m.plans[0].params; k++)
                 weights[k] = (float)(k % 7) * 0.25f - 0.5f;
         }
-        CFiles files = {"/* fuzz */\n", "FUZZ_H", "fuzz.h", {"fuzz.dnn", weights, inference},
+        CFiles files = {"/* fuzz */\n", "FUZZ_H", "fuzz.h", {"fuzz.dnn", weights, inference, !inference && m.count == 1},
                         !inference && m.count == 1, NULL, NULL};
         emit_c_files(&m, &files, sink, sink);
     }

@@ -26,6 +26,10 @@
  *   train    20 NAME_train_step calls (NAME_set_epoch(m, s / 5) before
  *            step s) against `traj.loss`, then every tensor (parameters
  *            and buffers) against `traj.NAME`;
+ *   schedule a cosine schedule only (golden `sched.lr`): the lr at counts
+ *            0..99, from NAME_set_epoch or (per_step) NAME_step, equal to
+ *            the float32 of PyTorch's own scheduler's lr bit for bit, also
+ *            when started at a late count (as after --resume);
  *   save     NAME_save -> NAME_load into a fresh model gives identical
  *            tensors and bytes; too small a buffer is left untouched; a
  *            truncated image is rejected and changes nothing.
@@ -460,6 +464,46 @@ static void check_train(const void *w, size_t wlen) {
     end(&g);
 }
 
+#define SCHED_COUNTS 100 /* sched.lr: the lr at counts 0..99 */
+
+/* The cosine schedule's lr (PyTorch's recursion in double, then float)
+ * against torch.optim.lr_scheduler.CosineAnnealingLR bit for bit: counts
+ * are epochs given to NAME_set_epoch, or with per_step the NAME_step calls
+ * (made with zero gradients). A fresh model set to a late count directly,
+ * as --resume does, must get the same value as one that counted up to it. */
+static void check_schedule(void) {
+    group g = begin("schedule");
+    float want[SCHED_COUNTS], got[SCHED_COUNTS], late;
+    int per_step = golden_has("sched.per_step"), s, i;
+    if (golden_get(&g, "sched.lr", want, SCHED_COUNTS)) {
+        end(&g);
+        return;
+    }
+    FN(_init)(&m, 1);
+    for (i = 0; i < NT; i++)
+        if (FN(_grad)(&m, i))
+            memset(FN(_grad)(&m, i), 0, sizeof(float) * (size_t)FN(_tensors)[i].size);
+    for (s = 0; s < SCHED_COUNTS; s++) {
+        if (per_step)
+            FN(_step)(&m); /* takes, and leaves in m.lr, the lr of step s */
+        else
+            FN(_set_epoch)(&m, s);
+        got[s] = m.lr;
+    }
+    expect(&g, "lr", got, want, SCHED_COUNTS, 0, 0);
+    FN(_init)(&m2, 1); /* straight to the last count, as a resumed run */
+    if (per_step) {
+        m2.step = SCHED_COUNTS - 1;
+        FN(_set_epoch)(&m2, 0);
+        late = m2.lr;
+    } else {
+        FN(_set_epoch)(&m2, SCHED_COUNTS - 1);
+        late = m2.lr;
+    }
+    compare(&g, "lr at the last count, reached directly", -1, late, want[SCHED_COUNTS - 1], 0, 0);
+    end(&g);
+}
+
 /* Tensors of m and m2 bit for bit equal? */
 static int same_tensors(void) {
     int i;
@@ -594,6 +638,8 @@ int main(int argc, char **argv) {
     check_train(wbuf, wlen);
     if ((wlen = check_save()) != 0 && argc > 3)
         write_roundtrip(argv[3], wlen);
+    if (golden_has("sched.lr"))
+        check_schedule();
     free(gbuf);
     free(wbuf);
     return failed;

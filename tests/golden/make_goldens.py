@@ -14,6 +14,9 @@ For each tests/golden/cases/CASE.dnn and its twin in twins.py:
                                  after 20 steps); partial.loss and
                                  partial.grad.NAME: loss and gradients of the
                                  first B/2 samples alone (n < BATCH);
+                                 for a cosine schedule sched.lr (the lr at
+                                 counts 0..99 from PyTorch's own scheduler,
+                                 as float32) and, with per_step, sched.per_step;
                                  for batchnorm and dropout models also
                                  eval.loss, partial.eval.loss, state1.BUF,
                                  partial.state1.BUF, traj.BUF (make_case).
@@ -35,8 +38,10 @@ import torch
 import torch.nn as nn
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from twins import (CASES_DIR, HERE, MARGIN, STEPS, STEPS_PER_EPOCH, TWINS, lr_factor,
-                   make_optimizer, parse_dnn, write_safetensors)
+from twins import (CASES_DIR, HERE, MARGIN, STEPS, TWINS, cosine_lrs, make_optimizer, parse_dnn,
+                   scheduled_lr, write_safetensors)
+
+SCHED_COUNTS = 100   # sched.lr: the cosine schedule's lr at counts 0..99
 
 DATA_DIR = os.path.join(HERE, "data")
 
@@ -200,7 +205,7 @@ def make_case(name):
     base_lr = opt.param_groups[0]["lr"]
     traj_loss = []
     for s in range(STEPS):
-        opt.param_groups[0]["lr"] = base_lr * lr_factor(spec, s // STEPS_PER_EPOCH)
+        opt.param_groups[0]["lr"] = scheduled_lr(spec, base_lr, s)
         opt.zero_grad()
         step_loss = m.run(x64, y64)[1]
         step_loss.backward()
@@ -218,6 +223,12 @@ def make_case(name):
     golden += [("traj.loss", f32(torch.tensor(traj_loss, dtype=torch.float64)))]
     golden += [("traj." + n, f32(p)) for n, p in zip(names, params)]
     golden += state("traj.")
+    if spec["schedule"] and spec["schedule"][0] == "cosine":   # PyTorch's float behaviour, bit for bit
+        a = spec["schedule"][1]
+        lrs = cosine_lrs(base_lr, int(a["period"]), a.get("min_lr", 0), SCHED_COUNTS)
+        golden += [("sched.lr", np.array(lrs, dtype="<f4"))]
+        if a.get("per_step"):
+            golden += [("sched.per_step", np.array([1], dtype="<f4"))]
     write_safetensors(os.path.join(DATA_DIR, name + ".weights.safetensors"), weights)
     write_safetensors(os.path.join(DATA_DIR, name + ".golden.safetensors"), golden)
     return traj_loss

@@ -110,6 +110,34 @@ def lr_factor(spec, epoch):
     raise ValueError("unknown schedule " + kind)
 
 
+def cosine_lrs(base_lr, period, min_lr, count):
+    """group['lr'] of PyTorch's own CosineAnnealingLR after 0, 1, ..., count-1
+    scheduler steps: its recursive form, which the generated code repeats
+    term for term."""
+    p = torch.zeros(1, requires_grad=True)
+    opt = torch.optim.SGD([p], lr=base_lr)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=period, eta_min=min_lr)
+    lrs = []
+    for _ in range(count):
+        lrs.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    return lrs
+
+
+def scheduled_lr(spec, base_lr, step):
+    """The learning rate of optimizer step `step` (0-based): the schedule at
+    the epoch the harness gives NAME_set_epoch (step / 5), or with
+    per_step = true at the step itself."""
+    if spec["schedule"] is None:
+        return base_lr * lr_factor(spec, 0)
+    kind, a = spec["schedule"]
+    count = step if a.get("per_step") else step // STEPS_PER_EPOCH
+    if kind == "cosine":
+        return cosine_lrs(base_lr, int(a["period"]), a.get("min_lr", 0), count + 1)[count]
+    return base_lr * lr_factor(spec, count)
+
+
 # ---- safetensors ----------------------------------------------------------
 
 _DTYPES = {np.dtype("<f4"): "F32", np.dtype("<i4"): "I32", np.dtype("<f8"): "F64",
@@ -151,7 +179,9 @@ def read_safetensors(path):
 
 class Twin(nn.Module):
     """Base of the twins. Subclasses create their layers in __init__ under the
-    .dnn's parameter names and implement run(x, y) -> (out, loss, kinks)."""
+    .dnn's parameter names and implement run(x, y) -> (out, loss, kinks).
+    The loss twins pass `reduction` to their criterion (the *_sum cases)."""
+    reduction = "mean"
 
     def adjust(self):
         """Moves initial parameter values where the case needs them."""
@@ -178,6 +208,11 @@ def away_from_zero(p, floor=0.05):
 
 def pipe(*stages):
     return nn.Sequential(*stages)
+
+
+def reduce(t, reduction):
+    """A criterion's reduction of its per-element losses: "mean" or "sum"."""
+    return t.sum() if reduction == "sum" else t.mean()
 
 
 @twin("op_dense")
@@ -412,7 +447,7 @@ class LossMse(Twin):
 
     def run(self, x, y):
         out = self.out(x).reshape(-1, 2, 3)
-        return out, F.mse_loss(out, y), []
+        return out, F.mse_loss(out, y, reduction=self.reduction), []
 
 
 @twin("loss_l1")
@@ -423,7 +458,7 @@ class LossL1(Twin):
 
     def run(self, x, y):
         out = self.out(x)
-        return out, F.l1_loss(out, y), [out - y]
+        return out, F.l1_loss(out, y, reduction=self.reduction), [out - y]
 
 
 @twin("loss_huber")
@@ -438,7 +473,7 @@ class LossHuber(Twin):
 
     def run(self, x, y):
         out = self.out(x)
-        return out, F.huber_loss(out, y, delta=0.5), [(out - y).abs() - 0.5]
+        return out, F.huber_loss(out, y, delta=0.5, reduction=self.reduction), [(out - y).abs() - 0.5]
 
 
 @twin("loss_bce")
@@ -453,7 +488,7 @@ class LossBce(Twin):
 
     def run(self, x, y):
         out = torch.sigmoid(self.h(x))
-        return out, F.binary_cross_entropy(out, y), []
+        return out, F.binary_cross_entropy(out, y, reduction=self.reduction), []
 
 
 @twin("loss_bce_logits")
@@ -464,7 +499,7 @@ class LossBceLogits(LossBce):
 
     def run(self, x, y):
         out = self.out(x)
-        return out, F.binary_cross_entropy_with_logits(out, y), []
+        return out, F.binary_cross_entropy_with_logits(out, y, reduction=self.reduction), []
 
 
 @twin("loss_ce")
@@ -475,7 +510,7 @@ class LossCe(Twin):
 
     def run(self, x, y):
         out = self.out(x)
-        return out, F.cross_entropy(out, y.long()), []
+        return out, F.cross_entropy(out, y.long(), reduction=self.reduction), []
 
 
 @twin("loss_ce_soft")
@@ -486,7 +521,7 @@ class LossCeSoft(LossCe):
 
     def run(self, x, y):
         out = self.out(x)
-        return out, F.cross_entropy(out, y), []
+        return out, F.cross_entropy(out, y, reduction=self.reduction), []
 
 
 @twin("loss_nll")
@@ -497,7 +532,7 @@ class LossNll(Twin):
 
     def run(self, x, y):
         out = F.log_softmax(self.h(x), -1)
-        return out, F.nll_loss(out, y.long()), []
+        return out, F.nll_loss(out, y.long(), reduction=self.reduction), []
 
 
 @twin("loss_hinge")
@@ -513,7 +548,19 @@ class LossHinge(Twin):
     def run(self, x, y):
         out = self.out(x)
         slack = 0.5 - y * out
-        return out, slack.clamp(min=0).mean(), [slack]
+        return out, reduce(slack.clamp(min=0), self.reduction), [slack]
+
+
+@twin("loss_perceptron")
+class LossPerceptron(LossHinge):
+    """Rosenblatt's criterion max(0, -y·score): clamp passes the gradient at
+    its bound, so PyTorch's gradient is -y where y·score <= 0, as dnnc's
+    (the data here stays away from that kink; examples/perceptron starts
+    on it, from zero weights)."""
+
+    def run(self, x, y):
+        out = self.out(x)
+        return out, reduce((-y * out).clamp(min=0), self.reduction), [y * out]
 
 
 @twin("loss_multi_margin")
@@ -524,7 +571,25 @@ class LossMultiMargin(LossCe):
         picked = out.gather(1, label[:, None])
         slack = 0.5 - picked + out
         slack = slack.scatter(1, label[:, None], 1.0)   # the label's own term is not a kink
-        return out, F.multi_margin_loss(out, label, margin=0.5), [slack]
+        return out, F.multi_margin_loss(out, label, margin=0.5, reduction=self.reduction), [slack]
+
+
+# every loss once more with reduction = sum (cases/loss_*_sum.dnn)
+for _name, _base in (("loss_mse", LossMse), ("loss_l1", LossL1), ("loss_huber", LossHuber),
+                     ("loss_bce", LossBce), ("loss_bce_logits", LossBceLogits), ("loss_ce", LossCe),
+                     ("loss_ce_soft", LossCeSoft), ("loss_nll", LossNll), ("loss_hinge", LossHinge),
+                     ("loss_perceptron", LossPerceptron), ("loss_multi_margin", LossMultiMargin)):
+    twin(_name + "_sum")(type(_base.__name__ + "Sum", (_base,), {"reduction": "sum"}))
+
+
+@twin("loss_mse_sum")
+class LossMseSum(LossMse):
+    """The notes' Adaline criterion: 0.5 * mse(out, y, reduction = sum)."""
+    reduction = "sum"
+
+    def run(self, x, y):
+        out, loss, kinks = super().run(x, y)
+        return out, 0.5 * loss, kinks
 
 
 @twin("xor")
@@ -585,7 +650,8 @@ class OptMLP(Twin):
 for _name in ("opt_sgd", "opt_sgd_momentum", "opt_sgd_dampening", "opt_sgd_nesterov",
               "opt_sgd_wd", "opt_adam", "opt_adam_wd", "opt_adamw", "opt_adagrad",
               "opt_rmsprop", "opt_rmsprop_momentum", "sched_step", "sched_exp",
-              "sched_invtime", "opt_clip"):
+              "sched_invtime", "opt_clip", "sched_cosine", "sched_cosine_per_step",
+              "sched_step_per_step"):
     twin(_name)(type(_name, (OptMLP,), {}))
 
 

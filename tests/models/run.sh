@@ -1,12 +1,12 @@
 #!/bin/sh
-# Every model in models/ and examples/ compiles; its C builds warning-free
+# Every model in models/, examples/ and tests/models/ compiles; its C builds warning-free
 # with gcc and clang as the contract requires; output is byte-identical
 # across runs; summaries show the expected shapes and parameter counts.
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 dnnc=build/dnnc
 flags="-std=c99 -Wall -Wextra -Wpedantic -Werror -Iruntime"
 
-for f in models/*.dnn examples/*/*.dnn; do
+for f in models/*.dnn examples/*/*.dnn tests/models/*.dnn; do
     [ -f "$f" ] || continue
     name=$(basename "$f" .dnn)
     if ! $dnnc --emit=summary "$f" >"$tmp/$name.summary" 2>"$tmp/$name.err"; then

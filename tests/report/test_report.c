@@ -304,6 +304,16 @@ static void log_round_trip(void) {
         CHECK(same(back[i].val_acc, rows[i].val_acc) && same(back[i].seconds, rows[i].seconds));
     }
     free(back);
+    /* the learning rate as the model holds it, a float: the shortest decimal giving that float */
+    rows[1].lr = 0.01f;
+    rows[2].lr = 1e-3f;
+    rows[3].lr = 0.1f / 3;
+    rows[4].lr = 3e-38f;
+    CHECK(dnn_log_write_csv(in_dir("lr.csv"), rows, 5, msg, sizeof msg) == DNN_OK);
+    s = slurp(in_dir("lr.csv"));
+    CHECK(strstr(s, "\n2,0.01,") && strstr(s, "\n3,0.001,") && strstr(s, "\n4,0.033333335,") &&
+          strstr(s, "\n5,3e-38,"));
+    free(s);
     /* an empty log: the header only */
     CHECK(dnn_log_write_csv(in_dir("empty.csv"), NULL, 0, msg, sizeof msg) == DNN_OK);
     CHECK(dnn_log_read_csv(in_dir("empty.csv"), &back, &n, msg, sizeof msg) == DNN_OK && n == 0 && !back);

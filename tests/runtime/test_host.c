@@ -6,12 +6,15 @@
  * permissions). */
 #define _POSIX_C_SOURCE 200809L
 #include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "../check.h"
 #include "dnn_host.h"
@@ -116,6 +119,46 @@ static void host_write_mode(void) {
     CHECK(stat(in_dir("mode"), &st) == 0 && (st.st_mode & 0777) == 0644);
 }
 
+/* A replaced file keeps its permissions (a private file stays private). */
+static void host_write_keeps_mode(void) {
+    struct stat st;
+    CHECK(dnn_write_file_atomic(in_dir("private"), "1", 1) == DNN_OK);
+    CHECK(chmod(in_dir("private"), 0600) == 0);
+    CHECK(dnn_write_file_atomic(in_dir("private"), "2", 1) == DNN_OK && holds(in_dir("private"), "2"));
+    CHECK(stat(in_dir("private"), &st) == 0 && (st.st_mode & 0777) == 0600);
+}
+
+/* A symbolic link is followed and stays a link; a dangling one gets its
+ * target; a FIFO or device is written in place (dnn_output_open reports
+ * which: no temporary file). */
+static void host_write_links_and_devices(void) {
+    struct stat st;
+    char target[64];
+    ssize_t n;
+    int reader;
+    dnn_output o;
+    CHECK(dnn_write_file_atomic(in_dir("target"), "old", 3) == DNN_OK);
+    CHECK(symlink("target", in_dir("link")) == 0);
+    CHECK(dnn_write_file_atomic(in_dir("link"), "new", 3) == DNN_OK);
+    CHECK(lstat(in_dir("link"), &st) == 0 && S_ISLNK(st.st_mode));
+    CHECK(holds(in_dir("target"), "new"));
+    CHECK(symlink("born", in_dir("dangling")) == 0);
+    CHECK(dnn_write_file_atomic(in_dir("dangling"), "b", 1) == DNN_OK && holds(in_dir("born"), "b"));
+    n = readlink(in_dir("dangling"), target, sizeof target - 1);
+    CHECK(n == 4 && !memcmp(target, "born", 4));
+    CHECK(mkfifo(in_dir("fifo"), 0600) == 0); /* (not /dev/null: a regression would replace it) */
+    reader = open(in_dir("fifo"), O_RDONLY | O_NONBLOCK); /* so that opening it to write does not wait */
+    CHECK(reader >= 0 && dnn_output_open(&o, in_dir("fifo")) == DNN_OK && o.tmp[0] == 0);
+    CHECK(dnn_output_write(&o, "x", 1) == DNN_OK && dnn_output_close(&o, DNN_OUTPUT_KEEP) == DNN_OK);
+    CHECK(read(reader, target, sizeof target) == 1 && target[0] == 'x');
+    CHECK(stat(in_dir("fifo"), &st) == 0 && S_ISFIFO(st.st_mode));
+    close(reader);
+    CHECK(dnn_output_open(&o, in_dir("link")) == DNN_OK && strcmp(o.path, in_dir("target")) == 0 && o.tmp[0]);
+    CHECK(dnn_output_close(&o, DNN_OUTPUT_DISCARD) == DNN_OK && holds(in_dir("target"), "new"));
+    CHECK(dnn_output_open(&o, dir) == DNN_E_IO && errno == EISDIR);
+    CHECK(dnn_output_open(&o, "") == DNN_E_IO && errno == ENOENT);
+}
+
 static void host_path_too_long(void) {
     static char path[5000];
     memset(path, 'p', sizeof path - 1);
@@ -133,6 +176,8 @@ int main(int argc, char **argv) {
     RUN(host_read_alloc);
     RUN(host_write_failures);
     RUN(host_write_mode);
+    RUN(host_write_keeps_mode);
+    RUN(host_write_links_and_devices);
     RUN(host_path_too_long);
     return FAILED();
 }

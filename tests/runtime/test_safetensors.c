@@ -166,7 +166,7 @@ static const struct {
 /* One reported test per case. Errors about the image itself (not about
  * the model) must also come from dnn_st_count. */
 static void load_cases(void) {
-    char name[96];
+    char name[96], why[200];
     unsigned i;
     for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         size_t len = build(cases[i].header, cases[i].ndata);
@@ -175,6 +175,10 @@ static void load_cases(void) {
         r = dnn_safetensors_load(model, dst, MODEL_COUNT, image, len);
         CHECK_MSG(r == want, dnn_strerror(r));
         CHECK(want == DNN_OK ? loaded() : poisoned());
+        /* dnn_safetensors_check agrees, and says why */
+        r = dnn_safetensors_check(model, MODEL_COUNT, image, len, why, sizeof why);
+        CHECK_MSG(r == want, dnn_strerror(r));
+        CHECK(want == DNN_OK ? why[0] == 0 : why[0] != 0);
         count = dnn_st_count(image, len);
         if (want == DNN_E_HEADER || want == DNN_E_TRUNCATED || want == DNN_E_DUPLICATE)
             CHECK(count == want);
@@ -183,6 +187,43 @@ static void load_cases(void) {
         snprintf(name, sizeof name, "load_%s", cases[i].name);
         check_report(name);
     }
+}
+
+/* dnn_safetensors_check's reasons name the tensor, with both shapes. */
+static void check_messages(void) {
+    static const struct {
+        const char *header;
+        size_t ndata;
+        const char *want;
+    } cases[] = {
+        {"{" T("fc1.weight", "F32", "2,3", "0,24") "," B "," S "}", 40,
+         "'fc1.weight' is [2, 3] in the file, [3, 2] in the model"},
+        {"{" W "," B "," T("scale", "F32", "1", "36,40") "}", 40, "'scale' is [1] in the file, [] in the model"},
+        {"{" W "," T("fc1.bias", "F64", "3", "40,64") "," S "}", 64, "'fc1.bias' is F64 in the file; the model takes F32"},
+        {"{" W "," T("fc1.bias", "Q4", "3", "24,36") "," S "}", 40,
+         "'fc1.bias' is an unknown dtype in the file; the model takes F32"},
+        {"{" W "," S "}", 40, "'fc1.bias' [3] is missing from the file"},
+        {"{" W "," B "," S "," T("ex\\u0074ra", "F32", "1", "40,44") "}", 44,
+         "the file holds 'extra' [1], which the model does not have"},
+        {"{" W "," B "," S "," T("fc1.bias", "F32", "3", "40,52") "}", 52, "name appears twice"},
+    };
+    char msg[200], tiny[12];
+    unsigned i;
+    size_t len;
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        len = build(cases[i].header, cases[i].ndata);
+        dnn_safetensors_check(model, MODEL_COUNT, image, len, msg, sizeof msg);
+        CHECK_MSG(!strcmp(msg, cases[i].want), msg);
+    }
+    CHECK(dnn_safetensors_check(model, MODEL_COUNT, image, 0, msg, sizeof msg) == DNN_E_HEADER);
+    CHECK(!strcmp(msg, "the file is empty, not a safetensors file"));
+    CHECK(dnn_safetensors_check(model, MODEL_COUNT, image, 5, msg, sizeof msg) == DNN_E_HEADER);
+    CHECK(!strcmp(msg, "5 bytes, too short for a safetensors file"));
+    len = build("{" W "," S "}", 40);
+    CHECK(dnn_safetensors_check(model, MODEL_COUNT, image, len, tiny, sizeof tiny) == DNN_E_MISSING);
+    CHECK(!strcmp(tiny, "'fc1.bias' ")); /* cut to the buffer, terminated */
+    CHECK(dnn_safetensors_check(model, MODEL_COUNT, image, len, NULL, 0) == DNN_E_MISSING);
+    CHECK(dnn_safetensors_check(model, -1, image, len, msg, sizeof msg) == DNN_E_ARG && !strcmp(msg, "bad arguments"));
 }
 
 /* Images too short for their length prefix, or with an absurd one. */
@@ -510,6 +551,7 @@ int main(int argc, char **argv) {
     fixture_path = argv[1];
     out_dir = argv[2];
     load_cases();
+    RUN(check_messages);
     RUN(load_bad_length);
     RUN(load_unaligned);
     RUN(load_bad_args);

@@ -9,6 +9,7 @@ endif
 syn keyword dnnStatement  model input target param output loss freeze train
 syn keyword dnnSetting    optimizer schedule batch epochs seed shuffle init validation
 syn keyword dnnSetting    early_stop clip_grad_norm average
+syn keyword dnnSetting    augment
 syn keyword dnnOp         dense conv2d batchnorm prelu maxout
 syn keyword dnnOp         relu sigmoid tanh leaky_relu elu step exp log sqrt abs sin cos square
 syn keyword dnnOp         softmax log_softmax maxpool avgpool dropout flatten reshape transpose concat
@@ -17,6 +18,7 @@ syn keyword dnnOp         mse l1_loss huber bce bce_with_logits cross_entropy nl
 syn keyword dnnConstant   sgd adam adamw adagrad rmsprop exponential inverse_time ema
 syn keyword dnnConstant   pytorch xavier xavier_uniform he he_uniform uniform normal zeros ones constant
 syn keyword dnnConstant   class weights params true false
+syn keyword dnnConstant   noise hflip crop rotate
 
 " parameter names like features.0.weight: one name, no numbers inside
 syn match   dnnQualified  "\<\h\w*\%(\.\%(\h\w*\|\d\+\)\)\+"

@@ -1,0 +1,22 @@
+#!/bin/sh
+# tests/quant/run.sh — reference.py (PyTorch 1.13's int8 and fake-quant
+# arithmetic in NumPy) against torch itself, value for value: every op and
+# stack of check_reference.py, the QAT checks of check_qat.py (README.md).
+# Prints "PASS quant/..." or "FAIL quant/...: why" lines, and a failing
+# script's whole output; "SKIP quant: ..." when /usr/bin/python3 has no
+# torch (make goldens installs python3-torch).
+cd "$(dirname "$0")" || exit 2
+if ! /usr/bin/python3 -c 'import torch' 2>/dev/null; then
+    echo "SKIP quant: /usr/bin/python3 has no torch (python3-torch)"
+    exit 0
+fi
+log=$(mktemp); trap 'rm -f "$log"' EXIT
+for script in check_reference check_qat; do
+    /usr/bin/python3 $script.py >"$log" 2>&1
+    rc=$?
+    grep -E '^(PASS|FAIL) ' "$log"
+    if [ $rc -ne 0 ]; then
+        grep -v -E '^(PASS|FAIL) ' "$log"
+        grep -q '^FAIL ' "$log" || echo "FAIL quant/$script: exited with $rc"
+    fi
+done

@@ -1,0 +1,26 @@
+# tests/random_data.sh — sourced by suites that run the training programs
+# of dnnc --main on data of their own (tests/sanitize, tests/gradcheck).
+#
+# data PROGRAM FILE NAME: 5 batches of random samples in the CSV layout of the
+# program's --help (inputs in [-1, 1), float targets in [0, 1), class labels),
+# drawn from a seed made of the case NAME, so that every run trains on the same data
+data() {
+    "$1" --help | awk -v seed="$(printf %s "$3" | cksum | cut -d' ' -f1)" '
+        /^  train DATA/ { if (match($0, /batch [0-9]+/)) batch = substr($0, RSTART + 6, RLENGTH - 6) }
+        /^  [A-Za-z_][A-Za-z0-9_]* +(input|target)/ {
+            k = ++slots
+            if ($0 ~ /class index/) { split($0, r, "\\.\\."); classes[k] = substr(r[2], 1, index(r[2], " ") - 1) + 1 }
+            else { match($0, /[0-9]+ floats?/); size[k] = substr($0, RSTART, RLENGTH) + 0; target[k] = $0 ~ /target/ }
+        }
+        END {
+            srand(seed % 100000)
+            for (s = 0; s < 5 * batch; s++) {
+                line = ""
+                for (k = 1; k <= slots; k++)
+                    if (classes[k]) line = line "," int(rand() * classes[k])
+                    else for (i = 0; i < size[k]; i++)
+                        line = line "," sprintf("%.4f", target[k] ? rand() : 2 * rand() - 1)
+                print substr(line, 2)
+            }
+        }' >"$2"
+}
