@@ -1013,6 +1013,28 @@ static int named_columns(const dnn_csv *c, const dnn_io *io, int *cols) {
     return k == io->size;
 }
 
+/* Whether a header name names a value of one of slots first..all-1: NAME
+ * of a one-value slot, or NAME.k of a larger one (*slot, *elem). */
+static int slot_element(const dnn_program *p, const char *name, int first, int all, int *slot, int *elem) {
+    for (int t = first; t < all; t++) {
+        const dnn_io *io = slot_io(p, t);
+        size_t len = strlen(io->name);
+        if (strncmp(name, io->name, len))
+            continue;
+        if (io->size == 1 && !name[len]) {
+            *slot = t, *elem = 0;
+            return 1;
+        }
+        char *rest = "";
+        long k = name[len] == '.' && name[len + 1] >= '0' && name[len + 1] <= '9' ? strtol(name + len + 1, &rest, 10) : -1;
+        if (io->size > 1 && k >= 0 && k < io->size && !*rest) {
+            *slot = t, *elem = (int)k;
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* Appends "NAME" or "NAME.0 ... NAME.3" (how a header names slot io) to text. */
 static size_t slot_names(char *text, size_t cap, size_t n, const dnn_io *io) {
     if (io->size == 1)
@@ -1200,12 +1222,17 @@ static int load_csv(const dnn_program *p, const Options *o, Classes *k, const ch
         for (int t = 0; t < p->ntargets; t++)
             targets += p->targets[t].size;
         int ignored = nslots == p->ninputs && end == nslots && c.cols - next_col == targets, agree = 1;
-        for (int t = first, at = next_col; t < all; t++) {
-            int here = t < end || ignored, from = t < end ? 0 : at; /* an ignored target's columns start at `at` */
-            at += t < end ? 0 : slot_io(p, t)->size;
-            if (slot_io(p, t)->size <= c.cols && named_columns(&c, slot_io(p, t), named))
-                for (int j = 0; j < slot_io(p, t)->size; j++)
-                    agree &= here && named[j] == (t < end ? cols[t][j] : from + j);
+        /* Every header name of a slot's value (NAME, or NAME.k alone too) must
+         * be where the positions put that value: `id,x.0,kind` for x[2] and
+         * kind is not x = (id, x.0). */
+        for (int j = 0; c.header && j < c.cols; j++) {
+            int t, e;
+            if (!slot_element(p, c.header[j], first, all, &t, &e))
+                continue;
+            int at = next_col; /* an ignored target's columns start after the inputs' */
+            for (int u = end; u < t; u++)
+                at += slot_io(p, u)->size;
+            agree &= t < end ? cols[t][e] == j : ignored && at + e == j;
         }
         if (!agree || (next_col < c.cols && !ignored && c.header)) {
             columns_mixed(p, o, path, &c, first, all, cols, first);

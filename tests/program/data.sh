@@ -263,6 +263,23 @@ fi
 awk -F, -v OFS=, '{ print $3, $1, $2 }' "$tmp/pets.csv" >"$tmp/kind_first.csv"
 expect_error columns.name_out_of_place 1 "kind_first.csv: the header names the columns of some of the model's inputs" \
     "$tmp/pets" train "$tmp/kind_first.csv" --quiet --save "$tmp/no.safetensors"
+# one element's name where the positions put another column: id,x.0,kind is not x = (id, x.0)
+awk -F, -v OFS=, 'NR == 1 { print "id", "x.0", "kind"; next } { print NR - 1, $1, $3 }' "$tmp/pets.csv" >"$tmp/partial.csv"
+expect_error columns.element_name_out_of_place 1 "partial.csv: the header names the columns of some of the model's inputs" \
+    "$tmp/pets" train "$tmp/partial.csv" --quiet --save "$tmp/no.safetensors"
+if grep -qF "note: left over: the model's x (2 columns); the file's columns 1 (id), 2 (x.0)" "$tmp/err"; then
+    pass columns.element_name_out_of_place_explained
+else
+    fail columns.element_name_out_of_place_explained "$(tr '\n' '|' <"$tmp/err")"
+fi
+# ... and in its place it agrees: x.0,b,kind is x = (x.0, b)
+sed '1s/.*/x.0,b,kind/' "$tmp/pets.csv" >"$tmp/x0.csv"
+if "$tmp/pets" train "$tmp/x0.csv" --quiet --save "$tmp/x0.safetensors" >"$tmp/out" 2>&1 &&
+   cmp -s "$tmp/x0.safetensors" "$tmp/pets.safetensors"; then
+    pass columns.element_name_in_place
+else
+    fail columns.element_name_in_place "$(head -2 "$tmp/out")"
+fi
 # names that are nobody's: by position, as before
 sed '1s/.*/a,b,c/' "$tmp/pets.csv" >"$tmp/abc.csv"
 if "$tmp/pets" train "$tmp/abc.csv" --quiet --save "$tmp/a.safetensors" >"$tmp/out" 2>&1 &&
