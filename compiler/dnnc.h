@@ -339,6 +339,7 @@ typedef struct EmitOptions {
 } EmitOptions;
 bool emit_model(Graph *g, const Plan *p, const EmitOptions *o, FILE *c, FILE *h);
 int optimizer_states(const Train *t, const char **names); /* state arrays' names; returns how many */
+bool has_sampling_layer(const Graph *g); /* a layer samples in training (dropout): NAME_forward_mc is emitted */
 int min_train_batch(const Graph *g); /* 2 when a batchnorm cannot train on one sample, else 1 */
 /* NAME_set_hparam's names for this optimizer and schedule (at most 8), and each one's .dnn value */
 int hparam_names(const Train *t, const char **names);

@@ -316,7 +316,10 @@ static void emit_call(Out *o, const Value *v) {
         fprintf(o->c, ", %s", ptr(o, v->in[k]));
     int flags = op_info[v->op].flags;
     bool infer = o->g->inference; /* no training flag, no generator: eval mode */
-    fprintf(o->c, "%s%s, n%s);\n", flags & F_MODE ? (infer ? ", 0" : ", m->training") : "",
+    /* m->training: 1 train mode; 2 NAME_forward_mc, where layers that sample (dropout)
+       do as in training and the others (batchnorm) as in eval */
+    const char *mode = infer ? ", 0" : flags & F_RNG ? ", m->training" : ", m->training == 1";
+    fprintf(o->c, "%s%s, n%s);\n", flags & F_MODE ? mode : "",
             flags & F_RNG ? (infer ? ", NULL" : ", &m->rng") : "", o->dim_args[v->id] ? o->dim_args[v->id] : "");
     if (o->g->check_finite && !o->f64)
         fprintf(o->c, "    if (!m->nonfinite && !%s_finite(%s, %s))\n        m->nonfinite = \"%s\";\n", o->name, ptr(o, v),
@@ -333,6 +336,15 @@ static void emit_finite_fn(Out *o) {
 
 
 /* ---- the header ---------------------------------------------------------------------------- */
+
+/* Whether the model has a layer that samples in training (dropout): then
+ * a training build also gets NAME_forward_mc. */
+bool has_sampling_layer(const Graph *g) {
+    for (int i = 0; i < g->nforward; i++)
+        if (op_info[g->values[i]->op].flags & F_RNG)
+            return true;
+    return false;
+}
 
 /* The optimizer's state arrays in the struct, each laid out like params. */
 int optimizer_states(const Train *t, const char **names) {
@@ -383,7 +395,10 @@ int model_members(const Graph *g, const Plan *p, bool embedded, Member *m) {
         m[k++] = member("float lr", arena_printf("learning rate now; %s_set_epoch applies the schedule", n),
                         sizeof(float), ALIGN_OF(float), PART_OTHER);
         m[k++] = member("int epoch", arena_printf("last epoch given to %s_set_epoch", n), sizeof(int), ALIGN_OF(int), PART_OTHER);
-        m[k++] = member("int training", "1 while in a train-mode pass", sizeof(int), ALIGN_OF(int), PART_OTHER);
+        m[k++] = member("int training",
+                        has_sampling_layer(g) ? arena_printf("1 while in a train-mode pass, 2 in %s_forward_mc", n)
+                                              : "1 while in a train-mode pass",
+                        sizeof(int), ALIGN_OF(int), PART_OTHER);
         m[k++] = member("int64_t step", "optimizer steps taken", sizeof(int64_t), ALIGN_OF(int64_t), PART_OTHER);
         m[k++] = member("dnn_rng rng", "initialisation and dropout", sizeof(dnn_rng), ALIGN_OF(dnn_rng), PART_OTHER);
         const char *hp[8], *list = "";
@@ -488,6 +503,10 @@ static void emit_header(Out *o) {
         snprintf(outputs + strlen(outputs), sizeof outputs - strlen(outputs), ", float *%s", arg_name(c_ident(g->output_names[i])));
     fprintf(h, "void %s_init(%s_model *m, uint64_t seed); /* parameters per the init rules; optimizer state and step zeroed */\n", n, n);
     fprintf(h, "void %s_forward(%s_model *m%s%s, int n); /* eval mode; n in 1..%s_BATCH */\n", n, n, inputs, outputs, N);
+    if (has_sampling_layer(g))
+        fprintf(h, "void %s_forward_mc(%s_model *m%s%s, int n); /* eval mode but dropout samples masks from m->rng\n"
+                   "   (Monte-Carlo dropout: call it several times); batchnorm uses its running statistics */\n",
+                n, n, inputs, outputs);
     fprintf(h, "float %s_loss(%s_model *m%s%s, int n); /* eval mode, no gradients */\n", n, n, inputs, targets);
     fprintf(h, "float %s_backward(%s_model *m%s%s, int n); /* train mode: loss; gradients overwritten */\n", n, n, inputs, targets);
     fprintf(h, "void %s_step(%s_model *m); /* one %s update from the gradients */\n", n, n, g->train.optimizer);
@@ -932,6 +951,25 @@ static void emit_calls(Out *o, const bool *needed, int from, int to) {
     }
 }
 
+/* A forward entry point: NAME_forward (mode 0, eval) or NAME_forward_mc (mode 2). */
+static void emit_forward(Out *o, const char *suffix, int mode) {
+    Graph *g = o->g;
+    FILE *c = o->c;
+    const char *n = o->name, *N = o->NAME;
+    fprintf(c, "void %s_forward%s(%s) {\n", n, suffix, entry_params(o, false, true));
+    fprintf(c, "    if (n < 1 || n > %s_BATCH)\n        return;\n", N);
+    void_unused(o, o->for_outputs, false);
+    if (!g->inference)
+        fprintf(c, "    m->training = %d;\n", mode);
+    emit_calls(o, o->for_outputs, 0, g->nforward);
+    for (int i = 0; i < g->noutputs; i++)
+        fprintf(c, "    memcpy(%s, %s, sizeof(float) * (size_t)n * %s_%s_SIZE);\n", arg_name(c_ident(g->output_names[i])),
+                ptr(o, g->outputs[i]), N, upper(c_ident(g->output_names[i])));
+    if (mode)
+        fprintf(c, "    m->training = 0;\n");
+    fprintf(c, "}\n\n");
+}
+
 /* The smallest n NAME_backward trains on: 2 when a batchnorm the loss
  * needs normalises one value per channel and sample ([C], or [C, 1, 1]),
  * since PyTorch raises "Expected more than 1 value per channel when
@@ -954,18 +992,11 @@ static void emit_entry_points(Out *o) {
     FILE *c = o->c;
     const char *n = o->name, *N = o->NAME;
 
-    fprintf(c, "void %s_forward(%s) {\n", n, entry_params(o, false, true));
-    fprintf(c, "    if (n < 1 || n > %s_BATCH)\n        return;\n", N);
-    void_unused(o, o->for_outputs, false);
-    if (!g->inference)
-        fprintf(c, "    m->training = 0;\n");
-    emit_calls(o, o->for_outputs, 0, g->nforward);
-    for (int i = 0; i < g->noutputs; i++)
-        fprintf(c, "    memcpy(%s, %s, sizeof(float) * (size_t)n * %s_%s_SIZE);\n", arg_name(c_ident(g->output_names[i])),
-                ptr(o, g->outputs[i]), N, upper(c_ident(g->output_names[i])));
-    fprintf(c, "}\n\n");
+    emit_forward(o, "", 0);
     if (g->inference)
         return;
+    if (has_sampling_layer(g))
+        emit_forward(o, "_mc", 2);
 
     const char *loss = ptr(o, g->loss);
     fprintf(c, "float %s_loss(%s) {\n", n, entry_params(o, true, false));
