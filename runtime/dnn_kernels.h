@@ -99,6 +99,35 @@ static inline void dnn_conv_range(int *o0, int *o1, int k, int size, int stride,
         *o1 = out;
 }
 
+/* A loop of n independent items (samples, filters, ...) run through the
+ * program's dnn_parallel_for (runtime/dnn.h), or here in one piece when it
+ * has none: body(ctx, lo, hi) computes items lo .. hi. A kernel hands it
+ * only items whose outputs and sums are their own, so any split gives the
+ * same bits. */
+static inline void dnn_parallel_run(dnn_parallel_body *body, void *ctx, int n) {
+    if (dnn_parallel_for && n > 1)
+        dnn_parallel_for(body, ctx, n);
+    else
+        body(ctx, 0, n);
+}
+
+/* ---- Where the next kernels go ------------------------------------------------------------
+ * int8 (quantized dense and conv2d, PyTorch 1.13's qnnpack arithmetic as
+ *   tests/quant's reference computes it): dnn_kernels_int8.h, included
+ *   below after dnn_kernels_conv.h, with its plain references in the same
+ *   file (int32 sums are exact, so one order serves every path; the
+ *   requantisation's rounding is the part to match).
+ * grouped and depthwise conv2d: dnn_kernels_conv.h, as
+ *   dnn_conv2d_grouped_* (G groups: group g is a conv of C/G channels to
+ *   F/G filters, so the dense kernels above serve it group by group) and
+ *   dnn_conv2d_depthwise_* (G = C: channels in the lanes, one weight
+ *   vector a tap), each with a _plain reference in dnn_kernels_plain.h.
+ * Fused backward-plus-update: a kernel whose last loop stores a block of
+ *   gradients can apply the optimizer's step there (dnn_sgd_apply, as
+ *   dnn_dense_backward_weight_sgd does); the other optimizers' steps take
+ *   the same pointers (dnn_adam_step, ...).
+ * Threads: dnn_parallel_run above; no kernel uses it yet. */
+
 #define DNN_REAL float
 #define DNN_PLAIN(name) dnn_##name##_plain
 #include "dnn_kernels_plain.h"
@@ -106,9 +135,10 @@ static inline void dnn_conv_range(int *o0, int *o1, int k, int size, int stride,
 #define DNN_PLAIN(name) dnn_##name##_plain_f64
 #include "dnn_kernels_plain.h"
 
+#include "dnn_kernels_update.h" /* first: the fused backward-plus-update kernels apply its steps */
 #include "dnn_kernels_dense.h"
 #include "dnn_kernels_conv.h"
 #include "dnn_kernels_pool.h"
-#include "dnn_kernels_update.h"
+/* #include "dnn_kernels_int8.h"      the int8 kernels, when they come (above) */
 
 #endif

@@ -188,9 +188,11 @@ DNN_KERNEL void dnn_dense_forward(float *out, const float *inp, const float *wei
 
 enum { DNN_OUTER_ROWS = 6 };
 
-/* One block: `rows` rows from r, `width` columns from c (16, 8 or 1). */
+/* One block: `rows` rows from r, `width` columns from c (16, 8 or 1).
+ * With sgd (else NULL) each stored result is a gradient, and SGD's step is
+ * applied to its parameter at once, while the block is in cache. */
 DNN_KERNEL void dnn_outer_block(float *C, const float *A, const float *B, int r, int c, int rows, int width, int K,
-                                int ar, int ak, int bk, int cr) {
+                                int ar, int ak, int bk, int cr, const dnn_sgd *sgd) {
 #ifdef DNN_V8
     if (width >= 8) {
         dnn_v8 acc[DNN_OUTER_ROWS][2];
@@ -206,7 +208,12 @@ DNN_KERNEL void dnn_outer_block(float *C, const float *A, const float *B, int r,
             }
         }
         DNN_UNROLL for (int q = 0; q < rows; q++)
-            DNN_UNROLL for (int u = 0; u < width / 8; u++) dnn_v8_store(C + (r + q) * cr + c + 8 * u, acc[q][u]);
+            DNN_UNROLL for (int u = 0; u < width / 8; u++) {
+                const long at = (long)(r + q) * cr + c + 8 * u;
+                dnn_v8_store(C + at, acc[q][u]);
+                if (sgd)
+                    dnn_sgd_apply(sgd, C + at, at, 8);
+            }
         return;
     }
 #endif
@@ -217,45 +224,63 @@ DNN_KERNEL void dnn_outer_block(float *C, const float *A, const float *B, int r,
             for (int u = 0; u < width; u++)
                 acc[q][u] += a[q * ar] * b[u];
     }
-    for (int q = 0; q < rows; q++)
+    for (int q = 0; q < rows; q++) {
+        const long at = (long)(r + q) * cr + c;
         for (int u = 0; u < width; u++)
-            C[(r + q) * cr + c + u] = acc[q][u];
+            C[at + u] = acc[q][u];
+        if (sgd)
+            dnn_sgd_apply(sgd, C + at, at, width);
+    }
 }
 
 /* The blocks of columns c .. c + width, over the rows. */
 DNN_KERNEL void dnn_outer_columns(float *C, const float *A, const float *B, int c, int width, int R, int K, int ar,
-                                  int ak, int bk, int cr, int rest) {
+                                  int ak, int bk, int cr, int rest, const dnn_sgd *sgd) {
     int r = 0;
     for (; r + DNN_OUTER_ROWS <= R; r += DNN_OUTER_ROWS)
-        dnn_outer_block(C, A, B, r, c, DNN_OUTER_ROWS, width, K, ar, ak, bk, cr);
+        dnn_outer_block(C, A, B, r, c, DNN_OUTER_ROWS, width, K, ar, ak, bk, cr, sgd);
     if (rest && R % DNN_OUTER_ROWS)
-        dnn_outer_block(C, A, B, r, c, R % DNN_OUTER_ROWS, width, K, ar, ak, bk, cr);
+        dnn_outer_block(C, A, B, r, c, R % DNN_OUTER_ROWS, width, K, ar, ak, bk, cr, sgd);
     else if (!rest)
         for (; r < R; r++)
-            dnn_outer_block(C, A, B, r, c, 1, width, K, ar, ak, bk, cr);
+            dnn_outer_block(C, A, B, r, c, 1, width, K, ar, ak, bk, cr, sgd);
 }
 
 DNN_KERNEL void dnn_outer(float *C, const float *A, const float *B, int R, int K, int cols, int ar, int ak, int bk,
-                          int cr, int rest) {
+                          int cr, int rest, const dnn_sgd *sgd) {
     const int c16 = cols / 16 * 16, c8 = cols / 8 * 8;
     for (int c = 0; c < c16; c += 16)
-        dnn_outer_columns(C, A, B, c, 16, R, K, ar, ak, bk, cr, rest);
+        dnn_outer_columns(C, A, B, c, 16, R, K, ar, ak, bk, cr, rest, sgd);
     if (c16 < c8)
-        dnn_outer_columns(C, A, B, c16, 8, R, K, ar, ak, bk, cr, rest);
+        dnn_outer_columns(C, A, B, c16, 8, R, K, ar, ak, bk, cr, rest, sgd);
     for (int c = c8; c < cols; c++)
-        dnn_outer_columns(C, A, B, c, 1, R, K, ar, ak, bk, cr, rest);
+        dnn_outer_columns(C, A, B, c, 1, R, K, ar, ak, bk, cr, rest, sgd);
 }
 
 /* dinp[s][i] = Σ_j dout[s][j] · weight[j][i]     (overwrites dinp) */
 DNN_KERNEL void dnn_dense_backward_input(float *dinp, const float *dout, const float *weight, int n, int in,
                                          int units) {
-    dnn_outer(dinp, dout, weight, n, units, in, units, 1, in, in, 0);
+    dnn_outer(dinp, dout, weight, n, units, in, units, 1, in, in, 0, NULL);
 }
 
 /* dweight[j][i] = Σ_s dout[s][j] · inp[s][i]     (overwrites dweight) */
 DNN_KERNEL void dnn_dense_backward_weight(float *dweight, const float *dout, const float *inp, int n, int in,
                                           int units) {
-    dnn_outer(dweight, dout, inp, units, n, in, 1, units, in, in, 1);
+    dnn_outer(dweight, dout, inp, units, n, in, 1, units, in, in, 1, NULL);
+}
+
+/* The weight gradient and SGD's step in one pass (backward plus update):
+ * dweight as dnn_dense_backward_weight computes it, each block of it
+ * applied to weight (and momentum_buffer, NULL without momentum) as soon
+ * as it is stored — the same bits as dnn_dense_backward_weight, then
+ * dnn_sgd_update over the weight. For a weight no other layer shares,
+ * without gradient clipping (which needs every gradient first). */
+DNN_KERNEL void dnn_dense_backward_weight_sgd(float *weight, float *dweight, float *momentum_buffer, const float *dout,
+                                              const float *inp, int n, int in, int units, float lr, float momentum,
+                                              float one_minus_dampening, float weight_decay, int nesterov,
+                                              int first) {
+    const dnn_sgd sgd = {weight, momentum_buffer, lr, momentum, one_minus_dampening, weight_decay, nesterov, first};
+    dnn_outer(dweight, dout, inp, units, n, in, 1, units, in, in, 1, &sgd);
 }
 
 /* dbias[j] = Σ_s dout[s][j]                       (overwrites dbias) */

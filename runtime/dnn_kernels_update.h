@@ -64,6 +64,32 @@ DNN_KERNEL void dnn_sgd_update(float *param, const float *grad, float *momentum_
                      one_minus_dampening, weight_decay, nesterov, first);
 }
 
+/* SGD's hyper-parameters and state, for the kernels that apply the step to
+ * a block of gradients as they store it (dnn_dense_backward_weight_sgd):
+ * param and momentum_buffer (NULL: no momentum) are laid out like the
+ * gradient they are given with. */
+typedef struct {
+    float *param, *momentum_buffer;
+    float lr, momentum, one_minus_dampening, weight_decay;
+    int nesterov, first;
+} dnn_sgd;
+
+/* The step of the `count` (8 or 1) parameters at offset `at`, whose
+ * gradients are at grad: the same bits as dnn_sgd_update gives them. */
+DNN_KERNEL void dnn_sgd_apply(const dnn_sgd *o, const float *grad, long at, int count) {
+    float *buf = o->momentum_buffer ? o->momentum_buffer + at : NULL;
+#ifdef DNN_V8
+    if (count == 8) {
+        dnn_sgd_step_v8(o->param + at, grad, buf, o->lr, o->momentum, o->one_minus_dampening, o->weight_decay,
+                        o->nesterov, o->first);
+        return;
+    }
+#endif
+    for (int i = 0; i < count; i++)
+        dnn_sgd_step(o->param + at + i, grad + i, buf ? buf + i : NULL, o->lr, o->momentum, o->one_minus_dampening,
+                     o->weight_decay, o->nesterov, o->first);
+}
+
 /* ---- Adam and AdamW ----------------------------------------------------------------------
  *   Adam:   g = grad + weight_decay · p       AdamW (decoupled): p = p · (1 − lr · weight_decay)
  *   avg    = avg · beta1 + g · (1 − beta1)

@@ -16,60 +16,9 @@
  *      --optimize=size (float) and of the double twin.
  * Built once per path (run.sh: AVX2, AVX-512 or its emulation, plain C).
  * Prints a FAIL line per difference and a summary; exits 1 on any. */
-#include <math.h>
-#include <stddef.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include "dnn.h"
-
-#if defined(EMULATE_V8X2) && defined(DNN_V8) && !defined(DNN_V8X2)
-/* DNN_V8X2's helpers on two 8-float halves, so that the AVX-512 kernels'
- * blocking is tested on a CPU without AVX-512: each half is computed by
- * the DNN_V8 operations the real instructions match lane for lane. */
-#define DNN_V8X2 1
-typedef float dnn_v8x2 __attribute__((vector_size(64)));
-static inline dnn_v8x2 dnn_v8x2_join(dnn_v8 lo, dnn_v8 hi) {
-    float t[16];
-    dnn_v8x2 v;
-    dnn_v8_store(t, lo);
-    dnn_v8_store(t + 8, hi);
-    memcpy(&v, t, sizeof v);
-    return v;
-}
-static inline dnn_v8 dnn_v8x2_lo(dnn_v8x2 v) { return dnn_v8_load((const float *)&v); }
-static inline dnn_v8 dnn_v8x2_hi(dnn_v8x2 v) { return dnn_v8_load((const float *)&v + 8); }
-static inline dnn_v8x2 dnn_v8x2_pair(const float *lo, const float *hi) { return dnn_v8x2_join(dnn_v8_load(lo), dnn_v8_load(hi)); }
-static inline dnn_v8x2 dnn_v8x2_twice(const float *p) { return dnn_v8x2_pair(p, p); }
-static inline dnn_v8x2 dnn_v8x2_fma(dnn_v8x2 a, dnn_v8x2 b, dnn_v8x2 c) {
-    return dnn_v8x2_join(dnn_v8_fma(dnn_v8x2_lo(a), dnn_v8x2_lo(b), dnn_v8x2_lo(c)),
-                         dnn_v8_fma(dnn_v8x2_hi(a), dnn_v8x2_hi(b), dnn_v8x2_hi(c)));
-}
-#endif
-
-#include "dnn_kernels.h"
-#include "gen.h" /* the generated steps, renamed gen_TAG_ROLE */
-
-/* cases.h lists the cases, one of these a line; each section below defines
- * its own kind and includes cases.h, the others expanding to nothing */
-#define DENSE(...)
-#define CONV(...)
-#define CONVPOOL(...)
-#define POOL(...)
-#define UPDATE(...)
+#include "kernel_cases.h"
 
 enum { NMAX_DENSE = 9, NMAX_CONV = 3 };
-
-/* The fused activations as generated code computes them (compiler/ops.def). */
-static float act_sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
-static float act_leaky_relu(float x) { const float a = 0.01f; return x > 0.0f ? x : a * x; }
-static double act_relu_f64(double x) { return x < 0.0 ? 0.0 : x; }
-static double act_sigmoid_f64(double x) { return 1.0 / (1.0 + exp(-x)); }
-static double act_leaky_relu_f64(double x) { return x > 0.0 ? x : (double)0.01f * x; }
-#define act_none NULL
-#define act_none_f64 NULL
-#define act_relu dnn_relu
 
 static int failures, checks;
 
@@ -188,50 +137,57 @@ static void release(Data *x) { free(x->f), free(x->d), free(x->a); }
 static float *floats(size_t count) { return calloc(count + 1, sizeof(float)); }
 static double *doubles(size_t count) { return calloc(count + 1, sizeof(double)); }
 
-/* ---- dense: DENSE(tag, IN, UNITS, BIAS) ---------------------------------------------------- */
+/* dnn_dense_backward_weight_sgd against dnn_dense_backward_weight then
+ * dnn_sgd_update: the same weight, gradient and momentum buffer, bit for
+ * bit, without and with momentum (first step and later), nesterov and
+ * weight decay. */
+static void check_dense_sgd(const DenseCase *c, const Data *x, const Data *dy, const Data *w, int n) {
+    static const float hparams[][6] = {/* lr, momentum, 1 - dampening, weight decay, nesterov, first */
+                                       {0.1f, 0, 0, 0, 0, 0},       {0.1f, 0, 0, 0.01f, 0, 0},
+                                       {0.05f, 0.9f, 0.9f, 0, 0, 1}, {0.05f, 0.9f, 0.9f, 0.01f, 0, 0},
+                                       {0.05f, 0.9f, 1, 0, 1, 0}};
+    const size_t nw = (size_t)c->units * c->in;
+    float *wa = floats(nw), *wb = floats(nw), *ga = floats(nw), *gb = floats(nw), *ba = floats(nw), *bb = floats(nw);
+    for (size_t h = 0; h < sizeof hparams / sizeof *hparams; h++) {
+        const float *p = hparams[h];
+        const int momentum = p[1] != 0.0f;
+        memcpy(wa, w->f, nw * sizeof(float)), memcpy(wb, w->f, nw * sizeof(float));
+        for (size_t i = 0; i < nw; i++)
+            ba[i] = bb[i] = w->f[nw - 1 - i];
+        c->dw(ga, dy->f, x->f, n);
+        dnn_sgd_update(wa, ga, momentum ? ba : NULL, (int)nw, p[0], p[1], p[2], p[3], (int)p[4], (int)p[5]);
+        c->dw_sgd(wb, gb, momentum ? bb : NULL, dy->f, x->f, n, p);
+        same(c->tag, "backward_weight_sgd: the gradient", n, ga, gb, nw * sizeof(float), 0);
+        same(c->tag, "backward_weight_sgd: the weight", n, wa, wb, nw * sizeof(float), 0);
+        same(c->tag, "backward_weight_sgd: the momentum buffer", n, ba, bb, nw * sizeof(float), 0);
+    }
+    free(wa), free(wb), free(ga), free(gb), free(ba), free(bb);
+}
 
-#undef DENSE
-#define DENSE(tag, IN, UNITS, BIAS)                                                                                    \
-    static void tag##_fwd(float *o, const float *x, const float *w, const float *b, int n) {                         \
-        dnn_dense_forward(o, x, w, BIAS ? b : NULL, n, IN, UNITS);                                                     \
-    }                                                                                                                  \
-    static void tag##_dx(float *d, const float *dy, const float *w, int n) {                                          \
-        dnn_dense_backward_input(d, dy, w, n, IN, UNITS);                                                              \
-    }                                                                                                                  \
-    static void tag##_dw(float *d, const float *dy, const float *x, int n) {                                          \
-        dnn_dense_backward_weight(d, dy, x, n, IN, UNITS);                                                             \
-    }                                                                                                                  \
-    static void tag##_db(float *d, const float *dy, int n) { dnn_dense_backward_bias(d, dy, n, UNITS); }
-#include "cases.h"
-#undef DENSE
-
-typedef void dense_step(float *, const float *, const float *, const float *, const float *, const float *, int);
-typedef void dense_step_f64(double *, const double *, const double *, const double *, const double *,
-                            const double *, int);
-
+/* dnn_parallel_run splitting the samples in three, run last range first,
+ * gives the serial bits */
+static void split_in_three(dnn_parallel_body *body, void *ctx, int n) {
+    body(ctx, 2 * n / 3, n);
+    body(ctx, n / 3, 2 * n / 3);
+    body(ctx, 0, n / 3);
+}
 typedef struct {
-    const char *tag;
-    int in, units, bias;
-    void (*fwd)(float *, const float *, const float *, const float *, int);
-    void (*dx)(float *, const float *, const float *, int);
-    void (*dw)(float *, const float *, const float *, int);
-    void (*db)(float *, const float *, int);
-    void (*gen_fwd)(float *, const float *, const float *, const float *, int);
-    dense_step *gen_dx, *gen_dw, *gen_db;
-    void (*gen_fwd_small)(float *, const float *, const float *, const float *, int, int, int);
-    void (*gen_f64_fwd)(double *, const double *, const double *, const double *, int, int, int);
-    dense_step_f64 *gen_f64_dx, *gen_f64_dw, *gen_f64_db;
-} DenseCase;
-
-#define DENSE(tag, IN, UNITS, BIAS)                                                                                    \
-    {#tag,           IN,           UNITS,           BIAS,           tag##_fwd,           tag##_dx,                     \
-     tag##_dw,       tag##_db,     gen_##tag##_fwd, gen_##tag##_dx, gen_##tag##_dw,      gen_##tag##_db,               \
-     gen_##tag##_fwd_small, gen_##tag##_f64_fwd, gen_##tag##_f64_dx, gen_##tag##_f64_dw, gen_##tag##_f64_db},
-static const DenseCase dense_cases[] = {
-#include "cases.h"
-};
-#undef DENSE
-#define DENSE(...)
+    const DenseCase *c;
+    float *out;
+    const float *x, *w, *b;
+} DenseRun;
+static void dense_samples(void *ctx, int lo, int hi) {
+    const DenseRun *r = ctx;
+    r->c->fwd(r->out + lo * r->c->units, r->x + lo * r->c->in, r->w, r->b, hi - lo);
+}
+static void check_dense_parallel(const DenseCase *c, const Data *x, const Data *w, const Data *b, Results *r, int n) {
+    DenseRun run = {c, r->k, x->f, w->f, b->f};
+    c->fwd(r->g, x->f, w->f, b->f, n);
+    dnn_parallel_for = split_in_three;
+    dnn_parallel_run(dense_samples, &run, n);
+    dnn_parallel_for = NULL;
+    same(c->tag, "forward through dnn_parallel_run", n, r->g, r->k, (size_t)n * c->units * sizeof(float), 0);
+}
 
 static void check_dense(const DenseCase *c) {
     const int in = c->in, units = c->units, N = NMAX_DENSE;
@@ -273,59 +229,12 @@ static void check_dense(const DenseCase *c) {
             c->gen_f64_db(r.twin, dy.d, x.d, w.d, b.d, NULL, n);
             verify(c->tag, "backward_bias", n, &r, (size_t)units, n);
         }
+        check_dense_sgd(c, &x, &dy, &w, n);
     }
+    check_dense_parallel(c, &x, &w, &b, &r, N);
     release(&x), release(&w), release(&b), release(&dy);
     release_results(&r);
 }
-
-/* ---- conv2d: CONV(tag, C, H, W, F, K, S, P, BIAS, FWD, DW, DX) ----------------------------------
- * FWD, DW, DX: the kernel the generated code used (run.sh reads its
- * comment): 0 the direct loops, 1 lanes, 2 columns in the lanes (forward),
- * 3 the rows kernel (weight gradient). */
-
-#define OUT(H, K, S, P) (((H) + 2 * (P) - (K)) / (S) + 1)
-#undef CONV
-#define CONV(tag, C, H, W, F, K, S, P, BIAS, FWD, DW, DX)                                                             \
-    static void tag##_fwd(float *o, const float *x, const float *w, const float *b, int n) {                         \
-        dnn_conv2d_forward(o, x, w, BIAS ? b : NULL, n, C, H, W, F, K, S, P);                                          \
-    }                                                                                                                  \
-    static void tag##_dx(float *d, const float *dy, const float *w, int n) {                                          \
-        dnn_conv2d_backward_input(d, dy, w, n, C, H, W, F, K, S, P);                                                   \
-    }                                                                                                                  \
-    static void tag##_dw(float *d, const float *dy, const float *x, int n) {                                          \
-        dnn_conv2d_backward_weight(d, dy, x, n, C, H, W, F, K, S, P);                                                  \
-    }                                                                                                                  \
-    static void tag##_db(float *d, const float *dy, int n) {                                                          \
-        dnn_conv2d_backward_bias(d, dy, n, F, OUT(H, K, S, P), OUT(W, K, S, P));                                       \
-    }
-#include "cases.h"
-#undef CONV
-
-typedef struct {
-    const char *tag;
-    int C, H, W, F, K, S, P, bias, fwd_kind, dw_kind, dx_kind;
-    void (*fwd)(float *, const float *, const float *, const float *, int);
-    void (*dx)(float *, const float *, const float *, int);
-    void (*dw)(float *, const float *, const float *, int);
-    void (*db)(float *, const float *, int);
-    void (*gen_fwd)(float *, const float *, const float *, const float *, int);
-    dense_step *gen_dx, *gen_dw, *gen_db;
-    void (*gen_fwd_small)(float *, const float *, const float *, const float *, int);
-    void (*gen_f64_fwd)(double *, const double *, const double *, const double *, int);
-    dense_step_f64 *gen_f64_dx, *gen_f64_dw, *gen_f64_db;
-} ConvCase;
-
-#define CONV(tag, C, H, W, F, K, S, P, BIAS, FWD, DW, DX)                                                             \
-    {#tag,          C,              H,              W,                     F,                   K,                  \
-     S,             P,              BIAS,           FWD,                   DW,                  DX,                 \
-     tag##_fwd,     tag##_dx,       tag##_dw,       tag##_db,              gen_##tag##_fwd,     gen_##tag##_dx,     \
-     gen_##tag##_dw, gen_##tag##_db, gen_##tag##_fwd_small, gen_##tag##_f64_fwd, gen_##tag##_f64_dx, gen_##tag##_f64_dw, \
-     gen_##tag##_f64_db},
-static const ConvCase conv_cases[] = {
-#include "cases.h"
-};
-#undef CONV
-#define CONV(...)
 
 /* The kernel each dispatcher takes, in the codes of CONV's FWD, DW, DX. */
 static int fwd_kind(int C, int H, int W, int F, int K, int S, int P) {
@@ -391,37 +300,6 @@ static void check_conv(const ConvCase *c) {
     release_results(&r);
 }
 
-/* ---- conv2d → activation → pool: CONVPOOL(tag, C, H, W, F, K, S, P, BIAS, PK, PS, PP, MAX, ACT, KIND)
- * KIND: the generated code's kernel: 1 lanes, 2 columns in the lanes, 3 conv rows at a time. */
-
-#undef CONVPOOL
-#define CONVPOOL(tag, C, H, W, F, K, S, P, BIAS, PK, PS, PP, MAX, ACT, KIND)                                          \
-    static void tag##_fwd(float *o, const float *x, const float *w, const float *b, int n) {                         \
-        dnn_conv2d_pool_forward(o, x, w, BIAS ? b : NULL, n, C, H, W, F, K, S, P, PK, PS, PP, MAX, act_##ACT);         \
-    }
-#include "cases.h"
-#undef CONVPOOL
-
-typedef struct {
-    const char *tag;
-    int C, H, W, F, K, S, P, bias, PK, PS, PP, max, kind;
-    dnn_act act;
-    double (*act_f64)(double);
-    void (*fwd)(float *, const float *, const float *, const float *, int);
-    void (*gen_fwd)(float *, const float *, const float *, const float *, int);
-    void (*gen_small)(float *, const float *, const float *, const float *, int, int, int, int, int, int, int, int,
-                      int, int, int, int, int, int, int);
-} ConvPoolCase;
-
-#define CONVPOOL(tag, C, H, W, F, K, S, P, BIAS, PK, PS, PP, MAX, ACT, KIND)                                          \
-    {#tag, C, H, W, F, K, S, P, BIAS, PK, PS, PP, MAX, KIND, act_##ACT, act_##ACT##_f64, tag##_fwd, gen_##tag##_fwd, \
-     gen_##tag##_fwd_small},
-static const ConvPoolCase convpool_cases[] = {
-#include "cases.h"
-};
-#undef CONVPOOL
-#define CONVPOOL(...)
-
 static void check_convpool(const ConvPoolCase *c) {
     const int C = c->C, H = c->H, W = c->W, F = c->F, K = c->K, S = c->S, P = c->P, N = NMAX_CONV;
     const int OH = OUT(H, K, S, P), OW = OUT(W, K, S, P), PH = OUT(OH, c->PK, c->PS, c->PP),
@@ -462,38 +340,6 @@ static void check_convpool(const ConvPoolCase *c) {
     free(g), free(k), free(ref), free(mag);
 }
 
-/* ---- pooling: POOL(tag, C, H, W, K, S, P, MAX) ------------------------------------------------- */
-
-#undef POOL
-#define POOL(tag, C, H, W, K, S, P, MAX)                                                                              \
-    static void tag##_fwd(float *o, const float *x, int n) { dnn_pool_forward(o, x, n, C, H, W, K, S, P, MAX); }     \
-    static void tag##_dx(float *d, const float *dy, const float *x, const float *y, int n) {                        \
-        dnn_pool_backward(d, dy, x, y, n, C, H, W, K, S, P, MAX);                                                      \
-    }
-#include "cases.h"
-#undef POOL
-
-typedef struct {
-    const char *tag;
-    int C, H, W, K, S, P, max;
-    void (*fwd)(float *, const float *, int);
-    void (*dx)(float *, const float *, const float *, const float *, int);
-    void (*gen_fwd)(float *, const float *, int);
-    void (*gen_dx)(float *, const float *, const float *, const float *, int);
-    void (*gen_fwd_small)(float *, const float *, int);
-    void (*gen_f64_fwd)(double *, const double *, int);
-    void (*gen_f64_dx)(double *, const double *, const double *, const double *, int);
-} PoolCase;
-
-#define POOL(tag, C, H, W, K, S, P, MAX)                                                                              \
-    {#tag,           C, H, W, K, S, P, MAX, tag##_fwd, tag##_dx, gen_##tag##_fwd, gen_##tag##_dx, gen_##tag##_fwd_small, \
-     gen_##tag##_f64_fwd, gen_##tag##_f64_dx},
-static const PoolCase pool_cases[] = {
-#include "cases.h"
-};
-#undef POOL
-#define POOL(...)
-
 static void check_pool(const PoolCase *c) {
     const int C = c->C, H = c->H, W = c->W, K = c->K, S = c->S, P = c->P, N = NMAX_CONV;
     const size_t in = (size_t)C * H * W, out = (size_t)C * OUT(H, K, S, P) * OUT(W, K, S, P);
@@ -528,86 +374,6 @@ static void check_pool(const PoolCase *c) {
     release(&x), release(&dy);
     free(y), free(g), free(k), free(yd), free(gd), free(kd);
 }
-
-/* ---- optimizer updates: UPDATE(tag, KIND) ------------------------------------------------------
- * The model tag_model (gen.h includes its header) and the generated
- * tag_update(m, from, to, lr, first[, step_size, bc2_sqrt]); the kernel is
- * called with the hyper-parameters' floats as the generated update
- * computes them. The whole model struct must come out the same. */
-
-typedef void update_fn(void *m, int from, int to, float lr, int first, float step_size, float bc2_sqrt);
-
-/* tag_gen: the generated update; tag_ker: the kernel; tag_set: the
- * hyper-parameters, with weight decay wd */
-#define UPDATE_CASE(tag, GEN_ARGS, KERNEL_CALL, SET)                                                                  \
-    static void tag##_gen(void *m, int from, int to, float lr, int first, float step_size, float bc2_sqrt) {         \
-        (void)step_size, (void)bc2_sqrt;                                                                               \
-        tag##_update GEN_ARGS;                                                                                         \
-    }                                                                                                                  \
-    static void tag##_ker(void *v, int from, int to, float lr, int first, float step_size, float bc2_sqrt) {         \
-        tag##_model *m = v;                                                                                            \
-        (void)lr, (void)first, (void)step_size, (void)bc2_sqrt;                                                        \
-        KERNEL_CALL;                                                                                                   \
-    }                                                                                                                  \
-    static void tag##_set(void *v, double wd) {                                                                        \
-        tag##_model *m = v;                                                                                            \
-        m->hparams.weight_decay = wd;                                                                                  \
-        SET;                                                                                                           \
-    }
-#define UPDATE_sgd(tag)                                                                                                \
-    UPDATE_CASE(tag, (m, from, to, lr, first),                                                                         \
-                dnn_sgd_update(m->params + from, m->grads + from, NULL, to - from, lr, 0.0f, 0.0f,                     \
-                               (float)m->hparams.weight_decay, 0, first),                                              \
-                (void)0)
-#define UPDATE_SGD_MOMENTUM(tag, NESTEROV, DAMPENING)                                                                  \
-    UPDATE_CASE(tag, (m, from, to, lr, first),                                                                         \
-                dnn_sgd_update(m->params + from, m->grads + from, m->momentum_buffer + from, to - from, lr,            \
-                               (float)m->hparams.momentum, (float)(1.0 - m->hparams.dampening),                       \
-                               (float)m->hparams.weight_decay, NESTEROV, first),                                       \
-                (m->hparams.momentum = 0.9, m->hparams.dampening = DAMPENING))
-#define UPDATE_sgd_momentum(tag) UPDATE_SGD_MOMENTUM(tag, 0, 0.1)
-#define UPDATE_sgd_nesterov(tag) UPDATE_SGD_MOMENTUM(tag, 1, 0.0)
-#define UPDATE_ADAM(tag, DECOUPLED)                                                                                    \
-    UPDATE_CASE(tag, (m, from, to, lr, first, step_size, bc2_sqrt),                                                    \
-                dnn_adam_update(m->params + from, m->grads + from, m->exp_avg + from, m->exp_avg_sq + from, to - from, \
-                                lr, (float)m->hparams.beta1, (float)(1.0 - m->hparams.beta1), (float)m->hparams.beta2, \
-                                (float)(1.0 - m->hparams.beta2), (float)m->hparams.eps,                                \
-                                (float)m->hparams.weight_decay, DECOUPLED, step_size, bc2_sqrt),                       \
-                (m->hparams.beta1 = 0.9, m->hparams.beta2 = 0.999, m->hparams.eps = 1e-8))
-#define UPDATE_adam(tag) UPDATE_ADAM(tag, 0)
-#define UPDATE_adamw(tag) UPDATE_ADAM(tag, 1)
-#define UPDATE_adagrad(tag)                                                                                            \
-    UPDATE_CASE(tag, (m, from, to, lr, first),                                                                         \
-                dnn_adagrad_update(m->params + from, m->grads + from, m->state_sum + from, to - from, lr,              \
-                                   (float)m->hparams.eps, (float)m->hparams.weight_decay),                             \
-                m->hparams.eps = 1e-10)
-#define UPDATE_RMSPROP(tag, BUFFER, MOMENTUM, SET)                                                                     \
-    UPDATE_CASE(tag, (m, from, to, lr, first),                                                                         \
-                dnn_rmsprop_update(m->params + from, m->grads + from, m->square_avg + from, BUFFER, to - from, lr,     \
-                                   (float)m->hparams.alpha, (float)(1.0 - m->hparams.alpha), (float)m->hparams.eps,    \
-                                   MOMENTUM, (float)m->hparams.weight_decay),                                          \
-                (m->hparams.alpha = 0.99, m->hparams.eps = 1e-8, SET))
-#define UPDATE_rmsprop(tag) UPDATE_RMSPROP(tag, NULL, 0.0f, (void)0)
-#define UPDATE_rmsprop_momentum(tag)                                                                                   \
-    UPDATE_RMSPROP(tag, m->momentum_buffer + from, (float)m->hparams.momentum, m->hparams.momentum = 0.5)
-#undef UPDATE
-#define UPDATE(tag, KIND) UPDATE_##KIND(tag)
-#include "cases.h"
-#undef UPDATE
-
-typedef struct {
-    const char *tag;
-    size_t size, grads; /* sizeof the model, offsetof its grads */
-    update_fn *gen, *ker;
-    void (*set)(void *, double);
-} UpdateCase;
-
-#define UPDATE(tag, KIND) {#tag, sizeof(tag##_model), offsetof(tag##_model, grads), tag##_gen, tag##_ker, tag##_set},
-static const UpdateCase update_cases[] = {
-#include "cases.h"
-};
-#undef UPDATE
-#define UPDATE(...)
 
 /* Each range of parameters (a vector part and a tail, or a tail only),
  * first step or not, with and without weight decay. */

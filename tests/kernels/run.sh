@@ -252,7 +252,7 @@ done
 # build NAME FLAGS: compiles and runs kernels.c, its verdict into $k/NAME.verdict
 build() {
     # shellcheck disable=SC2086 # $2 is a list
-    if ! cc -std=c99 -O2 $2 -Wall -Wextra -Wpedantic -Werror -Iruntime -I"$k" tests/kernels/kernels.c -lm \
+    if ! cc -std=c99 -O2 $2 -Wall -Wextra -Wpedantic -Werror -Iruntime -I"$k" -Itests/kernels tests/kernels/kernels.c runtime/dnn_core.c -lm \
         -o "$k/kernels.$1" 2>"$k/err.$1"; then
         fail "kernels.$1" "cc: $(grep -m1 error "$k/err.$1" || head -n1 "$k/err.$1")"
     elif "$k/kernels.$1" >"$k/out.$1" 2>&1; then
