@@ -17,14 +17,14 @@ DNN_KERNEL void dnn_maxpool_forward_tiled(float *out, const float *inp, int n, i
     for (int sc = 0; sc < n * C; sc++)
         for (int oy = 0; oy < OH; oy++) {
             const float *xr = inp + (sc * H + oy * K) * W;
-            float *yr = out + (sc * OH + oy) * OW;
+            const int o = (sc * OH + oy) * OW; /* an index, not a pointer: so gcc -O3 vectorises over sc */
             for (int ox = 0; ox < OW; ox++) {
                 float top = xr[ox * K];
                 DNN_UNROLL for (int i = 1; i < K * K; i++) {
                     const float val = xr[i / K * W + i % K + ox * K];
                     top = val > top || val != val ? val : top;
                 }
-                yr[ox] = top;
+                out[o + ox] = top;
             }
         }
 }
