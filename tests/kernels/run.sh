@@ -74,11 +74,14 @@ k=$tmp/k
 
 # The builds: AVX2 and FMA (DNN_V8); DNN_V8X2 emulated on AVX2 (kernel_cases.h),
 # so that the AVX-512 kernels' blocking is tested on any x86-64 with AVX2;
-# AVX-512 itself when the CPU has it; plain C. Two at a time.
-# build NAME FLAGS: compiles and runs kernels.c, its verdict into $k/NAME.verdict
+# AVX-512 itself when the CPU has it (else AVX2 with clang); plain C. Two
+# at a time. ISO C (-std=c99), as generated code is built: GNU modes let gcc
+# fuse a * b + c where it likes (-ffp-contract=fast), differently in two
+# spellings of one sum.
+# build NAME FLAGS [CC]: compiles and runs kernels.c, its verdict into $k/NAME.verdict
 build() {
     # shellcheck disable=SC2086 # $2 is a list
-    if ! cc -std=c99 -O2 $2 -Wall -Wextra -Wpedantic -Werror -Iruntime -I"$k" -Itests/kernels tests/kernels/kernels.c \
+    if ! ${3:-cc} -std=c99 -O2 $2 -Wall -Wextra -Wpedantic -Werror -Iruntime -I"$k" -Itests/kernels tests/kernels/kernels.c \
         runtime/dnn_core.c -lm -o "$k/kernels.$1" 2>"$k/err.$1"; then
         fail "kernels.$1" "cc: $(grep -m1 error "$k/err.$1" || head -n1 "$k/err.$1")"
     elif "$k/kernels.$1" >"$k/out.$1" 2>&1; then
@@ -100,6 +103,9 @@ if [ -n "$avx" ]; then
     if grep -q ' avx512f' /proc/cpuinfo; then
         builds="$builds avx512"
         build avx512 "-mavx512f -mavx2 -mfma" &
+    elif command -v clang >/dev/null; then
+        builds="$builds clang"
+        build clang "-mavx2 -mfma" clang &
     fi
 else
     echo "SKIP kernels/kernels.avx2: the CPU has no AVX2 and FMA"
