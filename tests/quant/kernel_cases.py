@@ -131,12 +131,16 @@ def element_cases(h, rng):
              (0.5, 255, 0.001, 0, 0.4, 0, 0), (0.01, 3, 0.02, 250, 0.011, 9, 1),
              (0.7, 128, 0.7, 128, 0.005, 128, 0), (1e-4, 10, 2e-4, 20, 0.5, 30, 0),
              (0.02, 200, 0.01, 180, 0.04, 100, 0),    # ratios 1/2, 1/4: exact ties, both signs
-             (0.03, 255, 0.03, 255, 0.12, 128, 0)]):
+             (0.03, 255, 0.03, 255, 0.12, 128, 0),
+             (1.0, 0, 1e-5, 0, 1.0, 0, 0), (3.0, 0, 0.5, 0, 0.01, 0, 0)]):   # refused
         a, b = (rng.integers(0, 256, 1000 + i).astype(np.uint8) for _ in range(2))
         sa, sb, sy = F32(sa), F32(sb), F32(sy)
+        ratios = (F32(sa / sy), F32(sb / sy))
         try:
+            # qnnpack refuses a ratio outside [2^-14, 2^8) (add.c), reference.add a shift past 31
+            assert all(F32(2.0**-14) <= r < F32(2.0**8) for r in ratios)
             y, ok = R.add(a, za, sa, b, zb, sb, sy, zy, bool(relu)), 1
-        except AssertionError:                   # qnnpack refuses these scale ratios
+        except AssertionError:
             y, ok = np.zeros(len(a), np.uint8), 0
         h.case("add %d" % i, "ADD", p=(len(a), za, zb, zy, relu, ok), f=(sa, sb, sy), n=len(a),
                x=(a, "uint8_t"), x2=(b, "uint8_t"), expect=(y, "uint8_t"))
