@@ -31,7 +31,8 @@
  * its bits (dnn_q8_rne), so the only float operation before a rounding is
  * the multiply itself and no contraction into a fused multiply-add (gcc's
  * default -ffp-contract=fast in its GNU modes, vfma on a Cortex-M4) can
- * change a result. Needs only <stdint.h> and <string.h>: freestanding.
+ * change a result. Needs only <stdint.h> and <string.h> (and the SIMD
+ * path's intrinsics header): freestanding.
  */
 #ifndef DNN_KERNELS_INT8_H
 #define DNN_KERNELS_INT8_H
