@@ -102,6 +102,8 @@ struct Node {
 
 Node *new_node(NodeKind kind, Loc loc);
 Node *append(Node *list, Node *item);  /* returns the list head */
+bool const_eval(const Node *n, double *out);   /* a constant expression's value; false if it is none */
+double const_fold(int op, double a, double b); /* a op b, op one of + - * / */
 
 /* Parses src; returns the list of N_MODEL nodes (NULL on an empty file). */
 Node *parse_source(const Source *src);
@@ -253,6 +255,7 @@ typedef struct Graph {
 } Graph;
 
 Value *new_value(Graph *g, OpKind op, Loc loc);
+void push_value(Value ***arr, int *n, Value *v); /* appends to a growing array */
 void mark_needed(const Graph *g, const Value *root, bool *needed); /* sets needed[] for root and what it reads */
 const char *shape_str(const Shape *s);   /* "[16, 5, 5]" */
 long shape_size(const Shape *s);        /* elements; LONG_MAX if that overflows */
@@ -267,7 +270,6 @@ typedef struct Binding {
     const Node *nodes[MAX_ATTRS];  /* the argument's expression, NULL for a default */
 } Binding;
 bool bind_args(const char *sig, const char *what, const Node *call, const Node *first, Binding *b);
-bool const_eval(const Node *n, double *out);
 /* The index in Value.attr of the signature's attribute `name`, or -1. */
 int attr_index(const char *sig, const char *name);
 const char *closest_name(const char *name, const char *const *cands, int n);

@@ -17,348 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- graph construction ------------------------------------------------------ */
-
-static void push(Value ***arr, int *n, Value *v) {
-    /* arrays grow by doubling; capacity is implied by n being a power of two */
-    if ((*n & (*n - 1)) == 0) {
-        Value **bigger = arena_alloc(sizeof(Value *) * (size_t)(*n ? 2 * *n : 4));
-        if (*n)
-            memcpy(bigger, *arr, sizeof(Value *) * (size_t)*n);
-        *arr = bigger;
-    }
-    (*arr)[(*n)++] = v;
-}
-
-Value *new_value(Graph *g, OpKind op, Loc loc) {
-    Value *v = arena_alloc(sizeof *v);
-    v->id = g->nvalues;
-    v->op = op;
-    v->loc = loc;
-    v->shaped = false;
-    push(&g->values, &g->nvalues, v);
-    return v;
-}
-
-/* Marks the values `root` depends on (iteratively: graphs can be deep). */
-void mark_needed(const Graph *g, const Value *root, bool *needed) {
-    Value **stack = arena_alloc(sizeof(Value *) * (size_t)(g->nvalues * MAX_INPUTS + 1));
-    int top = 0;
-    stack[top++] = (Value *)root;
-    while (top) {
-        Value *v = stack[--top];
-        if (!v || needed[v->id])
-            continue;
-        needed[v->id] = true;
-        for (int k = 0; k < v->nin; k++)
-            stack[top++] = v->in[k];
-    }
-}
-
-/* ---- suggestions ---------------------------------------------------------------- */
-
-static int edit_distance(const char *a, const char *b) {
-    int la = (int)strlen(a), lb = (int)strlen(b);
-    if (la > 40 || lb > 40)
-        return 99;
-    int d[41][41];
-    for (int i = 0; i <= la; i++)
-        d[i][0] = i;
-    for (int j = 0; j <= lb; j++)
-        d[0][j] = j;
-    for (int i = 1; i <= la; i++)
-        for (int j = 1; j <= lb; j++) {
-            int sub = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
-            int del = d[i - 1][j] + 1, ins = d[i][j - 1] + 1;
-            d[i][j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
-        }
-    return d[la][lb];
-}
-
-/* The candidate within edit distance 2 (1 for short names), or NULL. */
-const char *closest_name(const char *name, const char *const *cands, int n) {
-    const char *best = NULL;
-    int best_d = (int)strlen(name) <= 3 ? 1 : 2;
-    for (int i = 0; i < n; i++) {
-        int d = edit_distance(name, cands[i]);
-        if (d <= best_d && (!best || d < best_d)) {
-            best = cands[i];
-            best_d = d;
-        }
-    }
-    return best;
-}
-
-/* ---- constant expressions and argument binding ------------------------------ */
-
-static double fold(int op, double a, double b) {
-    return op == '+' ? a + b : op == '-' ? a - b : op == '*' ? a * b : a / b;
-}
-
-/* Evaluates a constant expression. A left-associative chain (1 + 2 + ...)
- * is folded in a loop: such a chain can be a million terms long. */
-bool const_eval(const Node *n, double *out) {
-    double a, b;
-    switch (n->kind) {
-    case N_NUM:
-        *out = n->num;
-        return true;
-    case N_NEG:
-        if (!const_eval(n->a, &a))
-            return false;
-        *out = -a;
-        return true;
-    case N_BINOP: {
-        const Node *bottom = n;
-        int len = 1;
-        while (bottom->a->kind == N_BINOP) {
-            bottom = bottom->a;
-            len++;
-        }
-        const Node **spine = malloc(sizeof *spine * (size_t)len);
-        if (!spine)
-            ICE("out of memory");
-        for (const Node *p = n; len > 0; p = p->a)
-            spine[--len] = p;
-        bool ok = const_eval(bottom->a, &a);
-        for (int i = 0; ok; i++) {
-            ok = spine[i]->op != '@' && const_eval(spine[i]->b, &b);
-            if (ok) {
-                a = fold(spine[i]->op, a, b);
-                ok = isfinite(a);
-            }
-            if (spine[i] == n)
-                break;
-        }
-        free(spine);
-        *out = a;
-        return ok;
-    }
-    default:
-        return false;
-    }
-}
-
-/* One parameter of a signature string "x, units:int, bias:bool=true". */
-typedef struct SigParam {
-    char name[32];
-    char type[32];      /* "" for a tensor operand; "mean|sum" for a choice of words */
-    char deflt[16];     /* "" when required */
-} SigParam;
-
-static int parse_sig(const char *sig, SigParam *ps) {
-    int n = 0;
-    while (sig && *sig && n < MAX_INPUTS + MAX_ATTRS) {
-        SigParam *p = &ps[n++];
-        memset(p, 0, sizeof *p);
-        sscanf(sig, " %31[a-z0-9_]", p->name);
-        const char *colon = strchr(sig, ':'), *comma = strchr(sig, ','), *eq = strchr(sig, '=');
-        if (colon && (!comma || colon < comma))
-            sscanf(colon + 1, "%31[a-z|]", p->type);
-        if (eq && (!comma || eq < comma))
-            sscanf(eq + 1, "%15[^,]", p->deflt);
-        sig = comma ? comma + 1 : NULL;
-    }
-    return n;
-}
-
-/* A choice attribute ("mean|sum") binds the index of the word written. */
-static bool is_choice(const char *type) { return strchr(type, '|') != NULL; }
-
-/* The index of `word` among a choice's words, or -1; fills words[] (up to 8). */
-static int choice_index(const char *type, const char *word, const char **words, int *nwords) {
-    int found = -1;
-    *nwords = 0;
-    for (const char *w = type; *w && *nwords < 8; (*nwords)++) {
-        size_t len = strcspn(w, "|");
-        words[*nwords] = arena_printf("%.*s", (int)len, w);
-        if (word && !strcmp(words[*nwords], word))
-            found = *nwords;
-        w += len + (w[len] == '|');
-    }
-    return found;
-}
-
-static const char *type_words(const char *type) {
-    if (is_choice(type)) { /* "mean or sum", "a, b or c" */
-        const char *words[8], *list = "";
-        int n;
-        choice_index(type, NULL, words, &n);
-        for (int i = 0; i < n; i++)
-            list = arena_printf("%s%s%s", list, i == 0 ? "" : i + 1 < n ? ", " : " or ", words[i]);
-        return list;
-    }
-    if (!strcmp(type, "int")) return "a whole number";
-    if (!strcmp(type, "num")) return "a number";
-    if (!strcmp(type, "bool")) return "true or false";
-    if (!strcmp(type, "dims")) return "a list of dimensions like [2, 3]";
-    if (!strcmp(type, "params")) return "a parameter name, 'weights' or 'params'";
-    return "a name";
-}
-
-/* Converts an attribute's expression; reports a type error. */
-static bool attr_value(const SigParam *p, const char *what, const Node *arg, double *val) {
-    if (is_choice(p->type)) {
-        const char *words[8];
-        int n, k = choice_index(p->type, arg->kind == N_NAME || arg->kind == N_STRING ? arg->name : NULL, words, &n);
-        if (k >= 0 && arg->kind == N_NAME) {
-            *val = k;
-            return true;
-        }
-        error_at(arg->loc, "argument '%s' of %s must be %s", p->name, what, type_words(p->type));
-        const char *near = arg->kind == N_NAME ? closest_name(arg->name, words, n) : NULL;
-        if (k >= 0) /* reduction = "sum" */
-            note("write it without quotes: %s = %s", p->name, arg->name);
-        else if (near)
-            note("did you mean '%s'?", near);
-        else if (arg->kind == N_NAME && !strcmp(arg->name, "none") && !strcmp(p->name, "reduction"))
-            note("a loss is one number: PyTorch's reduction='none' has no counterpart here");
-        return false;
-    }
-    if (!strcmp(p->type, "dims") || !strcmp(p->type, "params") || !strcmp(p->type, "name")) {
-        bool ok = !strcmp(p->type, "dims") ? arg->kind == N_LIST : arg->kind == N_NAME || arg->kind == N_CALL;
-        if (!ok)
-            error_at(arg->loc, "argument '%s' of %s must be %s", p->name, what, type_words(p->type));
-        return ok;
-    }
-    if (!strcmp(p->type, "bool")) {
-        if (arg->kind == N_NAME && (!strcmp(arg->name, "true") || !strcmp(arg->name, "false"))) {
-            *val = !strcmp(arg->name, "true");
-            return true;
-        }
-        error_at(arg->loc, "argument '%s' of %s must be true or false", p->name, what);
-        return false;
-    }
-    if (!const_eval(arg, val)) {
-        error_at(arg->loc, "argument '%s' of %s must be %s known at compile time", p->name, what,
-                 type_words(p->type));
-        return false;
-    }
-    if (!strcmp(p->type, "int") && *val != floor(*val)) {
-        error_at(arg->loc, "argument '%s' of %s must be a whole number, got %s", p->name, what, num_str(*val));
-        return false;
-    }
-    if (!strcmp(p->type, "int") && fabs(*val) > 2147483647.0) {
-        error_at(arg->loc, "argument '%s' of %s must be a whole number %s, got %g", p->name, what,
-                 *val > 0 ? "below 2147483648" : "above -2147483648", *val);
-        return false;
-    }
-    return true;
-}
-
-/* An expression as a user would write it, for notes: "x", "0.5", "...". */
-static const char *expr_words(const Node *n) {
-    switch (n->kind) {
-    case N_NUM: return n->text ? n->text : num_str(n->num);
-    case N_NAME: return n->name;
-    case N_KWARG: return arena_printf("%s = %s", n->name, expr_words(n->a));
-    case N_CALL: return n->list ? arena_printf("%s(...)", n->name) : arena_printf("%s()", n->name);
-    default: return "...";
-    }
-}
-
-/* "dense(3)" for the call dense(x, 3): its arguments but the first. */
-static const char *call_without_first(const Node *call) {
-    const char *args = "";
-    for (const Node *a = call->list ? call->list->next : NULL; a; a = a->next)
-        args = arena_printf("%s%s%s", args, *args ? ", " : "", expr_words(a));
-    return arena_printf("%s(%s)", call->name, args);
-}
-
-bool bind_args(const char *sig, const char *what, const Node *call, const Node *first, Binding *b) {
-    SigParam ps[MAX_INPUTS + MAX_ATTRS];
-    int np = parse_sig(sig, ps);
-    const Node *given[MAX_INPUTS + MAX_ATTRS] = {0};
-    int pos = 0;
-    bool ok = true, seen_kw = false;
-    memset(b, 0, sizeof *b);
-
-    if (first)
-        given[pos++] = first;
-    for (const Node *a = call->list; a; a = a->next) {
-        if (a->kind == N_KWARG) {
-            seen_kw = true;
-            int i = 0;
-            while (i < np && strcmp(ps[i].name, a->name))
-                i++;
-            if (i == np) {
-                error_at(a->loc, "%s has no argument '%s'", what, a->name);
-                const char *names[MAX_INPUTS + MAX_ATTRS];
-                for (int j = 0; j < np; j++)
-                    names[j] = ps[j].name;
-                const char *near = closest_name(a->name, names, np);
-                if (near)
-                    note("did you mean '%s'?", near);
-                else if (np) {
-                    const char *list = "";
-                    for (int j = 0; j < np; j++)
-                        list = arena_printf("%s%s%s", list, j ? ", " : "", ps[j].name);
-                    note("%s takes: %s", what, list);
-                }
-                ok = false;
-            } else if (given[i]) {
-                error_at(a->loc, "argument '%s' of %s is given twice", a->name, what);
-                ok = false;
-            } else
-                given[i] = a->a;
-        } else if (seen_kw) {
-            error_at(a->loc, "positional argument after a keyword argument in %s", what);
-            ok = false;
-        } else if (pos >= np) {
-            if (first && np == 1)
-                error_at(a->loc, "too many arguments to %s: it takes only '%s', which the pipe supplies", what,
-                         ps[0].name);
-            else
-                error_at(a->loc, "too many arguments to %s (it takes %d)", what, np - (first != NULL));
-            ok = false;
-            break;
-        } else
-            given[pos++] = a;
-    }
-    /* x |> dense(x, 3): the piped value was written again as the first
-     * argument, so every argument is one place off; say that, once */
-    if (first && ok && call->list && call->list->kind != N_KWARG && pos > 1 && ps[1].type[0] &&
-        strcmp(ps[1].type, "dims") && strcmp(ps[1].type, "params") && strcmp(ps[1].type, "name") &&
-        !is_choice(ps[1].type)) {
-        double x;
-        const Node *a = call->list;
-        if (!const_eval(a, &x) && !(a->kind == N_NAME && (!strcmp(a->name, "true") || !strcmp(a->name, "false")))) {
-            error_at(a->loc, "argument '%s' of %s must be %s known at compile time", ps[1].name, what,
-                     type_words(ps[1].type));
-            note("in a pipe the piped value is the first argument: write '%s |> %s'", expr_words(first),
-                 call_without_first(call));
-            return false;
-        }
-    }
-    for (int i = 0; i < np; i++) {
-        const Node *arg = given[i];
-        if (!ps[i].type[0]) { /* a tensor operand */
-            if (!arg) {
-                error_at(call->loc, "%s needs the operand '%s'", what, ps[i].name);
-                ok = false;
-            }
-            b->tensors[b->ntensors++] = arg;
-            continue;
-        }
-        int k = i - b->ntensors;
-        b->locs[k] = arg ? arg->loc : call->loc;
-        b->nodes[k] = arg;
-        if (arg)
-            ok = attr_value(&ps[i], what, arg, &b->vals[k]) && ok;
-        else if (ps[i].deflt[0] && is_choice(ps[i].type)) {
-            const char *words[8];
-            int nwords;
-            b->vals[k] = choice_index(ps[i].type, ps[i].deflt, words, &nwords);
-        } else if (ps[i].deflt[0])
-            b->vals[k] = !strcmp(ps[i].deflt, "true") ? 1 : !strcmp(ps[i].deflt, "false") ? 0 : atof(ps[i].deflt);
-        else {
-            error_at(call->loc, "%s needs the argument '%s' (%s)", what, ps[i].name, type_words(ps[i].type));
-            ok = false;
-        }
-    }
-    return ok;
-}
-
 /* ---- lowering of one model ---------------------------------------------------- */
 
 typedef struct Sym {
@@ -396,7 +54,7 @@ static Value *new_param(Ctx *c, const char *name, Loc loc) {
         note("name the layers apart, e.g. with separate statements");
     } else
         map_put(&c->params, name, p);
-    push(&c->g->params, &c->g->nparams, p);
+    push_value(&c->g->params, &c->g->nparams, p);
     return p;
 }
 
@@ -632,23 +290,6 @@ static Value *lower_call(Ctx *c, const Node *call, const Node *first, Value *pip
     return v;
 }
 
-Value *ir_binary(Graph *g, OpKind op, Value *a, Value *b, Loc loc) {
-    return ir_node(g, op, loc, a, b, NULL);
-}
-
-Value *ir_node(Graph *g, OpKind op, Loc loc, Value *a, Value *b, Value *c) {
-    Value *v = new_value(g, op, loc);
-    v->in[0] = a;
-    v->in[1] = b;
-    v->in[2] = c;
-    v->nin = c ? 3 : b ? 2 : 1;
-    if (a) {
-        v->label = a->label;
-        v->stmt_line = a->stmt_line;
-    }
-    return v;
-}
-
 /* One link of a chain: `v op right` or `v |> stage`. */
 static Value *lower_link(Ctx *c, const Node *n, Value *v, int stage) {
     if (n->kind == N_PIPE)
@@ -677,9 +318,9 @@ static Value *lower_chain(Ctx *c, const Node *n) {
     bool constant_so_far = const_eval(spine[0]->a, &x);
     for (int i = 0; i < len && constant_so_far; i++) {
         constant_so_far = spine[i]->kind == N_BINOP && spine[i]->op != '@' && const_eval(spine[i]->b, &y) &&
-                          isfinite(fold(spine[i]->op, x, y));
+                          isfinite(const_fold(spine[i]->op, x, y));
         if (constant_so_far) {
-            x = fold(spine[i]->op, x, y);
+            x = const_fold(spine[i]->op, x, y);
             folded = i;
         }
     }
@@ -872,19 +513,6 @@ static bool number_setting(const Node *s, double lo, double hi, bool whole, doub
     }
     *out = x;
     return true;
-}
-
-int attr_index(const char *sig, const char *name) {
-    SigParam ps[MAX_INPUTS + MAX_ATTRS];
-    int np = parse_sig(sig, ps), k = 0;
-    for (int i = 0; i < np; i++) {
-        if (!ps[i].type[0])
-            continue;
-        if (!strcmp(ps[i].name, name))
-            return k;
-        k++;
-    }
-    return -1;
 }
 
 /* Checks an optimizer's arguments against torch.optim's own checks, each
@@ -1189,9 +817,9 @@ static bool lower_stmt(Ctx *c, const Node *s) {
         v->index = is_input ? g->ninputs : g->ntargets;
         if (define(c, s->name, s->loc, v, s->kind)) {
             if (is_input)
-                push(&g->inputs, &g->ninputs, v);
+                push_value(&g->inputs, &g->ninputs, v);
             else
-                push(&g->targets, &g->ntargets, v);
+                push_value(&g->targets, &g->ntargets, v);
         }
         return true;
     }
@@ -1263,7 +891,7 @@ static bool lower_stmt(Ctx *c, const Node *s) {
                     return false;
                 }
             int n = g->noutputs;
-            push(&g->outputs, &g->noutputs, v);
+            push_value(&g->outputs, &g->noutputs, v);
             const char **names = arena_alloc(sizeof(char *) * (size_t)(n + 1));
             Loc *locs = arena_alloc(sizeof(Loc) * (size_t)(n + 1));
             if (n) {
