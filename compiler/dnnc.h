@@ -111,7 +111,7 @@ Node *parse_source(const Source *src);
 /* ---- ops.def / ops.c: the op table -------------------------------------- */
 
 typedef enum {
-#define OP(name, sig, flags, shape, emit, grad, cexpr, dexpr) OP_##name,
+#define OP(name, sig, flags, shape, forward, backward, grad, cexpr, dexpr) OP_##name,
 #include "ops.def"
 #undef OP
     OP_COUNT
@@ -133,8 +133,9 @@ typedef struct Emitter Emitter;
 
 typedef struct OpInfo {
     const char *name;   /* as written in .dnn and shown in messages */
-    const char *sig;    /* "x, units:int, bias:bool=true" — see lower.c */
+    const char *sig;    /* "x, units:int, bias:bool=true" — see bind.c */
     int flags;          /* F_* */
+    const char *cexpr, *dexpr; /* elementwise ops: the C expression and derivative (ops.def) */
 } OpInfo;
 extern const OpInfo op_info[OP_COUNT];
 
@@ -312,7 +313,7 @@ const char *samples_of(const Value *v);       /* "n" or "1" */
 /* ops.c — per-op rules, called through the table */
 bool op_shape(Graph *g, Value *v);                      /* shape rule */
 void op_grad(Graph *g, Value *v, Value *dy, Value **dx); /* gradient rule */
-void op_emit(Emitter *e, const Value *v);               /* C for one node */
+void op_emit(Emitter *e, const Value *v);               /* C for one node: its forward or backward emitter */
 
 /* autodiff.c — appends the backward graph (reverse mode). */
 void differentiate(Graph *g);
