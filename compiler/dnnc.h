@@ -310,7 +310,7 @@ const char *flit(double x);                   /* a C float literal: "0.5f" */
 const char *count_of(const Value *v);         /* "n * 4" or "4": floats in its buffer */
 const char *samples_of(const Value *v);       /* "n" or "1" */
 
-/* ops.c — per-op rules, called through the table */
+/* ops_dispatch.c — per-op rules, called through the table */
 bool op_shape(Graph *g, Value *v);                      /* shape rule */
 void op_grad(Graph *g, Value *v, Value *dy, Value **dx); /* gradient rule */
 void op_emit(Emitter *e, const Value *v);               /* C for one node: its forward or backward emitter */

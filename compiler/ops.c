@@ -1,7 +1,6 @@
-/* ops.c — the op table: ops.def's rows as data (op_info) and as rules
- * (shape rule, forward and backward emitter, gradient rule), dispatched by
- * op_shape(), op_emit() and op_grad(); the helpers the rules share; and the
- * rules of the leaves and of the backward graph's own nodes.
+/* ops.c — the op table: ops.def's rows as data (op_info); the helpers
+ * the rules share; and the rules of the leaves and of the backward graph's
+ * own nodes. ops_dispatch.c calls the rules through the table.
  *
  * The rules of the other ops are in one file per family, each ordered as
  * ops.def, each op's shape rule, emitters and gradient rule together:
@@ -12,7 +11,7 @@
  * modules). Gradient rules build IR: composite gradients from existing ops
  * (add → sum_to, reshape → reshape), opaque ones as a `backward` node that
  * the op's backward emitter prints. Emitters print C following the
- * conventions of struct Emitter (cprint.h).
+ * conventions of struct Emitter (dnnc.h, cprint.c).
  */
 #include "ops_rules.h"
 
@@ -23,28 +22,6 @@ const OpInfo op_info[OP_COUNT] = {
 #include "ops.def"
 #undef OP
 };
-
-static const struct Rules {
-    bool (*shape)(Graph *, Value *);
-    void (*forward)(Emitter *, const Value *);
-    void (*backward)(Emitter *, const Value *, int);
-    void (*grad)(Graph *, Value *, Value *, Value **);
-} rules[OP_COUNT] = {
-#define OP(name, sig, flags, shape, forward, backward, grad, cexpr, dexpr) {shape, forward, backward, grad},
-#include "ops.def"
-#undef OP
-};
-
-bool op_shape(Graph *g, Value *v) { return rules[v->op].shape(g, v); }
-void op_grad(Graph *g, Value *v, Value *dy, Value **dx) { rules[v->op].grad(g, v, dy, dx); }
-
-/* A backward node is printed by the backward emitter of the op it differentiates. */
-void op_emit(Emitter *e, const Value *v) {
-    if (v->op == OP_backward)
-        rules[v->fwd->op].backward(e, v->fwd, v->grad_arg);
-    else
-        rules[v->op].forward(e, v);
-}
 
 /* ---- helpers of the rules ------------------------------------------------------- */
 

@@ -124,13 +124,15 @@ static Value *reduce_to(Graph *g, Value *grad, Value *like) {
     if (same_layout(grad, like))
         return grad;
     Value *r = ir_node(g, OP_sum_to, like->loc, grad, like, NULL);
-    op_shape(g, r);
+    shape_like_second(g, r);
     return r;
 }
 
-static Value *shaped(Graph *g, OpKind op, Value *a, Value *b) {
+/* A node of a composite gradient, shaped by its op's shape rule (named
+ * here, not looked up in the table: the rules stay below ops_dispatch.c). */
+static Value *shaped(Graph *g, OpKind op, bool (*shape)(Graph *, Value *), Value *a, Value *b) {
     Value *v = ir_node(g, op, a->loc, a, b, NULL);
-    if (!op_shape(g, v))
+    if (!shape(g, v))
         ICE("gradient node %s has no shape", op_info[op].name);
     v->shaped = true;
     return v;
@@ -147,23 +149,23 @@ void grad_sub(Graph *g, Value *v, Value *dy, Value **dx) {
     if (v->in[0]->needs_grad)
         dx[0] = reduce_to(g, dy, v->in[0]);
     if (v->in[1]->needs_grad)
-        dx[1] = reduce_to(g, shaped(g, OP_neg, dy, NULL), v->in[1]);
+        dx[1] = reduce_to(g, shaped(g, OP_neg, shape_same, dy, NULL), v->in[1]);
 }
 
 void grad_mul(Graph *g, Value *v, Value *dy, Value **dx) {
     if (v->in[0]->needs_grad)
-        dx[0] = reduce_to(g, shaped(g, OP_mul, dy, v->in[1]), v->in[0]);
+        dx[0] = reduce_to(g, shaped(g, OP_mul, shape_broadcast, dy, v->in[1]), v->in[0]);
     if (v->in[1]->needs_grad)
-        dx[1] = reduce_to(g, shaped(g, OP_mul, dy, v->in[0]), v->in[1]);
+        dx[1] = reduce_to(g, shaped(g, OP_mul, shape_broadcast, dy, v->in[0]), v->in[1]);
 }
 
 /* d(a/b)/da = dy/b; d(a/b)/db = -dy·a/b² = -(dy·out)/b */
 void grad_div(Graph *g, Value *v, Value *dy, Value **dx) {
     if (v->in[0]->needs_grad)
-        dx[0] = reduce_to(g, shaped(g, OP_div, dy, v->in[1]), v->in[0]);
+        dx[0] = reduce_to(g, shaped(g, OP_div, shape_broadcast, dy, v->in[1]), v->in[0]);
     if (v->in[1]->needs_grad) {
-        Value *t = shaped(g, OP_div, shaped(g, OP_mul, dy, v), v->in[1]);
-        dx[1] = reduce_to(g, shaped(g, OP_neg, t, NULL), v->in[1]);
+        Value *t = shaped(g, OP_div, shape_broadcast, shaped(g, OP_mul, shape_broadcast, dy, v), v->in[1]);
+        dx[1] = reduce_to(g, shaped(g, OP_neg, shape_same, t, NULL), v->in[1]);
     }
 }
 
@@ -366,7 +368,7 @@ void emit_transpose_forward(Emitter *e, const Value *v) {
 
 void grad_transpose(Graph *g, Value *v, Value *dy, Value **dx) {
     if (v->in[0]->needs_grad)
-        dx[0] = shaped(g, OP_transpose, dy, NULL);
+        dx[0] = shaped(g, OP_transpose, shape_transpose, dy, NULL);
 }
 
 bool shape_concat(Graph *g, Value *v) {
@@ -466,7 +468,7 @@ void emit_expand_forward(Emitter *e, const Value *v) {
 void grad_reduce(Graph *g, Value *v, Value *dy, Value **dx) {
     if (!v->in[0]->needs_grad)
         return;
-    Value *x = shaped(g, OP_expand, dy, v->in[0]);
+    Value *x = shaped(g, OP_expand, shape_like_second, dy, v->in[0]);
     x->attr[0] = v->op == OP_mean ? 1.0 / size_of(v->in[0]) : 1.0;
     dx[0] = x;
 }

@@ -59,16 +59,6 @@ bool shape_conv2d(Graph *g, Value *v) {
     return true;
 }
 
-ConvDims conv_dims(const Value *conv) {
-    const Value *x = conv->in[0];
-    ConvDims d = {conv->shape.dim[0], x->shape.dim[0], x->shape.dim[1], x->shape.dim[2], (int)conv->attr[1],
-                  (int)conv->attr[2], (int)conv->attr[3], conv->shape.dim[1], conv->shape.dim[2], 0, 0, 0, 0, 0, 0};
-    d.Hp = d.H + 2 * d.P, d.Wp = d.W + 2 * d.P;
-    d.taps = d.C * d.K * d.K, d.NP = d.OH * d.OW;
-    d.F8 = (d.F + 7) / 8 * 8, d.C8 = (d.C + 7) / 8 * 8;
-    return d;
-}
-
 /* Loop bounds that keep iy = o*S - P + k inside [0, size): emitted inline. */
 static void emit_valid_range(Emitter *e, const char *o, const char *k, int size, int stride, int pad, int out) {
     emit(e, "const int %s0 = %s >= %d ? 0 : (%d - %s + %d) / %d;", o, k, pad, pad, k, stride - 1, stride);
@@ -292,28 +282,6 @@ bool shape_pool(Graph *g, Value *v) {
     v->shape = (Shape){3, {x->shape.dim[0], (int)(((long)h + 2L * p - k) / s + 1), (int)(((long)w + 2L * p - k) / s + 1)}};
     v->batched = x->batched;
     return true;
-}
-
-/* A fused step's pooling of one activated conv value y: the first maximum
- * (NaN wins, as in maxpool) or the running sum. */
-void emit_pool_take(Emitter *e, bool max) {
-    if (max) {
-        emit(e, "if (first || y > top || y != y)");
-        emit(e, "    top = y;");
-        emit(e, "first = 0;");
-    } else
-        emit(e, "acc += y;");
-}
-
-/* An activation applied to the float variable `var` in place. */
-void emit_act_inplace(Emitter *e, const Value *act, const char *var) {
-    const char *expr = op_info[act->op].cexpr;
-    emit(e, "{ /* %s */", op_info[act->op].name);
-    if ((act->op == OP_leaky_relu || act->op == OP_elu) && uses(expr, "a"))
-        emit(e, "    const float a = %s;", flit(act->attr[0]));
-    emit(e, "    const float x = %s;", var);
-    emit(e, "    %s = %s;", var, expr);
-    emit(e, "}");
 }
 
 /* --inference: conv2d → activation → pool as one step (plan_inference). Each

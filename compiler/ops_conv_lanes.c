@@ -1,12 +1,48 @@
 /* ops_conv_lanes.c — conv2d at speed (--optimize=speed): filters, input
  * channels or output columns in the vector lanes, the kernels ops_conv.c
- * picks for conv2d and for the fused conv2d → activation → pool step.
+ * picks for conv2d and for the fused conv2d → activation → pool step, and
+ * the pieces both print (conv_dims, the fused step's pooling and activation).
  * Every vector path has a portable twin after #else that adds the same
  * products in the same order.
  */
 #include "ops_rules.h"
 
 #include <string.h>
+
+/* ---- what ops_conv.c shares with the kernels ------------------------------------------------ */
+
+/* A conv2d's sizes, from its operands and attributes. */
+ConvDims conv_dims(const Value *conv) {
+    const Value *x = conv->in[0];
+    ConvDims d = {conv->shape.dim[0], x->shape.dim[0], x->shape.dim[1], x->shape.dim[2], (int)conv->attr[1],
+                  (int)conv->attr[2], (int)conv->attr[3], conv->shape.dim[1], conv->shape.dim[2], 0, 0, 0, 0, 0, 0};
+    d.Hp = d.H + 2 * d.P, d.Wp = d.W + 2 * d.P;
+    d.taps = d.C * d.K * d.K, d.NP = d.OH * d.OW;
+    d.F8 = (d.F + 7) / 8 * 8, d.C8 = (d.C + 7) / 8 * 8;
+    return d;
+}
+
+/* A fused step's pooling of one activated conv value y: the first maximum
+ * (NaN wins, as in maxpool) or the running sum. */
+void emit_pool_take(Emitter *e, bool max) {
+    if (max) {
+        emit(e, "if (first || y > top || y != y)");
+        emit(e, "    top = y;");
+        emit(e, "first = 0;");
+    } else
+        emit(e, "acc += y;");
+}
+
+/* An activation applied to the float variable `var` in place. */
+void emit_act_inplace(Emitter *e, const Value *act, const char *var) {
+    const char *expr = op_info[act->op].cexpr;
+    emit(e, "{ /* %s */", op_info[act->op].name);
+    if ((act->op == OP_leaky_relu || act->op == OP_elu) && uses(expr, "a"))
+        emit(e, "    const float a = %s;", flit(act->attr[0]));
+    emit(e, "    const float x = %s;", var);
+    emit(e, "    %s = %s;", var, expr);
+    emit(e, "}");
+}
 
 /* ---- conv2d with channels in the vector lanes (--optimize=speed) ----------------------------
  * The forward pass and the weight gradient keep 8 filters per vector, the

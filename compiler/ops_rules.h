@@ -1,6 +1,6 @@
 /* ops_rules.h — what the files of the op table (ops*.c) share: the rules
  * ops.def names, the helpers of ops.c, and the conv2d kernels of
- * ops_conv.c and ops_conv_lanes.c. Included by ops*.c only. */
+ * ops_conv_lanes.c that ops_conv.c calls. Included by ops*.c only. */
 #ifndef OPS_RULES_H
 #define OPS_RULES_H
 
@@ -24,7 +24,7 @@ int size_of(const Value *v);            /* per-sample elements */
 bool same_layout(const Value *a, const Value *b); /* same shape and batching */
 bool uses(const char *expr, const char *name);    /* identifier `name` occurs in C expression expr */
 
-/* ---- ops_conv.c and ops_conv_lanes.c: conv2d at speed ------------------------ */
+/* ---- ops_conv_lanes.c: conv2d at speed, and what ops_conv.c shares with it ---- */
 typedef struct ConvDims {
     int F, C, H, W, K, S, P, OH, OW, Hp, Wp; /* Hp, Wp: the zero-padded input */
     int taps, NP, F8, C8;                    /* C·K·K, OH·OW, F and C rounded up to 8 */
