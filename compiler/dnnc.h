@@ -320,6 +320,26 @@ void differentiate(Graph *g);
 Value *ir_binary(Graph *g, OpKind op, Value *a, Value *b, Loc loc); /* shaped */
 Value *ir_node(Graph *g, OpKind op, Loc loc, Value *a, Value *b, Value *c);
 
+/* optim.c — the optimizers of optimizers.def: what each keeps and takes. */
+typedef struct Optimizer {
+    const char *name;        /* as written: sgd, adam, ... */
+    const char *torch;       /* its torch.optim class: "SGD" */
+    const char *state[2];    /* its state arrays, each laid out like params, or NULL */
+} Optimizer;
+enum {
+#define OPTIMIZER(name, torch, sig, state0, state1) OPTIMIZER_##name,
+#include "optimizers.def"
+#undef OPTIMIZER
+    NUM_OPTIMIZERS
+};
+extern const Optimizer optimizers[NUM_OPTIMIZERS];
+const Optimizer *optimizer_of(const Train *t);
+int optimizer_states(const Train *t, const char **names); /* state arrays' names; returns how many */
+bool is_adam(const Train *t);                             /* adam or adamw */
+/* NAME_set_hparam's names for this optimizer and schedule (at most 8), and each one's .dnn value */
+int hparam_names(const Train *t, const char **names);
+double hparam_value(const Train *t, const char *name);
+
 /* plan.c — memory: offsets of every value in the model struct. */
 enum { AREA_NONE, AREA_PARAM, AREA_GRAD, AREA_ACT, AREA_INPUT, AREA_TARGET, AREA_CONST };
 typedef struct Plan {
@@ -341,11 +361,7 @@ typedef struct EmitOptions {
     bool f64_twin;           /* --main: also NAME_f64_*, the model in double precision, for gradcheck */
 } EmitOptions;
 bool emit_model(Graph *g, const Plan *p, const EmitOptions *o, FILE *c, FILE *h);
-int optimizer_states(const Train *t, const char **names); /* state arrays' names; returns how many */
 int min_train_batch(const Graph *g); /* 2 when a batchnorm cannot train on one sample, else 1 */
-/* NAME_set_hparam's names for this optimizer and schedule (at most 8), and each one's .dnn value */
-int hparam_names(const Train *t, const char **names);
-double hparam_value(const Train *t, const char *name);
 /* The members of NAME_model, in order: what the header declares and what
  * --emit=report adds up to sizeof(NAME_model). Sizes and alignments are
  * those of the machine dnnc runs on. */

@@ -230,21 +230,6 @@ static void emit_finite_fn(Out *o) {
 
 /* ---- the header ---------------------------------------------------------------------------- */
 
-/* The optimizer's state arrays in the struct, each laid out like params. */
-int optimizer_states(const Train *t, const char **names) {
-    static const char *const table[][3] = {
-        {"sgd", "momentum_buffer", NULL}, {"adam", "exp_avg", "exp_avg_sq"}, {"adamw", "exp_avg", "exp_avg_sq"},
-        {"adagrad", "state_sum", NULL}, {"rmsprop", "square_avg", "momentum_buffer"},
-    };
-    int n = 0;
-    for (size_t i = 0; i < sizeof table / sizeof *table; i++)
-        if (!strcmp(table[i][0], t->optimizer))
-            for (int k = 1; k < 3; k++)
-                if (table[i][k] && (strcmp(table[i][k], "momentum_buffer") || t->momentum > 0))
-                    names[n++] = table[i][k];
-    return n;
-}
-
 #define ALIGN_OF(T) ((long)offsetof(struct { char c; T x; }, x))
 
 static Member member(const char *decl, const char *comment, long size, long align, Part part) {
@@ -493,8 +478,6 @@ static void emit_clip(FILE *c, double max_norm, int (*ranges)[2], int nr) {
     fprintf(c, "    }\n");
 }
 
-static bool is_adam(const Train *t) { return !strcmp(t->optimizer, "adam") || !strcmp(t->optimizer, "adamw"); }
-
 /* The update of one parameter i, or with `vector` of the 8 from i: the
  * same operations in the same order on float or dnn_v8 values (IEEE
  * element-wise, so the two agree bit for bit). The vector form is written
@@ -574,47 +557,6 @@ static void emit_update_locals(FILE *c, const Train *t) {
 static const char *const all_hparams[] = {"lr", "momentum", "dampening", "weight_decay", "beta1", "beta2", "eps",
                                           "alpha", "every", "gamma", "k", "period", "min_lr"};
 
-int hparam_names(const Train *t, const char **names) {
-    const char *opt = t->optimizer, *sched = t->schedule ? t->schedule : "";
-    int n = 0;
-    names[n++] = "lr";
-    if (t->momentum > 0 && (!strcmp(opt, "sgd") || !strcmp(opt, "rmsprop")))
-        names[n++] = "momentum"; /* only with the momentum buffer */
-    if (t->momentum > 0 && !strcmp(opt, "sgd"))
-        names[n++] = "dampening";
-    if (is_adam(t)) {
-        names[n++] = "beta1";
-        names[n++] = "beta2";
-    }
-    if (!strcmp(opt, "rmsprop"))
-        names[n++] = "alpha";
-    if (strcmp(opt, "sgd"))
-        names[n++] = "eps";
-    names[n++] = "weight_decay";
-    if (!strcmp(sched, "step")) {
-        names[n++] = "every";
-        names[n++] = "gamma";
-    } else if (!strcmp(sched, "exponential") || !strcmp(sched, "inverse_time"))
-        names[n++] = "k";
-    else if (!strcmp(sched, "cosine")) {
-        names[n++] = "period";
-        names[n++] = "min_lr";
-    }
-    return n;
-}
-
-double hparam_value(const Train *t, const char *name) {
-    const struct { const char *name; double value; } v[] = {
-        {"lr", t->lr}, {"momentum", t->momentum}, {"dampening", t->dampening}, {"weight_decay", t->weight_decay},
-        {"beta1", t->beta1}, {"beta2", t->beta2}, {"eps", t->eps}, {"alpha", t->alpha}, {"every", t->every},
-        {"gamma", t->gamma}, {"k", t->k}, {"period", t->period}, {"min_lr", t->min_lr},
-    };
-    for (size_t i = 0; i < sizeof v / sizeof *v; i++)
-        if (!strcmp(v[i].name, name))
-            return v[i].value;
-    ICE("no hyper-parameter '%s'", name);
-}
-
 /* The C condition under which `value` is acceptable for hyper-parameter
  * `name` (torch.optim's own checks, and the compiler's). */
 static const char *hparam_valid(const Train *t, const char *name) {
@@ -675,8 +617,7 @@ static void emit_step_fn(Out *o) {
     FILE *c = o->c;
     const Train *t = &o->g->train;
     const char *opt = t->optimizer;
-    fprintf(c, "/* torch.optim.%s */\n", !strcmp(opt, "sgd") ? "SGD" : !strcmp(opt, "adam") ? "Adam"
-                                       : !strcmp(opt, "adamw") ? "AdamW" : !strcmp(opt, "adagrad") ? "Adagrad" : "RMSprop");
+    fprintf(c, "/* torch.optim.%s */\n", optimizer_of(t)->torch);
     fprintf(c, "void %s_step(%s_model *m) {\n", o->name, o->name);
     if (t->per_step)
         fprintf(c, "    %s_schedule(m, m->step); /* per_step: the schedule counts optimizer steps */\n", o->name);

@@ -443,11 +443,9 @@ static bool define(Ctx *c, const char *name, Loc loc, Value *v, NodeKind kind) {
 /* ---- train { ... } ---------------------------------------------------------------- */
 
 static const char *const optimizer_sigs[][2] = {
-    {"sgd", "lr:num, momentum:num=0, dampening:num=0, nesterov:bool=false, weight_decay:num=0"},
-    {"adam", "lr:num=0.001, beta1:num=0.9, beta2:num=0.999, eps:num=1e-8, weight_decay:num=0"},
-    {"adamw", "lr:num=0.001, beta1:num=0.9, beta2:num=0.999, eps:num=1e-8, weight_decay:num=0.01"},
-    {"adagrad", "lr:num=0.01, eps:num=1e-10, weight_decay:num=0"},
-    {"rmsprop", "lr:num=0.01, alpha:num=0.99, eps:num=1e-8, momentum:num=0, weight_decay:num=0"},
+#define OPTIMIZER(name, torch, sig, state0, state1) {#name, sig},
+#include "optimizers.def"
+#undef OPTIMIZER
 };
 static const char *const schedule_sigs[][2] = {
     {"step", "every:int, gamma:num, per_step:bool=false"},
