@@ -6,6 +6,7 @@
  * count_of() and samples_of() a value's buffer length and sample count.
  * With Emitter.f64 (--main's double-precision twin) every line goes
  * through f64_text(), which turns float C into double C token by token.
+ * upper(), c_ident() and arg_name() make .dnn names into C names.
  */
 #include "dnnc.h"
 
@@ -114,4 +115,37 @@ const char *dim(Emitter *e, const char *name, long value) {
     e->dim_names[e->ndims] = name;
     e->dim_values[e->ndims++] = value;
     return name;
+}
+
+/* ---- names ------------------------------------------------------------------------------------ */
+
+/* "name" → "NAME", for macros */
+const char *upper(const char *s) {
+    char *u = arena_strdup(s);
+    for (char *p = u; *p; p++)
+        *p = (char)toupper((unsigned char)*p);
+    return u;
+}
+
+/* "features.3" → "features_3" */
+const char *c_ident(const char *s) {
+    char *u = arena_strdup(s);
+    for (char *p = u; *p; p++)
+        if (!isalnum((unsigned char)*p))
+            *p = '_';
+    return u;
+}
+
+/* A .dnn name used as a C parameter: kept unless it collides with a C
+ * keyword or a name the generated function uses itself. */
+const char *arg_name(const char *s) {
+    static const char *const taken[] = {"m", "n", "i", "s", "loss", "auto", "break", "case", "char",
+        "const", "continue", "default", "do", "double", "else", "enum", "extern", "float", "for", "goto",
+        "if", "inline", "int", "long", "register", "restrict", "return", "short", "signed", "sizeof",
+        "static", "struct", "switch", "typedef", "union", "unsigned", "void", "volatile", "while",
+        "int32_t", "size_t", "NULL", "bool"};
+    for (size_t i = 0; i < sizeof taken / sizeof *taken; i++)
+        if (!strcmp(s, taken[i]))
+            return arena_printf("%s_", s);
+    return s;
 }

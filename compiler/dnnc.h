@@ -309,6 +309,9 @@ const char *dim(Emitter *e, const char *name, long value);
 const char *flit(double x);                   /* a C float literal: "0.5f" */
 const char *count_of(const Value *v);         /* "n * 4" or "4": floats in its buffer */
 const char *samples_of(const Value *v);       /* "n" or "1" */
+const char *upper(const char *s);             /* "name" → "NAME", for macros */
+const char *c_ident(const char *s);           /* "features.3" → "features_3" */
+const char *arg_name(const char *s);          /* a .dnn name as a C parameter: "n" → "n_" (taken or a keyword) */
 
 /* ops_dispatch.c — per-op rules, called through the table */
 bool op_shape(Graph *g, Value *v);                      /* shape rule */
