@@ -12,7 +12,7 @@ COMPILER_OBJ = $(COMPILER_SRC:compiler/%.c=$(BUILD)/compiler/%.o) \
 RUNTIME_SRC  = $(wildcard runtime/*.c)
 RUNTIME_OBJ  = $(RUNTIME_SRC:runtime/%.c=$(BUILD)/runtime/%.o)
 
-.PHONY: all deps check demo clean goldens bench fuzz fuzz-build install uninstall asan
+.PHONY: all deps check demo clean goldens bench fuzz fuzz-build install uninstall asan snapshots
 all: deps $(BUILD)/dnnc $(BUILD)/libdnnrt.a
 
 # Installs flex/bison/... only when missing (see scripts/deps.sh).
@@ -71,6 +71,10 @@ $(ASAN)/libdnnrt.a: $(RUNTIME_OBJ:$(BUILD)/%=$(ASAN)/%)
 check: all
 	@sh scripts/deps.sh check
 	@sh tests/run.sh
+
+# Rewrites tests/snapshot/expected after a deliberate change to generated code (review the diff).
+snapshots: $(BUILD)/dnnc
+	@sh tests/snapshot/run.sh --refresh
 
 demo: all
 	@sh scripts/deps.sh demo

@@ -377,6 +377,7 @@ typedef struct Member {
 } Member;
 enum { MAX_MEMBERS = 16 };
 int model_members(const Graph *g, const Plan *p, bool embedded, Member *out); /* returns how many */
+bool has_sampling_layer(const Graph *g); /* a layer samples in training (dropout): NAME_forward_mc is emitted */
 
 /* emit_main.c — --main: the training program's description and main(). */
 bool emit_program(Graph *g, const Plan *p, const char *source, FILE *c);

@@ -166,7 +166,10 @@ static void emit_call(Out *o, const Value *v) {
         fprintf(o->c, ", %s", ptr(o, v->in[k]));
     int flags = op_info[v->op].flags;
     bool infer = o->g->inference; /* no training flag, no generator: eval mode */
-    fprintf(o->c, "%s%s, n%s);\n", flags & F_MODE ? (infer ? ", 0" : ", m->training") : "",
+    /* m->training: 1 train mode; 2 NAME_forward_mc, where layers that sample (dropout)
+       do as in training and the others (batchnorm) as in eval */
+    const char *mode = infer ? ", 0" : flags & F_RNG ? ", m->training" : ", m->training == 1";
+    fprintf(o->c, "%s%s, n%s);\n", flags & F_MODE ? mode : "",
             flags & F_RNG ? (infer ? ", NULL" : ", &m->rng") : "", o->dim_args[v->id] ? o->dim_args[v->id] : "");
     if (o->g->check_finite && !o->f64)
         fprintf(o->c, "    if (!m->nonfinite && !%s_finite(%s, %s))\n        m->nonfinite = \"%s\";\n", o->name, ptr(o, v),
@@ -220,6 +223,25 @@ static void emit_calls(Out *o, const bool *needed, int from, int to) {
     }
 }
 
+/* A forward entry point: NAME_forward (mode 0, eval) or NAME_forward_mc (mode 2). */
+static void emit_forward(Out *o, const char *suffix, int mode) {
+    Graph *g = o->g;
+    FILE *c = o->c;
+    const char *n = o->name, *N = o->NAME;
+    fprintf(c, "void %s_forward%s(%s) {\n", n, suffix, entry_params(o, false, true));
+    fprintf(c, "    if (n < 1 || n > %s_BATCH)\n        return;\n", N);
+    void_unused(o, o->for_outputs, false);
+    if (!g->inference)
+        fprintf(c, "    m->training = %d;\n", mode);
+    emit_calls(o, o->for_outputs, 0, g->nforward);
+    for (int i = 0; i < g->noutputs; i++)
+        fprintf(c, "    memcpy(%s, %s, sizeof(float) * (size_t)n * %s_%s_SIZE);\n", arg_name(c_ident(g->output_names[i])),
+                ptr(o, g->outputs[i]), N, upper(c_ident(g->output_names[i])));
+    if (mode)
+        fprintf(c, "    m->training = 0;\n");
+    fprintf(c, "}\n\n");
+}
+
 /* The smallest n NAME_backward trains on: 2 when a batchnorm the loss
  * needs normalises one value per channel and sample ([C], or [C, 1, 1]),
  * since PyTorch raises "Expected more than 1 value per channel when
@@ -242,18 +264,11 @@ static void emit_entry_points(Out *o) {
     FILE *c = o->c;
     const char *n = o->name, *N = o->NAME;
 
-    fprintf(c, "void %s_forward(%s) {\n", n, entry_params(o, false, true));
-    fprintf(c, "    if (n < 1 || n > %s_BATCH)\n        return;\n", N);
-    void_unused(o, o->for_outputs, false);
-    if (!g->inference)
-        fprintf(c, "    m->training = 0;\n");
-    emit_calls(o, o->for_outputs, 0, g->nforward);
-    for (int i = 0; i < g->noutputs; i++)
-        fprintf(c, "    memcpy(%s, %s, sizeof(float) * (size_t)n * %s_%s_SIZE);\n", arg_name(c_ident(g->output_names[i])),
-                ptr(o, g->outputs[i]), N, upper(c_ident(g->output_names[i])));
-    fprintf(c, "}\n\n");
+    emit_forward(o, "", 0);
     if (g->inference)
         return;
+    if (has_sampling_layer(g))
+        emit_forward(o, "_mc", 2);
 
     const char *loss = ptr(o, g->loss);
     fprintf(c, "float %s_loss(%s) {\n", n, entry_params(o, true, false));

@@ -70,6 +70,11 @@ static void emit_wrappers(FILE *c, const Graph *g) {
     fprintf(c, "static void program_init(void *m, uint64_t seed) { %s_init(m, seed); }\n", n);
     fprintf(c, "static void program_forward(void *m, const float *const *x, float *const *out, int n) {\n%s", unused_out);
     fprintf(c, "    %s_forward(m%s%s, n);\n}\n", n, x, out);
+    if (has_sampling_layer(g)) {
+        fprintf(c, "static void program_forward_mc(void *m, const float *const *x, float *const *out, int n) {\n%s",
+                unused_out);
+        fprintf(c, "    %s_forward_mc(m%s%s, n);\n}\n", n, x, out);
+    }
     fprintf(c, "static float program_loss(void *m, const float *const *x, const void *const *y, int n) {\n%s", unused_y);
     fprintf(c, "    return %s_loss(m%s%s, n);\n}\n", n, x, y);
     fprintf(c, "static float program_backward(void *m, const float *const *x, const void *const *y, int n) {\n%s", unused_y);
@@ -162,9 +167,11 @@ bool emit_program(Graph *g, const Plan *plan, const char *source, FILE *c) {
 
     const Value *scored = scored_loss(g);
     const char *score = "DNN_SCORE_NONE";
-    double threshold = 0, target_threshold = 0;
+    double threshold = 0, target_threshold = 0, chance = 0;
     if (scored) {
         OpKind op = scored->op;
+        if (op == OP_cross_entropy) /* a uniform guess over C classes: ln C */
+            chance = log(scored->in[1]->dtype == DT_CLASS ? scored->in[1]->classes : shape_size(&scored->in[0]->shape));
         if (op == OP_cross_entropy || op == OP_nll || op == OP_multi_margin)
             score = "DNN_SCORE_ARGMAX";
         else if (op == OP_bce || op == OP_bce_with_logits || op == OP_hinge || op == OP_perceptron) {
@@ -195,6 +202,8 @@ bool emit_program(Graph *g, const Plan *plan, const char *source, FILE *c) {
         fprintf(c, "    .pred_size = %ld,\n", shape_size(&scored->in[0]->shape));
         fprintf(c, "    .threshold = %s, .target_threshold = %s,\n", flit(threshold), flit(target_threshold));
     }
+    if (chance > 0)
+        fprintf(c, "    .chance_loss = %.17g, /* the %s of a uniform guess */\n", chance, op_info[scored->op].name);
     fprintf(c, "    .epochs = %d, .seed = %lluu, .shuffle = %d,\n", t->epochs, (unsigned long long)t->seed, t->shuffle);
     fprintf(c, "    .validation = %.17g,\n", t->validation);
     fprintf(c, "    .early_stop = %d, .patience = %d, .min_delta = %.17g,\n", t->early_stop, t->patience, t->min_delta);
@@ -208,8 +217,9 @@ bool emit_program(Graph *g, const Plan *plan, const char *source, FILE *c) {
         fprintf(c, "    .schedule = \"%s\", .per_step = %d,\n", t->schedule, t->per_step);
     fprintf(c, "    .init = program_init, .forward = program_forward, .loss = program_loss,\n");
     fprintf(c, "    .backward = program_backward, .step = program_step, .set_epoch = program_set_epoch,\n");
-    fprintf(c, "    .tensor = program_tensor, .grad = program_grad,%s\n",
-            g->check_finite ? " .nonfinite = program_nonfinite," : "");
+    fprintf(c, "    .tensor = program_tensor, .grad = program_grad,%s%s\n",
+            g->check_finite ? " .nonfinite = program_nonfinite," : "",
+            has_sampling_layer(g) ? " .forward_mc = program_forward_mc," : "");
     fprintf(c, "    .f64_model_size = sizeof(%s_f64_model), .f64_params_offset = offsetof(%s_f64_model, params),\n", n, n);
     fprintf(c, "    .f64_grads_offset = offsetof(%s_f64_model, grads), .f64_load = program_f64_load,\n", n);
     fprintf(c, "    .f64_loss = program_f64_loss, .f64_backward = program_f64_backward,\n");

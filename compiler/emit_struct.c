@@ -9,6 +9,15 @@
 #include <stddef.h>
 #include <string.h>
 
+/* Whether the model has a layer that samples in training (dropout): then
+ * a training build also gets NAME_forward_mc. */
+bool has_sampling_layer(const Graph *g) {
+    for (int i = 0; i < g->nforward; i++)
+        if (op_info[g->values[i]->op].flags & F_RNG)
+            return true;
+    return false;
+}
+
 #define ALIGN_OF(T) ((long)offsetof(struct { char c; T x; }, x))
 
 static Member member(const char *decl, const char *comment, long size, long align, Part part) {
@@ -43,7 +52,10 @@ int model_members(const Graph *g, const Plan *p, bool embedded, Member *m) {
         m[k++] = member("float lr", arena_printf("learning rate now; %s_set_epoch applies the schedule", n),
                         sizeof(float), ALIGN_OF(float), PART_OTHER);
         m[k++] = member("int epoch", arena_printf("last epoch given to %s_set_epoch", n), sizeof(int), ALIGN_OF(int), PART_OTHER);
-        m[k++] = member("int training", "1 while in a train-mode pass", sizeof(int), ALIGN_OF(int), PART_OTHER);
+        m[k++] = member("int training",
+                        has_sampling_layer(g) ? arena_printf("1 while in a train-mode pass, 2 in %s_forward_mc", n)
+                                              : "1 while in a train-mode pass",
+                        sizeof(int), ALIGN_OF(int), PART_OTHER);
         m[k++] = member("int64_t step", "optimizer steps taken", sizeof(int64_t), ALIGN_OF(int64_t), PART_OTHER);
         m[k++] = member("dnn_rng rng", "initialisation and dropout", sizeof(dnn_rng), ALIGN_OF(dnn_rng), PART_OTHER);
         const char *hp[8], *list = "";
@@ -148,6 +160,10 @@ void emit_header(Out *o) {
         snprintf(outputs + strlen(outputs), sizeof outputs - strlen(outputs), ", float *%s", arg_name(c_ident(g->output_names[i])));
     fprintf(h, "void %s_init(%s_model *m, uint64_t seed); /* parameters per the init rules; optimizer state and step zeroed */\n", n, n);
     fprintf(h, "void %s_forward(%s_model *m%s%s, int n); /* eval mode; n in 1..%s_BATCH */\n", n, n, inputs, outputs, N);
+    if (has_sampling_layer(g))
+        fprintf(h, "void %s_forward_mc(%s_model *m%s%s, int n); /* eval mode but dropout samples masks from m->rng\n"
+                   "   (Monte-Carlo dropout: call it several times); batchnorm uses its running statistics */\n",
+                n, n, inputs, outputs);
     fprintf(h, "float %s_loss(%s_model *m%s%s, int n); /* eval mode, no gradients */\n", n, n, inputs, targets);
     fprintf(h, "float %s_backward(%s_model *m%s%s, int n); /* train mode: loss; gradients overwritten */\n", n, n, inputs, targets);
     fprintf(h, "void %s_step(%s_model *m); /* one %s update from the gradients */\n", n, n, g->train.optimizer);

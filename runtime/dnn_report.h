@@ -72,7 +72,7 @@ void dnn_format_duration(char *buf, size_t cap, double seconds);
 /* One row per epoch. NaN: not measured (no validation set, not a
  * classifier); written as an empty CSV field. Accuracies are fractions. */
 typedef struct dnn_epoch_row {
-    int epoch;              /* 1-based epoch number */
+    int epoch;              /* 1-based epoch number (training programs log the initial weights as 0) */
     double lr;              /* learning rate used in the epoch */
     double train_loss;      /* mean training loss */
     double train_acc;       /* training accuracy, 0..1 */

@@ -16,13 +16,17 @@
 
 #include <errno.h>
 #include <float.h>
+#include <getopt.h>
+#include <limits.h>
 #include <math.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "dnn_augment.h"
 #include "dnn_data.h"
@@ -64,7 +68,39 @@ static void *xcalloc(size_t n, size_t size) {
     return p;
 }
 
-/* ---- options ---------------------------------------------------------------------- */
+static int ends_with(const char *s, const char *suffix) {
+    size_t a = strlen(s), b = strlen(suffix);
+    if (a < b)
+        return 0;
+    for (size_t i = 0; i < b; i++)
+        if ((s[a - b + i] | 0x20) != (suffix[i] | 0x20))
+            return 0;
+    return 1;
+}
+
+static char *text_of(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    char *s = xcalloc((size_t)n + 1, 1);
+    va_start(ap, fmt);
+    vsnprintf(s, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    return s;
+}
+
+/* ---- options ----------------------------------------------------------------------
+ * getopt_long over a table with one row per option (option_rows below): its
+ * name, what its value is and where it goes, and its line of the usage
+ * text. Values may follow as `--epochs=3` or `--epochs 3`; unambiguous
+ * prefixes work (`--epo 3`); a misspelt option gets a suggestion. Adding
+ * an option is a field in Options and a row. */
+
+typedef struct Pairs {           /* a repeatable NAME=VALUE option */
+    const char *v[MAX_SLOTS];
+    int n;
+} Pairs;
 
 typedef struct Options {
     const char *command;
@@ -72,14 +108,16 @@ typedef struct Options {
     char *lists[MAX_SLOTS]; int nlists;       /* the DATA arguments, split in place */
     const char *val;              /* --val DATA (comma-separated files) */
     const char *weights;          /* --weights: start from these */
+    const char *init_from;        /* --init-from: take the tensors that fit from this file */
+    Pairs init_maps;              /* --init-map FROM=TO: name prefixes of --init-from's file */
     const char *save;             /* --save: weights file (checkpoint, log, plot beside it) */
-    const char *resume;           /* --resume: checkpoint */
+    const char *resume;           /* --resume: checkpoint or run directory; "" for the latest run */
     const char *log;              /* --log: CSV log (the SVG goes beside it) */
-    const char *out;              /* predict: --out FILE (.csv or .npy) */
+    const char *out;              /* predict: --out FILE (.csv or .npy); train: --out DIR */
     const char *confusion;        /* eval: --confusion FILE.csv */
     const char *golden;           /* check: --golden FILE */
     const char *class_names;      /* --class-names A,B,...: names of the scored target's classes */
-    const char *maps[MAX_SLOTS]; int nmaps; /* --map NAME=COLUMNS */
+    Pairs maps;                   /* --map NAME=COLUMNS */
     int epochs;                   /* --epochs, -1: the model's */
     long long seed;               /* --seed, -1: the model's */
     long limit;                   /* --limit: first N samples, 0: all */
@@ -91,18 +129,130 @@ typedef struct Options {
     double rtol, atol;            /* check */
     int coords;                   /* gradcheck: elements per tensor */
     long stop_after;              /* --stop-after: act as if interrupted after N batches (tests resume) */
+    int mc_samples;               /* predict --mc-samples: forward passes with dropout, 0: one in eval mode */
+    int help;                     /* --help */
     /* train: hyper-parameters instead of the .dnn's (--lr, --hparam NAME=V, ...), by .dnn name */
     char hp_names[MAX_HPARAMS][32];
-    const char *hp_options[MAX_HPARAMS]; /* the option that gave each, for messages */
+    const char *hp_options[MAX_HPARAMS]; /* the option that gave each (its row's name), for messages */
     double hp_values[MAX_HPARAMS];
     int nhp;
 } Options;
 
-/* The options that set one hyper-parameter each, and its .dnn name. */
-static const char *const hparam_options[][2] = {
-    {"--lr", "lr"}, {"--momentum", "momentum"}, {"--weight-decay", "weight_decay"}, {"--gamma", "gamma"},
-    {"--every", "every"}, {"--period", "period"}, {"--min-lr", "min_lr"},
+typedef enum ArgKind {
+    ARG_FLAG,     /* int, set to 1 */
+    ARG_STRING,   /* const char * */
+    ARG_OPTIONAL, /* const char *: "" when given without a value (--resume) */
+    ARG_PAIRS,    /* Pairs: NAME=VALUE, repeatable */
+    ARG_PER,      /* int: PER_ELEMENT alone or =feature, PER_CHANNEL =channel (--standardize, --center) */
+    ARG_INT,      /* int from lo to hi */
+    ARG_LONG,     /* long from lo to hi */
+    ARG_LLONG,    /* long long from lo to hi */
+    ARG_POSITIVE, /* double > 0, also as a fraction (1/255) */
+    ARG_HPARAM,   /* a number for the hyper-parameter named like the option, '_' for '-' (--min-lr: min_lr) */
+    ARG_HPARAMS   /* NAME=X: any hyper-parameter by its .dnn name (--hparam) */
+} ArgKind;
+
+typedef struct OptionRow {
+    const char *name;   /* --name */
+    char short_name;    /* -x, or 0 */
+    ArgKind kind;
+    size_t field;       /* offsetof(Options, ...) */
+    long long lo, hi;   /* ARG_INT, ARG_LONG, ARG_LLONG: the values accepted */
+    const char *arg;    /* the value in the usage text ("N", "FILE") */
+    const char *help;   /* the usage text; '\n' continues it on the next line */
+} OptionRow;
+
+#define FIELD(f) offsetof(Options, f)
+static const OptionRow option_rows[] = {
+    {"weights", 0, ARG_STRING, FIELD(weights), 0, 0, "FILE",
+     "start from these weights (safetensors, PyTorch names: all of the\n"
+     "model's tensors, nothing else)"},
+    {"init-from", 0, ARG_STRING, FIELD(init_from), 0, 0, "FILE",
+     "train, eval, gradcheck: start from the tensors of FILE whose name and\n"
+     "shape fit (another model's weights: transfer learning); the rest are\n"
+     "initialised as usual; a report says which"},
+    {"init-map", 0, ARG_PAIRS, FIELD(init_maps), 0, 0, "FROM=TO",
+     "--init-from: FILE's tensors named FROM... are the model's TO... (a name\n"
+     "prefix; repeatable), e.g. --init-map encoder.=features."},
+    {"save", 0, ARG_STRING, FIELD(save), 0, 0, "FILE",
+     "train: the weights go to FILE, the checkpoint, log, curves and settings\n"
+     "beside it (FILE without .safetensors, plus .ckpt, .log.csv, .svg,\n"
+     ".settings.json; in a run directory when FILE is a device); default: a new\n"
+     "run directory runs/NAME-N/ each time, runs/latest pointing to it"},
+    {"out", 0, ARG_STRING, FIELD(out), 0, 0, "FILE",
+     "predict: write to FILE (.csv, .npy, or .safetensors: a golden file of\n"
+     "the inputs and outputs for check and dnnc --emit=selftest; '-': stdout);\n"
+     "augment: .png, .safetensors or .npy (see augment above);\n"
+     "train: the run's files go to the directory FILE instead of runs/NAME-N/"},
+    {"resume", 0, ARG_OPTIONAL, FIELD(resume), 0, 0, "[=CKPT]",
+     "continue an interrupted run (same data and options) where it stopped:\n"
+     "alone, the latest run of runs/; or a checkpoint file or run directory\n"
+     "(--resume=CKPT, or --resume CKPT for a directory or a checkpoint)"},
+    {"val", 0, ARG_STRING, FIELD(val), 0, 0, "DATA",
+     "validation data (default: the train block's validation split, if any)"},
+    {"epochs", 0, ARG_INT, FIELD(epochs), 1, 1000000, "N", "train this many epochs in all, instead of the .dnn's"},
+    {"seed", 0, ARG_LLONG, FIELD(seed), 0, LLONG_MAX, "N",
+     "shuffling, split, initialisation and dropout seed, instead of the .dnn's"},
+    {"limit", 0, ARG_LONG, FIELD(limit), 1, 2000000000L, "N", "use only the first N samples of each data set"},
+    {"scale", 0, ARG_POSITIVE, FIELD(scale), 0, 0, "S", "multiply every input by S (e.g. 1/255); kept in the weights file"},
+    {"standardize", 0, ARG_PER, FIELD(standardize), 0, 0, "[=channel]",
+     "subtract the training inputs' mean and divide by their standard\n"
+     "deviation, per feature, or per channel (the first dimension: C of\n"
+     "[C, H, W], as torchvision's Normalize); kept in the weights file"},
+    {"center", 0, ARG_PER, FIELD(center), 0, 0, "[=channel]",
+     "subtract the mean only, per feature (or per channel)"},
+    {"map", 0, ARG_PAIRS, FIELD(maps), 0, 0, "NAME=COLS",
+     "take NAME (an input or target) from these CSV columns: header names\n"
+     "or 1-based numbers and ranges, comma-separated (e.g. x=2-5, y=species)"},
+    {"class-names", 0, ARG_STRING, FIELD(class_names), 0, 0, "A,B",
+     "the classes' names in class order: a CSV's text labels get these\n"
+     "indices; kept in the weights file (default: the weights' names, or\n"
+     "when training the text labels in sorted order)"},
+    {"log", 0, ARG_STRING, FIELD(log), 0, 0, "FILE",
+     "train: the per-epoch CSV log (default: beside the weights, .log.csv);\n"
+     "the SVG plot of the curves and the settings go beside it (.svg,\n"
+     ".settings.json)"},
+    {"quiet", 'q', ARG_FLAG, FIELD(quiet), 0, 0, NULL, "no progress bar or per-epoch lines"},
+    {"mc-samples", 0, ARG_INT, FIELD(mc_samples), 2, 1000000, "N",
+     "predict: the mean and standard deviation of N forward passes with\n"
+     "dropout active (Monte-Carlo dropout; batchnorm stays in eval mode)"},
+    {"confusion", 0, ARG_STRING, FIELD(confusion), 0, 0, "FILE", "eval: also write the confusion matrix as CSV"},
+    {"golden", 0, ARG_STRING, FIELD(golden), 0, 0, "FILE",
+     "check: safetensors with inputs and expected outputs, [N, ...] each"},
+    {"rtol", 0, ARG_POSITIVE, FIELD(rtol), 0, 0, "R", "check: relative tolerance, |got - want| <= A + R |want| (1e-4)"},
+    {"atol", 0, ARG_POSITIVE, FIELD(atol), 0, 0, "A", "check: absolute tolerance (1e-5)"},
+    {"eps", 0, ARG_POSITIVE, FIELD(eps), 0, 0, "E", "gradcheck: step of the central differences (1e-6)"},
+    {"tol", 0, ARG_POSITIVE, FIELD(tol), 0, 0, "T",
+     "gradcheck: largest relative error accepted in double precision (1e-4)"},
+    {"float-tol", 0, ARG_POSITIVE, FIELD(float_tol), 0, 0, "T",
+     "gradcheck: largest relative error accepted of the float gradient (1e-2)"},
+    {"coords", 0, ARG_INT, FIELD(coords), 1, INT_MAX, "K",
+     "gradcheck: elements checked per tensor, those of largest gradient (5)"},
+    {"stop-after", 0, ARG_LONG, FIELD(stop_after), 1, LONG_MAX, "N",
+     "train: stop after N batches as ^C would (to try --resume)"},
+    {"lr", 0, ARG_HPARAM, 0, 0, 0, "X", "train: this learning rate instead of the .dnn's, without recompiling"},
+    {"momentum", 0, ARG_HPARAM, 0, 0, 0, "X",
+     "train: this momentum (0 or more) instead of the .dnn's (a model compiled\n"
+     "without momentum has no momentum to set)"},
+    {"weight-decay", 0, ARG_HPARAM, 0, 0, 0, "X", "train: this weight decay (0 or more) instead of the .dnn's"},
+    {"gamma", 0, ARG_HPARAM, 0, 0, 0, "X", "train: the schedule's gamma instead of the .dnn's"},
+    {"every", 0, ARG_HPARAM, 0, 0, 0, "N", "train: the step schedule's every instead of the .dnn's"},
+    {"period", 0, ARG_HPARAM, 0, 0, 0, "N", "train: the cosine schedule's period instead of the .dnn's"},
+    {"min-lr", 0, ARG_HPARAM, 0, 0, 0, "X", "train: the cosine schedule's min_lr instead of the .dnn's"},
+    {"hparam", 0, ARG_HPARAMS, 0, 0, 0, "NAME=X",
+     "train: any of the model's hyper-parameters by its .dnn name, e.g.\n"
+     "beta1=0.8 (see below; repeatable, the last one given wins); the run's\n"
+     "values go to FILE.settings.json beside the log, and into the checkpoint"},
+    {"help", 'h', ARG_FLAG, FIELD(help), 0, 0, NULL, "this text"},
 };
+#define NUM_OPTIONS ((int)(sizeof option_rows / sizeof *option_rows))
+
+/* What getopt_long is told of a row's value. */
+static int takes_value(const OptionRow *row) {
+    return row->kind == ARG_FLAG ? no_argument
+           : row->kind == ARG_OPTIONAL || row->kind == ARG_PER ? optional_argument
+                                                              : required_argument;
+}
 
 static double parse_fraction(const char *s, int *ok) {
     char *end;
@@ -114,52 +264,19 @@ static double parse_fraction(const char *s, int *ok) {
     return a / b;
 }
 
-static long parse_count(const char *opt, const char *s, long lo, int *bad) {
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (end == s || *end || errno || v < lo) {
-        fail("%s takes a whole number of at least %ld, not '%s'", opt, lo, s);
-        *bad = 1;
-    }
-    return v;
-}
-
-static double parse_real(const char *opt, const char *s, int *bad) {
-    int ok;
-    double v = parse_fraction(s, &ok);
-    if (!ok || v <= 0) {
-        fail("%s takes a positive number, not '%s'", opt, s);
-        *bad = 1;
-    }
-    return v;
-}
-
 enum { PER_ELEMENT = 1, PER_CHANNEL = 2 }; /* --standardize, --center: whose statistics */
 
-/* "--center" or "--center=feature": PER_ELEMENT; "=channel": PER_CHANNEL. */
-static int per_what(const char *opt, int *bad) {
-    const char *v = strchr(opt, '=');
-    if (!v || !strcmp(v, "=feature"))
-        return PER_ELEMENT;
-    if (!strcmp(v, "=channel"))
-        return PER_CHANNEL;
-    fail("%.*s takes =channel (per channel) or =feature (the default), not '%s'", (int)(v - opt), opt, v + 1);
-    *bad = 1;
-    return 0;
-}
-
-/* Records hyper-parameter `name` = `value` from option `opt` (the last one
- * given wins); 0, or 1 after a message. */
+/* Records hyper-parameter `name` = `value` from the option of row `opt`
+ * (the last one given wins); 0, or 1 after a message. */
 static int add_hparam(Options *o, const char *opt, const char *name, const char *value) {
     int ok, i = 0;
     double v = parse_fraction(value, &ok);
     if (!ok) {
-        fail("%s takes a number, not '%s'", opt, value);
+        fail("--%s takes a number, not '%s'", opt, value);
         return 1;
     }
     if (!*name || strlen(name) >= sizeof o->hp_names[0]) {
-        fail("%s: '%s' is not a hyper-parameter's name (lr, momentum, weight_decay, beta1, ...)", opt, name);
+        fail("--%s: '%s' is not a hyper-parameter's name (lr, momentum, weight_decay, beta1, ...)", opt, name);
         return 1;
     }
     while (i < o->nhp && strcmp(o->hp_names[i], name))
@@ -175,6 +292,113 @@ static int add_hparam(Options *o, const char *opt, const char *name, const char 
     return 0;
 }
 
+/* Stores the value of one option; 0, or 1 after a message. */
+static int set_option(Options *o, const OptionRow *row, const char *value) {
+    char *at = (char *)o + row->field, *end;
+    long long v = 0;
+    if (row->kind >= ARG_INT && row->kind <= ARG_LLONG) {
+        errno = 0;
+        v = strtoll(value, &end, 10);
+        if (end == value || *end || errno || v < row->lo || v > row->hi) {
+            if (row->hi == LLONG_MAX || row->hi == LONG_MAX || row->hi == INT_MAX)
+                fail("--%s takes a whole number of at least %lld, not '%s'", row->name, row->lo, value);
+            else
+                fail("--%s takes a whole number from %lld to %lld, not '%s'", row->name, row->lo, row->hi, value);
+            return 1;
+        }
+    }
+    switch (row->kind) {
+    case ARG_FLAG: *(int *)at = 1; break;
+    case ARG_STRING: *(const char **)at = value; break;
+    case ARG_OPTIONAL: *(const char **)at = value ? value : ""; break;
+    case ARG_INT: *(int *)at = (int)v; break;
+    case ARG_LONG: *(long *)at = (long)v; break;
+    case ARG_LLONG: *(long long *)at = v; break;
+    case ARG_PAIRS: {
+        Pairs *pairs = (Pairs *)at;
+        if (!strchr(value, '=')) {
+            fail("--%s takes %s, not '%s'", row->name, row->arg, value);
+            return 1;
+        }
+        if (pairs->n == MAX_SLOTS) {
+            fail("--%s: at most %d of them", row->name, MAX_SLOTS);
+            return 1;
+        }
+        pairs->v[pairs->n++] = value;
+        break;
+    }
+    case ARG_POSITIVE: {
+        int ok;
+        double d = parse_fraction(value, &ok);
+        if (!ok || d <= 0) {
+            fail("--%s takes a positive number, not '%s'", row->name, value);
+            return 1;
+        }
+        *(double *)at = d;
+        break;
+    }
+    case ARG_PER:
+        if (value && strcmp(value, "feature") && strcmp(value, "channel")) {
+            fail("--%s takes =channel (per channel) or =feature (the default), not '%s'", row->name, value);
+            return 1;
+        }
+        *(int *)at = value && !strcmp(value, "channel") ? PER_CHANNEL : PER_ELEMENT;
+        break;
+    case ARG_HPARAM: {
+        char name[32];
+        snprintf(name, sizeof name, "%s", row->name);
+        for (char *q = name; (q = strchr(q, '-'));)
+            *q = '_';
+        return add_hparam(o, row->name, name, value);
+    }
+    case ARG_HPARAMS: {
+        char name[64];
+        const char *eq = strchr(value, '=');
+        if (!eq) {
+            fail("--hparam takes NAME=VALUE, e.g. --hparam beta1=0.8");
+            return 1;
+        }
+        snprintf(name, sizeof name, "%.*s", (int)(eq - value) < 63 ? (int)(eq - value) : 63, value);
+        return add_hparam(o, row->name, name, eq + 1);
+    }
+    }
+    return 0;
+}
+
+/* The options part of --help: "  -q, --quiet        help", continuation lines aligned. */
+static void option_usage(FILE *out) {
+    for (int i = 0; i < NUM_OPTIONS; i++) {
+        const OptionRow *row = &option_rows[i];
+        char head[64] = "";
+        if (row->short_name)
+            snprintf(head, sizeof head, "-%c, ", row->short_name);
+        snprintf(head + strlen(head), sizeof head - strlen(head), "--%s%s%s", row->name,
+                 row->arg && takes_value(row) == required_argument ? " " : "", row->arg ? row->arg : "");
+        if (strlen(head) > 17) /* no room for a space before the help: it starts below */
+            fprintf(out, "  %s\n  %-19s", head, "");
+        else
+            fprintf(out, "  %-19s", head);
+        for (const char *h = row->help; *h;) {
+            size_t len = strcspn(h, "\n");
+            fprintf(out, "%.*s\n", (int)len, h);
+            h += len;
+            if (*h && *++h)
+                fprintf(out, "  %-19s", "");
+        }
+    }
+}
+
+/* The few lines printed when the program is run without arguments. */
+static void short_usage(const dnn_program *p, FILE *out) {
+    fprintf(out,
+            "usage: %s COMMAND [options] DATA...   (the training program of model '%s')\n"
+            "commands: train, eval, predict, gradcheck, check, augment\n"
+            "  %s train data.csv                      # writes runs/%s-1/, runs/latest\n"
+            "  %s eval test.csv --weights runs/latest/%s.safetensors\n"
+            "see '%s --help' for the data it takes and every option\n",
+            prog_name, p->name, prog_name, p->name, prog_name, p->name, prog_name);
+}
+
 static void usage(const dnn_program *p, FILE *out) {
     fprintf(out,
             "usage: %s COMMAND [options] DATA...\n"
@@ -183,7 +407,8 @@ static void usage(const dnn_program *p, FILE *out) {
             "\n"
             "commands:\n"
             "  train DATA...      train (the .dnn's train block: %d epoch%s, batch %d, %s, seed %llu)\n"
-            "  eval DATA...       loss and accuracy, and a confusion matrix for a classifier (needs --weights)\n"
+            "  eval DATA...       loss and accuracy, and a confusion matrix for a classifier (of\n"
+            "                     --weights, or of the initial weights without it)\n"
             "  predict DATA...    the outputs for the inputs in DATA, as CSV or .npy (needs --weights)\n"
             "  gradcheck DATA...  the backward pass against central differences on the first batch\n"
             "  check --golden G   forward on G's stored inputs, compared with its stored outputs\n"
@@ -205,57 +430,22 @@ static void usage(const dnn_program *p, FILE *out) {
             "  A .csv file fills as many of them as it has columns for: all by header name (NAME, or\n"
             "  NAME.0, NAME.1, ... for a wider one) or all by position; text labels become the classes\n"
             "  the weights name (sorted, when training). An IDX file (MNIST's format, gzip or not) or a\n"
-            "  .npy file fills one. Several files may be given, separated by spaces or commas.\n"
+            "  .npy file fills one. Several files may be given, separated by spaces or commas. '-'\n"
+            "  reads one of them (or --val's, --weights, --init-from or --golden) from standard input.\n"
             "\n"
-            "options:\n"
-            "  --weights FILE     start from these weights (safetensors, PyTorch names)\n"
-            "  --save FILE        train: the weights go here (default %s.safetensors); the checkpoint\n"
-            "                     (FILE without .safetensors, plus .ckpt) is written every epoch and on ^C\n"
-            "  --resume CKPT      continue an interrupted run from its checkpoint (same data and options)\n"
-            "  --val DATA         validation data (default: the train block's validation split, if any)\n"
-            "  --epochs N         train this many epochs in all, instead of %d\n"
-            "  --seed N           shuffling, split and initialisation seed, instead of %llu\n"
-            "  --limit N          use only the first N samples of each data set\n"
-            "  --scale S          multiply every input by S (e.g. 1/255); kept in the weights file\n"
-            "  --standardize      subtract the training inputs' mean and divide by their standard\n"
-            "                     deviation, per feature; the statistics are kept in the weights file\n"
-            "  --standardize=channel  the same per channel (the first dimension: C of [C, H, W]),\n"
-            "                     as torchvision's Normalize\n"
-            "  --center[=channel] subtract the mean only, per feature (or per channel)\n"
-            "  --map NAME=COLS    take NAME (an input or target) from these CSV columns: header names\n"
-            "                     or 1-based numbers and ranges, comma-separated (e.g. x=2-5, y=species)\n"
-            "  --class-names A,B  the classes' names in class order: a CSV's text labels get these\n"
-            "                     indices; kept in the weights file (default: the weights' names, or\n"
-            "                     when training the text labels in sorted order)\n"
-            "  --log FILE         the per-epoch CSV log (default: beside --save, .log.csv); the SVG\n"
-            "                     plot of the curves goes beside it (.svg)\n"
-            "  --quiet            no progress bar or per-epoch lines\n"
-            "  --out FILE         predict: write to FILE (.csv, .npy, or .safetensors: a golden file of\n"
-            "                     the inputs and outputs for check and dnnc --emit=selftest)\n"
-            "                     augment: .png, .safetensors or .npy (see augment above)\n"
-            "  --confusion FILE   eval: also write the confusion matrix as CSV\n"
-            "  --golden FILE      check: safetensors with inputs and expected outputs, [N, ...] each\n"
-            "  --rtol R --atol A  check: tolerances, |got - want| <= A + R |want| (1e-4 and 1e-5)\n"
-            "  --eps E --tol T    gradcheck: step (1e-6) and largest relative error accepted in double\n"
-            "                     precision (1e-4)\n"
-            "  --float-tol T      gradcheck: largest relative error accepted of the float gradient (1e-2)\n"
-            "  --coords K         gradcheck: elements checked per tensor, those of largest gradient (5)\n"
-            "  --stop-after N     train: stop after N batches as ^C would (to try --resume)\n"
-            "  --lr X, --momentum X, --weight-decay X\n"
-            "                     train: this learning rate, momentum or weight decay instead of the\n"
-            "                     .dnn's, without recompiling (a model compiled without momentum has\n"
-            "                     no momentum to set)\n"
-            "  --gamma X, --every N, --period N, --min-lr X\n"
-            "                     train: the schedule's parameters instead of the .dnn's\n"
-            "  --hparam NAME=X    train: any of the model's hyper-parameters by its .dnn name, e.g.\n"
-            "                     beta1=0.8 (see below); the run's values go to FILE.settings.json\n"
-            "                     beside the log, and into the checkpoint\n"
-            "  -h, --help         this text\n"
+            "options (--name=VALUE or --name VALUE; a name may be shortened while it stays unique):\n");
+    option_usage(out);
+    fprintf(out,
+            "\n"
+            "exit status: 0 success, 1 bad data or a failed check, 2 bad usage, 3 an output could not\n"
+            "be written, 130 interrupted (after a checkpoint)\n"
             "\n"
             "examples:\n"
-            "  %s train data.csv --val val.csv --save w.safetensors\n"
-            "  %s eval test.csv --weights w.safetensors\n",
-            p->name, p->epochs, (unsigned long long)p->seed, prog_name, prog_name);
+            "  %s train data.csv --val val.csv          # runs/%s-1/: weights, checkpoint, log, curves\n"
+            "  %s train data.csv --val val.csv --resume # continue the latest run after a ^C\n"
+            "  %s eval test.csv --weights runs/latest/%s.safetensors\n"
+            "  %s train data.csv --save w.safetensors   # w.safetensors, w.ckpt, w.log.csv, w.svg, ...\n",
+            prog_name, p->name, prog_name, prog_name, p->name, prog_name);
     fprintf(out, "\nhyper-parameters of this model (%s%s%s%s):", p->optimizer, p->schedule ? ", schedule " : "",
             p->schedule ? p->schedule : "", p->per_step ? " per step" : "");
     void *m = calloc(1, p->model_size);
@@ -267,7 +457,152 @@ static void usage(const dnn_program *p, FILE *out) {
     free(m);
 }
 
-/* Long options only, parsed by hand: the same in every libc. Returns 0, or the exit status. */
+/* Edit distance with transpositions (optimal string alignment), for suggestions. */
+static int edit_distance(const char *a, size_t la, const char *b) {
+    size_t lb = strlen(b);
+    int d[33][33];
+    if (la > 32 || lb > 32)
+        return 99;
+    for (size_t i = 0; i <= la; i++)
+        for (size_t j = 0; j <= lb; j++) {
+            if (!i || !j) {
+                d[i][j] = (int)(i + j);
+                continue;
+            }
+            int cost = a[i - 1] != b[j - 1];
+            int best = d[i - 1][j - 1] + cost;
+            best = d[i - 1][j] + 1 < best ? d[i - 1][j] + 1 : best;
+            best = d[i][j - 1] + 1 < best ? d[i][j - 1] + 1 : best;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < best)
+                best = d[i - 2][j - 2] + 1;
+            d[i][j] = best;
+        }
+    return d[la][lb];
+}
+
+/* The name among names[0..n) closest to word[0..len), or NULL when none is close:
+ * a small edit distance, or a name the word starts with (--validation: --val). */
+static const char *closest(const char *word, size_t len, const char *const *names, int n) {
+    const char *best = NULL;
+    int best_d = len <= 3 ? 1 : len <= 6 ? 2 : 3;
+    for (int i = 0; i < n; i++) {
+        size_t k = strlen(names[i]);
+        int d = edit_distance(word, len, names[i]);
+        if (len > k && k >= 3 && !strncmp(word, names[i], k) && !best)
+            d = best_d; /* a name the word starts with: suggested unless one is closer */
+        if (d < best_d || (d == best_d && !best)) {
+            best = names[i];
+            best_d = d;
+        }
+    }
+    return best;
+}
+
+static void suggest_option(const char *word, size_t len) {
+    const char *names[NUM_OPTIONS];
+    for (int i = 0; i < NUM_OPTIONS; i++)
+        names[i] = option_rows[i].name;
+    const char *s = closest(word, len, names, NUM_OPTIONS);
+    if (s)
+        note("did you mean --%s?", s);
+}
+
+/* A getopt_long error: what was wrong with the option argv[at], in plain words. Returns 2. */
+static int option_error(int c, char **argv, int optind_now, int bad_short) {
+    const char *word = argv[optind_now - 1];
+    if (bad_short > 0 && bad_short < 256) { /* -x, or a one-dash long name (-epochs) */
+        const char *here = argv[optind_now];
+        if (here && here[0] == '-' && here[1] == bad_short)
+            word = here;
+        if (word[0] == '-' && word[1] == bad_short && word[2] && word[1] != '-') {
+            fail("unknown option '%s' (long options start with two dashes)", word);
+            suggest_option(word + 1, strcspn(word + 1, "="));
+        } else
+            fail("unknown option '-%c'", bad_short);
+    } else {
+        const char *name = word + 2;
+        size_t len = strcspn(name, "=");
+        int matches = 0, exact = -1;
+        for (int i = 0; i < NUM_OPTIONS; i++)
+            if (!strncmp(option_rows[i].name, name, len)) {
+                matches++;
+                exact = strlen(option_rows[i].name) == len ? i : exact;
+            }
+        if (c == ':') {
+            fail("option '%s' needs a value (--%.*s=VALUE or --%.*s VALUE)", word, (int)len, name, (int)len, name);
+        } else if (exact >= 0 || (matches == 1 && name[len] == '=')) {
+            fail("option '--%.*s' takes no value", (int)len, name);
+        } else if (matches > 1) {
+            char list[512] = "";
+            for (int i = 0; i < NUM_OPTIONS; i++)
+                if (!strncmp(option_rows[i].name, name, len) && strlen(list) + strlen(option_rows[i].name) + 5 < sizeof list)
+                    strcat(strcat(strcat(list, *list ? ", " : ""), "--"), option_rows[i].name);
+            fail("option '--%.*s' is ambiguous: %s", (int)len, name, list);
+        } else {
+            fail("unknown option '--%.*s'", (int)len, name);
+            suggest_option(name, len);
+        }
+    }
+    fprintf(stderr, "see '%s --help'\n", prog_name);
+    return 2;
+}
+
+/* The word after `--resume` is its value when it names a run directory or a
+ * checkpoint (by its .ckpt name or its contents), not a data file. */
+static int names_checkpoint(const char *word) {
+    if (word[0] == '-')
+        return 0;
+    if (ends_with(word, ".ckpt"))
+        return 1;
+    struct stat st;
+    if (stat(word, &st) == 0 && S_ISDIR(st.st_mode))
+        return 1;
+    FILE *f = fopen(word, "rb");
+    char head[4096] = "";
+    size_t got = f ? fread(head, 1, sizeof head - 1, f) : 0;
+    if (f)
+        fclose(f);
+    head[got] = 0;
+    for (size_t i = 8; i + sizeof CKPT_FORMAT <= got + 1; i++) /* in the safetensors header's metadata */
+        if (!memcmp(head + i, CKPT_FORMAT, sizeof CKPT_FORMAT - 1))
+            return 1;
+    return 0;
+}
+
+static int add_data(Options *o, const char *arg) {
+    /* DATA: files, spaces or commas between them */
+    if (o->nlists == MAX_SLOTS) {
+        fail("too many data files (at most %d)", MAX_SLOTS);
+        return 2;
+    }
+    char *list = o->lists[o->nlists++] = strdup(arg);
+    for (char *f = strtok(list, ","); f; f = strtok(NULL, ",")) {
+        if (o->nfiles == MAX_SLOTS) {
+            fail("too many data files (at most %d)", MAX_SLOTS);
+            return 2;
+        }
+        o->files[o->nfiles++] = f;
+    }
+    return 0;
+}
+
+/* Standard input can be read once: by one DATA file, --val file, --weights, --init-from or --golden. */
+static int stdin_readers(const Options *o) {
+    int n = 0;
+    for (int i = 0; i < o->nfiles; i++)
+        n += !strcmp(o->files[i], "-");
+    for (const char *v = o->val; v && *v;) { /* a comma-separated list */
+        size_t len = strcspn(v, ",");
+        n += len == 1 && *v == '-';
+        v += len + (v[len] == ',');
+    }
+    n += o->weights && !strcmp(o->weights, "-");
+    n += o->init_from && !strcmp(o->init_from, "-");
+    n += o->golden && !strcmp(o->golden, "-");
+    return n;
+}
+
+/* The command line. Returns 0, -1 after --help, or the exit status. */
 static int parse_options(const dnn_program *p, int argc, char **argv, Options *o) {
     memset(o, 0, sizeof *o);
     o->epochs = -1;
@@ -280,7 +615,7 @@ static int parse_options(const dnn_program *p, int argc, char **argv, Options *o
     o->atol = 1e-5;
     o->coords = 5;
     if (argc < 2) {
-        usage(p, stderr);
+        short_usage(p, stderr);
         return 2;
     }
     if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
@@ -292,104 +627,171 @@ static int parse_options(const dnn_program *p, int argc, char **argv, Options *o
         if (!strcmp(argv[1], commands[i]))
             o->command = commands[i];
     if (!o->command) {
+        const char *s = closest(argv[1], strlen(argv[1]), commands, (int)(sizeof commands / sizeof *commands));
         fail("unknown command '%s' (use train, eval, predict, gradcheck, check or augment; see --help)", argv[1]);
+        if (s)
+            note("did you mean '%s'?", s);
         return 2;
     }
-    int bad = 0;
-    for (int i = 2; i < argc && !bad; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        static const char *const with_value[] = {"--val", "--weights", "--save", "--resume", "--log", "--out",
-            "--confusion", "--golden", "--map", "--epochs", "--seed", "--limit", "--scale", "--eps", "--tol",
-            "--float-tol", "--rtol", "--atol", "--coords", "--stop-after", "--class-names", "--hparam"};
-        int takes = 0;
-        const char *hparam = NULL; /* the .dnn name an option like --lr sets */
-        for (size_t k = 0; k < sizeof with_value / sizeof *with_value; k++)
-            takes |= !strcmp(a, with_value[k]);
-        for (size_t k = 0; k < sizeof hparam_options / sizeof *hparam_options; k++)
-            if (!strcmp(a, hparam_options[k][0]))
-                hparam = hparam_options[k][1];
-        takes |= hparam != NULL;
-        if (takes && !v) {
-            fail("option '%s' needs a value", a);
-            return 2;
+    /* getopt_long sees the words after the command; "-" first in optstring returns DATA in order */
+    struct option longopts[NUM_OPTIONS + 1];
+    char shorts[2 * NUM_OPTIONS + 3] = "-:";
+    for (int i = 0; i < NUM_OPTIONS; i++) {
+        const OptionRow *row = &option_rows[i];
+        int has = takes_value(row);
+        longopts[i] = (struct option){row->name, has, NULL, 256 + i};
+        if (row->short_name) {
+            size_t k = strlen(shorts);
+            shorts[k] = row->short_name;
+            shorts[k + 1] = has == required_argument ? ':' : 0;
+            shorts[k + 2] = 0;
         }
-        if (takes)
-            i++;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+    }
+    longopts[NUM_OPTIONS] = (struct option){NULL, 0, NULL, 0};
+    int n = argc - 1, c;
+    char **words = argv + 1;
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(n, words, shorts, longopts, NULL)) != -1) {
+        if (c == 1) {
+            if (add_data(o, optarg))
+                return 2;
+            continue;
+        }
+        const OptionRow *row = NULL;
+        for (int i = 0; i < NUM_OPTIONS && !row; i++)
+            if (c == 256 + i || (c < 256 && c == option_rows[i].short_name))
+                row = &option_rows[i];
+        if (c == '?' || c == ':' || !row)
+            return option_error(c, words, optind, c == '?' ? optopt : 0);
+        const char *value = optarg;
+        if (row->field == FIELD(resume) && !value && optind < n && names_checkpoint(words[optind]))
+            value = words[optind++];
+        if (set_option(o, row, value))
+            return 2;
+        if (o->help) {
             usage(p, stdout);
             return -1;
-        } else if (!strcmp(a, "--val")) o->val = v;
-        else if (!strcmp(a, "--weights")) o->weights = v;
-        else if (!strcmp(a, "--save")) o->save = v;
-        else if (!strcmp(a, "--resume")) o->resume = v;
-        else if (!strcmp(a, "--log")) o->log = v;
-        else if (!strcmp(a, "--out")) o->out = v;
-        else if (!strcmp(a, "--confusion")) o->confusion = v;
-        else if (!strcmp(a, "--golden")) o->golden = v;
-        else if (!strcmp(a, "--class-names")) o->class_names = v;
-        else if (!strcmp(a, "--map")) {
-            if (o->nmaps == MAX_SLOTS || !strchr(v, '=')) {
-                fail("--map takes NAME=COLUMNS, e.g. --map y=species");
-                return 2;
-            }
-            o->maps[o->nmaps++] = v;
-        } else if (!strcmp(a, "--epochs")) o->epochs = (int)parse_count(a, v, 1, &bad);
-        else if (!strcmp(a, "--seed")) o->seed = parse_count(a, v, 0, &bad);
-        else if (!strcmp(a, "--limit")) o->limit = parse_count(a, v, 1, &bad);
-        else if (!strcmp(a, "--stop-after")) o->stop_after = parse_count(a, v, 1, &bad);
-        else if (!strcmp(a, "--coords")) o->coords = (int)parse_count(a, v, 1, &bad);
-        else if (!strcmp(a, "--scale")) o->scale = parse_real(a, v, &bad);
-        else if (!strcmp(a, "--eps")) o->eps = parse_real(a, v, &bad);
-        else if (!strcmp(a, "--tol")) o->tol = parse_real(a, v, &bad);
-        else if (!strcmp(a, "--float-tol")) o->float_tol = parse_real(a, v, &bad);
-        else if (!strcmp(a, "--rtol")) o->rtol = parse_real(a, v, &bad);
-        else if (!strcmp(a, "--atol")) o->atol = parse_real(a, v, &bad);
-        else if (!strcmp(a, "--standardize") || !strncmp(a, "--standardize=", 14)) o->standardize = per_what(a, &bad);
-        else if (!strcmp(a, "--center") || !strncmp(a, "--center=", 9)) o->center = per_what(a, &bad);
-        else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) o->quiet = 1;
-        else if (hparam) {
-            if (add_hparam(o, a, hparam, v))
-                return 2;
-        } else if (!strcmp(a, "--hparam")) {
-            char name[64];
-            const char *eq = strchr(v, '=');
-            if (!eq) {
-                fail("--hparam takes NAME=VALUE, e.g. --hparam beta1=0.8");
-                return 2;
-            }
-            snprintf(name, sizeof name, "%.*s", (int)(eq - v) < 63 ? (int)(eq - v) : 63, v);
-            if (add_hparam(o, a, name, eq + 1))
-                return 2;
-        } else if (a[0] == '-' && a[1]) {
-            fail("unknown option '%s' (see %s --help)", a, prog_name);
-            return 2;
-        } else {
-            /* DATA: files, spaces or commas between them */
-            if (o->nlists == MAX_SLOTS) {
-                fail("too many data files (at most %d)", MAX_SLOTS);
-                return 2;
-            }
-            char *list = o->lists[o->nlists++] = strdup(a);
-            for (char *f = strtok(list, ","); f; f = strtok(NULL, ",")) {
-                if (o->nfiles == MAX_SLOTS) {
-                    fail("too many data files (at most %d)", MAX_SLOTS);
-                    return 2;
-                }
-                o->files[o->nfiles++] = f;
-            }
         }
     }
-    if (bad)
+    for (; optind < n; optind++) /* after "--": all DATA */
+        if (add_data(o, words[optind]))
+            return 2;
+    if (stdin_readers(o) > 1) {
+        fail("standard input ('-') can be read only once: by one data file, --weights, --init-from or --golden");
         return 2;
+    }
+    if (o->weights && o->init_from) {
+        fail("--weights and --init-from both give the starting weights: use one (--weights loads all of them)");
+        return 2;
+    }
     if (o->standardize && o->center) {
         fail("--standardize and --center: give one of them (--standardize also centres)");
         return 2;
     }
-    if (o->epochs > 1000000 || o->limit > 2000000000L) {
-        fail("--epochs or --limit is too large");
+    if (o->out && !strcmp(o->out, "-") && !strcmp(o->command, "predict"))
+        o->out = NULL; /* standard output */
+    if (o->init_maps.n && !o->init_from) {
+        fail("--init-map renames the tensors of --init-from FILE: give that file");
         return 2;
     }
     return 0;
+}
+
+/* ---- standard input ('-') ----------------------------------------------------------
+ * Any one file that is read may be '-'. Data files are told apart by their
+ * names (.csv/.tsv/.txt, .npy, IDX otherwise), standard input by its first
+ * bytes; its readers take a path, so it is copied to a temporary file first. */
+
+typedef enum DataKind { DATA_CSV, DATA_NPY, DATA_IDX } DataKind;
+
+static const char *shown(const char *path) { return strcmp(path, "-") ? path : "<stdin>"; }
+
+static DataKind data_kind(const char *path) {
+    if (ends_with(path, ".csv") || ends_with(path, ".tsv") || ends_with(path, ".txt"))
+        return DATA_CSV;
+    return ends_with(path, ".npy") ? DATA_NPY : DATA_IDX;
+}
+
+/* The whole of a file, or of standard input for "-", in a buffer from malloc;
+ * a DNN_E* code with errno set on failure. Standard input is read once and
+ * kept, so that each of its readers (train takes --weights' class names
+ * before it loads the tensors) gets a copy. */
+static int read_input(const char *path, void **buf, size_t *len) {
+    static char *input; /* standard input, once read */
+    static size_t input_len;
+    if (strcmp(path, "-"))
+        return dnn_read_file_alloc(path, buf, len);
+    if (!input) {
+        if (isatty(0))
+            note("reading standard input (end it with ^D)");
+        size_t cap = 1 << 16, n = 0;
+        char *b = xcalloc(cap, 1);
+        for (size_t got; (got = fread(b + n, 1, cap - n, stdin)) > 0;)
+            if ((n += got) == cap) {
+                char *bigger = cap < SIZE_MAX / 2 ? realloc(b, cap *= 2) : NULL;
+                if (!bigger) {
+                    free(b);
+                    errno = ENOMEM;
+                    return DNN_E_SPACE;
+                }
+                b = bigger;
+            }
+        if (ferror(stdin)) {
+            free(b);
+            return DNN_E_IO;
+        }
+        input = b;
+        input_len = n;
+    }
+    *buf = xcalloc(input_len, 1);
+    memcpy(*buf, input, input_len);
+    *len = input_len;
+    return DNN_OK;
+}
+
+/* Standard input in a temporary file (which the caller removes and frees), its kind
+ * told by its first bytes: NumPy's magic, gzip's or IDX's two zero bytes, else CSV. */
+static char *stdin_to_file(DataKind *kind) {
+    void *buf;
+    size_t len;
+    if (read_input("-", &buf, &len) != DNN_OK) {
+        fail("cannot read standard input: %s", strerror(errno));
+        return NULL;
+    }
+    const unsigned char *b = buf;
+    *kind = len >= 6 && !memcmp(b, "\x93NUMPY", 6) ? DATA_NPY
+            : len >= 2 && ((b[0] == 0x1f && b[1] == 0x8b) || (b[0] == 0 && b[1] == 0)) ? DATA_IDX
+                                                                                     : DATA_CSV;
+    const char *dir = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    char *path = text_of("%s/dnn-stdin-XXXXXX", dir);
+    int fd = mkstemp(path), ok = fd >= 0;
+    for (size_t done = 0; ok && done < len;) {
+        ssize_t put = write(fd, b + done, len - done);
+        ok = put > 0;
+        done += ok ? (size_t)put : 0;
+    }
+    if (fd >= 0 && close(fd) != 0)
+        ok = 0;
+    if (!ok) {
+        fail("cannot copy standard input to '%s': %s (set TMPDIR to a writable directory)", path, strerror(errno));
+        if (fd >= 0)
+            remove(path);
+        free(path);
+        path = NULL;
+    }
+    free(buf);
+    return path;
+}
+
+/* msg with the temporary file's name `file` replaced by `path` (in place). */
+static const char *renamed(char *msg, const char *file, const char *path) {
+    size_t a = strlen(file), b = strlen(path);
+    for (char *at = strstr(msg, file); at && strcmp(file, path) && b <= a; at = strstr(at + b, file)) {
+        memcpy(at, path, b);
+        memmove(at + b, at + a, strlen(at + a) + 1);
+    }
+    return msg;
 }
 
 /* ---- data sets ---------------------------------------------------------------------- */
@@ -427,16 +829,6 @@ static void data_free(Data *d) {
         free(d->y[s]);
     }
     memset(d, 0, sizeof *d);
-}
-
-static int ends_with(const char *s, const char *suffix) {
-    size_t a = strlen(s), b = strlen(suffix);
-    if (a < b)
-        return 0;
-    for (size_t i = 0; i < b; i++)
-        if ((s[a - b + i] | 0x20) != (suffix[i] | 0x20))
-            return 0;
-    return 1;
 }
 
 /* Sets slot s from count values per sample (vals[i*stride + col[k]] for
@@ -516,9 +908,9 @@ static int parse_columns(const char *spec, const dnn_csv *c, const char *path, i
 
 static const char *find_map(const Options *o, const char *name) {
     size_t len = strlen(name);
-    for (int i = 0; i < o->nmaps; i++)
-        if (!strncmp(o->maps[i], name, len) && o->maps[i][len] == '=')
-            return o->maps[i] + len + 1;
+    for (int i = 0; i < o->maps.n; i++)
+        if (!strncmp(o->maps.v[i], name, len) && o->maps.v[i][len] == '=')
+            return o->maps.v[i] + len + 1;
     return NULL;
 }
 
@@ -619,6 +1011,28 @@ static int named_columns(const dnn_csv *c, const dnn_io *io, int *cols) {
     }
     free(name);
     return k == io->size;
+}
+
+/* Whether a header name names a value of one of slots first..all-1: NAME
+ * of a one-value slot, or NAME.k of a larger one (*slot, *elem). */
+static int slot_element(const dnn_program *p, const char *name, int first, int all, int *slot, int *elem) {
+    for (int t = first; t < all; t++) {
+        const dnn_io *io = slot_io(p, t);
+        size_t len = strlen(io->name);
+        if (strncmp(name, io->name, len))
+            continue;
+        if (io->size == 1 && !name[len]) {
+            *slot = t, *elem = 0;
+            return 1;
+        }
+        char *rest = "";
+        long k = name[len] == '.' && name[len + 1] >= '0' && name[len + 1] <= '9' ? strtol(name + len + 1, &rest, 10) : -1;
+        if (io->size > 1 && k >= 0 && k < io->size && !*rest) {
+            *slot = t, *elem = (int)k;
+            return 1;
+        }
+    }
+    return 0;
 }
 
 /* Appends "NAME" or "NAME.0 ... NAME.3" (how a header names slot io) to text. */
@@ -754,13 +1168,14 @@ static void text_header(const dnn_program *p, dnn_csv *c, int first, int all) {
  * it has neither for) — or by position, the columns in order, which must
  * then be used up exactly (predict: but for the targets' columns) and
  * agree with any header name that is a slot's. `last`: no file follows.
- * The columns of every slot are settled and checked before any is read. */
-static int load_csv(const dnn_program *p, const Options *o, Classes *k, const char *path, Data *d, int *s, int nslots,
-                    int last) {
+ * The columns of every slot are settled and checked before any is read.
+ * It reads `file` and calls it `path` (they differ for standard input). */
+static int load_csv(const dnn_program *p, const Options *o, Classes *k, const char *file, const char *path, Data *d,
+                    int *s, int nslots, int last) {
     dnn_csv c;
     char msg[512];
-    if (dnn_csv_read(path, &c, msg, sizeof msg) != DNN_OK) {
-        fail("%s", msg);
+    if (dnn_csv_read(file, &c, msg, sizeof msg) != DNN_OK) {
+        fail("%s", renamed(msg, file, path));
         return 1;
     }
     int first = *s, end = first, next_col = 0, rc = 0;
@@ -807,12 +1222,17 @@ static int load_csv(const dnn_program *p, const Options *o, Classes *k, const ch
         for (int t = 0; t < p->ntargets; t++)
             targets += p->targets[t].size;
         int ignored = nslots == p->ninputs && end == nslots && c.cols - next_col == targets, agree = 1;
-        for (int t = first, at = next_col; t < all; t++) {
-            int here = t < end || ignored, from = t < end ? 0 : at; /* an ignored target's columns start at `at` */
-            at += t < end ? 0 : slot_io(p, t)->size;
-            if (slot_io(p, t)->size <= c.cols && named_columns(&c, slot_io(p, t), named))
-                for (int j = 0; j < slot_io(p, t)->size; j++)
-                    agree &= here && named[j] == (t < end ? cols[t][j] : from + j);
+        /* Every header name of a slot's value (NAME, or NAME.k alone too) must
+         * be where the positions put that value: `id,x.0,kind` for x[2] and
+         * kind is not x = (id, x.0). */
+        for (int j = 0; c.header && j < c.cols; j++) {
+            int t, e;
+            if (!slot_element(p, c.header[j], first, all, &t, &e))
+                continue;
+            int at = next_col; /* an ignored target's columns start after the inputs' */
+            for (int u = end; u < t; u++)
+                at += slot_io(p, u)->size;
+            agree &= t < end ? cols[t][e] == j : ignored && at + e == j;
         }
         if (!agree || (next_col < c.cols && !ignored && c.header)) {
             columns_mixed(p, o, path, &c, first, all, cols, first);
@@ -838,8 +1258,8 @@ static int load_csv(const dnn_program *p, const Options *o, Classes *k, const ch
     return rc;
 }
 
-/* An IDX or .npy file fills slot *s. */
-static int load_array(const dnn_program *p, const char *path, Data *d, int *s) {
+/* An IDX or .npy file fills slot *s; as load_csv. */
+static int load_array(const dnn_program *p, const char *file, const char *path, int npy, Data *d, int *s) {
     const dnn_io *io = slot_io(p, *s);
     char msg[512];
     float *vals;
@@ -847,10 +1267,9 @@ static int load_array(const dnn_program *p, const char *path, Data *d, int *s) {
     size_t per;
     dnn_array a = {0};
     dnn_idx t = {0};
-    int npy = ends_with(path, ".npy");
-    int rc = npy ? dnn_npy_read(path, 1.0f, &a, msg, sizeof msg) : dnn_idx_read_bytes(path, 0, 0, &t, msg, sizeof msg);
+    int rc = npy ? dnn_npy_read(file, 1.0f, &a, msg, sizeof msg) : dnn_idx_read_bytes(file, 0, 0, &t, msg, sizeof msg);
     if (rc != DNN_OK) {
-        fail("%s", msg);
+        fail("%s", renamed(msg, file, path));
         return 1;
     }
     if (npy) {
@@ -929,16 +1348,22 @@ static int load_data(const dnn_program *p, const Options *o, Classes *k, const c
     }
     for (int f = 0; f < nfiles; f++) {
         if (s >= nslots) {
-            fail("%s: more data files than the model's %s need", files[f], nslots > p->ninputs ? "inputs and targets" : "inputs");
+            fail("%s: more data files than the model's %s need", shown(files[f]), nslots > p->ninputs ? "inputs and targets" : "inputs");
             return 1;
         }
-        int before = s;
-        if (ends_with(files[f], ".csv") || ends_with(files[f], ".tsv") || ends_with(files[f], ".txt")) {
-            if (load_csv(p, o, k, files[f], d, &s, nslots, f + 1 == nfiles))
-                return 1;
-        } else if (load_array(p, files[f], d, &s))
+        int before = s, rc;
+        const char *name = shown(files[f]);
+        char *file = (char *)files[f];
+        DataKind kind = data_kind(file);
+        if (!strcmp(file, "-") && !(file = stdin_to_file(&kind)))
             return 1;
-        if (s == before)
+        rc = kind == DATA_CSV ? load_csv(p, o, k, file, name, d, &s, nslots, f + 1 == nfiles)
+                              : load_array(p, file, name, kind == DATA_NPY, d, &s);
+        if (file != files[f]) {
+            remove(file);
+            free(file);
+        }
+        if (rc || s == before)
             return 1;
     }
     if (s < nslots) {
@@ -947,7 +1372,7 @@ static int load_data(const dnn_program *p, const Options *o, Classes *k, const c
         return 1;
     }
     if (d->count == 0) {
-        fail("%s: no samples", files[0]);
+        fail("%s: no samples", shown(files[0]));
         return 1;
     }
     if (o->limit && o->limit < d->count)
@@ -1256,17 +1681,17 @@ static int meta_from(Run *r, const void *buf, size_t len, const char *path, int 
     return rc;
 }
 
-/* The whole file at path into *buf (malloc'd); 1 after a message saying why not. */
+/* The whole file at path ('-': standard input) into *buf (malloc'd); 1 after a message saying why not. */
 static int read_whole(const char *path, void **buf, size_t *len) {
     struct stat st;
     errno = 0;
-    int rc = dnn_read_file_alloc(path, buf, len);
+    int rc = read_input(path, buf, len);
     if (rc == DNN_OK)
         return 0;
     if (rc == DNN_E_SPACE)
-        fail("cannot read '%s': out of memory", path);
-    else if (errno || stat(path, &st) != 0)
-        fail("cannot read '%s': %s", path, strerror(errno));
+        fail("cannot read '%s': out of memory", shown(path));
+    else if (errno || !strcmp(path, "-") || stat(path, &st) != 0)
+        fail("cannot read '%s': %s", shown(path), strerror(errno));
     else
         fail("cannot read '%s': %s", path, S_ISDIR(st.st_mode) ? "it is a directory" : "not a regular file");
     return 1;
@@ -1285,6 +1710,7 @@ static int load_weights(Run *r, const char *path, int what) {
     size_t len;
     if (read_whole(path, &buf, &len))
         return 1;
+    path = shown(path);
     float **dst = xcalloc((size_t)r->p->num_tensors, sizeof(float *));
     tensor_ptrs(r, dst);
     int rc = dnn_safetensors_load(r->p->tensors, dst, r->p->num_tensors, buf, len);
@@ -1307,18 +1733,18 @@ static int load_weights(Run *r, const char *path, int what) {
 }
 
 /* train: before the data is read, what it takes from --resume's checkpoint
- * (the preprocessing and the class names: the run goes on as it was) or
- * else from --weights (the class names, so that the same labels keep
- * their classes). */
-static int train_meta(Run *r) {
-    const char *path = r->o.resume ? r->o.resume : r->o.weights;
+ * `from` (the preprocessing and the class names: the run goes on as it
+ * was) or else from --weights (the class names, so that the same labels
+ * keep their classes). */
+static int train_meta(Run *r, const char *from) {
+    const char *path = from ? from : r->o.weights;
     void *buf;
     size_t len;
     if (!path)
         return 0;
     if (read_whole(path, &buf, &len))
         return 1;
-    int rc = meta_from(r, buf, len, path, r->o.resume ? META_PREP | META_NAMES : META_NAMES);
+    int rc = meta_from(r, buf, len, shown(path), from ? META_PREP | META_NAMES : META_NAMES);
     free(buf);
     return rc;
 }
@@ -1498,18 +1924,6 @@ typedef struct Loop {
     float *best;               /* the best weights, or NULL */
 } Loop;
 
-static char *text_of(const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    char *s = xcalloc((size_t)n + 1, 1);
-    va_start(ap, fmt);
-    vsnprintf(s, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    return s;
-}
-
 static char *log_text(const Loop *l) {
     size_t cap = 200 * (size_t)l->nrows + 1, len = 0;
     char *s = xcalloc(cap, 1);
@@ -1550,8 +1964,8 @@ static int apply_hparams(const Run *r) {
         if (rc == DNN_OK)
             continue;
         char *list = hparam_list(p);
-        char *given = !strcmp(opt, "--hparam") ? text_of("--hparam %s=%g", name, o->hp_values[i])
-                                               : text_of("%s %g", opt, o->hp_values[i]);
+        char *given = !strcmp(opt, "hparam") ? text_of("--hparam %s=%g", name, o->hp_values[i])
+                                             : text_of("--%s %g", opt, o->hp_values[i]);
         if (rc == DNN_E_HPARAM) {
             fail("%s: no hyper-parameter is called '%s'", given, name);
             note("this model's are: %s", list);
@@ -1599,9 +2013,9 @@ static int check_resumed_hparams(const Run *r, const char *ckpt) {
     for (int i = 0; i < r->o.nhp; i++) {
         double had = *hparam_at(r, r->o.hp_names[i]);
         if (had != r->o.hp_values[i]) {
-            fail("%s %g: the run in %s has %s %.9g, and a resumed run keeps its hyper-parameters", r->o.hp_options[i],
+            fail("--%s %g: the run in %s has %s %.9g, and a resumed run keeps its hyper-parameters", r->o.hp_options[i],
                  r->o.hp_values[i], ckpt, r->o.hp_names[i], had);
-            note("resume without %s, or start a new run", r->o.hp_options[i]);
+            note("resume without --%s, or start a new run", r->o.hp_options[i]);
             return 2;
         }
     }
@@ -2131,7 +2545,7 @@ static void on_signal(int sig) {
 /* "dir/w.safetensors" → "dir/w" + ext */
 static char *beside(const char *path, const char *ext) {
     size_t n = strlen(path);
-    static const char *const known[] = {".safetensors", ".log.csv", ".csv"};
+    static const char *const known[] = {".safetensors", ".log.csv", ".csv", ".ckpt"};
     for (size_t k = 0; k < sizeof known / sizeof *known; k++)
         if (ends_with(path, known[k])) {
             n -= strlen(known[k]);
@@ -2217,6 +2631,342 @@ static int nonfinite(const Run *r, int epoch, long batch) {
     return where != NULL;
 }
 
+/* ---- run directories ----------------------------------------------------------------
+ * Without --save or --out, each train keeps its files in a new directory
+ * runs/NAME-N (N one more than the highest there), and runs/latest is a
+ * symbolic link to it, so a second run never replaces the first one's
+ * weights, checkpoint, log or curves. --resume alone continues the run its
+ * command line writes: --save's or --out's, or else the highest runs/NAME-N. */
+
+#define RUNS "runs"
+
+/* The highest N of the directories runs/NAME-N, 0 when there is none. */
+static int last_run(const char *name) {
+    DIR *dir = opendir(RUNS);
+    size_t len = strlen(name);
+    int last = 0;
+    for (struct dirent *e; dir && (e = readdir(dir));) {
+        const char *n = e->d_name + len + 1;
+        if (strncmp(e->d_name, name, len) || e->d_name[len] != '-' || !*n || strspn(n, "0123456789") != strlen(n) ||
+            strlen(n) > 6)
+            continue;
+        last = atoi(n) > last ? atoi(n) : last;
+    }
+    if (dir)
+        closedir(dir);
+    return last;
+}
+
+/* Makes the next runs/NAME-N (mkdir decides, so runs started together get
+ * their own); its path, or NULL after a message. */
+static char *new_run(const char *name) {
+    if (mkdir(RUNS, 0777) != 0 && errno != EEXIST) {
+        fail("cannot make the directory '%s': %s (or give --save FILE or --out DIR)", RUNS, strerror(errno));
+        return NULL;
+    }
+    for (int n = last_run(name) + 1;; n++) {
+        char *dir = text_of("%s/%s-%d", RUNS, name, n);
+        if (mkdir(dir, 0777) == 0)
+            return dir;
+        if (errno != EEXIST) {
+            fail("cannot make the directory '%s': %s (or give --save FILE or --out DIR)", dir, strerror(errno));
+            free(dir);
+            return NULL;
+        }
+        free(dir);
+    }
+}
+
+/* Points runs/latest at dir when dir is a run directory runs/X: a new link renamed over the old one. */
+static void link_latest(const char *dir) {
+    size_t len = strlen(RUNS "/");
+    if (strncmp(dir, RUNS "/", len) || !dir[len] || strchr(dir + len, '/') || !strcmp(dir + len, "latest"))
+        return;
+    char *tmp = text_of("%s/.latest.%ld", RUNS, (long)getpid());
+    remove(tmp);
+    if (symlink(dir + len, tmp) != 0 || rename(tmp, RUNS "/latest") != 0) {
+        note("cannot point %s/latest at %s: %s", RUNS, dir + len, strerror(errno));
+        remove(tmp);
+    }
+    free(tmp);
+}
+
+/* The directory part of path ("." when it has none), from malloc. */
+static char *dir_of(const char *path) {
+    const char *slash = strrchr(path, '/');
+    return slash ? text_of("%.*s", (int)(slash - path), path) : strdup(".");
+}
+
+/* Whether files named beside path (FILE.ckpt beside FILE.safetensors) may
+ * be made there: path is a regular file, or not there yet. Not beside a
+ * device or a FIFO (--save /dev/null must not make /dev/null.ckpt). */
+static int regular_path(const char *path) {
+    struct stat st;
+    return stat(path, &st) != 0 || S_ISREG(st.st_mode);
+}
+
+/* Where train's files go (*save: the weights; the rest beside them) and the
+ * checkpoint --resume reads (*from, NULL without --resume). The run
+ * directory is not made here: see place_files. 0, or 1 after a message. */
+static int run_files(const Run *r, char **save, char **from) {
+    const Options *o = &r->o;
+    const char *name = r->p->name;
+    *save = o->save ? strdup(o->save) : o->out ? text_of("%s/%s.safetensors", o->out, name) : NULL;
+    *from = NULL;
+    if (!o->resume)
+        return 0;
+    struct stat st;
+    if (!*o->resume && *save && regular_path(*save)) {
+        *from = beside(*save, ".ckpt");
+    } else if (!*o->resume) {
+        int n = last_run(name);
+        if (!n) {
+            fail("--resume: there is no run of '%s' in %s/ to continue (give its checkpoint: --resume=FILE)", name, RUNS);
+            return 1;
+        }
+        *from = text_of("%s/%s-%d/%s.ckpt", RUNS, name, n, name);
+    } else if (stat(o->resume, &st) == 0 && S_ISDIR(st.st_mode)) {
+        *from = text_of("%.*s/%s.ckpt", (int)(strlen(o->resume) - ends_with(o->resume, "/")), o->resume, name);
+    } else {
+        *from = strdup(o->resume);
+    }
+    if (!*save) /* the run goes on where it was */
+        *save = beside(*from, ".safetensors");
+    return 0;
+}
+
+/* The files of a run, once everything is read and checked: the weights at
+ * *save (made runs/NAME-N/NAME.safetensors when there is none), and beside
+ * them the checkpoint, the log (unless --log), and beside the log the
+ * curves and the settings. A --save or --log that is no regular file (a
+ * device, a FIFO) gets no files beside it: those beside --save go to the
+ * resumed run's place or a new run directory, those beside --log beside
+ * the weights' place. *run: the run directory made, or NULL. 0, or 3 after
+ * a message. */
+static int place_files(const Run *r, char **save, const char *from, char **run, char **ckpt, char **log, char **svg,
+                       char **settings) {
+    const Options *o = &r->o;
+    const char *name = r->p->name;
+    *run = NULL;
+    if ((!*save || !regular_path(*save)) && !from && !(*run = new_run(name)))
+        return 3;
+    char *base = *save && regular_path(*save) ? strdup(*save)
+                 : from                      ? strdup(from)
+                                             : text_of("%s/%s.safetensors", *run, name);
+    if (!*save)
+        *save = strdup(base);
+    else if (strcmp(base, *save))
+        note("%s is not a regular file: the files beside it (the checkpoint%s) go to %s", *save,
+             o->log ? "" : ", log, curves and settings", *run ? *run : base);
+    struct stat st;
+    if (o->out && !o->save && mkdir(o->out, 0777) != 0 && (errno != EEXIST || stat(o->out, &st) || !S_ISDIR(st.st_mode))) {
+        fail("cannot make the directory '%s': %s", o->out, errno == EEXIST ? "a file has that name" : strerror(errno));
+        free(base);
+        return 3;
+    }
+    *ckpt = beside(base, ".ckpt");
+    *log = o->log ? strdup(o->log) : beside(base, ".log.csv");
+    const char *side = regular_path(*log) ? *log : base;
+    *svg = beside(side, ".svg");
+    *settings = beside(side, ".settings.json");
+    char *named = beside(*log, ".svg");
+    if (strcmp(named, *svg))
+        note("%s is not a regular file: the curves and settings go to %s and %s", *log, *svg, *settings);
+    free(named);
+    char *dir = dir_of(base);
+    link_latest(dir);
+    free(dir);
+    free(base);
+    return 0;
+}
+
+/* "--resume" when it alone finds the checkpoint ckpt again, else "--resume=CKPT". */
+static const char *resume_hint(const Run *r, const char *ckpt, char *buf, size_t cap) {
+    char *latest = text_of("%s/%s-%d/%s.ckpt", RUNS, r->p->name, last_run(r->p->name), r->p->name);
+    int bare = (r->o.save && regular_path(r->o.save)) || r->o.out || !strcmp(ckpt, latest);
+    snprintf(buf, cap, "the same command and --resume%s%s", bare ? "" : "=", bare ? "" : ckpt);
+    free(latest);
+    return buf;
+}
+
+/* ---- starting weights: the init rules, --weights, --init-from -------------------- */
+
+static int init_from(Run *r, const char *path);
+
+/* The model as a run starts: initialised from the seed, then --weights (all
+ * of the model's tensors, and what of their metadata `what` says) or
+ * --init-from (those that fit). 0, or 1. */
+static int start_weights(Run *r, uint64_t seed, int what) {
+    r->p->init(r->m, seed);
+    if (r->o.weights)
+        return load_weights(r, r->o.weights, what);
+    return r->o.init_from ? init_from(r, r->o.init_from) : 0;
+}
+
+/* --init-map FROM=TO: the file's name for the model's tensor `name` — the
+ * first map whose TO starts the name gives FROM and the rest (from malloc). */
+static char *mapped_name(const Pairs *maps, const char *name) {
+    for (int i = 0; i < maps->n; i++) {
+        const char *eq = strchr(maps->v[i], '=');
+        size_t to = strlen(eq + 1);
+        if (!strncmp(name, eq + 1, to))
+            return text_of("%.*s%s", (int)(eq - maps->v[i]), maps->v[i], name + to);
+    }
+    return strdup(name);
+}
+
+static const char *shape_text(char *buf, size_t cap, int rank, const int64_t *dims) {
+    size_t n = (size_t)snprintf(buf, cap, "[");
+    for (int k = 0; k < rank && n < cap; k++)
+        n += (size_t)snprintf(buf + n, cap - n, "%s%lld", k ? ", " : "", (long long)dims[k]);
+    if (n < cap)
+        snprintf(buf + n, cap - n, "]");
+    return buf;
+}
+
+/* --init-from FILE: each of the model's tensors takes the file's tensor of
+ * its name (after --init-map) when the shapes agree, and keeps its initial
+ * values otherwise; a report says which were loaded, kept or did not fit,
+ * and which of the file's were not used. 0, or 1 when nothing fits. */
+static int init_from(Run *r, const char *path) {
+    const dnn_program *p = r->p;
+    void *buf;
+    size_t len;
+    if (read_whole(path, &buf, &len))
+        return 1;
+    path = shown(path);
+    int count = dnn_st_count(buf, len), loaded = 0, kept = 0, misfit = 0, rc = 0;
+    if (count < 0) {
+        fail("%s: %s (--init-from reads a weights file: safetensors)", path, dnn_strerror(count));
+        free(buf);
+        return 1;
+    }
+    char **want = xcalloc((size_t)p->num_tensors, sizeof(char *));
+    long values = 0, total = 0;
+    printf("initial weights from %s:\n", path);
+    for (int i = 0; i < p->num_tensors && !rc; i++) {
+        const dnn_tensor_info *t = &p->tensors[i];
+        int64_t dims[4] = {t->shape[0], t->shape[1], t->shape[2], t->shape[3]};
+        char model[64], file[64], from[256] = "";
+        want[i] = mapped_name(&r->o.init_maps, t->name);
+        if (strcmp(want[i], t->name))
+            snprintf(from, sizeof from, " from %s", want[i]);
+        shape_text(model, sizeof model, t->rank, dims);
+        total += t->size;
+        dnn_st_view v;
+        int found = dnn_st_find(buf, len, want[i], &v);
+        if (found == DNN_E_MISSING) {
+            if (*from)
+                printf("  kept         %s %s: no %s in the file\n", t->name, model, want[i]);
+            else
+                printf("  kept         %s %s: not in the file\n", t->name, model);
+            kept++;
+            continue;
+        }
+        if (found != DNN_OK) {
+            fail("%s: %s", path, dnn_strerror(found));
+            rc = 1;
+            break;
+        }
+        int fits = v.rank == t->rank && (v.dtype == DNN_DT_F32 || v.dtype == DNN_DT_I64);
+        for (int k = 0; k < v.rank && fits; k++)
+            fits = v.shape[k] == dims[k];
+        if (!fits) {
+            printf("  did not fit  %s: file %s%s%s, model %s\n", t->name, shape_text(file, sizeof file, v.rank, v.shape),
+                   v.dtype == DNN_DT_F32 || v.dtype == DNN_DT_I64 ? "" : " (not F32)", from, model);
+            misfit++;
+            continue;
+        }
+        rc = ckpt_array(buf, len, want[i], p->tensor(r->m, i), (size_t)t->size, path);
+        printf("  loaded       %s %s%s\n", t->name, model, from);
+        loaded++;
+        values += t->size;
+    }
+    /* the file's tensors no model tensor asked for */
+    int unused = 0;
+    for (int j = 0; j < count && !rc; j++) {
+        dnn_st_view v;
+        int asked = dnn_st_at(buf, len, j, &v) != DNN_OK;
+        for (int i = 0; i < p->num_tensors && !asked; i++)
+            asked = strlen(want[i]) == v.name_len && !memcmp(want[i], v.name, v.name_len);
+        if (!asked && unused++ < 8)
+            printf("%s%.*s", unused == 1 ? "  not used     " : ", ", (int)v.name_len, v.name);
+    }
+    if (unused > 8)
+        printf(", ... (%d of the file's tensors)", unused);
+    if (unused)
+        printf("\n");
+    if (!rc)
+        printf("  %d of %d tensors loaded (%ld of %ld values), %d kept, %d did not fit\n", loaded, p->num_tensors, values,
+               total, kept, misfit);
+    if (!rc && !loaded) {
+        fail("%s: none of its tensors fits model '%s'%s", path, p->name,
+             r->o.init_maps.n ? "; check --init-map" : "; if only the names differ, map them with --init-map FROM=TO");
+        rc = 1;
+    }
+    /* the preprocessing does not come along: say when it differs (the usual mistake in transfer learning) */
+    char text[64], *mean = key_for("mean", p->inputs[0].name), *std = key_for("std", p->inputs[0].name);
+    if (!rc && dnn_st_metadata(buf, len, "dnn.scale", text, sizeof text) == DNN_OK && atof(text) != r->prep.scale)
+        note("%s was trained on inputs multiplied by %g (--scale), this run multiplies them by %g", path, atof(text),
+             r->prep.scale);
+    static const char *const option[] = {"--standardize or --center", "--center", "--standardize"};
+    static const char *const does[] = {"neither standardizes nor centres", "centres", "standardizes"};
+    int was = dnn_st_metadata(buf, len, std, text, 1) != DNN_E_MISSING     ? 2
+              : dnn_st_metadata(buf, len, mean, text, 1) != DNN_E_MISSING ? 1
+                                                                          : 0;
+    int now = r->o.standardize ? 2 : r->o.center ? 1 : 0;
+    if (!rc && was != now)
+        note("%s was trained with%s %s, this run %s its inputs", path, was ? "" : "out", option[was ? was : now],
+             does[now]);
+    free(mean);
+    free(std);
+    for (int i = 0; i < p->num_tensors; i++)
+        free(want[i]);
+    free(want);
+    free(buf);
+    return rc;
+}
+
+/* Writes the log and the curves of the rows so far; 0, or 3 after a message. */
+static int write_log(const Run *r, const Loop *l, const char *log, const char *svg) {
+    char msg[512];
+    if (dnn_log_write_csv(log, l->rows, l->nrows, msg, sizeof msg) != DNN_OK ||
+        dnn_plot_svg(svg, r->p->name, l->rows, l->nrows, msg, sizeof msg) != DNN_OK) {
+        fail("%s", msg);
+        return 3;
+    }
+    return 0;
+}
+
+/* Epoch 0's training loss and accuracy: of at most INITIAL_SAMPLES training
+ * samples, evenly spaced (a sorted file is sampled across), so that the
+ * check costs little on a large data set (Fashion-MNIST: a sixth of it). */
+#define INITIAL_SAMPLES 10000
+
+static void initial_loss(const Run *r, const Data *train_set, double *loss, double *acc) {
+    long n = train_set->count < INITIAL_SAMPLES ? train_set->count : INITIAL_SAMPLES;
+    if (n == train_set->count) {
+        evaluate(r, train_set, loss, acc, NULL);
+        return;
+    }
+    long *pick = xcalloc((size_t)n, sizeof(long));
+    for (long i = 0; i < n; i++)
+        pick[i] = (long)((double)i * (double)train_set->count / (double)n);
+    Data few;
+    subset(r->p, train_set, pick, n, &few);
+    evaluate(r, &few, loss, acc, NULL);
+    data_free(&few);
+    free(pick);
+}
+
+/* " (a uniform guess: ln 10 = 2.3026)": what the initial loss of a classifier should be near. */
+static const char *chance_text(const dnn_program *p, char *buf, size_t cap) {
+    *buf = 0;
+    if (p->chance_loss > 0)
+        snprintf(buf, cap, "; a uniform guess scores ln %.0f = %.4f", exp(p->chance_loss), p->chance_loss);
+    return buf;
+}
+
 static int train(Run *r) {
     const dnn_program *p = r->p;
     const Options *o = &r->o;
@@ -2229,7 +2979,8 @@ static int train(Run *r) {
     Loop l;
     Batch b;
     long *idx = NULL, *order = NULL;
-    char *save = NULL, *ckpt = NULL, *log = NULL, *svg = NULL, *val_list = NULL, *settings = NULL;
+    char *save = NULL, *ckpt = NULL, *log = NULL, *svg = NULL, *settings = NULL, *val_list = NULL, *from = NULL;
+    char *run = NULL;
     memset(&all, 0, sizeof all);
     memset(&train_set, 0, sizeof train_set);
     memset(&val_set, 0, sizeof val_set);
@@ -2244,7 +2995,8 @@ static int train(Run *r) {
     if ((status = apply_hparams(r)) != 0)
         goto done;
     r->classes.learn = 1; /* text labels without names from the options or files name the classes */
-    if (train_meta(r) || load_data(p, o, &r->classes, o->files, o->nfiles, nslots, &all)) {
+    if (run_files(r, &save, &from) || train_meta(r, from) ||
+        load_data(p, o, &r->classes, o->files, o->nfiles, nslots, &all)) {
         status = 1;
         goto done;
     }
@@ -2267,7 +3019,7 @@ static int train(Run *r) {
             goto done;
         }
     }
-    if (!o->resume) /* a resumed run has the checkpoint's */
+    if (!from) /* a resumed run has the checkpoint's */
         prep_fit_options(p, o, &r->prep, &all, idx, ntrain);
     prep_apply(p, &r->prep, &all);
     if (ntrain < all.count) {
@@ -2312,36 +3064,39 @@ static int train(Run *r) {
     l.best_epoch = -1;
     if (p->ema_decay > 0)
         l.ema = xcalloc(p->params_size, sizeof(float));
-    p->init(r->m, seed);
-    if (!o->resume) /* a resumed run takes its checkpoint's (checked against these below) */
+    /* the model's tensors from the seed, --weights or --init-from, then the checkpoint's */
+    if (start_weights(r, seed, 0)) {
+        status = 1;
+        goto done;
+    }
+    if (!from) /* a resumed run takes its checkpoint's (checked against these below) */
         apply_hparams(r); /* checked above */
     dnn_rng_seed(&l.shuffle, seed ^ 0x5f1ff1eULL);
     dnn_rng_seed(&l.augment, seed ^ AUGMENT_STREAM);
-    if (o->weights && load_weights(r, o->weights, 0)) {
+    if (from && load_checkpoint(r, &l, from)) {
         status = 1;
         goto done;
     }
-    save = o->save ? strdup(o->save) : text_of("%s.safetensors", p->name);
-    ckpt = beside(save, ".ckpt");
-    log = o->log ? strdup(o->log) : beside(save, ".log.csv");
-    svg = beside(log, ".svg");
-    if (o->resume && load_checkpoint(r, &l, o->resume)) {
-        status = 1;
+    if (from && (status = check_resumed_hparams(r, from)) != 0)
         goto done;
-    }
-    if (o->resume && (status = check_resumed_hparams(r, o->resume)) != 0)
+    if (l.epoch >= epochs && from)
+        note("%s: the run had already finished %d epoch%s", from, l.epoch, l.epoch == 1 ? "" : "s");
+    /* everything is read and checked: now the files' places are made */
+    if ((status = place_files(r, &save, from, &run, &ckpt, &log, &svg, &settings)) != 0)
         goto done;
-    settings = beside(log, ".settings.json");
     if ((status = write_settings(r, settings, epochs, seed)) != 0)
         goto done;
-    l.rows = realloc(l.rows, sizeof *l.rows * (size_t)(epochs + 1));
-    if (l.epoch >= epochs && o->resume)
-        note("%s: the run had already finished %d epoch%s", o->resume, l.epoch, l.epoch == 1 ? "" : "s");
+    l.rows = realloc(l.rows, sizeof *l.rows * (size_t)((epochs > l.epoch ? epochs : l.epoch) + 2));
 
     batch_alloc(p, &b);
     order = xcalloc((size_t)train_set.count, sizeof(long));
     dnn_progress bar;
     long batches_run = 0;
+    char hint[1024];
+    if (from)
+        printf("resuming %s at epoch %d, batch %ld\n", from, l.epoch + 1, l.batch + 1);
+    else if (run)
+        printf("run directory: %s (%s/latest)\n", run, RUNS);
     char *held = have_val ? text_of(" (%ld for validation)", val_set.count) : strdup("");
     printf("training %s on %ld sample%s%s, %d epoch%s, batch %d\n", p->name, train_set.count,
            train_set.count == 1 ? "" : "s", held, epochs,
@@ -2352,6 +3107,24 @@ static int train(Run *r) {
         for (int i = 0; i < p->nhparams; i++)
             printf("%s %s %.9g", i ? "," : "", p->hparam_names[i], *AT(r, p->hparam_offsets[i], const double *));
         printf("\n");
+    }
+    if (!from) { /* epoch 0: the initial weights, eval mode (the first babysitting check) */
+        double started = dnn_now();
+        p->set_epoch(r->m, 0);
+        dnn_epoch_row *w = &l.rows[l.nrows++];
+        w->epoch = 0;
+        w->lr = *AT(r, p->lr_offset, const float *);
+        initial_loss(r, &train_set, &w->train_loss, &w->train_acc);
+        w->val_loss = w->val_acc = NAN;
+        if (have_val)
+            evaluate(r, &val_set, &w->val_loss, &w->val_acc, NULL);
+        w->seconds = dnn_now() - started;
+        char line[256], chance[96];
+        dnn_epoch_summary(line, sizeof line, w, epochs);
+        if (!o->quiet)
+            printf("%s  (initial weights%s)\n", line, chance_text(p, chance, sizeof chance));
+        if ((status = write_log(r, &l, log, svg)))
+            goto done;
     }
     for (; l.epoch < epochs; l.epoch++) {
         p->set_epoch(r->m, l.epoch);
@@ -2405,8 +3178,8 @@ static int train(Run *r) {
                     status = 3;
                     goto done;
                 }
-                printf("interrupted: checkpoint %s (epoch %d, batch %ld); continue with --resume %s\n", ckpt,
-                       l.epoch + 1, l.batch, ckpt);
+                printf("interrupted: checkpoint %s (epoch %d, batch %ld); continue with %s\n", ckpt, l.epoch + 1,
+                       l.batch, resume_hint(r, ckpt, hint, sizeof hint));
                 status = 130;
                 goto done;
             }
@@ -2457,13 +3230,8 @@ static int train(Run *r) {
         l.loss_sum = 0;
         l.correct = l.scored = l.seen = 0;
         l.seconds = 0;
-        char msg[512];
-        if (dnn_log_write_csv(log, l.rows, l.nrows, msg, sizeof msg) != DNN_OK ||
-            dnn_plot_svg(svg, p->name, l.rows, l.nrows, msg, sizeof msg) != DNN_OK) {
-            fail("%s", msg);
-            status = 3;
+        if ((status = write_log(r, &l, log, svg)))
             goto done;
-        }
         l.epoch++;
         int saved = save_checkpoint(r, &l, ckpt);
         l.epoch--;
@@ -2478,7 +3246,8 @@ static int train(Run *r) {
             break;
         }
         if (interrupted) {
-            printf("interrupted after epoch %d: checkpoint %s; continue with --resume %s\n", l.epoch + 1, ckpt, ckpt);
+            printf("interrupted after epoch %d: checkpoint %s; continue with %s\n", l.epoch + 1, ckpt,
+                   resume_hint(r, ckpt, hint, sizeof hint));
             status = 130;
             goto done;
         }
@@ -2506,6 +3275,8 @@ done:
     free(svg);
     free(settings);
     free(val_list);
+    free(from);
+    free(run);
     data_free(&all);
     data_free(&train_set);
     data_free(&val_set);
@@ -2516,25 +3287,34 @@ done:
 
 /* Loads --weights (required) and the data with its preprocessing. */
 static int prepare(Run *r, int nslots, Data *d) {
-    if (!r->o.weights) {
+    const Options *o = &r->o;
+    if (!o->weights && strcmp(o->command, "eval")) {
         fail("'%s' needs --weights FILE (the weights a 'train' saved, or a PyTorch state_dict as safetensors)",
-             r->o.command);
+             o->command);
         return 2;
     }
-    r->prep.scale = 1.0;
-    r->p->init(r->m, r->p->seed);
-    if (load_weights(r, r->o.weights, META_PREP | META_NAMES))
+    r->prep.scale = isnan(o->scale) ? 1.0 : o->scale; /* the weights file's scale replaces it, --scale wins again */
+    r->classes.learn = !o->weights; /* initial weights name no classes: the data's text labels do, as when training */
+    if (start_weights(r, o->seed >= 0 ? (uint64_t)o->seed : r->p->seed, META_PREP | META_NAMES))
         return 1;
-    if (load_data(r->p, &r->o, &r->classes, r->o.files, r->o.nfiles, nslots, d)) {
+    if (load_data(r->p, o, &r->classes, o->files, o->nfiles, nslots, d)) {
         data_free(d);
         return 1;
     }
-    if (!isnan(r->o.scale))
-        r->prep.scale = r->o.scale;
-    if (r->o.standardize || r->o.center)
-        note("--%s is measured when training; %s applies the statistics saved in %s", r->o.center ? "center" : "standardize",
-             r->o.command, r->o.weights);
+    r->classes.learn = 0;
+    if (!isnan(o->scale))
+        r->prep.scale = o->scale;
+    if (o->weights && (o->standardize || o->center))
+        note("--%s is measured when training; %s applies the statistics saved in %s", o->center ? "center" : "standardize",
+             o->command, shown(o->weights));
     data_floats(r->p, d); /* predict and check read the floats */
+    if (!o->weights) { /* initial weights: the statistics of this data, as train would */
+        long *all = xcalloc((size_t)d->count, sizeof(long));
+        for (long i = 0; i < d->count; i++)
+            all[i] = i;
+        prep_fit_options(r->p, o, &r->prep, d, all, d->count);
+        free(all);
+    }
     prep_apply(r->p, &r->prep, d);
     return 0;
 }
@@ -2549,10 +3329,16 @@ static int eval(Run *r) {
     long *counts = classes ? xcalloc((size_t)classes * (size_t)classes, sizeof(long)) : NULL;
     double loss, acc;
     evaluate(r, &d, &loss, &acc, counts);
-    printf("%s on %ld sample%s: loss %.6g", p->name, d.count, d.count == 1 ? "" : "s", loss);
+    char initial[64] = "", chance[96];
+    if (!r->o.weights)
+        snprintf(initial, sizeof initial, ", initial weights (seed %llu)",
+                 (unsigned long long)(r->o.seed >= 0 ? (uint64_t)r->o.seed : p->seed));
+    printf("%s on %ld sample%s%s: loss %.6g", p->name, d.count, d.count == 1 ? "" : "s", initial, loss);
     if (!isnan(acc))
         printf("  accuracy %.2f%%", 100 * acc);
     printf("\n");
+    if (!r->o.weights && p->chance_loss > 0)
+        printf("(%s)\n", chance_text(p, chance, sizeof chance) + 2);
     const char *const *names = (const char *const *)r->classes.names[p->ninputs + p->score_target];
     if (counts) {
         printf("\n");
@@ -2624,21 +3410,60 @@ static int write_golden(const Run *r, const Data *d, const float *all, int width
     return rc;
 }
 
+/* predict --mc-samples N: the mean and the standard deviation (N - 1 in the
+ * denominator, as torch.std) of N forward passes in which dropout samples
+ * its masks from the model's generator, seeded like training (--seed):
+ * Welford's running sums in double, batch by batch, so the same seed gives
+ * the same numbers. */
+static void forward_mc(const Run *r, const Batch *b, int n, int passes, float *mean, float *std, int width) {
+    const dnn_program *p = r->p;
+    size_t count = (size_t)n * (size_t)width;
+    double *m = xcalloc(count, sizeof(double)), *m2 = xcalloc(count, sizeof(double));
+    for (int pass = 1; pass <= passes; pass++) {
+        p->forward_mc(r->m, (const float *const *)b->x, b->out, n);
+        for (int i = 0; i < n; i++)
+            for (int k = 0, col = 0; k < p->noutputs; col += p->outputs[k++].size)
+                for (int e = 0; e < p->outputs[k].size; e++) {
+                    size_t at = (size_t)i * (size_t)width + (size_t)(col + e);
+                    double x = b->out[k][(size_t)i * (size_t)p->outputs[k].size + (size_t)e], before = m[at];
+                    m[at] += (x - before) / pass;
+                    m2[at] += (x - before) * (x - m[at]);
+                }
+    }
+    for (size_t i = 0; i < count; i++) {
+        mean[i] = (float)m[i];
+        std[i] = (float)sqrt(m2[i] / (passes - 1));
+    }
+    free(m);
+    free(m2);
+}
+
 static int predict(Run *r) {
     const dnn_program *p = r->p;
+    const char *out = r->o.out;
+    int npy = out && ends_with(out, ".npy"), mc = r->o.mc_samples;
+    if (npy && p->noutputs != 1) {
+        fail("--out %s: a .npy file holds one output, and the model has %d", out, p->noutputs);
+        return 2;
+    }
+    if (mc && !p->forward_mc) {
+        fail("--mc-samples: model '%s' has no dropout, so every forward pass would give the same outputs", p->name);
+        return 2;
+    }
+    if (mc && out && ends_with(out, ".safetensors")) {
+        fail("--mc-samples writes .csv or .npy: a golden file holds the outputs of one forward pass");
+        return 2;
+    }
     Data d;
     int rc = prepare(r, p->ninputs, &d);
     if (rc)
         return rc;
-    int npy = r->o.out && ends_with(r->o.out, ".npy");
-    if (npy && p->noutputs != 1) {
-        fail("--out %s: a .npy file holds one output, and the model has %d", r->o.out, p->noutputs);
-        return 2;
-    }
     int width = 0;
     for (int k = 0; k < p->noutputs; k++)
         width += p->outputs[k].size;
-    float *all = xcalloc((size_t)d.count * (size_t)width, sizeof(float));
+    /* the outputs (their means with --mc-samples), then the standard deviations */
+    float *all = xcalloc((size_t)d.count * (size_t)width * (mc ? 2 : 1), sizeof(float));
+    float *spread = mc ? all + (size_t)d.count * (size_t)width : NULL;
     Batch b;
     batch_alloc(p, &b);
     long *idx = xcalloc((size_t)p->batch, sizeof(long));
@@ -2647,6 +3472,10 @@ static int predict(Run *r) {
         for (int i = 0; i < n; i++)
             idx[i] = start + i;
         batch_fill(p, &d, idx, n, &b);
+        if (mc) {
+            forward_mc(r, &b, n, mc, all + start * width, spread + start * width, width);
+            continue;
+        }
         p->forward(r->m, (const float *const *)b.x, b.out, n);
         for (int i = 0; i < n; i++)
             for (int k = 0, col = 0; k < p->noutputs; col += p->outputs[k++].size)
@@ -2654,19 +3483,22 @@ static int predict(Run *r) {
                        sizeof(float) * (size_t)p->outputs[k].size);
     }
     char msg[512];
-    if (r->o.out && ends_with(r->o.out, ".safetensors")) {
-        rc = write_golden(r, &d, all, width, r->o.out);
-    } else if (npy) {
-        int64_t dims[5] = {d.count};
+    if (out && ends_with(out, ".safetensors")) {
+        rc = write_golden(r, &d, all, width, out);
+    } else if (npy) { /* [N, shape...], or [2, N, shape...] with --mc-samples: the means, then the deviations */
+        int64_t dims[6] = {2, d.count};
         for (int k = 0; k < p->outputs[0].rank; k++)
-            dims[k + 1] = p->outputs[0].shape[k];
-        if (dnn_npy_write(r->o.out, all, p->outputs[0].rank + 1, dims, msg, sizeof msg) != DNN_OK) {
+            dims[k + 2] = p->outputs[0].shape[k];
+        if (dnn_npy_write(out, all, p->outputs[0].rank + 1 + (mc > 0), mc ? dims : dims + 1, msg, sizeof msg) != DNN_OK) {
             fail("%s", msg);
             rc = 3;
         }
     } else {
-        /* CSV: one column per output element, and the predicted class of a classifier */
-        size_t cap = 64 + (size_t)d.count * ((size_t)width * 16 + 64), len = 0;
+        /* CSV: one column per output element (with --mc-samples NAME_mean and NAME_std
+           columns of each output), and the predicted class of a classifier */
+        size_t cap = 64 + (size_t)d.count * ((size_t)width * (mc ? 32 : 16) + 64), len = 0;
+        for (int k = 0; k < p->noutputs; k++)
+            cap += (strlen(p->outputs[k].name) + 20) * (size_t)p->outputs[k].size * 2;
         char *text = xcalloc(cap, 1);
         int classes = p->score == DNN_SCORE_ARGMAX ? p->targets[p->score_target].classes : 0;
         int class_col = -1; /* the first output with one value per class */
@@ -2674,15 +3506,20 @@ static int predict(Run *r) {
             if (class_col < 0 && p->outputs[k].size == classes)
                 class_col = col;
         for (int k = 0; k < p->noutputs; k++)
-            for (int e = 0; e < p->outputs[k].size; e++) {
-                len += (size_t)snprintf(text + len, cap - len, "%s%s", k || e ? "," : "", p->outputs[k].name);
-                if (p->outputs[k].size > 1)
-                    len += (size_t)snprintf(text + len, cap - len, ".%d", e);
-            }
+            for (int part = 0; part < (mc ? 2 : 1); part++)
+                for (int e = 0; e < p->outputs[k].size; e++) {
+                    len += (size_t)snprintf(text + len, cap - len, "%s%s%s", k || part || e ? "," : "",
+                                            p->outputs[k].name, !mc ? "" : part ? "_std" : "_mean");
+                    if (p->outputs[k].size > 1)
+                        len += (size_t)snprintf(text + len, cap - len, ".%d", e);
+                }
         len += (size_t)snprintf(text + len, cap - len, "%s\n", class_col >= 0 ? ",class" : "");
         for (long i = 0; i < d.count; i++) {
-            for (int e = 0; e < width; e++)
-                len += (size_t)snprintf(text + len, cap - len, "%s%.7g", e ? "," : "", all[i * width + e]);
+            for (int k = 0, col = 0; k < p->noutputs; col += p->outputs[k++].size)
+                for (int part = 0; part < (mc ? 2 : 1); part++)
+                    for (int e = 0; e < p->outputs[k].size; e++)
+                        len += (size_t)snprintf(text + len, cap - len, "%s%.7g", k || part || e ? "," : "",
+                                                (part ? spread : all)[i * width + col + e]);
             if (class_col >= 0) {
                 int c = argmax(all + i * width + class_col, classes);
                 char *const *names = r->classes.names[p->ninputs + p->score_target];
@@ -2693,9 +3530,9 @@ static int predict(Run *r) {
             }
             len += (size_t)snprintf(text + len, cap - len, "\n");
         }
-        if (r->o.out) {
-            if (dnn_write_file_atomic(r->o.out, text, len) != DNN_OK) {
-                fail("cannot write '%s': %s", r->o.out, strerror(errno));
+        if (out) {
+            if (dnn_write_file_atomic(out, text, len) != DNN_OK) {
+                fail("cannot write '%s': %s", out, strerror(errno));
                 rc = 3;
             }
         } else
@@ -2931,9 +3768,8 @@ static int gradcheck(Run *r) {
     }
     Data d;
     r->prep.scale = isnan(r->o.scale) ? 1.0 : r->o.scale;
-    p->init(r->m, r->o.seed >= 0 ? (uint64_t)r->o.seed : p->seed);
     r->classes.learn = 1;
-    if (r->o.weights && load_weights(r, r->o.weights, META_PREP | META_NAMES))
+    if (start_weights(r, r->o.seed >= 0 ? (uint64_t)r->o.seed : p->seed, META_PREP | META_NAMES))
         return 1;
     if (load_data(p, &r->o, &r->classes, r->o.files, r->o.nfiles, p->ninputs + p->ntargets, &d)) {
         data_free(&d);

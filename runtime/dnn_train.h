@@ -70,6 +70,7 @@ typedef struct dnn_program {
     size_t pred_offset;          /* byte offset of the prediction, [n][pred_size] floats */
     int pred_size;
     float threshold, target_threshold;
+    double chance_loss;          /* the loss of a uniform guess (ln C for a C-class cross_entropy), 0: not known */
     /* the train block */
     int epochs;
     uint64_t seed;
@@ -93,6 +94,9 @@ typedef struct dnn_program {
     /* dnnc --check-finite: the first result that held a NaN or infinity
        (NAME_model's nonfinite), or NULL; the member is NULL without the flag */
     const char *(*nonfinite)(void *m);
+    /* NAME_forward_mc (a model with dropout): forward in eval mode except that
+       dropout samples masks, for Monte-Carlo dropout; NULL without dropout */
+    void (*forward_mc)(void *m, const float *const *x, float *const *out, int n);
     /* gradcheck: the model once more in double precision (NAME_f64_*, the
        same steps with double for float), whose parameters and gradients
        are laid out like params; x[i] is input i and a float target y[i] is

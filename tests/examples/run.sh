@@ -3,7 +3,8 @@
 # iris at least 95% held-out accuracy (each program's exit status says so);
 # examples/augment (Fashion-MNIST with data augmentation, a few hundred
 # images) must draw its PNG and reach 55% test accuracy. The perceptron
-# example must reach 100% training accuracy from zero weights.
+# example must reach 100% training accuracy from zero weights. Then
+# examples/babysitting and examples/transfer (below).
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 cc="${CC:-cc} -std=c99 -O2 -Wall -Wextra -Werror -Iruntime -I$tmp"
 run() { # run NAME MODEL PROGRAM ARGS...
@@ -39,3 +40,17 @@ if sh examples/perceptron/run.sh >"$tmp/perceptron" 2>&1 &&
 else
     echo "FAIL examples/perceptron trains: $(tail -1 "$tmp/perceptron")"
 fi
+
+# The training-program examples that check what they show (babysitting: the
+# initial loss near ln 10, regularisation raising it, 20 images overfitted;
+# transfer: an autoencoder's encoder loaded into a classifier): each script
+# exits 1 when a check fails. They need the Fashion-MNIST files.
+for ex in babysitting transfer; do
+    if [ ! -e /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz ]; then
+        echo "SKIP examples/$ex: dataset-fashion-mnist is not installed"
+    elif sh examples/$ex/run.sh >"$tmp/out" 2>&1; then
+        echo "PASS examples/$ex: $(tail -1 "$tmp/out")"
+    else
+        echo "FAIL examples/$ex: $(tail -2 "$tmp/out" | tr '\n' ' ')"
+    fi
+done

@@ -223,4 +223,32 @@ else
     fi
 fi
 cd .. || exit 2
+
+# nothing is made beside a device: --save to one keeps the checkpoint, log, curves and
+# settings in a run directory (not $null.ckpt, $null.log.csv ... beside it), and --resume
+# alone finds them there; --log to one puts the curves and settings beside the weights
+mkdir beside && cd beside || exit 2
+beside_null() { ls "$null".* 2>/dev/null | tr '\n' ' '; }
+../iris train ../iris.csv --epochs 3 --quiet --save "$null" --stop-after 4 >out 2>err
+rc=$?
+../iris train ../iris.csv --epochs 3 --quiet --save "$null" --resume >out2 2>err2
+rc2=$?
+if [ $rc -eq 130 ] && [ $rc2 -eq 0 ] && is_null && [ -z "$(beside_null)" ] &&
+   [ "$(ls runs/iris-1 | tr '\n' ' ')" = "iris.ckpt iris.log.csv iris.settings.json iris.svg " ] &&
+   grep -q "$null is not a regular file: the files beside it (the checkpoint, log, curves and settings) go to runs/iris-1" err &&
+   grep -q "continue with the same command and --resume$" out && grep -q "^resuming runs/iris-1/iris.ckpt" out2 &&
+   [ "$(wc -l <runs/iris-1/iris.log.csv)" -eq 5 ] && [ ! -e runs/iris-2 ]; then
+    pass program_save_device_nothing_beside
+else
+    fail program_save_device_nothing_beside "exit $rc, $rc2; beside $null: $(beside_null); $(ls runs/* | tr '\n' ' '); $(head -n 1 err)"
+fi
+../iris train ../iris.csv --epochs 1 --quiet --save w.safetensors --log "$null" >out 2>err
+rc=$?
+if [ $rc -eq 0 ] && is_null && [ -z "$(beside_null)" ] && grep -q '<svg' w.svg && grep -q '"epochs": 1' w.settings.json &&
+   [ ! -e w.log.csv ] && grep -q "$null is not a regular file: the curves and settings go to w.svg and w.settings.json" err; then
+    pass program_log_device_nothing_beside
+else
+    fail program_log_device_nothing_beside "exit $rc; beside $null: $(beside_null); $(ls | tr '\n' ' '); $(head -n 1 err)"
+fi
+cd .. || exit 2
 chmod -R u+w . 2>/dev/null

@@ -84,8 +84,9 @@ if "$tmp/iris" train "$iris" --standardize --save "$tmp/iris.safetensors" --log 
    "$tmp/iris" eval "$iris" --weights "$tmp/iris.safetensors" --confusion "$tmp/confusion.csv" >"$tmp/eval" 2>&1; then
     acc=$(sed -n 's/.*accuracy \([0-9.]*\)%.*/\1/p' "$tmp/eval" | head -1)
     if awk "BEGIN { exit !($acc >= 95) }"; then pass "iris.accuracy ($acc%)"; else fail iris.accuracy "$acc%"; fi
-    rows=$(wc -l <"$tmp/iris.csv")
-    if [ "$rows" -eq 101 ] && head -1 "$tmp/iris.csv" | grep -q "^epoch,lr,train_loss,train_accuracy,val_loss,val_accuracy"; then
+    rows=$(wc -l <"$tmp/iris.csv")   # the header, epoch 0 (the initial weights) and 100 epochs
+    if [ "$rows" -eq 102 ] && head -1 "$tmp/iris.csv" | grep -q "^epoch,lr,train_loss,train_accuracy,val_loss,val_accuracy" &&
+       [ "$(sed -n 2p "$tmp/iris.csv" | cut -d, -f1)" = 0 ]; then
         pass iris.log
     else
         fail iris.log "$rows lines: $(head -1 "$tmp/iris.csv")"
@@ -369,7 +370,7 @@ else
                 "eval $iris --weights $tmp/a.safetensors --confusion $tmp/c.csv" \
                 "predict $iris --weights $tmp/a.safetensors --out $tmp/p.npy" "gradcheck $iris" \
                 "train $tmp/short.csv" "train $tmp/nan.csv" "train $iris --val $tmp/label.csv" "train $tmp/missing.csv" \
-                "eval $iris" "check --weights $tmp/a.safetensors --golden $tmp/a.safetensors" "bogus" \
+                "eval $iris" "predict $iris" "check --weights $tmp/a.safetensors --golden $tmp/a.safetensors" "bogus" \
                 "train $iris --epochs x"; do
         UBSAN_OPTIONS=halt_on_error=1 "$tmp/ema_asan" $args >/dev/null 2>"$tmp/err"
         rc=$?
