@@ -987,3 +987,5 @@ size_t dnn_safetensors_save_meta(const dnn_tensor_info *info, const float *const
     }
     return total;
 }
+
+dnn_parallel_for_fn *dnn_parallel_for = NULL; /* serial until a program with threads sets it */
