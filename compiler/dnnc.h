@@ -289,6 +289,7 @@ struct Emitter {
     const char *dim_names[16];
     long dim_values[16];
     bool f64;           /* --main's double-precision twin: emit() prints each line through f64_text() */
+    FILE *defs;         /* definitions the step needs before it (a fused step's activation) */
 };
 void emit(Emitter *e, const char *fmt, ...);  /* one indented line */
 /* A line of float C as double C: `float` → `double`, 1.5f → the same value

@@ -92,13 +92,16 @@ static void emit_step(Out *o, Value *v) {
     /* the body, into memory so unused parameters can be marked */
     char *body = NULL;
     size_t body_len = 0;
-    FILE *mem = open_memstream(&body, &body_len);
-    if (!mem)
+    char *defs = NULL;
+    size_t defs_len = 0;
+    FILE *mem = open_memstream(&body, &body_len), *defs_mem = open_memstream(&defs, &defs_len);
+    if (!mem || !defs_mem)
         ICE("open_memstream failed");
     /* the twin takes the portable paths: the generic ones have no vector code */
-    Emitter e = {mem, o->g, 1, (o->small && !backward) || o->f64, 0, {0}, {0}, o->f64};
+    Emitter e = {mem, o->g, 1, (o->small && !backward) || o->f64, 0, {0}, {0}, o->f64, defs_mem};
     op_emit(&e, v);
     fclose(mem);
+    fclose(defs_mem);
     const char *args = "";
     for (int k = 0; k < e.ndims; k++) { /* --optimize=size: the sizes are parameters too */
         len += (size_t)snprintf(sig + len, sizeof sig - len, ", int %s", e.dim_names[k]);
@@ -123,8 +126,11 @@ static void emit_step(Out *o, Value *v) {
     const char *existing = map_get(&o->bodies, whole);
     if (existing) {
         o->fn[v->id] = existing;
+        free(defs);
         return;
     }
+    fputs(defs, o->c);
+    free(defs);
     const char *base = arena_printf("%s_%s_%s%s", o->name, c_ident(v->label ? v->label : "t"), opname,
                                     backward ? arena_printf("_grad%d", v->grad_arg) : "");
     const char *name = base;
@@ -569,9 +575,6 @@ bool emit_model(Graph *g, const Plan *plan, const EmitOptions *opt, FILE *c, FIL
             fprintf(c, "static const float %s_c%d[1] = {%s};\n", o.name, v->id, flit(v->attr[0]));
     }
     fputc('\n', c);
-    int (*ranges)[2] = arena_alloc(sizeof(int[2]) * (size_t)(g->nparams + 1));
-    if (!g->inference && trainable_ranges(g, ranges)) /* none when every parameter is frozen */
-        emit_update_fn(&o);
     for (int i = 0; i < g->nvalues; i++) {
         Value *v = g->values[i];
         if (!is_leaf(v) && !v->alias_of && !v->fused && (o.for_loss[i] || o.for_outputs[i] || i >= g->nforward))

@@ -30,7 +30,6 @@ void emit_header(Out *o); /* size macros, the struct (model_members), prototypes
 /* ---- emit_update.c: initialisation, the optimizer, the schedule ------------------------------ */
 void emit_init_param(Out *o, const Value *p);       /* NAME_init's filling of parameter p */
 int trainable_ranges(const Graph *g, int (*r)[2]);  /* [begin, end) of params the optimizer updates */
-void emit_update_fn(Out *o);                        /* NAME_update: one range's update */
 void emit_step_fn(Out *o);                          /* NAME_step */
 void emit_schedule(Out *o);                         /* NAME_schedule: the learning rate */
 void emit_set_epoch(Out *o);                        /* NAME_set_epoch */

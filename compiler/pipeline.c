@@ -52,7 +52,7 @@ bool emit_c_files(const Compiled *m, const CFiles *o, FILE *c, FILE *h) {
     fprintf(h, "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n");
     if (o->header_name) /* else the header's text leads the same stream */
         fprintf(c, "%s#include \"%s\"\n\n", o->stamp, o->header_name);
-    fprintf(c, "#include <math.h>\n#include <string.h>\n\n");
+    fprintf(c, "#include <math.h>\n#include <string.h>\n\n#include \"dnn_kernels.h\"\n\n");
     bool ok = true;
     for (int i = 0; i < m->count && ok; i++)
         ok = emit_model(m->graphs[i], &m->plans[i], &o->emit, c, h);

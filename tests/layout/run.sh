@@ -31,7 +31,6 @@ ir
 cprint
 bind
 ops
-ops_conv_lanes
 ops_arith ops_dense ops_conv ops_loss ops_train
 ops_dispatch
 lower_train

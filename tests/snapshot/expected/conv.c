@@ -4,17 +4,14 @@
 #include "conv.h"
 #include <math.h>
 #include <string.h>
+#include "dnn_kernels.h"
 /* ==== model conv ==== */
 static const float conv_c13[1] = {9.99999975e-05f};
 static const float conv_c19[1] = {1.0f};
-/* the adam update of params[from, to) */
-static inline void conv_update(conv_model *m, int from, int to, const float lr, const int first, const float step_size, const float bc2_sqrt) {
-    /* 34 lines */
-}
 /* conv2d — conv.dnn:5: features = image |> conv2d(3, kernel = 3, pad = 1) |> relu |> maxpool(2);
  * in0: image [1, 8, 8], in1: features.0.weight [3, 1, 3, 3], in2: features.0.bias [3] → out: [3, 8, 8] */
 static void conv_features_0_conv2d(float *out, const float *in0, const float *in1, const float *in2, int n) {
-    /* 71 lines */
+    dnn_conv2d_forward(out, in0, in1, in2, n, 1, 8, 8, 3, 3, 1, 1);
 }
 /* relu — conv.dnn:5: features = image |> conv2d(3, kernel = 3, pad = 1) |> relu |> maxpool(2);
  * in0: [3, 8, 8] → out: [3, 8, 8] */
@@ -27,12 +24,12 @@ static void conv_features_1_relu(float *out, const float *in0, int n) {
 /* maxpool — conv.dnn:5: features = image |> conv2d(3, kernel = 3, pad = 1) |> relu |> maxpool(2);
  * in0: [3, 8, 8] → out: [3, 4, 4] */
 static void conv_features_2_maxpool(float *out, const float *in0, int n) {
-    /* 22 lines */
+    dnn_pool_forward(out, in0, n, 3, 8, 8, 2, 2, 0, 1);
 }
 /* dense — conv.dnn:6: logits = features |> flatten |> dense(4);
  * in0: [48], in1: logits.1.weight [4, 48], in2: logits.1.bias [4] → out: [4] */
 static void conv_logits_1_dense(float *out, const float *in0, const float *in1, const float *in2, int n) {
-    /* 161 lines */
+    dnn_dense_forward(out, in0, in1, in2, n, 48, 4);
 }
 /* softmax — conv.dnn:7: output probs = softmax(logits);
  * in0: logits [4] → out: [4] */
@@ -121,12 +118,18 @@ static void conv_loss_cross_entropy_grad0(float *dx, const float *dy, const floa
 /* gradient of dense — conv.dnn:6: logits = features |> flatten |> dense(4);
  * dy: [4], in0: [48], in1: logits.1.weight [4, 48], in2: logits.1.bias [4], out: logits [4] → dx: [48] */
 static void conv_logits_1_dense_grad0(float *dx, const float *dy, const float *in0, const float *in1, const float *in2, const float *out, int n) {
-    /* 95 lines */
+    (void)in0;
+    (void)in2;
+    (void)out;
+    dnn_dense_backward_input(dx, dy, in1, n, 48, 4);
 }
 /* gradient of dense — conv.dnn:6: logits = features |> flatten |> dense(4);
  * dy: [4], in0: [48], in1: logits.1.weight [4, 48], in2: logits.1.bias [4], out: logits [4] → dx: [4, 48] */
 static void conv_logits_1_dense_grad1(float *dx, const float *dy, const float *in0, const float *in1, const float *in2, const float *out, int n) {
-    /* 116 lines */
+    (void)in1;
+    (void)in2;
+    (void)out;
+    dnn_dense_backward_weight(dx, dy, in0, n, 48, 4);
 }
 /* gradient of dense — conv.dnn:6: logits = features |> flatten |> dense(4);
  * dy: [4], in0: [48], in1: logits.1.weight [4, 48], in2: logits.1.bias [4], out: logits [4] → dx: [4] */
@@ -135,10 +138,7 @@ static void conv_logits_1_dense_grad2(float *dx, const float *dy, const float *i
     (void)in1;
     (void)in2;
     (void)out;
-    memset(dx, 0, sizeof(float) * 4);
-    for (int s = 0; s < n; s++) {
-        for (int j = 0; j < 4; j++) dx[j] += dy[s * 4 + j];
-    }
+    dnn_dense_backward_bias(dx, dy, n, 4);
 }
 /* add — conv.dnn:6: logits = features |> flatten |> dense(4);
  * in0: [4, 48], in1: [4, 48] → out: [4, 48] */
@@ -150,7 +150,7 @@ static void conv_loss_add_2(float *out, const float *in0, const float *in1, int 
 /* gradient of maxpool — conv.dnn:5: features = image |> conv2d(3, kernel = 3, pad = 1) |> relu |> maxpool(2);
  * dy: [3, 4, 4], in0: [3, 8, 8], out: features [3, 4, 4] → dx: [3, 8, 8] */
 static void conv_features_2_maxpool_grad0(float *dx, const float *dy, const float *in0, const float *out, int n) {
-    /* 37 lines */
+    dnn_pool_backward(dx, dy, in0, out, n, 3, 8, 8, 2, 2, 0, 1);
 }
 /* gradient of relu — conv.dnn:5: features = image |> conv2d(3, kernel = 3, pad = 1) |> relu |> maxpool(2);
  * dy: [3, 8, 8], in0: [3, 8, 8], out: [3, 8, 8] → dx: [3, 8, 8] */
@@ -164,12 +164,19 @@ static void conv_features_1_relu_grad0(float *dx, const float *dy, const float *
 /* gradient of conv2d — conv.dnn:5: features = image |> conv2d(3, kernel = 3, pad = 1) |> relu |> maxpool(2);
  * dy: [3, 8, 8], in0: image [1, 8, 8], in1: features.0.weight [3, 1, 3, 3], in2: features.0.bias [3], out: [3, 8, 8] → dx: [3, 1, 3, 3] */
 static void conv_features_0_conv2d_grad1(float *dx, const float *dy, const float *in0, const float *in1, const float *in2, const float *out, int n) {
-    /* 54 lines */
+    (void)in1;
+    (void)in2;
+    (void)out;
+    dnn_conv2d_backward_weight(dx, dy, in0, n, 1, 8, 8, 3, 3, 1, 1);
 }
 /* gradient of conv2d — conv.dnn:5: features = image |> conv2d(3, kernel = 3, pad = 1) |> relu |> maxpool(2);
  * dy: [3, 8, 8], in0: image [1, 8, 8], in1: features.0.weight [3, 1, 3, 3], in2: features.0.bias [3], out: [3, 8, 8] → dx: [3] */
 static void conv_features_0_conv2d_grad2(float *dx, const float *dy, const float *in0, const float *in1, const float *in2, const float *out, int n) {
-    /* 13 lines */
+    (void)in0;
+    (void)in1;
+    (void)in2;
+    (void)out;
+    dnn_conv2d_backward_bias(dx, dy, n, 3, 8, 8);
 }
 /* add — conv.dnn:5: features = image |> conv2d(3, kernel = 3, pad = 1) |> relu |> maxpool(2);
  * in0: [3, 1, 3, 3], in1: [3, 1, 3, 3] → out: [3, 1, 3, 3] */
@@ -334,10 +341,13 @@ float conv_train_step(conv_model *m, const float *image, const int32_t *label, i
 /* torch.optim.Adam */
 void conv_step(conv_model *m) {
     const float lr = m->lr;
-    const int first = m->step == 0;
     m->step++;
     /* bias corrections in double, as PyTorch computes them */
     const double bc1 = 1.0 - pow(m->hparams.beta1, (double)m->step), bc2 = 1.0 - pow(m->hparams.beta2, (double)m->step);
     const float step_size = (float)(lr / bc1), bc2_sqrt = (float)sqrt(bc2);
-    conv_update(m, 0, 226, lr, first, step_size, bc2_sqrt);
+    const float weight_decay = (float)m->hparams.weight_decay;
+    const float beta1 = (float)m->hparams.beta1, one_minus_beta1 = (float)(1.0 - m->hparams.beta1);
+    const float beta2 = (float)m->hparams.beta2, one_minus_beta2 = (float)(1.0 - m->hparams.beta2);
+    const float eps = (float)m->hparams.eps;
+    dnn_adam_update(m->params + 0, m->grads + 0, m->exp_avg + 0, m->exp_avg_sq + 0, 226, lr, beta1, one_minus_beta1, beta2, one_minus_beta2, eps, weight_decay, 0, step_size, bc2_sqrt);
 }

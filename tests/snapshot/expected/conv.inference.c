@@ -4,16 +4,17 @@
 #include "conv.h"
 #include <math.h>
 #include <string.h>
+#include "dnn_kernels.h"
 /* ==== model conv ==== */
 /* conv2d_relu_maxpool — conv.dnn:5: features = image |> conv2d(3, kernel = 3, pad = 1) |> relu |> maxpool(2);
  * in0: image [1, 8, 8], in1: features.0.weight [3, 1, 3, 3], in2: features.0.bias [3] → out: [3, 4, 4] */
 static void conv_features_2_conv2d_relu_maxpool(float *out, const float *in0, const float *in1, const float *in2, int n) {
-    /* 93 lines */
+    dnn_conv2d_pool_forward(out, in0, in1, in2, n, 1, 8, 8, 3, 3, 1, 1, 2, 2, 0, 1, dnn_relu);
 }
 /* dense — conv.dnn:6: logits = features |> flatten |> dense(4);
  * in0: [48], in1: logits.1.weight [4, 48], in2: logits.1.bias [4] → out: [4] */
 static void conv_logits_1_dense(float *out, const float *in0, const float *in1, const float *in2, int n) {
-    /* 161 lines */
+    dnn_dense_forward(out, in0, in1, in2, n, 48, 4);
 }
 /* softmax — conv.dnn:7: output probs = softmax(logits);
  * in0: logits [4] → out: [4] */

@@ -4,16 +4,13 @@
 #include "layers.h"
 #include <math.h>
 #include <string.h>
+#include "dnn_kernels.h"
 /* ==== model layers ==== */
 static const float layers_c17[1] = {1.0f};
-/* the sgd update of params[from, to) */
-static inline void layers_update(layers_model *m, int from, int to, const float lr, const int first) {
-    /* 21 lines */
-}
 /* dense — layers.dnn:5: h = x |> dense(8) |> batchnorm |> relu |> dropout(0.5);
  * in0: x [6], in1: h.0.weight [8, 6], in2: h.0.bias [8] → out: [8] */
 static void layers_h_0_dense(float *out, const float *in0, const float *in1, const float *in2, int n) {
-    /* 593 lines */
+    dnn_dense_forward(out, in0, in1, in2, n, 6, 8);
 }
 /* batchnorm — layers.dnn:5: h = x |> dense(8) |> batchnorm |> relu |> dropout(0.5);
  * in0: [8], in1: h.1.weight [8], in2: h.1.bias [8], in3: h.1.running_mean [8], in4: h.1.running_var [8], in5: h.1.num_batches_tracked [] → out: [8] */
@@ -44,7 +41,7 @@ static void layers_h_3_dropout(float *out, const float *in0, int training, dnn_r
 /* dense — layers.dnn:6: output y = dense(h, 2);
  * in0: h [8], in1: y.weight [2, 8], in2: y.bias [2] → out: [2] */
 static void layers_y_dense(float *out, const float *in0, const float *in1, const float *in2, int n) {
-    /* 112 lines */
+    dnn_dense_forward(out, in0, in1, in2, n, 8, 2);
 }
 /* mse — layers.dnn:7: loss mse(y, t);
  * in0: y [2], in1: t [2] → out: [] */
@@ -69,12 +66,18 @@ static void layers_loss_mse_grad0(float *dx, const float *dy, const float *in0, 
 /* gradient of dense — layers.dnn:6: output y = dense(h, 2);
  * dy: [2], in0: h [8], in1: y.weight [2, 8], in2: y.bias [2], out: y [2] → dx: [8] */
 static void layers_y_dense_grad0(float *dx, const float *dy, const float *in0, const float *in1, const float *in2, const float *out, int n) {
-    /* 72 lines */
+    (void)in0;
+    (void)in2;
+    (void)out;
+    dnn_dense_backward_input(dx, dy, in1, n, 8, 2);
 }
 /* gradient of dense — layers.dnn:6: output y = dense(h, 2);
  * dy: [2], in0: h [8], in1: y.weight [2, 8], in2: y.bias [2], out: y [2] → dx: [2, 8] */
 static void layers_y_dense_grad1(float *dx, const float *dy, const float *in0, const float *in1, const float *in2, const float *out, int n) {
-    /* 76 lines */
+    (void)in1;
+    (void)in2;
+    (void)out;
+    dnn_dense_backward_weight(dx, dy, in0, n, 8, 2);
 }
 /* gradient of dense — layers.dnn:6: output y = dense(h, 2);
  * dy: [2], in0: h [8], in1: y.weight [2, 8], in2: y.bias [2], out: y [2] → dx: [2] */
@@ -83,10 +86,7 @@ static void layers_y_dense_grad2(float *dx, const float *dy, const float *in0, c
     (void)in1;
     (void)in2;
     (void)out;
-    memset(dx, 0, sizeof(float) * 2);
-    for (int s = 0; s < n; s++) {
-        for (int j = 0; j < 2; j++) dx[j] += dy[s * 2 + j];
-    }
+    dnn_dense_backward_bias(dx, dy, n, 2);
 }
 /* gradient of dropout — layers.dnn:5: h = x |> dense(8) |> batchnorm |> relu |> dropout(0.5);
  * dy: [8], in0: [8], out: h [8] → dx: [8] */
@@ -122,7 +122,10 @@ static void layers_h_1_batchnorm_grad2(float *dx, const float *dy, const float *
 /* gradient of dense — layers.dnn:5: h = x |> dense(8) |> batchnorm |> relu |> dropout(0.5);
  * dy: [8], in0: x [6], in1: h.0.weight [8, 6], in2: h.0.bias [8], out: [8] → dx: [8, 6] */
 static void layers_h_0_dense_grad1(float *dx, const float *dy, const float *in0, const float *in1, const float *in2, const float *out, int n) {
-    /* 52 lines */
+    (void)in1;
+    (void)in2;
+    (void)out;
+    dnn_dense_backward_weight(dx, dy, in0, n, 6, 8);
 }
 /* gradient of dense — layers.dnn:5: h = x |> dense(8) |> batchnorm |> relu |> dropout(0.5);
  * dy: [8], in0: x [6], in1: h.0.weight [8, 6], in2: h.0.bias [8], out: [8] → dx: [8] */
@@ -131,10 +134,7 @@ static void layers_h_0_dense_grad2(float *dx, const float *dy, const float *in0,
     (void)in1;
     (void)in2;
     (void)out;
-    memset(dx, 0, sizeof(float) * 8);
-    for (int s = 0; s < n; s++) {
-        for (int j = 0; j < 8; j++) dx[j] += dy[s * 8 + j];
-    }
+    dnn_dense_backward_bias(dx, dy, n, 8);
 }
 const dnn_tensor_info layers_tensors[LAYERS_NUM_TENSORS] = {
     {"h.0.weight", 2, {8, 6, 0, 0}, 48, 1},
@@ -298,7 +298,7 @@ float layers_train_step(layers_model *m, const float *x, const float *t, int n) 
 /* torch.optim.SGD */
 void layers_step(layers_model *m) {
     const float lr = m->lr;
-    const int first = m->step == 0;
     m->step++;
-    layers_update(m, 0, 90, lr, first);
+    const float weight_decay = (float)m->hparams.weight_decay;
+    dnn_sgd_update(m->params + 0, m->grads + 0, NULL, 90, lr, 0.0f, 0.0f, weight_decay, 0, 0);
 }

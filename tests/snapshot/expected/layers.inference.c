@@ -4,11 +4,12 @@
 #include "layers.h"
 #include <math.h>
 #include <string.h>
+#include "dnn_kernels.h"
 /* ==== model layers ==== */
 /* dense — layers.dnn:5: h = x |> dense(8) |> batchnorm |> relu |> dropout(0.5);
  * in0: x [6], in1: h.0.weight [8, 6], in2: h.0.bias [8] → out: [8] */
 static void layers_h_0_dense(float *out, const float *in0, const float *in1, const float *in2, int n) {
-    /* 593 lines */
+    dnn_dense_forward(out, in0, in1, in2, n, 6, 8);
 }
 /* batchnorm — layers.dnn:5: h = x |> dense(8) |> batchnorm |> relu |> dropout(0.5);
  * in0: [8], in1: h.1.weight [8], in2: h.1.bias [8], in3: h.1.running_mean [8], in4: h.1.running_var [8], in5: h.1.num_batches_tracked [] → out: [8] */
@@ -26,7 +27,7 @@ static void layers_h_2_relu(float *out, const float *in0, int n) {
 /* dense — layers.dnn:6: output y = dense(h, 2);
  * in0: h [8], in1: y.weight [2, 8], in2: y.bias [2] → out: [2] */
 static void layers_y_dense(float *out, const float *in0, const float *in1, const float *in2, int n) {
-    /* 112 lines */
+    dnn_dense_forward(out, in0, in1, in2, n, 8, 2);
 }
 const dnn_tensor_info layers_tensors[LAYERS_NUM_TENSORS] = {
     {"h.0.weight", 2, {8, 6, 0, 0}, 48, 1},

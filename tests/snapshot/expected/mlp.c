@@ -4,16 +4,13 @@
 #include "mlp.h"
 #include <math.h>
 #include <string.h>
+#include "dnn_kernels.h"
 /* ==== model mlp ==== */
 static const float mlp_c11[1] = {1.0f};
-/* the sgd update of params[from, to) */
-static inline void mlp_update(mlp_model *m, int from, int to, const float lr, const int first) {
-    /* 29 lines */
-}
 /* dense — mlp.dnn:5: h = x |> dense(8) |> relu;
  * in0: x [4], in1: h.0.weight [8, 4], in2: h.0.bias [8] → out: [8] */
 static void mlp_h_0_dense(float *out, const float *in0, const float *in1, const float *in2, int n) {
-    /* 593 lines */
+    dnn_dense_forward(out, in0, in1, in2, n, 4, 8);
 }
 /* relu — mlp.dnn:5: h = x |> dense(8) |> relu;
  * in0: [8] → out: [8] */
@@ -26,7 +23,7 @@ static void mlp_h_1_relu(float *out, const float *in0, int n) {
 /* dense — mlp.dnn:6: logits = dense(h, 3);
  * in0: h [8], in1: logits.weight [3, 8], in2: logits.bias [3] → out: [3] */
 static void mlp_logits_dense(float *out, const float *in0, const float *in1, const float *in2, int n) {
-    /* 136 lines */
+    dnn_dense_forward(out, in0, in1, in2, n, 8, 3);
 }
 /* softmax — mlp.dnn:7: output p = softmax(logits);
  * in0: logits [3] → out: [3] */
@@ -53,12 +50,18 @@ static void mlp_loss_cross_entropy_grad0(float *dx, const float *dy, const float
 /* gradient of dense — mlp.dnn:6: logits = dense(h, 3);
  * dy: [3], in0: h [8], in1: logits.weight [3, 8], in2: logits.bias [3], out: logits [3] → dx: [8] */
 static void mlp_logits_dense_grad0(float *dx, const float *dy, const float *in0, const float *in1, const float *in2, const float *out, int n) {
-    /* 72 lines */
+    (void)in0;
+    (void)in2;
+    (void)out;
+    dnn_dense_backward_input(dx, dy, in1, n, 8, 3);
 }
 /* gradient of dense — mlp.dnn:6: logits = dense(h, 3);
  * dy: [3], in0: h [8], in1: logits.weight [3, 8], in2: logits.bias [3], out: logits [3] → dx: [3, 8] */
 static void mlp_logits_dense_grad1(float *dx, const float *dy, const float *in0, const float *in1, const float *in2, const float *out, int n) {
-    /* 80 lines */
+    (void)in1;
+    (void)in2;
+    (void)out;
+    dnn_dense_backward_weight(dx, dy, in0, n, 8, 3);
 }
 /* gradient of dense — mlp.dnn:6: logits = dense(h, 3);
  * dy: [3], in0: h [8], in1: logits.weight [3, 8], in2: logits.bias [3], out: logits [3] → dx: [3] */
@@ -67,10 +70,7 @@ static void mlp_logits_dense_grad2(float *dx, const float *dy, const float *in0,
     (void)in1;
     (void)in2;
     (void)out;
-    memset(dx, 0, sizeof(float) * 3);
-    for (int s = 0; s < n; s++) {
-        for (int j = 0; j < 3; j++) dx[j] += dy[s * 3 + j];
-    }
+    dnn_dense_backward_bias(dx, dy, n, 3);
 }
 /* gradient of relu — mlp.dnn:5: h = x |> dense(8) |> relu;
  * dy: [8], in0: [8], out: h [8] → dx: [8] */
@@ -84,7 +84,10 @@ static void mlp_h_1_relu_grad0(float *dx, const float *dy, const float *in0, con
 /* gradient of dense — mlp.dnn:5: h = x |> dense(8) |> relu;
  * dy: [8], in0: x [4], in1: h.0.weight [8, 4], in2: h.0.bias [8], out: [8] → dx: [8, 4] */
 static void mlp_h_0_dense_grad1(float *dx, const float *dy, const float *in0, const float *in1, const float *in2, const float *out, int n) {
-    /* 52 lines */
+    (void)in1;
+    (void)in2;
+    (void)out;
+    dnn_dense_backward_weight(dx, dy, in0, n, 4, 8);
 }
 /* gradient of dense — mlp.dnn:5: h = x |> dense(8) |> relu;
  * dy: [8], in0: x [4], in1: h.0.weight [8, 4], in2: h.0.bias [8], out: [8] → dx: [8] */
@@ -93,10 +96,7 @@ static void mlp_h_0_dense_grad2(float *dx, const float *dy, const float *in0, co
     (void)in1;
     (void)in2;
     (void)out;
-    memset(dx, 0, sizeof(float) * 8);
-    for (int s = 0; s < n; s++) {
-        for (int j = 0; j < 8; j++) dx[j] += dy[s * 8 + j];
-    }
+    dnn_dense_backward_bias(dx, dy, n, 8);
 }
 const dnn_tensor_info mlp_tensors[MLP_NUM_TENSORS] = {
     {"h.0.weight", 2, {8, 4, 0, 0}, 32, 1},
@@ -232,5 +232,8 @@ void mlp_step(mlp_model *m) {
     const float lr = m->lr;
     const int first = m->step == 0;
     m->step++;
-    mlp_update(m, 0, 67, lr, first);
+    const float weight_decay = (float)m->hparams.weight_decay;
+    const float momentum = (float)m->hparams.momentum;
+    const float one_minus_dampening = (float)(1.0 - m->hparams.dampening);
+    dnn_sgd_update(m->params + 0, m->grads + 0, m->momentum_buffer + 0, 67, lr, momentum, one_minus_dampening, weight_decay, 0, first);
 }

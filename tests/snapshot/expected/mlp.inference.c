@@ -4,11 +4,12 @@
 #include "mlp.h"
 #include <math.h>
 #include <string.h>
+#include "dnn_kernels.h"
 /* ==== model mlp ==== */
 /* dense — mlp.dnn:5: h = x |> dense(8) |> relu;
  * in0: x [4], in1: h.0.weight [8, 4], in2: h.0.bias [8] → out: [8] */
 static void mlp_h_0_dense(float *out, const float *in0, const float *in1, const float *in2, int n) {
-    /* 593 lines */
+    dnn_dense_forward(out, in0, in1, in2, n, 4, 8);
 }
 /* relu — mlp.dnn:5: h = x |> dense(8) |> relu;
  * in0: [8] → out: [8] */
@@ -21,7 +22,7 @@ static void mlp_h_1_relu(float *out, const float *in0, int n) {
 /* dense — mlp.dnn:6: logits = dense(h, 3);
  * in0: h [8], in1: logits.weight [3, 8], in2: logits.bias [3] → out: [3] */
 static void mlp_logits_dense(float *out, const float *in0, const float *in1, const float *in2, int n) {
-    /* 136 lines */
+    dnn_dense_forward(out, in0, in1, in2, n, 8, 3);
 }
 /* softmax — mlp.dnn:7: output p = softmax(logits);
  * in0: logits [3] → out: [3] */
