@@ -83,8 +83,12 @@ fi
 
 for cc in gcc clang; do
     if ! command -v $cc >/dev/null 2>&1; then skip "pedantic_$cc" "$cc not installed"; continue; fi
-    if $cc -std=c99 -O2 -Wall -Wextra -Wpedantic -Werror -D_POSIX_C_SOURCE=200809L -Iruntime \
-           -c runtime/dnn_data.c -o "$tmp/data.o" 2>"$tmp/cc.log"; then
+    ok=1
+    for src in runtime/data/*.c; do
+        $cc -std=c99 -O2 -Wall -Wextra -Wpedantic -Werror -D_POSIX_C_SOURCE=200809L -Iruntime \
+            -c "$src" -o "$tmp/data.o" 2>"$tmp/cc.log" || { ok=0; break; }
+    done
+    if [ $ok = 1 ]; then
         pass "pedantic_$cc"
     else
         fail "pedantic_$cc" "$(first "$tmp/cc.log")"

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Runtime tests. Builds build/libdnnrt.a and the test programs, runs them,
-# checks that dnn_core.c stays freestanding and warning-free under gcc and
-# clang, checks files against Python (json + struct, and PyTorch when it is
+# checks that the core (runtime/core) stays freestanding, small and
+# warning-free under gcc and clang and builds alone for a Cortex-M4, that
+# the runtime keeps its layout, checks files against Python (json + struct, and PyTorch when it is
 # installed), then runs the test programs again under ASan and UBSan.
 # Prints "PASS runtime.NAME", "FAIL runtime.NAME: why" or "SKIP ...".
 cd "$(dirname "$0")/../.." || exit 2
@@ -58,39 +59,63 @@ run_all "$tmp/plain"
 
 # ---- the core is freestanding and warning-free ----------------------------
 # (immintrin.h, for the AVX kernels' vectors, is the compiler's own: no library)
-bad=$(grep -h '^[[:space:]]*#[[:space:]]*include' runtime/dnn_core.c runtime/dnn.h |
+core=$(ls runtime/core/*.c)
+bad=$(grep -h '^[[:space:]]*#[[:space:]]*include' $core runtime/dnn.h |
       grep -v -E '<(stdint|stddef|string|math|immintrin)\.h>|"dnn\.h"')
 if [ -z "$bad" ]; then pass core_includes; else fail core_includes "$bad"; fi
 
 for cc in gcc clang; do
     if ! command -v $cc >/dev/null 2>&1; then skip "pedantic_$cc" "$cc not installed"; continue; fi
-    if $cc -std=c99 -O2 -Wall -Wextra -Wpedantic -Werror -Iruntime -c runtime/dnn_core.c -o "$tmp/core.o" 2>"$tmp/cc.log" &&
-       $cc -std=c99 -O2 -Wall -Wextra -Wpedantic -Werror -D_POSIX_C_SOURCE=200809L -Iruntime \
-           -c runtime/dnn_host.c -o "$tmp/host.o" 2>>"$tmp/cc.log"; then
-        pass "pedantic_$cc"
-    else
-        fail "pedantic_$cc" "$(first "$tmp/cc.log")"
-    fi
+    ok=1
+    for src in $core; do
+        $cc -std=c99 -O2 -Wall -Wextra -Wpedantic -Werror -Iruntime -c "$src" -o "$tmp/core.o" 2>"$tmp/cc.log" ||
+            { ok=0; break; }
+    done
+    for src in runtime/host/*.c; do
+        [ $ok = 1 ] || break
+        $cc -std=c99 -O2 -Wall -Wextra -Wpedantic -Werror -D_POSIX_C_SOURCE=200809L -Iruntime \
+            -c "$src" -o "$tmp/host.o" 2>"$tmp/cc.log" || ok=0
+    done
+    if [ $ok = 1 ]; then pass "pedantic_$cc"; else fail "pedantic_$cc" "$(first "$tmp/cc.log")"; fi
 done
 
 # Built freestanding, the core may call only these libc and libm functions.
+FREESTANDING='^(memcpy|memset|memcmp|memmove|strlen|strchr|strcmp|sqrt|log|cos|nextafterf)$'
 if ! command -v nm >/dev/null 2>&1; then
     skip core_freestanding "nm not installed"
-elif $CC -std=c99 -O2 -ffreestanding -fno-builtin -Wall -Wextra -Wpedantic -Werror -Iruntime \
-        -c runtime/dnn_core.c -o "$tmp/free.o" 2>"$tmp/cc.log"; then
-    extra=$(nm -u "$tmp/free.o" | awk '{print $NF}' |
-            grep -v -E '^(memcpy|memset|memcmp|memmove|strlen|strchr|strcmp|sqrt|log|cos|nextafterf)$' | tr '\n' ' ')
-    if [ -z "$extra" ]; then pass core_freestanding; else fail core_freestanding "calls $extra"; fi
 else
-    fail core_freestanding "$(first "$tmp/cc.log")"
+    ok=1 extra=""
+    for src in $core; do
+        if ! $CC -std=c99 -O2 -ffreestanding -fno-builtin -Wall -Wextra -Wpedantic -Werror -Iruntime \
+                -c "$src" -o "$tmp/free.o" 2>"$tmp/cc.log"; then
+            ok=0; break
+        fi
+        extra="$extra$(nm -u "$tmp/free.o" | awk '{print $NF}' | grep -v -E "$FREESTANDING" | tr '\n' ' ')"
+    done
+    if [ $ok = 0 ]; then fail core_freestanding "$(first "$tmp/cc.log")"
+    elif [ -z "$extra" ]; then pass core_freestanding
+    else fail core_freestanding "calls $extra"; fi
 fi
 
+# The library firmware links: `make core` with the cross compiler, the
+# flags of docs/firmware.md and -ffreestanding, and nothing but the core
+# in it (what examples/firmware/build.sh and tests/firmware link).
 if command -v arm-none-eabi-gcc >/dev/null 2>&1; then
-    if arm-none-eabi-gcc -std=c99 -O2 -mcpu=cortex-m4 -mthumb -ffreestanding -Wall -Wextra -Wpedantic -Werror \
-            -Iruntime -c runtime/dnn_core.c -o "$tmp/arm.o" 2>"$tmp/cc.log"; then
-        pass core_cortex_m4
+    if make -s core CC=arm-none-eabi-gcc BUILD="$tmp/arm" \
+            CFLAGS="-mcpu=cortex-m4 -mthumb -Os -ffreestanding -Werror" >"$tmp/cc.log" 2>&1; then
+        extra=$(arm-none-eabi-nm -u "$tmp/arm/libdnnrt_core.a" | awk 'NF {print $NF}' | grep -v ':$' |
+                grep -v -E "$FREESTANDING" | grep -v '^__aeabi_' | sort -u | tr '\n' ' ')
+        members=$(arm-none-eabi-ar t "$tmp/arm/libdnnrt_core.a" | tr '\n' ' ')
+        want=$(for f in $core; do basename "$f" .c; done | sed 's/$/.o/' | tr '\n' ' ')
+        if [ -n "$extra" ]; then
+            fail core_cortex_m4 "libdnnrt_core.a for the Cortex-M4 calls $extra"
+        elif [ "$members" != "$want" ]; then
+            fail core_cortex_m4 "libdnnrt_core.a holds $members, not $want"
+        else
+            pass core_cortex_m4
+        fi
     else
-        fail core_cortex_m4 "$(first "$tmp/cc.log")"
+        fail core_cortex_m4 "make core CC=arm-none-eabi-gcc: $(grep -m 1 -E 'error|Error' "$tmp/cc.log" | cut -c 1-200)"
     fi
 else
     skip core_cortex_m4 "arm-none-eabi-gcc not installed"
