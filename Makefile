@@ -149,11 +149,12 @@ clean:
 	rm -rf $(BUILD)
 
 # `make install PREFIX=/usr DESTDIR=/tmp/root` (see docs/build-systems.md):
-# the compiler, the runtime library and headers, pkg-config and CMake
-# package files and the man page; `make uninstall` with the same variables
+# the compiler, the runtime libraries (libdnnrt.a, libdnnrt_core.a) and
+# headers, pkg-config (dnnrt.pc, dnnrt-core.pc) and CMake package files
+# and the man page; `make uninstall` with the same variables
 # removes exactly those files, then the two directories only dnnc uses
 # (include/dnn, lib/cmake/Dnnc) if they are empty. The paths written into
-# dnnrt.pc and DnncConfig.cmake leave DESTDIR out.
+# the .pc files and DnncConfig.cmake leave DESTDIR out.
 VERSION      := $(shell sed -n 's/.*DNNC_VERSION "\(.*\)".*/\1/p' compiler/dnnc.h)
 BINDIR       ?= $(PREFIX)/bin
 LIBDIR       ?= $(PREFIX)/lib
@@ -162,8 +163,9 @@ MANDIR       ?= $(PREFIX)/share/man
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 CMAKEDIR     ?= $(LIBDIR)/cmake/Dnnc
 RUNTIME_H     = $(wildcard runtime/*.h)
-INSTALLED     = $(BINDIR)/dnnc $(LIBDIR)/libdnnrt.a $(RUNTIME_H:runtime/%=$(INCLUDEDIR)/dnn/%) \
-                $(PKGCONFIGDIR)/dnnrt.pc $(MANDIR)/man1/dnnc.1 \
+PC_FILES      = dnnrt.pc dnnrt-core.pc
+INSTALLED     = $(BINDIR)/dnnc $(LIBDIR)/libdnnrt.a $(LIBDIR)/libdnnrt_core.a $(RUNTIME_H:runtime/%=$(INCLUDEDIR)/dnn/%) \
+                $(PC_FILES:%=$(PKGCONFIGDIR)/%) $(MANDIR)/man1/dnnc.1 \
                 $(CMAKEDIR)/Dnnc.cmake $(CMAKEDIR)/DnncConfig.cmake $(CMAKEDIR)/DnncConfigVersion.cmake
 # A directory as the package files name it: ${prefix}/... (.pc) or relative
 # (CMake, which finds PREFIX from the config file's own place) when it lies
@@ -174,8 +176,9 @@ CMAKE_PREFIX_DIR = $(if $(filter $(PREFIX)/%,$(CMAKEDIR)),$${CMAKE_CURRENT_LIST_
 
 install: all
 	@mkdir -p $(BUILD)/install
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' -e 's|@LIBDIR@|$(call pc_dir,$(LIBDIR))|' \
-	    -e 's|@INCLUDEDIR@|$(call pc_dir,$(INCLUDEDIR))|' install/dnnrt.pc.in >$(BUILD)/install/dnnrt.pc
+	for pc in $(PC_FILES); do \
+	    sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' -e 's|@LIBDIR@|$(call pc_dir,$(LIBDIR))|' \
+	        -e 's|@INCLUDEDIR@|$(call pc_dir,$(INCLUDEDIR))|' install/$$pc.in >$(BUILD)/install/$$pc || exit 1; done
 	sed -e 's|@PREFIX_DIR@|$(CMAKE_PREFIX_DIR)|' -e 's|@VERSION@|$(VERSION)|' -e 's|@BINDIR@|$(call rel_dir,$(BINDIR))|' \
 	    -e 's|@LIBDIR@|$(call rel_dir,$(LIBDIR))|' -e 's|@INCLUDEDIR@|$(call rel_dir,$(INCLUDEDIR))|' \
 	    cmake/DnncConfig.cmake.in >$(BUILD)/install/DnncConfig.cmake
@@ -183,9 +186,9 @@ install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR)/dnn \
 	    $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(CMAKEDIR)
 	install -m 755 $(BUILD)/dnnc $(DESTDIR)$(BINDIR)/dnnc
-	install -m 644 $(BUILD)/libdnnrt.a $(DESTDIR)$(LIBDIR)/libdnnrt.a
+	install -m 644 $(BUILD)/libdnnrt.a $(BUILD)/libdnnrt_core.a $(DESTDIR)$(LIBDIR)
 	install -m 644 $(RUNTIME_H) $(DESTDIR)$(INCLUDEDIR)/dnn
-	install -m 644 $(BUILD)/install/dnnrt.pc $(DESTDIR)$(PKGCONFIGDIR)/dnnrt.pc
+	install -m 644 $(PC_FILES:%=$(BUILD)/install/%) $(DESTDIR)$(PKGCONFIGDIR)
 	install -m 644 docs/dnnc.1 $(DESTDIR)$(MANDIR)/man1/dnnc.1
 	install -m 644 cmake/Dnnc.cmake $(BUILD)/install/DnncConfig.cmake \
 	    $(BUILD)/install/DnncConfigVersion.cmake $(DESTDIR)$(CMAKEDIR)
