@@ -121,6 +121,17 @@ int dnn_st_find(const void *buf, size_t len, const char *name, dnn_st_view *out)
  * DNN_OK, DNN_E_MISSING, DNN_E_SPACE (cap too small) or another DNN_E* code. */
 int dnn_st_metadata(const void *buf, size_t len, const char *key, char *out, size_t cap);
 
+/* ---- Running a kernel's loop on several threads ---------------------------
+ * A program with threads may set dnn_parallel_for (NULL, the default:
+ * serial) to a function that calls body(ctx, lo, hi) on ranges covering
+ * [0, n) exactly once, on whatever threads it has, and returns when all
+ * are done. The kernels of dnn_kernels.h hand it (dnn_parallel_run) only
+ * loops whose items write separate outputs with separate sums, so the
+ * results do not depend on the split or the thread count. */
+typedef void dnn_parallel_body(void *ctx, int lo, int hi);
+typedef void dnn_parallel_for_fn(dnn_parallel_body *body, void *ctx, int n);
+extern dnn_parallel_for_fn *dnn_parallel_for;
+
 /* ---- Vectors for generated kernels -----------------------------------------
  * With --optimize=speed the generated dense kernels keep 8 partial sums per
  * dot product, added in a fixed order, or accumulate 8 outputs at once, and
