@@ -84,7 +84,7 @@ int dnn_main(const dnn_program *p, int argc, char **argv) {
         return 2;
     }
     r.m = xcalloc(1, p->model_size);
-    r.params = (float *)((char *)r.m + p->params_offset);
+    p->view(r.m, &r.v);
     if (r.o.class_names && class_names(&r))
         rc = 2;
     else if (!strcmp(r.o.command, "train"))

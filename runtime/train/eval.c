@@ -86,7 +86,7 @@ void dnn_score(const Run *r, const Batch *b, int n, long *correct, long *total, 
     const dnn_program *p = r->p;
     if (p->score == DNN_SCORE_NONE)
         return;
-    const float *pr = AT(r, p->pred_offset, const float *);
+    const float *pr = r->v.pred;
     const dnn_io *t = &p->targets[p->score_target];
     for (int i = 0; i < n; i++) {
         const float *row = pr + (size_t)i * p->pred_size;

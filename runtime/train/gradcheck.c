@@ -79,6 +79,7 @@ static void index_str(char *buf, size_t cap, const dnn_tensor_info *t, int k) {
 typedef struct Twin {
     const dnn_program *p;
     const void *snapshot;     /* the float model before any evaluation */
+    const float *w0;          /* its parameters */
     void *m;                  /* NAME_f64_model */
     double *w, *g;            /* its parameters and gradients, laid out like params */
     double *x[MAX_SLOTS];     /* the inputs */
@@ -87,14 +88,17 @@ typedef struct Twin {
     int n;
 } Twin;
 
-static void twin_init(Twin *t, const dnn_program *p, const void *snapshot, const Batch *b, int n) {
+static void twin_init(Twin *t, const dnn_program *p, void *snapshot, const Batch *b, int n) {
+    dnn_model_view v;
     memset(t, 0, sizeof *t);
+    p->view(snapshot, &v);
     t->p = p;
     t->snapshot = snapshot;
+    t->w0 = v.params;
     t->n = n;
     t->m = xcalloc(1, p->f64_model_size);
-    t->w = (double *)((char *)t->m + p->f64_params_offset);
-    t->g = (double *)((char *)t->m + p->f64_grads_offset);
+    t->w = p->f64_params(t->m);
+    t->g = p->f64_grads(t->m);
     for (int s = 0; s < p->ninputs + p->ntargets; s++) {
         const dnn_io *io = dnn_slot_io(p, s);
         const void *from = s < p->ninputs ? b->x[s] : b->y[s - p->ninputs];
@@ -132,7 +136,7 @@ typedef struct Probe {
 } Probe;
 
 static Probe probe(Twin *t, size_t at, double eps, double loss0) {
-    const double w = ((const float *)((const char *)t->snapshot + t->p->params_offset))[at];
+    const double w = t->w0[at];
     const double h = eps * fmax(1.0, fabs(w));
     const double lm = twin_loss(t, at, w - h), lm2 = twin_loss(t, at, w - h / 2);
     const double lp2 = twin_loss(t, at, w + h / 2), lp = twin_loss(t, at, w + h);
@@ -270,7 +274,7 @@ int dnn_cmd_gradcheck(Run *r) {
     for (int i = 0; i < p->num_tensors; i++) {
         if (!p->tensors[i].trainable)
             continue;
-        size_t base = (size_t)(p->tensor(r->m, i) - r->params);
+        size_t base = (size_t)(p->tensor(r->m, i) - r->v.params);
         memcpy(grad_f + base, p->grad(r->m, i), sizeof(float) * (size_t)p->tensors[i].size);
         for (int k = 0; k < p->tensors[i].size; k++) {
             grad_d[base + k] = t.g[base + k];
@@ -295,7 +299,7 @@ int dnn_cmd_gradcheck(Run *r) {
     for (int i = 0; i < p->num_tensors; i++) {
         if (!p->tensors[i].trainable)
             continue;
-        size_t base = (size_t)(p->tensor(r->m, i) - r->params);
+        size_t base = (size_t)(p->tensor(r->m, i) - r->v.params);
         int size = p->tensors[i].size, skips = 0, k = largest(order + base, size, top, tries);
         Worst td = {0, -1, 0}, tf = {0, -1, 0}, ta = compare_all(&g, i, base, size);
         int checked = check_elements(&t, &g, i, base, top, k, r->o.coords, &td, &tf, &skips);

@@ -72,7 +72,7 @@ static void ema_update(const Run *r, float *ema, double decay, int first) {
         if (!p->tensors[i].trainable)
             continue;
         const float *w = p->tensor(r->m, i);
-        float *e = ema + (w - r->params);
+        float *e = ema + (w - r->v.params);
         for (int k = 0; k < p->tensors[i].size; k++)
             e[k] = first ? w[k] : (float)(decay * e[k] + (1 - decay) * w[k]);
     }
@@ -84,7 +84,7 @@ static void ema_swap(const Run *r, float *ema) {
     for (int i = 0; i < p->num_tensors; i++) {
         if (!p->tensors[i].trainable)
             continue;
-        float *w = p->tensor(r->m, i), *e = ema + (w - r->params);
+        float *w = p->tensor(r->m, i), *e = ema + (w - r->v.params);
         for (int k = 0; k < p->tensors[i].size; k++) {
             float t = w[k];
             w[k] = e[k];
@@ -281,7 +281,7 @@ int dnn_cmd_train(Run *r) {
     if (o->nhp) { /* the values in use when some came from the command line */
         printf("hyper-parameters:");
         for (int i = 0; i < p->nhparams; i++)
-            printf("%s %s %.9g", i ? "," : "", p->hparam_names[i], *AT(r, p->hparam_offsets[i], const double *));
+            printf("%s %s %.9g", i ? "," : "", p->hparam_names[i], *p->hparam(r->m, i));
         printf("\n");
     }
     if (!from) { /* epoch 0: the initial weights, eval mode (the first babysitting check) */
@@ -289,7 +289,7 @@ int dnn_cmd_train(Run *r) {
         p->set_epoch(r->m, 0);
         dnn_epoch_row *w = &l.rows[l.nrows++];
         w->epoch = 0;
-        w->lr = *AT(r, p->lr_offset, const float *);
+        w->lr = *r->v.lr;
         initial_loss(r, &train_set, &w->train_loss, &w->train_acc);
         w->val_loss = w->val_acc = NAN;
         if (have_val)
@@ -338,7 +338,7 @@ int dnn_cmd_train(Run *r) {
                 break;
             }
             if (l.ema)
-                ema_update(r, l.ema, p->ema_decay, *AT(r, p->step_offset, int64_t *) == 1);
+                ema_update(r, l.ema, p->ema_decay, *r->v.step == 1);
             l.loss_sum += (double)loss * n;
             l.seen += n;
             if (show)
@@ -364,7 +364,7 @@ int dnn_cmd_train(Run *r) {
             break;
         dnn_epoch_row *w = &l.rows[l.nrows++];
         w->epoch = l.epoch + 1;
-        w->lr = *AT(r, p->lr_offset, const float *);
+        w->lr = *r->v.lr;
         w->train_loss = l.loss_sum / (double)l.seen;
         w->train_acc = l.scored ? (double)l.correct / (double)l.scored : NAN;
         w->val_loss = w->val_acc = NAN;
@@ -387,7 +387,7 @@ int dnn_cmd_train(Run *r) {
                     l.best = xcalloc(p->params_size, sizeof(float));
                 if (l.ema)
                     ema_swap(r, l.ema); /* the weights that were evaluated */
-                memcpy(l.best, r->params, sizeof(float) * p->params_size);
+                memcpy(l.best, r->v.params, sizeof(float) * p->params_size);
                 if (l.ema)
                     ema_swap(r, l.ema);
             } else if (++l.bad_epochs >= p->patience) {
@@ -429,7 +429,7 @@ int dnn_cmd_train(Run *r) {
         }
     }
     if (l.best) /* already the average when there is one */
-        memcpy(r->params, l.best, sizeof(float) * p->params_size);
+        memcpy(r->v.params, l.best, sizeof(float) * p->params_size);
     else if (l.ema)
         ema_swap(r, l.ema);
     if (!status && dnn_save_weights(r, save)) {

@@ -328,7 +328,7 @@ static void usage(const dnn_program *p, FILE *out) {
     if (m)
         p->init(m, p->seed);
     for (int i = 0; i < p->nhparams; i++)
-        fprintf(out, "%s %s %.9g", i ? "," : "", p->hparam_names[i], m ? *(const double *)((char *)m + p->hparam_offsets[i]) : NAN);
+        fprintf(out, "%s %s %.9g", i ? "," : "", p->hparam_names[i], m ? *p->hparam(m, i) : NAN);
     fprintf(out, "\n");
     free(m);
 }

@@ -35,7 +35,7 @@ static char *log_text(const Loop *l) {
 static double *hparam_at(const Run *r, const char *name) {
     for (int i = 0; i < r->p->nhparams; i++)
         if (!strcmp(r->p->hparam_names[i], name))
-            return AT(r, r->p->hparam_offsets[i], double *);
+            return r->p->hparam(r->m, i);
     return NULL;
 }
 
@@ -96,7 +96,7 @@ int dnn_apply_hparams(const Run *r) {
 static char *hparams_text(const Run *r) {
     char *s = xcalloc(64 * (size_t)(r->p->nhparams + 1), 1);
     for (int i = 0; i < r->p->nhparams; i++)
-        sprintf(s + strlen(s), "%s%s=%a", i ? " " : "", r->p->hparam_names[i], *AT(r, r->p->hparam_offsets[i], double *));
+        sprintf(s + strlen(s), "%s%s=%a", i ? " " : "", r->p->hparam_names[i], *r->p->hparam(r->m, i));
     return s;
 }
 
@@ -130,7 +130,7 @@ int dnn_write_settings(const Run *r, const char *path, int epochs, uint64_t seed
     len += (size_t)snprintf(s + len, cap - len, "  \"optimizer\": \"%s\",\n", p->optimizer);
     for (int i = 0; i < p->nhparams; i++)
         len += (size_t)snprintf(s + len, cap - len, "  \"%s\": %.17g,\n", p->hparam_names[i],
-                                *AT(r, p->hparam_offsets[i], double *));
+                                *p->hparam(r->m, i));
     if (p->schedule)
         len += (size_t)snprintf(s + len, cap - len, "  \"schedule\": \"%s\",\n  \"per_step\": %s,\n", p->schedule,
                                 p->per_step ? "true" : "false");
@@ -159,7 +159,7 @@ int dnn_save_checkpoint(const Run *r, const Loop *l, const char *path) {
     dnn_tensor_ptrs(r, (float **)src);
     int k = p->num_tensors;
     for (int i = 0; i <= p->nstates + 1; i++) {
-        const float *data = i < p->nstates ? AT(r, p->state_offsets[i], const float *) : i == p->nstates ? l->ema : l->best;
+        const float *data = i < p->nstates ? p->state(r->m, i) : i == p->nstates ? l->ema : l->best;
         if (!data)
             continue;
         names[k - p->num_tensors] = i < p->nstates ? text_of("optimizer.%s", p->state_names[i])
@@ -167,13 +167,13 @@ int dnn_save_checkpoint(const Run *r, const Loop *l, const char *path) {
         info[k] = (dnn_tensor_info){names[k - p->num_tensors], 1, {(int)p->params_size, 0, 0, 0}, (int)p->params_size, 0};
         src[k++] = data;
     }
-    const dnn_rng *rng = AT(r, p->rng_offset, const dnn_rng *);
+    const dnn_rng *rng = r->v.rng;
     Meta mt = {0};
     dnn_meta_add(&mt, "dnn.format", strdup(CKPT_FORMAT));
     dnn_meta_add(&mt, "dnn.model", strdup(p->name));
     dnn_meta_add(&mt, "dnn.epoch", text_of("%d", l->epoch));
     dnn_meta_add(&mt, "dnn.batch", text_of("%ld", l->batch));
-    dnn_meta_add(&mt, "dnn.step", text_of("%lld", (long long)*AT(r, p->step_offset, const int64_t *)));
+    dnn_meta_add(&mt, "dnn.step", text_of("%lld", (long long)*r->v.step));
     dnn_meta_add(&mt, "dnn.rng", text_of("%llx %llx", (unsigned long long)rng->state, (unsigned long long)rng->inc));
     dnn_meta_add(&mt, "dnn.shuffle", text_of("%llx %llx", (unsigned long long)l->shuffle.state,
                                          (unsigned long long)l->shuffle.inc));
@@ -246,7 +246,7 @@ int dnn_load_checkpoint(Run *r, Loop *l, const char *path) {
             goto done;
     for (int i = 0; i < p->nstates; i++) {
         char *name = text_of("optimizer.%s", p->state_names[i]);
-        int bad = dnn_ckpt_array(buf, len, name, AT(r, p->state_offsets[i], float *), p->params_size, path);
+        int bad = dnn_ckpt_array(buf, len, name, p->state(r->m, i), p->params_size, path);
         free(name);
         if (bad)
             goto done;
@@ -261,7 +261,7 @@ int dnn_load_checkpoint(Run *r, Loop *l, const char *path) {
     }
     unsigned long long a, b, c, d;
     long long step;
-    dnn_rng *rng = AT(r, p->rng_offset, dnn_rng *);
+    dnn_rng *rng = r->v.rng;
     int ok = dnn_st_metadata(buf, len, "dnn.epoch", text, sizeof text) == DNN_OK && sscanf(text, "%d", &l->epoch) == 1;
     ok = ok && dnn_st_metadata(buf, len, "dnn.batch", text, sizeof text) == DNN_OK && sscanf(text, "%ld", &l->batch) == 1;
     ok = ok && dnn_st_metadata(buf, len, "dnn.step", text, sizeof text) == DNN_OK && sscanf(text, "%lld", &step) == 1;
@@ -290,7 +290,7 @@ int dnn_load_checkpoint(Run *r, Loop *l, const char *path) {
         free(log);
         goto done;
     }
-    *AT(r, p->step_offset, int64_t *) = step;
+    *r->v.step = step;
     rng->state = a;
     rng->inc = b;
     l->shuffle.state = c;

@@ -175,12 +175,10 @@ typedef struct Run {
     const dnn_program *p;
     Options o;
     void *m;                   /* the model struct */
-    float *params;             /* its parameter area */
+    dnn_model_view v;          /* where its parts are (p->view) */
     Prep prep;
     Classes classes;           /* the class names of the class targets */
 } Run;
-
-#define AT(run, off, type) ((type)((char *)(run)->m + (off)))
 
 /* Metadata pairs of the weights file: the preprocessing. */
 typedef struct Meta {
