@@ -1,9 +1,11 @@
 #!/bin/sh
 # Runtime tests. Builds build/libdnnrt.a and the test programs, runs them,
-# checks that the core (runtime/core) stays freestanding, small and
-# warning-free under gcc and clang and builds alone for a Cortex-M4, that
-# the runtime keeps its layout, checks files against Python (json + struct, and PyTorch when it is
-# installed), then runs the test programs again under ASan and UBSan.
+# checks that the core (runtime/core) stays freestanding and warning-free
+# under gcc and clang and builds alone for a Cortex-M4, that the runtime
+# keeps its layout (sizes, the libraries' names, no offsets into the model,
+# the threads hook), checks files against Python (json + struct, and
+# PyTorch when it is installed), then runs the test programs again under
+# ASan and UBSan.
 # Prints "PASS runtime.NAME", "FAIL runtime.NAME: why" or "SKIP ...".
 cd "$(dirname "$0")/../.." || exit 2
 here=tests/runtime
@@ -126,6 +128,60 @@ if command -v arm-none-eabi-gcc >/dev/null 2>&1; then
     fi
 else
     skip core_cortex_m4 "arm-none-eabi-gcc not installed"
+fi
+
+# ---- the layout (docs/design.md, "The runtime's layout") -------------------
+# The core stays small: its sources and dnn.h, the kernels (dnn_kernels*.h)
+# aside, within 1,500 lines; no source file of the runtime over 1,000.
+lines=$(cat $core runtime/dnn.h | wc -l)
+if [ "$lines" -le 1500 ]; then pass core_size; else fail core_size "the core is $lines lines (runtime/core/*.c, dnn.h), over 1,500"; fi
+big=$(wc -l runtime/*/*.c | awk '$2 != "total" && $1 > 1000 { printf "%s (%d lines) ", $2, $1 }')
+if [ -z "$big" ]; then pass file_size; else fail file_size "over 1,000 lines: $big"; fi
+# ar keeps one member per name: two sources called alike would lose one.
+dup=$(for f in runtime/*/*.c; do basename "$f"; done | sort | uniq -d | tr '\n' ' ')
+if [ -z "$dup" ]; then pass unique_names; else fail unique_names "sources of the same name: $dup"; fi
+# The libraries: libdnnrt_core.a is the core alone and needs only the
+# freestanding functions; everything libdnnrt.a defines for a program to
+# link against starts with dnn_ (the folders share their own helpers
+# under that prefix too, declared in the folder's private header).
+if ! command -v nm >/dev/null 2>&1; then
+    skip libraries "nm not installed"
+elif ! make -s build/libdnnrt_core.a >"$tmp/make.log" 2>&1; then
+    fail libraries "make build/libdnnrt_core.a: $(first "$tmp/make.log")"
+else
+    extra=$(outside nm build/libdnnrt_core.a | grep -v -E "$FREESTANDING" | tr '\n' ' ')
+    names=$(nm -g --defined-only build/libdnnrt.a | awk 'NF == 3 {print $3}' | grep -v '^dnn_' | tr '\n' ' ')
+    if [ -n "$extra" ]; then fail libraries "libdnnrt_core.a calls $extra"
+    elif [ -n "$names" ]; then fail libraries "libdnnrt.a defines $names (not dnn_...)"
+    else pass libraries; fi
+fi
+
+# The training program takes every address in the model from the generated
+# code (dnn_program's view, state, hparam, f64_*), none from offsets.
+offsets=$(grep -n -E '\b[a-z0-9_]+_offsets?\b|offsetof\([a-z]' runtime/dnn_train.h runtime/train/*.[ch] | cut -c 1-120)
+if [ -z "$offsets" ]; then pass model_view; else fail model_view "offsets into the model: $offsets"; fi
+# The threads seam: dnn_parallel_for is the core's, NULL (serial) until a
+# program sets it, and a program linked with the core alone may set it.
+cat >"$tmp/parallel.c" <<'EOF'
+#include <stdio.h>
+#include "dnn.h"
+static int calls;
+static void all_at_once(dnn_parallel_body *body, void *ctx, int n) { calls++; body(ctx, 0, n); }
+static void count(void *ctx, int lo, int hi) { *(int *)ctx += hi - lo; }
+int main(void) {
+    int items = 0;
+    if (dnn_parallel_for != NULL)
+        return printf("dnn_parallel_for is not NULL by default\n"), 1;
+    dnn_parallel_for = all_at_once;
+    dnn_parallel_for(count, &items, 5);
+    return items == 5 && calls == 1 ? 0 : (printf("%d items, %d calls\n", items, calls), 1);
+}
+EOF
+if $CC $CFLAGS_TEST -Wpedantic "$tmp/parallel.c" build/libdnnrt_core.a -lm -o "$tmp/parallel" 2>"$tmp/cc.log" &&
+   "$tmp/parallel" >"$tmp/parallel.log" 2>&1; then
+    pass parallel_for_hook
+else
+    fail parallel_for_hook "$(cat "$tmp/cc.log" "$tmp/parallel.log" | head -n 1 | cut -c 1-200)"
 fi
 
 # ---- files shared with Python ---------------------------------------------
