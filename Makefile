@@ -19,7 +19,7 @@ RUNTIME_HDR  = $(wildcard runtime/*.h runtime/*/*.h)
 CORE_OBJ     = $(filter $(BUILD)/runtime/core/%,$(RUNTIME_OBJ))
 HOST_OBJ     = $(filter $(BUILD)/runtime/host/%,$(RUNTIME_OBJ))
 
-.PHONY: all deps check demo clean goldens bench fuzz fuzz-build install uninstall asan core
+.PHONY: all deps check demo clean goldens bench fuzz fuzz-build install uninstall asan snapshots core
 all: deps $(BUILD)/dnnc $(BUILD)/libdnnrt.a $(BUILD)/libdnnrt_core.a
 
 # The core alone, with any compiler: `make core CC=arm-none-eabi-gcc
@@ -86,6 +86,10 @@ $(ASAN)/libdnnrt.a: $(RUNTIME_OBJ:$(BUILD)/%=$(ASAN)/%)
 check: all
 	@sh scripts/deps.sh check
 	@sh tests/run.sh
+
+# Rewrites tests/snapshot/expected after a deliberate change to generated code (review the diff).
+snapshots: $(BUILD)/dnnc
+	@sh tests/snapshot/run.sh --refresh
 
 demo: all
 	@sh scripts/deps.sh demo
