@@ -2,9 +2,10 @@
  *
  * `dnnc --main model.dnn -o model.c` appends to the model's code a
  * description of the model (a dnn_program: its inputs, targets, outputs,
- * tensors, train settings and entry points behind generic wrappers) and a
- * main() that calls dnn_main(). The program's commands — train, eval,
- * predict, gradcheck, check — live here, once, for every model; see
+ * tensors, train settings, entry points behind generic wrappers and the
+ * accessors that find the model's parts) and a main() that calls
+ * dnn_main(). The program's commands — train, eval, predict, gradcheck,
+ * check, augment — live in runtime/train, once, for every model; see
  * docs/training.md.
  *
  * Host code: stdio, malloc, signals. Link with -ldnnrt -lz -lm.

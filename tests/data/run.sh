@@ -5,7 +5,7 @@
 # builds and runs tests/data/test_csv_npy.c (CSV and .npy files it writes
 # itself, every error message, a 60000x785 CSV read against the clock, and
 # .npy files made by NumPy when /usr/bin/python3 has it: tests/data/make_npy.py);
-# checks dnn_data.c is warning-free under gcc and clang, that a program not
+# checks runtime/data is warning-free under gcc and clang, that a program not
 # using the reader links without -lz, that examples/fashion/train.c trains
 # both models a little, and reruns the tests under ASan and UBSan.
 # Prints "PASS data.NAME", "FAIL data.NAME: why" or "SKIP data.NAME: why".

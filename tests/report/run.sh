@@ -1,9 +1,9 @@
 #!/bin/sh
-# Report tests (runtime/dnn_report.c): builds build/libdnnrt.a and
+# Report tests (runtime/report): builds build/libdnnrt.a and
 # test_report.c, runs it (progress lines, CSV log, SVG, confusion matrix),
 # checks its SVGs with xmllint and rsvg-convert when installed, runs one
 # epoch of progress on a pseudo-terminal made by script(1), checks that
-# dnn_report.c is warning-free under gcc and clang, and runs the tests
+# runtime/report is warning-free under gcc and clang, and runs the tests
 # again under ASan and UBSan.
 # Prints "PASS report.NAME", "FAIL report.NAME: why" or "SKIP report.NAME: why".
 cd "$(dirname "$0")/../.." || exit 2

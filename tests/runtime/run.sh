@@ -131,9 +131,9 @@ else
 fi
 
 # ---- the layout (docs/design.md, "The runtime's layout") -------------------
-# The core stays small: its sources and dnn.h, the kernels (dnn_kernels*.h)
+# The core stays small: its sources and dnn.h, the kernels (dnn_kernels*)
 # aside, within 1,500 lines; no source file of the runtime over 1,000.
-lines=$(cat $core runtime/dnn.h | wc -l)
+lines=$(cat $(echo $core | tr ' ' '\n' | grep -v '/dnn_kernels') runtime/dnn.h | wc -l)
 if [ "$lines" -le 1500 ]; then pass core_size; else fail core_size "the core is $lines lines (runtime/core/*.c, dnn.h), over 1,500"; fi
 big=$(wc -l runtime/*/*.c | awk '$2 != "total" && $1 > 1000 { printf "%s (%d lines) ", $2, $1 }')
 if [ -z "$big" ]; then pass file_size; else fail file_size "over 1,000 lines: $big"; fi
