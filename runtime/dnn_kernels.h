@@ -1,0 +1,144 @@
+/* dnn_kernels.h — the layers' kernels as C functions: dense, conv2d,
+ * pooling, their gradients and the optimizer updates.
+ *
+ * Generated code calls them with compile-time constant sizes, e.g.
+ *     dnn_dense_forward(out, in0, in1, in2, n, 784, 128);
+ * Every kernel is `static inline` (always inlined on GNU C compilers), so
+ * the C compiler specialises it on those constants: the blocking loops,
+ * whose bounds become constants, unroll into the same register blocks as
+ * hand-unrolled code, and the branches that choose a path fold away.
+ *
+ * One kernel per job, in llm.c's argument order: outputs first, gradients
+ * named d*, then inputs, weights, the sample count n and the sizes. Each
+ * kernel has its vector paths and its plain C path side by side:
+ *   DNN_V8X2   AVX-512F: two 8-float accumulators in one 16-float vector
+ *   DNN_V8     AVX (with FMA when the target has it): 8-float vectors
+ *   otherwise  plain C99 arrays computing the same sums in the same order
+ * (runtime/dnn.h defines the vector types; -DDNN_PORTABLE forces plain C).
+ * Sums are never reassociated by the C compiler: each kernel fixes the
+ * order of its additions, so a build gives the same bits every run, and
+ * DNN_V8X2 and DNN_V8 give the same bits as each other. The vector paths
+ * round each multiply-add once (FMA), so they agree with the plain C path
+ * to rounding, except where a result is a choice (maxpool's first maximum,
+ * relu's NaN and -0), which every path makes the same way.
+ *
+ * Each kernel also has a plain reference, NAME_plain (dnn_kernels_plain.h):
+ * the formula as the simplest loop, with every size a run-time argument.
+ * It is what tests/kernels checks the fast kernels against, and the kernel
+ * of --optimize=size (where one step function serves every layer of a
+ * shape, so the sizes are parameters) and, as NAME_plain_f64, of the
+ * double-precision twin.
+ *
+ * The parts: dnn_kernels_plain.h, dnn_kernels_dense.h, dnn_kernels_conv.h,
+ * dnn_kernels_pool.h, dnn_kernels_update.h. Freestanding: only <math.h>
+ * and <string.h>, no allocation (scratch arrays are on the stack, as
+ * variable-length arrays whose sizes are constants once inlined).
+ */
+#ifndef DNN_KERNELS_H
+#define DNN_KERNELS_H
+
+#include <math.h>
+#include <string.h>
+
+#include "dnn.h"
+
+/* DNN_KERNEL: a kernel, inlined into its caller so that the sizes are
+ * constants. With -Os (__OPTIMIZE_SIZE__) the compiler decides: a kernel
+ * called from several step functions is then compiled once. */
+#if defined(__GNUC__) && !defined(__OPTIMIZE_SIZE__)
+#define DNN_KERNEL static inline __attribute__((always_inline))
+#else
+#define DNN_KERNEL static inline
+#endif
+
+/* DNN_UNROLL: unroll the next loop completely when its bound is a
+ * constant — a register block's loops over its rows and vectors, so that
+ * each accumulator is a register of its own. */
+#if defined(__GNUC__)
+#define DNN_UNROLL _Pragma("GCC unroll 16")
+#else
+#define DNN_UNROLL
+#endif
+
+/* An activation fused into a kernel (conv2d → activation → pool): a
+ * function of one float, NULL for none. The kernels recognise dnn_relu and
+ * apply it to whole vectors as vmaxps(0, x), which is x < 0 ? 0 : x bit for
+ * bit (NaN and -0 pass); any other function is applied lane by lane. */
+typedef float (*dnn_act)(float);
+static inline float dnn_relu(float x) { return x < 0.0f ? 0.0f : x; }
+
+/* A maxpool window's "first maximum": y replaces top when it is larger or
+ * NaN, so NaN wins and a tie keeps the earlier value (PyTorch's CPU
+ * kernel). `first` is 1 for the window's first value. */
+static inline float dnn_pool_max_take(float top, float y, int first) { return first || y > top || y != y ? y : top; }
+
+/* A pool window's running result, taken value by value in window order:
+ * the first maximum, or the sum. Start from {-INFINITY, 0.0f, 1}. */
+typedef struct {
+    float top, sum; /* maxpool's result so far, avgpool's sum */
+    int first;      /* no value taken yet */
+} dnn_window;
+static inline void dnn_window_take(dnn_window *w, float y, int max) {
+    if (max) {
+        w->top = dnn_pool_max_take(w->top, y, w->first);
+        w->first = 0;
+    } else
+        w->sum += y;
+}
+/* The maximum, or the average of `count` values */
+static inline float dnn_window_value(const dnn_window *w, int max, int count) {
+    return max ? w->top : w->sum / (float)count;
+}
+
+/* The outputs o of a convolution (or pool) whose input o·stride − pad + k
+ * lies inside [0, size), for tap k: o0 <= o < o1 (o1 at most out). */
+static inline void dnn_conv_range(int *o0, int *o1, int k, int size, int stride, int pad, int out) {
+    *o0 = k >= pad ? 0 : (pad - k + stride - 1) / stride;
+    *o1 = size - 1 + pad - k < 0 ? 0 : (size - 1 + pad - k) / stride + 1;
+    if (*o1 > out)
+        *o1 = out;
+}
+
+/* A loop of n independent items (samples, filters, ...) run through the
+ * program's dnn_parallel_for (runtime/dnn.h), or here in one piece when it
+ * has none: body(ctx, lo, hi) computes items lo .. hi. A kernel hands it
+ * only items whose outputs and sums are their own, so any split gives the
+ * same bits. */
+static inline void dnn_parallel_run(dnn_parallel_body *body, void *ctx, int n) {
+    if (dnn_parallel_for && n > 1)
+        dnn_parallel_for(body, ctx, n);
+    else
+        body(ctx, 0, n);
+}
+
+/* ---- Where the next kernels go ------------------------------------------------------------
+ * int8 (quantized dense and conv2d, PyTorch 1.13's qnnpack arithmetic as
+ *   tests/quant's reference computes it): dnn_kernels_int8.h, included
+ *   below after dnn_kernels_conv.h, with its plain references in the same
+ *   file (int32 sums are exact, so one order serves every path; the
+ *   requantisation's rounding is the part to match).
+ * grouped and depthwise conv2d: dnn_kernels_conv.h, as
+ *   dnn_conv2d_grouped_* (G groups: group g is a conv of C/G channels to
+ *   F/G filters, so the dense kernels above serve it group by group) and
+ *   dnn_conv2d_depthwise_* (G = C: channels in the lanes, one weight
+ *   vector a tap), each with a _plain reference in dnn_kernels_plain.h.
+ * Fused backward-plus-update: a kernel whose last loop stores a block of
+ *   gradients can apply the optimizer's step there (dnn_sgd_apply, as
+ *   dnn_dense_backward_weight_sgd does); the other optimizers' steps take
+ *   the same pointers (dnn_adam_step, ...).
+ * Threads: dnn_parallel_run above; no kernel uses it yet. */
+
+#define DNN_REAL float
+#define DNN_PLAIN(name) dnn_##name##_plain
+#include "dnn_kernels_plain.h"
+#define DNN_REAL double
+#define DNN_PLAIN(name) dnn_##name##_plain_f64
+#include "dnn_kernels_plain.h"
+
+#include "dnn_kernels_update.h" /* first: the fused backward-plus-update kernels apply its steps */
+#include "dnn_kernels_dense.h"
+#include "dnn_kernels_conv.h"
+#include "dnn_kernels_pool.h"
+/* #include "dnn_kernels_int8.h"      the int8 kernels, when they come (above) */
+
+#endif

@@ -1,0 +1,790 @@
+/* dnn_kernels_conv.h — conv2d, its gradients, and conv2d → activation →
+ * pool in one step. Part of dnn_kernels.h.
+ *
+ * Layouts are PyTorch's: inputs [n][C][H][W], weights [F][C][K][K], outputs
+ * [n][F][OH][OW] with OH = (H + 2P − K) / S + 1, OW likewise (stride S,
+ * zero padding P). The formulas and their plain loops are
+ * dnn_conv2d_*_plain (dnn_kernels_plain.h).
+ *
+ * The speed kernels put 8 values that need the same products in the 8
+ * lanes of a vector, and keep a tile of up to 16 accumulator vectors in
+ * registers:
+ *   filters in the lanes   (forward, weight gradient): each input value is
+ *                           broadcast and multiplies 8 filters' weights;
+ *   channels in the lanes  (input gradient): each output gradient is
+ *                           broadcast and multiplies 8 channels' weights;
+ *   columns in the lanes   (forward with few filters, LeNet-5's first
+ *                           layer: 6 of 8 lanes): 8 consecutive output
+ *                           columns, each weight broadcast.
+ * Every lane is one result's own sum in a fixed order — forward: bias, then
+ * the taps c, ky, kx — so the choice of kernel and tile changes the speed,
+ * not the values, and the plain C path of each kernel (arrays instead of
+ * vectors) adds the same products in the same order. The dispatchers
+ * (dnn_conv2d_forward, ...) choose as dnnc always has; their rules are the
+ * *_fit functions below. */
+
+enum {
+    DNN_TILE_ACCS = 16,     /* accumulator vectors a tile keeps in registers */
+    DNN_LANES_FLOATS = 65536 /* the most floats of stack arrays a lanes kernel uses */
+};
+
+/* The number of tile columns for `count` items a row: the largest divisor
+ * of count from 3/4 of most to most (no remainder tile), else most. */
+DNN_KERNEL int dnn_tile_cols(int count, int most) {
+    if (most >= count)
+        return count;
+    for (int m = most; m * 4 >= most * 3; m--)
+        if (count % m == 0)
+            return m;
+    return most;
+}
+
+/* Vectors per tile: the most, at most `most`, that divide the lane vectors (lanes / 8). */
+DNN_KERNEL int dnn_lane_block(int lanes, int most) {
+    for (int vb = most; vb > 1; vb--)
+        if (lanes / 8 % vb == 0)
+            return vb;
+    return 1;
+}
+
+/* Whether the lanes kernels serve a conv whose lanes hold `lanes` channels
+ * (filters or input channels): at least 4 (half the lanes), and stack
+ * arrays of at most DNN_LANES_FLOATS. */
+DNN_KERNEL int dnn_conv2d_lanes_fit(int C, int H, int W, int F, int K, int S, int P, int lanes) {
+    const int OH = (H + 2 * P - K) / S + 1, OW = (W + 2 * P - K) / S + 1, Hp = H + 2 * P, Wp = W + 2 * P;
+    const long F8 = (F + 7) / 8 * 8, C8 = (C + 7) / 8 * 8;
+    const long floats = (long)C * K * K * F8 + (long)C * Hp * Wp + (long)OH * OW * F8 + (long)Hp * Wp * C8 +
+                        (long)F * K * K * C8;
+    return lanes >= 4 && floats <= DNN_LANES_FLOATS;
+}
+
+/* One sample's image x[C][H][W] zero-padded by P, with rows XW long (at
+ * least W + 2P): row iy of channel c at (c·(H + 2P) + iy + P)·XW + P. x
+ * itself when it is that already, else its copy into xp, whose borders the
+ * caller zeroes once. */
+DNN_KERNEL const float *dnn_conv_padded(float *xp, const float *x, int C, int H, int W, int P, int XW) {
+    if (!P && XW == W)
+        return x;
+    for (int c = 0; c < C; c++)
+        for (int iy = 0; iy < H; iy++)
+            memcpy(xp + (c * (H + 2 * P) + iy + P) * XW + P, x + (c * H + iy) * W, sizeof(float) * W);
+    return xp;
+}
+
+/* ---- forward, filters in the lanes -------------------------------------------------------
+ * Per sample: the weights as wt[tap][filter] (filters padded to F8 with
+ * zeros) and the input zero-padded, so every vector load is contiguous;
+ * then tiles of `cols` output positions along a row × vb vectors of
+ * filters. In the vector code each input value is broadcast and serves
+ * every filter of the tile.
+ *
+ * With a pool (dnnc --inference's fused step; PK > 0, no pool padding) a
+ * tile is `cols` whole pool windows (PK × PK positions each) along a pool
+ * row, activated and pooled straight from the registers, so no conv output
+ * is stored: relu and none on whole vectors, any other activation lane by
+ * lane. */
+
+/* The column of tile position m relative to the tile's first, in conv
+ * outputs: with a pool, window m / PK's column m % PK. */
+DNN_KERNEL int dnn_tile_col(int m, int PK, int PS) { return PK ? m / PK * PS + m % PK : m; }
+
+/* A pooled value from the PK × PK conv values of window i of a tile,
+ * lane l: the first maximum or the average, after the activation. */
+DNN_KERNEL float dnn_lanes_pool(float (*lanes)[16], int l, int i, int npos, int PK, int max, dnn_act act) {
+    dnn_window win = {-INFINITY, 0.0f, 1};
+    for (int wy = 0; wy < PK; wy++)
+        for (int wx = 0; wx < PK; wx++) {
+            const float y = lanes[wy * npos + i * PK + wx][l];
+            dnn_window_take(&win, act ? act(y) : y, max);
+        }
+    return dnn_window_value(&win, max, PK * PK);
+}
+
+/* Writes a tile's results from lanes[j][16] (position j, the tile's filters
+ * in the lanes): conv outputs to y (unfused: y is the tile's first output
+ * of filter 0, NP floats a filter), or pooled windows to y (y: the first
+ * window of filter 0, PH·PW floats a filter). Padding lanes are skipped. */
+DNN_KERNEL void dnn_lanes_store(float *y, float (*lanes)[16], int f0, int vb, int F, int n, int NP, int npos,
+                                int cols, int PK, int PH, int PW, int max, dnn_act act) {
+    for (int v = 0; v < vb; v++)
+        for (int l = 0; l < 8 && f0 + v * 8 + l < F; l++) {
+            float *yf = y + (f0 + v * 8 + l) * (PK ? PH * PW : NP);
+            if (!PK)
+                for (int j = 0; j < n; j++)
+                    yf[j] = lanes[j][v * 8 + l];
+            else
+                for (int i = 0; i < cols; i++)
+                    yf[i] = dnn_lanes_pool(lanes, v * 8 + l, i, npos, PK, max, act);
+        }
+}
+
+enum { DNN_LANES_TILE = 32 }; /* positions a tile keeps in fixed arrays (registers); more go in VLAs */
+
+/* One tile: n = rows × npos positions (row r at xb + r·S·Wp, position m of
+ * a row at column dnn_tile_col(m)·S) × vb vectors of filters from f0.
+ * wt is [taps][F8], bs the bias padded to F8. acc (vector builds) and lanes
+ * hold n positions' accumulators. */
+DNN_KERNEL void dnn_lanes_tile(float *y, const float *xb, const float *wt, const float *bs, int f0, int vb, int rows,
+                               int npos, int cols, int C, int K, int S, int Hp, int Wp, int F, int NP, int PK, int PS,
+                               int PH, int PW, int max, dnn_act act, void *acc, float (*lanes)[16]) {
+    const int n = rows * npos, F8 = (F + 7) / 8 * 8;
+#ifdef DNN_V8
+    dnn_v8(*a)[2] = (dnn_v8(*)[2])acc;
+    DNN_UNROLL for (int j = 0; j < n; j++)
+        DNN_UNROLL for (int v = 0; v < vb; v++) a[j][v] = dnn_v8_load(bs + f0 + v * 8);
+    for (int c = 0; c < C; c++)
+        for (int ky = 0; ky < K; ky++) {
+            const float *x = xb + (c * Hp + ky) * Wp, *w = wt + (c * K + ky) * K * F8 + f0;
+            DNN_UNROLL for (int kx = 0; kx < K; kx++) {
+                dnn_v8 wv[2];
+                DNN_UNROLL for (int v = 0; v < vb; v++) wv[v] = dnn_v8_load(w + kx * F8 + v * 8);
+                DNN_UNROLL for (int j = 0; j < n; j++) {
+                    const dnn_v8 xv = dnn_v8_splat(x[j / npos * S * Wp + dnn_tile_col(j % npos, PK, PS) * S + kx]);
+                    DNN_UNROLL for (int v = 0; v < vb; v++) a[j][v] = dnn_v8_fma(xv, wv[v], a[j][v]);
+                }
+            }
+        }
+    if (PK && (!act || act == dnn_relu)) { /* pooled on whole vectors, as dnn_lanes_pool does per lane */
+        for (int v = 0; v < vb; v++)
+            DNN_UNROLL for (int i = 0; i < cols; i++) {
+                dnn_v8 top = {0}, sum = {0};
+                DNN_UNROLL for (int k = 0; k < PK * PK; k++) {
+                    dnn_v8 yk = a[k / PK * npos + i * PK + k % PK][v];
+                    if (act)
+                        yk = dnn_v8_max((dnn_v8){0}, yk); /* relu */
+                    if (max)
+                        top = k == 0 ? yk : dnn_v8_select(yk != yk, yk, dnn_v8_max(yk, top));
+                    else
+                        sum = k == 0 ? (dnn_v8){0} + yk : sum + yk;
+                }
+                if (!max)
+                    top = sum / (float)(PK * PK);
+                for (int l = 0; l < 8 && f0 + v * 8 + l < F; l++)
+                    y[(f0 + v * 8 + l) * PH * PW + i] = top[l];
+            }
+        return;
+    }
+    DNN_UNROLL for (int j = 0; j < n; j++) /* the lanes to memory, for dnn_lanes_store */
+        DNN_UNROLL for (int v = 0; v < vb; v++) dnn_v8_store(lanes[j] + v * 8, a[j][v]);
+#else
+    (void)acc;
+    for (int j = 0; j < n; j++)
+        for (int l = 0; l < vb * 8; l++)
+            lanes[j][l] = bs[f0 + l];
+    for (int c = 0; c < C; c++)
+        for (int ky = 0; ky < K; ky++) {
+            const int o = (c * Hp + ky) * Wp;
+            const float *w = wt + (c * K + ky) * K * F8 + f0;
+            for (int kx = 0; kx < K; kx++, w += F8)
+                for (int j = 0; j < n; j++) {
+                    const float *xj = xb + j / npos * S * Wp + dnn_tile_col(j % npos, PK, PS) * S;
+                    for (int l = 0; l < vb * 8; l++)
+                        lanes[j][l] += xj[o + kx] * w[l];
+                }
+        }
+#endif
+    dnn_lanes_store(y, lanes, f0, vb, F, n, NP, npos, cols, PK, PH, PW, max, act);
+}
+
+/* A tile of `cols` items (output positions, or pool windows) with its
+ * accumulators: in fixed arrays, or for a large pool window in VLAs. */
+DNN_KERNEL void dnn_lanes_tile_at(float *y, const float *xb, int cols, const float *wt, const float *bs, int f0,
+                                  int vb, int rows, int C, int K, int S, int Hp, int Wp, int F, int NP, int PK, int PS,
+                                  int PH, int PW, int max, dnn_act act) {
+    const int npos = cols * (PK ? PK : 1), n = rows * npos;
+#ifdef DNN_V8
+    typedef dnn_v8 dnn_lanes_acc[2];
+#else
+    typedef float dnn_lanes_acc[1];
+#endif
+    if (n <= DNN_LANES_TILE) {
+        dnn_lanes_acc acc[DNN_LANES_TILE];
+        float lanes[DNN_LANES_TILE][16];
+        dnn_lanes_tile(y, xb, wt, bs, f0, vb, rows, npos, cols, C, K, S, Hp, Wp, F, NP, PK, PS, PH, PW, max, act, acc,
+                       lanes);
+    } else {
+        dnn_lanes_acc acc[n];
+        float lanes[n][16];
+        dnn_lanes_tile(y, xb, wt, bs, f0, vb, rows, npos, cols, C, K, S, Hp, Wp, F, NP, PK, PS, PH, PW, max, act, acc,
+                       lanes);
+    }
+}
+
+/* The tiles along one row of `count` items: `cols` at a time, then one
+ * tile for the rest. x is the input under the row's first item, `step`
+ * floats on to the next item's. */
+DNN_KERNEL void dnn_lanes_row(float *y, const float *x, int step, int count, int cols, const float *wt,
+                              const float *bs, int f0, int vb, int rows, int C, int K, int S, int Hp, int Wp, int F,
+                              int NP, int PK, int PS, int PH, int PW, int max, dnn_act act) {
+    const int whole = count / cols * cols;
+    for (int i = 0; i < whole; i += cols)
+        dnn_lanes_tile_at(y + i, x + i * step, cols, wt, bs, f0, vb, rows, C, K, S, Hp, Wp, F, NP, PK, PS, PH, PW,
+                          max, act);
+    if (whole < count)
+        dnn_lanes_tile_at(y + whole, x + whole * step, count - whole, wt, bs, f0, vb, rows, C, K, S, Hp, Wp, F, NP,
+                          PK, PS, PH, PW, max, act);
+}
+
+/* conv2d forward with filters in the lanes; with PK > 0, conv2d → act →
+ * pool (window PK, stride PS, no padding; max or average). */
+DNN_KERNEL void dnn_conv2d_forward_lanes(float *out, const float *inp, const float *weight, const float *bias, int n,
+                                         int C, int H, int W, int F, int K, int S, int P, int PK, int PS, int max,
+                                         dnn_act act) {
+    const int OH = (H + 2 * P - K) / S + 1, OW = (W + 2 * P - K) / S + 1, Hp = H + 2 * P, Wp = W + 2 * P;
+    const int taps = C * K * K, F8 = (F + 7) / 8 * 8, NP = OH * OW, pk = PK ? PK : 1;
+    const int PH = PK ? (OH - PK) / PS + 1 : 0, PW = PK ? (OW - PK) / PS + 1 : 0;
+    const int vb = dnn_lane_block(F8, 2), most = DNN_TILE_ACCS / (vb * pk * pk);
+    const int cols = dnn_tile_cols(PK ? PW : OW, most < 1 ? 1 : most);
+    float wt[taps][F8], bs[F8]; /* the weights as [tap][filter], the bias: filters padded to F8 */
+    if (F8 > F)
+        memset(wt, 0, sizeof wt);
+    for (int f = 0; f < F8; f++)
+        bs[f] = bias && f < F ? bias[f] : 0.0f;
+    for (int f = 0; f < F; f++)
+        for (int t = 0; t < taps; t++)
+            wt[t][f] = weight[f * taps + t];
+    float xp[P ? C * Hp * Wp : 1]; /* the input, zero-padded */
+    if (P)
+        memset(xp, 0, sizeof xp);
+    for (int s = 0; s < n; s++) {
+        const float *xs = dnn_conv_padded(xp, inp + s * C * H * W, C, H, W, P, Wp);
+        for (int f0 = 0; f0 < F8; f0 += vb * 8)
+            if (PK)
+                for (int py = 0; py < PH; py++)
+                    dnn_lanes_row(out + s * F * PH * PW + py * PW, xs + py * PS * S * Wp, PS * S, PW, cols, wt[0], bs,
+                                  f0, vb, PK, C, K, S, Hp, Wp, F, NP, PK, PS, PH, PW, max, act);
+            else
+                for (int oy = 0; oy < OH; oy++)
+                    dnn_lanes_row(out + s * F * NP + oy * OW, xs + oy * S * Wp, S, OW, cols, wt[0], bs, f0, vb, 1, C,
+                                  K, S, Hp, Wp, F, NP, 0, 0, 0, 0, max, act);
+    }
+}
+
+/* ---- forward, output columns in the lanes ------------------------------------------------
+ * For a conv with few filters the lanes hold consecutive output columns
+ * instead: a tile is `rows` output rows × V vectors of 8 columns (8·V ≥ OW)
+ * × FB filters, each product an input vector x[c][oy + ky][ox + kx .. + 8)
+ * times one weight broadcast. Each input row loaded serves the kernel rows
+ * of both tile rows that read it. The input is copied zero-padded, its rows
+ * XW long so that the last vector's loads stay inside. With a 2 × 2 pool
+ * (stride 2) the two rows of a tile are one pool row's windows: relu'd (or
+ * not) and pooled from the registers. */
+
+enum { DNN_COLS_V = 4, DNN_COLS_FB = 4 }; /* at most 32 columns a row, 4 filters a tile */
+
+/* The tile: V vectors a row, FB filters (the most of 4, 2 that divide F
+ * and fit 16 accumulators with 2 rows), the padded row length XW. */
+DNN_KERNEL void dnn_cols_tile_shape(int *V, int *FB, int *XW, int F, int K, int W, int P, int OW) {
+    *V = (OW + 7) / 8;
+    *XW = W + 2 * P > 8 * *V + K - 1 ? W + 2 * P : 8 * *V + K - 1;
+    *FB = 1;
+    for (int fb = 4; fb > 1; fb /= 2)
+        if (F % fb == 0 && fb * 2 * *V <= DNN_TILE_ACCS) {
+            *FB = fb;
+            break;
+        }
+}
+
+/* Whether the columns kernel serves a conv (with its fused pool, if PK > 0,
+ * and activation): stride 1, at most 32 columns, a small enough padded
+ * input, more lanes used than with filters in them, and a fused step's pool
+ * 2 × 2 stride 2 (maxpool unpadded) after relu or nothing. */
+DNN_KERNEL int dnn_conv2d_cols_fit(int C, int H, int W, int F, int K, int S, int P, int PK, int PS, int PP,
+                                   dnn_act act) {
+    const int OW = (W + 2 * P - K) / S + 1;
+    int V, FB, XW;
+    dnn_cols_tile_shape(&V, &FB, &XW, F, K, W, P, OW);
+    if (S != 1 || OW > 32 || (long)C * (H + 2 * P) * XW > DNN_LANES_FLOATS)
+        return 0;
+    if (PK && (PK != 2 || PS != 2 || PP != 0))
+        return 0;
+    if (act && act != dnn_relu)
+        return 0;
+    return OW * ((F + 7) / 8 * 8) > F * 8 * V; /* OW / 8V > F / F8, in integers (no soft double on a Cortex-M) */
+}
+
+/* The tile at output rows `row` (rows of them: 1 or 2) of filters f ..
+ * f + FB. row points into the padded input (volatile: see below); y is
+ * filter f's first output row (unfused) or pool row. */
+DNN_KERNEL void dnn_cols_tile(float *y, const float *volatile *row, const float *weight, const float *bias, int f,
+                              int rows, int V, int FB, int XW, int C, int K, int Hp, int OH, int OW, int PK, int max,
+                              dnn_act act) {
+    const int taps = C * K * K, PW = OW / 2, PH = OH / 2;
+#ifdef DNN_V8
+    dnn_v8 a[DNN_COLS_FB][2][DNN_COLS_V];
+    DNN_UNROLL for (int fb = 0; fb < FB; fb++)
+        DNN_UNROLL for (int r = 0; r < rows; r++)
+            DNN_UNROLL for (int v = 0; v < V; v++) a[fb][r][v] = dnn_v8_splat(bias ? bias[f + fb] : 0.0f);
+    for (int c = 0; c < C; c++) {
+        const float *w = weight + (f * C + c) * K * K;
+        DNN_UNROLL for (int iy = 0; iy < K + rows - 1; iy++) /* kernel row iy of tile row 0, iy - 1 of row 1 */
+            for (int kx = 0; kx < K; kx++) {
+                const float *x = *row + (c * Hp + iy) * XW + kx;
+                dnn_v8 xv[DNN_COLS_V];
+                DNN_UNROLL for (int v = 0; v < V; v++) xv[v] = dnn_v8_load(x + 8 * v);
+                DNN_UNROLL for (int r = 0; r < rows; r++) {
+                    if (iy - r < 0 || iy - r >= K)
+                        continue;
+                    DNN_UNROLL for (int fb = 0; fb < FB; fb++) {
+                        const dnn_v8 wv = dnn_v8_splat(w[fb * taps + (iy - r) * K + kx]);
+                        DNN_UNROLL for (int v = 0; v < V; v++) a[fb][r][v] = dnn_v8_fma(xv[v], wv, a[fb][r][v]);
+                    }
+                }
+            }
+    }
+    DNN_UNROLL for (int fb = 0; fb < FB; fb++) {
+        float *yf = y + fb * (PK ? PH * PW : OH * OW);
+        if (!PK) { /* the conv rows, cut to OW columns */
+            DNN_UNROLL for (int r = 0; r < rows; r++)
+                DNN_UNROLL for (int v = 0; v < V; v++) {
+                    if (8 * v + 8 <= OW)
+                        dnn_v8_store(yf + r * OW + 8 * v, a[fb][r][v]);
+                    else
+                        for (int l = 0; l < OW - 8 * v; l++)
+                            yf[r * OW + 8 * v + l] = a[fb][r][v][l];
+                }
+            continue;
+        }
+        /* vector v of the pool row holds window 4v + k in lane 2k */
+        const int np = (PW + 3) / 4 < V ? (PW + 3) / 4 : V; /* the vectors that hold windows */
+        dnn_v8 p[DNN_COLS_V];
+        DNN_UNROLL for (int v = 0; v < np; v++) {
+            dnn_v8 y4[4]; /* the window's values in order: top left, top right, bottom left, bottom right */
+            DNN_UNROLL for (int r = 0; r < 2; r++) {
+                const dnn_v8 rv = act ? dnn_v8_max((dnn_v8){0}, a[fb][r][v]) : a[fb][r][v]; /* relu */
+                y4[2 * r] = (dnn_v8)dnn_v8i_evens((dnn_v8i)rv);
+                y4[2 * r + 1] = (dnn_v8)dnn_v8i_odds((dnn_v8i)rv);
+            }
+            if (max) { /* the first maximum, NaN wins */
+                p[v] = y4[0];
+                DNN_UNROLL for (int k = 1; k < 4; k++) p[v] = dnn_v8_select(y4[k] != y4[k], y4[k], dnn_v8_max(y4[k], p[v]));
+            } else
+                p[v] = (((dnn_v8){0} + y4[0] + y4[1]) + y4[2] + y4[3]) / (float)4;
+        }
+        DNN_UNROLL for (int v = 0; v < (PW + 3) / 4; v += 2) { /* two vectors' even lanes: 8 windows */
+            const dnn_v8 q = dnn_v8_evens2(p[v], p[4 * v + 4 < PW ? v + 1 : v]);
+            if (4 * v + 8 <= PW)
+                dnn_v8_store(yf + 4 * v, q);
+            else
+                for (int l = 0; l < PW - 4 * v; l++)
+                    yf[4 * v + l] = q[l];
+        }
+    }
+#else
+    const float *xb = *row;
+    const int W8 = 8 * V;
+    float a[DNN_COLS_FB][2][8 * DNN_COLS_V];
+    for (int fb = 0; fb < FB; fb++)
+        for (int r = 0; r < rows; r++)
+            for (int l = 0; l < W8; l++)
+                a[fb][r][l] = bias ? bias[f + fb] : 0.0f;
+    for (int c = 0; c < C; c++) {
+        const float *w = weight + (f * C + c) * K * K;
+        for (int ky = 0; ky < K; ky++)
+            for (int kx = 0; kx < K; kx++)
+                for (int fb = 0; fb < FB; fb++)
+                    for (int r = 0; r < rows; r++)
+                        for (int l = 0; l < W8; l++)
+                            a[fb][r][l] += xb[(c * Hp + r + ky) * XW + kx + l] * w[fb * taps + ky * K + kx];
+    }
+    for (int fb = 0; fb < FB; fb++) {
+        float *yf = y + fb * (PK ? PH * PW : OH * OW);
+        if (!PK) {
+            for (int r = 0; r < rows; r++)
+                memcpy(yf + r * OW, a[fb][r], sizeof(float) * OW);
+            continue;
+        }
+        for (int px = 0; px < PW; px++) { /* window px: a[fb][wy][2px + wx] */
+            dnn_window win = {-INFINITY, 0.0f, 1};
+            for (int wy = 0; wy < 2; wy++)
+                for (int wx = 0; wx < 2; wx++) {
+                    const float v = a[fb][wy][2 * px + wx];
+                    dnn_window_take(&win, act ? act(v) : v, max);
+                }
+            yf[px] = dnn_window_value(&win, max, 4);
+        }
+    }
+#endif
+}
+
+/* conv2d forward with columns in the lanes; with PK = 2, conv2d → relu (act
+ * dnn_relu) or nothing (NULL) → 2 × 2 pool, stride 2. */
+DNN_KERNEL void dnn_conv2d_forward_cols(float *out, const float *inp, const float *weight, const float *bias, int n,
+                                        int C, int H, int W, int F, int K, int P, int PK, int max, dnn_act act) {
+    const int OH = H + 2 * P - K + 1, OW = W + 2 * P - K + 1, Hp = H + 2 * P;
+    int V, FB, XW;
+    dnn_cols_tile_shape(&V, &FB, &XW, F, K, W, P, OW);
+    float xp[C * Hp * XW]; /* the input, zero-padded by P, rows XW long */
+    memset(xp, 0, sizeof xp);
+    for (int s = 0; s < n; s++) {
+        const float *xs = dnn_conv_padded(xp, inp + s * C * H * W, C, H, W, P, XW);
+        /* `row` is volatile, read anew by each of the vector path's input rows: gcc would otherwise
+           hoist the tile's loads (the input's with the filters innermost, the weights' broadcasts with
+           the rows innermost) out of the inner loop and spill them (LeNet-5's conv1: 3.8 us, not 2.8) */
+        if (PK) {
+            const int PH = OH / 2, PW = OW / 2;
+            for (int py = 0; py < PH; py++)
+                for (int f = 0; f < F; f += FB) {
+                    const float *volatile row = xs + py * 2 * XW;
+                    dnn_cols_tile(out + ((s * F + f) * PH + py) * PW, &row, weight, bias, f, 2, V, FB, XW, C, K, Hp, OH,
+                                  OW, PK, max, act);
+                }
+        } else
+            for (int oy = 0; oy < OH; oy += 2)
+                for (int f = 0; f < F; f += FB) {
+                    const float *volatile row = xs + oy * XW;
+                    float *y = out + ((s * F + f) * OH + oy) * OW;
+                    if (OH % 2 && oy + 1 == OH) /* the last row */
+                        dnn_cols_tile(y, &row, weight, bias, f, 1, V, FB, XW, C, K, Hp, OH, OW, 0, 0, NULL);
+                    else
+                        dnn_cols_tile(y, &row, weight, bias, f, 2, V, FB, XW, C, K, Hp, OH, OW, 0, 0, NULL);
+                }
+    }
+}
+
+/* ---- conv2d → activation → pool, conv rows at a time ---------------------------------------
+ * The fused step when neither lanes kernel serves it (a padded maxpool,
+ * too large an input): per pool row, the PK conv rows its windows cover
+ * are computed whole into a small array — each weight swept along a row,
+ * which the C compiler vectorises, summing bias, c, ky, kx in order —
+ * activated, then pooled (dnn_conv2d_pool_forward_plain's values). */
+DNN_KERNEL void dnn_conv2d_pool_forward_rows(float *out, const float *inp, const float *weight, const float *bias,
+                                             int n, int C, int H, int W, int F, int K, int S, int P, int PK, int PS,
+                                             int PP, int max, dnn_act act) {
+    const int OH = (H + 2 * P - K) / S + 1, OW = (W + 2 * P - K) / S + 1;
+    const int PH = (OH + 2 * PP - PK) / PS + 1, PW = (OW + 2 * PP - PK) / PS + 1;
+    float rows[PK][OW];
+    for (int s = 0; s < n; s++)
+        for (int f = 0; f < F; f++) {
+            const float *xs = inp + s * C * H * W, *wf = weight + f * C * K * K;
+            for (int py = 0; py < PH; py++) {
+                for (int wy = 0; wy < PK; wy++) {
+                    const int oy = py * PS - PP + wy;
+                    float *row = rows[wy];
+                    if (oy < 0 || oy >= OH)
+                        continue;
+                    for (int ox = 0; ox < OW; ox++)
+                        row[ox] = bias ? bias[f] : 0.0f;
+                    for (int c = 0; c < C; c++)
+                        for (int ky = 0; ky < K; ky++) {
+                            const int iy = oy * S - P + ky;
+                            if (iy < 0 || iy >= H)
+                                continue;
+                            const float *xr = xs + (c * H + iy) * W;
+                            for (int kx = 0; kx < K; kx++) {
+                                int ox0, ox1;
+                                dnn_conv_range(&ox0, &ox1, kx, W, S, P, OW);
+                                const float w = wf[(c * K + ky) * K + kx];
+                                for (int ox = ox0; ox < ox1; ox++)
+                                    row[ox] += w * xr[ox * S - P + kx];
+                            }
+                        }
+                    if (act)
+                        for (int ox = 0; ox < OW; ox++)
+                            row[ox] = act(row[ox]);
+                }
+                for (int px = 0; px < PW; px++) {
+                    dnn_window win = {-INFINITY, 0.0f, 1};
+                    for (int wy = 0; wy < PK; wy++)
+                        for (int wx = 0; wx < PK; wx++) {
+                            const int oy = py * PS - PP + wy, ox = px * PS - PP + wx;
+                            if (oy >= 0 && oy < OH && ox >= 0 && ox < OW)
+                                dnn_window_take(&win, rows[wy][ox], max);
+                        }
+                    out[((s * F + f) * PH + py) * PW + px] = dnn_window_value(&win, max, PK * PK);
+                }
+            }
+        }
+}
+
+/* ---- the forward dispatchers ------------------------------------------------------------- */
+
+/* out = conv2d(inp): columns in the lanes, filters in the lanes, or the
+ * direct loops, as dnn_conv2d_cols_fit and dnn_conv2d_lanes_fit say. */
+DNN_KERNEL void dnn_conv2d_forward(float *out, const float *inp, const float *weight, const float *bias, int n, int C,
+                                   int H, int W, int F, int K, int S, int P) {
+    if (dnn_conv2d_cols_fit(C, H, W, F, K, S, P, 0, 0, 0, NULL))
+        dnn_conv2d_forward_cols(out, inp, weight, bias, n, C, H, W, F, K, P, 0, 0, NULL);
+    else if (dnn_conv2d_lanes_fit(C, H, W, F, K, S, P, F))
+        dnn_conv2d_forward_lanes(out, inp, weight, bias, n, C, H, W, F, K, S, P, 0, 0, 0, NULL);
+    else
+        dnn_conv2d_forward_plain(out, inp, weight, bias, n, C, H, W, F, K, S, P);
+}
+
+/* out = pool(act(conv2d(inp))), the conv output never stored: maxpool
+ * (max = 1: window PK, stride PS, pad PP) or avgpool (max = 0, PP = 0);
+ * act NULL for none. The plain form is dnn_conv2d_pool_forward_plain. */
+DNN_KERNEL void dnn_conv2d_pool_forward(float *out, const float *inp, const float *weight, const float *bias, int n,
+                                        int C, int H, int W, int F, int K, int S, int P, int PK, int PS, int PP,
+                                        int max, dnn_act act) {
+    if (dnn_conv2d_cols_fit(C, H, W, F, K, S, P, PK, PS, PP, act))
+        dnn_conv2d_forward_cols(out, inp, weight, bias, n, C, H, W, F, K, P, PK, max, act);
+    else if (dnn_conv2d_lanes_fit(C, H, W, F, K, S, P, F) && PP == 0)
+        dnn_conv2d_forward_lanes(out, inp, weight, bias, n, C, H, W, F, K, S, P, PK, PS, max, act);
+    else
+        dnn_conv2d_pool_forward_rows(out, inp, weight, bias, n, C, H, W, F, K, S, P, PK, PS, PP, max, act);
+}
+
+/* ---- weight gradient ---------------------------------------------------------------------
+ * dweight[f][c][ky][kx] = Σ_s Σ_{oy,ox} x[s][c][oy·S−P+ky][ox·S−P+kx] · dout[s][f][oy][ox]
+ *
+ * Filters in the lanes: dwt[tap][f] accumulates x · dout over the samples,
+ * then the positions, in order; a tile is one kernel row (K taps) × vb
+ * vectors of filters, over one sample's positions, U positions at a time
+ * (each input value broadcast once serves U·K products). With fewer than 8
+ * accumulators (LeNet-5's first layer: 5 taps × 1 vector) the vector path
+ * keeps a second set for every other position of the U, so that 10 FMA
+ * chains hide the latency, and adds the two sets at the end of the tile: a
+ * fixed order, but no longer the plain C path's. The positions left after
+ * the blocks of U are added one at a time as a multiply and an add (not an
+ * FMA: the order dnnc has always had). */
+DNN_KERNEL void dnn_conv2d_backward_weight_lanes(float *dweight, const float *dout, const float *inp, int n, int C,
+                                                 int H, int W, int F, int K, int S, int P) {
+    const int OH = (H + 2 * P - K) / S + 1, OW = (W + 2 * P - K) / S + 1, Hp = H + 2 * P, Wp = W + 2 * P;
+    const int taps = C * K * K, F8 = (F + 7) / 8 * 8, NP = OH * OW;
+    const int vb = dnn_lane_block(F8, DNN_TILE_ACCS / K < 3 ? DNN_TILE_ACCS / K : 3);
+    float dwt[taps][F8], gt[NP][F8]; /* gt: one sample's dout as [position][filter] */
+    memset(dwt, 0, sizeof dwt);
+    memset(gt, 0, sizeof gt);
+    float xp[P ? C * Hp * Wp : 1]; /* the input, zero-padded */
+    if (P)
+        memset(xp, 0, sizeof xp);
+    for (int s = 0; s < n; s++) {
+        const float *xs = dnn_conv_padded(xp, inp + s * C * H * W, C, H, W, P, Wp);
+        for (int f = 0; f < F; f++)
+            for (int p = 0; p < NP; p++)
+                gt[p][f] = dout[(s * F + f) * NP + p];
+        for (int f0 = 0; f0 < F8; f0 += vb * 8)
+            for (int c = 0; c < C; c++)
+                for (int ky = 0; ky < K; ky++) {
+                    float *d = dwt[(c * K + ky) * K] + f0;
+#ifdef DNN_V8
+                    const int U = dnn_tile_cols(OW, 4), two_sets = K * vb < 8 && U > 1, whole = OW / U * U;
+                    dnn_v8 a[DNN_TILE_ACCS][3], b[DNN_TILE_ACCS][3];
+                    DNN_UNROLL for (int j = 0; j < K; j++)
+                        DNN_UNROLL for (int v = 0; v < vb; v++) {
+                            a[j][v] = dnn_v8_load(d + j * F8 + v * 8);
+                            b[j][v] = (dnn_v8){0};
+                        }
+                    for (int oy = 0; oy < OH; oy++) {
+                        const float *xr = xs + (c * Hp + oy * S + ky) * Wp, *g = gt[oy * OW] + f0;
+                        for (int ox = 0; ox < whole; ox += U, g += U * F8) {
+                            const float *xq = xr + ox * S;
+                            DNN_UNROLL for (int u = 0; u < U; u++) {
+                                dnn_v8 gv[3];
+                                DNN_UNROLL for (int v = 0; v < vb; v++) gv[v] = dnn_v8_load(g + u * F8 + v * 8);
+                                DNN_UNROLL for (int j = 0; j < K; j++) {
+                                    const dnn_v8 xv = dnn_v8_splat(xq[u * S + j]);
+                                    DNN_UNROLL for (int v = 0; v < vb; v++) {
+                                        if (two_sets && u % 2)
+                                            b[j][v] = dnn_v8_fma(xv, gv[v], b[j][v]);
+                                        else
+                                            a[j][v] = dnn_v8_fma(xv, gv[v], a[j][v]);
+                                    }
+                                }
+                            }
+                        }
+                        for (int ox = whole; ox < OW; ox++, g += F8) { /* one position at a time */
+                            const float *xq = xr + ox * S;
+                            dnn_v8 gv[3];
+                            DNN_UNROLL for (int v = 0; v < vb; v++) gv[v] = dnn_v8_load(g + v * 8);
+                            DNN_UNROLL for (int j = 0; j < K; j++)
+                                DNN_UNROLL for (int v = 0; v < vb; v++) a[j][v] += xq[j] * gv[v];
+                        }
+                    }
+                    DNN_UNROLL for (int j = 0; j < K; j++)
+                        DNN_UNROLL for (int v = 0; v < vb; v++)
+                            dnn_v8_store(d + j * F8 + v * 8, two_sets ? a[j][v] + b[j][v] : a[j][v]);
+#else
+                    float a[DNN_TILE_ACCS][24];
+                    for (int j = 0; j < K; j++)
+                        for (int l = 0; l < vb * 8; l++)
+                            a[j][l] = d[j * F8 + l];
+                    for (int oy = 0; oy < OH; oy++) {
+                        const float *xr = xs + (c * Hp + oy * S + ky) * Wp, *g = gt[oy * OW] + f0;
+                        for (int ox = 0; ox < OW; ox++, g += F8) {
+                            const float *xq = xr + ox * S;
+                            for (int j = 0; j < K; j++)
+                                for (int l = 0; l < vb * 8; l++)
+                                    a[j][l] += xq[j] * g[l];
+                        }
+                    }
+                    for (int j = 0; j < K; j++)
+                        for (int l = 0; l < vb * 8; l++)
+                            d[j * F8 + l] = a[j][l];
+#endif
+                }
+    }
+    for (int f = 0; f < F; f++)
+        for (int t = 0; t < taps; t++)
+            dweight[f * taps + t] = dwt[t][f];
+}
+
+/* The weight gradient of a stride-1 conv2d with 8-float vectors, when the
+ * lanes kernel does not fit: sample by sample (so its input and output
+ * gradient stay in cache), each weight's sum over the output positions it
+ * touches runs along the rows 8 at a time (a multiply and an add), its
+ * lanes added in a fixed order, then the row's tail. Without DNN_V8 it is
+ * dnn_conv2d_backward_weight_plain. */
+DNN_KERNEL void dnn_conv2d_backward_weight_rows(float *dweight, const float *dout, const float *inp, int n, int C,
+                                                int H, int W, int F, int K, int P) {
+#ifdef DNN_V8
+    const int OH = H + 2 * P - K + 1, OW = W + 2 * P - K + 1;
+    memset(dweight, 0, sizeof(float) * (size_t)(F * C * K * K));
+    for (int s = 0; s < n; s++)
+        for (int f = 0; f < F; f++)
+            for (int c = 0; c < C; c++)
+                for (int ky = 0; ky < K; ky++) {
+                    int oy0, oy1;
+                    dnn_conv_range(&oy0, &oy1, ky, H, 1, P, OH);
+                    for (int kx = 0; kx < K; kx++) {
+                        int ox0, ox1;
+                        dnn_conv_range(&ox0, &ox1, kx, W, 1, P, OW);
+                        dnn_v8 acc = {0};
+                        float t = 0.0f;
+                        for (int oy = oy0; oy < oy1; oy++) {
+                            const float *g = dout + ((s * F + f) * OH + oy) * OW;
+                            const float *xr = inp + ((s * C + c) * H + oy - P + ky) * W - P + kx;
+                            int ox = ox0;
+                            for (; ox + 8 <= ox1; ox += 8)
+                                acc += dnn_v8_load(g + ox) * dnn_v8_load(xr + ox);
+                            for (; ox < ox1; ox++)
+                                t += g[ox] * xr[ox];
+                        }
+                        dweight[((f * C + c) * K + ky) * K + kx] += dnn_v8_sum(acc) + t;
+                    }
+                }
+#else
+    dnn_conv2d_backward_weight_plain(dweight, dout, inp, n, C, H, W, F, K, 1, P);
+#endif
+}
+
+/* dweight (overwritten): filters in the lanes, the rows kernel (stride 1)
+ * or the direct loops. */
+DNN_KERNEL void dnn_conv2d_backward_weight(float *dweight, const float *dout, const float *inp, int n, int C, int H,
+                                           int W, int F, int K, int S, int P) {
+    if (K <= DNN_TILE_ACCS && dnn_conv2d_lanes_fit(C, H, W, F, K, S, P, F))
+        dnn_conv2d_backward_weight_lanes(dweight, dout, inp, n, C, H, W, F, K, S, P);
+    else if (S == 1)
+        dnn_conv2d_backward_weight_rows(dweight, dout, inp, n, C, H, W, F, K, P);
+    else
+        dnn_conv2d_backward_weight_plain(dweight, dout, inp, n, C, H, W, F, K, S, P);
+}
+
+/* ---- input gradient ----------------------------------------------------------------------
+ * dinp[s][c][iy][ix] = Σ_{f,ky,kx} weight[f][c][ky][kx] · dout[s][f][oy][ox] over the outputs
+ * (oy, ox) that read x[c][iy][ix].
+ *
+ * Input channels in the lanes: per sample, dxt[padded position][c]
+ * gathers the products tile by tile — tq output positions of a row × one
+ * kernel row (K taps) × vb vectors of channels, summed over the filters in
+ * order, then added to dxt in a fixed order — and is copied out without
+ * its padding. */
+/* One tile: nq output positions from g (one sample's dout at the tile's
+ * first position) × the K taps of kernel row ky × vb vectors of channels
+ * from c0, its sums over the filters added to t (dxt at the tile's first
+ * input position and c0) position by position, tap by tap. */
+DNN_KERNEL void dnn_dx_lanes_tile(float *t, const float *g, const float *w2, int c0, int ky, int nq, int vb, int F,
+                                  int K, int S, int C8, int NP) {
+#ifdef DNN_V8
+    dnn_v8 a[DNN_TILE_ACCS][3];
+    DNN_UNROLL for (int j = 0; j < nq * K; j++)
+        DNN_UNROLL for (int v = 0; v < vb; v++) a[j][v] = (dnn_v8){0};
+    for (int f = 0; f < F; f++) {
+        const float *w = w2 + (f * K + ky) * K * C8 + c0;
+        dnn_v8 wv[DNN_TILE_ACCS][3];
+        DNN_UNROLL for (int k = 0; k < K; k++)
+            DNN_UNROLL for (int v = 0; v < vb; v++) wv[k][v] = dnn_v8_load(w + k * C8 + v * 8);
+        DNN_UNROLL for (int q = 0; q < nq; q++) {
+            const dnn_v8 gq = dnn_v8_splat(g[f * NP + q]);
+            DNN_UNROLL for (int k = 0; k < K; k++)
+                DNN_UNROLL for (int v = 0; v < vb; v++) a[q * K + k][v] = dnn_v8_fma(gq, wv[k][v], a[q * K + k][v]);
+        }
+    }
+    DNN_UNROLL for (int q = 0; q < nq; q++)
+        DNN_UNROLL for (int k = 0; k < K; k++)
+            DNN_UNROLL for (int v = 0; v < vb; v++) {
+                float *at = t + (q * S + k) * C8 + v * 8;
+                dnn_v8_store(at, dnn_v8_load(at) + a[q * K + k][v]);
+            }
+#else
+    float a[DNN_TILE_ACCS][24] = {{0}};
+    for (int f = 0; f < F; f++) {
+        const float *w = w2 + (f * K + ky) * K * C8 + c0;
+        for (int q = 0; q < nq; q++)
+            for (int k = 0; k < K; k++)
+                for (int l = 0; l < vb * 8; l++)
+                    a[q * K + k][l] += g[f * NP + q] * w[k * C8 + l];
+    }
+    for (int q = 0; q < nq; q++)
+        for (int k = 0; k < K; k++)
+            for (int l = 0; l < vb * 8; l++)
+                t[(q * S + k) * C8 + l] += a[q * K + k][l];
+#endif
+}
+
+/* The tiles of nq positions from ox along output row oy. */
+DNN_KERNEL void dnn_dx_lanes_tiles(float *dxt, const float *gs, const float *w2, int oy, int ox, int nq, int vb, int F,
+                                   int K, int S, int Wp, int C8, int OW, int NP) {
+    for (int c0 = 0; c0 < C8; c0 += vb * 8)
+        for (int ky = 0; ky < K; ky++)
+            dnn_dx_lanes_tile(dxt + ((oy * S + ky) * Wp + ox * S) * C8 + c0, gs + oy * OW + ox, w2, c0, ky, nq, vb, F, K,
+                              S, C8, NP);
+}
+
+DNN_KERNEL void dnn_conv2d_backward_input_lanes(float *dinp, const float *dout, const float *weight, int n, int C,
+                                                int H, int W, int F, int K, int S, int P) {
+    const int OH = (H + 2 * P - K) / S + 1, OW = (W + 2 * P - K) / S + 1, Hp = H + 2 * P, Wp = W + 2 * P;
+    const int C8 = (C + 7) / 8 * 8, NP = OH * OW;
+    const int vb = dnn_lane_block(C8, DNN_TILE_ACCS / K < 3 ? DNN_TILE_ACCS / K : 3);
+    const int most = DNN_TILE_ACCS / (K * vb), tq = most < 1 ? 1 : most > OW ? OW : most, whole = OW / tq * tq;
+    float w2[F * K * K][C8], dxt[Hp * Wp][C8]; /* w2: the weights as [filter, ky, kx][channel] */
+    for (int f = 0; f < F; f++)
+        for (int c = 0; c < C8; c++)
+            for (int k = 0; k < K * K; k++)
+                w2[f * K * K + k][c] = c < C ? weight[(f * C + c) * K * K + k] : 0.0f;
+    for (int s = 0; s < n; s++) {
+        const float *gs = dout + s * F * NP;
+        memset(dxt, 0, sizeof dxt);
+        for (int oy = 0; oy < OH; oy++) {
+            for (int ox = 0; ox < whole; ox += tq)
+                dnn_dx_lanes_tiles(dxt[0], gs, w2[0], oy, ox, tq, vb, F, K, S, Wp, C8, OW, NP);
+            if (whole < OW) /* the last positions */
+                dnn_dx_lanes_tiles(dxt[0], gs, w2[0], oy, whole, OW - whole, vb, F, K, S, Wp, C8, OW, NP);
+        }
+        for (int c = 0; c < C; c++)
+            for (int iy = 0; iy < H; iy++)
+                for (int ix = 0; ix < W; ix++)
+                    dinp[((s * C + c) * H + iy) * W + ix] = dxt[(iy + P) * Wp + ix + P][c];
+    }
+}
+
+/* dinp (overwritten): input channels in the lanes, or the direct loops. */
+DNN_KERNEL void dnn_conv2d_backward_input(float *dinp, const float *dout, const float *weight, int n, int C, int H,
+                                          int W, int F, int K, int S, int P) {
+    if (K <= DNN_TILE_ACCS && dnn_conv2d_lanes_fit(C, H, W, F, K, S, P, C))
+        dnn_conv2d_backward_input_lanes(dinp, dout, weight, n, C, H, W, F, K, S, P);
+    else
+        dnn_conv2d_backward_input_plain(dinp, dout, weight, n, C, H, W, F, K, S, P);
+}
+
+/* ---- bias gradient -----------------------------------------------------------------------
+ * dbias[f] = Σ_s Σ_p dout[s][f][p]: per position over the samples, then the
+ * positions in 8 partial sums added in a fixed tree, then the tail. */
+DNN_KERNEL void dnn_conv2d_backward_bias(float *dbias, const float *dout, int n, int F, int OH, int OW) {
+    const int NP = OH * OW, NP8 = NP / 8 * 8;
+    for (int f = 0; f < F; f++) {
+        float col[NP], part[8] = {0};
+        memset(col, 0, sizeof col);
+        for (int s = 0; s < n; s++)
+            for (int i = 0; i < NP; i++)
+                col[i] += dout[(s * F + f) * NP + i];
+        for (int i = 0; i < NP8; i += 8)
+            for (int l = 0; l < 8; l++)
+                part[l] += col[i + l];
+        float acc = ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
+        for (int i = NP8; i < NP; i++)
+            acc += col[i];
+        dbias[f] = acc;
+    }
+}

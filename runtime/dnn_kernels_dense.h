@@ -1,0 +1,289 @@
+/* dnn_kernels_dense.h — dense (nn.Linear) and its gradients. Part of
+ * dnn_kernels.h. The weight is [units][in]; inputs and outputs are [n][in]
+ * and [n][units]. */
+
+/* ---- forward ---------------------------------------------------------------------------
+ * out[s][j] = bias[j] + Σ_i weight[j][i] · inp[s][i]        (bias may be NULL)
+ *
+ * Reference: dnn_dense_forward_plain, one running sum per output.
+ *
+ * Each dot product keeps 8 partial sums — lane k sums the products of the
+ * inputs i ≡ k (mod 8) below in8 = in / 8 · 8, in order — so that the C
+ * compiler can vectorise without reassociating anything. Then its lanes
+ * are added as ((0+1) + (2+3)) + ((4+5) + (6+7)), the inputs past in8 one
+ * by one, and the bias.
+ *
+ * Blocking: a block is `samples` samples × `rows` weight rows, one
+ * accumulator each, so that every weight vector loaded serves all the
+ * block's samples and every input vector all its rows. With AVX-512 4 × 8
+ * (two samples' accumulators share a 16-float vector: 16 registers); then
+ * 2 × 6 (12 accumulators) and one sample at a time × 8. The rows left after
+ * the whole blocks are one block of their own. Blocking never changes a
+ * result: every output's sum is the same. */
+
+/* An accumulator block never has more than this many samples (per kind of
+ * vector) and rows: the arrays below are sized by them, and after inlining
+ * their loops unroll and each element lives in a register. */
+enum { DNN_DENSE_SAMPLES = 2, DNN_DENSE_ROWS = 8 };
+
+/* The bias and the tail (inputs in8 .. in) of one output: sum is its 8
+ * lanes, already added. */
+DNN_KERNEL float dnn_dense_finish(float sum, const float *w, const float *x, const float *bias, int in) {
+    for (int i = in / 8 * 8; i < in; i++)
+        sum += w[i] * x[i];
+    return bias ? *bias + sum : sum;
+}
+
+#ifdef DNN_V8
+/* Writes the block's outputs from its accumulators acc[p][r] (sample p,
+ * row r): their lanes added with dnn_v8_sum8, eight at a time (a last group
+ * is padded by repeating its last accumulator), or with dnn_v8_sum when
+ * there are fewer than 4; then the tail and the bias. y, w and bias point
+ * at the block's first row. */
+DNN_KERNEL void dnn_dense_store_v8(float *y, const float *x, const float *w, const float *bias, int in, int units,
+                                   int samples, int rows, dnn_v8 acc[DNN_DENSE_SAMPLES * 2][DNN_DENSE_ROWS]) {
+    const int nacc = samples * rows;
+    float sum[DNN_DENSE_SAMPLES * 2 * DNN_DENSE_ROWS];
+    if (nacc >= 4) {
+        DNN_UNROLL for (int q = 0; q < nacc; q += 8) {
+            dnn_v8 v[8];
+            DNN_UNROLL for (int k = 0; k < 8; k++) {
+                const int at = q + k < nacc ? q + k : nacc - 1;
+                v[k] = acc[at / rows][at % rows];
+            }
+            dnn_v8_store(sum + q, dnn_v8_sum8(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]));
+        }
+    } else
+        DNN_UNROLL for (int k = 0; k < nacc; k++) sum[k] = dnn_v8_sum(acc[k / rows][k % rows]);
+    DNN_UNROLL for (int p = 0; p < samples; p++)
+        DNN_UNROLL for (int r = 0; r < rows; r++)
+            y[p * units + r] = dnn_dense_finish(sum[p * rows + r], w + r * in, x + p * in, bias ? bias + r : NULL, in);
+}
+
+/* One block with 8-float accumulators: samples × rows dot products of
+ * x[p] (p < samples, rows of in floats) with w[r] (r < rows). */
+DNN_KERNEL void dnn_dense_block_v8(float *y, const float *x, const float *w, const float *bias, int in, int units,
+                                   int samples, int rows) {
+    dnn_v8 acc[DNN_DENSE_SAMPLES * 2][DNN_DENSE_ROWS];
+    DNN_UNROLL for (int p = 0; p < samples; p++)
+        DNN_UNROLL for (int r = 0; r < rows; r++) acc[p][r] = (dnn_v8){0};
+    for (int i = 0; i < in / 8 * 8; i += 8) {
+        dnn_v8 xv[DNN_DENSE_SAMPLES], wv[DNN_DENSE_ROWS];
+        DNN_UNROLL for (int p = 0; p < samples; p++) xv[p] = dnn_v8_load(x + p * in + i);
+        DNN_UNROLL for (int r = 0; r < rows; r++) wv[r] = dnn_v8_load(w + r * in + i);
+        DNN_UNROLL for (int p = 0; p < samples; p++)
+            DNN_UNROLL for (int r = 0; r < rows; r++) acc[p][r] = dnn_v8_fma(wv[r], xv[p], acc[p][r]);
+    }
+    dnn_dense_store_v8(y, x, w, bias, in, units, samples, rows, acc);
+}
+#endif
+
+#ifdef DNN_V8X2
+/* One block with 16-float accumulators: pair[q][r] holds samples 2q (lanes
+ * 0-7) and 2q + 1 (lanes 8-15) of row r, so each lane adds the same
+ * products in the same order as dnn_dense_block_v8. samples is even. */
+DNN_KERNEL void dnn_dense_block_v8x2(float *y, const float *x, const float *w, const float *bias, int in,
+                                     int units, int samples, int rows) {
+    dnn_v8x2 pair[DNN_DENSE_SAMPLES][DNN_DENSE_ROWS];
+    DNN_UNROLL for (int q = 0; q < samples / 2; q++)
+        DNN_UNROLL for (int r = 0; r < rows; r++) pair[q][r] = (dnn_v8x2){0};
+    for (int i = 0; i < in / 8 * 8; i += 8) {
+        dnn_v8x2 xv[DNN_DENSE_SAMPLES], wv[DNN_DENSE_ROWS];
+        DNN_UNROLL for (int q = 0; q < samples / 2; q++) xv[q] = dnn_v8x2_pair(x + 2 * q * in + i, x + (2 * q + 1) * in + i);
+        DNN_UNROLL for (int r = 0; r < rows; r++) wv[r] = dnn_v8x2_twice(w + r * in + i);
+        DNN_UNROLL for (int q = 0; q < samples / 2; q++)
+            DNN_UNROLL for (int r = 0; r < rows; r++) pair[q][r] = dnn_v8x2_fma(wv[r], xv[q], pair[q][r]);
+    }
+    dnn_v8 acc[DNN_DENSE_SAMPLES * 2][DNN_DENSE_ROWS];
+    DNN_UNROLL for (int q = 0; q < samples / 2; q++)
+        DNN_UNROLL for (int r = 0; r < rows; r++) {
+            acc[2 * q][r] = dnn_v8x2_lo(pair[q][r]);
+            acc[2 * q + 1][r] = dnn_v8x2_hi(pair[q][r]);
+        }
+    dnn_dense_store_v8(y, x, w, bias, in, units, samples, rows, acc);
+}
+#endif
+
+/* One block in plain C: a[p][r][k] is lane k of sample p, row r. The
+ * lanes are added as in dnn_v8_sum, but a bias joins the first half's sum
+ * before the second half's when there is no tail: (bias + ((0+1) + (2+3)))
+ * + ((4+5) + (6+7)), the order dnnc's generated code has always used. */
+DNN_KERNEL void dnn_dense_block_arrays(float *y, const float *x, const float *w, const float *bias, int in,
+                                       int units, int samples, int rows) {
+    float a[DNN_DENSE_SAMPLES][DNN_DENSE_ROWS][8] = {{{0}}};
+    for (int i = 0; i < in / 8 * 8; i += 8)
+        for (int p = 0; p < samples; p++)
+            for (int r = 0; r < rows; r++)
+                for (int k = 0; k < 8; k++)
+                    a[p][r][k] += w[r * in + i + k] * x[p * in + i + k];
+    for (int p = 0; p < samples; p++)
+        for (int r = 0; r < rows; r++) {
+            const float *l = a[p][r];
+            const float low = (l[0] + l[1]) + (l[2] + l[3]), high = (l[4] + l[5]) + (l[6] + l[7]);
+            y[p * units + r] = bias && in % 8 == 0 ? (bias[r] + low) + high
+                                                   : dnn_dense_finish(low + high, w + r * in, x + p * in, bias ? bias + r : NULL, in);
+        }
+}
+
+/* One block by the kernel `form`: 2 (DNN_V8X2), 1 (DNN_V8) or 0 (plain C), a constant. */
+DNN_KERNEL void dnn_dense_block(float *y, const float *x, const float *w, const float *bias, int in, int units,
+                                int samples, int rows, int form) {
+#ifdef DNN_V8X2
+    if (form == 2)
+        dnn_dense_block_v8x2(y, x, w, bias, in, units, samples, rows);
+#endif
+#ifdef DNN_V8
+    if (form == 1)
+        dnn_dense_block_v8(y, x, w, bias, in, units, samples, rows);
+#endif
+    if (form == 0)
+        dnn_dense_block_arrays(y, x, w, bias, in, units, samples, rows);
+}
+
+/* The blocks of `samples` samples from x (y their outputs): the weight
+ * rows `rows` at a time, then the rows left as one block. */
+DNN_KERNEL void dnn_dense_rows(float *y, const float *x, const float *weight, const float *bias, int in, int units,
+                               int samples, int rows, int form) {
+    const int whole = units / rows * rows;
+    for (int j = 0; j < whole; j += rows)
+        dnn_dense_block(y + j, x, weight + j * in, bias ? bias + j : NULL, in, units, samples, rows, form);
+    if (whole < units)
+        dnn_dense_block(y + whole, x, weight + whole * in, bias ? bias + whole : NULL, in, units, samples,
+                        units - whole, form);
+}
+
+DNN_KERNEL void dnn_dense_forward(float *out, const float *inp, const float *weight, const float *bias, int n, int in,
+                                  int units) {
+    int s = 0;
+#ifdef DNN_V8X2
+    for (; s + 4 <= n; s += 4)
+        dnn_dense_rows(out + s * units, inp + s * in, weight, bias, in, units, 4, 8, 2);
+#endif
+#ifdef DNN_V8
+    const int form = 1;
+#else
+    const int form = 0;
+#endif
+    for (; s + 2 <= n; s += 2)
+        dnn_dense_rows(out + s * units, inp + s * in, weight, bias, in, units, 2, 6, form);
+    for (; s < n; s++)
+        dnn_dense_rows(out + s * units, inp + s * in, weight, bias, in, units, 1, 8, form);
+}
+
+/* ---- gradients: sums of outer products --------------------------------------------------
+ * Both gradients of dense have the form
+ *     C[r][c] = Σ_k A[r·ar + k·ak] · B[k·bk + c]        r < R, c < cols, k < K
+ * dinp = dout · weight (rows: samples, sums over the units) and
+ * dweight = doutᵀ · inp (rows: units, sums over the samples).
+ *
+ * Each output's sum runs over k in order, one output per vector lane, so
+ * no sum is reassociated and the vector and plain paths add the same
+ * products in the same order. Blocks of 6 rows × 16 columns (12
+ * accumulators hide the FMA latency; each B vector loaded serves 6 rows),
+ * columns outermost so a slab of B stays in L1 across the rows; then 8
+ * columns, then single columns (in plain C also with a vector build). The
+ * rows left after the blocks of 6 are one block when `rest` is set (R is a
+ * compile-time count: one block keeps its FMA chains independent), else
+ * one row at a time (R is the run-time sample count). */
+
+enum { DNN_OUTER_ROWS = 6 };
+
+/* One block: `rows` rows from r, `width` columns from c (16, 8 or 1).
+ * With sgd (else NULL) each stored result is a gradient, and SGD's step is
+ * applied to its parameter at once, while the block is in cache. */
+DNN_KERNEL void dnn_outer_block(float *C, const float *A, const float *B, int r, int c, int rows, int width, int K,
+                                int ar, int ak, int bk, int cr, const dnn_sgd *sgd) {
+#ifdef DNN_V8
+    if (width >= 8) {
+        dnn_v8 acc[DNN_OUTER_ROWS][2];
+        DNN_UNROLL for (int q = 0; q < rows; q++)
+            DNN_UNROLL for (int u = 0; u < width / 8; u++) acc[q][u] = (dnn_v8){0};
+        for (int k = 0; k < K; k++) {
+            const float *a = A + r * ar + k * ak, *b = B + k * bk + c;
+            dnn_v8 bv[2];
+            DNN_UNROLL for (int u = 0; u < width / 8; u++) bv[u] = dnn_v8_load(b + 8 * u);
+            DNN_UNROLL for (int q = 0; q < rows; q++) {
+                const dnn_v8 av = dnn_v8_splat(a[q * ar]);
+                DNN_UNROLL for (int u = 0; u < width / 8; u++) acc[q][u] = dnn_v8_fma(av, bv[u], acc[q][u]);
+            }
+        }
+        DNN_UNROLL for (int q = 0; q < rows; q++)
+            DNN_UNROLL for (int u = 0; u < width / 8; u++) {
+                const long at = (long)(r + q) * cr + c + 8 * u;
+                dnn_v8_store(C + at, acc[q][u]);
+                if (sgd)
+                    dnn_sgd_apply(sgd, C + at, at, 8);
+            }
+        return;
+    }
+#endif
+    float acc[DNN_OUTER_ROWS][16] = {{0}};
+    for (int k = 0; k < K; k++) {
+        const float *a = A + r * ar + k * ak, *b = B + k * bk + c;
+        for (int q = 0; q < rows; q++)
+            for (int u = 0; u < width; u++)
+                acc[q][u] += a[q * ar] * b[u];
+    }
+    for (int q = 0; q < rows; q++) {
+        const long at = (long)(r + q) * cr + c;
+        for (int u = 0; u < width; u++)
+            C[at + u] = acc[q][u];
+        if (sgd)
+            dnn_sgd_apply(sgd, C + at, at, width);
+    }
+}
+
+/* The blocks of columns c .. c + width, over the rows. */
+DNN_KERNEL void dnn_outer_columns(float *C, const float *A, const float *B, int c, int width, int R, int K, int ar,
+                                  int ak, int bk, int cr, int rest, const dnn_sgd *sgd) {
+    int r = 0;
+    for (; r + DNN_OUTER_ROWS <= R; r += DNN_OUTER_ROWS)
+        dnn_outer_block(C, A, B, r, c, DNN_OUTER_ROWS, width, K, ar, ak, bk, cr, sgd);
+    if (rest && R % DNN_OUTER_ROWS)
+        dnn_outer_block(C, A, B, r, c, R % DNN_OUTER_ROWS, width, K, ar, ak, bk, cr, sgd);
+    else if (!rest)
+        for (; r < R; r++)
+            dnn_outer_block(C, A, B, r, c, 1, width, K, ar, ak, bk, cr, sgd);
+}
+
+DNN_KERNEL void dnn_outer(float *C, const float *A, const float *B, int R, int K, int cols, int ar, int ak, int bk,
+                          int cr, int rest, const dnn_sgd *sgd) {
+    const int c16 = cols / 16 * 16, c8 = cols / 8 * 8;
+    for (int c = 0; c < c16; c += 16)
+        dnn_outer_columns(C, A, B, c, 16, R, K, ar, ak, bk, cr, rest, sgd);
+    if (c16 < c8)
+        dnn_outer_columns(C, A, B, c16, 8, R, K, ar, ak, bk, cr, rest, sgd);
+    for (int c = c8; c < cols; c++)
+        dnn_outer_columns(C, A, B, c, 1, R, K, ar, ak, bk, cr, rest, sgd);
+}
+
+/* dinp[s][i] = Σ_j dout[s][j] · weight[j][i]     (overwrites dinp) */
+DNN_KERNEL void dnn_dense_backward_input(float *dinp, const float *dout, const float *weight, int n, int in,
+                                         int units) {
+    dnn_outer(dinp, dout, weight, n, units, in, units, 1, in, in, 0, NULL);
+}
+
+/* dweight[j][i] = Σ_s dout[s][j] · inp[s][i]     (overwrites dweight) */
+DNN_KERNEL void dnn_dense_backward_weight(float *dweight, const float *dout, const float *inp, int n, int in,
+                                          int units) {
+    dnn_outer(dweight, dout, inp, units, n, in, 1, units, in, in, 1, NULL);
+}
+
+/* The weight gradient and SGD's step in one pass (backward plus update):
+ * dweight as dnn_dense_backward_weight computes it, each block of it
+ * applied to weight (and momentum_buffer, NULL without momentum) as soon
+ * as it is stored — the same bits as dnn_dense_backward_weight, then
+ * dnn_sgd_update over the weight. For a weight no other layer shares,
+ * without gradient clipping (which needs every gradient first). */
+DNN_KERNEL void dnn_dense_backward_weight_sgd(float *weight, float *dweight, float *momentum_buffer, const float *dout,
+                                              const float *inp, int n, int in, int units, float lr, float momentum,
+                                              float one_minus_dampening, float weight_decay, int nesterov,
+                                              int first) {
+    const dnn_sgd sgd = {weight, momentum_buffer, lr, momentum, one_minus_dampening, weight_decay, nesterov, first};
+    dnn_outer(dweight, dout, inp, units, n, in, 1, units, in, in, 1, &sgd);
+}
+
+/* dbias[j] = Σ_s dout[s][j]                       (overwrites dbias) */
+DNN_KERNEL void dnn_dense_backward_bias(float *dbias, const float *dout, int n, int units) {
+    dnn_dense_backward_bias_plain(dbias, dout, n, units);
+}

@@ -1,0 +1,107 @@
+/* dnn_kernels_pool.h — maxpool and avgpool and their gradients. Part of
+ * dnn_kernels.h. Images are [n][C][H][W]; a window K × K, stride S, zero
+ * padding P (maxpool only), floor mode: OH = (H + 2P − K) / S + 1. The
+ * formulas and their plain loops are dnn_pool_forward_plain and
+ * dnn_pool_backward_plain (dnn_kernels_plain.h).
+ *
+ * maxpool takes each window's first maximum, NaN counting as a maximum
+ * (PyTorch's CPU kernel), and its gradient goes to that element, found
+ * again from the input rather than stored. */
+
+/* ---- maxpool whose windows tile the input (S = K, P = 0) --------------------------------- */
+
+/* Each window's first maximum without branches: a later value replaces the
+ * running one when it is larger or NaN. */
+DNN_KERNEL void dnn_maxpool_forward_tiled(float *out, const float *inp, int n, int C, int H, int W, int K) {
+    const int OH = H / K, OW = W / K;
+    for (int sc = 0; sc < n * C; sc++)
+        for (int oy = 0; oy < OH; oy++) {
+            const float *xr = inp + (sc * H + oy * K) * W;
+            const int o = (sc * OH + oy) * OW; /* an index, not a pointer: so gcc -O3 vectorises over sc */
+            for (int ox = 0; ox < OW; ox++) {
+                float top = xr[ox * K];
+                DNN_UNROLL for (int i = 1; i < K * K; i++) {
+                    const float val = xr[i / K * W + i % K + ox * K];
+                    top = val > top || val != val ? val : top;
+                }
+                out[o + ox] = top;
+            }
+        }
+}
+
+#ifdef DNN_V8
+/* The 2 × 2 gradient of 4 windows (8 columns of both rows) from column
+ * 2·ox: the same choice as the scalar code — the window's first element
+ * equal to its output (or the first NaN when that is NaN), else the last
+ * one — made for the 8 lanes of each row at once, a lane's even neighbour
+ * telling the odd lane whether it came first (tests/kernels checks the two
+ * agree on ties and NaNs). */
+DNN_KERNEL void dnn_maxpool2_backward_v8(float *dr, const float *xr, const float *to, const float *go, int W, int ox) {
+    const dnn_v8 t = dnn_v8_load(xr + 2 * ox), b = dnn_v8_load(xr + W + 2 * ox);
+    const dnn_v8 top = {to[0], to[0], to[1], to[1], to[2], to[2], to[3], to[3]};
+    const dnn_v8 g = {go[0], go[0], go[1], go[1], go[2], go[2], go[3], go[3]}, zero = {0};
+    const dnn_v8i odd = {0, -1, 0, -1, 0, -1, 0, -1}, nan = top != top;
+    const dnn_v8i mt = (t == top) | ((t != t) & nan), mb = (b == top) | ((b != b) & nan);
+    const dnn_v8i mt_even = dnn_v8i_evens(mt), mt_odd = dnn_v8i_odds(mt), mb_even = dnn_v8i_evens(mb);
+    const dnn_v8i first_t = mt & ~(mt_even & odd);
+    const dnn_v8i first_b = ~(mt_even | mt_odd) & ((mb & ~odd) | (~mb_even & odd));
+    dnn_v8_store(dr + 2 * ox, dnn_v8_select(first_t, g, zero));
+    dnn_v8_store(dr + W + 2 * ox, dnn_v8_select(first_b, g, zero));
+}
+#endif
+
+/* dinp from dout and the stored output `out`: the window's first element
+ * equal to its output (the first NaN if that is NaN, else the last) gets
+ * dout, the others 0, so every input is written once (no zeroing pass, no
+ * scattered adds) but for the rows and columns no window covers. */
+DNN_KERNEL void dnn_maxpool_backward_tiled(float *dinp, const float *dout, const float *inp, const float *out, int n,
+                                           int C, int H, int W, int K) {
+    const int OH = H / K, OW = W / K;
+    if (H % K || W % K) /* the rows and columns no window covers */
+        memset(dinp, 0, sizeof(float) * (size_t)n * (size_t)(C * H * W));
+    for (int sc = 0; sc < n * C; sc++)
+        for (int oy = 0; oy < OH; oy++) {
+            const float *xr = inp + (sc * H + oy * K) * W;
+            const int o = (sc * OH + oy) * OW;
+            float *dr = dinp + (sc * H + oy * K) * W;
+            int ox = 0;
+#ifdef DNN_V8
+            if (K == 2 && OW >= 4)
+                for (; ox + 4 <= W / 2; ox += 4)
+                    dnn_maxpool2_backward_v8(dr, xr, out + o + ox, dout + o + ox, W, ox);
+#endif
+            for (; ox < OW; ox++) {
+                const float top = out[o + ox], g = dout[o + ox];
+                const int nan = top != top;
+                int found = 0; /* an earlier element of the window was the one */
+                DNN_UNROLL for (int i = 0; i < K * K; i++) {
+                    const float v = xr[i / K * W + i % K + ox * K];
+                    const int m = !found && (i == K * K - 1 || v == top || (v != v && nan));
+                    dr[i / K * W + i % K + ox * K] = m ? g : 0.0f;
+                    found |= m;
+                }
+            }
+        }
+}
+
+/* ---- the dispatchers ---------------------------------------------------------------------- */
+
+/* maxpool (max = 1) or avgpool (max = 0, P = 0): the tiled kernel when the
+ * windows tile the input, else the plain loops. */
+DNN_KERNEL void dnn_pool_forward(float *out, const float *inp, int n, int C, int H, int W, int K, int S, int P,
+                                 int max) {
+    if (max && K > 1 && S == K && P == 0)
+        dnn_maxpool_forward_tiled(out, inp, n, C, H, W, K);
+    else
+        dnn_pool_forward_plain(out, inp, n, C, H, W, K, S, P, max);
+}
+
+/* dinp (overwritten); out is the forward result (the tiled maxpool's
+ * gradient reads it). */
+DNN_KERNEL void dnn_pool_backward(float *dinp, const float *dout, const float *inp, const float *out, int n, int C,
+                                  int H, int W, int K, int S, int P, int max) {
+    if (max && K > 1 && S == K && P == 0)
+        dnn_maxpool_backward_tiled(dinp, dout, inp, out, n, C, H, W, K);
+    else
+        dnn_pool_backward_plain(dinp, dout, inp, n, C, H, W, K, S, P, max);
+}
