@@ -42,7 +42,7 @@ $(BUILD)/grammar/lexer.c $(BUILD)/grammar/lexer.h: grammar/lexer.l
 $(BUILD)/grammar/%.o: $(BUILD)/grammar/%.c $(BUILD)/grammar/parser.h $(BUILD)/grammar/lexer.h compiler/dnnc.h
 	$(CC) $(CFLAGS) -std=c99 -D_POSIX_C_SOURCE=200809L -Wall -Wno-unused-function -Wno-sign-compare -Icompiler -I$(BUILD)/grammar -c $< -o $@
 
-$(BUILD)/compiler/%.o: compiler/%.c compiler/dnnc.h compiler/ops.def $(BUILD)/grammar/parser.h $(BUILD)/grammar/lexer.h
+$(BUILD)/compiler/%.o: compiler/%.c $(wildcard compiler/*.h compiler/*.def) $(BUILD)/grammar/parser.h $(BUILD)/grammar/lexer.h
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(WARN) -D_POSIX_C_SOURCE=200809L -Icompiler -I$(BUILD)/grammar -Iruntime -c $< -o $@
 
@@ -71,7 +71,7 @@ asan: $(ASAN)/dnnc $(ASAN)/libdnnrt.a
 $(ASAN)/grammar/%.o: $(BUILD)/grammar/%.c $(BUILD)/grammar/parser.h $(BUILD)/grammar/lexer.h compiler/dnnc.h
 	@mkdir -p $(@D)
 	$(CC) $(ASAN_FLAGS) -std=c99 -D_POSIX_C_SOURCE=200809L -Icompiler -I$(BUILD)/grammar -c $< -o $@
-$(ASAN)/compiler/%.o: compiler/%.c compiler/dnnc.h compiler/ops.def $(BUILD)/grammar/parser.h $(BUILD)/grammar/lexer.h
+$(ASAN)/compiler/%.o: compiler/%.c $(wildcard compiler/*.h compiler/*.def) $(BUILD)/grammar/parser.h $(BUILD)/grammar/lexer.h
 	@mkdir -p $(@D)
 	$(CC) $(ASAN_FLAGS) $(WARN) -D_POSIX_C_SOURCE=200809L -Icompiler -I$(BUILD)/grammar -Iruntime -c $< -o $@
 $(ASAN)/runtime/%.o: runtime/%.c $(RUNTIME_HDR)
@@ -122,7 +122,7 @@ fuzz: fuzz-build
 	@sh tests/fuzz/fuzz.sh $(FUZZ_SECONDS)
 
 # (64 KB arena blocks: a fresh 1 MB block per input cost as much system time as the compile)
-$(FUZZ)/compiler/%.o: compiler/%.c compiler/dnnc.h compiler/ops.def $(BUILD)/grammar/parser.h $(BUILD)/grammar/lexer.h
+$(FUZZ)/compiler/%.o: compiler/%.c $(wildcard compiler/*.h compiler/*.def) $(BUILD)/grammar/parser.h $(BUILD)/grammar/lexer.h
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -DARENA_BLOCK=65536 -fsanitize=fuzzer-no-link -std=c99 -c $< -o $@
 $(FUZZ)/grammar/%.o: $(BUILD)/grammar/%.c $(BUILD)/grammar/parser.h $(BUILD)/grammar/lexer.h compiler/dnnc.h

@@ -1,7 +1,7 @@
 /* autodiff.c — reverse-mode differentiation at compile time.
  *
  * Entry: differentiate(). The forward graph is walked from the loss back to
- * the parameters; each op's gradient rule (ops.c) appends IR computing its
+ * the parameters; each op's gradient rule (ops_*.c) appends IR computing its
  * operands' gradients from the result's. Only values that depend on a
  * trainable parameter get a gradient, so nothing is computed for inputs,
  * targets, constants or frozen parameters. Where a value is used several

@@ -1,10 +1,17 @@
-/* dnnc.h — the compiler's one internal header, a section per source file.
+/* dnnc.h — the compiler's internal header: a section per source file, in
+ * the order of the layers (docs/design.md), each with its entry functions.
  *
- * The pipeline (main.c) is: parse (grammar/) → lower.c (AST → IR graph) →
- * shape.c (shape rules) → autodiff.c (backward graph) → plan.c (memory) →
- * emit.c (C). Each pass has one entry function taking and returning plain
- * data; passes report every error they find and the driver stops between
- * passes when there was one. Ops are rows of ops.def.
+ * The driver (main.c, through pipeline.c) runs: parse (grammar/, ast.c) →
+ * lower.c (AST → IR graph) → shape.c (shape rules) → autodiff.c (backward
+ * graph) → plan.c (memory) → emit.c (C). Each pass has one entry function
+ * taking and returning plain data; passes report every error they find and
+ * the driver stops between passes when there was one. Below the passes:
+ * util.c, the IR (ir.c), printing C (cprint.c), call binding (bind.c) and
+ * the op table (ops.def; the rules in ops*.c, through ops_dispatch.c). A
+ * file calls only files of earlier sections, never a later pass
+ * (tests/layout checks it). Files that share more than this header have a
+ * private one: ops_rules.h (ops*.c), lower.h (lower*.c), emit.h (emit.c,
+ * emit_struct.c, emit_update.c).
  */
 #ifndef DNNC_H
 #define DNNC_H
@@ -49,6 +56,7 @@ char *arena_strdup(const char *s);
 char *arena_printf(const char *fmt, ...);
 const char *num_str(double x);      /* shortest exact form: "99999999", "0.5", "1e+10" */
 void arena_free_all(void);
+const char *closest_name(const char *name, const char *const *cands, int n); /* the candidate within edit distance 2 (1 for short names), or NULL */
 
 /* The file being compiled, kept for printing source lines in diagnostics. */
 typedef struct Source {
@@ -74,7 +82,7 @@ bool too_many_errors(void);            /* the 20-error limit was reached */
 #define ICE(...) ice(__FILE__, __LINE__, __VA_ARGS__)
 NORETURN void ice(const char *file, int line, const char *fmt, ...);
 
-/* ---- parse (grammar/lexer.l, grammar/parser.y, ast.c): source → AST ----- */
+/* ---- ast.c (grammar/lexer.l, grammar/parser.y): source → AST ------------ */
 
 typedef enum {
     /* expressions */
@@ -102,14 +110,16 @@ struct Node {
 
 Node *new_node(NodeKind kind, Loc loc);
 Node *append(Node *list, Node *item);  /* returns the list head */
+bool const_eval(const Node *n, double *out);   /* a constant expression's value; false if it is none */
+double const_fold(int op, double a, double b); /* a op b, op one of + - * / */
 
 /* Parses src; returns the list of N_MODEL nodes (NULL on an empty file). */
 Node *parse_source(const Source *src);
 
-/* ---- ops.def / ops.c: the op table -------------------------------------- */
+/* ---- ops.c (ops.def): the op table; the rules are ops_*.c (ops_rules.h) --- */
 
 typedef enum {
-#define OP(name, sig, flags, shape, emit, grad, cexpr, dexpr) OP_##name,
+#define OP(name, sig, flags, shape, forward, backward, grad, cexpr, dexpr) OP_##name,
 #include "ops.def"
 #undef OP
     OP_COUNT
@@ -131,12 +141,13 @@ typedef struct Emitter Emitter;
 
 typedef struct OpInfo {
     const char *name;   /* as written in .dnn and shown in messages */
-    const char *sig;    /* "x, units:int, bias:bool=true" — see lower.c */
+    const char *sig;    /* "x, units:int, bias:bool=true" — see bind.c */
     int flags;          /* F_* */
+    const char *cexpr, *dexpr; /* elementwise ops: the C expression and derivative (ops.def) */
 } OpInfo;
 extern const OpInfo op_info[OP_COUNT];
 
-/* ---- IR (lower.c builds it) --------------------------------------------- */
+/* ---- ir.c: the IR every pass builds and reads --------------------------- */
 
 typedef enum { DT_FLOAT, DT_CLASS } DType;
 
@@ -253,38 +264,22 @@ typedef struct Graph {
 } Graph;
 
 Value *new_value(Graph *g, OpKind op, Loc loc);
+void push_value(Value ***arr, int *n, Value *v); /* appends to a growing array */
 void mark_needed(const Graph *g, const Value *root, bool *needed); /* sets needed[] for root and what it reads */
 const char *shape_str(const Shape *s);   /* "[16, 5, 5]" */
 long shape_size(const Shape *s);        /* elements; LONG_MAX if that overflows */
 long mul_capped(long a, long b);         /* a * b, or LONG_MAX on overflow */
+Value *ir_binary(Graph *g, OpKind op, Value *a, Value *b, Loc loc); /* ir_node(g, op, loc, a, b, NULL) */
+Value *ir_node(Graph *g, OpKind op, Loc loc, Value *a, Value *b, Value *c); /* operands a[, b[, c]], unshaped */
 
-/* Binds a call's arguments to a signature (see ops.def): tensor operands go
- * to tensors[], attributes to vals[] with their locations. `what` names the
- * callee in messages. Returns false after reporting an error. */
-typedef struct Binding {
-    const Node *tensors[MAX_INPUTS]; int ntensors;
-    double vals[MAX_ATTRS]; Loc locs[MAX_ATTRS];
-    const Node *nodes[MAX_ATTRS];  /* the argument's expression, NULL for a default */
-} Binding;
-bool bind_args(const char *sig, const char *what, const Node *call, const Node *first, Binding *b);
-bool const_eval(const Node *n, double *out);
-/* The index in Value.attr of the signature's attribute `name`, or -1. */
-int attr_index(const char *sig, const char *name);
-const char *closest_name(const char *name, const char *const *cands, int n);
+/* ---- cprint.c: printing C ----------------------------------------------- */
 
-/* lower.c — AST → IR: names resolved, layers expanded into parameters,
- * pipes applied, keyword arguments bound. Returns one graph per model. */
-Graph **lower_models(const Node *models, int *count);
-
-/* shape.c — runs every op's shape rule in order; reports shape errors and
- * unused values. Returns false on an error. */
-bool check_shapes(Graph *g);
-
-/* What an op's emitter sees (emit.c): it prints the body of one step
- * function whose parameters are `out` (the result), `in0`, `in1`, ... (the
- * operands) and `n` (samples in the batch). For a gradient (arg >= 0) the
- * result is `dx`, the incoming gradient `dy`, and `out` is the forward
- * result. Operands are laid out [n][size] when batched, [size] when not. */
+/* What an op's emitter sees (emit.c makes one per step): it prints the
+ * body of one step function whose parameters are `out` (the result), `in0`,
+ * `in1`, ... (the operands) and `n` (samples in the batch). For a backward
+ * emitter the result is `dx` (the gradient of operand `arg`), the incoming
+ * gradient `dy`, and `out` is the forward result. Operands are laid out
+ * [n][size] when batched, [size] when not. */
 struct Emitter {
     FILE *out;          /* the body being printed */
     const Graph *g;
@@ -306,18 +301,71 @@ const char *dim(Emitter *e, const char *name, long value);
 const char *flit(double x);                   /* a C float literal: "0.5f" */
 const char *count_of(const Value *v);         /* "n * 4" or "4": floats in its buffer */
 const char *samples_of(const Value *v);       /* "n" or "1" */
+const char *upper(const char *s);             /* "name" → "NAME", for macros */
+const char *c_ident(const char *s);           /* "features.3" → "features_3" */
+const char *arg_name(const char *s);          /* a .dnn name as a C parameter: "n" → "n_" (taken or a keyword) */
 
-/* ops.c — per-op rules, called through the table */
+/* ---- bind.c: a call bound to a signature -------------------------------- */
+
+/* Binds a call's arguments to a signature (see ops.def): tensor operands go
+ * to tensors[], attributes to vals[] with their locations. `what` names the
+ * callee in messages. Returns false after reporting an error. */
+typedef struct Binding {
+    const Node *tensors[MAX_INPUTS]; int ntensors;
+    double vals[MAX_ATTRS]; Loc locs[MAX_ATTRS];
+    const Node *nodes[MAX_ATTRS];  /* the argument's expression, NULL for a default */
+} Binding;
+bool bind_args(const char *sig, const char *what, const Node *call, const Node *first, Binding *b);
+/* The index in Value.attr of the signature's attribute `name`, or -1. */
+int attr_index(const char *sig, const char *name);
+
+/* ---- ops_dispatch.c: the rules of ops.def, through the table ------------ */
+
 bool op_shape(Graph *g, Value *v);                      /* shape rule */
 void op_grad(Graph *g, Value *v, Value *dy, Value **dx); /* gradient rule */
-void op_emit(Emitter *e, const Value *v);               /* C for one node */
+void op_emit(Emitter *e, const Value *v);               /* C for one node: its forward or backward emitter */
 
-/* autodiff.c — appends the backward graph (reverse mode). */
+/* ---- lower.c (lower_train.c, lower.h): AST → IR ------------------------- */
+
+/* Names resolved, layers expanded into parameters, pipes applied, keyword
+ * arguments bound. Returns one graph per model. */
+Graph **lower_models(const Node *models, int *count);
+
+/* ---- shape.c: shape check ----------------------------------------------- */
+
+/* Runs every op's shape rule in order; reports shape errors and unused
+ * values. Returns false on an error. */
+bool check_shapes(Graph *g);
+
+/* ---- autodiff.c: the backward graph ------------------------------------- */
+
+/* Appends the backward graph (reverse mode). */
 void differentiate(Graph *g);
-Value *ir_binary(Graph *g, OpKind op, Value *a, Value *b, Loc loc); /* shaped */
-Value *ir_node(Graph *g, OpKind op, Loc loc, Value *a, Value *b, Value *c);
 
-/* plan.c — memory: offsets of every value in the model struct. */
+/* ---- optim.c (optimizers.def): the optimizers --------------------------- */
+
+typedef struct Optimizer {
+    const char *name;        /* as written: sgd, adam, ... */
+    const char *torch;       /* its torch.optim class: "SGD" */
+    const char *state[2];    /* its state arrays, each laid out like params, or NULL */
+} Optimizer;
+enum {
+#define OPTIMIZER(name, torch, sig, state0, state1) OPTIMIZER_##name,
+#include "optimizers.def"
+#undef OPTIMIZER
+    NUM_OPTIMIZERS
+};
+extern const Optimizer optimizers[NUM_OPTIMIZERS];
+const Optimizer *optimizer_of(const Train *t);
+int optimizer_states(const Train *t, const char **names); /* state arrays' names; returns how many */
+bool is_adam(const Train *t);                             /* adam or adamw */
+/* NAME_set_hparam's names for this optimizer and schedule (at most 8), and each one's .dnn value */
+int hparam_names(const Train *t, const char **names);
+double hparam_value(const Train *t, const char *name);
+
+/* ---- plan.c: memory ----------------------------------------------------- */
+
+/* Offsets of every value in the model struct. */
 enum { AREA_NONE, AREA_PARAM, AREA_GRAD, AREA_ACT, AREA_INPUT, AREA_TARGET, AREA_CONST };
 typedef struct Plan {
     long params, act;        /* floats in each area */
@@ -330,20 +378,8 @@ Plan plan_memory(Graph *g);
  * pool, aliases reshapes, and reuses every slice once it is dead. */
 Plan plan_inference(Graph *g);
 
-/* emit.c — the model's .c and .h. */
-typedef struct EmitOptions {
-    const char *source;      /* the .dnn file's base name, for comments */
-    const float *weights;    /* --embed-weights: the parameters, laid out as params, or NULL */
-    bool small;              /* --optimize=size: steps that differ only in sizes share code */
-    bool f64_twin;           /* --main: also NAME_f64_*, the model in double precision, for gradcheck */
-} EmitOptions;
-bool emit_model(Graph *g, const Plan *p, const EmitOptions *o, FILE *c, FILE *h);
-int optimizer_states(const Train *t, const char **names); /* state arrays' names; returns how many */
-bool has_sampling_layer(const Graph *g); /* a layer samples in training (dropout): NAME_forward_mc is emitted */
-int min_train_batch(const Graph *g); /* 2 when a batchnorm cannot train on one sample, else 1 */
-/* NAME_set_hparam's names for this optimizer and schedule (at most 8), and each one's .dnn value */
-int hparam_names(const Train *t, const char **names);
-double hparam_value(const Train *t, const char *name);
+/* ---- emit_struct.c: the model struct and NAME.h ------------------------- */
+
 /* The members of NAME_model, in order: what the header declares and what
  * --emit=report adds up to sizeof(NAME_model). Sizes and alignments are
  * those of the machine dnnc runs on. */
@@ -356,8 +392,22 @@ typedef struct Member {
 } Member;
 enum { MAX_MEMBERS = 16 };
 int model_members(const Graph *g, const Plan *p, bool embedded, Member *out); /* returns how many */
+bool has_sampling_layer(const Graph *g); /* a layer samples in training (dropout): NAME_forward_mc is emitted */
 
-/* emit_main.c — --main: the training program's description and main(). */
+/* ---- emit.c (emit_update.c, emit.h): the model's C ---------------------- */
+
+typedef struct EmitOptions {
+    const char *source;      /* the .dnn file's base name, for comments */
+    const float *weights;    /* --embed-weights: the parameters, laid out as params, or NULL */
+    bool small;              /* --optimize=size: steps that differ only in sizes share code */
+    bool f64_twin;           /* --main: also NAME_f64_*, the model in double precision, for gradcheck */
+} EmitOptions;
+bool emit_model(Graph *g, const Plan *p, const EmitOptions *o, FILE *c, FILE *h);
+int min_train_batch(const Graph *g); /* 2 when a batchnorm cannot train on one sample, else 1 */
+
+/* ---- emit_main.c: --main and --emit=selftest ---------------------------- */
+
+/* --main: the training program's description and main(). */
 bool emit_program(Graph *g, const Plan *p, const char *source, FILE *c);
 /* --emit=selftest: NAME_selftest() with a golden file's samples (and weights) baked in. */
 /* A safetensors file laid out as params, or NULL after a message; sets
@@ -365,7 +415,23 @@ bool emit_program(Graph *g, const Plan *p, const char *source, FILE *c);
 float *read_weights(Graph *g, const char *path);
 bool emit_selftest(Graph *g, const char *weights, const char *golden, FILE *c, FILE *h);
 
-/* pipeline.c — the passes in order (main.c and tests/fuzz call them). */
+/* ---- summary.c: --emit=summary, ir, report ------------------------------ */
+
+/* --emit=summary and --emit=ir. */
+void print_summary(Graph *g, FILE *out);
+void print_ir(Graph *g, FILE *out);
+/* --emit=report / report-json: per layer and in total, parameters, weight
+ * bytes, RAM bytes and multiply-accumulates per sample; sizeof(NAME_model)
+ * part by part (model_members). */
+void print_report(Graph *g, const Plan *p, bool embedded, bool json, FILE *out);
+
+/* ---- emit_dot.c: --emit=dot --------------------------------------------- */
+
+/* The forward graph (and with --backward the backward one) for Graphviz. */
+void print_dot(Graph *g, bool backward, FILE *out);
+
+/* ---- pipeline.c: the passes in order (main.c and tests/fuzz call them) --- */
+
 typedef struct Compiled {
     Graph **graphs;     /* the models of the file, in order */
     Plan *plans;        /* their memory plans */
@@ -385,16 +451,5 @@ typedef struct CFiles {
 } CFiles;
 /* Writes the .c and .h of every model; false after an error (diagnosed). */
 bool emit_c_files(const Compiled *m, const CFiles *o, FILE *c, FILE *h);
-
-/* summary.c — --emit=summary and --emit=ir. */
-void print_summary(Graph *g, FILE *out);
-void print_ir(Graph *g, FILE *out);
-/* --emit=report / report-json: per layer and in total, parameters, weight
- * bytes, RAM bytes and multiply-accumulates per sample; sizeof(NAME_model)
- * part by part (model_members). */
-void print_report(Graph *g, const Plan *p, bool embedded, bool json, FILE *out);
-
-/* emit_dot.c — --emit=dot: the forward graph (and with --backward the backward one) for Graphviz. */
-void print_dot(Graph *g, bool backward, FILE *out);
 
 #endif

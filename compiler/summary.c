@@ -107,7 +107,7 @@ static long macs_of(const Value *v) {
 }
 
 /* sizeof(NAME_model) part by part, from the members the header declares
- * (emit.c's model_members) laid out as a C compiler lays out a struct:
+ * (emit_struct.c's model_members) laid out as a C compiler lays out a struct:
  * each member at a multiple of its alignment, the whole a multiple of the
  * largest. Padding, and the params array's round-up, count as "other". */
 enum { RAM_TRAINABLE, RAM_FROZEN, RAM_BUFFERS, RAM_GRADS, RAM_STATE, RAM_ACT, RAM_OTHER, RAM_PARTS };

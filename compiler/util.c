@@ -14,7 +14,6 @@
  */
 #include "dnnc.h"
 
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -294,6 +293,40 @@ NORETURN void ice(const char *file, int line, const char *fmt, ...) {
     exit(70);
 }
 
+/* ---- suggestions ---------------------------------------------------------- */
+
+static int edit_distance(const char *a, const char *b) {
+    int la = (int)strlen(a), lb = (int)strlen(b);
+    if (la > 40 || lb > 40)
+        return 99;
+    int d[41][41];
+    for (int i = 0; i <= la; i++)
+        d[i][0] = i;
+    for (int j = 0; j <= lb; j++)
+        d[0][j] = j;
+    for (int i = 1; i <= la; i++)
+        for (int j = 1; j <= lb; j++) {
+            int sub = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+            int del = d[i - 1][j] + 1, ins = d[i][j - 1] + 1;
+            d[i][j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+        }
+    return d[la][lb];
+}
+
+/* The candidate within edit distance 2 (1 for short names), or NULL. */
+const char *closest_name(const char *name, const char *const *cands, int n) {
+    const char *best = NULL;
+    int best_d = (int)strlen(name) <= 3 ? 1 : 2;
+    for (int i = 0; i < n; i++) {
+        int d = edit_distance(name, cands[i]);
+        if (d <= best_d && (!best || d < best_d)) {
+            best = cands[i];
+            best_d = d;
+        }
+    }
+    return best;
+}
+
 /* A number for messages: the shortest form that reads back as the same
  * value, so 99999999 stays 99999999 (not %g's 1e+08) and 1e10 is 1e+10. */
 const char *num_str(double x) {
@@ -304,32 +337,6 @@ const char *num_str(double x) {
             break;
     }
     return arena_strdup(buf);
-}
-
-/* ---- shapes ---------------------------------------------------------------- */
-
-const char *shape_str(const Shape *s) {
-    char buf[128];
-    int n = snprintf(buf, sizeof buf, "[");
-    for (int i = 0; i < s->rank; i++)
-        n += snprintf(buf + n, sizeof buf - (size_t)n, "%s%d", i ? ", " : "", s->dim[i]);
-    snprintf(buf + n, sizeof buf - (size_t)n, "]");
-    return arena_strdup(buf);
-}
-
-/* a * b for sizes (a, b >= 0), LONG_MAX when it would overflow: callers
- * compare with MAX_ELEMENTS, so "huge" is all they need to know. */
-long mul_capped(long a, long b) {
-    if (a < 0 || b < 0)
-        ICE("negative size %ld * %ld", a, b);
-    return b && a > LONG_MAX / b ? LONG_MAX : a * b;
-}
-
-long shape_size(const Shape *s) {
-    long n = 1;
-    for (int i = 0; i < s->rank; i++)
-        n = mul_capped(n, s->dim[i]);
-    return n;
 }
 
 /* The text of a source line without its indentation, for comments in

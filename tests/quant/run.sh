@@ -1,11 +1,14 @@
 #!/bin/sh
 # tests/quant/run.sh — reference.py (PyTorch 1.13's int8 and fake-quant
 # arithmetic in NumPy) against torch itself, value for value: every op and
-# stack of check_reference.py, the QAT checks of check_qat.py (README.md).
+# stack of check_reference.py, the QAT checks of check_qat.py (README.md);
+# first the C kernels of runtime/dnn_kernels_int8.h against reference.py on
+# every path (kernels.sh, which needs no torch).
 # Prints "PASS quant/..." or "FAIL quant/...: why" lines, and a failing
 # script's whole output; "SKIP quant: ..." when /usr/bin/python3 has no
 # torch (make goldens installs python3-torch).
 cd "$(dirname "$0")" || exit 2
+sh ./kernels.sh
 if ! /usr/bin/python3 -c 'import torch' 2>/dev/null; then
     echo "SKIP quant: /usr/bin/python3 has no torch (python3-torch)"
     exit 0

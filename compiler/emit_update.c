@@ -1,0 +1,356 @@
+/* emit_update.c — the model's initialisation and training state: NAME_init's
+ * filling of each parameter (init rules), the optimizer's update of
+ * torch.optim step for step (NAME_update, NAME_step), the learning-rate
+ * schedule (NAME_schedule, NAME_set_epoch) and NAME_set_hparam. What each
+ * optimizer keeps and takes is optim.c's table.
+ */
+#include "emit.h"
+
+#include <math.h>
+#include <string.h>
+
+static void fans(const Value *p, double *fan_in, double *fan_out) {
+    if (p->fan_in) {
+        *fan_in = p->fan_in;
+        *fan_out = p->fan_out;
+        return;
+    }
+    const Shape *s = &p->shape;
+    double rest = 1;
+    for (int i = 2; i < s->rank; i++)
+        rest *= s->dim[i];
+    *fan_in = s->rank >= 2 ? s->dim[1] * rest : s->rank == 1 ? s->dim[0] : 1;
+    *fan_out = s->rank >= 2 ? s->dim[0] * rest : *fan_in;
+}
+
+void emit_init_param(Out *o, const Value *p) {
+    FILE *c = o->c;
+    long size = shape_size(&p->shape);
+    const char *dst = arena_printf("m->params + %d", p->offset);
+    if (p->has_fill) {
+        fprintf(c, "    /* %s %s: %g */\n", p->name, shape_str(&p->shape), p->fill);
+        fprintf(c, "    for (int i = 0; i < %ld; i++) (%s)[i] = %s;\n", size, dst, flit(p->fill));
+        return;
+    }
+    const Node *init = p->init ? p->init : o->g->train.init;
+    const char *kind = init ? init->name : "pytorch";
+    if (p->is_bias && strcmp(kind, "pytorch"))
+        kind = "zeros"; /* biases are zero unless the init is pytorch */
+    double fi, fo, a = 0, b = 0;
+    fans(p, &fi, &fo);
+    int nargs = 0;
+    double args[2] = {0, 0};
+    if (init && init->kind == N_CALL && strcmp(kind, "zeros") && (!p->is_bias || !strcmp(kind, "pytorch")))
+        for (const Node *x = init->list; x && nargs < 2; x = x->next)
+            const_eval(x->kind == N_KWARG ? x->a : x, &args[nargs++]);
+    bool normal = false;
+    if (!strcmp(kind, "pytorch")) a = 1 / sqrt(fi);
+    else if (!strcmp(kind, "xavier")) { normal = true; b = sqrt(2 / (fi + fo)); }
+    else if (!strcmp(kind, "xavier_uniform")) a = sqrt(6 / (fi + fo));
+    else if (!strcmp(kind, "he")) { normal = true; b = sqrt(2 / fi); }
+    else if (!strcmp(kind, "he_uniform")) a = sqrt(6 / fi);
+    else if (!strcmp(kind, "uniform")) a = args[0];
+    else if (!strcmp(kind, "normal")) { normal = true; a = args[0]; b = args[1]; }
+    else {
+        double v = !strcmp(kind, "ones") ? 1 : !strcmp(kind, "constant") ? args[0] : 0;
+        fprintf(c, "    /* %s %s: %s */\n", p->name, shape_str(&p->shape), kind);
+        fprintf(c, "    for (int i = 0; i < %ld; i++) (%s)[i] = %s;\n", size, dst, flit(v));
+        return;
+    }
+    if (normal && strcmp(kind, "normal")) { /* zero-mean with std b */
+        a = 0;
+    }
+    fprintf(c, "    /* %s %s: %s, %s */\n", p->name, shape_str(&p->shape), kind,
+            normal ? arena_printf("N(%g, %g²)", a, b) : arena_printf("U(±%g)", a));
+    if (normal)
+        fprintf(c, "    for (int i = 0; i < %ld; i++) (%s)[i] = dnn_rng_normal(&m->rng, %s, %s);\n", size, dst, flit(a), flit(b));
+    else
+        fprintf(c, "    for (int i = 0; i < %ld; i++) (%s)[i] = dnn_rng_uniform(&m->rng, %s, %s);\n", size, dst, flit(-a), flit(a));
+}
+
+/* Trainable parameters as [begin, end) ranges of the params array. */
+int trainable_ranges(const Graph *g, int (*r)[2]) {
+    int n = 0;
+    for (int i = 0; i < g->nparams; i++) {
+        const Value *p = g->params[i];
+        if (!p->trainable || p->is_buffer)
+            continue;
+        int b = p->offset, e = p->offset + (int)shape_size(&p->shape);
+        if (n && r[n - 1][1] == b)
+            r[n - 1][1] = e;
+        else {
+            r[n][0] = b;
+            r[n][1] = e;
+            n++;
+        }
+    }
+    return n;
+}
+
+/* clip_grad_norm V: torch.nn.utils.clip_grad_norm_(params, V) — the
+ * gradients scaled by min(1, V / (‖g‖₂ + 1e-6)), ‖g‖ over every trainable
+ * parameter at once. */
+static void emit_clip(FILE *c, double max_norm, int (*ranges)[2], int nr) {
+    fprintf(c, "    /* clip_grad_norm %g: the global gradient norm at most %g */\n", max_norm, max_norm);
+    fprintf(c, "    double sq = 0.0;\n");
+    for (int r = 0; r < nr; r++)
+        fprintf(c, "    for (int i = %d; i < %d; i++) sq += (double)m->grads[i] * m->grads[i];\n", ranges[r][0], ranges[r][1]);
+    fprintf(c, "    const float coef = %s / ((float)sqrt(sq) + 1e-6f);\n", flit(max_norm));
+    fprintf(c, "    if (coef < 1.0f) {\n");
+    for (int r = 0; r < nr; r++)
+        fprintf(c, "        for (int i = %d; i < %d; i++) m->grads[i] *= coef;\n", ranges[r][0], ranges[r][1]);
+    fprintf(c, "    }\n");
+}
+
+/* The update of one parameter i, or with `vector` of the 8 from i: the
+ * same operations in the same order on float or dnn_v8 values (IEEE
+ * element-wise, so the two agree bit for bit). The vector form is written
+ * out because gcc will not vectorise sqrtf without -fno-math-errno. The
+ * hyper-parameters are the float locals emit_update_fn declares. */
+static void emit_update(FILE *c, const Train *t, bool vector) {
+    const char *opt = t->optimizer, *T = vector ? "dnn_v8" : "float", *sqrt = vector ? "dnn_v8_sqrt" : "sqrtf";
+#define LOAD(state) (vector ? "dnn_v8_load(m->" state " + i)" : "m->" state "[i]")
+#define STORE(state, value)                                                                                            \
+    (vector ? fprintf(c, "        dnn_v8_store(m->" state " + i, %s);\n", value)                                       \
+            : fprintf(c, "        m->" state "[i] = %s;\n", value))
+    fprintf(c, "        %s g = %s, p = %s;\n", T, LOAD("grads"), LOAD("params"));
+    if (strcmp(opt, "adamw")) /* a run-time weight decay; PyTorch skips the term at 0 */
+        fprintf(c, "        if (weight_decay != 0.0f)\n            g += weight_decay * p;\n");
+    if (!strcmp(opt, "sgd")) {
+        if (t->momentum > 0) {
+            fprintf(c, "        const %s buf = first ? g : %s * momentum + one_minus_dampening * g;\n", T, LOAD("momentum_buffer"));
+            STORE("momentum_buffer", "buf");
+            if (t->nesterov)
+                fprintf(c, "        g = g + momentum * buf;\n");
+            else
+                fprintf(c, "        g = buf;\n");
+        }
+        fprintf(c, "        p -= lr * g;\n");
+    } else if (is_adam(t)) {
+        if (!strcmp(opt, "adamw"))
+            fprintf(c, "        p *= 1.0f - lr * weight_decay;\n");
+        fprintf(c, "        const %s avg = %s * beta1 + g * one_minus_beta1;\n", T, LOAD("exp_avg"));
+        fprintf(c, "        const %s avg_sq = %s * beta2 + one_minus_beta2 * g * g;\n", T, LOAD("exp_avg_sq"));
+        STORE("exp_avg", "avg");
+        STORE("exp_avg_sq", "avg_sq");
+        fprintf(c, "        const %s denom = %s(avg_sq) / bc2_sqrt + eps;\n", T, sqrt);
+        fprintf(c, "        p -= step_size * (avg / denom);\n");
+    } else if (!strcmp(opt, "adagrad")) {
+        fprintf(c, "        const %s sum = %s + g * g;\n", T, LOAD("state_sum"));
+        STORE("state_sum", "sum");
+        fprintf(c, "        p -= lr * (g / (%s(sum) + eps));\n", sqrt);
+    } else { /* rmsprop */
+        fprintf(c, "        const %s square_avg = %s * alpha + one_minus_alpha * g * g;\n", T, LOAD("square_avg"));
+        STORE("square_avg", "square_avg");
+        fprintf(c, "        const %s avg = %s(square_avg) + eps;\n", T, sqrt);
+        if (t->momentum > 0) {
+            fprintf(c, "        const %s buf = %s * momentum + g / avg;\n", T, LOAD("momentum_buffer"));
+            STORE("momentum_buffer", "buf");
+            fprintf(c, "        p -= lr * buf;\n");
+        } else
+            fprintf(c, "        p -= lr * (g / avg);\n");
+    }
+    STORE("params", "p");
+#undef LOAD
+#undef STORE
+}
+
+/* The float locals emit_update reads, from m->hparams: each the float
+ * PyTorch's kernel gets (1 - beta1 is taken in double first, as Python
+ * computes it), so a value equal to the .dnn's gives the same bits. */
+static void emit_update_locals(FILE *c, const Train *t) {
+    const char *opt = t->optimizer;
+    fprintf(c, "    const float weight_decay = (float)m->hparams.weight_decay;\n");
+    if (t->momentum > 0 && (!strcmp(opt, "sgd") || !strcmp(opt, "rmsprop")))
+        fprintf(c, "    const float momentum = (float)m->hparams.momentum;\n");
+    if (t->momentum > 0 && !strcmp(opt, "sgd"))
+        fprintf(c, "    const float one_minus_dampening = (float)(1.0 - m->hparams.dampening);\n");
+    if (is_adam(t)) {
+        fprintf(c, "    const float beta1 = (float)m->hparams.beta1, one_minus_beta1 = (float)(1.0 - m->hparams.beta1);\n");
+        fprintf(c, "    const float beta2 = (float)m->hparams.beta2, one_minus_beta2 = (float)(1.0 - m->hparams.beta2);\n");
+    }
+    if (!strcmp(opt, "rmsprop"))
+        fprintf(c, "    const float alpha = (float)m->hparams.alpha, one_minus_alpha = (float)(1.0 - m->hparams.alpha);\n");
+    if (strcmp(opt, "sgd"))
+        fprintf(c, "    const float eps = (float)m->hparams.eps;\n");
+}
+
+/* ---- run-time hyper-parameters (NAME_set_hparam) ------------------------------------------- */
+
+/* Every name NAME_set_hparam knows; a model has those of its optimizer and schedule. */
+static const char *const all_hparams[] = {"lr", "momentum", "dampening", "weight_decay", "beta1", "beta2", "eps",
+                                          "alpha", "every", "gamma", "k", "period", "min_lr"};
+
+/* The C condition under which `value` is acceptable for hyper-parameter
+ * `name` (torch.optim's own checks, and the compiler's). */
+static const char *hparam_valid(const Train *t, const char *name) {
+    bool sgd = !strcmp(t->optimizer, "sgd");
+    if (!strcmp(name, "lr"))
+        return "value > 0.0 && isfinite(value)";
+    if (!strcmp(name, "beta1") || !strcmp(name, "beta2"))
+        return "value >= 0.0 && value < 1.0";
+    if (!strcmp(name, "every") || !strcmp(name, "period"))
+        return "value >= 1.0 && value <= 2147483647.0 && value == floor(value)";
+    if (!strcmp(name, "gamma") || !strcmp(name, "k"))
+        return "isfinite(value)";
+    /* nesterov needs momentum > 0 and dampening 0; SGD without momentum ignores dampening */
+    if (sgd && t->nesterov && !strcmp(name, "momentum"))
+        return "value > 0.0 && isfinite(value)";
+    if (sgd && t->nesterov && !strcmp(name, "dampening"))
+        return "value == 0.0";
+    if (sgd && !strcmp(name, "momentum"))
+        return "value >= 0.0 && isfinite(value) && (value > 0.0 || m->hparams.dampening == 0.0)";
+    if (sgd && !strcmp(name, "dampening"))
+        return "value >= 0.0 && isfinite(value) && (value == 0.0 || m->hparams.momentum > 0.0)";
+    return "value >= 0.0 && isfinite(value)"; /* momentum, dampening, weight_decay, eps, alpha, min_lr */
+}
+
+/* The scalars one step's updates share (update_args: the same names, as arguments). */
+static const char *update_params(const Train *t) {
+    return is_adam(t) ? "const float lr, const int first, const float step_size, const float bc2_sqrt"
+                      : "const float lr, const int first";
+}
+static const char *update_args(const Train *t) { return is_adam(t) ? "lr, first, step_size, bc2_sqrt" : "lr, first"; }
+
+/* NAME_update(m, from, to, ...): the optimizer's update of params[from, to),
+ * 8 at a time with DNN_V8, then one at a time; NAME_step calls it for every
+ * trainable range (one loop in the code, not one per range). */
+void emit_update_fn(Out *o) {
+    FILE *c = o->c;
+    const Train *t = &o->g->train;
+    fprintf(c, "/* the %s update of params[from, to) */\n", t->optimizer);
+    fprintf(c, "static inline void %s_update(%s_model *m, int from, int to, %s) {\n", o->name, o->name, update_params(t));
+    fprintf(c, "    (void)lr, (void)first;\n");
+    emit_update_locals(c, t);
+    fprintf(c, "#ifdef DNN_V8\n");
+    fprintf(c, "    const int vectors_end = from + (to - from) / 8 * 8;\n");
+    fprintf(c, "    for (int i = from; i < vectors_end; i += 8) {\n");
+    emit_update(c, t, true);
+    fprintf(c, "    }\n");
+    fprintf(c, "#else\n");
+    fprintf(c, "    const int vectors_end = from;\n");
+    fprintf(c, "#endif\n");
+    fprintf(c, "    for (int i = vectors_end; i < to; i++) {\n");
+    emit_update(c, t, false);
+    fprintf(c, "    }\n");
+    fprintf(c, "}\n\n");
+}
+
+/* The update of torch.optim, step for step (PyTorch 1.13, single-tensor path). */
+void emit_step_fn(Out *o) {
+    FILE *c = o->c;
+    const Train *t = &o->g->train;
+    const char *opt = t->optimizer;
+    fprintf(c, "/* torch.optim.%s */\n", optimizer_of(t)->torch);
+    fprintf(c, "void %s_step(%s_model *m) {\n", o->name, o->name);
+    if (t->per_step)
+        fprintf(c, "    %s_schedule(m, m->step); /* per_step: the schedule counts optimizer steps */\n", o->name);
+    fprintf(c, "    const float lr = m->lr;\n");
+    fprintf(c, "    const int first = m->step == 0;\n");
+    fprintf(c, "    m->step++;\n");
+    if (is_adam(t)) {
+        fprintf(c, "    /* bias corrections in double, as PyTorch computes them */\n");
+        fprintf(c, "    const double bc1 = 1.0 - pow(m->hparams.beta1, (double)m->step), bc2 = 1.0 - pow(m->hparams.beta2, (double)m->step);\n");
+        fprintf(c, "    const float step_size = (float)(lr / bc1), bc2_sqrt = (float)sqrt(bc2);\n");
+    }
+    int (*ranges)[2] = arena_alloc(sizeof(int[2]) * (size_t)(o->g->nparams + 1));
+    int nr = trainable_ranges(o->g, ranges);
+    if (t->clip_grad_norm > 0)
+        emit_clip(c, t->clip_grad_norm, ranges, nr);
+    for (int r = 0; r < nr; r++)
+        fprintf(c, "    %s_update(m, %d, %d, %s);\n", o->name, ranges[r][0], ranges[r][1], update_args(t));
+    if (!nr)
+        fprintf(c, "    (void)lr, (void)first; /* every parameter is frozen */\n");
+    if (o->g->check_finite)
+        fprintf(c, "    if (!m->nonfinite && !%s_finite(m->params, %ld))\n        m->nonfinite = \"the parameters after the %s step\";\n",
+                o->name, o->plan->params, opt);
+    fprintf(c, "}\n\n");
+}
+
+/* NAME_schedule(m, e): m->lr at count e of the schedule (epochs, or
+ * optimizer steps with per_step), in double from m->hparams as PyTorch
+ * computes it, then rounded to float. */
+void emit_schedule(Out *o) {
+    const Train *t = &o->g->train;
+    const char *sched = t->schedule ? t->schedule : "";
+    FILE *c = o->c;
+    fprintf(c, "/* the learning rate at count e of the schedule (%s) */\n", t->per_step ? "optimizer steps" : "epochs");
+    fprintf(c, "static void %s_schedule(%s_model *m, int64_t e) {\n", o->name, o->name);
+    if (!strcmp(sched, "step"))
+        fprintf(c, "    m->lr = (float)(m->hparams.lr * pow(m->hparams.gamma, (double)(e / (int64_t)m->hparams.every))); /* step(every, gamma) */\n");
+    else if (!strcmp(sched, "exponential"))
+        fprintf(c, "    m->lr = (float)(m->hparams.lr * exp(-m->hparams.k * (double)e)); /* exponential(k) */\n");
+    else if (!strcmp(sched, "inverse_time"))
+        fprintf(c, "    m->lr = (float)(m->hparams.lr / (1.0 + m->hparams.k * (double)e)); /* inverse_time(k) */\n");
+    else if (!strcmp(sched, "cosine")) {
+        /* CosineAnnealingLR.get_lr() of PyTorch 1.13: a recursion on the
+         * previous lr, term for term, in double; kept in m->cosine_lr so
+         * that one more epoch or step costs one more term */
+        fprintf(c, "    /* torch.optim.lr_scheduler.CosineAnnealingLR(T_max = period, eta_min = min_lr): its recursive form */\n");
+        fprintf(c, "    const double base = m->hparams.lr, eta_min = m->hparams.min_lr, period = m->hparams.period, pi = 3.141592653589793;\n");
+        fprintf(c, "    const int64_t t_max = (int64_t)period;\n");
+        fprintf(c, "    if (e < m->cosine_at || m->cosine_at == 0) { /* from the start */\n");
+        fprintf(c, "        m->cosine_at = 0;\n");
+        fprintf(c, "        m->cosine_lr = base;\n");
+        fprintf(c, "    }\n");
+        fprintf(c, "    for (; m->cosine_at < e; m->cosine_at++) {\n");
+        fprintf(c, "        const int64_t last = m->cosine_at + 1; /* PyTorch's last_epoch */\n");
+        fprintf(c, "        if ((last - 1 - t_max) %% (2 * t_max) == 0)\n");
+        fprintf(c, "            m->cosine_lr = m->cosine_lr + (base - eta_min) * (1.0 - cos(pi / period)) / 2.0;\n");
+        fprintf(c, "        else\n");
+        fprintf(c, "            m->cosine_lr = (1.0 + cos(pi * (double)last / period)) / (1.0 + cos(pi * (double)(last - 1) / period)) *\n");
+        fprintf(c, "                           (m->cosine_lr - eta_min) + eta_min;\n");
+        fprintf(c, "    }\n");
+        fprintf(c, "    m->lr = (float)m->cosine_lr;\n");
+    } else {
+        fprintf(c, "    (void)e;\n");
+        fprintf(c, "    m->lr = (float)m->hparams.lr; /* no schedule */\n");
+    }
+    fprintf(c, "}\n\n");
+}
+
+void emit_set_epoch(Out *o) {
+    const Train *t = &o->g->train;
+    FILE *c = o->c;
+    fprintf(c, "void %s_set_epoch(%s_model *m, int epoch) {\n", o->name, o->name);
+    fprintf(c, "    m->epoch = epoch;\n");
+    if (t->per_step)
+        fprintf(c, "    %s_schedule(m, m->step); /* per_step: NAME_step advances the schedule */\n", o->name);
+    else
+        fprintf(c, "    %s_schedule(m, epoch);\n", o->name);
+    fprintf(c, "}\n\n");
+}
+
+/* NAME_set_hparam_exact and NAME_set_hparam: a hyper-parameter of the
+ * optimizer or schedule by its .dnn name; m unchanged on error. */
+void emit_set_hparam(Out *o) {
+    const Train *t = &o->g->train;
+    FILE *c = o->c;
+    const char *names[8];
+    int n = hparam_names(t, names);
+    fprintf(c, "int %s_set_hparam_exact(%s_model *m, const char *name, double value) {\n", o->name, o->name);
+    fprintf(c, "    static const char *const known[%d] = {", (int)(sizeof all_hparams / sizeof *all_hparams));
+    for (size_t i = 0; i < sizeof all_hparams / sizeof *all_hparams; i++)
+        fprintf(c, "%s\"%s\"", i ? ", " : "", all_hparams[i]);
+    fprintf(c, "};\n");
+    fprintf(c, "    if (!name)\n        return DNN_E_ARG;\n");
+    for (int i = 0; i < n; i++) {
+        fprintf(c, "    %sif (!strcmp(name, \"%s\")) {\n", i ? "} else " : "", names[i]);
+        fprintf(c, "        if (!(%s))\n            return DNN_E_ARG;\n", hparam_valid(t, names[i]));
+        fprintf(c, "        m->hparams.%s = value;\n", names[i]);
+    }
+    fprintf(c, "    } else {\n");
+    fprintf(c, "        for (int i = 0; i < %d; i++)\n", (int)(sizeof all_hparams / sizeof *all_hparams));
+    fprintf(c, "            if (!strcmp(name, known[i]))\n                return DNN_E_NOSTATE; /* not of this %s%s%s */\n",
+            t->optimizer, t->schedule ? " and " : "", t->schedule ? t->schedule : "");
+    fprintf(c, "        return DNN_E_HPARAM;\n");
+    fprintf(c, "    }\n");
+    if (t->schedule && !strcmp(t->schedule, "cosine"))
+        fprintf(c, "    m->cosine_at = 0; /* the recursion again, with the new values */\n");
+    fprintf(c, "    %s_schedule(m, %s);\n", o->name, t->per_step ? "m->step" : "m->epoch");
+    fprintf(c, "    return 0;\n");
+    fprintf(c, "}\n\n");
+    fprintf(c, "int %s_set_hparam(%s_model *m, const char *name, float value) {\n", o->name, o->name);
+    fprintf(c, "    return %s_set_hparam_exact(m, name, value);\n", o->name);
+    fprintf(c, "}\n\n");
+}

@@ -1,0 +1,92 @@
+/* ir.c — the IR every pass builds and reads: values and their graph.
+ *
+ * A Graph's values are in creation order, which is a topological order:
+ * new_value() appends, ir_node() appends a node with its operands.
+ * mark_needed() finds what a value depends on; shape_str() and
+ * shape_size() describe per-sample shapes.
+ */
+#include "dnnc.h"
+
+#include <limits.h>
+#include <string.h>
+
+/* ---- values ---------------------------------------------------------------- */
+
+void push_value(Value ***arr, int *n, Value *v) {
+    /* arrays grow by doubling; capacity is implied by n being a power of two */
+    if ((*n & (*n - 1)) == 0) {
+        Value **bigger = arena_alloc(sizeof(Value *) * (size_t)(*n ? 2 * *n : 4));
+        if (*n)
+            memcpy(bigger, *arr, sizeof(Value *) * (size_t)*n);
+        *arr = bigger;
+    }
+    (*arr)[(*n)++] = v;
+}
+
+Value *new_value(Graph *g, OpKind op, Loc loc) {
+    Value *v = arena_alloc(sizeof *v);
+    v->id = g->nvalues;
+    v->op = op;
+    v->loc = loc;
+    v->shaped = false;
+    push_value(&g->values, &g->nvalues, v);
+    return v;
+}
+
+/* Marks the values `root` depends on (iteratively: graphs can be deep). */
+void mark_needed(const Graph *g, const Value *root, bool *needed) {
+    Value **stack = arena_alloc(sizeof(Value *) * (size_t)(g->nvalues * MAX_INPUTS + 1));
+    int top = 0;
+    stack[top++] = (Value *)root;
+    while (top) {
+        Value *v = stack[--top];
+        if (!v || needed[v->id])
+            continue;
+        needed[v->id] = true;
+        for (int k = 0; k < v->nin; k++)
+            stack[top++] = v->in[k];
+    }
+}
+
+Value *ir_binary(Graph *g, OpKind op, Value *a, Value *b, Loc loc) {
+    return ir_node(g, op, loc, a, b, NULL);
+}
+
+Value *ir_node(Graph *g, OpKind op, Loc loc, Value *a, Value *b, Value *c) {
+    Value *v = new_value(g, op, loc);
+    v->in[0] = a;
+    v->in[1] = b;
+    v->in[2] = c;
+    v->nin = c ? 3 : b ? 2 : 1;
+    if (a) {
+        v->label = a->label;
+        v->stmt_line = a->stmt_line;
+    }
+    return v;
+}
+
+/* ---- shapes ---------------------------------------------------------------- */
+
+const char *shape_str(const Shape *s) {
+    char buf[128];
+    int n = snprintf(buf, sizeof buf, "[");
+    for (int i = 0; i < s->rank; i++)
+        n += snprintf(buf + n, sizeof buf - (size_t)n, "%s%d", i ? ", " : "", s->dim[i]);
+    snprintf(buf + n, sizeof buf - (size_t)n, "]");
+    return arena_strdup(buf);
+}
+
+/* a * b for sizes (a, b >= 0), LONG_MAX when it would overflow: callers
+ * compare with MAX_ELEMENTS, so "huge" is all they need to know. */
+long mul_capped(long a, long b) {
+    if (a < 0 || b < 0)
+        ICE("negative size %ld * %ld", a, b);
+    return b && a > LONG_MAX / b ? LONG_MAX : a * b;
+}
+
+long shape_size(const Shape *s) {
+    long n = 1;
+    for (int i = 0; i < s->rank; i++)
+        n = mul_capped(n, s->dim[i]);
+    return n;
+}

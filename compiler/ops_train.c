@@ -1,0 +1,150 @@
+/* ops_train.c — the rules of batchnorm and dropout (ops.def): layers that
+ * behave differently in training (F_MODE: their steps get `training`). */
+#include "ops_rules.h"
+
+#include <string.h>
+
+/* ---- batchnorm ------------------------------------------------------------------------------- */
+
+bool shape_batchnorm(Graph *g, Value *v) {
+    (void)g;
+    const Value *x = v->in[0];
+    if (!float_operands(v))
+        return false;
+    if (x->shape.rank != 1 && x->shape.rank != 3) {
+        error_at(v->loc, "batchnorm() needs a [C] or [C, H, W] input, got %s", shape_str(&x->shape));
+        return false;
+    }
+    if (!x->batched) {
+        error_at(v->loc, "batchnorm() normalises over the batch; its input must come from an input");
+        return false;
+    }
+    if (v->attr[0] < 0 || v->attr[0] > 1) {
+        error_at(v->attr_loc[0], "batchnorm(): momentum must be between 0 and 1, got %g", v->attr[0]);
+        return false;
+    }
+    if (v->attr[1] <= 0) {
+        error_at(v->attr_loc[1], "batchnorm(): eps must be positive, got %g", v->attr[1]);
+        return false;
+    }
+    int c = x->shape.dim[0];
+    for (int i = 1; i <= 4; i++)
+        set_param_shape(v->in[i], (Shape){1, {c}}, c, c);
+    v->shape = x->shape;
+    v->batched = true;
+    return true;
+}
+
+/* The batch's mean m and sum of squared deviations sq for channel c. */
+static void emit_batch_stats(Emitter *e, const char *xi, int HW, const char *ind) {
+    emit(e, "%sdouble sum = 0.0, sq = 0.0;", ind);
+    emit(e, "%sfor (int s = 0; s < n; s++)", ind);
+    emit(e, "%s    for (int i = 0; i < %d; i++) sum += in0[%s];", ind, HW, xi);
+    emit(e, "%sconst double m = sum / (n * %d);", ind, HW);
+    emit(e, "%sfor (int s = 0; s < n; s++)", ind);
+    emit(e, "%s    for (int i = 0; i < %d; i++) sq += (in0[%s] - m) * (in0[%s] - m);", ind, HW, xi, xi);
+}
+
+/* BatchNorm1d/2d: per channel over the batch (and positions). Training
+ * normalises with the batch's statistics (biased variance) and moves the
+ * running ones (unbiased variance), as PyTorch; eval uses the running ones. */
+void emit_batchnorm_forward(Emitter *e, const Value *v) {
+    int C = v->shape.dim[0], HW = (int)(shape_size(&v->shape) / C);
+    double mom = v->attr[0], eps = v->attr[1];
+    const char *xi = arena_printf("(s * %d + c) * %d + i", C, HW);
+    emit(e, "/* in3, in4: running mean and variance; in5: batches seen (buffers, updated here) */");
+    emit(e, "float *running_mean = (float *)in3, *running_var = (float *)in4, *tracked = (float *)in5;");
+    emit(e, "if (training)");
+    emit(e, "    *tracked += 1.0f;");
+    emit(e, "for (int c = 0; c < %d; c++) {", C);
+    e->indent++;
+    emit(e, "float mean = running_mean[c], var = running_var[c];");
+    emit(e, "if (training) {");
+    emit_batch_stats(e, xi, HW, "    ");
+    emit(e, "    mean = (float)m;");
+    emit(e, "    var = (float)(sq / (n * %d));", HW);
+    emit(e, "    const double unbiased = n * %d > 1 ? sq / (n * %d - 1) : sq;", HW, HW);
+    emit(e, "    running_mean[c] = %s * running_mean[c] + %s * mean;", flit(1 - mom), flit(mom));
+    emit(e, "    running_var[c] = %s * running_var[c] + %s * (float)unbiased;", flit(1 - mom), flit(mom));
+    emit(e, "}");
+    emit(e, "const float inv = 1.0f / sqrtf(var + %s), w = in1[c], b = in2[c];", flit(eps));
+    emit(e, "for (int s = 0; s < n; s++)");
+    emit(e, "    for (int i = 0; i < %d; i++) out[%s] = (in0[%s] - mean) * inv * w + b;", HW, xi, xi);
+    e->indent--;
+    emit(e, "}");
+}
+
+/* The gradient of the input (arg 0), the weight γ (1) or the bias β (2),
+ * the batch statistics recomputed from the input:
+ * dβ = Σdy, dγ = Σdy·x̂, dx = γ·inv/M · (M·dy − dβ − x̂·dγ). */
+void emit_batchnorm_backward(Emitter *e, const Value *v, int arg) {
+    int C = v->shape.dim[0], HW = (int)(shape_size(&v->shape) / C);
+    double eps = v->attr[1];
+    const char *xi = arena_printf("(s * %d + c) * %d + i", C, HW);
+    bool need_beta = arg != 1, need_gamma = arg != 2;
+    emit(e, "for (int c = 0; c < %d; c++) {", C);
+    e->indent++;
+    if (need_gamma) {
+        emit_batch_stats(e, xi, HW, "");
+        emit(e, "const float mean = (float)m, inv = 1.0f / sqrtf((float)(sq / (n * %d)) + %s);", HW, flit(eps));
+    }
+    emit(e, "float%s%s%s;", need_beta ? " dbeta = 0.0f" : "", need_beta && need_gamma ? "," : "",
+         need_gamma ? " dgamma = 0.0f" : "");
+    emit(e, "for (int s = 0; s < n; s++)");
+    emit(e, "    for (int i = 0; i < %d; i++) {", HW);
+    if (need_beta)
+        emit(e, "        dbeta += dy[%s];", xi);
+    if (need_gamma)
+        emit(e, "        dgamma += dy[%s] * (in0[%s] - mean) * inv;", xi, xi);
+    emit(e, "    }");
+    if (arg == 1)
+        emit(e, "dx[c] = dgamma;");
+    else if (arg == 2)
+        emit(e, "dx[c] = dbeta;");
+    else {
+        emit(e, "const float scale = in1[c] * inv / (float)(n * %d);", HW);
+        emit(e, "for (int s = 0; s < n; s++)");
+        emit(e, "    for (int i = 0; i < %d; i++)", HW);
+        emit(e, "        dx[%s] = scale * ((float)(n * %d) * dy[%s] - dbeta - (in0[%s] - mean) * inv * dgamma);",
+             xi, HW, xi, xi);
+    }
+    e->indent--;
+    emit(e, "}");
+}
+
+/* ---- dropout --------------------------------------------------------------------------------- */
+
+bool shape_dropout(Graph *g, Value *v) {
+    if (v->attr[0] < 0 || v->attr[0] >= 1) {
+        error_at(v->attr_loc[0], "dropout(): p must be in [0, 1), got %g", v->attr[0]);
+        return false;
+    }
+    v->aux = (int)shape_size(&v->in[0]->shape); /* the mask */
+    return shape_same(g, v);
+}
+
+/* Inverted dropout: in training each element is kept with probability 1−p
+ * and scaled by 1/(1−p); the mask (0 or the scale) is kept after the result
+ * for the backward pass. In eval it is the identity. */
+static const char *dropout_mask(const Emitter *e, const Value *v) {
+    return arena_printf("out + %ld", shape_size(&v->shape) * (v->batched ? e->g->train.batch : 1));
+}
+
+void emit_dropout_forward(Emitter *e, const Value *v) {
+    double p = v->attr[0];
+    emit(e, "if (!training) {");
+    emit(e, "    memcpy(out, in0, sizeof(float) * %s);", count_of(v));
+    emit(e, "    return;");
+    emit(e, "}");
+    emit(e, "float *mask = %s;", dropout_mask(e, v));
+    emit(e, "for (int i = 0; i < %s; i++) {", count_of(v));
+    emit(e, "    mask[i] = dnn_rng_float(rng) < %s ? 0.0f : %s;", flit(p), flit(1.0 / (1.0 - p)));
+    emit(e, "    out[i] = in0[i] * mask[i];");
+    emit(e, "}");
+}
+
+void emit_dropout_backward(Emitter *e, const Value *v, int arg) {
+    (void)arg;
+    emit(e, "const float *mask = %s;", dropout_mask(e, v));
+    emit(e, "for (int i = 0; i < %s; i++) dx[i] = dy[i] * mask[i];", count_of(v));
+}

@@ -1,0 +1,550 @@
+/* dnn_kernels_int8.h — int8 inference kernels computing what PyTorch 1.13's
+ * quantized models compute (engine qnnpack), bit for bit: the formulas of
+ * tests/quant/README.md, which tests/quant/reference.py checks against torch.
+ *
+ * Tensors. An activation is uint8 with a per-tensor scale s and zero point
+ * zp (its real value is s·(q − zp)), in logical NCHW order, one sample per
+ * call. Weights are int8 per output channel with zero point 0, in PyTorch's
+ * layout ([out][in] for dense, [f][c/groups][kh][kw] for conv2d). Every
+ * function is static inline and takes its sizes as arguments (or in a
+ * const struct), so a call with constants is specialised for its shapes.
+ *
+ * Dense and conv2d take a folded bias, bias_q − zp_in·Σw (dnn_q8_fold_bias):
+ * then the inner product is Σ x·w over the raw uint8 x, which every SIMD
+ * unit computes exactly (AVX-512 VNNI's u8×s8 dot product needs raw bytes),
+ * and a padded position reads zp_in, so it adds zp_in·w, which the fold
+ * takes back: PyTorch's "padding adds 0" to Σ (x − zp_in)·w. Integer sums
+ * are exact, and wrap modulo 2^32 as qnnpack's do; a window (k of dense,
+ * c/groups·kh·kw of conv2d) must stay below 65,793 so that Σ x·w fits int32.
+ *
+ * Paths. Plain C99 everywhere; beside it, chosen by the compiler's target
+ * flags and never with -DDNN_PORTABLE: AVX-512 VNNI (-mavx512vnni
+ * -mavx512bw: vpdpbusd), AVX2 (-mavx2: vpmaddwd on widened bytes; not
+ * vpmaddubsw, whose int16 pair sums saturate) and the Arm DSP extension
+ * (Cortex-M4/M7/M33/M55: __smlad from <arm_acle.h>). DNN_Q8_PATH names the
+ * one compiled. Each path computes the same integers and the same float32
+ * operations as the plain C, so all give the same bytes
+ * (tests/quant/kernels_int8.c checks this on every kernel).
+ *
+ * Floats. IEEE float32, round to nearest even (every FPU and soft-float
+ * library); no -ffast-math. The plain C rounds a float to an integer from
+ * its bits (dnn_q8_rne), so the only float operation before a rounding is
+ * the multiply itself and no contraction into a fused multiply-add (gcc's
+ * default -ffp-contract=fast in its GNU modes, vfma on a Cortex-M4) can
+ * change a result. Needs only <stdint.h> and <string.h> (and the SIMD
+ * path's intrinsics header): freestanding.
+ */
+#ifndef DNN_KERNELS_INT8_H
+#define DNN_KERNELS_INT8_H
+
+#include <stdint.h>
+#include <string.h>
+
+#if !defined(DNN_PORTABLE) && defined(__AVX512VNNI__) && defined(__AVX512BW__)
+#define DNN_Q8_VNNI 1
+#define DNN_Q8_PATH "avx512vnni"
+#include <immintrin.h>
+#elif !defined(DNN_PORTABLE) && defined(__AVX2__)
+#define DNN_Q8_AVX2 1
+#define DNN_Q8_PATH "avx2"
+#include <immintrin.h>
+#elif !defined(DNN_PORTABLE) && defined(__ARM_FEATURE_DSP) && defined(__ARM_FEATURE_SIMD32)
+#define DNN_Q8_DSP 1
+#define DNN_Q8_PATH "arm-dsp"
+#include <arm_acle.h>
+#else
+#define DNN_Q8_PATH "plain"
+#endif
+#if defined(DNN_Q8_VNNI) || defined(DNN_Q8_AVX2)
+#define DNN_Q8_X86 1 /* vector requantization and quantization (AVX2) */
+#endif
+
+/* ---- Rounding ---------------------------------------------------------- */
+
+static inline uint32_t dnn_q8__bits(float v) {
+    uint32_t u;
+    memcpy(&u, &v, sizeof u);
+    return u;
+}
+
+/* 1 when |v| < 2^31 (not NaN, not infinite), the range in which
+ * dnn_q8_rne is defined and cvtps2dq does not return "integer indefinite". */
+static inline int dnn_q8__small(float v) { return ((dnn_q8__bits(v) >> 23) & 0xFF) < 158; }
+
+/* v rounded to the nearest integer, ties to even, for |v| < 2^31: integer
+ * arithmetic on the bits (no float addition a compiler could fuse). */
+static inline int32_t dnn_q8_rne(float v) {
+    const uint32_t u = dnn_q8__bits(v);
+    const int e = (int)((u >> 23) & 0xFF);     /* v = m · 2^(e − 150) */
+    const uint32_t m = (u & 0x7FFFFFu) | 0x800000u;
+    uint32_t r;
+    if (e >= 150)
+        r = m << (e - 150);                    /* already an integer (e < 158) */
+    else if (e < 126)
+        r = 0;                                 /* |v| < 0.5 */
+    else {
+        const int shift = 150 - e;             /* 1..24 */
+        const uint32_t rest = m & ((1u << shift) - 1), half = 1u << (shift - 1);
+        r = m >> shift;
+        r += rest > half || (rest == half && (r & 1));
+    }
+    return (u >> 31) ? -(int32_t)r : (int32_t)r;
+}
+
+/* ---- Parameters (for the compiler, or an init function) ----------------- */
+
+/* An activation's scale and zero point from the calibration's min and max
+ * (MinMaxObserver, quint8): the range widened to hold 0,
+ * s = max(f((max − min)/255), 2^-23), zp = clamp(−rne(min/s), 0, 255);
+ * an observer that saw nothing (min = +inf, max = −inf) gives (1, 0). */
+static inline void dnn_q8_act_qparams(float min, float max, float *scale, int32_t *zp) {
+    if (min > 0x1.fffffep127f && max < -0x1.fffffep127f) { /* +inf, -inf */
+        *scale = 1.0f;
+        *zp = 0;
+        return;
+    }
+    min = min < 0.0f ? min : 0.0f;
+    max = max > 0.0f ? max : 0.0f;
+    float s = (max - min) / 255.0f;
+    s = s > 0x1p-23f ? s : 0x1p-23f;
+    const float q = min / s;                   /* in [-255, 0]: rne is defined */
+    const int32_t z = -dnn_q8_rne(q);
+    *scale = s;
+    *zp = z < 0 ? 0 : z > 255 ? 255 : z;
+}
+
+/* A weight channel's scale from its largest magnitude (PerChannelMinMaxObserver,
+ * symmetric qint8): max(f(amax / 127.5), 2^-23). */
+static inline float dnn_q8_weight_scale(float amax) {
+    const float s = amax / 127.5f;
+    return s > 0x1p-23f ? s : 0x1p-23f;
+}
+
+/* PyTorch's quantize_val: clamp(int64(f(zp + rne(f(x · inv)))), qmin, qmax)
+ * with inv = f(1/s): a multiply by the reciprocal, the zero point added in
+ * float, and x86's float → int64 conversion, which turns NaN, ±inf and
+ * |v| ≥ 2^63 into INT64_MIN, so they give qmin (+inf quantizes to 0).
+ * zp is 0 or in [0, 255] (activations; weights and biases have 0). */
+static inline int32_t dnn_q8_quantize_value(float x, float inv, int32_t zp, int32_t qmin, int32_t qmax) {
+    const float v = x * inv;
+    if (!dnn_q8__small(v)) /* |v| ≥ 2^31, inf or NaN: zp + v keeps v's side */
+        return (v > 0.0f && v < 0x1p63f) ? qmax : qmin;
+    const float t = (float)zp + (float)dnn_q8_rne(v); /* both exact; their float sum */
+    return t <= (float)qmin ? qmin : t >= (float)qmax ? qmax : (int32_t)t;
+}
+
+/* A layer's int32 bias for an input of scale s_in (QuantizeBias):
+ * quantize_value(b, f(1 / f(d(s_w)·d(s_in)))) over the int32 range. */
+static inline int32_t dnn_q8_bias(float b, float s_w, float s_in) {
+    const float sb = (float)((double)s_w * (double)s_in);
+    return dnn_q8_quantize_value(b, 1.0f / sb, 0, INT32_MIN, INT32_MAX);
+}
+
+/* The requantization scale of a dense/conv output channel (qnnpack):
+ * M = f(f(s_w · s_in) · f(1 / s_out)) — not f(s_in·s_w/s_out) in double. */
+static inline float dnn_q8_requant_scale(float s_w, float s_in, float s_out) {
+    const float sws = s_w * s_in, inv = 1.0f / s_out;
+    return sws * inv;
+}
+
+/* The bias a dense/conv kernel takes: bias_q − zp_in·Σ_i w[i] over the
+ * k weights of one output channel (its window), modulo 2^32. */
+static inline int32_t dnn_q8_fold_bias(int32_t bias_q, const int8_t *w, int k, int32_t zp_in) {
+    int32_t sum = 0;
+    for (int i = 0; i < k; i++)
+        sum += w[i];
+    return (int32_t)((uint32_t)bias_q - (uint32_t)zp_in * (uint32_t)sum);
+}
+
+/* Average pooling's requantization scale for a window of k positions:
+ * A = f(s / f(s · k)) (qnnpack; input and output share s). */
+static inline float dnn_q8_avgpool_scale(float s, int k) {
+    const float sk = s * (float)k;
+    return s / sk;
+}
+
+/* The fixed-point parameters of an add y = a + b (qnnpack's q8vadd). */
+typedef struct dnn_q8_add_params {
+    int32_t ma, mb;  /* multipliers f(s_a/s_y)·2^shift, f(s_b/s_y)·2^shift rounded (< 2^22) */
+    int32_t offset;  /* −(ma·zp_a + mb·zp_b) */
+    int32_t shift;   /* 21 − the exponent of the larger ratio: 13..31 */
+    int32_t zp, lo;  /* output zero point; lower clamp (zp with a fused relu, else 0) */
+} dnn_q8_add_params;
+
+/* Fills p for inputs (s_a, zp_a), (s_b, zp_b) and output (s_y, zp_y).
+ * Returns 0, or -1 when a ratio s/s_y lies outside [2^-14, 2^8), which
+ * qnnpack refuses, or both lie below 2^-10, where its shift would pass 31. */
+static inline int dnn_q8_add_setup(dnn_q8_add_params *p, float s_a, int32_t zp_a, float s_b, int32_t zp_b,
+                                   float s_y, int32_t zp_y, int relu) {
+    const float ra = s_a / s_y, rb = s_b / s_y, big = ra > rb ? ra : rb;
+    const float small = ra < rb ? ra : rb;
+    if (!(small >= 0x1p-14f && big >= 0x1p-10f && big < 0x1p8f))
+        return -1;
+    p->shift = 21 - ((int)((dnn_q8__bits(big) >> 23) & 0xFF) - 127);
+    const float scale = (float)(1u << (p->shift - 13)) * 8192.0f; /* 2^shift, exact */
+    p->ma = dnn_q8_rne(ra * scale); /* exact products: powers of two */
+    p->mb = dnn_q8_rne(rb * scale);
+    p->offset = -(p->ma * zp_a + p->mb * zp_b);
+    p->zp = zp_y;
+    p->lo = relu ? zp_y : 0;
+    return 0;
+}
+
+/* ---- Element-wise kernels ------------------------------------------------ */
+
+/* One int32 accumulator to uint8: clamp(rne(f(float(acc) · m)) + zp, lo, 255),
+ * where |f(acc·m)| ≥ 2^31 gives lo (qnnpack's cvtps2dq returns INT32_MIN,
+ * which its saturating packs carry down to the lower clamp). lo is zp with
+ * a fused relu, else 0. */
+static inline uint8_t dnn_q8_requantize(int32_t acc, float m, int32_t zp, int32_t lo) {
+    const float v = (float)acc * m;
+    if (!dnn_q8__small(v))
+        return (uint8_t)lo;
+    int32_t r = dnn_q8_rne(v);
+    r = (r < -512 ? -512 : r > 512 ? 512 : r) + zp;
+    return (uint8_t)(r < lo ? lo : r > 255 ? 255 : r);
+}
+
+#ifdef DNN_Q8_X86
+/* dnn_q8_requantize of 8 accumulators at once, qnnpack's instructions:
+ * cvtdq2ps, mulps, cvtps2dq, packssdw, paddsw of zp, packuswb, max lo. */
+static inline void dnn_q8__requantize8(uint8_t out[8], __m256i acc, __m256 m, int32_t zp, int32_t lo) {
+    const __m256i r = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_cvtepi32_ps(acc), m));
+    __m128i h = _mm_packs_epi32(_mm256_castsi256_si128(r), _mm256_extracti128_si256(r, 1));
+    h = _mm_adds_epi16(h, _mm_set1_epi16((short)zp));
+    h = _mm_max_epu8(_mm_packus_epi16(h, h), _mm_set1_epi8((char)lo));
+    _mm_storel_epi64((__m128i *)out, h);
+}
+#endif
+
+/* y[i] = quantize_value(x[i], f(1/s), zp, 0, 255) for i < n (QuantStub). */
+static inline void dnn_q8_quantize(uint8_t *y, const float *x, int n, float s, int32_t zp) {
+    const float inv = 1.0f / s;
+    int i = 0;
+#ifdef DNN_Q8_X86
+    /* rne(clamp(v, ±1024)) + zp, clamped to [0, 255], equals the plain C:
+     * maxps returns -1024 for NaN (qmin); +inf and v ≥ 2^63 are set to qmin. */
+    const __m256 vinv = _mm256_set1_ps(inv), lo = _mm256_set1_ps(-1024.0f), hi = _mm256_set1_ps(1024.0f);
+    const __m256 huge = _mm256_set1_ps(0x1p63f);
+    const __m128i vzp = _mm_set1_epi16((short)zp);
+    for (; i + 8 <= n; i += 8) {
+        const __m256 v = _mm256_mul_ps(_mm256_loadu_ps(x + i), vinv);
+        const __m256 c = _mm256_min_ps(_mm256_max_ps(v, lo), hi);
+        const __m256 ok = _mm256_cmp_ps(v, huge, _CMP_LT_OQ);
+        const __m256i r = _mm256_castps_si256(_mm256_and_ps(ok, _mm256_castsi256_ps(_mm256_cvtps_epi32(c))));
+        const __m256i bad = _mm256_castps_si256(_mm256_andnot_ps(ok, _mm256_castsi256_ps(_mm256_set1_epi32(-1024))));
+        const __m256i q = _mm256_or_si256(r, bad);
+        __m128i h = _mm_packs_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1));
+        h = _mm_packus_epi16(_mm_adds_epi16(h, vzp), h);
+        _mm_storel_epi64((__m128i *)(y + i), h);
+    }
+#endif
+    for (; i < n; i++)
+        y[i] = (uint8_t)dnn_q8_quantize_value(x[i], inv, zp, 0, 255);
+}
+
+/* y[i] = f(s · float(x[i] − zp)) for i < n (DeQuantStub). */
+static inline void dnn_q8_dequantize(float *y, const uint8_t *x, int n, float s, int32_t zp) {
+    for (int i = 0; i < n; i++)
+        y[i] = s * (float)((int32_t)x[i] - zp);
+}
+
+/* ReLU on a quantized tensor: y[i] = max(x[i], zp), same scale and zero
+ * point; y may be x. */
+static inline void dnn_q8_relu(uint8_t *y, const uint8_t *x, int n, int32_t zp) {
+    for (int i = 0; i < n; i++)
+        y[i] = x[i] > zp ? x[i] : (uint8_t)zp;
+}
+
+/* y = a + b, element-wise, in qnnpack's fixed point (p from
+ * dnn_q8_add_setup): acc = a·ma + b·mb + offset, divided by 2^shift rounding
+ * half away from zero, plus zp, clamped to [lo, 255]. y may be a or b. */
+static inline void dnn_q8_add(uint8_t *y, const uint8_t *a, const uint8_t *b, int n, const dnn_q8_add_params *p) {
+    const uint32_t mask = (1u << p->shift) - 1, half = mask >> 1;
+    for (int i = 0; i < n; i++) {
+        const int32_t acc = a[i] * p->ma + b[i] * p->mb + p->offset; /* |acc| < 2^31 */
+        const uint32_t u = (uint32_t)acc;
+        /* acc >> shift, arithmetic: floor division, without relying on the
+         * implementation-defined shift of a negative int */
+        int32_t q = acc >= 0 ? (int32_t)(u >> p->shift) : -(int32_t)(~u >> p->shift) - 1;
+        q += (int32_t)((u & mask) - (uint32_t)(acc < 0)) > (int32_t)half; /* remainder past the half */
+        q = (q < -512 ? -512 : q > 512 ? 512 : q) + p->zp;
+        y[i] = (uint8_t)(q < p->lo ? p->lo : q > 255 ? 255 : q);
+    }
+}
+
+/* ---- Inner products ------------------------------------------------------ */
+
+/* Σ x[i]·w[i], i < k. */
+static inline int32_t dnn_q8_dot(const uint8_t *x, const int8_t *w, int k) {
+    int32_t sum = 0;
+    for (int i = 0; i < k; i++)
+        sum += (int32_t)x[i] * w[i];
+    return sum;
+}
+
+#if defined(DNN_Q8_AVX2)
+/* acc[0..4) += the dot products of x with the 4 rows w, w+k, w+2k, w+3k:
+ * 16 bytes widened to int16 per step, vpmaddwd into int32 lanes. */
+static inline void dnn_q8__dot4(int32_t *acc, const uint8_t *x, const int8_t *w, int k) {
+    __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
+    int i = 0;
+    for (; i + 16 <= k; i += 16) {
+        const __m256i xv = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(x + i)));
+#define DNN_Q8__ROW(a, r) \
+    a = _mm256_add_epi32(a, _mm256_madd_epi16(xv, _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(w + (r) * k + i)))))
+        DNN_Q8__ROW(a0, 0);
+        DNN_Q8__ROW(a1, 1);
+        DNN_Q8__ROW(a2, 2);
+        DNN_Q8__ROW(a3, 3);
+#undef DNN_Q8__ROW
+    }
+    /* [a0 low half, a1, a2, a3 | their high halves], then both halves added */
+    const __m256i s = _mm256_hadd_epi32(_mm256_hadd_epi32(a0, a1), _mm256_hadd_epi32(a2, a3));
+    const __m128i t = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+    int32_t sums[4];
+    _mm_storeu_si128((__m128i *)sums, t);
+    for (int r = 0; r < 4; r++)
+        acc[r] += sums[r] + dnn_q8_dot(x + i, w + r * k + i, k - i);
+}
+#elif defined(DNN_Q8_VNNI)
+/* The same with vpdpbusd: 64 u8×s8 products per instruction, summed in
+ * fours into int32 lanes; the last partial block by zero-masked loads. */
+static inline void dnn_q8__dot4(int32_t *acc, const uint8_t *x, const int8_t *w, int k) {
+    __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
+    for (int i = 0; i < k; i += 64) {
+        const __mmask64 mk = k - i >= 64 ? ~(__mmask64)0 : ((__mmask64)1 << (k - i)) - 1;
+        const __m512i xv = _mm512_maskz_loadu_epi8(mk, x + i);
+        a0 = _mm512_dpbusd_epi32(a0, xv, _mm512_maskz_loadu_epi8(mk, w + i));
+        a1 = _mm512_dpbusd_epi32(a1, xv, _mm512_maskz_loadu_epi8(mk, w + k + i));
+        a2 = _mm512_dpbusd_epi32(a2, xv, _mm512_maskz_loadu_epi8(mk, w + 2 * k + i));
+        a3 = _mm512_dpbusd_epi32(a3, xv, _mm512_maskz_loadu_epi8(mk, w + 3 * k + i));
+    }
+    acc[0] += _mm512_reduce_add_epi32(a0);
+    acc[1] += _mm512_reduce_add_epi32(a1);
+    acc[2] += _mm512_reduce_add_epi32(a2);
+    acc[3] += _mm512_reduce_add_epi32(a3);
+}
+#elif defined(DNN_Q8_DSP)
+static inline uint32_t dnn_q8__load4(const void *p) {
+    uint32_t v;
+    memcpy(&v, p, sizeof v); /* one ldr: the Cortex-M4 allows unaligned words */
+    return v;
+}
+
+/* acc[0..2) += the dot products of x with the rows w and w+k: 4 bytes a
+ * step, split into their even and odd bytes as 16-bit pairs (uxtb16 for x,
+ * sxtb16 for w; bytes 1 and 3 from the word shifted by 8), two smlad each. */
+static inline void dnn_q8__dot2(int32_t *acc, const uint8_t *x, const int8_t *w, int k) {
+    int32_t s0 = 0, s1 = 0;
+    int i = 0;
+    for (; i + 4 <= k; i += 4) {
+        const uint32_t xv = dnn_q8__load4(x + i);
+        const int16x2_t xe = (int16x2_t)__uxtb16(xv), xo = (int16x2_t)__uxtb16(xv >> 8);
+        const uint32_t w0 = dnn_q8__load4(w + i), w1 = dnn_q8__load4(w + k + i);
+        s0 = __smlad(xe, __sxtb16((int8x4_t)w0), s0);
+        s0 = __smlad(xo, __sxtb16((int8x4_t)(w0 >> 8)), s0);
+        s1 = __smlad(xe, __sxtb16((int8x4_t)w1), s1);
+        s1 = __smlad(xo, __sxtb16((int8x4_t)(w1 >> 8)), s1);
+    }
+    acc[0] += s0 + dnn_q8_dot(x + i, w + i, k - i);
+    acc[1] += s1 + dnn_q8_dot(x + i, w + k + i, k - i);
+}
+#endif
+
+/* acc[r] = bias[r] + Σ_i x[i]·w[r·k + i] for r < n, modulo 2^32. */
+static inline void dnn_q8__dots(int32_t *acc, const uint8_t *x, const int8_t *w, const int32_t *bias, int n, int k) {
+    int r = 0;
+    for (int j = 0; j < n; j++)
+        acc[j] = 0;
+#if defined(DNN_Q8_AVX2) || defined(DNN_Q8_VNNI)
+    for (; r + 4 <= n; r += 4)
+        dnn_q8__dot4(acc + r, x, w + r * k, k);
+#elif defined(DNN_Q8_DSP)
+    for (; r + 2 <= n; r += 2)
+        dnn_q8__dot2(acc + r, x, w + r * k, k);
+#endif
+    for (; r < n; r++)
+        acc[r] = dnn_q8_dot(x, w + r * k, k);
+    for (int j = 0; j < n; j++)
+        acc[j] = (int32_t)((uint32_t)acc[j] + (uint32_t)bias[j]);
+}
+
+#define DNN_Q8_BLOCK 32 /* output channels per block of accumulators */
+
+/* y[r·ystride] = requantize(bias[r] + Σ_i x[i]·w[r·k + i], m[r], zp, lo)
+ * for r < rows: the core of dense and conv2d. */
+static inline void dnn_q8__rows(uint8_t *y, int ystride, const uint8_t *x, const int8_t *w, const int32_t *bias,
+                                const float *m, int rows, int k, int32_t zp, int32_t lo) {
+    int32_t acc[DNN_Q8_BLOCK];
+    for (int r0 = 0; r0 < rows; r0 += DNN_Q8_BLOCK) {
+        const int n = rows - r0 < DNN_Q8_BLOCK ? rows - r0 : DNN_Q8_BLOCK;
+        dnn_q8__dots(acc, x, w + r0 * k, bias + r0, n, k);
+        int r = 0;
+#ifdef DNN_Q8_X86
+        for (; r + 8 <= n; r += 8) {
+            uint8_t out[8];
+            dnn_q8__requantize8(out, _mm256_loadu_si256((const __m256i *)(acc + r)), _mm256_loadu_ps(m + r0 + r), zp, lo);
+            for (int j = 0; j < 8; j++)
+                y[(r0 + r + j) * ystride] = out[j];
+        }
+#endif
+        for (; r < n; r++)
+            y[(r0 + r) * ystride] = dnn_q8_requantize(acc[r], m[r0 + r], zp, lo);
+    }
+}
+
+/* ---- Layers -------------------------------------------------------------- */
+
+/* Dense (quantized::linear[_relu]): y[o] = requantize(bias[o] +
+ * Σ_i x[i]·w[o·in + i], m[o], zp_out, lo) for o < out, where bias is the
+ * folded bias (dnn_q8_fold_bias), m the per-channel scales
+ * (dnn_q8_requant_scale) and lo = zp_out with a fused relu (as torch's
+ * LinearReLU), else 0. */
+static inline void dnn_q8_dense(uint8_t *y, const uint8_t *x, const int8_t *w, const int32_t *bias, const float *m,
+                                int in, int out, int32_t zp_out, int relu) {
+    dnn_q8__rows(y, 1, x, w, bias, m, out, in, zp_out, relu ? zp_out : 0);
+}
+
+/* A conv2d's geometry: input [c, h, w], output [f, oh, ow], kernel kh×kw,
+ * stride sh×sw, padding pt (top) and pl (left) (bottom and right follow
+ * from oh and ow), groups dividing c and f. */
+typedef struct dnn_q8_conv {
+    int c, h, w;    /* input channels, height, width */
+    int f, oh, ow;  /* output channels, height, width */
+    int kh, kw;     /* kernel */
+    int sh, sw;     /* stride */
+    int pt, pl;     /* padding before the first row and column */
+    int groups;     /* 1, or c for depthwise */
+} dnn_q8_conv;
+
+/* A pooling's geometry: input [c, h, w], output [c, oh, ow]. */
+typedef struct dnn_q8_pool {
+    int c, h, w;    /* channels, input height and width */
+    int oh, ow;     /* output height and width */
+    int kh, kw;     /* window */
+    int sh, sw;     /* stride */
+    int ph, pw;     /* padding before the first row and column */
+} dnn_q8_pool;
+
+/* Bytes of scratch dnn_q8_conv2d and dnn_q8_conv2d_maxpool need: one
+ * window (c/groups·kh·kw) and two bytes per output channel. */
+#define DNN_Q8_CONV_SCRATCH(c_per_group, kh, kw, f) ((c_per_group) * (kh) * (kw) + 2 * (f))
+
+/* col = the window of group g at output position (oy, ox), channel by
+ * channel, row by row; a position in the padding reads zp_in. */
+static inline void dnn_q8__im2col(uint8_t *col, const uint8_t *x, const dnn_q8_conv *p, int g, int oy, int ox,
+                                  int32_t zp_in) {
+    const int cg = p->c / p->groups;
+    for (int ci = 0; ci < cg; ci++) {
+        const uint8_t *plane = x + (g * cg + ci) * p->h * p->w;
+        for (int i = 0; i < p->kh; i++) {
+            const int iy = oy * p->sh + i - p->pt;
+            for (int j = 0; j < p->kw; j++) {
+                const int ix = ox * p->sw + j - p->pl;
+                *col++ = (iy >= 0 && iy < p->h && ix >= 0 && ix < p->w) ? plane[iy * p->w + ix] : (uint8_t)zp_in;
+            }
+        }
+    }
+}
+
+/* The f outputs of a conv2d at (oy, ox), requantized, at y[o·ystride]. */
+static inline void dnn_q8__conv_at(uint8_t *y, int ystride, uint8_t *col, const uint8_t *x, const int8_t *w,
+                                   const int32_t *bias, const float *m, const dnn_q8_conv *p, int oy, int ox,
+                                   int32_t zp_in, int32_t zp_out, int32_t lo) {
+    const int fg = p->f / p->groups, k = p->c / p->groups * p->kh * p->kw;
+    for (int g = 0; g < p->groups; g++) {
+        dnn_q8__im2col(col, x, p, g, oy, ox, zp_in);
+        dnn_q8__rows(y + g * fg * ystride, ystride, col, w + g * fg * k, bias + g * fg, m + g * fg, fg, k, zp_out, lo);
+    }
+}
+
+/* Conv2d (quantized::conv2d[_relu]), NCHW: y [f, oh, ow] from x [c, h, w],
+ * weights [f][c/groups][kh][kw], folded biases (dnn_q8_fold_bias over each
+ * channel's c/groups·kh·kw weights), per-channel scales m; padding reads
+ * zp_in; relu clamps at zp_out. scratch: DNN_Q8_CONV_SCRATCH bytes. */
+static inline void dnn_q8_conv2d(uint8_t *y, const uint8_t *x, const int8_t *w, const int32_t *bias, const float *m,
+                                 const dnn_q8_conv *p, int32_t zp_in, int32_t zp_out, int relu, uint8_t *scratch) {
+    const int plane = p->oh * p->ow;
+    for (int oy = 0; oy < p->oh; oy++)
+        for (int ox = 0; ox < p->ow; ox++)
+            dnn_q8__conv_at(y + oy * p->ow + ox, plane, scratch, x, w, bias, m, p, oy, ox, zp_in, zp_out,
+                            relu ? zp_out : 0);
+}
+
+/* The index a max pooling reads for output o and window offset k: qnnpack
+ * clamps a padded position to the nearest row or column. */
+static inline int dnn_q8__pool_index(int o, int stride, int k, int pad, int size) {
+    const int i = o * stride + k - pad;
+    return i < 0 ? 0 : i >= size ? size - 1 : i;
+}
+
+/* Conv2d, its relu and a max pooling in one pass (LeNet's conv → relu →
+ * pool), never holding the conv's output: y [f, pool.oh, pool.ow] is
+ * maxpool(conv2d(x)) as the two kernels compute it; pool->c, h, w are the
+ * conv's f, oh, ow. Overlapping windows compute a conv output once per
+ * window. scratch: DNN_Q8_CONV_SCRATCH bytes. */
+static inline void dnn_q8_conv2d_maxpool(uint8_t *y, const uint8_t *x, const int8_t *w, const int32_t *bias,
+                                         const float *m, const dnn_q8_conv *p, const dnn_q8_pool *pool,
+                                         int32_t zp_in, int32_t zp_out, int relu, uint8_t *scratch) {
+    uint8_t *col = scratch, *best = scratch + p->c / p->groups * p->kh * p->kw, *cur = best + p->f;
+    const int plane = pool->oh * pool->ow;
+    for (int py = 0; py < pool->oh; py++)
+        for (int px = 0; px < pool->ow; px++) {
+            for (int o = 0; o < p->f; o++)
+                best[o] = 0;
+            for (int i = 0; i < pool->kh; i++)
+                for (int j = 0; j < pool->kw; j++) {
+                    const int oy = dnn_q8__pool_index(py, pool->sh, i, pool->ph, pool->h);
+                    const int ox = dnn_q8__pool_index(px, pool->sw, j, pool->pw, pool->w);
+                    dnn_q8__conv_at(cur, 1, col, x, w, bias, m, p, oy, ox, zp_in, zp_out, relu ? zp_out : 0);
+                    for (int o = 0; o < p->f; o++)
+                        best[o] = cur[o] > best[o] ? cur[o] : best[o];
+                }
+            for (int o = 0; o < p->f; o++)
+                y[o * plane + py * pool->ow + px] = best[o];
+        }
+}
+
+/* Max pooling (qnnpack): the max of each window, a padded position reading
+ * the nearest row or column; same scale and zero point. */
+static inline void dnn_q8_maxpool(uint8_t *y, const uint8_t *x, const dnn_q8_pool *p) {
+    for (int c = 0; c < p->c; c++, x += p->h * p->w)
+        for (int oy = 0; oy < p->oh; oy++)
+            for (int ox = 0; ox < p->ow; ox++) {
+                uint8_t best = 0;
+                for (int i = 0; i < p->kh; i++) {
+                    const uint8_t *row = x + dnn_q8__pool_index(oy, p->sh, i, p->ph, p->h) * p->w;
+                    for (int j = 0; j < p->kw; j++) {
+                        const uint8_t v = row[dnn_q8__pool_index(ox, p->sw, j, p->pw, p->w)];
+                        best = v > best ? v : best;
+                    }
+                }
+                *y++ = best;
+            }
+}
+
+/* Average pooling (qnnpack, also AdaptiveAvgPool2d(1) as kernel = stride =
+ * [h, w]): acc = Σ (x − zp) over the window, a padded position adding 0,
+ * the divisor always kh·kw (count_include_pad and divisor_override are
+ * ignored), then requantize(acc, dnn_q8_avgpool_scale(s, kh·kw), zp, 0);
+ * same scale and zero point. A 1×1 window is refused by qnnpack. */
+static inline void dnn_q8_avgpool(uint8_t *y, const uint8_t *x, const dnn_q8_pool *p, float s, int32_t zp) {
+    const float a = dnn_q8_avgpool_scale(s, p->kh * p->kw);
+    for (int c = 0; c < p->c; c++, x += p->h * p->w)
+        for (int oy = 0; oy < p->oh; oy++)
+            for (int ox = 0; ox < p->ow; ox++) {
+                int32_t acc = 0;
+                for (int i = 0; i < p->kh; i++) {
+                    const int iy = oy * p->sh + i - p->ph;
+                    for (int j = 0; j < p->kw; j++) {
+                        const int ix = ox * p->sw + j - p->pw;
+                        if (iy >= 0 && iy < p->h && ix >= 0 && ix < p->w)
+                            acc += (int32_t)x[iy * p->w + ix] - zp;
+                    }
+                }
+                *y++ = dnn_q8_requantize(acc, a, zp, 0);
+            }
+}
+
+#endif
