@@ -303,6 +303,25 @@ DNN_KERNEL int dnn_conv2d_cols_fit(int C, int H, int W, int F, int K, int S, int
     return OW * ((F + 7) / 8 * 8) > F * 8 * V; /* OW / 8V > F / F8, in integers (no soft double on a Cortex-M) */
 }
 
+#ifdef DNN_V8
+/* Tap kx of input row iy for a tile's accumulators a: the row's V input
+ * vectors from x, each times the weight of every filter of the tile, for
+ * the tile rows (rows − 1 and row 0) that read input row iy. */
+DNN_KERNEL void dnn_cols_tap(dnn_v8 (*a)[2][DNN_COLS_V], const float *x, const float *w, int iy, int kx, int rows,
+                             int V, int FB, int K, int taps) {
+    dnn_v8 xv[DNN_COLS_V];
+    DNN_UNROLL for (int v = 0; v < V; v++) xv[v] = dnn_v8_load(x + 8 * v);
+    DNN_UNROLL for (int r = 0; r < rows; r++) {
+        if (iy - r < 0 || iy - r >= K)
+            continue;
+        DNN_UNROLL for (int fb = 0; fb < FB; fb++) {
+            const dnn_v8 wv = dnn_v8_splat(w[fb * taps + (iy - r) * K + kx]);
+            DNN_UNROLL for (int v = 0; v < V; v++) a[fb][r][v] = dnn_v8_fma(xv[v], wv, a[fb][r][v]);
+        }
+    }
+}
+#endif
+
 /* The tile at output rows `row` (rows of them: 1 or 2) of filters f ..
  * f + FB. row points into the padded input (volatile: see below); y is
  * filter f's first output row (unfused) or pool row. */
@@ -317,20 +336,18 @@ DNN_KERNEL void dnn_cols_tile(float *y, const float *volatile *row, const float 
             DNN_UNROLL for (int v = 0; v < V; v++) a[fb][r][v] = dnn_v8_splat(bias ? bias[f + fb] : 0.0f);
     for (int c = 0; c < C; c++) {
         const float *w = weight + (f * C + c) * K * K;
-        DNN_UNROLL for (int iy = 0; iy < K + rows - 1; iy++) /* kernel row iy of tile row 0, iy - 1 of row 1 */
-            for (int kx = 0; kx < K; kx++) {
-                const float *x = *row + (c * Hp + iy) * XW + kx;
-                dnn_v8 xv[DNN_COLS_V];
-                DNN_UNROLL for (int v = 0; v < V; v++) xv[v] = dnn_v8_load(x + 8 * v);
-                DNN_UNROLL for (int r = 0; r < rows; r++) {
-                    if (iy - r < 0 || iy - r >= K)
-                        continue;
-                    DNN_UNROLL for (int fb = 0; fb < FB; fb++) {
-                        const dnn_v8 wv = dnn_v8_splat(w[fb * taps + (iy - r) * K + kx]);
-                        DNN_UNROLL for (int v = 0; v < V; v++) a[fb][r][v] = dnn_v8_fma(xv[v], wv, a[fb][r][v]);
-                    }
-                }
-            }
+        /* Unrolled, the kx loop needs registers for the accumulators, the input vectors and the
+           weights of a kernel row (row 1 reuses row 0's broadcasts from the input row before). When
+           they are more than the 16 vector registers, it stays a loop: unrolled (gcc -O3 does it),
+           the accumulators spill (LeNet-5's conv1 took 1.7 times the time, 4 filters of 8 x 8 1.7) */
+        if (FB * rows * V + V + FB * K > 16)
+            DNN_UNROLL for (int iy = 0; iy < K + rows - 1; iy++) /* kernel row iy of tile row 0, iy - 1 of row 1 */
+                DNN_NO_UNROLL for (int kx = 0; kx < K; kx++)
+                    dnn_cols_tap(a, *row + (c * Hp + iy) * XW + kx, w, iy, kx, rows, V, FB, K, taps);
+        else
+            DNN_UNROLL for (int iy = 0; iy < K + rows - 1; iy++)
+                DNN_UNROLL for (int kx = 0; kx < K; kx++)
+                    dnn_cols_tap(a, *row + (c * Hp + iy) * XW + kx, w, iy, kx, rows, V, FB, K, taps);
     }
     DNN_UNROLL for (int fb = 0; fb < FB; fb++) {
         float *yf = y + fb * (PK ? PH * PW : OH * OW);
