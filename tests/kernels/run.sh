@@ -10,6 +10,7 @@
 # kernels.BUILD: every kernel of runtime/dnn_kernels.h against the generated
 #   steps of many shapes (generate.sh), bit for bit, and against its plain
 #   reference (kernels.c), built for each vector path the CPU runs.
+# kernels.cortex_m4: kernels.c compiles warning-free for a Cortex-M4 at -Os.
 cd "$(dirname "$0")/../.." || exit 2
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 pass() { echo "PASS kernels/$1"; }
@@ -113,3 +114,16 @@ fi
 build portable -DDNN_PORTABLE
 wait
 for b in $builds; do cat "$k/$b.verdict"; done
+
+# The kernels as firmware compiles them: a Cortex-M4 at -Os (not inlined
+# then), warning-free; compiled only, not run.
+if command -v arm-none-eabi-gcc >/dev/null; then
+    if arm-none-eabi-gcc -std=c99 -Os -mcpu=cortex-m4 -mthumb -Wall -Wextra -Wpedantic -Werror -Iruntime -I"$k" \
+        -Itests/kernels -c tests/kernels/kernels.c -o "$k/kernels.arm.o" 2>"$k/err.arm"; then
+        pass kernels.cortex_m4
+    else
+        fail kernels.cortex_m4 "arm-none-eabi-gcc: $(grep -m1 -E 'error|warning' "$k/err.arm" || head -n1 "$k/err.arm")"
+    fi
+else
+    echo "SKIP kernels/kernels.cortex_m4: arm-none-eabi-gcc is not installed"
+fi

@@ -4,14 +4,20 @@
  *
  * For every case and role (forward, input / weight / bias gradient, a
  * pool's gradient, an optimizer's update) the generated step and the
- * kernel are timed alternately, BENCH_REPS (11) times each, every timing
- * as many calls as fill about 2 ms of CPU time; a line is
+ * kernel are timed alternately, BENCH_REPS (11) times each (which goes
+ * first alternates too), every timing as many calls as fill about 10 ms
+ * of CPU time; a line is
  *     TAG ROLE n GENERATED_US KERNEL_US RATIO
  * with the CPU-time medians per call in microseconds and RATIO = kernel /
  * generated (1.00: as fast; below 1: the kernel is faster). The last
  * lines are each role's geometric mean of the ratios. n: the samples of a
  * call (32 for dense, as a training batch; 8 for conv2d and pooling; 1 for
- * the fused inference step). */
+ * the fused inference step).
+ *
+ * Arguments: `control` times the generated step against itself the same
+ * way (both columns the generated step: the ratios show the noise, what
+ * a ratio must exceed to mean anything); any other argument is a part of
+ * a case's tag, and only the cases whose tag contains one are timed. */
 #define _POSIX_C_SOURCE 199309L /* clock_gettime */
 #include "bench.h"
 #include "kernel_cases.h"
@@ -123,26 +129,29 @@ static void update_all(const void *ctx, int kernel) {
 /* ---- timing ------------------------------------------------------------------------------ */
 
 static double ratio_log[8], ratio_count[8];
+static int control;          /* both sides run the generated step */
+static char **only, **only_end; /* the tags' parts asked for, if any */
 static const char *const roles[8] = {"forward", "backward_input", "backward_weight", "backward_bias",
                                      "fused_forward", "pool_forward", "pool_backward", "update"};
 
 /* Times one job: the generated step and the kernel alternately. */
 static void time_job(const Job *j, int role) {
     int calls = 1;
-    for (;;) { /* calls filling ~2 ms of the generated step */
+    for (;;) { /* calls filling ~10 ms of the generated step */
         bench_clock t0 = bench_now();
         for (int i = 0; i < calls; i++)
             j->call(j->ctx, 0);
-        if (bench_since(t0).cpu >= 2e-3 || calls >= 1 << 24)
+        if (bench_since(t0).cpu >= 10e-3 || calls >= 1 << 24)
             break;
         calls *= 2;
     }
     double cpu[2][BENCH_REPS];
     for (int r = 0; r < BENCH_REPS; r++)
-        for (int kernel = 0; kernel < 2; kernel++) {
+        for (int side = 0; side < 2; side++) {
+            const int kernel = side ^ (r & 1);
             bench_clock t0 = bench_now();
             for (int i = 0; i < calls; i++)
-                j->call(j->ctx, kernel);
+                j->call(j->ctx, kernel && !control);
             cpu[kernel][r] = bench_since(t0).cpu / calls;
         }
     const double gen = bench_median(cpu[0], BENCH_REPS), ker = bench_median(cpu[1], BENCH_REPS);
@@ -152,7 +161,19 @@ static void time_job(const Job *j, int role) {
     ratio_count[role]++;
 }
 
+/* Whether the case is asked for. */
+static int wanted(const char *tag) {
+    if (only == only_end)
+        return 1;
+    for (char **t = only; t < only_end; t++)
+        if (strstr(tag, *t))
+            return 1;
+    return 0;
+}
+
 static void run(const char *tag, int role, int n, void (*call)(const void *, int), const Operands *o) {
+    if (!wanted(tag))
+        return;
     const Job j = {tag, roles[role], n, call, o};
     time_job(&j, role);
 }
@@ -161,7 +182,11 @@ static void release_operands(Operands *o) { free(o->x), free(o->w), free(o->b), 
 
 #define OUT(H, K, S, P) (((H) + 2 * (P) - (K)) / (S) + 1)
 
-int main(void) {
+int main(int argc, char **argv) {
+    control = argc > 1 && !strcmp(argv[1], "control");
+    only = argv + 1 + control, only_end = argv + argc;
+    if (control)
+        printf("# control: the generated step against itself\n");
     printf("%-44s %-16s %3s %11s %11s %6s\n", "case", "role", "n", "generated_us", "kernel_us", "ratio");
     for (size_t i = 0; i < sizeof dense_cases / sizeof *dense_cases; i++) {
         const DenseCase *c = &dense_cases[i];
@@ -213,7 +238,7 @@ int main(void) {
         run(c->tag, 7, 1, update_all, &o);
         release_operands(&o);
     }
-    printf("\ngeometric means of the ratios (kernel / generated):\n");
+    printf("\ngeometric means of the ratios (%s):\n", control ? "generated / generated" : "kernel / generated");
     for (int r = 0; r < 8; r++)
         if (ratio_count[r])
             printf("  %-16s %5.2f over %.0f cases\n", roles[r], exp(ratio_log[r] / ratio_count[r]), ratio_count[r]);
