@@ -83,7 +83,7 @@ k=$tmp/k
 build() {
     # shellcheck disable=SC2086 # $2 is a list
     if ! ${3:-cc} -std=c99 -O2 $2 -Wall -Wextra -Wpedantic -Werror -Iruntime -I"$k" -Itests/kernels tests/kernels/kernels.c \
-        runtime/dnn_core.c -lm -o "$k/kernels.$1" 2>"$k/err.$1"; then
+        runtime/core/*.c -lm -o "$k/kernels.$1" 2>"$k/err.$1"; then
         fail "kernels.$1" "cc: $(grep -m1 error "$k/err.$1" || head -n1 "$k/err.$1")"
     elif "$k/kernels.$1" >"$k/out.$1" 2>&1; then
         pass "kernels.$1"

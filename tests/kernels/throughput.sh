@@ -20,7 +20,7 @@ if [ -s "$k/failures" ]; then
     exit 1
 fi
 # shellcheck disable=SC2086 # $flags is a list
-cc -std=c99 $flags -Wall -Wextra -Iruntime -I"$k" -Itests/kernels -Ibench tests/kernels/throughput.c runtime/dnn_core.c \
+cc -std=c99 $flags -Wall -Wextra -Iruntime -I"$k" -Itests/kernels -Ibench tests/kernels/throughput.c runtime/core/*.c \
     -lm -o "$k/throughput" || exit 1
 echo "# cc -std=c99 $flags; $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')"
 # shellcheck disable=SC2086 # $args is a list
