@@ -22,9 +22,12 @@
 #   DNNC_EXECUTABLE   the compiler (default: <tree>/build/dnnc, then dnnc on PATH)
 #   DNNC_RUNTIME_DIR  the runtime: a directory with its sources (default
 #                     <tree>/runtime: CMake builds them as the static library
-#                     dnnc_runtime, alias Dnnc::dnnrt, with zlib) or one with a
-#                     built libdnnrt.a (<tree>/build: used as it is, headers
-#                     from DNNC_INCLUDE_DIR, default <tree>/runtime).
+#                     dnnc_runtime, alias Dnnc::dnnrt, with zlib, and its
+#                     freestanding core alone as dnnc_runtime_core, alias
+#                     Dnnc::dnnrt_core) or one with a built libdnnrt.a
+#                     (<tree>/build: used as it is, with libdnnrt_core.a
+#                     beside it, headers from DNNC_INCLUDE_DIR, default
+#                     <tree>/runtime).
 # dnnc's -MD/-MF dependency files feed add_custom_command(DEPFILE) when the
 # CMake version and generator support it (3.20+, Ninja or Makefiles) and the
 # dnnc found accepts -MD; the explicit DEPENDS make it work either way.
@@ -79,19 +82,28 @@ function(_dnnc_runtime_target)
         set(dir "${_dnnc_tree}/runtime")
     endif()
     get_filename_component(dir "${dir}" ABSOLUTE)
-    if(EXISTS "${dir}/dnn_core.c")          # the sources: build them here
-        file(GLOB srcs "${dir}/*.c")
+    if(EXISTS "${dir}/dnn.h" AND IS_DIRECTORY "${dir}/core")   # the sources: build them here
+        file(GLOB core_srcs "${dir}/core/*.c")
+        file(GLOB srcs "${dir}/*/*.c")
+        list(SORT core_srcs)
         list(SORT srcs)
-        find_package(ZLIB REQUIRED)         # dnn_data.c reads gzip files
+        list(REMOVE_ITEM srcs ${core_srcs})
+        find_package(ZLIB REQUIRED)         # the data readers read gzip files
+        add_library(dnnc_runtime_core STATIC ${core_srcs})
         add_library(dnnc_runtime STATIC ${srcs})
-        set_target_properties(dnnc_runtime PROPERTIES OUTPUT_NAME dnnrt C_STANDARD 99
-                              C_STANDARD_REQUIRED ON C_EXTENSIONS OFF)
-        target_compile_definitions(dnnc_runtime PRIVATE _POSIX_C_SOURCE=200809L)
-        target_include_directories(dnnc_runtime PUBLIC "${dir}")
-        target_link_libraries(dnnc_runtime PUBLIC ZLIB::ZLIB)
+        foreach(lib dnnc_runtime_core dnnc_runtime)
+            set_target_properties(${lib} PROPERTIES C_STANDARD 99 C_STANDARD_REQUIRED ON C_EXTENSIONS OFF)
+            target_compile_definitions(${lib} PRIVATE _POSIX_C_SOURCE=200809L)
+            target_include_directories(${lib} PUBLIC "${dir}")
+        endforeach()
+        set_target_properties(dnnc_runtime_core PROPERTIES OUTPUT_NAME dnnrt_core)
+        set_target_properties(dnnc_runtime PROPERTIES OUTPUT_NAME dnnrt)
+        # the whole runtime is the rest on top of the core
+        target_link_libraries(dnnc_runtime PUBLIC dnnc_runtime_core ZLIB::ZLIB)
         if(NOT WIN32)
-            target_link_libraries(dnnc_runtime PUBLIC m)
+            target_link_libraries(dnnc_runtime_core PUBLIC m)
         endif()
+        add_library(Dnnc::dnnrt_core ALIAS dnnc_runtime_core)
         add_library(Dnnc::dnnrt ALIAS dnnc_runtime)
     elseif(EXISTS "${dir}/libdnnrt.a")      # a built library (the tree's build/)
         set(inc "${DNNC_INCLUDE_DIR}")
@@ -119,9 +131,18 @@ function(_dnnc_runtime_target)
             IMPORTED_LOCATION "${dir}/libdnnrt.a"
             INTERFACE_INCLUDE_DIRECTORIES "${inc}"
             INTERFACE_LINK_LIBRARIES "${libs}")
+        if(EXISTS "${dir}/libdnnrt_core.a")
+            add_library(Dnnc::dnnrt_core STATIC IMPORTED GLOBAL)
+            set_target_properties(Dnnc::dnnrt_core PROPERTIES
+                IMPORTED_LOCATION "${dir}/libdnnrt_core.a"
+                INTERFACE_INCLUDE_DIRECTORIES "${inc}")
+            if(NOT WIN32)
+                set_target_properties(Dnnc::dnnrt_core PROPERTIES INTERFACE_LINK_LIBRARIES m)
+            endif()
+        endif()
     else()
         message(FATAL_ERROR "Dnnc.cmake: DNNC_RUNTIME_DIR '${dir}' holds neither the runtime "
-                            "sources (dnn_core.c) nor libdnnrt.a")
+                            "sources (dnn.h, core/) nor libdnnrt.a")
     endif()
 endfunction()
 

@@ -5,7 +5,7 @@
  * tensors, optimizer state, the train block, and wrappers that give every
  * entry point the same array-based signature — and a main() handing it to
  * the runtime's dnn_main(). The commands themselves (train, eval, predict,
- * gradcheck, check) are written once, in runtime/dnn_train.c.
+ * gradcheck, check) are written once, in runtime/train/.
  */
 #include "dnnc.h"
 
@@ -106,7 +106,9 @@ static void emit_f64_wrappers(FILE *c, const Graph *g, const Plan *plan) {
     fprintf(c, "static void program_f64_load(void *m64, const void *m) {\n");
     fprintf(c, "    %s_f64_model *to = m64;\n    const %s_model *from = m;\n", n, n);
     fprintf(c, "    for (int i = 0; i < %ld; i++)\n        to->params[i] = from->params[i];\n", plan->params);
-    fprintf(c, "    to->rng = from->rng;\n}\n\n");
+    fprintf(c, "    to->rng = from->rng;\n}\n");
+    fprintf(c, "static double *program_f64_params(void *m64) { return ((%s_f64_model *)m64)->params; }\n", n);
+    fprintf(c, "static double *program_f64_grads(void *m64) { return ((%s_f64_model *)m64)->grads; }\n\n", n);
 }
 
 /* The train block's augment settings, in written order (nothing without any). */
@@ -128,6 +130,33 @@ static void emit_augment(FILE *c, const Graph *g) {
     fprintf(c, "};\n\n");
 }
 
+/* program_state or program_hparam: element i of names[], members of the
+ * model struct (hparams.NAME for a hyper-parameter), by address. */
+static void emit_accessors(FILE *c, const Graph *g, const char *type, const char *what, const char *const *names,
+                           int count, const char *addr) {
+    fprintf(c, "static %s *program_%s(void *m, int i) {\n", type, what);
+    if (!count)
+        fprintf(c, "    (void)m;\n    (void)i;\n");
+    else
+        fprintf(c, "    switch (i) {\n");
+    for (int i = 0; i < count; i++)
+        fprintf(c, "    case %d: return %s((%s_model *)m)->%s%s;\n", i, addr, g->name, *addr ? "hparams." : "", names[i]);
+    fprintf(c, "%s    return NULL;\n}\n\n", count ? "    }\n" : "");
+}
+
+/* program_view: where the runtime finds the model's parts (dnn_model_view). */
+static void emit_view(FILE *c, const Graph *g, const Value *scored) {
+    fprintf(c, "static void program_view(void *m, dnn_model_view *v) {\n    %s_model *model = m;\n", g->name);
+    fprintf(c, "    v->params = model->params;\n    v->lr = &model->lr;\n    v->step = &model->step;\n");
+    fprintf(c, "    v->rng = &model->rng;\n");
+    if (scored)
+        fprintf(c, "    v->pred = model->act + %d; /* the prediction the %s on line %d compares */\n", scored->in[0]->offset,
+                op_info[scored->op].name, scored->loc.first_line);
+    else
+        fprintf(c, "    v->pred = NULL;\n");
+    fprintf(c, "}\n\n");
+}
+
 bool emit_program(Graph *g, const Plan *plan, const char *source, FILE *c) {
     const char *n = g->name;
     const Train *t = &g->train;
@@ -147,10 +176,7 @@ bool emit_program(Graph *g, const Plan *plan, const char *source, FILE *c) {
     for (int i = 0; i < nstates; i++)
         fprintf(c, "%s\"%s\"", i ? ", " : "", states[i]);
     fprintf(c, "%s};\n", nstates ? "" : "\"\"");
-    fprintf(c, "static const size_t program_state_offsets[%d] = {", nstates ? nstates : 1);
-    for (int i = 0; i < nstates; i++)
-        fprintf(c, "%soffsetof(%s_model, %s)", i ? ", " : "", n, states[i]);
-    fprintf(c, "%s};\n\n", nstates ? "" : "0");
+    emit_accessors(c, g, "float", "state", states, nstates, "");
 
     emit_augment(c, g);
     /* run-time hyper-parameters: their names and where each double lives */
@@ -160,10 +186,7 @@ bool emit_program(Graph *g, const Plan *plan, const char *source, FILE *c) {
     for (int i = 0; i < nhp; i++)
         fprintf(c, "%s\"%s\"", i ? ", " : "", hp[i]);
     fprintf(c, "};\n");
-    fprintf(c, "static const size_t program_hparam_offsets[%d] = {", nhp);
-    for (int i = 0; i < nhp; i++)
-        fprintf(c, "%soffsetof(%s_model, hparams.%s)", i ? ", " : "", n, hp[i]);
-    fprintf(c, "};\n\n");
+    emit_accessors(c, g, "double", "hparam", hp, nhp, "&");
 
     const Value *scored = scored_loss(g);
     const char *score = "DNN_SCORE_NONE";
@@ -182,6 +205,7 @@ bool emit_program(Graph *g, const Plan *plan, const char *source, FILE *c) {
             scored = NULL; /* a regression loss: no accuracy */
     }
 
+    emit_view(c, g, scored);
     fprintf(c, "static const dnn_program program = {\n");
     fprintf(c, "    .name = \"%s\",\n    .source = \"%s\",\n", n, source);
     fprintf(c, "    .model_size = sizeof(%s_model),\n    .batch = %d,\n", n, t->batch);
@@ -191,14 +215,11 @@ bool emit_program(Graph *g, const Plan *plan, const char *source, FILE *c) {
     fprintf(c, "    .inputs = program_inputs, .targets = program_targets, .outputs = program_outputs,\n");
     fprintf(c, "    .num_tensors = %d, .tensors = %s_tensors,\n", g->nparams, n);
     fprintf(c, "    .params_size = %ld,\n", plan->params);
-    fprintf(c, "    .nstates = %d, .state_names = program_state_names, .state_offsets = program_state_offsets,\n", nstates);
-    fprintf(c, "    .params_offset = offsetof(%s_model, params), .lr_offset = offsetof(%s_model, lr),\n", n, n);
-    fprintf(c, "    .step_offset = offsetof(%s_model, step), .rng_offset = offsetof(%s_model, rng),\n", n, n);
+    fprintf(c, "    .nstates = %d, .state_names = program_state_names,\n", nstates);
     fprintf(c, "    .score = %s,\n", score);
     if (scored) {
         fprintf(c, "    /* accuracy from the prediction of the %s on line %d */\n", op_info[scored->op].name, scored->loc.first_line);
         fprintf(c, "    .score_target = %d,\n", target_index(g, scored->in[1]));
-        fprintf(c, "    .pred_offset = offsetof(%s_model, act) + sizeof(float) * %d,\n", n, scored->in[0]->offset);
         fprintf(c, "    .pred_size = %ld,\n", shape_size(&scored->in[0]->shape));
         fprintf(c, "    .threshold = %s, .target_threshold = %s,\n", flit(threshold), flit(target_threshold));
     }
@@ -211,17 +232,18 @@ bool emit_program(Graph *g, const Plan *plan, const char *source, FILE *c) {
     fprintf(c, "    .optimizer = \"%s\",\n", t->optimizer);
     if (t->naugment)
         fprintf(c, "    .naugment = %d, .augment = program_augment,\n", t->naugment);
-    fprintf(c, "    .nhparams = %d, .hparam_names = program_hparam_names, .hparam_offsets = program_hparam_offsets,\n", nhp);
+    fprintf(c, "    .nhparams = %d, .hparam_names = program_hparam_names, .hparam = program_hparam,\n", nhp);
     fprintf(c, "    .set_hparam = program_set_hparam,\n");
     if (t->schedule)
         fprintf(c, "    .schedule = \"%s\", .per_step = %d,\n", t->schedule, t->per_step);
-    fprintf(c, "    .init = program_init, .forward = program_forward, .loss = program_loss,\n");
+    fprintf(c, "    .init = program_init, .view = program_view, .state = program_state,\n");
+    fprintf(c, "    .forward = program_forward, .loss = program_loss,\n");
     fprintf(c, "    .backward = program_backward, .step = program_step, .set_epoch = program_set_epoch,\n");
     fprintf(c, "    .tensor = program_tensor, .grad = program_grad,%s%s\n",
             g->check_finite ? " .nonfinite = program_nonfinite," : "",
             has_sampling_layer(g) ? " .forward_mc = program_forward_mc," : "");
-    fprintf(c, "    .f64_model_size = sizeof(%s_f64_model), .f64_params_offset = offsetof(%s_f64_model, params),\n", n, n);
-    fprintf(c, "    .f64_grads_offset = offsetof(%s_f64_model, grads), .f64_load = program_f64_load,\n", n);
+    fprintf(c, "    .f64_model_size = sizeof(%s_f64_model), .f64_params = program_f64_params,\n", n);
+    fprintf(c, "    .f64_grads = program_f64_grads, .f64_load = program_f64_load,\n");
     fprintf(c, "    .f64_loss = program_f64_loss, .f64_backward = program_f64_backward,\n");
     fprintf(c, "};\n\n");
     fprintf(c, "int main(int argc, char **argv) {\n    return dnn_main(&program, argc, argv);\n}\n");

@@ -147,7 +147,7 @@ static void memo_pour(Memo *m, FILE *to, bool keep) {
 /* An output of this run (the C, the header, the Make rule, the --emit
  * text): made whole in memory, then written only when every output is
  * complete, so an error writes nothing anywhere. Files are written by the
- * runtime's dnn_output (runtime/dnn_host.c), as the training program
+ * runtime's dnn_output (runtime/host/dnn_host.c), as the training program
  * writes its own: a regular file is replaced by a rename, a device or
  * FIFO written in place, a symbolic link followed. */
 typedef struct Output {

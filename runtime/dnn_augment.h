@@ -10,7 +10,7 @@
  *                                        F.rotate(img, degrees, InterpolationMode.BILINEAR, fill=0)
  *
  * (within 1e-5: tests/augment compares them with torchvision's results).
- * The random draws are the caller's (runtime/dnn_train.c). Also a PNG
+ * The random draws are the caller's (runtime/train/augment.c). Also a PNG
  * encoder, to look at what the augmentation did (`NAME augment --out F.png`).
  *
  * libm only: no allocation, no I/O.

@@ -4,9 +4,9 @@
  *
  * Host code: it uses stdio, zlib and malloc. What it allocates the caller
  * owns and frees with dnn_idx_free / dnn_dataset_free. Programs that call
- * it link with `-ldnnrt -lz -lm`; programs that do not still link with
- * `-ldnnrt -lm`, because zlib is used in dnn_data.c only and a static
- * library contributes only the objects a program calls into.
+ * it link with `-ldnnrt -lz -lm`; programs that do not read IDX files still
+ * link with `-ldnnrt -lm`, because zlib is used in data/dnn_idx.c only and
+ * a static library contributes only the objects a program calls into.
  *
  * Errors are the DNN_E* codes of dnn.h, and when msg is not NULL a line
  * such as "t10k-labels-idx1-ubyte.gz: label 12 at index 17 is not a class

@@ -60,6 +60,14 @@
 #define DNN_UNROLL
 #endif
 
+/* DNN_NO_UNROLL: keep the next loop a loop, where unrolling it would
+ * spill the accumulators (gcc -O3 unrolls short constant loops whole). */
+#if defined(__GNUC__)
+#define DNN_NO_UNROLL _Pragma("GCC unroll 1")
+#else
+#define DNN_NO_UNROLL
+#endif
+
 /* An activation fused into a kernel (conv2d → activation → pool): a
  * function of one float, NULL for none. The kernels recognise dnn_relu and
  * apply it to whole vectors as vmaxps(0, x), which is x < 0 ? 0 : x bit for

@@ -92,8 +92,8 @@ DNN_KERNEL int dnn_tile_col(int m, int PK, int PS) { return PK ? m / PK * PS + m
  * lane l: the first maximum or the average, after the activation. */
 DNN_KERNEL float dnn_lanes_pool(float (*lanes)[16], int l, int i, int npos, int PK, int max, dnn_act act) {
     dnn_window win = {-INFINITY, 0.0f, 1};
-    for (int wy = 0; wy < PK; wy++)
-        for (int wx = 0; wx < PK; wx++) {
+    DNN_UNROLL for (int wy = 0; wy < PK; wy++)
+        DNN_UNROLL for (int wx = 0; wx < PK; wx++) {
             const float y = lanes[wy * npos + i * PK + wx][l];
             dnn_window_take(&win, act ? act(y) : y, max);
         }
@@ -118,7 +118,19 @@ DNN_KERNEL void dnn_lanes_store(float *y, float (*lanes)[16], int f0, int vb, in
         }
 }
 
-enum { DNN_LANES_TILE = 32 }; /* positions a tile keeps in fixed arrays (registers); more go in VLAs */
+enum {
+    DNN_LANES_TILE = 32, /* positions a tile keeps in fixed arrays (registers); more go in VLAs */
+    DNN_LANES_ACCS = 12   /* accumulator vectors a forward tile aims at */
+};
+
+/* The loops over a lanes tile's positions and inputs, unrolled whole
+ * (more than DNN_UNROLL's 16: a 6 x 6 pool window has 36 positions, each
+ * accumulator a register of its own) when their bounds are constants. */
+#if defined(__GNUC__)
+#define DNN_UNROLL_LANES _Pragma("GCC unroll 64")
+#else
+#define DNN_UNROLL_LANES
+#endif
 
 /* One tile: n = rows × npos positions (row r at xb + r·S·Wp, position m of
  * a row at column dnn_tile_col(m)·S) × vb vectors of filters from f0.
@@ -130,19 +142,46 @@ DNN_KERNEL void dnn_lanes_tile(float *y, const float *xb, const float *wt, const
     const int n = rows * npos, F8 = (F + 7) / 8 * 8;
 #ifdef DNN_V8
     dnn_v8(*a)[2] = (dnn_v8(*)[2])acc;
-    DNN_UNROLL for (int j = 0; j < n; j++)
+    DNN_UNROLL_LANES for (int j = 0; j < n; j++)
         DNN_UNROLL for (int v = 0; v < vb; v++) a[j][v] = dnn_v8_load(bs + f0 + v * 8);
+    /* Two orders of the same products (each accumulator still adds its taps c, ky, kx in order), so
+       that gcc -O3 keeps the accumulators in the 16 vector registers (unrolled and left to itself it
+       spilled them: 1.1 to 1.7 times the printed step's time):
+       - a small tile takes each input of a kernel row once, broadcast, into every accumulator that
+         reads it, with the row's K weight vectors held: n·vb + K·vb + 1 registers;
+       - else tap by tap, each product's input broadcast anew from memory, the input pointer being
+         volatile so that gcc cannot merge the broadcasts of neighbouring taps into long-lived
+         registers: n·vb + vb + 1 registers. */
+    const int span = dnn_tile_col(npos - 1, PK, PS) * S + K; /* the inputs of a tile row under a kernel row */
+    const float *volatile xbv = xb;
     for (int c = 0; c < C; c++)
         for (int ky = 0; ky < K; ky++) {
-            const float *x = xb + (c * Hp + ky) * Wp, *w = wt + (c * K + ky) * K * F8 + f0;
-            DNN_UNROLL for (int kx = 0; kx < K; kx++) {
-                dnn_v8 wv[2];
-                DNN_UNROLL for (int v = 0; v < vb; v++) wv[v] = dnn_v8_load(w + kx * F8 + v * 8);
-                DNN_UNROLL for (int j = 0; j < n; j++) {
-                    const dnn_v8 xv = dnn_v8_splat(x[j / npos * S * Wp + dnn_tile_col(j % npos, PK, PS) * S + kx]);
-                    DNN_UNROLL for (int v = 0; v < vb; v++) a[j][v] = dnn_v8_fma(xv, wv[v], a[j][v]);
+            const float *w = wt + (c * K + ky) * K * F8 + f0;
+            if ((n + K) * vb + 1 <= 16) {
+                const float *x = xb + (c * Hp + ky) * Wp;
+                dnn_v8 wv[16][2];
+                DNN_UNROLL for (int kx = 0; kx < K; kx++)
+                    DNN_UNROLL for (int v = 0; v < vb; v++) wv[kx][v] = dnn_v8_load(w + kx * F8 + v * 8);
+                DNN_UNROLL for (int r = 0; r < rows; r++)
+                    DNN_UNROLL_LANES for (int i = 0; i < span; i++) {
+                        const dnn_v8 xv = dnn_v8_splat(x[r * S * Wp + i]);
+                        DNN_UNROLL for (int m = 0; m < npos; m++) {
+                            const int kx = i - dnn_tile_col(m, PK, PS) * S;
+                            if (kx >= 0 && kx < K)
+                                DNN_UNROLL for (int v = 0; v < vb; v++)
+                                    a[r * npos + m][v] = dnn_v8_fma(xv, wv[kx][v], a[r * npos + m][v]);
+                        }
+                    }
+            } else
+                DNN_UNROLL for (int kx = 0; kx < K; kx++) {
+                    const float *x = xbv + (c * Hp + ky) * Wp + kx;
+                    dnn_v8 wv[2];
+                    DNN_UNROLL for (int v = 0; v < vb; v++) wv[v] = dnn_v8_load(w + kx * F8 + v * 8);
+                    DNN_UNROLL_LANES for (int j = 0; j < n; j++) {
+                        const dnn_v8 xv = dnn_v8_splat(x[j / npos * S * Wp + dnn_tile_col(j % npos, PK, PS) * S]);
+                        DNN_UNROLL for (int v = 0; v < vb; v++) a[j][v] = dnn_v8_fma(xv, wv[v], a[j][v]);
+                    }
                 }
-            }
         }
     if (PK && (!act || act == dnn_relu)) { /* pooled on whole vectors, as dnn_lanes_pool does per lane */
         for (int v = 0; v < vb; v++)
@@ -233,7 +272,9 @@ DNN_KERNEL void dnn_conv2d_forward_lanes(float *out, const float *inp, const flo
     const int OH = (H + 2 * P - K) / S + 1, OW = (W + 2 * P - K) / S + 1, Hp = H + 2 * P, Wp = W + 2 * P;
     const int taps = C * K * K, F8 = (F + 7) / 8 * 8, NP = OH * OW, pk = PK ? PK : 1;
     const int PH = PK ? (OH - PK) / PS + 1 : 0, PW = PK ? (OW - PK) / PS + 1 : 0;
-    const int vb = dnn_lane_block(F8, 2), most = DNN_TILE_ACCS / (vb * pk * pk);
+    /* 12 accumulator vectors a tile, not 16: with the weights and a broadcast they fit the 16
+       registers (16 spilled: LeNet-5's conv2 took 1.1 times the printed step's time, now 0.6) */
+    const int vb = dnn_lane_block(F8, 2), most = DNN_LANES_ACCS / (vb * pk * pk);
     const int cols = dnn_tile_cols(PK ? PW : OW, most < 1 ? 1 : most);
     float wt[taps][F8], bs[F8]; /* the weights as [tap][filter], the bias: filters padded to F8 */
     if (F8 > F)
@@ -303,6 +344,25 @@ DNN_KERNEL int dnn_conv2d_cols_fit(int C, int H, int W, int F, int K, int S, int
     return OW * ((F + 7) / 8 * 8) > F * 8 * V; /* OW / 8V > F / F8, in integers (no soft double on a Cortex-M) */
 }
 
+#ifdef DNN_V8
+/* Tap kx of input row iy for a tile's accumulators a: the row's V input
+ * vectors from x, each times the weight of every filter of the tile, for
+ * the tile rows (rows − 1 and row 0) that read input row iy. */
+DNN_KERNEL void dnn_cols_tap(dnn_v8 (*a)[2][DNN_COLS_V], const float *x, const float *w, int iy, int kx, int rows,
+                             int V, int FB, int K, int taps) {
+    dnn_v8 xv[DNN_COLS_V];
+    DNN_UNROLL for (int v = 0; v < V; v++) xv[v] = dnn_v8_load(x + 8 * v);
+    DNN_UNROLL for (int r = 0; r < rows; r++) {
+        if (iy - r < 0 || iy - r >= K)
+            continue;
+        DNN_UNROLL for (int fb = 0; fb < FB; fb++) {
+            const dnn_v8 wv = dnn_v8_splat(w[fb * taps + (iy - r) * K + kx]);
+            DNN_UNROLL for (int v = 0; v < V; v++) a[fb][r][v] = dnn_v8_fma(xv[v], wv, a[fb][r][v]);
+        }
+    }
+}
+#endif
+
 /* The tile at output rows `row` (rows of them: 1 or 2) of filters f ..
  * f + FB. row points into the padded input (volatile: see below); y is
  * filter f's first output row (unfused) or pool row. */
@@ -317,20 +377,18 @@ DNN_KERNEL void dnn_cols_tile(float *y, const float *volatile *row, const float 
             DNN_UNROLL for (int v = 0; v < V; v++) a[fb][r][v] = dnn_v8_splat(bias ? bias[f + fb] : 0.0f);
     for (int c = 0; c < C; c++) {
         const float *w = weight + (f * C + c) * K * K;
-        DNN_UNROLL for (int iy = 0; iy < K + rows - 1; iy++) /* kernel row iy of tile row 0, iy - 1 of row 1 */
-            for (int kx = 0; kx < K; kx++) {
-                const float *x = *row + (c * Hp + iy) * XW + kx;
-                dnn_v8 xv[DNN_COLS_V];
-                DNN_UNROLL for (int v = 0; v < V; v++) xv[v] = dnn_v8_load(x + 8 * v);
-                DNN_UNROLL for (int r = 0; r < rows; r++) {
-                    if (iy - r < 0 || iy - r >= K)
-                        continue;
-                    DNN_UNROLL for (int fb = 0; fb < FB; fb++) {
-                        const dnn_v8 wv = dnn_v8_splat(w[fb * taps + (iy - r) * K + kx]);
-                        DNN_UNROLL for (int v = 0; v < V; v++) a[fb][r][v] = dnn_v8_fma(xv[v], wv, a[fb][r][v]);
-                    }
-                }
-            }
+        /* Unrolled, the kx loop needs registers for the accumulators, the input vectors and the
+           weights of a kernel row (row 1 reuses row 0's broadcasts from the input row before). When
+           they are more than the 16 vector registers, it stays a loop: unrolled (gcc -O3 does it),
+           the accumulators spill (LeNet-5's conv1 took 1.7 times the time, 4 filters of 8 x 8 1.7) */
+        if (FB * rows * V + V + FB * K > 16)
+            DNN_UNROLL for (int iy = 0; iy < K + rows - 1; iy++) /* kernel row iy of tile row 0, iy - 1 of row 1 */
+                DNN_NO_UNROLL for (int kx = 0; kx < K; kx++)
+                    dnn_cols_tap(a, *row + (c * Hp + iy) * XW + kx, w, iy, kx, rows, V, FB, K, taps);
+        else
+            DNN_UNROLL for (int iy = 0; iy < K + rows - 1; iy++)
+                DNN_UNROLL for (int kx = 0; kx < K; kx++)
+                    dnn_cols_tap(a, *row + (c * Hp + iy) * XW + kx, w, iy, kx, rows, V, FB, K, taps);
     }
     DNN_UNROLL for (int fb = 0; fb < FB; fb++) {
         float *yf = y + fb * (PK ? PH * PW : OH * OW);

@@ -11,7 +11,13 @@
 /* ---- maxpool whose windows tile the input (S = K, P = 0) --------------------------------- */
 
 /* Each window's first maximum without branches: a later value replaces the
- * running one when it is larger or NaN. */
+ * running one when it is larger or NaN.
+ * Still slower than the printed step at gcc -O3 for a few small shapes
+ * (bench/README.md: 3 x 3 windows of 7 x 9 planes 2.9 times, 2 x 2 of 9 x 8
+ * 1.4): gcc vectorises the printed step over the window rows (oy) but not
+ * this loop, whose unrolled comparisons it canonicalises differently
+ * (`val > top` and `top < val`), so its SLP discovery fails. LeNet-5's
+ * shapes are as fast or faster. */
 DNN_KERNEL void dnn_maxpool_forward_tiled(float *out, const float *inp, int n, int C, int H, int W, int K) {
     const int OH = H / K, OW = W / K;
     for (int sc = 0; sc < n * C; sc++)

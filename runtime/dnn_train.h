@@ -2,9 +2,10 @@
  *
  * `dnnc --main model.dnn -o model.c` appends to the model's code a
  * description of the model (a dnn_program: its inputs, targets, outputs,
- * tensors, train settings and entry points behind generic wrappers) and a
- * main() that calls dnn_main(). The program's commands — train, eval,
- * predict, gradcheck, check — live here, once, for every model; see
+ * tensors, train settings, entry points behind generic wrappers and the
+ * accessors that find the model's parts) and a main() that calls
+ * dnn_main(). The program's commands — train, eval, predict, gradcheck,
+ * check, augment — live in runtime/train, once, for every model; see
  * docs/training.md.
  *
  * Host code: stdio, malloc, signals. Link with -ldnnrt -lz -lm.
@@ -47,6 +48,19 @@ typedef struct dnn_augment {
     double value;
 } dnn_augment;
 
+/* Where the parts of a model struct are, as the program's view function
+ * finds them: pointers into the struct m it was given. The generated code
+ * knows the struct's layout; the runtime takes every address in it from
+ * here (and from dnn_program's state, hparam, tensor, grad and f64_*
+ * functions), never from offsets of its own. */
+typedef struct dnn_model_view {
+    float *params;      /* the parameter area: params_size floats, every tensor of NAME_tensors */
+    float *lr;          /* the learning rate the next step uses (the schedule's) */
+    int64_t *step;      /* optimizer steps taken */
+    dnn_rng *rng;       /* the model's generator (dropout, ...) */
+    const float *pred;  /* the scored prediction, [n][pred_size], after loss or backward; NULL when score is NONE */
+} dnn_model_view;
+
 typedef struct dnn_program {
     const char *name;            /* model name */
     const char *source;          /* the .dnn file it came from */
@@ -61,13 +75,10 @@ typedef struct dnn_program {
     size_t params_size;          /* floats in the parameter area (and in each optimizer state array) */
     int nstates;                 /* optimizer state arrays, laid out like the parameters */
     const char *const *state_names;
-    const size_t *state_offsets; /* byte offsets in the model struct */
-    size_t params_offset, lr_offset, step_offset, rng_offset; /* byte offsets in the model struct */
     /* what the loss compares: its prediction operand, kept in the model's
-       activations after NAME_loss and NAME_backward */
+       activations after NAME_loss and NAME_backward (view's pred) */
     int score;                   /* DNN_SCORE_* */
     int score_target;            /* index into targets */
-    size_t pred_offset;          /* byte offset of the prediction, [n][pred_size] floats */
     int pred_size;
     float threshold, target_threshold;
     double chance_loss;          /* the loss of a uniform guess (ln C for a C-class cross_entropy), 0: not known */
@@ -84,6 +95,8 @@ typedef struct dnn_program {
     const dnn_augment *augment;
     /* the entry points: x[i] is input i, y[i] target i (float or int32), out[i] output i */
     void (*init)(void *m, uint64_t seed);
+    void (*view)(void *m, dnn_model_view *v);  /* the parts of m: see dnn_model_view */
+    float *(*state)(void *m, int i);            /* optimizer state array i (state_names[i]) of m */
     void (*forward)(void *m, const float *const *x, float *const *out, int n);
     float (*loss)(void *m, const float *const *x, const void *const *y, int n);
     float (*backward)(void *m, const float *const *x, const void *const *y, int n);
@@ -102,16 +115,18 @@ typedef struct dnn_program {
        are laid out like params; x[i] is input i and a float target y[i] is
        double here; a class target stays int32 */
     size_t f64_model_size;       /* sizeof(NAME_f64_model) */
-    size_t f64_params_offset, f64_grads_offset; /* byte offsets of its params and grads */
+    double *(*f64_params)(void *m64);           /* its parameter area */
+    double *(*f64_grads)(void *m64);            /* its gradients */
     void (*f64_load)(void *m64, const void *m); /* m's parameters, buffers and random state into m64 */
     double (*f64_loss)(void *m64, const double *const *x, const void *const *y, int n);     /* train mode */
     double (*f64_backward)(void *m64, const double *const *x, const void *const *y, int n); /* train mode, gradients */
     /* run-time hyper-parameters (train --lr, --hparam NAME=V, ...): the
        optimizer's and schedule's, by their .dnn names, each a double in the
-       model struct at hparam_offsets[i]; set_hparam is NAME_set_hparam_exact */
+       model struct that hparam(m, i) points to; set_hparam is
+       NAME_set_hparam_exact */
     int nhparams;
     const char *const *hparam_names;
-    const size_t *hparam_offsets;
+    double *(*hparam)(void *m, int i);
     int (*set_hparam)(void *m, const char *name, double value);
     const char *schedule;        /* "step", "exponential", "inverse_time", "cosine", or NULL */
     int per_step;                /* the schedule counts optimizer steps, not epochs */

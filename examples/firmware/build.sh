@@ -8,7 +8,9 @@
 #  3. dnnc --inference --embed-weights --emit=selftest: forward-only C with
 #     the weights as const arrays (flash) and the golden samples baked in;
 #  4. arm-none-eabi-gcc -Os for the Cortex-M4 (hard float) with startup.c,
-#     semihost.c and main.c; arm-none-eabi-size shows where the bytes go;
+#     semihost.c and main.c, linked with the runtime's core alone
+#     (libdnnrt_core.a, `make core` for the Cortex-M4); arm-none-eabi-size
+#     shows where the bytes go;
 #  5. qemu-system-arm -M mps2-an386 runs it: the classes and outputs are
 #     printed and compared on the target with the host's (within 1e-5).
 # Exit status 0 when the firmware ran and matched. Output in build/firmware/,
@@ -34,14 +36,15 @@ build/dnnc --inference --embed-weights "$weights" --emit=selftest --golden $out/
     models/$model.dnn -o $out/$model.c
 build/dnnc --inference --embed-weights "$weights" --emit=report models/$model.dnn >$out/$model.report
 
-arm="arm-none-eabi-gcc -std=c99 -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16 -Os
-     -Wall -Wextra -Werror -ffunction-sections -fdata-sections -Iruntime -I$out -Iexamples/firmware"
-for src in $out/$model.c runtime/dnn_core.c examples/firmware/main.c examples/firmware/startup.c \
-           examples/firmware/semihost.c; do
+flags="-mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16 -Os -ffunction-sections -fdata-sections"
+# the runtime's freestanding core, the one library firmware links: $out/arm/libdnnrt_core.a
+make -s core CC=arm-none-eabi-gcc CFLAGS="$flags -Werror" BUILD=$out/arm
+arm="arm-none-eabi-gcc -std=c99 $flags -Wall -Wextra -Werror -Iruntime -I$out -Iexamples/firmware"
+for src in $out/$model.c examples/firmware/main.c examples/firmware/startup.c examples/firmware/semihost.c; do
     $arm -DMODEL=$model -DMODEL_UC=$upper -D${upper}_SELFTEST_RTOL=0 -c "$src" -o "$out/$(basename "$src" .c).o"
 done
 $arm -nostartfiles -T examples/firmware/mps2-an386.ld -Wl,--gc-sections --specs=nano.specs \
-    $out/$model.o $out/dnn_core.o $out/main.o $out/startup.o $out/semihost.o -lm -o $out/$model.elf
+    $out/$model.o $out/main.o $out/startup.o $out/semihost.o -L$out/arm -ldnnrt_core -lm -o $out/$model.elf
 echo "== arm-none-eabi-size (the whole firmware; .text holds code and const weights)"
 arm-none-eabi-size $out/$model.elf
 echo "== the model's object, by section"

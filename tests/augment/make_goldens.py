@@ -1,6 +1,6 @@
 """Writes tests/augment/transforms.safetensors: random images and what
 torchvision 0.14's transforms.functional makes of them at fixed draws, the
-oracle of runtime/dnn_augment.c (tests/augment/test_augment.c).
+oracle of runtime/data/dnn_augment.c (tests/augment/test_augment.c).
 
     image.I  [C, H, W] F32    random images in [0, 1)
     case.K   [5] F32          (transform, image I, a, b, c): 0 hflip;

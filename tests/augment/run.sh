@@ -1,7 +1,7 @@
 #!/bin/sh
 # Data augmentation (`augment` in a train block; docs/training.md): the
-# transforms of runtime/dnn_augment.c against torchvision's results at fixed
-# draws (transforms.safetensors, written by make_goldens.py), also under
+# transforms of runtime/data/dnn_augment.c against torchvision's results at
+# fixed draws (transforms.safetensors, written by make_goldens.py), also under
 # ASan and UBSan; then training programs with augmentation (aug.dnn and
 # variants of it, on 8 x 8 images made here): the training data changes
 # every epoch and the validation data never; no augmentation draws leave

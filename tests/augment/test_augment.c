@@ -1,4 +1,4 @@
-/* test_augment.c — the augmentation transforms of runtime/dnn_augment.c
+/* test_augment.c — the augmentation transforms of runtime/data/dnn_augment.c
  * against torchvision 0.14 (transforms.safetensors, written by
  * make_goldens.py): hflip, pad + crop and bilinear rotation at fixed draws
  * on random images within 1e-5, printing the largest difference; exact

@@ -3,7 +3,8 @@
 # project examples/cmake-project builds and trains, with Makefiles and with
 # Ninja; editing the model regenerates the C; dnnc's -MD file feeds DEPFILE;
 # dnnc_add_model's INFERENCE, EMBED_WEIGHTS, BATCH and MAIN work and a new
-# weights file regenerates the C; the runtime can come from build/ too.
+# weights file regenerates the C; the runtime can come from build/ too;
+# Dnnc::dnnrt_core links the core alone.
 # (tests/install checks find_package(Dnnc) against an installed tree.)
 cd "$(dirname "$0")/../.." || exit 2
 root=$(pwd)
@@ -141,3 +142,28 @@ if build prebuilt "$tmp/projb" "$tmp/bb" -DDNNC_ROOT="$root" -DDNNC_RUNTIME_DIR=
 else
     fail cmake/prebuilt_runtime
 fi
+
+# 7. Dnnc::dnnrt_core, the freestanding core alone, from the sources and
+# from build/: a program that only runs a model links nothing else.
+mkdir -p "$tmp/core"
+build/dnnc models/xor.dnn -o "$tmp/core/xor.c"
+cat >"$tmp/core/CMakeLists.txt" <<EOF
+cmake_minimum_required(VERSION 3.13)
+project(xor_core C)
+include("$root/cmake/Dnnc.cmake")
+dnnc_add_model(unused "$root/models/xor.dnn")   # makes the runtime targets
+add_executable(xor_core xor.c "$root/examples/xor/train.c")
+target_include_directories(xor_core PRIVATE "\${CMAKE_CURRENT_SOURCE_DIR}")
+target_link_libraries(xor_core PRIVATE Dnnc::dnnrt_core)
+EOF
+for from in sources build; do
+    dir=$root/runtime; [ $from = build ] && dir=$root/build
+    if build core_$from "$tmp/core" "$tmp/bc_$from" -DDNNC_RUNTIME_DIR="$dir" &&
+       grep -q 'libdnnrt_core\.a' "$tmp/bc_$from/CMakeFiles/xor_core.dir/link.txt" &&
+       ! grep -q 'libdnnrt\.a' "$tmp/bc_$from/CMakeFiles/xor_core.dir/link.txt" &&
+       "$tmp/bc_$from/xor_core" >"$tmp/log" 2>&1; then
+        echo "PASS cmake/core_only.$from"
+    else
+        fail cmake/core_only.$from
+    fi
+done

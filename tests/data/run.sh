@@ -5,7 +5,7 @@
 # builds and runs tests/data/test_csv_npy.c (CSV and .npy files it writes
 # itself, every error message, a 60000x785 CSV read against the clock, and
 # .npy files made by NumPy when /usr/bin/python3 has it: tests/data/make_npy.py);
-# checks dnn_data.c is warning-free under gcc and clang, that a program not
+# checks runtime/data is warning-free under gcc and clang, that a program not
 # using the reader links without -lz, that examples/fashion/train.c trains
 # both models a little, and reruns the tests under ASan and UBSan.
 # Prints "PASS data.NAME", "FAIL data.NAME: why" or "SKIP data.NAME: why".
@@ -83,8 +83,12 @@ fi
 
 for cc in gcc clang; do
     if ! command -v $cc >/dev/null 2>&1; then skip "pedantic_$cc" "$cc not installed"; continue; fi
-    if $cc -std=c99 -O2 -Wall -Wextra -Wpedantic -Werror -D_POSIX_C_SOURCE=200809L -Iruntime \
-           -c runtime/dnn_data.c -o "$tmp/data.o" 2>"$tmp/cc.log"; then
+    ok=1
+    for src in runtime/data/*.c; do
+        $cc -std=c99 -O2 -Wall -Wextra -Wpedantic -Werror -D_POSIX_C_SOURCE=200809L -Iruntime \
+            -c "$src" -o "$tmp/data.o" 2>"$tmp/cc.log" || { ok=0; break; }
+    done
+    if [ $ok = 1 ]; then
         pass "pedantic_$cc"
     else
         fail "pedantic_$cc" "$(first "$tmp/cc.log")"

@@ -1,5 +1,5 @@
 /* test_csv_npy.c — tests of the CSV reader and the .npy reader and writer
- * (runtime/dnn_data.c).
+ * (runtime/data/dnn_csv.c, dnn_npy.c).
  *
  * Each test writes the files it needs into the scratch directory (it works
  * there, so messages carry short names like "iris.csv:17: ..." and are

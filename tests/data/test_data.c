@@ -1,4 +1,4 @@
-/* test_data.c — tests of the IDX reader (runtime/dnn_data.c).
+/* test_data.c — tests of the IDX reader (runtime/data/dnn_idx.c).
  *
  * Each test writes the small IDX files it needs into a scratch directory
  * (plain with stdio, compressed with zlib's gzwrite), reads them back and

@@ -48,15 +48,16 @@ fi
 
 build/dnnc --inference --embed-weights $out/$model.safetensors --optimize=$goal --emit=selftest \
     --golden $out/golden.safetensors "$dnn" -o $out/$model.c
-arm="arm-none-eabi-gcc -std=c99 -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16 -Os
-     -Wall -Wextra -Werror -ffunction-sections -fdata-sections -Iruntime -I$out -Iexamples/firmware"
-for src in $out/$model.c runtime/dnn_core.c tests/firmware/icount_main.c tests/firmware/icount_dnnc.c \
+flags="-mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16 -Os -ffunction-sections -fdata-sections"
+make -s core CC=arm-none-eabi-gcc CFLAGS="$flags -Werror" BUILD=$out/arm   # the runtime's core alone
+arm="arm-none-eabi-gcc -std=c99 $flags -Wall -Wextra -Werror -Iruntime -I$out -Iexamples/firmware"
+for src in $out/$model.c tests/firmware/icount_main.c tests/firmware/icount_dnnc.c \
            examples/firmware/startup.c examples/firmware/semihost.c; do
     $arm -DMODEL=$model -DMODEL_UC=$upper -D${upper}_SELFTEST_RTOL=${RTOL:-0} -c "$src" -o "$out/$(basename "$src" .c).o"
 done
 $arm -nostartfiles -T examples/firmware/mps2-an386.ld -Wl,--gc-sections --specs=nano.specs \
-    $out/$model.o $out/dnn_core.o $out/icount_main.o $out/icount_dnnc.o $out/startup.o $out/semihost.o \
-    -lm -o $out/$model.elf
+    $out/$model.o $out/icount_main.o $out/icount_dnnc.o $out/startup.o $out/semihost.o \
+    -L$out/arm -ldnnrt_core -lm -o $out/$model.elf
 # the model's own object without the self-test (its code, buffer and samples), then the model struct
 footprint=$(sh tests/firmware/footprint.sh $out/$model.o 'selftest|got0')
 ram=$(arm-none-eabi-size -A $out/icount_dnnc.o | awk '$1 == ".bss.model" { print $2 }')

@@ -1,5 +1,5 @@
 /* fuzz_data.c — libFuzzer target: the data-file readers of
- * runtime/dnn_data.c on the bytes given.
+ * runtime/data on the bytes given.
  *
  * The readers take a path, so the bytes are written to an in-memory file
  * (memfd) opened as /proc/self/fd/N. Each input goes through the CSV

@@ -1,5 +1,5 @@
 /* fuzz_safetensors.c — libFuzzer target: the runtime's safetensors reader
- * (runtime/dnn_core.c) on the bytes given.
+ * (runtime/core/dnn_safetensors.c) on the bytes given.
  *
  * The generic views (dnn_st_count, dnn_st_at, dnn_st_find,
  * dnn_st_metadata), then loading into a compiled model with batchnorm

@@ -1,6 +1,6 @@
 #!/bin/sh
 # tests/gradcheck/run.sh — the training program's gradcheck
-# (runtime/dnn_train.c; docs/training.md §gradcheck), which compares the
+# (runtime/train/; docs/training.md §gradcheck), which compares the
 # backward pass with central differences of the model's double-precision
 # twin. Every model of models/ (random data and initialisation) and
 # tests/golden/cases (random data, PyTorch's weights) gets a program whose

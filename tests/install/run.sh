@@ -1,7 +1,8 @@
 #!/bin/sh
 # make install / make uninstall into a DESTDIR: every file in its place; a
-# model built and run against the installed tree through pkg-config (also a
-# --main training program with pkg-config --static for zlib); the installed
+# model built and run against the installed tree through pkg-config, with
+# dnnrt and with dnnrt-core (the core alone), and a --main training program
+# with plain pkg-config --libs dnnrt (zlib included); the installed
 # dnnc and man page; find_package(Dnnc) on the example CMake project; the
 # example Make project (installed and source tree), whose dnnc -MD rules
 # rebuild when the model or the embedded weights change; then uninstall
@@ -22,7 +23,8 @@ fi
 
 # Every file, with its mode.
 missing=""
-for f in bin/dnnc:755 lib/libdnnrt.a:644 lib/pkgconfig/dnnrt.pc:644 share/man/man1/dnnc.1:644 \
+for f in bin/dnnc:755 lib/libdnnrt.a:644 lib/libdnnrt_core.a:644 lib/pkgconfig/dnnrt.pc:644 \
+         lib/pkgconfig/dnnrt-core.pc:644 share/man/man1/dnnc.1:644 \
          lib/cmake/Dnnc/DnncConfig.cmake:644 lib/cmake/Dnnc/DnncConfigVersion.cmake:644 \
          lib/cmake/Dnnc/Dnnc.cmake:644 $(cd runtime && ls *.h | sed 's|^|include/dnn/|; s|$|:644|'); do
     path=$dest/usr/${f%:*}
@@ -35,7 +37,7 @@ if [ -z "$missing" ]; then
 else
     echo "FAIL install/files: missing or wrong mode:$missing"
 fi
-if grep -q "$dest" "$dest/usr/lib/pkgconfig/dnnrt.pc" "$dest/usr/lib/cmake/Dnnc/DnncConfig.cmake"; then
+if grep -q "$dest" "$dest"/usr/lib/pkgconfig/*.pc "$dest/usr/lib/cmake/Dnnc/DnncConfig.cmake"; then
     echo "FAIL install/no_destdir_inside: DESTDIR written into the package files"
 else
     echo "PASS install/no_destdir_inside"
@@ -54,30 +56,39 @@ if ! command -v pkg-config >/dev/null; then
     echo "SKIP install/pkg_config: pkg-config is not installed (make check installs pkgconf as root)"
 else
     flags=$(echo $(pkg-config --cflags --libs dnnrt 2>&1))
-    want="-I$dest/usr/include/dnn -L$dest/usr/lib -ldnnrt -lm"
-    if [ "$flags" = "$want" ] && [ "$(pkg-config --modversion dnnrt)" = "$version" ] &&
-       pkg-config --static --libs dnnrt | grep -q -- '-lz'; then
+    want="-I$dest/usr/include/dnn -L$dest/usr/lib -ldnnrt -lz -lm"
+    if [ "$flags" = "$want" ] && [ "$(pkg-config --modversion dnnrt)" = "$version" ]; then
         echo "PASS install/pkg_config ($flags)"
     else
-        echo "FAIL install/pkg_config: got '$flags', want '$want' (and -lz with --static)"
+        echo "FAIL install/pkg_config: got '$flags', want '$want'"
+    fi
+    flags=$(echo $(pkg-config --cflags --libs dnnrt-core 2>&1))
+    want="-I$dest/usr/include/dnn -L$dest/usr/lib -ldnnrt_core -lm"
+    if [ "$flags" = "$want" ] && [ "$(pkg-config --modversion dnnrt-core)" = "$version" ]; then
+        echo "PASS install/pkg_config.core ($flags)"
+    else
+        echo "FAIL install/pkg_config.core: got '$flags', want '$want'"
     fi
     mkdir -p "$tmp/pc"
-    if "$dest/usr/bin/dnnc" models/xor.dnn -o "$tmp/pc/xor.c" >"$tmp/log" 2>&1 &&
-       ${CC:-cc} -std=c99 -O2 -Wall -Wextra -Werror -I"$tmp/pc" $(pkg-config --cflags dnnrt) "$tmp/pc/xor.c" \
-           examples/xor/train.c $(pkg-config --libs dnnrt) -o "$tmp/pc/xor" >"$tmp/log" 2>&1 &&
-       "$tmp/pc/xor" >"$tmp/log" 2>&1; then
-        echo "PASS install/pkg_config.builds_model ($(head -1 "$tmp/log" | sed 's/  */ /g') ...)"
-    else
-        fail install/pkg_config.builds_model
-    fi
+    for pc in dnnrt dnnrt-core; do
+        if "$dest/usr/bin/dnnc" models/xor.dnn -o "$tmp/pc/xor.c" >"$tmp/log" 2>&1 &&
+           ${CC:-cc} -std=c99 -O2 -Wall -Wextra -Werror -I"$tmp/pc" $(pkg-config --cflags $pc) "$tmp/pc/xor.c" \
+               examples/xor/train.c $(pkg-config --libs $pc) -o "$tmp/pc/xor" >"$tmp/log" 2>&1 &&
+           "$tmp/pc/xor" >"$tmp/log" 2>&1; then
+            echo "PASS install/pkg_config.builds_model.$pc ($(head -1 "$tmp/log" | sed 's/  */ /g') ...)"
+        else
+            fail install/pkg_config.builds_model.$pc
+        fi
+    done
+    # a --main program (zlib for its data readers) links with --libs alone
     if "$dest/usr/bin/dnnc" --main models/xor.dnn -o "$tmp/pc/prog.c" >"$tmp/log" 2>&1 &&
        ${CC:-cc} -std=c99 -O2 $(pkg-config --cflags dnnrt) "$tmp/pc/prog.c" \
-           $(pkg-config --static --libs dnnrt) -o "$tmp/pc/prog" >"$tmp/log" 2>&1 &&
+           $(pkg-config --libs dnnrt) -o "$tmp/pc/prog" >"$tmp/log" 2>&1 &&
        "$tmp/pc/prog" train examples/xor/xor.csv --quiet --save "$tmp/pc/xor.safetensors" >"$tmp/log" 2>&1 &&
        [ -s "$tmp/pc/xor.safetensors" ]; then
-        echo "PASS install/pkg_config.static_main_program"
+        echo "PASS install/pkg_config.main_program"
     else
-        fail install/pkg_config.static_main_program
+        fail install/pkg_config.main_program
     fi
 fi
 
@@ -130,6 +141,24 @@ if command -v cmake >/dev/null; then
         echo "PASS install/find_package.version (0.1 found, 9.0 refused)"
     else
         echo "FAIL install/find_package.version"
+    fi
+    # Dnnc::dnnrt_core: a program that only runs a model links the core alone.
+    mkdir -p "$tmp/cc"
+    cat >"$tmp/cc/CMakeLists.txt" <<EOF
+cmake_minimum_required(VERSION 3.13)
+project(xor_core C)
+find_package(Dnnc REQUIRED)
+add_executable(xor_core xor.c "$root/examples/xor/train.c")
+target_include_directories(xor_core PRIVATE "\${CMAKE_CURRENT_SOURCE_DIR}")
+target_link_libraries(xor_core PRIVATE Dnnc::dnnrt_core)
+EOF
+    if "$dest/usr/bin/dnnc" models/xor.dnn -o "$tmp/cc/xor.c" >"$tmp/log" 2>&1 &&
+       cmake -S "$tmp/cc" -B "$tmp/ccb" -DCMAKE_PREFIX_PATH="$dest/usr" >"$tmp/log" 2>&1 &&
+       cmake --build "$tmp/ccb" >>"$tmp/log" 2>&1 && grep -q 'libdnnrt_core\.a' "$tmp/ccb/CMakeFiles/xor_core.dir/link.txt" &&
+       ! grep -q 'libdnnrt\.a' "$tmp/ccb/CMakeFiles/xor_core.dir/link.txt" && "$tmp/ccb/xor_core" >"$tmp/log" 2>&1; then
+        echo "PASS install/find_package.core"
+    else
+        fail install/find_package.core
     fi
 else
     echo "SKIP install/find_package: cmake is not installed (make check installs it as root)"

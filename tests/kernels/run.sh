@@ -2,6 +2,7 @@
 # tests/kernels/run.sh — every kernel of runtime/dnn_kernels.h against its
 # plain reference over many shapes (generate.sh), built for each vector
 # path the CPU runs and for plain C (kernels.c says what is checked).
+# kernels.cortex_m4: kernels.c compiles warning-free for a Cortex-M4 at -Os.
 cd "$(dirname "$0")/../.." || exit 2
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 pass() { echo "PASS kernels/$1"; }
@@ -22,7 +23,7 @@ k=$tmp/k
 build() {
     # shellcheck disable=SC2086 # $2 is a list
     if ! ${3:-cc} -std=c99 -O2 $2 -Wall -Wextra -Wpedantic -Werror -Iruntime -I"$k" -Itests/kernels tests/kernels/kernels.c \
-        runtime/dnn_core.c -lm -o "$k/kernels.$1" 2>"$k/err.$1"; then
+        runtime/core/*.c -lm -o "$k/kernels.$1" 2>"$k/err.$1"; then
         fail "kernels.$1" "cc: $(grep -m1 error "$k/err.$1" || head -n1 "$k/err.$1")"
     elif "$k/kernels.$1" >"$k/out.$1" 2>&1; then
         pass "kernels.$1"
@@ -53,3 +54,16 @@ fi
 build portable -DDNN_PORTABLE
 wait
 for b in $builds; do cat "$k/$b.verdict"; done
+
+# The kernels as firmware compiles them: a Cortex-M4 at -Os (not inlined
+# then), warning-free; compiled only, not run.
+if command -v arm-none-eabi-gcc >/dev/null; then
+    if arm-none-eabi-gcc -std=c99 -Os -mcpu=cortex-m4 -mthumb -Wall -Wextra -Wpedantic -Werror -Iruntime -I"$k" \
+        -Itests/kernels -c tests/kernels/kernels.c -o "$k/kernels.arm.o" 2>"$k/err.arm"; then
+        pass kernels.cortex_m4
+    else
+        fail kernels.cortex_m4 "arm-none-eabi-gcc: $(grep -m1 -E 'error|warning' "$k/err.arm" || head -n1 "$k/err.arm")"
+    fi
+else
+    echo "SKIP kernels/kernels.cortex_m4: arm-none-eabi-gcc is not installed"
+fi

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Where outputs go, for dnnc (-o, --header, -MF, the --emit text) and for
 # the training program (--save, --log, the checkpoint, the SVG, predict
-# --out, eval --confusion), which write through the same runtime/dnn_host.c
+# --out, eval --confusion), which write through the same runtime/host/dnn_host.c
 # dnn_output: a regular file is replaced whole by a rename; a device or a
 # FIFO is written in place and stays what it is (as `cc -o /dev/null`); a
 # symbolic link is followed and stays a link, the file it points to

@@ -1,5 +1,5 @@
 #!/bin/sh
-# The command line of the training programs (dnnc --main, runtime/dnn_train.c):
+# The command line of the training programs (dnnc --main, runtime/train):
 # getopt_long's forms (--opt=V, --opt V, prefixes), suggestions and plain
 # errors, the short usage, '-' for standard input (CSV, IDX, .npy, weights).
 cd "$(dirname "$0")/../.." || exit 2

@@ -1,5 +1,5 @@
 #!/bin/sh
-# tests/program — the training programs (dnnc --main, runtime/dnn_train.c):
+# tests/program — the training programs (dnnc --main, runtime/train):
 # data.sh, what they make of a stranger's data (class names, CSV columns,
 # preprocessing, batchnorm on one sample, messages); cli.sh, their command
 # line (getopt_long's forms, suggestions, standard input, run directories,

@@ -1,9 +1,9 @@
 #!/bin/sh
-# Report tests (runtime/dnn_report.c): builds build/libdnnrt.a and
+# Report tests (runtime/report): builds build/libdnnrt.a and
 # test_report.c, runs it (progress lines, CSV log, SVG, confusion matrix),
 # checks its SVGs with xmllint and rsvg-convert when installed, runs one
 # epoch of progress on a pseudo-terminal made by script(1), checks that
-# dnn_report.c is warning-free under gcc and clang, and runs the tests
+# runtime/report is warning-free under gcc and clang, and runs the tests
 # again under ASan and UBSan.
 # Prints "PASS report.NAME", "FAIL report.NAME: why" or "SKIP report.NAME: why".
 cd "$(dirname "$0")/../.." || exit 2
@@ -39,7 +39,7 @@ if make -s build/libdnnrt.a >"$tmp/make.log" 2>&1; then
     pass build_library
 else
     fail build_library "make build/libdnnrt.a: $(grep -m 1 -E 'error|Error' "$tmp/make.log" | cut -c 1-200)"
-    lib="-D_POSIX_C_SOURCE=200809L runtime/dnn_report.c runtime/dnn_host.c runtime/dnn_core.c"
+    lib="-D_POSIX_C_SOURCE=200809L $(ls runtime/report/*.c runtime/host/*.c runtime/core/*.c)"
 fi
 mkdir -p "$tmp/plain"
 if ! $CC $CFLAGS_TEST "$here/test_report.c" $lib -lm -o "$tmp/plain/test_report" 2>"$tmp/cc.log"; then
@@ -94,10 +94,13 @@ fi
 # ---- warning-free -------------------------------------------------------------
 for cc in gcc clang; do
     if ! command -v $cc >/dev/null 2>&1; then skip "pedantic_$cc" "$cc not installed"; continue; fi
-    if $cc -std=c99 -O2 -Wall -Wextra -Wpedantic -Werror -Iruntime \
-           -c runtime/dnn_report.c -o "$tmp/report.o" 2>"$tmp/cc.log" &&
-       $cc -std=c99 -O2 -Wall -Wextra -Wpedantic -Werror -D_POSIX_C_SOURCE=200809L -Iruntime \
-           -c runtime/dnn_report.c -o "$tmp/report.o" 2>>"$tmp/cc.log"; then
+    ok=1
+    for src in runtime/report/*.c; do
+        $cc -std=c99 -O2 -Wall -Wextra -Wpedantic -Werror -Iruntime -c "$src" -o "$tmp/report.o" 2>"$tmp/cc.log" &&
+        $cc -std=c99 -O2 -Wall -Wextra -Wpedantic -Werror -D_POSIX_C_SOURCE=200809L -Iruntime \
+            -c "$src" -o "$tmp/report.o" 2>>"$tmp/cc.log" || { ok=0; break; }
+    done
+    if [ $ok = 1 ]; then
         pass "pedantic_$cc"
     else
         fail "pedantic_$cc" "$(first "$tmp/cc.log")"

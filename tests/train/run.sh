@@ -1,5 +1,5 @@
 #!/bin/sh
-# The training programs of dnnc --main (runtime/dnn_train.c): training on
+# The training programs of dnnc --main (runtime/train): training on
 # CSV, IDX and .npy data, eval with a confusion matrix, predict, gradcheck
 # (which must also catch a broken backward pass), golden checks against
 # PyTorch's outputs, bit-identical --resume after an interruption (by
