@@ -52,6 +52,7 @@ void *map_get(const Map *m, const char *key);
 void map_put(Map *m, const char *key, void *val);
 const char *source_line(int line);  /* line `line` of the source, trimmed */
 const char *source_text(Loc loc);   /* the text a one-line span covers, or NULL */
+const char *source_call(Loc loc);   /* the call starting at loc, "dense(120)", if on one line and short; or NULL */
 char *arena_strdup(const char *s);
 char *arena_printf(const char *fmt, ...);
 const char *num_str(double x);      /* shortest exact form: "99999999", "0.5", "1e+10" */

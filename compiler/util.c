@@ -14,6 +14,7 @@
  */
 #include "dnnc.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -367,4 +368,25 @@ const char *source_text(Loc loc) {
         if ((unsigned char)p[i] < 32 || (unsigned char)p[i] > 126)
             return NULL;
     return arena_printf("%.*s", len, p);
+}
+
+const char *source_call(Loc loc) {
+    const char *p, *eol;
+    if (!find_line(loc.first_line, &p, &eol) || p + loc.first_column - 1 >= eol)
+        return NULL;
+    const char *start = p + loc.first_column - 1, *q = start;
+    while (q < eol && (isalnum((unsigned char)*q) || *q == '_'))
+        q++;
+    if (q == start)
+        return NULL;
+    if (q >= eol || *q != '(') /* a function without arguments: x |> relu */
+        return arena_printf("%.*s", (int)(q - start), start);
+    for (int depth = 0; q < eol; q++) {
+        depth += (*q == '(') - (*q == ')');
+        if ((unsigned char)*q < 32 || (unsigned char)*q > 126 || (*q == '*' && q[1] == '/'))
+            return NULL;
+        if (!depth)
+            return q - start < 60 ? arena_printf("%.*s", (int)(q - start + 1), start) : NULL;
+    }
+    return NULL;
 }

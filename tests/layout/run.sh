@@ -39,7 +39,7 @@ shape
 autodiff
 optim
 plan
-emit_struct emit_update
+emit_struct emit_update emit_step
 emit
 emit_main summary emit_dot
 pipeline
