@@ -77,12 +77,14 @@ void name_values(Out *o) {
     const Value **grad_owner = arena_alloc(sizeof(Value *) * (size_t)(o->plan->params + 1));
     for (int i = 0; i < g->nparams; i++)
         grad_owner[g->params[i]->offset] = g->params[i];
-    /* parameters and stored gradients first, so they get the plain names */
-    for (int pass = 0; pass < 3; pass++)
+    /* parameters, stored gradients and statements' results first, so they get the plain names */
+    for (int pass = 0; pass < 4; pass++)
         for (int i = 0; i < g->nvalues; i++) {
             const Value *v = g->values[i];
             bool param = v->op == OP_param, grad = !param && v->area == AREA_GRAD && !v->alias_of;
-            if (pass != (param ? 0 : grad ? 1 : 2) || v->op == OP_input || v->op == OP_target || v->op == OP_constant)
+            bool result = !param && !grad && v->name && v->id < g->nforward;
+            if (pass != (param ? 0 : grad ? 1 : result ? 2 : 3) || v->op == OP_input || v->op == OP_target ||
+                v->op == OP_constant)
                 continue;
             const char *base;
             if (param)
@@ -94,7 +96,7 @@ void name_values(Out *o) {
             else if (v->id >= g->nforward && v->nin > 0 && o->vname[v->in[0]->id] && o->vname[v->in[0]->id][0] == 'd')
                 base = o->vname[v->in[0]->id]; /* sums and reshapes of gradients */
             else
-                base = c_ident(v->label ? v->label : v->name ? v->name : "t");
+                base = c_ident(result ? v->name : v->label ? v->label : "t");
             const char *name = base;
             if ((map_get(&taken, name) || strcmp(arg_name(name), name)) && v->id < g->nforward)
                 name = arena_printf("%s_%s", base, op_info[v->op].name); /* the parts of one statement: loss_l2, loss_add */
