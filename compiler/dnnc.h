@@ -25,7 +25,7 @@
 #define DNNC_VERSION "0.1.0"
 #define MAX_RANK 4        /* per-sample rank; the batch dimension is extra */
 #define MAX_INPUTS 8      /* tensor operands of one IR node */
-#define MAX_ATTRS 6       /* numeric attributes of one IR node */
+#define MAX_ATTRS 12      /* numeric attributes of one IR node, with the window lists' extra numbers */
 #define MAX_NESTING 256   /* expression depth the parser accepts */
 #define MAX_ELEMENTS (1L << 28) /* largest per-sample tensor, in elements */
 
@@ -318,14 +318,24 @@ typedef struct Binding {
     const Node *nodes[MAX_ATTRS];  /* the argument's expression, NULL for a default */
 } Binding;
 bool bind_args(const char *sig, const char *what, const Node *call, const Node *first, Binding *b);
+/* bind_args for an op's call: also the window lists of conv2d and the
+ * pools (kernel = [h, w], pad = [top, bottom, left, right] or same). */
+bool bind_op_args(const char *sig, const char *what, const Node *call, const Node *first, Binding *b);
 /* The index in Value.attr of the signature's attribute `name`, or -1. */
 int attr_index(const char *sig, const char *name);
+/* The slot of the second number of window attribute `name` (its others
+ * follow), or -1. */
+int window_slot(const char *sig, const char *name);
+#define ATTR_SAME (-0.5) /* pad = same until the shape rule resolves it (no whole number) */
 
 /* ---- ops_dispatch.c: the rules of ops.def, through the table ------------ */
 
 bool op_shape(Graph *g, Value *v);                      /* shape rule */
 void op_grad(Graph *g, Value *v, Value *dy, Value **dx); /* gradient rule */
 void op_emit(Emitter *e, const Value *v);               /* C for one node: its forward or backward emitter */
+/* ops_conv.c: whether a conv2d → activation → pool step can run as one
+ * kernel (dnn_conv2d_pool_forward: one group, square windows) */
+bool conv_pool_fusable(const Value *conv, const Value *pool);
 
 /* ---- lower.c (lower_train.c, lower.h): AST → IR ------------------------- */
 

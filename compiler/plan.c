@@ -138,7 +138,7 @@ static void fuse_conv_pools(Graph *g, const bool *needed, const int *consumers, 
             conv = act->in[0];
         else
             act = NULL;
-        if (conv->op != OP_conv2d || (act && !only_consumer(act, consumers, keep)) ||
+        if (conv->op != OP_conv2d || !conv_pool_fusable(conv, pool) || (act && !only_consumer(act, consumers, keep)) ||
             !only_consumer(conv, consumers, keep))
             continue;
         conv->fused = true;
