@@ -178,9 +178,9 @@ static void emit_embedded_api(Out *o) {
     FILE *c = o->c;
     const char *n = o->name, *N = o->NAME;
     fprintf(c, "/* the weights, bit for bit, as hexadecimal float constants */\n");
-    fprintf(c, "const float %s_weights[%ld] = {", n, o->plan->params);
-    for (long i = 0; i < o->plan->params; i++)
-        fprintf(c, "%s%af%s", i % 6 ? " " : "\n    ", (double)o->weights[i], i + 1 < o->plan->params ? "," : "");
+    fprintf(c, "const float %s_weights[%ld] = {", n, o->plan->flash);
+    for (long i = 0; i < o->plan->flash; i++)
+        fprintf(c, "%s%af%s", i % 6 ? " " : "\n    ", (double)o->weights[i], i + 1 < o->plan->flash ? "," : "");
     fprintf(c, "\n};\n\n");
     fprintf(c, "const float *%s_tensor(const %s_model *m, int i) {\n    (void)m;\n", n, n);
     fprintf(c, "    return i >= 0 && i < %s_NUM_TENSORS ? %s_weights + %s_offsets[i] : NULL;\n}\n\n", N, n, n);
@@ -191,6 +191,77 @@ static void emit_embedded_api(Out *o) {
     fprintf(c, "void %s_init(%s_model *m, uint64_t seed) {\n    (void)seed;\n    memset(m, 0, sizeof *m);\n}\n\n", n, n);
 }
 
+/* p's entry of a dnn_tensor_info table */
+static const char *tensor_info(const Value *p) {
+    const Shape *s = &p->shape;
+    return arena_printf("{\"%s\", %d, {%d, %d, %d, %d}, %ld, %d}", p->name, s->rank, s->rank > 0 ? s->dim[0] : 0,
+                        s->rank > 1 ? s->dim[1] : 0, s->rank > 2 ? s->dim[2] : 0, s->rank > 3 ? s->dim[3] : 0,
+                        shape_size(s), p->trainable && !p->is_buffer);
+}
+
+/* --embed-weights without --inference (training on the device): every
+ * tensor in NAME_weights (flash), the frozen ones read from there, the
+ * trainable ones and the buffers copied into m->params by NAME_init; what
+ * NAME_save and NAME_load keep is those in RAM, the device's own state. */
+static void emit_device_api(Out *o, Value **byindex) {
+    Graph *g = o->g;
+    FILE *c = o->c;
+    const char *n = o->name, *N = o->NAME;
+    fprintf(c, "/* every tensor bit for bit, as hexadecimal float constants: the frozen ones, and the initial values\n"
+               "   of those %s_init copies into RAM */\n", n);
+    fprintf(c, "const float %s_weights[%ld] = {", n, o->plan->flash);
+    for (long i = 0; i < o->plan->flash; i++)
+        fprintf(c, "%s%af%s", i % 6 ? " " : "\n    ", (double)o->weights[i], i + 1 < o->plan->flash ? "," : "");
+    fprintf(c, "\n};\n\n");
+    fprintf(c, "/* where each tensor starts in %s_weights */\nstatic const int %s_flash_offsets[%s_NUM_TENSORS] = {", n, n, N);
+    for (int i = 0; i < g->nparams; i++)
+        fprintf(c, "%s%d", i ? ", " : "", byindex[i]->flash);
+    fprintf(c, "};\n\n");
+    int nstate = 0;
+    for (int i = 0; i < g->nparams; i++)
+        nstate += byindex[i]->area == AREA_PARAM;
+    fprintf(c, "/* the tensors in RAM (trainable parameters, buffers), what %s_save and %s_load keep */\n", n, n);
+    fprintf(c, "static const dnn_tensor_info %s_state_tensors[%d] = {\n", n, nstate ? nstate : 1);
+    for (int i = 0; i < g->nparams; i++)
+        if (byindex[i]->area == AREA_PARAM)
+            fprintf(c, "    %s,\n", tensor_info(byindex[i]));
+    fprintf(c, "};\n\n");
+    fprintf(c, "const float *%s_tensor(const %s_model *m, int i) {\n", n, n);
+    fprintf(c, "    if (i < 0 || i >= %s_NUM_TENSORS)\n        return NULL;\n", N);
+    fprintf(c, "    return %s_offsets[i] >= 0 ? m->params + %s_offsets[i] : %s_weights + %s_flash_offsets[i];\n}\n\n", n, n, n, n);
+    fprintf(c, "float *%s_grad(%s_model *m, int i) {\n", n, n);
+    fprintf(c, "    return i >= 0 && i < %s_NUM_TENSORS && %s_tensors[i].trainable ? m->grads + %s_offsets[i] : NULL;\n}\n\n",
+            N, n, n);
+    for (int save = 0; save < 2; save++) {
+        if (save)
+            fprintf(c, "size_t %s_save(const %s_model *m, void *buf, size_t cap) {\n    const float *at[%d];\n", n, n,
+                    nstate ? nstate : 1);
+        else
+            fprintf(c, "int %s_load(%s_model *m, const void *safetensors, size_t len) {\n    float *at[%d];\n", n, n,
+                    nstate ? nstate : 1);
+        for (int i = 0, k = 0; i < g->nparams; i++)
+            if (byindex[i]->area == AREA_PARAM)
+                fprintf(c, "    at[%d] = m->params + %d; /* %s */\n", k++, byindex[i]->offset, byindex[i]->name);
+        if (save)
+            fprintf(c, "    return dnn_safetensors_save(%s_state_tensors, at, %d, buf, cap);\n}\n\n", n, nstate);
+        else
+            fprintf(c, "    return dnn_safetensors_load(%s_state_tensors, at, %d, safetensors, len);\n}\n\n", n, nstate);
+    }
+    fprintf(c, "void %s_init(%s_model *m, uint64_t seed) {\n", n, n);
+    fprintf(c, "    memset(m, 0, sizeof *m);\n");
+    fprintf(c, "    dnn_rng_seed(&m->rng, seed); /* for dropout and the like: the weights come from %s_weights */\n", n);
+    for (int i = 0; i < g->nparams; i++) {
+        const Value *p = byindex[i];
+        if (p->area == AREA_PARAM)
+            fprintf(c, "    memcpy(m->params + %d, %s_weights + %d, sizeof(float) * %ld); /* %s */\n", p->offset, n, p->flash,
+                    shape_size(&p->shape), p->name);
+    }
+    const char *hp[8];
+    for (int i = 0, k = hparam_names(&g->train, hp); i < k; i++)
+        fprintf(c, "    m->hparams.%s = %.17g;\n", hp[i], hparam_value(&g->train, hp[i]));
+    fprintf(c, "    %s_set_epoch(m, 0);\n}\n\n", n);
+}
+
 static void emit_tensor_api(Out *o) {
     Graph *g = o->g;
     FILE *c = o->c;
@@ -199,19 +270,19 @@ static void emit_tensor_api(Out *o) {
     for (int i = 0; i < g->nparams; i++)
         byindex[g->params[i]->index] = g->params[i];
     fprintf(c, "const dnn_tensor_info %s_tensors[%s_NUM_TENSORS] = {\n", n, N);
-    for (int i = 0; i < g->nparams; i++) {
-        Value *p = byindex[i];
-        const Shape *s = &p->shape;
-        fprintf(c, "    {\"%s\", %d, {%d, %d, %d, %d}, %ld, %d},\n", p->name, s->rank, s->rank > 0 ? s->dim[0] : 0,
-                s->rank > 1 ? s->dim[1] : 0, s->rank > 2 ? s->dim[2] : 0, s->rank > 3 ? s->dim[3] : 0, shape_size(s),
-                p->trainable && !p->is_buffer);
-    }
+    for (int i = 0; i < g->nparams; i++)
+        fprintf(c, "    %s,\n", tensor_info(byindex[i]));
     fprintf(c, "};\n\n");
-    fprintf(c, "/* where each tensor starts in params (and grads) */\n");
+    bool device = o->weights && !g->inference;
+    fprintf(c, "/* where each tensor starts in params (and grads)%s */\n", device ? "; -1: frozen, in flash only" : "");
     fprintf(c, "static const int %s_offsets[%s_NUM_TENSORS] = {", n, N);
     for (int i = 0; i < g->nparams; i++)
-        fprintf(c, "%s%d", i ? ", " : "", byindex[i]->offset);
+        fprintf(c, "%s%d", i ? ", " : "", byindex[i]->area == AREA_FLASH ? -1 : byindex[i]->offset);
     fprintf(c, "};\n\n");
+    if (device) {
+        emit_device_api(o, byindex);
+        return;
+    }
     if (o->weights) {
         emit_embedded_api(o);
         return;

@@ -402,7 +402,7 @@ float *read_weights(Graph *g, const char *path) {
         info[p->index] = (dnn_tensor_info){p->name, p->shape.rank, {0, 0, 0, 0}, (int)shape_size(&p->shape), 1};
         for (int k = 0; k < p->shape.rank && k < 4; k++)
             info[p->index].shape[k] = p->shape.dim[k];
-        dst[p->index] = params + p->offset;
+        dst[p->index] = params + p->flash;
     }
     int rc = dnn_safetensors_load(info, dst, g->nparams, buf, len);
     if (rc != DNN_OK) {
@@ -449,7 +449,7 @@ bool emit_selftest(Graph *g, const char *weights, const char *golden, FILE *c, F
             unsigned char *le = arena_alloc(4 * (size_t)shape_size(&byindex[i]->shape) + 4);
             for (long k = 0; k < shape_size(&byindex[i]->shape); k++) { /* back to little-endian bytes */
                 uint32_t bits;
-                memcpy(&bits, &params[byindex[i]->offset + k], 4);
+                memcpy(&bits, &params[byindex[i]->flash + k], 4);
                 for (int b = 0; b < 4; b++)
                     le[4 * k + b] = (unsigned char)(bits >> (8 * b));
             }

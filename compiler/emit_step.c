@@ -76,7 +76,8 @@ void name_values(Out *o) {
         map_put(&taken, arg_name(c_ident(g->output_names[i])), "");
     const Value **grad_owner = arena_alloc(sizeof(Value *) * (size_t)(o->plan->params + 1));
     for (int i = 0; i < g->nparams; i++)
-        grad_owner[g->params[i]->offset] = g->params[i];
+        if (g->params[i]->area == AREA_PARAM)
+            grad_owner[g->params[i]->offset] = g->params[i];
     /* parameters, stored gradients and statements' results first, so they get the plain names */
     for (int pass = 0; pass < 4; pass++)
         for (int i = 0; i < g->nvalues; i++) {
@@ -131,6 +132,7 @@ const char *local(Out *o, const Value *v) {
     case AREA_INPUT:
     case AREA_TARGET: return arg_name(v->name);
     case AREA_CONST: return arena_printf("%s_c%d", o->name, v->id);
+    case AREA_FLASH:
     case AREA_PARAM:
     case AREA_GRAD:
     case AREA_ACT:
@@ -150,12 +152,14 @@ void end_body(Out *o) {
     const char *scalar = o->f64 ? "double" : "float";
     for (int i = 0; i < o->nlocals; i++) {
         const Value *v = o->locals[i];
-        const char *base = v->area == AREA_PARAM ? (o->weights ? arena_printf("%s_weights", o->name) : "m->params")
-                                                 : v->area == AREA_GRAD ? "m->grads" : "m->act";
+        /* an inference build's embedded weights, and an embedded training build's frozen ones, are in flash */
+        bool flash = v->area == AREA_FLASH || (v->area == AREA_PARAM && o->weights && o->g->inference);
+        const char *base = flash ? arena_printf("%s_weights", o->name) : v->area == AREA_PARAM ? "m->params"
+                           : v->area == AREA_GRAD ? "m->grads" : "m->act";
         const char *shape = shape_str(&v->shape);
-        fprintf(o->c, "    %s%s *%s = %s + %d; /* %s%s */\n", v->area == AREA_PARAM ? "const " : "", scalar,
-                o->vname[v->id], base, v->offset, v->batched ? (v->shape.rank ? "[n, " : "[n") : "",
-                v->batched ? shape + 1 : shape);
+        fprintf(o->c, "    %s%s *%s = %s + %d; /* %s%s%s */\n", v->area == AREA_PARAM || flash ? "const " : "", scalar,
+                o->vname[v->id], base, flash ? v->flash : v->offset, v->batched ? (v->shape.rank ? "[n, " : "[n") : "",
+                v->batched ? shape + 1 : shape, v->area == AREA_FLASH ? ", frozen" : "");
     }
     fwrite(o->body, 1, o->body_len, o->c);
     free(o->body);

@@ -91,9 +91,16 @@ static Plan lay_out_params(Graph *g) {
             Value *v = g->params[i];
             if (v->is_buffer != (pass == 1))
                 continue;
-            v->area = AREA_PARAM;
-            v->offset = (int)p.params; /* checked at the end (check_limits) */
             v->index = index++;
+            v->flash = (int)p.flash; /* checked at the end (check_limits) */
+            p.flash = add_capped(p.flash, shape_size(&v->shape));
+            if (g->embedded && !g->inference && !v->trainable && !v->is_buffer) { /* frozen: stays in flash */
+                v->area = AREA_FLASH;
+                v->offset = v->flash;
+                continue;
+            }
+            v->area = AREA_PARAM;
+            v->offset = (int)p.params;
             p.params = add_capped(p.params, shape_size(&v->shape));
             if (v->trainable)
                 p.trainable = add_capped(p.trainable, shape_size(&v->shape));
