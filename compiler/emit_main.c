@@ -405,6 +405,24 @@ float *read_weights(Graph *g, const char *path) {
         dst[p->index] = params + p->flash;
     }
     int rc = dnn_safetensors_load(info, dst, g->nparams, buf, len);
+    if (rc != DNN_OK && g->embedded && !g->inference) {
+        /* training on the device: buffers may be absent, and start as NAME_init would set them */
+        dnn_tensor_info *pinfo = arena_alloc(sizeof *pinfo * (size_t)(g->nparams + 1));
+        float **pdst = arena_alloc(sizeof(float *) * (size_t)(g->nparams + 1));
+        int np = 0;
+        for (int i = 0; i < g->nparams; i++) {
+            const Value *p = g->params[i];
+            if (p->is_buffer)
+                for (long k = 0; k < shape_size(&p->shape); k++)
+                    params[p->flash + k] = p->has_fill ? p->fill : 0.0f;
+            else {
+                pinfo[np] = info[p->index];
+                pdst[np++] = dst[p->index];
+            }
+        }
+        if (np < g->nparams && dnn_safetensors_load(pinfo, pdst, np, buf, len) == DNN_OK)
+            rc = DNN_OK;
+    }
     if (rc != DNN_OK) {
         char why[512];
         dnn_safetensors_check(info, g->nparams, buf, len, why, sizeof why);
