@@ -263,6 +263,8 @@ typedef struct Graph {
     bool inference;          /* --inference: forward only, nothing differentiated */
     bool embedded;           /* --embed-weights: the weights are const arrays (flash); a training build keeps
                                 only trainable parameters and buffers in RAM, frozen ones stay in flash */
+    bool fused_update;       /* an embedded training build without clip_grad_norm: NAME_train_step applies each
+                                update as soon as its gradient is complete; no gradient buffers */
     bool check_finite;       /* --check-finite: every step's result checked for NaN and infinity */
     const Preprocess *prep;  /* read_weights: the weights file's preprocessing, for NAME_preprocess */
 } Graph;

@@ -63,7 +63,9 @@ static void void_unused(Out *o, const bool *needed, bool targets) {
 static void emit_calls(Out *o, const bool *needed, int from, int to) {
     for (int i = from; i < to; i++) {
         Value *v = o->g->values[i];
-        if (needed[v->id] && o->steps[v->id])
+        if (needed[v->id] && v->op == OP_grad_store && o->g->fused_update)
+            emit_fused_update(o, v->grad_of, local(o, v->in[0]));
+        else if (needed[v->id] && o->steps[v->id])
             emit_call(o, v);
     }
 }
@@ -75,7 +77,7 @@ static void emit_steps(Out *o, const bool *for_outputs) {
     for (int i = 0; i < g->nvalues;) {
         Value *v = g->values[i];
         int count = step_group(g, i);
-        if (!is_leaf(v) && !v->alias_of && !v->fused &&
+        if (!is_leaf(v) && !v->alias_of && !v->fused && !(v->op == OP_grad_store && g->fused_update) &&
             (o->for_loss[i] || (for_outputs && for_outputs[i]) || i >= g->nforward))
             emit_step(o, g->values + i, count);
         i += count;
@@ -120,6 +122,32 @@ int min_train_batch(const Graph *g) {
     return 1;
 }
 
+/* Training on the device: NAME_train_step runs the forward pass, then the
+ * backward pass with each parameter's update as soon as its gradient is
+ * complete (after the backward step of the parameter's first user, so
+ * every input gradient uses the weights from before the step), and the
+ * gradient's slice of the activations is free again: no gradient buffers. */
+static void emit_fused_train_step(Out *o, const bool *all, const char *one) {
+    Graph *g = o->g;
+    fprintf(o->c, "float %s_train_step(%s) {\n", o->name, entry_params(o, true, false));
+    fprintf(o->c, "    if (n < 1 || n > %s_BATCH)\n        return NAN;\n%s", o->NAME, one);
+    void_unused(o, o->for_loss, true);
+    begin_body(o);
+    fprintf(o->c, "    m->training = 1;\n");
+    emit_calls(o, all, 0, g->nforward);
+    const char *loss = local(o, g->loss);
+    fprintf(o->c, "    if (!(%s[0] == %s[0])) { /* NaN (a class out of range): no update, as NAME_step is skipped */\n", loss, loss);
+    fprintf(o->c, "        m->training = 0;\n        return %s[0];\n    }\n", loss);
+    fprintf(o->c, "    /* backward, each parameter updated as soon as its gradient is complete */\n");
+    int (*ranges)[2] = arena_alloc(sizeof(int[2]) * (size_t)(g->nparams + 1));
+    emit_update_prologue(o, trainable_ranges(g, ranges) > 0);
+    emit_calls(o, all, g->nforward, g->nvalues);
+    fprintf(o->c, "    m->training = 0;\n");
+    fprintf(o->c, "    return %s[0];\n", loss);
+    end_body(o);
+    fprintf(o->c, "}\n\n");
+}
+
 static void emit_entry_points(Out *o) {
     Graph *g = o->g;
     FILE *c = o->c;
@@ -148,6 +176,10 @@ static void emit_entry_points(Out *o) {
     /* batchnorm on one value per channel: PyTorch raises, the model is left as it is */
     const char *one = min_train_batch(g) > 1 ? "    if (n == 1) /* batchnorm needs more than 1 value per channel */\n"
                                                "        return (float)DNN_E_ARG;\n" : "";
+    if (g->fused_update) {
+        emit_fused_train_step(o, all, one);
+        return;
+    }
     fprintf(c, "float %s_backward(%s) {\n", n, entry_params(o, true, false));
     fprintf(c, "    if (n < 1 || n > %s_BATCH)\n        return NAN;\n%s", N, one);
     void_unused(o, o->for_loss, true);
@@ -229,9 +261,11 @@ static void emit_device_api(Out *o, Value **byindex) {
     fprintf(c, "const float *%s_tensor(const %s_model *m, int i) {\n", n, n);
     fprintf(c, "    if (i < 0 || i >= %s_NUM_TENSORS)\n        return NULL;\n", N);
     fprintf(c, "    return %s_offsets[i] >= 0 ? m->params + %s_offsets[i] : %s_weights + %s_flash_offsets[i];\n}\n\n", n, n, n, n);
-    fprintf(c, "float *%s_grad(%s_model *m, int i) {\n", n, n);
-    fprintf(c, "    return i >= 0 && i < %s_NUM_TENSORS && %s_tensors[i].trainable ? m->grads + %s_offsets[i] : NULL;\n}\n\n",
-            N, n, n);
+    if (!g->fused_update) {
+        fprintf(c, "float *%s_grad(%s_model *m, int i) {\n", n, n);
+        fprintf(c, "    return i >= 0 && i < %s_NUM_TENSORS && %s_tensors[i].trainable ? m->grads + %s_offsets[i] : NULL;\n}\n\n",
+                N, n, n);
+    }
     for (int save = 0; save < 2; save++) {
         if (save)
             fprintf(c, "size_t %s_save(const %s_model *m, void *buf, size_t cap) {\n    const float *at[%d];\n", n, n,
@@ -488,7 +522,7 @@ bool emit_model(Graph *g, const Plan *plan, const EmitOptions *opt, FILE *c, FIL
         emit_set_hparam(&o);
     }
     emit_entry_points(&o);
-    if (!g->inference)
+    if (!g->inference && !g->fused_update)
         emit_step_fn(&o);
     if (opt->f64_twin && !g->inference)
         emit_f64_twin(&o);

@@ -44,7 +44,8 @@ int model_members(const Graph *g, const Plan *p, bool embedded, Member *m) {
         const char *states[2];
         m[k++] = floats("params", P8, arena_printf("parameters then buffers, in %s_tensors order%s", n,
                                                    P8 > p->params ? arena_printf("; %ld used", p->params) : ""), PART_PARAMS);
-        m[k++] = floats("grads", P8, "gradients, laid out like params (zero where frozen)", PART_GRADS);
+        if (!g->fused_update) /* else each gradient is a slice of act, free once its update is done */
+            m[k++] = floats("grads", P8, "gradients, laid out like params (zero where frozen)", PART_GRADS);
         for (int i = 0, ns = optimizer_states(&g->train, states); i < ns; i++)
             m[k++] = floats(states[i], P8, arena_printf("%s state, laid out like params", g->train.optimizer), PART_STATE);
         m[k++] = floats("act", act, arena_printf("activations, what backward reads and gradients: slices reused once dead "
@@ -188,9 +189,15 @@ void emit_header(Out *o) {
                    "   (Monte-Carlo dropout: call it several times); batchnorm uses its running statistics */\n",
                 n, n, inputs, outputs);
     fprintf(h, "float %s_loss(%s_model *m%s%s, int n); /* eval mode, no gradients */\n", n, n, inputs, targets);
-    fprintf(h, "float %s_backward(%s_model *m%s%s, int n); /* train mode: loss; gradients overwritten */\n", n, n, inputs, targets);
-    fprintf(h, "void %s_step(%s_model *m); /* one %s update from the gradients */\n", n, n, g->train.optimizer);
-    fprintf(h, "float %s_train_step(%s_model *m%s%s, int n); /* backward, then step */\n", n, n, inputs, targets);
+    if (g->fused_update)
+        fprintf(h, "float %s_train_step(%s_model *m%s%s, int n); /* train mode: loss; each parameter's %s update fused into the\n"
+                   "   backward pass, applied once its gradient is complete (no gradient buffers) */\n", n, n, inputs, targets,
+                g->train.optimizer);
+    else {
+        fprintf(h, "float %s_backward(%s_model *m%s%s, int n); /* train mode: loss; gradients overwritten */\n", n, n, inputs, targets);
+        fprintf(h, "void %s_step(%s_model *m); /* one %s update from the gradients */\n", n, n, g->train.optimizer);
+        fprintf(h, "float %s_train_step(%s_model *m%s%s, int n); /* backward, then step */\n", n, n, inputs, targets);
+    }
     fprintf(h, "void %s_set_epoch(%s_model *m, int epoch); /* applies the lr schedule */\n", n, n);
     fprintf(h, "int %s_set_hparam(%s_model *m, const char *name, float value); /* lr, momentum, ...: 0 or DNN_E*; m unchanged on error */\n", n, n);
     fprintf(h, "int %s_set_hparam_exact(%s_model *m, const char *name, double value); /* the same, as if the .dnn said value */\n", n, n);
@@ -202,7 +209,8 @@ void emit_header(Out *o) {
                    "else in flash) */\n", n, n);
     } else
         fprintf(h, "float *%s_tensor(%s_model *m, int i); /* data of tensor i, row-major, PyTorch layout */\n", n, n);
-    fprintf(h, "float *%s_grad(%s_model *m, int i); /* its gradient; NULL if not trainable */\n", n, n);
+    if (!g->fused_update)
+        fprintf(h, "float *%s_grad(%s_model *m, int i); /* its gradient; NULL if not trainable */\n", n, n);
     const char *what = device ? "the tensors in RAM (trainable, buffers) only: the device's own state" : "the image";
     fprintf(h, "int %s_load(%s_model *m, const void *safetensors, size_t len); /* %s0 or DNN_E*; m unchanged on error */\n",
             n, n, device ? arena_printf("reads %s; ", what) : "");

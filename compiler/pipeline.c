@@ -29,6 +29,7 @@ bool compile_source(const Source *src, long batch, bool inference, bool embedded
     for (int i = 0; i < n; i++) {
         Graph *g = graphs[i];
         g->embedded = embedded;
+        g->fused_update = embedded && !inference && !g->train.clip_grad_norm; /* (global-norm clipping needs every gradient) */
         if (batch)
             g->train.batch = (int)batch;
         if (inference) { /* forward only: nothing to differentiate */

@@ -308,12 +308,20 @@ Plan plan_memory(Graph *g) {
     if (g->loss)
         keep_to[g->loss->id] = g->nvalues;
 
+    if (g->embedded) { /* on the device, a frozen conv2d → activation → pool that backward never reads is fused as in --inference */
+        bool *frozen = arena_alloc((size_t)g->nvalues), *keep = arena_alloc((size_t)g->nvalues);
+        for (int i = 0; i < g->nforward; i++) {
+            frozen[i] = needed[i] && !g->values[i]->needs_grad;
+            keep[i] = keep_to[i] > 0;
+        }
+        fuse_conv_pools(g, frozen, consumers, keep);
+    }
     for (int i = 0; i < g->nvalues; i++) {
         Value *v = g->values[i];
         if (needed[i] && (v->op == OP_reshape || v->op == OP_flatten) && !keep_to[i])
             v->alias_of = v->in[0];
     }
-    for (int i = g->nforward; i < g->nvalues; i++) { /* gradients computed in place in the gradient area */
+    for (int i = g->nforward; i < g->nvalues && !g->fused_update; i++) { /* gradients computed in place in the gradient area */
         Value *store = g->values[i], *grad = store->in[0];
         if (store->op != OP_grad_store || grad->id < g->nforward || grad->area != AREA_NONE || grad->alias_of || consumers[grad->id] != 1 ||
             grad->op == OP_reshape || grad->op == OP_flatten || shape_size(&grad->shape) != shape_size(&store->grad_of->shape) ||
