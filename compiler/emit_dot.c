@@ -65,8 +65,9 @@ static const char *shape_text(const Value *v) {
 }
 
 /* The op as it could be written, with the numeric attributes that differ
- * from their defaults: "conv2d(filters=6, kernel=5, pad=2)". Booleans,
- * lists and parameter names are left out: the graph shows them. */
+ * from their defaults: "conv2d(filters=6, kernel=5, pad=2)", and a
+ * penalty's parameter set as written: "l2(weights)" (its tensors are the
+ * node's edges). Booleans and lists are left out: the graph shows them. */
 static const char *op_call(const Value *v) {
     const char *sig = op_info[v->op].sig, *text = op_info[v->op].name;
     int k = 0, shown_attrs = 0;
@@ -80,6 +81,12 @@ static const char *op_call(const Value *v) {
         if (!type)
             continue; /* a tensor operand */
         *type++ = 0;
+        if (!strcmp(type, "params")) { /* a penalty's set, as written: l2(weights) */
+            const char *set = source_text(v->attr_loc[k++]);
+            if (set)
+                text = arena_printf("%s%s%s", text, shown_attrs++ ? ", " : "(", set);
+            continue;
+        }
         char *def = strchr(type, '=');
         if (def)
             *def++ = 0;

@@ -29,13 +29,32 @@ Value *new_value(Graph *g, OpKind op, Loc loc) {
     v->op = op;
     v->loc = loc;
     v->shaped = false;
+    v->in = arena_alloc(sizeof(Value *) * NODE_INPUTS);
     push_value(&g->values, &g->nvalues, v);
     return v;
 }
 
+void ir_operands(Value *v, int n) {
+    if (n > MAX_INPUTS)
+        ICE("%d operands, more than MAX_INPUTS", n);
+    if (n <= NODE_INPUTS)
+        return;
+    Value **in = arena_alloc(sizeof(Value *) * (size_t)n);
+    memcpy(in, v->in, sizeof(Value *) * (size_t)v->nin);
+    v->in = in;
+}
+
+/* Operands of all values: the most a walk of the graph can stack. */
+static size_t operand_count(const Graph *g) {
+    size_t n = 0;
+    for (int i = 0; i < g->nvalues; i++)
+        n += (size_t)g->values[i]->nin;
+    return n;
+}
+
 /* Marks the values `root` depends on (iteratively: graphs can be deep). */
 void mark_needed(const Graph *g, const Value *root, bool *needed) {
-    Value **stack = arena_alloc(sizeof(Value *) * (size_t)(g->nvalues * MAX_INPUTS + 1));
+    Value **stack = arena_alloc(sizeof(Value *) * (operand_count(g) + 1));
     int top = 0;
     stack[top++] = (Value *)root;
     while (top) {

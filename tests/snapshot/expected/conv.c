@@ -7,7 +7,7 @@
 #include "dnn_kernels.h"
 /* ==== model conv ==== */
 static const float conv_c13[1] = {9.99999975e-05f};
-static const float conv_c19[1] = {1.0f};
+static const float conv_c17[1] = {1.0f};
 /* conv2d — conv.dnn:5: features = image |> conv2d(3, kernel = 3, pad = 1) |> relu |> maxpool(2);
  * in0: image [1, 8, 8], in1: features.0.weight [3, 1, 3, 3], in2: features.0.bias [3] → out: [3, 8, 8] */
 static void conv_features_0_conv2d(float *out, const float *in0, const float *in1, const float *in2, int n) {
@@ -49,29 +49,9 @@ static void conv_loss_cross_entropy(float *out, const float *in0, const int32_t 
     /* 15 lines */
 }
 /* l2 — conv.dnn:8: loss cross_entropy(logits, label) + 1e-4 * l2(weights);
- * in0: features.0.weight [3, 1, 3, 3] → out: [] */
-static void conv_loss_l2(float *out, const float *in0, int n) {
-    /* 13 lines */
-}
-/* l2 — conv.dnn:8: loss cross_entropy(logits, label) + 1e-4 * l2(weights);
- * in0: logits.1.weight [4, 48] → out: [] */
-static void conv_loss_l2_2(float *out, const float *in0, int n) {
-    (void)n;
-    float part[8] = {0};
-    for (int i = 0; i < 192; i += 8)
-        for (int k = 0; k < 8; k++) {
-            const float x = in0[i + k];
-            part[k] += x * x;
-        }
-    float acc = ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
-    out[0] = acc;
-}
-/* add — conv.dnn:8: loss cross_entropy(logits, label) + 1e-4 * l2(weights);
- * in0: [], in1: [] → out: [] */
-static void conv_loss_add(float *out, const float *in0, const float *in1, int n) {
-    (void)n;
-    for (int i = 0; i < 1; i++)
-        out[i] = in0[i] + in1[i];
+ * in0: features.0.weight [3, 1, 3, 3], in1: logits.1.weight [4, 48] → out: [] */
+static void conv_loss_l2(float *out, const float *in0, const float *in1, int n) {
+    /* 21 lines */
 }
 /* mul — conv.dnn:8: loss cross_entropy(logits, label) + 1e-4 * l2(weights);
  * in0: 0.0001, in1: [] → out: [] */
@@ -80,6 +60,13 @@ static void conv_loss_mul(float *out, const float *in0, const float *in1, int n)
     (void)n;
     for (int i = 0; i < 1; i++)
         out[i] = 9.99999975e-05f * in1[i];
+}
+/* add — conv.dnn:8: loss cross_entropy(logits, label) + 1e-4 * l2(weights);
+ * in0: [], in1: [] → out: [] */
+static void conv_loss_add(float *out, const float *in0, const float *in1, int n) {
+    (void)n;
+    for (int i = 0; i < 1; i++)
+        out[i] = in0[i] + in1[i];
 }
 /* mul — conv.dnn:8: loss cross_entropy(logits, label) + 1e-4 * l2(weights);
  * in0: 1, in1: 0.0001 → out: [] */
@@ -91,22 +78,24 @@ static void conv_t_mul(float *out, const float *in0, const float *in1, int n) {
         out[i] = 1.0f * 9.99999975e-05f;
 }
 /* gradient of l2 — conv.dnn:8: loss cross_entropy(logits, label) + 1e-4 * l2(weights);
- * dy: [], in0: logits.1.weight [4, 48], out: [] → dx: [4, 48] */
-static void conv_loss_l2_grad0(float *dx, const float *dy, const float *in0, const float *out, int n) {
+ * dy: [], in0: features.0.weight [3, 1, 3, 3], in1: logits.1.weight [4, 48], out: [] → dx: [3, 1, 3, 3] */
+static void conv_loss_l2_grad0(float *dx, const float *dy, const float *in0, const float *in1, const float *out, int n) {
+    (void)in1;
     (void)out;
     (void)n;
-    for (int i = 0; i < 192; i++) {
+    for (int i = 0; i < 27; i++) {
         const float x = in0[i];
         dx[i] = dy[0] * (2.0f * x);
     }
 }
 /* gradient of l2 — conv.dnn:8: loss cross_entropy(logits, label) + 1e-4 * l2(weights);
- * dy: [], in0: features.0.weight [3, 1, 3, 3], out: [] → dx: [3, 1, 3, 3] */
-static void conv_loss_l2_grad0_2(float *dx, const float *dy, const float *in0, const float *out, int n) {
+ * dy: [], in0: features.0.weight [3, 1, 3, 3], in1: logits.1.weight [4, 48], out: [] → dx: [4, 48] */
+static void conv_loss_l2_grad1(float *dx, const float *dy, const float *in0, const float *in1, const float *out, int n) {
+    (void)in0;
     (void)out;
     (void)n;
-    for (int i = 0; i < 27; i++) {
-        const float x = in0[i];
+    for (int i = 0; i < 192; i++) {
+        const float x = in1[i];
         dx[i] = dy[0] * (2.0f * x);
     }
 }
@@ -294,11 +283,9 @@ float conv_loss(conv_model *m, const float *image, const int32_t *label, int n) 
     conv_features_2_maxpool(m->act + 1152, m->act + 384, n);
     conv_logits_1_dense(m->act + 1563, m->act + 1152, m->params + 30, m->params + 222, n);
     conv_loss_cross_entropy(m->act + 960, m->act + 1563, label, n);
-    conv_loss_l2(m->act + 961, m->params + 0, n);
-    conv_loss_l2_2(m->act + 962, m->params + 30, n);
-    conv_loss_add(m->act + 776, m->act + 961, m->act + 962, n);
-    conv_loss_mul(m->act + 777, conv_c13, m->act + 776, n);
-    conv_loss_add(m->act + 1571, m->act + 960, m->act + 777, n);
+    conv_loss_l2(m->act + 961, m->params + 0, m->params + 30, n);
+    conv_loss_mul(m->act + 776, conv_c13, m->act + 961, n);
+    conv_loss_add(m->act + 1571, m->act + 960, m->act + 776, n);
     return (m->act + 1571)[0];
 }
 float conv_backward(conv_model *m, const float *image, const int32_t *label, int n) {
@@ -310,16 +297,14 @@ float conv_backward(conv_model *m, const float *image, const int32_t *label, int
     conv_features_2_maxpool(m->act + 1152, m->act + 384, n);
     conv_logits_1_dense(m->act + 1563, m->act + 1152, m->params + 30, m->params + 222, n);
     conv_loss_cross_entropy(m->act + 960, m->act + 1563, label, n);
-    conv_loss_l2(m->act + 961, m->params + 0, n);
-    conv_loss_l2_2(m->act + 962, m->params + 30, n);
-    conv_loss_add(m->act + 776, m->act + 961, m->act + 962, n);
-    conv_loss_mul(m->act + 777, conv_c13, m->act + 776, n);
-    conv_loss_add(m->act + 1571, m->act + 960, m->act + 777, n);
+    conv_loss_l2(m->act + 961, m->params + 0, m->params + 30, n);
+    conv_loss_mul(m->act + 776, conv_c13, m->act + 961, n);
+    conv_loss_add(m->act + 1571, m->act + 960, m->act + 776, n);
     /* backward */
-    conv_t_mul(m->act + 963, conv_c19, conv_c13, n);
-    conv_loss_l2_grad0(m->act + 768, m->act + 963, m->params + 30, m->act + 962, n);
-    conv_loss_l2_grad0_2(m->act + 1536, m->act + 963, m->params + 0, m->act + 961, n);
-    conv_loss_cross_entropy_grad0(m->act + 1344, conv_c19, m->act + 1563, label, m->act + 960, n);
+    conv_t_mul(m->act + 962, conv_c17, conv_c13, n);
+    conv_loss_l2_grad0(m->act + 1536, m->act + 962, m->params + 0, m->params + 30, m->act + 961, n);
+    conv_loss_l2_grad1(m->act + 768, m->act + 962, m->params + 0, m->params + 30, m->act + 961, n);
+    conv_loss_cross_entropy_grad0(m->act + 1344, conv_c17, m->act + 1563, label, m->act + 960, n);
     conv_logits_1_dense_grad0(m->act + 1248, m->act + 1344, m->act + 1152, m->params + 30, m->params + 222, m->act + 1563, n);
     conv_logits_1_dense_grad1(m->act + 960, m->act + 1344, m->act + 1152, m->params + 30, m->params + 222, m->act + 1563, n);
     conv_logits_1_dense_grad2(m->grads + 222, m->act + 1344, m->act + 1152, m->params + 30, m->params + 222, m->act + 1563, n);
