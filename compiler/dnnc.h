@@ -3,7 +3,7 @@
  *
  * The driver (main.c, through pipeline.c) runs: parse (grammar/, ast.c) →
  * lower.c (AST → IR graph) → shape.c (shape rules) → autodiff.c (backward
- * graph) → plan.c (memory) → emit.c (C). Each pass has one entry function
+ * graph) → ir.c's fold_constants → plan.c (memory) → emit.c (C). Each pass has one entry function
  * taking and returning plain data; passes report every error they find and
  * the driver stops between passes when there was one. Below the passes:
  * util.c, the IR (ir.c), printing C (cprint.c), call binding (bind.c) and
@@ -274,6 +274,9 @@ long shape_size(const Shape *s);        /* elements; LONG_MAX if that overflows 
 long mul_capped(long a, long b);         /* a * b, or LONG_MAX on overflow */
 Value *ir_binary(Graph *g, OpKind op, Value *a, Value *b, Loc loc); /* ir_node(g, op, loc, a, b, NULL) */
 Value *ir_node(Graph *g, OpKind op, Loc loc, Value *a, Value *b, Value *c); /* operands a[, b[, c]], unshaped */
+/* Arithmetic whose operands are all constants (per-sample scalars) becomes
+ * a constant of the same float bits, so no step computes it. */
+void fold_constants(Graph *g);
 
 /* ---- cprint.c: printing C ----------------------------------------------- */
 

@@ -107,6 +107,21 @@ static const char *op_call(const Value *v) {
     return shown_attrs ? arena_printf("%s)", text) : text;
 }
 
+/* A constant as written: a folded one (fold_constants) holds a float, shown
+ * in the fewest digits that give that float back, "0.0001". */
+static const char *constant_text(const Value *c) {
+    double x = c->attr[0];
+    const char *exact = num_str(x);
+    if ((double)(float)x != x || strlen(exact) <= 9)
+        return exact;
+    for (int digits = 1; digits < 9; digits++) {
+        const char *s = arena_printf("%.*g", digits, x);
+        if ((float)strtod(s, NULL) == (float)x)
+            return s;
+    }
+    return arena_printf("%.9g", x);
+}
+
 /* What a step computes. Arithmetic with a constant reads as a formula
  * ("0.0001 * x"); other constant operands are listed below the op. */
 static const char *op_text(const Value *v) {
@@ -120,13 +135,13 @@ static const char *op_text(const Value *v) {
     if (v->op < (int)sizeof sym && sym[v->op] && v->nin == 2 &&
         (v->in[0]->op == OP_constant || v->in[1]->op == OP_constant)) {
         const Value *a = v->in[0], *b = v->in[1];
-        return arena_printf("%s %c %s", a->op == OP_constant ? num_str(a->attr[0]) : "x", sym[v->op],
-                            b->op == OP_constant ? num_str(b->attr[0]) : "x");
+        return arena_printf("%s %c %s", a->op == OP_constant ? constant_text(a) : "x", sym[v->op],
+                            b->op == OP_constant ? constant_text(b) : "x");
     }
     for (int k = 0; k < v->nin; k++)
         if (v->in[k] && v->in[k]->op == OP_constant)
             text = arena_printf("%s\n%s = %s", text, v->op == OP_backward && k == 0 ? "dy" : arena_printf("in%d", k),
-                                num_str(v->in[k]->attr[0]));
+                                constant_text(v->in[k]));
     return text;
 }
 

@@ -99,6 +99,9 @@ expect xor-backward "$tmp/xor.dot" 'subgraph cluster_backward' \
     'label="grad h.weight"' 'label="grad out.bias"'
 count xor-grad-stores "$tmp/xor.dot" 'label="grad ' 4
 count xor-gradient-flow "$tmp/xor.dot" 'color="#c62828"\]' 11
+# the penalty's gradient reads a folded constant (1 * 0.0001), shown as written
+$dnnc --emit=dot --backward models/lenet5.dnn >"$tmp/lenet-backward.dot" 2>/dev/null
+count lenet5-penalty-gradients "$tmp/lenet-backward.dot" 'label="loss\\nl2 gradient\\nw.r.t. [a-z0-9.]*weight\\ndy = 0.0001\\n' 5
 
 $dnnc --emit=dot tests/golden/cases/bn_conv.dnn >"$tmp/bn.dot" 2>/dev/null
 expect batchnorm-buffers "$tmp/bn.dot" \

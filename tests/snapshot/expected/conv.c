@@ -8,6 +8,7 @@
 /* ==== model conv ==== */
 static const float conv_c13[1] = {9.99999975e-05f};
 static const float conv_c17[1] = {1.0f};
+static const float conv_c18[1] = {9.99999975e-05f};
 /* conv2d — conv.dnn:5: features = image |> conv2d(3, kernel = 3, pad = 1) |> relu |> maxpool(2);
  * in0: image [1, 8, 8], in1: features.0.weight [3, 1, 3, 3], in2: features.0.bias [3] → out: [3, 8, 8] */
 static void conv_features_0_conv2d(float *out, const float *in0, const float *in1, const float *in2, int n) {
@@ -68,17 +69,8 @@ static void conv_loss_add(float *out, const float *in0, const float *in1, int n)
     for (int i = 0; i < 1; i++)
         out[i] = in0[i] + in1[i];
 }
-/* mul — conv.dnn:8: loss cross_entropy(logits, label) + 1e-4 * l2(weights);
- * in0: 1, in1: 0.0001 → out: [] */
-static void conv_t_mul(float *out, const float *in0, const float *in1, int n) {
-    (void)in0;
-    (void)in1;
-    (void)n;
-    for (int i = 0; i < 1; i++)
-        out[i] = 1.0f * 9.99999975e-05f;
-}
 /* gradient of l2 — conv.dnn:8: loss cross_entropy(logits, label) + 1e-4 * l2(weights);
- * dy: [], in0: features.0.weight [3, 1, 3, 3], in1: logits.1.weight [4, 48], out: [] → dx: [3, 1, 3, 3] */
+ * dy: 0.0001, in0: features.0.weight [3, 1, 3, 3], in1: logits.1.weight [4, 48], out: [] → dx: [3, 1, 3, 3] */
 static void conv_loss_l2_grad0(float *dx, const float *dy, const float *in0, const float *in1, const float *out, int n) {
     (void)in1;
     (void)out;
@@ -89,7 +81,7 @@ static void conv_loss_l2_grad0(float *dx, const float *dy, const float *in0, con
     }
 }
 /* gradient of l2 — conv.dnn:8: loss cross_entropy(logits, label) + 1e-4 * l2(weights);
- * dy: [], in0: features.0.weight [3, 1, 3, 3], in1: logits.1.weight [4, 48], out: [] → dx: [4, 48] */
+ * dy: 0.0001, in0: features.0.weight [3, 1, 3, 3], in1: logits.1.weight [4, 48], out: [] → dx: [4, 48] */
 static void conv_loss_l2_grad1(float *dx, const float *dy, const float *in0, const float *in1, const float *out, int n) {
     (void)in0;
     (void)out;
@@ -301,9 +293,8 @@ float conv_backward(conv_model *m, const float *image, const int32_t *label, int
     conv_loss_mul(m->act + 776, conv_c13, m->act + 961, n);
     conv_loss_add(m->act + 1571, m->act + 960, m->act + 776, n);
     /* backward */
-    conv_t_mul(m->act + 962, conv_c17, conv_c13, n);
-    conv_loss_l2_grad0(m->act + 1536, m->act + 962, m->params + 0, m->params + 30, m->act + 961, n);
-    conv_loss_l2_grad1(m->act + 768, m->act + 962, m->params + 0, m->params + 30, m->act + 961, n);
+    conv_loss_l2_grad0(m->act + 1536, conv_c18, m->params + 0, m->params + 30, m->act + 961, n);
+    conv_loss_l2_grad1(m->act + 768, conv_c18, m->params + 0, m->params + 30, m->act + 961, n);
     conv_loss_cross_entropy_grad0(m->act + 1344, conv_c17, m->act + 1563, label, m->act + 960, n);
     conv_logits_1_dense_grad0(m->act + 1248, m->act + 1344, m->act + 1152, m->params + 30, m->params + 222, m->act + 1563, n);
     conv_logits_1_dense_grad1(m->act + 960, m->act + 1344, m->act + 1152, m->params + 30, m->params + 222, m->act + 1563, n);
