@@ -64,7 +64,8 @@ static const char *operand_name(const Value *f, int k) {
 void name_values(Out *o) {
     Graph *g = o->g;
     o->vname = arena_alloc(sizeof(char *) * (size_t)g->nvalues);
-    Map taken = {0};
+    Map taken = {0}, counters = {0};
+    const char **base_of = arena_alloc(sizeof(char *) * (size_t)g->nvalues); /* each name before its suffix */
     static const char *const reserved[] = {"m", "n", "i", "s", "loss", "seed", "buf", "cap", "len"};
     for (size_t i = 0; i < sizeof reserved / sizeof *reserved; i++)
         map_put(&taken, reserved[i], "");
@@ -94,17 +95,27 @@ void name_values(Out *o) {
                 base = arena_printf("d%s", c_ident(grad_owner[v->offset]->name));
             else if (v->op == OP_backward)
                 base = arena_printf("d%s", o->vname[v->fwd->in[v->grad_arg]->id]);
-            else if (v->id >= g->nforward && v->nin > 0 && o->vname[v->in[0]->id] && o->vname[v->in[0]->id][0] == 'd')
-                base = o->vname[v->in[0]->id]; /* sums and reshapes of gradients */
+            else if (v->id >= g->nforward && v->nin > 0 && base_of[v->in[0]->id] && base_of[v->in[0]->id][0] == 'd')
+                base = base_of[v->in[0]->id]; /* sums and reshapes of gradients */
             else
                 base = c_ident(result ? v->name : v->label ? v->label : "t");
             const char *name = base;
             if ((map_get(&taken, name) || strcmp(arg_name(name), name)) && v->id < g->nforward)
                 name = arena_printf("%s_%s", base, op_info[v->op].name); /* the parts of one statement: loss_l2, loss_add */
-            for (int k = 2; map_get(&taken, name); k++)
-                name = arena_printf("%s_%d", base, k);
+            if (map_get(&taken, name)) { /* base_2, base_3, ...: each base counts on where it stopped */
+                int *next = map_get(&counters, base);
+                if (!next) {
+                    next = arena_alloc(sizeof *next);
+                    *next = 2;
+                    map_put(&counters, base, next);
+                }
+                do
+                    name = arena_printf("%s_%d", base, (*next)++);
+                while (map_get(&taken, name));
+            }
             map_put(&taken, name, (void *)name);
             o->vname[v->id] = name;
+            base_of[v->id] = base;
         }
 }
 

@@ -1,6 +1,7 @@
 /* pipeline.c — the passes in order, for dnnc's main() and the fuzzer:
  *
- *     parse → lower → check shapes → differentiate → plan memory → emit
+ *     parse → lower → check shapes → differentiate → fold constants →
+ *     plan memory → emit
  *
  * stopping between passes when one reported an error. Files, options and
  * exit codes are main.c's business; these take a Source and FILE streams.
@@ -36,9 +37,11 @@ bool compile_source(const Source *src, long batch, bool inference, bool embedded
             g->inference = true;
             g->train.batch = batch ? (int)batch : 1;
             g->nforward = g->nvalues;
+            fold_constants(g);
             plans[i] = plan_inference(g);
         } else {
             differentiate(g);
+            fold_constants(g);
             plans[i] = plan_memory(g);
         }
     }

@@ -341,16 +341,26 @@ const char *num_str(double x) {
 }
 
 /* The text of a source line without its indentation, for comments in
- * generated code; "" when there is no such line. */
+ * generated code: at most 120 characters ("..." after them); "" when there
+ * is no such line. */
+static const char *source_line_prefix(const char *p, int len);
+
 const char *source_line(int line) {
     const char *p, *eol;
     if (!find_line(line, &p, &eol))
         return "";
     while (p < eol && (*p == ' ' || *p == '\t'))
         p++;
-    char *s = arena_alloc((size_t)(eol - p) + 1);
-    for (int i = 0; p + i < eol; i++) /* keep comments in generated C well-formed */
-        s[i] = (p[i] == '*' && p + i + 1 < eol && p[i + 1] == '/') || (unsigned char)p[i] < 32 ||
+    if (eol - p > 120) /* a comment per call: a 100,000-term line would be printed as often */
+        return arena_printf("%s...", source_line_prefix(p, 117));
+    return source_line_prefix(p, (int)(eol - p));
+}
+
+/* The first len characters at p, made safe inside a C comment. */
+static const char *source_line_prefix(const char *p, int len) {
+    char *s = arena_alloc((size_t)len + 1);
+    for (int i = 0; i < len; i++) /* keep comments in generated C well-formed */
+        s[i] = (p[i] == '*' && i + 1 < len && p[i + 1] == '/') || (unsigned char)p[i] < 32 ||
                (unsigned char)p[i] > 126 ? '?' : p[i];
     return s;
 }
