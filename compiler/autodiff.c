@@ -55,7 +55,10 @@ void differentiate(Graph *g) {
 
     /* parameters the loss depends on: a DFS from the loss */
     bool *in_loss = arena_alloc((size_t)nforward);
-    Value **stack = arena_alloc(sizeof(Value *) * (size_t)(nforward * MAX_INPUTS + 1));
+    size_t operands = 0;
+    for (int i = 0; i < nforward; i++)
+        operands += (size_t)g->values[i]->nin;
+    Value **stack = arena_alloc(sizeof(Value *) * (operands + 1));
     int top = 0;
     stack[top++] = g->loss;
     while (top) {

@@ -36,7 +36,8 @@ void emit(Emitter *e, const char *fmt, ...) {
  * gives it for free. Literals keep the float's value exactly (0.1f becomes
  * 0.10000000149011612), so the twin computes the float model's function
  * with the same constants, rounded as doubles. Vector code has no double
- * form: the twin is emitted with the portable paths only (generic). */
+ * form: the twin is emitted with the portable paths only (generic), whose
+ * kernels, dnn_NAME_plain, become dnn_NAME_plain_f64 (dnn_kernels_plain.h). */
 const char *f64_text(const char *line) {
     static const char *const float_fns[] = {
         "expf", "exp2f", "expm1f", "logf", "log2f", "log10f", "log1pf", "sqrtf", "cbrtf", "powf", "hypotf",
@@ -55,6 +56,8 @@ const char *f64_text(const char *line) {
                 word = "double";
             else if (!strncmp(word, "dnn_v8", 6) || !strncmp(word, "DNN_V8", 6))
                 ICE("vector code in the double-precision model: %s", line);
+            else if (!strncmp(word, "dnn_", 4) && n > 10 && !strcmp(word + n - 6, "_plain"))
+                word = arena_printf("%s_f64", word); /* a kernel's plain loops in double (dnn_kernels_plain.h) */
             for (size_t k = 0; k < sizeof float_fns / sizeof *float_fns; k++)
                 if (!strcmp(word, float_fns[k]))
                     word = arena_printf("%.*s", n - 1, start);

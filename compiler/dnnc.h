@@ -3,7 +3,7 @@
  *
  * The driver (main.c, through pipeline.c) runs: parse (grammar/, ast.c) →
  * lower.c (AST → IR graph) → shape.c (shape rules) → autodiff.c (backward
- * graph) → plan.c (memory) → emit.c (C). Each pass has one entry function
+ * graph) → ir.c's fold_constants → plan.c (memory) → emit.c (C). Each pass has one entry function
  * taking and returning plain data; passes report every error they find and
  * the driver stops between passes when there was one. Below the passes:
  * util.c, the IR (ir.c), printing C (cprint.c), call binding (bind.c) and
@@ -24,7 +24,9 @@
 
 #define DNNC_VERSION "0.1.0"
 #define MAX_RANK 4        /* per-sample rank; the batch dimension is extra */
-#define MAX_INPUTS 8      /* tensor operands of one IR node */
+#define MAX_INPUTS 48     /* tensor operands of one IR node (a penalty's gradient node has the most) */
+#define NODE_INPUTS 8     /* operand slots of a new IR node; ir_operands() makes more */
+#define MAX_PENALTY (MAX_INPUTS - 2) /* tensors of one l1/l2 node: its gradient node also reads dy and the result */
 #define MAX_ATTRS 6       /* numeric attributes of one IR node */
 #define MAX_NESTING 256   /* expression depth the parser accepts */
 #define MAX_ELEMENTS (1L << 28) /* largest per-sample tensor, in elements */
@@ -52,6 +54,7 @@ void *map_get(const Map *m, const char *key);
 void map_put(Map *m, const char *key, void *val);
 const char *source_line(int line);  /* line `line` of the source, trimmed */
 const char *source_text(Loc loc);   /* the text a one-line span covers, or NULL */
+const char *source_call(Loc loc);   /* the call starting at loc, "dense(120)", if on one line and short; or NULL */
 char *arena_strdup(const char *s);
 char *arena_printf(const char *fmt, ...);
 const char *num_str(double x);      /* shortest exact form: "99999999", "0.5", "1e+10" */
@@ -159,7 +162,7 @@ typedef struct Shape {
 struct Value {
     int id;             /* index in Graph.values: creation order is topological */
     OpKind op;
-    Value *in[MAX_INPUTS];  /* operands; NULL where optional and absent */
+    Value **in;         /* operands (NODE_INPUTS slots, or ir_operands()'s); NULL where optional and absent */
     int nin;
     double attr[MAX_ATTRS]; /* op-specific numbers, named by the op's signature */
     Loc attr_loc[MAX_ATTRS];/* where each attribute was written (or the call) */
@@ -264,6 +267,7 @@ typedef struct Graph {
 } Graph;
 
 Value *new_value(Graph *g, OpKind op, Loc loc);
+void ir_operands(Value *v, int n);      /* room for n operands (at most MAX_INPUTS) */
 void push_value(Value ***arr, int *n, Value *v); /* appends to a growing array */
 void mark_needed(const Graph *g, const Value *root, bool *needed); /* sets needed[] for root and what it reads */
 const char *shape_str(const Shape *s);   /* "[16, 5, 5]" */
@@ -271,6 +275,9 @@ long shape_size(const Shape *s);        /* elements; LONG_MAX if that overflows 
 long mul_capped(long a, long b);         /* a * b, or LONG_MAX on overflow */
 Value *ir_binary(Graph *g, OpKind op, Value *a, Value *b, Loc loc); /* ir_node(g, op, loc, a, b, NULL) */
 Value *ir_node(Graph *g, OpKind op, Loc loc, Value *a, Value *b, Value *c); /* operands a[, b[, c]], unshaped */
+/* Arithmetic whose operands are all constants (per-sample scalars) becomes
+ * a constant of the same float bits, so no step computes it. */
+void fold_constants(Graph *g);
 
 /* ---- cprint.c: printing C ----------------------------------------------- */
 
@@ -289,6 +296,7 @@ struct Emitter {
     const char *dim_names[16];
     long dim_values[16];
     bool f64;           /* --main's double-precision twin: emit() prints each line through f64_text() */
+    FILE *defs;         /* definitions the step needs before it (a fused step's activation) */
 };
 void emit(Emitter *e, const char *fmt, ...);  /* one indented line */
 /* A line of float C as double C: `float` → `double`, 1.5f → the same value

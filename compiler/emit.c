@@ -17,163 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- buffers ------------------------------------------------------------------------ */
-
-/* The C expression for a value's buffer at a call site. */
-static const char *ptr(const Out *o, const Value *v) {
-    if (!v)
-        return "NULL";
-    while (v->alias_of)
-        v = v->alias_of;
-    switch (v->area) {
-    case AREA_PARAM: return arena_printf("%s + %d", o->weights ? arena_printf("%s_weights", o->name) : "m->params", v->offset);
-    case AREA_GRAD:  return arena_printf("m->grads + %d", v->offset);
-    case AREA_ACT:   return arena_printf("m->act + %d", v->offset);
-    case AREA_INPUT:
-    case AREA_TARGET: return arg_name(v->name);
-    case AREA_CONST: return arena_printf("%s_c%d", o->name, v->id);
-    default: ICE("value %%%d has no storage", v->id);
-    }
-}
-
 static bool is_leaf(const Value *v) {
     return v->op == OP_param || v->op == OP_input || v->op == OP_target || v->op == OP_constant;
-}
-
-/* ---- step functions ------------------------------------------------------------------ */
-
-static const char *describe_operand(const Value *x) {
-    if (!x)
-        return "none";
-    const char *shape = x->dtype == DT_CLASS ? arena_printf("class(%d)", x->classes) : shape_str(&x->shape);
-    if (x->op == OP_constant)
-        return arena_printf("%g", x->attr[0]);
-    if (x->name && (is_leaf(x) || x->op != OP_backward))
-        return arena_printf("%s %s", x->name, shape);
-    return shape;
-}
-
-/* Prints (once) the step function of node v; records its name. */
-static void emit_step(Out *o, Value *v) {
-    bool backward = v->op == OP_backward;
-    const Value *op_node = backward ? v->fwd : v;
-    const char *opname = op_info[op_node->op].name;
-    if (v->fused_conv) /* conv2d → activation → pool in one step */
-        opname = arena_printf("conv2d_%s%s%s", v->fused_act ? op_info[v->fused_act->op].name : "",
-                              v->fused_act ? "_" : "", opname);
-
-    /* parameters: result, operands, sample count */
-    char sig[1024];
-    const char **params = arena_alloc(sizeof(char *) * (MAX_INPUTS + 6));
-    int np = 0;
-    const char *scalar = o->f64 ? "double" : "float";
-    size_t len = (size_t)snprintf(sig, sizeof sig, "(%s *%s", scalar, backward ? "dx" : "out");
-    params[np++] = backward ? "dx" : "out";
-    for (int k = 0; k < v->nin; k++) {
-        const char *pname = backward ? (k == 0 ? "dy" : k == v->nin - 1 ? "out" : arena_printf("in%d", k - 1))
-                                     : arena_printf("in%d", k);
-        const Value *x = v->in[k];
-        const char *type = x && x->dtype == DT_CLASS ? "const int32_t *" : arena_printf("const %s *", scalar);
-        len += (size_t)snprintf(sig + len, sizeof sig - len, ", %s%s", type, pname);
-        params[np++] = pname;
-    }
-    int flags = op_info[op_node->op].flags;
-    if (flags & F_MODE && !backward) {
-        len += (size_t)snprintf(sig + len, sizeof sig - len, ", int training");
-        params[np++] = "training";
-    }
-    if (flags & F_RNG && !backward) {
-        len += (size_t)snprintf(sig + len, sizeof sig - len, ", dnn_rng *rng");
-        params[np++] = "rng";
-    }
-    len += (size_t)snprintf(sig + len, sizeof sig - len, ", int n");
-    params[np++] = "n";
-
-    /* the body, into memory so unused parameters can be marked */
-    char *body = NULL;
-    size_t body_len = 0;
-    FILE *mem = open_memstream(&body, &body_len);
-    if (!mem)
-        ICE("open_memstream failed");
-    /* the twin takes the portable paths: the generic ones have no vector code */
-    Emitter e = {mem, o->g, 1, (o->small && !backward) || o->f64, 0, {0}, {0}, o->f64};
-    op_emit(&e, v);
-    fclose(mem);
-    const char *args = "";
-    for (int k = 0; k < e.ndims; k++) { /* --optimize=size: the sizes are parameters too */
-        len += (size_t)snprintf(sig + len, sizeof sig - len, ", int %s", e.dim_names[k]);
-        args = arena_printf("%s, %ld", args, e.dim_values[k]);
-    }
-    o->dim_args[v->id] = args;
-    snprintf(sig + len, sizeof sig - len, ") ");
-    char *voids = arena_alloc(64 * (size_t)np + 1);
-    for (int k = 0; k < np; k++) {
-        size_t pl = strlen(params[k]);
-        bool used = false;
-        for (const char *p = body; (p = strstr(p, params[k])); p += pl)
-            if ((p == body || !(isalnum((unsigned char)p[-1]) || p[-1] == '_')) &&
-                !(isalnum((unsigned char)p[pl]) || p[pl] == '_'))
-                used = true;
-        if (!used)
-            sprintf(voids + strlen(voids), "    (void)%s;\n", params[k]);
-    }
-    const char *whole = arena_printf("%s{\n%s%s}\n", sig, voids, body);
-    free(body);
-
-    const char *existing = map_get(&o->bodies, whole);
-    if (existing) {
-        o->fn[v->id] = existing;
-        return;
-    }
-    const char *base = arena_printf("%s_%s_%s%s", o->name, c_ident(v->label ? v->label : "t"), opname,
-                                    backward ? arena_printf("_grad%d", v->grad_arg) : "");
-    const char *name = base;
-    for (int k = 2; map_get(&o->fn_names, name); k++)
-        name = arena_printf("%s_%d", base, k);
-    map_put(&o->fn_names, name, (void *)name);
-    map_put(&o->bodies, whole, (void *)name);
-    o->fn[v->id] = name;
-
-    /* a comment naming the .dnn line and the operands */
-    fprintf(o->c, "/* %s%s — %s:%d: %s\n", backward ? "gradient of " : "", opname,
-            o->source, v->stmt_line ? v->stmt_line : v->loc.first_line,
-            source_line(v->stmt_line ? v->stmt_line : v->loc.first_line));
-    fprintf(o->c, " *");
-    for (int k = 0; k < v->nin; k++)
-        fprintf(o->c, " %s: %s%s", params[k + 1], describe_operand(v->in[k]), k + 1 < v->nin ? "," : "");
-    fprintf(o->c, " → %s: %s */\n", params[0], shape_str(&v->shape));
-    fprintf(o->c, "static void %s%s\n", name, whole);
-}
-
-/* --check-finite: how m->nonfinite names the value v computes, by its
- * layer's .dnn name: "h (dense, line 6)", "gradient at h (dense, line 6)"
- * (of its input), "gradient of h.weight at h (dense, line 6)", "gradient
- * of h.weight" (as stored). */
-static const char *finite_label(const Value *v) {
-    if (v->op == OP_grad_store)
-        return arena_printf("gradient of %s", v->grad_of->name);
-    const Value *f = v->fwd ? v->fwd : v, *of = v->fwd ? v->fwd->in[v->grad_arg] : NULL;
-    const char *name = f->label ? f->label : f->name ? f->name : "(unnamed)";
-    return arena_printf("%s%s%s%s (%s, line %d)", v->fwd ? "gradient " : "",
-                        of && of->op == OP_param ? arena_printf("of %s ", of->name) : "", v->fwd ? "at " : "", name,
-                        op_info[f->op].name, f->stmt_line ? f->stmt_line : f->loc.first_line);
-}
-
-/* A call of v's step function (with --check-finite, then the check of its result). */
-static void emit_call(Out *o, const Value *v) {
-    fprintf(o->c, "    %s(%s", o->fn[v->id], ptr(o, v));
-    for (int k = 0; k < v->nin; k++)
-        fprintf(o->c, ", %s", ptr(o, v->in[k]));
-    int flags = op_info[v->op].flags;
-    bool infer = o->g->inference; /* no training flag, no generator: eval mode */
-    /* m->training: 1 train mode; 2 NAME_forward_mc, where layers that sample (dropout)
-       do as in training and the others (batchnorm) as in eval */
-    const char *mode = infer ? ", 0" : flags & F_RNG ? ", m->training" : ", m->training == 1";
-    fprintf(o->c, "%s%s, n%s);\n", flags & F_MODE ? mode : "",
-            flags & F_RNG ? (infer ? ", NULL" : ", &m->rng") : "", o->dim_args[v->id] ? o->dim_args[v->id] : "");
-    if (o->g->check_finite && !o->f64)
-        fprintf(o->c, "    if (!m->nonfinite && !%s_finite(%s, %s))\n        m->nonfinite = \"%s\";\n", o->name, ptr(o, v),
-                v->op == OP_grad_store ? count_of(v->grad_of) : count_of(v), finite_label(v));
 }
 
 /* --check-finite: the test behind m->nonfinite. */
@@ -218,8 +63,22 @@ static void void_unused(Out *o, const bool *needed, bool targets) {
 static void emit_calls(Out *o, const bool *needed, int from, int to) {
     for (int i = from; i < to; i++) {
         Value *v = o->g->values[i];
-        if (needed[v->id] && o->fn[v->id])
+        if (needed[v->id] && o->steps[v->id])
             emit_call(o, v);
+    }
+}
+
+/* The steps of every value entry points may compute: each forward node's
+ * (of those for_outputs and for_loss need), each backward layer's. */
+static void emit_steps(Out *o, const bool *for_outputs) {
+    Graph *g = o->g;
+    for (int i = 0; i < g->nvalues;) {
+        Value *v = g->values[i];
+        int count = step_group(g, i);
+        if (!is_leaf(v) && !v->alias_of && !v->fused &&
+            (o->for_loss[i] || (for_outputs && for_outputs[i]) || i >= g->nforward))
+            emit_step(o, g->values + i, count);
+        i += count;
     }
 }
 
@@ -231,14 +90,16 @@ static void emit_forward(Out *o, const char *suffix, int mode) {
     fprintf(c, "void %s_forward%s(%s) {\n", n, suffix, entry_params(o, false, true));
     fprintf(c, "    if (n < 1 || n > %s_BATCH)\n        return;\n", N);
     void_unused(o, o->for_outputs, false);
+    begin_body(o);
     if (!g->inference)
-        fprintf(c, "    m->training = %d;\n", mode);
+        fprintf(o->c, "    m->training = %d;\n", mode);
     emit_calls(o, o->for_outputs, 0, g->nforward);
     for (int i = 0; i < g->noutputs; i++)
-        fprintf(c, "    memcpy(%s, %s, sizeof(float) * (size_t)n * %s_%s_SIZE);\n", arg_name(c_ident(g->output_names[i])),
-                ptr(o, g->outputs[i]), N, upper(c_ident(g->output_names[i])));
+        fprintf(o->c, "    memcpy(%s, %s, sizeof(float) * (size_t)n * %s_%s_SIZE);\n", arg_name(c_ident(g->output_names[i])),
+                local(o, g->outputs[i]), N, upper(c_ident(g->output_names[i])));
     if (mode)
-        fprintf(c, "    m->training = 0;\n");
+        fprintf(o->c, "    m->training = 0;\n");
+    end_body(o);
     fprintf(c, "}\n\n");
 }
 
@@ -270,13 +131,15 @@ static void emit_entry_points(Out *o) {
     if (has_sampling_layer(g))
         emit_forward(o, "_mc", 2);
 
-    const char *loss = ptr(o, g->loss);
     fprintf(c, "float %s_loss(%s) {\n", n, entry_params(o, true, false));
     fprintf(c, "    if (n < 1 || n > %s_BATCH)\n        return NAN;\n", N);
     void_unused(o, o->for_loss, true);
-    fprintf(c, "    m->training = 0;\n");
+    begin_body(o);
+    fprintf(o->c, "    m->training = 0;\n");
     emit_calls(o, o->for_loss, 0, g->nforward);
-    fprintf(c, "    return (%s)[0];\n}\n\n", loss);
+    fprintf(o->c, "    return %s[0];\n", local(o, g->loss));
+    end_body(o);
+    fprintf(c, "}\n\n");
 
     bool *all = arena_alloc((size_t)g->nvalues);
     memcpy(all, o->for_loss, (size_t)g->nforward);
@@ -288,12 +151,15 @@ static void emit_entry_points(Out *o) {
     fprintf(c, "float %s_backward(%s) {\n", n, entry_params(o, true, false));
     fprintf(c, "    if (n < 1 || n > %s_BATCH)\n        return NAN;\n%s", N, one);
     void_unused(o, o->for_loss, true);
-    fprintf(c, "    m->training = 1;\n");
+    begin_body(o);
+    fprintf(o->c, "    m->training = 1;\n");
     emit_calls(o, all, 0, g->nforward);
-    fprintf(c, "    /* backward */\n");
+    fprintf(o->c, "    /* backward */\n");
     emit_calls(o, all, g->nforward, g->nvalues);
-    fprintf(c, "    m->training = 0;\n");
-    fprintf(c, "    return (%s)[0];\n}\n\n", loss);
+    fprintf(o->c, "    m->training = 0;\n");
+    fprintf(o->c, "    return %s[0];\n", local(o, g->loss));
+    end_body(o);
+    fprintf(c, "}\n\n");
 
     char args[1024] = "m";
     for (int i = 0; i < g->ninputs; i++)
@@ -380,22 +246,6 @@ static void emit_tensor_api(Out *o) {
     fprintf(c, "}\n\n");
 }
 
-/* Which values the emitted steps read (constants are printed only when
- * one does): steps for the loss and every backward step, and those for
- * the outputs when for_outputs is given. */
-static bool *values_read(const Out *o, const bool *for_outputs) {
-    const Graph *g = o->g;
-    bool *read = arena_alloc((size_t)g->nvalues);
-    for (int i = 0; i < g->nvalues; i++) {
-        const Value *v = g->values[i];
-        if (!is_leaf(v) && !v->alias_of && !v->fused && (o->for_loss[i] || (for_outputs && for_outputs[i]) || i >= g->nforward))
-            for (int k = 0; k < v->nin; k++)
-                if (v->in[k])
-                    read[v->in[k]->id] = true;
-    }
-    return read;
-}
-
 /* ---- the double-precision twin (--main) ----------------------------------------------------
  * The training program's gradcheck compares the gradient of NAME_backward
  * with central differences of the loss. In float32 those resolve little
@@ -411,10 +261,9 @@ static void emit_f64_twin(const Out *model) {
     t.name = arena_printf("%s_f64", model->name);
     t.f64 = true;
     t.bodies = (Map){0};
-    t.fn = arena_alloc(sizeof(char *) * (size_t)g->nvalues);
+    t.steps = arena_alloc(sizeof(Step *) * (size_t)g->nvalues);
     t.dim_args = arena_alloc(sizeof(char *) * (size_t)g->nvalues);
     const char *n = t.name;
-    const bool *read = values_read(&t, NULL);
     fprintf(c, "/* ==== model %s in double precision, for the training program's gradcheck ==== */\n\n", g->name);
     fprintf(c, "typedef struct %s_model {\n", n);
     fprintf(c, "    double params[%ld]; /* laid out like %s_model's */\n", t.plan->params, model->name);
@@ -423,32 +272,24 @@ static void emit_f64_twin(const Out *model) {
     fprintf(c, "    int training;\n");
     fprintf(c, "    dnn_rng rng; /* from %s_model's: dropout draws the same masks */\n", model->name);
     fprintf(c, "} %s_model;\n\n", n);
-    for (int i = 0; i < g->nvalues; i++) {
-        Value *v = g->values[i];
-        if (v->op == OP_constant && read[i])
-            fprintf(c, "%s\n", f64_text(arena_printf("static const float %s_c%d[1] = {%s};", n, v->id,
-                                                     flit(v->attr[0]))));
-    }
-    fputc('\n', c);
-    for (int i = 0; i < g->nvalues; i++) {
-        Value *v = g->values[i];
-        if (!is_leaf(v) && !v->alias_of && !v->fused && (t.for_loss[i] || i >= g->nforward))
-            emit_step(&t, v);
-    }
+    emit_steps(&t, NULL);
+    emit_constants(&t);
     bool *all = arena_alloc((size_t)g->nvalues);
     memcpy(all, t.for_loss, (size_t)g->nforward);
     for (int i = g->nforward; i < g->nvalues; i++)
         all[i] = true;
-    const char *loss = ptr(&t, g->loss);
     for (int grads = 0; grads < 2; grads++) {
         fprintf(c, "/* train mode: the loss%s */\n", grads ? " and the gradients" : "");
         fprintf(c, "static double %s_%s(%s) {\n", n, grads ? "backward" : "loss", entry_params(&t, true, false));
         void_unused(&t, t.for_loss, true);
-        fprintf(c, "    m->training = 1;\n");
+        begin_body(&t);
+        fprintf(t.c, "    m->training = 1;\n");
         emit_calls(&t, grads ? all : t.for_loss, 0, g->nforward);
         if (grads)
             emit_calls(&t, all, g->nforward, g->nvalues);
-        fprintf(c, "    return (%s)[0];\n}\n\n", loss);
+        fprintf(t.c, "    return %s[0];\n", local(&t, g->loss));
+        end_body(&t);
+        fprintf(c, "}\n\n");
     }
 }
 
@@ -550,7 +391,9 @@ bool emit_model(Graph *g, const Plan *plan, const EmitOptions *opt, FILE *c, FIL
         return false;
     }
 
-    o.fn = arena_alloc(sizeof(char *) * (size_t)g->nvalues);
+    o.steps = arena_alloc(sizeof(Step *) * (size_t)g->nvalues);
+    o.locals = arena_alloc(sizeof(Value *) * (size_t)g->nvalues);
+    o.declared = arena_alloc((size_t)g->nvalues);
     o.dim_args = arena_alloc(sizeof(char *) * (size_t)g->nvalues);
     o.for_outputs = arena_alloc((size_t)g->nvalues);
     o.for_loss = arena_alloc((size_t)g->nvalues);
@@ -562,21 +405,9 @@ bool emit_model(Graph *g, const Plan *plan, const EmitOptions *opt, FILE *c, FIL
     emit_header(&o);
 
     fprintf(c, "/* ==== model %s ==== */\n\n", g->name);
-    bool *read = values_read(&o, o.for_outputs);
-    for (int i = 0; i < g->nvalues; i++) { /* constants */
-        Value *v = g->values[i];
-        if (v->op == OP_constant && read[i])
-            fprintf(c, "static const float %s_c%d[1] = {%s};\n", o.name, v->id, flit(v->attr[0]));
-    }
-    fputc('\n', c);
-    int (*ranges)[2] = arena_alloc(sizeof(int[2]) * (size_t)(g->nparams + 1));
-    if (!g->inference && trainable_ranges(g, ranges)) /* none when every parameter is frozen */
-        emit_update_fn(&o);
-    for (int i = 0; i < g->nvalues; i++) {
-        Value *v = g->values[i];
-        if (!is_leaf(v) && !v->alias_of && !v->fused && (o.for_loss[i] || o.for_outputs[i] || i >= g->nforward))
-            emit_step(&o, v);
-    }
+    name_values(&o);
+    emit_steps(&o, o.for_outputs);
+    emit_constants(&o);
     if (g->check_finite)
         emit_finite_fn(&o);
     emit_tensor_api(&o);

@@ -1,6 +1,7 @@
 /* emit_update.c — the model's initialisation and training state: NAME_init's
  * filling of each parameter (init rules), the optimizer's update of
- * torch.optim step for step (NAME_update, NAME_step), the learning-rate
+ * torch.optim step for step (NAME_step: the kernels of
+ * runtime/dnn_kernels_update.h), the learning-rate
  * schedule (NAME_schedule, NAME_set_epoch) and NAME_set_hparam. What each
  * optimizer keeps and takes is optim.c's table.
  */
@@ -102,62 +103,9 @@ static void emit_clip(FILE *c, double max_norm, int (*ranges)[2], int nr) {
     fprintf(c, "    }\n");
 }
 
-/* The update of one parameter i, or with `vector` of the 8 from i: the
- * same operations in the same order on float or dnn_v8 values (IEEE
- * element-wise, so the two agree bit for bit). The vector form is written
- * out because gcc will not vectorise sqrtf without -fno-math-errno. The
- * hyper-parameters are the float locals emit_update_fn declares. */
-static void emit_update(FILE *c, const Train *t, bool vector) {
-    const char *opt = t->optimizer, *T = vector ? "dnn_v8" : "float", *sqrt = vector ? "dnn_v8_sqrt" : "sqrtf";
-#define LOAD(state) (vector ? "dnn_v8_load(m->" state " + i)" : "m->" state "[i]")
-#define STORE(state, value)                                                                                            \
-    (vector ? fprintf(c, "        dnn_v8_store(m->" state " + i, %s);\n", value)                                       \
-            : fprintf(c, "        m->" state "[i] = %s;\n", value))
-    fprintf(c, "        %s g = %s, p = %s;\n", T, LOAD("grads"), LOAD("params"));
-    if (strcmp(opt, "adamw")) /* a run-time weight decay; PyTorch skips the term at 0 */
-        fprintf(c, "        if (weight_decay != 0.0f)\n            g += weight_decay * p;\n");
-    if (!strcmp(opt, "sgd")) {
-        if (t->momentum > 0) {
-            fprintf(c, "        const %s buf = first ? g : %s * momentum + one_minus_dampening * g;\n", T, LOAD("momentum_buffer"));
-            STORE("momentum_buffer", "buf");
-            if (t->nesterov)
-                fprintf(c, "        g = g + momentum * buf;\n");
-            else
-                fprintf(c, "        g = buf;\n");
-        }
-        fprintf(c, "        p -= lr * g;\n");
-    } else if (is_adam(t)) {
-        if (!strcmp(opt, "adamw"))
-            fprintf(c, "        p *= 1.0f - lr * weight_decay;\n");
-        fprintf(c, "        const %s avg = %s * beta1 + g * one_minus_beta1;\n", T, LOAD("exp_avg"));
-        fprintf(c, "        const %s avg_sq = %s * beta2 + one_minus_beta2 * g * g;\n", T, LOAD("exp_avg_sq"));
-        STORE("exp_avg", "avg");
-        STORE("exp_avg_sq", "avg_sq");
-        fprintf(c, "        const %s denom = %s(avg_sq) / bc2_sqrt + eps;\n", T, sqrt);
-        fprintf(c, "        p -= step_size * (avg / denom);\n");
-    } else if (!strcmp(opt, "adagrad")) {
-        fprintf(c, "        const %s sum = %s + g * g;\n", T, LOAD("state_sum"));
-        STORE("state_sum", "sum");
-        fprintf(c, "        p -= lr * (g / (%s(sum) + eps));\n", sqrt);
-    } else { /* rmsprop */
-        fprintf(c, "        const %s square_avg = %s * alpha + one_minus_alpha * g * g;\n", T, LOAD("square_avg"));
-        STORE("square_avg", "square_avg");
-        fprintf(c, "        const %s avg = %s(square_avg) + eps;\n", T, sqrt);
-        if (t->momentum > 0) {
-            fprintf(c, "        const %s buf = %s * momentum + g / avg;\n", T, LOAD("momentum_buffer"));
-            STORE("momentum_buffer", "buf");
-            fprintf(c, "        p -= lr * buf;\n");
-        } else
-            fprintf(c, "        p -= lr * (g / avg);\n");
-    }
-    STORE("params", "p");
-#undef LOAD
-#undef STORE
-}
-
-/* The float locals emit_update reads, from m->hparams: each the float
- * PyTorch's kernel gets (1 - beta1 is taken in double first, as Python
- * computes it), so a value equal to the .dnn's gives the same bits. */
+/* The float locals the kernel's call reads, from m->hparams: each the
+ * float PyTorch's kernel gets (1 - beta1 is taken in double first, as
+ * Python computes it), so a value equal to the .dnn's gives the same bits. */
 static void emit_update_locals(FILE *c, const Train *t) {
     const char *opt = t->optimizer;
     fprintf(c, "    const float weight_decay = (float)m->hparams.weight_decay;\n");
@@ -173,6 +121,29 @@ static void emit_update_locals(FILE *c, const Train *t) {
         fprintf(c, "    const float alpha = (float)m->hparams.alpha, one_minus_alpha = (float)(1.0 - m->hparams.alpha);\n");
     if (strcmp(opt, "sgd"))
         fprintf(c, "    const float eps = (float)m->hparams.eps;\n");
+}
+
+/* The kernel's call (runtime/dnn_kernels_update.h) for params[from, to):
+ * 8 parameters at a time with DNN_V8, then one at a time. */
+static void emit_update_call(FILE *c, const Train *t, int from, int to) {
+    const char *opt = t->optimizer;
+    const char *at = arena_printf(" + %d", from), *count = arena_printf("%d", to - from);
+    if (!strcmp(opt, "sgd"))
+        fprintf(c, "    dnn_sgd_update(m->params%s, m->grads%s, %s, %s, lr, %s, weight_decay, %d, %s);\n", at, at,
+                t->momentum > 0 ? arena_printf("m->momentum_buffer%s", at) : "NULL", count,
+                t->momentum > 0 ? "momentum, one_minus_dampening" : "0.0f, 0.0f", t->nesterov, t->momentum > 0 ? "first" : "0");
+    else if (is_adam(t))
+        fprintf(c, "    dnn_adam_update(m->params%s, m->grads%s, m->exp_avg%s, m->exp_avg_sq%s, %s, lr, beta1, one_minus_beta1, "
+                   "beta2, one_minus_beta2, eps, weight_decay, %d, step_size, bc2_sqrt);\n",
+                at, at, at, at, count, !strcmp(opt, "adamw"));
+    else if (!strcmp(opt, "adagrad"))
+        fprintf(c, "    dnn_adagrad_update(m->params%s, m->grads%s, m->state_sum%s, %s, lr, eps, weight_decay);\n", at, at,
+                at, count);
+    else /* rmsprop */
+        fprintf(c, "    dnn_rmsprop_update(m->params%s, m->grads%s, m->square_avg%s, %s, %s, lr, alpha, one_minus_alpha, "
+                   "eps, %s, weight_decay);\n",
+                at, at, at, t->momentum > 0 ? arena_printf("m->momentum_buffer%s", at) : "NULL", count,
+                t->momentum > 0 ? "momentum" : "0.0f");
 }
 
 /* ---- run-time hyper-parameters (NAME_set_hparam) ------------------------------------------- */
@@ -205,62 +176,37 @@ static const char *hparam_valid(const Train *t, const char *name) {
     return "value >= 0.0 && isfinite(value)"; /* momentum, dampening, weight_decay, eps, alpha, min_lr */
 }
 
-/* The scalars one step's updates share (update_args: the same names, as arguments). */
-static const char *update_params(const Train *t) {
-    return is_adam(t) ? "const float lr, const int first, const float step_size, const float bc2_sqrt"
-                      : "const float lr, const int first";
-}
-static const char *update_args(const Train *t) { return is_adam(t) ? "lr, first, step_size, bc2_sqrt" : "lr, first"; }
-
-/* NAME_update(m, from, to, ...): the optimizer's update of params[from, to),
- * 8 at a time with DNN_V8, then one at a time; NAME_step calls it for every
- * trainable range (one loop in the code, not one per range). */
-void emit_update_fn(Out *o) {
-    FILE *c = o->c;
-    const Train *t = &o->g->train;
-    fprintf(c, "/* the %s update of params[from, to) */\n", t->optimizer);
-    fprintf(c, "static inline void %s_update(%s_model *m, int from, int to, %s) {\n", o->name, o->name, update_params(t));
-    fprintf(c, "    (void)lr, (void)first;\n");
-    emit_update_locals(c, t);
-    fprintf(c, "#ifdef DNN_V8\n");
-    fprintf(c, "    const int vectors_end = from + (to - from) / 8 * 8;\n");
-    fprintf(c, "    for (int i = from; i < vectors_end; i += 8) {\n");
-    emit_update(c, t, true);
-    fprintf(c, "    }\n");
-    fprintf(c, "#else\n");
-    fprintf(c, "    const int vectors_end = from;\n");
-    fprintf(c, "#endif\n");
-    fprintf(c, "    for (int i = vectors_end; i < to; i++) {\n");
-    emit_update(c, t, false);
-    fprintf(c, "    }\n");
-    fprintf(c, "}\n\n");
-}
-
-/* The update of torch.optim, step for step (PyTorch 1.13, single-tensor path). */
+/* The update of torch.optim, step for step (PyTorch 1.13, single-tensor
+ * path): the optimizer's kernel over each range of trainable parameters. */
 void emit_step_fn(Out *o) {
     FILE *c = o->c;
     const Train *t = &o->g->train;
     const char *opt = t->optimizer;
+    int (*ranges)[2] = arena_alloc(sizeof(int[2]) * (size_t)(o->g->nparams + 1));
+    int nr = trainable_ranges(o->g, ranges);
     fprintf(c, "/* torch.optim.%s */\n", optimizer_of(t)->torch);
     fprintf(c, "void %s_step(%s_model *m) {\n", o->name, o->name);
     if (t->per_step)
         fprintf(c, "    %s_schedule(m, m->step); /* per_step: the schedule counts optimizer steps */\n", o->name);
-    fprintf(c, "    const float lr = m->lr;\n");
-    fprintf(c, "    const int first = m->step == 0;\n");
+    if (nr) {
+        fprintf(c, "    const float lr = m->lr;\n");
+        if (!strcmp(opt, "sgd") && t->momentum > 0)
+            fprintf(c, "    const int first = m->step == 0;\n");
+    }
     fprintf(c, "    m->step++;\n");
-    if (is_adam(t)) {
+    if (nr && is_adam(t)) {
         fprintf(c, "    /* bias corrections in double, as PyTorch computes them */\n");
         fprintf(c, "    const double bc1 = 1.0 - pow(m->hparams.beta1, (double)m->step), bc2 = 1.0 - pow(m->hparams.beta2, (double)m->step);\n");
         fprintf(c, "    const float step_size = (float)(lr / bc1), bc2_sqrt = (float)sqrt(bc2);\n");
     }
-    int (*ranges)[2] = arena_alloc(sizeof(int[2]) * (size_t)(o->g->nparams + 1));
-    int nr = trainable_ranges(o->g, ranges);
-    if (t->clip_grad_norm > 0)
+    if (nr)
+        emit_update_locals(c, t);
+    if (nr && t->clip_grad_norm > 0)
         emit_clip(c, t->clip_grad_norm, ranges, nr);
     for (int r = 0; r < nr; r++)
-        fprintf(c, "    %s_update(m, %d, %d, %s);\n", o->name, ranges[r][0], ranges[r][1], update_args(t));
+        emit_update_call(c, t, ranges[r][0], ranges[r][1]);
     if (!nr)
-        fprintf(c, "    (void)lr, (void)first; /* every parameter is frozen */\n");
+        fprintf(c, "    /* every parameter is frozen */\n");
     if (o->g->check_finite)
         fprintf(c, "    if (!m->nonfinite && !%s_finite(m->params, %ld))\n        m->nonfinite = \"the parameters after the %s step\";\n",
                 o->name, o->plan->params, opt);

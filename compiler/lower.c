@@ -168,7 +168,10 @@ static OpKind find_op(const char *name) {
     return OP_COUNT;
 }
 
-/* l1(p)/l2(p) over a parameter set: the sum of one penalty per parameter. */
+/* l1(p)/l2(p) over a parameter set: one node whose operands are the set's
+ * tensors (its step adds their penalties in this order). A set too large
+ * for one node (its gradient node reads dy, the tensors and the result)
+ * becomes one node per tensor, added in the same order: the same sum. */
 static Value *lower_penalty(Ctx *c, OpKind op, const Node *call, const Node *set) {
     Graph *g = c->g;
     Value *sum = NULL;
@@ -177,17 +180,23 @@ static Value *lower_penalty(Ctx *c, OpKind op, const Node *call, const Node *set
         return constant(c, 0, call->loc);
     }
     size_t len = strlen(set->name);
+    Value **match = arena_alloc(sizeof(Value *) * (size_t)(g->nparams + 1));
+    int nmatch = 0;
     for (int i = 0; i < g->nparams; i++) {
         Value *p = g->params[i];
-        bool match = !strcmp(set->name, "weights") ? p->is_weight
-                   : !strcmp(set->name, "params") ? p->trainable && !p->is_buffer
-                   : !strcmp(p->name, set->name) ||
-                     (!strncmp(p->name, set->name, len) && p->name[len] == '.' && !p->is_buffer);
-        if (!match)
-            continue;
+        if (!strcmp(set->name, "weights") ? p->is_weight
+            : !strcmp(set->name, "params") ? p->trainable && !p->is_buffer
+            : !strcmp(p->name, set->name) ||
+              (!strncmp(p->name, set->name, len) && p->name[len] == '.' && !p->is_buffer))
+            match[nmatch++] = p;
+    }
+    int per_node = nmatch <= MAX_PENALTY ? nmatch : 1;
+    for (int i = 0; i < nmatch; i += per_node) {
         Value *v = new_value(g, op, call->loc);
-        v->in[0] = p;
-        v->nin = 1;
+        ir_operands(v, per_node);
+        for (int k = 0; k < per_node; k++)
+            v->in[v->nin++] = match[i + k];
+        v->attr_loc[0] = set->loc; /* summaries name the set as written */
         v->label = c->stmt;
         sum = sum ? ir_binary(g, OP_add, sum, v, call->loc) : v;
     }
@@ -238,7 +247,7 @@ static Value *lower_call(Ctx *c, const Node *call, const Node *first, Value *pip
             return NULL;
     /* the node is filled in a scratch Value first, so that a layer's
      * parameters are created (and numbered) before it */
-    Value scratch = {.op = op, .loc = call->loc, .nin = b.ntensors};
+    Value scratch = {.op = op, .loc = call->loc, .in = arena_alloc(sizeof(Value *) * NODE_INPUTS), .nin = b.ntensors};
     Value *v = &scratch;
     memcpy(v->in, in, sizeof(Value *) * (size_t)b.ntensors);
     memcpy(v->attr, b.vals, sizeof b.vals);

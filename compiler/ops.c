@@ -4,7 +4,7 @@
  *
  * The rules of the other ops are in one file per family, each ordered as
  * ops.def, each op's shape rule, emitters and gradient rule together:
- * ops_dense.c, ops_conv.c (ops_conv_lanes.c), ops_train.c, ops_arith.c,
+ * ops_dense.c, ops_conv.c, ops_train.c, ops_arith.c,
  * ops_loss.c. Shape rules check operands and set the result's per-sample
  * shape and batched flag; layer rules also give their parameters a shape
  * (the parameter's shape is inferred from its user, like PyTorch's lazy
@@ -141,6 +141,7 @@ void grad_backward(Graph *g, Value *v, Value *dy, Value **dx) {
         Value *b = new_value(g, OP_backward, v->loc);
         b->fwd = v;
         b->grad_arg = i;
+        ir_operands(b, v->nin + 2);
         b->in[b->nin++] = dy;
         for (int k = 0; k < v->nin; k++)
             b->in[b->nin++] = v->in[k];

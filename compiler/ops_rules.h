@@ -1,6 +1,5 @@
 /* ops_rules.h — what the files of the op table (ops*.c) share: the rules
- * ops.def names, the helpers of ops.c, and the conv2d kernels of
- * ops_conv_lanes.c that ops_conv.c calls. Included by ops*.c only. */
+ * ops.def names and the helpers of ops.c. Included by ops*.c only. */
 #ifndef OPS_RULES_H
 #define OPS_RULES_H
 
@@ -23,22 +22,5 @@ void set_param_shape(Value *p, Shape s, int fan_in, int fan_out);   /* a layer's
 int size_of(const Value *v);            /* per-sample elements */
 bool same_layout(const Value *a, const Value *b); /* same shape and batching */
 bool uses(const char *expr, const char *name);    /* identifier `name` occurs in C expression expr */
-
-/* ---- ops_conv_lanes.c: conv2d at speed, and what ops_conv.c shares with it ---- */
-typedef struct ConvDims {
-    int F, C, H, W, K, S, P, OH, OW, Hp, Wp; /* Hp, Wp: the zero-padded input */
-    int taps, NP, F8, C8;                    /* C·K·K, OH·OW, F and C rounded up to 8 */
-} ConvDims;
-ConvDims conv_dims(const Value *conv);
-/* The largest tile: accumulator vectors kept in registers. */
-enum { TILE_ACCS = 16 };
-void emit_pool_take(Emitter *e, bool max);                            /* a fused step's pooling of y */
-void emit_act_inplace(Emitter *e, const Value *act, const char *var); /* an activation of a float variable */
-bool conv_lanes_fit(const Emitter *e, const ConvDims *d, int lanes);
-bool conv_cols_fit(const Emitter *e, const ConvDims *d, const Value *pool, const Value *act);
-void emit_conv_fwd_lanes(Emitter *e, const Value *conv, const Value *pool, const Value *act);
-void emit_conv_fwd_cols(Emitter *e, const Value *conv, const Value *pool, const Value *act);
-void emit_conv_dw_lanes(Emitter *e, const Value *conv);
-void emit_conv_dx_lanes(Emitter *e, const Value *conv);
 
 #endif

@@ -1,6 +1,7 @@
 /* pipeline.c — the passes in order, for dnnc's main() and the fuzzer:
  *
- *     parse → lower → check shapes → differentiate → plan memory → emit
+ *     parse → lower → check shapes → differentiate → fold constants →
+ *     plan memory → emit
  *
  * stopping between passes when one reported an error. Files, options and
  * exit codes are main.c's business; these take a Source and FILE streams.
@@ -34,9 +35,11 @@ bool compile_source(const Source *src, long batch, bool inference, Compiled *out
             g->inference = true;
             g->train.batch = batch ? (int)batch : 1;
             g->nforward = g->nvalues;
+            fold_constants(g);
             plans[i] = plan_inference(g);
         } else {
             differentiate(g);
+            fold_constants(g);
             plans[i] = plan_memory(g);
         }
     }
@@ -52,7 +55,7 @@ bool emit_c_files(const Compiled *m, const CFiles *o, FILE *c, FILE *h) {
     fprintf(h, "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n");
     if (o->header_name) /* else the header's text leads the same stream */
         fprintf(c, "%s#include \"%s\"\n\n", o->stamp, o->header_name);
-    fprintf(c, "#include <math.h>\n#include <string.h>\n\n");
+    fprintf(c, "#include <math.h>\n#include <string.h>\n\n#include \"dnn_kernels.h\"\n\n");
     bool ok = true;
     for (int i = 0; i < m->count && ok; i++)
         ok = emit_model(m->graphs[i], &m->plans[i], &o->emit, c, h);

@@ -14,6 +14,12 @@ static long param_count(const Value *v) {
     return n;
 }
 
+/* The op column: a penalty names its parameter set as written, "l2(weights)". */
+static const char *op_text(const Value *v) {
+    const char *set = v->op == OP_l1 || v->op == OP_l2 ? source_text(v->attr_loc[0]) : NULL;
+    return set ? arena_printf("%s(%s)", op_info[v->op].name, set) : op_info[v->op].name;
+}
+
 /* 61706 → "61,706" */
 static const char *grouped(long n) {
     char digits[32], out[48];
@@ -53,7 +59,7 @@ void print_summary(Graph *g, FILE *out) {
         if (!v->used)
             continue;
         const char *shape = v->shape.rank ? shape_str(&v->shape) : "scalar";
-        fprintf(out, "%-24s %-14s %-18s %12s\n", v->label ? v->label : "", op_info[v->op].name, shape,
+        fprintf(out, "%-24s %-14s %-18s %12s\n", v->label ? v->label : "", op_text(v), shape,
                 grouped(param_count(v)));
     }
     fprintf(out, "%.*s\n", 71, "-----------------------------------------------------------------------------");

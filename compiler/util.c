@@ -14,6 +14,7 @@
  */
 #include "dnnc.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -340,16 +341,26 @@ const char *num_str(double x) {
 }
 
 /* The text of a source line without its indentation, for comments in
- * generated code; "" when there is no such line. */
+ * generated code: at most 120 characters ("..." after them); "" when there
+ * is no such line. */
+static const char *source_line_prefix(const char *p, int len);
+
 const char *source_line(int line) {
     const char *p, *eol;
     if (!find_line(line, &p, &eol))
         return "";
     while (p < eol && (*p == ' ' || *p == '\t'))
         p++;
-    char *s = arena_alloc((size_t)(eol - p) + 1);
-    for (int i = 0; p + i < eol; i++) /* keep comments in generated C well-formed */
-        s[i] = (p[i] == '*' && p + i + 1 < eol && p[i + 1] == '/') || (unsigned char)p[i] < 32 ||
+    if (eol - p > 120) /* a comment per call: a 100,000-term line would be printed as often */
+        return arena_printf("%s...", source_line_prefix(p, 117));
+    return source_line_prefix(p, (int)(eol - p));
+}
+
+/* The first len characters at p, made safe inside a C comment. */
+static const char *source_line_prefix(const char *p, int len) {
+    char *s = arena_alloc((size_t)len + 1);
+    for (int i = 0; i < len; i++) /* keep comments in generated C well-formed */
+        s[i] = (p[i] == '*' && i + 1 < len && p[i + 1] == '/') || (unsigned char)p[i] < 32 ||
                (unsigned char)p[i] > 126 ? '?' : p[i];
     return s;
 }
@@ -367,4 +378,25 @@ const char *source_text(Loc loc) {
         if ((unsigned char)p[i] < 32 || (unsigned char)p[i] > 126)
             return NULL;
     return arena_printf("%.*s", len, p);
+}
+
+const char *source_call(Loc loc) {
+    const char *p, *eol;
+    if (!find_line(loc.first_line, &p, &eol) || p + loc.first_column - 1 >= eol)
+        return NULL;
+    const char *start = p + loc.first_column - 1, *q = start;
+    while (q < eol && (isalnum((unsigned char)*q) || *q == '_'))
+        q++;
+    if (q == start)
+        return NULL;
+    if (q >= eol || *q != '(') /* a function without arguments: x |> relu */
+        return arena_printf("%.*s", (int)(q - start), start);
+    for (int depth = 0; q < eol; q++) {
+        depth += (*q == '(') - (*q == ')');
+        if ((unsigned char)*q < 32 || (unsigned char)*q > 126 || (*q == '*' && q[1] == '/'))
+            return NULL;
+        if (!depth)
+            return q - start < 60 ? arena_printf("%.*s", (int)(q - start + 1), start) : NULL;
+    }
+    return NULL;
 }

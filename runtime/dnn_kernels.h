@@ -143,10 +143,24 @@ static inline void dnn_parallel_run(dnn_parallel_body *body, void *ctx, int n) {
 #define DNN_PLAIN(name) dnn_##name##_plain_f64
 #include "dnn_kernels_plain.h"
 
+/* gcc looks into the loops of a kernel specialised on constant sizes and
+ * warns about iterations its own unrolling made but that never run: an
+ * index past a weight array it can see whole (--embed-weights' const
+ * arrays: -Warray-bounds), a register-block element not set (with -Os:
+ * -Wmaybe-uninitialized). The kernels index within their sizes and set
+ * what they read; tests/kernels checks them. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Warray-bounds"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include "dnn_kernels_update.h" /* first: the fused backward-plus-update kernels apply its steps */
 #include "dnn_kernels_dense.h"
 #include "dnn_kernels_conv.h"
 #include "dnn_kernels_pool.h"
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 /* #include "dnn_kernels_int8.h"      the int8 kernels, when they come (above) */
 
 #endif

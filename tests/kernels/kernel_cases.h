@@ -1,8 +1,7 @@
 /* kernel_cases.h — the cases of tests/kernels: for each line of cases.h
- * (run.sh writes it, with the generated steps in gen.h), the kernel
- * called with constant sizes as generated code will call it (TAG_fwd,
- * TAG_dx, ...) and a table row pairing it with the generated steps
- * (gen_TAG_fwd, ...). kernels.c checks them, throughput.c times them. */
+ * (generate.sh writes it) the kernel called with constant sizes, as
+ * generated code calls it (TAG_fwd, TAG_dx, ...), and a table row with its
+ * sizes. kernels.c checks them, throughput.c times them. */
 #ifndef KERNEL_CASES_H
 #define KERNEL_CASES_H
 
@@ -39,7 +38,6 @@ static inline dnn_v8x2 dnn_v8x2_fma(dnn_v8x2 a, dnn_v8x2 b, dnn_v8x2 c) {
 #endif
 
 #include "dnn_kernels.h"
-#include "gen.h" /* the generated steps, renamed gen_TAG_ROLE */
 
 /* cases.h lists the cases, one of these a line; each section below defines
  * its own kind and includes cases.h, the others expanding to nothing */
@@ -79,10 +77,6 @@ static double act_leaky_relu_f64(double x) { return x > 0.0 ? x : (double)0.01f 
 #include "cases.h"
 #undef DENSE
 
-typedef void dense_step(float *, const float *, const float *, const float *, const float *, const float *, int);
-typedef void dense_step_f64(double *, const double *, const double *, const double *, const double *,
-                            const double *, int);
-
 typedef struct {
     const char *tag;
     int in, units, bias;
@@ -92,32 +86,20 @@ typedef struct {
     void (*db)(float *, const float *, int);
     /* dweight and SGD's step in one pass; h: lr, momentum, 1 - dampening, weight decay, nesterov, first */
     void (*dw_sgd)(float *, float *, float *, const float *, const float *, int, const float *);
-    void (*gen_fwd)(float *, const float *, const float *, const float *, int);
-    dense_step *gen_dx, *gen_dw, *gen_db;
-    void (*gen_fwd_small)(float *, const float *, const float *, const float *, int, int, int);
-    void (*gen_f64_fwd)(double *, const double *, const double *, const double *, int, int, int);
-    dense_step_f64 *gen_f64_dx, *gen_f64_dw, *gen_f64_db;
 } DenseCase;
 
-#define DENSE(tag, IN, UNITS, BIAS)                                                                                    \
-    {#tag,           IN,           UNITS,           BIAS,           tag##_fwd,           tag##_dx,                     \
-     tag##_dw,       tag##_db,     tag##_dw_sgd,    gen_##tag##_fwd, gen_##tag##_dx,     gen_##tag##_dw,               \
-     gen_##tag##_db, gen_##tag##_fwd_small, gen_##tag##_f64_fwd, gen_##tag##_f64_dx, gen_##tag##_f64_dw,               \
-     gen_##tag##_f64_db},
+#define DENSE(tag, IN, UNITS, BIAS) {#tag, IN, UNITS, BIAS, tag##_fwd, tag##_dx, tag##_dw, tag##_db, tag##_dw_sgd},
 static const DenseCase dense_cases[] = {
 #include "cases.h"
 };
 #undef DENSE
 #define DENSE(...)
 
-/* ---- conv2d: CONV(tag, C, H, W, F, K, S, P, BIAS, FWD, DW, DX) ----------------------------------
- * FWD, DW, DX: the kernel the generated code used (run.sh reads its
- * comment): 0 the direct loops, 1 lanes, 2 columns in the lanes (forward),
- * 3 the rows kernel (weight gradient). */
+/* ---- conv2d: CONV(tag, C, H, W, F, K, S, P, BIAS) ------------------------------------------------ */
 
 #define OUT(H, K, S, P) (((H) + 2 * (P) - (K)) / (S) + 1)
 #undef CONV
-#define CONV(tag, C, H, W, F, K, S, P, BIAS, FWD, DW, DX)                                                             \
+#define CONV(tag, C, H, W, F, K, S, P, BIAS)                                                                         \
     static void tag##_fwd(float *o, const float *x, const float *w, const float *b, int n) {                         \
         dnn_conv2d_forward(o, x, w, BIAS ? b : NULL, n, C, H, W, F, K, S, P);                                          \
     }                                                                                                                  \
@@ -135,35 +117,24 @@ static const DenseCase dense_cases[] = {
 
 typedef struct {
     const char *tag;
-    int C, H, W, F, K, S, P, bias, fwd_kind, dw_kind, dx_kind;
+    int C, H, W, F, K, S, P, bias;
     void (*fwd)(float *, const float *, const float *, const float *, int);
     void (*dx)(float *, const float *, const float *, int);
     void (*dw)(float *, const float *, const float *, int);
     void (*db)(float *, const float *, int);
-    void (*gen_fwd)(float *, const float *, const float *, const float *, int);
-    dense_step *gen_dx, *gen_dw, *gen_db;
-    void (*gen_fwd_small)(float *, const float *, const float *, const float *, int);
-    void (*gen_f64_fwd)(double *, const double *, const double *, const double *, int);
-    dense_step_f64 *gen_f64_dx, *gen_f64_dw, *gen_f64_db;
 } ConvCase;
 
-#define CONV(tag, C, H, W, F, K, S, P, BIAS, FWD, DW, DX)                                                             \
-    {#tag,          C,              H,              W,                     F,                   K,                  \
-     S,             P,              BIAS,           FWD,                   DW,                  DX,                 \
-     tag##_fwd,     tag##_dx,       tag##_dw,       tag##_db,              gen_##tag##_fwd,     gen_##tag##_dx,     \
-     gen_##tag##_dw, gen_##tag##_db, gen_##tag##_fwd_small, gen_##tag##_f64_fwd, gen_##tag##_f64_dx, gen_##tag##_f64_dw, \
-     gen_##tag##_f64_db},
+#define CONV(tag, C, H, W, F, K, S, P, BIAS) {#tag, C, H, W, F, K, S, P, BIAS, tag##_fwd, tag##_dx, tag##_dw, tag##_db},
 static const ConvCase conv_cases[] = {
 #include "cases.h"
 };
 #undef CONV
 #define CONV(...)
 
-/* ---- conv2d → activation → pool: CONVPOOL(tag, C, H, W, F, K, S, P, BIAS, PK, PS, PP, MAX, ACT, KIND)
- * KIND: the generated code's kernel: 1 lanes, 2 columns in the lanes, 3 conv rows at a time. */
+/* ---- conv2d → activation → pool: CONVPOOL(tag, C, H, W, F, K, S, P, BIAS, PK, PS, PP, MAX, ACT) ---- */
 
 #undef CONVPOOL
-#define CONVPOOL(tag, C, H, W, F, K, S, P, BIAS, PK, PS, PP, MAX, ACT, KIND)                                          \
+#define CONVPOOL(tag, C, H, W, F, K, S, P, BIAS, PK, PS, PP, MAX, ACT)                                                \
     static void tag##_fwd(float *o, const float *x, const float *w, const float *b, int n) {                         \
         dnn_conv2d_pool_forward(o, x, w, BIAS ? b : NULL, n, C, H, W, F, K, S, P, PK, PS, PP, MAX, act_##ACT);         \
     }
@@ -172,18 +143,14 @@ static const ConvCase conv_cases[] = {
 
 typedef struct {
     const char *tag;
-    int C, H, W, F, K, S, P, bias, PK, PS, PP, max, kind;
+    int C, H, W, F, K, S, P, bias, PK, PS, PP, max;
     dnn_act act;
     double (*act_f64)(double);
     void (*fwd)(float *, const float *, const float *, const float *, int);
-    void (*gen_fwd)(float *, const float *, const float *, const float *, int);
-    void (*gen_small)(float *, const float *, const float *, const float *, int, int, int, int, int, int, int, int,
-                      int, int, int, int, int, int, int);
 } ConvPoolCase;
 
-#define CONVPOOL(tag, C, H, W, F, K, S, P, BIAS, PK, PS, PP, MAX, ACT, KIND)                                          \
-    {#tag, C, H, W, F, K, S, P, BIAS, PK, PS, PP, MAX, KIND, act_##ACT, act_##ACT##_f64, tag##_fwd, gen_##tag##_fwd, \
-     gen_##tag##_fwd_small},
+#define CONVPOOL(tag, C, H, W, F, K, S, P, BIAS, PK, PS, PP, MAX, ACT)                                                \
+    {#tag, C, H, W, F, K, S, P, BIAS, PK, PS, PP, MAX, act_##ACT, act_##ACT##_f64, tag##_fwd},
 static const ConvPoolCase convpool_cases[] = {
 #include "cases.h"
 };
@@ -206,16 +173,9 @@ typedef struct {
     int C, H, W, K, S, P, max;
     void (*fwd)(float *, const float *, int);
     void (*dx)(float *, const float *, const float *, const float *, int);
-    void (*gen_fwd)(float *, const float *, int);
-    void (*gen_dx)(float *, const float *, const float *, const float *, int);
-    void (*gen_fwd_small)(float *, const float *, int);
-    void (*gen_f64_fwd)(double *, const double *, int);
-    void (*gen_f64_dx)(double *, const double *, const double *, const double *, int);
 } PoolCase;
 
-#define POOL(tag, C, H, W, K, S, P, MAX)                                                                              \
-    {#tag,           C, H, W, K, S, P, MAX, tag##_fwd, tag##_dx, gen_##tag##_fwd, gen_##tag##_dx, gen_##tag##_fwd_small, \
-     gen_##tag##_f64_fwd, gen_##tag##_f64_dx},
+#define POOL(tag, C, H, W, K, S, P, MAX) {#tag, C, H, W, K, S, P, MAX, tag##_fwd, tag##_dx},
 static const PoolCase pool_cases[] = {
 #include "cases.h"
 };
@@ -223,66 +183,56 @@ static const PoolCase pool_cases[] = {
 #define POOL(...)
 
 /* ---- optimizer updates: UPDATE(tag, KIND) ------------------------------------------------------
- * The model tag_model (gen.h includes its header) and the generated
- * tag_update(m, from, to, lr, first[, step_size, bc2_sqrt]); the kernel is
- * called with the hyper-parameters' floats as the generated update
- * computes them. The whole model struct must come out the same. */
+ * The kernel's loop over `count` parameters (tag_update: 8 at a time with
+ * DNN_V8, then one at a time) and its step of one parameter (tag_step),
+ * with the hyper-parameters h: lr, momentum (or beta1, alpha), 1 − dampening
+ * (1 − beta1, 1 − alpha), weight decay, beta2, first (1 − beta2), eps,
+ * step_size, bc2_sqrt. s0, s1: the state arrays. */
 
-typedef void update_fn(void *m, int from, int to, float lr, int first, float step_size, float bc2_sqrt);
+typedef void update_fn(float *p, const float *g, float *s0, float *s1, int count, const float *h);
 
-/* tag_gen: the generated update; tag_ker: the kernel; tag_set: the
- * hyper-parameters, with weight decay wd */
-#define UPDATE_CASE(tag, GEN_ARGS, KERNEL_CALL, SET)                                                                  \
-    static void tag##_gen(void *m, int from, int to, float lr, int first, float step_size, float bc2_sqrt) {         \
-        (void)step_size, (void)bc2_sqrt;                                                                               \
-        tag##_update GEN_ARGS;                                                                                         \
+#define UPDATE_SGD(tag, BUFFER, NESTEROV)                                                                               \
+    static void tag##_update(float *p, const float *g, float *s0, float *s1, int count, const float *h) {           \
+        (void)s0, (void)s1;                                                                                            \
+        dnn_sgd_update(p, g, BUFFER, count, h[0], h[1], h[2], h[3], NESTEROV, (int)h[5]);                              \
     }                                                                                                                  \
-    static void tag##_ker(void *v, int from, int to, float lr, int first, float step_size, float bc2_sqrt) {         \
-        tag##_model *m = v;                                                                                            \
-        (void)lr, (void)first, (void)step_size, (void)bc2_sqrt;                                                        \
-        KERNEL_CALL;                                                                                                   \
-    }                                                                                                                  \
-    static void tag##_set(void *v, double wd) {                                                                        \
-        tag##_model *m = v;                                                                                            \
-        m->hparams.weight_decay = wd;                                                                                  \
-        SET;                                                                                                           \
+    static void tag##_step(float *p, const float *g, float *s0, float *s1, int count, const float *h) {             \
+        (void)s0, (void)s1, (void)count;                                                                               \
+        dnn_sgd_step(p, g, BUFFER, h[0], h[1], h[2], h[3], NESTEROV, (int)h[5]);                                       \
     }
-#define UPDATE_sgd(tag)                                                                                                \
-    UPDATE_CASE(tag, (m, from, to, lr, first),                                                                         \
-                dnn_sgd_update(m->params + from, m->grads + from, NULL, to - from, lr, 0.0f, 0.0f,                     \
-                               (float)m->hparams.weight_decay, 0, first),                                              \
-                (void)0)
-#define UPDATE_SGD_MOMENTUM(tag, NESTEROV, DAMPENING)                                                                  \
-    UPDATE_CASE(tag, (m, from, to, lr, first),                                                                         \
-                dnn_sgd_update(m->params + from, m->grads + from, m->momentum_buffer + from, to - from, lr,            \
-                               (float)m->hparams.momentum, (float)(1.0 - m->hparams.dampening),                       \
-                               (float)m->hparams.weight_decay, NESTEROV, first),                                       \
-                (m->hparams.momentum = 0.9, m->hparams.dampening = DAMPENING))
-#define UPDATE_sgd_momentum(tag) UPDATE_SGD_MOMENTUM(tag, 0, 0.1)
-#define UPDATE_sgd_nesterov(tag) UPDATE_SGD_MOMENTUM(tag, 1, 0.0)
+#define UPDATE_sgd(tag) UPDATE_SGD(tag, NULL, 0)
+#define UPDATE_sgd_momentum(tag) UPDATE_SGD(tag, s0, 0)
+#define UPDATE_sgd_nesterov(tag) UPDATE_SGD(tag, s0, 1)
 #define UPDATE_ADAM(tag, DECOUPLED)                                                                                    \
-    UPDATE_CASE(tag, (m, from, to, lr, first, step_size, bc2_sqrt),                                                    \
-                dnn_adam_update(m->params + from, m->grads + from, m->exp_avg + from, m->exp_avg_sq + from, to - from, \
-                                lr, (float)m->hparams.beta1, (float)(1.0 - m->hparams.beta1), (float)m->hparams.beta2, \
-                                (float)(1.0 - m->hparams.beta2), (float)m->hparams.eps,                                \
-                                (float)m->hparams.weight_decay, DECOUPLED, step_size, bc2_sqrt),                       \
-                (m->hparams.beta1 = 0.9, m->hparams.beta2 = 0.999, m->hparams.eps = 1e-8))
+    static void tag##_update(float *p, const float *g, float *s0, float *s1, int count, const float *h) {           \
+        dnn_adam_update(p, g, s0, s1, count, h[0], h[1], h[2], h[4], h[5], h[6], h[3], DECOUPLED, h[7], h[8]);         \
+    }                                                                                                                  \
+    static void tag##_step(float *p, const float *g, float *s0, float *s1, int count, const float *h) {             \
+        (void)count;                                                                                                   \
+        dnn_adam_step(p, g, s0, s1, h[0], h[1], h[2], h[4], h[5], h[6], h[3], DECOUPLED, h[7], h[8]);                  \
+    }
 #define UPDATE_adam(tag) UPDATE_ADAM(tag, 0)
 #define UPDATE_adamw(tag) UPDATE_ADAM(tag, 1)
 #define UPDATE_adagrad(tag)                                                                                            \
-    UPDATE_CASE(tag, (m, from, to, lr, first),                                                                         \
-                dnn_adagrad_update(m->params + from, m->grads + from, m->state_sum + from, to - from, lr,              \
-                                   (float)m->hparams.eps, (float)m->hparams.weight_decay),                             \
-                m->hparams.eps = 1e-10)
-#define UPDATE_RMSPROP(tag, BUFFER, MOMENTUM, SET)                                                                     \
-    UPDATE_CASE(tag, (m, from, to, lr, first),                                                                         \
-                dnn_rmsprop_update(m->params + from, m->grads + from, m->square_avg + from, BUFFER, to - from, lr,     \
-                                   (float)m->hparams.alpha, (float)(1.0 - m->hparams.alpha), (float)m->hparams.eps,    \
-                                   MOMENTUM, (float)m->hparams.weight_decay),                                          \
-                (m->hparams.alpha = 0.99, m->hparams.eps = 1e-8, SET))
-#define UPDATE_rmsprop(tag) UPDATE_RMSPROP(tag, NULL, 0.0f, (void)0)
-#define UPDATE_rmsprop_momentum(tag)                                                                                   \
-    UPDATE_RMSPROP(tag, m->momentum_buffer + from, (float)m->hparams.momentum, m->hparams.momentum = 0.5)
+    static void tag##_update(float *p, const float *g, float *s0, float *s1, int count, const float *h) {           \
+        (void)s1;                                                                                                      \
+        dnn_adagrad_update(p, g, s0, count, h[0], h[6], h[3]);                                                         \
+    }                                                                                                                  \
+    static void tag##_step(float *p, const float *g, float *s0, float *s1, int count, const float *h) {             \
+        (void)s1, (void)count;                                                                                         \
+        dnn_adagrad_step(p, g, s0, h[0], h[6], h[3]);                                                                  \
+    }
+#define UPDATE_RMSPROP(tag, BUFFER)                                                                                    \
+    static void tag##_update(float *p, const float *g, float *s0, float *s1, int count, const float *h) {           \
+        (void)s1;                                                                                                      \
+        dnn_rmsprop_update(p, g, s0, BUFFER, count, h[0], h[1], h[2], h[6], h[4], h[3]);                               \
+    }                                                                                                                  \
+    static void tag##_step(float *p, const float *g, float *s0, float *s1, int count, const float *h) {             \
+        (void)s1, (void)count;                                                                                         \
+        dnn_rmsprop_step(p, g, s0, BUFFER, h[0], h[1], h[2], h[6], h[4], h[3]);                                        \
+    }
+#define UPDATE_rmsprop(tag) UPDATE_RMSPROP(tag, NULL)
+#define UPDATE_rmsprop_momentum(tag) UPDATE_RMSPROP(tag, s1)
 #undef UPDATE
 #define UPDATE(tag, KIND) UPDATE_##KIND(tag)
 #include "cases.h"
@@ -290,12 +240,19 @@ typedef void update_fn(void *m, int from, int to, float lr, int first, float ste
 
 typedef struct {
     const char *tag;
-    size_t size, grads; /* sizeof the model, offsetof its grads */
-    update_fn *gen, *ker;
-    void (*set)(void *, double);
+    int states;                     /* state arrays: 0, 1 or 2 */
+    update_fn *update, *step;
 } UpdateCase;
 
-#define UPDATE(tag, KIND) {#tag, sizeof(tag##_model), offsetof(tag##_model, grads), tag##_gen, tag##_ker, tag##_set},
+#define UPDATE_STATES_sgd 0
+#define UPDATE_STATES_sgd_momentum 1
+#define UPDATE_STATES_sgd_nesterov 1
+#define UPDATE_STATES_adam 2
+#define UPDATE_STATES_adamw 2
+#define UPDATE_STATES_adagrad 1
+#define UPDATE_STATES_rmsprop 1
+#define UPDATE_STATES_rmsprop_momentum 2
+#define UPDATE(tag, KIND) {#tag, UPDATE_STATES_##KIND, tag##_update, tag##_step},
 static const UpdateCase update_cases[] = {
 #include "cases.h"
 };

@@ -1,21 +1,27 @@
-/* kernels.c — every kernel of runtime/dnn_kernels.h against dnnc's
- * generated code and against its plain reference.
+/* kernels.c — every kernel of runtime/dnn_kernels.h against its plain
+ * reference, and its vector paths against its plain C path where a result
+ * is a choice.
  *
- * run.sh writes models with layers of many shapes (cases.h lists them,
- * one X-macro line each), compiles them with dnnc — for speed, for size
- * (--optimize=size), --inference (fused conv → act → pool) and --main (the
- * double twin) — and extracts their step functions into gen.h, renamed
- * gen_TAG_ROLE. For every case and every sample count n up to NMAX_*:
- *   1. the kernel, called with constant sizes as generated code will call
- *      it, gives the same bits as the generated step (outputs compared
- *      with memcmp, NaNs included);
- *   2. the kernel is within rounding of the plain reference in double:
+ * generate.sh lists layers of many shapes (cases.h, one X-macro line
+ * each); kernel_cases.h calls each kernel with constant sizes, as
+ * generated code calls it. For every case and every sample count n up to
+ * NMAX_*:
+ *   1. the kernel is within rounding of the plain reference in double:
  *      |kernel − ref| <= (terms + 2) · 2^-23 · ref(|operands|), the sum of
  *      the terms' magnitudes;
- *   3. the plain kernels give the same bits as the generic code of
- *      --optimize=size (float) and of the double twin.
- * Built once per path (run.sh: AVX2, AVX-512 or its emulation, plain C).
- * Prints a FAIL line per difference and a summary; exits 1 on any. */
+ *   2. on small integers with ties, -0 and NaN (sums exact in any order)
+ *      conv2d, the fused conv2d → activation → pool step and the pools
+ *      give the plain kernels' values (maxpool's first maximum, NaN wins;
+ *      relu's NaN and -0), bit for bit but for NaN payloads, and the pools'
+ *      tiled kernels on any input;
+ *   3. the dense weight gradient with SGD's step applied in the same pass
+ *      gives the weight gradient then dnn_sgd_update, bit for bit, and a
+ *      forward split over dnn_parallel_for the serial bits;
+ *   4. each optimizer's loop (8 at a time with DNN_V8) gives its step of
+ *      one parameter applied to each, bit for bit.
+ * Built once per path (run.sh: AVX2, AVX-512 or its emulation, plain C),
+ * so that the vector paths agree with plain C wherever the plain kernels
+ * decide. Prints a FAIL line per difference and a summary; exits 1 on any. */
 #include "kernel_cases.h"
 
 enum { NMAX_DENSE = 9, NMAX_CONV = 3 };
@@ -30,19 +36,26 @@ static void fail(const char *tag, const char *what, int n, const char *fmt, doub
     }
 }
 
-/* The generated step and the kernel wrote the same bits. */
-static void same(const char *tag, const char *what, int n, const void *gen, const void *ker, size_t bytes, int dbl) {
+/* a and b hold the same bits (floats, or doubles with dbl); with
+ * nan_any, any two NaNs count as the same (their payloads are the
+ * hardware's choice). */
+static void same_as(const char *tag, const char *what, int n, const void *a, const void *b, size_t bytes, int dbl,
+                    int nan_any) {
     checks++;
-    if (!memcmp(gen, ker, bytes))
+    size_t size = dbl ? sizeof(double) : sizeof(float);
+    for (size_t i = 0; i < bytes / size; i++) {
+        const char *pa = (const char *)a + i * size, *pb = (const char *)b + i * size;
+        double x = dbl ? *(const double *)pa : *(const float *)pa, y = dbl ? *(const double *)pb : *(const float *)pb;
+        if (!memcmp(pa, pb, size) || (nan_any && x != x && y != y))
+            continue;
+        char at[64];
+        snprintf(at, sizeof at, "element %zu: kernel %%.9g, plain %%.9g", i);
+        fail(tag, what, n, at, x, y);
         return;
-    size_t i = 0, size = dbl ? sizeof(double) : sizeof(float);
-    while (!memcmp((const char *)gen + i * size, (const char *)ker + i * size, size))
-        i++;
-    double a = dbl ? ((const double *)gen)[i] : ((const float *)gen)[i];
-    double b = dbl ? ((const double *)ker)[i] : ((const float *)ker)[i];
-    char at[64];
-    snprintf(at, sizeof at, "element %zu: generated %%.9g, kernel %%.9g", i);
-    fail(tag, what, n, at, a, b);
+    }
+}
+static void same(const char *tag, const char *what, int n, const void *a, const void *b, size_t bytes, int dbl) {
+    same_as(tag, what, n, a, b, bytes, dbl, 0);
 }
 
 /* got within (terms + 2) · 2^-23 · mag of ref, element by element (plus
@@ -59,37 +72,25 @@ static void close_to(const char *tag, const char *what, int n, const float *got,
     }
 }
 
-/* Where a check puts its results: the generated step's (g), the kernel's
- * (k), the plain reference in double (ref), the reference on the operands'
- * magnitudes (mag) and the double twin's step (twin). */
+/* Where a check puts its results: the kernel's (k), the plain kernel's
+ * (p), the plain reference in double (ref) and the reference on the
+ * operands' magnitudes (mag). */
 typedef struct {
-    float *g, *k;
-    double *ref, *mag, *twin;
+    float *k, *p;
+    double *ref, *mag;
 } Results;
 
 static Results results(size_t count) {
     Results r = {calloc(count + 1, sizeof(float)), calloc(count + 1, sizeof(float)),
-                 calloc(count + 1, sizeof(double)), calloc(count + 1, sizeof(double)),
-                 calloc(count + 1, sizeof(double))};
-    if (!r.g || !r.k || !r.ref || !r.mag || !r.twin) {
+                 calloc(count + 1, sizeof(double)), calloc(count + 1, sizeof(double))};
+    if (!r.k || !r.p || !r.ref || !r.mag) {
         fprintf(stderr, "out of memory\n");
         exit(2);
     }
     return r;
 }
 
-static void release_results(Results *r) { free(r->g), free(r->k), free(r->ref), free(r->mag), free(r->twin); }
-
-/* The kernel gave the generated step's bits and is within rounding of the
- * reference (terms: the most terms an output sums); the plain kernel in
- * double (ref) gave the double twin's bits. */
-static void verify(const char *tag, const char *what, int n, const Results *r, size_t count, int terms) {
-    char twin[96];
-    same(tag, what, n, r->g, r->k, count * sizeof(float), 0);
-    close_to(tag, what, n, r->k, r->ref, r->mag, count, terms, 0);
-    snprintf(twin, sizeof twin, "%s: the double twin vs plain_f64", what);
-    same(tag, twin, n, r->twin, r->ref, count * sizeof(double), 1);
-}
+static void release_results(Results *r) { free(r->k), free(r->p), free(r->ref), free(r->mag); }
 
 /* ---- data ------------------------------------------------------------------------------- */
 
@@ -181,70 +182,45 @@ static void dense_samples(void *ctx, int lo, int hi) {
     r->c->fwd(r->out + lo * r->c->units, r->x + lo * r->c->in, r->w, r->b, hi - lo);
 }
 static void check_dense_parallel(const DenseCase *c, const Data *x, const Data *w, const Data *b, Results *r, int n) {
-    DenseRun run = {c, r->k, x->f, w->f, b->f};
-    c->fwd(r->g, x->f, w->f, b->f, n);
+    DenseRun run = {c, r->p, x->f, w->f, b->f};
+    c->fwd(r->k, x->f, w->f, b->f, n);
     dnn_parallel_for = split_in_three;
     dnn_parallel_run(dense_samples, &run, n);
     dnn_parallel_for = NULL;
-    same(c->tag, "forward through dnn_parallel_run", n, r->g, r->k, (size_t)n * c->units * sizeof(float), 0);
+    same(c->tag, "forward through dnn_parallel_run", n, r->k, r->p, (size_t)n * c->units * sizeof(float), 0);
 }
 
 static void check_dense(const DenseCase *c) {
     const int in = c->in, units = c->units, N = NMAX_DENSE;
     Data x = data((size_t)N * in), w = data((size_t)units * in), b = data((size_t)units), dy = data((size_t)N * units);
-    const float *bias = c->bias ? b.f : NULL;
     const double *bias_d = c->bias ? b.d : NULL, *bias_a = c->bias ? b.a : NULL;
     Results r = results((size_t)(N > units ? N : units) * in);
     for (int n = 1; n <= N; n++) {
         const size_t nout = (size_t)n * units, nin = (size_t)n * in, nw = (size_t)units * in;
-        c->gen_fwd(r.g, x.f, w.f, b.f, n);
         c->fwd(r.k, x.f, w.f, b.f, n);
         dnn_dense_forward_plain_f64(r.ref, x.d, w.d, bias_d, n, in, units);
         dnn_dense_forward_plain_f64(r.mag, x.a, w.a, bias_a, n, in, units);
-        c->gen_f64_fwd(r.twin, x.d, w.d, b.d, n, in, units);
-        verify(c->tag, "forward", n, &r, nout, in + 1);
-        c->gen_fwd_small(r.g, x.f, w.f, b.f, n, in, units);
-        dnn_dense_forward_plain(r.k, x.f, w.f, bias, n, in, units);
-        same(c->tag, "forward_plain vs --optimize=size", n, r.g, r.k, nout * sizeof(float), 0);
+        close_to(c->tag, "forward", n, r.k, r.ref, r.mag, nout, in + 1, 0);
 
-        c->gen_dx(r.g, dy.f, x.f, w.f, b.f, NULL, n);
         c->dx(r.k, dy.f, w.f, n);
         dnn_dense_backward_input_plain_f64(r.ref, dy.d, w.d, n, in, units);
         dnn_dense_backward_input_plain_f64(r.mag, dy.a, w.a, n, in, units);
-        c->gen_f64_dx(r.twin, dy.d, x.d, w.d, b.d, NULL, n);
-        verify(c->tag, "backward_input", n, &r, nin, units);
+        close_to(c->tag, "backward_input", n, r.k, r.ref, r.mag, nin, units, 0);
 
-        c->gen_dw(r.g, dy.f, x.f, w.f, b.f, NULL, n);
         c->dw(r.k, dy.f, x.f, n);
         dnn_dense_backward_weight_plain_f64(r.ref, dy.d, x.d, n, in, units);
         dnn_dense_backward_weight_plain_f64(r.mag, dy.a, x.a, n, in, units);
-        c->gen_f64_dw(r.twin, dy.d, x.d, w.d, b.d, NULL, n);
-        verify(c->tag, "backward_weight", n, &r, nw, n);
+        close_to(c->tag, "backward_weight", n, r.k, r.ref, r.mag, nw, n, 0);
 
-        if (c->gen_db) {
-            c->gen_db(r.g, dy.f, x.f, w.f, b.f, NULL, n);
-            c->db(r.k, dy.f, n);
-            dnn_dense_backward_bias_plain_f64(r.ref, dy.d, n, units);
-            dnn_dense_backward_bias_plain_f64(r.mag, dy.a, n, units);
-            c->gen_f64_db(r.twin, dy.d, x.d, w.d, b.d, NULL, n);
-            verify(c->tag, "backward_bias", n, &r, (size_t)units, n);
-        }
+        c->db(r.k, dy.f, n);
+        dnn_dense_backward_bias_plain_f64(r.ref, dy.d, n, units);
+        dnn_dense_backward_bias_plain_f64(r.mag, dy.a, n, units);
+        close_to(c->tag, "backward_bias", n, r.k, r.ref, r.mag, (size_t)units, n, 0);
         check_dense_sgd(c, &x, &dy, &w, n);
     }
     check_dense_parallel(c, &x, &w, &b, &r, N);
     release(&x), release(&w), release(&b), release(&dy);
     release_results(&r);
-}
-
-/* The kernel each dispatcher takes, in the codes of CONV's FWD, DW, DX. */
-static int fwd_kind(int C, int H, int W, int F, int K, int S, int P) {
-    return dnn_conv2d_cols_fit(C, H, W, F, K, S, P, 0, 0, 0, NULL) ? 2 : dnn_conv2d_lanes_fit(C, H, W, F, K, S, P, F);
-}
-static int dw_kind(int C, int H, int W, int F, int K, int S, int P) {
-    return K <= DNN_TILE_ACCS && dnn_conv2d_lanes_fit(C, H, W, F, K, S, P, F) ? 1 : S == 1 ? 3 : 0;
-}
-static int dx_kind(int C, int H, int W, int F, int K, int S, int P) {
-    return K <= DNN_TILE_ACCS && dnn_conv2d_lanes_fit(C, H, W, F, K, S, P, C);
 }
 
 static void check_conv(const ConvCase *c) {
@@ -253,48 +229,44 @@ static void check_conv(const ConvCase *c) {
     const size_t in = (size_t)C * H * W, out = (size_t)F * OH * OW, nw = (size_t)F * C * K * K;
     Data x = data(N * in), w = data(nw), b = data((size_t)F), dy = data(N * out);
     const double *bias_d = c->bias ? b.d : NULL, *bias_a = c->bias ? b.a : NULL;
+    const float *bias = c->bias ? b.f : NULL;
     const size_t most = N * in > N * out ? N * in : N * out;
     Results r = results(most > nw ? most : nw);
-    checks++;
-    if (fwd_kind(C, H, W, F, K, S, P) != c->fwd_kind || dw_kind(C, H, W, F, K, S, P) != c->dw_kind ||
-        dx_kind(C, H, W, F, K, S, P) != c->dx_kind)
-        fail(c->tag, "the kernels chosen (forward, weight gradient; input gradient)", 0,
-             "the generated code's are not the dispatchers' (%g; %g)",
-             c->fwd_kind * 100 + c->dw_kind * 10 + c->dx_kind,
-             fwd_kind(C, H, W, F, K, S, P) * 100 + dw_kind(C, H, W, F, K, S, P) * 10 + dx_kind(C, H, W, F, K, S, P));
     for (int n = 1; n <= N; n++) {
-        c->gen_fwd(r.g, x.f, w.f, b.f, n);
         c->fwd(r.k, x.f, w.f, b.f, n);
         dnn_conv2d_forward_plain_f64(r.ref, x.d, w.d, bias_d, n, C, H, W, F, K, S, P);
         dnn_conv2d_forward_plain_f64(r.mag, x.a, w.a, bias_a, n, C, H, W, F, K, S, P);
-        c->gen_f64_fwd(r.twin, x.d, w.d, b.d, n);
-        verify(c->tag, "forward", n, &r, n * out, C * K * K + 1);
-        c->gen_fwd_small(r.g, x.f, w.f, b.f, n);
-        dnn_conv2d_forward_plain(r.k, x.f, w.f, c->bias ? b.f : NULL, n, C, H, W, F, K, S, P);
-        same(c->tag, "forward_plain vs --optimize=size", n, r.g, r.k, n * out * sizeof(float), 0);
+        close_to(c->tag, "forward", n, r.k, r.ref, r.mag, n * out, C * K * K + 1, 0);
 
-        c->gen_dx(r.g, dy.f, x.f, w.f, b.f, NULL, n);
         c->dx(r.k, dy.f, w.f, n);
         dnn_conv2d_backward_input_plain_f64(r.ref, dy.d, w.d, n, C, H, W, F, K, S, P);
         dnn_conv2d_backward_input_plain_f64(r.mag, dy.a, w.a, n, C, H, W, F, K, S, P);
-        c->gen_f64_dx(r.twin, dy.d, x.d, w.d, b.d, NULL, n);
-        verify(c->tag, "backward_input", n, &r, n * in, F * K * K);
+        close_to(c->tag, "backward_input", n, r.k, r.ref, r.mag, n * in, F * K * K, 0);
 
-        c->gen_dw(r.g, dy.f, x.f, w.f, b.f, NULL, n);
         c->dw(r.k, dy.f, x.f, n);
         dnn_conv2d_backward_weight_plain_f64(r.ref, dy.d, x.d, n, C, H, W, F, K, S, P);
         dnn_conv2d_backward_weight_plain_f64(r.mag, dy.a, x.a, n, C, H, W, F, K, S, P);
-        c->gen_f64_dw(r.twin, dy.d, x.d, w.d, b.d, NULL, n);
-        verify(c->tag, "backward_weight", n, &r, nw, n * OH * OW);
+        close_to(c->tag, "backward_weight", n, r.k, r.ref, r.mag, nw, n * OH * OW, 0);
 
-        if (c->gen_db) {
-            c->gen_db(r.g, dy.f, x.f, w.f, b.f, NULL, n);
-            c->db(r.k, dy.f, n);
-            dnn_conv2d_backward_bias_plain_f64(r.ref, dy.d, n, F, OH, OW);
-            dnn_conv2d_backward_bias_plain_f64(r.mag, dy.a, n, F, OH, OW);
-            c->gen_f64_db(r.twin, dy.d, x.d, w.d, b.d, NULL, n);
-            verify(c->tag, "backward_bias", n, &r, (size_t)F, n * OH * OW);
-        }
+        c->db(r.k, dy.f, n);
+        dnn_conv2d_backward_bias_plain_f64(r.ref, dy.d, n, F, OH, OW);
+        dnn_conv2d_backward_bias_plain_f64(r.mag, dy.a, n, F, OH, OW);
+        close_to(c->tag, "backward_bias", n, r.k, r.ref, r.mag, (size_t)F, n * OH * OW, 0);
+    }
+    ties(&x, 50), ties(&w, 0), ties(&b, 0), ties(&dy, 0); /* exact sums: the plain kernels' values */
+    for (int n = 1; n <= N; n++) {
+        c->fwd(r.k, x.f, w.f, b.f, n);
+        dnn_conv2d_forward_plain(r.p, x.f, w.f, bias, n, C, H, W, F, K, S, P);
+        same_as(c->tag, "forward vs plain on ties and NaNs", n, r.k, r.p, n * out * sizeof(float), 0, 1);
+        c->dx(r.k, dy.f, w.f, n);
+        dnn_conv2d_backward_input_plain(r.p, dy.f, w.f, n, C, H, W, F, K, S, P);
+        same_as(c->tag, "backward_input vs plain on ties", n, r.k, r.p, n * in * sizeof(float), 0, 1);
+        c->dw(r.k, dy.f, x.f, n);
+        dnn_conv2d_backward_weight_plain(r.p, dy.f, x.f, n, C, H, W, F, K, S, P);
+        same_as(c->tag, "backward_weight vs plain on ties and NaNs", n, r.k, r.p, nw * sizeof(float), 0, 1);
+        c->db(r.k, dy.f, n);
+        dnn_conv2d_backward_bias_plain(r.p, dy.f, n, F, OH, OW);
+        same_as(c->tag, "backward_bias vs plain on ties", n, r.k, r.p, F * sizeof(float), 0, 1);
     }
     release(&x), release(&w), release(&b), release(&dy);
     release_results(&r);
@@ -306,97 +278,72 @@ static void check_convpool(const ConvPoolCase *c) {
               PW = OUT(OW, c->PK, c->PS, c->PP);
     const size_t in = (size_t)C * H * W, out = (size_t)F * PH * PW, nw = (size_t)F * C * K * K;
     Data x = data(N * in), w = data(nw), b = data((size_t)F);
-    float *g = floats(N * out), *k = floats(N * out);
+    float *k = floats(N * out), *p = floats(N * out);
     double *ref = doubles(N * out), *mag = doubles(N * out);
     const float *bias = c->bias ? b.f : NULL;
-    const int kind = dnn_conv2d_cols_fit(C, H, W, F, K, S, P, c->PK, c->PS, c->PP, c->act)              ? 2
-                     : dnn_conv2d_lanes_fit(C, H, W, F, K, S, P, F) && c->PP == 0 ? 1
-                                                                                   : 3;
-    checks++;
-    if (kind != c->kind)
-        fail(c->tag, "the kernel chosen", 0, "generated %g, dispatcher %g", c->kind, kind);
-    for (int pass = 0; pass < 2; pass++) { /* random values, then ties, -0 and NaNs */
-        for (int n = 1; n <= N; n++) {
-            const char *what = pass ? "forward on ties and NaNs" : "forward";
-            c->gen_fwd(g, x.f, w.f, b.f, n);
-            c->fwd(k, x.f, w.f, b.f, n);
-            same(c->tag, what, n, g, k, n * out * sizeof(float), 0);
-            c->gen_small(g, x.f, w.f, b.f, n, F, OH, OW, C, H, W, K, S, P, PH, PW, c->PK, c->PS, c->PP);
-            dnn_conv2d_pool_forward_plain(k, x.f, w.f, bias, n, C, H, W, F, K, S, P, c->PK, c->PS, c->PP, c->max, c->act);
-            same(c->tag, pass ? "forward_plain vs --optimize=size on ties" : "forward_plain vs --optimize=size", n, g, k,
-                 n * out * sizeof(float), 0);
-            if (pass)
-                continue;
-            c->fwd(k, x.f, w.f, b.f, n);
-            dnn_conv2d_pool_forward_plain_f64(ref, x.d, w.d, c->bias ? b.d : NULL, n, C, H, W, F, K, S, P, c->PK, c->PS,
-                                              c->PP, c->max, c->act_f64);
-            dnn_conv2d_pool_forward_plain_f64(mag, x.a, w.a, c->bias ? b.a : NULL, n, C, H, W, F, K, S, P, c->PK,
-                                              c->PS, c->PP, c->max, NULL);
-            close_to(c->tag, "forward vs reference", n, k, ref, mag, n * out, C * K * K + 1, c->act_f64 ? 1e-6 : 0);
-        }
-        ties(&x, 50), ties(&w, 0), ties(&b, 0);
+    for (int n = 1; n <= N; n++) {
+        c->fwd(k, x.f, w.f, b.f, n);
+        dnn_conv2d_pool_forward_plain_f64(ref, x.d, w.d, c->bias ? b.d : NULL, n, C, H, W, F, K, S, P, c->PK, c->PS,
+                                          c->PP, c->max, c->act_f64);
+        dnn_conv2d_pool_forward_plain_f64(mag, x.a, w.a, c->bias ? b.a : NULL, n, C, H, W, F, K, S, P, c->PK, c->PS,
+                                          c->PP, c->max, NULL);
+        close_to(c->tag, "forward vs reference", n, k, ref, mag, n * out, C * K * K + 1, c->act_f64 ? 1e-6 : 0);
+    }
+    ties(&x, 50), ties(&w, 0), ties(&b, 0); /* exact sums: which value a window keeps, relu's NaN and -0 */
+    for (int n = 1; n <= N; n++) {
+        c->fwd(k, x.f, w.f, b.f, n);
+        dnn_conv2d_pool_forward_plain(p, x.f, w.f, bias, n, C, H, W, F, K, S, P, c->PK, c->PS, c->PP, c->max, c->act);
+        same_as(c->tag, "forward vs plain on ties and NaNs", n, k, p, n * out * sizeof(float), 0, 1);
     }
     release(&x), release(&w), release(&b);
-    free(g), free(k), free(ref), free(mag);
+    free(k), free(p), free(ref), free(mag);
 }
 
 static void check_pool(const PoolCase *c) {
     const int C = c->C, H = c->H, W = c->W, K = c->K, S = c->S, P = c->P, N = NMAX_CONV;
     const size_t in = (size_t)C * H * W, out = (size_t)C * OUT(H, K, S, P) * OUT(W, K, S, P);
     Data x = data(N * in), dy = data(N * out);
-    float *y = floats(N * out), *g = floats(N * in), *k = floats(N * in);
-    double *yd = doubles(N * out), *gd = doubles(N * in), *kd = doubles(N * in);
+    float *y = floats(N * out), *k = floats(N * in), *p = floats(N * in);
     for (int pass = 0; pass < 2; pass++) { /* random values, then ties and NaNs */
         for (int n = 1; n <= N; n++) {
-            c->gen_fwd(g, x.f, n);
             c->fwd(k, x.f, n);
-            same(c->tag, pass ? "forward on ties" : "forward", n, g, k, n * out * sizeof(float), 0);
-            dnn_pool_forward_plain(g, x.f, n, C, H, W, K, S, P, c->max);
-            same(c->tag, pass ? "forward vs plain on ties" : "forward vs plain", n, g, k, n * out * sizeof(float), 0);
-            c->gen_fwd_small(g, x.f, n);
-            same(c->tag, "forward_plain vs --optimize=size", n, g, k, n * out * sizeof(float), 0);
+            dnn_pool_forward_plain(p, x.f, n, C, H, W, K, S, P, c->max);
+            same(c->tag, pass ? "forward vs plain on ties" : "forward vs plain", n, k, p, n * out * sizeof(float), 0);
             memcpy(y, k, n * out * sizeof(float));
-            c->gen_dx(g, dy.f, x.f, y, n);
             c->dx(k, dy.f, x.f, y, n);
-            same(c->tag, pass ? "backward on ties" : "backward", n, g, k, n * in * sizeof(float), 0);
-            dnn_pool_backward_plain(g, dy.f, x.f, n, C, H, W, K, S, P, c->max);
-            same(c->tag, pass ? "backward vs plain on ties" : "backward vs plain", n, g, k, n * in * sizeof(float), 0);
-            c->gen_f64_fwd(gd, x.d, n);
-            dnn_pool_forward_plain_f64(kd, x.d, n, C, H, W, K, S, P, c->max);
-            same(c->tag, "forward_plain_f64 vs the double twin", n, gd, kd, n * out * sizeof(double), 1);
-            memcpy(yd, kd, n * out * sizeof(double));
-            c->gen_f64_dx(gd, dy.d, x.d, yd, n);
-            dnn_pool_backward_plain_f64(kd, dy.d, x.d, n, C, H, W, K, S, P, c->max);
-            same(c->tag, "backward_plain_f64 vs the double twin", n, gd, kd, n * in * sizeof(double), 1);
+            dnn_pool_backward_plain(p, dy.f, x.f, n, C, H, W, K, S, P, c->max);
+            same(c->tag, pass ? "backward vs plain on ties" : "backward vs plain", n, k, p, n * in * sizeof(float), 0);
         }
         ties(&x, 10);
     }
     release(&x), release(&dy);
-    free(y), free(g), free(k), free(yd), free(gd), free(kd);
+    free(y), free(k), free(p);
 }
 
-/* Each range of parameters (a vector part and a tail, or a tail only),
- * first step or not, with and without weight decay. */
+/* The loop against the step of one parameter at a time: counts with a
+ * vector part and a tail, or a tail only, first step or not, with and
+ * without weight decay. */
 static void check_update(const UpdateCase *c) {
-    static const int ranges[][2] = {{0, 18}, {3, 17}, {5, 6}, {0, 8}, {1, 17}};
-    unsigned char *g = malloc(c->size), *k = malloc(c->size);
-    for (int r = 0; r < (int)(sizeof ranges / sizeof *ranges); r++)
+    enum { MOST = 18 };
+    static const int counts[] = {18, 17, 8, 1, 13};
+    float st[2][4][MOST]; /* [the loop, the steps][param, grad, state 0, state 1] */
+    for (int i = 0; i < (int)(sizeof counts / sizeof *counts); i++)
         for (int first = 0; first < 2; first++)
             for (int decay = 0; decay < 2; decay++) {
-                for (size_t i = 0; i + sizeof(float) <= c->size; i += sizeof(float)) { /* every float of the state */
-                    const float v = (float)(uniform() + 1.0) / 2.0f;
-                    memcpy(g + i, &v, sizeof v);
-                }
-                float *grads = (float *)(g + c->grads);
-                for (int i = 0; i < 18; i++)
-                    grads[i] = (float)uniform();
-                c->set(g, decay ? 0.01 : 0.0);
-                memcpy(k, g, c->size);
-                c->gen(g, ranges[r][0], ranges[r][1], 0.05f, first, 0.1f, 0.7f);
-                c->ker(k, ranges[r][0], ranges[r][1], 0.05f, first, 0.1f, 0.7f);
-                same(c->tag, first ? "update, first step" : "update", ranges[r][1] - ranges[r][0], g, k, c->size, 0);
+                /* lr, momentum / beta1 / alpha, 1 − dampening / 1 − beta1 / 1 − alpha, weight decay, beta2,
+                   first / 1 − beta2, eps, step_size, bc2_sqrt */
+                const float h[9] = {0.05f, 0.9f, 0.1f, decay ? 0.01f : 0.0f, 0.999f, first ? 1.0f : 0.001f, 1e-8f,
+                                    0.1f, 0.7f};
+                for (int a = 0; a < 4; a++)
+                    for (int j = 0; j < MOST; j++) /* positive states: Adagrad's and RMSprop's squares */
+                        st[0][a][j] = st[1][a][j] = a ? (float)(uniform() + 1.0) / 2.0f : (float)uniform();
+                float *s1 = c->states > 1 ? st[0][3] : NULL, *t1 = c->states > 1 ? st[1][3] : NULL;
+                c->update(st[0][0], st[0][1], c->states ? st[0][2] : NULL, s1, counts[i], h);
+                for (int j = 0; j < counts[i]; j++)
+                    c->step(st[1][0] + j, st[1][1] + j, c->states ? st[1][2] + j : NULL, t1 ? t1 + j : NULL, 1, h);
+                same(c->tag, first ? "update vs step, first step" : "update vs step", counts[i], st[0], st[1],
+                     sizeof st[0], 0);
             }
-    free(g), free(k);
 }
 
 int main(void) {

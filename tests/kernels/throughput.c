@@ -1,23 +1,19 @@
-/* throughput.c — each kernel of runtime/dnn_kernels.h against the step
- * dnnc generates today for the same layer, timed (not a test: it prints,
- * it does not judge). throughput.sh builds it over generate.sh's cases.
+/* throughput.c — each kernel of runtime/dnn_kernels.h against its plain
+ * reference (dnn_NAME_plain: the loops of --optimize=size, sizes as
+ * run-time arguments), timed (not a test: it prints, it does not judge).
+ * throughput.sh builds it over generate.sh's cases.
  *
  * For every case and role (forward, input / weight / bias gradient, a
- * pool's gradient, an optimizer's update) the generated step and the
- * kernel are timed alternately, BENCH_REPS (11) times each (which goes
- * first alternates too), every timing as many calls as fill about 10 ms
- * of CPU time; a line is
- *     TAG ROLE n GENERATED_US KERNEL_US RATIO
+ * pool's gradient, an optimizer's update) the plain loops and the kernel
+ * are timed alternately, BENCH_REPS (11) times each, every timing as many
+ * calls as fill about 2 ms of CPU time; a line is
+ *     TAG ROLE n PLAIN_US KERNEL_US RATIO
  * with the CPU-time medians per call in microseconds and RATIO = kernel /
- * generated (1.00: as fast; below 1: the kernel is faster). The last
+ * plain (below 1: what the kernel's blocking and vectors buy). The last
  * lines are each role's geometric mean of the ratios. n: the samples of a
  * call (32 for dense, as a training batch; 8 for conv2d and pooling; 1 for
- * the fused inference step).
- *
- * Arguments: `control` times the generated step against itself the same
- * way (both columns the generated step: the ratios show the noise, what
- * a ratio must exceed to mean anything); any other argument is a part of
- * a case's tag, and only the cases whose tag contains one are timed. */
+ * the fused inference step). An update is over 18 parameters against its
+ * step of one parameter at a time. */
 #define _POSIX_C_SOURCE 199309L /* clock_gettime */
 #include "bench.h"
 #include "kernel_cases.h"
@@ -62,132 +58,142 @@ static Operands operands(const void *c, int n, size_t x, size_t w, size_t b, siz
     return o;
 }
 
-/* ---- the calls, role by role ------------------------------------------------------------- */
+/* ---- the calls, role by role: the kernel (kernel = 1) or the plain loops ----------------- */
+
+#define OUT(H, K, S, P) (((H) + 2 * (P) - (K)) / (S) + 1)
 
 static void dense_fwd(const void *ctx, int kernel) {
     const Operands *o = ctx;
     const DenseCase *c = o->c;
-    (kernel ? c->fwd : c->gen_fwd)(o->out, o->x, o->w, o->b, o->n);
+    if (kernel)
+        c->fwd(o->out, o->x, o->w, o->b, o->n);
+    else
+        dnn_dense_forward_plain(o->out, o->x, o->w, c->bias ? o->b : NULL, o->n, c->in, c->units);
 }
 static void dense_dx(const void *ctx, int kernel) {
     const Operands *o = ctx;
     const DenseCase *c = o->c;
-    kernel ? c->dx(o->out, o->dy, o->w, o->n) : c->gen_dx(o->out, o->dy, o->x, o->w, o->b, NULL, o->n);
+    kernel ? c->dx(o->out, o->dy, o->w, o->n) : dnn_dense_backward_input_plain(o->out, o->dy, o->w, o->n, c->in, c->units);
 }
 static void dense_dw(const void *ctx, int kernel) {
     const Operands *o = ctx;
     const DenseCase *c = o->c;
-    kernel ? c->dw(o->out, o->dy, o->x, o->n) : c->gen_dw(o->out, o->dy, o->x, o->w, o->b, NULL, o->n);
+    kernel ? c->dw(o->out, o->dy, o->x, o->n) : dnn_dense_backward_weight_plain(o->out, o->dy, o->x, o->n, c->in, c->units);
 }
 static void dense_db(const void *ctx, int kernel) {
     const Operands *o = ctx;
     const DenseCase *c = o->c;
-    kernel ? c->db(o->out, o->dy, o->n) : c->gen_db(o->out, o->dy, o->x, o->w, o->b, NULL, o->n);
+    kernel ? c->db(o->out, o->dy, o->n) : dnn_dense_backward_bias_plain(o->out, o->dy, o->n, c->units);
 }
 static void conv_fwd(const void *ctx, int kernel) {
     const Operands *o = ctx;
     const ConvCase *c = o->c;
-    (kernel ? c->fwd : c->gen_fwd)(o->out, o->x, o->w, o->b, o->n);
+    if (kernel)
+        c->fwd(o->out, o->x, o->w, o->b, o->n);
+    else
+        dnn_conv2d_forward_plain(o->out, o->x, o->w, c->bias ? o->b : NULL, o->n, c->C, c->H, c->W, c->F, c->K, c->S, c->P);
 }
 static void conv_dx(const void *ctx, int kernel) {
     const Operands *o = ctx;
     const ConvCase *c = o->c;
-    kernel ? c->dx(o->out, o->dy, o->w, o->n) : c->gen_dx(o->out, o->dy, o->x, o->w, o->b, NULL, o->n);
+    if (kernel)
+        c->dx(o->out, o->dy, o->w, o->n);
+    else
+        dnn_conv2d_backward_input_plain(o->out, o->dy, o->w, o->n, c->C, c->H, c->W, c->F, c->K, c->S, c->P);
 }
 static void conv_dw(const void *ctx, int kernel) {
     const Operands *o = ctx;
     const ConvCase *c = o->c;
-    kernel ? c->dw(o->out, o->dy, o->x, o->n) : c->gen_dw(o->out, o->dy, o->x, o->w, o->b, NULL, o->n);
+    if (kernel)
+        c->dw(o->out, o->dy, o->x, o->n);
+    else
+        dnn_conv2d_backward_weight_plain(o->out, o->dy, o->x, o->n, c->C, c->H, c->W, c->F, c->K, c->S, c->P);
 }
 static void conv_db(const void *ctx, int kernel) {
     const Operands *o = ctx;
     const ConvCase *c = o->c;
-    kernel ? c->db(o->out, o->dy, o->n) : c->gen_db(o->out, o->dy, o->x, o->w, o->b, NULL, o->n);
+    if (kernel)
+        c->db(o->out, o->dy, o->n);
+    else
+        dnn_conv2d_backward_bias_plain(o->out, o->dy, o->n, c->F, OUT(c->H, c->K, c->S, c->P), OUT(c->W, c->K, c->S, c->P));
 }
 static void convpool_fwd(const void *ctx, int kernel) {
     const Operands *o = ctx;
     const ConvPoolCase *c = o->c;
-    (kernel ? c->fwd : c->gen_fwd)(o->out, o->x, o->w, o->b, o->n);
+    if (kernel)
+        c->fwd(o->out, o->x, o->w, o->b, o->n);
+    else
+        dnn_conv2d_pool_forward_plain(o->out, o->x, o->w, c->bias ? o->b : NULL, o->n, c->C, c->H, c->W, c->F, c->K, c->S,
+                                      c->P, c->PK, c->PS, c->PP, c->max, c->act);
 }
 static void pool_fwd(const void *ctx, int kernel) {
     const Operands *o = ctx;
     const PoolCase *c = o->c;
-    (kernel ? c->fwd : c->gen_fwd)(o->out, o->x, o->n);
+    kernel ? c->fwd(o->out, o->x, o->n) : dnn_pool_forward_plain(o->out, o->x, o->n, c->C, c->H, c->W, c->K, c->S, c->P, c->max);
 }
 static void pool_dx(const void *ctx, int kernel) {
     const Operands *o = ctx;
     const PoolCase *c = o->c;
-    (kernel ? c->dx : c->gen_dx)(o->out, o->dy, o->x, o->y, o->n);
+    if (kernel)
+        c->dx(o->out, o->dy, o->x, o->y, o->n);
+    else
+        dnn_pool_backward_plain(o->out, o->dy, o->x, o->n, c->C, c->H, c->W, c->K, c->S, c->P, c->max);
 }
-/* an update over all 18 parameters of the case's model (o->x: the model struct), not the first step */
+/* an update of 18 parameters (o->x: parameters, gradients, states), not the first step */
 static void update_all(const void *ctx, int kernel) {
     const Operands *o = ctx;
     const UpdateCase *c = o->c;
-    (kernel ? c->ker : c->gen)(o->x, 0, 18, 1e-6f, 0, 1e-6f, 0.7f);
+    static const float h[9] = {1e-6f, 0.9f, 0.1f, 0.0f, 0.999f, 0.001f, 1e-8f, 1e-6f, 0.7f};
+    float *s0 = c->states ? o->x + 36 : NULL, *s1 = c->states > 1 ? o->x + 54 : NULL;
+    if (kernel)
+        c->update(o->x, o->x + 18, s0, s1, 18, h);
+    else
+        for (int i = 0; i < 18; i++)
+            c->step(o->x + i, o->x + 18 + i, s0 ? s0 + i : NULL, s1 ? s1 + i : NULL, 1, h);
 }
 
 /* ---- timing ------------------------------------------------------------------------------ */
 
 static double ratio_log[8], ratio_count[8];
-static int control;          /* both sides run the generated step */
-static char **only, **only_end; /* the tags' parts asked for, if any */
 static const char *const roles[8] = {"forward", "backward_input", "backward_weight", "backward_bias",
                                      "fused_forward", "pool_forward", "pool_backward", "update"};
 
-/* Times one job: the generated step and the kernel alternately. */
+/* Times one job: the plain loops and the kernel alternately. */
 static void time_job(const Job *j, int role) {
     int calls = 1;
-    for (;;) { /* calls filling ~10 ms of the generated step */
+    for (;;) { /* calls filling ~2 ms of the plain loops */
         bench_clock t0 = bench_now();
         for (int i = 0; i < calls; i++)
             j->call(j->ctx, 0);
-        if (bench_since(t0).cpu >= 10e-3 || calls >= 1 << 24)
+        if (bench_since(t0).cpu >= 2e-3 || calls >= 1 << 24)
             break;
         calls *= 2;
     }
     double cpu[2][BENCH_REPS];
     for (int r = 0; r < BENCH_REPS; r++)
         for (int side = 0; side < 2; side++) {
-            const int kernel = side ^ (r & 1);
+            const int kernel = side ^ (r & 1); /* which goes first alternates */
             bench_clock t0 = bench_now();
             for (int i = 0; i < calls; i++)
-                j->call(j->ctx, kernel && !control);
+                j->call(j->ctx, kernel);
             cpu[kernel][r] = bench_since(t0).cpu / calls;
         }
-    const double gen = bench_median(cpu[0], BENCH_REPS), ker = bench_median(cpu[1], BENCH_REPS);
-    printf("%-44s %-16s %3d %11.3f %11.3f %6.2f\n", j->tag, j->role, j->n, gen * 1e6, ker * 1e6, ker / gen);
+    const double plain = bench_median(cpu[0], BENCH_REPS), ker = bench_median(cpu[1], BENCH_REPS);
+    printf("%-44s %-16s %3d %11.3f %11.3f %6.2f\n", j->tag, j->role, j->n, plain * 1e6, ker * 1e6, ker / plain);
     fflush(stdout);
-    ratio_log[role] += log(ker / gen);
+    ratio_log[role] += log(ker / plain);
     ratio_count[role]++;
 }
 
-/* Whether the case is asked for. */
-static int wanted(const char *tag) {
-    if (only == only_end)
-        return 1;
-    for (char **t = only; t < only_end; t++)
-        if (strstr(tag, *t))
-            return 1;
-    return 0;
-}
-
 static void run(const char *tag, int role, int n, void (*call)(const void *, int), const Operands *o) {
-    if (!wanted(tag))
-        return;
     const Job j = {tag, roles[role], n, call, o};
     time_job(&j, role);
 }
 
 static void release_operands(Operands *o) { free(o->x), free(o->w), free(o->b), free(o->dy), free(o->y), free(o->out); }
 
-#define OUT(H, K, S, P) (((H) + 2 * (P) - (K)) / (S) + 1)
-
-int main(int argc, char **argv) {
-    control = argc > 1 && !strcmp(argv[1], "control");
-    only = argv + 1 + control, only_end = argv + argc;
-    if (control)
-        printf("# control: the generated step against itself\n");
-    printf("%-44s %-16s %3s %11s %11s %6s\n", "case", "role", "n", "generated_us", "kernel_us", "ratio");
+int main(void) {
+    printf("%-44s %-16s %3s %11s %11s %6s\n", "case", "role", "n", "plain_us", "kernel_us", "ratio");
     for (size_t i = 0; i < sizeof dense_cases / sizeof *dense_cases; i++) {
         const DenseCase *c = &dense_cases[i];
         Operands o = operands(c, N_DENSE, (size_t)N_DENSE * c->in, (size_t)c->units * c->in, (size_t)c->units,
@@ -195,8 +201,7 @@ int main(int argc, char **argv) {
         run(c->tag, 0, N_DENSE, dense_fwd, &o);
         run(c->tag, 1, N_DENSE, dense_dx, &o);
         run(c->tag, 2, N_DENSE, dense_dw, &o);
-        if (c->gen_db)
-            run(c->tag, 3, N_DENSE, dense_db, &o);
+        run(c->tag, 3, N_DENSE, dense_db, &o);
         release_operands(&o);
     }
     for (size_t i = 0; i < sizeof conv_cases / sizeof *conv_cases; i++) {
@@ -207,8 +212,7 @@ int main(int argc, char **argv) {
         run(c->tag, 0, N_CONV, conv_fwd, &o);
         run(c->tag, 1, N_CONV, conv_dx, &o);
         run(c->tag, 2, N_CONV, conv_dw, &o);
-        if (c->gen_db)
-            run(c->tag, 3, N_CONV, conv_db, &o);
+        run(c->tag, 3, N_CONV, conv_db, &o);
         release_operands(&o);
     }
     for (size_t i = 0; i < sizeof convpool_cases / sizeof *convpool_cases; i++) {
@@ -231,14 +235,13 @@ int main(int argc, char **argv) {
     }
     for (size_t i = 0; i < sizeof update_cases / sizeof *update_cases; i++) {
         const UpdateCase *c = &update_cases[i];
-        Operands o = operands(c, 1, c->size / sizeof(float), 0, 0, 0);
-        for (size_t f = 0; f < c->size / sizeof(float); f++) /* positive state (Adagrad's and RMSprop's squares) */
+        Operands o = operands(c, 1, 4 * 18, 0, 0, 0);
+        for (size_t f = 36; f < 4 * 18; f++) /* positive state (Adagrad's and RMSprop's squares) */
             o.x[f] = fabsf(o.x[f]);
-        c->set(o.x, 0.0);
         run(c->tag, 7, 1, update_all, &o);
         release_operands(&o);
     }
-    printf("\ngeometric means of the ratios (%s):\n", control ? "generated / generated" : "kernel / generated");
+    printf("\ngeometric means of the ratios (kernel / plain):\n");
     for (int r = 0; r < 8; r++)
         if (ratio_count[r])
             printf("  %-16s %5.2f over %.0f cases\n", roles[r], exp(ratio_log[r] / ratio_count[r]), ratio_count[r]);

@@ -31,7 +31,6 @@ ir
 cprint
 bind
 ops
-ops_conv_lanes
 ops_arith ops_dense ops_conv ops_loss ops_train
 ops_dispatch
 lower_train
@@ -40,7 +39,7 @@ shape
 autodiff
 optim
 plan
-emit_struct emit_update
+emit_struct emit_update emit_step
 emit
 emit_main summary emit_dot
 pipeline

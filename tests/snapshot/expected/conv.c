@@ -4,41 +4,36 @@
 #include "conv.h"
 #include <math.h>
 #include <string.h>
+#include "dnn_kernels.h"
 /* ==== model conv ==== */
-static const float conv_c13[1] = {9.99999975e-05f};
-static const float conv_c19[1] = {1.0f};
-/* the adam update of params[from, to) */
-static inline void conv_update(conv_model *m, int from, int to, const float lr, const int first, const float step_size, const float bc2_sqrt) {
-    /* 34 lines */
+/* features.0: conv.dnn:5 conv2d(3, kernel = 3, pad = 1)
+ * inp [1, 8, 8], weight [3, 1, 3, 3], bias [3] → out [3, 8, 8] */
+static void conv_features_0_conv2d_forward(float *out, const float *inp, const float *weight, const float *bias, int n) {
+    dnn_conv2d_forward(out, inp, weight, bias, n, 1, 8, 8, 3, 3, 1, 1);
 }
-/* conv2d — conv.dnn:5: features = image |> conv2d(3, kernel = 3, pad = 1) |> relu |> maxpool(2);
- * in0: image [1, 8, 8], in1: features.0.weight [3, 1, 3, 3], in2: features.0.bias [3] → out: [3, 8, 8] */
-static void conv_features_0_conv2d(float *out, const float *in0, const float *in1, const float *in2, int n) {
-    /* 71 lines */
-}
-/* relu — conv.dnn:5: features = image |> conv2d(3, kernel = 3, pad = 1) |> relu |> maxpool(2);
- * in0: [3, 8, 8] → out: [3, 8, 8] */
-static void conv_features_1_relu(float *out, const float *in0, int n) {
+/* features.1: conv.dnn:5 relu
+ * inp [3, 8, 8] → out [3, 8, 8] */
+static void conv_features_1_relu_forward(float *out, const float *inp, int n) {
     for (int i = 0; i < n * 192; i++) {
-        const float x = in0[i];
+        const float x = inp[i];
         out[i] = x < 0.0f ? 0.0f : x;
     }
 }
-/* maxpool — conv.dnn:5: features = image |> conv2d(3, kernel = 3, pad = 1) |> relu |> maxpool(2);
- * in0: [3, 8, 8] → out: [3, 4, 4] */
-static void conv_features_2_maxpool(float *out, const float *in0, int n) {
-    /* 22 lines */
+/* features.2: conv.dnn:5 maxpool(2)
+ * inp [3, 8, 8] → out [3, 4, 4] */
+static void conv_features_2_maxpool_forward(float *out, const float *inp, int n) {
+    dnn_pool_forward(out, inp, n, 3, 8, 8, 2, 2, 0, 1);
 }
-/* dense — conv.dnn:6: logits = features |> flatten |> dense(4);
- * in0: [48], in1: logits.1.weight [4, 48], in2: logits.1.bias [4] → out: [4] */
-static void conv_logits_1_dense(float *out, const float *in0, const float *in1, const float *in2, int n) {
-    /* 161 lines */
+/* logits.1: conv.dnn:6 dense(4)
+ * inp [48], weight [4, 48], bias [4] → out [4] */
+static void conv_logits_1_dense_forward(float *out, const float *inp, const float *weight, const float *bias, int n) {
+    dnn_dense_forward(out, inp, weight, bias, n, 48, 4);
 }
-/* softmax — conv.dnn:7: output probs = softmax(logits);
- * in0: logits [4] → out: [4] */
-static void conv_probs_softmax(float *out, const float *in0, int n) {
+/* probs: conv.dnn:7 softmax(logits)
+ * inp [4] → out [4] */
+static void conv_probs_softmax_forward(float *out, const float *inp, int n) {
     for (int r = 0; r < n * 1; r++) {
-        const float *x = in0 + r * 4;
+        const float *x = inp + r * 4;
         float *y = out + r * 4;
         float max = x[0], sum = 0.0f;
         for (int i = 1; i < 4; i++) max = x[i] > max ? x[i] : max;
@@ -46,138 +41,89 @@ static void conv_probs_softmax(float *out, const float *in0, int n) {
         for (int i = 0; i < 4; i++) y[i] /= sum;
     }
 }
-/* cross_entropy — conv.dnn:8: loss cross_entropy(logits, label) + 1e-4 * l2(weights);
- * in0: logits [4], in1: label class(4) → out: [] */
-static void conv_loss_cross_entropy(float *out, const float *in0, const int32_t *in1, int n) {
+/* loss: conv.dnn:8 cross_entropy(logits, label)
+ * inp [4], target class(4) → out [] */
+static void conv_loss_cross_entropy_forward(float *out, const float *inp, const int32_t *target, int n) {
     /* 15 lines */
 }
-/* l2 — conv.dnn:8: loss cross_entropy(logits, label) + 1e-4 * l2(weights);
- * in0: features.0.weight [3, 1, 3, 3] → out: [] */
-static void conv_loss_l2(float *out, const float *in0, int n) {
-    /* 13 lines */
+/* loss: conv.dnn:8 l2(weights)
+ * features_0_weight [3, 1, 3, 3], logits_1_weight [4, 48] → out [] */
+static void conv_loss_l2_forward(float *out, const float *features_0_weight, const float *logits_1_weight) {
+    /* 20 lines */
 }
-/* l2 — conv.dnn:8: loss cross_entropy(logits, label) + 1e-4 * l2(weights);
- * in0: logits.1.weight [4, 48] → out: [] */
-static void conv_loss_l2_2(float *out, const float *in0, int n) {
-    (void)n;
-    float part[8] = {0};
-    for (int i = 0; i < 192; i += 8)
-        for (int k = 0; k < 8; k++) {
-            const float x = in0[i + k];
-            part[k] += x * x;
+/* loss: conv.dnn:8 loss cross_entropy(logits, label) + 1e-4 * l2(weights);
+ * inp2 [] → out [] */
+static void conv_loss_mul_forward(float *out, const float *inp2) {
+    for (int i = 0; i < 1; i++)
+        out[i] = 9.99999975e-05f * inp2[i];
+}
+/* loss: conv.dnn:8 loss cross_entropy(logits, label) + 1e-4 * l2(weights);
+ * inp1 [], inp2 [] → out [] */
+static void conv_loss_add_forward(float *out, const float *inp1, const float *inp2) {
+    for (int i = 0; i < 1; i++)
+        out[i] = inp1[i] + inp2[i];
+}
+/* the gradients of loss: conv.dnn:8 l2(weights)
+ * dout [], features_0_weight [3, 1, 3, 3], logits_1_weight [4, 48] → dfeatures_0_weight [3, 1, 3, 3], dlogits_1_weight [4, 48] */
+static void conv_loss_l2_backward(float *dfeatures_0_weight, float *dlogits_1_weight, const float *dout, const float *features_0_weight, const float *logits_1_weight) {
+    {
+        for (int i = 0; i < 27; i++) {
+            const float x = features_0_weight[i];
+            dfeatures_0_weight[i] = dout[0] * (2.0f * x);
         }
-    float acc = ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
-    out[0] = acc;
-}
-/* add — conv.dnn:8: loss cross_entropy(logits, label) + 1e-4 * l2(weights);
- * in0: [], in1: [] → out: [] */
-static void conv_loss_add(float *out, const float *in0, const float *in1, int n) {
-    (void)n;
-    for (int i = 0; i < 1; i++)
-        out[i] = in0[i] + in1[i];
-}
-/* mul — conv.dnn:8: loss cross_entropy(logits, label) + 1e-4 * l2(weights);
- * in0: 0.0001, in1: [] → out: [] */
-static void conv_loss_mul(float *out, const float *in0, const float *in1, int n) {
-    (void)in0;
-    (void)n;
-    for (int i = 0; i < 1; i++)
-        out[i] = 9.99999975e-05f * in1[i];
-}
-/* mul — conv.dnn:8: loss cross_entropy(logits, label) + 1e-4 * l2(weights);
- * in0: 1, in1: 0.0001 → out: [] */
-static void conv_t_mul(float *out, const float *in0, const float *in1, int n) {
-    (void)in0;
-    (void)in1;
-    (void)n;
-    for (int i = 0; i < 1; i++)
-        out[i] = 1.0f * 9.99999975e-05f;
-}
-/* gradient of l2 — conv.dnn:8: loss cross_entropy(logits, label) + 1e-4 * l2(weights);
- * dy: [], in0: logits.1.weight [4, 48], out: [] → dx: [4, 48] */
-static void conv_loss_l2_grad0(float *dx, const float *dy, const float *in0, const float *out, int n) {
-    (void)out;
-    (void)n;
-    for (int i = 0; i < 192; i++) {
-        const float x = in0[i];
-        dx[i] = dy[0] * (2.0f * x);
+    }
+    {
+        for (int i = 0; i < 192; i++) {
+            const float x = logits_1_weight[i];
+            dlogits_1_weight[i] = dout[0] * (2.0f * x);
+        }
     }
 }
-/* gradient of l2 — conv.dnn:8: loss cross_entropy(logits, label) + 1e-4 * l2(weights);
- * dy: [], in0: features.0.weight [3, 1, 3, 3], out: [] → dx: [3, 1, 3, 3] */
-static void conv_loss_l2_grad0_2(float *dx, const float *dy, const float *in0, const float *out, int n) {
-    (void)out;
-    (void)n;
-    for (int i = 0; i < 27; i++) {
-        const float x = in0[i];
-        dx[i] = dy[0] * (2.0f * x);
-    }
+/* the gradients of loss: conv.dnn:8 cross_entropy(logits, label)
+ * dout [], inp [4], target class(4) → dinp [4] */
+static void conv_loss_cross_entropy_backward(float *dinp, const float *dout, const float *inp, const int32_t *target, int n) {
+    /* 15 lines */
 }
-/* gradient of cross_entropy — conv.dnn:8: loss cross_entropy(logits, label) + 1e-4 * l2(weights);
- * dy: 1, in0: logits [4], in1: label class(4), out: [] → dx: [4] */
-static void conv_loss_cross_entropy_grad0(float *dx, const float *dy, const float *in0, const int32_t *in1, const float *out, int n) {
-    /* 16 lines */
+/* the gradients of logits.1: conv.dnn:6 dense(4)
+ * dout [4], inp [48], weight [4, 48] → dinp [48], dweight [4, 48], dbias [4] */
+static void conv_logits_1_dense_backward(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp, const float *weight, int n) {
+    dnn_dense_backward_input(dinp, dout, weight, n, 48, 4);
+    dnn_dense_backward_weight(dweight, dout, inp, n, 48, 4);
+    dnn_dense_backward_bias(dbias, dout, n, 4);
 }
-/* gradient of dense — conv.dnn:6: logits = features |> flatten |> dense(4);
- * dy: [4], in0: [48], in1: logits.1.weight [4, 48], in2: logits.1.bias [4], out: logits [4] → dx: [48] */
-static void conv_logits_1_dense_grad0(float *dx, const float *dy, const float *in0, const float *in1, const float *in2, const float *out, int n) {
-    /* 95 lines */
-}
-/* gradient of dense — conv.dnn:6: logits = features |> flatten |> dense(4);
- * dy: [4], in0: [48], in1: logits.1.weight [4, 48], in2: logits.1.bias [4], out: logits [4] → dx: [4, 48] */
-static void conv_logits_1_dense_grad1(float *dx, const float *dy, const float *in0, const float *in1, const float *in2, const float *out, int n) {
-    /* 116 lines */
-}
-/* gradient of dense — conv.dnn:6: logits = features |> flatten |> dense(4);
- * dy: [4], in0: [48], in1: logits.1.weight [4, 48], in2: logits.1.bias [4], out: logits [4] → dx: [4] */
-static void conv_logits_1_dense_grad2(float *dx, const float *dy, const float *in0, const float *in1, const float *in2, const float *out, int n) {
-    (void)in0;
-    (void)in1;
-    (void)in2;
-    (void)out;
-    memset(dx, 0, sizeof(float) * 4);
-    for (int s = 0; s < n; s++) {
-        for (int j = 0; j < 4; j++) dx[j] += dy[s * 4 + j];
-    }
-}
-/* add — conv.dnn:6: logits = features |> flatten |> dense(4);
- * in0: [4, 48], in1: [4, 48] → out: [4, 48] */
-static void conv_loss_add_2(float *out, const float *in0, const float *in1, int n) {
-    (void)n;
+/* dlogits_1_weight: add in the backward pass, for conv.dnn:6 dense(4)
+ * inp1 [4, 48], inp2 [4, 48] → out [4, 48] */
+static void conv_dlogits_1_weight_add(float *out, const float *inp1, const float *inp2) {
     for (int i = 0; i < 192; i++)
-        out[i] = in0[i] + in1[i];
+        out[i] = inp1[i] + inp2[i];
 }
-/* gradient of maxpool — conv.dnn:5: features = image |> conv2d(3, kernel = 3, pad = 1) |> relu |> maxpool(2);
- * dy: [3, 4, 4], in0: [3, 8, 8], out: features [3, 4, 4] → dx: [3, 8, 8] */
-static void conv_features_2_maxpool_grad0(float *dx, const float *dy, const float *in0, const float *out, int n) {
-    /* 37 lines */
+/* the gradients of features.2: conv.dnn:5 maxpool(2)
+ * dout [3, 4, 4], inp [3, 8, 8], out [3, 4, 4] → dinp [3, 8, 8] */
+static void conv_features_2_maxpool_backward(float *dinp, const float *dout, const float *inp, const float *out, int n) {
+    dnn_pool_backward(dinp, dout, inp, out, n, 3, 8, 8, 2, 2, 0, 1);
 }
-/* gradient of relu — conv.dnn:5: features = image |> conv2d(3, kernel = 3, pad = 1) |> relu |> maxpool(2);
- * dy: [3, 8, 8], in0: [3, 8, 8], out: [3, 8, 8] → dx: [3, 8, 8] */
-static void conv_features_1_relu_grad0(float *dx, const float *dy, const float *in0, const float *out, int n) {
-    (void)out;
+/* the gradients of features.1: conv.dnn:5 relu
+ * dout [3, 8, 8], inp [3, 8, 8] → dinp [3, 8, 8] */
+static void conv_features_1_relu_backward(float *dinp, const float *dout, const float *inp, int n) {
     for (int i = 0; i < n * 192; i++) {
-        const float x = in0[i];
-        dx[i] = dy[i] * (x <= 0.0f ? 0.0f : 1.0f);
+        const float x = inp[i];
+        dinp[i] = dout[i] * (x <= 0.0f ? 0.0f : 1.0f);
     }
 }
-/* gradient of conv2d — conv.dnn:5: features = image |> conv2d(3, kernel = 3, pad = 1) |> relu |> maxpool(2);
- * dy: [3, 8, 8], in0: image [1, 8, 8], in1: features.0.weight [3, 1, 3, 3], in2: features.0.bias [3], out: [3, 8, 8] → dx: [3, 1, 3, 3] */
-static void conv_features_0_conv2d_grad1(float *dx, const float *dy, const float *in0, const float *in1, const float *in2, const float *out, int n) {
-    /* 54 lines */
+/* the gradients of features.0: conv.dnn:5 conv2d(3, kernel = 3, pad = 1)
+ * dout [3, 8, 8], inp [1, 8, 8] → dweight [3, 1, 3, 3], dbias [3] */
+static void conv_features_0_conv2d_backward(float *dweight, float *dbias, const float *dout, const float *inp, int n) {
+    dnn_conv2d_backward_weight(dweight, dout, inp, n, 1, 8, 8, 3, 3, 1, 1);
+    dnn_conv2d_backward_bias(dbias, dout, n, 3, 8, 8);
 }
-/* gradient of conv2d — conv.dnn:5: features = image |> conv2d(3, kernel = 3, pad = 1) |> relu |> maxpool(2);
- * dy: [3, 8, 8], in0: image [1, 8, 8], in1: features.0.weight [3, 1, 3, 3], in2: features.0.bias [3], out: [3, 8, 8] → dx: [3] */
-static void conv_features_0_conv2d_grad2(float *dx, const float *dy, const float *in0, const float *in1, const float *in2, const float *out, int n) {
-    /* 13 lines */
-}
-/* add — conv.dnn:5: features = image |> conv2d(3, kernel = 3, pad = 1) |> relu |> maxpool(2);
- * in0: [3, 1, 3, 3], in1: [3, 1, 3, 3] → out: [3, 1, 3, 3] */
-static void conv_loss_add_3(float *out, const float *in0, const float *in1, int n) {
-    (void)n;
+/* dfeatures_0_weight: add in the backward pass, for conv.dnn:5 conv2d(3, kernel = 3, pad = 1)
+ * inp1 [3, 1, 3, 3], inp2 [3, 1, 3, 3] → out [3, 1, 3, 3] */
+static void conv_dfeatures_0_weight_add(float *out, const float *inp1, const float *inp2) {
     for (int i = 0; i < 27; i++)
-        out[i] = in0[i] + in1[i];
+        out[i] = inp1[i] + inp2[i];
 }
+static const float conv_c18[1] = {9.99999975e-05f};
+static const float conv_c17[1] = {1.0f};
 const dnn_tensor_info conv_tensors[CONV_NUM_TENSORS] = {
     {"features.0.weight", 4, {3, 1, 3, 3}, 27, 1},
     {"features.0.bias", 1, {3, 0, 0, 0}, 3, 1},
@@ -270,60 +216,96 @@ int conv_set_hparam(conv_model *m, const char *name, float value) {
 void conv_forward(conv_model *m, const float *image, float *probs, int n) {
     if (n < 1 || n > CONV_BATCH)
         return;
+    float *features_0 = m->act + 0; /* [n, 3, 8, 8] */
+    const float *features_0_weight = m->params + 0; /* [3, 1, 3, 3] */
+    const float *features_0_bias = m->params + 27; /* [3] */
+    float *features_1 = m->act + 384; /* [n, 3, 8, 8] */
+    float *features = m->act + 1152; /* [n, 3, 4, 4] */
+    float *logits = m->act + 1563; /* [n, 4] */
+    const float *logits_1_weight = m->params + 30; /* [4, 48] */
+    const float *logits_1_bias = m->params + 222; /* [4] */
+    float *probs_softmax = m->act + 768; /* [n, 4] */
     m->training = 0;
-    conv_features_0_conv2d(m->act + 0, image, m->params + 0, m->params + 27, n);
-    conv_features_1_relu(m->act + 384, m->act + 0, n);
-    conv_features_2_maxpool(m->act + 1152, m->act + 384, n);
-    conv_logits_1_dense(m->act + 1563, m->act + 1152, m->params + 30, m->params + 222, n);
-    conv_probs_softmax(m->act + 768, m->act + 1563, n);
-    memcpy(probs, m->act + 768, sizeof(float) * (size_t)n * CONV_PROBS_SIZE);
+    conv_features_0_conv2d_forward(features_0, image, features_0_weight, features_0_bias, n); /* conv.dnn:5 conv2d(3, kernel = 3, pad = 1) */
+    conv_features_1_relu_forward(features_1, features_0, n); /* conv.dnn:5 relu */
+    conv_features_2_maxpool_forward(features, features_1, n); /* conv.dnn:5 maxpool(2) */
+    conv_logits_1_dense_forward(logits, features, logits_1_weight, logits_1_bias, n); /* conv.dnn:6 dense(4) */
+    conv_probs_softmax_forward(probs_softmax, logits, n); /* conv.dnn:7 softmax(logits) */
+    memcpy(probs, probs_softmax, sizeof(float) * (size_t)n * CONV_PROBS_SIZE);
 }
 float conv_loss(conv_model *m, const float *image, const int32_t *label, int n) {
     if (n < 1 || n > CONV_BATCH)
         return NAN;
+    float *features_0 = m->act + 0; /* [n, 3, 8, 8] */
+    const float *features_0_weight = m->params + 0; /* [3, 1, 3, 3] */
+    const float *features_0_bias = m->params + 27; /* [3] */
+    float *features_1 = m->act + 384; /* [n, 3, 8, 8] */
+    float *features = m->act + 1152; /* [n, 3, 4, 4] */
+    float *logits = m->act + 1563; /* [n, 4] */
+    const float *logits_1_weight = m->params + 30; /* [4, 48] */
+    const float *logits_1_bias = m->params + 222; /* [4] */
+    float *loss_cross_entropy = m->act + 960; /* [] */
+    float *loss_l2 = m->act + 961; /* [] */
+    float *loss_mul = m->act + 776; /* [] */
+    float *loss_add = m->act + 1571; /* [] */
     m->training = 0;
-    conv_features_0_conv2d(m->act + 0, image, m->params + 0, m->params + 27, n);
-    conv_features_1_relu(m->act + 384, m->act + 0, n);
-    conv_features_2_maxpool(m->act + 1152, m->act + 384, n);
-    conv_logits_1_dense(m->act + 1563, m->act + 1152, m->params + 30, m->params + 222, n);
-    conv_loss_cross_entropy(m->act + 960, m->act + 1563, label, n);
-    conv_loss_l2(m->act + 961, m->params + 0, n);
-    conv_loss_l2_2(m->act + 962, m->params + 30, n);
-    conv_loss_add(m->act + 776, m->act + 961, m->act + 962, n);
-    conv_loss_mul(m->act + 777, conv_c13, m->act + 776, n);
-    conv_loss_add(m->act + 1571, m->act + 960, m->act + 777, n);
-    return (m->act + 1571)[0];
+    conv_features_0_conv2d_forward(features_0, image, features_0_weight, features_0_bias, n); /* conv.dnn:5 conv2d(3, kernel = 3, pad = 1) */
+    conv_features_1_relu_forward(features_1, features_0, n); /* conv.dnn:5 relu */
+    conv_features_2_maxpool_forward(features, features_1, n); /* conv.dnn:5 maxpool(2) */
+    conv_logits_1_dense_forward(logits, features, logits_1_weight, logits_1_bias, n); /* conv.dnn:6 dense(4) */
+    conv_loss_cross_entropy_forward(loss_cross_entropy, logits, label, n); /* conv.dnn:8 cross_entropy(logits, label) */
+    conv_loss_l2_forward(loss_l2, features_0_weight, logits_1_weight); /* conv.dnn:8 l2(weights) */
+    conv_loss_mul_forward(loss_mul, loss_l2); /* conv.dnn:8 loss cross_entropy(logits, label) + 1e-4 * l2(weights); */
+    conv_loss_add_forward(loss_add, loss_cross_entropy, loss_mul); /* conv.dnn:8 loss cross_entropy(logits, label) + 1e-4 * l2(weights); */
+    return loss_add[0];
 }
 float conv_backward(conv_model *m, const float *image, const int32_t *label, int n) {
     if (n < 1 || n > CONV_BATCH)
         return NAN;
+    float *features_0 = m->act + 0; /* [n, 3, 8, 8] */
+    const float *features_0_weight = m->params + 0; /* [3, 1, 3, 3] */
+    const float *features_0_bias = m->params + 27; /* [3] */
+    float *features_1 = m->act + 384; /* [n, 3, 8, 8] */
+    float *features = m->act + 1152; /* [n, 3, 4, 4] */
+    float *logits = m->act + 1563; /* [n, 4] */
+    const float *logits_1_weight = m->params + 30; /* [4, 48] */
+    const float *logits_1_bias = m->params + 222; /* [4] */
+    float *loss_cross_entropy = m->act + 960; /* [] */
+    float *loss_l2 = m->act + 961; /* [] */
+    float *loss_mul = m->act + 776; /* [] */
+    float *loss_add = m->act + 1571; /* [] */
+    float *dfeatures_0_weight_2 = m->act + 1536; /* [3, 1, 3, 3] */
+    float *dlogits_1_weight_2 = m->act + 768; /* [4, 48] */
+    float *dlogits = m->act + 1344; /* [n, 4] */
+    float *dlogits_0 = m->act + 1248; /* [n, 48] */
+    float *dlogits_1_weight_3 = m->act + 960; /* [4, 48] */
+    float *dlogits_1_bias = m->grads + 222; /* [4] */
+    float *dlogits_1_weight = m->grads + 30; /* [4, 48] */
+    float *dfeatures_1 = m->act + 768; /* [n, 3, 8, 8] */
+    float *dfeatures_0 = m->act + 1152; /* [n, 3, 8, 8] */
+    float *dfeatures_0_weight_3 = m->act + 384; /* [3, 1, 3, 3] */
+    float *dfeatures_0_bias = m->grads + 27; /* [3] */
+    float *dfeatures_0_weight = m->grads + 0; /* [3, 1, 3, 3] */
     m->training = 1;
-    conv_features_0_conv2d(m->act + 0, image, m->params + 0, m->params + 27, n);
-    conv_features_1_relu(m->act + 384, m->act + 0, n);
-    conv_features_2_maxpool(m->act + 1152, m->act + 384, n);
-    conv_logits_1_dense(m->act + 1563, m->act + 1152, m->params + 30, m->params + 222, n);
-    conv_loss_cross_entropy(m->act + 960, m->act + 1563, label, n);
-    conv_loss_l2(m->act + 961, m->params + 0, n);
-    conv_loss_l2_2(m->act + 962, m->params + 30, n);
-    conv_loss_add(m->act + 776, m->act + 961, m->act + 962, n);
-    conv_loss_mul(m->act + 777, conv_c13, m->act + 776, n);
-    conv_loss_add(m->act + 1571, m->act + 960, m->act + 777, n);
+    conv_features_0_conv2d_forward(features_0, image, features_0_weight, features_0_bias, n); /* conv.dnn:5 conv2d(3, kernel = 3, pad = 1) */
+    conv_features_1_relu_forward(features_1, features_0, n); /* conv.dnn:5 relu */
+    conv_features_2_maxpool_forward(features, features_1, n); /* conv.dnn:5 maxpool(2) */
+    conv_logits_1_dense_forward(logits, features, logits_1_weight, logits_1_bias, n); /* conv.dnn:6 dense(4) */
+    conv_loss_cross_entropy_forward(loss_cross_entropy, logits, label, n); /* conv.dnn:8 cross_entropy(logits, label) */
+    conv_loss_l2_forward(loss_l2, features_0_weight, logits_1_weight); /* conv.dnn:8 l2(weights) */
+    conv_loss_mul_forward(loss_mul, loss_l2); /* conv.dnn:8 loss cross_entropy(logits, label) + 1e-4 * l2(weights); */
+    conv_loss_add_forward(loss_add, loss_cross_entropy, loss_mul); /* conv.dnn:8 loss cross_entropy(logits, label) + 1e-4 * l2(weights); */
     /* backward */
-    conv_t_mul(m->act + 963, conv_c19, conv_c13, n);
-    conv_loss_l2_grad0(m->act + 768, m->act + 963, m->params + 30, m->act + 962, n);
-    conv_loss_l2_grad0_2(m->act + 1536, m->act + 963, m->params + 0, m->act + 961, n);
-    conv_loss_cross_entropy_grad0(m->act + 1344, conv_c19, m->act + 1563, label, m->act + 960, n);
-    conv_logits_1_dense_grad0(m->act + 1248, m->act + 1344, m->act + 1152, m->params + 30, m->params + 222, m->act + 1563, n);
-    conv_logits_1_dense_grad1(m->act + 960, m->act + 1344, m->act + 1152, m->params + 30, m->params + 222, m->act + 1563, n);
-    conv_logits_1_dense_grad2(m->grads + 222, m->act + 1344, m->act + 1152, m->params + 30, m->params + 222, m->act + 1563, n);
-    conv_loss_add_2(m->grads + 30, m->act + 768, m->act + 960, n);
-    conv_features_2_maxpool_grad0(m->act + 768, m->act + 1248, m->act + 384, m->act + 1152, n);
-    conv_features_1_relu_grad0(m->act + 1152, m->act + 768, m->act + 0, m->act + 384, n);
-    conv_features_0_conv2d_grad1(m->act + 384, m->act + 1152, image, m->params + 0, m->params + 27, m->act + 0, n);
-    conv_features_0_conv2d_grad2(m->grads + 27, m->act + 1152, image, m->params + 0, m->params + 27, m->act + 0, n);
-    conv_loss_add_3(m->grads + 0, m->act + 1536, m->act + 384, n);
+    conv_loss_l2_backward(dfeatures_0_weight_2, dlogits_1_weight_2, conv_c18, features_0_weight, logits_1_weight); /* conv.dnn:8 l2(weights) */
+    conv_loss_cross_entropy_backward(dlogits, conv_c17, logits, label, n); /* conv.dnn:8 cross_entropy(logits, label) */
+    conv_logits_1_dense_backward(dlogits_0, dlogits_1_weight_3, dlogits_1_bias, dlogits, features, logits_1_weight, n); /* conv.dnn:6 dense(4) */
+    conv_dlogits_1_weight_add(dlogits_1_weight, dlogits_1_weight_2, dlogits_1_weight_3); /* conv.dnn:6 dense(4) */
+    conv_features_2_maxpool_backward(dfeatures_1, dlogits_0, features_1, features, n); /* conv.dnn:5 maxpool(2) */
+    conv_features_1_relu_backward(dfeatures_0, dfeatures_1, features_0, n); /* conv.dnn:5 relu */
+    conv_features_0_conv2d_backward(dfeatures_0_weight_3, dfeatures_0_bias, dfeatures_0, image, n); /* conv.dnn:5 conv2d(3, kernel = 3, pad = 1) */
+    conv_dfeatures_0_weight_add(dfeatures_0_weight, dfeatures_0_weight_2, dfeatures_0_weight_3); /* conv.dnn:5 conv2d(3, kernel = 3, pad = 1) */
     m->training = 0;
-    return (m->act + 1571)[0];
+    return loss_add[0];
 }
 float conv_train_step(conv_model *m, const float *image, const int32_t *label, int n) {
     const float loss = conv_backward(m, image, label, n);
@@ -334,10 +316,13 @@ float conv_train_step(conv_model *m, const float *image, const int32_t *label, i
 /* torch.optim.Adam */
 void conv_step(conv_model *m) {
     const float lr = m->lr;
-    const int first = m->step == 0;
     m->step++;
     /* bias corrections in double, as PyTorch computes them */
     const double bc1 = 1.0 - pow(m->hparams.beta1, (double)m->step), bc2 = 1.0 - pow(m->hparams.beta2, (double)m->step);
     const float step_size = (float)(lr / bc1), bc2_sqrt = (float)sqrt(bc2);
-    conv_update(m, 0, 226, lr, first, step_size, bc2_sqrt);
+    const float weight_decay = (float)m->hparams.weight_decay;
+    const float beta1 = (float)m->hparams.beta1, one_minus_beta1 = (float)(1.0 - m->hparams.beta1);
+    const float beta2 = (float)m->hparams.beta2, one_minus_beta2 = (float)(1.0 - m->hparams.beta2);
+    const float eps = (float)m->hparams.eps;
+    dnn_adam_update(m->params + 0, m->grads + 0, m->exp_avg + 0, m->exp_avg_sq + 0, 226, lr, beta1, one_minus_beta1, beta2, one_minus_beta2, eps, weight_decay, 0, step_size, bc2_sqrt);
 }

@@ -4,22 +4,23 @@
 #include "conv.h"
 #include <math.h>
 #include <string.h>
+#include "dnn_kernels.h"
 /* ==== model conv ==== */
-/* conv2d_relu_maxpool — conv.dnn:5: features = image |> conv2d(3, kernel = 3, pad = 1) |> relu |> maxpool(2);
- * in0: image [1, 8, 8], in1: features.0.weight [3, 1, 3, 3], in2: features.0.bias [3] → out: [3, 4, 4] */
-static void conv_features_2_conv2d_relu_maxpool(float *out, const float *in0, const float *in1, const float *in2, int n) {
-    /* 93 lines */
+/* features.2: conv.dnn:5 maxpool(2)
+ * inp [1, 8, 8], weight [3, 1, 3, 3], bias [3] → out [3, 4, 4] */
+static void conv_features_2_conv2d_relu_maxpool_forward(float *out, const float *inp, const float *weight, const float *bias, int n) {
+    dnn_conv2d_pool_forward(out, inp, weight, bias, n, 1, 8, 8, 3, 3, 1, 1, 2, 2, 0, 1, dnn_relu);
 }
-/* dense — conv.dnn:6: logits = features |> flatten |> dense(4);
- * in0: [48], in1: logits.1.weight [4, 48], in2: logits.1.bias [4] → out: [4] */
-static void conv_logits_1_dense(float *out, const float *in0, const float *in1, const float *in2, int n) {
-    /* 161 lines */
+/* logits.1: conv.dnn:6 dense(4)
+ * inp [48], weight [4, 48], bias [4] → out [4] */
+static void conv_logits_1_dense_forward(float *out, const float *inp, const float *weight, const float *bias, int n) {
+    dnn_dense_forward(out, inp, weight, bias, n, 48, 4);
 }
-/* softmax — conv.dnn:7: output probs = softmax(logits);
- * in0: logits [4] → out: [4] */
-static void conv_probs_softmax(float *out, const float *in0, int n) {
+/* probs: conv.dnn:7 softmax(logits)
+ * inp [4] → out [4] */
+static void conv_probs_softmax_forward(float *out, const float *inp, int n) {
     for (int r = 0; r < n * 1; r++) {
-        const float *x = in0 + r * 4;
+        const float *x = inp + r * 4;
         float *y = out + r * 4;
         float max = x[0], sum = 0.0f;
         for (int i = 1; i < 4; i++) max = x[i] > max ? x[i] : max;
@@ -65,8 +66,15 @@ void conv_init(conv_model *m, uint64_t seed) {
 void conv_forward(conv_model *m, const float *image, float *probs, int n) {
     if (n < 1 || n > CONV_BATCH)
         return;
-    conv_features_2_conv2d_relu_maxpool(m->act + 0, image, m->params + 0, m->params + 27, n);
-    conv_logits_1_dense(m->act + 48, m->act + 0, m->params + 30, m->params + 222, n);
-    conv_probs_softmax(m->act + 0, m->act + 48, n);
-    memcpy(probs, m->act + 0, sizeof(float) * (size_t)n * CONV_PROBS_SIZE);
+    float *features = m->act + 0; /* [n, 3, 4, 4] */
+    const float *features_0_weight = m->params + 0; /* [3, 1, 3, 3] */
+    const float *features_0_bias = m->params + 27; /* [3] */
+    float *logits = m->act + 48; /* [n, 4] */
+    const float *logits_1_weight = m->params + 30; /* [4, 48] */
+    const float *logits_1_bias = m->params + 222; /* [4] */
+    float *probs_softmax = m->act + 0; /* [n, 4] */
+    conv_features_2_conv2d_relu_maxpool_forward(features, image, features_0_weight, features_0_bias, n); /* conv.dnn:5 maxpool(2) */
+    conv_logits_1_dense_forward(logits, features, logits_1_weight, logits_1_bias, n); /* conv.dnn:6 dense(4) */
+    conv_probs_softmax_forward(probs_softmax, logits, n); /* conv.dnn:7 softmax(logits) */
+    memcpy(probs, probs_softmax, sizeof(float) * (size_t)n * CONV_PROBS_SIZE);
 }

@@ -4,138 +4,96 @@
 #include "layers.h"
 #include <math.h>
 #include <string.h>
+#include "dnn_kernels.h"
 /* ==== model layers ==== */
-static const float layers_c17[1] = {1.0f};
-/* the sgd update of params[from, to) */
-static inline void layers_update(layers_model *m, int from, int to, const float lr, const int first) {
-    /* 21 lines */
+/* h.0: layers.dnn:5 dense(8)
+ * inp [6], weight [8, 6], bias [8] → out [8] */
+static void layers_h_0_dense_forward(float *out, const float *inp, const float *weight, const float *bias, int n) {
+    dnn_dense_forward(out, inp, weight, bias, n, 6, 8);
 }
-/* dense — layers.dnn:5: h = x |> dense(8) |> batchnorm |> relu |> dropout(0.5);
- * in0: x [6], in1: h.0.weight [8, 6], in2: h.0.bias [8] → out: [8] */
-static void layers_h_0_dense(float *out, const float *in0, const float *in1, const float *in2, int n) {
-    /* 593 lines */
-}
-/* batchnorm — layers.dnn:5: h = x |> dense(8) |> batchnorm |> relu |> dropout(0.5);
- * in0: [8], in1: h.1.weight [8], in2: h.1.bias [8], in3: h.1.running_mean [8], in4: h.1.running_var [8], in5: h.1.num_batches_tracked [] → out: [8] */
-static void layers_h_1_batchnorm(float *out, const float *in0, const float *in1, const float *in2, const float *in3, const float *in4, const float *in5, int training, int n) {
+/* h.1: layers.dnn:5 batchnorm
+ * inp [8], weight [8], bias [8], running_mean [8], running_var [8], num_batches_tracked [] → out [8] */
+static void layers_h_1_batchnorm_forward(float *out, const float *inp, const float *weight, const float *bias, const float *running_mean, const float *running_var, const float *num_batches_tracked, int training, int n) {
     /* 23 lines */
 }
-/* relu — layers.dnn:5: h = x |> dense(8) |> batchnorm |> relu |> dropout(0.5);
- * in0: [8] → out: [8] */
-static void layers_h_2_relu(float *out, const float *in0, int n) {
+/* h.2: layers.dnn:5 relu
+ * inp [8] → out [8] */
+static void layers_h_2_relu_forward(float *out, const float *inp, int n) {
     for (int i = 0; i < n * 8; i++) {
-        const float x = in0[i];
+        const float x = inp[i];
         out[i] = x < 0.0f ? 0.0f : x;
     }
 }
-/* dropout — layers.dnn:5: h = x |> dense(8) |> batchnorm |> relu |> dropout(0.5);
- * in0: [8] → out: [8] */
-static void layers_h_3_dropout(float *out, const float *in0, int training, dnn_rng *rng, int n) {
+/* h.3: layers.dnn:5 dropout(0.5)
+ * inp [8] → out [8] */
+static void layers_h_3_dropout_forward(float *out, const float *inp, int training, dnn_rng *rng, int n) {
     if (!training) {
-        memcpy(out, in0, sizeof(float) * n * 8);
+        memcpy(out, inp, sizeof(float) * n * 8);
         return;
     }
     float *mask = out + 32;
     for (int i = 0; i < n * 8; i++) {
         mask[i] = dnn_rng_float(rng) < 0.5f ? 0.0f : 2.0f;
-        out[i] = in0[i] * mask[i];
+        out[i] = inp[i] * mask[i];
     }
 }
-/* dense — layers.dnn:6: output y = dense(h, 2);
- * in0: h [8], in1: y.weight [2, 8], in2: y.bias [2] → out: [2] */
-static void layers_y_dense(float *out, const float *in0, const float *in1, const float *in2, int n) {
-    /* 112 lines */
+/* y: layers.dnn:6 dense(h, 2)
+ * inp [8], weight [2, 8], bias [2] → out [2] */
+static void layers_y_dense_forward(float *out, const float *inp, const float *weight, const float *bias, int n) {
+    dnn_dense_forward(out, inp, weight, bias, n, 8, 2);
 }
-/* mse — layers.dnn:7: loss mse(y, t);
- * in0: y [2], in1: t [2] → out: [] */
-static void layers_loss_mse(float *out, const float *in0, const float *in1, int n) {
+/* loss: layers.dnn:7 mse(y, t)
+ * inp [2], target [2] → out [] */
+static void layers_loss_mse_forward(float *out, const float *inp, const float *target, int n) {
     double acc = 0.0;
     for (int i = 0; i < n * 2; i++) {
-        const float p = in0[i], t = in1[i];
+        const float p = inp[i], t = target[i];
         acc += (p - t) * (p - t);
     }
     out[0] = (float)(acc / (n * 2));
 }
-/* gradient of mse — layers.dnn:7: loss mse(y, t);
- * dy: 1, in0: y [2], in1: t [2], out: [] → dx: [2] */
-static void layers_loss_mse_grad0(float *dx, const float *dy, const float *in0, const float *in1, const float *out, int n) {
-    (void)out;
-    const float scale = dy[0] / (float)(n * 2);
+/* the gradients of loss: layers.dnn:7 mse(y, t)
+ * dout [], inp [2], target [2] → dinp [2] */
+static void layers_loss_mse_backward(float *dinp, const float *dout, const float *inp, const float *target, int n) {
+    const float scale = dout[0] / (float)(n * 2);
     for (int i = 0; i < n * 2; i++) {
-        const float p = in0[i], t = in1[i];
-        dx[i] = scale * (2.0f * (p - t));
+        const float p = inp[i], t = target[i];
+        dinp[i] = scale * (2.0f * (p - t));
     }
 }
-/* gradient of dense — layers.dnn:6: output y = dense(h, 2);
- * dy: [2], in0: h [8], in1: y.weight [2, 8], in2: y.bias [2], out: y [2] → dx: [8] */
-static void layers_y_dense_grad0(float *dx, const float *dy, const float *in0, const float *in1, const float *in2, const float *out, int n) {
-    /* 72 lines */
+/* the gradients of y: layers.dnn:6 dense(h, 2)
+ * dout [2], inp [8], weight [2, 8] → dinp [8], dweight [2, 8], dbias [2] */
+static void layers_y_dense_backward(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp, const float *weight, int n) {
+    dnn_dense_backward_input(dinp, dout, weight, n, 8, 2);
+    dnn_dense_backward_weight(dweight, dout, inp, n, 8, 2);
+    dnn_dense_backward_bias(dbias, dout, n, 2);
 }
-/* gradient of dense — layers.dnn:6: output y = dense(h, 2);
- * dy: [2], in0: h [8], in1: y.weight [2, 8], in2: y.bias [2], out: y [2] → dx: [2, 8] */
-static void layers_y_dense_grad1(float *dx, const float *dy, const float *in0, const float *in1, const float *in2, const float *out, int n) {
-    /* 76 lines */
-}
-/* gradient of dense — layers.dnn:6: output y = dense(h, 2);
- * dy: [2], in0: h [8], in1: y.weight [2, 8], in2: y.bias [2], out: y [2] → dx: [2] */
-static void layers_y_dense_grad2(float *dx, const float *dy, const float *in0, const float *in1, const float *in2, const float *out, int n) {
-    (void)in0;
-    (void)in1;
-    (void)in2;
-    (void)out;
-    memset(dx, 0, sizeof(float) * 2);
-    for (int s = 0; s < n; s++) {
-        for (int j = 0; j < 2; j++) dx[j] += dy[s * 2 + j];
-    }
-}
-/* gradient of dropout — layers.dnn:5: h = x |> dense(8) |> batchnorm |> relu |> dropout(0.5);
- * dy: [8], in0: [8], out: h [8] → dx: [8] */
-static void layers_h_3_dropout_grad0(float *dx, const float *dy, const float *in0, const float *out, int n) {
-    (void)in0;
+/* the gradients of h.3: layers.dnn:5 dropout(0.5)
+ * dout [8], out [8] → dinp [8] */
+static void layers_h_3_dropout_backward(float *dinp, const float *dout, const float *out, int n) {
     const float *mask = out + 32;
-    for (int i = 0; i < n * 8; i++) dx[i] = dy[i] * mask[i];
+    for (int i = 0; i < n * 8; i++) dinp[i] = dout[i] * mask[i];
 }
-/* gradient of relu — layers.dnn:5: h = x |> dense(8) |> batchnorm |> relu |> dropout(0.5);
- * dy: [8], in0: [8], out: [8] → dx: [8] */
-static void layers_h_2_relu_grad0(float *dx, const float *dy, const float *in0, const float *out, int n) {
-    (void)out;
+/* the gradients of h.2: layers.dnn:5 relu
+ * dout [8], inp [8] → dinp [8] */
+static void layers_h_2_relu_backward(float *dinp, const float *dout, const float *inp, int n) {
     for (int i = 0; i < n * 8; i++) {
-        const float x = in0[i];
-        dx[i] = dy[i] * (x <= 0.0f ? 0.0f : 1.0f);
+        const float x = inp[i];
+        dinp[i] = dout[i] * (x <= 0.0f ? 0.0f : 1.0f);
     }
 }
-/* gradient of batchnorm — layers.dnn:5: h = x |> dense(8) |> batchnorm |> relu |> dropout(0.5);
- * dy: [8], in0: [8], in1: h.1.weight [8], in2: h.1.bias [8], in3: h.1.running_mean [8], in4: h.1.running_var [8], in5: h.1.num_batches_tracked [], out: [8] → dx: [8] */
-static void layers_h_1_batchnorm_grad0(float *dx, const float *dy, const float *in0, const float *in1, const float *in2, const float *in3, const float *in4, const float *in5, const float *out, int n) {
-    /* 24 lines */
+/* the gradients of h.1: layers.dnn:5 batchnorm
+ * dout [8], inp [8], weight [8] → dinp [8], dweight [8], dbias [8] */
+static void layers_h_1_batchnorm_backward(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp, const float *weight, int n) {
+    /* 48 lines */
 }
-/* gradient of batchnorm — layers.dnn:5: h = x |> dense(8) |> batchnorm |> relu |> dropout(0.5);
- * dy: [8], in0: [8], in1: h.1.weight [8], in2: h.1.bias [8], in3: h.1.running_mean [8], in4: h.1.running_var [8], in5: h.1.num_batches_tracked [], out: [8] → dx: [8] */
-static void layers_h_1_batchnorm_grad1(float *dx, const float *dy, const float *in0, const float *in1, const float *in2, const float *in3, const float *in4, const float *in5, const float *out, int n) {
-    /* 21 lines */
+/* the gradients of h.0: layers.dnn:5 dense(8)
+ * dout [8], inp [6] → dweight [8, 6], dbias [8] */
+static void layers_h_0_dense_backward(float *dweight, float *dbias, const float *dout, const float *inp, int n) {
+    dnn_dense_backward_weight(dweight, dout, inp, n, 6, 8);
+    dnn_dense_backward_bias(dbias, dout, n, 8);
 }
-/* gradient of batchnorm — layers.dnn:5: h = x |> dense(8) |> batchnorm |> relu |> dropout(0.5);
- * dy: [8], in0: [8], in1: h.1.weight [8], in2: h.1.bias [8], in3: h.1.running_mean [8], in4: h.1.running_var [8], in5: h.1.num_batches_tracked [], out: [8] → dx: [8] */
-static void layers_h_1_batchnorm_grad2(float *dx, const float *dy, const float *in0, const float *in1, const float *in2, const float *in3, const float *in4, const float *in5, const float *out, int n) {
-    /* 15 lines */
-}
-/* gradient of dense — layers.dnn:5: h = x |> dense(8) |> batchnorm |> relu |> dropout(0.5);
- * dy: [8], in0: x [6], in1: h.0.weight [8, 6], in2: h.0.bias [8], out: [8] → dx: [8, 6] */
-static void layers_h_0_dense_grad1(float *dx, const float *dy, const float *in0, const float *in1, const float *in2, const float *out, int n) {
-    /* 52 lines */
-}
-/* gradient of dense — layers.dnn:5: h = x |> dense(8) |> batchnorm |> relu |> dropout(0.5);
- * dy: [8], in0: x [6], in1: h.0.weight [8, 6], in2: h.0.bias [8], out: [8] → dx: [8] */
-static void layers_h_0_dense_grad2(float *dx, const float *dy, const float *in0, const float *in1, const float *in2, const float *out, int n) {
-    (void)in0;
-    (void)in1;
-    (void)in2;
-    (void)out;
-    memset(dx, 0, sizeof(float) * 8);
-    for (int s = 0; s < n; s++) {
-        for (int j = 0; j < 8; j++) dx[j] += dy[s * 8 + j];
-    }
-}
+static const float layers_c17[1] = {1.0f};
 const dnn_tensor_info layers_tensors[LAYERS_NUM_TENSORS] = {
     {"h.0.weight", 2, {8, 6, 0, 0}, 48, 1},
     {"h.0.bias", 1, {8, 0, 0, 0}, 8, 1},
@@ -228,64 +186,128 @@ int layers_set_hparam(layers_model *m, const char *name, float value) {
 void layers_forward(layers_model *m, const float *x, float *y, int n) {
     if (n < 1 || n > LAYERS_BATCH)
         return;
+    float *h_0 = m->act + 64; /* [n, 8] */
+    const float *h_0_weight = m->params + 0; /* [8, 6] */
+    const float *h_0_bias = m->params + 48; /* [8] */
+    float *h_1 = m->act + 96; /* [n, 8] */
+    const float *h_1_weight = m->params + 56; /* [8] */
+    const float *h_1_bias = m->params + 64; /* [8] */
+    const float *h_1_running_mean = m->params + 90; /* [8] */
+    const float *h_1_running_var = m->params + 98; /* [8] */
+    const float *h_1_num_batches_tracked = m->params + 106; /* [] */
+    float *h_2 = m->act + 128; /* [n, 8] */
+    float *h = m->act + 0; /* [n, 8] */
+    float *y_dense = m->act + 224; /* [n, 2] */
+    const float *y_weight = m->params + 72; /* [2, 8] */
+    const float *y_bias = m->params + 88; /* [2] */
     m->training = 0;
-    layers_h_0_dense(m->act + 64, x, m->params + 0, m->params + 48, n);
-    layers_h_1_batchnorm(m->act + 96, m->act + 64, m->params + 56, m->params + 64, m->params + 90, m->params + 98, m->params + 106, m->training == 1, n);
-    layers_h_2_relu(m->act + 128, m->act + 96, n);
-    layers_h_3_dropout(m->act + 0, m->act + 128, m->training, &m->rng, n);
-    layers_y_dense(m->act + 224, m->act + 0, m->params + 72, m->params + 88, n);
-    memcpy(y, m->act + 224, sizeof(float) * (size_t)n * LAYERS_Y_SIZE);
+    layers_h_0_dense_forward(h_0, x, h_0_weight, h_0_bias, n); /* layers.dnn:5 dense(8) */
+    layers_h_1_batchnorm_forward(h_1, h_0, h_1_weight, h_1_bias, h_1_running_mean, h_1_running_var, h_1_num_batches_tracked, m->training == 1, n); /* layers.dnn:5 batchnorm */
+    layers_h_2_relu_forward(h_2, h_1, n); /* layers.dnn:5 relu */
+    layers_h_3_dropout_forward(h, h_2, m->training, &m->rng, n); /* layers.dnn:5 dropout(0.5) */
+    layers_y_dense_forward(y_dense, h, y_weight, y_bias, n); /* layers.dnn:6 dense(h, 2) */
+    memcpy(y, y_dense, sizeof(float) * (size_t)n * LAYERS_Y_SIZE);
 }
 void layers_forward_mc(layers_model *m, const float *x, float *y, int n) {
     if (n < 1 || n > LAYERS_BATCH)
         return;
+    float *h_0 = m->act + 64; /* [n, 8] */
+    const float *h_0_weight = m->params + 0; /* [8, 6] */
+    const float *h_0_bias = m->params + 48; /* [8] */
+    float *h_1 = m->act + 96; /* [n, 8] */
+    const float *h_1_weight = m->params + 56; /* [8] */
+    const float *h_1_bias = m->params + 64; /* [8] */
+    const float *h_1_running_mean = m->params + 90; /* [8] */
+    const float *h_1_running_var = m->params + 98; /* [8] */
+    const float *h_1_num_batches_tracked = m->params + 106; /* [] */
+    float *h_2 = m->act + 128; /* [n, 8] */
+    float *h = m->act + 0; /* [n, 8] */
+    float *y_dense = m->act + 224; /* [n, 2] */
+    const float *y_weight = m->params + 72; /* [2, 8] */
+    const float *y_bias = m->params + 88; /* [2] */
     m->training = 2;
-    layers_h_0_dense(m->act + 64, x, m->params + 0, m->params + 48, n);
-    layers_h_1_batchnorm(m->act + 96, m->act + 64, m->params + 56, m->params + 64, m->params + 90, m->params + 98, m->params + 106, m->training == 1, n);
-    layers_h_2_relu(m->act + 128, m->act + 96, n);
-    layers_h_3_dropout(m->act + 0, m->act + 128, m->training, &m->rng, n);
-    layers_y_dense(m->act + 224, m->act + 0, m->params + 72, m->params + 88, n);
-    memcpy(y, m->act + 224, sizeof(float) * (size_t)n * LAYERS_Y_SIZE);
+    layers_h_0_dense_forward(h_0, x, h_0_weight, h_0_bias, n); /* layers.dnn:5 dense(8) */
+    layers_h_1_batchnorm_forward(h_1, h_0, h_1_weight, h_1_bias, h_1_running_mean, h_1_running_var, h_1_num_batches_tracked, m->training == 1, n); /* layers.dnn:5 batchnorm */
+    layers_h_2_relu_forward(h_2, h_1, n); /* layers.dnn:5 relu */
+    layers_h_3_dropout_forward(h, h_2, m->training, &m->rng, n); /* layers.dnn:5 dropout(0.5) */
+    layers_y_dense_forward(y_dense, h, y_weight, y_bias, n); /* layers.dnn:6 dense(h, 2) */
+    memcpy(y, y_dense, sizeof(float) * (size_t)n * LAYERS_Y_SIZE);
     m->training = 0;
 }
 float layers_loss(layers_model *m, const float *x, const float *t, int n) {
     if (n < 1 || n > LAYERS_BATCH)
         return NAN;
+    float *h_0 = m->act + 64; /* [n, 8] */
+    const float *h_0_weight = m->params + 0; /* [8, 6] */
+    const float *h_0_bias = m->params + 48; /* [8] */
+    float *h_1 = m->act + 96; /* [n, 8] */
+    const float *h_1_weight = m->params + 56; /* [8] */
+    const float *h_1_bias = m->params + 64; /* [8] */
+    const float *h_1_running_mean = m->params + 90; /* [8] */
+    const float *h_1_running_var = m->params + 98; /* [8] */
+    const float *h_1_num_batches_tracked = m->params + 106; /* [] */
+    float *h_2 = m->act + 128; /* [n, 8] */
+    float *h = m->act + 0; /* [n, 8] */
+    float *y_dense = m->act + 224; /* [n, 2] */
+    const float *y_weight = m->params + 72; /* [2, 8] */
+    const float *y_bias = m->params + 88; /* [2] */
+    float *loss_mse = m->act + 232; /* [] */
     m->training = 0;
-    layers_h_0_dense(m->act + 64, x, m->params + 0, m->params + 48, n);
-    layers_h_1_batchnorm(m->act + 96, m->act + 64, m->params + 56, m->params + 64, m->params + 90, m->params + 98, m->params + 106, m->training == 1, n);
-    layers_h_2_relu(m->act + 128, m->act + 96, n);
-    layers_h_3_dropout(m->act + 0, m->act + 128, m->training, &m->rng, n);
-    layers_y_dense(m->act + 224, m->act + 0, m->params + 72, m->params + 88, n);
-    layers_loss_mse(m->act + 232, m->act + 224, t, n);
-    return (m->act + 232)[0];
+    layers_h_0_dense_forward(h_0, x, h_0_weight, h_0_bias, n); /* layers.dnn:5 dense(8) */
+    layers_h_1_batchnorm_forward(h_1, h_0, h_1_weight, h_1_bias, h_1_running_mean, h_1_running_var, h_1_num_batches_tracked, m->training == 1, n); /* layers.dnn:5 batchnorm */
+    layers_h_2_relu_forward(h_2, h_1, n); /* layers.dnn:5 relu */
+    layers_h_3_dropout_forward(h, h_2, m->training, &m->rng, n); /* layers.dnn:5 dropout(0.5) */
+    layers_y_dense_forward(y_dense, h, y_weight, y_bias, n); /* layers.dnn:6 dense(h, 2) */
+    layers_loss_mse_forward(loss_mse, y_dense, t, n); /* layers.dnn:7 mse(y, t) */
+    return loss_mse[0];
 }
 float layers_backward(layers_model *m, const float *x, const float *t, int n) {
     if (n < 1 || n > LAYERS_BATCH)
         return NAN;
     if (n == 1) /* batchnorm needs more than 1 value per channel */
         return (float)DNN_E_ARG;
+    float *h_0 = m->act + 64; /* [n, 8] */
+    const float *h_0_weight = m->params + 0; /* [8, 6] */
+    const float *h_0_bias = m->params + 48; /* [8] */
+    float *h_1 = m->act + 96; /* [n, 8] */
+    const float *h_1_weight = m->params + 56; /* [8] */
+    const float *h_1_bias = m->params + 64; /* [8] */
+    const float *h_1_running_mean = m->params + 90; /* [8] */
+    const float *h_1_running_var = m->params + 98; /* [8] */
+    const float *h_1_num_batches_tracked = m->params + 106; /* [] */
+    float *h_2 = m->act + 128; /* [n, 8] */
+    float *h = m->act + 0; /* [n, 8] */
+    float *y_dense = m->act + 224; /* [n, 2] */
+    const float *y_weight = m->params + 72; /* [2, 8] */
+    const float *y_bias = m->params + 88; /* [2] */
+    float *loss_mse = m->act + 232; /* [] */
+    float *dy_dense = m->act + 192; /* [n, 2] */
+    float *dh = m->act + 160; /* [n, 8] */
+    float *dy_weight = m->grads + 72; /* [2, 8] */
+    float *dy_bias = m->grads + 88; /* [2] */
+    float *dh_2 = m->act + 192; /* [n, 8] */
+    float *dh_1 = m->act + 0; /* [n, 8] */
+    float *dh_0 = m->act + 32; /* [n, 8] */
+    float *dh_1_weight = m->grads + 56; /* [8] */
+    float *dh_1_bias = m->grads + 64; /* [8] */
+    float *dh_0_weight = m->grads + 0; /* [8, 6] */
+    float *dh_0_bias = m->grads + 48; /* [8] */
     m->training = 1;
-    layers_h_0_dense(m->act + 64, x, m->params + 0, m->params + 48, n);
-    layers_h_1_batchnorm(m->act + 96, m->act + 64, m->params + 56, m->params + 64, m->params + 90, m->params + 98, m->params + 106, m->training == 1, n);
-    layers_h_2_relu(m->act + 128, m->act + 96, n);
-    layers_h_3_dropout(m->act + 0, m->act + 128, m->training, &m->rng, n);
-    layers_y_dense(m->act + 224, m->act + 0, m->params + 72, m->params + 88, n);
-    layers_loss_mse(m->act + 232, m->act + 224, t, n);
+    layers_h_0_dense_forward(h_0, x, h_0_weight, h_0_bias, n); /* layers.dnn:5 dense(8) */
+    layers_h_1_batchnorm_forward(h_1, h_0, h_1_weight, h_1_bias, h_1_running_mean, h_1_running_var, h_1_num_batches_tracked, m->training == 1, n); /* layers.dnn:5 batchnorm */
+    layers_h_2_relu_forward(h_2, h_1, n); /* layers.dnn:5 relu */
+    layers_h_3_dropout_forward(h, h_2, m->training, &m->rng, n); /* layers.dnn:5 dropout(0.5) */
+    layers_y_dense_forward(y_dense, h, y_weight, y_bias, n); /* layers.dnn:6 dense(h, 2) */
+    layers_loss_mse_forward(loss_mse, y_dense, t, n); /* layers.dnn:7 mse(y, t) */
     /* backward */
-    layers_loss_mse_grad0(m->act + 192, layers_c17, m->act + 224, t, m->act + 232, n);
-    layers_y_dense_grad0(m->act + 160, m->act + 192, m->act + 0, m->params + 72, m->params + 88, m->act + 224, n);
-    layers_y_dense_grad1(m->grads + 72, m->act + 192, m->act + 0, m->params + 72, m->params + 88, m->act + 224, n);
-    layers_y_dense_grad2(m->grads + 88, m->act + 192, m->act + 0, m->params + 72, m->params + 88, m->act + 224, n);
-    layers_h_3_dropout_grad0(m->act + 192, m->act + 160, m->act + 128, m->act + 0, n);
-    layers_h_2_relu_grad0(m->act + 0, m->act + 192, m->act + 96, m->act + 128, n);
-    layers_h_1_batchnorm_grad0(m->act + 32, m->act + 0, m->act + 64, m->params + 56, m->params + 64, m->params + 90, m->params + 98, m->params + 106, m->act + 96, n);
-    layers_h_1_batchnorm_grad1(m->grads + 56, m->act + 0, m->act + 64, m->params + 56, m->params + 64, m->params + 90, m->params + 98, m->params + 106, m->act + 96, n);
-    layers_h_1_batchnorm_grad2(m->grads + 64, m->act + 0, m->act + 64, m->params + 56, m->params + 64, m->params + 90, m->params + 98, m->params + 106, m->act + 96, n);
-    layers_h_0_dense_grad1(m->grads + 0, m->act + 32, x, m->params + 0, m->params + 48, m->act + 64, n);
-    layers_h_0_dense_grad2(m->grads + 48, m->act + 32, x, m->params + 0, m->params + 48, m->act + 64, n);
+    layers_loss_mse_backward(dy_dense, layers_c17, y_dense, t, n); /* layers.dnn:7 mse(y, t) */
+    layers_y_dense_backward(dh, dy_weight, dy_bias, dy_dense, h, y_weight, n); /* layers.dnn:6 dense(h, 2) */
+    layers_h_3_dropout_backward(dh_2, dh, h, n); /* layers.dnn:5 dropout(0.5) */
+    layers_h_2_relu_backward(dh_1, dh_2, h_1, n); /* layers.dnn:5 relu */
+    layers_h_1_batchnorm_backward(dh_0, dh_1_weight, dh_1_bias, dh_1, h_0, h_1_weight, n); /* layers.dnn:5 batchnorm */
+    layers_h_0_dense_backward(dh_0_weight, dh_0_bias, dh_0, x, n); /* layers.dnn:5 dense(8) */
     m->training = 0;
-    return (m->act + 232)[0];
+    return loss_mse[0];
 }
 float layers_train_step(layers_model *m, const float *x, const float *t, int n) {
     if (n == 1) /* batchnorm needs more than 1 value per channel */
@@ -298,7 +320,7 @@ float layers_train_step(layers_model *m, const float *x, const float *t, int n) 
 /* torch.optim.SGD */
 void layers_step(layers_model *m) {
     const float lr = m->lr;
-    const int first = m->step == 0;
     m->step++;
-    layers_update(m, 0, 90, lr, first);
+    const float weight_decay = (float)m->hparams.weight_decay;
+    dnn_sgd_update(m->params + 0, m->grads + 0, NULL, 90, lr, 0.0f, 0.0f, weight_decay, 0, 0);
 }

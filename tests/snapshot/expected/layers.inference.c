@@ -4,29 +4,30 @@
 #include "layers.h"
 #include <math.h>
 #include <string.h>
+#include "dnn_kernels.h"
 /* ==== model layers ==== */
-/* dense — layers.dnn:5: h = x |> dense(8) |> batchnorm |> relu |> dropout(0.5);
- * in0: x [6], in1: h.0.weight [8, 6], in2: h.0.bias [8] → out: [8] */
-static void layers_h_0_dense(float *out, const float *in0, const float *in1, const float *in2, int n) {
-    /* 593 lines */
+/* h.0: layers.dnn:5 dense(8)
+ * inp [6], weight [8, 6], bias [8] → out [8] */
+static void layers_h_0_dense_forward(float *out, const float *inp, const float *weight, const float *bias, int n) {
+    dnn_dense_forward(out, inp, weight, bias, n, 6, 8);
 }
-/* batchnorm — layers.dnn:5: h = x |> dense(8) |> batchnorm |> relu |> dropout(0.5);
- * in0: [8], in1: h.1.weight [8], in2: h.1.bias [8], in3: h.1.running_mean [8], in4: h.1.running_var [8], in5: h.1.num_batches_tracked [] → out: [8] */
-static void layers_h_1_batchnorm(float *out, const float *in0, const float *in1, const float *in2, const float *in3, const float *in4, const float *in5, int training, int n) {
+/* h.1: layers.dnn:5 batchnorm
+ * inp [8], weight [8], bias [8], running_mean [8], running_var [8], num_batches_tracked [] → out [8] */
+static void layers_h_1_batchnorm_forward(float *out, const float *inp, const float *weight, const float *bias, const float *running_mean, const float *running_var, const float *num_batches_tracked, int training, int n) {
     /* 23 lines */
 }
-/* relu — layers.dnn:5: h = x |> dense(8) |> batchnorm |> relu |> dropout(0.5);
- * in0: [8] → out: [8] */
-static void layers_h_2_relu(float *out, const float *in0, int n) {
+/* h.2: layers.dnn:5 relu
+ * inp [8] → out [8] */
+static void layers_h_2_relu_forward(float *out, const float *inp, int n) {
     for (int i = 0; i < n * 8; i++) {
-        const float x = in0[i];
+        const float x = inp[i];
         out[i] = x < 0.0f ? 0.0f : x;
     }
 }
-/* dense — layers.dnn:6: output y = dense(h, 2);
- * in0: h [8], in1: y.weight [2, 8], in2: y.bias [2] → out: [2] */
-static void layers_y_dense(float *out, const float *in0, const float *in1, const float *in2, int n) {
-    /* 112 lines */
+/* y: layers.dnn:6 dense(h, 2)
+ * inp [8], weight [2, 8], bias [2] → out [2] */
+static void layers_y_dense_forward(float *out, const float *inp, const float *weight, const float *bias, int n) {
+    dnn_dense_forward(out, inp, weight, bias, n, 8, 2);
 }
 const dnn_tensor_info layers_tensors[LAYERS_NUM_TENSORS] = {
     {"h.0.weight", 2, {8, 6, 0, 0}, 48, 1},
@@ -81,9 +82,22 @@ void layers_init(layers_model *m, uint64_t seed) {
 void layers_forward(layers_model *m, const float *x, float *y, int n) {
     if (n < 1 || n > LAYERS_BATCH)
         return;
-    layers_h_0_dense(m->act + 0, x, m->params + 0, m->params + 48, n);
-    layers_h_1_batchnorm(m->act + 8, m->act + 0, m->params + 56, m->params + 64, m->params + 90, m->params + 98, m->params + 106, 0, n);
-    layers_h_2_relu(m->act + 8, m->act + 8, n);
-    layers_y_dense(m->act + 0, m->act + 8, m->params + 72, m->params + 88, n);
-    memcpy(y, m->act + 0, sizeof(float) * (size_t)n * LAYERS_Y_SIZE);
+    float *h_0 = m->act + 0; /* [n, 8] */
+    const float *h_0_weight = m->params + 0; /* [8, 6] */
+    const float *h_0_bias = m->params + 48; /* [8] */
+    float *h_1 = m->act + 8; /* [n, 8] */
+    const float *h_1_weight = m->params + 56; /* [8] */
+    const float *h_1_bias = m->params + 64; /* [8] */
+    const float *h_1_running_mean = m->params + 90; /* [8] */
+    const float *h_1_running_var = m->params + 98; /* [8] */
+    const float *h_1_num_batches_tracked = m->params + 106; /* [] */
+    float *h_2 = m->act + 8; /* [n, 8] */
+    float *y_dense = m->act + 0; /* [n, 2] */
+    const float *y_weight = m->params + 72; /* [2, 8] */
+    const float *y_bias = m->params + 88; /* [2] */
+    layers_h_0_dense_forward(h_0, x, h_0_weight, h_0_bias, n); /* layers.dnn:5 dense(8) */
+    layers_h_1_batchnorm_forward(h_1, h_0, h_1_weight, h_1_bias, h_1_running_mean, h_1_running_var, h_1_num_batches_tracked, 0, n); /* layers.dnn:5 batchnorm */
+    layers_h_2_relu_forward(h_2, h_1, n); /* layers.dnn:5 relu */
+    layers_y_dense_forward(y_dense, h_2, y_weight, y_bias, n); /* layers.dnn:6 dense(h, 2) */
+    memcpy(y, y_dense, sizeof(float) * (size_t)n * LAYERS_Y_SIZE);
 }

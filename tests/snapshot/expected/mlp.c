@@ -4,35 +4,31 @@
 #include "mlp.h"
 #include <math.h>
 #include <string.h>
+#include "dnn_kernels.h"
 /* ==== model mlp ==== */
-static const float mlp_c11[1] = {1.0f};
-/* the sgd update of params[from, to) */
-static inline void mlp_update(mlp_model *m, int from, int to, const float lr, const int first) {
-    /* 29 lines */
+/* h.0: mlp.dnn:5 dense(8)
+ * inp [4], weight [8, 4], bias [8] → out [8] */
+static void mlp_h_0_dense_forward(float *out, const float *inp, const float *weight, const float *bias, int n) {
+    dnn_dense_forward(out, inp, weight, bias, n, 4, 8);
 }
-/* dense — mlp.dnn:5: h = x |> dense(8) |> relu;
- * in0: x [4], in1: h.0.weight [8, 4], in2: h.0.bias [8] → out: [8] */
-static void mlp_h_0_dense(float *out, const float *in0, const float *in1, const float *in2, int n) {
-    /* 593 lines */
-}
-/* relu — mlp.dnn:5: h = x |> dense(8) |> relu;
- * in0: [8] → out: [8] */
-static void mlp_h_1_relu(float *out, const float *in0, int n) {
+/* h.1: mlp.dnn:5 relu
+ * inp [8] → out [8] */
+static void mlp_h_1_relu_forward(float *out, const float *inp, int n) {
     for (int i = 0; i < n * 8; i++) {
-        const float x = in0[i];
+        const float x = inp[i];
         out[i] = x < 0.0f ? 0.0f : x;
     }
 }
-/* dense — mlp.dnn:6: logits = dense(h, 3);
- * in0: h [8], in1: logits.weight [3, 8], in2: logits.bias [3] → out: [3] */
-static void mlp_logits_dense(float *out, const float *in0, const float *in1, const float *in2, int n) {
-    /* 136 lines */
+/* logits: mlp.dnn:6 dense(h, 3)
+ * inp [8], weight [3, 8], bias [3] → out [3] */
+static void mlp_logits_dense_forward(float *out, const float *inp, const float *weight, const float *bias, int n) {
+    dnn_dense_forward(out, inp, weight, bias, n, 8, 3);
 }
-/* softmax — mlp.dnn:7: output p = softmax(logits);
- * in0: logits [3] → out: [3] */
-static void mlp_p_softmax(float *out, const float *in0, int n) {
+/* p: mlp.dnn:7 softmax(logits)
+ * inp [3] → out [3] */
+static void mlp_p_softmax_forward(float *out, const float *inp, int n) {
     for (int r = 0; r < n * 1; r++) {
-        const float *x = in0 + r * 3;
+        const float *x = inp + r * 3;
         float *y = out + r * 3;
         float max = x[0], sum = 0.0f;
         for (int i = 1; i < 3; i++) max = x[i] > max ? x[i] : max;
@@ -40,64 +36,38 @@ static void mlp_p_softmax(float *out, const float *in0, int n) {
         for (int i = 0; i < 3; i++) y[i] /= sum;
     }
 }
-/* cross_entropy — mlp.dnn:8: loss cross_entropy(logits, y);
- * in0: logits [3], in1: y class(3) → out: [] */
-static void mlp_loss_cross_entropy(float *out, const float *in0, const int32_t *in1, int n) {
+/* loss: mlp.dnn:8 cross_entropy(logits, y)
+ * inp [3], target class(3) → out [] */
+static void mlp_loss_cross_entropy_forward(float *out, const float *inp, const int32_t *target, int n) {
     /* 15 lines */
 }
-/* gradient of cross_entropy — mlp.dnn:8: loss cross_entropy(logits, y);
- * dy: 1, in0: logits [3], in1: y class(3), out: [] → dx: [3] */
-static void mlp_loss_cross_entropy_grad0(float *dx, const float *dy, const float *in0, const int32_t *in1, const float *out, int n) {
-    /* 16 lines */
+/* the gradients of loss: mlp.dnn:8 cross_entropy(logits, y)
+ * dout [], inp [3], target class(3) → dinp [3] */
+static void mlp_loss_cross_entropy_backward(float *dinp, const float *dout, const float *inp, const int32_t *target, int n) {
+    /* 15 lines */
 }
-/* gradient of dense — mlp.dnn:6: logits = dense(h, 3);
- * dy: [3], in0: h [8], in1: logits.weight [3, 8], in2: logits.bias [3], out: logits [3] → dx: [8] */
-static void mlp_logits_dense_grad0(float *dx, const float *dy, const float *in0, const float *in1, const float *in2, const float *out, int n) {
-    /* 72 lines */
+/* the gradients of logits: mlp.dnn:6 dense(h, 3)
+ * dout [3], inp [8], weight [3, 8] → dinp [8], dweight [3, 8], dbias [3] */
+static void mlp_logits_dense_backward(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp, const float *weight, int n) {
+    dnn_dense_backward_input(dinp, dout, weight, n, 8, 3);
+    dnn_dense_backward_weight(dweight, dout, inp, n, 8, 3);
+    dnn_dense_backward_bias(dbias, dout, n, 3);
 }
-/* gradient of dense — mlp.dnn:6: logits = dense(h, 3);
- * dy: [3], in0: h [8], in1: logits.weight [3, 8], in2: logits.bias [3], out: logits [3] → dx: [3, 8] */
-static void mlp_logits_dense_grad1(float *dx, const float *dy, const float *in0, const float *in1, const float *in2, const float *out, int n) {
-    /* 80 lines */
-}
-/* gradient of dense — mlp.dnn:6: logits = dense(h, 3);
- * dy: [3], in0: h [8], in1: logits.weight [3, 8], in2: logits.bias [3], out: logits [3] → dx: [3] */
-static void mlp_logits_dense_grad2(float *dx, const float *dy, const float *in0, const float *in1, const float *in2, const float *out, int n) {
-    (void)in0;
-    (void)in1;
-    (void)in2;
-    (void)out;
-    memset(dx, 0, sizeof(float) * 3);
-    for (int s = 0; s < n; s++) {
-        for (int j = 0; j < 3; j++) dx[j] += dy[s * 3 + j];
-    }
-}
-/* gradient of relu — mlp.dnn:5: h = x |> dense(8) |> relu;
- * dy: [8], in0: [8], out: h [8] → dx: [8] */
-static void mlp_h_1_relu_grad0(float *dx, const float *dy, const float *in0, const float *out, int n) {
-    (void)out;
+/* the gradients of h.1: mlp.dnn:5 relu
+ * dout [8], inp [8] → dinp [8] */
+static void mlp_h_1_relu_backward(float *dinp, const float *dout, const float *inp, int n) {
     for (int i = 0; i < n * 8; i++) {
-        const float x = in0[i];
-        dx[i] = dy[i] * (x <= 0.0f ? 0.0f : 1.0f);
+        const float x = inp[i];
+        dinp[i] = dout[i] * (x <= 0.0f ? 0.0f : 1.0f);
     }
 }
-/* gradient of dense — mlp.dnn:5: h = x |> dense(8) |> relu;
- * dy: [8], in0: x [4], in1: h.0.weight [8, 4], in2: h.0.bias [8], out: [8] → dx: [8, 4] */
-static void mlp_h_0_dense_grad1(float *dx, const float *dy, const float *in0, const float *in1, const float *in2, const float *out, int n) {
-    /* 52 lines */
+/* the gradients of h.0: mlp.dnn:5 dense(8)
+ * dout [8], inp [4] → dweight [8, 4], dbias [8] */
+static void mlp_h_0_dense_backward(float *dweight, float *dbias, const float *dout, const float *inp, int n) {
+    dnn_dense_backward_weight(dweight, dout, inp, n, 4, 8);
+    dnn_dense_backward_bias(dbias, dout, n, 8);
 }
-/* gradient of dense — mlp.dnn:5: h = x |> dense(8) |> relu;
- * dy: [8], in0: x [4], in1: h.0.weight [8, 4], in2: h.0.bias [8], out: [8] → dx: [8] */
-static void mlp_h_0_dense_grad2(float *dx, const float *dy, const float *in0, const float *in1, const float *in2, const float *out, int n) {
-    (void)in0;
-    (void)in1;
-    (void)in2;
-    (void)out;
-    memset(dx, 0, sizeof(float) * 8);
-    for (int s = 0; s < n; s++) {
-        for (int j = 0; j < 8; j++) dx[j] += dy[s * 8 + j];
-    }
-}
+static const float mlp_c11[1] = {1.0f};
 const dnn_tensor_info mlp_tensors[MLP_NUM_TENSORS] = {
     {"h.0.weight", 2, {8, 4, 0, 0}, 32, 1},
     {"h.0.bias", 1, {8, 0, 0, 0}, 8, 1},
@@ -185,41 +155,69 @@ int mlp_set_hparam(mlp_model *m, const char *name, float value) {
 void mlp_forward(mlp_model *m, const float *x, float *p, int n) {
     if (n < 1 || n > MLP_BATCH)
         return;
+    float *h_0 = m->act + 0; /* [n, 8] */
+    const float *h_0_weight = m->params + 0; /* [8, 4] */
+    const float *h_0_bias = m->params + 32; /* [8] */
+    float *h = m->act + 16; /* [n, 8] */
+    float *logits = m->act + 64; /* [n, 3] */
+    const float *logits_weight = m->params + 40; /* [3, 8] */
+    const float *logits_bias = m->params + 64; /* [3] */
+    float *p_softmax = m->act + 32; /* [n, 3] */
     m->training = 0;
-    mlp_h_0_dense(m->act + 0, x, m->params + 0, m->params + 32, n);
-    mlp_h_1_relu(m->act + 16, m->act + 0, n);
-    mlp_logits_dense(m->act + 64, m->act + 16, m->params + 40, m->params + 64, n);
-    mlp_p_softmax(m->act + 32, m->act + 64, n);
-    memcpy(p, m->act + 32, sizeof(float) * (size_t)n * MLP_P_SIZE);
+    mlp_h_0_dense_forward(h_0, x, h_0_weight, h_0_bias, n); /* mlp.dnn:5 dense(8) */
+    mlp_h_1_relu_forward(h, h_0, n); /* mlp.dnn:5 relu */
+    mlp_logits_dense_forward(logits, h, logits_weight, logits_bias, n); /* mlp.dnn:6 dense(h, 3) */
+    mlp_p_softmax_forward(p_softmax, logits, n); /* mlp.dnn:7 softmax(logits) */
+    memcpy(p, p_softmax, sizeof(float) * (size_t)n * MLP_P_SIZE);
 }
 float mlp_loss(mlp_model *m, const float *x, const int32_t *y, int n) {
     if (n < 1 || n > MLP_BATCH)
         return NAN;
+    float *h_0 = m->act + 0; /* [n, 8] */
+    const float *h_0_weight = m->params + 0; /* [8, 4] */
+    const float *h_0_bias = m->params + 32; /* [8] */
+    float *h = m->act + 16; /* [n, 8] */
+    float *logits = m->act + 64; /* [n, 3] */
+    const float *logits_weight = m->params + 40; /* [3, 8] */
+    const float *logits_bias = m->params + 64; /* [3] */
+    float *loss_cross_entropy = m->act + 70; /* [] */
     m->training = 0;
-    mlp_h_0_dense(m->act + 0, x, m->params + 0, m->params + 32, n);
-    mlp_h_1_relu(m->act + 16, m->act + 0, n);
-    mlp_logits_dense(m->act + 64, m->act + 16, m->params + 40, m->params + 64, n);
-    mlp_loss_cross_entropy(m->act + 70, m->act + 64, y, n);
-    return (m->act + 70)[0];
+    mlp_h_0_dense_forward(h_0, x, h_0_weight, h_0_bias, n); /* mlp.dnn:5 dense(8) */
+    mlp_h_1_relu_forward(h, h_0, n); /* mlp.dnn:5 relu */
+    mlp_logits_dense_forward(logits, h, logits_weight, logits_bias, n); /* mlp.dnn:6 dense(h, 3) */
+    mlp_loss_cross_entropy_forward(loss_cross_entropy, logits, y, n); /* mlp.dnn:8 cross_entropy(logits, y) */
+    return loss_cross_entropy[0];
 }
 float mlp_backward(mlp_model *m, const float *x, const int32_t *y, int n) {
     if (n < 1 || n > MLP_BATCH)
         return NAN;
+    float *h_0 = m->act + 0; /* [n, 8] */
+    const float *h_0_weight = m->params + 0; /* [8, 4] */
+    const float *h_0_bias = m->params + 32; /* [8] */
+    float *h = m->act + 16; /* [n, 8] */
+    float *logits = m->act + 64; /* [n, 3] */
+    const float *logits_weight = m->params + 40; /* [3, 8] */
+    const float *logits_bias = m->params + 64; /* [3] */
+    float *loss_cross_entropy = m->act + 70; /* [] */
+    float *dlogits = m->act + 48; /* [n, 3] */
+    float *dh = m->act + 32; /* [n, 8] */
+    float *dlogits_weight = m->grads + 40; /* [3, 8] */
+    float *dlogits_bias = m->grads + 64; /* [3] */
+    float *dh_0 = m->act + 48; /* [n, 8] */
+    float *dh_0_weight = m->grads + 0; /* [8, 4] */
+    float *dh_0_bias = m->grads + 32; /* [8] */
     m->training = 1;
-    mlp_h_0_dense(m->act + 0, x, m->params + 0, m->params + 32, n);
-    mlp_h_1_relu(m->act + 16, m->act + 0, n);
-    mlp_logits_dense(m->act + 64, m->act + 16, m->params + 40, m->params + 64, n);
-    mlp_loss_cross_entropy(m->act + 70, m->act + 64, y, n);
+    mlp_h_0_dense_forward(h_0, x, h_0_weight, h_0_bias, n); /* mlp.dnn:5 dense(8) */
+    mlp_h_1_relu_forward(h, h_0, n); /* mlp.dnn:5 relu */
+    mlp_logits_dense_forward(logits, h, logits_weight, logits_bias, n); /* mlp.dnn:6 dense(h, 3) */
+    mlp_loss_cross_entropy_forward(loss_cross_entropy, logits, y, n); /* mlp.dnn:8 cross_entropy(logits, y) */
     /* backward */
-    mlp_loss_cross_entropy_grad0(m->act + 48, mlp_c11, m->act + 64, y, m->act + 70, n);
-    mlp_logits_dense_grad0(m->act + 32, m->act + 48, m->act + 16, m->params + 40, m->params + 64, m->act + 64, n);
-    mlp_logits_dense_grad1(m->grads + 40, m->act + 48, m->act + 16, m->params + 40, m->params + 64, m->act + 64, n);
-    mlp_logits_dense_grad2(m->grads + 64, m->act + 48, m->act + 16, m->params + 40, m->params + 64, m->act + 64, n);
-    mlp_h_1_relu_grad0(m->act + 48, m->act + 32, m->act + 0, m->act + 16, n);
-    mlp_h_0_dense_grad1(m->grads + 0, m->act + 48, x, m->params + 0, m->params + 32, m->act + 0, n);
-    mlp_h_0_dense_grad2(m->grads + 32, m->act + 48, x, m->params + 0, m->params + 32, m->act + 0, n);
+    mlp_loss_cross_entropy_backward(dlogits, mlp_c11, logits, y, n); /* mlp.dnn:8 cross_entropy(logits, y) */
+    mlp_logits_dense_backward(dh, dlogits_weight, dlogits_bias, dlogits, h, logits_weight, n); /* mlp.dnn:6 dense(h, 3) */
+    mlp_h_1_relu_backward(dh_0, dh, h_0, n); /* mlp.dnn:5 relu */
+    mlp_h_0_dense_backward(dh_0_weight, dh_0_bias, dh_0, x, n); /* mlp.dnn:5 dense(8) */
     m->training = 0;
-    return (m->act + 70)[0];
+    return loss_cross_entropy[0];
 }
 float mlp_train_step(mlp_model *m, const float *x, const int32_t *y, int n) {
     const float loss = mlp_backward(m, x, y, n);
@@ -232,5 +230,8 @@ void mlp_step(mlp_model *m) {
     const float lr = m->lr;
     const int first = m->step == 0;
     m->step++;
-    mlp_update(m, 0, 67, lr, first);
+    const float weight_decay = (float)m->hparams.weight_decay;
+    const float momentum = (float)m->hparams.momentum;
+    const float one_minus_dampening = (float)(1.0 - m->hparams.dampening);
+    dnn_sgd_update(m->params + 0, m->grads + 0, m->momentum_buffer + 0, 67, lr, momentum, one_minus_dampening, weight_decay, 0, first);
 }

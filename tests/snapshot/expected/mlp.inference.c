@@ -4,30 +4,31 @@
 #include "mlp.h"
 #include <math.h>
 #include <string.h>
+#include "dnn_kernels.h"
 /* ==== model mlp ==== */
-/* dense — mlp.dnn:5: h = x |> dense(8) |> relu;
- * in0: x [4], in1: h.0.weight [8, 4], in2: h.0.bias [8] → out: [8] */
-static void mlp_h_0_dense(float *out, const float *in0, const float *in1, const float *in2, int n) {
-    /* 593 lines */
+/* h.0: mlp.dnn:5 dense(8)
+ * inp [4], weight [8, 4], bias [8] → out [8] */
+static void mlp_h_0_dense_forward(float *out, const float *inp, const float *weight, const float *bias, int n) {
+    dnn_dense_forward(out, inp, weight, bias, n, 4, 8);
 }
-/* relu — mlp.dnn:5: h = x |> dense(8) |> relu;
- * in0: [8] → out: [8] */
-static void mlp_h_1_relu(float *out, const float *in0, int n) {
+/* h.1: mlp.dnn:5 relu
+ * inp [8] → out [8] */
+static void mlp_h_1_relu_forward(float *out, const float *inp, int n) {
     for (int i = 0; i < n * 8; i++) {
-        const float x = in0[i];
+        const float x = inp[i];
         out[i] = x < 0.0f ? 0.0f : x;
     }
 }
-/* dense — mlp.dnn:6: logits = dense(h, 3);
- * in0: h [8], in1: logits.weight [3, 8], in2: logits.bias [3] → out: [3] */
-static void mlp_logits_dense(float *out, const float *in0, const float *in1, const float *in2, int n) {
-    /* 136 lines */
+/* logits: mlp.dnn:6 dense(h, 3)
+ * inp [8], weight [3, 8], bias [3] → out [3] */
+static void mlp_logits_dense_forward(float *out, const float *inp, const float *weight, const float *bias, int n) {
+    dnn_dense_forward(out, inp, weight, bias, n, 8, 3);
 }
-/* softmax — mlp.dnn:7: output p = softmax(logits);
- * in0: logits [3] → out: [3] */
-static void mlp_p_softmax(float *out, const float *in0, int n) {
+/* p: mlp.dnn:7 softmax(logits)
+ * inp [3] → out [3] */
+static void mlp_p_softmax_forward(float *out, const float *inp, int n) {
     for (int r = 0; r < n * 1; r++) {
-        const float *x = in0 + r * 3;
+        const float *x = inp + r * 3;
         float *y = out + r * 3;
         float max = x[0], sum = 0.0f;
         for (int i = 1; i < 3; i++) max = x[i] > max ? x[i] : max;
@@ -73,9 +74,17 @@ void mlp_init(mlp_model *m, uint64_t seed) {
 void mlp_forward(mlp_model *m, const float *x, float *p, int n) {
     if (n < 1 || n > MLP_BATCH)
         return;
-    mlp_h_0_dense(m->act + 0, x, m->params + 0, m->params + 32, n);
-    mlp_h_1_relu(m->act + 0, m->act + 0, n);
-    mlp_logits_dense(m->act + 8, m->act + 0, m->params + 40, m->params + 64, n);
-    mlp_p_softmax(m->act + 0, m->act + 8, n);
-    memcpy(p, m->act + 0, sizeof(float) * (size_t)n * MLP_P_SIZE);
+    float *h_0 = m->act + 0; /* [n, 8] */
+    const float *h_0_weight = m->params + 0; /* [8, 4] */
+    const float *h_0_bias = m->params + 32; /* [8] */
+    float *h = m->act + 0; /* [n, 8] */
+    float *logits = m->act + 8; /* [n, 3] */
+    const float *logits_weight = m->params + 40; /* [3, 8] */
+    const float *logits_bias = m->params + 64; /* [3] */
+    float *p_softmax = m->act + 0; /* [n, 3] */
+    mlp_h_0_dense_forward(h_0, x, h_0_weight, h_0_bias, n); /* mlp.dnn:5 dense(8) */
+    mlp_h_1_relu_forward(h, h_0, n); /* mlp.dnn:5 relu */
+    mlp_logits_dense_forward(logits, h, logits_weight, logits_bias, n); /* mlp.dnn:6 dense(h, 3) */
+    mlp_p_softmax_forward(p_softmax, logits, n); /* mlp.dnn:7 softmax(logits) */
+    memcpy(p, p_softmax, sizeof(float) * (size_t)n * MLP_P_SIZE);
 }
