@@ -276,6 +276,7 @@ void emit_step(Out *o, Value **nodes, int count) {
     /* the parameters, and the emitters' names for them */
     Param *params = arena_alloc(sizeof(Param) * (size_t)(count + MAX_INPUTS + 6));
     const char **from = arena_alloc(sizeof(char *) * (size_t)(MAX_INPUTS + 6)), **to = arena_alloc(sizeof(char *) * (size_t)(MAX_INPUTS + 6));
+    int *to_param = arena_alloc(sizeof(int) * (size_t)(MAX_INPUTS + 6)); /* the parameter each renamed word becomes */
     int np = 0, nr = 0;
     if (backward)
         for (int j = 0; j < count; j++)
@@ -284,12 +285,12 @@ void emit_step(Out *o, Value **nodes, int count) {
         params[np++] = (Param){"out", wfloat, ARG_VALUE, f};
     if (backward) {
         params[np++] = (Param){"dout", cfloat, ARG_VALUE, v0->in[0]};
-        from[nr] = "dy", to[nr++] = "dout";
+        from[nr] = "dy", to_param[nr++] = np - 1;
     }
     for (int k = 0; k < f->nin; k++) {
         const Value *x = f->in[k];
         params[np++] = (Param){operand_name(f, k), x && x->dtype == DT_CLASS ? "const int32_t *" : cfloat, ARG_VALUE, x};
-        from[nr] = arena_printf("in%d", k), to[nr++] = params[np - 1].name;
+        from[nr] = arena_printf("in%d", k), to_param[nr++] = np - 1;
     }
     if (backward)
         params[np++] = (Param){"out", cfloat, ARG_VALUE, f};
@@ -308,19 +309,30 @@ void emit_step(Out *o, Value **nodes, int count) {
         ICE("open_memstream failed");
     /* the twin takes the portable paths: the generic ones have no vector code */
     Emitter e = {NULL, o->g, 1, (o->small && !backward) || o->f64, 0, {0}, {0}, o->f64, defs_mem};
-    const char *body = "";
+    char **texts = arena_alloc(sizeof(char *) * (size_t)count);
     for (int j = 0; j < count; j++) {
-        char *text = NULL;
         size_t text_len = 0;
-        e.out = open_memstream(&text, &text_len);
+        e.out = open_memstream(&texts[j], &text_len);
         if (!e.out)
             ICE("open_memstream failed");
         e.indent = count > 1 ? 2 : 1;
         op_emit(&e, nodes[j]);
         fclose(e.out);
+    }
+    /* a name an emitter already uses for a local of its own (a parameter `i`) gets a _ */
+    for (int k = 0; k < np; k++)
+        for (int j = 0; j < count; j++)
+            if (params[k].kind == ARG_VALUE && strcmp(params[k].name, "out") && uses_word(texts[j], params[k].name)) {
+                params[k].name = arena_printf("%s_", params[k].name);
+                j = -1; /* again, with the new name */
+            }
+    for (int i = 0; i < nr; i++)
+        to[i] = params[to_param[i]].name;
+    const char *body = "";
+    for (int j = 0; j < count; j++) {
         from[nr] = "dx", to[nr] = backward ? params[j].name : "dx";
-        char *renamed = rename_words(text, from, to, nr + 1);
-        free(text);
+        char *renamed = rename_words(texts[j], from, to, nr + 1);
+        free(texts[j]);
         if (count > 1 && strchr(renamed, '\n') != renamed + strlen(renamed) - 1) /* several lines: a block of their own */
             body = arena_printf("%s    {\n%s    }\n", body, renamed);
         else if (count > 1) /* one line, indented as the block's would be */
@@ -332,21 +344,20 @@ void emit_step(Out *o, Value **nodes, int count) {
     fclose(defs_mem);
 
     /* the signature: the parameters the body reads or writes, then the sizes (--optimize=size) */
-    char sig[2048];
-    size_t len = (size_t)snprintf(sig, sizeof sig, "(");
+    const char *sig = "(";
     Param *kept = arena_alloc(sizeof(Param) * (size_t)np);
     int nk = 0;
     for (int k = 0; k < np; k++)
         if (uses_word(body, params[k].name)) {
-            len += (size_t)snprintf(sig + len, sizeof sig - len, "%s%s%s", nk ? ", " : "", params[k].type, params[k].name);
+            sig = arena_printf("%s%s%s%s", sig, nk ? ", " : "", params[k].type, params[k].name);
             kept[nk++] = params[k];
         }
     const char *dims = "";
     for (int k = 0; k < e.ndims; k++) {
-        len += (size_t)snprintf(sig + len, sizeof sig - len, "%sint %s", len > 1 ? ", " : "", e.dim_names[k]);
+        sig = arena_printf("%s%sint %s", sig, nk || k ? ", " : "", e.dim_names[k]);
         dims = arena_printf("%s%s%ld", dims, nk || k ? ", " : "", e.dim_values[k]);
     }
-    snprintf(sig + len, sizeof sig - len, "%s) ", len > 1 ? "" : "void");
+    sig = arena_printf("%s%s) ", sig, nk || e.ndims ? "" : "void");
     const char *whole = arena_printf("%s{\n%s}\n", sig, body);
 
     Step *step = arena_alloc(sizeof *step);

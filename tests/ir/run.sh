@@ -41,10 +41,10 @@ count penalty3-summary-rows "$tmp/p.summary" '^loss ' 3
 count penalty3-ir-l2 "$tmp/p.ir" '^%[0-9]* = l2 %[0-9]*, %[0-9]*, %[0-9]* :' 1
 count penalty3-ir-l1 "$tmp/p.ir" '^%[0-9]* = l1 %[0-9]*, %[0-9]*, %[0-9]*, %[0-9]*, %[0-9]*, %[0-9]* :' 1
 count penalty3-ir-adds "$tmp/p.ir" '^%[0-9]* = add .*# line 8$' 2 # the loss's two sums, forward
-count penalty3-step-l2 "$tmp/penalty3.c" '^static void penalty3_loss_l2[_0-9]*(' 1
-count penalty3-step-l1 "$tmp/penalty3.c" '^static void penalty3_loss_l1[_0-9]*(' 1
-# the gradient nodes of each penalty follow each other (emit.c prints one
-# function per node today: 3 and 6)
+count penalty3-step-l2 "$tmp/penalty3.c" '^static void penalty3_loss_l2_forward(' 1
+count penalty3-step-l1 "$tmp/penalty3.c" '^static void penalty3_loss_l1_forward(' 1
+# the gradient nodes of each penalty follow each other, so that emit_step.c
+# prints them as one backward function with one call
 for op in l2 l1; do
     lines=$(grep -n "= d_$op\." "$tmp/p.ir" | cut -d: -f1 | tr '\n' ' ')
     if echo "$lines" | awk '{ for (i = 2; i <= NF; i++) if ($i != $(i - 1) + 1) exit 1; exit NF < 3 }'; then
@@ -53,7 +53,8 @@ for op in l2 l1; do
         fail "penalty3-$op-gradients-together" "d_$op lines: $lines"
     fi
 done
-count penalty3-l2-gradients "$tmp/penalty3.c" '^static void penalty3_loss_l2_grad' 3
+count penalty3-l2-gradients "$tmp/penalty3.c" '^static void penalty3_loss_l2_backward(' 1
+count penalty3-l1-gradients "$tmp/penalty3.c" '^static void penalty3_loss_l1_backward(' 1
 compiles penalty3-compiles "$tmp/penalty3.c"
 
 # ---- sets of 46 tensors (one node) and 47 (one node per tensor) ------------------
@@ -90,7 +91,7 @@ cat >"$tmp/product.c" <<'C'
 int main(void) { volatile float a = 1.0f, b = 9.99999975e-05f; float p = a * b; printf("%.9g\n", (double)p); return 0; }
 C
 $CC -std=c99 -o "$tmp/product" "$tmp/product.c" && want=$("$tmp/product")
-c=$(sed -n "s/^    lenet5_loss_l2_grad0(m->act + [0-9]*, \(lenet5_c[0-9]*\),.*/\1/p" "$tmp/lenet5.c" | head -n 1)
+c=$(sed -n "s/^    lenet5_loss_l2_backward(.*, \(lenet5_c[0-9]*\), .*/\1/p" "$tmp/lenet5.c" | head -n 1)
 got=$(sed -n "s/^static const float $c\[1\] = {\(.*\)f};/\1/p" "$tmp/lenet5.c")
 if [ -n "$c" ] && [ "$got" = "$want" ]; then pass lenet5-folded-bits; else fail lenet5-folded-bits "dy is '$c' = '$got', want $want"; fi
 
