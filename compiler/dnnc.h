@@ -328,6 +328,7 @@ int attr_index(const char *sig, const char *name);
 bool op_shape(Graph *g, Value *v);                      /* shape rule */
 void op_grad(Graph *g, Value *v, Value *dy, Value **dx); /* gradient rule */
 void op_emit(Emitter *e, const Value *v);               /* C for one node: its forward or backward emitter */
+unsigned backward_reads(const Graph *g, const Value *b); /* bit k: backward node b's emitter reads b->in[k] */
 
 /* ---- lower.c (lower_train.c, lower.h): AST → IR ------------------------- */
 
