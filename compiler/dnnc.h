@@ -60,6 +60,8 @@ char *arena_printf(const char *fmt, ...);
 const char *num_str(double x);      /* shortest exact form: "99999999", "0.5", "1e+10" */
 void arena_free_all(void);
 const char *closest_name(const char *name, const char *const *cands, int n); /* the candidate within edit distance 2 (1 for short names), or NULL */
+bool glob_match(const char *pat, const char *s);     /* `*` stands for any run of characters */
+int glob_distance(const char *pat, const char *s);  /* edits from s to the nearest match of pat */
 
 /* The file being compiled, kept for printing source lines in diagnostics. */
 typedef struct Source {
@@ -337,6 +339,7 @@ int attr_index(const char *sig, const char *name);
 bool op_shape(Graph *g, Value *v);                      /* shape rule */
 void op_grad(Graph *g, Value *v, Value *dy, Value **dx); /* gradient rule */
 void op_emit(Emitter *e, const Value *v);               /* C for one node: its forward or backward emitter */
+unsigned backward_reads(const Graph *g, const Value *b); /* bit k: backward node b's emitter reads b->in[k] */
 
 /* ---- lower.c (lower_train.c, lower.h): AST → IR ------------------------- */
 

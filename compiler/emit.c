@@ -12,7 +12,6 @@
  */
 #include "emit.h"
 
-#include <ctype.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -367,7 +366,6 @@ static void emit_f64_twin(const Out *model) {
     t.f64 = true;
     t.bodies = (Map){0};
     t.steps = arena_alloc(sizeof(Step *) * (size_t)g->nvalues);
-    t.dim_args = arena_alloc(sizeof(char *) * (size_t)g->nvalues);
     const char *n = t.name;
     fprintf(c, "/* ==== model %s in double precision, for the training program's gradcheck ==== */\n\n", g->name);
     fprintf(c, "typedef struct %s_model {\n", n);
@@ -499,7 +497,6 @@ bool emit_model(Graph *g, const Plan *plan, const EmitOptions *opt, FILE *c, FIL
     o.steps = arena_alloc(sizeof(Step *) * (size_t)g->nvalues);
     o.locals = arena_alloc(sizeof(Value *) * (size_t)g->nvalues);
     o.declared = arena_alloc((size_t)g->nvalues);
-    o.dim_args = arena_alloc(sizeof(char *) * (size_t)g->nvalues);
     o.for_outputs = arena_alloc((size_t)g->nvalues);
     o.for_loss = arena_alloc((size_t)g->nvalues);
     for (int i = 0; i < g->noutputs; i++)

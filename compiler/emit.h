@@ -24,7 +24,6 @@ typedef struct Out {
     bool *for_outputs, *for_loss; /* forward values each entry point needs */
     const float *weights;     /* --embed-weights: the parameters, or NULL */
     bool small;               /* --optimize=size */
-    const char **dim_args;    /* each value's size arguments (", 120, 400"), for --optimize=size */
     bool f64;                 /* the double-precision twin (NAME_f64_*) being emitted */
     /* the entry point being printed (begin_body .. end_body) */
     FILE *entry;              /* where it goes; o->c is its calls, in memory, meanwhile */

@@ -20,10 +20,6 @@
 
 /* ---- names -------------------------------------------------------------------------------- */
 
-static bool is_leaf(const Value *v) {
-    return v->op == OP_param || v->op == OP_input || v->op == OP_target || v->op == OP_constant;
-}
-
 static const Value *storage_of(const Value *v) {
     while (v->alias_of)
         v = v->alias_of;

@@ -600,28 +600,73 @@ static bool lower_stmt(Ctx *c, const Node *s) {
     return false;
 }
 
+/* Whether freeze's `name` names parameter p: p itself, or a layer p is in
+ * (a prefix of p ending at a dot); with a `*`, as a pattern. */
+static bool freezes(const char *name, const char *p) {
+    bool pattern = strchr(name, '*');
+    size_t len = strlen(name);
+    if (pattern ? glob_match(name, p) : !strcmp(p, name))
+        return true;
+    if (!pattern)
+        return !strncmp(p, name, len) && p[len] == '.';
+    for (const char *dot = strchr(p, '.'); dot; dot = strchr(dot + 1, '.'))
+        if (glob_match(name, arena_printf("%.*s", (int)(dot - p), p)))
+            return true;
+    return false;
+}
+
+/* The notes for a pattern that matches nothing: the parameters nearest to
+ * a match (within 2 edits, 1 when it has 3 letters or fewer), or them all. */
+static void note_pattern_near(const Graph *g, const char *pat) {
+    int letters = 0, best = 99, nbest = 0;
+    for (const char *q = pat; *q; q++)
+        letters += *q != '*';
+    int *d = arena_alloc(sizeof(int) * (size_t)(g->nparams + 1));
+    for (int i = 0; i < g->nparams; i++) {
+        d[i] = g->params[i]->is_buffer ? 99 : glob_distance(pat, g->params[i]->name);
+        best = d[i] < best ? d[i] : best;
+    }
+    bool near = best <= (letters <= 3 ? 1 : 2);
+    const char *list = "";
+    for (int i = 0; i < g->nparams; i++) {
+        if (near ? d[i] != best : g->params[i]->is_buffer)
+            continue;
+        if (nbest++ < 6)
+            list = arena_printf("%s%s'%s'", list, nbest > 1 ? ", " : "", g->params[i]->name);
+    }
+    const char *more = nbest > 6 ? arena_printf(" and %d more", nbest - 6) : "";
+    if (near)
+        note("the closest parameter names: %s%s", list, more);
+    else
+        note("'*' stands for any characters, dots too; the parameters are %s%s", list, more);
+}
+
 static void freeze(Ctx *c, const Node *s) {
     for (const Node *n = s->list; n; n = n->next) {
-        size_t len = strlen(n->name);
         bool any = false;
         for (int i = 0; i < c->g->nparams; i++) {
             Value *p = c->g->params[i];
-            if (!strcmp(p->name, n->name) || (!strncmp(p->name, n->name, len) && p->name[len] == '.')) {
+            if (freezes(n->name, p->name)) {
                 p->trainable = false;
                 any = true;
             }
         }
-        if (!any) {
-            error_at(n->loc, "freeze: no parameter is named '%s' or starts with '%s.'", n->name, n->name);
-            const char **names = arena_alloc(sizeof(char *) * (size_t)(c->g->nparams + 1));
-            for (int i = 0; i < c->g->nparams; i++)
-                names[i] = c->g->params[i]->name;
-            const char *near = closest_name(n->name, names, c->g->nparams);
-            if (near)
-                note("did you mean '%s'?", near);
-            else
-                note("freeze takes parameter names (fc1.weight) or layer names (fc1)");
+        if (any)
+            continue;
+        if (strchr(n->name, '*')) {
+            error_at(n->loc, "freeze: no parameter matches '%s'", n->name);
+            note_pattern_near(c->g, n->name);
+            continue;
         }
+        error_at(n->loc, "freeze: no parameter is named '%s' or starts with '%s.'", n->name, n->name);
+        const char **names = arena_alloc(sizeof(char *) * (size_t)(c->g->nparams + 1));
+        for (int i = 0; i < c->g->nparams; i++)
+            names[i] = c->g->params[i]->name;
+        const char *near = closest_name(n->name, names, c->g->nparams);
+        if (near)
+            note("did you mean '%s'?", near);
+        else
+            note("freeze takes parameter names (fc1.weight), layer names (fc1) or patterns (features.*, *.weight)");
     }
 }
 

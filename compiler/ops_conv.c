@@ -133,12 +133,15 @@ static const char *fused_act(Emitter *e, const Value *act) {
         return "NULL";
     if (act->op == OP_relu)
         return "dnn_relu";
-    const char *name = arena_printf("%s_%s_%s", e->g->name, c_ident(act->label ? act->label : "t"), op_info[act->op].name);
+    /* the double twin (--main: a frozen conv in training) has its own, in double */
+    const char *name = arena_printf("%s_%s_%s%s", e->g->name, c_ident(act->label ? act->label : "t"),
+                                    op_info[act->op].name, e->f64 ? "_f64" : "");
     const char *expr = op_info[act->op].cexpr;
-    fprintf(e->defs, "/* the %s of a fused step */\nstatic float %s(float x) {\n", op_info[act->op].name, name);
+    const char *text = arena_printf("/* the %s of a fused step */\nstatic float %s(float x) {\n", op_info[act->op].name, name);
     if ((act->op == OP_leaky_relu || act->op == OP_elu) && uses(expr, "a"))
-        fprintf(e->defs, "    const float a = %s;\n", flit(act->attr[0]));
-    fprintf(e->defs, "    return %s;\n}\n\n", expr);
+        text = arena_printf("%s    const float a = %s;\n", text, flit(act->attr[0]));
+    text = arena_printf("%s    return %s;\n}\n\n", text, expr);
+    fputs(e->f64 ? f64_text(text) : text, e->defs);
     return name;
 }
 

@@ -8,10 +8,12 @@
  * caller's arrays; constants are static arrays in the .c file. Every other
  * value gets a slice of one activation area, sized for the compile-time
  * batch and placed by liveness at compile time, in order:
- *   - fusion (inference only): a maxpool/avgpool whose input is an
- *     activation of a conv2d (or the conv2d itself), each used only there,
- *     computes the conv and the activation per window; neither is stored
- *     (the full-resolution conv output is the largest tensor of a LeNet);
+ *   - fusion: a maxpool/avgpool whose input is an activation of a conv2d
+ *     (or the conv2d itself), each used only there and none on the path of
+ *     a gradient (always in inference; in training, a frozen feature
+ *     extractor), computes the conv and the activation per window; neither
+ *     is stored (the full-resolution conv output is the largest tensor of a
+ *     LeNet);
  *   - aliases: reshape and flatten (and eval-mode dropout) share their
  *     input's storage and emit nothing — the flattened input image of a
  *     training step is the caller's array;
@@ -20,7 +22,9 @@
  *   - allocation in program order, first fit in the holes left by values
  *     whose last reader has run; an elementwise op whose input dies at it
  *     writes in place.
- * Training orders the values of all three entry points as one program:
+ * A backward node keeps alive only the operands its emitter reads
+ * (backward_reads), so a forward value that no gradient needs dies at its
+ * last forward reader. Training orders the values of all three entry points as one program:
  * NAME_forward, NAME_loss and NAME_backward each run a subsequence of it, so
  * two values whose lifetimes do not overlap there never overlap in any of
  * them. Outputs live to the end of the forward values, the loss and the
@@ -134,11 +138,13 @@ static Value *root_of(Value *v) {
     return v;
 }
 
-/* Fuses conv2d → activation → pool where each feeds only the next. */
+/* Fuses conv2d → activation → pool where each feeds only the next and no
+ * gradient flows through them (--inference, or a frozen feature extractor
+ * in training: the backward pass reads none of them). */
 static void fuse_conv_pools(Graph *g, const bool *needed, const int *consumers, const bool *keep) {
     for (int i = 0; i < g->nvalues; i++) {
         Value *pool = g->values[i];
-        if (!needed[i] || !is_pool(pool))
+        if (!needed[i] || !is_pool(pool) || pool->needs_grad)
             continue;
         Value *act = pool->in[0], *conv = act;
         if (op_info[act->op].flags & F_UNARY)
@@ -172,9 +178,56 @@ static int by_size(const void *pa, const void *pb) {
     return a->first - b->first;
 }
 
+/* largest first, of equals the one that dies last */
+static int by_size_late(const void *pa, const void *pb) {
+    const Slice *a = *(Slice *const *)pa, *b = *(Slice *const *)pb;
+    if (a->size != b->size)
+        return a->size > b->size ? -1 : 1;
+    return a->last != b->last ? (a->last > b->last ? -1 : 1) : a->first - b->first;
+}
+
+/* longest-lived first, then largest */
+static int by_lifetime(const void *pa, const void *pb) {
+    const Slice *a = *(Slice *const *)pa, *b = *(Slice *const *)pb;
+    if (a->last - a->first != b->last - b->first)
+        return a->last - a->first > b->last - b->first ? -1 : 1;
+    return by_size(pa, pb);
+}
+
 static int by_offset(const void *pa, const void *pb) {
     const Slice *a = *(Slice *const *)pa, *b = *(Slice *const *)pb;
     return a->at < b->at ? -1 : a->at > b->at;
+}
+
+/* Places the slices in the order given, each at the lowest offset clear of
+ * the slices placed so far that are alive at the same time (a big one at a
+ * multiple of align); returns the floats the layout takes. by_time: the
+ * order is program order, so slices dead before the current one are dropped. */
+static long first_fit(Slice **order, int nslices, bool by_time, long align, Slice **placed, Slice **clash) {
+    long end = 0;
+    for (int k = 0, nplaced = 0; k < nslices; k++) {
+        Slice *s = order[k];
+        int nclash = 0, kept = 0;
+        for (int j = 0; j < nplaced; j++) {
+            Slice *q = placed[j];
+            if (by_time && q->last < s->first) /* dead before s and every later slice */
+                continue;
+            placed[kept++] = q;
+            if (q->first <= s->last && s->first <= q->last)
+                clash[nclash++] = q;
+        }
+        nplaced = kept;
+        qsort(clash, (size_t)nclash, sizeof *clash, by_offset);
+        long at = 0, step = s->size >= 8 * align ? align : 1;
+        for (int j = 0; j < nclash && clash[j]->at < at + s->size; j++)
+            if (clash[j]->at + clash[j]->size > at)
+                at = add_capped(clash[j]->at + clash[j]->size, step - 1) / step * step;
+        s->at = at;
+        placed[nplaced++] = s;
+        if (add_capped(at, s->size) > end)
+            end = add_capped(at, s->size);
+    }
+    return end;
 }
 
 /* Places the needed values; keep_to[id] > 0: the value lives at least until
@@ -193,8 +246,9 @@ static void place(Graph *g, Plan *p, const bool *needed, const int *keep_to, lon
             continue;
         if (last_use[i] < i)
             last_use[i] = i; /* read by nobody: dead at once */
+        unsigned reads = v->op == OP_backward ? backward_reads(g, v) : ~0u; /* a gradient reads what its rule needs */
         for (int k = 0; k < v->nin; k++)
-            if (v->in[k])
+            if (v->in[k] && (reads >> k & 1))
                 last_use[root_of(v->in[k])->id] = i;
     }
     for (int i = 0; i < n; i++) {
@@ -239,35 +293,30 @@ static void place(Graph *g, Plan *p, const bool *needed, const int *keep_to, lon
             p->peak_live = live;
     }
 
-    /* Largest first; a huge program (thousands of slices) in program order instead, where the
+    /* Largest first (of equals the first or the last to die), longest-lived first and in
+     * program order: the smallest layout wins (the first of equals). A huge program (thousands of slices) only in program order, where the
      * slices already dead can be dropped from the search: first fit, in linear time. */
     bool by_time = nslices > 4096;
-    if (!by_time)
-        qsort(order, (size_t)nslices, sizeof *order, by_size);
     Slice **placed = arena_alloc(sizeof(Slice *) * (size_t)(nslices + 1));
     Slice **clash = arena_alloc(sizeof(Slice *) * (size_t)(nslices + 1));
-    for (int k = 0, nplaced = 0; k < nslices; k++) {
-        Slice *s = order[k];
-        int nclash = 0, kept = 0;
-        for (int j = 0; j < nplaced; j++) {
-            Slice *q = placed[j];
-            if (by_time && q->last < s->first) /* dead before s and every later slice */
-                continue;
-            placed[kept++] = q;
-            if (q->first <= s->last && s->first <= q->last)
-                clash[nclash++] = q;
+    long *best = arena_alloc(sizeof(long) * (size_t)(nslices + 1));
+    int (*const orders[])(const void *, const void *) = {by_size, by_size_late, by_lifetime, NULL};
+    p->act = LONG_MAX;
+    for (int o = by_time ? 3 : 0; o < 4; o++) {
+        if (orders[o])
+            qsort(order, (size_t)nslices, sizeof *order, orders[o]);
+        else
+            for (int k = 0; k < nslices; k++)
+                order[k] = &slices[k];
+        long act = first_fit(order, nslices, by_time, align, placed, clash);
+        if (act < p->act) {
+            p->act = act;
+            for (int k = 0; k < nslices; k++)
+                best[k] = slices[k].at;
         }
-        nplaced = kept;
-        qsort(clash, (size_t)nclash, sizeof *clash, by_offset);
-        long at = 0;
-        for (int j = 0; j < nclash && clash[j]->at < at + s->size; j++)
-            if (clash[j]->at + clash[j]->size > at)
-                at = clash[j]->at + clash[j]->size;
-        s->at = at;
-        placed[nplaced++] = s;
-        if (add_capped(at, s->size) > p->act)
-            p->act = add_capped(at, s->size);
     }
+    for (int k = 0; k < nslices; k++)
+        slices[k].at = best[k];
 
     for (int i = 0; i < n; i++) {
         Value *v = g->values[i];
@@ -308,14 +357,10 @@ Plan plan_memory(Graph *g) {
     if (g->loss)
         keep_to[g->loss->id] = g->nvalues;
 
-    if (g->embedded) { /* on the device, a frozen conv2d → activation → pool that backward never reads is fused as in --inference */
-        bool *frozen = arena_alloc((size_t)g->nvalues), *keep = arena_alloc((size_t)g->nvalues);
-        for (int i = 0; i < g->nforward; i++) {
-            frozen[i] = needed[i] && !g->values[i]->needs_grad;
-            keep[i] = keep_to[i] > 0;
-        }
-        fuse_conv_pools(g, frozen, consumers, keep);
-    }
+    bool *kept = arena_alloc((size_t)g->nvalues);
+    for (int i = 0; i < g->nvalues; i++)
+        kept[i] = keep_to[i] > 0;
+    fuse_conv_pools(g, needed, consumers, kept);
     for (int i = 0; i < g->nvalues; i++) {
         Value *v = g->values[i];
         if (needed[i] && (v->op == OP_reshape || v->op == OP_flatten) && !keep_to[i])

@@ -328,6 +328,55 @@ const char *closest_name(const char *name, const char *const *cands, int n) {
     return best;
 }
 
+/* Whether s matches pattern pat, where `*` stands for any run of
+ * characters (dots too) and every other character for itself. */
+bool glob_match(const char *pat, const char *s) {
+    const char *star = NULL, *resume = NULL; /* the last star, and where its run ends so far */
+    while (*s) {
+        if (*pat == '*') {
+            star = pat++;
+            resume = s;
+        } else if (*pat == *s) {
+            pat++;
+            s++;
+        } else if (star) { /* the last star takes one more character */
+            pat = star + 1;
+            s = ++resume;
+        } else
+            return false;
+    }
+    while (*pat == '*')
+        pat++;
+    return !*pat;
+}
+
+/* The edit distance from s to the nearest string pattern pat matches:
+ * 0 when it matches, 1 for one character off. */
+int glob_distance(const char *pat, const char *s) {
+    size_t lp = strlen(pat), ls = strlen(s);
+    int *d = malloc(sizeof(int) * (lp + 1) * (ls + 1));
+    if (!d)
+        ICE("out of memory");
+#define D(i, j) d[(i) * (ls + 1) + (j)]
+    for (size_t j = 0; j <= ls; j++)
+        D(0, j) = (int)j;
+    for (size_t i = 1; i <= lp; i++) {
+        bool star = pat[i - 1] == '*';
+        D(i, 0) = D(i - 1, 0) + !star;
+        for (size_t j = 1; j <= ls; j++) {
+            int best = D(i - 1, j) + !star; /* skip the pattern's character (a star: matches nothing) */
+            int eat = D(i, j - 1) + !star;  /* one more of s: free for a star, else an insertion */
+            int sub = D(i - 1, j - 1) + !(star || pat[i - 1] == s[j - 1]);
+            best = eat < best ? eat : best;
+            D(i, j) = sub < best ? sub : best;
+        }
+    }
+    int result = D(lp, ls);
+#undef D
+    free(d);
+    return result;
+}
+
 /* A number for messages: the shortest form that reads back as the same
  * value, so 99999999 stays 99999999 (not %g's 1e+08) and 1e10 is 1e+10. */
 const char *num_str(double x) {

@@ -197,7 +197,7 @@ void layers_forward(layers_model *m, const float *x, float *y, int n) {
     const float *h_1_num_batches_tracked = m->params + 106; /* [] */
     float *h_2 = m->act + 128; /* [n, 8] */
     float *h = m->act + 0; /* [n, 8] */
-    float *y_dense = m->act + 224; /* [n, 2] */
+    float *y_dense = m->act + 192; /* [n, 2] */
     const float *y_weight = m->params + 72; /* [2, 8] */
     const float *y_bias = m->params + 88; /* [2] */
     m->training = 0;
@@ -222,7 +222,7 @@ void layers_forward_mc(layers_model *m, const float *x, float *y, int n) {
     const float *h_1_num_batches_tracked = m->params + 106; /* [] */
     float *h_2 = m->act + 128; /* [n, 8] */
     float *h = m->act + 0; /* [n, 8] */
-    float *y_dense = m->act + 224; /* [n, 2] */
+    float *y_dense = m->act + 192; /* [n, 2] */
     const float *y_weight = m->params + 72; /* [2, 8] */
     const float *y_bias = m->params + 88; /* [2] */
     m->training = 2;
@@ -248,10 +248,10 @@ float layers_loss(layers_model *m, const float *x, const float *t, int n) {
     const float *h_1_num_batches_tracked = m->params + 106; /* [] */
     float *h_2 = m->act + 128; /* [n, 8] */
     float *h = m->act + 0; /* [n, 8] */
-    float *y_dense = m->act + 224; /* [n, 2] */
+    float *y_dense = m->act + 192; /* [n, 2] */
     const float *y_weight = m->params + 72; /* [2, 8] */
     const float *y_bias = m->params + 88; /* [2] */
-    float *loss_mse = m->act + 232; /* [] */
+    float *loss_mse = m->act + 200; /* [] */
     m->training = 0;
     layers_h_0_dense_forward(h_0, x, h_0_weight, h_0_bias, n); /* layers.dnn:5 dense(8) */
     layers_h_1_batchnorm_forward(h_1, h_0, h_1_weight, h_1_bias, h_1_running_mean, h_1_running_var, h_1_num_batches_tracked, m->training == 1, n); /* layers.dnn:5 batchnorm */
@@ -277,15 +277,15 @@ float layers_backward(layers_model *m, const float *x, const float *t, int n) {
     const float *h_1_num_batches_tracked = m->params + 106; /* [] */
     float *h_2 = m->act + 128; /* [n, 8] */
     float *h = m->act + 0; /* [n, 8] */
-    float *y_dense = m->act + 224; /* [n, 2] */
+    float *y_dense = m->act + 192; /* [n, 2] */
     const float *y_weight = m->params + 72; /* [2, 8] */
     const float *y_bias = m->params + 88; /* [2] */
-    float *loss_mse = m->act + 232; /* [] */
-    float *dy_dense = m->act + 192; /* [n, 2] */
-    float *dh = m->act + 160; /* [n, 8] */
+    float *loss_mse = m->act + 200; /* [] */
+    float *dy_dense = m->act + 160; /* [n, 2] */
+    float *dh = m->act + 128; /* [n, 8] */
     float *dy_weight = m->grads + 72; /* [2, 8] */
     float *dy_bias = m->grads + 88; /* [2] */
-    float *dh_2 = m->act + 192; /* [n, 8] */
+    float *dh_2 = m->act + 160; /* [n, 8] */
     float *dh_1 = m->act + 0; /* [n, 8] */
     float *dh_0 = m->act + 32; /* [n, 8] */
     float *dh_1_weight = m->grads + 56; /* [8] */

@@ -159,7 +159,7 @@ void mlp_forward(mlp_model *m, const float *x, float *p, int n) {
     const float *h_0_weight = m->params + 0; /* [8, 4] */
     const float *h_0_bias = m->params + 32; /* [8] */
     float *h = m->act + 16; /* [n, 8] */
-    float *logits = m->act + 64; /* [n, 3] */
+    float *logits = m->act + 48; /* [n, 3] */
     const float *logits_weight = m->params + 40; /* [3, 8] */
     const float *logits_bias = m->params + 64; /* [3] */
     float *p_softmax = m->act + 32; /* [n, 3] */
@@ -177,10 +177,10 @@ float mlp_loss(mlp_model *m, const float *x, const int32_t *y, int n) {
     const float *h_0_weight = m->params + 0; /* [8, 4] */
     const float *h_0_bias = m->params + 32; /* [8] */
     float *h = m->act + 16; /* [n, 8] */
-    float *logits = m->act + 64; /* [n, 3] */
+    float *logits = m->act + 48; /* [n, 3] */
     const float *logits_weight = m->params + 40; /* [3, 8] */
     const float *logits_bias = m->params + 64; /* [3] */
-    float *loss_cross_entropy = m->act + 70; /* [] */
+    float *loss_cross_entropy = m->act + 60; /* [] */
     m->training = 0;
     mlp_h_0_dense_forward(h_0, x, h_0_weight, h_0_bias, n); /* mlp.dnn:5 dense(8) */
     mlp_h_1_relu_forward(h, h_0, n); /* mlp.dnn:5 relu */
@@ -195,15 +195,15 @@ float mlp_backward(mlp_model *m, const float *x, const int32_t *y, int n) {
     const float *h_0_weight = m->params + 0; /* [8, 4] */
     const float *h_0_bias = m->params + 32; /* [8] */
     float *h = m->act + 16; /* [n, 8] */
-    float *logits = m->act + 64; /* [n, 3] */
+    float *logits = m->act + 48; /* [n, 3] */
     const float *logits_weight = m->params + 40; /* [3, 8] */
     const float *logits_bias = m->params + 64; /* [3] */
-    float *loss_cross_entropy = m->act + 70; /* [] */
-    float *dlogits = m->act + 48; /* [n, 3] */
+    float *loss_cross_entropy = m->act + 60; /* [] */
+    float *dlogits = m->act + 54; /* [n, 3] */
     float *dh = m->act + 32; /* [n, 8] */
     float *dlogits_weight = m->grads + 40; /* [3, 8] */
     float *dlogits_bias = m->grads + 64; /* [3] */
-    float *dh_0 = m->act + 48; /* [n, 8] */
+    float *dh_0 = m->act + 16; /* [n, 8] */
     float *dh_0_weight = m->grads + 0; /* [8, 4] */
     float *dh_0_bias = m->grads + 32; /* [8] */
     m->training = 1;
