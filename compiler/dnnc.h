@@ -204,6 +204,8 @@ struct Value {
     bool fused;         /* computed inside a later step (the conv and activation of a fused pool) */
     Value *fused_conv;  /* a pool computing conv2d → activation → pool: the conv ... */
     Value *fused_act;   /* ... and the activation between them, or NULL */
+    int block_rows;     /* a dense weight gradient whose update is fused (training on the device): computed at
+                           its store, block_rows rows at a time, each block updated at once; 0: whole */
 };
 
 typedef struct Setting {
@@ -340,6 +342,8 @@ bool op_shape(Graph *g, Value *v);                      /* shape rule */
 void op_grad(Graph *g, Value *v, Value *dy, Value **dx); /* gradient rule */
 void op_emit(Emitter *e, const Value *v);               /* C for one node: its forward or backward emitter */
 unsigned backward_reads(const Graph *g, const Value *b); /* bit k: backward node b's emitter reads b->in[k] */
+int dense_weight_block_rows(const Value *dense);        /* a fused update's block of a dense weight gradient (ops_dense.c) */
+const char *dense_weight_rows_call(const Value *b, const char *drows, const char *dout, const char *inp, const char *row);
 
 /* ---- lower.c (lower_train.c, lower.h): AST → IR ------------------------- */
 

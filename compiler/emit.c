@@ -63,7 +63,7 @@ static void emit_calls(Out *o, const bool *needed, int from, int to) {
     for (int i = from; i < to; i++) {
         Value *v = o->g->values[i];
         if (needed[v->id] && v->op == OP_grad_store && o->g->fused_update)
-            emit_fused_update(o, v->grad_of, local(o, v->in[0]));
+            emit_fused_update(o, v->grad_of, v->in[0]);
         else if (needed[v->id] && o->steps[v->id])
             emit_call(o, v);
     }
@@ -76,9 +76,18 @@ static void emit_steps(Out *o, const bool *for_outputs) {
     for (int i = 0; i < g->nvalues;) {
         Value *v = g->values[i];
         int count = step_group(g, i);
-        if (!is_leaf(v) && !v->alias_of && !v->fused && !(v->op == OP_grad_store && g->fused_update) &&
+        Value **nodes = g->values + i;
+        if (v->op == OP_backward) { /* a block-wise weight gradient is computed at its store */
+            nodes = arena_alloc(sizeof(Value *) * (size_t)count);
+            int kept = 0;
+            for (int j = 0; j < count; j++)
+                if (!g->values[i + j]->block_rows)
+                    nodes[kept++] = g->values[i + j];
+            i += count - kept, count = kept;
+        }
+        if (count && !is_leaf(v) && !v->alias_of && !v->fused && !(v->op == OP_grad_store && g->fused_update) &&
             (o->for_loss[i] || (for_outputs && for_outputs[i]) || i >= g->nforward))
-            emit_step(o, g->values + i, count);
+            emit_step(o, nodes, count);
         i += count;
     }
 }

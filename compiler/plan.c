@@ -42,6 +42,8 @@
 
 /* Floats a value takes in the activation area; capped, never wrapping. */
 static long floats_of(const Value *v, long batch) {
+    if (v->block_rows) /* one block of a dense weight gradient */
+        return (long)v->block_rows * v->shape.dim[1];
     return mul_capped(shape_size(&v->shape) + v->aux, v->batched ? batch : 1);
 }
 
@@ -250,6 +252,13 @@ static void place(Graph *g, Plan *p, const bool *needed, const int *keep_to, lon
         for (int k = 0; k < v->nin; k++)
             if (v->in[k] && (reads >> k & 1))
                 last_use[root_of(v->in[k])->id] = i;
+        if (v->op == OP_grad_store && v->in[0]->block_rows) { /* the blocks are computed here, from the gradient's operands */
+            Value *b = v->in[0];
+            unsigned block_reads = backward_reads(g, b);
+            for (int k = 0; k < b->nin; k++)
+                if (b->in[k] && (block_reads >> k & 1))
+                    last_use[root_of(b->in[k])->id] = i;
+        }
     }
     for (int i = 0; i < n; i++) {
         Value *r = root_of(g->values[i]);
@@ -376,6 +385,11 @@ Plan plan_memory(Graph *g) {
         grad->offset = store->offset;
         store->alias_of = grad;
         p.naive_act += shape_size(&grad->shape); /* a temporary in a layout without reuse */
+    }
+    for (int i = g->nforward; i < g->nvalues && g->fused_update; i++) { /* dense weight gradients a block at a time */
+        Value *store = g->values[i], *grad = store->in[0];
+        if (store->op == OP_grad_store && grad->op == OP_backward && grad->grad_arg == 1 && consumers[grad->id] == 1)
+            grad->block_rows = dense_weight_block_rows(grad->fwd);
     }
     place(g, &p, needed, keep_to, 8);
     check_limits(g, &p);
