@@ -342,6 +342,7 @@ bool op_shape(Graph *g, Value *v);                      /* shape rule */
 void op_grad(Graph *g, Value *v, Value *dy, Value **dx); /* gradient rule */
 void op_emit(Emitter *e, const Value *v);               /* C for one node: its forward or backward emitter */
 unsigned backward_reads(const Graph *g, const Value *b); /* bit k: backward node b's emitter reads b->in[k] */
+bool backward_reads_mask(const Value *b, int k);        /* b reads b->in[k] only as a mask (where relu passed, ...) */
 int dense_weight_block_rows(const Value *dense);        /* a fused update's block of a dense weight gradient (ops_dense.c) */
 const char *dense_weight_rows_call(const Value *b, const char *drows, const char *dout, const char *inp, const char *row);
 
@@ -396,6 +397,9 @@ typedef struct Plan {
     long peak_live;          /* the most floats alive at once, a lower bound for act */
 } Plan;
 Plan plan_memory(Graph *g);
+/* A lower bound of the activation bytes any plan of g's steps needs, from
+ * the steps alone (after plan_memory or plan_inference). */
+long activation_bound(const Graph *g);
 /* --inference: the values the outputs need; fuses conv2d → activation →
  * pool, aliases reshapes, and reuses every slice once it is dead. */
 Plan plan_inference(Graph *g);

@@ -396,6 +396,77 @@ Plan plan_memory(Graph *g) {
     return p;
 }
 
+/* What step s reads: bit k set when it reads s->in[k] (a backward step: what its rule needs). */
+static unsigned step_reads(const Graph *g, const Value *s) {
+    return s->op == OP_backward ? backward_reads(g, s) : ~0u;
+}
+
+/* Bytes of value v's storage at a moment where it is needed whole (mask: as one byte an element). */
+static long bytes_of(const Graph *g, Value *v, bool mask) {
+    v = root_of(v);
+    if (v->area != AREA_ACT || v->block_rows)
+        return 0; /* a fused update's gradient block: the maths needs none */
+    return mask ? floats_of(v, g->train.batch) : mul_capped(floats_of(v, g->train.batch), 4);
+}
+
+/* The bound, independent of where the plan put each value and of the order
+ * of the steps: each step's operands and result are alive together (an
+ * elementwise step may write over its operand), and at the loss every
+ * forward value a backward step reads is alive, one a backward step reads
+ * only as a mask (backward_reads_mask) at one byte an element. */
+long activation_bound(const Graph *g) {
+    int n = g->nvalues;
+    bool *needed = arena_alloc((size_t)n), *saved = arena_alloc((size_t)n), *whole = arena_alloc((size_t)n);
+    for (int i = 0; i < g->noutputs; i++)
+        mark_needed(g, g->outputs[i], needed);
+    if (g->loss && !g->inference)
+        mark_needed(g, g->loss, needed);
+    for (int i = g->nforward; i < n && !g->inference; i++) { /* the forward values backward reads, and how */
+        Value *b = g->values[i];
+        needed[i] = true;
+        unsigned reads = step_reads(g, b);
+        for (int k = 0; k < b->nin; k++)
+            if (b->in[k] && (reads >> k & 1) && root_of(b->in[k])->id < g->nforward) {
+                Value *x = root_of(b->in[k]);
+                saved[x->id] = true;
+                if (b->op != OP_backward || !backward_reads_mask(b, k))
+                    whole[x->id] = true;
+            }
+    }
+    long most = 0, at_loss = g->loss && !g->inference ? bytes_of(g, g->loss, false) : 0;
+    for (int i = 0; i < g->nforward; i++)
+        if (saved[i] && i != (g->loss ? g->loss->id : -1))
+            at_loss = add_capped(at_loss, bytes_of(g, g->values[i], !whole[i]));
+    int *seen = arena_alloc(sizeof(int) * (size_t)n); /* the step that last counted a value */
+    for (int i = 0; i < n; i++) {
+        Value *s = g->values[i];
+        if (!needed[i] || s->fused || s->alias_of || s->op == OP_param || s->op == OP_input || s->op == OP_target ||
+            s->op == OP_constant)
+            continue;
+        const Value *reader = s->op == OP_grad_store && s->in[0]->block_rows ? s->in[0] : s; /* the blocks are made here */
+        unsigned reads = step_reads(g, reader);
+        long own = bytes_of(g, s, false), total = own, overwritable = 0;
+        seen[root_of(s)->id] = i + 1;
+        for (int k = 0; k < reader->nin; k++) {
+            Value *x = reader->in[k];
+            if (!x || !(reads >> k & 1) || seen[root_of(x)->id] == i + 1)
+                continue;
+            seen[root_of(x)->id] = i + 1;
+            bool mask = reader->op == OP_backward && backward_reads_mask(reader, k) && !whole[root_of(x)->id];
+            long b = bytes_of(g, x, mask);
+            total = add_capped(total, b);
+            if (!mask && b == own)
+                overwritable = own;
+        }
+        const Value *f = s->op == OP_backward ? s->fwd : s;
+        if (op_info[f->op].flags & F_UNARY) /* elementwise: the result may take its operand's place */
+            total -= overwritable;
+        if (total > most)
+            most = total;
+    }
+    return at_loss > most ? at_loss : most;
+}
+
 Plan plan_inference(Graph *g) {
     Plan p = lay_out_params(g);
     bool *needed = arena_alloc((size_t)g->nvalues); /* what the outputs depend on */

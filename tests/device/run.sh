@@ -199,3 +199,24 @@ if build/dnnc -q --prefix dev --embed-weights "$tmp/nobuf.safetensors" "$tmp/bn_
 else
     fail buffers_absent "$(head -n 2 "$tmp/err" | tr '\n' ' ') $("$tmp/nobuf" 2>&1 | tr '\n' ' ')"
 fi
+
+# LeNet-5 (models/lenet5.dnn), batch 1, SGD with momentum, cross-entropy only: the two
+# configurations of docs/firmware.md, their RAM and the lower bound worked out there by hand
+lenet_config() { # lenet_config NAME FREEZE
+    sed "s/    train {/    freeze $2;\n\n    train {/; s/optimizer adam(lr = 1e-3);/optimizer sgd(lr = 0.01, momentum = 0.9);/
+         s/batch 32;/batch 1;/; s/ + 1e-4 \* l2(weights)//; /schedule/d; /early_stop/d" models/lenet5.dnn >"$tmp/$1.dnn"
+    build/dnnc --embed-weights "$data/lenet5.weights.safetensors" --emit=report "$tmp/$1.dnn" >"$tmp/$1.report" 2>&1
+}
+pinned() { # pinned NAME RAM BOUND
+    ram=$(sed -n 's/^RAM of the model: \([0-9]*\) bytes$/\1/p' "$tmp/$1.report")
+    low=$(sed -n 's/^RAM lower bound: \([0-9]*\) bytes.*/\1/p' "$tmp/$1.report")
+    if [ "$ram" = "$2" ] && [ "$low" = "$3" ]; then
+        pass "lenet5_$1.ram ($ram B, lower bound $low B)"
+    else
+        fail "lenet5_$1.ram" "RAM ${ram:-?} B (pinned $2), lower bound ${low:-?} B (pinned $3, docs/firmware.md)"
+    fi
+}
+lenet_config a 'features.*, classifier.1.*'
+pinned a 94504 94424
+lenet_config b 'features.*.weight, classifier.1.weight, classifier.3.weight'
+pinned b 65200 38024
