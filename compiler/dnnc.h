@@ -204,6 +204,8 @@ struct Value {
     bool fused;         /* computed inside a later step (the conv and activation of a fused pool) */
     Value *fused_conv;  /* a pool computing conv2d → activation → pool: the conv ... */
     Value *fused_act;   /* ... and the activation between them, or NULL */
+    Value *grad_via_pool; /* a conv2d whose backward needs only its bias gradient, taken straight from the
+                           gradient of this maxpool (conv → relu → maxpool fused in training on the device) */
     int block_rows;     /* a dense weight gradient whose update is fused (training on the device): computed at
                            its store, block_rows rows at a time, each block updated at once; 0: whole */
 };

@@ -89,6 +89,8 @@ void name_values(Out *o) {
                 base = c_ident(v->name);
             else if (grad && grad_owner[v->offset])
                 base = arena_printf("d%s", c_ident(grad_owner[v->offset]->name));
+            else if (v->op == OP_backward && v->fwd->fused_conv) /* conv → relu → maxpool's: the conv's output gradient */
+                base = arena_printf("d%s", o->vname[v->fwd->fused_conv->id]);
             else if (v->op == OP_backward)
                 base = arena_printf("d%s", o->vname[v->fwd->in[v->grad_arg]->id]);
             else if (v->id >= g->nforward && v->nin > 0 && base_of[v->in[0]->id] && base_of[v->in[0]->id][0] == 'd')

@@ -339,6 +339,73 @@ static void place(Graph *g, Plan *p, const bool *needed, const int *keep_to, lon
     }
 }
 
+/* Training on the device (a fused update): conv2d → relu → maxpool whose
+ * windows tile the conv's output is one step forward, as a frozen one,
+ * and one step backward that finds the maxima again by recomputing the
+ * conv (dnn_conv2d_relu_maxpool_backward): neither the conv's output nor
+ * relu's is ever stored. The step gives the conv's output gradient to the
+ * conv's backward; a conv that needs only its bias gradient takes it
+ * straight from the pool's gradient, and no gradient of the conv's output
+ * is stored either. */
+static void fuse_pool_backward(Graph *g, const bool *needed, const bool *keep) {
+    int n = g->nvalues;
+    int *users = arena_alloc(sizeof(int) * (size_t)n), *nbackward = arena_alloc(sizeof(int) * (size_t)n);
+    Value **backward = arena_alloc(sizeof(Value *) * (size_t)n); /* by forward id: its (last) backward node */
+    for (int i = 0; i < g->nforward; i++)
+        for (int k = 0; needed[i] && k < g->values[i]->nin; k++)
+            if (g->values[i]->in[k])
+                users[g->values[i]->in[k]->id]++;
+    for (int i = g->nforward; i < n; i++)
+        if (g->values[i]->op == OP_backward) {
+            nbackward[g->values[i]->fwd->id]++;
+            backward[g->values[i]->fwd->id] = g->values[i];
+        }
+    for (int i = 0; i < g->nforward; i++) {
+        Value *pool = g->values[i], *act = pool->in[0], *conv = act ? act->in[0] : NULL;
+        if (!needed[i] || pool->op != OP_maxpool || !pool->needs_grad || pool->attr[1] != pool->attr[0] || pool->attr[2] != 0 ||
+            act->op != OP_relu || conv->op != OP_conv2d || users[act->id] != 1 || users[conv->id] != 1 || keep[act->id] ||
+            keep[conv->id] || act->area != AREA_NONE || conv->area != AREA_NONE || nbackward[pool->id] != 1 ||
+            nbackward[act->id] != 1)
+            continue;
+        Value *dpool = backward[pool->id], *dact = backward[act->id];
+        bool ok = dact->in[0] == dpool, bias_only = true;
+        for (int j = g->nforward; j < n && ok; j++) { /* nothing else reads relu's or the conv's output */
+            Value *b = g->values[j];
+            if (b == dpool || b == dact)
+                continue;
+            if (b->op == OP_backward && b->fwd == conv) {
+                ok = b->in[0] == dact;
+                bias_only = bias_only && b->grad_arg == 2;
+            }
+            unsigned reads = b->op == OP_backward ? backward_reads(g, b) : ~0u;
+            for (int k = 0; k < b->nin; k++)
+                if (b->in[k] && (reads >> k & 1) && (b->in[k] == act || b->in[k] == conv))
+                    ok = false;
+        }
+        if (!ok)
+            continue;
+        conv->fused = act->fused = true; /* the forward step */
+        pool->fused_conv = conv;
+        pool->fused_act = act;
+        ir_operands(pool, conv->nin);
+        for (int k = 0; k < conv->nin; k++)
+            pool->in[k] = conv->in[k];
+        pool->nin = conv->nin;
+        if (bias_only && nbackward[conv->id] == 1) { /* the conv's bias gradient straight from the pool's */
+            backward[conv->id]->in[0] = dpool->in[0];
+            conv->grad_via_pool = pool;
+            dpool->fused = dact->fused = true;
+            continue;
+        }
+        ir_operands(dpool, conv->nin + 2); /* the pool's gradient step reads what the forward step reads */
+        dpool->in[conv->nin + 1] = pool;
+        for (int k = 0; k < conv->nin; k++)
+            dpool->in[k + 1] = conv->in[k];
+        dpool->nin = conv->nin + 2;
+        dact->alias_of = dpool; /* the pool's gradient step gives the conv's output gradient */
+    }
+}
+
 Plan plan_memory(Graph *g) {
     Plan p = lay_out_params(g);
     bool *needed = arena_alloc((size_t)g->nvalues); /* what the three entry points compute */
@@ -370,6 +437,8 @@ Plan plan_memory(Graph *g) {
     for (int i = 0; i < g->nvalues; i++)
         kept[i] = keep_to[i] > 0;
     fuse_conv_pools(g, needed, consumers, kept);
+    if (g->fused_update)
+        fuse_pool_backward(g, needed, kept);
     for (int i = 0; i < g->nvalues; i++) {
         Value *v = g->values[i];
         if (needed[i] && (v->op == OP_reshape || v->op == OP_flatten) && !keep_to[i])
