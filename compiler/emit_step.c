@@ -278,7 +278,9 @@ void emit_step(Out *o, Value **nodes, int count) {
     int np = 0, nr = 0;
     if (backward)
         for (int j = 0; j < count; j++)
-            params[np++] = (Param){arena_printf("d%s", operand_name(f, nodes[j]->grad_arg)), wfloat, ARG_VALUE, nodes[j]};
+            params[np++] = (Param){f->fused_conv ? "dconv" /* conv → relu → maxpool's: the conv's output gradient */
+                                                 : arena_printf("d%s", operand_name(f, nodes[j]->grad_arg)),
+                                   wfloat, ARG_VALUE, nodes[j]};
     else
         params[np++] = (Param){"out", wfloat, ARG_VALUE, f};
     if (backward) {
