@@ -114,7 +114,8 @@ static void emit_forward(Out *o, const char *suffix, int mode) {
 }
 
 /* The smallest n NAME_backward trains on: 2 when a batchnorm the loss
- * needs normalises one value per channel and sample ([C], or [C, 1, 1]),
+ * needs normalises one value per channel and sample ([C], or [C, 1, 1])
+ * with the batch's statistics (not a frozen one, which uses the running ones),
  * since PyTorch raises "Expected more than 1 value per channel when
  * training" when N·H·W is 1; else 1. */
 int min_train_batch(const Graph *g) {
@@ -124,7 +125,7 @@ int min_train_batch(const Graph *g) {
     mark_needed(g, g->loss, needed);
     for (int i = 0; i < g->nforward; i++) {
         const Value *v = g->values[i];
-        if (v->op == OP_batchnorm && needed[v->id] && shape_size(&v->shape) == v->shape.dim[0])
+        if (v->op == OP_batchnorm && needed[v->id] && shape_size(&v->shape) == v->shape.dim[0] && !frozen_batchnorm(v))
             return 2;
     }
     return 1;

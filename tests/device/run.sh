@@ -226,3 +226,19 @@ lenet_config a 'features.*, classifier.1.*'
 pinned a 94504 94424
 lenet_config b 'features.*.weight, classifier.1.weight, classifier.3.weight'
 pinned b 21456 19728
+
+# batch 1 on the device: a frozen batchnorm (eval mode: the running statistics) trains on one
+# sample; a trainable one over one value per channel refuses it (DNN_E_ARG), as PyTorch does
+one_sample() { # one_sample CASE WANT(trained|refused)
+    build/dnnc -q --embed-weights "$data/$1.weights.safetensors" tests/golden/cases/$1.dnn -o "$tmp/one.c" 2>"$tmp/err"
+    printf '#include <math.h>\n#include <stdio.h>\n#include "one.h"\nstatic %s_model m;\nint main(void) {\n    float x[4] = {0.5f, -1, 2, 0.25f}, y[2] = {1, -1};\n    %s_init(&m, 1);\n    const float loss = %s_train_step(&m, x, y, 1);\n    printf("%%s\\n", loss == (float)DNN_E_ARG ? "refused" : isfinite(loss) ? "trained" : "nan");\n    return 0;\n}\n' \
+        "$1" "$1" "$1" >"$tmp/one_main.c"
+    if cc -std=c99 -Iruntime -I"$tmp" "$tmp/one_main.c" "$tmp/one.c" build/libdnnrt_core.a -lm -o "$tmp/one" 2>>"$tmp/err" &&
+        [ "$("$tmp/one")" = "$2" ]; then
+        pass "one_sample.$1 ($2)"
+    else
+        fail "one_sample.$1" "want n = 1 $2: $("$tmp/one" 2>&1) $(head -n 2 "$tmp/err" | tr '\n' ' ')"
+    fi
+}
+one_sample freeze_bn trained
+one_sample bn_dense refused
