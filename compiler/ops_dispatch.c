@@ -40,7 +40,8 @@ void op_emit(Emitter *e, const Value *v) {
  * a one-byte mask (activation_bound counts it so). */
 bool backward_reads_mask(const Value *b, int k) {
     OpKind op = b->fwd->op;
-    return (op == OP_relu && k == b->nin - 1) || (op == OP_maxpool && (k == 1 || k == b->nin - 1));
+    return (op == OP_relu && k == b->nin - 1) ||
+           (op == OP_maxpool && !b->fwd->fused_conv && (k == 1 || k == b->nin - 1)); /* (a fused one reads the conv's input) */
 }
 
 unsigned backward_reads(const Graph *g, const Value *b) {
