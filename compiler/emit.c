@@ -59,11 +59,25 @@ static void void_unused(Out *o, const bool *needed, bool targets) {
             fprintf(o->c, "    (void)%s;\n", arg_name(g->targets[i]->name));
 }
 
+/* Training on the device: the update of parameter p as soon as its gradient b is complete; a
+ * dense weight's gradient a block of rows at a time, each block's update at once. */
+static void emit_update_now(Out *o, const Value *p, const Value *b) {
+    if (b->block_rows) {
+        fprintf(o->c, "    for (int row = 0; row < %d; row += %d) { /* %s: its gradient %d row%s at a time */\n", b->shape.dim[0],
+                b->block_rows, p->name, b->block_rows, b->block_rows > 1 ? "s" : "");
+        fprintf(o->c, "        %s\n", dense_weight_rows_call(b, local(o, b), local(o, b->in[0]), local(o, b->fwd->in[0]), "row"));
+        emit_fused_update(o, p, local(o, b), b->block_rows, "    ");
+        fprintf(o->c, "    }\n");
+    } else
+        emit_fused_update(o, p, local(o, b), 0, "");
+    emit_finite_check(o, p);
+}
+
 static void emit_calls(Out *o, const bool *needed, int from, int to) {
     for (int i = from; i < to; i++) {
         Value *v = o->g->values[i];
         if (needed[v->id] && v->op == OP_grad_store && o->g->fused_update)
-            emit_fused_update(o, v->grad_of, v->in[0]);
+            emit_update_now(o, v->grad_of, v->in[0]);
         else if (needed[v->id] && o->steps[v->id])
             emit_call(o, v);
     }

@@ -224,21 +224,21 @@ void emit_step_fn(Out *o) {
 }
 
 /* An update fused into the backward pass (training on the device): the
- * update of parameter p from its gradient grad, as soon as it is complete. */
-void emit_fused_update(Out *o, const Value *p, const Value *grad) {
-    const Value *b = grad;
-    if (b->block_rows) { /* a dense weight gradient: a block of rows at a time, each block's update at once */
-        int units = b->shape.dim[0], in = b->shape.dim[1];
-        fprintf(o->c, "    for (int row = 0; row < %d; row += %d) { /* %s: its gradient %d row%s at a time */\n", units,
-                b->block_rows, p->name, b->block_rows, b->block_rows > 1 ? "s" : "");
-        fprintf(o->c, "        %s\n", dense_weight_rows_call(b, local(o, b), local(o, b->in[0]), local(o, b->fwd->in[0]), "row"));
-        fprintf(o->c, "    ");
-        emit_update_call(o->c, &o->g->train, arena_printf(" + %d + row * %d", p->offset, in), arena_printf("%d", b->block_rows * in),
-                         local(o, b));
-        fprintf(o->c, "    }\n");
-    } else
-        emit_update_call(o->c, &o->g->train, arena_printf(" + %d", p->offset), arena_printf("%ld", shape_size(&p->shape)),
-                         local(o, grad));
+ * update of parameter p from its gradient grad (a local), as soon as it is
+ * complete; with block_rows, of the block of rows from `row` (a dense
+ * weight's gradient made a block at a time), the line after `indent`. */
+void emit_fused_update(Out *o, const Value *p, const char *grad, int block_rows, const char *indent) {
+    const char *at = arena_printf(" + %d", p->offset), *count = arena_printf("%ld", shape_size(&p->shape));
+    if (block_rows) { /* rows `row` .. of a dense weight */
+        at = arena_printf(" + %d + row * %d", p->offset, p->shape.dim[1]);
+        count = arena_printf("%d", block_rows * p->shape.dim[1]);
+    }
+    fputs(indent, o->c);
+    emit_update_call(o->c, &o->g->train, at, count, grad);
+}
+
+/* --check-finite: p after its update. */
+void emit_finite_check(Out *o, const Value *p) {
     if (o->g->check_finite)
         fprintf(o->c, "    if (!m->nonfinite && !%s_finite(m->params + %d, %ld))\n        m->nonfinite = \"%s after the %s step\";\n",
                 o->name, p->offset, shape_size(&p->shape), p->name, o->g->train.optimizer);
