@@ -204,6 +204,10 @@ struct Value {
     bool fused;         /* computed inside a later step (the conv and activation of a fused pool) */
     Value *fused_conv;  /* a pool computing conv2d → activation → pool: the conv ... */
     Value *fused_act;   /* ... and the activation between them, or NULL */
+    Value *grad_via_pool; /* a conv2d whose backward needs only its bias gradient, taken straight from the
+                           gradient of this maxpool (conv → relu → maxpool fused in training on the device) */
+    int block_rows;     /* a dense weight gradient whose update is fused (training on the device): computed at
+                           its store, block_rows rows at a time, each block updated at once; 0: whole */
 };
 
 typedef struct Setting {
@@ -340,6 +344,10 @@ bool op_shape(Graph *g, Value *v);                      /* shape rule */
 void op_grad(Graph *g, Value *v, Value *dy, Value **dx); /* gradient rule */
 void op_emit(Emitter *e, const Value *v);               /* C for one node: its forward or backward emitter */
 unsigned backward_reads(const Graph *g, const Value *b); /* bit k: backward node b's emitter reads b->in[k] */
+bool backward_reads_mask(const Value *b, int k);
+bool frozen_batchnorm(const Value *v);                  /* weight and bias frozen: eval mode in training too (ops_train.c) */        /* b reads b->in[k] only as a mask (where relu passed, ...) */
+int dense_weight_block_rows(const Value *dense);        /* a fused update's block of a dense weight gradient (ops_dense.c) */
+const char *dense_weight_rows_call(const Value *b, const char *drows, const char *dout, const char *inp, const char *row);
 
 /* ---- lower.c (lower_train.c, lower.h): AST → IR ------------------------- */
 
@@ -392,6 +400,9 @@ typedef struct Plan {
     long peak_live;          /* the most floats alive at once, a lower bound for act */
 } Plan;
 Plan plan_memory(Graph *g);
+/* A lower bound of the activation bytes any plan of g's steps needs, from
+ * the steps alone (after plan_memory or plan_inference). */
+long activation_bound(const Graph *g);
 /* --inference: the values the outputs need; fuses conv2d → activation →
  * pool, aliases reshapes, and reuses every slice once it is dead. */
 Plan plan_inference(Graph *g);

@@ -59,11 +59,25 @@ static void void_unused(Out *o, const bool *needed, bool targets) {
             fprintf(o->c, "    (void)%s;\n", arg_name(g->targets[i]->name));
 }
 
+/* Training on the device: the update of parameter p as soon as its gradient b is complete; a
+ * dense weight's gradient a block of rows at a time, each block's update at once. */
+static void emit_update_now(Out *o, const Value *p, const Value *b) {
+    if (b->block_rows) {
+        fprintf(o->c, "    for (int row = 0; row < %d; row += %d) { /* %s: its gradient %d row%s at a time */\n", b->shape.dim[0],
+                b->block_rows, p->name, b->block_rows, b->block_rows > 1 ? "s" : "");
+        fprintf(o->c, "        %s\n", dense_weight_rows_call(b, local(o, b), local(o, b->in[0]), local(o, b->fwd->in[0]), "row"));
+        emit_fused_update(o, p, local(o, b), b->block_rows, "    ");
+        fprintf(o->c, "    }\n");
+    } else
+        emit_fused_update(o, p, local(o, b), 0, "");
+    emit_finite_check(o, p);
+}
+
 static void emit_calls(Out *o, const bool *needed, int from, int to) {
     for (int i = from; i < to; i++) {
         Value *v = o->g->values[i];
         if (needed[v->id] && v->op == OP_grad_store && o->g->fused_update)
-            emit_fused_update(o, v->grad_of, local(o, v->in[0]));
+            emit_update_now(o, v->grad_of, v->in[0]);
         else if (needed[v->id] && o->steps[v->id])
             emit_call(o, v);
     }
@@ -76,9 +90,18 @@ static void emit_steps(Out *o, const bool *for_outputs) {
     for (int i = 0; i < g->nvalues;) {
         Value *v = g->values[i];
         int count = step_group(g, i);
-        if (!is_leaf(v) && !v->alias_of && !v->fused && !(v->op == OP_grad_store && g->fused_update) &&
+        Value **nodes = g->values + i;
+        if (v->op == OP_backward) { /* a block-wise weight gradient is computed at its store */
+            nodes = arena_alloc(sizeof(Value *) * (size_t)count);
+            int kept = 0;
+            for (int j = 0; j < count; j++)
+                if (!g->values[i + j]->block_rows)
+                    nodes[kept++] = g->values[i + j];
+            i += count - kept, count = kept;
+        }
+        if (count && !is_leaf(v) && !v->alias_of && !v->fused && !(v->op == OP_grad_store && g->fused_update) &&
             (o->for_loss[i] || (for_outputs && for_outputs[i]) || i >= g->nforward))
-            emit_step(o, g->values + i, count);
+            emit_step(o, nodes, count);
         i += count;
     }
 }
@@ -105,7 +128,8 @@ static void emit_forward(Out *o, const char *suffix, int mode) {
 }
 
 /* The smallest n NAME_backward trains on: 2 when a batchnorm the loss
- * needs normalises one value per channel and sample ([C], or [C, 1, 1]),
+ * needs normalises one value per channel and sample ([C], or [C, 1, 1])
+ * with the batch's statistics (not a frozen one, which uses the running ones),
  * since PyTorch raises "Expected more than 1 value per channel when
  * training" when N·H·W is 1; else 1. */
 int min_train_batch(const Graph *g) {
@@ -115,7 +139,7 @@ int min_train_batch(const Graph *g) {
     mark_needed(g, g->loss, needed);
     for (int i = 0; i < g->nforward; i++) {
         const Value *v = g->values[i];
-        if (v->op == OP_batchnorm && needed[v->id] && shape_size(&v->shape) == v->shape.dim[0])
+        if (v->op == OP_batchnorm && needed[v->id] && shape_size(&v->shape) == v->shape.dim[0] && !frozen_batchnorm(v))
             return 2;
     }
     return 1;

@@ -89,6 +89,8 @@ void name_values(Out *o) {
                 base = c_ident(v->name);
             else if (grad && grad_owner[v->offset])
                 base = arena_printf("d%s", c_ident(grad_owner[v->offset]->name));
+            else if (v->op == OP_backward && v->fwd->fused_conv) /* conv → relu → maxpool's: the conv's output gradient */
+                base = arena_printf("d%s", o->vname[v->fwd->fused_conv->id]);
             else if (v->op == OP_backward)
                 base = arena_printf("d%s", o->vname[v->fwd->in[v->grad_arg]->id]);
             else if (v->id >= g->nforward && v->nin > 0 && base_of[v->in[0]->id] && base_of[v->in[0]->id][0] == 'd')
@@ -276,7 +278,9 @@ void emit_step(Out *o, Value **nodes, int count) {
     int np = 0, nr = 0;
     if (backward)
         for (int j = 0; j < count; j++)
-            params[np++] = (Param){arena_printf("d%s", operand_name(f, nodes[j]->grad_arg)), wfloat, ARG_VALUE, nodes[j]};
+            params[np++] = (Param){f->fused_conv ? "dconv" /* conv → relu → maxpool's: the conv's output gradient */
+                                                 : arena_printf("d%s", operand_name(f, nodes[j]->grad_arg)),
+                                   wfloat, ARG_VALUE, nodes[j]};
     else
         params[np++] = (Param){"out", wfloat, ARG_VALUE, f};
     if (backward) {

@@ -126,9 +126,8 @@ static void emit_update_locals(FILE *c, const Train *t) {
 /* The kernel's call (runtime/dnn_kernels_update.h) for params[from, to)
  * with their gradient at grad (NULL: m->grads + from): 8 parameters at a
  * time with DNN_V8, then one at a time. */
-static void emit_update_call(FILE *c, const Train *t, int from, int to, const char *grad) {
+static void emit_update_call(FILE *c, const Train *t, const char *at, const char *count, const char *grad) {
     const char *opt = t->optimizer;
-    const char *at = arena_printf(" + %d", from), *count = arena_printf("%d", to - from);
     const char *g = grad ? grad : arena_printf("m->grads%s", at);
     if (!strcmp(opt, "sgd"))
         fprintf(c, "    dnn_sgd_update(m->params%s, %s, %s, %s, lr, %s, weight_decay, %d, %s);\n", at, g,
@@ -215,7 +214,7 @@ void emit_step_fn(Out *o) {
     if (nr && t->clip_grad_norm > 0)
         emit_clip(c, t->clip_grad_norm, ranges, nr);
     for (int r = 0; r < nr; r++)
-        emit_update_call(c, t, ranges[r][0], ranges[r][1], NULL);
+        emit_update_call(c, t, arena_printf(" + %d", ranges[r][0]), arena_printf("%d", ranges[r][1] - ranges[r][0]), NULL);
     if (!nr)
         fprintf(c, "    /* every parameter is frozen */\n");
     if (o->g->check_finite)
@@ -225,9 +224,21 @@ void emit_step_fn(Out *o) {
 }
 
 /* An update fused into the backward pass (training on the device): the
- * update of parameter p from its gradient grad, as soon as it is complete. */
-void emit_fused_update(Out *o, const Value *p, const char *grad) {
-    emit_update_call(o->c, &o->g->train, p->offset, p->offset + (int)shape_size(&p->shape), grad);
+ * update of parameter p from its gradient grad (a local), as soon as it is
+ * complete; with block_rows, of the block of rows from `row` (a dense
+ * weight's gradient made a block at a time), the line after `indent`. */
+void emit_fused_update(Out *o, const Value *p, const char *grad, int block_rows, const char *indent) {
+    const char *at = arena_printf(" + %d", p->offset), *count = arena_printf("%ld", shape_size(&p->shape));
+    if (block_rows) { /* rows `row` .. of a dense weight */
+        at = arena_printf(" + %d + row * %d", p->offset, p->shape.dim[1]);
+        count = arena_printf("%d", block_rows * p->shape.dim[1]);
+    }
+    fputs(indent, o->c);
+    emit_update_call(o->c, &o->g->train, at, count, grad);
+}
+
+/* --check-finite: p after its update. */
+void emit_finite_check(Out *o, const Value *p) {
     if (o->g->check_finite)
         fprintf(o->c, "    if (!m->nonfinite && !%s_finite(m->params + %d, %ld))\n        m->nonfinite = \"%s after the %s step\";\n",
                 o->name, p->offset, shape_size(&p->shape), p->name, o->g->train.optimizer);

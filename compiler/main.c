@@ -387,8 +387,9 @@ static void check_ram_limit(const Graph *g, const Plan *p, bool embedded, long l
         return;
     error_at(g->loc, "model '%s' needs %ld bytes of RAM (sizeof(%s_model)), more than --ram-limit %ld", g->name, total,
              g->name, limit);
-    note("weights %ld, gradients %ld, optimizer state %ld, activations %ld (batch %d), other %ld bytes",
-         part[PART_PARAMS], part[PART_GRADS], part[PART_STATE], part[PART_ACT], g->train.batch, part[PART_OTHER]);
+    long weights = part[PART_PARAMS] ? p->params * 4 : 0; /* the array's rounding up counts as other, as in --emit=report */
+    note("weights %ld, gradients %ld, optimizer state %ld, activations %ld (batch %d), other %ld bytes", weights,
+         part[PART_GRADS], part[PART_STATE], part[PART_ACT], g->train.batch, part[PART_OTHER] + part[PART_PARAMS] - weights);
     if (g->inference)
         note("a smaller batch (--batch), smaller layers%s", embedded ? "" : ", or --embed-weights (weights in flash)");
     else

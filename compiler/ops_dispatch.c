@@ -34,6 +34,16 @@ void op_emit(Emitter *e, const Value *v) {
  * result `out`), found in the C its emitter prints, in both forms (the
  * generic one is the double twin's): the memory plan keeps alive for the
  * backward pass only what it reads. */
+/* Whether backward node b reads its operand k only to know where its
+ * gradient goes: relu's result (where it passed), maxpool's input and
+ * result (where each window's maximum was). Such a value could be kept as
+ * a one-byte mask (activation_bound counts it so). */
+bool backward_reads_mask(const Value *b, int k) {
+    OpKind op = b->fwd->op;
+    return (op == OP_relu && k == b->nin - 1) ||
+           (op == OP_maxpool && !b->fwd->fused_conv && (k == 1 || k == b->nin - 1)); /* (a fused one reads the conv's input) */
+}
+
 unsigned backward_reads(const Graph *g, const Value *b) {
     unsigned mask = 0;
     for (int generic = 0; generic < 2; generic++) {

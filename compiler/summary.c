@@ -191,6 +191,10 @@ void print_report(Graph *g, const Plan *p, bool embedded, bool json, FILE *out) 
     long weight_bytes = (params + buffers) * 4, act_bytes = p->act * 4;
     long naive = p->naive_act * 4, bound = p->peak_live * 4;
     Ram ram = ram_of(g, p, embedded, buffers);
+    /* the RAM any plan of these steps needs: the arrays of the struct, and the activations' bound */
+    long act_bound = activation_bound(g), bound_total = act_bound;
+    for (int i = 0; i < RAM_ACT; i++)
+        bound_total += ram.part[i];
     if (json) {
         fprintf(out, "{\n  \"model\": \"%s\",\n  \"batch\": %ld,\n  \"inference\": %s,\n  \"layers\": [\n", g->name, batch,
                 g->inference ? "true" : "false");
@@ -207,7 +211,8 @@ void print_report(Graph *g, const Plan *p, bool embedded, bool json, FILE *out) 
         fprintf(out, "  \"ram\": {\"bytes\": %ld", ram.total);
         for (int i = 0; i < RAM_PARTS; i++)
             fprintf(out, ", \"%s\": %ld", ram_json[i], ram.part[i]);
-        fprintf(out, "},\n  \"flash\": {\"frozen_weights\": %ld, \"initial_weights\": %ld}\n}\n", ram.flash, ram.initial);
+        fprintf(out, "},\n  \"ram_lower_bound\": {\"bytes\": %ld, \"activations\": %ld},\n  \"flash\": {\"frozen_weights\": %ld, \"initial_weights\": %ld}\n}\n", bound_total, act_bound,
+                ram.flash, ram.initial);
         return;
     }
     fprintf(out, "model %s: %s, batch %ld\n", g->name, g->inference ? "inference" : "training", batch);
@@ -230,6 +235,11 @@ void print_report(Graph *g, const Plan *p, bool embedded, bool json, FILE *out) 
     for (int i = 0; i < RAM_PARTS; i++)
         if (ram.part[i])
             fprintf(out, "  %s: %ld bytes\n", ram_text[i], ram.part[i]);
+    fprintf(out, "RAM lower bound: %ld bytes (", bound_total);
+    for (int i = 0, any = 0; i <= RAM_ACT; i++)
+        if (i == RAM_ACT || ram.part[i])
+            fprintf(out, "%s%s %ld", any++ ? " + " : "", ram_text[i], i == RAM_ACT ? act_bound : ram.part[i]);
+    fprintf(out, ": the values alive together in any order of the steps, masks at one byte)\n");
     if (ram.flash)
         fprintf(out, "frozen weights: %ld bytes\n", ram.flash);
     if (ram.initial)

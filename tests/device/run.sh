@@ -1,9 +1,11 @@
 #!/bin/sh
 # tests/device/run.sh — training code for firmware (--embed-weights without
 # --inference; generated-c.md "Training on the device"):
-#   same_as_host.MODEL: 20 train steps of the embedded build give the same
-#     bits as the host build (--optimize=size, the same kernels) started from
-#     the same weights, frozen tensors untouched in flash;
+#   same_as_host.MODEL: 50 train steps of the embedded build (updates fused
+#     into the backward pass, dense weight gradients a block of rows at a
+#     time) give the same bits as the host build (--optimize=size, the same
+#     kernels, gradients whole, NAME_step after) started from the same
+#     weights, frozen tensors untouched in flash: every optimizer;
 #   report.MODEL: --emit=report's "RAM of the model" is sizeof(NAME_model),
 #     and the flash lines are the frozen and the initial weights;
 #   state.MODEL: NAME_save keeps only the tensors in RAM, NAME_load reads
@@ -22,6 +24,14 @@ data=tests/golden/data
 sed 's/    train {/    freeze features.0.weight, features.0.bias, features.3.weight, features.3.bias, classifier.1.weight;\n\n    train {/;
      s/optimizer adam(lr = 1e-3);/optimizer sgd(lr = 0.01, momentum = 0.9);/; s/batch 8;/batch 4;/' \
     tests/golden/cases/lenet5.dnn >"$tmp/lenet5.dnn"
+# the biases and the last layer (TinyTL), batch 1; the last two dense layers with Adam
+sed 's/^    freeze .*/    freeze features.*.weight, classifier.1.weight, classifier.3.weight;/; s/batch 4;/batch 1;/' "$tmp/lenet5.dnn" >"$tmp/lenet5_tinytl.dnn"
+sed 's/^    freeze .*/    freeze features.*, classifier.1.*;/; s/optimizer sgd(.*/optimizer adam(lr = 1e-3, weight_decay = 1e-4);/' \
+    "$tmp/lenet5.dnn" >"$tmp/lenet5_adam.dnn"
+# conv -> relu -> maxpool whose backward recomputes the maxima: bias only (TinyTL, batch 4), and whole
+# convolutions trained (the conv's output gradient from the fused step)
+sed 's/^    freeze .*/    freeze features.*.weight, classifier.1.weight, classifier.3.weight;/' "$tmp/lenet5.dnn" >"$tmp/lenet5_tinytl4.dnn"
+sed 's/^    freeze .*/    freeze classifier.1.weight;/' "$tmp/lenet5.dnn" >"$tmp/lenet5_convs.dnn"
 # a dense net with batchnorm (buffers in RAM) and its first layer frozen
 sed 's/    train {/    freeze out.0.weight, out.0.bias;\n\n    train {/' tests/golden/cases/bn_dense.dnn >"$tmp/bn_dense.dnn"
 
@@ -44,7 +54,7 @@ int main(void) {
     static float x[DEV_BATCH * DEV_X_SIZE];
     static $3 y[DEV_BATCH * DEV_Y_SIZE];
     unsigned r = 7;
-    for (int step = 0; step < 20; step++) {
+    for (int step = 0; step < 50; step++) {
         for (int i = 0; i < DEV_BATCH * DEV_X_SIZE; i++) { r = r * 1664525u + 1013904223u; x[i] = (float)(r >> 8) / 16777216.0f; }
         for (int i = 0; i < DEV_BATCH * DEV_Y_SIZE; i++) { r = r * 1664525u + 1013904223u; y[i] = ($3)((r >> 8) % 10); }
         float ld = dev_train_step(&d, x, y, DEV_BATCH), lh = host_train_step(&h, x, y, DEV_BATCH);
@@ -111,6 +121,14 @@ check() {
 }
 check lenet5 "$data/lenet5.weights.safetensors" int32_t
 check bn_dense "$data/bn_dense.weights.safetensors" float
+check lenet5_tinytl "$data/lenet5.weights.safetensors" int32_t
+check lenet5_adam "$data/lenet5.weights.safetensors" int32_t
+check lenet5_tinytl4 "$data/lenet5.weights.safetensors" int32_t
+check lenet5_convs "$data/lenet5.weights.safetensors" int32_t
+for opt in opt_sgd opt_sgd_momentum opt_sgd_dampening opt_adamw opt_adagrad opt_rmsprop_momentum; do
+    cp tests/golden/cases/$opt.dnn "$tmp/$opt.dnn"
+    check $opt "$data/$opt.weights.safetensors" float
+done
 
 # Firmware: the embedded training build for a Cortex-M4, freestanding, -Os
 if command -v arm-none-eabi-gcc >/dev/null; then
@@ -187,3 +205,40 @@ if build/dnnc -q --prefix dev --embed-weights "$tmp/nobuf.safetensors" "$tmp/bn_
 else
     fail buffers_absent "$(head -n 2 "$tmp/err" | tr '\n' ' ') $("$tmp/nobuf" 2>&1 | tr '\n' ' ')"
 fi
+
+# LeNet-5 (models/lenet5.dnn), batch 1, SGD with momentum, cross-entropy only: the two
+# configurations of docs/firmware.md, their RAM and the lower bound worked out there by hand
+lenet_config() { # lenet_config NAME FREEZE
+    sed "s/    train {/    freeze $2;\n\n    train {/; s/optimizer adam(lr = 1e-3);/optimizer sgd(lr = 0.01, momentum = 0.9);/
+         s/batch 32;/batch 1;/; s/ + 1e-4 \* l2(weights)//; /schedule/d; /early_stop/d" models/lenet5.dnn >"$tmp/$1.dnn"
+    build/dnnc --embed-weights "$data/lenet5.weights.safetensors" --emit=report "$tmp/$1.dnn" >"$tmp/$1.report" 2>&1
+}
+pinned() { # pinned NAME RAM BOUND
+    ram=$(sed -n 's/^RAM of the model: \([0-9]*\) bytes$/\1/p' "$tmp/$1.report")
+    low=$(sed -n 's/^RAM lower bound: \([0-9]*\) bytes.*/\1/p' "$tmp/$1.report")
+    if [ "$ram" = "$2" ] && [ "$low" = "$3" ]; then
+        pass "lenet5_$1.ram ($ram B, lower bound $low B)"
+    else
+        fail "lenet5_$1.ram" "RAM ${ram:-?} B (pinned $2), lower bound ${low:-?} B (pinned $3, docs/firmware.md)"
+    fi
+}
+lenet_config a 'features.*, classifier.1.*'
+pinned a 94504 94424
+lenet_config b 'features.*.weight, classifier.1.weight, classifier.3.weight'
+pinned b 21456 21328
+
+# batch 1 on the device: a frozen batchnorm (eval mode: the running statistics) trains on one
+# sample; a trainable one over one value per channel refuses it (DNN_E_ARG), as PyTorch does
+one_sample() { # one_sample CASE WANT(trained|refused)
+    build/dnnc -q --embed-weights "$data/$1.weights.safetensors" tests/golden/cases/$1.dnn -o "$tmp/one.c" 2>"$tmp/err"
+    printf '#include <math.h>\n#include <stdio.h>\n#include "one.h"\nstatic %s_model m;\nint main(void) {\n    float x[4] = {0.5f, -1, 2, 0.25f}, y[2] = {1, -1};\n    %s_init(&m, 1);\n    const float loss = %s_train_step(&m, x, y, 1);\n    printf("%%s\\n", loss == (float)DNN_E_ARG ? "refused" : isfinite(loss) ? "trained" : "nan");\n    return 0;\n}\n' \
+        "$1" "$1" "$1" >"$tmp/one_main.c"
+    if cc -std=c99 -Iruntime -I"$tmp" "$tmp/one_main.c" "$tmp/one.c" build/libdnnrt_core.a -lm -o "$tmp/one" 2>>"$tmp/err" &&
+        [ "$("$tmp/one")" = "$2" ]; then
+        pass "one_sample.$1 ($2)"
+    else
+        fail "one_sample.$1" "want n = 1 $2: $("$tmp/one" 2>&1) $(head -n 2 "$tmp/err" | tr '\n' ' ')"
+    fi
+}
+one_sample freeze_bn trained
+one_sample bn_dense refused
