@@ -89,7 +89,7 @@ check: all
 
 # The fine-tuning example (examples/firmware-train) on five Cortex-M cores
 # under QEMU, with their instructions per training step; make check runs the
-# Cortex-M4 alone. About 5 minutes.
+# Cortex-M4 alone. About 11 minutes (the Cortex-M3, soft float, 5 of them).
 firmware-train-cores: all
 	@sh scripts/deps.sh check
 	@sh tests/firmware-train/run.sh m4 m3 m7 m33 m55

@@ -5,10 +5,11 @@
  * flash. The device measures its accuracy on the held-out upside-down
  * images in flash, fine-tunes on the other upside-down images in flash
  * (IDX bytes through NAME_preprocess, one NAME_train_step per image,
- * printing the loss), measures again and compares its final weights
- * (NAME_save: the tensors in RAM) with the host's, baked in as
- * host_state[]. The same file built with -DHOST runs the same steps on the
- * host and writes that state to the file named by its argument.
+ * printing the loss), measures again, saves its state (NAME_save: the
+ * tensors in RAM), loads it back after a reset (NAME_init, NAME_load) and
+ * compares it with the host's, baked in as host_state[]. The same file
+ * built with -DHOST runs the same steps on the host and writes that state
+ * to the file named by its argument.
  *
  * -DMODEL=lenet5_dense -DMODEL_UC=LENET5_DENSE (or lenet5_bias), -DCORE="Cortex-M4",
  * -DEPOCHS=N. With a semihosting command line `steps K` (or `eval K`) the
@@ -239,6 +240,28 @@ static int compare_with_host(size_t len) {
 #endif
 }
 
+static uint32_t fnv1a(const unsigned char *bytes, size_t len) {
+    uint32_t hash = 2166136261u;
+    for (size_t i = 0; i < len; i++)
+        hash = (hash ^ bytes[i]) * 16777619u;
+    return hash;
+}
+
+/* what a device does across a reset: NAME_init brings back the initial
+ * weights, NAME_load the saved state of len bytes (here still in `state`) */
+static int keeps_state(size_t len) {
+    uint32_t saved = fnv1a(state, len);
+    M(init)(&model, 0);
+    int status = M(load)(&model, state, len);
+    int same = status == 0 && M(save)(&model, state, sizeof state) == len && fnv1a(state, len) == saved;
+    put("the state after NAME_init and NAME_load of its ");
+    put_uint((unsigned long)len);
+    put(" bytes (NAME_save): ");
+    put(same ? "the fine-tuned tensors" : "NOT the fine-tuned tensors");
+    flush();
+    return !same;
+}
+
 static int fine_tune(void) {
     put(STR(MODEL) " on " CORE ": ");
     put_uint(sizeof model);
@@ -270,7 +293,8 @@ static int fine_tune(void) {
         flush();
         return 1;
     }
-    return compare_with_host(len);
+    int lost = keeps_state(len);
+    return compare_with_host(len) || lost;
 }
 
 #ifdef HOST

@@ -10,6 +10,8 @@
 #     rose by at least 5 points;
 #   CORE.CONFIG.same_as_host: its final trainable tensors equal the host
 #     build's bit for bit, and so does every loss it printed;
+#   CORE.CONFIG.reset: NAME_init then NAME_load of its saved state bring
+#     back the fine-tuned tensors;
 #   CORE.CONFIG.ram: `sizeof(NAME_model)` on the target is --emit=report's
 #     "RAM of the model", its weights in flash the report's frozen + initial;
 #   CORE.CONFIG.icount: instructions per training step and per
@@ -64,6 +66,11 @@ for core in ${*:-m4}; do
             pass "$t.same_as_host ($trainable trainable values and every loss printed, bit for bit)"
         else
             fail "$t.same_as_host" "$(grep '^final' "$dev"); log: $(diff "$tmp/dev.log" "$tmp/host.log" | sed -n 2p)"
+        fi
+        if grep -q '^the state after NAME_init and NAME_load of its [0-9]* bytes (NAME_save): the fine-tuned tensors$' "$dev"; then
+            pass "$t.reset ($(number '.* of its \([0-9]*\) bytes .*' "$dev") bytes of state)"
+        else
+            fail "$t.reset" "$(grep '^the state after' "$dev")"
         fi
         sizeof=$(number '.*: \([0-9]*\) bytes of RAM for the model (sizeof).*' "$dev")
         flash=$(number '.*, \([0-9]*\) bytes of weights in flash$' "$dev")
