@@ -35,6 +35,7 @@
 extern const unsigned char tune_images[], tune_labels[], test_images[], test_labels[];
 
 static M(model) model; /* all the RAM the network needs */
+static float image[MU(IMAGE_SIZE)]; /* an image from flash, preprocessed */
 static unsigned char state[sizeof model.params + 2048]; /* NAME_save: the tensors in RAM and the header */
 
 #ifdef HOST
@@ -115,7 +116,6 @@ static void load_image(const unsigned char *idx, int i, float *image) {
 
 /* correct classes of the held-out images, of n */
 static int correct(int n) {
-    static float image[MU(IMAGE_SIZE)];
     int right = 0;
     for (int i = 0; i < n; i++) {
         float probs[MU(PROBS_SIZE)];
@@ -147,7 +147,6 @@ static void print_accuracy(const char *when, int right, int n) {
 
 /* `steps` training steps over the fine-tuning images, in order, from step `first` on */
 static void train(long first, long steps, int print) {
-    static float image[MU(IMAGE_SIZE)];
     int n = idx_count(tune_images, 3);
     float sum = 0;
     for (long s = first; s < first + steps; s++) {
@@ -317,6 +316,9 @@ int main(int argc, char **argv) {
 /* `steps K` or `eval K` on the semihosting command line: K training steps
  * or K held-out images classified; `steps K prep` and `eval K prep`: the
  * preprocessing of those images alone, which the count subtracts */
+extern uint32_t _bss_end[]; /* the linker script's: the stack grows down towards it */
+#define PAINT 0x5afec0deu
+
 int main(void) {
     char cmd[64];
     int steps = 0, eval = 0;
@@ -324,8 +326,23 @@ int main(void) {
         steps = !strncmp(cmd, "steps ", 6);
         eval = !strncmp(cmd, "eval ", 5);
     }
-    if (!steps && !eval)
-        return fine_tune();
+    if (!steps && !eval) {
+        /* the stack's high-water mark: up to 64 KiB below main's frame painted first (main
+         * calls nothing meanwhile), the deepest word changed found afterwards */
+        volatile uint32_t *top, *bottom, *deepest;
+        __asm__ volatile("mov %0, sp" : "=r"(top));
+        bottom = top - 16384 < (volatile uint32_t *)_bss_end ? (volatile uint32_t *)_bss_end : top - 16384;
+        for (volatile uint32_t *p = bottom; p < top; p++)
+            *p = PAINT;
+        int status = fine_tune();
+        for (deepest = bottom; deepest < top && *deepest == PAINT; deepest++)
+            ;
+        put("stack: ");
+        put_uint((unsigned long)(top - deepest) * 4);
+        put(" bytes below main's frame at most");
+        flush();
+        return status;
+    }
     long k = 0;
     const char *p;
     for (p = cmd + (steps ? 6 : 5); *p >= '0' && *p <= '9' && k < 1000000; p++)
@@ -337,7 +354,6 @@ int main(void) {
     }
     M(init)(&model, 0);
     if (prep) {
-        static float image[MU(IMAGE_SIZE)];
         int n = idx_count(steps ? tune_images : test_images, 3);
         for (long s = 0; s < k; s++)
             load_image(steps ? tune_images : test_images, (int)(s % n), image);

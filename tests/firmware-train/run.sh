@@ -59,8 +59,8 @@ for core in ${*:-m4}; do
             fail "$t.gain" "'$before' -> '$after' of 1000 right, want 50 more"
         fi
         trainable=$(number "^#define $(echo $model | tr a-z A-Z)_NUM_PARAMS \\([0-9]*\\) .*" $out/$model.h)
-        sed '1d; $d' "$dev" >"$tmp/dev.log"  # the lines after the first (which names the core) ...
-        sed 1d "$host" >"$tmp/host.log"     # ... but the comparison with the host's weights
+        sed '1d; /^final weights/d; /^stack: /d' "$dev" >"$tmp/dev.log"  # but the lines the host has not
+        sed 1d "$host" >"$tmp/host.log"                                  # (and the first: it names the core)
         if grep -q "^final weights against the host's: 0 of $trainable values differ" "$dev" &&
             cmp -s "$tmp/dev.log" "$tmp/host.log"; then
             pass "$t.same_as_host ($trainable trainable values and every loss printed, bit for bit)"
@@ -78,7 +78,7 @@ for core in ${*:-m4}; do
         frozen=$(number '^frozen weights: \([0-9]*\) bytes$' $out/$model.report)
         initial=$(number '^initial weights: \([0-9]*\) bytes$' $out/$model.report)
         if [ -n "$sizeof" ] && [ "$ram" = "$sizeof" ] && [ -n "$flash" ] && [ $((frozen + initial)) = "$flash" ]; then
-            pass "$t.ram (sizeof $sizeof B on the target = the report's; flash $frozen + $initial B)"
+            pass "$t.ram (sizeof $sizeof B on the target = the report's, stack $(number '^stack: \([0-9]*\) bytes.*' "$dev") B; flash $frozen + $initial B)"
         else
             fail "$t.ram" "sizeof '$sizeof' B on the target, report '$ram'; weights '$flash' B, report '$frozen' + '$initial'"
         fi
