@@ -13,20 +13,21 @@
 #     layers trained) and lenet5_bias.dnn (b: the biases and the last
 #     layer): dnnc --embed-weights W (training code, frozen tensors in
 #     flash) and its --emit=report;
-#  4. the same C and main.c built for the host (-DHOST) and run: its final
-#     trainable tensors (NAME_save) become host_state[] for the firmware;
+#  4. the same C and main.c built for the host (-DHOST, mathf.c's expf and
+#     logf) and run: its final trainable tensors (NAME_save) become
+#     host_state[] for the firmware;
 #  5. the firmware: arm-none-eabi-gcc -Os -ffp-contract=off for CORE (m4 by
-#     default: Cortex-M4 on mps2-an386; m3, m7, m33, m55), with mathf.c's
-#     expf and logf, startup.c and semihost.c of examples/firmware, linked
-#     with the runtime core alone; run under qemu-system-arm. It prints the
-#     accuracy before and after, the loss as it goes, and how far its
-#     final weights are from the host's.
+#     default: Cortex-M4 on mps2-an386; m3, m7, m33, m55; cores.sh), with
+#     mathf.c and examples/firmware's print.c, startup.c and semihost.c,
+#     linked with the runtime core alone; run under qemu-system-arm. It
+#     prints the accuracy before and after, the loss as it goes, and how
+#     far its final weights are from the host's (README.md).
 # CONFIGS="dense bias" (the default) picks the configurations, EPOCHS (2)
 # and TUNE the fine-tuning; MATHF=0 leaves mathf.c out of both builds
 # (glibc's expf and logf on the host, newlib's on the device) to show why
-# it is there. Exit status 0 when every firmware ran and
-# matched the host. Output in build/firmware-train/ (CORE/ for the target's
-# objects), each run's text in CORE/NAME.out.
+# it is there. Exit status 0 when every firmware ran and matched the host.
+# Output in build/firmware-train/ (CORE/ for the target's objects), each
+# run's text in CORE/NAME.out.
 set -e
 cd "$(dirname "$0")/../.."
 here=examples/firmware-train
@@ -44,6 +45,13 @@ if ! core_settings $core; then
     echo "build.sh: error: CORE is one of $cores, not '$core'" >&2
     exit 2
 fi
+for need in $data/train-images-idx3-ubyte.gz:dataset-fashion-mnist arm-none-eabi-gcc:gcc-arm-none-eabi \
+            /usr/lib/arm-none-eabi/newlib/libc.a:libnewlib-arm-none-eabi qemu-system-arm:qemu-system-arm; do
+    if [ ! -e "${need%%:*}" ] && ! command -v "${need%%:*}" >/dev/null; then
+        echo "build.sh: error: ${need%%:*} is missing: install the Debian package ${need#*:} (make check does, as root)" >&2
+        exit 2
+    fi
+done
 mkdir -p $out/$core
 
 # 1. pre-training on the host, upright images
@@ -75,7 +83,7 @@ make -s core CC=arm-none-eabi-gcc CFLAGS="$flags -Werror" BUILD=$out/$core
 arm="arm-none-eabi-gcc -std=c99 $flags -Wall -Wextra -Werror -Iruntime -I$out -Iexamples/firmware"
 [ $out/$core/data.o -nt $out/data.c ] || $arm -c $out/data.c -o $out/$core/data.o
 objects=
-for src in $mathf examples/firmware/startup.c examples/firmware/semihost.c; do
+for src in $mathf examples/firmware/print.c examples/firmware/startup.c examples/firmware/semihost.c; do
     $arm -c $src -o $out/$core/$(basename $src .c).o
     objects="$objects $out/$core/$(basename $src .c).o"
 done
@@ -91,7 +99,8 @@ for config in $configs; do
 
     # 4. the host: the same C and steps, its final state the firmware's reference
     cc -std=c99 -O2 -ffp-contract=off -Wall -Wextra -Werror -Iruntime -I$out $defs -DHOST -DCORE='"the host"' \
-        $here/main.c $out/$model.c $out/data.c $mathf build/libdnnrt_core.a -lm -o $out/$model.host
+        -Iexamples/firmware $here/main.c examples/firmware/print.c $out/$model.c $out/data.c $mathf build/libdnnrt_core.a \
+        -lm -o $out/$model.host
     echo "== the host (x86-64, cc -O2 -ffp-contract=off)"
     $out/$model.host $out/$model.host.safetensors >$out/$model.host.out
     cat $out/$model.host.out

@@ -18,6 +18,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "print.h"
+
 #define CAT_(a, b) a##_##b
 #define CAT(a, b) CAT_(a, b)
 #define STR_(x) #x
@@ -40,56 +42,15 @@ static unsigned char state[sizeof model.params + 2048]; /* NAME_save: the tensor
 
 #ifdef HOST
 #include <stdio.h>
-static void write_text(const char *s) { fputs(s, stdout); }
+void put_write(const char *line) {
+    fputs(line, stdout);
+}
 #else
 #include "semihost.h"
-static void write_text(const char *s) { semihost_write(s); }
+void put_write(const char *line) {
+    semihost_write(line);
+}
 #endif
-
-/* ---- printing without printf ---- */
-static char line[256];
-static int at;
-
-static void put(const char *s) {
-    while (*s && at < (int)sizeof line - 2)
-        line[at++] = *s++;
-}
-
-static void put_uint(unsigned long v) {
-    char digits[24];
-    int n = 0;
-    do
-        digits[n++] = (char)('0' + v % 10);
-    while ((v /= 10) > 0);
-    while (n && at < (int)sizeof line - 2)
-        line[at++] = digits[--n];
-}
-
-static void put_bits(float v) {
-    uint32_t bits;
-    memcpy(&bits, &v, 4);
-    put(" (");
-    for (int shift = 28; shift >= 0 && at < (int)sizeof line - 2; shift -= 4)
-        line[at++] = "0123456789abcdef"[(bits >> shift) & 15];
-    put(")");
-}
-
-/* v >= 0 (< 4e3) with 6 decimals, then its IEEE bits in hex */
-static void put_float(float v) {
-    unsigned long micro = (unsigned long)(v * 1e6f + 0.5f);
-    put_uint(micro / 1000000);
-    put(".");
-    for (unsigned long scale = 100000; scale; scale /= 10)
-        put_uint(micro / scale % 10);
-    put_bits(v);
-}
-
-static void flush(void) {
-    line[at++] = '\n';
-    line[at] = 0;
-    write_text(line);
-    at = 0;
-}
 
 /* ---- the data ---- */
 static unsigned long big_endian(const unsigned char *p) {
@@ -106,12 +67,12 @@ static int idx_count(const unsigned char *idx, int dims) {
     return (int)big_endian(idx + 4);
 }
 
-/* image i of an IDX file as the model's input */
-static void load_image(const unsigned char *idx, int i, float *image) {
+/* image i of an IDX file as the model's input, in out */
+static void load_image(const unsigned char *idx, int i, float *out) {
     const unsigned char *pixels = idx + 16 + (unsigned long)i * MU(IMAGE_SIZE);
     for (int k = 0; k < MU(IMAGE_SIZE); k++)
-        image[k] = pixels[k];
-    M(preprocess)(image, image, 1); /* the scaling the host trained with (--scale 1/255) */
+        out[k] = pixels[k];
+    M(preprocess)(out, out, 1); /* the scaling the host trained with (--scale 1/255) */
 }
 
 /* correct classes of the held-out images, of n */
@@ -142,7 +103,7 @@ static void print_accuracy(const char *when, int right, int n) {
     put(" of ");
     put_uint((unsigned long)n);
     put(" upside-down images held out)");
-    flush();
+    put_flush();
 }
 
 /* `steps` training steps over the fine-tuning images, in order, from step `first` on */
@@ -162,40 +123,42 @@ static void train(long first, long steps, int print) {
             put(": loss ");
             put_float(sum / PRINT_EVERY);
             put(", the mean of the last " STR(PRINT_EVERY));
-            flush();
+            put_flush();
             sum = 0;
         }
     }
 }
 
 #ifndef HOST
-/* v >= 0 as d.ddde±XX, then its bits: the largest difference */
+/* v >= 0 as d.ddde±XX (the largest difference), then its IEEE bits */
 static void put_small(float v) {
-    if (!(v <= 3.4e38f)) { /* inf, NaN */
-        put("inf");
-        put_bits(v);
-        return;
-    }
+    uint32_t bits;
+    memcpy(&bits, &v, 4);
     int exponent = 0;
     float m = v;
     while (m != 0 && m < 1) {
         m *= 10;
         exponent--;
     }
-    while (m >= 10) {
+    while (m >= 10 && m <= 3.4e38f) {
         m /= 10;
         exponent++;
     }
-    unsigned long milli = (unsigned long)(m * 1e3f + 0.5f);
-    put_uint(milli / 1000);
-    put(".");
-    for (unsigned long scale = 100; scale; scale /= 10)
-        put_uint(milli / scale % 10);
-    put(exponent < 0 ? "e-" : "e+");
-    put_uint((unsigned long)(exponent < 0 ? -exponent : exponent));
-    put_bits(v);
+    if (m < 10) {
+        unsigned long milli = (unsigned long)(m * 1e3f + 0.5f);
+        put_uint(milli / 1000);
+        put(".");
+        for (unsigned long scale = 100; scale; scale /= 10)
+            put_uint(milli / scale % 10);
+        put(exponent < 0 ? "e-" : "e+");
+        put_uint((unsigned long)(exponent < 0 ? -exponent : exponent));
+    } else {
+        put("inf or NaN");
+    }
+    put(" (");
+    put_hex(bits);
+    put(")");
 }
-
 #endif
 
 /* the final weights against the host's: the same NAME_save image, float by float */
@@ -213,7 +176,7 @@ static int compare_with_host(size_t len) {
         put(" bytes, the device's ");
         put_uint(len);
         put(")");
-        flush();
+        put_flush();
         return 1;
     }
     unsigned long differ = 0, values = (len - data) / 4;
@@ -234,7 +197,7 @@ static int compare_with_host(size_t len) {
     put_uint(values);
     put(" values differ, largest difference ");
     put_small(largest);
-    flush();
+    put_flush();
     return differ != 0;
 #endif
 }
@@ -257,7 +220,7 @@ static int keeps_state(size_t len) {
     put_uint((unsigned long)len);
     put(" bytes (NAME_save): ");
     put(same ? "the fine-tuned tensors" : "NOT the fine-tuned tensors");
-    flush();
+    put_flush();
     return !same;
 }
 
@@ -267,17 +230,17 @@ static int fine_tune(void) {
     put(" bytes of RAM for the model (sizeof), ");
     put_uint(sizeof M(weights));
     put(" bytes of weights in flash");
-    flush();
+    put_flush();
     int tune = idx_count(tune_images, 3), test = idx_count(test_images, 3);
     if (!tune || !test || idx_count(tune_labels, 1) != tune || idx_count(test_labels, 1) != test) {
         put("the images in flash are not IDX files of 28x28 images with as many labels");
-        flush();
+        put_flush();
         return 1;
     }
     put("fine-tuning on ");
     put_uint((unsigned long)tune);
     put(" upside-down images in flash, " STR(EPOCHS) " epoch(s), batch 1");
-    flush();
+    put_flush();
 
     M(init)(&model, 0);
     int before = correct(test);
@@ -289,7 +252,7 @@ static int fine_tune(void) {
     size_t len = M(save)(&model, state, sizeof state);
     if (len > sizeof state) {
         put("NAME_save needs more than the buffer's bytes");
-        flush();
+        put_flush();
         return 1;
     }
     int lost = keeps_state(len);
@@ -340,7 +303,7 @@ int main(void) {
         put("stack: ");
         put_uint((unsigned long)(top - deepest) * 4);
         put(" bytes below main's frame at most");
-        flush();
+        put_flush();
         return status;
     }
     long k = 0;
@@ -349,7 +312,7 @@ int main(void) {
         k = k * 10 + (*p - '0');
     int prep = !strcmp(p, " prep");
     if ((*p && !prep) || k < 1 || (eval && k > idx_count(test_images, 3))) {
-        write_text("usage: -semihosting-config enable=on,arg=steps|eval,arg=K[,arg=prep] (eval: K up to the held-out images)\n");
+        put_write("usage: -semihosting-config enable=on,arg=steps|eval,arg=K[,arg=prep] (eval: K up to the held-out images)\n");
         return 2;
     }
     M(init)(&model, 0);

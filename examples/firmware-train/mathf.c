@@ -1,18 +1,18 @@
-/* mathf.c — expf and logf for the firmware, computed in double and rounded
- * once to float, so that the Cortex-M gets the host's bits.
+/* mathf.c — expf and logf for both builds of the example, the firmware's
+ * and the host's, so that they compute the same bits.
  *
  * newlib 3.3 (arm-none-eabi) builds its float functions for cores without
- * a double-precision FPU (Cortex-M3, M4, M33) from the old fdlibm code,
- * which computes in float: its expf and logf differ from glibc's by one ulp
- * on about 1% of inputs (tests/firmware-train/libm.sh counts them), and a
- * loss or softmax gradient off by one ulp makes the device's weights drift
- * from the host's. glibc's are nearly correctly rounded; these are too:
- * the value in double (error below 2^-50 relative), then one rounding to
- * float. They agree with glibc's on every input but the few listed in
- * examples/firmware-train/README.md. Linked before newlib's libm, they
- * replace its expf and logf; the generated code calls them as usual.
- * Only IEEE double arithmetic: with -ffp-contract=off the same bits on
- * every core, with or without an FPU. */
+ * a double-precision FPU (Cortex-M3, M4, M33) from the old float code: its
+ * expf and logf differ from glibc's by one ulp on about 1% of inputs, and
+ * a loss or softmax gradient one ulp off makes the device's weights part
+ * from the host's. glibc's are not correctly rounded either, so nothing
+ * else matches them everywhere (README.md). These compute the value in
+ * double (error below about 2^-50 relative) and round it once to float:
+ * the correctly rounded result but for inputs whose value lies that close
+ * to a halfway point. Only IEEE double arithmetic, no FMA (build with
+ * -ffp-contract=off): the same bits on every core, with or without an
+ * FPU. Linked before the C library, they replace its expf and logf; the
+ * generated code calls them as usual. */
 #include <math.h>
 #include <stdint.h>
 #include <string.h>

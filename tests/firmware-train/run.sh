@@ -22,16 +22,13 @@ cd "$(dirname "$0")/../.." || exit 2
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 pass() { echo "PASS firmware-train/$1"; }
 fail() { echo "FAIL firmware-train/$1: $2"; }
-for tool in arm-none-eabi-gcc qemu-system-arm; do
-    if ! command -v $tool >/dev/null; then
-        echo "SKIP firmware-train: $tool is not installed (make check installs gcc-arm-none-eabi and qemu-system-arm as root)"
+for need in arm-none-eabi-gcc:gcc-arm-none-eabi qemu-system-arm:qemu-system-arm \
+            /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz:dataset-fashion-mnist; do
+    if [ ! -e "${need%%:*}" ] && ! command -v "${need%%:*}" >/dev/null; then
+        echo "SKIP firmware-train: ${need%%:*} is missing (make check installs ${need#*:} as root)"
         exit 0
     fi
 done
-if [ ! -e /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz ]; then
-    echo "SKIP firmware-train: dataset-fashion-mnist is not installed"
-    exit 0
-fi
 out=build/firmware-train
 . examples/firmware-train/cores.sh
 number() { sed -n "s/$1/\\1/p" "$2" | head -n 1; } # number SED-PATTERN FILE: its first \1
