@@ -308,7 +308,7 @@ void emit_step(Out *o, Value **nodes, int count) {
     if (!defs_mem)
         ICE("open_memstream failed");
     /* the twin takes the portable paths: the generic ones have no vector code */
-    Emitter e = {NULL, o->g, 1, (o->small && !backward) || o->f64, 0, {0}, {0}, o->f64, defs_mem};
+    Emitter e = {NULL, o->g, 1, (o->small && !backward) || o->f64, 0, {0}, {0}, o->f64, defs_mem, o->small};
     char **texts = arena_alloc(sizeof(char *) * (size_t)count);
     for (int j = 0; j < count; j++) {
         size_t text_len = 0;

@@ -83,10 +83,12 @@ void emit_conv2d_forward(Emitter *e, const Value *v) {
 
 /* The gradient of the input (arg 0), the weights (1) or the bias (2):
  * input channels or filters in the vector lanes where they fit, else the
- * direct loops (dnn_conv2d_backward_*). */
+ * direct loops (dnn_conv2d_backward_*); with --optimize=size the plain loops. */
 void emit_conv2d_backward(Emitter *e, const Value *v, int arg) {
     ConvDims d = conv_dims(v);
-    const char *plain = e->generic ? "_plain" : "";
+    /* --optimize=size (firmware) takes the plain loops for the input and weight gradients: the lanes
+       kernels' scratch arrays would put up to 20 KB on a device's stack (LeNet-5's second conv) */
+    const char *plain = e->generic || (e->small && arg < 2) ? "_plain" : "";
     if (arg == 2 && v->grad_via_pool) /* dy is the pool's gradient (plan.c's fuse_pool_backward) */
         emit(e, "dnn_conv2d_relu_maxpool_backward(NULL, dx, dy, in0, in1, %s, %s, %d, %d, %d, %d, %d, %d, %d, %d);",
              v->in[2] ? "in2" : "NULL", samples_of(v), d.C, d.H, d.W, d.F, d.K, d.S, d.P, (int)v->grad_via_pool->attr[0]);
