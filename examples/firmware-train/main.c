@@ -106,11 +106,11 @@ static void print_accuracy(const char *when, int right, int n) {
     put_flush();
 }
 
-/* `steps` training steps over the fine-tuning images, in order, from step `first` on */
-static void train(long first, long steps, int print) {
+/* `steps` training steps over the fine-tuning images, in order, the mean loss printed if `print` */
+static void train(long steps, int print) {
     int n = idx_count(tune_images, 3);
     float sum = 0;
-    for (long s = first; s < first + steps; s++) {
+    for (long s = 0; s < steps; s++) {
         int i = (int)(s % n);
         int32_t label = tune_labels[8 + i];
         load_image(tune_images, i, image);
@@ -169,7 +169,8 @@ static int compare_with_host(size_t len) {
 #else
     extern const unsigned char host_state[];
     extern const unsigned long host_state_len;
-    unsigned long data = 8 + (unsigned long)state[0] + ((unsigned long)state[1] << 8); /* safetensors: header length, header */
+    /* safetensors: the header's length (8 bytes, little-endian: here the first two count), the header */
+    unsigned long data = 8 + ((unsigned long)state[1] << 8 | state[0]);
     if (len != host_state_len || memcmp(state, host_state, data) != 0) {
         put("final weights: the host's state has another layout (");
         put_uint(host_state_len);
@@ -245,7 +246,7 @@ static int fine_tune(void) {
     M(init)(&model, 0);
     int before = correct(test);
     print_accuracy("before", before, test);
-    train(0, (long)EPOCHS * tune, 1);
+    train((long)EPOCHS * tune, 1);
     int after = correct(test);
     print_accuracy("after", after, test);
 
@@ -276,12 +277,12 @@ int main(int argc, char **argv) {
     return 0;
 }
 #else
-/* `steps K` or `eval K` on the semihosting command line: K training steps
- * or K held-out images classified; `steps K prep` and `eval K prep`: the
- * preprocessing of those images alone, which the count subtracts */
 extern uint32_t _bss_end[]; /* the linker script's: the stack grows down towards it */
 #define PAINT 0x5afec0deu
 
+/* `steps K` or `eval K` on the semihosting command line: K training steps
+ * or K held-out images classified; `steps K prep` and `eval K prep`: the
+ * preprocessing of those images alone, which the count subtracts */
 int main(void) {
     char cmd[64];
     int steps = 0, eval = 0;
@@ -321,7 +322,7 @@ int main(void) {
         for (long s = 0; s < k; s++)
             load_image(steps ? tune_images : test_images, (int)(s % n), image);
     } else if (steps) {
-        train(0, k, 0);
+        train(k, 0);
     } else {
         correct((int)k);
     }
