@@ -190,6 +190,7 @@ struct Value {
     bool needs_grad;    /* depends on a trainable parameter (autodiff.c) */
     bool used;          /* reaches an output or the loss */
     int offset;         /* plan.c: offset in its storage area */
+    int flash;          /* parameters: offset in NAME_weights (--embed-weights; every tensor, in NAME_tensors order) */
     int area;           /* plan.c: AREA_* */
     int index;          /* parameters: index in NAME_tensors; inputs: argument order */
     Value *grad_of;     /* backward: the parameter whose gradient this stores */
@@ -203,6 +204,10 @@ struct Value {
     bool fused;         /* computed inside a later step (the conv and activation of a fused pool) */
     Value *fused_conv;  /* a pool computing conv2d → activation → pool: the conv ... */
     Value *fused_act;   /* ... and the activation between them, or NULL */
+    Value *grad_via_pool; /* a conv2d whose backward needs only its bias gradient, taken straight from the
+                           gradient of this maxpool (conv → relu → maxpool fused in training on the device) */
+    int block_rows;     /* a dense weight gradient whose update is fused (training on the device): computed at
+                           its store, block_rows rows at a time, each block updated at once; 0: whole */
 };
 
 typedef struct Setting {
@@ -264,6 +269,10 @@ typedef struct Graph {
     Value **grads;           /* gradient-storing nodes, one per trainable param */
     int nforward;            /* values[0..nforward) are the forward graph */
     bool inference;          /* --inference: forward only, nothing differentiated */
+    bool embedded;           /* --embed-weights: the weights are const arrays (flash); a training build keeps
+                                only trainable parameters and buffers in RAM, frozen ones stay in flash */
+    bool fused_update;       /* an embedded training build without clip_grad_norm: NAME_train_step applies each
+                                update as soon as its gradient is complete; no gradient buffers */
     bool check_finite;       /* --check-finite: every step's result checked for NaN and infinity */
     const Preprocess *prep;  /* read_weights: the weights file's preprocessing, for NAME_preprocess */
 } Graph;
@@ -299,6 +308,7 @@ struct Emitter {
     long dim_values[16];
     bool f64;           /* --main's double-precision twin: emit() prints each line through f64_text() */
     FILE *defs;         /* definitions the step needs before it (a fused step's activation) */
+    bool small;         /* --optimize=size (also in backward steps, which keep constant sizes) */
 };
 void emit(Emitter *e, const char *fmt, ...);  /* one indented line */
 /* A line of float C as double C: `float` → `double`, 1.5f → the same value
@@ -335,6 +345,10 @@ bool op_shape(Graph *g, Value *v);                      /* shape rule */
 void op_grad(Graph *g, Value *v, Value *dy, Value **dx); /* gradient rule */
 void op_emit(Emitter *e, const Value *v);               /* C for one node: its forward or backward emitter */
 unsigned backward_reads(const Graph *g, const Value *b); /* bit k: backward node b's emitter reads b->in[k] */
+bool backward_reads_mask(const Value *b, int k);
+bool frozen_batchnorm(const Value *v);                  /* weight and bias frozen: eval mode in training too (ops_train.c) */        /* b reads b->in[k] only as a mask (where relu passed, ...) */
+int dense_weight_block_rows(const Value *dense);        /* a fused update's block of a dense weight gradient (ops_dense.c) */
+const char *dense_weight_rows_call(const Value *b, const char *drows, const char *dout, const char *inp, const char *row);
 
 /* ---- lower.c (lower_train.c, lower.h): AST → IR ------------------------- */
 
@@ -377,14 +391,19 @@ double hparam_value(const Train *t, const char *name);
 /* ---- plan.c: memory ----------------------------------------------------- */
 
 /* Offsets of every value in the model struct. */
-enum { AREA_NONE, AREA_PARAM, AREA_GRAD, AREA_ACT, AREA_INPUT, AREA_TARGET, AREA_CONST };
+enum { AREA_NONE, AREA_PARAM, AREA_GRAD, AREA_ACT, AREA_INPUT, AREA_TARGET, AREA_CONST,
+       AREA_FLASH /* a frozen parameter of an embedded training build: in NAME_weights at Value.flash */ };
 typedef struct Plan {
-    long params, act;        /* floats in each area */
+    long params, act;        /* floats in each area (params: in RAM) */
+    long flash;              /* floats of every tensor, NAME_weights with --embed-weights */
     long trainable;          /* trainable scalars */
     long naive_act;          /* floats the activations would take without reuse or fusion */
     long peak_live;          /* the most floats alive at once, a lower bound for act */
 } Plan;
 Plan plan_memory(Graph *g);
+/* A lower bound of the activation bytes any plan of g's steps needs, from
+ * the steps alone (after plan_memory or plan_inference). */
+long activation_bound(const Graph *g);
 /* --inference: the values the outputs need; fuses conv2d → activation →
  * pool, aliases reshapes, and reuses every slice once it is dead. */
 Plan plan_inference(Graph *g);
@@ -394,7 +413,7 @@ Plan plan_inference(Graph *g);
 /* The members of NAME_model, in order: what the header declares and what
  * --emit=report adds up to sizeof(NAME_model). Sizes and alignments are
  * those of the machine dnnc runs on. */
-typedef enum Part { PART_PARAMS, PART_GRADS, PART_STATE, PART_ACT, PART_OTHER } Part;
+typedef enum Part { PART_PARAMS, PART_GRADS, PART_STATE, PART_ACT, PART_OTHER, PART_COUNT } Part;
 typedef struct Member {
     const char *decl;        /* "float params[24]" */
     const char *comment;     /* the header's comment on it */
@@ -403,6 +422,10 @@ typedef struct Member {
 } Member;
 enum { MAX_MEMBERS = 16 };
 int model_members(const Graph *g, const Plan *p, bool embedded, Member *out); /* returns how many */
+/* sizeof(NAME_model) as a C compiler lays the members out (each at a multiple
+ * of its alignment, the whole a multiple of the largest), and the bytes of
+ * each Part, padding counted as PART_OTHER */
+long model_bytes(const Graph *g, const Plan *p, bool embedded, long part[PART_COUNT]);
 bool has_sampling_layer(const Graph *g); /* a layer samples in training (dropout): NAME_forward_mc is emitted */
 
 /* ---- emit.c (emit_update.c, emit.h): the model's C ---------------------- */
@@ -449,9 +472,9 @@ typedef struct Compiled {
     int count;
 } Compiled;
 /* Parses src and runs every pass up to the memory plan (batch: the
- * --batch override or 0; inference: forward only). false after errors,
- * which are diagnosed. */
-bool compile_source(const Source *src, long batch, bool inference, Compiled *out);
+ * --batch override or 0; inference: forward only; embedded: the weights
+ * will be embedded). false after errors, which are diagnosed. */
+bool compile_source(const Source *src, long batch, bool inference, bool embedded, Compiled *out);
 typedef struct CFiles {
     const char *stamp;       /* the "Generated by dnnc" comment both files start with */
     const char *guard;       /* the header's include guard */

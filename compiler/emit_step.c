@@ -73,7 +73,8 @@ void name_values(Out *o) {
         map_put(&taken, arg_name(c_ident(g->output_names[i])), "");
     const Value **grad_owner = arena_alloc(sizeof(Value *) * (size_t)(o->plan->params + 1));
     for (int i = 0; i < g->nparams; i++)
-        grad_owner[g->params[i]->offset] = g->params[i];
+        if (g->params[i]->area == AREA_PARAM)
+            grad_owner[g->params[i]->offset] = g->params[i];
     /* parameters, stored gradients and statements' results first, so they get the plain names */
     for (int pass = 0; pass < 4; pass++)
         for (int i = 0; i < g->nvalues; i++) {
@@ -88,6 +89,8 @@ void name_values(Out *o) {
                 base = c_ident(v->name);
             else if (grad && grad_owner[v->offset])
                 base = arena_printf("d%s", c_ident(grad_owner[v->offset]->name));
+            else if (v->op == OP_backward && v->fwd->fused_conv) /* conv → relu → maxpool's: the conv's output gradient */
+                base = arena_printf("d%s", o->vname[v->fwd->fused_conv->id]);
             else if (v->op == OP_backward)
                 base = arena_printf("d%s", o->vname[v->fwd->in[v->grad_arg]->id]);
             else if (v->id >= g->nforward && v->nin > 0 && base_of[v->in[0]->id] && base_of[v->in[0]->id][0] == 'd')
@@ -138,6 +141,7 @@ const char *local(Out *o, const Value *v) {
     case AREA_INPUT:
     case AREA_TARGET: return arg_name(v->name);
     case AREA_CONST: return arena_printf("%s_c%d", o->name, v->id);
+    case AREA_FLASH:
     case AREA_PARAM:
     case AREA_GRAD:
     case AREA_ACT:
@@ -157,12 +161,14 @@ void end_body(Out *o) {
     const char *scalar = o->f64 ? "double" : "float";
     for (int i = 0; i < o->nlocals; i++) {
         const Value *v = o->locals[i];
-        const char *base = v->area == AREA_PARAM ? (o->weights ? arena_printf("%s_weights", o->name) : "m->params")
-                                                 : v->area == AREA_GRAD ? "m->grads" : "m->act";
+        /* an inference build's embedded weights, and an embedded training build's frozen ones, are in flash */
+        bool flash = v->area == AREA_FLASH || (v->area == AREA_PARAM && o->weights && o->g->inference);
+        const char *base = flash ? arena_printf("%s_weights", o->name) : v->area == AREA_PARAM ? "m->params"
+                           : v->area == AREA_GRAD ? "m->grads" : "m->act";
         const char *shape = shape_str(&v->shape);
-        fprintf(o->c, "    %s%s *%s = %s + %d; /* %s%s */\n", v->area == AREA_PARAM ? "const " : "", scalar,
-                o->vname[v->id], base, v->offset, v->batched ? (v->shape.rank ? "[n, " : "[n") : "",
-                v->batched ? shape + 1 : shape);
+        fprintf(o->c, "    %s%s *%s = %s + %d; /* %s%s%s */\n", v->area == AREA_PARAM || flash ? "const " : "", scalar,
+                o->vname[v->id], base, flash ? v->flash : v->offset, v->batched ? (v->shape.rank ? "[n, " : "[n") : "",
+                v->batched ? shape + 1 : shape, v->area == AREA_FLASH ? ", frozen" : "");
     }
     fwrite(o->body, 1, o->body_len, o->c);
     free(o->body);
@@ -272,7 +278,9 @@ void emit_step(Out *o, Value **nodes, int count) {
     int np = 0, nr = 0;
     if (backward)
         for (int j = 0; j < count; j++)
-            params[np++] = (Param){arena_printf("d%s", operand_name(f, nodes[j]->grad_arg)), wfloat, ARG_VALUE, nodes[j]};
+            params[np++] = (Param){f->fused_conv ? "dconv" /* conv → relu → maxpool's: the conv's output gradient */
+                                                 : arena_printf("d%s", operand_name(f, nodes[j]->grad_arg)),
+                                   wfloat, ARG_VALUE, nodes[j]};
     else
         params[np++] = (Param){"out", wfloat, ARG_VALUE, f};
     if (backward) {
@@ -300,7 +308,7 @@ void emit_step(Out *o, Value **nodes, int count) {
     if (!defs_mem)
         ICE("open_memstream failed");
     /* the twin takes the portable paths: the generic ones have no vector code */
-    Emitter e = {NULL, o->g, 1, (o->small && !backward) || o->f64, 0, {0}, {0}, o->f64, defs_mem};
+    Emitter e = {NULL, o->g, 1, (o->small && !backward) || o->f64, 0, {0}, {0}, o->f64, defs_mem, o->small};
     char **texts = arena_alloc(sizeof(char *) * (size_t)count);
     for (int j = 0; j < count; j++) {
         size_t text_len = 0;

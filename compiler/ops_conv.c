@@ -83,11 +83,16 @@ void emit_conv2d_forward(Emitter *e, const Value *v) {
 
 /* The gradient of the input (arg 0), the weights (1) or the bias (2):
  * input channels or filters in the vector lanes where they fit, else the
- * direct loops (dnn_conv2d_backward_*). */
+ * direct loops (dnn_conv2d_backward_*); with --optimize=size the plain loops. */
 void emit_conv2d_backward(Emitter *e, const Value *v, int arg) {
     ConvDims d = conv_dims(v);
-    const char *plain = e->generic ? "_plain" : "";
-    if (arg == 2)
+    /* --optimize=size (firmware) takes the plain loops for the input and weight gradients: the lanes
+       kernels' scratch arrays would put up to 20 KB on a device's stack (LeNet-5's second conv) */
+    const char *plain = e->generic || (e->small && arg < 2) ? "_plain" : "";
+    if (arg == 2 && v->grad_via_pool) /* dy is the pool's gradient (plan.c's fuse_pool_backward) */
+        emit(e, "dnn_conv2d_relu_maxpool_backward(NULL, dx, dy, in0, in1, %s, %s, %d, %d, %d, %d, %d, %d, %d, %d);",
+             v->in[2] ? "in2" : "NULL", samples_of(v), d.C, d.H, d.W, d.F, d.K, d.S, d.P, (int)v->grad_via_pool->attr[0]);
+    else if (arg == 2)
         emit(e, "dnn_conv2d_backward_bias%s(dx, dy, %s, %d, %d, %d);", plain, samples_of(v), d.F, d.OH, d.OW);
     else
         emit(e, "dnn_conv2d_backward_%s%s(dx, dy, %s, %s, %d, %d, %d, %d, %d, %d, %d);", arg ? "weight" : "input",
@@ -154,7 +159,8 @@ static const char *fused_act(Emitter *e, const Value *act) {
 void emit_pool_forward(Emitter *e, const Value *v) {
     bool max = v->op == OP_maxpool;
     int pool_pad = max ? (int)v->attr[2] : 0;
-    const char *plain = e->generic ? "_plain" : "";
+    /* a fused step the backward pass recomputes (training on the device) takes the plain loops, as the recomputation */
+    const char *plain = e->generic || (v->fused_conv && v->needs_grad) ? "_plain" : "";
     if (v->fused_conv) {
         const Value *conv = v->fused_conv, *x = v->in[0];
         const char *act = fused_act(e, v->fused_act);
@@ -175,6 +181,12 @@ void emit_pool_forward(Emitter *e, const Value *v) {
  * from the input rather than stored; avgpool's is spread over the window. */
 void emit_pool_backward(Emitter *e, const Value *v, int arg) {
     (void)arg;
+    if (v->fused_conv) { /* conv2d → relu → maxpool: the conv's output gradient, the maxima found again */
+        ConvDims d = conv_dims(v->fused_conv);
+        emit(e, "dnn_conv2d_relu_maxpool_backward(dx, NULL, dy, in0, in1, %s, %s, %d, %d, %d, %d, %d, %d, %d, %d);",
+             v->in[2] ? "in2" : "NULL", samples_of(v), d.C, d.H, d.W, d.F, d.K, d.S, d.P, (int)v->attr[0]);
+        return;
+    }
     bool max = v->op == OP_maxpool;
     const Shape *x = &v->in[0]->shape;
     const char *sizes = arena_printf("%s, %d, %d, %d, %d, %d, %d, %d", samples_of(v), x->dim[0], x->dim[1], x->dim[2],

@@ -34,13 +34,23 @@ void op_emit(Emitter *e, const Value *v) {
  * result `out`), found in the C its emitter prints, in both forms (the
  * generic one is the double twin's): the memory plan keeps alive for the
  * backward pass only what it reads. */
+/* Whether backward node b reads its operand k only to know where its
+ * gradient goes: relu's result (where it passed), maxpool's input and
+ * result (where each window's maximum was). Such a value could be kept as
+ * a one-byte mask (activation_bound counts it so). */
+bool backward_reads_mask(const Value *b, int k) {
+    OpKind op = b->fwd->op;
+    return (op == OP_relu && k == b->nin - 1) ||
+           (op == OP_maxpool && !b->fwd->fused_conv && (k == 1 || k == b->nin - 1)); /* (a fused one reads the conv's input) */
+}
+
 unsigned backward_reads(const Graph *g, const Value *b) {
     unsigned mask = 0;
     for (int generic = 0; generic < 2; generic++) {
         char *text = NULL, *defs = NULL;
         size_t text_len = 0, defs_len = 0;
         Emitter e = {open_memstream(&text, &text_len), g, 1, generic, 0, {0}, {0}, false,
-                     open_memstream(&defs, &defs_len)};
+                     open_memstream(&defs, &defs_len), false};
         if (!e.out || !e.defs)
             ICE("open_memstream failed");
         op_emit(&e, b);

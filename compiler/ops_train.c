@@ -47,7 +47,7 @@ static void emit_batch_stats(Emitter *e, const char *xi, int HW, const char *ind
 
 /* A batchnorm whose weight and bias are both frozen runs as in eval mode
  * in training too (generated-c.md): running statistics, no updates. */
-static bool frozen_batchnorm(const Value *v) {
+bool frozen_batchnorm(const Value *v) {
     return !v->in[1]->trainable && !v->in[2]->trainable;
 }
 

@@ -42,6 +42,8 @@
 
 /* Floats a value takes in the activation area; capped, never wrapping. */
 static long floats_of(const Value *v, long batch) {
+    if (v->block_rows) /* one block of a dense weight gradient */
+        return (long)v->block_rows * v->shape.dim[1];
     return mul_capped(shape_size(&v->shape) + v->aux, v->batched ? batch : 1);
 }
 
@@ -95,9 +97,16 @@ static Plan lay_out_params(Graph *g) {
             Value *v = g->params[i];
             if (v->is_buffer != (pass == 1))
                 continue;
-            v->area = AREA_PARAM;
-            v->offset = (int)p.params; /* checked at the end (check_limits) */
             v->index = index++;
+            v->flash = (int)p.flash; /* checked at the end (check_limits) */
+            p.flash = add_capped(p.flash, shape_size(&v->shape));
+            if (g->embedded && !g->inference && !v->trainable && !v->is_buffer) { /* frozen: stays in flash */
+                v->area = AREA_FLASH;
+                v->offset = v->flash;
+                continue;
+            }
+            v->area = AREA_PARAM;
+            v->offset = (int)p.params;
             p.params = add_capped(p.params, shape_size(&v->shape));
             if (v->trainable)
                 p.trainable = add_capped(p.trainable, shape_size(&v->shape));
@@ -243,6 +252,13 @@ static void place(Graph *g, Plan *p, const bool *needed, const int *keep_to, lon
         for (int k = 0; k < v->nin; k++)
             if (v->in[k] && (reads >> k & 1))
                 last_use[root_of(v->in[k])->id] = i;
+        if (v->op == OP_grad_store && v->in[0]->block_rows) { /* the blocks are computed here, from the gradient's operands */
+            Value *b = v->in[0];
+            unsigned block_reads = backward_reads(g, b);
+            for (int k = 0; k < b->nin; k++)
+                if (b->in[k] && (block_reads >> k & 1))
+                    last_use[root_of(b->in[k])->id] = i;
+        }
     }
     for (int i = 0; i < n; i++) {
         Value *r = root_of(g->values[i]);
@@ -323,6 +339,73 @@ static void place(Graph *g, Plan *p, const bool *needed, const int *keep_to, lon
     }
 }
 
+/* Training on the device (a fused update): conv2d → relu → maxpool whose
+ * windows tile the conv's output is one step forward, as a frozen one,
+ * and one step backward that finds the maxima again by recomputing the
+ * conv (dnn_conv2d_relu_maxpool_backward): neither the conv's output nor
+ * relu's is ever stored. The step gives the conv's output gradient to the
+ * conv's backward; a conv that needs only its bias gradient takes it
+ * straight from the pool's gradient, and no gradient of the conv's output
+ * is stored either. */
+static void fuse_pool_backward(Graph *g, const bool *needed, const bool *keep) {
+    int n = g->nvalues;
+    int *users = arena_alloc(sizeof(int) * (size_t)n), *nbackward = arena_alloc(sizeof(int) * (size_t)n);
+    Value **backward = arena_alloc(sizeof(Value *) * (size_t)n); /* by forward id: its (last) backward node */
+    for (int i = 0; i < g->nforward; i++)
+        for (int k = 0; needed[i] && k < g->values[i]->nin; k++)
+            if (g->values[i]->in[k])
+                users[g->values[i]->in[k]->id]++;
+    for (int i = g->nforward; i < n; i++)
+        if (g->values[i]->op == OP_backward) {
+            nbackward[g->values[i]->fwd->id]++;
+            backward[g->values[i]->fwd->id] = g->values[i];
+        }
+    for (int i = 0; i < g->nforward; i++) {
+        Value *pool = g->values[i], *act = pool->in[0], *conv = act ? act->in[0] : NULL;
+        if (!needed[i] || pool->op != OP_maxpool || !pool->needs_grad || pool->attr[1] != pool->attr[0] || pool->attr[2] != 0 ||
+            act->op != OP_relu || conv->op != OP_conv2d || users[act->id] != 1 || users[conv->id] != 1 || keep[act->id] ||
+            keep[conv->id] || act->area != AREA_NONE || conv->area != AREA_NONE || nbackward[pool->id] != 1 ||
+            nbackward[act->id] != 1)
+            continue;
+        Value *dpool = backward[pool->id], *dact = backward[act->id];
+        bool ok = dact->in[0] == dpool, bias_only = true;
+        for (int j = g->nforward; j < n && ok; j++) { /* nothing else reads relu's or the conv's output */
+            Value *b = g->values[j];
+            if (b == dpool || b == dact)
+                continue;
+            if (b->op == OP_backward && b->fwd == conv) {
+                ok = b->in[0] == dact;
+                bias_only = bias_only && b->grad_arg == 2;
+            }
+            unsigned reads = b->op == OP_backward ? backward_reads(g, b) : ~0u;
+            for (int k = 0; k < b->nin; k++)
+                if (b->in[k] && (reads >> k & 1) && (b->in[k] == act || b->in[k] == conv))
+                    ok = false;
+        }
+        if (!ok)
+            continue;
+        conv->fused = act->fused = true; /* the forward step */
+        pool->fused_conv = conv;
+        pool->fused_act = act;
+        ir_operands(pool, conv->nin);
+        for (int k = 0; k < conv->nin; k++)
+            pool->in[k] = conv->in[k];
+        pool->nin = conv->nin;
+        if (bias_only && nbackward[conv->id] == 1) { /* the conv's bias gradient straight from the pool's */
+            backward[conv->id]->in[0] = dpool->in[0];
+            conv->grad_via_pool = pool;
+            dpool->fused = dact->fused = true;
+            continue;
+        }
+        ir_operands(dpool, conv->nin + 2); /* the pool's gradient step reads what the forward step reads */
+        dpool->in[conv->nin + 1] = pool;
+        for (int k = 0; k < conv->nin; k++)
+            dpool->in[k + 1] = conv->in[k];
+        dpool->nin = conv->nin + 2;
+        dact->alias_of = dpool; /* the pool's gradient step gives the conv's output gradient */
+    }
+}
+
 Plan plan_memory(Graph *g) {
     Plan p = lay_out_params(g);
     bool *needed = arena_alloc((size_t)g->nvalues); /* what the three entry points compute */
@@ -354,12 +437,14 @@ Plan plan_memory(Graph *g) {
     for (int i = 0; i < g->nvalues; i++)
         kept[i] = keep_to[i] > 0;
     fuse_conv_pools(g, needed, consumers, kept);
+    if (g->fused_update)
+        fuse_pool_backward(g, needed, kept);
     for (int i = 0; i < g->nvalues; i++) {
         Value *v = g->values[i];
         if (needed[i] && (v->op == OP_reshape || v->op == OP_flatten) && !keep_to[i])
             v->alias_of = v->in[0];
     }
-    for (int i = g->nforward; i < g->nvalues; i++) { /* gradients computed in place in the gradient area */
+    for (int i = g->nforward; i < g->nvalues && !g->fused_update; i++) { /* gradients computed in place in the gradient area */
         Value *store = g->values[i], *grad = store->in[0];
         if (store->op != OP_grad_store || grad->id < g->nforward || grad->area != AREA_NONE || grad->alias_of || consumers[grad->id] != 1 ||
             grad->op == OP_reshape || grad->op == OP_flatten || shape_size(&grad->shape) != shape_size(&store->grad_of->shape) ||
@@ -370,9 +455,85 @@ Plan plan_memory(Graph *g) {
         store->alias_of = grad;
         p.naive_act += shape_size(&grad->shape); /* a temporary in a layout without reuse */
     }
+    for (int i = g->nforward; i < g->nvalues && g->fused_update; i++) { /* dense weight gradients a block at a time */
+        Value *store = g->values[i], *grad = store->in[0];
+        if (store->op == OP_grad_store && grad->op == OP_backward && grad->grad_arg == 1 && consumers[grad->id] == 1)
+            grad->block_rows = dense_weight_block_rows(grad->fwd);
+    }
     place(g, &p, needed, keep_to, 8);
     check_limits(g, &p);
     return p;
+}
+
+/* What step s reads: bit k set when it reads s->in[k] (a backward step: what its rule needs). */
+static unsigned step_reads(const Graph *g, const Value *s) {
+    return s->op == OP_backward ? backward_reads(g, s) : ~0u;
+}
+
+/* Bytes of value v's storage at a moment where it is needed whole (mask: as one byte an element). */
+static long bytes_of(const Graph *g, Value *v, bool mask) {
+    v = root_of(v);
+    if (v->area != AREA_ACT || v->block_rows)
+        return 0; /* a fused update's gradient block: the maths needs none */
+    return mask ? floats_of(v, g->train.batch) : mul_capped(floats_of(v, g->train.batch), 4);
+}
+
+/* The bound, independent of where the plan put each value and of the order
+ * of the steps: each step's operands and result are alive together (an
+ * elementwise step may write over its operand), and at the loss every
+ * forward value a backward step reads is alive, one a backward step reads
+ * only as a mask (backward_reads_mask) at one byte an element. */
+long activation_bound(const Graph *g) {
+    int n = g->nvalues;
+    bool *needed = arena_alloc((size_t)n), *saved = arena_alloc((size_t)n), *whole = arena_alloc((size_t)n);
+    for (int i = 0; i < g->noutputs; i++)
+        mark_needed(g, g->outputs[i], needed);
+    if (g->loss && !g->inference)
+        mark_needed(g, g->loss, needed);
+    for (int i = g->nforward; i < n && !g->inference; i++) { /* the forward values backward reads, and how */
+        Value *b = g->values[i];
+        needed[i] = true;
+        unsigned reads = step_reads(g, b);
+        for (int k = 0; k < b->nin; k++)
+            if (b->in[k] && (reads >> k & 1) && root_of(b->in[k])->id < g->nforward) {
+                Value *x = root_of(b->in[k]);
+                saved[x->id] = true;
+                if (b->op != OP_backward || !backward_reads_mask(b, k))
+                    whole[x->id] = true;
+            }
+    }
+    long most = 0, at_loss = g->loss && !g->inference ? bytes_of(g, g->loss, false) : 0;
+    for (int i = 0; i < g->nforward; i++)
+        if (saved[i] && i != (g->loss ? g->loss->id : -1))
+            at_loss = add_capped(at_loss, bytes_of(g, g->values[i], !whole[i]));
+    int *seen = arena_alloc(sizeof(int) * (size_t)n); /* the step that last counted a value */
+    for (int i = 0; i < n; i++) {
+        Value *s = g->values[i];
+        if (!needed[i] || s->fused || s->alias_of || s->op == OP_param || s->op == OP_input || s->op == OP_target ||
+            s->op == OP_constant)
+            continue;
+        const Value *reader = s->op == OP_grad_store && s->in[0]->block_rows ? s->in[0] : s; /* the blocks are made here */
+        unsigned reads = step_reads(g, reader);
+        long own = bytes_of(g, s, false), total = own, overwritable = 0;
+        seen[root_of(s)->id] = i + 1;
+        for (int k = 0; k < reader->nin; k++) {
+            Value *x = reader->in[k];
+            if (!x || !(reads >> k & 1) || seen[root_of(x)->id] == i + 1)
+                continue;
+            seen[root_of(x)->id] = i + 1;
+            bool mask = reader->op == OP_backward && backward_reads_mask(reader, k) && !whole[root_of(x)->id];
+            long b = bytes_of(g, x, mask);
+            total = add_capped(total, b);
+            if (!mask && b == own)
+                overwritable = own;
+        }
+        const Value *f = s->op == OP_backward ? s->fwd : s;
+        if (op_info[f->op].flags & F_UNARY) /* elementwise: the result may take its operand's place */
+            total -= overwritable;
+        if (total > most)
+            most = total;
+    }
+    return at_loss > most ? at_loss : most;
 }
 
 Plan plan_inference(Graph *g) {

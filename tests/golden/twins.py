@@ -714,6 +714,40 @@ class FreezeConv(Twin):
         return out, F.cross_entropy(out, y.long()), [h]
 
 
+@twin("freeze_tinytl")
+class FreezeTinyTL(Twin):
+    """freeze features.*.weight, out.1.weight: the biases and the last layer train."""
+    def __init__(self):
+        super().__init__()
+        self.features = pipe(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(4, 6, 3), nn.ReLU(),
+                             nn.MaxPool2d(2))
+        self.out = pipe(nn.Flatten(), nn.Linear(24, 10), nn.ReLU(), nn.Linear(10, 4))
+        for layer in (self.features[0], self.features[3], self.out[1]):
+            layer.weight.requires_grad_(False)
+
+    def run(self, x, y):
+        c1 = self.features[0](x)
+        c2 = self.features[3](F.max_pool2d(F.relu(c1), 2))
+        h = self.out[1](self.out[0](F.max_pool2d(F.relu(c2), 2)))
+        out = self.out[3](F.relu(h))
+        return out, F.cross_entropy(out, y.long()), [h]
+
+
+@twin("freeze_head")
+class FreezeHead(Twin):
+    """freeze features.*: the classifier trains with Adam."""
+    def __init__(self):
+        super().__init__()
+        self.features = pipe(nn.Conv2d(1, 3, 3), nn.ReLU(), nn.MaxPool2d(2))
+        self.out = pipe(nn.Flatten(), nn.Linear(27, 16), nn.ReLU(), nn.Linear(16, 3))
+        self.features.requires_grad_(False)
+
+    def run(self, x, y):
+        h = self.out[1](self.out[0](self.features(x)))
+        out = self.out[3](F.relu(h))
+        return out, F.cross_entropy(out, y.long()), [h]
+
+
 @twin("freeze_bn")
 class FreezeBn(Twin):
     """freeze out.1.*: the batchnorm is held in eval mode, its parameters
