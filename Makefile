@@ -19,7 +19,7 @@ RUNTIME_HDR  = $(wildcard runtime/*.h runtime/*/*.h)
 CORE_OBJ     = $(filter $(BUILD)/runtime/core/%,$(RUNTIME_OBJ))
 HOST_OBJ     = $(filter $(BUILD)/runtime/host/%,$(RUNTIME_OBJ))
 
-.PHONY: all deps check demo clean goldens bench fuzz fuzz-build install uninstall asan snapshots core
+.PHONY: all deps check demo clean goldens bench fuzz fuzz-build install uninstall asan snapshots core firmware-train-cores
 all: deps $(BUILD)/dnnc $(BUILD)/libdnnrt.a $(BUILD)/libdnnrt_core.a
 
 # The core alone, with any compiler: `make core CC=arm-none-eabi-gcc
@@ -86,6 +86,13 @@ $(ASAN)/libdnnrt.a: $(RUNTIME_OBJ:$(BUILD)/%=$(ASAN)/%)
 check: all
 	@sh scripts/deps.sh check
 	@sh tests/run.sh
+
+# The fine-tuning example (examples/firmware-train) on five Cortex-M cores
+# under QEMU, with their instructions per training step; make check runs the
+# Cortex-M4 alone. About 11 minutes (the Cortex-M3, soft float, 5 of them).
+firmware-train-cores: all
+	@sh scripts/deps.sh check
+	@sh tests/firmware-train/run.sh m4 m3 m7 m33 m55
 
 # Rewrites tests/snapshot/expected after a deliberate change to generated code (review the diff).
 snapshots: $(BUILD)/dnnc

@@ -56,6 +56,8 @@ const char *f64_text(const char *line) {
                 word = "double";
             else if (!strncmp(word, "dnn_v8", 6) || !strncmp(word, "DNN_V8", 6))
                 ICE("vector code in the double-precision model: %s", line);
+            else if (!strcmp(word, "dnn_relu"))
+                word = "dnn_relu_f64"; /* a fused step's activation */
             else if (!strncmp(word, "dnn_", 4) && n > 10 && !strcmp(word + n - 6, "_plain"))
                 word = arena_printf("%s_f64", word); /* a kernel's plain loops in double (dnn_kernels_plain.h) */
             for (size_t k = 0; k < sizeof float_fns / sizeof *float_fns; k++)

@@ -3,7 +3,7 @@
  *
  * The driver (main.c, through pipeline.c) runs: parse (grammar/, ast.c) →
  * lower.c (AST → IR graph) → shape.c (shape rules) → autodiff.c (backward
- * graph) → plan.c (memory) → emit.c (C). Each pass has one entry function
+ * graph) → ir.c's fold_constants → plan.c (memory) → emit.c (C). Each pass has one entry function
  * taking and returning plain data; passes report every error they find and
  * the driver stops between passes when there was one. Below the passes:
  * util.c, the IR (ir.c), printing C (cprint.c), call binding (bind.c) and
@@ -24,7 +24,9 @@
 
 #define DNNC_VERSION "0.1.0"
 #define MAX_RANK 4        /* per-sample rank; the batch dimension is extra */
-#define MAX_INPUTS 8      /* tensor operands of one IR node */
+#define MAX_INPUTS 48     /* tensor operands of one IR node (a penalty's gradient node has the most) */
+#define NODE_INPUTS 8     /* operand slots of a new IR node; ir_operands() makes more */
+#define MAX_PENALTY (MAX_INPUTS - 2) /* tensors of one l1/l2 node: its gradient node also reads dy and the result */
 #define MAX_ATTRS 12      /* numeric attributes of one IR node, with the window lists' extra numbers */
 #define MAX_NESTING 256   /* expression depth the parser accepts */
 #define MAX_ELEMENTS (1L << 28) /* largest per-sample tensor, in elements */
@@ -58,6 +60,8 @@ char *arena_printf(const char *fmt, ...);
 const char *num_str(double x);      /* shortest exact form: "99999999", "0.5", "1e+10" */
 void arena_free_all(void);
 const char *closest_name(const char *name, const char *const *cands, int n); /* the candidate within edit distance 2 (1 for short names), or NULL */
+bool glob_match(const char *pat, const char *s);     /* `*` stands for any run of characters */
+int glob_distance(const char *pat, const char *s);  /* edits from s to the nearest match of pat */
 
 /* The file being compiled, kept for printing source lines in diagnostics. */
 typedef struct Source {
@@ -160,7 +164,7 @@ typedef struct Shape {
 struct Value {
     int id;             /* index in Graph.values: creation order is topological */
     OpKind op;
-    Value *in[MAX_INPUTS];  /* operands; NULL where optional and absent */
+    Value **in;         /* operands (NODE_INPUTS slots, or ir_operands()'s); NULL where optional and absent */
     int nin;
     double attr[MAX_ATTRS]; /* op-specific numbers, named by the op's signature */
     Loc attr_loc[MAX_ATTRS];/* where each attribute was written (or the call) */
@@ -186,6 +190,7 @@ struct Value {
     bool needs_grad;    /* depends on a trainable parameter (autodiff.c) */
     bool used;          /* reaches an output or the loss */
     int offset;         /* plan.c: offset in its storage area */
+    int flash;          /* parameters: offset in NAME_weights (--embed-weights; every tensor, in NAME_tensors order) */
     int area;           /* plan.c: AREA_* */
     int index;          /* parameters: index in NAME_tensors; inputs: argument order */
     Value *grad_of;     /* backward: the parameter whose gradient this stores */
@@ -199,6 +204,10 @@ struct Value {
     bool fused;         /* computed inside a later step (the conv and activation of a fused pool) */
     Value *fused_conv;  /* a pool computing conv2d → activation → pool: the conv ... */
     Value *fused_act;   /* ... and the activation between them, or NULL */
+    Value *grad_via_pool; /* a conv2d whose backward needs only its bias gradient, taken straight from the
+                           gradient of this maxpool (conv → relu → maxpool fused in training on the device) */
+    int block_rows;     /* a dense weight gradient whose update is fused (training on the device): computed at
+                           its store, block_rows rows at a time, each block updated at once; 0: whole */
 };
 
 typedef struct Setting {
@@ -260,11 +269,16 @@ typedef struct Graph {
     Value **grads;           /* gradient-storing nodes, one per trainable param */
     int nforward;            /* values[0..nforward) are the forward graph */
     bool inference;          /* --inference: forward only, nothing differentiated */
+    bool embedded;           /* --embed-weights: the weights are const arrays (flash); a training build keeps
+                                only trainable parameters and buffers in RAM, frozen ones stay in flash */
+    bool fused_update;       /* an embedded training build without clip_grad_norm: NAME_train_step applies each
+                                update as soon as its gradient is complete; no gradient buffers */
     bool check_finite;       /* --check-finite: every step's result checked for NaN and infinity */
     const Preprocess *prep;  /* read_weights: the weights file's preprocessing, for NAME_preprocess */
 } Graph;
 
 Value *new_value(Graph *g, OpKind op, Loc loc);
+void ir_operands(Value *v, int n);      /* room for n operands (at most MAX_INPUTS) */
 void push_value(Value ***arr, int *n, Value *v); /* appends to a growing array */
 void mark_needed(const Graph *g, const Value *root, bool *needed); /* sets needed[] for root and what it reads */
 const char *shape_str(const Shape *s);   /* "[16, 5, 5]" */
@@ -272,6 +286,9 @@ long shape_size(const Shape *s);        /* elements; LONG_MAX if that overflows 
 long mul_capped(long a, long b);         /* a * b, or LONG_MAX on overflow */
 Value *ir_binary(Graph *g, OpKind op, Value *a, Value *b, Loc loc); /* ir_node(g, op, loc, a, b, NULL) */
 Value *ir_node(Graph *g, OpKind op, Loc loc, Value *a, Value *b, Value *c); /* operands a[, b[, c]], unshaped */
+/* Arithmetic whose operands are all constants (per-sample scalars) becomes
+ * a constant of the same float bits, so no step computes it. */
+void fold_constants(Graph *g);
 
 /* ---- cprint.c: printing C ----------------------------------------------- */
 
@@ -291,6 +308,7 @@ struct Emitter {
     long dim_values[16];
     bool f64;           /* --main's double-precision twin: emit() prints each line through f64_text() */
     FILE *defs;         /* definitions the step needs before it (a fused step's activation) */
+    bool small;         /* --optimize=size (also in backward steps, which keep constant sizes) */
 };
 void emit(Emitter *e, const char *fmt, ...);  /* one indented line */
 /* A line of float C as double C: `float` → `double`, 1.5f → the same value
@@ -333,9 +351,15 @@ int window_slot(const char *sig, const char *name);
 bool op_shape(Graph *g, Value *v);                      /* shape rule */
 void op_grad(Graph *g, Value *v, Value *dy, Value **dx); /* gradient rule */
 void op_emit(Emitter *e, const Value *v);               /* C for one node: its forward or backward emitter */
+unsigned backward_reads(const Graph *g, const Value *b); /* bit k: backward node b's emitter reads b->in[k] */
+bool backward_reads_mask(const Value *b, int k);        /* b reads b->in[k] only as a mask (where relu passed, ...) */
+bool frozen_batchnorm(const Value *v);                  /* weight and bias frozen: eval mode in training too (ops_train.c) */
+int dense_weight_block_rows(const Value *dense);        /* a fused update's block of a dense weight gradient (ops_dense.c) */
+const char *dense_weight_rows_call(const Value *b, const char *drows, const char *dout, const char *inp, const char *row);
 /* ops_conv.c: whether a conv2d → activation → pool step can run as one
  * kernel (dnn_conv2d_pool_forward: one group, square windows) */
 bool conv_pool_fusable(const Value *conv, const Value *pool);
+bool pool_backward_fusable(const Value *conv, const Value *pool); /* and its backward recomputes the maxima */
 
 /* ---- lower.c (lower_train.c, lower.h): AST → IR ------------------------- */
 
@@ -378,14 +402,19 @@ double hparam_value(const Train *t, const char *name);
 /* ---- plan.c: memory ----------------------------------------------------- */
 
 /* Offsets of every value in the model struct. */
-enum { AREA_NONE, AREA_PARAM, AREA_GRAD, AREA_ACT, AREA_INPUT, AREA_TARGET, AREA_CONST };
+enum { AREA_NONE, AREA_PARAM, AREA_GRAD, AREA_ACT, AREA_INPUT, AREA_TARGET, AREA_CONST,
+       AREA_FLASH /* a frozen parameter of an embedded training build: in NAME_weights at Value.flash */ };
 typedef struct Plan {
-    long params, act;        /* floats in each area */
+    long params, act;        /* floats in each area (params: in RAM) */
+    long flash;              /* floats of every tensor, NAME_weights with --embed-weights */
     long trainable;          /* trainable scalars */
     long naive_act;          /* floats the activations would take without reuse or fusion */
     long peak_live;          /* the most floats alive at once, a lower bound for act */
 } Plan;
 Plan plan_memory(Graph *g);
+/* A lower bound of the activation bytes any plan of g's steps needs, from
+ * the steps alone (after plan_memory or plan_inference). */
+long activation_bound(const Graph *g);
 /* --inference: the values the outputs need; fuses conv2d → activation →
  * pool, aliases reshapes, and reuses every slice once it is dead. */
 Plan plan_inference(Graph *g);
@@ -395,7 +424,7 @@ Plan plan_inference(Graph *g);
 /* The members of NAME_model, in order: what the header declares and what
  * --emit=report adds up to sizeof(NAME_model). Sizes and alignments are
  * those of the machine dnnc runs on. */
-typedef enum Part { PART_PARAMS, PART_GRADS, PART_STATE, PART_ACT, PART_OTHER } Part;
+typedef enum Part { PART_PARAMS, PART_GRADS, PART_STATE, PART_ACT, PART_OTHER, PART_COUNT } Part;
 typedef struct Member {
     const char *decl;        /* "float params[24]" */
     const char *comment;     /* the header's comment on it */
@@ -404,6 +433,10 @@ typedef struct Member {
 } Member;
 enum { MAX_MEMBERS = 16 };
 int model_members(const Graph *g, const Plan *p, bool embedded, Member *out); /* returns how many */
+/* sizeof(NAME_model) as a C compiler lays the members out (each at a multiple
+ * of its alignment, the whole a multiple of the largest), and the bytes of
+ * each Part, padding counted as PART_OTHER */
+long model_bytes(const Graph *g, const Plan *p, bool embedded, long part[PART_COUNT]);
 bool has_sampling_layer(const Graph *g); /* a layer samples in training (dropout): NAME_forward_mc is emitted */
 
 /* ---- emit.c (emit_update.c, emit.h): the model's C ---------------------- */
@@ -450,9 +483,9 @@ typedef struct Compiled {
     int count;
 } Compiled;
 /* Parses src and runs every pass up to the memory plan (batch: the
- * --batch override or 0; inference: forward only). false after errors,
- * which are diagnosed. */
-bool compile_source(const Source *src, long batch, bool inference, Compiled *out);
+ * --batch override or 0; inference: forward only; embedded: the weights
+ * will be embedded). false after errors, which are diagnosed. */
+bool compile_source(const Source *src, long batch, bool inference, bool embedded, Compiled *out);
 typedef struct CFiles {
     const char *stamp;       /* the "Generated by dnnc" comment both files start with */
     const char *guard;       /* the header's include guard */

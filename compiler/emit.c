@@ -12,7 +12,6 @@
  */
 #include "emit.h"
 
-#include <ctype.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,10 +59,26 @@ static void void_unused(Out *o, const bool *needed, bool targets) {
             fprintf(o->c, "    (void)%s;\n", arg_name(g->targets[i]->name));
 }
 
+/* Training on the device: the update of parameter p as soon as its gradient b is complete; a
+ * dense weight's gradient a block of rows at a time, each block's update at once. */
+static void emit_update_now(Out *o, const Value *p, const Value *b) {
+    if (b->block_rows) {
+        fprintf(o->c, "    for (int row = 0; row < %d; row += %d) { /* %s: its gradient %d row%s at a time */\n", b->shape.dim[0],
+                b->block_rows, p->name, b->block_rows, b->block_rows > 1 ? "s" : "");
+        fprintf(o->c, "        %s\n", dense_weight_rows_call(b, local(o, b), local(o, b->in[0]), local(o, b->fwd->in[0]), "row"));
+        emit_fused_update(o, p, local(o, b), b->block_rows, "    ");
+        fprintf(o->c, "    }\n");
+    } else
+        emit_fused_update(o, p, local(o, b), 0, "");
+    emit_finite_check(o, p);
+}
+
 static void emit_calls(Out *o, const bool *needed, int from, int to) {
     for (int i = from; i < to; i++) {
         Value *v = o->g->values[i];
-        if (needed[v->id] && o->steps[v->id])
+        if (needed[v->id] && v->op == OP_grad_store && o->g->fused_update)
+            emit_update_now(o, v->grad_of, v->in[0]);
+        else if (needed[v->id] && o->steps[v->id])
             emit_call(o, v);
     }
 }
@@ -75,9 +90,18 @@ static void emit_steps(Out *o, const bool *for_outputs) {
     for (int i = 0; i < g->nvalues;) {
         Value *v = g->values[i];
         int count = step_group(g, i);
-        if (!is_leaf(v) && !v->alias_of && !v->fused &&
+        Value **nodes = g->values + i;
+        if (v->op == OP_backward) { /* a block-wise weight gradient is computed at its store */
+            nodes = arena_alloc(sizeof(Value *) * (size_t)count);
+            int kept = 0;
+            for (int j = 0; j < count; j++)
+                if (!g->values[i + j]->block_rows)
+                    nodes[kept++] = g->values[i + j];
+            i += count - kept, count = kept;
+        }
+        if (count && !is_leaf(v) && !v->alias_of && !v->fused && !(v->op == OP_grad_store && g->fused_update) &&
             (o->for_loss[i] || (for_outputs && for_outputs[i]) || i >= g->nforward))
-            emit_step(o, g->values + i, count);
+            emit_step(o, nodes, count);
         i += count;
     }
 }
@@ -104,7 +128,8 @@ static void emit_forward(Out *o, const char *suffix, int mode) {
 }
 
 /* The smallest n NAME_backward trains on: 2 when a batchnorm the loss
- * needs normalises one value per channel and sample ([C], or [C, 1, 1]),
+ * needs normalises one value per channel and sample ([C], or [C, 1, 1])
+ * with the batch's statistics (not a frozen one, which uses the running ones),
  * since PyTorch raises "Expected more than 1 value per channel when
  * training" when N·H·W is 1; else 1. */
 int min_train_batch(const Graph *g) {
@@ -114,10 +139,36 @@ int min_train_batch(const Graph *g) {
     mark_needed(g, g->loss, needed);
     for (int i = 0; i < g->nforward; i++) {
         const Value *v = g->values[i];
-        if (v->op == OP_batchnorm && needed[v->id] && shape_size(&v->shape) == v->shape.dim[0])
+        if (v->op == OP_batchnorm && needed[v->id] && shape_size(&v->shape) == v->shape.dim[0] && !frozen_batchnorm(v))
             return 2;
     }
     return 1;
+}
+
+/* Training on the device: NAME_train_step runs the forward pass, then the
+ * backward pass with each parameter's update as soon as its gradient is
+ * complete (after the backward step of the parameter's first user, so
+ * every input gradient uses the weights from before the step), and the
+ * gradient's slice of the activations is free again: no gradient buffers. */
+static void emit_fused_train_step(Out *o, const bool *all, const char *one) {
+    Graph *g = o->g;
+    fprintf(o->c, "float %s_train_step(%s) {\n", o->name, entry_params(o, true, false));
+    fprintf(o->c, "    if (n < 1 || n > %s_BATCH)\n        return NAN;\n%s", o->NAME, one);
+    void_unused(o, o->for_loss, true);
+    begin_body(o);
+    fprintf(o->c, "    m->training = 1;\n");
+    emit_calls(o, all, 0, g->nforward);
+    const char *loss = local(o, g->loss);
+    fprintf(o->c, "    if (!(%s[0] == %s[0])) { /* NaN (a class out of range): no update, as NAME_step is skipped */\n", loss, loss);
+    fprintf(o->c, "        m->training = 0;\n        return %s[0];\n    }\n", loss);
+    fprintf(o->c, "    /* backward, each parameter updated as soon as its gradient is complete */\n");
+    int (*ranges)[2] = arena_alloc(sizeof(int[2]) * (size_t)(g->nparams + 1));
+    emit_update_prologue(o, trainable_ranges(g, ranges) > 0);
+    emit_calls(o, all, g->nforward, g->nvalues);
+    fprintf(o->c, "    m->training = 0;\n");
+    fprintf(o->c, "    return %s[0];\n", loss);
+    end_body(o);
+    fprintf(o->c, "}\n\n");
 }
 
 static void emit_entry_points(Out *o) {
@@ -148,6 +199,10 @@ static void emit_entry_points(Out *o) {
     /* batchnorm on one value per channel: PyTorch raises, the model is left as it is */
     const char *one = min_train_batch(g) > 1 ? "    if (n == 1) /* batchnorm needs more than 1 value per channel */\n"
                                                "        return (float)DNN_E_ARG;\n" : "";
+    if (g->fused_update) {
+        emit_fused_train_step(o, all, one);
+        return;
+    }
     fprintf(c, "float %s_backward(%s) {\n", n, entry_params(o, true, false));
     fprintf(c, "    if (n < 1 || n > %s_BATCH)\n        return NAN;\n%s", N, one);
     void_unused(o, o->for_loss, true);
@@ -178,9 +233,9 @@ static void emit_embedded_api(Out *o) {
     FILE *c = o->c;
     const char *n = o->name, *N = o->NAME;
     fprintf(c, "/* the weights, bit for bit, as hexadecimal float constants */\n");
-    fprintf(c, "const float %s_weights[%ld] = {", n, o->plan->params);
-    for (long i = 0; i < o->plan->params; i++)
-        fprintf(c, "%s%af%s", i % 6 ? " " : "\n    ", (double)o->weights[i], i + 1 < o->plan->params ? "," : "");
+    fprintf(c, "const float %s_weights[%ld] = {", n, o->plan->flash);
+    for (long i = 0; i < o->plan->flash; i++)
+        fprintf(c, "%s%af%s", i % 6 ? " " : "\n    ", (double)o->weights[i], i + 1 < o->plan->flash ? "," : "");
     fprintf(c, "\n};\n\n");
     fprintf(c, "const float *%s_tensor(const %s_model *m, int i) {\n    (void)m;\n", n, n);
     fprintf(c, "    return i >= 0 && i < %s_NUM_TENSORS ? %s_weights + %s_offsets[i] : NULL;\n}\n\n", N, n, n);
@@ -191,6 +246,79 @@ static void emit_embedded_api(Out *o) {
     fprintf(c, "void %s_init(%s_model *m, uint64_t seed) {\n    (void)seed;\n    memset(m, 0, sizeof *m);\n}\n\n", n, n);
 }
 
+/* p's entry of a dnn_tensor_info table */
+static const char *tensor_info(const Value *p) {
+    const Shape *s = &p->shape;
+    return arena_printf("{\"%s\", %d, {%d, %d, %d, %d}, %ld, %d}", p->name, s->rank, s->rank > 0 ? s->dim[0] : 0,
+                        s->rank > 1 ? s->dim[1] : 0, s->rank > 2 ? s->dim[2] : 0, s->rank > 3 ? s->dim[3] : 0,
+                        shape_size(s), p->trainable && !p->is_buffer);
+}
+
+/* --embed-weights without --inference (training on the device): every
+ * tensor in NAME_weights (flash), the frozen ones read from there, the
+ * trainable ones and the buffers copied into m->params by NAME_init; what
+ * NAME_save and NAME_load keep is those in RAM, the device's own state. */
+static void emit_device_api(Out *o, Value **byindex) {
+    Graph *g = o->g;
+    FILE *c = o->c;
+    const char *n = o->name, *N = o->NAME;
+    fprintf(c, "/* every tensor bit for bit, as hexadecimal float constants: the frozen ones, and the initial values\n"
+               "   of those %s_init copies into RAM */\n", n);
+    fprintf(c, "const float %s_weights[%ld] = {", n, o->plan->flash);
+    for (long i = 0; i < o->plan->flash; i++)
+        fprintf(c, "%s%af%s", i % 6 ? " " : "\n    ", (double)o->weights[i], i + 1 < o->plan->flash ? "," : "");
+    fprintf(c, "\n};\n\n");
+    fprintf(c, "/* where each tensor starts in %s_weights */\nstatic const int %s_flash_offsets[%s_NUM_TENSORS] = {", n, n, N);
+    for (int i = 0; i < g->nparams; i++)
+        fprintf(c, "%s%d", i ? ", " : "", byindex[i]->flash);
+    fprintf(c, "};\n\n");
+    int nstate = 0;
+    for (int i = 0; i < g->nparams; i++)
+        nstate += byindex[i]->area == AREA_PARAM;
+    fprintf(c, "/* the tensors in RAM (trainable parameters, buffers), what %s_save and %s_load keep */\n", n, n);
+    fprintf(c, "static const dnn_tensor_info %s_state_tensors[%d] = {\n", n, nstate ? nstate : 1);
+    for (int i = 0; i < g->nparams; i++)
+        if (byindex[i]->area == AREA_PARAM)
+            fprintf(c, "    %s,\n", tensor_info(byindex[i]));
+    fprintf(c, "};\n\n");
+    fprintf(c, "const float *%s_tensor(const %s_model *m, int i) {\n", n, n);
+    fprintf(c, "    if (i < 0 || i >= %s_NUM_TENSORS)\n        return NULL;\n", N);
+    fprintf(c, "    return %s_offsets[i] >= 0 ? m->params + %s_offsets[i] : %s_weights + %s_flash_offsets[i];\n}\n\n", n, n, n, n);
+    if (!g->fused_update) {
+        fprintf(c, "float *%s_grad(%s_model *m, int i) {\n", n, n);
+        fprintf(c, "    return i >= 0 && i < %s_NUM_TENSORS && %s_tensors[i].trainable ? m->grads + %s_offsets[i] : NULL;\n}\n\n",
+                N, n, n);
+    }
+    for (int save = 0; save < 2; save++) {
+        if (save)
+            fprintf(c, "size_t %s_save(const %s_model *m, void *buf, size_t cap) {\n    const float *at[%d];\n", n, n,
+                    nstate ? nstate : 1);
+        else
+            fprintf(c, "int %s_load(%s_model *m, const void *safetensors, size_t len) {\n    float *at[%d];\n", n, n,
+                    nstate ? nstate : 1);
+        for (int i = 0, k = 0; i < g->nparams; i++)
+            if (byindex[i]->area == AREA_PARAM)
+                fprintf(c, "    at[%d] = m->params + %d; /* %s */\n", k++, byindex[i]->offset, byindex[i]->name);
+        if (save)
+            fprintf(c, "    return dnn_safetensors_save(%s_state_tensors, at, %d, buf, cap);\n}\n\n", n, nstate);
+        else
+            fprintf(c, "    return dnn_safetensors_load(%s_state_tensors, at, %d, safetensors, len);\n}\n\n", n, nstate);
+    }
+    fprintf(c, "void %s_init(%s_model *m, uint64_t seed) {\n", n, n);
+    fprintf(c, "    memset(m, 0, sizeof *m);\n");
+    fprintf(c, "    dnn_rng_seed(&m->rng, seed); /* for dropout and the like: the weights come from %s_weights */\n", n);
+    for (int i = 0; i < g->nparams; i++) {
+        const Value *p = byindex[i];
+        if (p->area == AREA_PARAM)
+            fprintf(c, "    memcpy(m->params + %d, %s_weights + %d, sizeof(float) * %ld); /* %s */\n", p->offset, n, p->flash,
+                    shape_size(&p->shape), p->name);
+    }
+    const char *hp[8];
+    for (int i = 0, k = hparam_names(&g->train, hp); i < k; i++)
+        fprintf(c, "    m->hparams.%s = %.17g;\n", hp[i], hparam_value(&g->train, hp[i]));
+    fprintf(c, "    %s_set_epoch(m, 0);\n}\n\n", n);
+}
+
 static void emit_tensor_api(Out *o) {
     Graph *g = o->g;
     FILE *c = o->c;
@@ -199,19 +327,19 @@ static void emit_tensor_api(Out *o) {
     for (int i = 0; i < g->nparams; i++)
         byindex[g->params[i]->index] = g->params[i];
     fprintf(c, "const dnn_tensor_info %s_tensors[%s_NUM_TENSORS] = {\n", n, N);
-    for (int i = 0; i < g->nparams; i++) {
-        Value *p = byindex[i];
-        const Shape *s = &p->shape;
-        fprintf(c, "    {\"%s\", %d, {%d, %d, %d, %d}, %ld, %d},\n", p->name, s->rank, s->rank > 0 ? s->dim[0] : 0,
-                s->rank > 1 ? s->dim[1] : 0, s->rank > 2 ? s->dim[2] : 0, s->rank > 3 ? s->dim[3] : 0, shape_size(s),
-                p->trainable && !p->is_buffer);
-    }
+    for (int i = 0; i < g->nparams; i++)
+        fprintf(c, "    %s,\n", tensor_info(byindex[i]));
     fprintf(c, "};\n\n");
-    fprintf(c, "/* where each tensor starts in params (and grads) */\n");
+    bool device = o->weights && !g->inference;
+    fprintf(c, "/* where each tensor starts in params (and grads)%s */\n", device ? "; -1: frozen, in flash only" : "");
     fprintf(c, "static const int %s_offsets[%s_NUM_TENSORS] = {", n, N);
     for (int i = 0; i < g->nparams; i++)
-        fprintf(c, "%s%d", i ? ", " : "", byindex[i]->offset);
+        fprintf(c, "%s%d", i ? ", " : "", byindex[i]->area == AREA_FLASH ? -1 : byindex[i]->offset);
     fprintf(c, "};\n\n");
+    if (device) {
+        emit_device_api(o, byindex);
+        return;
+    }
     if (o->weights) {
         emit_embedded_api(o);
         return;
@@ -262,7 +390,6 @@ static void emit_f64_twin(const Out *model) {
     t.f64 = true;
     t.bodies = (Map){0};
     t.steps = arena_alloc(sizeof(Step *) * (size_t)g->nvalues);
-    t.dim_args = arena_alloc(sizeof(char *) * (size_t)g->nvalues);
     const char *n = t.name;
     fprintf(c, "/* ==== model %s in double precision, for the training program's gradcheck ==== */\n\n", g->name);
     fprintf(c, "typedef struct %s_model {\n", n);
@@ -394,7 +521,6 @@ bool emit_model(Graph *g, const Plan *plan, const EmitOptions *opt, FILE *c, FIL
     o.steps = arena_alloc(sizeof(Step *) * (size_t)g->nvalues);
     o.locals = arena_alloc(sizeof(Value *) * (size_t)g->nvalues);
     o.declared = arena_alloc((size_t)g->nvalues);
-    o.dim_args = arena_alloc(sizeof(char *) * (size_t)g->nvalues);
     o.for_outputs = arena_alloc((size_t)g->nvalues);
     o.for_loss = arena_alloc((size_t)g->nvalues);
     for (int i = 0; i < g->noutputs; i++)
@@ -417,7 +543,7 @@ bool emit_model(Graph *g, const Plan *plan, const EmitOptions *opt, FILE *c, FIL
         emit_set_hparam(&o);
     }
     emit_entry_points(&o);
-    if (!g->inference)
+    if (!g->inference && !g->fused_update)
         emit_step_fn(&o);
     if (opt->f64_twin && !g->inference)
         emit_f64_twin(&o);

@@ -24,7 +24,6 @@ typedef struct Out {
     bool *for_outputs, *for_loss; /* forward values each entry point needs */
     const float *weights;     /* --embed-weights: the parameters, or NULL */
     bool small;               /* --optimize=size */
-    const char **dim_args;    /* each value's size arguments (", 120, 400"), for --optimize=size */
     bool f64;                 /* the double-precision twin (NAME_f64_*) being emitted */
     /* the entry point being printed (begin_body .. end_body) */
     FILE *entry;              /* where it goes; o->c is its calls, in memory, meanwhile */
@@ -52,6 +51,9 @@ void emit_header(Out *o); /* size macros, the struct (model_members), prototypes
 void emit_init_param(Out *o, const Value *p);       /* NAME_init's filling of parameter p */
 int trainable_ranges(const Graph *g, int (*r)[2]);  /* [begin, end) of params the optimizer updates */
 void emit_step_fn(Out *o);                          /* NAME_step */
+void emit_update_prologue(Out *o, bool any);        /* what a step's updates need first (any: some are trainable) */
+void emit_fused_update(Out *o, const Value *p, const char *grad, int block_rows, const char *indent); /* fused into backward */
+void emit_finite_check(Out *o, const Value *p);     /* --check-finite: p after its update */
 void emit_schedule(Out *o);                         /* NAME_schedule: the learning rate */
 void emit_set_epoch(Out *o);                        /* NAME_set_epoch */
 void emit_set_hparam(Out *o);                       /* NAME_set_hparam(_exact) */

@@ -65,8 +65,9 @@ static const char *shape_text(const Value *v) {
 }
 
 /* The op as it could be written, with the numeric attributes that differ
- * from their defaults: "conv2d(filters=6, kernel=5, pad=2)". Booleans,
- * lists and parameter names are left out: the graph shows them. */
+ * from their defaults: "conv2d(filters=6, kernel=5, pad=2)", and a
+ * penalty's parameter set as written: "l2(weights)" (its tensors are the
+ * node's edges). Booleans and lists are left out: the graph shows them. */
 static const char *op_call(const Value *v) {
     const char *sig = op_info[v->op].sig, *text = op_info[v->op].name;
     int k = 0, shown_attrs = 0;
@@ -80,6 +81,12 @@ static const char *op_call(const Value *v) {
         if (!type)
             continue; /* a tensor operand */
         *type++ = 0;
+        if (!strcmp(type, "params")) { /* a penalty's set, as written: l2(weights) */
+            const char *set = source_text(v->attr_loc[k++]);
+            if (set)
+                text = arena_printf("%s%s%s", text, shown_attrs++ ? ", " : "(", set);
+            continue;
+        }
         char *def = strchr(type, '=');
         if (def)
             *def++ = 0;
@@ -100,6 +107,21 @@ static const char *op_call(const Value *v) {
     return shown_attrs ? arena_printf("%s)", text) : text;
 }
 
+/* A constant as written: a folded one (fold_constants) holds a float, shown
+ * in the fewest digits that give that float back, "0.0001". */
+static const char *constant_text(const Value *c) {
+    double x = c->attr[0];
+    const char *exact = num_str(x);
+    if ((double)(float)x != x || strlen(exact) <= 9)
+        return exact;
+    for (int digits = 1; digits < 9; digits++) {
+        const char *s = arena_printf("%.*g", digits, x);
+        if ((float)strtod(s, NULL) == (float)x)
+            return s;
+    }
+    return arena_printf("%.9g", x);
+}
+
 /* What a step computes. Arithmetic with a constant reads as a formula
  * ("0.0001 * x"); other constant operands are listed below the op. */
 static const char *op_text(const Value *v) {
@@ -113,13 +135,13 @@ static const char *op_text(const Value *v) {
     if (v->op < (int)sizeof sym && sym[v->op] && v->nin == 2 &&
         (v->in[0]->op == OP_constant || v->in[1]->op == OP_constant)) {
         const Value *a = v->in[0], *b = v->in[1];
-        return arena_printf("%s %c %s", a->op == OP_constant ? num_str(a->attr[0]) : "x", sym[v->op],
-                            b->op == OP_constant ? num_str(b->attr[0]) : "x");
+        return arena_printf("%s %c %s", a->op == OP_constant ? constant_text(a) : "x", sym[v->op],
+                            b->op == OP_constant ? constant_text(b) : "x");
     }
     for (int k = 0; k < v->nin; k++)
         if (v->in[k] && v->in[k]->op == OP_constant)
             text = arena_printf("%s\n%s = %s", text, v->op == OP_backward && k == 0 ? "dy" : arena_printf("in%d", k),
-                                num_str(v->in[k]->attr[0]));
+                                constant_text(v->in[k]));
     return text;
 }
 

@@ -402,9 +402,27 @@ float *read_weights(Graph *g, const char *path) {
         info[p->index] = (dnn_tensor_info){p->name, p->shape.rank, {0, 0, 0, 0}, (int)shape_size(&p->shape), 1};
         for (int k = 0; k < p->shape.rank && k < 4; k++)
             info[p->index].shape[k] = p->shape.dim[k];
-        dst[p->index] = params + p->offset;
+        dst[p->index] = params + p->flash;
     }
     int rc = dnn_safetensors_load(info, dst, g->nparams, buf, len);
+    if (rc != DNN_OK && g->embedded && !g->inference) {
+        /* training on the device: buffers may be absent, and start as NAME_init would set them */
+        dnn_tensor_info *pinfo = arena_alloc(sizeof *pinfo * (size_t)(g->nparams + 1));
+        float **pdst = arena_alloc(sizeof(float *) * (size_t)(g->nparams + 1));
+        int np = 0;
+        for (int i = 0; i < g->nparams; i++) {
+            const Value *p = g->params[i];
+            if (p->is_buffer)
+                for (long k = 0; k < shape_size(&p->shape); k++)
+                    params[p->flash + k] = p->has_fill ? p->fill : 0.0f;
+            else {
+                pinfo[np] = info[p->index];
+                pdst[np++] = dst[p->index];
+            }
+        }
+        if (np < g->nparams && dnn_safetensors_load(pinfo, pdst, np, buf, len) == DNN_OK)
+            rc = DNN_OK;
+    }
     if (rc != DNN_OK) {
         char why[512];
         dnn_safetensors_check(info, g->nparams, buf, len, why, sizeof why);
@@ -449,7 +467,7 @@ bool emit_selftest(Graph *g, const char *weights, const char *golden, FILE *c, F
             unsigned char *le = arena_alloc(4 * (size_t)shape_size(&byindex[i]->shape) + 4);
             for (long k = 0; k < shape_size(&byindex[i]->shape); k++) { /* back to little-endian bytes */
                 uint32_t bits;
-                memcpy(&bits, &params[byindex[i]->offset + k], 4);
+                memcpy(&bits, &params[byindex[i]->flash + k], 4);
                 for (int b = 0; b < 4; b++)
                     le[4 * k + b] = (unsigned char)(bits >> (8 * b));
             }

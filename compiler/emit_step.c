@@ -20,10 +20,6 @@
 
 /* ---- names -------------------------------------------------------------------------------- */
 
-static bool is_leaf(const Value *v) {
-    return v->op == OP_param || v->op == OP_input || v->op == OP_target || v->op == OP_constant;
-}
-
 static const Value *storage_of(const Value *v) {
     while (v->alias_of)
         v = v->alias_of;
@@ -64,7 +60,8 @@ static const char *operand_name(const Value *f, int k) {
 void name_values(Out *o) {
     Graph *g = o->g;
     o->vname = arena_alloc(sizeof(char *) * (size_t)g->nvalues);
-    Map taken = {0};
+    Map taken = {0}, counters = {0};
+    const char **base_of = arena_alloc(sizeof(char *) * (size_t)g->nvalues); /* each name before its suffix */
     static const char *const reserved[] = {"m", "n", "i", "s", "loss", "seed", "buf", "cap", "len"};
     for (size_t i = 0; i < sizeof reserved / sizeof *reserved; i++)
         map_put(&taken, reserved[i], "");
@@ -76,7 +73,8 @@ void name_values(Out *o) {
         map_put(&taken, arg_name(c_ident(g->output_names[i])), "");
     const Value **grad_owner = arena_alloc(sizeof(Value *) * (size_t)(o->plan->params + 1));
     for (int i = 0; i < g->nparams; i++)
-        grad_owner[g->params[i]->offset] = g->params[i];
+        if (g->params[i]->area == AREA_PARAM)
+            grad_owner[g->params[i]->offset] = g->params[i];
     /* parameters, stored gradients and statements' results first, so they get the plain names */
     for (int pass = 0; pass < 4; pass++)
         for (int i = 0; i < g->nvalues; i++) {
@@ -91,19 +89,31 @@ void name_values(Out *o) {
                 base = c_ident(v->name);
             else if (grad && grad_owner[v->offset])
                 base = arena_printf("d%s", c_ident(grad_owner[v->offset]->name));
+            else if (v->op == OP_backward && v->fwd->fused_conv) /* conv → relu → maxpool's: the conv's output gradient */
+                base = arena_printf("d%s", o->vname[v->fwd->fused_conv->id]);
             else if (v->op == OP_backward)
                 base = arena_printf("d%s", o->vname[v->fwd->in[v->grad_arg]->id]);
-            else if (v->id >= g->nforward && v->nin > 0 && o->vname[v->in[0]->id] && o->vname[v->in[0]->id][0] == 'd')
-                base = o->vname[v->in[0]->id]; /* sums and reshapes of gradients */
+            else if (v->id >= g->nforward && v->nin > 0 && base_of[v->in[0]->id] && base_of[v->in[0]->id][0] == 'd')
+                base = base_of[v->in[0]->id]; /* sums and reshapes of gradients */
             else
                 base = c_ident(result ? v->name : v->label ? v->label : "t");
             const char *name = base;
             if ((map_get(&taken, name) || strcmp(arg_name(name), name)) && v->id < g->nforward)
                 name = arena_printf("%s_%s", base, op_info[v->op].name); /* the parts of one statement: loss_l2, loss_add */
-            for (int k = 2; map_get(&taken, name); k++)
-                name = arena_printf("%s_%d", base, k);
+            if (map_get(&taken, name)) { /* base_2, base_3, ...: each base counts on where it stopped */
+                int *next = map_get(&counters, base);
+                if (!next) {
+                    next = arena_alloc(sizeof *next);
+                    *next = 2;
+                    map_put(&counters, base, next);
+                }
+                do
+                    name = arena_printf("%s_%d", base, (*next)++);
+                while (map_get(&taken, name));
+            }
             map_put(&taken, name, (void *)name);
             o->vname[v->id] = name;
+            base_of[v->id] = base;
         }
 }
 
@@ -131,6 +141,7 @@ const char *local(Out *o, const Value *v) {
     case AREA_INPUT:
     case AREA_TARGET: return arg_name(v->name);
     case AREA_CONST: return arena_printf("%s_c%d", o->name, v->id);
+    case AREA_FLASH:
     case AREA_PARAM:
     case AREA_GRAD:
     case AREA_ACT:
@@ -150,12 +161,14 @@ void end_body(Out *o) {
     const char *scalar = o->f64 ? "double" : "float";
     for (int i = 0; i < o->nlocals; i++) {
         const Value *v = o->locals[i];
-        const char *base = v->area == AREA_PARAM ? (o->weights ? arena_printf("%s_weights", o->name) : "m->params")
-                                                 : v->area == AREA_GRAD ? "m->grads" : "m->act";
+        /* an inference build's embedded weights, and an embedded training build's frozen ones, are in flash */
+        bool flash = v->area == AREA_FLASH || (v->area == AREA_PARAM && o->weights && o->g->inference);
+        const char *base = flash ? arena_printf("%s_weights", o->name) : v->area == AREA_PARAM ? "m->params"
+                           : v->area == AREA_GRAD ? "m->grads" : "m->act";
         const char *shape = shape_str(&v->shape);
-        fprintf(o->c, "    %s%s *%s = %s + %d; /* %s%s */\n", v->area == AREA_PARAM ? "const " : "", scalar,
-                o->vname[v->id], base, v->offset, v->batched ? (v->shape.rank ? "[n, " : "[n") : "",
-                v->batched ? shape + 1 : shape);
+        fprintf(o->c, "    %s%s *%s = %s + %d; /* %s%s%s */\n", v->area == AREA_PARAM || flash ? "const " : "", scalar,
+                o->vname[v->id], base, flash ? v->flash : v->offset, v->batched ? (v->shape.rank ? "[n, " : "[n") : "",
+                v->batched ? shape + 1 : shape, v->area == AREA_FLASH ? ", frozen" : "");
     }
     fwrite(o->body, 1, o->body_len, o->c);
     free(o->body);
@@ -261,20 +274,23 @@ void emit_step(Out *o, Value **nodes, int count) {
     /* the parameters, and the emitters' names for them */
     Param *params = arena_alloc(sizeof(Param) * (size_t)(count + MAX_INPUTS + 6));
     const char **from = arena_alloc(sizeof(char *) * (size_t)(MAX_INPUTS + 6)), **to = arena_alloc(sizeof(char *) * (size_t)(MAX_INPUTS + 6));
+    int *to_param = arena_alloc(sizeof(int) * (size_t)(MAX_INPUTS + 6)); /* the parameter each renamed word becomes */
     int np = 0, nr = 0;
     if (backward)
         for (int j = 0; j < count; j++)
-            params[np++] = (Param){arena_printf("d%s", operand_name(f, nodes[j]->grad_arg)), wfloat, ARG_VALUE, nodes[j]};
+            params[np++] = (Param){f->fused_conv ? "dconv" /* conv → relu → maxpool's: the conv's output gradient */
+                                                 : arena_printf("d%s", operand_name(f, nodes[j]->grad_arg)),
+                                   wfloat, ARG_VALUE, nodes[j]};
     else
         params[np++] = (Param){"out", wfloat, ARG_VALUE, f};
     if (backward) {
         params[np++] = (Param){"dout", cfloat, ARG_VALUE, v0->in[0]};
-        from[nr] = "dy", to[nr++] = "dout";
+        from[nr] = "dy", to_param[nr++] = np - 1;
     }
     for (int k = 0; k < f->nin; k++) {
         const Value *x = f->in[k];
         params[np++] = (Param){operand_name(f, k), x && x->dtype == DT_CLASS ? "const int32_t *" : cfloat, ARG_VALUE, x};
-        from[nr] = arena_printf("in%d", k), to[nr++] = params[np - 1].name;
+        from[nr] = arena_printf("in%d", k), to_param[nr++] = np - 1;
     }
     if (backward)
         params[np++] = (Param){"out", cfloat, ARG_VALUE, f};
@@ -292,20 +308,31 @@ void emit_step(Out *o, Value **nodes, int count) {
     if (!defs_mem)
         ICE("open_memstream failed");
     /* the twin takes the portable paths: the generic ones have no vector code */
-    Emitter e = {NULL, o->g, 1, (o->small && !backward) || o->f64, 0, {0}, {0}, o->f64, defs_mem};
-    const char *body = "";
+    Emitter e = {NULL, o->g, 1, (o->small && !backward) || o->f64, 0, {0}, {0}, o->f64, defs_mem, o->small};
+    char **texts = arena_alloc(sizeof(char *) * (size_t)count);
     for (int j = 0; j < count; j++) {
-        char *text = NULL;
         size_t text_len = 0;
-        e.out = open_memstream(&text, &text_len);
+        e.out = open_memstream(&texts[j], &text_len);
         if (!e.out)
             ICE("open_memstream failed");
         e.indent = count > 1 ? 2 : 1;
         op_emit(&e, nodes[j]);
         fclose(e.out);
+    }
+    /* a name an emitter already uses for a local of its own (a parameter `i`) gets a _ */
+    for (int k = 0; k < np; k++)
+        for (int j = 0; j < count; j++)
+            if (params[k].kind == ARG_VALUE && strcmp(params[k].name, "out") && uses_word(texts[j], params[k].name)) {
+                params[k].name = arena_printf("%s_", params[k].name);
+                j = -1; /* again, with the new name */
+            }
+    for (int i = 0; i < nr; i++)
+        to[i] = params[to_param[i]].name;
+    const char *body = "";
+    for (int j = 0; j < count; j++) {
         from[nr] = "dx", to[nr] = backward ? params[j].name : "dx";
-        char *renamed = rename_words(text, from, to, nr + 1);
-        free(text);
+        char *renamed = rename_words(texts[j], from, to, nr + 1);
+        free(texts[j]);
         if (count > 1 && strchr(renamed, '\n') != renamed + strlen(renamed) - 1) /* several lines: a block of their own */
             body = arena_printf("%s    {\n%s    }\n", body, renamed);
         else if (count > 1) /* one line, indented as the block's would be */
@@ -317,21 +344,20 @@ void emit_step(Out *o, Value **nodes, int count) {
     fclose(defs_mem);
 
     /* the signature: the parameters the body reads or writes, then the sizes (--optimize=size) */
-    char sig[2048];
-    size_t len = (size_t)snprintf(sig, sizeof sig, "(");
+    const char *sig = "(";
     Param *kept = arena_alloc(sizeof(Param) * (size_t)np);
     int nk = 0;
     for (int k = 0; k < np; k++)
         if (uses_word(body, params[k].name)) {
-            len += (size_t)snprintf(sig + len, sizeof sig - len, "%s%s%s", nk ? ", " : "", params[k].type, params[k].name);
+            sig = arena_printf("%s%s%s%s", sig, nk ? ", " : "", params[k].type, params[k].name);
             kept[nk++] = params[k];
         }
     const char *dims = "";
     for (int k = 0; k < e.ndims; k++) {
-        len += (size_t)snprintf(sig + len, sizeof sig - len, "%sint %s", len > 1 ? ", " : "", e.dim_names[k]);
+        sig = arena_printf("%s%sint %s", sig, nk || k ? ", " : "", e.dim_names[k]);
         dims = arena_printf("%s%s%ld", dims, nk || k ? ", " : "", e.dim_values[k]);
     }
-    snprintf(sig + len, sizeof sig - len, "%s) ", len > 1 ? "" : "void");
+    sig = arena_printf("%s%s) ", sig, nk || e.ndims ? "" : "void");
     const char *whole = arena_printf("%s{\n%s}\n", sig, body);
 
     Step *step = arena_alloc(sizeof *step);

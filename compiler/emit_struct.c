@@ -40,11 +40,12 @@ int model_members(const Graph *g, const Plan *p, bool embedded, Member *m) {
         if (!embedded)
             m[k++] = member("dnn_rng rng", "initialisation", sizeof(dnn_rng), ALIGN_OF(dnn_rng), PART_OTHER);
     } else {
-        long P8 = (p->params + 7) / 8 * 8; /* each array a multiple of 32 bytes, so that vector loads stay aligned */
+        long P8 = p->params ? (p->params + 7) / 8 * 8 : 8; /* each array a multiple of 32 bytes, so that vector loads stay aligned */
         const char *states[2];
         m[k++] = floats("params", P8, arena_printf("parameters then buffers, in %s_tensors order%s", n,
                                                    P8 > p->params ? arena_printf("; %ld used", p->params) : ""), PART_PARAMS);
-        m[k++] = floats("grads", P8, "gradients, laid out like params (zero where frozen)", PART_GRADS);
+        if (!g->fused_update) /* else each gradient is a slice of act, free once its update is done */
+            m[k++] = floats("grads", P8, "gradients, laid out like params (zero where frozen)", PART_GRADS);
         for (int i = 0, ns = optimizer_states(&g->train, states); i < ns; i++)
             m[k++] = floats(states[i], P8, arena_printf("%s state, laid out like params", g->train.optimizer), PART_STATE);
         m[k++] = floats("act", act, arena_printf("activations, what backward reads and gradients: slices reused once dead "
@@ -79,6 +80,24 @@ int model_members(const Graph *g, const Plan *p, bool embedded, Member *m) {
     return k;
 }
 
+long model_bytes(const Graph *g, const Plan *p, bool embedded, long part[PART_COUNT]) {
+    Member m[MAX_MEMBERS];
+    int n = model_members(g, p, embedded, m);
+    long at = 0, align = 1;
+    memset(part, 0, sizeof(long) * PART_COUNT);
+    for (int i = 0; i < n; i++) {
+        long start = (at + m[i].align - 1) / m[i].align * m[i].align;
+        part[PART_OTHER] += start - at; /* padding */
+        part[m[i].part] += m[i].size;
+        at = start + m[i].size;
+        if (m[i].align > align)
+            align = m[i].align;
+    }
+    long total = (at + align - 1) / align * align;
+    part[PART_OTHER] += total - at;
+    return total;
+}
+
 static void emit_struct(Out *o) {
     Member m[MAX_MEMBERS];
     int n = model_members(o->g, o->plan, o->weights != NULL, m);
@@ -107,7 +126,7 @@ static void emit_inference_header(Out *o) {
     fprintf(h, "extern const dnn_tensor_info %s_tensors[%s_NUM_TENSORS];\n", n, N);
     if (o->weights) {
         fprintf(h, "extern const float %s_weights[%ld]; /* --embed-weights: every tensor, in %s_tensors order (flash) */\n",
-                n, o->plan->params, n);
+                n, o->plan->flash, n);
         fprintf(h, "const float *%s_tensor(const %s_model *m, int i); /* data of tensor i (read-only) */\n", n, n);
     } else {
         fprintf(h, "float *%s_tensor(%s_model *m, int i); /* data of tensor i, row-major, PyTorch layout */\n", n, n);
@@ -158,22 +177,43 @@ void emit_header(Out *o) {
                  g->targets[i]->dtype == DT_CLASS ? "int32_t" : "float", arg_name(g->targets[i]->name));
     for (int i = 0; i < g->noutputs; i++)
         snprintf(outputs + strlen(outputs), sizeof outputs - strlen(outputs), ", float *%s", arg_name(c_ident(g->output_names[i])));
-    fprintf(h, "void %s_init(%s_model *m, uint64_t seed); /* parameters per the init rules; optimizer state and step zeroed */\n", n, n);
+    bool device = o->weights != NULL; /* training on the device: --embed-weights without --inference */
+    if (device)
+        fprintf(h, "void %s_init(%s_model *m, uint64_t seed); /* trainable tensors and buffers from %s_weights; optimizer state "
+                   "and step zeroed; seed: dropout */\n", n, n, n);
+    else
+        fprintf(h, "void %s_init(%s_model *m, uint64_t seed); /* parameters per the init rules; optimizer state and step zeroed */\n", n, n);
     fprintf(h, "void %s_forward(%s_model *m%s%s, int n); /* eval mode; n in 1..%s_BATCH */\n", n, n, inputs, outputs, N);
     if (has_sampling_layer(g))
         fprintf(h, "void %s_forward_mc(%s_model *m%s%s, int n); /* eval mode but dropout samples masks from m->rng\n"
                    "   (Monte-Carlo dropout: call it several times); batchnorm uses its running statistics */\n",
                 n, n, inputs, outputs);
     fprintf(h, "float %s_loss(%s_model *m%s%s, int n); /* eval mode, no gradients */\n", n, n, inputs, targets);
-    fprintf(h, "float %s_backward(%s_model *m%s%s, int n); /* train mode: loss; gradients overwritten */\n", n, n, inputs, targets);
-    fprintf(h, "void %s_step(%s_model *m); /* one %s update from the gradients */\n", n, n, g->train.optimizer);
-    fprintf(h, "float %s_train_step(%s_model *m%s%s, int n); /* backward, then step */\n", n, n, inputs, targets);
+    if (g->fused_update)
+        fprintf(h, "float %s_train_step(%s_model *m%s%s, int n); /* train mode: loss; each parameter's %s update fused into the\n"
+                   "   backward pass, applied once its gradient is complete (no gradient buffers) */\n", n, n, inputs, targets,
+                g->train.optimizer);
+    else {
+        fprintf(h, "float %s_backward(%s_model *m%s%s, int n); /* train mode: loss; gradients overwritten */\n", n, n, inputs, targets);
+        fprintf(h, "void %s_step(%s_model *m); /* one %s update from the gradients */\n", n, n, g->train.optimizer);
+        fprintf(h, "float %s_train_step(%s_model *m%s%s, int n); /* backward, then step */\n", n, n, inputs, targets);
+    }
     fprintf(h, "void %s_set_epoch(%s_model *m, int epoch); /* applies the lr schedule */\n", n, n);
     fprintf(h, "int %s_set_hparam(%s_model *m, const char *name, float value); /* lr, momentum, ...: 0 or DNN_E*; m unchanged on error */\n", n, n);
     fprintf(h, "int %s_set_hparam_exact(%s_model *m, const char *name, double value); /* the same, as if the .dnn said value */\n", n, n);
     fprintf(h, "extern const dnn_tensor_info %s_tensors[%s_NUM_TENSORS];\n", n, N);
-    fprintf(h, "float *%s_tensor(%s_model *m, int i); /* data of tensor i, row-major, PyTorch layout */\n", n, n);
-    fprintf(h, "float *%s_grad(%s_model *m, int i); /* its gradient; NULL if not trainable */\n", n, n);
-    fprintf(h, "int %s_load(%s_model *m, const void *safetensors, size_t len); /* 0 or DNN_E*; m unchanged on error */\n", n, n);
-    fprintf(h, "size_t %s_save(const %s_model *m, void *buf, size_t cap); /* bytes of the image; writes only if cap suffices */\n\n", n, n);
+    if (device) {
+        fprintf(h, "extern const float %s_weights[%ld]; /* --embed-weights: every tensor, in %s_tensors order (flash): the "
+                   "frozen ones, and the others' initial values */\n", n, o->plan->flash, n);
+        fprintf(h, "const float *%s_tensor(const %s_model *m, int i); /* data of tensor i (in RAM if trainable or a buffer, "
+                   "else in flash) */\n", n, n);
+    } else
+        fprintf(h, "float *%s_tensor(%s_model *m, int i); /* data of tensor i, row-major, PyTorch layout */\n", n, n);
+    if (!g->fused_update)
+        fprintf(h, "float *%s_grad(%s_model *m, int i); /* its gradient; NULL if not trainable */\n", n, n);
+    const char *what = device ? "the tensors in RAM (trainable, buffers) only: the device's own state" : "the image";
+    fprintf(h, "int %s_load(%s_model *m, const void *safetensors, size_t len); /* %s0 or DNN_E*; m unchanged on error */\n",
+            n, n, device ? arena_printf("reads %s; ", what) : "");
+    fprintf(h, "size_t %s_save(const %s_model *m, void *buf, size_t cap); /* bytes of %s; writes only if cap suffices */\n\n", n, n,
+            what);
 }

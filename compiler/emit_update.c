@@ -123,26 +123,27 @@ static void emit_update_locals(FILE *c, const Train *t) {
         fprintf(c, "    const float eps = (float)m->hparams.eps;\n");
 }
 
-/* The kernel's call (runtime/dnn_kernels_update.h) for params[from, to):
- * 8 parameters at a time with DNN_V8, then one at a time. */
-static void emit_update_call(FILE *c, const Train *t, int from, int to) {
+/* The kernel's call (runtime/dnn_kernels_update.h) for params[from, to)
+ * with their gradient at grad (NULL: m->grads + from): 8 parameters at a
+ * time with DNN_V8, then one at a time. */
+static void emit_update_call(FILE *c, const Train *t, const char *at, const char *count, const char *grad) {
     const char *opt = t->optimizer;
-    const char *at = arena_printf(" + %d", from), *count = arena_printf("%d", to - from);
+    const char *g = grad ? grad : arena_printf("m->grads%s", at);
     if (!strcmp(opt, "sgd"))
-        fprintf(c, "    dnn_sgd_update(m->params%s, m->grads%s, %s, %s, lr, %s, weight_decay, %d, %s);\n", at, at,
+        fprintf(c, "    dnn_sgd_update(m->params%s, %s, %s, %s, lr, %s, weight_decay, %d, %s);\n", at, g,
                 t->momentum > 0 ? arena_printf("m->momentum_buffer%s", at) : "NULL", count,
                 t->momentum > 0 ? "momentum, one_minus_dampening" : "0.0f, 0.0f", t->nesterov, t->momentum > 0 ? "first" : "0");
     else if (is_adam(t))
-        fprintf(c, "    dnn_adam_update(m->params%s, m->grads%s, m->exp_avg%s, m->exp_avg_sq%s, %s, lr, beta1, one_minus_beta1, "
+        fprintf(c, "    dnn_adam_update(m->params%s, %s, m->exp_avg%s, m->exp_avg_sq%s, %s, lr, beta1, one_minus_beta1, "
                    "beta2, one_minus_beta2, eps, weight_decay, %d, step_size, bc2_sqrt);\n",
-                at, at, at, at, count, !strcmp(opt, "adamw"));
+                at, g, at, at, count, !strcmp(opt, "adamw"));
     else if (!strcmp(opt, "adagrad"))
-        fprintf(c, "    dnn_adagrad_update(m->params%s, m->grads%s, m->state_sum%s, %s, lr, eps, weight_decay);\n", at, at,
+        fprintf(c, "    dnn_adagrad_update(m->params%s, %s, m->state_sum%s, %s, lr, eps, weight_decay);\n", at, g,
                 at, count);
     else /* rmsprop */
-        fprintf(c, "    dnn_rmsprop_update(m->params%s, m->grads%s, m->square_avg%s, %s, %s, lr, alpha, one_minus_alpha, "
+        fprintf(c, "    dnn_rmsprop_update(m->params%s, %s, m->square_avg%s, %s, %s, lr, alpha, one_minus_alpha, "
                    "eps, %s, weight_decay);\n",
-                at, at, at, t->momentum > 0 ? arena_printf("m->momentum_buffer%s", at) : "NULL", count,
+                at, g, at, t->momentum > 0 ? arena_printf("m->momentum_buffer%s", at) : "NULL", count,
                 t->momentum > 0 ? "momentum" : "0.0f");
 }
 
@@ -176,6 +177,29 @@ static const char *hparam_valid(const Train *t, const char *name) {
     return "value >= 0.0 && isfinite(value)"; /* momentum, dampening, weight_decay, eps, alpha, min_lr */
 }
 
+/* What every update of a step needs, before the first: the step counted,
+ * the learning rate, Adam's bias corrections, the hyper-parameters as the
+ * kernels take them. any: some parameter is trainable. */
+void emit_update_prologue(Out *o, bool any) {
+    FILE *c = o->c;
+    const Train *t = &o->g->train;
+    if (t->per_step)
+        fprintf(c, "    %s_schedule(m, m->step); /* per_step: the schedule counts optimizer steps */\n", o->name);
+    if (any) {
+        fprintf(c, "    const float lr = m->lr;\n");
+        if (!strcmp(t->optimizer, "sgd") && t->momentum > 0)
+            fprintf(c, "    const int first = m->step == 0;\n");
+    }
+    fprintf(c, "    m->step++;\n");
+    if (any && is_adam(t)) {
+        fprintf(c, "    /* bias corrections in double, as PyTorch computes them */\n");
+        fprintf(c, "    const double bc1 = 1.0 - pow(m->hparams.beta1, (double)m->step), bc2 = 1.0 - pow(m->hparams.beta2, (double)m->step);\n");
+        fprintf(c, "    const float step_size = (float)(lr / bc1), bc2_sqrt = (float)sqrt(bc2);\n");
+    }
+    if (any)
+        emit_update_locals(c, t);
+}
+
 /* The update of torch.optim, step for step (PyTorch 1.13, single-tensor
  * path): the optimizer's kernel over each range of trainable parameters. */
 void emit_step_fn(Out *o) {
@@ -186,31 +210,38 @@ void emit_step_fn(Out *o) {
     int nr = trainable_ranges(o->g, ranges);
     fprintf(c, "/* torch.optim.%s */\n", optimizer_of(t)->torch);
     fprintf(c, "void %s_step(%s_model *m) {\n", o->name, o->name);
-    if (t->per_step)
-        fprintf(c, "    %s_schedule(m, m->step); /* per_step: the schedule counts optimizer steps */\n", o->name);
-    if (nr) {
-        fprintf(c, "    const float lr = m->lr;\n");
-        if (!strcmp(opt, "sgd") && t->momentum > 0)
-            fprintf(c, "    const int first = m->step == 0;\n");
-    }
-    fprintf(c, "    m->step++;\n");
-    if (nr && is_adam(t)) {
-        fprintf(c, "    /* bias corrections in double, as PyTorch computes them */\n");
-        fprintf(c, "    const double bc1 = 1.0 - pow(m->hparams.beta1, (double)m->step), bc2 = 1.0 - pow(m->hparams.beta2, (double)m->step);\n");
-        fprintf(c, "    const float step_size = (float)(lr / bc1), bc2_sqrt = (float)sqrt(bc2);\n");
-    }
-    if (nr)
-        emit_update_locals(c, t);
+    emit_update_prologue(o, nr > 0);
     if (nr && t->clip_grad_norm > 0)
         emit_clip(c, t->clip_grad_norm, ranges, nr);
     for (int r = 0; r < nr; r++)
-        emit_update_call(c, t, ranges[r][0], ranges[r][1]);
+        emit_update_call(c, t, arena_printf(" + %d", ranges[r][0]), arena_printf("%d", ranges[r][1] - ranges[r][0]), NULL);
     if (!nr)
         fprintf(c, "    /* every parameter is frozen */\n");
     if (o->g->check_finite)
         fprintf(c, "    if (!m->nonfinite && !%s_finite(m->params, %ld))\n        m->nonfinite = \"the parameters after the %s step\";\n",
                 o->name, o->plan->params, opt);
     fprintf(c, "}\n\n");
+}
+
+/* An update fused into the backward pass (training on the device): the
+ * update of parameter p from its gradient grad (a local), as soon as it is
+ * complete; with block_rows, of the block of rows from `row` (a dense
+ * weight's gradient made a block at a time), the line after `indent`. */
+void emit_fused_update(Out *o, const Value *p, const char *grad, int block_rows, const char *indent) {
+    const char *at = arena_printf(" + %d", p->offset), *count = arena_printf("%ld", shape_size(&p->shape));
+    if (block_rows) { /* rows `row` .. of a dense weight */
+        at = arena_printf(" + %d + row * %d", p->offset, p->shape.dim[1]);
+        count = arena_printf("%d", block_rows * p->shape.dim[1]);
+    }
+    fputs(indent, o->c);
+    emit_update_call(o->c, &o->g->train, at, count, grad);
+}
+
+/* --check-finite: p after its update. */
+void emit_finite_check(Out *o, const Value *p) {
+    if (o->g->check_finite)
+        fprintf(o->c, "    if (!m->nonfinite && !%s_finite(m->params + %d, %ld))\n        m->nonfinite = \"%s after the %s step\";\n",
+                o->name, p->offset, shape_size(&p->shape), p->name, o->g->train.optimizer);
 }
 
 /* NAME_schedule(m, e): m->lr at count e of the schedule (epochs, or

@@ -2,12 +2,14 @@
  *
  * A Graph's values are in creation order, which is a topological order:
  * new_value() appends, ir_node() appends a node with its operands.
- * mark_needed() finds what a value depends on; shape_str() and
- * shape_size() describe per-sample shapes.
+ * mark_needed() finds what a value depends on; fold_constants() turns
+ * arithmetic on constants into constants; shape_str() and shape_size()
+ * describe per-sample shapes.
  */
 #include "dnnc.h"
 
 #include <limits.h>
+#include <math.h>
 #include <string.h>
 
 /* ---- values ---------------------------------------------------------------- */
@@ -29,13 +31,32 @@ Value *new_value(Graph *g, OpKind op, Loc loc) {
     v->op = op;
     v->loc = loc;
     v->shaped = false;
+    v->in = arena_alloc(sizeof(Value *) * NODE_INPUTS);
     push_value(&g->values, &g->nvalues, v);
     return v;
 }
 
+void ir_operands(Value *v, int n) {
+    if (n > MAX_INPUTS)
+        ICE("%d operands, more than MAX_INPUTS", n);
+    if (n <= NODE_INPUTS)
+        return;
+    Value **in = arena_alloc(sizeof(Value *) * (size_t)n);
+    memcpy(in, v->in, sizeof(Value *) * (size_t)v->nin);
+    v->in = in;
+}
+
+/* Operands of all values: the most a walk of the graph can stack. */
+static size_t operand_count(const Graph *g) {
+    size_t n = 0;
+    for (int i = 0; i < g->nvalues; i++)
+        n += (size_t)g->values[i]->nin;
+    return n;
+}
+
 /* Marks the values `root` depends on (iteratively: graphs can be deep). */
 void mark_needed(const Graph *g, const Value *root, bool *needed) {
-    Value **stack = arena_alloc(sizeof(Value *) * (size_t)(g->nvalues * MAX_INPUTS + 1));
+    Value **stack = arena_alloc(sizeof(Value *) * (operand_count(g) + 1));
     int top = 0;
     stack[top++] = (Value *)root;
     while (top) {
@@ -63,6 +84,46 @@ Value *ir_node(Graph *g, OpKind op, Loc loc, Value *a, Value *b, Value *c) {
         v->stmt_line = a->stmt_line;
     }
     return v;
+}
+
+/* ---- constant folding ---------------------------------------------------------- */
+
+/* x op y as the generated C computes it: in float (C99: each operation
+ * rounded to float), on the floats the constants are printed as. Also in
+ * double, as the --main program's double twin computes it: a node folds
+ * only where both agree (a product by 1, a sum with 0, a negation), so
+ * neither program's numbers change. */
+static bool fold(OpKind op, double a, double b, double *out) {
+    const float fa = (float)a, fb = (float)b;
+    float f;
+    double d;
+    switch (op) {
+    case OP_add: f = fa + fb; d = (double)fa + (double)fb; break;
+    case OP_sub: f = fa - fb; d = (double)fa - (double)fb; break;
+    case OP_mul: f = fa * fb; d = (double)fa * (double)fb; break;
+    case OP_div: f = fa / fb; d = (double)fa / (double)fb; break;
+    case OP_neg: f = -fa; d = -(double)fa; break;
+    default: return false;
+    }
+    if ((double)f != d || isinf(f)) /* NaN != NaN: not folded either */
+        return false;
+    *out = f;
+    return true;
+}
+
+void fold_constants(Graph *g) {
+    for (int i = 0; i < g->nvalues; i++) { /* in order: a folded operand folds its reader */
+        Value *v = g->values[i];
+        bool all_constant = v->nin > 0 && v->shape.rank == 0 && !v->batched;
+        for (int k = 0; k < v->nin && all_constant; k++)
+            all_constant = v->in[k] && v->in[k]->op == OP_constant;
+        double x;
+        if (!all_constant || !fold(v->op, v->in[0]->attr[0], v->nin > 1 ? v->in[1]->attr[0] : 0, &x))
+            continue;
+        v->op = OP_constant;
+        v->attr[0] = x;
+        v->nin = 0;
+    }
 }
 
 /* ---- shapes ---------------------------------------------------------------- */

@@ -168,7 +168,10 @@ static OpKind find_op(const char *name) {
     return OP_COUNT;
 }
 
-/* l1(p)/l2(p) over a parameter set: the sum of one penalty per parameter. */
+/* l1(p)/l2(p) over a parameter set: one node whose operands are the set's
+ * tensors (its step adds their penalties in this order). A set too large
+ * for one node (its gradient node reads dy, the tensors and the result)
+ * becomes one node per tensor, added in the same order: the same sum. */
 static Value *lower_penalty(Ctx *c, OpKind op, const Node *call, const Node *set) {
     Graph *g = c->g;
     Value *sum = NULL;
@@ -177,17 +180,23 @@ static Value *lower_penalty(Ctx *c, OpKind op, const Node *call, const Node *set
         return constant(c, 0, call->loc);
     }
     size_t len = strlen(set->name);
+    Value **match = arena_alloc(sizeof(Value *) * (size_t)(g->nparams + 1));
+    int nmatch = 0;
     for (int i = 0; i < g->nparams; i++) {
         Value *p = g->params[i];
-        bool match = !strcmp(set->name, "weights") ? p->is_weight
-                   : !strcmp(set->name, "params") ? p->trainable && !p->is_buffer
-                   : !strcmp(p->name, set->name) ||
-                     (!strncmp(p->name, set->name, len) && p->name[len] == '.' && !p->is_buffer);
-        if (!match)
-            continue;
+        if (!strcmp(set->name, "weights") ? p->is_weight
+            : !strcmp(set->name, "params") ? p->trainable && !p->is_buffer
+            : !strcmp(p->name, set->name) ||
+              (!strncmp(p->name, set->name, len) && p->name[len] == '.' && !p->is_buffer))
+            match[nmatch++] = p;
+    }
+    int per_node = nmatch <= MAX_PENALTY ? nmatch : 1;
+    for (int i = 0; i < nmatch; i += per_node) {
         Value *v = new_value(g, op, call->loc);
-        v->in[0] = p;
-        v->nin = 1;
+        ir_operands(v, per_node);
+        for (int k = 0; k < per_node; k++)
+            v->in[v->nin++] = match[i + k];
+        v->attr_loc[0] = set->loc; /* summaries name the set as written */
         v->label = c->stmt;
         sum = sum ? ir_binary(g, OP_add, sum, v, call->loc) : v;
     }
@@ -238,7 +247,7 @@ static Value *lower_call(Ctx *c, const Node *call, const Node *first, Value *pip
             return NULL;
     /* the node is filled in a scratch Value first, so that a layer's
      * parameters are created (and numbered) before it */
-    Value scratch = {.op = op, .loc = call->loc, .nin = b.ntensors};
+    Value scratch = {.op = op, .loc = call->loc, .in = arena_alloc(sizeof(Value *) * NODE_INPUTS), .nin = b.ntensors};
     Value *v = &scratch;
     memcpy(v->in, in, sizeof(Value *) * (size_t)b.ntensors);
     memcpy(v->attr, b.vals, sizeof b.vals);
@@ -591,28 +600,73 @@ static bool lower_stmt(Ctx *c, const Node *s) {
     return false;
 }
 
+/* Whether freeze's `name` names parameter p: p itself, or a layer p is in
+ * (a prefix of p ending at a dot); with a `*`, as a pattern. */
+static bool freezes(const char *name, const char *p) {
+    bool pattern = strchr(name, '*');
+    size_t len = strlen(name);
+    if (pattern ? glob_match(name, p) : !strcmp(p, name))
+        return true;
+    if (!pattern)
+        return !strncmp(p, name, len) && p[len] == '.';
+    for (const char *dot = strchr(p, '.'); dot; dot = strchr(dot + 1, '.'))
+        if (glob_match(name, arena_printf("%.*s", (int)(dot - p), p)))
+            return true;
+    return false;
+}
+
+/* The notes for a pattern that matches nothing: the parameters nearest to
+ * a match (within 2 edits, 1 when it has 3 letters or fewer), or them all. */
+static void note_pattern_near(const Graph *g, const char *pat) {
+    int letters = 0, best = 99, nbest = 0;
+    for (const char *q = pat; *q; q++)
+        letters += *q != '*';
+    int *d = arena_alloc(sizeof(int) * (size_t)(g->nparams + 1));
+    for (int i = 0; i < g->nparams; i++) {
+        d[i] = g->params[i]->is_buffer ? 99 : glob_distance(pat, g->params[i]->name);
+        best = d[i] < best ? d[i] : best;
+    }
+    bool near = best <= (letters <= 3 ? 1 : 2);
+    const char *list = "";
+    for (int i = 0; i < g->nparams; i++) {
+        if (near ? d[i] != best : g->params[i]->is_buffer)
+            continue;
+        if (nbest++ < 6)
+            list = arena_printf("%s%s'%s'", list, nbest > 1 ? ", " : "", g->params[i]->name);
+    }
+    const char *more = nbest > 6 ? arena_printf(" and %d more", nbest - 6) : "";
+    if (near)
+        note("the closest parameter names: %s%s", list, more);
+    else
+        note("'*' stands for any characters, dots too; the parameters are %s%s", list, more);
+}
+
 static void freeze(Ctx *c, const Node *s) {
     for (const Node *n = s->list; n; n = n->next) {
-        size_t len = strlen(n->name);
         bool any = false;
         for (int i = 0; i < c->g->nparams; i++) {
             Value *p = c->g->params[i];
-            if (!strcmp(p->name, n->name) || (!strncmp(p->name, n->name, len) && p->name[len] == '.')) {
+            if (freezes(n->name, p->name)) {
                 p->trainable = false;
                 any = true;
             }
         }
-        if (!any) {
-            error_at(n->loc, "freeze: no parameter is named '%s' or starts with '%s.'", n->name, n->name);
-            const char **names = arena_alloc(sizeof(char *) * (size_t)(c->g->nparams + 1));
-            for (int i = 0; i < c->g->nparams; i++)
-                names[i] = c->g->params[i]->name;
-            const char *near = closest_name(n->name, names, c->g->nparams);
-            if (near)
-                note("did you mean '%s'?", near);
-            else
-                note("freeze takes parameter names (fc1.weight) or layer names (fc1)");
+        if (any)
+            continue;
+        if (strchr(n->name, '*')) {
+            error_at(n->loc, "freeze: no parameter matches '%s'", n->name);
+            note_pattern_near(c->g, n->name);
+            continue;
         }
+        error_at(n->loc, "freeze: no parameter is named '%s' or starts with '%s.'", n->name, n->name);
+        const char **names = arena_alloc(sizeof(char *) * (size_t)(c->g->nparams + 1));
+        for (int i = 0; i < c->g->nparams; i++)
+            names[i] = c->g->params[i]->name;
+        const char *near = closest_name(n->name, names, c->g->nparams);
+        if (near)
+            note("did you mean '%s'?", near);
+        else
+            note("freeze takes parameter names (fc1.weight), layer names (fc1) or patterns (features.*, *.weight)");
     }
 }
 

@@ -47,7 +47,10 @@ static const char usage[] =
     "  --inference        forward only: no gradients or optimizer state, activations reused,\n"
     "                     conv2d -> activation -> pool fused; batch 1 unless --batch\n"
     "  --batch N          the compiled batch size, instead of the train block's (or 1)\n"
-    "  --embed-weights FILE  the weights of FILE (safetensors) as exact const arrays: no loading\n"
+    "  --embed-weights FILE  the weights of FILE (safetensors) as exact const arrays: no loading;\n"
+    "                     without --inference, training code for firmware: frozen parameters stay\n"
+    "                     in flash, trainable ones start from FILE's values (NAME_init copies them)\n"
+    "  --ram-limit BYTES  fail when sizeof(NAME_model) exceeds BYTES (K = 1024, M = 1024 K suffixes)\n"
     "  --optimize=GOAL    size (layers that differ only in sizes share one function; the default\n"
     "                     with --embed-weights) or speed (constant loop bounds everywhere)\n"
     "  --check-finite     the generated code checks every layer's result, forward and backward, and\n"
@@ -375,16 +378,35 @@ static void release_all(void) {
     arena_free_all();
 }
 
+/* --ram-limit: a model whose sizeof(NAME_model) exceeds it is an error
+ * at its name, with the parts and what would make it fit. */
+static void check_ram_limit(const Graph *g, const Plan *p, bool embedded, long limit) {
+    long part[PART_COUNT];
+    long total = model_bytes(g, p, embedded, part);
+    if (total <= limit)
+        return;
+    error_at(g->loc, "model '%s' needs %ld bytes of RAM (sizeof(%s_model)), more than --ram-limit %ld", g->name, total,
+             g->name, limit);
+    long weights = part[PART_PARAMS] ? p->params * 4 : 0; /* the array's rounding up counts as other, as in --emit=report */
+    note("weights %ld, gradients %ld, optimizer state %ld, activations %ld (batch %d), other %ld bytes", weights,
+         part[PART_GRADS], part[PART_STATE], part[PART_ACT], g->train.batch, part[PART_OTHER] + part[PART_PARAMS] - weights);
+    if (g->inference)
+        note("a smaller batch (--batch), smaller layers%s", embedded ? "" : ", or --embed-weights (weights in flash)");
+    else
+        note("freeze more parameters%s, a smaller batch (--batch or 'batch N;'), or an optimizer with less state "
+             "(sgd without momentum keeps none)", embedded ? "" : " and --embed-weights (frozen ones stay in flash)");
+}
+
 int main(int argc, char **argv) {
     const char *output = NULL, *header = NULL, *emit_kind = "c", *color = "auto", *weights = NULL, *golden = NULL;
     bool werror = false, no_warnings = false, with_main = false, inference = false, backward = false;
     bool check_finite = false;
     const char *embed = NULL, *optimize = NULL, *prefix = NULL, *dep_file = NULL, *dep_targets = NULL;
     bool deps_only = false, deps_md = false, deps_phony = false;
-    long batch = 0;
+    long batch = 0, ram_limit = 0;
     enum { OPT_HEADER = 256, OPT_EMIT, OPT_COLOR, OPT_VERSION, OPT_MAIN, OPT_WEIGHTS, OPT_GOLDEN, OPT_INFERENCE,
            OPT_BATCH, OPT_EMBED, OPT_OPTIMIZE, OPT_BACKWARD, OPT_PREFIX, OPT_M, OPT_MD, OPT_MF, OPT_MT, OPT_MP,
-           OPT_CHECK_FINITE };
+           OPT_CHECK_FINITE, OPT_RAM_LIMIT };
     static const struct option longopts[] = {
         {"header", required_argument, NULL, OPT_HEADER}, {"emit", required_argument, NULL, OPT_EMIT},
         {"color", required_argument, NULL, OPT_COLOR},   {"help", no_argument, NULL, 'h'},
@@ -393,7 +415,7 @@ int main(int argc, char **argv) {
         {"inference", no_argument, NULL, OPT_INFERENCE}, {"batch", required_argument, NULL, OPT_BATCH},
         {"embed-weights", required_argument, NULL, OPT_EMBED}, {"optimize", required_argument, NULL, OPT_OPTIMIZE},
         {"backward", no_argument, NULL, OPT_BACKWARD},   {"prefix", required_argument, NULL, OPT_PREFIX},
-        {"check-finite", no_argument, NULL, OPT_CHECK_FINITE},
+        {"check-finite", no_argument, NULL, OPT_CHECK_FINITE}, {"ram-limit", required_argument, NULL, OPT_RAM_LIMIT},
         /* gcc's one-dash -M options, renamed below */
         {"M", no_argument, NULL, OPT_M},   {"MD", no_argument, NULL, OPT_MD}, {"MF", required_argument, NULL, OPT_MF},
         {"MT", required_argument, NULL, OPT_MT}, {"MP", no_argument, NULL, OPT_MP},
@@ -457,6 +479,20 @@ int main(int argc, char **argv) {
                 fprintf(stderr, "dnnc: error: --batch takes a whole number from 1 to 65536, not '%s'\n", optarg);
                 return 2;
             }
+            break;
+        }
+        case OPT_RAM_LIMIT: {
+            char *end;
+            ram_limit = strtol(optarg, &end, 10);
+            long unit = *end == 'K' ? 1024 : *end == 'M' ? 1024 * 1024 : 1;
+            if (unit > 1)
+                end++;
+            if (end == optarg || *end || ram_limit < 1 || ram_limit > (1L << 40) / unit) {
+                fprintf(stderr, "dnnc: error: --ram-limit takes bytes, with K (1024) or M (1024 K) if you like, "
+                                "e.g. 100000, 96K or 1M; not '%s'\n", optarg);
+                return 2;
+            }
+            ram_limit *= unit;
             break;
         }
         case 'w': no_warnings = true; break;
@@ -523,13 +559,17 @@ int main(int argc, char **argv) {
     diag_init(&src, NULL, use_color, werror, no_warnings);
 
     Compiled m;
-    if (!compile_source(&src, batch, inference, &m))
+    if (!compile_source(&src, batch, inference, embed != NULL, &m))
         return 1;
     Graph **graphs = m.graphs;
     Plan *plans = m.plans;
     int nmodels = m.count;
     for (int i = 0; i < nmodels; i++)
         graphs[i]->check_finite = check_finite;
+    for (int i = 0; i < nmodels && ram_limit; i++)
+        check_ram_limit(graphs[i], &plans[i], embed != NULL, ram_limit);
+    if (error_count())
+        return 1;
 
     /* the --emit text: to -o when no C is written (as gcc -E -o), else to standard output */
     bool c_wanted = want_c && !deps_only, rule_to_o = deps_only && !dep_file && output && !c_wanted;
@@ -554,8 +594,8 @@ int main(int argc, char **argv) {
         fprintf(stderr, "dnnc: error: --main trains, and --inference leaves training out; use one of them\n");
         return 2;
     }
-    if (embed && !inference) {
-        fprintf(stderr, "dnnc: error: --embed-weights goes with --inference (trained weights are variables)\n");
+    if (embed && with_main) {
+        fprintf(stderr, "dnnc: error: --embed-weights does not go with --main (the training program loads weights files)\n");
         return 2;
     }
     if ((with_main || want_selftest || embed) && nmodels != 1) {

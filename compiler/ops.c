@@ -141,6 +141,7 @@ void grad_backward(Graph *g, Value *v, Value *dy, Value **dx) {
         Value *b = new_value(g, OP_backward, v->loc);
         b->fwd = v;
         b->grad_arg = i;
+        ir_operands(b, v->nin + 2);
         b->in[b->nin++] = dy;
         for (int k = 0; k < v->nin; k++)
             b->in[b->nin++] = v->in[k];

@@ -480,32 +480,61 @@ bool shape_penalty(Graph *g, Value *v) {
     return true;
 }
 
-/* l2: Σ p², l1: Σ |p| over one parameter (penalties over sets are sums):
- * 8 partial sums (lane k takes i ≡ k mod 8) added in a fixed order, which
- * vectorises, and is closer to PyTorch's sum than one running float. */
+/* l2: Σ p², l1: Σ |p| over each tensor of a set: 8 partial sums (lane k
+ * takes i ≡ k mod 8) added in a fixed order, which vectorises, and is
+ * closer to PyTorch's sum than one running float; then the tensors' sums
+ * are added in the set's order. */
 void emit_penalty_forward(Emitter *e, const Value *v) {
     const char *expr = op_info[v->op].cexpr;
-    int size = size_of(v->in[0]), size8 = size / 8 * 8;
-    emit(e, "float part[8] = {0};");
-    emit(e, "for (int i = 0; i < %d; i += 8)", size8);
-    emit(e, "    for (int k = 0; k < 8; k++) {");
-    emit(e, "        const float x = in0[i + k];");
-    emit(e, "        part[k] += %s;", expr);
-    emit(e, "    }");
-    emit(e, "float acc = ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));");
-    if (size8 < size) {
-        emit(e, "for (int i = %d; i < %d; i++) {", size8, size);
-        emit(e, "    const float x = in0[i];");
-        emit(e, "    acc += %s;", expr);
-        emit(e, "}");
+    if (v->nin == 1) {
+        int size = size_of(v->in[0]), size8 = size / 8 * 8;
+        emit(e, "float part[8] = {0};");
+        emit(e, "for (int i = 0; i < %d; i += 8)", size8);
+        emit(e, "    for (int k = 0; k < 8; k++) {");
+        emit(e, "        const float x = in0[i + k];");
+        emit(e, "        part[k] += %s;", expr);
+        emit(e, "    }");
+        emit(e, "float acc = ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));");
+        if (size8 < size) {
+            emit(e, "for (int i = %d; i < %d; i++) {", size8, size);
+            emit(e, "    const float x = in0[i];");
+            emit(e, "    acc += %s;", expr);
+            emit(e, "}");
+        }
+        emit(e, "out[0] = acc;");
+        return;
     }
-    emit(e, "out[0] = acc;");
+    const char *tensors = "in0", *sizes = arena_printf("%d", size_of(v->in[0]));
+    for (int t = 1; t < v->nin; t++) {
+        tensors = arena_printf("%s, in%d", tensors, t);
+        sizes = arena_printf("%s, %d", sizes, size_of(v->in[t]));
+    }
+    emit(e, "const float *const tensor[%d] = {%s};", v->nin, tensors);
+    emit(e, "static const int size[%d] = {%s};", v->nin, sizes);
+    emit(e, "float total = 0.0f; /* 0 + the first sum is that sum: sums are >= +0 */");
+    emit(e, "for (int t = 0; t < %d; t++) {", v->nin);
+    emit(e, "    const float *p = tensor[t];");
+    emit(e, "    const int size8 = size[t] / 8 * 8;");
+    emit(e, "    float part[8] = {0};");
+    emit(e, "    for (int i = 0; i < size8; i += 8)");
+    emit(e, "        for (int k = 0; k < 8; k++) {");
+    emit(e, "            const float x = p[i + k];");
+    emit(e, "            part[k] += %s;", expr);
+    emit(e, "        }");
+    emit(e, "    float acc = ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));");
+    emit(e, "    for (int i = size8; i < size[t]; i++) {");
+    emit(e, "        const float x = p[i];");
+    emit(e, "        acc += %s;", expr);
+    emit(e, "    }");
+    emit(e, "    total += acc;");
+    emit(e, "}");
+    emit(e, "out[0] = total;");
 }
 
+/* The gradient of one tensor of the set, operand `arg`. */
 void emit_penalty_backward(Emitter *e, const Value *v, int arg) {
-    (void)arg;
-    emit(e, "for (int i = 0; i < %d; i++) {", size_of(v->in[0]));
-    emit(e, "    const float x = in0[i];");
+    emit(e, "for (int i = 0; i < %d; i++) {", size_of(v->in[arg]));
+    emit(e, "    const float x = in%d[i];", arg);
     emit(e, "    dx[i] = dy[0] * (%s);", op_info[v->op].dexpr);
     emit(e, "}");
 }

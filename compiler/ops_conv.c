@@ -176,6 +176,13 @@ bool conv_pool_fusable(const Value *conv, const Value *pool) {
     return dense_conv(&d) && p.kh == p.kw && p.sh == p.sw;
 }
 
+/* ... and whether its backward can recompute the maxima
+ * (dnn_conv2d_relu_maxpool_backward: windows that tile the conv's output) */
+bool pool_backward_fusable(const Value *conv, const Value *pool) {
+    Window p = window_of(pool);
+    return conv_pool_fusable(conv, pool) && p.sh == p.kh && p.pt == 0 && p.pb == 0 && p.pl == 0 && p.pr == 0;
+}
+
 /* The grouped kernels' sizes after the sample count: C, H, W, F, KH, KW,
  * SH, SW, PT, PB, PL, PR, G */
 static const char *grouped_sizes(const ConvDims *d) {
@@ -204,12 +211,18 @@ void emit_conv2d_forward(Emitter *e, const Value *v) {
 
 /* The gradient of the input (arg 0), the weights (1) or the bias (2):
  * input channels or filters in the vector lanes where they fit, else the
- * direct loops (dnn_conv2d_backward_*); dnn_conv2d_grouped_backward_* for
- * the convs dnn_conv2d_grouped_forward computes. */
+ * direct loops (dnn_conv2d_backward_*), with --optimize=size the plain loops;
+ * dnn_conv2d_grouped_backward_* for the convs dnn_conv2d_grouped_forward computes. */
 void emit_conv2d_backward(Emitter *e, const Value *v, int arg) {
     ConvDims d = conv_dims(v);
-    const char *plain = e->generic ? "_plain" : "";
-    if (arg == 2)
+    /* --optimize=size (firmware) takes the plain loops for the input and weight gradients: the lanes
+       kernels' scratch arrays would put up to 20 KB on a device's stack (LeNet-5's second conv) */
+    const char *plain = e->generic || (e->small && arg < 2) ? "_plain" : "";
+    if (arg == 2 && v->grad_via_pool) /* dy is the pool's gradient (plan.c's fuse_pool_backward) */
+        emit(e, "dnn_conv2d_relu_maxpool_backward(NULL, dx, dy, in0, in1, %s, %s, %d, %d, %d, %d, %d, %d, %d, %d);",
+             v->in[2] ? "in2" : "NULL", samples_of(v), d.C, d.H, d.W, d.F, d.win.kh, d.win.sh, d.win.pt,
+             window_of(v->grad_via_pool).kh);
+    else if (arg == 2)
         emit(e, "dnn_conv2d_backward_bias%s(dx, dy, %s, %d, %d, %d);", plain, samples_of(v), d.F, d.OH, d.OW);
     else if (!dense_conv(&d))
         emit(e, "dnn_conv2d_grouped_backward_%s%s(dx, dy, %s, %s, %s);", arg ? "weight" : "input", plain,
@@ -272,12 +285,15 @@ static const char *fused_act(Emitter *e, const Value *act) {
         return "NULL";
     if (act->op == OP_relu)
         return "dnn_relu";
-    const char *name = arena_printf("%s_%s_%s", e->g->name, c_ident(act->label ? act->label : "t"), op_info[act->op].name);
+    /* the double twin (--main: a frozen conv in training) has its own, in double */
+    const char *name = arena_printf("%s_%s_%s%s", e->g->name, c_ident(act->label ? act->label : "t"),
+                                    op_info[act->op].name, e->f64 ? "_f64" : "");
     const char *expr = op_info[act->op].cexpr;
-    fprintf(e->defs, "/* the %s of a fused step */\nstatic float %s(float x) {\n", op_info[act->op].name, name);
+    const char *text = arena_printf("/* the %s of a fused step */\nstatic float %s(float x) {\n", op_info[act->op].name, name);
     if ((act->op == OP_leaky_relu || act->op == OP_elu) && uses(expr, "a"))
-        fprintf(e->defs, "    const float a = %s;\n", flit(act->attr[0]));
-    fprintf(e->defs, "    return %s;\n}\n\n", expr);
+        text = arena_printf("%s    const float a = %s;\n", text, flit(act->attr[0]));
+    text = arena_printf("%s    return %s;\n}\n\n", text, expr);
+    fputs(e->f64 ? f64_text(text) : text, e->defs);
     return name;
 }
 
@@ -291,7 +307,8 @@ static const char *fused_act(Emitter *e, const Value *act) {
 void emit_pool_forward(Emitter *e, const Value *v) {
     bool max = v->op == OP_maxpool;
     Window win = window_of(v);
-    const char *plain = e->generic ? "_plain" : "";
+    /* a fused step the backward pass recomputes (training on the device) takes the plain loops, as the recomputation */
+    const char *plain = e->generic || (v->fused_conv && v->needs_grad) ? "_plain" : "";
     if (v->fused_conv) {
         const Value *conv = v->fused_conv, *x = v->in[0];
         const char *act = fused_act(e, v->fused_act);
@@ -316,8 +333,14 @@ void emit_pool_forward(Emitter *e, const Value *v) {
  * from the input rather than stored; avgpool's is spread over the window. */
 void emit_pool_backward(Emitter *e, const Value *v, int arg) {
     (void)arg;
-    bool max = v->op == OP_maxpool;
     Window win = window_of(v);
+    if (v->fused_conv) { /* conv2d → relu → maxpool: the conv's output gradient, the maxima found again */
+        ConvDims d = conv_dims(v->fused_conv);
+        emit(e, "dnn_conv2d_relu_maxpool_backward(dx, NULL, dy, in0, in1, %s, %s, %d, %d, %d, %d, %d, %d, %d, %d);",
+             v->in[2] ? "in2" : "NULL", samples_of(v), d.C, d.H, d.W, d.F, d.win.kh, d.win.sh, d.win.pt, win.kh);
+        return;
+    }
+    bool max = v->op == OP_maxpool;
     const Shape *x = &v->in[0]->shape;
     if (win.kh != win.kw || win.sh != win.sw)
         emit(e, "dnn_pool_rect_backward_plain(dx, dy, in0, %s, %d, %d, %d, %d, %d, %d, %d, %d, %d);", samples_of(v),

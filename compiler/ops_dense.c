@@ -134,13 +134,17 @@ bool shape_dense(Graph *g, Value *v) {
     return true;
 }
 
+static bool on_vectors(const Value *v) { /* a batch of vectors in, a batch out */
+    return v->in[0]->shape.rank == 1 && v->in[0]->batched && v->batched;
+}
+
 /* y = W x + b: dnn_dense_forward (runtime/dnn_kernels_dense.h), called with
  * constant sizes so that the C compiler specialises it, when the layer
  * takes a batch of vectors; else, and with --optimize=size (the sizes as
  * parameters, so that layers of one shape share a step), the plain loops
  * of dnn_dense_forward_plain. */
 static bool dense_fast(const Emitter *e, const Value *v) {
-    return !e->generic && v->in[0]->shape.rank == 1 && v->in[0]->batched && v->batched;
+    return !e->generic && on_vectors(v);
 }
 
 void emit_dense_forward(Emitter *e, const Value *v) {
@@ -166,6 +170,29 @@ void emit_dense_backward(Emitter *e, const Value *v, int arg) {
     else
         emit(e, "dnn_dense_backward_weight%s(dx, dy, in0, %s, %s, %s);", plain, n, dim(e, "inputs", in),
              dim(e, "units", units));
+}
+
+/* Training on the device: a dense weight gradient whose update is fused is
+ * computed a block of rows at a time at its store, each block's update
+ * applied at once (plan.c gives the block its slice; emit_update.c calls).
+ * The rows of a block: the largest divisor of the units whose block is at
+ * most 256 floats (one row when a row is longer); 0 when the plain loops
+ * compute this layer's gradient (no row kernel there). */
+int dense_weight_block_rows(const Value *dense) {
+    if (dense->op != OP_dense || !on_vectors(dense))
+        return 0;
+    int units = dense->shape.dim[0], in = dense->in[0]->shape.dim[0], rows = 1;
+    for (int r = 2; r <= units && (long)r * in <= 256; r++)
+        if (units % r == 0)
+            rows = r;
+    return rows;
+}
+
+/* The call computing block `row` of that gradient (rows b->block_rows) into drows. */
+const char *dense_weight_rows_call(const Value *b, const char *drows, const char *dout, const char *inp, const char *row) {
+    const Value *f = b->fwd;
+    return arena_printf("dnn_dense_backward_weight_rows(%s, %s, %s, n, %d, %d, %s, %d);", drows, dout, inp,
+                        f->in[0]->shape.dim[0], f->shape.dim[0], row, b->block_rows);
 }
 
 /* ---- maxout's group maximum ------------------------------------------------------------------ */

@@ -45,6 +45,12 @@ static void emit_batch_stats(Emitter *e, const char *xi, int HW, const char *ind
     emit(e, "%s    for (int i = 0; i < %d; i++) sq += (in0[%s] - m) * (in0[%s] - m);", ind, HW, xi, xi);
 }
 
+/* A batchnorm whose weight and bias are both frozen runs as in eval mode
+ * in training too (generated-c.md): running statistics, no updates. */
+bool frozen_batchnorm(const Value *v) {
+    return !v->in[1]->trainable && !v->in[2]->trainable;
+}
+
 /* BatchNorm1d/2d: per channel over the batch (and positions). Training
  * normalises with the batch's statistics (biased variance) and moves the
  * running ones (unbiased variance), as PyTorch; eval uses the running ones. */
@@ -52,6 +58,15 @@ void emit_batchnorm_forward(Emitter *e, const Value *v) {
     int C = v->shape.dim[0], HW = (int)(shape_size(&v->shape) / C);
     double mom = v->attr[0], eps = v->attr[1];
     const char *xi = arena_printf("(s * %d + c) * %d + i", C, HW);
+    if (frozen_batchnorm(v)) {
+        emit(e, "/* frozen: eval mode always, with the running statistics */");
+        emit(e, "for (int c = 0; c < %d; c++) {", C);
+        emit(e, "    const float mean = in3[c], inv = 1.0f / sqrtf(in4[c] + %s), w = in1[c], b = in2[c];", flit(eps));
+        emit(e, "    for (int s = 0; s < n; s++)");
+        emit(e, "        for (int i = 0; i < %d; i++) out[%s] = (in0[%s] - mean) * inv * w + b;", HW, xi, xi);
+        emit(e, "}");
+        return;
+    }
     emit(e, "/* in3, in4, in5: buffers, updated here in training */");
     emit(e, "float *run_mean = (float *)in3, *run_var = (float *)in4, *tracked = (float *)in5;");
     emit(e, "if (training)");
@@ -82,6 +97,14 @@ void emit_batchnorm_backward(Emitter *e, const Value *v, int arg) {
     double eps = v->attr[1];
     const char *xi = arena_printf("(s * %d + c) * %d + i", C, HW);
     bool need_beta = arg != 1, need_gamma = arg != 2;
+    if (frozen_batchnorm(v)) { /* eval mode: an affine map per channel, dx = dy·γ/sqrt(running_var + eps) */
+        emit(e, "for (int c = 0; c < %d; c++) {", C);
+        emit(e, "    const float scale = 1.0f / sqrtf(in4[c] + %s) * in1[c];", flit(eps));
+        emit(e, "    for (int s = 0; s < n; s++)");
+        emit(e, "        for (int i = 0; i < %d; i++) dx[%s] = dy[%s] * scale;", HW, xi, xi);
+        emit(e, "}");
+        return;
+    }
     emit(e, "for (int c = 0; c < %d; c++) {", C);
     e->indent++;
     if (need_gamma) {

@@ -1,13 +1,14 @@
 /* pipeline.c — the passes in order, for dnnc's main() and the fuzzer:
  *
- *     parse → lower → check shapes → differentiate → plan memory → emit
+ *     parse → lower → check shapes → differentiate → fold constants →
+ *     plan memory → emit
  *
  * stopping between passes when one reported an error. Files, options and
  * exit codes are main.c's business; these take a Source and FILE streams.
  */
 #include "dnnc.h"
 
-bool compile_source(const Source *src, long batch, bool inference, Compiled *out) {
+bool compile_source(const Source *src, long batch, bool inference, bool embedded, Compiled *out) {
     *out = (Compiled){0};
     Node *models = parse_source(src);
     if (error_count())
@@ -28,15 +29,19 @@ bool compile_source(const Source *src, long batch, bool inference, Compiled *out
     Plan *plans = arena_alloc(sizeof(Plan) * (size_t)n);
     for (int i = 0; i < n; i++) {
         Graph *g = graphs[i];
+        g->embedded = embedded;
+        g->fused_update = embedded && !inference && !g->train.clip_grad_norm; /* (global-norm clipping needs every gradient) */
         if (batch)
             g->train.batch = (int)batch;
         if (inference) { /* forward only: nothing to differentiate */
             g->inference = true;
             g->train.batch = batch ? (int)batch : 1;
             g->nforward = g->nvalues;
+            fold_constants(g);
             plans[i] = plan_inference(g);
         } else {
             differentiate(g);
+            fold_constants(g);
             plans[i] = plan_memory(g);
         }
     }

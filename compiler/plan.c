@@ -8,10 +8,12 @@
  * caller's arrays; constants are static arrays in the .c file. Every other
  * value gets a slice of one activation area, sized for the compile-time
  * batch and placed by liveness at compile time, in order:
- *   - fusion (inference only): a maxpool/avgpool whose input is an
- *     activation of a conv2d (or the conv2d itself), each used only there,
- *     computes the conv and the activation per window; neither is stored
- *     (the full-resolution conv output is the largest tensor of a LeNet);
+ *   - fusion: a maxpool/avgpool whose input is an activation of a conv2d
+ *     (or the conv2d itself), each used only there and none on the path of
+ *     a gradient (always in inference; in training, a frozen feature
+ *     extractor), computes the conv and the activation per window; neither
+ *     is stored (the full-resolution conv output is the largest tensor of a
+ *     LeNet);
  *   - aliases: reshape and flatten (and eval-mode dropout) share their
  *     input's storage and emit nothing — the flattened input image of a
  *     training step is the caller's array;
@@ -20,7 +22,9 @@
  *   - allocation in program order, first fit in the holes left by values
  *     whose last reader has run; an elementwise op whose input dies at it
  *     writes in place.
- * Training orders the values of all three entry points as one program:
+ * A backward node keeps alive only the operands its emitter reads
+ * (backward_reads), so a forward value that no gradient needs dies at its
+ * last forward reader. Training orders the values of all three entry points as one program:
  * NAME_forward, NAME_loss and NAME_backward each run a subsequence of it, so
  * two values whose lifetimes do not overlap there never overlap in any of
  * them. Outputs live to the end of the forward values, the loss and the
@@ -38,6 +42,8 @@
 
 /* Floats a value takes in the activation area; capped, never wrapping. */
 static long floats_of(const Value *v, long batch) {
+    if (v->block_rows) /* one block of a dense weight gradient */
+        return (long)v->block_rows * v->shape.dim[1];
     return mul_capped(shape_size(&v->shape) + v->aux, v->batched ? batch : 1);
 }
 
@@ -91,9 +97,16 @@ static Plan lay_out_params(Graph *g) {
             Value *v = g->params[i];
             if (v->is_buffer != (pass == 1))
                 continue;
-            v->area = AREA_PARAM;
-            v->offset = (int)p.params; /* checked at the end (check_limits) */
             v->index = index++;
+            v->flash = (int)p.flash; /* checked at the end (check_limits) */
+            p.flash = add_capped(p.flash, shape_size(&v->shape));
+            if (g->embedded && !g->inference && !v->trainable && !v->is_buffer) { /* frozen: stays in flash */
+                v->area = AREA_FLASH;
+                v->offset = v->flash;
+                continue;
+            }
+            v->area = AREA_PARAM;
+            v->offset = (int)p.params;
             p.params = add_capped(p.params, shape_size(&v->shape));
             if (v->trainable)
                 p.trainable = add_capped(p.trainable, shape_size(&v->shape));
@@ -127,11 +140,13 @@ static Value *root_of(Value *v) {
     return v;
 }
 
-/* Fuses conv2d → activation → pool where each feeds only the next. */
+/* Fuses conv2d → activation → pool where each feeds only the next and no
+ * gradient flows through them (--inference, or a frozen feature extractor
+ * in training: the backward pass reads none of them). */
 static void fuse_conv_pools(Graph *g, const bool *needed, const int *consumers, const bool *keep) {
     for (int i = 0; i < g->nvalues; i++) {
         Value *pool = g->values[i];
-        if (!needed[i] || !is_pool(pool))
+        if (!needed[i] || !is_pool(pool) || pool->needs_grad)
             continue;
         Value *act = pool->in[0], *conv = act;
         if (op_info[act->op].flags & F_UNARY)
@@ -165,9 +180,56 @@ static int by_size(const void *pa, const void *pb) {
     return a->first - b->first;
 }
 
+/* largest first, of equals the one that dies last */
+static int by_size_late(const void *pa, const void *pb) {
+    const Slice *a = *(Slice *const *)pa, *b = *(Slice *const *)pb;
+    if (a->size != b->size)
+        return a->size > b->size ? -1 : 1;
+    return a->last != b->last ? (a->last > b->last ? -1 : 1) : a->first - b->first;
+}
+
+/* longest-lived first, then largest */
+static int by_lifetime(const void *pa, const void *pb) {
+    const Slice *a = *(Slice *const *)pa, *b = *(Slice *const *)pb;
+    if (a->last - a->first != b->last - b->first)
+        return a->last - a->first > b->last - b->first ? -1 : 1;
+    return by_size(pa, pb);
+}
+
 static int by_offset(const void *pa, const void *pb) {
     const Slice *a = *(Slice *const *)pa, *b = *(Slice *const *)pb;
     return a->at < b->at ? -1 : a->at > b->at;
+}
+
+/* Places the slices in the order given, each at the lowest offset clear of
+ * the slices placed so far that are alive at the same time (a big one at a
+ * multiple of align); returns the floats the layout takes. by_time: the
+ * order is program order, so slices dead before the current one are dropped. */
+static long first_fit(Slice **order, int nslices, bool by_time, long align, Slice **placed, Slice **clash) {
+    long end = 0;
+    for (int k = 0, nplaced = 0; k < nslices; k++) {
+        Slice *s = order[k];
+        int nclash = 0, kept = 0;
+        for (int j = 0; j < nplaced; j++) {
+            Slice *q = placed[j];
+            if (by_time && q->last < s->first) /* dead before s and every later slice */
+                continue;
+            placed[kept++] = q;
+            if (q->first <= s->last && s->first <= q->last)
+                clash[nclash++] = q;
+        }
+        nplaced = kept;
+        qsort(clash, (size_t)nclash, sizeof *clash, by_offset);
+        long at = 0, step = s->size >= 8 * align ? align : 1;
+        for (int j = 0; j < nclash && clash[j]->at < at + s->size; j++)
+            if (clash[j]->at + clash[j]->size > at)
+                at = add_capped(clash[j]->at + clash[j]->size, step - 1) / step * step;
+        s->at = at;
+        placed[nplaced++] = s;
+        if (add_capped(at, s->size) > end)
+            end = add_capped(at, s->size);
+    }
+    return end;
 }
 
 /* Places the needed values; keep_to[id] > 0: the value lives at least until
@@ -186,9 +248,17 @@ static void place(Graph *g, Plan *p, const bool *needed, const int *keep_to, lon
             continue;
         if (last_use[i] < i)
             last_use[i] = i; /* read by nobody: dead at once */
+        unsigned reads = v->op == OP_backward ? backward_reads(g, v) : ~0u; /* a gradient reads what its rule needs */
         for (int k = 0; k < v->nin; k++)
-            if (v->in[k])
+            if (v->in[k] && (reads >> k & 1))
                 last_use[root_of(v->in[k])->id] = i;
+        if (v->op == OP_grad_store && v->in[0]->block_rows) { /* the blocks are computed here, from the gradient's operands */
+            Value *b = v->in[0];
+            unsigned block_reads = backward_reads(g, b);
+            for (int k = 0; k < b->nin; k++)
+                if (b->in[k] && (block_reads >> k & 1))
+                    last_use[root_of(b->in[k])->id] = i;
+        }
     }
     for (int i = 0; i < n; i++) {
         Value *r = root_of(g->values[i]);
@@ -232,35 +302,30 @@ static void place(Graph *g, Plan *p, const bool *needed, const int *keep_to, lon
             p->peak_live = live;
     }
 
-    /* Largest first; a huge program (thousands of slices) in program order instead, where the
+    /* Largest first (of equals the first or the last to die), longest-lived first and in
+     * program order: the smallest layout wins (the first of equals). A huge program (thousands of slices) only in program order, where the
      * slices already dead can be dropped from the search: first fit, in linear time. */
     bool by_time = nslices > 4096;
-    if (!by_time)
-        qsort(order, (size_t)nslices, sizeof *order, by_size);
     Slice **placed = arena_alloc(sizeof(Slice *) * (size_t)(nslices + 1));
     Slice **clash = arena_alloc(sizeof(Slice *) * (size_t)(nslices + 1));
-    for (int k = 0, nplaced = 0; k < nslices; k++) {
-        Slice *s = order[k];
-        int nclash = 0, kept = 0;
-        for (int j = 0; j < nplaced; j++) {
-            Slice *q = placed[j];
-            if (by_time && q->last < s->first) /* dead before s and every later slice */
-                continue;
-            placed[kept++] = q;
-            if (q->first <= s->last && s->first <= q->last)
-                clash[nclash++] = q;
+    long *best = arena_alloc(sizeof(long) * (size_t)(nslices + 1));
+    int (*const orders[])(const void *, const void *) = {by_size, by_size_late, by_lifetime, NULL};
+    p->act = LONG_MAX;
+    for (int o = by_time ? 3 : 0; o < 4; o++) {
+        if (orders[o])
+            qsort(order, (size_t)nslices, sizeof *order, orders[o]);
+        else
+            for (int k = 0; k < nslices; k++)
+                order[k] = &slices[k];
+        long act = first_fit(order, nslices, by_time, align, placed, clash);
+        if (act < p->act) {
+            p->act = act;
+            for (int k = 0; k < nslices; k++)
+                best[k] = slices[k].at;
         }
-        nplaced = kept;
-        qsort(clash, (size_t)nclash, sizeof *clash, by_offset);
-        long at = 0;
-        for (int j = 0; j < nclash && clash[j]->at < at + s->size; j++)
-            if (clash[j]->at + clash[j]->size > at)
-                at = clash[j]->at + clash[j]->size;
-        s->at = at;
-        placed[nplaced++] = s;
-        if (add_capped(at, s->size) > p->act)
-            p->act = add_capped(at, s->size);
     }
+    for (int k = 0; k < nslices; k++)
+        slices[k].at = best[k];
 
     for (int i = 0; i < n; i++) {
         Value *v = g->values[i];
@@ -271,6 +336,73 @@ static void place(Graph *g, Plan *p, const bool *needed, const int *keep_to, lon
             v->area = root_of(v)->area;
             v->offset = root_of(v)->offset;
         }
+    }
+}
+
+/* Training on the device (a fused update): conv2d → relu → maxpool whose
+ * windows tile the conv's output is one step forward, as a frozen one,
+ * and one step backward that finds the maxima again by recomputing the
+ * conv (dnn_conv2d_relu_maxpool_backward): neither the conv's output nor
+ * relu's is ever stored. The step gives the conv's output gradient to the
+ * conv's backward; a conv that needs only its bias gradient takes it
+ * straight from the pool's gradient, and no gradient of the conv's output
+ * is stored either. */
+static void fuse_pool_backward(Graph *g, const bool *needed, const bool *keep) {
+    int n = g->nvalues;
+    int *users = arena_alloc(sizeof(int) * (size_t)n), *nbackward = arena_alloc(sizeof(int) * (size_t)n);
+    Value **backward = arena_alloc(sizeof(Value *) * (size_t)n); /* by forward id: its (last) backward node */
+    for (int i = 0; i < g->nforward; i++)
+        for (int k = 0; needed[i] && k < g->values[i]->nin; k++)
+            if (g->values[i]->in[k])
+                users[g->values[i]->in[k]->id]++;
+    for (int i = g->nforward; i < n; i++)
+        if (g->values[i]->op == OP_backward) {
+            nbackward[g->values[i]->fwd->id]++;
+            backward[g->values[i]->fwd->id] = g->values[i];
+        }
+    for (int i = 0; i < g->nforward; i++) {
+        Value *pool = g->values[i], *act = pool->in[0], *conv = act ? act->in[0] : NULL;
+        if (!needed[i] || pool->op != OP_maxpool || !pool->needs_grad || act->op != OP_relu || conv->op != OP_conv2d ||
+            !pool_backward_fusable(conv, pool) || users[act->id] != 1 || users[conv->id] != 1 || keep[act->id] ||
+            keep[conv->id] || act->area != AREA_NONE || conv->area != AREA_NONE || nbackward[pool->id] != 1 ||
+            nbackward[act->id] != 1)
+            continue;
+        Value *dpool = backward[pool->id], *dact = backward[act->id];
+        bool ok = dact->in[0] == dpool, bias_only = true;
+        for (int j = g->nforward; j < n && ok; j++) { /* nothing else reads relu's or the conv's output */
+            Value *b = g->values[j];
+            if (b == dpool || b == dact)
+                continue;
+            if (b->op == OP_backward && b->fwd == conv) {
+                ok = b->in[0] == dact;
+                bias_only = bias_only && b->grad_arg == 2;
+            }
+            unsigned reads = b->op == OP_backward ? backward_reads(g, b) : ~0u;
+            for (int k = 0; k < b->nin; k++)
+                if (b->in[k] && (reads >> k & 1) && (b->in[k] == act || b->in[k] == conv))
+                    ok = false;
+        }
+        if (!ok)
+            continue;
+        conv->fused = act->fused = true; /* the forward step */
+        pool->fused_conv = conv;
+        pool->fused_act = act;
+        ir_operands(pool, conv->nin);
+        for (int k = 0; k < conv->nin; k++)
+            pool->in[k] = conv->in[k];
+        pool->nin = conv->nin;
+        if (bias_only && nbackward[conv->id] == 1) { /* the conv's bias gradient straight from the pool's */
+            backward[conv->id]->in[0] = dpool->in[0];
+            conv->grad_via_pool = pool;
+            dpool->fused = dact->fused = true;
+            continue;
+        }
+        ir_operands(dpool, conv->nin + 2); /* the pool's gradient step reads what the forward step reads */
+        dpool->in[conv->nin + 1] = pool;
+        for (int k = 0; k < conv->nin; k++)
+            dpool->in[k + 1] = conv->in[k];
+        dpool->nin = conv->nin + 2;
+        dact->alias_of = dpool; /* the pool's gradient step gives the conv's output gradient */
     }
 }
 
@@ -301,12 +433,18 @@ Plan plan_memory(Graph *g) {
     if (g->loss)
         keep_to[g->loss->id] = g->nvalues;
 
+    bool *kept = arena_alloc((size_t)g->nvalues);
+    for (int i = 0; i < g->nvalues; i++)
+        kept[i] = keep_to[i] > 0;
+    fuse_conv_pools(g, needed, consumers, kept);
+    if (g->fused_update)
+        fuse_pool_backward(g, needed, kept);
     for (int i = 0; i < g->nvalues; i++) {
         Value *v = g->values[i];
         if (needed[i] && (v->op == OP_reshape || v->op == OP_flatten) && !keep_to[i])
             v->alias_of = v->in[0];
     }
-    for (int i = g->nforward; i < g->nvalues; i++) { /* gradients computed in place in the gradient area */
+    for (int i = g->nforward; i < g->nvalues && !g->fused_update; i++) { /* gradients computed in place in the gradient area */
         Value *store = g->values[i], *grad = store->in[0];
         if (store->op != OP_grad_store || grad->id < g->nforward || grad->area != AREA_NONE || grad->alias_of || consumers[grad->id] != 1 ||
             grad->op == OP_reshape || grad->op == OP_flatten || shape_size(&grad->shape) != shape_size(&store->grad_of->shape) ||
@@ -317,9 +455,85 @@ Plan plan_memory(Graph *g) {
         store->alias_of = grad;
         p.naive_act += shape_size(&grad->shape); /* a temporary in a layout without reuse */
     }
+    for (int i = g->nforward; i < g->nvalues && g->fused_update; i++) { /* dense weight gradients a block at a time */
+        Value *store = g->values[i], *grad = store->in[0];
+        if (store->op == OP_grad_store && grad->op == OP_backward && grad->grad_arg == 1 && consumers[grad->id] == 1)
+            grad->block_rows = dense_weight_block_rows(grad->fwd);
+    }
     place(g, &p, needed, keep_to, 8);
     check_limits(g, &p);
     return p;
+}
+
+/* What step s reads: bit k set when it reads s->in[k] (a backward step: what its rule needs). */
+static unsigned step_reads(const Graph *g, const Value *s) {
+    return s->op == OP_backward ? backward_reads(g, s) : ~0u;
+}
+
+/* Bytes of value v's storage at a moment where it is needed whole (mask: as one byte an element). */
+static long bytes_of(const Graph *g, Value *v, bool mask) {
+    v = root_of(v);
+    if (v->area != AREA_ACT || v->block_rows)
+        return 0; /* a fused update's gradient block: the maths needs none */
+    return mask ? floats_of(v, g->train.batch) : mul_capped(floats_of(v, g->train.batch), 4);
+}
+
+/* The bound, independent of where the plan put each value and of the order
+ * of the steps: each step's operands and result are alive together (an
+ * elementwise step may write over its operand), and at the loss every
+ * forward value a backward step reads is alive, one a backward step reads
+ * only as a mask (backward_reads_mask) at one byte an element. */
+long activation_bound(const Graph *g) {
+    int n = g->nvalues;
+    bool *needed = arena_alloc((size_t)n), *saved = arena_alloc((size_t)n), *whole = arena_alloc((size_t)n);
+    for (int i = 0; i < g->noutputs; i++)
+        mark_needed(g, g->outputs[i], needed);
+    if (g->loss && !g->inference)
+        mark_needed(g, g->loss, needed);
+    for (int i = g->nforward; i < n && !g->inference; i++) { /* the forward values backward reads, and how */
+        Value *b = g->values[i];
+        needed[i] = true;
+        unsigned reads = step_reads(g, b);
+        for (int k = 0; k < b->nin; k++)
+            if (b->in[k] && (reads >> k & 1) && root_of(b->in[k])->id < g->nforward) {
+                Value *x = root_of(b->in[k]);
+                saved[x->id] = true;
+                if (b->op != OP_backward || !backward_reads_mask(b, k))
+                    whole[x->id] = true;
+            }
+    }
+    long most = 0, at_loss = g->loss && !g->inference ? bytes_of(g, g->loss, false) : 0;
+    for (int i = 0; i < g->nforward; i++)
+        if (saved[i] && i != (g->loss ? g->loss->id : -1))
+            at_loss = add_capped(at_loss, bytes_of(g, g->values[i], !whole[i]));
+    int *seen = arena_alloc(sizeof(int) * (size_t)n); /* the step that last counted a value */
+    for (int i = 0; i < n; i++) {
+        Value *s = g->values[i];
+        if (!needed[i] || s->fused || s->alias_of || s->op == OP_param || s->op == OP_input || s->op == OP_target ||
+            s->op == OP_constant)
+            continue;
+        const Value *reader = s->op == OP_grad_store && s->in[0]->block_rows ? s->in[0] : s; /* the blocks are made here */
+        unsigned reads = step_reads(g, reader);
+        long own = bytes_of(g, s, false), total = own, overwritable = 0;
+        seen[root_of(s)->id] = i + 1;
+        for (int k = 0; k < reader->nin; k++) {
+            Value *x = reader->in[k];
+            if (!x || !(reads >> k & 1) || seen[root_of(x)->id] == i + 1)
+                continue;
+            seen[root_of(x)->id] = i + 1;
+            bool mask = reader->op == OP_backward && backward_reads_mask(reader, k) && !whole[root_of(x)->id];
+            long b = bytes_of(g, x, mask);
+            total = add_capped(total, b);
+            if (!mask && b == own)
+                overwritable = own;
+        }
+        const Value *f = s->op == OP_backward ? s->fwd : s;
+        if (op_info[f->op].flags & F_UNARY) /* elementwise: the result may take its operand's place */
+            total -= overwritable;
+        if (total > most)
+            most = total;
+    }
+    return at_loss > most ? at_loss : most;
 }
 
 Plan plan_inference(Graph *g) {

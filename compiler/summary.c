@@ -14,6 +14,12 @@ static long param_count(const Value *v) {
     return n;
 }
 
+/* The op column: a penalty names its parameter set as written, "l2(weights)". */
+static const char *op_text(const Value *v) {
+    const char *set = v->op == OP_l1 || v->op == OP_l2 ? source_text(v->attr_loc[0]) : NULL;
+    return set ? arena_printf("%s(%s)", op_info[v->op].name, set) : op_info[v->op].name;
+}
+
 /* 61706 → "61,706" */
 static const char *grouped(long n) {
     char digits[32], out[48];
@@ -53,7 +59,7 @@ void print_summary(Graph *g, FILE *out) {
         if (!v->used)
             continue;
         const char *shape = v->shape.rank ? shape_str(&v->shape) : "scalar";
-        fprintf(out, "%-24s %-14s %-18s %12s\n", v->label ? v->label : "", op_info[v->op].name, shape,
+        fprintf(out, "%-24s %-14s %-18s %12s\n", v->label ? v->label : "", op_text(v), shape,
                 grouped(param_count(v)));
     }
     fprintf(out, "%.*s\n", 71, "-----------------------------------------------------------------------------");
@@ -117,35 +123,27 @@ static const char *const ram_json[RAM_PARTS] = {"trainable_weights", "frozen_wei
                                                 "optimizer_state", "activations", "other"};
 typedef struct Ram {
     long total, part[RAM_PARTS]; /* bytes in RAM: sizeof(NAME_model), and its parts */
-    long flash;                  /* bytes of const weights (--embed-weights) */
+    long flash, initial;         /* bytes of const weights (--embed-weights): frozen (an inference build's: all), and
+                                    the initial values of what a training build copies into RAM */
 } Ram;
 
 static Ram ram_of(const Graph *g, const Plan *p, bool embedded, long buffers) {
-    static const int part_of[] = {[PART_GRADS] = RAM_GRADS, [PART_STATE] = RAM_STATE, [PART_ACT] = RAM_ACT,
-                                  [PART_OTHER] = RAM_OTHER};
-    Member m[MAX_MEMBERS];
-    int n = model_members(g, p, embedded, m);
+    long part[PART_COUNT];
     Ram r = {0};
-    long at = 0, align = 1;
-    for (int i = 0; i < n; i++) {
-        long start = (at + m[i].align - 1) / m[i].align * m[i].align;
-        r.part[RAM_OTHER] += start - at; /* padding */
-        at = start + m[i].size;
-        if (m[i].align > align)
-            align = m[i].align;
-        if (m[i].part != PART_PARAMS) {
-            r.part[part_of[m[i].part]] += m[i].size;
-            continue;
-        }
+    r.total = model_bytes(g, p, embedded, part);
+    r.part[RAM_GRADS] = part[PART_GRADS];
+    r.part[RAM_STATE] = part[PART_STATE];
+    r.part[RAM_ACT] = part[PART_ACT];
+    r.part[RAM_OTHER] = part[PART_OTHER];
+    if (part[PART_PARAMS]) { /* the params array: trainable, frozen (in RAM unless embedded), buffers, rounding */
         long trainable = g->inference ? 0 : p->trainable; /* an inference build trains nothing */
         r.part[RAM_TRAINABLE] = trainable * 4;
         r.part[RAM_BUFFERS] = buffers * 4;
         r.part[RAM_FROZEN] = (p->params - trainable - buffers) * 4;
-        r.part[RAM_OTHER] += m[i].size - p->params * 4; /* rounded up to whole vectors */
+        r.part[RAM_OTHER] += part[PART_PARAMS] - p->params * 4; /* rounded up to whole vectors */
     }
-    r.total = (at + align - 1) / align * align;
-    r.part[RAM_OTHER] += r.total - at;
-    r.flash = embedded ? p->params * 4 : 0;
+    r.flash = !embedded ? 0 : g->inference ? p->params * 4 : (p->flash - p->params) * 4;
+    r.initial = embedded && !g->inference ? p->params * 4 : 0;
     return r;
 }
 
@@ -190,10 +188,13 @@ void print_report(Graph *g, const Plan *p, bool embedded, bool json, FILE *out) 
     for (int i = 0; i < g->nparams; i++)
         if (g->params[i]->is_buffer)
             buffers += shape_size(&g->params[i]->shape);
-    embedded = embedded && g->inference; /* (only an inference build embeds them) */
     long weight_bytes = (params + buffers) * 4, act_bytes = p->act * 4;
     long naive = p->naive_act * 4, bound = p->peak_live * 4;
     Ram ram = ram_of(g, p, embedded, buffers);
+    /* the RAM any plan of these steps needs: the arrays of the struct, and the activations' bound */
+    long act_bound = activation_bound(g), bound_total = act_bound;
+    for (int i = 0; i < RAM_ACT; i++)
+        bound_total += ram.part[i];
     if (json) {
         fprintf(out, "{\n  \"model\": \"%s\",\n  \"batch\": %ld,\n  \"inference\": %s,\n  \"layers\": [\n", g->name, batch,
                 g->inference ? "true" : "false");
@@ -210,7 +211,8 @@ void print_report(Graph *g, const Plan *p, bool embedded, bool json, FILE *out) 
         fprintf(out, "  \"ram\": {\"bytes\": %ld", ram.total);
         for (int i = 0; i < RAM_PARTS; i++)
             fprintf(out, ", \"%s\": %ld", ram_json[i], ram.part[i]);
-        fprintf(out, "},\n  \"flash\": {\"frozen_weights\": %ld}\n}\n", ram.flash);
+        fprintf(out, "},\n  \"ram_lower_bound\": {\"bytes\": %ld, \"activations\": %ld},\n  \"flash\": {\"frozen_weights\": %ld, \"initial_weights\": %ld}\n}\n", bound_total, act_bound,
+                ram.flash, ram.initial);
         return;
     }
     fprintf(out, "model %s: %s, batch %ld\n", g->name, g->inference ? "inference" : "training", batch);
@@ -233,6 +235,13 @@ void print_report(Graph *g, const Plan *p, bool embedded, bool json, FILE *out) 
     for (int i = 0; i < RAM_PARTS; i++)
         if (ram.part[i])
             fprintf(out, "  %s: %ld bytes\n", ram_text[i], ram.part[i]);
+    fprintf(out, "RAM lower bound: %ld bytes (", bound_total);
+    for (int i = 0, any = 0; i <= RAM_ACT; i++)
+        if (i == RAM_ACT || ram.part[i])
+            fprintf(out, "%s%s %ld", any++ ? " + " : "", ram_text[i], i == RAM_ACT ? act_bound : ram.part[i]);
+    fprintf(out, ": the values alive together in any order of the steps, masks at one byte)\n");
     if (ram.flash)
         fprintf(out, "frozen weights: %ld bytes\n", ram.flash);
+    if (ram.initial)
+        fprintf(out, "initial weights: %ld bytes\n", ram.initial);
 }

@@ -328,6 +328,55 @@ const char *closest_name(const char *name, const char *const *cands, int n) {
     return best;
 }
 
+/* Whether s matches pattern pat, where `*` stands for any run of
+ * characters (dots too) and every other character for itself. */
+bool glob_match(const char *pat, const char *s) {
+    const char *star = NULL, *resume = NULL; /* the last star, and where its run ends so far */
+    while (*s) {
+        if (*pat == '*') {
+            star = pat++;
+            resume = s;
+        } else if (*pat == *s) {
+            pat++;
+            s++;
+        } else if (star) { /* the last star takes one more character */
+            pat = star + 1;
+            s = ++resume;
+        } else
+            return false;
+    }
+    while (*pat == '*')
+        pat++;
+    return !*pat;
+}
+
+/* The edit distance from s to the nearest string pattern pat matches:
+ * 0 when it matches, 1 for one character off. */
+int glob_distance(const char *pat, const char *s) {
+    size_t lp = strlen(pat), ls = strlen(s);
+    int *d = malloc(sizeof(int) * (lp + 1) * (ls + 1));
+    if (!d)
+        ICE("out of memory");
+#define D(i, j) d[(i) * (ls + 1) + (j)]
+    for (size_t j = 0; j <= ls; j++)
+        D(0, j) = (int)j;
+    for (size_t i = 1; i <= lp; i++) {
+        bool star = pat[i - 1] == '*';
+        D(i, 0) = D(i - 1, 0) + !star;
+        for (size_t j = 1; j <= ls; j++) {
+            int best = D(i - 1, j) + !star; /* skip the pattern's character (a star: matches nothing) */
+            int eat = D(i, j - 1) + !star;  /* one more of s: free for a star, else an insertion */
+            int sub = D(i - 1, j - 1) + !(star || pat[i - 1] == s[j - 1]);
+            best = eat < best ? eat : best;
+            D(i, j) = sub < best ? sub : best;
+        }
+    }
+    int result = D(lp, ls);
+#undef D
+    free(d);
+    return result;
+}
+
 /* A number for messages: the shortest form that reads back as the same
  * value, so 99999999 stays 99999999 (not %g's 1e+08) and 1e10 is 1e+10. */
 const char *num_str(double x) {
@@ -341,16 +390,26 @@ const char *num_str(double x) {
 }
 
 /* The text of a source line without its indentation, for comments in
- * generated code; "" when there is no such line. */
+ * generated code: at most 120 characters ("..." after them); "" when there
+ * is no such line. */
+static const char *source_line_prefix(const char *p, int len);
+
 const char *source_line(int line) {
     const char *p, *eol;
     if (!find_line(line, &p, &eol))
         return "";
     while (p < eol && (*p == ' ' || *p == '\t'))
         p++;
-    char *s = arena_alloc((size_t)(eol - p) + 1);
-    for (int i = 0; p + i < eol; i++) /* keep comments in generated C well-formed */
-        s[i] = (p[i] == '*' && p + i + 1 < eol && p[i + 1] == '/') || (unsigned char)p[i] < 32 ||
+    if (eol - p > 120) /* a comment per call: a 100,000-term line would be printed as often */
+        return arena_printf("%s...", source_line_prefix(p, 117));
+    return source_line_prefix(p, (int)(eol - p));
+}
+
+/* The first len characters at p, made safe inside a C comment. */
+static const char *source_line_prefix(const char *p, int len) {
+    char *s = arena_alloc((size_t)len + 1);
+    for (int i = 0; i < len; i++) /* keep comments in generated C well-formed */
+        s[i] = (p[i] == '*' && i + 1 < len && p[i + 1] == '/') || (unsigned char)p[i] < 32 ||
                (unsigned char)p[i] > 126 ? '?' : p[i];
     return s;
 }

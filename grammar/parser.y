@@ -48,7 +48,7 @@ static Node *call(Loc loc, const char *name, Node *args);
 %token MODEL "'model'" INPUT "'input'" TARGET "'target'" PARAM "'param'"
 %token OUTPUT "'output'" LOSS "'loss'" FREEZE "'freeze'" TRAIN "'train'"
 %token PIPE "'|>'"
-%token <str> IDENT "identifier" QNAME "qualified name" STRING "string"
+%token <str> IDENT "identifier" QNAME "qualified name" PATTERN "pattern" STRING "string"
 %token <num> NUM "number"
 
 %type <node> models model stmts stmt dims exprs expr primary call stage args arg names name
@@ -105,7 +105,7 @@ dims:
   | '[' ']'         { $$ = leaf(N_LIST, @1, NULL); }
   ;
 
-/* freeze's names: layers (fc1) or parameters (fc1.weight) */
+/* freeze's names: layers (fc1), parameters (fc1.weight) or patterns (features.*) */
 names:
     name                { $$ = $1; }
   | names ',' name      { $$ = append($1, $3); }
@@ -114,6 +114,7 @@ names:
 name:
     IDENT               { $$ = leaf(N_NAME, @1, $1); }
   | QNAME               { $$ = leaf(N_NAME, @1, $1); }
+  | PATTERN             { $$ = leaf(N_NAME, @1, $1); }
   ;
 
 /* setting: IDENT value ';' | IDENT '(' args ')' ';' | IDENT IDENT ':' value ';'

@@ -75,6 +75,7 @@
  * bit (NaN and -0 pass); any other function is applied lane by lane. */
 typedef float (*dnn_act)(float);
 static inline float dnn_relu(float x) { return x < 0.0f ? 0.0f : x; }
+static inline double dnn_relu_f64(double x) { return x < 0.0 ? 0.0 : x; } /* the double twin's (dnnc --main) */
 
 /* A maxpool window's "first maximum": y replaces top when it is larger or
  * NaN, so NaN wins and a tie keeps the earlier value (PyTorch's CPU

@@ -555,6 +555,94 @@ DNN_KERNEL void dnn_conv2d_pool_forward_rows(float *out, const float *inp, const
         }
 }
 
+/* ---- conv2d → relu → maxpool backward, the maxima found again -------------------------
+ * Training on the device (a fused update): the forward pass keeps neither
+ * the conv's output nor relu's (dnn_conv2d_pool_forward_plain pools them at
+ * once), so the backward pass recomputes them, a band of PK conv rows at a
+ * time, with the forward's arithmetic (bias, then c, ky, kx; relu), finds
+ * each window's first maximum as dnn_pool_backward_plain does, and gives
+ * it (0 + dout) · (y ≤ 0 ? 0 : 1): what maxpool's then relu's backward
+ * would store, zero elsewhere — into dconv (whole, for the conv's own
+ * backward) or, with dconv NULL, straight into dbias, summed in
+ * dnn_conv2d_backward_bias's order (a column over the samples, eight lanes
+ * over the positions, pairwise, then the tail). The same bits as the three
+ * backward steps, for one recomputed conv. Windows tile the conv output
+ * (stride PK, no padding). */
+
+/* Band py of filter f for one sample: rows py·PK .. py·PK + PK − 1 of relu(conv). */
+DNN_KERNEL void dnn_conv_relu_band(int PK, int OW, float band[PK][OW], const float *xs, const float *wf, float b, int py,
+                                   int C, int H, int W, int K, int S, int P) {
+    for (int wy = 0; wy < PK; wy++)
+        for (int ox = 0; ox < OW; ox++) {
+            const int oy = py * PK + wy;
+            float y = b;
+            for (int c = 0; c < C; c++)
+                for (int ky = 0; ky < K; ky++) {
+                    const int iy = oy * S - P + ky;
+                    if (iy < 0 || iy >= H)
+                        continue;
+                    for (int kx = 0; kx < K; kx++) {
+                        const int ix = ox * S - P + kx;
+                        if (ix >= 0 && ix < W)
+                            y += wf[(c * K + ky) * K + kx] * xs[(c * H + iy) * W + ix];
+                    }
+                }
+            band[wy][ox] = dnn_relu(y);
+        }
+}
+
+DNN_KERNEL void dnn_conv2d_relu_maxpool_backward(float *dconv, float *dbias, const float *dout, const float *inp,
+                                                 const float *weight, const float *bias, int n, int C, int H, int W,
+                                                 int F, int K, int S, int P, int PK) {
+    const int OH = (H + 2 * P - K) / S + 1, OW = (W + 2 * P - K) / S + 1, PH = OH / PK, PW = OW / PK;
+    const int NP = OH * OW, NP8 = NP / 8 * 8;
+    float band[PK][OW], col[PK][OW];
+    if (dconv)
+        memset(dconv, 0, sizeof(float) * (size_t)n * (size_t)F * (size_t)NP);
+    for (int f = 0; f < F; f++) {
+        float part[8] = {0}, tail[8] = {0};
+        for (int py = 0; py < PH; py++) {
+            memset(col, 0, sizeof col);
+            for (int s = 0; s < n; s++) {
+                dnn_conv_relu_band(PK, OW, band, inp + s * C * H * W, weight + f * C * K * K, bias ? bias[f] : 0.0f,
+                                   py, C, H, W, K, S, P);
+                for (int px = 0; px < PW; px++) {
+                    int best = -1;
+                    float top = -INFINITY;
+                    for (int wy = 0; wy < PK && top == top; wy++)
+                        for (int wx = 0; wx < PK && top == top; wx++) {
+                            const float y = band[wy][px * PK + wx];
+                            if (best < 0 || y > top || y != y) {
+                                top = y;
+                                best = wy * PK + wx;
+                            }
+                        }
+                    const float g = (0.0f + dout[((s * F + f) * PH + py) * PW + px]) * (top <= 0.0f ? 0.0f : 1.0f);
+                    const int wy = best / PK, ox = px * PK + best % PK;
+                    if (dconv)
+                        dconv[(s * F + f) * NP + (py * PK + wy) * OW + ox] = g;
+                    else
+                        col[wy][ox] += g;
+                }
+            }
+            for (int wy = 0; wy < PK && !dconv; wy++) /* the positions of the band, in order */
+                for (int ox = 0; ox < OW; ox++) {
+                    const int i = (py * PK + wy) * OW + ox;
+                    if (i < NP8)
+                        part[i % 8] += col[wy][ox];
+                    else
+                        tail[i - NP8] = col[wy][ox];
+                }
+        }
+        if (!dconv) { /* the rows past the last window add zeros */
+            float acc = ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
+            for (int i = NP8; i < NP; i++)
+                acc += tail[i - NP8];
+            dbias[f] = acc;
+        }
+    }
+}
+
 /* ---- the forward dispatchers ------------------------------------------------------------- */
 
 /* out = conv2d(inp): columns in the lanes, filters in the lanes, or the

@@ -269,6 +269,15 @@ DNN_KERNEL void dnn_dense_backward_weight(float *dweight, const float *dout, con
     dnn_outer(dweight, dout, inp, units, n, in, 1, units, in, in, 1, NULL);
 }
 
+/* Rows row .. row + rows − 1 of dnn_dense_backward_weight's result, in
+ * drows[rows][in]: the same bits, each element being its own sum. A fused
+ * update (training on the device) takes the gradient a block at a time,
+ * so the whole [units, in] gradient never needs RAM. */
+DNN_KERNEL void dnn_dense_backward_weight_rows(float *drows, const float *dout, const float *inp, int n, int in,
+                                               int units, int row, int rows) {
+    dnn_outer(drows, dout + row, inp, rows, n, in, 1, units, in, in, 1, NULL);
+}
+
 /* The weight gradient and SGD's step in one pass (backward plus update):
  * dweight as dnn_dense_backward_weight computes it, each block of it
  * applied to weight (and momentum_buffer, NULL without momentum) as soon

@@ -8,7 +8,7 @@
 #  3. dnnc --inference --embed-weights --emit=selftest: forward-only C with
 #     the weights as const arrays (flash) and the golden samples baked in;
 #  4. arm-none-eabi-gcc -Os for the Cortex-M4 (hard float) with startup.c,
-#     semihost.c and main.c, linked with the runtime's core alone
+#     semihost.c, print.c and main.c, linked with the runtime's core alone
 #     (libdnnrt_core.a, `make core` for the Cortex-M4); arm-none-eabi-size
 #     shows where the bytes go;
 #  5. qemu-system-arm -M mps2-an386 runs it: the classes and outputs are
@@ -40,11 +40,11 @@ flags="-mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16 -Os -ffunction
 # the runtime's freestanding core, the one library firmware links: $out/arm/libdnnrt_core.a
 make -s core CC=arm-none-eabi-gcc CFLAGS="$flags -Werror" BUILD=$out/arm
 arm="arm-none-eabi-gcc -std=c99 $flags -Wall -Wextra -Werror -Iruntime -I$out -Iexamples/firmware"
-for src in $out/$model.c examples/firmware/main.c examples/firmware/startup.c examples/firmware/semihost.c; do
+for src in $out/$model.c examples/firmware/main.c examples/firmware/print.c examples/firmware/startup.c examples/firmware/semihost.c; do
     $arm -DMODEL=$model -DMODEL_UC=$upper -D${upper}_SELFTEST_RTOL=0 -c "$src" -o "$out/$(basename "$src" .c).o"
 done
 $arm -nostartfiles -T examples/firmware/mps2-an386.ld -Wl,--gc-sections --specs=nano.specs \
-    $out/$model.o $out/main.o $out/startup.o $out/semihost.o -L$out/arm -ldnnrt_core -lm -o $out/$model.elf
+    $out/$model.o $out/main.o $out/print.o $out/startup.o $out/semihost.o -L$out/arm -ldnnrt_core -lm -o $out/$model.elf
 echo "== arm-none-eabi-size (the whole firmware; .text holds code and const weights)"
 arm-none-eabi-size $out/$model.elf
 echo "== the model's object, by section"

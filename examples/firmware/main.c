@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "print.h"
 #include "semihost.h"
 
 #define CAT_(a, b) a##_##b
@@ -20,53 +21,8 @@
 
 static M(model) model; /* all the RAM the network needs */
 
-/* ---- printing without printf ---- */
-static char line[256];
-static int at;
-
-static void put(const char *s) {
-    while (*s && at < (int)sizeof line - 1)
-        line[at++] = *s++;
-}
-
-static void put_uint(unsigned long v) {
-    char digits[24];
-    int n = 0;
-    do
-        digits[n++] = (char)('0' + v % 10);
-    while ((v /= 10) > 0);
-    while (n)
-        line[at < (int)sizeof line - 1 ? at++ : at] = digits[--n];
-}
-
-static void put_hex(uint32_t v) {
-    for (int shift = 28; shift >= 0; shift -= 4)
-        line[at < (int)sizeof line - 1 ? at++ : at] = "0123456789abcdef"[(v >> shift) & 15];
-}
-
-/* v with 6 decimals (|v| < 1e6), then its bits */
-static void put_float(float v) {
-    uint32_t bits;
-    memcpy(&bits, &v, 4);
-    if (v < 0) {
-        put("-");
-        v = -v;
-    }
-    unsigned long micro = (unsigned long)(v * 1e6f + 0.5f);
-    put_uint(micro / 1000000);
-    put(".");
-    for (unsigned long scale = 100000; scale; scale /= 10)
-        put_uint(micro / scale % 10);
-    put(" (");
-    put_hex(bits);
-    put(")");
-}
-
-static void flush(void) {
-    line[at++] = '\n';
-    line[at] = 0;
+void put_write(const char *line) {
     semihost_write(line);
-    at = 0;
 }
 
 int main(void) {
@@ -75,7 +31,7 @@ int main(void) {
     put(" bytes of RAM for the model, ");
     put_uint(sizeof M(weights));
     put(" bytes of weights in flash");
-    flush();
+    put_flush();
     M(init)(&model, 0);
     for (int s = 0; s < MU(SELFTEST_SAMPLES); s++) {
         float probs[MU(PROBS_SIZE)];
@@ -88,13 +44,13 @@ int main(void) {
         put_uint((unsigned long)s);
         put(": class ");
         put_uint((unsigned long)best);
-        flush();
+        put_flush();
         for (int k = 0; k < MU(PROBS_SIZE); k++) {
             put("  probs[");
             put_uint((unsigned long)k);
             put("] = ");
             put_float(probs[k]);
-            flush();
+            put_flush();
         }
     }
     float worst;
@@ -103,6 +59,6 @@ int main(void) {
     put_uint((unsigned long)bad);
     put(" values off, largest difference ");
     put_float(worst);
-    flush();
+    put_flush();
     return bad != 0;
 }

@@ -1,4 +1,4 @@
-/* semihost.c — the two semihosting calls the firmware uses: `bkpt 0xab`
+/* semihost.c — the semihosting calls the firmware uses: `bkpt 0xab`
  * with the operation in r0 and its argument in r1. */
 #include "semihost.h"
 
@@ -11,6 +11,11 @@ static int semihost_call(int op, const void *arg) {
 
 void semihost_write(const char *s) {
     semihost_call(0x04, s); /* SYS_WRITE0 */
+}
+
+int semihost_cmdline(char *buf, int size) {
+    int block[2] = {(int)buf, size};
+    return semihost_call(0x15, block); /* SYS_GET_CMDLINE */
 }
 
 void semihost_exit(int status) {

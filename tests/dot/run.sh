@@ -74,11 +74,16 @@ count() {
 }
 
 $dnnc --emit=dot models/lenet5.dnn >"$tmp/lenet.dot" 2>/dev/null
-# 2 input/target + 10 parameters + 12 layers + softmax + the loss's 12 steps;
-# the constant 0.0001 is folded into its multiplication; 41 edges between
-# them, one to the output and one to the loss
-count lenet5-values "$tmp/lenet.dot" '^    v[0-9]* \[' 37
-count lenet5-edges "$tmp/lenet.dot" ' -> ' 43
+# 2 input/target + 10 parameters + 12 layers + softmax + the loss's 4 steps
+# (cross_entropy, l2 over the five weights, the product, the sum); the
+# constant 0.0001 is folded into its multiplication; 33 edges between them,
+# one to the output and one to the loss
+count lenet5-values "$tmp/lenet.dot" '^    v[0-9]* \[' 29
+count lenet5-edges "$tmp/lenet.dot" ' -> ' 35
+# the penalty over five weights is one node, each weight an edge into it
+count lenet5-one-penalty "$tmp/lenet.dot" 'label="loss\\nl2(weights)\\nscalar"' 1
+penalty=$(sed -n 's/^ *\(v[0-9]*\) .*label="loss\\nl2(weights).*/\1/p' "$tmp/lenet.dot")
+count lenet5-penalty-edges "$tmp/lenet.dot" " -> $penalty;" 5
 expect lenet5-labels "$tmp/lenet.dot" \
     'label="model lenet5\n61,706 parameters"' \
     'shape=box, style="rounded,filled", fillcolor="#e3f2fd", label="features.0\nconv2d(filters=6, kernel=5, pad=2)\n[6, 28, 28]"' \
@@ -98,6 +103,9 @@ expect xor-backward "$tmp/xor.dot" 'subgraph cluster_backward' \
     'label="grad h.weight"' 'label="grad out.bias"'
 count xor-grad-stores "$tmp/xor.dot" 'label="grad ' 4
 count xor-gradient-flow "$tmp/xor.dot" 'color="#c62828"\]' 11
+# the penalty's gradient reads a folded constant (1 * 0.0001), shown as written
+$dnnc --emit=dot --backward models/lenet5.dnn >"$tmp/lenet-backward.dot" 2>/dev/null
+count lenet5-penalty-gradients "$tmp/lenet-backward.dot" 'label="loss\\nl2 gradient\\nw.r.t. [a-z0-9.]*weight\\ndy = 0.0001\\n' 5
 
 $dnnc --emit=dot tests/golden/cases/bn_conv.dnn >"$tmp/bn.dot" 2>/dev/null
 expect batchnorm-buffers "$tmp/bn.dot" \

@@ -24,15 +24,6 @@ extern uint32_t _bss_end[]; /* mps2-an386.ld: the stack grows down towards it */
 #define PAINT 0x5afec0deu
 #define PAINT_BYTES (256u * 1024u)
 
-/* SYS_GET_CMDLINE: the command line into buf, NUL-terminated */
-static int semihost_cmdline(char *buf, int size) {
-    int block[2] = {(int)buf, size};
-    register int r0 __asm__("r0") = 0x15;
-    register const void *r1 __asm__("r1") = block;
-    __asm__ volatile("bkpt 0xab" : "+r"(r0) : "r"(r1) : "memory");
-    return r0;
-}
-
 /* the command line's last word as a number; -1 unless it is all digits */
 static long reps_from_cmdline(void) {
     char line[128];

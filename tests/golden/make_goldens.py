@@ -82,7 +82,7 @@ def check_fd(name, m, x, y, grads):
     within one step of the data. Train mode, as the gradients are."""
     atol, rtol = getattr(m, "fd_tol", (1e-4, 1e-3))
     with torch.no_grad():
-        for (pname, p), g in zip(m.named_parameters(), grads):
+        for (pname, p), g in zip(trainable(m), grads):
             flat, gflat = p.view(-1), g.view(-1)
             for i in fd_indices(flat.numel()):
                 w = flat[i].item()
@@ -108,7 +108,7 @@ def fd_ok(name, m, spec, x, y, last):
     x64 = x.double()
     y64 = y if spec["classes"] else y.double()
     loss = m64.run(x64, y64)[1]
-    grads = torch.autograd.grad(loss, list(m64.parameters()))
+    grads = torch.autograd.grad(loss, [p for _, p in trainable(m64)])
     try:
         check_fd(name, m64, x64, y64, grads)
     except RuntimeError:
@@ -116,6 +116,12 @@ def fd_ok(name, m, spec, x, y, last):
             raise
         return False
     return True
+
+
+def trainable(m):
+    """(name, parameter) of the parameters that train: not frozen (a twin of
+    a model with `freeze` sets requires_grad False on the frozen ones)."""
+    return [(k, p) for k, p in m.named_parameters() if p.requires_grad]
 
 
 def f32(t):
@@ -169,10 +175,11 @@ def make_case(name):
     init = copy.deepcopy(m.state_dict())
     x64 = x.double()
     y64 = y if spec["classes"] else y.double()
-    names = [k for k, _ in m.named_parameters()]
-    params = list(m.parameters())
+    names = [k for k, _ in trainable(m)]
+    params = [p for _, p in trainable(m)]
     bufs = [k for k, _ in m.named_buffers()]
-    state = lambda prefix: [(prefix + k, f32(m.state_dict()[k])) for k in bufs]
+    frozen = [k for k, p in m.named_parameters() if not p.requires_grad]
+    state = lambda prefix, keys=bufs: [(prefix + k, f32(m.state_dict()[k])) for k in keys]
 
     m.eval()
     with torch.no_grad():
@@ -193,12 +200,12 @@ def make_case(name):
     m.train()
     loss = m.run(x64, y64)[1]
     grads = torch.autograd.grad(loss, params)
-    state1 = state("state1.")
+    state1 = state("state1.", frozen + bufs)   # the harness checks every non-trainable tensor there
     m.load_state_dict(init)
     half = max(1, spec["batch"] // 2)
     part_loss = m.run(x64[:half], y64[:half])[1]
     part_grads = torch.autograd.grad(part_loss, params)
-    part_state1 = state("partial.state1.")
+    part_state1 = state("partial.state1.", frozen + bufs)
     m.load_state_dict(init)
 
     opt = make_optimizer(spec, params)
@@ -221,7 +228,7 @@ def make_case(name):
     golden += [("partial.grad." + n, f32(g)) for n, g in zip(names, part_grads)]
     golden += part_state1
     golden += [("traj.loss", f32(torch.tensor(traj_loss, dtype=torch.float64)))]
-    golden += [("traj." + n, f32(p)) for n, p in zip(names, params)]
+    golden += [("traj." + n, f32(p)) for n, p in m.named_parameters()]   # the frozen ones too
     golden += state("traj.")
     if spec["schedule"] and spec["schedule"][0] == "cosine":   # PyTorch's float behaviour, bit for bit
         a = spec["schedule"][1]

@@ -45,6 +45,23 @@ vector_variant() {
     fi
 }
 
+# device_variant: a case with frozen parameters again as training code for
+# firmware (--embed-weights without --inference: the frozen weights const,
+# in flash, the update fused into the backward pass), as CASE.device: the
+# forward pass, the eval loss and the 20 steps against PyTorch's (harness.c's
+# DEVICE checks).
+device_variant() {
+    if ! timeout 30 "$DNNC" --embed-weights "$g/data/$c.weights.safetensors" "$dnn" -o "$t/$c.device.c" >"$t/$c.err" 2>&1 ||
+        ! $CC -std=c99 -O1 -Wall -Wextra -Wpedantic -Werror -Iruntime -I"$t" -DMODEL="$c" -DMODEL_UC="$uc" \
+            -DCLASS_TARGET=$class -DDEVICE=1 $GOLDEN_FLAGS -include "$t/$c.device.h" $h "$t/$c.device.c" build/libdnnrt.a \
+            -lm -o "$t/$c.device" >>"$t/$c.err" 2>&1; then
+        echo "FAIL $s/$c.device compile: $(first_error "$t/$c.err")"
+        return
+    fi
+    timeout 30 "$t/$c.device" "$g/data/$c.golden.safetensors" "$g/data/$c.weights.safetensors" |
+        sed "s#^\([A-Z]*\) $s/$c #\1 $s/$c.device #"
+}
+
 # one CASE TMP: compiles and runs one case's harness.
 one() {
     c=$1 t=$2 dnn=$g/cases/$1.dnn
@@ -81,6 +98,9 @@ one() {
     # DNN_V8 with AVX2 and FMA as CASE.avx, DNN_V8X2 with AVX-512F as CASE.avx512.
     vector_variant avx "-mavx2 -mfma" "avx2 fma"
     vector_variant avx512 "-mavx512f -mavx2 -mfma" "avx512f avx2 fma"
+    if grep -q '^ *freeze ' "$dnn"; then
+        device_variant
+    fi
     # DNN_V8X2 adds the same products in the same order as DNN_V8: the trained
     # weights and the outputs after training must be the same bits.
     if [ -f "$t/$c.avx512.out.f32" ]; then

@@ -715,6 +715,78 @@ def bn_adjust(bn, count):
     bn.num_batches_tracked.fill_(count)
 
 
+@twin("freeze_conv")
+class FreezeConv(Twin):
+    """freeze features.*: the features' parameters do not require grad."""
+    def __init__(self):
+        super().__init__()
+        self.features = pipe(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(4, 6, 3), nn.Tanh(),
+                             nn.MaxPool2d(2))
+        self.out = pipe(nn.Flatten(), nn.Linear(6, 8), nn.ReLU(), nn.Linear(8, 3))
+        self.features.requires_grad_(False)
+
+    def run(self, x, y):
+        h = self.out[1](self.out[0](self.features(x)))
+        out = self.out[3](F.relu(h))
+        return out, F.cross_entropy(out, y.long()), [h]
+
+
+@twin("freeze_tinytl")
+class FreezeTinyTL(Twin):
+    """freeze features.*.weight, out.1.weight: the biases and the last layer train."""
+    def __init__(self):
+        super().__init__()
+        self.features = pipe(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(4, 6, 3), nn.ReLU(),
+                             nn.MaxPool2d(2))
+        self.out = pipe(nn.Flatten(), nn.Linear(24, 10), nn.ReLU(), nn.Linear(10, 4))
+        for layer in (self.features[0], self.features[3], self.out[1]):
+            layer.weight.requires_grad_(False)
+
+    def run(self, x, y):
+        c1 = self.features[0](x)
+        c2 = self.features[3](F.max_pool2d(F.relu(c1), 2))
+        h = self.out[1](self.out[0](F.max_pool2d(F.relu(c2), 2)))
+        out = self.out[3](F.relu(h))
+        return out, F.cross_entropy(out, y.long()), [h]
+
+
+@twin("freeze_head")
+class FreezeHead(Twin):
+    """freeze features.*: the classifier trains with Adam."""
+    def __init__(self):
+        super().__init__()
+        self.features = pipe(nn.Conv2d(1, 3, 3), nn.ReLU(), nn.MaxPool2d(2))
+        self.out = pipe(nn.Flatten(), nn.Linear(27, 16), nn.ReLU(), nn.Linear(16, 3))
+        self.features.requires_grad_(False)
+
+    def run(self, x, y):
+        h = self.out[1](self.out[0](self.features(x)))
+        out = self.out[3](F.relu(h))
+        return out, F.cross_entropy(out, y.long()), [h]
+
+
+@twin("freeze_bn")
+class FreezeBn(Twin):
+    """freeze out.1.*: the batchnorm is held in eval mode, its parameters
+    do not require grad."""
+    def __init__(self):
+        super().__init__()
+        self.out = pipe(nn.Linear(4, 6), nn.BatchNorm1d(6), nn.Tanh(), nn.Linear(6, 2))
+        self.out[1].requires_grad_(False)
+
+    def adjust(self):
+        bn_adjust(self.out[1], 7)
+
+    def train(self, mode=True):
+        super().train(mode)
+        self.out[1].eval()
+        return self
+
+    def run(self, x, y):
+        out = self.out(x)
+        return out, F.mse_loss(out, y), []
+
+
 @twin("conv_basic")
 class ConvBasic(Twin):
     def __init__(self):

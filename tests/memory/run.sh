@@ -3,7 +3,8 @@
 # prints it: the figures of models/mlp.dnn and models/lenet5.dnn pinned
 # (expected.txt), training and --inference; for every model and golden case
 # the arena within 1.1x of the lower bound (the most floats alive at once),
-# the bound at most the no-reuse layout, and the generated header's act[] the size the
+# the bound at most the no-reuse layout, the report's RAM lower bound (from
+# the steps alone, not the plan) at most the plan's RAM and activations, and the generated header's act[] the size the
 # report gives; and the report's "RAM of the model" equal to sizeof(NAME_model),
 # part by part (below). (That every layout computes the right numbers is the
 # golden suite's job: it runs each case's forward, loss, backward and steps.)
@@ -38,6 +39,13 @@ for f in models/*.dnn tests/golden/cases/*.dnn "$tmp/deep.dnn"; do
         act=$(num "$1") bound=$(num "$2") naive=$(num "$3")
         if [ $((act * 10)) -gt $((bound * 11)) ] || [ "$bound" -gt "$act" ] || [ "$bound" -gt "$naive" ]; then
             fail "$name.$mode.bound" "arena $act bytes, lower bound $bound, no reuse $naive"
+            continue
+        fi
+        ram=$(build/dnnc $flag --emit=report "$f" 2>/dev/null | sed -n 's/^RAM of the model: \([0-9]*\) bytes$/\1/p')
+        low=$(build/dnnc $flag --emit=report "$f" 2>/dev/null | sed -n 's/^RAM lower bound: \([0-9]*\) bytes (.* activations \([0-9]*\):.*/\1 \2/p')
+        set -- $low
+        if [ -z "$low" ] || [ "$1" -gt "$ram" ] || [ "$2" -gt "$act" ]; then
+            fail "$name.$mode.ram_bound" "RAM lower bound '$low' (total, activations) above the plan's $ram B (activations $act)"
             continue
         fi
         build/dnnc $flag "$f" -o "$tmp/$name.c" 2>/dev/null

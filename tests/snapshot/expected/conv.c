@@ -47,38 +47,9 @@ static void conv_loss_cross_entropy_forward(float *out, const float *inp, const 
     /* 15 lines */
 }
 /* loss: conv.dnn:8 l2(weights)
- * features_0_weight [3, 1, 3, 3] → out [] */
-static void conv_loss_l2_forward(float *out, const float *features_0_weight) {
-    float part[8] = {0};
-    for (int i = 0; i < 24; i += 8)
-        for (int k = 0; k < 8; k++) {
-            const float x = features_0_weight[i + k];
-            part[k] += x * x;
-        }
-    float acc = ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
-    for (int i = 24; i < 27; i++) {
-        const float x = features_0_weight[i];
-        acc += x * x;
-    }
-    out[0] = acc;
-}
-/* loss: conv.dnn:8 l2(weights)
- * logits_1_weight [4, 48] → out [] */
-static void conv_loss_l2_forward_2(float *out, const float *logits_1_weight) {
-    float part[8] = {0};
-    for (int i = 0; i < 192; i += 8)
-        for (int k = 0; k < 8; k++) {
-            const float x = logits_1_weight[i + k];
-            part[k] += x * x;
-        }
-    float acc = ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
-    out[0] = acc;
-}
-/* loss: conv.dnn:8 l2(weights)
- * inp1 [], inp2 [] → out [] */
-static void conv_loss_add_forward(float *out, const float *inp1, const float *inp2) {
-    for (int i = 0; i < 1; i++)
-        out[i] = inp1[i] + inp2[i];
+ * features_0_weight [3, 1, 3, 3], logits_1_weight [4, 48] → out [] */
+static void conv_loss_l2_forward(float *out, const float *features_0_weight, const float *logits_1_weight) {
+    /* 20 lines */
 }
 /* loss: conv.dnn:8 loss cross_entropy(logits, label) + 1e-4 * l2(weights);
  * inp2 [] → out [] */
@@ -86,26 +57,26 @@ static void conv_loss_mul_forward(float *out, const float *inp2) {
     for (int i = 0; i < 1; i++)
         out[i] = 9.99999975e-05f * inp2[i];
 }
-/* t: mul in the backward pass, for conv.dnn:8 loss cross_entropy(logits, label) + 1e-4 * l2(weights);
- * → out [] */
-static void conv_t_mul(float *out) {
+/* loss: conv.dnn:8 loss cross_entropy(logits, label) + 1e-4 * l2(weights);
+ * inp1 [], inp2 [] → out [] */
+static void conv_loss_add_forward(float *out, const float *inp1, const float *inp2) {
     for (int i = 0; i < 1; i++)
-        out[i] = 1.0f * 9.99999975e-05f;
+        out[i] = inp1[i] + inp2[i];
 }
 /* the gradients of loss: conv.dnn:8 l2(weights)
- * dout [], logits_1_weight [4, 48] → dlogits_1_weight [4, 48] */
-static void conv_loss_l2_backward(float *dlogits_1_weight, const float *dout, const float *logits_1_weight) {
-    for (int i = 0; i < 192; i++) {
-        const float x = logits_1_weight[i];
-        dlogits_1_weight[i] = dout[0] * (2.0f * x);
+ * dout [], features_0_weight [3, 1, 3, 3], logits_1_weight [4, 48] → dfeatures_0_weight [3, 1, 3, 3], dlogits_1_weight [4, 48] */
+static void conv_loss_l2_backward(float *dfeatures_0_weight, float *dlogits_1_weight, const float *dout, const float *features_0_weight, const float *logits_1_weight) {
+    {
+        for (int i = 0; i < 27; i++) {
+            const float x = features_0_weight[i];
+            dfeatures_0_weight[i] = dout[0] * (2.0f * x);
+        }
     }
-}
-/* the gradients of loss: conv.dnn:8 l2(weights)
- * dout [], features_0_weight [3, 1, 3, 3] → dfeatures_0_weight [3, 1, 3, 3] */
-static void conv_loss_l2_backward_2(float *dfeatures_0_weight, const float *dout, const float *features_0_weight) {
-    for (int i = 0; i < 27; i++) {
-        const float x = features_0_weight[i];
-        dfeatures_0_weight[i] = dout[0] * (2.0f * x);
+    {
+        for (int i = 0; i < 192; i++) {
+            const float x = logits_1_weight[i];
+            dlogits_1_weight[i] = dout[0] * (2.0f * x);
+        }
     }
 }
 /* the gradients of loss: conv.dnn:8 cross_entropy(logits, label)
@@ -132,11 +103,11 @@ static void conv_features_2_maxpool_backward(float *dinp, const float *dout, con
     dnn_pool_backward(dinp, dout, inp, out, n, 3, 8, 8, 2, 2, 0, 1);
 }
 /* the gradients of features.1: conv.dnn:5 relu
- * dout [3, 8, 8], inp [3, 8, 8] → dinp [3, 8, 8] */
-static void conv_features_1_relu_backward(float *dinp, const float *dout, const float *inp, int n) {
+ * dout [3, 8, 8], out [3, 8, 8] → dinp [3, 8, 8] */
+static void conv_features_1_relu_backward(float *dinp, const float *dout, const float *out, int n) {
     for (int i = 0; i < n * 192; i++) {
-        const float x = inp[i];
-        dinp[i] = dout[i] * (x <= 0.0f ? 0.0f : 1.0f);
+        const float y = out[i];
+        dinp[i] = dout[i] * (y <= 0.0f ? 0.0f : 1.0f);
     }
 }
 /* the gradients of features.0: conv.dnn:5 conv2d(3, kernel = 3, pad = 1)
@@ -151,7 +122,8 @@ static void conv_dfeatures_0_weight_add(float *out, const float *inp1, const flo
     for (int i = 0; i < 27; i++)
         out[i] = inp1[i] + inp2[i];
 }
-static const float conv_c19[1] = {1.0f};
+static const float conv_c18[1] = {9.99999975e-05f};
+static const float conv_c17[1] = {1.0f};
 const dnn_tensor_info conv_tensors[CONV_NUM_TENSORS] = {
     {"features.0.weight", 4, {3, 1, 3, 3}, 27, 1},
     {"features.0.bias", 1, {3, 0, 0, 0}, 3, 1},
@@ -247,12 +219,12 @@ void conv_forward(conv_model *m, const float *image, float *probs, int n) {
     float *features_0 = m->act + 0; /* [n, 3, 8, 8] */
     const float *features_0_weight = m->params + 0; /* [3, 1, 3, 3] */
     const float *features_0_bias = m->params + 27; /* [3] */
-    float *features_1 = m->act + 384; /* [n, 3, 8, 8] */
-    float *features = m->act + 1152; /* [n, 3, 4, 4] */
-    float *logits = m->act + 1563; /* [n, 4] */
+    float *features_1 = m->act + 0; /* [n, 3, 8, 8] */
+    float *features = m->act + 768; /* [n, 3, 4, 4] */
+    float *logits = m->act + 1179; /* [n, 4] */
     const float *logits_1_weight = m->params + 30; /* [4, 48] */
     const float *logits_1_bias = m->params + 222; /* [4] */
-    float *probs_softmax = m->act + 768; /* [n, 4] */
+    float *probs_softmax = m->act + 384; /* [n, 4] */
     m->training = 0;
     conv_features_0_conv2d_forward(features_0, image, features_0_weight, features_0_bias, n); /* conv.dnn:5 conv2d(3, kernel = 3, pad = 1) */
     conv_features_1_relu_forward(features_1, features_0, n); /* conv.dnn:5 relu */
@@ -267,29 +239,25 @@ float conv_loss(conv_model *m, const float *image, const int32_t *label, int n) 
     float *features_0 = m->act + 0; /* [n, 3, 8, 8] */
     const float *features_0_weight = m->params + 0; /* [3, 1, 3, 3] */
     const float *features_0_bias = m->params + 27; /* [3] */
-    float *features_1 = m->act + 384; /* [n, 3, 8, 8] */
-    float *features = m->act + 1152; /* [n, 3, 4, 4] */
-    float *logits = m->act + 1563; /* [n, 4] */
+    float *features_1 = m->act + 0; /* [n, 3, 8, 8] */
+    float *features = m->act + 768; /* [n, 3, 4, 4] */
+    float *logits = m->act + 1179; /* [n, 4] */
     const float *logits_1_weight = m->params + 30; /* [4, 48] */
     const float *logits_1_bias = m->params + 222; /* [4] */
-    float *loss_cross_entropy = m->act + 960; /* [] */
-    float *loss_l2 = m->act + 961; /* [] */
-    float *loss_2 = m->act + 962; /* [] */
-    float *loss_add = m->act + 776; /* [] */
-    float *loss_mul = m->act + 777; /* [] */
-    float *loss_3 = m->act + 1571; /* [] */
+    float *loss_cross_entropy = m->act + 392; /* [] */
+    float *loss_l2 = m->act + 393; /* [] */
+    float *loss_mul = m->act + 394; /* [] */
+    float *loss_add = m->act + 1187; /* [] */
     m->training = 0;
     conv_features_0_conv2d_forward(features_0, image, features_0_weight, features_0_bias, n); /* conv.dnn:5 conv2d(3, kernel = 3, pad = 1) */
     conv_features_1_relu_forward(features_1, features_0, n); /* conv.dnn:5 relu */
     conv_features_2_maxpool_forward(features, features_1, n); /* conv.dnn:5 maxpool(2) */
     conv_logits_1_dense_forward(logits, features, logits_1_weight, logits_1_bias, n); /* conv.dnn:6 dense(4) */
     conv_loss_cross_entropy_forward(loss_cross_entropy, logits, label, n); /* conv.dnn:8 cross_entropy(logits, label) */
-    conv_loss_l2_forward(loss_l2, features_0_weight); /* conv.dnn:8 l2(weights) */
-    conv_loss_l2_forward_2(loss_2, logits_1_weight); /* conv.dnn:8 l2(weights) */
-    conv_loss_add_forward(loss_add, loss_l2, loss_2); /* conv.dnn:8 l2(weights) */
-    conv_loss_mul_forward(loss_mul, loss_add); /* conv.dnn:8 loss cross_entropy(logits, label) + 1e-4 * l2(weights); */
-    conv_loss_add_forward(loss_3, loss_cross_entropy, loss_mul); /* conv.dnn:8 loss cross_entropy(logits, label) + 1e-4 * l2(weights); */
-    return loss_3[0];
+    conv_loss_l2_forward(loss_l2, features_0_weight, logits_1_weight); /* conv.dnn:8 l2(weights) */
+    conv_loss_mul_forward(loss_mul, loss_l2); /* conv.dnn:8 loss cross_entropy(logits, label) + 1e-4 * l2(weights); */
+    conv_loss_add_forward(loss_add, loss_cross_entropy, loss_mul); /* conv.dnn:8 loss cross_entropy(logits, label) + 1e-4 * l2(weights); */
+    return loss_add[0];
 }
 float conv_backward(conv_model *m, const float *image, const int32_t *label, int n) {
     if (n < 1 || n > CONV_BATCH)
@@ -297,28 +265,25 @@ float conv_backward(conv_model *m, const float *image, const int32_t *label, int
     float *features_0 = m->act + 0; /* [n, 3, 8, 8] */
     const float *features_0_weight = m->params + 0; /* [3, 1, 3, 3] */
     const float *features_0_bias = m->params + 27; /* [3] */
-    float *features_1 = m->act + 384; /* [n, 3, 8, 8] */
-    float *features = m->act + 1152; /* [n, 3, 4, 4] */
-    float *logits = m->act + 1563; /* [n, 4] */
+    float *features_1 = m->act + 0; /* [n, 3, 8, 8] */
+    float *features = m->act + 768; /* [n, 3, 4, 4] */
+    float *logits = m->act + 1179; /* [n, 4] */
     const float *logits_1_weight = m->params + 30; /* [4, 48] */
     const float *logits_1_bias = m->params + 222; /* [4] */
-    float *loss_cross_entropy = m->act + 960; /* [] */
-    float *loss_l2 = m->act + 961; /* [] */
-    float *loss_2 = m->act + 962; /* [] */
-    float *loss_add = m->act + 776; /* [] */
-    float *loss_mul = m->act + 777; /* [] */
-    float *loss_3 = m->act + 1571; /* [] */
-    float *t = m->act + 963; /* [] */
-    float *dlogits_1_weight_2 = m->act + 768; /* [4, 48] */
-    float *dfeatures_0_weight_2 = m->act + 1536; /* [3, 1, 3, 3] */
-    float *dlogits = m->act + 1344; /* [n, 4] */
-    float *dlogits_0 = m->act + 1248; /* [n, 48] */
-    float *dlogits_1_weight_3 = m->act + 960; /* [4, 48] */
+    float *loss_cross_entropy = m->act + 392; /* [] */
+    float *loss_l2 = m->act + 393; /* [] */
+    float *loss_mul = m->act + 394; /* [] */
+    float *loss_add = m->act + 1187; /* [] */
+    float *dfeatures_0_weight_2 = m->act + 1152; /* [3, 1, 3, 3] */
+    float *dlogits_1_weight_2 = m->act + 384; /* [4, 48] */
+    float *dlogits = m->act + 960; /* [n, 4] */
+    float *dlogits_0 = m->act + 864; /* [n, 48] */
+    float *dlogits_1_weight_3 = m->act + 576; /* [4, 48] */
     float *dlogits_1_bias = m->grads + 222; /* [4] */
     float *dlogits_1_weight = m->grads + 30; /* [4, 48] */
-    float *dfeatures_1 = m->act + 768; /* [n, 3, 8, 8] */
-    float *dfeatures_0 = m->act + 1152; /* [n, 3, 8, 8] */
-    float *dfeatures_0_weight_3 = m->act + 384; /* [3, 1, 3, 3] */
+    float *dfeatures_1 = m->act + 384; /* [n, 3, 8, 8] */
+    float *dfeatures_0 = m->act + 768; /* [n, 3, 8, 8] */
+    float *dfeatures_0_weight_3 = m->act + 0; /* [3, 1, 3, 3] */
     float *dfeatures_0_bias = m->grads + 27; /* [3] */
     float *dfeatures_0_weight = m->grads + 0; /* [3, 1, 3, 3] */
     m->training = 1;
@@ -327,24 +292,20 @@ float conv_backward(conv_model *m, const float *image, const int32_t *label, int
     conv_features_2_maxpool_forward(features, features_1, n); /* conv.dnn:5 maxpool(2) */
     conv_logits_1_dense_forward(logits, features, logits_1_weight, logits_1_bias, n); /* conv.dnn:6 dense(4) */
     conv_loss_cross_entropy_forward(loss_cross_entropy, logits, label, n); /* conv.dnn:8 cross_entropy(logits, label) */
-    conv_loss_l2_forward(loss_l2, features_0_weight); /* conv.dnn:8 l2(weights) */
-    conv_loss_l2_forward_2(loss_2, logits_1_weight); /* conv.dnn:8 l2(weights) */
-    conv_loss_add_forward(loss_add, loss_l2, loss_2); /* conv.dnn:8 l2(weights) */
-    conv_loss_mul_forward(loss_mul, loss_add); /* conv.dnn:8 loss cross_entropy(logits, label) + 1e-4 * l2(weights); */
-    conv_loss_add_forward(loss_3, loss_cross_entropy, loss_mul); /* conv.dnn:8 loss cross_entropy(logits, label) + 1e-4 * l2(weights); */
+    conv_loss_l2_forward(loss_l2, features_0_weight, logits_1_weight); /* conv.dnn:8 l2(weights) */
+    conv_loss_mul_forward(loss_mul, loss_l2); /* conv.dnn:8 loss cross_entropy(logits, label) + 1e-4 * l2(weights); */
+    conv_loss_add_forward(loss_add, loss_cross_entropy, loss_mul); /* conv.dnn:8 loss cross_entropy(logits, label) + 1e-4 * l2(weights); */
     /* backward */
-    conv_t_mul(t); /* conv.dnn:8 loss cross_entropy(logits, label) + 1e-4 * l2(weights); */
-    conv_loss_l2_backward(dlogits_1_weight_2, t, logits_1_weight); /* conv.dnn:8 l2(weights) */
-    conv_loss_l2_backward_2(dfeatures_0_weight_2, t, features_0_weight); /* conv.dnn:8 l2(weights) */
-    conv_loss_cross_entropy_backward(dlogits, conv_c19, logits, label, n); /* conv.dnn:8 cross_entropy(logits, label) */
+    conv_loss_l2_backward(dfeatures_0_weight_2, dlogits_1_weight_2, conv_c18, features_0_weight, logits_1_weight); /* conv.dnn:8 l2(weights) */
+    conv_loss_cross_entropy_backward(dlogits, conv_c17, logits, label, n); /* conv.dnn:8 cross_entropy(logits, label) */
     conv_logits_1_dense_backward(dlogits_0, dlogits_1_weight_3, dlogits_1_bias, dlogits, features, logits_1_weight, n); /* conv.dnn:6 dense(4) */
     conv_dlogits_1_weight_add(dlogits_1_weight, dlogits_1_weight_2, dlogits_1_weight_3); /* conv.dnn:6 dense(4) */
     conv_features_2_maxpool_backward(dfeatures_1, dlogits_0, features_1, features, n); /* conv.dnn:5 maxpool(2) */
-    conv_features_1_relu_backward(dfeatures_0, dfeatures_1, features_0, n); /* conv.dnn:5 relu */
+    conv_features_1_relu_backward(dfeatures_0, dfeatures_1, features_1, n); /* conv.dnn:5 relu */
     conv_features_0_conv2d_backward(dfeatures_0_weight_3, dfeatures_0_bias, dfeatures_0, image, n); /* conv.dnn:5 conv2d(3, kernel = 3, pad = 1) */
     conv_dfeatures_0_weight_add(dfeatures_0_weight, dfeatures_0_weight_2, dfeatures_0_weight_3); /* conv.dnn:5 conv2d(3, kernel = 3, pad = 1) */
     m->training = 0;
-    return loss_3[0];
+    return loss_add[0];
 }
 float conv_train_step(conv_model *m, const float *image, const int32_t *label, int n) {
     const float loss = conv_backward(m, image, label, n);

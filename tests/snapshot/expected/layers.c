@@ -75,11 +75,11 @@ static void layers_h_3_dropout_backward(float *dinp, const float *dout, const fl
     for (int i = 0; i < n * 8; i++) dinp[i] = dout[i] * mask[i];
 }
 /* the gradients of h.2: layers.dnn:5 relu
- * dout [8], inp [8] → dinp [8] */
-static void layers_h_2_relu_backward(float *dinp, const float *dout, const float *inp, int n) {
+ * dout [8], out [8] → dinp [8] */
+static void layers_h_2_relu_backward(float *dinp, const float *dout, const float *out, int n) {
     for (int i = 0; i < n * 8; i++) {
-        const float x = inp[i];
-        dinp[i] = dout[i] * (x <= 0.0f ? 0.0f : 1.0f);
+        const float y = out[i];
+        dinp[i] = dout[i] * (y <= 0.0f ? 0.0f : 1.0f);
     }
 }
 /* the gradients of h.1: layers.dnn:5 batchnorm
@@ -195,9 +195,9 @@ void layers_forward(layers_model *m, const float *x, float *y, int n) {
     const float *h_1_running_mean = m->params + 90; /* [8] */
     const float *h_1_running_var = m->params + 98; /* [8] */
     const float *h_1_num_batches_tracked = m->params + 106; /* [] */
-    float *h_2 = m->act + 128; /* [n, 8] */
+    float *h_2 = m->act + 96; /* [n, 8] */
     float *h = m->act + 0; /* [n, 8] */
-    float *y_dense = m->act + 224; /* [n, 2] */
+    float *y_dense = m->act + 192; /* [n, 2] */
     const float *y_weight = m->params + 72; /* [2, 8] */
     const float *y_bias = m->params + 88; /* [2] */
     m->training = 0;
@@ -220,9 +220,9 @@ void layers_forward_mc(layers_model *m, const float *x, float *y, int n) {
     const float *h_1_running_mean = m->params + 90; /* [8] */
     const float *h_1_running_var = m->params + 98; /* [8] */
     const float *h_1_num_batches_tracked = m->params + 106; /* [] */
-    float *h_2 = m->act + 128; /* [n, 8] */
+    float *h_2 = m->act + 96; /* [n, 8] */
     float *h = m->act + 0; /* [n, 8] */
-    float *y_dense = m->act + 224; /* [n, 2] */
+    float *y_dense = m->act + 192; /* [n, 2] */
     const float *y_weight = m->params + 72; /* [2, 8] */
     const float *y_bias = m->params + 88; /* [2] */
     m->training = 2;
@@ -246,12 +246,12 @@ float layers_loss(layers_model *m, const float *x, const float *t, int n) {
     const float *h_1_running_mean = m->params + 90; /* [8] */
     const float *h_1_running_var = m->params + 98; /* [8] */
     const float *h_1_num_batches_tracked = m->params + 106; /* [] */
-    float *h_2 = m->act + 128; /* [n, 8] */
+    float *h_2 = m->act + 96; /* [n, 8] */
     float *h = m->act + 0; /* [n, 8] */
-    float *y_dense = m->act + 224; /* [n, 2] */
+    float *y_dense = m->act + 192; /* [n, 2] */
     const float *y_weight = m->params + 72; /* [2, 8] */
     const float *y_bias = m->params + 88; /* [2] */
-    float *loss_mse = m->act + 232; /* [] */
+    float *loss_mse = m->act + 200; /* [] */
     m->training = 0;
     layers_h_0_dense_forward(h_0, x, h_0_weight, h_0_bias, n); /* layers.dnn:5 dense(8) */
     layers_h_1_batchnorm_forward(h_1, h_0, h_1_weight, h_1_bias, h_1_running_mean, h_1_running_var, h_1_num_batches_tracked, m->training == 1, n); /* layers.dnn:5 batchnorm */
@@ -275,17 +275,17 @@ float layers_backward(layers_model *m, const float *x, const float *t, int n) {
     const float *h_1_running_mean = m->params + 90; /* [8] */
     const float *h_1_running_var = m->params + 98; /* [8] */
     const float *h_1_num_batches_tracked = m->params + 106; /* [] */
-    float *h_2 = m->act + 128; /* [n, 8] */
+    float *h_2 = m->act + 96; /* [n, 8] */
     float *h = m->act + 0; /* [n, 8] */
-    float *y_dense = m->act + 224; /* [n, 2] */
+    float *y_dense = m->act + 192; /* [n, 2] */
     const float *y_weight = m->params + 72; /* [2, 8] */
     const float *y_bias = m->params + 88; /* [2] */
-    float *loss_mse = m->act + 232; /* [] */
-    float *dy_dense = m->act + 192; /* [n, 2] */
-    float *dh = m->act + 160; /* [n, 8] */
+    float *loss_mse = m->act + 200; /* [] */
+    float *dy_dense = m->act + 160; /* [n, 2] */
+    float *dh = m->act + 128; /* [n, 8] */
     float *dy_weight = m->grads + 72; /* [2, 8] */
     float *dy_bias = m->grads + 88; /* [2] */
-    float *dh_2 = m->act + 192; /* [n, 8] */
+    float *dh_2 = m->act + 160; /* [n, 8] */
     float *dh_1 = m->act + 0; /* [n, 8] */
     float *dh_0 = m->act + 32; /* [n, 8] */
     float *dh_1_weight = m->grads + 56; /* [8] */
@@ -303,7 +303,7 @@ float layers_backward(layers_model *m, const float *x, const float *t, int n) {
     layers_loss_mse_backward(dy_dense, layers_c17, y_dense, t, n); /* layers.dnn:7 mse(y, t) */
     layers_y_dense_backward(dh, dy_weight, dy_bias, dy_dense, h, y_weight, n); /* layers.dnn:6 dense(h, 2) */
     layers_h_3_dropout_backward(dh_2, dh, h, n); /* layers.dnn:5 dropout(0.5) */
-    layers_h_2_relu_backward(dh_1, dh_2, h_1, n); /* layers.dnn:5 relu */
+    layers_h_2_relu_backward(dh_1, dh_2, h_2, n); /* layers.dnn:5 relu */
     layers_h_1_batchnorm_backward(dh_0, dh_1_weight, dh_1_bias, dh_1, h_0, h_1_weight, n); /* layers.dnn:5 batchnorm */
     layers_h_0_dense_backward(dh_0_weight, dh_0_bias, dh_0, x, n); /* layers.dnn:5 dense(8) */
     m->training = 0;

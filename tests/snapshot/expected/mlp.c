@@ -54,11 +54,11 @@ static void mlp_logits_dense_backward(float *dinp, float *dweight, float *dbias,
     dnn_dense_backward_bias(dbias, dout, n, 3);
 }
 /* the gradients of h.1: mlp.dnn:5 relu
- * dout [8], inp [8] → dinp [8] */
-static void mlp_h_1_relu_backward(float *dinp, const float *dout, const float *inp, int n) {
+ * dout [8], out [8] → dinp [8] */
+static void mlp_h_1_relu_backward(float *dinp, const float *dout, const float *out, int n) {
     for (int i = 0; i < n * 8; i++) {
-        const float x = inp[i];
-        dinp[i] = dout[i] * (x <= 0.0f ? 0.0f : 1.0f);
+        const float y = out[i];
+        dinp[i] = dout[i] * (y <= 0.0f ? 0.0f : 1.0f);
     }
 }
 /* the gradients of h.0: mlp.dnn:5 dense(8)
@@ -158,11 +158,11 @@ void mlp_forward(mlp_model *m, const float *x, float *p, int n) {
     float *h_0 = m->act + 0; /* [n, 8] */
     const float *h_0_weight = m->params + 0; /* [8, 4] */
     const float *h_0_bias = m->params + 32; /* [8] */
-    float *h = m->act + 16; /* [n, 8] */
-    float *logits = m->act + 64; /* [n, 3] */
+    float *h = m->act + 0; /* [n, 8] */
+    float *logits = m->act + 48; /* [n, 3] */
     const float *logits_weight = m->params + 40; /* [3, 8] */
     const float *logits_bias = m->params + 64; /* [3] */
-    float *p_softmax = m->act + 32; /* [n, 3] */
+    float *p_softmax = m->act + 16; /* [n, 3] */
     m->training = 0;
     mlp_h_0_dense_forward(h_0, x, h_0_weight, h_0_bias, n); /* mlp.dnn:5 dense(8) */
     mlp_h_1_relu_forward(h, h_0, n); /* mlp.dnn:5 relu */
@@ -176,11 +176,11 @@ float mlp_loss(mlp_model *m, const float *x, const int32_t *y, int n) {
     float *h_0 = m->act + 0; /* [n, 8] */
     const float *h_0_weight = m->params + 0; /* [8, 4] */
     const float *h_0_bias = m->params + 32; /* [8] */
-    float *h = m->act + 16; /* [n, 8] */
-    float *logits = m->act + 64; /* [n, 3] */
+    float *h = m->act + 0; /* [n, 8] */
+    float *logits = m->act + 48; /* [n, 3] */
     const float *logits_weight = m->params + 40; /* [3, 8] */
     const float *logits_bias = m->params + 64; /* [3] */
-    float *loss_cross_entropy = m->act + 70; /* [] */
+    float *loss_cross_entropy = m->act + 54; /* [] */
     m->training = 0;
     mlp_h_0_dense_forward(h_0, x, h_0_weight, h_0_bias, n); /* mlp.dnn:5 dense(8) */
     mlp_h_1_relu_forward(h, h_0, n); /* mlp.dnn:5 relu */
@@ -194,16 +194,16 @@ float mlp_backward(mlp_model *m, const float *x, const int32_t *y, int n) {
     float *h_0 = m->act + 0; /* [n, 8] */
     const float *h_0_weight = m->params + 0; /* [8, 4] */
     const float *h_0_bias = m->params + 32; /* [8] */
-    float *h = m->act + 16; /* [n, 8] */
-    float *logits = m->act + 64; /* [n, 3] */
+    float *h = m->act + 0; /* [n, 8] */
+    float *logits = m->act + 48; /* [n, 3] */
     const float *logits_weight = m->params + 40; /* [3, 8] */
     const float *logits_bias = m->params + 64; /* [3] */
-    float *loss_cross_entropy = m->act + 70; /* [] */
-    float *dlogits = m->act + 48; /* [n, 3] */
-    float *dh = m->act + 32; /* [n, 8] */
+    float *loss_cross_entropy = m->act + 54; /* [] */
+    float *dlogits = m->act + 32; /* [n, 3] */
+    float *dh = m->act + 16; /* [n, 8] */
     float *dlogits_weight = m->grads + 40; /* [3, 8] */
     float *dlogits_bias = m->grads + 64; /* [3] */
-    float *dh_0 = m->act + 48; /* [n, 8] */
+    float *dh_0 = m->act + 32; /* [n, 8] */
     float *dh_0_weight = m->grads + 0; /* [8, 4] */
     float *dh_0_bias = m->grads + 32; /* [8] */
     m->training = 1;
@@ -214,7 +214,7 @@ float mlp_backward(mlp_model *m, const float *x, const int32_t *y, int n) {
     /* backward */
     mlp_loss_cross_entropy_backward(dlogits, mlp_c11, logits, y, n); /* mlp.dnn:8 cross_entropy(logits, y) */
     mlp_logits_dense_backward(dh, dlogits_weight, dlogits_bias, dlogits, h, logits_weight, n); /* mlp.dnn:6 dense(h, 3) */
-    mlp_h_1_relu_backward(dh_0, dh, h_0, n); /* mlp.dnn:5 relu */
+    mlp_h_1_relu_backward(dh_0, dh, h, n); /* mlp.dnn:5 relu */
     mlp_h_0_dense_backward(dh_0_weight, dh_0_bias, dh_0, x, n); /* mlp.dnn:5 dense(8) */
     m->training = 0;
     return loss_cross_entropy[0];
