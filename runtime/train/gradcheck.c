@@ -42,6 +42,7 @@
 #define GC_SKIP 0.1           /* judge an element when its differences are known to 10% of the tolerance */
 #define GC_ROUNDING 64        /* the double loss's rounding, in DBL_EPSILON of its size */
 #define GC_FLOAT_FLOOR 1e-4   /* float gradients are compared relative to at least 1e-4 of the largest */
+#define GC_FLOAT_ZERO 1e-4    /* ... and to at least 1e-4 of max(1, |loss|): see float_floor */
 #define GC_TRIES 4            /* elements tried per element checked, when some are skipped */
 #define GC_LOSS_AGREE 1e-3    /* the float and double losses differ by float32 rounding, relative to max(1, |L|) */
 
@@ -178,6 +179,19 @@ static const char *worst_str(const dnn_program *p, const Worst *w, char *buf, si
     return buf;
 }
 
+/* The smallest scale a float gradient is compared relative to. Float32
+ * cannot compute a gradient much smaller than the others precisely, nor
+ * one that is mathematically zero: a conv or dense bias right before a
+ * batchnorm, which subtracts it again, comes out as the rounding noise of a
+ * sum over batch × H × W terms that cancel, and in DS-CNN or ResNet-8 that
+ * noise is over 1e-6 of the largest gradient. The noise scales with the
+ * loss those terms come from, so such gradients are judged absolutely, to
+ * float_tol × 1e-4 × max(1, |loss|), far below any gradient a wrong rule
+ * leaves in an element among the largest of its tensor. */
+static double float_floor(double largest, double loss) {
+    return fmax(GC_FLOAT_FLOOR * largest, GC_FLOAT_ZERO * fmax(1.0, fabs(loss)));
+}
+
 /* Both gradients of the model, and how gradcheck compares them with the differences. */
 typedef struct Grads {
     const float *f;      /* NAME_backward's */
@@ -201,7 +215,7 @@ static int check_elements(Twin *t, const Grads *g, int i, size_t base, const int
         }
         checked++;
         worst_update(wd, gc_error(g->d[at], &q, q.rounding), i, top[c]);
-        worst_update(wf, gc_error(g->f[at], &q, fmax(q.rounding, GC_FLOAT_FLOOR * g->largest)), i, top[c]);
+        worst_update(wf, gc_error(g->f[at], &q, fmax(q.rounding, float_floor(g->largest, g->loss))), i, top[c]);
     }
     return checked;
 }
@@ -219,7 +233,7 @@ static Worst compare_all(const Grads *g, int i, size_t base, int size) {
             w.index = e;
         }
     }
-    double floor = GC_FLOAT_FLOOR * g->largest * sqrt((double)size);
+    double floor = float_floor(g->largest, g->loss) * sqrt((double)size);
     w.error = diff > 0 || diff != diff ? sqrt(diff) / fmax(sqrt(norm), floor) : 0.0;
     return w;
 }
