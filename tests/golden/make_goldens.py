@@ -70,9 +70,10 @@ def fd_step(w):
     return 1e-3 * max(1.0, abs(w))
 
 
-def fd_indices(size):
-    """The elements the C harness checks: all, or 64 evenly spaced ones."""
-    samples = min(size, 64)
+def fd_indices(size, per_tensor=64):
+    """The elements the C harness checks: all, or `per_tensor` (64, or the
+    twin's fd_samples, written as golden fd.samples) evenly spaced ones."""
+    samples = min(size, per_tensor)
     return [k * size // samples for k in range(samples)]
 
 
@@ -84,7 +85,7 @@ def check_fd(name, m, x, y, grads):
     with torch.no_grad():
         for (pname, p), g in zip(trainable(m), grads):
             flat, gflat = p.view(-1), g.view(-1)
-            for i in fd_indices(flat.numel()):
+            for i in fd_indices(flat.numel(), getattr(m, "fd_samples", 64)):
                 w = flat[i].item()
                 h = fd_step(w)
                 flat[i] = w + h
@@ -189,6 +190,8 @@ def make_case(name):
     golden = [("x", f32(x)), ("y", y.numpy() if spec["classes"] else f32(y)), ("out", f32(out))]
     if modal:
         golden += [("eval.loss", f32(eval_loss)), ("partial.eval.loss", f32(part_eval_loss))]
+    if hasattr(m, "fd_samples"):
+        golden += [("fd.samples", np.array([m.fd_samples], dtype="<f4"))]
     if getattr(m, "mask_check", False):
         p = [x.p for x in m.modules() if isinstance(x, nn.Dropout)][0]
         golden += [("dropout.p", np.array([p], dtype="<f4"))]

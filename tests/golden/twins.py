@@ -678,6 +678,9 @@ for _name in ("opt_sgd", "opt_sgd_momentum", "opt_sgd_dampening", "opt_sgd_neste
 #   fd_tol       (atol, rtol) of the float64 finite-difference check of the
 #                generator, instead of (1e-4, 1e-3): models with thousands of
 #                relu/maxpool kinks, where a perturbation of 1e-3 crosses a few;
+#   fd_samples   elements per tensor the finite-difference checks take (the
+#                generator's and, as golden fd.samples, the harness's) instead
+#                of 64: the MLPerf networks, where 64 take minutes;
 #   counter_f32  write batchnorm's num_batches_tracked as F32 instead of the
 #                I64 PyTorch uses, to test both;
 #   mask_check   the drop_stats layout (see cases/drop_stats.dnn): the golden
@@ -1174,3 +1177,124 @@ class ConcatSelf(Twin):
         k = torch.cat([torch.cat([a, torch.tanh(a)], dim=1), a], dim=1)
         out = self.out(k)
         return out, F.mse_loss(out, y), []
+
+
+# ---- the MLPerf Tiny networks (models/*.dnn, issue 19) ---------------------
+# Their modules are bench/mlperf/twins.py's, imported, not copied: the golden
+# cases check the same twins the benchmark trains against.
+
+def _mlperf():
+    import importlib.util
+    path = os.path.join(HERE, "..", "..", "bench", "mlperf", "twins.py")
+    spec = importlib.util.spec_from_file_location("mlperf_twins", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+MLPERF = _mlperf()
+
+
+class _Mlperf(Twin):
+    """One network of bench/mlperf/twins.py under the case's keys: the
+    network's modules become the twin's own (same state_dict), its dropout
+    p = 0 (the case files say dropout(0)), no bias on a layer that feeds a
+    batchnorm (the case files say bias = false: such a bias has a gradient
+    that is mathematically zero, which Adam turns into steps of ±lr from
+    float32 rounding noise, as bn_conv's comment says), every batchnorm
+    non-trivial."""
+    net = None
+    fd_tol = (1e-3, 1e-2)   # thousands of relu kinks behind batchnorm (as lenet5)
+    fd_samples = 4          # elements per tensor the fd checks: each is two passes of the network
+
+    def __init__(self):
+        super().__init__()
+        net = type(self).net()
+        for name, child in net.named_children():
+            self.add_module(name, child)
+        self._forward = type(net).forward
+        for m in self.modules():
+            if isinstance(m, nn.Dropout):
+                m.p = 0.0
+        leaves = [m for m in self.modules() if not list(m.children())]
+        for layer, after in zip(leaves, leaves[1:]):
+            if isinstance(after, nn.modules.batchnorm._BatchNorm):
+                layer.bias = None   # the case's bias = false before every batchnorm
+
+    def adjust(self):
+        for i, m in enumerate(x for x in self.modules() if isinstance(x, nn.modules.batchnorm._BatchNorm)):
+            bn_adjust(m, 3 + i)
+
+    def regularised(self):
+        """The weights under the case's 1e-4 * l2(...): none."""
+        return []
+
+    def run(self, x, y):
+        logits = self._forward(self, x)
+        loss = self.loss(logits, y) + 1e-4 * sum((w * w).sum() for w in self.regularised())
+        return self.output(logits), loss, []
+
+    def loss(self, logits, y):
+        return F.cross_entropy(logits, y.long())
+
+    def output(self, logits):
+        return F.softmax(logits, -1)
+
+
+def _pointwise(m, blocks):
+    """The first conv and each block's pointwise conv (stage 3): Keras' l2 on
+    Conv2D kernels, which DepthwiseConv2D ignores."""
+    return [m.stem[0].weight] + [getattr(m, "ds%d" % i)[3].weight for i in range(1, blocks + 1)]
+
+
+@twin("ds_cnn")
+class DsCnnCase(_Mlperf):
+    net = MLPERF.DsCnn
+
+    def regularised(self):
+        return _pointwise(self, 4)
+
+
+@twin("mobilenet_v1_025")
+class MobileNetCase(_Mlperf):
+    net = MLPERF.MobileNetV1
+    BLOCKS = net.BLOCKS   # its forward() reads them
+
+    def adjust(self):
+        super().adjust()
+        # 27 layers of batchnorm and relu: with batchnorm's output centred
+        # near 0, a step of 1e-3 crosses so many relu kinks that the float64
+        # differences themselves miss the gradient by half. Shifted to
+        # gamma·x̂ + beta with beta ≈ 3 gamma, few relus sit near their kinks.
+        for m in self.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.weight.copy_(torch.rand(m.num_features) * 0.2 + 0.4)
+                m.bias.copy_(torch.rand(m.num_features) * 0.4 + 1.2)
+    fd_samples = 1   # 7.5 M multiply-adds a sample, 82 tensors
+
+    def regularised(self):
+        return _pointwise(self, len(self.BLOCKS))
+
+
+@twin("resnet8")
+class ResNet8Case(_Mlperf):
+    net = MLPERF.ResNet8
+    fd_samples = 2   # 12 M multiply-adds a sample: 4 per tensor take 20 s
+
+    def regularised(self):
+        return [m.weight for m in self.modules() if isinstance(m, nn.Conv2d)]   # shortcuts too
+
+
+@twin("fc_autoencoder")
+class AutoEncoderCase(_Mlperf):
+    net = MLPERF.AutoEncoder
+
+    def draw(self, spec, n):
+        x = torch.rand(n, *spec["x_shape"]) * 2 - 1
+        return x, x.clone()      # the model's loss is mse(decoder, x)
+
+    def loss(self, out, y):
+        return F.mse_loss(out, y)
+
+    def output(self, out):
+        return out
