@@ -1298,3 +1298,24 @@ class AutoEncoderCase(_Mlperf):
 
     def output(self, out):
         return out
+
+
+@twin("res_groups")
+class ResGroups(Twin):
+    margin = 2e-3   # 3 relu layers of 8x6x6 kink arguments a sample
+
+    def __init__(self):
+        super().__init__()
+        self.stem = pipe(nn.Conv2d(4, 8, 3, padding=1), nn.ReLU())
+        self.branch = pipe(nn.Conv2d(8, 8, 3, padding=1, groups=2), nn.ReLU(), nn.Conv2d(8, 8, 1))
+        self.dw = pipe(nn.Conv2d(8, 8, 3, stride=2, groups=8), nn.Tanh())
+        self.logits = pipe(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 3))
+
+    def run(self, x, y):
+        s = self.stem[0](x)
+        stem = F.relu(s)
+        b = self.branch[0](stem)
+        z = stem + self.branch[2](F.relu(b))
+        dw = torch.tanh(self.dw[0](same_pad(F.relu(z), (3, 3), (2, 2))))
+        logits = self.logits(dw)
+        return F.softmax(logits, -1), F.cross_entropy(logits, y.long()), [s, b, z]
