@@ -345,8 +345,8 @@ bool op_shape(Graph *g, Value *v);                      /* shape rule */
 void op_grad(Graph *g, Value *v, Value *dy, Value **dx); /* gradient rule */
 void op_emit(Emitter *e, const Value *v);               /* C for one node: its forward or backward emitter */
 unsigned backward_reads(const Graph *g, const Value *b); /* bit k: backward node b's emitter reads b->in[k] */
-bool backward_reads_mask(const Value *b, int k);
-bool frozen_batchnorm(const Value *v);                  /* weight and bias frozen: eval mode in training too (ops_train.c) */        /* b reads b->in[k] only as a mask (where relu passed, ...) */
+bool backward_reads_mask(const Value *b, int k);        /* b reads b->in[k] only as a mask (where relu passed, ...) */
+bool frozen_batchnorm(const Value *v);                  /* weight and bias frozen: eval mode in training too (ops_train.c) */
 int dense_weight_block_rows(const Value *dense);        /* a fused update's block of a dense weight gradient (ops_dense.c) */
 const char *dense_weight_rows_call(const Value *b, const char *drows, const char *dout, const char *inp, const char *row);
 
