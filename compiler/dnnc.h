@@ -204,6 +204,9 @@ struct Value {
     bool fused;         /* computed inside a later step (the conv and activation of a fused pool) */
     Value *fused_conv;  /* a pool computing conv2d → activation → pool: the conv ... */
     Value *fused_act;   /* ... and the activation between them, or NULL */
+    Value *folded_bn;   /* a conv2d or dense whose following batchnorm is folded into its weight and into the
+                           batchnorm's bias, which becomes the layer's bias (--inference --embed-weights) */
+    Value *unfolded_bias; /* ... and the layer's own bias before it (or NULL): read once, by the fold */
     Value *grad_via_pool; /* a conv2d whose backward needs only its bias gradient, taken straight from the
                            gradient of this maxpool (conv → relu → maxpool fused in training on the device) */
     int block_rows;     /* a dense weight gradient whose update is fused (training on the device): computed at
@@ -458,6 +461,7 @@ bool emit_program(Graph *g, const Plan *p, const char *source, FILE *c);
 /* A safetensors file laid out as params, or NULL after a message; sets
  * g->prep from the file's metadata. */
 float *read_weights(Graph *g, const char *path);
+void fold_batchnorm_weights(const Graph *g, float *weights); /* ops_train.c: the folds plan_inference chose */
 bool emit_selftest(Graph *g, const char *weights, const char *golden, FILE *c, FILE *h);
 
 /* ---- summary.c: --emit=summary, ir, report ------------------------------ */

@@ -536,11 +536,45 @@ long activation_bound(const Graph *g) {
     return at_loss > most ? at_loss : most;
 }
 
+/* --inference with embedded weights: a batchnorm right after a conv2d or
+ * dense layer that nothing else reads is folded into it (the weights are
+ * rewritten by fold_batchnorm_weights once read): the layer takes the
+ * batchnorm's bias as its own, its readers read the layer, and the
+ * batchnorm is no step at all. */
+static void fold_batchnorms(Graph *g, bool *needed) {
+    int *readers = arena_alloc(sizeof(int) * (size_t)g->nvalues);
+    for (int i = 0; i < g->nvalues; i++)
+        for (int k = 0; needed[i] && k < g->values[i]->nin; k++)
+            if (g->values[i]->in[k])
+                readers[g->values[i]->in[k]->id]++;
+    for (int i = 0; i < g->noutputs; i++)
+        readers[g->outputs[i]->id]++;
+    for (int i = 0; i < g->nvalues; i++) {
+        Value *bn = g->values[i], *layer = bn->in[0];
+        if (!needed[i] || bn->op != OP_batchnorm || (layer->op != OP_conv2d && layer->op != OP_dense) ||
+            readers[layer->id] != 1)
+            continue;
+        layer->folded_bn = bn;
+        layer->unfolded_bias = layer->in[2];
+        layer->in[2] = bn->in[2];
+        for (int j = i + 1; j < g->nvalues; j++)
+            for (int k = 0; k < g->values[j]->nin; k++)
+                if (g->values[j]->in[k] == bn)
+                    g->values[j]->in[k] = layer;
+        for (int j = 0; j < g->noutputs; j++)
+            if (g->outputs[j] == bn)
+                g->outputs[j] = layer;
+        needed[i] = false;
+    }
+}
+
 Plan plan_inference(Graph *g) {
     Plan p = lay_out_params(g);
     bool *needed = arena_alloc((size_t)g->nvalues); /* what the outputs depend on */
     for (int i = 0; i < g->noutputs; i++)
         mark_needed(g, g->outputs[i], needed);
+    if (g->embedded)
+        fold_batchnorms(g, needed);
     int *consumers = arena_alloc(sizeof(int) * (size_t)g->nvalues);
     int *keep_to = arena_alloc(sizeof(int) * (size_t)g->nvalues);
     bool *is_output = arena_alloc((size_t)g->nvalues);
