@@ -552,8 +552,8 @@ static void fold_batchnorms(Graph *g, bool *needed) {
     for (int i = 0; i < g->nvalues; i++) {
         Value *bn = g->values[i], *layer = bn->in[0];
         if (!needed[i] || bn->op != OP_batchnorm || (layer->op != OP_conv2d && layer->op != OP_dense) ||
-            readers[layer->id] != 1)
-            continue;
+            readers[layer->id] != 1 || readers[layer->in[1]->id] != 1 || readers[bn->in[2]->id] != 1)
+            continue; /* (a tensor another step reads, an output for one, keeps its values) */
         layer->folded_bn = bn;
         layer->unfolded_bias = layer->in[2];
         layer->in[2] = bn->in[2];

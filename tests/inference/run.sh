@@ -125,3 +125,20 @@ if echo "$fold" | grep -q ' conv2d+batchnorm+relu+maxpool .* 60 ' && echo "$fold
 else
     echo "FAIL inference/batchnorm_folded: $(echo "$fold" | grep 'conv2d\|^parameters')"
 fi
+# ... but not when another step reads the conv's weight: it keeps its values
+cat >"$tmp/shared.dnn" <<'EOF2'
+model shared {
+    input  x[2, 6, 6];
+    target y[2];
+    h = x |> conv2d(3, kernel = 3) |> batchnorm |> relu |> flatten |> dense(2);
+    output h;
+    output w = flatten(x) * l2(h.0.weight);
+    loss mse(h, y);
+}
+EOF2
+kept=$(build/dnnc --inference --embed-weights /dev/null --emit=report "$tmp/shared.dnn" 2>&1)
+if echo "$kept" | grep -q '^h\.0 *conv2d ' && echo "$kept" | grep -q '^h\.1 *batchnorm '; then
+    echo "PASS inference/batchnorm_not_folded (the conv's weight read by another output)"
+else
+    echo "FAIL inference/batchnorm_not_folded: $(echo "$kept" | grep '^h\.\|error')"
+fi
