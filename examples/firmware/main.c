@@ -1,5 +1,5 @@
-/* main.c — a Fashion-MNIST classifier on a Cortex-M4: the generated
- * inference code with its weights in flash classifies the test images baked
+/* main.c — a network on a Cortex-M4 (a Fashion-MNIST classifier or an
+ * MLPerf Tiny network): the generated inference code with its weights in flash classifies the test images baked
  * in by dnnc --emit=selftest, prints each one's class and outputs (decimal
  * and, to compare bit for bit, the IEEE hex), and checks all outputs
  * against the host's. No stdio, no malloc: text goes out through
