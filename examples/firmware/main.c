@@ -1,11 +1,11 @@
 /* main.c — a network on a Cortex-M4 (a Fashion-MNIST classifier or an
- * MLPerf Tiny network): the generated inference code with its weights in flash classifies the test images baked
- * in by dnnc --emit=selftest, prints each one's class and outputs (decimal
- * and, to compare bit for bit, the IEEE hex), and checks all outputs
- * against the host's. No stdio, no malloc: text goes out through
- * semihosting. The model is a macro: -DMODEL=lenet5 -DMODEL_UC=LENET5
- * (or mlp, MLP; ds_cnn, ...); its input and output are `image` and `probs`
- * unless -DINPUT_UC=MFCC -DOUTPUT_UC=DECODER name others. */
+ * MLPerf Tiny network): the generated inference code with its weights in
+ * flash runs the samples baked in by dnnc --emit=selftest, prints each
+ * one's class and outputs (decimal and, to compare bit for bit, the IEEE
+ * hex), and checks all outputs against the host's. No stdio, no malloc:
+ * text goes out through semihosting. The model is a macro: -DMODEL=lenet5
+ * -DMODEL_UC=LENET5 (or mlp, MLP; ds_cnn, ...); its input and output are
+ * `image` and `probs` unless -DINPUT_UC=MFCC -DOUTPUT_UC=DECODER name others. */
 #include <stdint.h>
 #include <string.h>
 
