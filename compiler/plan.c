@@ -128,6 +128,12 @@ static Plan lay_out_params(Graph *g) {
     return p;
 }
 
+/* A step whose result may take its operand's place: an elementwise op, or
+ * an eval-mode batchnorm (an affine map per channel) in an inference build. */
+bool elementwise_step(const Graph *g, const Value *v) {
+    return (op_info[v->op].flags & F_UNARY) || (v->op == OP_batchnorm && g->inference);
+}
+
 static bool is_pool(const Value *v) { return v->op == OP_maxpool || v->op == OP_avgpool; }
 
 static bool only_consumer(const Value *v, const int *consumers, const bool *keep) {
@@ -280,7 +286,7 @@ static void place(Graph *g, Plan *p, const bool *needed, const int *keep_to, lon
         if (v->fused || v->alias_of)
             continue;
         Value *x = v->nin ? root_of(v->in[0]) : NULL;
-        if ((op_info[v->op].flags & F_UNARY) && x && slice_of[x->id] >= 0 && last_use[x->id] == i &&
+        if (elementwise_step(g, v) && x && slice_of[x->id] >= 0 && last_use[x->id] == i &&
             shape_size(&x->shape) == shape_size(&v->shape) && x->batched == v->batched) {
             slice_of[i] = slice_of[x->id]; /* in place */
             change[i + 1] += size;         /* x's floats end after i, v's go on */
@@ -528,7 +534,7 @@ long activation_bound(const Graph *g) {
                 overwritable = own;
         }
         const Value *f = s->op == OP_backward ? s->fwd : s;
-        if (op_info[f->op].flags & F_UNARY) /* elementwise: the result may take its operand's place */
+        if (elementwise_step(g, f)) /* the result may take its operand's place */
             total -= overwritable;
         if (total > most)
             most = total;

@@ -183,7 +183,7 @@ void print_report(Graph *g, const Plan *p, bool embedded, bool json, FILE *out) 
         r->ram_note = v->alias_of ? "alias" : "";
         for (int k = 0; !v->alias_of && k < v->nin; k++) /* in place: shares its operand's slice */
             if (v->in[k] && v->in[k]->area == AREA_ACT && v->in[k]->offset == v->offset &&
-                (op_info[v->op].flags & F_UNARY))
+                elementwise_step(g, v))
                 r->ram_note = "in place";
         params += r->params;
         macs += r->macs;

@@ -116,11 +116,12 @@ fi
 
 # batchnorm folded into the conv2d before it when the weights are embedded (then
 # conv2d -> relu -> maxpool fuse; the self-tests above check the numbers against
-# PyTorch's eval outputs), its own step when they are loaded (PyTorch's tensors)
+# PyTorch's eval outputs), its own step, in place over the conv's output, when
+# they are loaded (PyTorch's tensors)
 fold=$(build/dnnc --inference --embed-weights $data/bn_conv.weights.safetensors --emit=report tests/golden/cases/bn_conv.dnn)
 loaded=$(build/dnnc --inference --emit=report tests/golden/cases/bn_conv.dnn)
 if echo "$fold" | grep -q ' conv2d+batchnorm+relu+maxpool .* 60 ' && echo "$fold" | grep -q '^parameters: *86 ' &&
-   echo "$loaded" | grep -q '^h\.1 .* batchnorm ' && ! echo "$fold" | grep -q '^h\.1 '; then
+   echo "$loaded" | grep -q '^h\.1 .* batchnorm .* in place ' && ! echo "$fold" | grep -q '^h\.1 '; then
     echo "PASS inference/batchnorm_folded ($(echo "$fold" | grep -m1 '^RAM of'); loaded: $(echo "$loaded" | grep -m1 '^RAM of'))"
 else
     echo "FAIL inference/batchnorm_folded: $(echo "$fold" | grep 'conv2d\|^parameters')"
