@@ -6,6 +6,15 @@
  * params, or a choice of words "mean|sum", bound as the word's index).
  * bind_args() binds a call's positional and keyword arguments, reporting
  * each mistake at the argument; attr_index() finds an attribute's slot.
+ *
+ * An op's call (bind_op_args) also takes the window attributes of conv2d
+ * and the pools as lists: `kernel`, `stride` and `size` a number or
+ * [h, w], `pad` a number, [top, bottom, left, right] or the word `same`.
+ * The list's first number is the attribute's value; the others go to the
+ * slots after the signature's attributes (window_slot), so that attribute
+ * k stays Value.attr[k] for every pass that reads it. A number fills the
+ * other slots with itself; `same` fills them all with ATTR_SAME, which the
+ * shape rule turns into numbers.
  */
 #include "dnnc.h"
 
@@ -120,6 +129,84 @@ static bool attr_value(const SigParam *p, const char *what, const Node *arg, dou
     return true;
 }
 
+/* The window attributes of an op's call, with their lists' lengths. */
+static const struct Window {
+    const char *name;
+    int len;
+    const char *list; /* how the list is written, for messages */
+} windows[] = {{"kernel", 2, "[h, w]"}, {"stride", 2, "[h, w]"}, {"size", 2, "[h, w]"},
+               {"pad", 4, "[top, bottom, left, right]"}};
+
+static const struct Window *window_of(const SigParam *p) {
+    for (size_t i = 0; i < sizeof windows / sizeof *windows; i++)
+        if (!strcmp(p->type, "int") && !strcmp(p->name, windows[i].name))
+            return &windows[i];
+    return NULL;
+}
+
+/* The slot of the second number of attribute `at` (a window's), after the
+ * nattrs attributes and the earlier windows' extra numbers. */
+static int extra_slot(const SigParam *ps, int np, int at) {
+    int slot = 0, nattrs = 0;
+    for (int i = 0; i < np; i++)
+        if (ps[i].type[0]) {
+            nattrs++;
+            if (i < at && window_of(&ps[i]))
+                slot += window_of(&ps[i])->len - 1;
+        }
+    return nattrs + slot;
+}
+
+int window_slot(const char *sig, const char *name) {
+    SigParam ps[MAX_INPUTS + MAX_ATTRS];
+    int np = parse_sig(sig, ps);
+    for (int i = 0; i < np; i++)
+        if (!strcmp(ps[i].name, name) && window_of(&ps[i]))
+            return extra_slot(ps, np, i);
+    return -1;
+}
+
+/* A window attribute: its first number into *val, every number into
+ * extra[0 .. len-2]; false after an error. */
+static bool window_value(const SigParam *p, const struct Window *win, const char *what, const Node *arg,
+                         double *val, double *extra) {
+    if (arg->kind == N_NAME && !strcmp(arg->name, "same") && win->len == 4) {
+        *val = ATTR_SAME;
+        for (int i = 0; i < win->len - 1; i++)
+            extra[i] = ATTR_SAME;
+        return true;
+    }
+    const char *expect = win->len == 4 ? arena_printf("a whole number, a list %s or same", win->list)
+                                       : arena_printf("a whole number or a list %s", win->list);
+    if (arg->kind != N_LIST) {
+        if (arg->kind == N_NAME && !const_eval(arg, val)) { /* a word other than same */
+            error_at(arg->loc, "argument '%s' of %s must be %s", p->name, what, expect);
+            if (win->len == 4 && !strcmp(arg->name, "valid"))
+                note("TensorFlow's 'valid' is no padding: pad = 0");
+            return false;
+        }
+        if (!attr_value(p, what, arg, val))
+            return false;
+        for (int i = 0; i < win->len - 1; i++)
+            extra[i] = *val;
+        return true;
+    }
+    int count = 0;
+    for (const Node *d = arg->list; d; d = d->next)
+        count++;
+    if (count != win->len) {
+        error_at(arg->loc, "argument '%s' of %s must be %s, got a list of %d", p->name, what, expect, count);
+        if (win->len == 4 && count == 2)
+            note("a list of two is not padding: write %s = [top, bottom, left, right]", p->name);
+        return false;
+    }
+    int i = 0;
+    for (const Node *d = arg->list; d; d = d->next, i++)
+        if (!attr_value(p, what, d, i ? &extra[i - 1] : val))
+            return false;
+    return true;
+}
+
 /* An expression as a user would write it, for notes: "x", "0.5", "...". */
 static const char *expr_words(const Node *n) {
     switch (n->kind) {
@@ -139,7 +226,7 @@ static const char *call_without_first(const Node *call) {
     return arena_printf("%s(%s)", call->name, args);
 }
 
-bool bind_args(const char *sig, const char *what, const Node *call, const Node *first, Binding *b) {
+static bool bind(const char *sig, const char *what, const Node *call, const Node *first, Binding *b, bool windowed) {
     SigParam ps[MAX_INPUTS + MAX_ATTRS];
     int np = parse_sig(sig, ps);
     const Node *given[MAX_INPUTS + MAX_ATTRS] = {0};
@@ -196,7 +283,8 @@ bool bind_args(const char *sig, const char *what, const Node *call, const Node *
         !is_choice(ps[1].type)) {
         double x;
         const Node *a = call->list;
-        if (!const_eval(a, &x) && !(a->kind == N_NAME && (!strcmp(a->name, "true") || !strcmp(a->name, "false")))) {
+        bool window = windowed && window_of(&ps[1]) && (a->kind == N_LIST || (a->kind == N_NAME && !strcmp(a->name, "same")));
+        if (!window && !const_eval(a, &x) && !(a->kind == N_NAME && (!strcmp(a->name, "true") || !strcmp(a->name, "false")))) {
             error_at(a->loc, "argument '%s' of %s must be %s known at compile time", ps[1].name, what,
                      type_words(ps[1].type));
             note("in a pipe the piped value is the first argument: write '%s |> %s'", expr_words(first),
@@ -217,20 +305,34 @@ bool bind_args(const char *sig, const char *what, const Node *call, const Node *
         int k = i - b->ntensors;
         b->locs[k] = arg ? arg->loc : call->loc;
         b->nodes[k] = arg;
-        if (arg)
+        const struct Window *win = windowed ? window_of(&ps[i]) : NULL;
+        double *extra = win ? &b->vals[extra_slot(ps, np, i)] : NULL;
+        if (win && arg)
+            ok = window_value(&ps[i], win, what, arg, &b->vals[k], extra) && ok;
+        else if (arg)
             ok = attr_value(&ps[i], what, arg, &b->vals[k]) && ok;
         else if (ps[i].deflt[0] && is_choice(ps[i].type)) {
             const char *words[8];
             int nwords;
             b->vals[k] = choice_index(ps[i].type, ps[i].deflt, words, &nwords);
-        } else if (ps[i].deflt[0])
+        } else if (ps[i].deflt[0]) {
             b->vals[k] = !strcmp(ps[i].deflt, "true") ? 1 : !strcmp(ps[i].deflt, "false") ? 0 : atof(ps[i].deflt);
-        else {
+            for (int j = 0; win && j < win->len - 1; j++)
+                extra[j] = b->vals[k];
+        } else {
             error_at(call->loc, "%s needs the argument '%s' (%s)", what, ps[i].name, type_words(ps[i].type));
             ok = false;
         }
     }
     return ok;
+}
+
+bool bind_args(const char *sig, const char *what, const Node *call, const Node *first, Binding *b) {
+    return bind(sig, what, call, first, b, false);
+}
+
+bool bind_op_args(const char *sig, const char *what, const Node *call, const Node *first, Binding *b) {
+    return bind(sig, what, call, first, b, true);
 }
 
 int attr_index(const char *sig, const char *name) {

@@ -27,7 +27,7 @@
 #define MAX_INPUTS 48     /* tensor operands of one IR node (a penalty's gradient node has the most) */
 #define NODE_INPUTS 8     /* operand slots of a new IR node; ir_operands() makes more */
 #define MAX_PENALTY (MAX_INPUTS - 2) /* tensors of one l1/l2 node: its gradient node also reads dy and the result */
-#define MAX_ATTRS 6       /* numeric attributes of one IR node */
+#define MAX_ATTRS 12      /* numeric attributes of one IR node, with the window lists' extra numbers */
 #define MAX_NESTING 256   /* expression depth the parser accepts */
 #define MAX_ELEMENTS (1L << 28) /* largest per-sample tensor, in elements */
 
@@ -204,6 +204,9 @@ struct Value {
     bool fused;         /* computed inside a later step (the conv and activation of a fused pool) */
     Value *fused_conv;  /* a pool computing conv2d → activation → pool: the conv ... */
     Value *fused_act;   /* ... and the activation between them, or NULL */
+    Value *folded_bn;   /* a conv2d or dense whose following batchnorm is folded into its weight and into the
+                           batchnorm's bias, which becomes the layer's bias (--inference --embed-weights) */
+    Value *unfolded_bias; /* ... and the layer's own bias before it (or NULL): read once, by the fold */
     Value *grad_via_pool; /* a conv2d whose backward needs only its bias gradient, taken straight from the
                            gradient of this maxpool (conv → relu → maxpool fused in training on the device) */
     int block_rows;     /* a dense weight gradient whose update is fused (training on the device): computed at
@@ -281,6 +284,7 @@ Value *new_value(Graph *g, OpKind op, Loc loc);
 void ir_operands(Value *v, int n);      /* room for n operands (at most MAX_INPUTS) */
 void push_value(Value ***arr, int *n, Value *v); /* appends to a growing array */
 void mark_needed(const Graph *g, const Value *root, bool *needed); /* sets needed[] for root and what it reads */
+bool elementwise_step(const Graph *g, const Value *v); /* its result may take its operand's place (plan.c) */
 const char *shape_str(const Shape *s);   /* "[16, 5, 5]" */
 long shape_size(const Shape *s);        /* elements; LONG_MAX if that overflows */
 long mul_capped(long a, long b);         /* a * b, or LONG_MAX on overflow */
@@ -336,8 +340,15 @@ typedef struct Binding {
     const Node *nodes[MAX_ATTRS];  /* the argument's expression, NULL for a default */
 } Binding;
 bool bind_args(const char *sig, const char *what, const Node *call, const Node *first, Binding *b);
+/* bind_args for an op's call: also the window lists of conv2d and the
+ * pools (kernel = [h, w], pad = [top, bottom, left, right] or same). */
+bool bind_op_args(const char *sig, const char *what, const Node *call, const Node *first, Binding *b);
 /* The index in Value.attr of the signature's attribute `name`, or -1. */
 int attr_index(const char *sig, const char *name);
+/* The slot of the second number of window attribute `name` (its others
+ * follow), or -1. */
+int window_slot(const char *sig, const char *name);
+#define ATTR_SAME (-0.5) /* pad = same until the shape rule resolves it (no whole number) */
 
 /* ---- ops_dispatch.c: the rules of ops.def, through the table ------------ */
 
@@ -349,6 +360,10 @@ bool backward_reads_mask(const Value *b, int k);        /* b reads b->in[k] only
 bool frozen_batchnorm(const Value *v);                  /* weight and bias frozen: eval mode in training too (ops_train.c) */
 int dense_weight_block_rows(const Value *dense);        /* a fused update's block of a dense weight gradient (ops_dense.c) */
 const char *dense_weight_rows_call(const Value *b, const char *drows, const char *dout, const char *inp, const char *row);
+/* ops_conv.c: whether a conv2d → activation → pool step can run as one
+ * kernel (dnn_conv2d_pool_forward: one group, square windows) */
+bool conv_pool_fusable(const Value *conv, const Value *pool);
+bool pool_backward_fusable(const Value *conv, const Value *pool); /* and its backward recomputes the maxima */
 
 /* ---- lower.c (lower_train.c, lower.h): AST → IR ------------------------- */
 
@@ -447,6 +462,7 @@ bool emit_program(Graph *g, const Plan *p, const char *source, FILE *c);
 /* A safetensors file laid out as params, or NULL after a message; sets
  * g->prep from the file's metadata. */
 float *read_weights(Graph *g, const char *path);
+void fold_batchnorm_weights(const Graph *g, float *weights); /* ops_train.c: the folds plan_inference chose */
 bool emit_selftest(Graph *g, const char *weights, const char *golden, FILE *c, FILE *h);
 
 /* ---- summary.c: --emit=summary, ir, report ------------------------------ */

@@ -236,7 +236,7 @@ static Value *lower_call(Ctx *c, const Node *call, const Node *first, Value *pip
     }
     const char *what = arena_printf("%s()", call->name);
     Binding b;
-    if (!bind_args(op_info[op].sig, what, call, first, &b))
+    if (!bind_op_args(op_info[op].sig, what, call, first, &b))
         return NULL;
     if (op == OP_l1 || op == OP_l2)
         return lower_penalty(c, op, call, b.nodes[0]);

@@ -28,33 +28,120 @@ static const char *image_hint(const Value *x) {
     return arena_printf("reshape it to [C, H, W] first, e.g. reshape(%s, [C, H, W])", name);
 }
 
+/* A window's geometry: its size kh × kw (a conv2d's kernel, a pool's
+ * window), strides and padding, from the attribute and its extra numbers
+ * (bind.c's windows). */
+typedef struct Window {
+    int kh, kw, sh, sw, pt, pb, pl, pr;
+} Window;
+
+/* Attribute `name`'s numbers: its own slot, then its extra ones. */
+static double window_num(const Value *v, const char *name, int i) {
+    const char *sig = op_info[v->op].sig;
+    return i ? v->attr[window_slot(sig, name) + i - 1] : v->attr[attr_index(sig, name)];
+}
+
+static Window window_of(const Value *v) {
+    const char *size = v->op == OP_conv2d ? "kernel" : "size";
+    Window w = {(int)window_num(v, size, 0), (int)window_num(v, size, 1), (int)window_num(v, "stride", 0),
+                (int)window_num(v, "stride", 1), 0, 0, 0, 0};
+    if (attr_index(op_info[v->op].sig, "pad") >= 0)
+        w.pt = (int)window_num(v, "pad", 0), w.pb = (int)window_num(v, "pad", 1), w.pl = (int)window_num(v, "pad", 2),
+        w.pr = (int)window_num(v, "pad", 3);
+    return w;
+}
+
+/* "3" or "[10, 4]": a window attribute as written, for messages */
+static const char *window_text(const Value *v, const char *name, int len) {
+    bool one = true;
+    for (int i = 1; i < len; i++)
+        one = one && window_num(v, name, i) == window_num(v, name, 0);
+    if (one)
+        return num_str(window_num(v, name, 0));
+    const char *text = "[";
+    for (int i = 0; i < len; i++)
+        text = arena_printf("%s%s%s", text, i ? ", " : "", num_str(window_num(v, name, i)));
+    return arena_printf("%s]", text);
+}
+
+/* Every number of window attribute `name` at least lo, else an error. */
+static bool window_at_least(Value *v, const char *name, int len, double lo) {
+    int k = attr_index(op_info[v->op].sig, name);
+    for (int i = 0; i < len; i++)
+        if (window_num(v, name, i) < lo) {
+            if (len > 1 && window_text(v, name, len)[0] == '[')
+                error_at(v->attr_loc[k], "%s(): every number of '%s' must be at least %g, got %s", op_info[v->op].name,
+                         name, lo, window_text(v, name, len));
+            else
+                return attr_at_least(v, k, name, lo);
+            return false;
+        }
+    return true;
+}
+
+/* pad = same, TensorFlow's: per axis a total of max((⌈in/s⌉ − 1)·s + k − in, 0),
+ * the odd one after (bottom, right); written into the pad's numbers. */
+static void resolve_same(Value *v, int h, int w) {
+    const char *sig = op_info[v->op].sig;
+    Window win = window_of(v);
+    int total_h = ((h + win.sh - 1) / win.sh - 1) * win.sh + win.kh - h;
+    int total_w = ((w + win.sw - 1) / win.sw - 1) * win.sw + win.kw - w;
+    total_h = total_h > 0 ? total_h : 0;
+    total_w = total_w > 0 ? total_w : 0;
+    int at = window_slot(sig, "pad");
+    v->attr[attr_index(sig, "pad")] = total_h / 2;
+    v->attr[at] = total_h - total_h / 2;
+    v->attr[at + 1] = total_w / 2;
+    v->attr[at + 2] = total_w - total_w / 2;
+}
+
 bool shape_conv2d(Graph *g, Value *v) {
     (void)g;
     const Value *x = v->in[0];
     if (!float_operands(v) || !need_rank(v, x, 3, image_hint(x)))
         return false;
-    if (!attr_at_least(v, 0, "filters", 1) || !attr_at_least(v, 1, "kernel", 1) ||
-        !attr_at_least(v, 2, "stride", 1) || !attr_at_least(v, 3, "pad", 0))
+    int kpad = attr_index(op_info[v->op].sig, "pad"), kgroups = attr_index(op_info[v->op].sig, "groups");
+    if (!attr_at_least(v, 0, "filters", 1) || !window_at_least(v, "kernel", 2, 1) ||
+        !window_at_least(v, "stride", 2, 1))
         return false;
-    int f = (int)v->attr[0], k = (int)v->attr[1], s = (int)v->attr[2], p = (int)v->attr[3];
     int c = x->shape.dim[0], h = x->shape.dim[1], w = x->shape.dim[2];
-    long oh = ((long)h + 2L * p - k) / s + 1, ow = ((long)w + 2L * p - k) / s + 1;
-    if ((long)h + 2L * p < k || (long)w + 2L * p < k) {
-        error_at(v->attr_loc[1], "conv2d(): kernel %d is larger than the padded input %ldx%ld (input %s, pad %d)",
-                 k, (long)h + 2L * p, (long)w + 2L * p, shape_str(&x->shape), p);
+    if (v->attr[kpad] == ATTR_SAME)
+        resolve_same(v, h, w);
+    if (!window_at_least(v, "pad", 4, 0) || !attr_at_least(v, kgroups, "groups", 1))
+        return false;
+    int f = (int)v->attr[0], groups = (int)v->attr[kgroups];
+    Window win = window_of(v);
+    if (c % groups) {
+        error_at(v->attr_loc[kgroups], "conv2d(): groups = %d must divide the input's %d channels (input %s)", groups,
+                 c, shape_str(&x->shape));
+        note("each group convolves channels / groups of them; groups = %d is depthwise", c);
         return false;
     }
-    if (mul_capped(mul_capped(mul_capped(f, c), k), k) > MAX_ELEMENTS) {
-        error_at(v->loc, "conv2d(): a weight of [%d, %d, %d, %d] is too large", f, c, k, k);
+    if (f % groups) {
+        error_at(v->attr_loc[kgroups], "conv2d(): groups = %d must divide the %d filters", groups, f);
+        note("each group makes filters / groups of them: e.g. filters = %d", f < groups ? groups : f / groups * groups);
         return false;
     }
+    long ph = (long)h + win.pt + win.pb, pw = (long)w + win.pl + win.pr;
+    if (ph < win.kh || pw < win.kw) {
+        error_at(v->attr_loc[1], "conv2d(): kernel %s is larger than the padded input %ldx%ld (input %s, pad %s)",
+                 window_text(v, "kernel", 2), ph, pw, shape_str(&x->shape), window_text(v, "pad", 4));
+        return false;
+    }
+    if (mul_capped(mul_capped(mul_capped(f, c / groups), win.kh), win.kw) > MAX_ELEMENTS) {
+        error_at(v->loc, "conv2d(): a weight of [%d, %d, %d, %d] is too large", f, c / groups, win.kh, win.kw);
+        return false;
+    }
+    long oh = (ph - win.kh) / win.sh + 1, ow = (pw - win.kw) / win.sw + 1;
     if (oh > MAX_ELEMENTS || ow > MAX_ELEMENTS || mul_capped(mul_capped(f, oh), ow) > MAX_ELEMENTS) {
         error_at(v->loc, "conv2d() would give [%d, %ld, %ld], more than %ld elements per sample", f, oh, ow,
                  (long)MAX_ELEMENTS);
         return false;
     }
-    set_param_shape(v->in[1], (Shape){4, {f, c, k, k}}, c * k * k, f * k * k);
-    set_param_shape(v->in[2], (Shape){1, {f}}, c * k * k, f * k * k);
+    /* PyTorch's fans: the weight's [1] and [0] times the kernel's area */
+    int fan_in = c / groups * win.kh * win.kw, fan_out = f * win.kh * win.kw;
+    set_param_shape(v->in[1], (Shape){4, {f, c / groups, win.kh, win.kw}}, fan_in, fan_out);
+    set_param_shape(v->in[2], (Shape){1, {f}}, fan_in, fan_out);
     v->shape = (Shape){3, {f, (int)oh, (int)ow}};
     v->batched = x->batched;
     return true;
@@ -62,28 +149,70 @@ bool shape_conv2d(Graph *g, Value *v) {
 
 /* A conv2d's sizes, from its operands and attributes. */
 typedef struct ConvDims {
-    int F, C, H, W, K, S, P, OH, OW; /* filters, the input [C, H, W], kernel, stride, pad, the output's size */
+    int F, C, H, W, OH, OW, G; /* filters, the input [C, H, W], the output's size, groups */
+    Window win;
 } ConvDims;
 
 static ConvDims conv_dims(const Value *conv) {
     const Value *x = conv->in[0];
-    return (ConvDims){conv->shape.dim[0], x->shape.dim[0], x->shape.dim[1], x->shape.dim[2], (int)conv->attr[1],
-                      (int)conv->attr[2], (int)conv->attr[3], conv->shape.dim[1], conv->shape.dim[2]};
+    return (ConvDims){conv->shape.dim[0], x->shape.dim[0], x->shape.dim[1], x->shape.dim[2], conv->shape.dim[1],
+                      conv->shape.dim[2], (int)conv->attr[attr_index(op_info[OP_conv2d].sig, "groups")],
+                      window_of(conv)};
+}
+
+/* The dense kernels (dnn_kernels_conv.h) serve one group with a square
+ * kernel, stride and padding, but for a pointwise conv, which
+ * dnn_conv2d_grouped_* computes as a matrix product. */
+static bool dense_conv(const ConvDims *d) {
+    const Window *w = &d->win;
+    bool square = w->kh == w->kw && w->sh == w->sw && w->pt == w->pb && w->pt == w->pl && w->pt == w->pr;
+    bool pointwise = w->kh == 1 && w->kw == 1 && w->sh == 1 && w->sw == 1 && square && w->pt == 0;
+    return d->G == 1 && square && !pointwise;
+}
+
+bool conv_pool_fusable(const Value *conv, const Value *pool) {
+    ConvDims d = conv_dims(conv);
+    Window p = window_of(pool);
+    return dense_conv(&d) && p.kh == p.kw && p.sh == p.sw;
+}
+
+/* ... and whether its backward can recompute the maxima
+ * (dnn_conv2d_relu_maxpool_backward: windows that tile the conv's output) */
+bool pool_backward_fusable(const Value *conv, const Value *pool) {
+    Window p = window_of(pool);
+    return conv_pool_fusable(conv, pool) && p.sh == p.kh && p.pt == 0 && p.pb == 0 && p.pl == 0 && p.pr == 0;
+}
+
+/* The grouped kernels' sizes after the sample count: C, H, W, F, KH, KW,
+ * SH, SW, PT, PB, PL, PR, G */
+static const char *grouped_sizes(const ConvDims *d) {
+    const Window *w = &d->win;
+    return arena_printf("%d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d", d->C, d->H, d->W, d->F, w->kh, w->kw,
+                        w->sh, w->sw, w->pt, w->pb, w->pl, w->pr, d->G);
 }
 
 /* conv2d: dnn_conv2d_forward (runtime/dnn_kernels_conv.h) with constant
  * sizes, which puts output columns or filters in the vector lanes where
  * they fit and runs the direct loops elsewhere; with --optimize=size the
- * direct loops, dnn_conv2d_forward_plain. */
+ * direct loops, dnn_conv2d_forward_plain. Groups, rectangular windows,
+ * asymmetric padding and pointwise convs: dnn_conv2d_grouped_forward
+ * (runtime/dnn_kernels_group.h). */
 void emit_conv2d_forward(Emitter *e, const Value *v) {
     ConvDims d = conv_dims(v);
-    emit(e, "dnn_conv2d_forward%s(out, in0, in1, %s, %s, %d, %d, %d, %d, %d, %d, %d);", e->generic ? "_plain" : "",
-         v->in[2] ? "in2" : "NULL", samples_of(v), d.C, d.H, d.W, d.F, d.K, d.S, d.P);
+    const char *plain = e->generic ? "_plain" : "";
+    if (!dense_conv(&d)) {
+        emit(e, "dnn_conv2d_grouped_forward%s(out, in0, in1, %s, %s, %s);", plain, v->in[2] ? "in2" : "NULL",
+             samples_of(v), grouped_sizes(&d));
+        return;
+    }
+    emit(e, "dnn_conv2d_forward%s(out, in0, in1, %s, %s, %d, %d, %d, %d, %d, %d, %d);", plain,
+         v->in[2] ? "in2" : "NULL", samples_of(v), d.C, d.H, d.W, d.F, d.win.kh, d.win.sh, d.win.pt);
 }
 
 /* The gradient of the input (arg 0), the weights (1) or the bias (2):
  * input channels or filters in the vector lanes where they fit, else the
- * direct loops (dnn_conv2d_backward_*); with --optimize=size the plain loops. */
+ * direct loops (dnn_conv2d_backward_*), with --optimize=size the plain loops;
+ * dnn_conv2d_grouped_backward_* for the convs dnn_conv2d_grouped_forward computes. */
 void emit_conv2d_backward(Emitter *e, const Value *v, int arg) {
     ConvDims d = conv_dims(v);
     /* --optimize=size (firmware) takes the plain loops for the input and weight gradients: the lanes
@@ -91,12 +220,16 @@ void emit_conv2d_backward(Emitter *e, const Value *v, int arg) {
     const char *plain = e->generic || (e->small && arg < 2) ? "_plain" : "";
     if (arg == 2 && v->grad_via_pool) /* dy is the pool's gradient (plan.c's fuse_pool_backward) */
         emit(e, "dnn_conv2d_relu_maxpool_backward(NULL, dx, dy, in0, in1, %s, %s, %d, %d, %d, %d, %d, %d, %d, %d);",
-             v->in[2] ? "in2" : "NULL", samples_of(v), d.C, d.H, d.W, d.F, d.K, d.S, d.P, (int)v->grad_via_pool->attr[0]);
+             v->in[2] ? "in2" : "NULL", samples_of(v), d.C, d.H, d.W, d.F, d.win.kh, d.win.sh, d.win.pt,
+             window_of(v->grad_via_pool).kh);
     else if (arg == 2)
         emit(e, "dnn_conv2d_backward_bias%s(dx, dy, %s, %d, %d, %d);", plain, samples_of(v), d.F, d.OH, d.OW);
+    else if (!dense_conv(&d))
+        emit(e, "dnn_conv2d_grouped_backward_%s%s(dx, dy, %s, %s, %s);", arg ? "weight" : "input", plain,
+             arg ? "in0" : "in1", samples_of(v), grouped_sizes(&d));
     else
         emit(e, "dnn_conv2d_backward_%s%s(dx, dy, %s, %s, %d, %d, %d, %d, %d, %d, %d);", arg ? "weight" : "input",
-             plain, arg ? "in0" : "in1", samples_of(v), d.C, d.H, d.W, d.F, d.K, d.S, d.P);
+             plain, arg ? "in0" : "in1", samples_of(v), d.C, d.H, d.W, d.F, d.win.kh, d.win.sh, d.win.pt);
 }
 
 /* ---- maxpool and avgpool --------------------------------------------------------------------- */
@@ -104,28 +237,42 @@ void emit_conv2d_backward(Emitter *e, const Value *v, int arg) {
 bool shape_pool(Graph *g, Value *v) {
     (void)g;
     const Value *x = v->in[0];
+    const char *name = op_info[v->op].name;
     if (!float_operands(v) || !need_rank(v, x, 3, NULL))
         return false;
-    if (!attr_at_least(v, 0, "size", 1) || !attr_at_least(v, 1, "stride", 0))
+    if (!window_at_least(v, "size", 2, 1) || !window_at_least(v, "stride", 2, 0))
         return false;
-    int k = (int)v->attr[0];
-    if (v->attr[1] == 0)
-        v->attr[1] = k; /* stride defaults to the window size */
-    int s = (int)v->attr[1], p = v->op == OP_maxpool ? (int)v->attr[2] : 0;
-    if (p < 0 || 2L * p > k) {
-        error_at(v->attr_loc[2], "maxpool(): pad must be between 0 and half the window (%d), got %d", k / 2, p);
-        return false;
+    const char *sig = op_info[v->op].sig;
+    int kstride = attr_index(sig, "stride"), sstride = window_slot(sig, "stride");
+    if (v->attr[kstride] == 0 || v->attr[sstride] == 0) /* stride defaults to the window size, per axis */
+        v->attr[kstride] = v->attr[kstride] ? v->attr[kstride] : window_num(v, "size", 0),
+        v->attr[sstride] = v->attr[sstride] ? v->attr[sstride] : window_num(v, "size", 1);
+    Window win = window_of(v);
+    int kmin = win.kh < win.kw ? win.kh : win.kw, p = win.pt;
+    if (v->op == OP_maxpool) {
+        int kpad = attr_index(sig, "pad");
+        if (v->attr[kpad] == ATTR_SAME || p != win.pb || p != win.pl || p != win.pr) {
+            error_at(v->attr_loc[kpad], "maxpool(): pad must be one number (on every side), got %s",
+                     v->attr[kpad] == ATTR_SAME ? "same" : window_text(v, "pad", 4));
+            note("pad = same and [top, bottom, left, right] are conv2d's");
+            return false;
+        }
+        if (p < 0 || 2L * p > kmin) {
+            error_at(v->attr_loc[kpad], "maxpool(): pad must be between 0 and half the window (%d), got %d", kmin / 2, p);
+            return false;
+        }
     }
     int h = x->shape.dim[1], w = x->shape.dim[2]; /* 2p <= k, so h + 2p - k <= h below */
     /* a window past the padded input, or one so large that it could only
      * ever cover all of a smaller input (and scanning it would not end) */
-    bool huge = k > h && k > w && mul_capped(k, k) > MAX_ELEMENTS;
-    if ((long)h + 2L * p < k || (long)w + 2L * p < k || huge) {
-        error_at(v->attr_loc[0], "%s(): window %d is larger than the input %s", op_info[v->op].name, k,
+    bool huge = win.kh > h && win.kw > w && mul_capped(win.kh, win.kw) > MAX_ELEMENTS;
+    if ((long)h + 2L * p < win.kh || (long)w + 2L * p < win.kw || huge) {
+        error_at(v->attr_loc[0], "%s(): window %s is larger than the input %s", name, window_text(v, "size", 2),
                  shape_str(&x->shape));
         return false;
     }
-    v->shape = (Shape){3, {x->shape.dim[0], (int)(((long)h + 2L * p - k) / s + 1), (int)(((long)w + 2L * p - k) / s + 1)}};
+    v->shape = (Shape){3, {x->shape.dim[0], (int)(((long)h + 2L * p - win.kh) / win.sh + 1),
+                           (int)(((long)w + 2L * p - win.kw) / win.sw + 1)}};
     v->batched = x->batched;
     return true;
 }
@@ -151,14 +298,15 @@ static const char *fused_act(Emitter *e, const Value *act) {
 }
 
 /* maxpool and avgpool (dnn_pool_forward: the windows of a maxpool that tile
- * its input without branches, else the plain loops); with a conv2d fused
+ * its input without branches, else the plain loops; a rectangular window
+ * or stride, dnn_pool_rect_forward_plain); with a conv2d fused
  * into the step (--inference, plan_inference), conv2d → activation → pool
  * in one kernel that never stores the conv's output. With --optimize=size
  * the plain loops, whose sizes are parameters of the fused step (LeNet's
  * two conv → relu → pool steps are one function). */
 void emit_pool_forward(Emitter *e, const Value *v) {
     bool max = v->op == OP_maxpool;
-    int pool_pad = max ? (int)v->attr[2] : 0;
+    Window win = window_of(v);
     /* a fused step the backward pass recomputes (training on the device) takes the plain loops, as the recomputation */
     const char *plain = e->generic || (v->fused_conv && v->needs_grad) ? "_plain" : "";
     if (v->fused_conv) {
@@ -168,31 +316,65 @@ void emit_pool_forward(Emitter *e, const Value *v) {
              plain, conv->in[2] ? "in2" : "NULL", samples_of(v), dim(e, "channels", x->shape.dim[0]),
              dim(e, "height", x->shape.dim[1]), dim(e, "width", x->shape.dim[2]), dim(e, "filters", conv->shape.dim[0]),
              dim(e, "kernel", (long)conv->attr[1]), dim(e, "stride", (long)conv->attr[2]),
-             dim(e, "pad", (long)conv->attr[3]), dim(e, "pool_k", (long)v->attr[0]), dim(e, "pool_s", (long)v->attr[1]),
-             dim(e, "pool_pad", pool_pad), max, act);
+             dim(e, "pad", (long)conv->attr[3]), dim(e, "pool_k", win.kh), dim(e, "pool_s", win.sh),
+             dim(e, "pool_pad", win.pt), max, act);
         return;
     }
     const Shape *x = &v->in[0]->shape;
-    emit(e, "dnn_pool_forward%s(out, in0, %s, %d, %d, %d, %d, %d, %d, %d);", plain, samples_of(v), x->dim[0], x->dim[1],
-         x->dim[2], (int)v->attr[0], (int)v->attr[1], pool_pad, max);
+    if (win.kh != win.kw || win.sh != win.sw)
+        emit(e, "dnn_pool_rect_forward_plain(out, in0, %s, %d, %d, %d, %d, %d, %d, %d, %d, %d);", samples_of(v),
+             x->dim[0], x->dim[1], x->dim[2], win.kh, win.kw, win.sh, win.sw, win.pt, max);
+    else
+        emit(e, "dnn_pool_forward%s(out, in0, %s, %d, %d, %d, %d, %d, %d, %d);", plain, samples_of(v), x->dim[0],
+             x->dim[1], x->dim[2], win.kh, win.sh, win.pt, max);
 }
 
 /* maxpool's gradient goes to the first maximum of each window, found again
  * from the input rather than stored; avgpool's is spread over the window. */
 void emit_pool_backward(Emitter *e, const Value *v, int arg) {
     (void)arg;
+    Window win = window_of(v);
     if (v->fused_conv) { /* conv2d → relu → maxpool: the conv's output gradient, the maxima found again */
         ConvDims d = conv_dims(v->fused_conv);
         emit(e, "dnn_conv2d_relu_maxpool_backward(dx, NULL, dy, in0, in1, %s, %s, %d, %d, %d, %d, %d, %d, %d, %d);",
-             v->in[2] ? "in2" : "NULL", samples_of(v), d.C, d.H, d.W, d.F, d.K, d.S, d.P, (int)v->attr[0]);
+             v->in[2] ? "in2" : "NULL", samples_of(v), d.C, d.H, d.W, d.F, d.win.kh, d.win.sh, d.win.pt, win.kh);
         return;
     }
     bool max = v->op == OP_maxpool;
     const Shape *x = &v->in[0]->shape;
-    const char *sizes = arena_printf("%s, %d, %d, %d, %d, %d, %d, %d", samples_of(v), x->dim[0], x->dim[1], x->dim[2],
-                                     (int)v->attr[0], (int)v->attr[1], max ? (int)v->attr[2] : 0, max);
-    if (e->generic) /* the plain loops find the maximum again without the result */
-        emit(e, "dnn_pool_backward_plain(dx, dy, in0, %s);", sizes);
+    if (win.kh != win.kw || win.sh != win.sw)
+        emit(e, "dnn_pool_rect_backward_plain(dx, dy, in0, %s, %d, %d, %d, %d, %d, %d, %d, %d, %d);", samples_of(v),
+             x->dim[0], x->dim[1], x->dim[2], win.kh, win.kw, win.sh, win.sw, win.pt, max);
+    else if (e->generic) /* the plain loops find the maximum again without the result */
+        emit(e, "dnn_pool_backward_plain(dx, dy, in0, %s, %d, %d, %d, %d, %d, %d, %d);", samples_of(v), x->dim[0],
+             x->dim[1], x->dim[2], win.kh, win.sh, win.pt, max);
     else
-        emit(e, "dnn_pool_backward(dx, dy, in0, out, %s);", sizes);
+        emit(e, "dnn_pool_backward(dx, dy, in0, out, %s, %d, %d, %d, %d, %d, %d, %d);", samples_of(v), x->dim[0],
+             x->dim[1], x->dim[2], win.kh, win.sh, win.pt, max);
+}
+
+/* ---- global_avgpool ------------------------------------------------------------------------- */
+
+bool shape_global_avgpool(Graph *g, Value *v) {
+    (void)g;
+    const Value *x = v->in[0];
+    if (!float_operands(v) || !need_rank(v, x, 3, "global_avgpool() averages each channel of a [C, H, W] image"))
+        return false;
+    v->shape = (Shape){1, {x->shape.dim[0]}};
+    v->batched = x->batched;
+    return true;
+}
+
+/* One H × W window per channel: its sum in row order, divided by H·W. */
+void emit_global_avgpool_forward(Emitter *e, const Value *v) {
+    const Shape *x = &v->in[0]->shape;
+    emit(e, "dnn_pool_rect_forward_plain(out, in0, %s, %d, %d, %d, %d, %d, 1, 1, 0, 0);", samples_of(v), x->dim[0],
+         x->dim[1], x->dim[2], x->dim[1], x->dim[2]);
+}
+
+void emit_global_avgpool_backward(Emitter *e, const Value *v, int arg) {
+    (void)arg;
+    const Shape *x = &v->in[0]->shape;
+    emit(e, "dnn_pool_rect_backward_plain(dx, dy, in0, %s, %d, %d, %d, %d, %d, 1, 1, 0, 0);", samples_of(v),
+         x->dim[0], x->dim[1], x->dim[2], x->dim[1], x->dim[2]);
 }

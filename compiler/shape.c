@@ -108,6 +108,7 @@ static Range bounds_of(const Value *v, const Range *r) {
     case OP_concat: return (Range){fmin(x.lo, y.lo), fmax(x.hi, y.hi), NULL};
     case OP_maxpool: /* padding takes no part in the maximum */
     case OP_avgpool:
+    case OP_global_avgpool:
     case OP_mean:
     case OP_flatten:
     case OP_reshape:

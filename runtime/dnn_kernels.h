@@ -30,6 +30,7 @@
  * double-precision twin.
  *
  * The parts: dnn_kernels_plain.h, dnn_kernels_dense.h, dnn_kernels_conv.h,
+ * dnn_kernels_group.h (grouped, depthwise, rectangular conv2d),
  * dnn_kernels_pool.h, dnn_kernels_update.h. Freestanding: only <math.h>
  * and <string.h>, no allocation (scratch arrays are on the stack, as
  * variable-length arrays whose sizes are constants once inlined).
@@ -126,11 +127,6 @@ static inline void dnn_parallel_run(dnn_parallel_body *body, void *ctx, int n) {
  *   below after dnn_kernels_conv.h, with its plain references in the same
  *   file (int32 sums are exact, so one order serves every path; the
  *   requantisation's rounding is the part to match).
- * grouped and depthwise conv2d: dnn_kernels_conv.h, as
- *   dnn_conv2d_grouped_* (G groups: group g is a conv of C/G channels to
- *   F/G filters, so the dense kernels above serve it group by group) and
- *   dnn_conv2d_depthwise_* (G = C: channels in the lanes, one weight
- *   vector a tap), each with a _plain reference in dnn_kernels_plain.h.
  * Fused backward-plus-update: a kernel whose last loop stores a block of
  *   gradients can apply the optimizer's step there (dnn_sgd_apply, as
  *   dnn_dense_backward_weight_sgd does); the other optimizers' steps take
@@ -158,6 +154,7 @@ static inline void dnn_parallel_run(dnn_parallel_body *body, void *ctx, int n) {
 #include "dnn_kernels_update.h" /* first: the fused backward-plus-update kernels apply its steps */
 #include "dnn_kernels_dense.h"
 #include "dnn_kernels_conv.h"
+#include "dnn_kernels_group.h"
 #include "dnn_kernels_pool.h"
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop

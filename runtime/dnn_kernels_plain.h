@@ -69,15 +69,19 @@ DNN_KERNEL void DNN_PLAIN(dense_backward_bias)(DNN_REAL *dbias, const DNN_REAL *
             dbias[j] += dout[s * units + j];
 }
 
-/* ---- conv2d: out[s][f][oy][ox] = bias[f] + Σ_{c,ky,kx} weight[f][c][ky][kx] · x[s][c][oy·S−P+ky][ox·S−P+kx]
- * (x is 0 outside the image). Weight-stationary: each weight swept along
- * the output rows it touches, so the sum of an output runs over c, ky, kx
- * in order. */
+/* ---- conv2d: out[s][f][oy][ox] = bias[f] + Σ_{c,ky,kx} weight[f][c][ky][kx] · x[s][g·C/G + c][oy·SH−PT+ky][ox·SW−PL+kx]
+ * for filter f of group g = f / (F/G), c < C/G (x is 0 outside the image):
+ * a kernel KH × KW, strides SH, SW, padding PT (top), PB (bottom), PL
+ * (left), PR (right), G groups (PyTorch's weight [F][C/G][KH][KW]), so
+ * OH = (H + PT + PB − KH) / SH + 1, OW likewise. Weight-stationary: each
+ * weight swept along the output rows it touches, so the sum of an output
+ * runs over c, ky, kx in order. The dense conv2d (one group, square
+ * kernel, stride and padding) is the same loops. */
 
-DNN_KERNEL void DNN_PLAIN(conv2d_forward)(DNN_REAL *out, const DNN_REAL *inp, const DNN_REAL *weight,
-                                          const DNN_REAL *bias, int n, int C, int H, int W, int F, int K, int S,
-                                          int P) {
-    const int OH = (H + 2 * P - K) / S + 1, OW = (W + 2 * P - K) / S + 1;
+DNN_KERNEL void DNN_PLAIN(conv2d_grouped_forward)(DNN_REAL *out, const DNN_REAL *inp, const DNN_REAL *weight,
+                                                  const DNN_REAL *bias, int n, int C, int H, int W, int F, int KH,
+                                                  int KW, int SH, int SW, int PT, int PB, int PL, int PR, int G) {
+    const int OH = (H + PT + PB - KH) / SH + 1, OW = (W + PL + PR - KW) / SW + 1, CG = C / G, FG = F / G;
     for (int s = 0; s < n; s++) {
         const DNN_REAL *xs = inp + s * C * H * W;
         DNN_REAL *ys = out + s * F * OH * OW;
@@ -85,80 +89,99 @@ DNN_KERNEL void DNN_PLAIN(conv2d_forward)(DNN_REAL *out, const DNN_REAL *inp, co
             for (int i = 0; i < OH * OW; i++)
                 ys[f * OH * OW + i] = bias ? bias[f] : 0;
         for (int f = 0; f < F; f++)
-            for (int c = 0; c < C; c++)
-                for (int ky = 0; ky < K; ky++) {
+            for (int c = 0; c < CG; c++)
+                for (int ky = 0; ky < KH; ky++) {
                     int oy0, oy1;
-                    dnn_conv_range(&oy0, &oy1, ky, H, S, P, OH);
-                    for (int kx = 0; kx < K; kx++) {
+                    dnn_conv_range(&oy0, &oy1, ky, H, SH, PT, OH);
+                    for (int kx = 0; kx < KW; kx++) {
                         int ox0, ox1;
-                        dnn_conv_range(&ox0, &ox1, kx, W, S, P, OW);
-                        const DNN_REAL w = weight[((f * C + c) * K + ky) * K + kx];
+                        dnn_conv_range(&ox0, &ox1, kx, W, SW, PL, OW);
+                        const DNN_REAL w = weight[((f * CG + c) * KH + ky) * KW + kx];
                         for (int oy = oy0; oy < oy1; oy++) {
-                            const DNN_REAL *xr = xs + (c * H + oy * S - P + ky) * W - P + kx;
+                            const DNN_REAL *xr = xs + ((f / FG * CG + c) * H + oy * SH - PT + ky) * W - PL + kx;
                             DNN_REAL *yr = ys + (f * OH + oy) * OW;
                             for (int ox = ox0; ox < ox1; ox++)
-                                yr[ox] += w * xr[ox * S];
+                                yr[ox] += w * xr[ox * SW];
                         }
                     }
                 }
     }
 }
 
+DNN_KERNEL void DNN_PLAIN(conv2d_forward)(DNN_REAL *out, const DNN_REAL *inp, const DNN_REAL *weight,
+                                          const DNN_REAL *bias, int n, int C, int H, int W, int F, int K, int S,
+                                          int P) {
+    DNN_PLAIN(conv2d_grouped_forward)(out, inp, weight, bias, n, C, H, W, F, K, K, S, S, P, P, P, P, 1);
+}
+
 /* dinp[s][c][iy][ix] = Σ over the outputs that read it of weight · dout, added
  * filter by filter, tap by tap */
-DNN_KERNEL void DNN_PLAIN(conv2d_backward_input)(DNN_REAL *dinp, const DNN_REAL *dout, const DNN_REAL *weight,
-                                                 int n, int C, int H, int W, int F, int K, int S, int P) {
-    const int OH = (H + 2 * P - K) / S + 1, OW = (W + 2 * P - K) / S + 1;
+DNN_KERNEL void DNN_PLAIN(conv2d_grouped_backward_input)(DNN_REAL *dinp, const DNN_REAL *dout, const DNN_REAL *weight,
+                                                         int n, int C, int H, int W, int F, int KH, int KW, int SH,
+                                                         int SW, int PT, int PB, int PL, int PR, int G) {
+    const int OH = (H + PT + PB - KH) / SH + 1, OW = (W + PL + PR - KW) / SW + 1, CG = C / G, FG = F / G;
     for (int s = 0; s < n; s++) {
         const DNN_REAL *gs = dout + s * F * OH * OW;
         DNN_REAL *ds = dinp + s * C * H * W;
         memset(ds, 0, sizeof(DNN_REAL) * (size_t)(C * H * W));
         for (int f = 0; f < F; f++)
-            for (int c = 0; c < C; c++)
-                for (int ky = 0; ky < K; ky++) {
+            for (int c = 0; c < CG; c++)
+                for (int ky = 0; ky < KH; ky++) {
                     int oy0, oy1;
-                    dnn_conv_range(&oy0, &oy1, ky, H, S, P, OH);
-                    for (int kx = 0; kx < K; kx++) {
+                    dnn_conv_range(&oy0, &oy1, ky, H, SH, PT, OH);
+                    for (int kx = 0; kx < KW; kx++) {
                         int ox0, ox1;
-                        dnn_conv_range(&ox0, &ox1, kx, W, S, P, OW);
-                        const DNN_REAL w = weight[((f * C + c) * K + ky) * K + kx];
+                        dnn_conv_range(&ox0, &ox1, kx, W, SW, PL, OW);
+                        const DNN_REAL w = weight[((f * CG + c) * KH + ky) * KW + kx];
                         for (int oy = oy0; oy < oy1; oy++) {
-                            DNN_REAL *dr = ds + (c * H + oy * S - P + ky) * W - P + kx;
+                            DNN_REAL *dr = ds + ((f / FG * CG + c) * H + oy * SH - PT + ky) * W - PL + kx;
                             const DNN_REAL *gr = gs + (f * OH + oy) * OW;
                             for (int ox = ox0; ox < ox1; ox++)
-                                dr[ox * S] += w * gr[ox];
+                                dr[ox * SW] += w * gr[ox];
                         }
                     }
                 }
     }
 }
 
+DNN_KERNEL void DNN_PLAIN(conv2d_backward_input)(DNN_REAL *dinp, const DNN_REAL *dout, const DNN_REAL *weight,
+                                                 int n, int C, int H, int W, int F, int K, int S, int P) {
+    DNN_PLAIN(conv2d_grouped_backward_input)(dinp, dout, weight, n, C, H, W, F, K, K, S, S, P, P, P, P, 1);
+}
+
 /* dweight[f][c][ky][kx] = Σ_s (Σ_{oy,ox} x · dout): one sample's sum, then added */
-DNN_KERNEL void DNN_PLAIN(conv2d_backward_weight)(DNN_REAL *dweight, const DNN_REAL *dout, const DNN_REAL *inp,
-                                                  int n, int C, int H, int W, int F, int K, int S, int P) {
-    const int OH = (H + 2 * P - K) / S + 1, OW = (W + 2 * P - K) / S + 1;
-    memset(dweight, 0, sizeof(DNN_REAL) * (size_t)(F * C * K * K));
+DNN_KERNEL void DNN_PLAIN(conv2d_grouped_backward_weight)(DNN_REAL *dweight, const DNN_REAL *dout,
+                                                          const DNN_REAL *inp, int n, int C, int H, int W, int F,
+                                                          int KH, int KW, int SH, int SW, int PT, int PB, int PL,
+                                                          int PR, int G) {
+    const int OH = (H + PT + PB - KH) / SH + 1, OW = (W + PL + PR - KW) / SW + 1, CG = C / G, FG = F / G;
+    memset(dweight, 0, sizeof(DNN_REAL) * (size_t)(F * CG * KH * KW));
     for (int s = 0; s < n; s++) {
         const DNN_REAL *xs = inp + s * C * H * W, *gs = dout + s * F * OH * OW;
         for (int f = 0; f < F; f++)
-            for (int c = 0; c < C; c++)
-                for (int ky = 0; ky < K; ky++) {
+            for (int c = 0; c < CG; c++)
+                for (int ky = 0; ky < KH; ky++) {
                     int oy0, oy1;
-                    dnn_conv_range(&oy0, &oy1, ky, H, S, P, OH);
-                    for (int kx = 0; kx < K; kx++) {
+                    dnn_conv_range(&oy0, &oy1, ky, H, SH, PT, OH);
+                    for (int kx = 0; kx < KW; kx++) {
                         int ox0, ox1;
-                        dnn_conv_range(&ox0, &ox1, kx, W, S, P, OW);
+                        dnn_conv_range(&ox0, &ox1, kx, W, SW, PL, OW);
                         DNN_REAL acc = 0;
                         for (int oy = oy0; oy < oy1; oy++) {
-                            const DNN_REAL *xr = xs + (c * H + oy * S - P + ky) * W - P + kx;
+                            const DNN_REAL *xr = xs + ((f / FG * CG + c) * H + oy * SH - PT + ky) * W - PL + kx;
                             const DNN_REAL *gr = gs + (f * OH + oy) * OW;
                             for (int ox = ox0; ox < ox1; ox++)
-                                acc += xr[ox * S] * gr[ox];
+                                acc += xr[ox * SW] * gr[ox];
                         }
-                        dweight[((f * C + c) * K + ky) * K + kx] += acc;
+                        dweight[((f * CG + c) * KH + ky) * KW + kx] += acc;
                     }
                 }
     }
+}
+
+DNN_KERNEL void DNN_PLAIN(conv2d_backward_weight)(DNN_REAL *dweight, const DNN_REAL *dout, const DNN_REAL *inp,
+                                                  int n, int C, int H, int W, int F, int K, int S, int P) {
+    DNN_PLAIN(conv2d_grouped_backward_weight)(dweight, dout, inp, n, C, H, W, F, K, K, S, S, P, P, P, P, 1);
 }
 
 /* dbias[f] = Σ_{s,oy,ox} dout[s][f][oy][ox], in that order */
@@ -225,12 +248,13 @@ DNN_KERNEL void DNN_PLAIN(conv2d_pool_forward)(DNN_REAL *out, const DNN_REAL *in
         }
 }
 
-/* ---- pooling: maxpool (window K, stride S, pad P: the first maximum, NaN wins)
- * and avgpool (P = 0: the average of the K × K window) -------------------------------- */
+/* ---- pooling: maxpool (window KH × KW, strides SH, SW, pad P: the first
+ * maximum, NaN wins) and avgpool (P = 0: the average of the window);
+ * pool_forward and pool_backward are the square windows ------------------- */
 
-DNN_KERNEL void DNN_PLAIN(pool_forward)(DNN_REAL *out, const DNN_REAL *inp, int n, int C, int H, int W, int K,
-                                        int S, int P, int max) {
-    const int OH = (H + 2 * P - K) / S + 1, OW = (W + 2 * P - K) / S + 1;
+DNN_KERNEL void DNN_PLAIN(pool_rect_forward)(DNN_REAL *out, const DNN_REAL *inp, int n, int C, int H, int W, int KH,
+                                             int KW, int SH, int SW, int P, int max) {
+    const int OH = (H + 2 * P - KH) / SH + 1, OW = (W + 2 * P - KW) / SW + 1;
     for (int s = 0; s < n; s++)
         for (int c = 0; c < C; c++) {
             const DNN_REAL *xc = inp + (s * C + c) * H * W;
@@ -238,12 +262,12 @@ DNN_KERNEL void DNN_PLAIN(pool_forward)(DNN_REAL *out, const DNN_REAL *inp, int 
                 for (int ox = 0; ox < OW; ox++) {
                     int best = -1;
                     DNN_REAL top = -INFINITY, acc = 0;
-                    for (int ky = 0; ky < K; ky++) {
-                        const int iy = oy * S - P + ky;
+                    for (int ky = 0; ky < KH; ky++) {
+                        const int iy = oy * SH - P + ky;
                         if (iy < 0 || iy >= H)
                             continue;
-                        for (int kx = 0; kx < K; kx++) {
-                            const int ix = ox * S - P + kx;
+                        for (int kx = 0; kx < KW; kx++) {
+                            const int ix = ox * SW - P + kx;
                             if (ix < 0 || ix >= W)
                                 continue;
                             const DNN_REAL val = xc[iy * W + ix];
@@ -259,16 +283,21 @@ DNN_KERNEL void DNN_PLAIN(pool_forward)(DNN_REAL *out, const DNN_REAL *inp, int 
                         if (top != top)
                             break;
                     }
-                    out[(s * C + c) * OH * OW + oy * OW + ox] = max ? top : acc / (DNN_REAL)(K * K);
+                    out[(s * C + c) * OH * OW + oy * OW + ox] = max ? top : acc / (DNN_REAL)(KH * KW);
                 }
         }
 }
 
+DNN_KERNEL void DNN_PLAIN(pool_forward)(DNN_REAL *out, const DNN_REAL *inp, int n, int C, int H, int W, int K,
+                                        int S, int P, int max) {
+    DNN_PLAIN(pool_rect_forward)(out, inp, n, C, H, W, K, K, S, S, P, max);
+}
+
 /* dinp gets each window's dout: maxpool's at the window's first maximum
- * (found again from the input), avgpool's divided by K·K at every element */
-DNN_KERNEL void DNN_PLAIN(pool_backward)(DNN_REAL *dinp, const DNN_REAL *dout, const DNN_REAL *inp, int n, int C,
-                                         int H, int W, int K, int S, int P, int max) {
-    const int OH = (H + 2 * P - K) / S + 1, OW = (W + 2 * P - K) / S + 1;
+ * (found again from the input), avgpool's divided by KH·KW at every element */
+DNN_KERNEL void DNN_PLAIN(pool_rect_backward)(DNN_REAL *dinp, const DNN_REAL *dout, const DNN_REAL *inp, int n,
+                                              int C, int H, int W, int KH, int KW, int SH, int SW, int P, int max) {
+    const int OH = (H + 2 * P - KH) / SH + 1, OW = (W + 2 * P - KW) / SW + 1;
     memset(dinp, 0, sizeof(DNN_REAL) * (size_t)n * (size_t)(C * H * W));
     for (int s = 0; s < n; s++)
         for (int c = 0; c < C; c++) {
@@ -279,16 +308,16 @@ DNN_KERNEL void DNN_PLAIN(pool_backward)(DNN_REAL *dinp, const DNN_REAL *dout, c
                     const int o = (s * C + c) * OH * OW + oy * OW + ox;
                     int best = -1;
                     DNN_REAL top = -INFINITY;
-                    for (int ky = 0; ky < K; ky++) {
-                        const int iy = oy * S - P + ky;
+                    for (int ky = 0; ky < KH; ky++) {
+                        const int iy = oy * SH - P + ky;
                         if (iy < 0 || iy >= H)
                             continue;
-                        for (int kx = 0; kx < K; kx++) {
-                            const int ix = ox * S - P + kx;
+                        for (int kx = 0; kx < KW; kx++) {
+                            const int ix = ox * SW - P + kx;
                             if (ix < 0 || ix >= W)
                                 continue;
                             if (!max)
-                                dc[iy * W + ix] += dout[o] / (DNN_REAL)(K * K);
+                                dc[iy * W + ix] += dout[o] / (DNN_REAL)(KH * KW);
                             else if (best < 0 || xc[iy * W + ix] > top || xc[iy * W + ix] != xc[iy * W + ix]) {
                                 top = xc[iy * W + ix];
                                 best = iy * W + ix;
@@ -303,6 +332,11 @@ DNN_KERNEL void DNN_PLAIN(pool_backward)(DNN_REAL *dinp, const DNN_REAL *dout, c
                         dc[best] += dout[o];
                 }
         }
+}
+
+DNN_KERNEL void DNN_PLAIN(pool_backward)(DNN_REAL *dinp, const DNN_REAL *dout, const DNN_REAL *inp, int n, int C,
+                                         int H, int W, int K, int S, int P, int max) {
+    DNN_PLAIN(pool_rect_backward)(dinp, dout, inp, n, C, H, W, K, K, S, S, P, max);
 }
 
 #undef DNN_REAL

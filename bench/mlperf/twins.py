@@ -8,12 +8,12 @@ keras_model.py (resnet_v1_eembc), anomaly_detection/keras_model.py (input
 dimension from baseline.yaml: n_mels 128 x frames 5). Each twin computes
 what its Keras model computes in inference, layer for layer, with the same
 trainable parameter count; its module names are the statement names of
-bench/mlperf/NAME.dnn.draft, so its state_dict keys are the ones dnnc will
-give those drafts (checked below).
+models/FILE.dnn (FILES below), so its state_dict keys are the ones dnnc
+gives those models (checked below).
 
 Usage: /usr/bin/python3 bench/mlperf/twins.py [NAME...]
 prints each network's layer table and parameter count, checks the count
-against the reference figure and the keys against the draft (and
+against the reference figure and the keys against the model (and
 Conv2dSame against PyTorch's padding='same'), and exits 1 loudly on any
 difference.
 
@@ -238,6 +238,8 @@ class AutoEncoder(nn.Module):
 
 
 NETWORKS = OrderedDict((net.NAME, net) for net in (DsCnn, MobileNetV1, ResNet8, AutoEncoder))
+# each network's .dnn in models/
+FILES = {"ds_cnn": "ds_cnn", "vww": "mobilenet_v1_025", "resnet8": "resnet8", "autoencoder": "fc_autoencoder"}
 
 
 def trainable(net):
@@ -331,7 +333,7 @@ def check(name):
     print(f"  trainable parameters: {count:,} {verdict} the reference {net.REFERENCE:,}")
     if count != net.REFERENCE:
         problems.append(f"{name}: {count:,} trainable parameters, the reference has {net.REFERENCE:,}")
-    draft = os.path.join(HERE, f"{name}.dnn.draft")
+    draft = os.path.join(HERE, "..", "..", "models", FILES[name] + ".dnn")
     want, have = draft_keys(draft), list(net.state_dict().keys())
     if want == have:
         print(f"  state_dict keys: the {len(have)} keys of {os.path.basename(draft)}, in order")
@@ -372,7 +374,7 @@ def main(names):
     if problems:
         print("\nFAILED:\n  " + "\n  ".join(problems), file=sys.stderr)
         sys.exit(1)
-    print("\nall parameter counts equal the references; all keys match the drafts")
+    print("\nall parameter counts equal the references; all keys match the models")
 
 
 if __name__ == "__main__":

@@ -32,9 +32,9 @@
 
 (defconst dnn-ops
   '("dense" "conv2d" "batchnorm" "prelu" "maxout"
-    "relu" "sigmoid" "tanh" "leaky_relu" "elu" "step" "exp" "log" "sqrt" "abs"
+    "relu" "relu6" "sigmoid" "tanh" "leaky_relu" "elu" "step" "exp" "log" "sqrt" "abs"
     "sin" "cos" "square"
-    "softmax" "log_softmax" "maxpool" "avgpool" "dropout" "flatten" "reshape"
+    "softmax" "log_softmax" "maxpool" "avgpool" "global_avgpool" "dropout" "flatten" "reshape"
     "transpose" "concat" "sum" "mean" "l2" "l1"
     "mse" "l1_loss" "huber" "bce" "bce_with_logits" "cross_entropy" "nll" "hinge"
     "multi_margin"))

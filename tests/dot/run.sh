@@ -12,6 +12,8 @@ if ! command -v dot >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
 fi
 have_dot=false
 command -v dot >/dev/null 2>&1 && have_dot=true
+. tests/random_data.sh
+light=" $(light_models | tr '\n' ' ') "
 
 # undeclared FILE: the edge endpoints that have no node statement
 undeclared() {
@@ -41,6 +43,8 @@ for f in models/*.dnn tests/golden/cases/*.dnn; do
         fi
         if ! $have_dot; then
             echo "SKIP dot/$name $mode graphviz: dot is not installed"
+        elif [ "${f#models/}" != "$f" ] && [ "${light#* $f }" = "$light" ]; then
+            echo "SKIP dot/$name $mode graphviz: an MLPerf Tiny network, minutes of layout"
         elif dot -Tsvg "$tmp/a.dot" >/dev/null 2>"$tmp/dot.err" && [ ! -s "$tmp/dot.err" ]; then
             echo "PASS dot/$name $mode graphviz"
         else

@@ -270,6 +270,21 @@ _unary("op_cos", torch.cos)
 _unary("op_square", torch.square)
 
 
+@twin("op_relu6")
+class OpRelu6(Twin):
+    def __init__(self):
+        super().__init__()
+        self.h = nn.Linear(4, 5)
+
+    def adjust(self):
+        self.h.weight.mul_(8)      # |h| up to ~10: both kinks, 0 and 6, are crossed
+
+    def run(self, x, y):
+        h = self.h(x)
+        out = F.relu6(h)
+        return out, F.mse_loss(out, y), [h, h - 6]
+
+
 @twin("op_bcast_param")
 class OpBcastParam(Twin):
     def __init__(self):
@@ -672,11 +687,13 @@ for _name in ("opt_sgd", "opt_sgd_momentum", "opt_sgd_dampening", "opt_sgd_neste
 
 def pool_gaps(h, k, s, p=0):
     """Per window of max pooling, the largest element minus the runner-up:
-    a kink argument (the arg-max changes where it is 0)."""
+    a kink argument (the arg-max changes where it is 0). k and s may be
+    (h, w) pairs."""
     if p:
         h = F.pad(h, (p, p, p, p), value=-1e9)
     n, c = h.shape[:2]
-    cols = F.unfold(h, k, stride=s).reshape(n, c, k * k, -1)
+    area = k[0] * k[1] if isinstance(k, tuple) else k * k
+    cols = F.unfold(h, k, stride=s).reshape(n, c, area, -1)
     top = cols.topk(2, dim=2).values
     return top[:, :, 0] - top[:, :, 1]
 
@@ -812,6 +829,88 @@ class ConvLanes(Twin):
 
     def run(self, x, y):
         out = self.out(x)
+        return out, F.mse_loss(out, y), []
+
+
+def same_pad(x, k, s):
+    """TensorFlow's 'same' padding of x for a kernel k and stride s ((h, w)
+    pairs): per axis max((ceil(in / s) - 1) * s + k - in, 0), the odd one
+    after, as F.pad's (left, right, top, bottom)."""
+    pads = []
+    for size, kk, ss in zip(x.shape[2:], k, s):
+        total = max((-(-size // ss) - 1) * ss + kk - size, 0)
+        pads.append((total // 2, total - total // 2))
+    return F.pad(x, pads[1] + pads[0])
+
+
+@twin("conv_groups")
+class ConvGroups(Twin):
+    def __init__(self):
+        super().__init__()
+        self.out = nn.Conv2d(4, 6, 3, padding=1, groups=2)
+
+    def run(self, x, y):
+        out = self.out(x)
+        return out, F.mse_loss(out, y), []
+
+
+@twin("conv_depthwise")
+class ConvDepthwise(Twin):
+    def __init__(self):
+        super().__init__()
+        self.dw = nn.Conv2d(4, 4, 3, stride=2, groups=4)
+        self.out = nn.Conv2d(4, 3, 1)
+
+    def run(self, x, y):
+        out = self.out(torch.tanh(self.dw(same_pad(x, (3, 3), (2, 2)))))
+        return out, F.mse_loss(out, y), []
+
+
+@twin("conv_rect")
+class ConvRect(Twin):
+    def __init__(self):
+        super().__init__()
+        self.out = nn.Conv2d(2, 3, (3, 2), stride=(2, 1), bias=False)
+
+    def run(self, x, y):
+        out = self.out(F.pad(x, (2, 1, 1, 0)))     # left, right, top, bottom
+        return out, F.mse_loss(out, y), []
+
+
+@twin("conv_same")
+class ConvSame(Twin):
+    def __init__(self):
+        super().__init__()
+        self.h = nn.Conv2d(2, 3, 4)
+        self.out = nn.Conv2d(3, 2, (10, 4), stride=2)
+
+    def run(self, x, y):
+        h = self.h(same_pad(x, (4, 4), (1, 1)))
+        out = self.out(same_pad(torch.tanh(h), (10, 4), (2, 2)))
+        return out, F.mse_loss(out, y), []
+
+
+@twin("pool_rect")
+class PoolRect(Twin):
+    def __init__(self):
+        super().__init__()
+        self.h = nn.Conv2d(1, 2, 2)
+
+    def run(self, x, y):
+        h = self.h(x)
+        out = F.avg_pool2d(F.max_pool2d(h, (2, 3), stride=(1, 2)), (3, 2))
+        return out, F.mse_loss(out, y), [pool_gaps(h, (2, 3), (1, 2))]
+
+
+@twin("op_global_avgpool")
+class OpGlobalAvgpool(Twin):
+    def __init__(self):
+        super().__init__()
+        self.h = nn.Conv2d(2, 3, 2)
+        self.out = nn.Linear(3, 2)
+
+    def run(self, x, y):
+        out = self.out(F.adaptive_avg_pool2d(self.h(x), 1).flatten(1))
         return out, F.mse_loss(out, y), []
 
 

@@ -2,7 +2,8 @@
 # tests/gradcheck/run.sh — the training program's gradcheck
 # (runtime/train/; docs/training.md §gradcheck), which compares the
 # backward pass with central differences of the model's double-precision
-# twin. Every model of models/ (random data and initialisation) and
+# twin. Every model of models/ but the MLPerf Tiny networks (light_models,
+# tests/random_data.sh; random data and initialisation) and
 # tests/golden/cases (random data, PyTorch's weights) gets a program whose
 # C, twin included, is warning-free under $CC and clang, and gradcheck must
 # pass on each, on LeNet-5 and the MLP with Fashion-MNIST, and on a model
@@ -73,7 +74,7 @@ tmp=$(mktemp -d) || exit 2
 trap 'rm -rf "$tmp"' EXIT
 
 # every model passes
-models=${*:-$(ls models/*.dnn tests/golden/cases/*.dnn tests/train/ema.dnn)}
+models=${*:-$(light_models; ls tests/golden/cases/*.dnn tests/train/ema.dnn)}
 printf '%s\n' $models | xargs -P "$(nproc 2>/dev/null || echo 2)" -I{} sh tests/gradcheck/run.sh --one "$tmp" {}
 cat "$tmp"/*.log
 [ $# -gt 0 ] && exit 0

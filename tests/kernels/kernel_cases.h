@@ -44,6 +44,7 @@ static inline dnn_v8x2 dnn_v8x2_fma(dnn_v8x2 a, dnn_v8x2 b, dnn_v8x2 c) {
 #define DENSE(...)
 #define CONV(...)
 #define CONVPOOL(...)
+#define GCONV(...)
 #define POOL(...)
 #define UPDATE(...)
 
@@ -156,6 +157,39 @@ static const ConvPoolCase convpool_cases[] = {
 };
 #undef CONVPOOL
 #define CONVPOOL(...)
+
+/* ---- grouped conv2d: GCONV(tag, C, H, W, F, KH, KW, SH, SW, PT, PB, PL, PR, G, BIAS) ------------ */
+
+#define GOUT(H, K, S, P0, P1) (((H) + (P0) + (P1) - (K)) / (S) + 1)
+#undef GCONV
+#define GCONV(tag, C, H, W, F, KH, KW, SH, SW, PT, PB, PL, PR, G, BIAS)                                              \
+    static void tag##_fwd(float *o, const float *x, const float *w, const float *b, int n) {                         \
+        dnn_conv2d_grouped_forward(o, x, w, BIAS ? b : NULL, n, C, H, W, F, KH, KW, SH, SW, PT, PB, PL, PR, G);       \
+    }                                                                                                                  \
+    static void tag##_dx(float *d, const float *dy, const float *w, int n) {                                          \
+        dnn_conv2d_grouped_backward_input(d, dy, w, n, C, H, W, F, KH, KW, SH, SW, PT, PB, PL, PR, G);                \
+    }                                                                                                                  \
+    static void tag##_dw(float *d, const float *dy, const float *x, int n) {                                          \
+        dnn_conv2d_grouped_backward_weight(d, dy, x, n, C, H, W, F, KH, KW, SH, SW, PT, PB, PL, PR, G);               \
+    }
+#include "cases.h"
+#undef GCONV
+
+typedef struct {
+    const char *tag;
+    int C, H, W, F, KH, KW, SH, SW, PT, PB, PL, PR, G, bias;
+    void (*fwd)(float *, const float *, const float *, const float *, int);
+    void (*dx)(float *, const float *, const float *, int);
+    void (*dw)(float *, const float *, const float *, int);
+} GroupConvCase;
+
+#define GCONV(tag, C, H, W, F, KH, KW, SH, SW, PT, PB, PL, PR, G, BIAS)                                              \
+    {#tag, C, H, W, F, KH, KW, SH, SW, PT, PB, PL, PR, G, BIAS, tag##_fwd, tag##_dx, tag##_dw},
+static const GroupConvCase gconv_cases[] = {
+#include "cases.h"
+};
+#undef GCONV
+#define GCONV(...)
 
 /* ---- pooling: POOL(tag, C, H, W, K, S, P, MAX) ------------------------------------------------- */
 

@@ -11,7 +11,8 @@
  *      the terms' magnitudes;
  *   2. on small integers with ties, -0 and NaN (sums exact in any order)
  *      conv2d, the fused conv2d → activation → pool step and the pools
- *      give the plain kernels' values (maxpool's first maximum, NaN wins;
+ *      give the plain kernels' values (the grouped conv2d the same values,
+ *      -0 equal to 0) (maxpool's first maximum, NaN wins;
  *      relu's NaN and -0), bit for bit but for NaN payloads, and the pools'
  *      tiled kernels on any input;
  *   3. the dense weight gradient with SGD's step applied in the same pass
@@ -299,6 +300,58 @@ static void check_convpool(const ConvPoolCase *c) {
     free(k), free(p), free(ref), free(mag);
 }
 
+/* a and b the same values: NaN where the other is NaN, and -0 equal to 0
+ * (a matrix product's sums start from 0, the plain loops' from the bias) */
+static void same_values(const char *tag, const char *what, int n, const float *a, const float *b, size_t count) {
+    checks++;
+    for (size_t i = 0; i < count; i++)
+        if (!(a[i] == b[i] || (a[i] != a[i] && b[i] != b[i]))) {
+            fail(tag, what, n, "kernel %.9g, plain %.9g", a[i], b[i]);
+            return;
+        }
+}
+
+/* The grouped kernels against the plain grouped loops in double, then on
+ * small integers with NaNs (exact sums) against the float plain loops. */
+static void check_gconv(const GroupConvCase *c) {
+    const int C = c->C, H = c->H, W = c->W, F = c->F, KH = c->KH, KW = c->KW, G = c->G, N = NMAX_CONV;
+#define GEOM c->KH, c->KW, c->SH, c->SW, c->PT, c->PB, c->PL, c->PR, G
+    const int OH = GOUT(H, KH, c->SH, c->PT, c->PB), OW = GOUT(W, KW, c->SW, c->PL, c->PR);
+    const size_t in = (size_t)C * H * W, out = (size_t)F * OH * OW, nw = (size_t)F * (C / G) * KH * KW;
+    Data x = data(N * in), w = data(nw), b = data((size_t)F), dy = data(N * out);
+    const size_t most = N * in > N * out ? N * in : N * out;
+    Results r = results(most > nw ? most : nw);
+    for (int n = 1; n <= N; n++) {
+        c->fwd(r.k, x.f, w.f, b.f, n);
+        dnn_conv2d_grouped_forward_plain_f64(r.ref, x.d, w.d, c->bias ? b.d : NULL, n, C, H, W, F, GEOM);
+        dnn_conv2d_grouped_forward_plain_f64(r.mag, x.a, w.a, c->bias ? b.a : NULL, n, C, H, W, F, GEOM);
+        close_to(c->tag, "forward", n, r.k, r.ref, r.mag, n * out, C / G * KH * KW + 1, 0);
+        c->dx(r.k, dy.f, w.f, n);
+        dnn_conv2d_grouped_backward_input_plain_f64(r.ref, dy.d, w.d, n, C, H, W, F, GEOM);
+        dnn_conv2d_grouped_backward_input_plain_f64(r.mag, dy.a, w.a, n, C, H, W, F, GEOM);
+        close_to(c->tag, "backward_input", n, r.k, r.ref, r.mag, n * in, F / G * KH * KW, 0);
+        c->dw(r.k, dy.f, x.f, n);
+        dnn_conv2d_grouped_backward_weight_plain_f64(r.ref, dy.d, x.d, n, C, H, W, F, GEOM);
+        dnn_conv2d_grouped_backward_weight_plain_f64(r.mag, dy.a, x.a, n, C, H, W, F, GEOM);
+        close_to(c->tag, "backward_weight", n, r.k, r.ref, r.mag, nw, n * OH * OW, 0);
+    }
+    ties(&x, 50), ties(&w, 0), ties(&b, 0), ties(&dy, 0);
+    for (int n = 1; n <= N; n++) {
+        c->fwd(r.k, x.f, w.f, b.f, n);
+        dnn_conv2d_grouped_forward_plain(r.p, x.f, w.f, c->bias ? b.f : NULL, n, C, H, W, F, GEOM);
+        same_values(c->tag, "forward vs plain on ties and NaNs", n, r.k, r.p, n * out);
+        c->dx(r.k, dy.f, w.f, n);
+        dnn_conv2d_grouped_backward_input_plain(r.p, dy.f, w.f, n, C, H, W, F, GEOM);
+        same_values(c->tag, "backward_input vs plain on ties", n, r.k, r.p, n * in);
+        c->dw(r.k, dy.f, x.f, n);
+        dnn_conv2d_grouped_backward_weight_plain(r.p, dy.f, x.f, n, C, H, W, F, GEOM);
+        same_values(c->tag, "backward_weight vs plain on ties and NaNs", n, r.k, r.p, nw);
+    }
+#undef GEOM
+    release(&x), release(&w), release(&b), release(&dy);
+    release_results(&r);
+}
+
 static void check_pool(const PoolCase *c) {
     const int C = c->C, H = c->H, W = c->W, K = c->K, S = c->S, P = c->P, N = NMAX_CONV;
     const size_t in = (size_t)C * H * W, out = (size_t)C * OUT(H, K, S, P) * OUT(W, K, S, P);
@@ -353,6 +406,8 @@ int main(void) {
         check_conv(&conv_cases[i]);
     for (size_t i = 0; i < sizeof convpool_cases / sizeof *convpool_cases; i++)
         check_convpool(&convpool_cases[i]);
+    for (size_t i = 0; i < sizeof gconv_cases / sizeof *gconv_cases; i++)
+        check_gconv(&gconv_cases[i]);
     for (size_t i = 0; i < sizeof pool_cases / sizeof *pool_cases; i++)
         check_pool(&pool_cases[i]);
     for (size_t i = 0; i < sizeof update_cases / sizeof *update_cases; i++)

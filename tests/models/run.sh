@@ -55,3 +55,14 @@ done
 [ $ok = 1 ] && echo "PASS models/lenet5 shapes and 61,706 parameters"
 grep -q "total parameters: *109,386" "$tmp/mlp.summary" && echo "PASS models/mlp 109,386 parameters" \
     || echo "FAIL models/mlp parameter count: $(grep total "$tmp/mlp.summary")"
+
+# The MLPerf Tiny v1.1 reference networks: the trainable parameters of the
+# Keras models (issue 19; bench/mlperf/twins.py counts its PyTorch twins)
+for pair in ds_cnn:23,756 resnet8:78,186 mobilenet_v1_025:216,322 fc_autoencoder:267,928; do
+    name=${pair%%:*} want=${pair#*:}
+    if grep -q "^trainable parameters: *$want\$" "$tmp/$name.summary" 2>/dev/null; then
+        echo "PASS models/$name $want parameters"
+    else
+        echo "FAIL models/$name parameter count: $(grep trainable "$tmp/$name.summary" 2>/dev/null), want $want"
+    fi
+done

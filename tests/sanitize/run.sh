@@ -2,7 +2,8 @@
 # tests/sanitize/run.sh — every model through AddressSanitizer and UBSan,
 # and one training run through Valgrind.
 #
-# For each model (models/*.dnn, tests/golden/cases/*.dnn; the extreme-value
+# For each model (models/*.dnn but the MLPerf Tiny networks, light_models in
+# tests/random_data.sh; tests/golden/cases/*.dnn; the extreme-value
 # cases of tests/numerics make NaN from random data by design):
 #   dnnc     build/asan/dnnc (`make asan`, -fsanitize=address,undefined
 #            -fno-sanitize-recover=all, shared with tests/diag) emits every
@@ -115,7 +116,7 @@ if ! make -s asan CC="$CC" >"$tmp/make.log" 2>&1; then
     echo "FAIL sanitize/build: make asan: $(grep -m1 -i error "$tmp/make.log" | cut -c 1-200)"
     exit 0
 fi
-models=${*:-$(ls models/*.dnn tests/golden/cases/*.dnn)}
+models=${*:-$(light_models; ls tests/golden/cases/*.dnn)}
 printf '%s\n' $models | xargs -P "$(nproc 2>/dev/null || echo 2)" -I{} sh tests/sanitize/run.sh --one "$tmp" {}
 for f in $models; do
     cat "$tmp/$(label "$f" | tr / _).log"

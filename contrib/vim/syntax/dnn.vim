@@ -11,8 +11,8 @@ syn keyword dnnSetting    optimizer schedule batch epochs seed shuffle init vali
 syn keyword dnnSetting    early_stop clip_grad_norm average
 syn keyword dnnSetting    augment
 syn keyword dnnOp         dense conv2d batchnorm prelu maxout
-syn keyword dnnOp         relu sigmoid tanh leaky_relu elu step exp log sqrt abs sin cos square
-syn keyword dnnOp         softmax log_softmax maxpool avgpool dropout flatten reshape transpose concat
+syn keyword dnnOp         relu relu6 sigmoid tanh leaky_relu elu step exp log sqrt abs sin cos square
+syn keyword dnnOp         softmax log_softmax maxpool avgpool global_avgpool dropout flatten reshape transpose concat
 syn keyword dnnOp         sum mean l2 l1
 syn keyword dnnOp         mse l1_loss huber bce bce_with_logits cross_entropy nll hinge multi_margin
 syn keyword dnnConstant   sgd adam adamw adagrad rmsprop exponential inverse_time ema

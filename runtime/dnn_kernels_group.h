@@ -1,0 +1,230 @@
+/* dnn_kernels_group.h — conv2d with groups, rectangular kernels and
+ * strides, and asymmetric padding (TensorFlow's 'same'), and its
+ * gradients. Part of dnn_kernels.h.
+ *
+ * Layouts are PyTorch's: inputs [n][C][H][W], weights [F][C/G][KH][KW],
+ * outputs [n][F][OH][OW] with OH = (H + PT + PB − KH) / SH + 1, OW = (W +
+ * PL + PR − KW) / SW + 1; filter f of group g = f / (F/G) reads the input
+ * channels g·C/G .. (g+1)·C/G − 1. The formulas and their plain loops are
+ * dnn_conv2d_grouped_*_plain (dnn_kernels_plain.h); the bias gradient is
+ * dnn_conv2d_backward_bias's. dnnc calls these for a conv2d the dense
+ * kernels (dnn_kernels_conv.h: one group, square kernel, stride and
+ * padding) do not serve, and for pointwise ones.
+ *
+ * Two fast paths, else the plain loops:
+ *   depthwise (C = G = F): each weight swept along the output rows, as the
+ *     plain loops do, 8 columns a vector (strides 1 and 2); the weight
+ *     gradient keeps a running sum per tap, all taps in one pass over the
+ *     outputs. Every sum runs in the plain loops' order.
+ *   pointwise (1 × 1, stride 1, no padding): per sample and group a matrix
+ *     product, out = weight · x over the H·W positions, in dnn_outer's
+ *     register blocks (dnn_kernels_dense.h); the weight gradient is a dot
+ *     product per weight with 8 partial sums (lane k takes the positions
+ *     ≡ k mod 8), added in one fixed tree, then the positions left.
+ * The vector paths fuse each multiply-add (FMA), so they agree with the
+ * plain C path to rounding; tests/kernels checks both against the plain
+ * reference. */
+
+DNN_KERNEL int dnn_conv2d_is_depthwise(int C, int F, int G) { return C == G && F == G; }
+DNN_KERNEL int dnn_conv2d_is_pointwise(int KH, int KW, int SH, int SW, int PT, int PB, int PL, int PR) {
+    return KH == 1 && KW == 1 && SH == 1 && SW == 1 && !PT && !PB && !PL && !PR;
+}
+
+/* ---- depthwise ------------------------------------------------------------------------------- */
+
+/* y[i] += w · x[i·stride] for i < count: 8 at a time for strides 1 and 2 */
+DNN_KERNEL void dnn_row_axpy(float *y, const float *x, float w, int count, int stride) {
+    int i = 0;
+#ifdef DNN_V8
+    const dnn_v8 wv = dnn_v8_splat(w);
+    if (stride == 1)
+        for (; i + 8 <= count; i += 8)
+            dnn_v8_store(y + i, dnn_v8_fma(wv, dnn_v8_load(x + i), dnn_v8_load(y + i)));
+    else if (stride == 2) /* loads x[2i .. 2i + 15]: one past the last read, so stop a vector early */
+        for (; i + 9 <= count; i += 8)
+            dnn_v8_store(y + i, dnn_v8_fma(wv, dnn_v8_evens2(dnn_v8_load(x + 2 * i), dnn_v8_load(x + 2 * i + 8)),
+                                           dnn_v8_load(y + i)));
+#endif
+    for (; i < count; i++)
+        y[i] += w * x[i * stride];
+}
+
+/* out[s][c] = bias[c] + Σ_{ky,kx} weight[c][ky][kx] · x[s][c][...] */
+DNN_KERNEL void dnn_conv2d_depthwise_forward(float *out, const float *inp, const float *weight, const float *bias,
+                                             int n, int C, int H, int W, int KH, int KW, int SH, int SW, int PT,
+                                             int PB, int PL, int PR) {
+    const int OH = (H + PT + PB - KH) / SH + 1, OW = (W + PL + PR - KW) / SW + 1;
+    for (int sc = 0; sc < n * C; sc++) {
+        const int c = sc % C;
+        const float *xc = inp + sc * H * W, *wc = weight + c * KH * KW;
+        float *yc = out + sc * OH * OW;
+        for (int i = 0; i < OH * OW; i++)
+            yc[i] = bias ? bias[c] : 0.0f;
+        for (int ky = 0; ky < KH; ky++) {
+            int oy0, oy1;
+            dnn_conv_range(&oy0, &oy1, ky, H, SH, PT, OH);
+            for (int kx = 0; kx < KW; kx++) {
+                int ox0, ox1;
+                dnn_conv_range(&ox0, &ox1, kx, W, SW, PL, OW);
+                for (int oy = oy0; oy < oy1; oy++)
+                    dnn_row_axpy(yc + oy * OW + ox0, xc + (oy * SH - PT + ky) * W + ox0 * SW - PL + kx,
+                                 wc[ky * KW + kx], ox1 - ox0, SW);
+            }
+        }
+    }
+}
+
+/* dinp[s][c][iy][ix] = Σ of weight · dout over the outputs that read it, tap by tap */
+DNN_KERNEL void dnn_conv2d_depthwise_backward_input(float *dinp, const float *dout, const float *weight, int n, int C,
+                                                    int H, int W, int KH, int KW, int SH, int SW, int PT, int PB,
+                                                    int PL, int PR) {
+    const int OH = (H + PT + PB - KH) / SH + 1, OW = (W + PL + PR - KW) / SW + 1;
+    memset(dinp, 0, sizeof(float) * (size_t)n * (size_t)(C * H * W));
+    for (int sc = 0; sc < n * C; sc++) {
+        const float *gc = dout + sc * OH * OW, *wc = weight + sc % C * KH * KW;
+        float *dc = dinp + sc * H * W;
+        for (int ky = 0; ky < KH; ky++) {
+            int oy0, oy1;
+            dnn_conv_range(&oy0, &oy1, ky, H, SH, PT, OH);
+            for (int kx = 0; kx < KW; kx++) {
+                int ox0, ox1;
+                dnn_conv_range(&ox0, &ox1, kx, W, SW, PL, OW);
+                const float w = wc[ky * KW + kx];
+                for (int oy = oy0; oy < oy1; oy++) {
+                    float *dr = dc + (oy * SH - PT + ky) * W + ox0 * SW - PL + kx;
+                    const float *gr = gc + oy * OW + ox0;
+                    if (SW == 1)
+                        dnn_row_axpy(dr, gr, w, ox1 - ox0, 1);
+                    else
+                        for (int ox = 0; ox < ox1 - ox0; ox++)
+                            dr[ox * SW] += w * gr[ox];
+                }
+            }
+        }
+    }
+}
+
+/* dweight[c][ky][kx] = Σ_s Σ_{oy,ox} x · dout: every tap's running sum
+ * (in the plain loops' order, oy then ox) taken in one pass over a
+ * sample's outputs, then added */
+DNN_KERNEL void dnn_conv2d_depthwise_backward_weight(float *dweight, const float *dout, const float *inp, int n,
+                                                     int C, int H, int W, int KH, int KW, int SH, int SW, int PT,
+                                                     int PB, int PL, int PR) {
+    const int OH = (H + PT + PB - KH) / SH + 1, OW = (W + PL + PR - KW) / SW + 1;
+    memset(dweight, 0, sizeof(float) * (size_t)(C * KH * KW));
+    for (int sc = 0; sc < n * C; sc++) {
+        const float *xc = inp + sc * H * W, *gc = dout + sc * OH * OW;
+        float acc[KH * KW];
+        for (int t = 0; t < KH * KW; t++)
+            acc[t] = 0.0f;
+        for (int oy = 0; oy < OH; oy++) {
+            const int iy0 = oy * SH - PT, ky0 = iy0 < 0 ? -iy0 : 0, ky1 = H - iy0 < KH ? H - iy0 : KH;
+            for (int ox = 0; ox < OW; ox++) {
+                const int ix0 = ox * SW - PL, kx0 = ix0 < 0 ? -ix0 : 0, kx1 = W - ix0 < KW ? W - ix0 : KW;
+                const float g = gc[oy * OW + ox];
+                for (int ky = ky0; ky < ky1; ky++)
+                    for (int kx = kx0; kx < kx1; kx++)
+                        acc[ky * KW + kx] += xc[(iy0 + ky) * W + ix0 + kx] * g;
+            }
+        }
+        for (int t = 0; t < KH * KW; t++)
+            dweight[sc % C * KH * KW + t] += acc[t];
+    }
+}
+
+/* ---- pointwise -------------------------------------------------------------------------------- */
+
+/* Σ_{p < count} a[p] · b[p]: 8 partial sums (lane k the p ≡ k mod 8 below
+ * count / 8 · 8, in order), added ((0+1) + (2+3)) + ((4+5) + (6+7)), then
+ * the p left one by one */
+DNN_KERNEL float dnn_dot8(const float *a, const float *b, int count) {
+    const int c8 = count / 8 * 8;
+    float sum;
+#ifdef DNN_V8
+    dnn_v8 acc = {0};
+    for (int p = 0; p < c8; p += 8)
+        acc = dnn_v8_fma(dnn_v8_load(a + p), dnn_v8_load(b + p), acc);
+    sum = dnn_v8_sum(acc);
+#else
+    float acc[8] = {0};
+    for (int p = 0; p < c8; p += 8)
+        for (int k = 0; k < 8; k++)
+            acc[k] += a[p + k] * b[p + k];
+    sum = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+#endif
+    for (int p = c8; p < count; p++)
+        sum += a[p] * b[p];
+    return sum;
+}
+
+/* out[s][f][p] = (Σ_c weight[f][c] · x[s][g·C/G + c][p]) + bias[f] */
+DNN_KERNEL void dnn_conv2d_pointwise_forward(float *out, const float *inp, const float *weight, const float *bias,
+                                             int n, int C, int HW, int F, int G) {
+    const int CG = C / G, FG = F / G;
+    for (int s = 0; s < n; s++)
+        for (int g = 0; g < G; g++) {
+            float *y = out + ((long)s * F + g * FG) * HW;
+            dnn_outer(y, weight + g * FG * CG, inp + ((long)s * C + g * CG) * HW, FG, CG, HW, CG, 1, HW, HW, 1,
+                      NULL);
+            for (int f = 0; bias && f < FG; f++)
+                for (int p = 0; p < HW; p++)
+                    y[f * HW + p] += bias[g * FG + f];
+        }
+}
+
+/* dinp[s][g·C/G + c][p] = Σ_f weight[g·F/G + f][c] · dout[s][g·F/G + f][p] */
+DNN_KERNEL void dnn_conv2d_pointwise_backward_input(float *dinp, const float *dout, const float *weight, int n, int C,
+                                                    int HW, int F, int G) {
+    const int CG = C / G, FG = F / G;
+    for (int s = 0; s < n; s++)
+        for (int g = 0; g < G; g++)
+            dnn_outer(dinp + ((long)s * C + g * CG) * HW, weight + g * FG * CG, dout + ((long)s * F + g * FG) * HW,
+                      CG, FG, HW, 1, CG, HW, HW, 1, NULL);
+}
+
+/* dweight[f][c] = Σ_s dnn_dot8(dout[s][f], x[s][g·C/G + c]) */
+DNN_KERNEL void dnn_conv2d_pointwise_backward_weight(float *dweight, const float *dout, const float *inp, int n, int C,
+                                                     int HW, int F, int G) {
+    const int CG = C / G, FG = F / G;
+    memset(dweight, 0, sizeof(float) * (size_t)(F * CG));
+    for (int s = 0; s < n; s++)
+        for (int f = 0; f < F; f++)
+            for (int c = 0; c < CG; c++)
+                dweight[f * CG + c] += dnn_dot8(dout + ((long)s * F + f) * HW,
+                                                inp + ((long)s * C + f / FG * CG + c) * HW, HW);
+}
+
+/* ---- the dispatchers -------------------------------------------------------------------------- */
+
+DNN_KERNEL void dnn_conv2d_grouped_forward(float *out, const float *inp, const float *weight, const float *bias, int n,
+                                           int C, int H, int W, int F, int KH, int KW, int SH, int SW, int PT, int PB,
+                                           int PL, int PR, int G) {
+    if (dnn_conv2d_is_depthwise(C, F, G))
+        dnn_conv2d_depthwise_forward(out, inp, weight, bias, n, C, H, W, KH, KW, SH, SW, PT, PB, PL, PR);
+    else if (dnn_conv2d_is_pointwise(KH, KW, SH, SW, PT, PB, PL, PR))
+        dnn_conv2d_pointwise_forward(out, inp, weight, bias, n, C, H * W, F, G);
+    else
+        dnn_conv2d_grouped_forward_plain(out, inp, weight, bias, n, C, H, W, F, KH, KW, SH, SW, PT, PB, PL, PR, G);
+}
+
+DNN_KERNEL void dnn_conv2d_grouped_backward_input(float *dinp, const float *dout, const float *weight, int n, int C,
+                                                  int H, int W, int F, int KH, int KW, int SH, int SW, int PT, int PB,
+                                                  int PL, int PR, int G) {
+    if (dnn_conv2d_is_depthwise(C, F, G))
+        dnn_conv2d_depthwise_backward_input(dinp, dout, weight, n, C, H, W, KH, KW, SH, SW, PT, PB, PL, PR);
+    else if (dnn_conv2d_is_pointwise(KH, KW, SH, SW, PT, PB, PL, PR))
+        dnn_conv2d_pointwise_backward_input(dinp, dout, weight, n, C, H * W, F, G);
+    else
+        dnn_conv2d_grouped_backward_input_plain(dinp, dout, weight, n, C, H, W, F, KH, KW, SH, SW, PT, PB, PL, PR, G);
+}
+
+DNN_KERNEL void dnn_conv2d_grouped_backward_weight(float *dweight, const float *dout, const float *inp, int n, int C,
+                                                   int H, int W, int F, int KH, int KW, int SH, int SW, int PT, int PB,
+                                                   int PL, int PR, int G) {
+    if (dnn_conv2d_is_depthwise(C, F, G))
+        dnn_conv2d_depthwise_backward_weight(dweight, dout, inp, n, C, H, W, KH, KW, SH, SW, PT, PB, PL, PR);
+    else if (dnn_conv2d_is_pointwise(KH, KW, SH, SW, PT, PB, PL, PR))
+        dnn_conv2d_pointwise_backward_weight(dweight, dout, inp, n, C, H * W, F, G);
+    else
+        dnn_conv2d_grouped_backward_weight_plain(dweight, dout, inp, n, C, H, W, F, KH, KW, SH, SW, PT, PB, PL, PR, G);
+}
