@@ -204,6 +204,9 @@ struct Value {
     bool fused;         /* computed inside a later step (the conv and activation of a fused pool) */
     Value *fused_conv;  /* a pool computing conv2d → activation → pool: the conv ... */
     Value *fused_act;   /* ... and the activation between them, or NULL */
+    Value *folded_bn;   /* a conv2d or dense whose following batchnorm is folded into its weight and into the
+                           batchnorm's bias, which becomes the layer's bias (--inference --embed-weights) */
+    Value *unfolded_bias; /* ... and the layer's own bias before it (or NULL): read once, by the fold */
     Value *grad_via_pool; /* a conv2d whose backward needs only its bias gradient, taken straight from the
                            gradient of this maxpool (conv → relu → maxpool fused in training on the device) */
     int block_rows;     /* a dense weight gradient whose update is fused (training on the device): computed at
@@ -281,6 +284,7 @@ Value *new_value(Graph *g, OpKind op, Loc loc);
 void ir_operands(Value *v, int n);      /* room for n operands (at most MAX_INPUTS) */
 void push_value(Value ***arr, int *n, Value *v); /* appends to a growing array */
 void mark_needed(const Graph *g, const Value *root, bool *needed); /* sets needed[] for root and what it reads */
+bool elementwise_step(const Graph *g, const Value *v); /* its result may take its operand's place (plan.c) */
 const char *shape_str(const Shape *s);   /* "[16, 5, 5]" */
 long shape_size(const Shape *s);        /* elements; LONG_MAX if that overflows */
 long mul_capped(long a, long b);         /* a * b, or LONG_MAX on overflow */
@@ -458,6 +462,7 @@ bool emit_program(Graph *g, const Plan *p, const char *source, FILE *c);
 /* A safetensors file laid out as params, or NULL after a message; sets
  * g->prep from the file's metadata. */
 float *read_weights(Graph *g, const char *path);
+void fold_batchnorm_weights(const Graph *g, float *weights); /* ops_train.c: the folds plan_inference chose */
 bool emit_selftest(Graph *g, const char *weights, const char *golden, FILE *c, FILE *h);
 
 /* ---- summary.c: --emit=summary, ir, report ------------------------------ */

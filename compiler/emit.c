@@ -232,7 +232,13 @@ static void emit_entry_points(Out *o) {
 static void emit_embedded_api(Out *o) {
     FILE *c = o->c;
     const char *n = o->name, *N = o->NAME;
-    fprintf(c, "/* the weights, bit for bit, as hexadecimal float constants */\n");
+    bool folded = false;
+    for (int i = 0; i < o->g->nvalues; i++)
+        folded |= o->g->values[i]->folded_bn != NULL;
+    fprintf(c, "/* the weights, bit for bit, as hexadecimal float constants%s */\n",
+            folded ? "; each batchnorm that follows a conv2d or dense\n"
+                     " * layer folded into it: the layer's weight scaled, the batchnorm's bias its bias (docs/firmware.md)"
+                   : "");
     fprintf(c, "const float %s_weights[%ld] = {", n, o->plan->flash);
     for (long i = 0; i < o->plan->flash; i++)
         fprintf(c, "%s%af%s", i % 6 ? " " : "\n    ", (double)o->weights[i], i + 1 < o->plan->flash ? "," : "");

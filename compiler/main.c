@@ -624,9 +624,11 @@ int main(int argc, char **argv) {
         if (deps_only)
             return write_outputs(input);
     }
-    const float *embedded = NULL;
+    float *embedded = NULL;
     if (embed && !(embedded = read_weights(graphs[0], embed)))
         return 1;
+    if (embedded)
+        fold_batchnorm_weights(graphs[0], embedded);
     /* without a header file, the header's text leads the C's stream and the C compiles on its own */
     Memo hmem = {0};
     FILE *cf = out_start(OUT_C, c_path), *h = header ? out_start(OUT_H, header) : memo_open(&hmem);

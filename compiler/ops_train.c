@@ -2,6 +2,7 @@
  * behave differently in training (F_MODE: their steps get `training`). */
 #include "ops_rules.h"
 
+#include <math.h>
 #include <string.h>
 
 /* ---- batchnorm ------------------------------------------------------------------------------- */
@@ -87,6 +88,30 @@ void emit_batchnorm_forward(Emitter *e, const Value *v) {
     emit(e, "    for (int i = 0; i < %d; i++) out[%s] = (in0[%s] - mean) * inv * w + b;", HW, xi, xi);
     e->indent--;
     emit(e, "}");
+}
+
+/* The folds fold_batchnorms (plan.c) chose, on the weights as read: per
+ * output channel f, with s = γ/sqrt(running_var + eps) (in double),
+ * weight[f] *= s and the batchnorm's bias, now the layer's, becomes
+ * (bias[f] − running_mean[f])·s + β. */
+void fold_batchnorm_weights(const Graph *g, float *weights) {
+    for (int i = 0; i < g->nvalues; i++) {
+        const Value *layer = g->values[i], *bn = layer->folded_bn;
+        if (!bn)
+            continue;
+        const float *gamma = weights + bn->in[1]->flash, *mean = weights + bn->in[3]->flash,
+                    *var = weights + bn->in[4]->flash;
+        const float *bias = layer->unfolded_bias ? weights + layer->unfolded_bias->flash : NULL;
+        float *w = weights + layer->in[1]->flash, *beta = weights + bn->in[2]->flash;
+        int F = bn->in[1]->shape.dim[0];
+        long per = shape_size(&layer->in[1]->shape) / F; /* conv2d [F, C/G, kh, kw], dense [F, in]: a block per f */
+        for (int f = 0; f < F; f++) {
+            double s = gamma[f] / sqrt((double)var[f] + bn->attr[1]);
+            for (long k = 0; k < per; k++)
+                w[f * per + k] = (float)(w[f * per + k] * s);
+            beta[f] = (float)(((bias ? bias[f] : 0.0) - mean[f]) * s + beta[f]);
+        }
+    }
 }
 
 /* The gradient of the input (arg 0), the weight γ (1) or the bias β (2),

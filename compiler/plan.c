@@ -128,6 +128,12 @@ static Plan lay_out_params(Graph *g) {
     return p;
 }
 
+/* A step whose result may take its operand's place: an elementwise op, or
+ * an eval-mode batchnorm (an affine map per channel) in an inference build. */
+bool elementwise_step(const Graph *g, const Value *v) {
+    return (op_info[v->op].flags & F_UNARY) || (v->op == OP_batchnorm && g->inference);
+}
+
 static bool is_pool(const Value *v) { return v->op == OP_maxpool || v->op == OP_avgpool; }
 
 static bool only_consumer(const Value *v, const int *consumers, const bool *keep) {
@@ -280,7 +286,7 @@ static void place(Graph *g, Plan *p, const bool *needed, const int *keep_to, lon
         if (v->fused || v->alias_of)
             continue;
         Value *x = v->nin ? root_of(v->in[0]) : NULL;
-        if ((op_info[v->op].flags & F_UNARY) && x && slice_of[x->id] >= 0 && last_use[x->id] == i &&
+        if (elementwise_step(g, v) && x && slice_of[x->id] >= 0 && last_use[x->id] == i &&
             shape_size(&x->shape) == shape_size(&v->shape) && x->batched == v->batched) {
             slice_of[i] = slice_of[x->id]; /* in place */
             change[i + 1] += size;         /* x's floats end after i, v's go on */
@@ -528,7 +534,7 @@ long activation_bound(const Graph *g) {
                 overwritable = own;
         }
         const Value *f = s->op == OP_backward ? s->fwd : s;
-        if (op_info[f->op].flags & F_UNARY) /* elementwise: the result may take its operand's place */
+        if (elementwise_step(g, f)) /* the result may take its operand's place */
             total -= overwritable;
         if (total > most)
             most = total;
@@ -536,11 +542,45 @@ long activation_bound(const Graph *g) {
     return at_loss > most ? at_loss : most;
 }
 
+/* --inference with embedded weights: a batchnorm right after a conv2d or
+ * dense layer that nothing else reads is folded into it (the weights are
+ * rewritten by fold_batchnorm_weights once read): the layer takes the
+ * batchnorm's bias as its own, its readers read the layer, and the
+ * batchnorm is no step at all. */
+static void fold_batchnorms(Graph *g, bool *needed) {
+    int *readers = arena_alloc(sizeof(int) * (size_t)g->nvalues);
+    for (int i = 0; i < g->nvalues; i++)
+        for (int k = 0; needed[i] && k < g->values[i]->nin; k++)
+            if (g->values[i]->in[k])
+                readers[g->values[i]->in[k]->id]++;
+    for (int i = 0; i < g->noutputs; i++)
+        readers[g->outputs[i]->id]++;
+    for (int i = 0; i < g->nvalues; i++) {
+        Value *bn = g->values[i], *layer = bn->in[0];
+        if (!needed[i] || bn->op != OP_batchnorm || (layer->op != OP_conv2d && layer->op != OP_dense) ||
+            readers[layer->id] != 1 || readers[layer->in[1]->id] != 1 || readers[bn->in[2]->id] != 1)
+            continue; /* (a tensor another step reads, an output for one, keeps its values) */
+        layer->folded_bn = bn;
+        layer->unfolded_bias = layer->in[2];
+        layer->in[2] = bn->in[2];
+        for (int j = i + 1; j < g->nvalues; j++)
+            for (int k = 0; k < g->values[j]->nin; k++)
+                if (g->values[j]->in[k] == bn)
+                    g->values[j]->in[k] = layer;
+        for (int j = 0; j < g->noutputs; j++)
+            if (g->outputs[j] == bn)
+                g->outputs[j] = layer;
+        needed[i] = false;
+    }
+}
+
 Plan plan_inference(Graph *g) {
     Plan p = lay_out_params(g);
     bool *needed = arena_alloc((size_t)g->nvalues); /* what the outputs depend on */
     for (int i = 0; i < g->noutputs; i++)
         mark_needed(g, g->outputs[i], needed);
+    if (g->embedded)
+        fold_batchnorms(g, needed);
     int *consumers = arena_alloc(sizeof(int) * (size_t)g->nvalues);
     int *keep_to = arena_alloc(sizeof(int) * (size_t)g->nvalues);
     bool *is_output = arena_alloc((size_t)g->nvalues);

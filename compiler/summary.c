@@ -8,10 +8,12 @@ static long param_count(const Value *v) {
     long n = 0;
     if (!(op_info[v->op].flags & F_LAYER))
         return 0;
-    for (int i = 0; i < v->nin; i++)
-        if (v->in[i] && v->in[i]->op == OP_param && !v->in[i]->is_buffer)
-            n += shape_size(&v->in[i]->shape);
-    return n;
+    for (int i = 0; i < v->nin; i++) {
+        const Value *x = v->folded_bn && i == 2 ? v->unfolded_bias : v->in[i]; /* the batchnorm's bias counts below */
+        if (x && x->op == OP_param && !x->is_buffer)
+            n += shape_size(&x->shape);
+    }
+    return v->folded_bn ? n + param_count(v->folded_bn) : n;
 }
 
 /* The op column: a penalty names its parameter set as written, "l2(weights)". */
@@ -172,6 +174,8 @@ void print_report(Graph *g, const Plan *p, bool embedded, bool json, FILE *out) 
         r->op = v->fused_conv ? arena_printf("conv2d+%s%s%s", v->fused_act ? op_info[v->fused_act->op].name : "",
                                              v->fused_act ? "+" : "", op_info[v->op].name)
                               : op_info[v->op].name;
+        if (layer->folded_bn) /* folded into the weights */
+            r->op = arena_printf("%s+batchnorm%s", op_info[layer->op].name, r->op + strlen(op_info[layer->op].name));
         r->shape = v->shape.rank ? shape_str(&v->shape) : "scalar";
         r->params = param_count(layer);
         r->macs = macs_of(v);
@@ -179,7 +183,7 @@ void print_report(Graph *g, const Plan *p, bool embedded, bool json, FILE *out) 
         r->ram_note = v->alias_of ? "alias" : "";
         for (int k = 0; !v->alias_of && k < v->nin; k++) /* in place: shares its operand's slice */
             if (v->in[k] && v->in[k]->area == AREA_ACT && v->in[k]->offset == v->offset &&
-                (op_info[v->op].flags & F_UNARY))
+                elementwise_step(g, v))
                 r->ram_note = "in place";
         params += r->params;
         macs += r->macs;

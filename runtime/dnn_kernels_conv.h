@@ -573,22 +573,8 @@ DNN_KERNEL void dnn_conv2d_pool_forward_rows(float *out, const float *inp, const
 DNN_KERNEL void dnn_conv_relu_band(int PK, int OW, float band[PK][OW], const float *xs, const float *wf, float b, int py,
                                    int C, int H, int W, int K, int S, int P) {
     for (int wy = 0; wy < PK; wy++)
-        for (int ox = 0; ox < OW; ox++) {
-            const int oy = py * PK + wy;
-            float y = b;
-            for (int c = 0; c < C; c++)
-                for (int ky = 0; ky < K; ky++) {
-                    const int iy = oy * S - P + ky;
-                    if (iy < 0 || iy >= H)
-                        continue;
-                    for (int kx = 0; kx < K; kx++) {
-                        const int ix = ox * S - P + kx;
-                        if (ix >= 0 && ix < W)
-                            y += wf[(c * K + ky) * K + kx] * xs[(c * H + iy) * W + ix];
-                    }
-                }
-            band[wy][ox] = dnn_relu(y);
-        }
+        for (int ox = 0; ox < OW; ox++)
+            band[wy][ox] = dnn_relu(dnn_conv2d_at_plain(xs, wf, b, py * PK + wy, ox, C, H, W, K, S, P));
 }
 
 DNN_KERNEL void dnn_conv2d_relu_maxpool_backward(float *dconv, float *dbias, const float *dout, const float *inp,

@@ -196,6 +196,25 @@ DNN_KERNEL void DNN_PLAIN(conv2d_backward_bias)(DNN_REAL *dbias, const DNN_REAL 
     }
 }
 
+/* One conv output at (oy, ox) of one filter wf over one sample xs: b, then
+ * the products in c, ky, kx order (the unfused conv's value) */
+DNN_KERNEL DNN_REAL DNN_PLAIN(conv2d_at)(const DNN_REAL *xs, const DNN_REAL *wf, DNN_REAL b, int oy, int ox, int C,
+                                         int H, int W, int K, int S, int P) {
+    DNN_REAL y = b;
+    for (int c = 0; c < C; c++)
+        for (int ky = 0; ky < K; ky++) {
+            const int iy = oy * S - P + ky;
+            if (iy < 0 || iy >= H)
+                continue;
+            for (int kx = 0; kx < K; kx++) {
+                const int ix = ox * S - P + kx;
+                if (ix >= 0 && ix < W)
+                    y += wf[(c * K + ky) * K + kx] * xs[(c * H + iy) * W + ix];
+            }
+        }
+    return y;
+}
+
 /* ---- conv2d → activation → pool in one step (dnnc --inference) ------------------------
  * out[s][f][py][px] = pool over the window of act(conv2d(...)): each conv
  * output computed where the window needs it (bias, then c, ky, kx in
@@ -221,19 +240,7 @@ DNN_KERNEL void DNN_PLAIN(conv2d_pool_forward)(DNN_REAL *out, const DNN_REAL *in
                             const int oy = py * PS - PP + wy, ox = px * PS - PP + wx;
                             if (oy < 0 || oy >= OH || ox < 0 || ox >= OW)
                                 continue;
-                            DNN_REAL y = bias ? bias[f] : 0;
-                            for (int c = 0; c < C; c++)
-                                for (int ky = 0; ky < K; ky++) {
-                                    const int iy = oy * S - P + ky;
-                                    if (iy < 0 || iy >= H)
-                                        continue;
-                                    for (int kx = 0; kx < K; kx++) {
-                                        const int ix = ox * S - P + kx;
-                                        if (ix < 0 || ix >= W)
-                                            continue;
-                                        y += wf[(c * K + ky) * K + kx] * xs[(c * H + iy) * W + ix];
-                                    }
-                                }
+                            DNN_REAL y = DNN_PLAIN(conv2d_at)(xs, wf, bias ? bias[f] : 0, oy, ox, C, H, W, K, S, P);
                             if (act)
                                 y = act(y);
                             if (max) {

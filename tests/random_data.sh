@@ -1,11 +1,11 @@
 # tests/random_data.sh — sourced by suites that run the training programs
 # of dnnc --main on data of their own (tests/sanitize, tests/gradcheck).
 #
-# data PROGRAM FILE NAME: 5 batches of random samples in the CSV layout of the
+# data PROGRAM FILE NAME [ROWS]: 5 batches (or ROWS) of random samples in the CSV layout of the
 # program's --help (inputs in [-1, 1), float targets in [0, 1), class labels),
 # drawn from a seed made of the case NAME, so that every run trains on the same data
 data() {
-    "$1" --help | awk -v seed="$(printf %s "$3" | cksum | cut -d' ' -f1)" '
+    "$1" --help | awk -v seed="$(printf %s "$3" | cksum | cut -d' ' -f1)" -v rows="${4:-0}" '
         /^  train DATA/ { if (match($0, /batch [0-9]+/)) batch = substr($0, RSTART + 6, RLENGTH - 6) }
         /^  [A-Za-z_][A-Za-z0-9_]* +(input|target)/ {
             k = ++slots
@@ -14,7 +14,7 @@ data() {
         }
         END {
             srand(seed % 100000)
-            for (s = 0; s < 5 * batch; s++) {
+            for (s = 0; s < (rows ? rows : 5 * batch); s++) {
                 line = ""
                 for (k = 1; k <= slots; k++)
                     if (classes[k]) line = line "," int(rand() * classes[k])

@@ -1,10 +1,17 @@
 #!/bin/sh
-# examples/firmware/build.sh — LeNet-5 (or MODEL=mlp) on a Cortex-M4 under QEMU.
+# examples/firmware/build.sh — LeNet-5 (or MODEL=mlp, or one of the MLPerf
+# Tiny networks MODEL=ds_cnn, resnet8, mobilenet_v1_025, fc_autoencoder) on a
+# Cortex-M4 under QEMU.
 #
 #  1. weights: the model trained briefly by its training program (dnnc --main;
-#     2,000 Fashion-MNIST images, one epoch), or WEIGHTS=FILE.safetensors;
-#  2. the host's outputs for the first IMAGES (4) test images, recorded as a
-#     golden file by the program's `predict --out golden.safetensors`;
+#     LeNet-5 and the MLP: 2,000 Fashion-MNIST images, one epoch; the MLPerf
+#     networks: one step on 8 random samples of tests/random_data.sh at
+#     learning rate 0.01, so that the weights and batchnorm's statistics and
+#     affine parameters are no longer their initial values), or
+#     WEIGHTS=FILE.safetensors;
+#  2. the host's outputs for the first IMAGES (4) test images (MLPerf: 2 of
+#     the random samples), recorded as a golden file by the program's
+#     `predict --out golden.safetensors`;
 #  3. dnnc --inference --embed-weights --emit=selftest: forward-only C with
 #     the weights as const arrays (flash) and the golden samples baked in;
 #  4. arm-none-eabi-gcc -Os for the Cortex-M4 (hard float) with startup.c,
@@ -19,18 +26,33 @@ set -e
 cd "$(dirname "$0")/../.."
 out=build/firmware
 data=/usr/share/datasets/fashion-mnist
-images=${IMAGES:-4}
 model=${MODEL:-lenet5}
 upper=$(echo "$model" | tr a-z A-Z)
 mkdir -p $out
 
 prog=$(sh examples/program.sh models/$model.dnn $out/host)
 weights=${WEIGHTS:-$out/$model.safetensors}
-if [ -z "$WEIGHTS" ]; then
-    $prog train $data/train-images-idx3-ubyte.gz $data/train-labels-idx1-ubyte.gz --scale 1/255 \
-        --limit 2000 --epochs 1 --quiet --save "$weights" >/dev/null
-fi
-$prog predict $data/t10k-images-idx3-ubyte.gz --limit "$images" --weights "$weights" --out $out/golden.safetensors
+case $model in
+    lenet5|mlp)
+        images=${IMAGES:-4}
+        if [ -z "$WEIGHTS" ]; then
+            $prog train $data/train-images-idx3-ubyte.gz $data/train-labels-idx1-ubyte.gz --scale 1/255 \
+                --limit 2000 --epochs 1 --quiet --save "$weights" >/dev/null
+        fi
+        set -- $data/t10k-images-idx3-ubyte.gz ;;
+    *)  # no data set on Debian for these: random samples, the same on every run
+        images=${IMAGES:-2}
+        . tests/random_data.sh
+        data $prog $out/$model.random.csv "$model" 8
+        if [ -z "$WEIGHTS" ]; then
+            $prog train $out/$model.random.csv --epochs 1 --lr 0.01 --quiet --save "$weights" >/dev/null
+        fi
+        set -- $out/$model.random.csv ;;
+esac
+$prog predict "$@" --limit "$images" --weights "$weights" --out $out/golden.safetensors
+# the input and output the firmware's main.c prints
+io=$(sed -n 's/^ *input *\([A-Za-z0-9_]*\).*/\1/p; s/^ *output *\([A-Za-z0-9_]*\).*/\1/p' models/$model.dnn | tr a-z A-Z)
+set -- $io
 
 build/dnnc --inference --embed-weights "$weights" --emit=selftest --golden $out/golden.safetensors \
     models/$model.dnn -o $out/$model.c
@@ -41,7 +63,8 @@ flags="-mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16 -Os -ffunction
 make -s core CC=arm-none-eabi-gcc CFLAGS="$flags -Werror" BUILD=$out/arm
 arm="arm-none-eabi-gcc -std=c99 $flags -Wall -Wextra -Werror -Iruntime -I$out -Iexamples/firmware"
 for src in $out/$model.c examples/firmware/main.c examples/firmware/print.c examples/firmware/startup.c examples/firmware/semihost.c; do
-    $arm -DMODEL=$model -DMODEL_UC=$upper -D${upper}_SELFTEST_RTOL=0 -c "$src" -o "$out/$(basename "$src" .c).o"
+    $arm -DMODEL=$model -DMODEL_UC=$upper -DINPUT_UC=$1 -DOUTPUT_UC=$2 -D${upper}_SELFTEST_RTOL=0 \
+        -c "$src" -o "$out/$(basename "$src" .c).o"
 done
 $arm -nostartfiles -T examples/firmware/mps2-an386.ld -Wl,--gc-sections --specs=nano.specs \
     $out/$model.o $out/main.o $out/print.o $out/startup.o $out/semihost.o -L$out/arm -ldnnrt_core -lm -o $out/$model.elf

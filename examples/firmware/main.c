@@ -1,10 +1,11 @@
-/* main.c — a Fashion-MNIST classifier on a Cortex-M4: the generated
- * inference code with its weights in flash classifies the test images baked
- * in by dnnc --emit=selftest, prints each one's class and outputs (decimal
- * and, to compare bit for bit, the IEEE hex), and checks all outputs
- * against the host's. No stdio, no malloc: text goes out through
- * semihosting. The model is a macro: -DMODEL=lenet5 -DMODEL_UC=LENET5
- * (or mlp, MLP); both have the input `image` and the output `probs`. */
+/* main.c — a network on a Cortex-M4 (a Fashion-MNIST classifier or an
+ * MLPerf Tiny network): the generated inference code with its weights in
+ * flash runs the samples baked in by dnnc --emit=selftest, prints each
+ * one's class and outputs (decimal and, to compare bit for bit, the IEEE
+ * hex), and checks all outputs against the host's. No stdio, no malloc:
+ * text goes out through semihosting. The model is a macro: -DMODEL=lenet5
+ * -DMODEL_UC=LENET5 (or mlp, MLP; ds_cnn, ...); its input and output are
+ * `image` and `probs` unless -DINPUT_UC=MFCC -DOUTPUT_UC=DECODER name others. */
 #include <stdint.h>
 #include <string.h>
 
@@ -18,6 +19,14 @@
 #define M(x) CAT(MODEL, x)     /* lenet5_x */
 #define MU(x) CAT(MODEL_UC, x) /* LENET5_X */
 #include STR(MODEL.h)
+#ifndef INPUT_UC
+#define INPUT_UC IMAGE
+#endif
+#ifndef OUTPUT_UC
+#define OUTPUT_UC PROBS
+#endif
+#define IN_SIZE CAT(MU(INPUT_UC), SIZE)   /* LENET5_IMAGE_SIZE */
+#define OUT_SIZE CAT(MU(OUTPUT_UC), SIZE) /* LENET5_PROBS_SIZE */
 
 static M(model) model; /* all the RAM the network needs */
 
@@ -34,10 +43,10 @@ int main(void) {
     put_flush();
     M(init)(&model, 0);
     for (int s = 0; s < MU(SELFTEST_SAMPLES); s++) {
-        float probs[MU(PROBS_SIZE)];
-        M(forward)(&model, M(selftest_in0) + s * MU(IMAGE_SIZE), probs, 1);
+        float probs[OUT_SIZE];
+        M(forward)(&model, M(selftest_in0) + s * IN_SIZE, probs, 1);
         int best = 0;
-        for (int k = 1; k < MU(PROBS_SIZE); k++)
+        for (int k = 1; k < OUT_SIZE; k++)
             if (probs[k] > probs[best])
                 best = k;
         put("image ");
@@ -45,7 +54,7 @@ int main(void) {
         put(": class ");
         put_uint((unsigned long)best);
         put_flush();
-        for (int k = 0; k < MU(PROBS_SIZE); k++) {
+        for (int k = 0; k < OUT_SIZE; k++) {
             put("  probs[");
             put_uint((unsigned long)k);
             put("] = ");

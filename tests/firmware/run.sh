@@ -1,13 +1,36 @@
 #!/bin/sh
-# The firmware example: LeNet-5 built by dnnc --inference --embed-weights for
-# a Cortex-M4 with arm-none-eabi-gcc -Os, run under qemu-system-arm
-# (mps2-an386), its outputs compared on the target with the host's.
+# The firmware example: LeNet-5, the MLP and the four MLPerf Tiny networks
+# built by dnnc --inference --embed-weights for a Cortex-M4 with
+# arm-none-eabi-gcc -Os, run under qemu-system-arm (mps2-an386), their
+# outputs compared on the target with the host's.
 cd "$(dirname "$0")/../.." || exit 2
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 for tool in arm-none-eabi-gcc qemu-system-arm; do
     if ! command -v $tool >/dev/null; then
         echo "SKIP firmware: $tool is not installed (make check installs gcc-arm-none-eabi and qemu-system-arm as root)"
         exit 0
+    fi
+done
+# the MLPerf Tiny networks (issue 19), --inference --embed-weights with
+# batchnorm folded, weights from one step on random data: the self-test
+# against the host's unfolded build, and the RAM (sizeof NAME_model) against
+# --emit=report's lower bound (goal: at most 1.1 x)
+for model in ds_cnn resnet8 mobilenet_v1_025 fc_autoencoder; do
+    if ! MODEL=$model sh examples/firmware/build.sh >"$tmp/out" 2>&1; then
+        echo "FAIL firmware/$model.runs: $(tail -3 "$tmp/out" | tr '\n' ' ')"
+        continue
+    fi
+    if grep -q '^selftest against the host: 0 values off' "$tmp/out"; then
+        echo "PASS firmware/$model.matches_host ($(grep -m1 'bytes of RAM' "$tmp/out"); $(grep '^selftest' "$tmp/out"))"
+    else
+        echo "FAIL firmware/$model.matches_host: $(grep '^selftest' "$tmp/out")"
+    fi
+    ram=$(sed -n 's/.*: \([0-9]*\) bytes of RAM.*/\1/p' "$tmp/out")
+    bound=$(sed -n 's/^RAM lower bound: \([0-9,]*\) bytes.*/\1/p' build/firmware/$model.report | tr -d ,)
+    if [ -n "$ram" ] && [ -n "$bound" ] && [ $((ram * 10)) -le $((bound * 11)) ]; then
+        echo "PASS firmware/$model.ram_bound (RAM $ram B, lower bound $bound B)"
+    else
+        echo "FAIL firmware/$model.ram_bound: RAM '$ram' B, want at most 1.1 x the report's lower bound '$bound' B"
     fi
 done
 if [ ! -e /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz ]; then

@@ -113,3 +113,33 @@ if $cc "$tmp/emb.c" "$tmp/emb_main.c" build/libdnnrt.a -lm -o "$tmp/emb" 2>"$tmp
 else
     echo "FAIL inference/embed_bit_exact: $(head -1 "$tmp/emb.err")"
 fi
+
+# batchnorm folded into the conv2d before it when the weights are embedded (then
+# conv2d -> relu -> maxpool fuse; the self-tests above check the numbers against
+# PyTorch's eval outputs), its own step, in place over the conv's output, when
+# they are loaded (PyTorch's tensors)
+fold=$(build/dnnc --inference --embed-weights $data/bn_conv.weights.safetensors --emit=report tests/golden/cases/bn_conv.dnn)
+loaded=$(build/dnnc --inference --emit=report tests/golden/cases/bn_conv.dnn)
+if echo "$fold" | grep -q ' conv2d+batchnorm+relu+maxpool .* 60 ' && echo "$fold" | grep -q '^parameters: *86 ' &&
+   echo "$loaded" | grep -q '^h\.1 .* batchnorm .* in place ' && ! echo "$fold" | grep -q '^h\.1 '; then
+    echo "PASS inference/batchnorm_folded ($(echo "$fold" | grep -m1 '^RAM of'); loaded: $(echo "$loaded" | grep -m1 '^RAM of'))"
+else
+    echo "FAIL inference/batchnorm_folded: $(echo "$fold" | grep 'conv2d\|^parameters')"
+fi
+# ... but not when another step reads the conv's weight: it keeps its values
+cat >"$tmp/shared.dnn" <<'EOF2'
+model shared {
+    input  x[2, 6, 6];
+    target y[2];
+    h = x |> conv2d(3, kernel = 3) |> batchnorm |> relu |> flatten |> dense(2);
+    output h;
+    output w = flatten(x) * l2(h.0.weight);
+    loss mse(h, y);
+}
+EOF2
+kept=$(build/dnnc --inference --embed-weights /dev/null --emit=report "$tmp/shared.dnn" 2>&1)
+if echo "$kept" | grep -q '^h\.0 *conv2d ' && echo "$kept" | grep -q '^h\.1 *batchnorm '; then
+    echo "PASS inference/batchnorm_not_folded (the conv's weight read by another output)"
+else
+    echo "FAIL inference/batchnorm_not_folded: $(echo "$kept" | grep '^h\.\|error')"
+fi

@@ -85,14 +85,14 @@ void layers_forward(layers_model *m, const float *x, float *y, int n) {
     float *h_0 = m->act + 0; /* [n, 8] */
     const float *h_0_weight = m->params + 0; /* [8, 6] */
     const float *h_0_bias = m->params + 48; /* [8] */
-    float *h_1 = m->act + 8; /* [n, 8] */
+    float *h_1 = m->act + 0; /* [n, 8] */
     const float *h_1_weight = m->params + 56; /* [8] */
     const float *h_1_bias = m->params + 64; /* [8] */
     const float *h_1_running_mean = m->params + 90; /* [8] */
     const float *h_1_running_var = m->params + 98; /* [8] */
     const float *h_1_num_batches_tracked = m->params + 106; /* [] */
-    float *h_2 = m->act + 8; /* [n, 8] */
-    float *y_dense = m->act + 0; /* [n, 2] */
+    float *h_2 = m->act + 0; /* [n, 8] */
+    float *y_dense = m->act + 8; /* [n, 2] */
     const float *y_weight = m->params + 72; /* [2, 8] */
     const float *y_bias = m->params + 88; /* [2] */
     layers_h_0_dense_forward(h_0, x, h_0_weight, h_0_bias, n); /* layers.dnn:5 dense(8) */
