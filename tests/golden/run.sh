@@ -18,6 +18,9 @@ h=tests/golden/harness.c
 export GOLDEN_DIR GOLDEN_SUITE GOLDEN_FLAGS
 CC=${CC:-cc}
 DNNC=${DNNC:-build/dnnc}   # overridable, to test the suite itself
+# a guard against a hang, not a speed test: the MLPerf networks' cases take
+# 10-60 s each on a busy machine
+RUN_TIMEOUT=300
 
 # first_error FILE: the first line of FILE that says "error", else its first line.
 first_error() {
@@ -38,7 +41,7 @@ vector_variant() {
     if $CC -std=c99 -O2 $2 -Wall -Wextra -Wpedantic -Werror -Iruntime -I"$t" \
             -DMODEL="$c" -DMODEL_UC="$uc" -DCLASS_TARGET=$class $GOLDEN_FLAGS -include "$t/$c.h" \
             $h "$t/$c.c" build/libdnnrt.a -lm -o "$t/$c.$1" >"$t/$c.err" 2>&1; then
-        timeout 30 "$t/$c.$1" "$g/data/$c.golden.safetensors" "$g/data/$c.weights.safetensors" "$t/$c.$1" |
+        timeout $RUN_TIMEOUT "$t/$c.$1" "$g/data/$c.golden.safetensors" "$g/data/$c.weights.safetensors" "$t/$c.$1" |
             sed "s#^\([A-Z]*\) $s/$c #\1 $s/$c.$1 #"
     else
         echo "FAIL $s/$c.$1 compile: $(first_error "$t/$c.err")"
@@ -58,7 +61,7 @@ device_variant() {
         echo "FAIL $s/$c.device compile: $(first_error "$t/$c.err")"
         return
     fi
-    timeout 30 "$t/$c.device" "$g/data/$c.golden.safetensors" "$g/data/$c.weights.safetensors" |
+    timeout $RUN_TIMEOUT "$t/$c.device" "$g/data/$c.golden.safetensors" "$g/data/$c.weights.safetensors" |
         sed "s#^\([A-Z]*\) $s/$c #\1 $s/$c.device #"
 }
 
@@ -91,7 +94,7 @@ one() {
     else
         echo "PASS $s/$c compile"
     fi
-    timeout 30 "$t/$c" "$g/data/$c.golden.safetensors" "$g/data/$c.weights.safetensors" "$t/$c"
+    timeout $RUN_TIMEOUT "$t/$c" "$g/data/$c.golden.safetensors" "$g/data/$c.weights.safetensors" "$t/$c"
     rc=$?
     [ $rc -gt 1 ] && echo "FAIL $s/$c run: the harness died (exit status $rc)"
     # The speed kernels' vector paths on a machine that has them (runtime/dnn.h):

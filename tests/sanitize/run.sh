@@ -39,7 +39,7 @@ REPORT='runtime error:|ERROR: [A-Za-z]*Sanitizer|SUMMARY: [A-Za-z]*Sanitizer'
 run() {
     want=$1; shift
     runs=$((runs + 1))
-    timeout 120 "$@" >"$t/err" 2>&1 </dev/null
+    timeout 600 "$@" >"$t/err" 2>&1 </dev/null
     rc=$?
     [ -n "$why" ] && return
     if grep -q -E "$REPORT" "$t/err"; then
