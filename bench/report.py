@@ -176,14 +176,15 @@ class Report:
         epochs, limit = self.v["resnet8.epochs"][0], int(self.v["resnet8.limit"][0])
         wall, cpu = numbers(self.v["dnnc.resnet8.fashion"][0])
         dnnc_acc = float(self.v["dnnc.resnet8.fashion_accuracy"][0])
-        seeds = sorted(k.split(".")[2] for k in self.v if k.startswith("torch.resnet8.seed") and k.endswith(".accuracy"))
+        seeds = sorted(k.split(".")[2] for k in self.v
+                       if k.startswith("torch.resnet8.seed") and k.endswith(".accuracy"))
         runs = [(s[4:], float(self.v[f"torch.resnet8.{s}.accuracy"][0]), numbers(self.v[f"torch.resnet8.{s}.epoch"][0]))
                 for s in seeds]
         samples = f"the first {limit:,}" if limit else "all 60,000"
-        lines = [f"ResNet-8 trained for {epochs} epochs on {samples} Fashion-MNIST training images (padded to "
-                 "32x32, repeated to 3 channels, `--scale 1/255`), batch 32, Adam 1e-3 (eps 1e-7) with the "
-                 "`.dnn`'s exponential schedule, l2 1e-4 on the conv kernels, init `he`; test accuracy on the "
-                 "10,000 test images:", "",
+        lines = [f"ResNet-8 trained for {epochs} epoch{'' if epochs == '1' else 's'} on {samples} Fashion-MNIST "
+                 "training images (padded to 32x32, repeated to 3 channels, `--scale 1/255`), batch 32, "
+                 "Adam 1e-3 (eps 1e-7) with the `.dnn`'s exponential schedule, l2 1e-4 on the conv kernels, "
+                 "init `he`; test accuracy on the 10,000 test images:", "",
                  "| side | test accuracy | training time: CPU / wall (s) |", "|---|--:|--:|",
                  f"| dnnc (`./resnet8 train`, seed 0: the whole command) | {dnnc_acc:.2f}% | {cpu:.0f} / {wall:.0f} |"]
         for seed, acc, (twall, tcpu) in runs:

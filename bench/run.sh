@@ -27,7 +27,10 @@ runs=${EPOCH_RUNS:-3}
 cc=${CC:-cc}
 python=/usr/bin/python3
 if [ -n "${OPENBLAS_DIR:-}" ]; then # PyTorch's BLAS from a directory, e.g. an unpacked libopenblas0-pthread
-    [ -f "$OPENBLAS_DIR/libblas.so.3" ] || { echo "bench: $OPENBLAS_DIR/libblas.so.3 missing (OPENBLAS_DIR)" >&2; exit 1; }
+    [ -f "$OPENBLAS_DIR/libblas.so.3" ] || {
+        echo "bench: $OPENBLAS_DIR/libblas.so.3 missing (OPENBLAS_DIR)" >&2
+        exit 1
+    }
     python="env LD_LIBRARY_PATH=$OPENBLAS_DIR${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH} /usr/bin/python3"
 fi
 results=$out/results.txt
@@ -107,9 +110,10 @@ for m in $mlperf; do
     $cc $cflags -DBENCH_SYNTHETIC -DBENCH_INPUT_SIZE=$input $target -Ibench -Iruntime -I$dir bench/harness.c \
         $dir/train_net.c build/libdnnrt.a -lz -lm -o $dir/harness
     build/dnnc --batch 32 --emit=report models/$m.dnn >$dir/train_report.txt
-    record "dnnc.$m.train_activations $(sed -n 's/^activations: *\([0-9,]*\) bytes.*/\1/p' $dir/train_report.txt | tr -d ,)"
-    record "dnnc.$m.train_ram $(sed -n 's/^RAM of the model: *\([0-9]*\) bytes.*/\1/p' $dir/train_report.txt)"
-    record "dnnc.$m.macs $(sed -n 's/^multiply-accumulates: *\([0-9,]*\) per sample.*/\1/p' $dir/train_report.txt | tr -d ,)"
+    report=$dir/train_report.txt
+    record "dnnc.$m.train_activations $(sed -n 's/^activations: *\([0-9,]*\) bytes.*/\1/p' $report | tr -d ,)"
+    record "dnnc.$m.train_ram $(sed -n 's/^RAM of the model: *\([0-9]*\) bytes.*/\1/p' $report)"
+    record "dnnc.$m.macs $(sed -n 's/^multiply-accumulates: *\([0-9,]*\) per sample.*/\1/p' $report | tr -d ,)"
 done
 if [ -n "$mlperf" ] && [ "$r8_epochs" -gt 0 ]; then
     dir=$out/resnet8

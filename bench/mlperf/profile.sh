@@ -19,7 +19,10 @@
 set -eu
 cd "$(dirname "$0")/../.."
 cc=${CC:-cc}
-command -v perf >/dev/null || { echo "profile.sh: error: perf is not installed (apt-get install linux-perf)" >&2; exit 1; }
+if ! command -v perf >/dev/null; then
+    echo "profile.sh: error: perf is not installed (apt-get install linux-perf)" >&2
+    exit 1
+fi
 [ $# -gt 0 ] || { echo "usage: bench/mlperf/profile.sh NAME...   (models/NAME.dnn)" >&2; exit 2; }
 for m in "$@"; do
     [ -f models/$m.dnn ] || { echo "profile.sh: error: models/$m.dnn not found" >&2; exit 1; }
@@ -30,8 +33,8 @@ for m in "$@"; do
         $dir/train_net.h | head -n 1)
     target=-DBENCH_NO_TARGET
     grep -q '^#define TRAIN_NET_LABEL_CLASSES ' $dir/train_net.h && target=
-    $cc -std=c99 -O3 -march=native -g -fno-inline-functions-called-once -fno-inline-small-functions -fno-ipa-icf -DBENCH_SYNTHETIC \
-        -DBENCH_INPUT_SIZE=$input $target -Ibench -Iruntime -I$dir bench/harness.c $dir/train_net.c \
+    $cc -std=c99 -O3 -march=native -g -fno-inline-functions-called-once -fno-inline-small-functions -fno-ipa-icf \
+        -DBENCH_SYNTHETIC -DBENCH_INPUT_SIZE=$input $target -Ibench -Iruntime -I$dir bench/harness.c $dir/train_net.c \
         build/libdnnrt.a -lz -lm -o $dir/harness_prof
     build/dnnc --batch 32 --emit=report models/$m.dnn >$dir/train_report.txt
     perf record -q -F 999 -o $dir/perf.data $dir/harness_prof >$dir/harness_prof.txt 2>/dev/null
