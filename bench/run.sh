@@ -158,7 +158,7 @@ while [ $run -le "$runs" ]; do
             >$dir/epoch.log 2>&1 || fail "$m: the training program failed; see $dir/epoch.log"
         $dir/$m eval $data/t10k-images-idx3-ubyte.gz $data/t10k-labels-idx1-ubyte.gz \
             --weights $dir/epoch.safetensors >$dir/eval.txt || fail "$m: eval failed; see $dir/eval.txt"
-        accuracy=$(sed -n 's/.* accuracy \([0-9.]*\)%.*/\1/p' $dir/eval.txt)
+        accuracy=$(sed -n 's/^accuracy \([0-9.]*\)%.*/\1/p' $dir/eval.txt)
         [ -n "$accuracy" ] || fail "$m: no accuracy in $dir/eval.txt"
         record "dnnc.$m.accuracy $accuracy"
         say "$m: epoch $run/$runs, PyTorch"
@@ -185,7 +185,7 @@ if [ -n "$mlperf" ] && [ "$r8_epochs" -gt 0 ]; then
         fail "resnet8: the training program failed; see $dir/fashion.log"
     $dir/resnet8 eval $f32/t10k_images.npy $f32/t10k_labels.npy --weights $dir/fashion.safetensors \
         >$dir/fashion_eval.txt || fail "resnet8: eval failed; see $dir/fashion_eval.txt"
-    accuracy=$(sed -n 's/.* accuracy \([0-9.]*\)%.*/\1/p' $dir/fashion_eval.txt)
+    accuracy=$(sed -n 's/^accuracy \([0-9.]*\)%.*/\1/p' $dir/fashion_eval.txt)
     [ -n "$accuracy" ] || fail "resnet8: no accuracy in $dir/fashion_eval.txt"
     record "dnnc.resnet8.fashion_accuracy $accuracy"
     for seed in $r8_seeds; do
