@@ -166,6 +166,16 @@ int window_slot(const char *sig, const char *name) {
     return -1;
 }
 
+/* How many numbers window attribute `name` of an op's signature holds (2 or 4); 0: not a window */
+int window_len(const char *sig, const char *name) {
+    SigParam ps[MAX_INPUTS + MAX_ATTRS];
+    int np = parse_sig(sig, ps);
+    for (int i = 0; i < np; i++)
+        if (!strcmp(ps[i].name, name) && window_of(&ps[i]))
+            return window_of(&ps[i])->len;
+    return 0;
+}
+
 /* A window attribute: its first number into *val, every number into
  * extra[0 .. len-2]; false after an error. */
 static bool window_value(const SigParam *p, const struct Window *win, const char *what, const Node *arg,

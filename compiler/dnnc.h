@@ -351,6 +351,7 @@ int attr_index(const char *sig, const char *name);
 /* The slot of the second number of window attribute `name` (its others
  * follow), or -1. */
 int window_slot(const char *sig, const char *name);
+int window_len(const char *sig, const char *name);  /* numbers of a window attribute (2 or 4), 0: none */
 #define ATTR_SAME (-0.5) /* pad = same until the shape rule resolves it (no whole number) */
 
 /* ---- ops_dispatch.c: the rules of ops.def, through the table ------------ */

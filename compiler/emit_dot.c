@@ -100,9 +100,18 @@ static const char *op_call(const Value *v) {
                 text = arena_printf("%s%s%s=%.*s", text, shown_attrs++ ? ", " : "(", item, (int)wl, word);
             continue;
         }
-        if ((strcmp(type, "int") && strcmp(type, "num")) || (def && strtod(def, NULL) == x))
+        const char *shown = num_str(x);
+        int wlen = window_len(op_info[v->op].sig, item), slot = window_slot(op_info[v->op].sig, item);
+        bool uniform = true; /* a window's numbers, [10, 4], unless they are all one */
+        for (int i = 1; i < wlen; i++)
+            uniform = uniform && v->attr[slot + i - 1] == x;
+        for (int i = 1; i < wlen && !uniform; i++)
+            shown = arena_printf("%s%s%s%s", i == 1 ? "[" : "", shown, ", ", num_str(v->attr[slot + i - 1]));
+        if (!uniform)
+            shown = arena_printf("%s]", shown);
+        if ((strcmp(type, "int") && strcmp(type, "num")) || (uniform && def && strtod(def, NULL) == x))
             continue;
-        text = arena_printf("%s%s%s=%s", text, shown_attrs++ ? ", " : "(", item, num_str(x));
+        text = arena_printf("%s%s%s=%s", text, shown_attrs++ ? ", " : "(", item, shown);
     }
     return shown_attrs ? arena_printf("%s)", text) : text;
 }

@@ -95,6 +95,10 @@ expect lenet5-labels "$tmp/lenet.dot" \
     'label="output probs"' 'loss [shape=doubleoctagon' \
     'label="loss\n0.0001 * x\nscalar"'
 refuse lenet5-no-constant-node "$tmp/lenet.dot" 'label="0.0001'
+# a window of several numbers shown as written: DS-CNN's stem and pool
+$dnnc --emit=dot models/ds_cnn.dnn >"$tmp/ds_cnn.dot" 2>&1
+expect ds_cnn-window-labels "$tmp/ds_cnn.dot" 'conv2d(filters=64, kernel=[10, 4], stride=2, pad=[4, 5, 1, 1])' \
+    'avgpool(size=[24, 5], stride=[24, 5])' 'conv2d(filters=64, kernel=3, pad=1, groups=64)'
 refuse lenet5-forward-only "$tmp/lenet.dot" 'cluster_backward'
 
 $dnnc --emit=dot --backward models/xor.dnn >"$tmp/xor.dot" 2>/dev/null
