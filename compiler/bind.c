@@ -157,23 +157,26 @@ static int extra_slot(const SigParam *ps, int np, int at) {
     return nattrs + slot;
 }
 
+/* Window attribute `name` of an op's signature: its index in ps[] (parsed into it), or -1 */
+static int find_window(const char *sig, const char *name, SigParam *ps, int *np) {
+    *np = parse_sig(sig, ps);
+    for (int i = 0; i < *np; i++)
+        if (!strcmp(ps[i].name, name) && window_of(&ps[i]))
+            return i;
+    return -1;
+}
+
 int window_slot(const char *sig, const char *name) {
     SigParam ps[MAX_INPUTS + MAX_ATTRS];
-    int np = parse_sig(sig, ps);
-    for (int i = 0; i < np; i++)
-        if (!strcmp(ps[i].name, name) && window_of(&ps[i]))
-            return extra_slot(ps, np, i);
-    return -1;
+    int np, i = find_window(sig, name, ps, &np);
+    return i < 0 ? -1 : extra_slot(ps, np, i);
 }
 
 /* How many numbers window attribute `name` of an op's signature holds (2 or 4); 0: not a window */
 int window_len(const char *sig, const char *name) {
     SigParam ps[MAX_INPUTS + MAX_ATTRS];
-    int np = parse_sig(sig, ps);
-    for (int i = 0; i < np; i++)
-        if (!strcmp(ps[i].name, name) && window_of(&ps[i]))
-            return window_of(&ps[i])->len;
-    return 0;
+    int np, i = find_window(sig, name, ps, &np);
+    return i < 0 ? 0 : window_of(&ps[i])->len;
 }
 
 /* A window attribute: its first number into *val, every number into

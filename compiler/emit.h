@@ -43,6 +43,7 @@ void emit_call(Out *o, const Value *v);        /* the call of v's step, in the e
 void begin_body(Out *o);                       /* an entry point's calls, then ... */
 void end_body(Out *o);                         /* ... its local pointers before them */
 const char *local(Out *o, const Value *v);     /* v's buffer in the entry point being printed */
+const Value *storage_of(const Value *v); /* the value whose storage v shares (itself unless an alias) */
 
 /* ---- emit_struct.c: NAME.h's part for the model -------------------------------------------- */
 void emit_header(Out *o); /* size macros, the struct (model_members), prototypes */

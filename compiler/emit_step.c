@@ -20,7 +20,7 @@
 
 /* ---- names -------------------------------------------------------------------------------- */
 
-static const Value *storage_of(const Value *v) {
+const Value *storage_of(const Value *v) {
     while (v->alias_of)
         v = v->alias_of;
     return v;

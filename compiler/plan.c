@@ -316,7 +316,7 @@ static void place(Graph *g, Plan *p, const bool *needed, const int *keep_to, lon
     p->act = p->naive_act = p->peak_live = 0;
     for (int i = 0; i < n; i++) {
         Value *v = g->values[i];
-        slice_of[i] = -1;
+        slice_of[i] = ring_of[i] = -1;
         if (!needed[i] || v->area != AREA_NONE)
             continue;
         long size = floats_of(v, batch);
@@ -386,7 +386,7 @@ static void place(Graph *g, Plan *p, const bool *needed, const int *keep_to, lon
         if (slice_of[i] >= 0) {
             v->area = AREA_ACT;
             v->offset = (int)slices[slice_of[i]].at;
-            if (in_place_ring(g, v) && slice_of[i] == slice_of[root_of(v->in[0])->id]) {
+            if (ring_of[i] >= 0) {
                 v->ring = (int)slices[ring_of[i]].size;
                 v->ring_offset = (int)slices[ring_of[i]].at;
             }

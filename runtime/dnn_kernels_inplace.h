@@ -53,7 +53,8 @@ DNN_KERNEL void dnn_conv2d_in_place(float *x, const float *weight, const float *
                             const float *row = iy <= y ? ring + ((iy % R) * CG + c) * W : xg + (c * H + iy) * W;
                             for (int kx = 0; kx < KW; kx++) { /* each weight swept along the row */
                                 const float w = weight[(((long)g * CG + f) * CG + c) * KH * KW + ky * KW + kx];
-                                const int ox0 = PL - kx > 0 ? PL - kx : 0, ox1 = W + PL - kx < W ? W + PL - kx : W;
+                                int ox0, ox1;
+                                dnn_conv_range(&ox0, &ox1, kx, W, 1, PL, W);
                                 for (int ox = ox0; ox < ox1; ox++)
                                     out[ox] += w * row[ox - PL + kx];
                             }

@@ -19,10 +19,15 @@ fail() { echo "FAIL memory/$1: $2"; }
 # bytes "12,345" -> 12345
 num() { echo "$1" | tr -d ,; }
 
+# flags_of MODE: dnnc's options for a plan: training, inference, or
+# inference-size (convs over their input, the firmware's default)
+flags_of() {
+    case $1 in inference) echo --inference ;; inference-size) echo --inference --optimize=size ;; esac
+}
+
 while IFS= read -r line; do
     model=${line%% *} rest=${line#* } mode=${rest%%:*} want=${rest#*: }
-    flag=; [ "$mode" = inference ] && flag=--inference
-    [ "$mode" = inference-size ] && flag="--inference --optimize=size" # convs over their input (firmware's default)
+    flag=$(flags_of "$mode")
     got=$(build/dnnc $flag --emit=report models/$model.dnn 2>&1 | grep '^activations:')
     if [ "$got" = "$want" ]; then pass "$model.$mode"; else fail "$model.$mode" "got '$got', want '$want'"; fi
 done <$here/expected.txt
@@ -34,9 +39,8 @@ awk 'BEGIN { print "model deep {\n    input x[4];\n    target y[2];"; printf "  
 
 for f in models/*.dnn tests/golden/cases/*.dnn "$tmp/deep.dnn"; do
     name=$(basename "$f" .dnn)
-    for flag in "" --inference --inference=size; do
-        mode=${flag:+inference}; mode=${mode:-training}
-        [ "$flag" = --inference=size ] && flag="--inference --optimize=size" mode=inference-size
+    for mode in training inference inference-size; do
+        flag=$(flags_of $mode)
         line=$(build/dnnc $flag --emit=report "$f" 2>/dev/null | grep '^activations:')
         [ -n "$line" ] || continue # e.g. a model with no loss has no training report
         set -- $(echo "$line" | sed 's/[^0-9,]/ /g')
