@@ -118,9 +118,14 @@ static void emit_forward(Out *o, const char *suffix, int mode) {
     if (!g->inference)
         fprintf(o->c, "    m->training = %d;\n", mode);
     emit_calls(o, o->for_outputs, 0, g->nforward);
-    for (int i = 0; i < g->noutputs; i++)
-        fprintf(o->c, "    memcpy(%s, %s, sizeof(float) * (size_t)n * %s_%s_SIZE);\n", arg_name(c_ident(g->output_names[i])),
-                local(o, g->outputs[i]), N, upper(c_ident(g->output_names[i])));
+    for (int i = 0; i < g->noutputs; i++) {
+        const Value *r = g->outputs[i];
+        while (r->alias_of)
+            r = r->alias_of;
+        if (r->area != AREA_OUTPUT) /* (else computed there) */
+            fprintf(o->c, "    memcpy(%s, %s, sizeof(float) * (size_t)n * %s_%s_SIZE);\n", arg_name(c_ident(g->output_names[i])),
+                    local(o, g->outputs[i]), N, upper(c_ident(g->output_names[i])));
+    }
     if (mode)
         fprintf(o->c, "    m->training = 0;\n");
     end_body(o);

@@ -140,6 +140,7 @@ const char *local(Out *o, const Value *v) {
     switch (v->area) {
     case AREA_INPUT:
     case AREA_TARGET: return arg_name(v->name);
+    case AREA_OUTPUT: return arg_name(c_ident(o->g->output_names[v->index]));
     case AREA_CONST: return arena_printf("%s_c%d", o->name, v->id);
     case AREA_FLASH:
     case AREA_PARAM:
@@ -159,10 +160,12 @@ void end_body(Out *o) {
     fclose(o->c);
     o->c = o->entry;
     const char *scalar = o->f64 ? "double" : "float";
+    bool uses_m = false;
     for (int i = 0; i < o->nlocals; i++) {
         const Value *v = o->locals[i];
         /* an inference build's embedded weights, and an embedded training build's frozen ones, are in flash */
         bool flash = v->area == AREA_FLASH || (v->area == AREA_PARAM && o->weights && o->g->inference);
+        uses_m = uses_m || !flash;
         const char *base = flash ? arena_printf("%s_weights", o->name) : v->area == AREA_PARAM ? "m->params"
                            : v->area == AREA_GRAD ? "m->grads" : "m->act";
         const char *shape = shape_str(&v->shape);
@@ -170,6 +173,8 @@ void end_body(Out *o) {
                 o->vname[v->id], base, flash ? v->flash : v->offset, v->batched ? (v->shape.rank ? "[n, " : "[n") : "",
                 v->batched ? shape + 1 : shape, v->area == AREA_FLASH ? ", frozen" : "");
     }
+    if (!uses_m && !strstr(o->body, "m->")) /* an inference build with its weights in flash and no activations */
+        fprintf(o->c, "    (void)m;\n");
     fwrite(o->body, 1, o->body_len, o->c);
     free(o->body);
 }
@@ -177,7 +182,7 @@ void end_body(Out *o) {
 /* ---- step functions ----------------------------------------------------------------------- */
 
 /* What a step's parameter is given at a call. */
-typedef enum { ARG_VALUE, ARG_TRAINING, ARG_RNG, ARG_N } ArgKind;
+typedef enum { ARG_VALUE, ARG_TRAINING, ARG_RNG, ARG_RING, ARG_N } ArgKind;
 typedef struct Param {
     const char *name, *type;
     ArgKind kind;
@@ -299,6 +304,8 @@ void emit_step(Out *o, Value **nodes, int count) {
         params[np++] = (Param){"training", "int ", ARG_TRAINING, NULL};
     if (flags & F_RNG && !backward)
         params[np++] = (Param){"rng", "dnn_rng *", ARG_RNG, NULL};
+    if (f->ring && !backward) /* a conv2d over its own input: the rows it keeps aside */
+        params[np++] = (Param){"ring", wfloat, ARG_RING, f};
     params[np++] = (Param){"n", "int ", ARG_N, NULL};
 
     /* the bodies, each node's in its emitter's names, then renamed */
@@ -426,6 +433,7 @@ void emit_call(Out *o, const Value *v) {
         const char *arg = p->kind == ARG_VALUE ? local(o, p->value)
                           : p->kind == ARG_N   ? "n"
                           : p->kind == ARG_RNG ? (infer ? "NULL" : "&m->rng")
+                          : p->kind == ARG_RING ? arena_printf("m->act + %d", p->value->ring_offset)
                           : infer ? "0" : op_info[v->op].flags & F_RNG ? "m->training" : "m->training == 1";
         fprintf(o->c, "%s%s", k ? ", " : "", arg);
     }

@@ -183,6 +183,22 @@ bool pool_backward_fusable(const Value *conv, const Value *pool) {
     return conv_pool_fusable(conv, pool) && p.sh == p.kh && p.pt == 0 && p.pb == 0 && p.pl == 0 && p.pr == 0;
 }
 
+/* A conv2d can write its output over its input (dnn_conv2d_in_place) when
+ * both are [C, H, W]: as many filters as channels, stride 1, padding that
+ * keeps the size. Output row y then replaces input row y once the rows
+ * later outputs still read are kept aside: rows y − PT .. y of one group's
+ * channels. */
+long conv_in_place_ring(const Value *conv) {
+    if (conv->op != OP_conv2d)
+        return 0;
+    ConvDims d = conv_dims(conv);
+    const Window *w = &d.win;
+    bool same_size = d.OH == d.H && d.OW == d.W && w->sh == 1 && w->sw == 1;
+    if (d.F != d.C || !same_size || conv->fused || conv->batched != conv->in[0]->batched)
+        return 0;
+    return (long)(w->pt + 1) * (d.C / d.G) * d.W;
+}
+
 /* The grouped kernels' sizes after the sample count: C, H, W, F, KH, KW,
  * SH, SW, PT, PB, PL, PR, G */
 static const char *grouped_sizes(const ConvDims *d) {
@@ -200,6 +216,11 @@ static const char *grouped_sizes(const ConvDims *d) {
 void emit_conv2d_forward(Emitter *e, const Value *v) {
     ConvDims d = conv_dims(v);
     const char *plain = e->generic ? "_plain" : "";
+    if (v->ring) { /* over its own input (plan.c), with rows kept aside in ring */
+        emit(e, "dnn_conv2d_in_place(out, in1, %s, ring, %s, %d, %d, %d, %d, %d, %d, %d, %d);", v->in[2] ? "in2" : "NULL",
+             samples_of(v), d.C, d.H, d.W, d.win.kh, d.win.kw, d.win.pt, d.win.pl, d.G);
+        return;
+    }
     if (!dense_conv(&d)) {
         emit(e, "dnn_conv2d_grouped_forward%s(out, in0, in1, %s, %s, %s);", plain, v->in[2] ? "in2" : "NULL",
              samples_of(v), grouped_sizes(&d));

@@ -8,7 +8,7 @@
  */
 #include "dnnc.h"
 
-bool compile_source(const Source *src, long batch, bool inference, bool embedded, Compiled *out) {
+bool compile_source(const Source *src, long batch, bool inference, bool embedded, bool small, Compiled *out) {
     *out = (Compiled){0};
     Node *models = parse_source(src);
     if (error_count())
@@ -30,6 +30,7 @@ bool compile_source(const Source *src, long batch, bool inference, bool embedded
     for (int i = 0; i < n; i++) {
         Graph *g = graphs[i];
         g->embedded = embedded;
+        g->small = small;
         g->fused_update = embedded && !inference && !g->train.clip_grad_norm; /* (global-norm clipping needs every gradient) */
         if (batch)
             g->train.batch = (int)batch;

@@ -21,7 +21,10 @@
  *     it, is computed straight into the gradient area: no copy;
  *   - allocation in program order, first fit in the holes left by values
  *     whose last reader has run; an elementwise op whose input dies at it
- *     writes in place.
+ *     writes in place;
+ *   - (inference) an output is computed in the caller's array, and with
+ *     --optimize=size a conv2d whose output has its input's shape writes
+ *     over its input, keeping a few rows aside (dnn_conv2d_in_place).
  * A backward node keeps alive only the operands its emitter reads
  * (backward_reads), so a forward value that no gradient needs dies at its
  * last forward reader. Training orders the values of all three entry points as one program:
@@ -129,9 +132,22 @@ static Plan lay_out_params(Graph *g) {
 }
 
 /* A step whose result may take its operand's place: an elementwise op, or
- * an eval-mode batchnorm (an affine map per channel) in an inference build. */
+ * in an inference build an eval-mode batchnorm (an affine map per channel)
+ * and an arithmetic op without broadcasting (a residual block's sum). */
 bool elementwise_step(const Graph *g, const Value *v) {
-    return (op_info[v->op].flags & F_UNARY) || (v->op == OP_batchnorm && g->inference);
+    if (op_info[v->op].flags & F_UNARY || (v->op == OP_batchnorm && g->inference))
+        return true;
+    bool arithmetic = v->op == OP_add || v->op == OP_sub || v->op == OP_mul || v->op == OP_div;
+    for (int k = 0; arithmetic && k < 2; k++)
+        arithmetic = v->in[k]->op != OP_constant && v->in[k]->batched == v->batched &&
+                     shape_size(&v->in[k]->shape) == shape_size(&v->shape);
+    return arithmetic && g->inference;
+}
+
+/* The floats of rows a conv2d computed over its own input keeps aside
+ * (dnn_conv2d_in_place: inference builds for size); 0 when it is not. */
+static long in_place_ring(const Graph *g, const Value *v) {
+    return g->inference && g->small ? conv_in_place_ring(v) : 0;
 }
 
 static bool is_pool(const Value *v) { return v->op == OP_maxpool || v->op == OP_avgpool; }
@@ -209,9 +225,11 @@ static int by_offset(const void *pa, const void *pb) {
 
 /* Places the slices in the order given, each at the lowest offset clear of
  * the slices placed so far that are alive at the same time (a big one at a
- * multiple of align); returns the floats the layout takes. by_time: the
+ * multiple of align), or with top at the top of that hole when it is closed
+ * above (a small value between two large ones then leaves the hole below it
+ * to the next large one); returns the floats the layout takes. by_time: the
  * order is program order, so slices dead before the current one are dropped. */
-static long first_fit(Slice **order, int nslices, bool by_time, long align, Slice **placed, Slice **clash) {
+static long first_fit(Slice **order, int nslices, bool by_time, bool top, long align, Slice **placed, Slice **clash) {
     long end = 0;
     for (int k = 0, nplaced = 0; k < nslices; k++) {
         Slice *s = order[k];
@@ -227,15 +245,34 @@ static long first_fit(Slice **order, int nslices, bool by_time, long align, Slic
         nplaced = kept;
         qsort(clash, (size_t)nclash, sizeof *clash, by_offset);
         long at = 0, step = s->size >= 8 * align ? align : 1;
-        for (int j = 0; j < nclash && clash[j]->at < at + s->size; j++)
+        int j = 0;
+        for (; j < nclash && clash[j]->at < at + s->size; j++)
             if (clash[j]->at + clash[j]->size > at)
                 at = add_capped(clash[j]->at + clash[j]->size, step - 1) / step * step;
+        if (top && j < nclash) /* the hole ends where clash[j] starts */
+            at = (clash[j]->at - s->size) / step * step > at ? (clash[j]->at - s->size) / step * step : at;
         s->at = at;
         placed[nplaced++] = s;
         if (add_capped(at, s->size) > end)
             end = add_capped(at, s->size);
     }
     return end;
+}
+
+/* The operand step i writes its result over, or NULL: one that dies at
+ * i, in an activation slice as large as the result, of an elementwise
+ * step or a conv2d over its own input. */
+static Value *overwritten_operand(const Graph *g, Value *v, int i, const int *slice_of, const int *last_use) {
+    bool conv = in_place_ring(g, v) > 0;
+    if (!conv && !elementwise_step(g, v))
+        return NULL;
+    for (int k = 0; k < (conv ? 1 : v->nin); k++) {
+        Value *x = v->in[k] ? root_of(v->in[k]) : NULL;
+        if (x && slice_of[x->id] >= 0 && last_use[x->id] == i && shape_size(&x->shape) == shape_size(&v->shape) &&
+            x->batched == v->batched)
+            return x;
+    }
+    return NULL;
 }
 
 /* Places the needed values; keep_to[id] > 0: the value lives at least until
@@ -274,6 +311,7 @@ static void place(Graph *g, Plan *p, const bool *needed, const int *keep_to, lon
 
     Slice *slices = arena_alloc(sizeof(Slice) * (size_t)n), **order = arena_alloc(sizeof(Slice *) * (size_t)n);
     int *slice_of = arena_alloc(sizeof(int) * (size_t)n), nslices = 0;
+    int *ring_of = arena_alloc(sizeof(int) * (size_t)n); /* an in-place conv's ring slice */
     long *change = arena_alloc(sizeof(long) * (size_t)(n + 2)); /* floats coming alive at i, minus those dying before */
     p->act = p->naive_act = p->peak_live = 0;
     for (int i = 0; i < n; i++) {
@@ -285,13 +323,21 @@ static void place(Graph *g, Plan *p, const bool *needed, const int *keep_to, lon
         p->naive_act = add_capped(p->naive_act, size); /* a no-reuse layout: every value its own slice */
         if (v->fused || v->alias_of)
             continue;
-        Value *x = v->nin ? root_of(v->in[0]) : NULL;
-        if (elementwise_step(g, v) && x && slice_of[x->id] >= 0 && last_use[x->id] == i &&
-            shape_size(&x->shape) == shape_size(&v->shape) && x->batched == v->batched) {
+        Value *x = overwritten_operand(g, v, i, slice_of, last_use);
+        if (x) {
             slice_of[i] = slice_of[x->id]; /* in place */
             change[i + 1] += size;         /* x's floats end after i, v's go on */
             change[last_use[i] + 1] -= size;
             slices[slice_of[i]].last = last_use[i];
+            long ring = in_place_ring(g, v);
+            if (ring) { /* the conv's rows kept aside, alive during its step */
+                ring_of[i] = nslices;
+                slices[nslices] = (Slice){ring, 0, i, i};
+                order[nslices] = &slices[nslices];
+                nslices++;
+                change[i] = add_capped(change[i], ring);
+                change[i + 1] -= ring;
+            }
             continue;
         }
         slice_of[i] = nslices;
@@ -317,13 +363,15 @@ static void place(Graph *g, Plan *p, const bool *needed, const int *keep_to, lon
     long *best = arena_alloc(sizeof(long) * (size_t)(nslices + 1));
     int (*const orders[])(const void *, const void *) = {by_size, by_size_late, by_lifetime, NULL};
     p->act = LONG_MAX;
-    for (int o = by_time ? 3 : 0; o < 4; o++) {
-        if (orders[o])
-            qsort(order, (size_t)nslices, sizeof *order, orders[o]);
+    for (int o = 0; o < 8; o++) {
+        if ((by_time && o % 4 != 3) || (o >= 4 && !g->inference)) /* inference: each also at the holes' tops */
+            continue;
+        if (orders[o % 4])
+            qsort(order, (size_t)nslices, sizeof *order, orders[o % 4]);
         else
             for (int k = 0; k < nslices; k++)
                 order[k] = &slices[k];
-        long act = first_fit(order, nslices, by_time, align, placed, clash);
+        long act = first_fit(order, nslices, by_time, o >= 4, align, placed, clash);
         if (act < p->act) {
             p->act = act;
             for (int k = 0; k < nslices; k++)
@@ -338,6 +386,10 @@ static void place(Graph *g, Plan *p, const bool *needed, const int *keep_to, lon
         if (slice_of[i] >= 0) {
             v->area = AREA_ACT;
             v->offset = (int)slices[slice_of[i]].at;
+            if (in_place_ring(g, v) && slice_of[i] == slice_of[root_of(v->in[0])->id]) {
+                v->ring = (int)slices[ring_of[i]].size;
+                v->ring_offset = (int)slices[ring_of[i]].at;
+            }
         } else if (needed[i] && v->area == AREA_NONE && v->alias_of) {
             v->area = root_of(v)->area;
             v->offset = root_of(v)->offset;
@@ -536,6 +588,8 @@ long activation_bound(const Graph *g) {
         const Value *f = s->op == OP_backward ? s->fwd : s;
         if (elementwise_step(g, f)) /* the result may take its operand's place */
             total -= overwritable;
+        else if (in_place_ring(g, f) && overwritable) /* a conv2d over its own input, with rows kept aside */
+            total = add_capped(total - overwritable, mul_capped(in_place_ring(g, f), 4));
         if (total > most)
             most = total;
     }
@@ -599,6 +653,16 @@ Plan plan_inference(Graph *g) {
         Value *v = g->values[i];
         if (needed[i] && (v->op == OP_reshape || v->op == OP_flatten || v->op == OP_dropout))
             v->alias_of = v->in[0];
+    }
+    for (int i = 0; i < g->noutputs; i++) { /* computed straight into the caller's array, unless two outputs are one */
+        Value *r = root_of(g->outputs[i]);
+        bool shared = false;
+        for (int j = 0; j < g->noutputs; j++)
+            shared = shared || (j != i && root_of(g->outputs[j]) == r);
+        if (r->area == AREA_NONE && !r->fused && !shared) {
+            r->area = AREA_OUTPUT;
+            r->index = i;
+        }
     }
     place(g, &p, needed, keep_to, 1);
     check_limits(g, &p);

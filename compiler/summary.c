@@ -180,7 +180,7 @@ void print_report(Graph *g, const Plan *p, bool embedded, bool json, FILE *out) 
         r->params = param_count(layer);
         r->macs = macs_of(v);
         r->ram = v->alias_of || v->area != AREA_ACT ? 0 : (shape_size(&v->shape) + v->aux) * (v->batched ? batch : 1) * 4;
-        r->ram_note = v->alias_of ? "alias" : "";
+        r->ram_note = v->alias_of ? "alias" : v->area == AREA_OUTPUT ? "output" : v->ring ? "in place" : "";
         for (int k = 0; !v->alias_of && k < v->nin; k++) /* in place: shares its operand's slice */
             if (v->in[k] && v->in[k]->area == AREA_ACT && v->in[k]->offset == v->offset &&
                 elementwise_step(g, v))

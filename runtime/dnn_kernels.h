@@ -31,7 +31,8 @@
  *
  * The parts: dnn_kernels_plain.h, dnn_kernels_dense.h, dnn_kernels_conv.h,
  * dnn_kernels_group.h (grouped, depthwise, rectangular conv2d),
- * dnn_kernels_pool.h, dnn_kernels_update.h. Freestanding: only <math.h>
+ * dnn_kernels_pool.h, dnn_kernels_update.h, dnn_kernels_inplace.h (a conv2d
+ * over its own input). Freestanding: only <math.h>
  * and <string.h>, no allocation (scratch arrays are on the stack, as
  * variable-length arrays whose sizes are constants once inlined).
  */
@@ -156,6 +157,7 @@ static inline void dnn_parallel_run(dnn_parallel_body *body, void *ctx, int n) {
 #include "dnn_kernels_conv.h"
 #include "dnn_kernels_group.h"
 #include "dnn_kernels_pool.h"
+#include "dnn_kernels_inplace.h"
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
 #endif

@@ -31,7 +31,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
 static bool build(const Source *src, bool inference) {
     diag_init(src, diags, false, false, false);
     Compiled m;
-    bool ok = compile_source(src, 0, inference, false, &m);
+    bool ok = compile_source(src, 0, inference, false, false, &m);
     if (ok) {
         for (int i = 0; i < m.count; i++) {
             if (!inference) {

@@ -311,6 +311,26 @@ static void same_values(const char *tag, const char *what, int n, const float *a
         }
 }
 
+/* A conv2d whose output has its input's shape, computed over its input
+ * (dnn_conv2d_in_place): the same bits as the plain loops into another array. */
+static void check_in_place(const GroupConvCase *c, const float *x, const float *w, const float *b, Results *r,
+                           const char *what) {
+    const int C = c->C, H = c->H, W = c->W, G = c->G;
+    if (c->F != C || c->SH != 1 || c->SW != 1 || GOUT(H, c->KH, 1, c->PT, c->PB) != H ||
+        GOUT(W, c->KW, 1, c->PL, c->PR) != W)
+        return;
+    const size_t in = (size_t)C * H * W;
+    float *ring = floats((size_t)(c->PT + 1) * (C / G) * W);
+    for (int n = 1; n <= NMAX_CONV; n++) {
+        memcpy(r->k, x, n * in * sizeof(float));
+        dnn_conv2d_in_place(r->k, w, c->bias ? b : NULL, ring, n, C, H, W, c->KH, c->KW, c->PT, c->PL, G);
+        dnn_conv2d_grouped_forward_plain(r->p, x, w, c->bias ? b : NULL, n, C, H, W, C, c->KH, c->KW, 1, 1, c->PT,
+                                         c->PB, c->PL, c->PR, G);
+        same_values(c->tag, what, n, r->k, r->p, n * in);
+    }
+    free(ring);
+}
+
 /* The grouped kernels against the plain grouped loops in double, then on
  * small integers with NaNs (exact sums) against the float plain loops. */
 static void check_gconv(const GroupConvCase *c) {
@@ -335,7 +355,9 @@ static void check_gconv(const GroupConvCase *c) {
         dnn_conv2d_grouped_backward_weight_plain_f64(r.mag, dy.a, x.a, n, C, H, W, F, GEOM);
         close_to(c->tag, "backward_weight", n, r.k, r.ref, r.mag, nw, n * OH * OW, 0);
     }
+    check_in_place(c, x.f, w.f, b.f, &r, "in place vs plain");
     ties(&x, 50), ties(&w, 0), ties(&b, 0), ties(&dy, 0);
+    check_in_place(c, x.f, w.f, b.f, &r, "in place vs plain on ties and NaNs");
     for (int n = 1; n <= N; n++) {
         c->fwd(r.k, x.f, w.f, b.f, n);
         dnn_conv2d_grouped_forward_plain(r.p, x.f, w.f, c->bias ? b.f : NULL, n, C, H, W, F, GEOM);

@@ -1,7 +1,9 @@
 #!/bin/sh
 # tests/memory/run.sh — the activation plan (compiler/plan.c) as --emit=report
 # prints it: the figures of models/mlp.dnn and models/lenet5.dnn pinned
-# (expected.txt), training and --inference; for every model and golden case
+# (expected.txt), training and --inference, and of the MLPerf Tiny networks
+# with --inference --optimize=size (convolutions over their input, outputs in
+# the caller's array: below onnx2c's RAM, docs/firmware.md); for every model and golden case
 # the arena within 1.1x of the lower bound (the most floats alive at once),
 # the bound at most the no-reuse layout, the report's RAM lower bound (from
 # the steps alone, not the plan) at most the plan's RAM and activations, and the generated header's act[] the size the
@@ -20,6 +22,7 @@ num() { echo "$1" | tr -d ,; }
 while IFS= read -r line; do
     model=${line%% *} rest=${line#* } mode=${rest%%:*} want=${rest#*: }
     flag=; [ "$mode" = inference ] && flag=--inference
+    [ "$mode" = inference-size ] && flag="--inference --optimize=size" # convs over their input (firmware's default)
     got=$(build/dnnc $flag --emit=report models/$model.dnn 2>&1 | grep '^activations:')
     if [ "$got" = "$want" ]; then pass "$model.$mode"; else fail "$model.$mode" "got '$got', want '$want'"; fi
 done <$here/expected.txt
@@ -31,8 +34,9 @@ awk 'BEGIN { print "model deep {\n    input x[4];\n    target y[2];"; printf "  
 
 for f in models/*.dnn tests/golden/cases/*.dnn "$tmp/deep.dnn"; do
     name=$(basename "$f" .dnn)
-    for flag in "" --inference; do
+    for flag in "" --inference --inference=size; do
         mode=${flag:+inference}; mode=${mode:-training}
+        [ "$flag" = --inference=size ] && flag="--inference --optimize=size" mode=inference-size
         line=$(build/dnnc $flag --emit=report "$f" 2>/dev/null | grep '^activations:')
         [ -n "$line" ] || continue # e.g. a model with no loss has no training report
         set -- $(echo "$line" | sed 's/[^0-9,]/ /g')

@@ -72,9 +72,7 @@ void conv_forward(conv_model *m, const float *image, float *probs, int n) {
     float *logits = m->act + 48; /* [n, 4] */
     const float *logits_1_weight = m->params + 30; /* [4, 48] */
     const float *logits_1_bias = m->params + 222; /* [4] */
-    float *probs_softmax = m->act + 0; /* [n, 4] */
     conv_features_2_conv2d_relu_maxpool_forward(features, image, features_0_weight, features_0_bias, n); /* conv.dnn:5 maxpool(2) */
     conv_logits_1_dense_forward(logits, features, logits_1_weight, logits_1_bias, n); /* conv.dnn:6 dense(4) */
-    conv_probs_softmax_forward(probs_softmax, logits, n); /* conv.dnn:7 softmax(logits) */
-    memcpy(probs, probs_softmax, sizeof(float) * (size_t)n * CONV_PROBS_SIZE);
+    conv_probs_softmax_forward(probs, logits, n); /* conv.dnn:7 softmax(logits) */
 }

@@ -92,12 +92,10 @@ void layers_forward(layers_model *m, const float *x, float *y, int n) {
     const float *h_1_running_var = m->params + 98; /* [8] */
     const float *h_1_num_batches_tracked = m->params + 106; /* [] */
     float *h_2 = m->act + 0; /* [n, 8] */
-    float *y_dense = m->act + 8; /* [n, 2] */
     const float *y_weight = m->params + 72; /* [2, 8] */
     const float *y_bias = m->params + 88; /* [2] */
     layers_h_0_dense_forward(h_0, x, h_0_weight, h_0_bias, n); /* layers.dnn:5 dense(8) */
     layers_h_1_batchnorm_forward(h_1, h_0, h_1_weight, h_1_bias, h_1_running_mean, h_1_running_var, h_1_num_batches_tracked, 0, n); /* layers.dnn:5 batchnorm */
     layers_h_2_relu_forward(h_2, h_1, n); /* layers.dnn:5 relu */
-    layers_y_dense_forward(y_dense, h_2, y_weight, y_bias, n); /* layers.dnn:6 dense(h, 2) */
-    memcpy(y, y_dense, sizeof(float) * (size_t)n * LAYERS_Y_SIZE);
+    layers_y_dense_forward(y, h_2, y_weight, y_bias, n); /* layers.dnn:6 dense(h, 2) */
 }

@@ -81,10 +81,8 @@ void mlp_forward(mlp_model *m, const float *x, float *p, int n) {
     float *logits = m->act + 8; /* [n, 3] */
     const float *logits_weight = m->params + 40; /* [3, 8] */
     const float *logits_bias = m->params + 64; /* [3] */
-    float *p_softmax = m->act + 0; /* [n, 3] */
     mlp_h_0_dense_forward(h_0, x, h_0_weight, h_0_bias, n); /* mlp.dnn:5 dense(8) */
     mlp_h_1_relu_forward(h, h_0, n); /* mlp.dnn:5 relu */
     mlp_logits_dense_forward(logits, h, logits_weight, logits_bias, n); /* mlp.dnn:6 dense(h, 3) */
-    mlp_p_softmax_forward(p_softmax, logits, n); /* mlp.dnn:7 softmax(logits) */
-    memcpy(p, p_softmax, sizeof(float) * (size_t)n * MLP_P_SIZE);
+    mlp_p_softmax_forward(p, logits, n); /* mlp.dnn:7 softmax(logits) */
 }
