@@ -20,6 +20,12 @@ from collections import defaultdict
 FLOPS = {"mlp": {"forward": 218_368, "train": 454_400}, "lenet5": {"forward": 833_040, "train": 2_263_920}}
 NAMES = {"mlp": "MLP", "lenet5": "LeNet-5"}
 BATCH, EPOCH_SAMPLES = 32, 60_000
+# The MLPerf Tiny networks (issue 19): their train step is measured at batch 32;
+# their FLOPs come from `dnnc --emit=report`'s MACs per sample.
+MLPERF = {"ds_cnn": "DS-CNN", "resnet8": "ResNet-8", "mobilenet_v1_025": "MobileNetV1 x0.25",
+          "fc_autoencoder": "FC autoencoder"}
+STEP_GOAL = 2.0  # issue 19: train step >= 2x PyTorch (1 thread)
+ACCURACY_GOAL = 1.0  # points: ResNet-8 on Fashion-MNIST against its twin
 # onnx2c, batch-1 inference on this machine, quoted from issue 8 (not measured here).
 ONNX2C = {"mlp": "91.7 µs; 8.6 µs with -ffast-math", "lenet5": "185 µs; 123 µs with -ffast-math"}
 
@@ -70,6 +76,9 @@ class Report:
         self.peak512 = max((numbers(values[k][0])[0] for k in ("peak_avx512", "end.peak_avx512") if k in values),
                            default=0.0)
         self.peak = max(self.peak2, self.peak512)
+        # MODELS= in run.sh's environment leaves some out
+        self.models = [m for m in FLOPS if f"dnnc.{m}.train_step" in values]
+        self.mlperf = [m for m in MLPERF if f"dnnc.{m}.train_step" in values]
 
     def info(self, key, default="?"):
         return self.v.get("info." + key, [default])[0]
@@ -91,13 +100,13 @@ class Report:
     def table(self):
         lines = ["| figure | dnnc | GFLOP/s | % of peak | PyTorch | PyTorch / dnnc | onnx2c (quoted from issue 8) |",
                  "|---|--:|--:|--:|--:|--:|---|"]
-        for model in FLOPS:
+        for model in self.models:
             lines.append(self.row(f"{NAMES[model]} train step, batch 32", self.micro("dnnc", model, "train_step"),
                                   self.micro("torch", model, "train_step"), FLOPS[model]["train"] * BATCH))
-        for model in FLOPS:
+        for model in self.models:
             lines.append(self.row(f"{NAMES[model]} inference, batch 1", self.micro("dnnc", model, "infer"),
                                   self.micro("torch", model, "infer"), FLOPS[model]["forward"], ONNX2C[model]))
-        for model in FLOPS:
+        for model in self.models:
             spread = []
             for side in ("dnnc", "torch"):
                 cpu = [c for _, c in self.epochs(side, model)]
@@ -109,7 +118,7 @@ class Report:
     def read_floor(self):
         """Batch-1 inference against the time to read the model's weights once from cache."""
         lines = []
-        for model in FLOPS:
+        for model in self.models:
             if f"read.{model}" not in self.v:
                 continue
             fields = numbers(self.v[f"read.{model}"][0])
@@ -122,7 +131,7 @@ class Report:
 
     def accuracy(self):
         lines = ["| model | dnnc test accuracy | PyTorch test accuracy | difference |", "|---|--:|--:|--:|"]
-        for model in FLOPS:
+        for model in self.models:
             acc = {side: [float(a) for a in self.v[f"{side}.{model}.accuracy"]] for side in ("dnnc", "torch")}
             shown = {side: (f"{a[0]:.2f}%" if min(a) == max(a) else f"{min(a):.2f}–{max(a):.2f}%")
                      + f" ({len(a)} run{'s' if len(a) > 1 else ''})" for side, a in acc.items()}
@@ -135,7 +144,7 @@ class Report:
         lines = ["| model | dnnc: wall / CPU per run (s) | PyTorch: wall / CPU per run (s) "
                  "| PyTorch / dnnc in wall time | PyTorch's `import torch`, not counted (s) |",
                  "|---|---|---|--:|---|"]
-        for model in FLOPS:
+        for model in self.models:
             runs = {side: self.epochs(side, model) for side in ("dnnc", "torch")}
             shown = {side: ", ".join(f"{w:.1f} / {c:.1f}" for w, c in r) for side, r in runs.items()}
             wall = {side: statistics.median(w for w, _ in r) for side, r in runs.items()}
@@ -144,37 +153,75 @@ class Report:
                          f"| {startup} |")
         return lines
 
+    def mlperf_table(self):
+        """The MLPerf Tiny networks' train step at batch 32, and the memory of that build."""
+        lines = ["| network, train step at batch 32 | dnnc | ≈ GFLOP/s | % of peak | PyTorch | PyTorch / dnnc "
+                 f"| ≥ {STEP_GOAL:g}x | activations (B) | sizeof(model) (B) |",
+                 "|---|--:|--:|--:|--:|--:|---|--:|--:|"]
+        for m in self.mlperf:
+            dnnc, torch = self.micro("dnnc", m, "train_step"), self.micro("torch", m, "train_step")
+            # forward, input gradient and weight gradient: about 3 x 2 FLOPs per MAC
+            gflops = 6 * float(self.v[f"dnnc.{m}.macs"][0]) * BATCH / dnnc[0] * 1e-9
+            ratio = torch[0] / dnnc[0]
+            lines.append(f"| {MLPERF[m]} | {timing(*dnnc[:3])} | {gflops:.1f} | {100 * gflops / self.peak:.1f}% "
+                         f"| {timing(*torch[:3])} | {ratio:.2f} | {'met' if ratio >= STEP_GOAL else '**not met**'} "
+                         f"| {int(self.v[f'dnnc.{m}.train_activations'][0]):,} "
+                         f"| {int(self.v[f'dnnc.{m}.train_ram'][0]):,} |")
+        return lines
+
+    def fashion32(self):
+        """ResNet-8 trained on Fashion-MNIST 32x32 by dnnc and by its twin (one or more seeds)."""
+        if "dnnc.resnet8.fashion" not in self.v:
+            return []
+        epochs, limit = self.v["resnet8.epochs"][0], int(self.v["resnet8.limit"][0])
+        wall, cpu = numbers(self.v["dnnc.resnet8.fashion"][0])
+        dnnc_acc = float(self.v["dnnc.resnet8.fashion_accuracy"][0])
+        seeds = sorted(k.split(".")[2] for k in self.v
+                       if k.startswith("torch.resnet8.seed") and k.endswith(".accuracy"))
+        runs = [(s[4:], float(self.v[f"torch.resnet8.{s}.accuracy"][0]), numbers(self.v[f"torch.resnet8.{s}.epoch"][0]))
+                for s in seeds]
+        samples = f"the first {limit:,}" if limit else "all 60,000"
+        lines = [f"ResNet-8 trained for {epochs} epoch{'' if epochs == '1' else 's'} on {samples} Fashion-MNIST "
+                 "training images (padded to 32x32, repeated to 3 channels, `--scale 1/255`), batch 32, "
+                 "Adam 1e-3 (eps 1e-7) with the `.dnn`'s exponential schedule, l2 1e-4 on the conv kernels, "
+                 "init `he`; test accuracy on the 10,000 test images:", "",
+                 "| side | test accuracy | training time: CPU / wall (s) |", "|---|--:|--:|",
+                 f"| dnnc (`./resnet8 train`, seed 0: the whole command) | {dnnc_acc:.2f}% | {cpu:.0f} / {wall:.0f} |"]
+        for seed, acc, (twall, tcpu) in runs:
+            lines.append(f"| PyTorch twin, seed {seed} (the training loop) | {acc:.2f}% | {tcpu:.0f} / {twall:.0f} |")
+        if runs:
+            accs = [a for _, a, _ in runs]
+            mean = statistics.mean(accs)
+            gap = dnnc_acc - mean
+            verdict = f"within {ACCURACY_GOAL:g} point" if abs(gap) <= ACCURACY_GOAL else \
+                f"**more than {ACCURACY_GOAL:g} point**"
+            time_ratio = statistics.median(c for _, _, (_, c) in runs) / cpu
+            lines += ["", f"dnnc {dnnc_acc:.2f}% against the twin's {mean:.2f}% (mean of {len(accs)} seed"
+                      f"{'s' if len(accs) > 1 else ''}, range {min(accs):.2f}–{max(accs):.2f}): "
+                      f"{gap:+.2f} points, {verdict}. PyTorch / dnnc in CPU time: {time_ratio:.2f}."]
+        return lines
+
     def busy(self):
         """The largest wall/CPU ratio of any figure: 1.00 on an idle machine."""
         ratios = [self.micro(side, m, f)[3] / self.micro(side, m, f)[0]
-                  for side in ("dnnc", "torch") for m in FLOPS for f in ("train_step", "infer")]
-        ratios += [w / c for side in ("dnnc", "torch") for m in FLOPS for w, c in self.epochs(side, m)]
-        return max(ratios)
+                  for side in ("dnnc", "torch") for m in self.models for f in ("train_step", "infer")]
+        ratios += [w / c for side in ("dnnc", "torch") for m in self.models for w, c in self.epochs(side, m)]
+        ratios += [self.micro(side, m, "train_step")[3] / self.micro(side, m, "train_step")[0]
+                   for side in ("dnnc", "torch") for m in self.mlperf]
+        return max(ratios, default=1.0)
 
     def memory(self):
         lines = []
-        for model in FLOPS:
+        for model in self.models:
             floats = int(self.v[f"dnnc.{model}.train_act_floats"][0])
             lines.append(f"- {NAMES[model]}: inference (`dnnc --inference --emit=report`): activations "
                          f"{self.v[f'dnnc.{model}.inference_activations'][0]}; training plan "
                          f"(`float act[]` of the batch-{BATCH} header): {floats:,} floats = {4 * floats:,} bytes")
         return lines
 
-    def render(self):
-        peak, end = numbers(self.v["peak_avx2"][0]), numbers(self.v["end.peak_avx2"][0])
-        out = [f"Run of {self.info('date')} on {self.info('cpu')}; {self.info('cc')}, "
-               f"generated code built with `{self.info('cflags')}`; {self.info('dnnc')}; "
-               f"PyTorch {self.info('torch')} (BLAS_INFO={self.info('blas_info')}, "
-               f"BLAS loaded: {self.info('blas_loaded')}), {self.info('torch_threads')} thread.",
-               "",
-               f"Measured FP32 FMA peak of one core (AVX2, 12 chains of `vfmadd` on __m256): "
-               f"**{self.peak2:.1f} GFLOP/s**, the higher of two medians of 11: {peak[0]:.1f} "
-               f"({peak[1]:.1f}–{peak[2]:.1f}) at the start, {end[0]:.1f} ({end[1]:.1f}–{end[2]:.1f}) at the end.",
-               ""]
-        if self.peak512:
-            out += [f"The same loop with AVX-512 (__m512), which `-march=native` enables here and the dense "
-                    f"kernels use: {self.peak512:.1f} GFLOP/s. \"% of peak\" uses the higher of the two, "
-                    f"**{self.peak:.1f} GFLOP/s**.", ""]
+    def issue8(self):
+        """The issue 8 tables: models/mlp.dnn and models/lenet5.dnn."""
+        out = []
         out += self.table()
         out += ["",
                 "Times are CPU time (user + system; the other jobs of a shared machine do not "
@@ -196,6 +243,34 @@ class Report:
         out += self.epoch_details()
         out += ["", "Activation memory:", ""]
         out += self.memory()
+        return out + [""]
+
+    def render(self):
+        peak, end = numbers(self.v["peak_avx2"][0]), numbers(self.v["end.peak_avx2"][0])
+        out = [f"Run of {self.info('date')} on {self.info('cpu')}; {self.info('cc')}, "
+               f"generated code built with `{self.info('cflags')}`; {self.info('dnnc')}; "
+               f"PyTorch {self.info('torch')} (BLAS_INFO={self.info('blas_info')}, "
+               f"BLAS loaded: {self.info('blas_loaded')}), {self.info('torch_threads')} thread.",
+               "",
+               f"Measured FP32 FMA peak of one core (AVX2, 12 chains of `vfmadd` on __m256): "
+               f"**{self.peak2:.1f} GFLOP/s**, the higher of two medians of 11: {peak[0]:.1f} "
+               f"({peak[1]:.1f}–{peak[2]:.1f}) at the start, {end[0]:.1f} ({end[1]:.1f}–{end[2]:.1f}) at the end.",
+               ""]
+        if self.peak512:
+            out += [f"The same loop with AVX-512 (__m512), which `-march=native` enables here and the dense "
+                    f"kernels use: {self.peak512:.1f} GFLOP/s. \"% of peak\" uses the higher of the two, "
+                    f"**{self.peak:.1f} GFLOP/s**.", ""]
+        if self.models:
+            out += self.issue8()
+        if self.mlperf:
+            out += ["## MLPerf Tiny networks", ""] + self.mlperf_table()
+            out += ["",
+                    "CPU time, the median (min–max) of 11 repetitions, each from a fresh model after 4 "
+                    "warm-up steps; synthetic data (inputs uniform in [0, 1), random labels; the "
+                    "autoencoder's target is its input). ≈ GFLOP/s counts 6 FLOPs per multiply-accumulate of "
+                    "`dnnc --emit=report` per sample (forward, input and weight gradients). Activations and "
+                    "sizeof(model) are the batch-32 training build's (`dnnc --batch 32 --emit=report`).", ""]
+            out += self.fashion32()
         out += ["",
                 f"Machine load: {self.info('load_start')} at the start, {self.info('load_end')} at the end "
                 f"(1-, 5-, 15-minute averages); wall/CPU time up to "

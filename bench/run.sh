@@ -1,7 +1,9 @@
 #!/bin/sh
 # bench/run.sh — `make bench`: dnnc's generated code against PyTorch on
 # models/mlp.dnn and models/lenet5.dnn, single-threaded, and against the
-# machine's measured FMA peak (bench/README.md says what and how).
+# machine's measured FMA peak; then the train step of the four MLPerf Tiny
+# networks and ResNet-8 trained on Fashion-MNIST padded to 32x32
+# (bench/README.md says what and how).
 #
 # Builds everything it runs under build/bench/ from the current sources
 # (the generated code is whatever build/dnnc emits now), appends every
@@ -10,7 +12,12 @@
 # build/bench/results.md). Run from anywhere after `make`.
 #
 # Environment: CC (cc), DATA (Debian's Fashion-MNIST directory),
-# EPOCH_RUNS (3: full epochs per model and framework).
+# EPOCH_RUNS (3: full epochs per model and framework), MODELS ("mlp
+# lenet5"), MLPERF (the four networks' .dnn names; empty skips them),
+# RESNET8_EPOCHS (2; 0 skips the Fashion-MNIST training), RESNET8_LIMIT (0:
+# all 60,000 training images), RESNET8_SEEDS ("0 1 2": the twin's seeds),
+# OPENBLAS_DIR (a directory holding OpenBLAS's libblas.so.3 for PyTorch, when
+# the system's is the reference BLAS and libopenblas0 cannot be installed).
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -19,8 +26,19 @@ data=${DATA:-/usr/share/datasets/fashion-mnist}
 runs=${EPOCH_RUNS:-3}
 cc=${CC:-cc}
 python=/usr/bin/python3
+if [ -n "${OPENBLAS_DIR:-}" ]; then # PyTorch's BLAS from a directory, e.g. an unpacked libopenblas0-pthread
+    [ -f "$OPENBLAS_DIR/libblas.so.3" ] || {
+        echo "bench: $OPENBLAS_DIR/libblas.so.3 missing (OPENBLAS_DIR)" >&2
+        exit 1
+    }
+    python="env LD_LIBRARY_PATH=$OPENBLAS_DIR${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH} /usr/bin/python3"
+fi
 results=$out/results.txt
-models="mlp lenet5"
+models=${MODELS-mlp lenet5}
+mlperf=${MLPERF-ds_cnn resnet8 mobilenet_v1_025 fc_autoencoder}
+r8_epochs=${RESNET8_EPOCHS:-2}
+r8_limit=${RESNET8_LIMIT:-0}
+r8_seeds=${RESNET8_SEEDS:-0 1 2}
 cflags="-std=c99 -O3 -march=native" # the generated code's flags (issue 8); no -ffast-math
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
 
@@ -55,7 +73,7 @@ record "info.dnnc $(build/dnnc --version | head -n 1)"
 record "info.load_start $(cut -d ' ' -f 1-3 /proc/loadavg)"
 keep info $out/torch_info.txt $python bench/torch_twin.py info
 if grep -q '^info.blas_loaded.*/blas/libblas' "$results"; then
-    say "warning: torch uses the reference BLAS; apt-get install libopenblas0 makes it use OpenBLAS"
+    say "warning: torch uses the reference BLAS; apt-get install libopenblas0 (or OPENBLAS_DIR) makes it use OpenBLAS"
 fi
 
 # --- the builds ----------------------------------------------------------------
@@ -77,6 +95,33 @@ for m in $models; do
     record "dnnc.$m.inference_activations $(sed -n 's/^activations: *//p' $dir/report.txt)"
 done
 
+# The MLPerf Tiny networks: the training code at batch 32 (the issue's
+# figure, whatever the train block's batch), timed on synthetic data; the
+# harness learns the input's name and whether there is a class target from
+# the generated header.
+for m in $mlperf; do
+    dir=$out/$m
+    mkdir -p "$dir"
+    build/dnnc -q --prefix train_net --batch 32 models/$m.dnn -o $dir/train_net.c
+    input=$(sed -n 's|^#define \(TRAIN_NET_[A-Z0-9_]*_SIZE\) [0-9]* /\* per-sample elements of input .*|\1|p' \
+        $dir/train_net.h | head -n 1)
+    target=-DBENCH_NO_TARGET
+    grep -q '^#define TRAIN_NET_LABEL_CLASSES ' $dir/train_net.h && target=
+    $cc $cflags -DBENCH_SYNTHETIC -DBENCH_INPUT_SIZE=$input $target -Ibench -Iruntime -I$dir bench/harness.c \
+        $dir/train_net.c build/libdnnrt.a -lz -lm -o $dir/harness
+    build/dnnc --batch 32 --emit=report models/$m.dnn >$dir/train_report.txt
+    report=$dir/train_report.txt
+    record "dnnc.$m.train_activations $(sed -n 's/^activations: *\([0-9,]*\) bytes.*/\1/p' $report | tr -d ,)"
+    record "dnnc.$m.train_ram $(sed -n 's/^RAM of the model: *\([0-9]*\) bytes.*/\1/p' $report)"
+    record "dnnc.$m.macs $(sed -n 's/^multiply-accumulates: *\([0-9,]*\) per sample.*/\1/p' $report | tr -d ,)"
+done
+if [ -n "$mlperf" ] && [ "$r8_epochs" -gt 0 ]; then
+    dir=$out/resnet8
+    mkdir -p "$dir"
+    build/dnnc -q --main models/resnet8.dnn -o $dir/resnet8.c
+    $cc $cflags -Iruntime $dir/resnet8.c build/libdnnrt.a -lz -lm -o $dir/resnet8
+fi
+
 # --- 1. the FMA peak -------------------------------------------------------------
 say "FMA peak of one core"
 $out/peak >>"$results"
@@ -92,6 +137,14 @@ for m in $models; do
         $data/train-labels-idx1-ubyte.gz
     say "$m: train step and inference, PyTorch"
     keep torch.$m $out/$m/torch_micro.txt $python bench/torch_twin.py micro $m
+done
+
+# --- 2b. the MLPerf Tiny networks' train step at batch 32 ------------------------------
+for m in $mlperf; do
+    say "$m: train step, batch 32, dnnc"
+    keep dnnc.$m $out/$m/harness.txt $out/$m/harness
+    say "$m: train step, batch 32, PyTorch"
+    keep torch.$m $out/$m/torch_step.txt $python bench/mlperf/torch_bench.py step $m
 done
 
 # --- 3. full epochs, dnnc and PyTorch interleaved (a slow drift hits both) -------------
@@ -113,6 +166,35 @@ while [ $run -le "$runs" ]; do
     done
     run=$((run + 1))
 done
+
+# --- 4. ResNet-8 on Fashion-MNIST padded to 32x32, 3 channels ---------------------------
+if [ -n "$mlperf" ] && [ "$r8_epochs" -gt 0 ]; then
+    f32=$out/fashion32 dir=$out/resnet8
+    if [ ! -f $f32/t10k_labels.npy ]; then
+        say "converting Fashion-MNIST to 3x32x32 .npy files in $f32"
+        $python bench/mlperf/torch_bench.py convert $f32 || fail "the conversion to $f32 failed"
+    fi
+    limit=
+    [ "$r8_limit" -gt 0 ] && limit="--limit $r8_limit"
+    record "resnet8.epochs $r8_epochs"
+    record "resnet8.limit $r8_limit"
+    say "resnet8: $r8_epochs epochs on Fashion-MNIST 32x32, dnnc"
+    # shellcheck disable=SC2086 # $limit is an option and its value, or nothing
+    $out/timeit "$results" dnnc.resnet8.fashion $dir/resnet8 train $f32/train_images.npy $f32/train_labels.npy \
+        --scale 1/255 --epochs $r8_epochs $limit --save $dir/fashion.safetensors >$dir/fashion.log 2>&1 ||
+        fail "resnet8: the training program failed; see $dir/fashion.log"
+    $dir/resnet8 eval $f32/t10k_images.npy $f32/t10k_labels.npy --weights $dir/fashion.safetensors \
+        >$dir/fashion_eval.txt || fail "resnet8: eval failed; see $dir/fashion_eval.txt"
+    accuracy=$(sed -n 's/^accuracy \([0-9.]*\)%.*/\1/p' $dir/fashion_eval.txt)
+    [ -n "$accuracy" ] || fail "resnet8: no accuracy in $dir/fashion_eval.txt"
+    record "dnnc.resnet8.fashion_accuracy $accuracy"
+    for seed in $r8_seeds; do
+        say "resnet8: $r8_epochs epochs on Fashion-MNIST 32x32, PyTorch, seed $seed"
+        # shellcheck disable=SC2086
+        keep torch.resnet8.seed$seed $dir/torch_fashion_seed$seed.txt $python bench/mlperf/torch_bench.py resnet8 \
+            $f32 --epochs $r8_epochs $limit --seed $seed
+    done
+fi
 
 say "FMA peak of one core, again (a check that the clock did not change)"
 keep end $out/peak_end.txt $out/peak
