@@ -640,7 +640,7 @@ DNN_KERNEL void dnn_conv2d_forward(float *out, const float *inp, const float *we
     else if (dnn_conv2d_lanes_fit(C, H, W, F, K, S, P, F))
         dnn_conv2d_forward_lanes(out, inp, weight, bias, n, C, H, W, F, K, S, P, 0, 0, 0, NULL);
     else
-        dnn_conv2d_forward_plain(out, inp, weight, bias, n, C, H, W, F, K, S, P);
+        dnn_conv2d_gemm_forward(out, inp, weight, bias, n, C, H, W, F, K, K, S, S, P, P, P, P, 1);
 }
 
 /* out = pool(act(conv2d(inp))), the conv output never stored: maxpool
@@ -797,10 +797,8 @@ DNN_KERNEL void dnn_conv2d_backward_weight(float *dweight, const float *dout, co
                                            int W, int F, int K, int S, int P) {
     if (K <= DNN_TILE_ACCS && dnn_conv2d_lanes_fit(C, H, W, F, K, S, P, F))
         dnn_conv2d_backward_weight_lanes(dweight, dout, inp, n, C, H, W, F, K, S, P);
-    else if (S == 1)
-        dnn_conv2d_backward_weight_rows(dweight, dout, inp, n, C, H, W, F, K, P);
     else
-        dnn_conv2d_backward_weight_plain(dweight, dout, inp, n, C, H, W, F, K, S, P);
+        dnn_conv2d_gemm_backward_weight(dweight, dout, inp, n, C, H, W, F, K, K, S, S, P, P, P, P, 1);
 }
 
 /* ---- input gradient ----------------------------------------------------------------------
@@ -897,7 +895,7 @@ DNN_KERNEL void dnn_conv2d_backward_input(float *dinp, const float *dout, const 
     if (K <= DNN_TILE_ACCS && dnn_conv2d_lanes_fit(C, H, W, F, K, S, P, C))
         dnn_conv2d_backward_input_lanes(dinp, dout, weight, n, C, H, W, F, K, S, P);
     else
-        dnn_conv2d_backward_input_plain(dinp, dout, weight, n, C, H, W, F, K, S, P);
+        dnn_conv2d_gemm_backward_input(dinp, dout, weight, n, C, H, W, F, K, K, S, S, P, P, P, P, 1);
 }
 
 /* ---- bias gradient -----------------------------------------------------------------------

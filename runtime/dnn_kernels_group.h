@@ -204,7 +204,7 @@ DNN_KERNEL void dnn_conv2d_grouped_forward(float *out, const float *inp, const f
     else if (dnn_conv2d_is_pointwise(KH, KW, SH, SW, PT, PB, PL, PR))
         dnn_conv2d_pointwise_forward(out, inp, weight, bias, n, C, H * W, F, G);
     else
-        dnn_conv2d_grouped_forward_plain(out, inp, weight, bias, n, C, H, W, F, KH, KW, SH, SW, PT, PB, PL, PR, G);
+        dnn_conv2d_gemm_forward(out, inp, weight, bias, n, C, H, W, F, KH, KW, SH, SW, PT, PB, PL, PR, G);
 }
 
 DNN_KERNEL void dnn_conv2d_grouped_backward_input(float *dinp, const float *dout, const float *weight, int n, int C,
@@ -215,7 +215,7 @@ DNN_KERNEL void dnn_conv2d_grouped_backward_input(float *dinp, const float *dout
     else if (dnn_conv2d_is_pointwise(KH, KW, SH, SW, PT, PB, PL, PR))
         dnn_conv2d_pointwise_backward_input(dinp, dout, weight, n, C, H * W, F, G);
     else
-        dnn_conv2d_grouped_backward_input_plain(dinp, dout, weight, n, C, H, W, F, KH, KW, SH, SW, PT, PB, PL, PR, G);
+        dnn_conv2d_gemm_backward_input(dinp, dout, weight, n, C, H, W, F, KH, KW, SH, SW, PT, PB, PL, PR, G);
 }
 
 DNN_KERNEL void dnn_conv2d_grouped_backward_weight(float *dweight, const float *dout, const float *inp, int n, int C,
@@ -226,5 +226,5 @@ DNN_KERNEL void dnn_conv2d_grouped_backward_weight(float *dweight, const float *
     else if (dnn_conv2d_is_pointwise(KH, KW, SH, SW, PT, PB, PL, PR))
         dnn_conv2d_pointwise_backward_weight(dweight, dout, inp, n, C, H * W, F, G);
     else
-        dnn_conv2d_grouped_backward_weight_plain(dweight, dout, inp, n, C, H, W, F, KH, KW, SH, SW, PT, PB, PL, PR, G);
+        dnn_conv2d_gemm_backward_weight(dweight, dout, inp, n, C, H, W, F, KH, KW, SH, SW, PT, PB, PL, PR, G);
 }
