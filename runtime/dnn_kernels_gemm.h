@@ -14,7 +14,11 @@
  * result per vector lane). A band has at most DNN_GEMM_FLOATS of columns.
  * The sums run in another order than the plain loops' (bias last, the
  * filters before the taps), each fixed, so the results agree with them to
- * rounding (tests/kernels bounds both against the double reference). */
+ * rounding (tests/kernels bounds both against the double reference).
+ *
+ * The columns are a stack array of up to 64 KB, and without vectors the
+ * products gain little: so only with DNN_V8 (a host with AVX); elsewhere
+ * (a microcontroller) these are the plain loops, which need no scratch. */
 
 enum { DNN_GEMM_FLOATS = 16384 }; /* the most floats of a band's columns */
 
@@ -57,6 +61,10 @@ DNN_KERNEL void dnn_im2col(float *cols, const float *x, int CG, int H, int W, in
 DNN_KERNEL void dnn_conv2d_gemm_forward(float *out, const float *inp, const float *weight, const float *bias, int n,
                                         int C, int H, int W, int F, int KH, int KW, int SH, int SW, int PT, int PB,
                                         int PL, int PR, int G) {
+#ifndef DNN_V8
+    dnn_conv2d_grouped_forward_plain(out, inp, weight, bias, n, C, H, W, F, KH, KW, SH, SW, PT, PB, PL, PR, G);
+    return;
+#endif
     const int OH = (H + PT + PB - KH) / SH + 1, OW = (W + PL + PR - KW) / SW + 1, CG = C / G, FG = F / G;
     const int taps = CG * KH * KW, band = dnn_gemm_band(taps, OH, OW);
     float cols[taps * band * OW];
@@ -77,6 +85,10 @@ DNN_KERNEL void dnn_conv2d_gemm_forward(float *out, const float *inp, const floa
 DNN_KERNEL void dnn_conv2d_gemm_backward_input(float *dinp, const float *dout, const float *weight, int n, int C,
                                                int H, int W, int F, int KH, int KW, int SH, int SW, int PT, int PB,
                                                int PL, int PR, int G) {
+#ifndef DNN_V8
+    dnn_conv2d_grouped_backward_input_plain(dinp, dout, weight, n, C, H, W, F, KH, KW, SH, SW, PT, PB, PL, PR, G);
+    return;
+#endif
     const int OH = (H + PT + PB - KH) / SH + 1, OW = (W + PL + PR - KW) / SW + 1, CG = C / G, FG = F / G;
     const int taps = CG * KH * KW, band = dnn_gemm_band(taps, OH, OW);
     float dc[taps * band * OW];
@@ -110,6 +122,10 @@ DNN_KERNEL void dnn_conv2d_gemm_backward_input(float *dinp, const float *dout, c
 DNN_KERNEL void dnn_conv2d_gemm_backward_weight(float *dweight, const float *dout, const float *inp, int n, int C,
                                                 int H, int W, int F, int KH, int KW, int SH, int SW, int PT, int PB,
                                                 int PL, int PR, int G) {
+#ifndef DNN_V8
+    dnn_conv2d_grouped_backward_weight_plain(dweight, dout, inp, n, C, H, W, F, KH, KW, SH, SW, PT, PB, PL, PR, G);
+    return;
+#endif
     const int OH = (H + PT + PB - KH) / SH + 1, OW = (W + PL + PR - KW) / SW + 1, CG = C / G, FG = F / G;
     const int taps = CG * KH * KW, band = dnn_gemm_band(taps, OH, OW);
     float cols[band * OW * taps], part[FG * taps];
