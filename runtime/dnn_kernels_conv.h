@@ -58,6 +58,26 @@ DNN_KERNEL int dnn_conv2d_lanes_fit(int C, int H, int W, int F, int K, int S, in
     return lanes >= 4 && floats <= DNN_LANES_FLOATS;
 }
 
+/* Whether the forward lanes kernel's stack arrays (the weights as
+ * [tap][filter] and the input zero-padded) are small enough for the
+ * target: any size with vectors (a host), at most `most` floats without
+ * (a microcontroller, where the lanes are arrays in registers and memory:
+ * ResNet-8's layers took 85 KB of stack and more instructions than the
+ * plain loops, which read the input in place). */
+enum {
+    DNN_SMALL_STACK_FLOATS = 1024,     /* 4 KB: an unfused conv */
+    DNN_SMALL_STACK_POOLED = 2560      /* 10 KB: a fused conv → pool (LeNet-5's second, 2,400 floats) */
+};
+DNN_KERNEL int dnn_conv2d_lanes_stack_ok(int C, int H, int W, int F, int K, int P, long most) {
+#ifdef DNN_V8
+    (void)C, (void)H, (void)W, (void)F, (void)K, (void)P, (void)most;
+    return 1;
+#else
+    const long F8 = (F + 7) / 8 * 8, padded = P ? (long)C * (H + 2 * P) * (W + 2 * P) : 0;
+    return (long)C * K * K * F8 + padded <= most;
+#endif
+}
+
 /* One sample's image x[C][H][W] zero-padded by P, with rows XW long (at
  * least W + 2P): row iy of channel c at (c·(H + 2P) + iy + P)·XW + P. x
  * itself when it is that already, else its copy into xp, whose borders the
@@ -638,10 +658,16 @@ DNN_KERNEL void dnn_conv2d_forward(float *out, const float *inp, const float *we
                                    int H, int W, int F, int K, int S, int P) {
     if (dnn_conv2d_cols_fit(C, H, W, F, K, S, P, 0, 0, 0, NULL))
         dnn_conv2d_forward_cols(out, inp, weight, bias, n, C, H, W, F, K, P, 0, 0, NULL);
-    else if (dnn_conv2d_lanes_fit(C, H, W, F, K, S, P, F))
+    else if (dnn_conv2d_lanes_fit(C, H, W, F, K, S, P, F) &&
+             dnn_conv2d_lanes_stack_ok(C, H, W, F, K, P, DNN_SMALL_STACK_FLOATS))
         dnn_conv2d_forward_lanes(out, inp, weight, bias, n, C, H, W, F, K, S, P, 0, 0, 0, NULL);
+#ifdef DNN_V8
     else
         dnn_conv2d_gemm_forward(out, inp, weight, bias, n, C, H, W, F, K, K, S, S, P, P, P, P, 1);
+#else
+    else
+        dnn_conv2d_forward_plain(out, inp, weight, bias, n, C, H, W, F, K, S, P);
+#endif
 }
 
 /* out = pool(act(conv2d(inp))), the conv output never stored: maxpool
@@ -652,7 +678,8 @@ DNN_KERNEL void dnn_conv2d_pool_forward(float *out, const float *inp, const floa
                                         int max, dnn_act act) {
     if (dnn_conv2d_cols_fit(C, H, W, F, K, S, P, PK, PS, PP, act))
         dnn_conv2d_forward_cols(out, inp, weight, bias, n, C, H, W, F, K, P, PK, max, act);
-    else if (dnn_conv2d_lanes_fit(C, H, W, F, K, S, P, F) && PP == 0)
+    else if (dnn_conv2d_lanes_fit(C, H, W, F, K, S, P, F) &&
+             dnn_conv2d_lanes_stack_ok(C, H, W, F, K, P, DNN_SMALL_STACK_POOLED) && PP == 0)
         dnn_conv2d_forward_lanes(out, inp, weight, bias, n, C, H, W, F, K, S, P, PK, PS, max, act);
     else
         dnn_conv2d_pool_forward_rows(out, inp, weight, bias, n, C, H, W, F, K, S, P, PK, PS, PP, max, act);
@@ -759,8 +786,13 @@ DNN_KERNEL void dnn_conv2d_backward_weight(float *dweight, const float *dout, co
                                            int W, int F, int K, int S, int P) {
     if (K <= DNN_TILE_ACCS && dnn_conv2d_lanes_fit(C, H, W, F, K, S, P, F))
         dnn_conv2d_backward_weight_lanes(dweight, dout, inp, n, C, H, W, F, K, S, P);
+#ifdef DNN_V8
     else
         dnn_conv2d_gemm_backward_weight(dweight, dout, inp, n, C, H, W, F, K, K, S, S, P, P, P, P, 1);
+#else
+    else
+        dnn_conv2d_backward_weight_plain(dweight, dout, inp, n, C, H, W, F, K, S, P);
+#endif
 }
 
 /* ---- input gradient ----------------------------------------------------------------------
@@ -856,8 +888,13 @@ DNN_KERNEL void dnn_conv2d_backward_input(float *dinp, const float *dout, const 
                                           int W, int F, int K, int S, int P) {
     if (K <= DNN_TILE_ACCS && dnn_conv2d_lanes_fit(C, H, W, F, K, S, P, C))
         dnn_conv2d_backward_input_lanes(dinp, dout, weight, n, C, H, W, F, K, S, P);
+#ifdef DNN_V8
     else
         dnn_conv2d_gemm_backward_input(dinp, dout, weight, n, C, H, W, F, K, K, S, S, P, P, P, P, 1);
+#else
+    else
+        dnn_conv2d_backward_input_plain(dinp, dout, weight, n, C, H, W, F, K, S, P);
+#endif
 }
 
 /* ---- bias gradient -----------------------------------------------------------------------

@@ -17,9 +17,11 @@
  * rounding (tests/kernels bounds both against the double reference).
  *
  * The columns are a stack array of up to 64 KB, and without vectors the
- * products gain little: so only with DNN_V8 (a host with AVX); elsewhere
- * (a microcontroller) these are the plain loops, which need no scratch. */
+ * products gain little: so the dispatchers call these only with DNN_V8 (a
+ * host with AVX); elsewhere (a microcontroller) the plain loops, which need
+ * no scratch. */
 
+#ifdef DNN_V8
 enum { DNN_GEMM_FLOATS = 16384 }; /* the most floats of a band's columns */
 
 /* Output rows a band: as many as DNN_GEMM_FLOATS allows, at least 1. */
@@ -61,10 +63,6 @@ DNN_KERNEL void dnn_im2col(float *cols, const float *x, int CG, int H, int W, in
 DNN_KERNEL void dnn_conv2d_gemm_forward(float *out, const float *inp, const float *weight, const float *bias, int n,
                                         int C, int H, int W, int F, int KH, int KW, int SH, int SW, int PT, int PB,
                                         int PL, int PR, int G) {
-#ifndef DNN_V8
-    dnn_conv2d_grouped_forward_plain(out, inp, weight, bias, n, C, H, W, F, KH, KW, SH, SW, PT, PB, PL, PR, G);
-    return;
-#endif
     const int OH = (H + PT + PB - KH) / SH + 1, OW = (W + PL + PR - KW) / SW + 1, CG = C / G, FG = F / G;
     const int taps = CG * KH * KW, band = dnn_gemm_band(taps, OH, OW);
     float cols[taps * band * OW];
@@ -85,10 +83,6 @@ DNN_KERNEL void dnn_conv2d_gemm_forward(float *out, const float *inp, const floa
 DNN_KERNEL void dnn_conv2d_gemm_backward_input(float *dinp, const float *dout, const float *weight, int n, int C,
                                                int H, int W, int F, int KH, int KW, int SH, int SW, int PT, int PB,
                                                int PL, int PR, int G) {
-#ifndef DNN_V8
-    dnn_conv2d_grouped_backward_input_plain(dinp, dout, weight, n, C, H, W, F, KH, KW, SH, SW, PT, PB, PL, PR, G);
-    return;
-#endif
     const int OH = (H + PT + PB - KH) / SH + 1, OW = (W + PL + PR - KW) / SW + 1, CG = C / G, FG = F / G;
     const int taps = CG * KH * KW, band = dnn_gemm_band(taps, OH, OW);
     float dc[taps * band * OW];
@@ -122,10 +116,6 @@ DNN_KERNEL void dnn_conv2d_gemm_backward_input(float *dinp, const float *dout, c
 DNN_KERNEL void dnn_conv2d_gemm_backward_weight(float *dweight, const float *dout, const float *inp, int n, int C,
                                                 int H, int W, int F, int KH, int KW, int SH, int SW, int PT, int PB,
                                                 int PL, int PR, int G) {
-#ifndef DNN_V8
-    dnn_conv2d_grouped_backward_weight_plain(dweight, dout, inp, n, C, H, W, F, KH, KW, SH, SW, PT, PB, PL, PR, G);
-    return;
-#endif
     const int OH = (H + PT + PB - KH) / SH + 1, OW = (W + PL + PR - KW) / SW + 1, CG = C / G, FG = F / G;
     const int taps = CG * KH * KW, band = dnn_gemm_band(taps, OH, OW);
     float cols[band * OW * taps], part[FG * taps];
@@ -142,3 +132,4 @@ DNN_KERNEL void dnn_conv2d_gemm_backward_weight(float *dweight, const float *dou
                     dw[i] += part[i];
             }
 }
+#endif

@@ -227,8 +227,13 @@ DNN_KERNEL void dnn_conv2d_grouped_forward(float *out, const float *inp, const f
         dnn_conv2d_depthwise_forward(out, inp, weight, bias, n, C, H, W, KH, KW, SH, SW, PT, PB, PL, PR);
     else if (dnn_conv2d_is_pointwise(KH, KW, SH, SW, PT, PB, PL, PR))
         dnn_conv2d_pointwise_forward(out, inp, weight, bias, n, C, H * W, F, G);
+#ifdef DNN_V8
     else
         dnn_conv2d_gemm_forward(out, inp, weight, bias, n, C, H, W, F, KH, KW, SH, SW, PT, PB, PL, PR, G);
+#else
+    else
+        dnn_conv2d_grouped_forward_plain(out, inp, weight, bias, n, C, H, W, F, KH, KW, SH, SW, PT, PB, PL, PR, G);
+#endif
 }
 
 DNN_KERNEL void dnn_conv2d_grouped_backward_input(float *dinp, const float *dout, const float *weight, int n, int C,
@@ -238,8 +243,13 @@ DNN_KERNEL void dnn_conv2d_grouped_backward_input(float *dinp, const float *dout
         dnn_conv2d_depthwise_backward_input(dinp, dout, weight, n, C, H, W, KH, KW, SH, SW, PT, PB, PL, PR);
     else if (dnn_conv2d_is_pointwise(KH, KW, SH, SW, PT, PB, PL, PR))
         dnn_conv2d_pointwise_backward_input(dinp, dout, weight, n, C, H * W, F, G);
+#ifdef DNN_V8
     else
         dnn_conv2d_gemm_backward_input(dinp, dout, weight, n, C, H, W, F, KH, KW, SH, SW, PT, PB, PL, PR, G);
+#else
+    else
+        dnn_conv2d_grouped_backward_input_plain(dinp, dout, weight, n, C, H, W, F, KH, KW, SH, SW, PT, PB, PL, PR, G);
+#endif
 }
 
 DNN_KERNEL void dnn_conv2d_grouped_backward_weight(float *dweight, const float *dout, const float *inp, int n, int C,
@@ -249,6 +259,11 @@ DNN_KERNEL void dnn_conv2d_grouped_backward_weight(float *dweight, const float *
         dnn_conv2d_depthwise_backward_weight(dweight, dout, inp, n, C, H, W, KH, KW, SH, SW, PT, PB, PL, PR);
     else if (dnn_conv2d_is_pointwise(KH, KW, SH, SW, PT, PB, PL, PR))
         dnn_conv2d_pointwise_backward_weight(dweight, dout, inp, n, C, H * W, F, G);
+#ifdef DNN_V8
     else
         dnn_conv2d_gemm_backward_weight(dweight, dout, inp, n, C, H, W, F, KH, KW, SH, SW, PT, PB, PL, PR, G);
+#else
+    else
+        dnn_conv2d_grouped_backward_weight_plain(dweight, dout, inp, n, C, H, W, F, KH, KW, SH, SW, PT, PB, PL, PR, G);
+#endif
 }
