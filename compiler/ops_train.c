@@ -36,8 +36,19 @@ bool shape_batchnorm(Graph *g, Value *v) {
     return true;
 }
 
+/* Whether batchnorm's steps call dnn_kernels_norm.h (--optimize=speed)
+ * rather than spell its loops out. */
+static bool norm_kernels(const Emitter *e) {
+    return !e->generic && !e->small && !e->f64;
+}
+
 /* The batch's mean m and sum of squared deviations sq for channel c. */
-static void emit_batch_stats(Emitter *e, const char *xi, int HW, const char *ind) {
+static void emit_batch_stats(Emitter *e, const char *xi, int C, int HW, const char *ind) {
+    if (norm_kernels(e)) {
+        emit(e, "%sdouble m, sq;", ind);
+        emit(e, "%sdnn_bn_stats(&m, &sq, in0, n, %d, %d, c);", ind, C, HW);
+        return;
+    }
     emit(e, "%sdouble sum = 0.0, sq = 0.0;", ind);
     emit(e, "%sfor (int s = 0; s < n; s++)", ind);
     emit(e, "%s    for (int i = 0; i < %d; i++) sum += in0[%s];", ind, HW, xi);
@@ -76,7 +87,7 @@ void emit_batchnorm_forward(Emitter *e, const Value *v) {
     e->indent++;
     emit(e, "float mean = run_mean[c], var = run_var[c];");
     emit(e, "if (training) {");
-    emit_batch_stats(e, xi, HW, "    ");
+    emit_batch_stats(e, xi, C, HW, "    ");
     emit(e, "    mean = (float)m;");
     emit(e, "    var = (float)(sq / (n * %d));", HW);
     emit(e, "    const double unbiased = n * %d > 1 ? sq / (n * %d - 1) : sq;", HW, HW);
@@ -84,8 +95,12 @@ void emit_batchnorm_forward(Emitter *e, const Value *v) {
     emit(e, "    run_var[c] = %s * run_var[c] + %s * (float)unbiased;", flit(1 - mom), flit(mom));
     emit(e, "}");
     emit(e, "const float inv = 1.0f / sqrtf(var + %s), w = in1[c], b = in2[c];", flit(eps));
-    emit(e, "for (int s = 0; s < n; s++)");
-    emit(e, "    for (int i = 0; i < %d; i++) out[%s] = (in0[%s] - mean) * inv * w + b;", HW, xi, xi);
+    if (norm_kernels(e))
+        emit(e, "dnn_bn_apply(out, in0, mean, inv, w, b, n, %d, %d, c);", C, HW);
+    else {
+        emit(e, "for (int s = 0; s < n; s++)");
+        emit(e, "    for (int i = 0; i < %d; i++) out[%s] = (in0[%s] - mean) * inv * w + b;", HW, xi, xi);
+    }
     e->indent--;
     emit(e, "}");
 }
@@ -133,23 +148,31 @@ void emit_batchnorm_backward(Emitter *e, const Value *v, int arg) {
     emit(e, "for (int c = 0; c < %d; c++) {", C);
     e->indent++;
     if (need_gamma) {
-        emit_batch_stats(e, xi, HW, "");
+        emit_batch_stats(e, xi, C, HW, "");
         emit(e, "const float mean = (float)m, inv = 1.0f / sqrtf((float)(sq / (n * %d)) + %s);", HW, flit(eps));
     }
     emit(e, "float%s%s%s;", need_beta ? " dbeta = 0.0f" : "", need_beta && need_gamma ? "," : "",
          need_gamma ? " dgamma = 0.0f" : "");
-    emit(e, "for (int s = 0; s < n; s++)");
-    emit(e, "    for (int i = 0; i < %d; i++) {", HW);
-    if (need_beta)
-        emit(e, "        dbeta += dy[%s];", xi);
-    if (need_gamma)
-        emit(e, "        dgamma += dy[%s] * (in0[%s] - mean) * inv;", xi, xi);
-    emit(e, "    }");
+    if (norm_kernels(e))
+        emit(e, "dnn_bn_grad_sums(%s, %s, dy, in0, %s, %s, n, %d, %d, c);", need_beta ? "&dbeta" : "NULL",
+             need_gamma ? "&dgamma" : "NULL", need_gamma ? "mean" : "0.0f", need_gamma ? "inv" : "0.0f", C, HW);
+    else {
+        emit(e, "for (int s = 0; s < n; s++)");
+        emit(e, "    for (int i = 0; i < %d; i++) {", HW);
+        if (need_beta)
+            emit(e, "        dbeta += dy[%s];", xi);
+        if (need_gamma)
+            emit(e, "        dgamma += dy[%s] * (in0[%s] - mean) * inv;", xi, xi);
+        emit(e, "    }");
+    }
     if (arg == 1)
         emit(e, "dx[c] = dgamma;");
     else if (arg == 2)
         emit(e, "dx[c] = dbeta;");
-    else {
+    else if (norm_kernels(e)) {
+        emit(e, "const float scale = in1[c] * inv / (float)(n * %d);", HW);
+        emit(e, "dnn_bn_backward_input(dx, dy, in0, mean, inv, scale, dbeta, dgamma, n, %d, %d, c);", C, HW);
+    } else {
         emit(e, "const float scale = in1[c] * inv / (float)(n * %d);", HW);
         emit(e, "for (int s = 0; s < n; s++)");
         emit(e, "    for (int i = 0; i < %d; i++)", HW);

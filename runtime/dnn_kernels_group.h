@@ -11,16 +11,17 @@
  * kernels (dnn_kernels_conv.h: one group, square kernel, stride and
  * padding) do not serve, and for pointwise ones.
  *
- * Two fast paths, else the plain loops:
+ * Two fast paths, else matrix products (dnn_kernels_gemm.h):
  *   depthwise (C = G = F): each weight swept along the output rows, as the
  *     plain loops do, 8 columns a vector (strides 1 and 2); the weight
- *     gradient keeps a running sum per tap, all taps in one pass over the
- *     outputs. Every sum runs in the plain loops' order.
+ *     gradient with vectors a dnn_dot8 per tap over the band's im2col
+ *     columns (lane k takes the positions ≡ k mod 8, added in one fixed
+ *     tree, then the positions left), without them a running sum per tap,
+ *     all taps in one pass over the outputs, in the plain loops' order.
  *   pointwise (1 × 1, stride 1, no padding): per sample and group a matrix
  *     product, out = weight · x over the H·W positions, in dnn_outer's
- *     register blocks (dnn_kernels_dense.h); the weight gradient is a dot
- *     product per weight with 8 partial sums (lane k takes the positions
- *     ≡ k mod 8), added in one fixed tree, then the positions left.
+ *     register blocks (dnn_kernels_dense.h); the weight gradient with
+ *     vectors dnn_kernels_gemm.h's, else a dnn_dot8 per weight.
  * The vector paths fuse each multiply-add (FMA), so they agree with the
  * plain C path to rounding; tests/kernels checks both against the plain
  * reference. */
@@ -28,6 +29,29 @@
 DNN_KERNEL int dnn_conv2d_is_depthwise(int C, int F, int G) { return C == G && F == G; }
 DNN_KERNEL int dnn_conv2d_is_pointwise(int KH, int KW, int SH, int SW, int PT, int PB, int PL, int PR) {
     return KH == 1 && KW == 1 && SH == 1 && SW == 1 && !PT && !PB && !PL && !PR;
+}
+
+/* Σ_{p < count} a[p] · b[p]: 8 partial sums (lane k the p ≡ k mod 8 below
+ * count / 8 · 8, in order), added ((0+1) + (2+3)) + ((4+5) + (6+7)), then
+ * the p left one by one */
+DNN_KERNEL float dnn_dot8(const float *a, const float *b, int count) {
+    const int c8 = count / 8 * 8;
+    float sum;
+#ifdef DNN_V8
+    dnn_v8 acc = {0};
+    for (int p = 0; p < c8; p += 8)
+        acc = dnn_v8_fma(dnn_v8_load(a + p), dnn_v8_load(b + p), acc);
+    sum = dnn_v8_sum(acc);
+#else
+    float acc[8] = {0};
+    for (int p = 0; p < c8; p += 8)
+        for (int k = 0; k < 8; k++)
+            acc[k] += a[p + k] * b[p + k];
+    sum = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+#endif
+    for (int p = c8; p < count; p++)
+        sum += a[p] * b[p];
+    return sum;
 }
 
 /* ---- depthwise ------------------------------------------------------------------------------- */
@@ -104,14 +128,30 @@ DNN_KERNEL void dnn_conv2d_depthwise_backward_input(float *dinp, const float *do
     }
 }
 
-/* dweight[c][ky][kx] = Σ_s Σ_{oy,ox} x · dout: every tap's running sum
- * (in the plain loops' order, oy then ox) taken in one pass over a
- * sample's outputs, then added */
+/* dweight[c][ky][kx] = Σ_s Σ_{oy,ox} x · dout: with vectors, per sample
+ * and channel the input under each tap over a band of output rows
+ * (dnn_im2col) and its dnn_dot8 with the output gradient, added tap by
+ * tap; without, every tap's running sum (in the plain loops' order, oy
+ * then ox) in one pass over a sample's outputs, then added */
 DNN_KERNEL void dnn_conv2d_depthwise_backward_weight(float *dweight, const float *dout, const float *inp, int n,
                                                      int C, int H, int W, int KH, int KW, int SH, int SW, int PT,
                                                      int PB, int PL, int PR) {
     const int OH = (H + PT + PB - KH) / SH + 1, OW = (W + PL + PR - KW) / SW + 1;
     memset(dweight, 0, sizeof(float) * (size_t)(C * KH * KW));
+#ifdef DNN_V8
+    const int taps = KH * KW, band = dnn_gemm_band(taps, OH, OW);
+    float cols[taps * band * OW];
+    for (int sc = 0; sc < n * C; sc++) {
+        const float *gc = dout + sc * OH * OW;
+        float *dw = dweight + sc % C * taps;
+        for (int oy0 = 0; oy0 < OH; oy0 += band) {
+            const int rows = OH - oy0 < band ? OH - oy0 : band, np = rows * OW;
+            dnn_im2col(cols, inp + sc * H * W, 1, H, W, KH, KW, SH, SW, PT, PL, OW, oy0, rows, 0);
+            for (int t = 0; t < taps; t++)
+                dw[t] += dnn_dot8(cols + t * np, gc + oy0 * OW, np);
+        }
+    }
+#else
     for (int sc = 0; sc < n * C; sc++) {
         const float *xc = inp + sc * H * W, *gc = dout + sc * OH * OW;
         float acc[KH * KW];
@@ -130,32 +170,10 @@ DNN_KERNEL void dnn_conv2d_depthwise_backward_weight(float *dweight, const float
         for (int t = 0; t < KH * KW; t++)
             dweight[sc % C * KH * KW + t] += acc[t];
     }
+#endif
 }
 
 /* ---- pointwise -------------------------------------------------------------------------------- */
-
-/* Σ_{p < count} a[p] · b[p]: 8 partial sums (lane k the p ≡ k mod 8 below
- * count / 8 · 8, in order), added ((0+1) + (2+3)) + ((4+5) + (6+7)), then
- * the p left one by one */
-DNN_KERNEL float dnn_dot8(const float *a, const float *b, int count) {
-    const int c8 = count / 8 * 8;
-    float sum;
-#ifdef DNN_V8
-    dnn_v8 acc = {0};
-    for (int p = 0; p < c8; p += 8)
-        acc = dnn_v8_fma(dnn_v8_load(a + p), dnn_v8_load(b + p), acc);
-    sum = dnn_v8_sum(acc);
-#else
-    float acc[8] = {0};
-    for (int p = 0; p < c8; p += 8)
-        for (int k = 0; k < 8; k++)
-            acc[k] += a[p + k] * b[p + k];
-    sum = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-#endif
-    for (int p = c8; p < count; p++)
-        sum += a[p] * b[p];
-    return sum;
-}
 
 /* out[s][f][p] = (Σ_c weight[f][c] · x[s][g·C/G + c][p]) + bias[f] */
 DNN_KERNEL void dnn_conv2d_pointwise_forward(float *out, const float *inp, const float *weight, const float *bias,
@@ -182,9 +200,14 @@ DNN_KERNEL void dnn_conv2d_pointwise_backward_input(float *dinp, const float *do
                       CG, FG, HW, 1, CG, HW, HW, 1, NULL);
 }
 
-/* dweight[f][c] = Σ_s dnn_dot8(dout[s][f], x[s][g·C/G + c]) */
+/* dweight[f][c] = Σ_s Σ_p dout[s][f][p] · x[s][g·C/G + c][p]: with
+ * vectors the matrix products of dnn_kernels_gemm.h (dout times the
+ * input transposed), else a dnn_dot8 per weight and sample */
 DNN_KERNEL void dnn_conv2d_pointwise_backward_weight(float *dweight, const float *dout, const float *inp, int n, int C,
                                                      int HW, int F, int G) {
+#ifdef DNN_V8
+    dnn_conv2d_gemm_backward_weight(dweight, dout, inp, n, C, HW, 1, F, 1, 1, 1, 1, 0, 0, 0, 0, G);
+#else
     const int CG = C / G, FG = F / G;
     memset(dweight, 0, sizeof(float) * (size_t)(F * CG));
     for (int s = 0; s < n; s++)
@@ -192,6 +215,7 @@ DNN_KERNEL void dnn_conv2d_pointwise_backward_weight(float *dweight, const float
             for (int c = 0; c < CG; c++)
                 dweight[f * CG + c] += dnn_dot8(dout + ((long)s * F + f) * HW,
                                                 inp + ((long)s * C + f / FG * CG + c) * HW, HW);
+#endif
 }
 
 /* ---- the dispatchers -------------------------------------------------------------------------- */
@@ -203,8 +227,13 @@ DNN_KERNEL void dnn_conv2d_grouped_forward(float *out, const float *inp, const f
         dnn_conv2d_depthwise_forward(out, inp, weight, bias, n, C, H, W, KH, KW, SH, SW, PT, PB, PL, PR);
     else if (dnn_conv2d_is_pointwise(KH, KW, SH, SW, PT, PB, PL, PR))
         dnn_conv2d_pointwise_forward(out, inp, weight, bias, n, C, H * W, F, G);
+#ifdef DNN_V8
+    else
+        dnn_conv2d_gemm_forward(out, inp, weight, bias, n, C, H, W, F, KH, KW, SH, SW, PT, PB, PL, PR, G);
+#else
     else
         dnn_conv2d_grouped_forward_plain(out, inp, weight, bias, n, C, H, W, F, KH, KW, SH, SW, PT, PB, PL, PR, G);
+#endif
 }
 
 DNN_KERNEL void dnn_conv2d_grouped_backward_input(float *dinp, const float *dout, const float *weight, int n, int C,
@@ -214,8 +243,13 @@ DNN_KERNEL void dnn_conv2d_grouped_backward_input(float *dinp, const float *dout
         dnn_conv2d_depthwise_backward_input(dinp, dout, weight, n, C, H, W, KH, KW, SH, SW, PT, PB, PL, PR);
     else if (dnn_conv2d_is_pointwise(KH, KW, SH, SW, PT, PB, PL, PR))
         dnn_conv2d_pointwise_backward_input(dinp, dout, weight, n, C, H * W, F, G);
+#ifdef DNN_V8
+    else
+        dnn_conv2d_gemm_backward_input(dinp, dout, weight, n, C, H, W, F, KH, KW, SH, SW, PT, PB, PL, PR, G);
+#else
     else
         dnn_conv2d_grouped_backward_input_plain(dinp, dout, weight, n, C, H, W, F, KH, KW, SH, SW, PT, PB, PL, PR, G);
+#endif
 }
 
 DNN_KERNEL void dnn_conv2d_grouped_backward_weight(float *dweight, const float *dout, const float *inp, int n, int C,
@@ -225,6 +259,11 @@ DNN_KERNEL void dnn_conv2d_grouped_backward_weight(float *dweight, const float *
         dnn_conv2d_depthwise_backward_weight(dweight, dout, inp, n, C, H, W, KH, KW, SH, SW, PT, PB, PL, PR);
     else if (dnn_conv2d_is_pointwise(KH, KW, SH, SW, PT, PB, PL, PR))
         dnn_conv2d_pointwise_backward_weight(dweight, dout, inp, n, C, H * W, F, G);
+#ifdef DNN_V8
+    else
+        dnn_conv2d_gemm_backward_weight(dweight, dout, inp, n, C, H, W, F, KH, KW, SH, SW, PT, PB, PL, PR, G);
+#else
     else
         dnn_conv2d_grouped_backward_weight_plain(dweight, dout, inp, n, C, H, W, F, KH, KW, SH, SW, PT, PB, PL, PR, G);
+#endif
 }
