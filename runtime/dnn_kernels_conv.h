@@ -581,7 +581,7 @@ DNN_KERNEL void dnn_conv2d_pool_forward_rows(float *out, const float *inp, const
  * once), so the backward pass recomputes them, a band of PK conv rows at a
  * time, with the forward's arithmetic (bias, then c, ky, kx; relu), finds
  * each window's first maximum as dnn_pool_backward_plain does, and gives
- * it (0 + dout) · (y ≤ 0 ? 0 : 1): what maxpool's then relu's backward
+ * it y ≤ 0 ? 0 : 0 + dout: what maxpool's then relu's backward
  * would store, zero elsewhere — into dconv (whole, for the conv's own
  * backward) or, with dconv NULL, straight into dbias, summed in
  * dnn_conv2d_backward_bias's order (a column over the samples, eight lanes
@@ -623,7 +623,7 @@ DNN_KERNEL void dnn_conv2d_relu_maxpool_backward(float *dconv, float *dbias, con
                                 best = wy * PK + wx;
                             }
                         }
-                    const float g = (0.0f + dout[((s * F + f) * PH + py) * PW + px]) * (top <= 0.0f ? 0.0f : 1.0f);
+                    const float g = top <= 0.0f ? 0.0f : 0.0f + dout[((s * F + f) * PH + py) * PW + px];
                     const int wy = best / PK, ox = px * PK + best % PK;
                     if (dconv)
                         dconv[(s * F + f) * NP + (py * PK + wy) * OW + ox] = g;

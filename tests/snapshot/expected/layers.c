@@ -79,8 +79,8 @@ static void layers_h_3_dropout_backward(float *dinp, const float *dout, const fl
 static void layers_h_2_relu_backward(float *dinp, const float *dout, const float *out, int n) {
     for (int i = 0; i < n * 8; i++) {
         const float y = out[i];
-        const float d = (y <= 0.0f ? 0.0f : 1.0f);
-        dinp[i] = dout[i] * d;
+        const float g = dout[i];
+        dinp[i] = y <= 0.0f ? 0.0f : g;
     }
 }
 /* the gradients of h.1: layers.dnn:5 batchnorm
