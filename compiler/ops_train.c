@@ -131,12 +131,14 @@ void fold_batchnorm_weights(const Graph *g, float *weights) {
 
 /* The gradient of the input (arg 0), the weight γ (1) or the bias β (2),
  * the batch statistics recomputed from the input:
- * dβ = Σdy, dγ = Σdy·x̂, dx = γ·inv/M · (M·dy − dβ − x̂·dγ). */
+ * dβ = Σdy, dγ = Σdy·x̂, dx = γ·inv/M · (M·dy − dβ − x̂·dγ). When the step
+ * computes several of them (e->step_args), the first one's emitter writes
+ * them all (dx0, dx1, dx2) from one pass of statistics and sums per channel,
+ * and the others print nothing: the same sums, once instead of per gradient. */
 void emit_batchnorm_backward(Emitter *e, const Value *v, int arg) {
     int C = v->shape.dim[0], HW = (int)(shape_size(&v->shape) / C);
     double eps = v->attr[1];
     const char *xi = arena_printf("(s * %d + c) * %d + i", C, HW);
-    bool need_beta = arg != 1, need_gamma = arg != 2;
     if (frozen_batchnorm(v)) { /* eval mode: an affine map per channel, dx = dy·γ/sqrt(running_var + eps) */
         emit(e, "for (int c = 0; c < %d; c++) {", C);
         emit(e, "    const float scale = 1.0f / sqrtf(in4[c] + %s) * in1[c];", flit(eps));
@@ -145,6 +147,13 @@ void emit_batchnorm_backward(Emitter *e, const Value *v, int arg) {
         emit(e, "}");
         return;
     }
+    unsigned args = e->step_args & 1u << arg ? e->step_args & 7u : 1u << arg;
+    if (args & ((1u << arg) - 1)) /* an earlier gradient's emitter writes this one */
+        return;
+    const char *out[3] = {"dx", "dx", "dx"};
+    if (args != 1u << arg)
+        out[0] = "dx0", out[1] = "dx1", out[2] = "dx2";
+    bool need_beta = args & 5u, need_gamma = args & 3u;
     emit(e, "for (int c = 0; c < %d; c++) {", C);
     e->indent++;
     if (need_gamma) {
@@ -165,19 +174,19 @@ void emit_batchnorm_backward(Emitter *e, const Value *v, int arg) {
             emit(e, "        dgamma += dy[%s] * (in0[%s] - mean) * inv;", xi, xi);
         emit(e, "    }");
     }
-    if (arg == 1)
-        emit(e, "dx[c] = dgamma;");
-    else if (arg == 2)
-        emit(e, "dx[c] = dbeta;");
-    else if (norm_kernels(e)) {
+    if (args & 2u)
+        emit(e, "%s[c] = dgamma;", out[1]);
+    if (args & 4u)
+        emit(e, "%s[c] = dbeta;", out[2]);
+    if (args & 1u && norm_kernels(e)) {
         emit(e, "const float scale = in1[c] * inv / (float)(n * %d);", HW);
-        emit(e, "dnn_bn_backward_input(dx, dy, in0, mean, inv, scale, dbeta, dgamma, n, %d, %d, c);", C, HW);
-    } else {
+        emit(e, "dnn_bn_backward_input(%s, dy, in0, mean, inv, scale, dbeta, dgamma, n, %d, %d, c);", out[0], C, HW);
+    } else if (args & 1u) {
         emit(e, "const float scale = in1[c] * inv / (float)(n * %d);", HW);
         emit(e, "for (int s = 0; s < n; s++)");
         emit(e, "    for (int i = 0; i < %d; i++)", HW);
-        emit(e, "        dx[%s] = scale * ((float)(n * %d) * dy[%s] - dbeta - (in0[%s] - mean) * inv * dgamma);",
-             xi, HW, xi, xi);
+        emit(e, "        %s[%s] = scale * ((float)(n * %d) * dy[%s] - dbeta - (in0[%s] - mean) * inv * dgamma);",
+             out[0], xi, HW, xi, xi);
     }
     e->indent--;
     emit(e, "}");

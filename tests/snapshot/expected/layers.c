@@ -86,7 +86,7 @@ static void layers_h_2_relu_backward(float *dinp, const float *dout, const float
 /* the gradients of h.1: layers.dnn:5 batchnorm
  * dout [8], inp [8], weight [8] → dinp [8], dweight [8], dbias [8] */
 static void layers_h_1_batchnorm_backward(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp, const float *weight, int n) {
-    /* 28 lines */
+    /* 13 lines */
 }
 /* the gradients of h.0: layers.dnn:5 dense(8)
  * dout [8], inp [6] → dweight [8, 6], dbias [8] */
