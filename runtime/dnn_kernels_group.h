@@ -12,10 +12,12 @@
  * padding) do not serve, and for pointwise ones.
  *
  * Two fast paths, else matrix products (dnn_kernels_gemm.h):
- *   depthwise (C = G = F): each weight swept along the output rows, as the
- *     plain loops do, 8 columns a vector (strides 1 and 2); the weight
- *     gradient with vectors a dnn_dot8 per tap over the band's im2col
- *     columns (lane k takes the positions ≡ k mod 8, added in one fixed
+ *   depthwise (C = G = F): at stride 1 on a small plane, each weight swept
+ *     once over the zero-padded plane, flat (dnn_depthwise_flat); else
+ *     along the output rows, as the plain loops do, 8 columns a vector
+ *     (strides 1 and 2); the weight gradient with vectors a dnn_dot8 per
+ *     tap over the padded plane (flat) or the band's im2col columns
+ *     (lane k takes the positions ≡ k mod 8, added in one fixed
  *     tree, then the positions left), without them a running sum per tap,
  *     all taps in one pass over the outputs, in the plain loops' order.
  *   pointwise (1 × 1, stride 1, no padding): per sample and group a matrix
@@ -73,11 +75,66 @@ DNN_KERNEL void dnn_row_axpy(float *y, const float *x, float w, int count, int s
         y[i] += w * x[i * stride];
 }
 
-/* out[s][c] = bias[c] + Σ_{ky,kx} weight[c][ky][kx] · x[s][c][...] */
+#ifdef DNN_V8
+/* Stride 1 on a plane of at most DNN_FLAT_FLOATS padded floats: the plane
+ * copied into a zero-padded one of width WP = W + PL + PR, so that every
+ * tap is one flat sweep over OH·WP positions (the outputs' rows at stride
+ * WP, KW − 1 columns past each row's end computed and dropped): whole
+ * vectors however narrow the map (DS-CNN's is 5 wide). Each output is the
+ * same sum in the same order (bias, then the taps ky, kx); the padding
+ * adds w · 0 where the row loops add nothing, which differs only in the
+ * sign of a zero sum and for an infinite weight or gradient. */
+#define DNN_FLAT_FLOATS 4096
+DNN_KERNEL int dnn_depthwise_flat(int H, int W, int SH, int SW, int PT, int PB, int PL, int PR) {
+    return SH == 1 && SW == 1 && (H + PT + PB) * (W + PL + PR) <= DNN_FLAT_FLOATS;
+}
+
+/* dnn_dot8 of a and b over the positions p with keep[p] (−1; 0 drops a[p] · b[p]) */
+DNN_KERNEL float dnn_dot8_kept(const float *a, const float *b, const int *keep, int count) {
+    const int c8 = count / 8 * 8;
+    dnn_v8 acc = {0};
+    for (int p = 0; p < c8; p += 8) {
+        dnn_v8i m;
+        memcpy(&m, keep + p, sizeof m);
+        acc = dnn_v8_fma(dnn_v8_select(m, dnn_v8_load(a + p), (dnn_v8){0}), dnn_v8_load(b + p), acc);
+    }
+    float sum = dnn_v8_sum(acc);
+    for (int p = c8; p < count; p++)
+        if (keep[p])
+            sum += a[p] * b[p];
+    return sum;
+}
+
+/* xp (HP·WP + slack) = the plane x [H][W], PT rows and PL columns of zeros before it */
+DNN_KERNEL void dnn_flat_pad(float *xp, int size, const float *x, int H, int W, int PT, int PL, int WP) {
+    memset(xp, 0, sizeof(float) * (size_t)size);
+    for (int y = 0; y < H; y++)
+        memcpy(xp + (y + PT) * WP + PL, x + y * W, sizeof(float) * (size_t)W);
+}
+#endif
+
 DNN_KERNEL void dnn_conv2d_depthwise_forward(float *out, const float *inp, const float *weight, const float *bias,
                                              int n, int C, int H, int W, int KH, int KW, int SH, int SW, int PT,
                                              int PB, int PL, int PR) {
     const int OH = (H + PT + PB - KH) / SH + 1, OW = (W + PL + PR - KW) / SW + 1;
+#ifdef DNN_V8
+    if (dnn_depthwise_flat(H, W, SH, SW, PT, PB, PL, PR)) {
+        const int WP = W + PL + PR, size = (H + PT + PB) * WP + KW;
+        float xp[size], acc[OH * WP];
+        for (int sc = 0; sc < n * C; sc++) {
+            const float *wc = weight + sc % C * KH * KW;
+            dnn_flat_pad(xp, size, inp + sc * H * W, H, W, PT, PL, WP);
+            for (int i = 0; i < OH * WP; i++)
+                acc[i] = bias ? bias[sc % C] : 0.0f;
+            for (int ky = 0; ky < KH; ky++)
+                for (int kx = 0; kx < KW; kx++)
+                    dnn_row_axpy(acc, xp + ky * WP + kx, wc[ky * KW + kx], OH * WP, 1);
+            for (int oy = 0; oy < OH; oy++)
+                memcpy(out + (sc * OH + oy) * OW, acc + oy * WP, sizeof(float) * (size_t)OW);
+        }
+        return;
+    }
+#endif
     for (int sc = 0; sc < n * C; sc++) {
         const int c = sc % C;
         const float *xc = inp + sc * H * W, *wc = weight + c * KH * KW;
@@ -103,6 +160,23 @@ DNN_KERNEL void dnn_conv2d_depthwise_backward_input(float *dinp, const float *do
                                                     int H, int W, int KH, int KW, int SH, int SW, int PT, int PB,
                                                     int PL, int PR) {
     const int OH = (H + PT + PB - KH) / SH + 1, OW = (W + PL + PR - KW) / SW + 1;
+#ifdef DNN_V8
+    if (dnn_depthwise_flat(H, W, SH, SW, PT, PB, PL, PR)) { /* dout at row stride WP, zeros after each row */
+        const int WP = W + PL + PR, size = (H + PT + PB) * WP + KW;
+        float dxp[size], gw[OH * WP];
+        for (int sc = 0; sc < n * C; sc++) {
+            const float *wc = weight + sc % C * KH * KW;
+            dnn_flat_pad(gw, OH * WP, dout + sc * OH * OW, OH, OW, 0, 0, WP);
+            memset(dxp, 0, sizeof dxp);
+            for (int ky = 0; ky < KH; ky++)
+                for (int kx = 0; kx < KW; kx++)
+                    dnn_row_axpy(dxp + ky * WP + kx, gw, wc[ky * KW + kx], OH * WP, 1);
+            for (int y = 0; y < H; y++)
+                memcpy(dinp + (sc * H + y) * W, dxp + (y + PT) * WP + PL, sizeof(float) * (size_t)W);
+        }
+        return;
+    }
+#endif
     memset(dinp, 0, sizeof(float) * (size_t)n * (size_t)(C * H * W));
     for (int sc = 0; sc < n * C; sc++) {
         const float *gc = dout + sc * OH * OW, *wc = weight + sc % C * KH * KW;
@@ -139,6 +213,24 @@ DNN_KERNEL void dnn_conv2d_depthwise_backward_weight(float *dweight, const float
     const int OH = (H + PT + PB - KH) / SH + 1, OW = (W + PL + PR - KW) / SW + 1;
     memset(dweight, 0, sizeof(float) * (size_t)(C * KH * KW));
 #ifdef DNN_V8
+    if (dnn_depthwise_flat(H, W, SH, SW, PT, PB, PL, PR)) {
+        /* a dnn_dot8 per tap over the flat padded plane, the dropped columns'
+         * products skipped (0 · an input would be NaN for an infinite one) */
+        const int WP = W + PL + PR, size = (H + PT + PB) * WP + KW;
+        float xp[size], gw[OH * WP];
+        int keep[OH * WP];
+        for (int i = 0; i < OH * WP; i++)
+            keep[i] = i % WP < OW ? -1 : 0;
+        for (int sc = 0; sc < n * C; sc++) {
+            float *dw = dweight + sc % C * KH * KW;
+            dnn_flat_pad(xp, size, inp + sc * H * W, H, W, PT, PL, WP);
+            dnn_flat_pad(gw, OH * WP, dout + sc * OH * OW, OH, OW, 0, 0, WP);
+            for (int ky = 0; ky < KH; ky++)
+                for (int kx = 0; kx < KW; kx++)
+                    dw[ky * KW + kx] += dnn_dot8_kept(xp + ky * WP + kx, gw, keep, OH * WP);
+        }
+        return;
+    }
     const int taps = KH * KW, band = dnn_gemm_band(taps, OH, OW);
     float cols[taps * band * OW];
     for (int sc = 0; sc < n * C; sc++) {
