@@ -12,8 +12,10 @@
  * padding) do not serve, and for pointwise ones.
  *
  * Two fast paths, else matrix products (dnn_kernels_gemm.h):
- *   depthwise (C = G = F): at stride 1 on a small plane, each weight swept
- *     once over the zero-padded plane, flat (dnn_depthwise_flat); else
+ *   depthwise (C = G = F): at stride 1 or 2 on a small plane, each weight
+ *     swept once over one phase of the zero-padded plane, flat
+ *     (dnn_depthwise_flat; at stride 2 the forward only for rows narrower
+ *     than a vector); else
  *     along the output rows, as the plain loops do, 8 columns a vector
  *     (strides 1 and 2); the weight gradient with vectors a dnn_dot8 per
  *     tap over the padded plane (flat) or the band's im2col columns
@@ -76,17 +78,66 @@ DNN_KERNEL void dnn_row_axpy(float *y, const float *x, float w, int count, int s
 }
 
 #ifdef DNN_V8
-/* Stride 1 on a plane of at most DNN_FLAT_FLOATS padded floats: the plane
- * copied into a zero-padded one of width WP = W + PL + PR, so that every
- * tap is one flat sweep over OH·WP positions (the outputs' rows at stride
- * WP, KW − 1 columns past each row's end computed and dropped): whole
- * vectors however narrow the map (DS-CNN's is 5 wide). Each output is the
- * same sum in the same order (bias, then the taps ky, kx); the padding
- * adds w · 0 where the row loops add nothing, which differs only in the
- * sign of a zero sum and for an infinite weight or gradient. */
+/* Stride S = 1 or 2 (both ways) on a plane of at most DNN_FLAT_FLOATS
+ * padded floats: the zero-padded plane split into its S × S phases (rows
+ * ≡ a, columns ≡ b mod S; one phase at stride 1), each WQ = ⌈(W + PL +
+ * PR) / S⌉ wide, so that every tap is one flat, unit-stride sweep over
+ * OH·WQ positions of one phase (the outputs' rows at stride WQ, the
+ * columns past OW computed and dropped): whole vectors however narrow the
+ * map (DS-CNN's is 5 wide). Each output is the same sum in the same order
+ * (bias, then the taps ky, kx); the padding adds w · 0 where the row loops
+ * add nothing, which differs only in the sign of a zero sum and for an
+ * infinite weight or gradient. */
 #define DNN_FLAT_FLOATS 4096
-DNN_KERNEL int dnn_depthwise_flat(int H, int W, int SH, int SW, int PT, int PB, int PL, int PR) {
-    return SH == 1 && SW == 1 && (H + PT + PB) * (W + PL + PR) <= DNN_FLAT_FLOATS;
+typedef struct {
+    int S, WQ, PS, NQ; /* stride, phase width, floats per phase (with slack), positions swept */
+} dnn_flat;
+
+DNN_KERNEL int dnn_depthwise_flat(dnn_flat *f, int H, int W, int KH, int KW, int SH, int SW, int PT, int PB, int PL,
+                                  int PR) {
+    const int HP = H + PT + PB, WP = W + PL + PR, S = SH, OH = (HP - KH) / S + 1;
+    f->S = S, f->WQ = (WP + S - 1) / S, f->PS = (HP + S - 1) / S * f->WQ + f->WQ + KW, f->NQ = OH * f->WQ;
+    return SH == SW && (S == 1 || S == 2) && HP * WP <= DNN_FLAT_FLOATS;
+}
+
+/* The phases (f->PS floats each, phase a·S + b) of the plane x [H][W]
+ * after PT rows and PL columns of zeros: padded row S·r + a, column S·c + b at r·WQ + c */
+DNN_KERNEL void dnn_flat_phases(float *ph, const dnn_flat *f, const float *x, int H, int W, int PT, int PL) {
+    const int S = f->S, WQ = f->WQ, PS = f->PS;
+    memset(ph, 0, sizeof(float) * (size_t)(S * S * PS));
+    for (int y = 0; y < H; y++) {
+        float *row = ph + (y + PT) % S * S * PS + (y + PT) / S * WQ;
+        if (S == 1)
+            memcpy(row + PL, x + y * W, sizeof(float) * (size_t)W);
+        else /* S = 2 */
+            for (int i = 0; i < W; i++)
+                row[((i + PL) & 1) * PS + ((i + PL) >> 1)] = x[y * W + i];
+    }
+}
+
+/* x [H][W] = the plane of phases ph, without its padding (dnn_flat_phases reversed) */
+DNN_KERNEL void dnn_flat_unphase(float *x, const float *ph, const dnn_flat *f, int H, int W, int PT, int PL) {
+    const int S = f->S, WQ = f->WQ, PS = f->PS;
+    for (int y = 0; y < H; y++) {
+        const float *row = ph + (y + PT) % S * S * PS + (y + PT) / S * WQ;
+        if (S == 1)
+            memcpy(x + y * W, row + PL, sizeof(float) * (size_t)W);
+        else /* S = 2 */
+            for (int i = 0; i < W; i++)
+                x[y * W + i] = row[((i + PL) & 1) * PS + ((i + PL) >> 1)];
+    }
+}
+
+/* g [OH][OW] at row stride WQ, zeros after each row (NQ floats) */
+DNN_KERNEL void dnn_flat_rows(float *gw, const dnn_flat *f, const float *g, int OH, int OW) {
+    memset(gw, 0, sizeof(float) * (size_t)f->NQ);
+    for (int y = 0; y < OH; y++)
+        memcpy(gw + y * f->WQ, g + y * OW, sizeof(float) * (size_t)OW);
+}
+
+/* Where tap (ky, kx) reads: its phase, then the offset of output 0 in it */
+DNN_KERNEL int dnn_flat_tap(const dnn_flat *f, int ky, int kx) {
+    return (ky % f->S * f->S + kx % f->S) * f->PS + ky / f->S * f->WQ + kx / f->S;
 }
 
 /* dnn_dot8 of a and b over the positions p with keep[p] (−1; 0 drops a[p] · b[p]) */
@@ -104,13 +155,6 @@ DNN_KERNEL float dnn_dot8_kept(const float *a, const float *b, const int *keep, 
             sum += a[p] * b[p];
     return sum;
 }
-
-/* xp (HP·WP + slack) = the plane x [H][W], PT rows and PL columns of zeros before it */
-DNN_KERNEL void dnn_flat_pad(float *xp, int size, const float *x, int H, int W, int PT, int PL, int WP) {
-    memset(xp, 0, sizeof(float) * (size_t)size);
-    for (int y = 0; y < H; y++)
-        memcpy(xp + (y + PT) * WP + PL, x + y * W, sizeof(float) * (size_t)W);
-}
 #endif
 
 DNN_KERNEL void dnn_conv2d_depthwise_forward(float *out, const float *inp, const float *weight, const float *bias,
@@ -118,19 +162,19 @@ DNN_KERNEL void dnn_conv2d_depthwise_forward(float *out, const float *inp, const
                                              int PB, int PL, int PR) {
     const int OH = (H + PT + PB - KH) / SH + 1, OW = (W + PL + PR - KW) / SW + 1;
 #ifdef DNN_V8
-    if (dnn_depthwise_flat(H, W, SH, SW, PT, PB, PL, PR)) {
-        const int WP = W + PL + PR, size = (H + PT + PB) * WP + KW;
-        float xp[size], acc[OH * WP];
+    dnn_flat f; /* at stride 2 the row loops' vectors (dnn_v8_evens2) beat the phases' copying once a row fills one */
+    if (dnn_depthwise_flat(&f, H, W, KH, KW, SH, SW, PT, PB, PL, PR) && (f.S == 1 || OW < 8)) {
+        float ph[f.S * f.S * f.PS], acc[f.NQ];
         for (int sc = 0; sc < n * C; sc++) {
             const float *wc = weight + sc % C * KH * KW;
-            dnn_flat_pad(xp, size, inp + sc * H * W, H, W, PT, PL, WP);
-            for (int i = 0; i < OH * WP; i++)
+            dnn_flat_phases(ph, &f, inp + sc * H * W, H, W, PT, PL);
+            for (int i = 0; i < f.NQ; i++)
                 acc[i] = bias ? bias[sc % C] : 0.0f;
             for (int ky = 0; ky < KH; ky++)
                 for (int kx = 0; kx < KW; kx++)
-                    dnn_row_axpy(acc, xp + ky * WP + kx, wc[ky * KW + kx], OH * WP, 1);
+                    dnn_row_axpy(acc, ph + dnn_flat_tap(&f, ky, kx), wc[ky * KW + kx], f.NQ, 1);
             for (int oy = 0; oy < OH; oy++)
-                memcpy(out + (sc * OH + oy) * OW, acc + oy * WP, sizeof(float) * (size_t)OW);
+                memcpy(out + (sc * OH + oy) * OW, acc + oy * f.WQ, sizeof(float) * (size_t)OW);
         }
         return;
     }
@@ -161,18 +205,17 @@ DNN_KERNEL void dnn_conv2d_depthwise_backward_input(float *dinp, const float *do
                                                     int PL, int PR) {
     const int OH = (H + PT + PB - KH) / SH + 1, OW = (W + PL + PR - KW) / SW + 1;
 #ifdef DNN_V8
-    if (dnn_depthwise_flat(H, W, SH, SW, PT, PB, PL, PR)) { /* dout at row stride WP, zeros after each row */
-        const int WP = W + PL + PR, size = (H + PT + PB) * WP + KW;
-        float dxp[size], gw[OH * WP];
+    dnn_flat f;
+    if (dnn_depthwise_flat(&f, H, W, KH, KW, SH, SW, PT, PB, PL, PR)) { /* into the phases of the padded plane */
+        float dph[f.S * f.S * f.PS], gw[f.NQ];
         for (int sc = 0; sc < n * C; sc++) {
             const float *wc = weight + sc % C * KH * KW;
-            dnn_flat_pad(gw, OH * WP, dout + sc * OH * OW, OH, OW, 0, 0, WP);
-            memset(dxp, 0, sizeof dxp);
+            dnn_flat_rows(gw, &f, dout + sc * OH * OW, OH, OW);
+            memset(dph, 0, sizeof dph);
             for (int ky = 0; ky < KH; ky++)
                 for (int kx = 0; kx < KW; kx++)
-                    dnn_row_axpy(dxp + ky * WP + kx, gw, wc[ky * KW + kx], OH * WP, 1);
-            for (int y = 0; y < H; y++)
-                memcpy(dinp + (sc * H + y) * W, dxp + (y + PT) * WP + PL, sizeof(float) * (size_t)W);
+                    dnn_row_axpy(dph + dnn_flat_tap(&f, ky, kx), gw, wc[ky * KW + kx], f.NQ, 1);
+            dnn_flat_unphase(dinp + sc * H * W, dph, &f, H, W, PT, PL);
         }
         return;
     }
@@ -213,21 +256,21 @@ DNN_KERNEL void dnn_conv2d_depthwise_backward_weight(float *dweight, const float
     const int OH = (H + PT + PB - KH) / SH + 1, OW = (W + PL + PR - KW) / SW + 1;
     memset(dweight, 0, sizeof(float) * (size_t)(C * KH * KW));
 #ifdef DNN_V8
-    if (dnn_depthwise_flat(H, W, SH, SW, PT, PB, PL, PR)) {
-        /* a dnn_dot8 per tap over the flat padded plane, the dropped columns'
-         * products skipped (0 · an input would be NaN for an infinite one) */
-        const int WP = W + PL + PR, size = (H + PT + PB) * WP + KW;
-        float xp[size], gw[OH * WP];
-        int keep[OH * WP];
-        for (int i = 0; i < OH * WP; i++)
-            keep[i] = i % WP < OW ? -1 : 0;
+    dnn_flat f;
+    if (dnn_depthwise_flat(&f, H, W, KH, KW, SH, SW, PT, PB, PL, PR)) {
+        /* a dnn_dot8 per tap over its phase, the dropped columns' products
+         * skipped (0 · an input would be NaN for an infinite one) */
+        float ph[f.S * f.S * f.PS], gw[f.NQ];
+        int keep[f.NQ];
+        for (int i = 0; i < f.NQ; i++)
+            keep[i] = i % f.WQ < OW ? -1 : 0;
         for (int sc = 0; sc < n * C; sc++) {
             float *dw = dweight + sc % C * KH * KW;
-            dnn_flat_pad(xp, size, inp + sc * H * W, H, W, PT, PL, WP);
-            dnn_flat_pad(gw, OH * WP, dout + sc * OH * OW, OH, OW, 0, 0, WP);
+            dnn_flat_phases(ph, &f, inp + sc * H * W, H, W, PT, PL);
+            dnn_flat_rows(gw, &f, dout + sc * OH * OW, OH, OW);
             for (int ky = 0; ky < KH; ky++)
                 for (int kx = 0; kx < KW; kx++)
-                    dw[ky * KW + kx] += dnn_dot8_kept(xp + ky * WP + kx, gw, keep, OH * WP);
+                    dw[ky * KW + kx] += dnn_dot8_kept(ph + dnn_flat_tap(&f, ky, kx), gw, keep, f.NQ);
         }
         return;
     }
