@@ -218,7 +218,7 @@ void emit_dropout_forward(Emitter *e, const Value *v) {
     emit(e, "}");
     emit(e, "float *mask = %s;", dropout_mask(e, v));
     emit(e, "for (int i = 0; i < %s; i++) {", count_of(v));
-    emit(e, "    mask[i] = dnn_rng_float(rng) < %s ? 0.0f : %s;", flit(p), flit(1.0 / (1.0 - p)));
+    emit(e, "    mask[i] = dnn_rng_next_float(rng) < %s ? 0.0f : %s;", flit(p), flit(1.0 / (1.0 - p)));
     emit(e, "    out[i] = in0[i] * mask[i];");
     emit(e, "}");
 }

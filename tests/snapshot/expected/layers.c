@@ -33,7 +33,7 @@ static void layers_h_3_dropout_forward(float *out, const float *inp, int trainin
     }
     float *mask = out + 32;
     for (int i = 0; i < n * 8; i++) {
-        mask[i] = dnn_rng_float(rng) < 0.5f ? 0.0f : 2.0f;
+        mask[i] = dnn_rng_next_float(rng) < 0.5f ? 0.0f : 2.0f;
         out[i] = inp[i] * mask[i];
     }
 }
