@@ -316,6 +316,7 @@ struct Emitter {
     bool f64;           /* --main's double-precision twin: emit() prints each line through f64_text() */
     FILE *defs;         /* definitions the step needs before it (a fused step's activation) */
     bool small;         /* --optimize=size (also in backward steps, which keep constant sizes) */
+    unsigned step_args; /* a backward step's gradients (bit k: operand k's, written to dxK), else 0 */
 };
 void emit(Emitter *e, const char *fmt, ...);  /* one indented line */
 /* A line of float C as double C: `float` → `double`, 1.5f → the same value

@@ -278,7 +278,8 @@ void emit_step(Out *o, Value **nodes, int count) {
 
     /* the parameters, and the emitters' names for them */
     Param *params = arena_alloc(sizeof(Param) * (size_t)(count + MAX_INPUTS + 6));
-    const char **from = arena_alloc(sizeof(char *) * (size_t)(MAX_INPUTS + 6)), **to = arena_alloc(sizeof(char *) * (size_t)(MAX_INPUTS + 6));
+    const char **from = arena_alloc(sizeof(char *) * (size_t)(count + MAX_INPUTS + 6)),
+               **to = arena_alloc(sizeof(char *) * (size_t)(count + MAX_INPUTS + 6));
     int *to_param = arena_alloc(sizeof(int) * (size_t)(MAX_INPUTS + 6)); /* the parameter each renamed word becomes */
     int np = 0, nr = 0;
     if (backward)
@@ -315,8 +316,10 @@ void emit_step(Out *o, Value **nodes, int count) {
     if (!defs_mem)
         ICE("open_memstream failed");
     /* the twin takes the portable paths: the generic ones have no vector code */
-    Emitter e = {NULL, o->g, 1, (o->small && !backward) || o->f64, 0, {0}, {0}, o->f64, defs_mem, o->small};
+    Emitter e = {NULL, o->g, 1, (o->small && !backward) || o->f64, 0, {0}, {0}, o->f64, defs_mem, o->small, 0};
     char **texts = arena_alloc(sizeof(char *) * (size_t)count);
+    for (int j = 0; j < count && backward; j++)
+        e.step_args |= 1u << nodes[j]->grad_arg;
     for (int j = 0; j < count; j++) {
         size_t text_len = 0;
         e.out = open_memstream(&texts[j], &text_len);
@@ -336,10 +339,16 @@ void emit_step(Out *o, Value **nodes, int count) {
     for (int i = 0; i < nr; i++)
         to[i] = params[to_param[i]].name;
     const char *body = "";
-    for (int j = 0; j < count; j++) {
+    for (int j = 0; j < count; j++) { /* dx, and dxK for operand K's gradient (one emitter writing several) */
         from[nr] = "dx", to[nr] = backward ? params[j].name : "dx";
-        char *renamed = rename_words(texts[j], from, to, nr + 1);
+        for (int k = 0; k < count && backward; k++)
+            from[nr + 1 + k] = arena_printf("dx%d", nodes[k]->grad_arg), to[nr + 1 + k] = params[k].name;
+        char *renamed = rename_words(texts[j], from, to, nr + 1 + (backward ? count : 0));
         free(texts[j]);
+        if (!*renamed) { /* computed by a sibling's emitter */
+            free(renamed);
+            continue;
+        }
         if (count > 1 && strchr(renamed, '\n') != renamed + strlen(renamed) - 1) /* several lines: a block of their own */
             body = arena_printf("%s    {\n%s    }\n", body, renamed);
         else if (count > 1) /* one line, indented as the block's would be */

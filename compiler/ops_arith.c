@@ -222,7 +222,13 @@ void emit_unary_backward(Emitter *e, const Value *v, int arg) {
     emit_alpha(e, v, expr);
     emit(e, "for (int i = 0; i < %s; i++) {", count_of(v));
     emit_xy(e, expr);
-    emit(e, "    dx[i] = dy[i] * (%s);", expr);
+    if (uses(expr, "g")) { /* a select of the incoming gradient g (relu, relu6), as PyTorch's */
+        emit(e, "    const float g = dy[i];");
+        emit(e, "    dx[i] = %s;", expr);
+    } else { /* the derivative named first: gcc vectorises dy[i] * d, not dy[i] * (c ? 0.0f : 1.0f) */
+        emit(e, "    const float d = (%s);", expr);
+        emit(e, "    dx[i] = dy[i] * d;");
+    }
     emit(e, "}");
 }
 

@@ -209,8 +209,8 @@ static const char *grouped_sizes(const ConvDims *d) {
 
 /* conv2d: dnn_conv2d_forward (runtime/dnn_kernels_conv.h) with constant
  * sizes, which puts output columns or filters in the vector lanes where
- * they fit and runs the direct loops elsewhere; with --optimize=size the
- * direct loops, dnn_conv2d_forward_plain. Groups, rectangular windows,
+ * they fit and does matrix products elsewhere (dnn_kernels_gemm.h); with
+ * --optimize=size the direct loops, dnn_conv2d_forward_plain. Groups, rectangular windows,
  * asymmetric padding and pointwise convs: dnn_conv2d_grouped_forward
  * (runtime/dnn_kernels_group.h). */
 void emit_conv2d_forward(Emitter *e, const Value *v) {
@@ -231,8 +231,8 @@ void emit_conv2d_forward(Emitter *e, const Value *v) {
 }
 
 /* The gradient of the input (arg 0), the weights (1) or the bias (2):
- * input channels or filters in the vector lanes where they fit, else the
- * direct loops (dnn_conv2d_backward_*), with --optimize=size the plain loops;
+ * input channels or filters in the vector lanes where they fit, else
+ * matrix products (dnn_conv2d_backward_*), with --optimize=size the plain loops;
  * dnn_conv2d_grouped_backward_* for the convs dnn_conv2d_grouped_forward computes. */
 void emit_conv2d_backward(Emitter *e, const Value *v, int arg) {
     ConvDims d = conv_dims(v);

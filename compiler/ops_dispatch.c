@@ -50,7 +50,7 @@ unsigned backward_reads(const Graph *g, const Value *b) {
         char *text = NULL, *defs = NULL;
         size_t text_len = 0, defs_len = 0;
         Emitter e = {open_memstream(&text, &text_len), g, 1, generic, 0, {0}, {0}, false,
-                     open_memstream(&defs, &defs_len), false};
+                     open_memstream(&defs, &defs_len), false, 0};
         if (!e.out || !e.defs)
             ICE("open_memstream failed");
         op_emit(&e, b);

@@ -36,8 +36,19 @@ bool shape_batchnorm(Graph *g, Value *v) {
     return true;
 }
 
+/* Whether batchnorm's steps call dnn_kernels_norm.h (--optimize=speed)
+ * rather than spell its loops out. */
+static bool norm_kernels(const Emitter *e) {
+    return !e->generic && !e->small && !e->f64;
+}
+
 /* The batch's mean m and sum of squared deviations sq for channel c. */
-static void emit_batch_stats(Emitter *e, const char *xi, int HW, const char *ind) {
+static void emit_batch_stats(Emitter *e, const char *xi, int C, int HW, const char *ind) {
+    if (norm_kernels(e)) {
+        emit(e, "%sdouble m, sq;", ind);
+        emit(e, "%sdnn_bn_stats(&m, &sq, in0, n, %d, %d, c);", ind, C, HW);
+        return;
+    }
     emit(e, "%sdouble sum = 0.0, sq = 0.0;", ind);
     emit(e, "%sfor (int s = 0; s < n; s++)", ind);
     emit(e, "%s    for (int i = 0; i < %d; i++) sum += in0[%s];", ind, HW, xi);
@@ -76,7 +87,7 @@ void emit_batchnorm_forward(Emitter *e, const Value *v) {
     e->indent++;
     emit(e, "float mean = run_mean[c], var = run_var[c];");
     emit(e, "if (training) {");
-    emit_batch_stats(e, xi, HW, "    ");
+    emit_batch_stats(e, xi, C, HW, "    ");
     emit(e, "    mean = (float)m;");
     emit(e, "    var = (float)(sq / (n * %d));", HW);
     emit(e, "    const double unbiased = n * %d > 1 ? sq / (n * %d - 1) : sq;", HW, HW);
@@ -84,8 +95,12 @@ void emit_batchnorm_forward(Emitter *e, const Value *v) {
     emit(e, "    run_var[c] = %s * run_var[c] + %s * (float)unbiased;", flit(1 - mom), flit(mom));
     emit(e, "}");
     emit(e, "const float inv = 1.0f / sqrtf(var + %s), w = in1[c], b = in2[c];", flit(eps));
-    emit(e, "for (int s = 0; s < n; s++)");
-    emit(e, "    for (int i = 0; i < %d; i++) out[%s] = (in0[%s] - mean) * inv * w + b;", HW, xi, xi);
+    if (norm_kernels(e))
+        emit(e, "dnn_bn_apply(out, in0, mean, inv, w, b, n, %d, %d, c);", C, HW);
+    else {
+        emit(e, "for (int s = 0; s < n; s++)");
+        emit(e, "    for (int i = 0; i < %d; i++) out[%s] = (in0[%s] - mean) * inv * w + b;", HW, xi, xi);
+    }
     e->indent--;
     emit(e, "}");
 }
@@ -116,12 +131,14 @@ void fold_batchnorm_weights(const Graph *g, float *weights) {
 
 /* The gradient of the input (arg 0), the weight γ (1) or the bias β (2),
  * the batch statistics recomputed from the input:
- * dβ = Σdy, dγ = Σdy·x̂, dx = γ·inv/M · (M·dy − dβ − x̂·dγ). */
+ * dβ = Σdy, dγ = Σdy·x̂, dx = γ·inv/M · (M·dy − dβ − x̂·dγ). When the step
+ * computes several of them (e->step_args), the first one's emitter writes
+ * them all (dx0, dx1, dx2) from one pass of statistics and sums per channel,
+ * and the others print nothing: the same sums, once instead of per gradient. */
 void emit_batchnorm_backward(Emitter *e, const Value *v, int arg) {
     int C = v->shape.dim[0], HW = (int)(shape_size(&v->shape) / C);
     double eps = v->attr[1];
     const char *xi = arena_printf("(s * %d + c) * %d + i", C, HW);
-    bool need_beta = arg != 1, need_gamma = arg != 2;
     if (frozen_batchnorm(v)) { /* eval mode: an affine map per channel, dx = dy·γ/sqrt(running_var + eps) */
         emit(e, "for (int c = 0; c < %d; c++) {", C);
         emit(e, "    const float scale = 1.0f / sqrtf(in4[c] + %s) * in1[c];", flit(eps));
@@ -130,31 +147,46 @@ void emit_batchnorm_backward(Emitter *e, const Value *v, int arg) {
         emit(e, "}");
         return;
     }
+    unsigned args = e->step_args & 1u << arg ? e->step_args & 7u : 1u << arg;
+    if (args & ((1u << arg) - 1)) /* an earlier gradient's emitter writes this one */
+        return;
+    const char *out[3] = {"dx", "dx", "dx"};
+    if (args != 1u << arg)
+        out[0] = "dx0", out[1] = "dx1", out[2] = "dx2";
+    bool need_beta = args & 5u, need_gamma = args & 3u;
     emit(e, "for (int c = 0; c < %d; c++) {", C);
     e->indent++;
     if (need_gamma) {
-        emit_batch_stats(e, xi, HW, "");
+        emit_batch_stats(e, xi, C, HW, "");
         emit(e, "const float mean = (float)m, inv = 1.0f / sqrtf((float)(sq / (n * %d)) + %s);", HW, flit(eps));
     }
     emit(e, "float%s%s%s;", need_beta ? " dbeta = 0.0f" : "", need_beta && need_gamma ? "," : "",
          need_gamma ? " dgamma = 0.0f" : "");
-    emit(e, "for (int s = 0; s < n; s++)");
-    emit(e, "    for (int i = 0; i < %d; i++) {", HW);
-    if (need_beta)
-        emit(e, "        dbeta += dy[%s];", xi);
-    if (need_gamma)
-        emit(e, "        dgamma += dy[%s] * (in0[%s] - mean) * inv;", xi, xi);
-    emit(e, "    }");
-    if (arg == 1)
-        emit(e, "dx[c] = dgamma;");
-    else if (arg == 2)
-        emit(e, "dx[c] = dbeta;");
+    if (norm_kernels(e))
+        emit(e, "dnn_bn_grad_sums(%s, %s, dy, in0, %s, %s, n, %d, %d, c);", need_beta ? "&dbeta" : "NULL",
+             need_gamma ? "&dgamma" : "NULL", need_gamma ? "mean" : "0.0f", need_gamma ? "inv" : "0.0f", C, HW);
     else {
+        emit(e, "for (int s = 0; s < n; s++)");
+        emit(e, "    for (int i = 0; i < %d; i++) {", HW);
+        if (need_beta)
+            emit(e, "        dbeta += dy[%s];", xi);
+        if (need_gamma)
+            emit(e, "        dgamma += dy[%s] * (in0[%s] - mean) * inv;", xi, xi);
+        emit(e, "    }");
+    }
+    if (args & 2u)
+        emit(e, "%s[c] = dgamma;", out[1]);
+    if (args & 4u)
+        emit(e, "%s[c] = dbeta;", out[2]);
+    if (args & 1u && norm_kernels(e)) {
+        emit(e, "const float scale = in1[c] * inv / (float)(n * %d);", HW);
+        emit(e, "dnn_bn_backward_input(%s, dy, in0, mean, inv, scale, dbeta, dgamma, n, %d, %d, c);", out[0], C, HW);
+    } else if (args & 1u) {
         emit(e, "const float scale = in1[c] * inv / (float)(n * %d);", HW);
         emit(e, "for (int s = 0; s < n; s++)");
         emit(e, "    for (int i = 0; i < %d; i++)", HW);
-        emit(e, "        dx[%s] = scale * ((float)(n * %d) * dy[%s] - dbeta - (in0[%s] - mean) * inv * dgamma);",
-             xi, HW, xi, xi);
+        emit(e, "        %s[%s] = scale * ((float)(n * %d) * dy[%s] - dbeta - (in0[%s] - mean) * inv * dgamma);",
+             out[0], xi, HW, xi, xi);
     }
     e->indent--;
     emit(e, "}");
@@ -186,7 +218,7 @@ void emit_dropout_forward(Emitter *e, const Value *v) {
     emit(e, "}");
     emit(e, "float *mask = %s;", dropout_mask(e, v));
     emit(e, "for (int i = 0; i < %s; i++) {", count_of(v));
-    emit(e, "    mask[i] = dnn_rng_float(rng) < %s ? 0.0f : %s;", flit(p), flit(1.0 / (1.0 - p)));
+    emit(e, "    mask[i] = dnn_rng_next_float(rng) < %s ? 0.0f : %s;", flit(p), flit(1.0 / (1.0 - p)));
     emit(e, "    out[i] = in0[i] * mask[i];");
     emit(e, "}");
 }

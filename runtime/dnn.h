@@ -51,6 +51,17 @@ typedef struct dnn_rng {
 void dnn_rng_seed(dnn_rng *r, uint64_t seed);
 uint32_t dnn_rng_u32(dnn_rng *r);
 float dnn_rng_float(dnn_rng *r);                       /* [0, 1) */
+/* dnn_rng_u32 and dnn_rng_float inline, for loops that draw one a value
+ * (dropout's masks: the state stays in a register, no call) */
+static inline uint32_t dnn_rng_next(dnn_rng *r) {
+    const uint64_t old = r->state;
+    const uint32_t xorshifted = (uint32_t)(((old >> 18) ^ old) >> 27), rot = (uint32_t)(old >> 59);
+    r->state = old * 6364136223846793005u + r->inc;
+    return (xorshifted >> rot) | (xorshifted << ((0u - rot) & 31u));
+}
+static inline float dnn_rng_next_float(dnn_rng *r) { /* the top 24 bits: exact in a float, never 1 */
+    return (float)(dnn_rng_next(r) >> 8) * (1.0f / 16777216.0f);
+}
 float dnn_rng_uniform(dnn_rng *r, float lo, float hi); /* [lo, hi) */
 float dnn_rng_normal(dnn_rng *r, float mean, float std);
 uint32_t dnn_rng_below(dnn_rng *r, uint32_t bound);    /* [0, bound), unbiased; 0 if bound is 0 */

@@ -154,9 +154,11 @@ static inline void dnn_parallel_run(dnn_parallel_body *body, void *ctx, int n) {
 #endif
 #include "dnn_kernels_update.h" /* first: the fused backward-plus-update kernels apply its steps */
 #include "dnn_kernels_dense.h"
+#include "dnn_kernels_gemm.h"
 #include "dnn_kernels_conv.h"
 #include "dnn_kernels_group.h"
 #include "dnn_kernels_pool.h"
+#include "dnn_kernels_norm.h"
 #include "dnn_kernels_inplace.h"
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop

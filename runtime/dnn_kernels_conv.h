@@ -58,6 +58,26 @@ DNN_KERNEL int dnn_conv2d_lanes_fit(int C, int H, int W, int F, int K, int S, in
     return lanes >= 4 && floats <= DNN_LANES_FLOATS;
 }
 
+/* Whether the forward lanes kernel's stack arrays (the weights as
+ * [tap][filter] and the input zero-padded) are small enough for the
+ * target: any size with vectors (a host), at most `most` floats without
+ * (a microcontroller, where the lanes are arrays in registers and memory:
+ * ResNet-8's layers took 85 KB of stack and more instructions than the
+ * plain loops, which read the input in place). */
+enum {
+    DNN_SMALL_STACK_FLOATS = 1024,     /* 4 KB: an unfused conv */
+    DNN_SMALL_STACK_POOLED = 2560      /* 10 KB: a fused conv → pool (LeNet-5's second, 2,400 floats) */
+};
+DNN_KERNEL int dnn_conv2d_lanes_stack_ok(int C, int H, int W, int F, int K, int P, long most) {
+#ifdef DNN_V8
+    (void)C, (void)H, (void)W, (void)F, (void)K, (void)P, (void)most;
+    return 1;
+#else
+    const long F8 = (F + 7) / 8 * 8, padded = P ? (long)C * (H + 2 * P) * (W + 2 * P) : 0;
+    return (long)C * K * K * F8 + padded <= most;
+#endif
+}
+
 /* One sample's image x[C][H][W] zero-padded by P, with rows XW long (at
  * least W + 2P): row iy of channel c at (c·(H + 2P) + iy + P)·XW + P. x
  * itself when it is that already, else its copy into xp, whose borders the
@@ -561,7 +581,7 @@ DNN_KERNEL void dnn_conv2d_pool_forward_rows(float *out, const float *inp, const
  * once), so the backward pass recomputes them, a band of PK conv rows at a
  * time, with the forward's arithmetic (bias, then c, ky, kx; relu), finds
  * each window's first maximum as dnn_pool_backward_plain does, and gives
- * it (0 + dout) · (y ≤ 0 ? 0 : 1): what maxpool's then relu's backward
+ * it y ≤ 0 ? 0 : 0 + dout: what maxpool's then relu's backward
  * would store, zero elsewhere — into dconv (whole, for the conv's own
  * backward) or, with dconv NULL, straight into dbias, summed in
  * dnn_conv2d_backward_bias's order (a column over the samples, eight lanes
@@ -603,7 +623,7 @@ DNN_KERNEL void dnn_conv2d_relu_maxpool_backward(float *dconv, float *dbias, con
                                 best = wy * PK + wx;
                             }
                         }
-                    const float g = (0.0f + dout[((s * F + f) * PH + py) * PW + px]) * (top <= 0.0f ? 0.0f : 1.0f);
+                    const float g = top <= 0.0f ? 0.0f : 0.0f + dout[((s * F + f) * PH + py) * PW + px];
                     const int wy = best / PK, ox = px * PK + best % PK;
                     if (dconv)
                         dconv[(s * F + f) * NP + (py * PK + wy) * OW + ox] = g;
@@ -632,15 +652,22 @@ DNN_KERNEL void dnn_conv2d_relu_maxpool_backward(float *dconv, float *dbias, con
 /* ---- the forward dispatchers ------------------------------------------------------------- */
 
 /* out = conv2d(inp): columns in the lanes, filters in the lanes, or the
- * direct loops, as dnn_conv2d_cols_fit and dnn_conv2d_lanes_fit say. */
+ * matrix products (dnn_kernels_gemm.h), as dnn_conv2d_cols_fit and
+ * dnn_conv2d_lanes_fit say. */
 DNN_KERNEL void dnn_conv2d_forward(float *out, const float *inp, const float *weight, const float *bias, int n, int C,
                                    int H, int W, int F, int K, int S, int P) {
     if (dnn_conv2d_cols_fit(C, H, W, F, K, S, P, 0, 0, 0, NULL))
         dnn_conv2d_forward_cols(out, inp, weight, bias, n, C, H, W, F, K, P, 0, 0, NULL);
-    else if (dnn_conv2d_lanes_fit(C, H, W, F, K, S, P, F))
+    else if (dnn_conv2d_lanes_fit(C, H, W, F, K, S, P, F) &&
+             dnn_conv2d_lanes_stack_ok(C, H, W, F, K, P, DNN_SMALL_STACK_FLOATS))
         dnn_conv2d_forward_lanes(out, inp, weight, bias, n, C, H, W, F, K, S, P, 0, 0, 0, NULL);
+#ifdef DNN_V8
+    else
+        dnn_conv2d_gemm_forward(out, inp, weight, bias, n, C, H, W, F, K, K, S, S, P, P, P, P, 1);
+#else
     else
         dnn_conv2d_forward_plain(out, inp, weight, bias, n, C, H, W, F, K, S, P);
+#endif
 }
 
 /* out = pool(act(conv2d(inp))), the conv output never stored: maxpool
@@ -651,7 +678,8 @@ DNN_KERNEL void dnn_conv2d_pool_forward(float *out, const float *inp, const floa
                                         int max, dnn_act act) {
     if (dnn_conv2d_cols_fit(C, H, W, F, K, S, P, PK, PS, PP, act))
         dnn_conv2d_forward_cols(out, inp, weight, bias, n, C, H, W, F, K, P, PK, max, act);
-    else if (dnn_conv2d_lanes_fit(C, H, W, F, K, S, P, F) && PP == 0)
+    else if (dnn_conv2d_lanes_fit(C, H, W, F, K, S, P, F) &&
+             dnn_conv2d_lanes_stack_ok(C, H, W, F, K, P, DNN_SMALL_STACK_POOLED) && PP == 0)
         dnn_conv2d_forward_lanes(out, inp, weight, bias, n, C, H, W, F, K, S, P, PK, PS, max, act);
     else
         dnn_conv2d_pool_forward_rows(out, inp, weight, bias, n, C, H, W, F, K, S, P, PK, PS, PP, max, act);
@@ -752,55 +780,19 @@ DNN_KERNEL void dnn_conv2d_backward_weight_lanes(float *dweight, const float *do
             dweight[f * taps + t] = dwt[t][f];
 }
 
-/* The weight gradient of a stride-1 conv2d with 8-float vectors, when the
- * lanes kernel does not fit: sample by sample (so its input and output
- * gradient stay in cache), each weight's sum over the output positions it
- * touches runs along the rows 8 at a time (a multiply and an add), its
- * lanes added in a fixed order, then the row's tail. Without DNN_V8 it is
- * dnn_conv2d_backward_weight_plain. */
-DNN_KERNEL void dnn_conv2d_backward_weight_rows(float *dweight, const float *dout, const float *inp, int n, int C,
-                                                int H, int W, int F, int K, int P) {
-#ifdef DNN_V8
-    const int OH = H + 2 * P - K + 1, OW = W + 2 * P - K + 1;
-    memset(dweight, 0, sizeof(float) * (size_t)(F * C * K * K));
-    for (int s = 0; s < n; s++)
-        for (int f = 0; f < F; f++)
-            for (int c = 0; c < C; c++)
-                for (int ky = 0; ky < K; ky++) {
-                    int oy0, oy1;
-                    dnn_conv_range(&oy0, &oy1, ky, H, 1, P, OH);
-                    for (int kx = 0; kx < K; kx++) {
-                        int ox0, ox1;
-                        dnn_conv_range(&ox0, &ox1, kx, W, 1, P, OW);
-                        dnn_v8 acc = {0};
-                        float t = 0.0f;
-                        for (int oy = oy0; oy < oy1; oy++) {
-                            const float *g = dout + ((s * F + f) * OH + oy) * OW;
-                            const float *xr = inp + ((s * C + c) * H + oy - P + ky) * W - P + kx;
-                            int ox = ox0;
-                            for (; ox + 8 <= ox1; ox += 8)
-                                acc += dnn_v8_load(g + ox) * dnn_v8_load(xr + ox);
-                            for (; ox < ox1; ox++)
-                                t += g[ox] * xr[ox];
-                        }
-                        dweight[((f * C + c) * K + ky) * K + kx] += dnn_v8_sum(acc) + t;
-                    }
-                }
-#else
-    dnn_conv2d_backward_weight_plain(dweight, dout, inp, n, C, H, W, F, K, 1, P);
-#endif
-}
-
-/* dweight (overwritten): filters in the lanes, the rows kernel (stride 1)
- * or the direct loops. */
+/* dweight (overwritten): filters in the lanes, or matrix products
+ * (dnn_kernels_gemm.h). */
 DNN_KERNEL void dnn_conv2d_backward_weight(float *dweight, const float *dout, const float *inp, int n, int C, int H,
                                            int W, int F, int K, int S, int P) {
     if (K <= DNN_TILE_ACCS && dnn_conv2d_lanes_fit(C, H, W, F, K, S, P, F))
         dnn_conv2d_backward_weight_lanes(dweight, dout, inp, n, C, H, W, F, K, S, P);
-    else if (S == 1)
-        dnn_conv2d_backward_weight_rows(dweight, dout, inp, n, C, H, W, F, K, P);
+#ifdef DNN_V8
+    else
+        dnn_conv2d_gemm_backward_weight(dweight, dout, inp, n, C, H, W, F, K, K, S, S, P, P, P, P, 1);
+#else
     else
         dnn_conv2d_backward_weight_plain(dweight, dout, inp, n, C, H, W, F, K, S, P);
+#endif
 }
 
 /* ---- input gradient ----------------------------------------------------------------------
@@ -891,13 +883,18 @@ DNN_KERNEL void dnn_conv2d_backward_input_lanes(float *dinp, const float *dout, 
     }
 }
 
-/* dinp (overwritten): input channels in the lanes, or the direct loops. */
+/* dinp (overwritten): input channels in the lanes, or matrix products. */
 DNN_KERNEL void dnn_conv2d_backward_input(float *dinp, const float *dout, const float *weight, int n, int C, int H,
                                           int W, int F, int K, int S, int P) {
     if (K <= DNN_TILE_ACCS && dnn_conv2d_lanes_fit(C, H, W, F, K, S, P, C))
         dnn_conv2d_backward_input_lanes(dinp, dout, weight, n, C, H, W, F, K, S, P);
+#ifdef DNN_V8
+    else
+        dnn_conv2d_gemm_backward_input(dinp, dout, weight, n, C, H, W, F, K, K, S, S, P, P, P, P, 1);
+#else
     else
         dnn_conv2d_backward_input_plain(dinp, dout, weight, n, C, H, W, F, K, S, P);
+#endif
 }
 
 /* ---- bias gradient -----------------------------------------------------------------------

@@ -11,16 +11,21 @@
  * kernels (dnn_kernels_conv.h: one group, square kernel, stride and
  * padding) do not serve, and for pointwise ones.
  *
- * Two fast paths, else the plain loops:
- *   depthwise (C = G = F): each weight swept along the output rows, as the
- *     plain loops do, 8 columns a vector (strides 1 and 2); the weight
- *     gradient keeps a running sum per tap, all taps in one pass over the
- *     outputs. Every sum runs in the plain loops' order.
+ * Two fast paths, else matrix products (dnn_kernels_gemm.h):
+ *   depthwise (C = G = F): at stride 1 or 2 on a small plane, each weight
+ *     swept once over one phase of the zero-padded plane, flat
+ *     (dnn_depthwise_flat; at stride 2 the forward only for rows narrower
+ *     than a vector); else
+ *     along the output rows, as the plain loops do, 8 columns a vector
+ *     (strides 1 and 2); the weight gradient with vectors a dnn_dot8 per
+ *     tap over the padded plane (flat) or the band's im2col columns
+ *     (lane k takes the positions ≡ k mod 8, added in one fixed
+ *     tree, then the positions left), without them a running sum per tap,
+ *     all taps in one pass over the outputs, in the plain loops' order.
  *   pointwise (1 × 1, stride 1, no padding): per sample and group a matrix
  *     product, out = weight · x over the H·W positions, in dnn_outer's
- *     register blocks (dnn_kernels_dense.h); the weight gradient is a dot
- *     product per weight with 8 partial sums (lane k takes the positions
- *     ≡ k mod 8), added in one fixed tree, then the positions left.
+ *     register blocks (dnn_kernels_dense.h); the weight gradient with
+ *     vectors dnn_kernels_gemm.h's, else a dnn_dot8 per weight.
  * The vector paths fuse each multiply-add (FMA), so they agree with the
  * plain C path to rounding; tests/kernels checks both against the plain
  * reference. */
@@ -28,6 +33,29 @@
 DNN_KERNEL int dnn_conv2d_is_depthwise(int C, int F, int G) { return C == G && F == G; }
 DNN_KERNEL int dnn_conv2d_is_pointwise(int KH, int KW, int SH, int SW, int PT, int PB, int PL, int PR) {
     return KH == 1 && KW == 1 && SH == 1 && SW == 1 && !PT && !PB && !PL && !PR;
+}
+
+/* Σ_{p < count} a[p] · b[p]: 8 partial sums (lane k the p ≡ k mod 8 below
+ * count / 8 · 8, in order), added ((0+1) + (2+3)) + ((4+5) + (6+7)), then
+ * the p left one by one */
+DNN_KERNEL float dnn_dot8(const float *a, const float *b, int count) {
+    const int c8 = count / 8 * 8;
+    float sum;
+#ifdef DNN_V8
+    dnn_v8 acc = {0};
+    for (int p = 0; p < c8; p += 8)
+        acc = dnn_v8_fma(dnn_v8_load(a + p), dnn_v8_load(b + p), acc);
+    sum = dnn_v8_sum(acc);
+#else
+    float acc[8] = {0};
+    for (int p = 0; p < c8; p += 8)
+        for (int k = 0; k < 8; k++)
+            acc[k] += a[p + k] * b[p + k];
+    sum = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+#endif
+    for (int p = c8; p < count; p++)
+        sum += a[p] * b[p];
+    return sum;
 }
 
 /* ---- depthwise ------------------------------------------------------------------------------- */
@@ -49,11 +77,108 @@ DNN_KERNEL void dnn_row_axpy(float *y, const float *x, float w, int count, int s
         y[i] += w * x[i * stride];
 }
 
-/* out[s][c] = bias[c] + Σ_{ky,kx} weight[c][ky][kx] · x[s][c][...] */
+#ifdef DNN_V8
+/* Stride S = 1 or 2 (both ways) on a plane of at most DNN_FLAT_FLOATS
+ * padded floats: the zero-padded plane split into its S × S phases (rows
+ * ≡ a, columns ≡ b mod S; one phase at stride 1), each WQ = ⌈(W + PL +
+ * PR) / S⌉ wide, so that every tap is one flat, unit-stride sweep over
+ * OH·WQ positions of one phase (the outputs' rows at stride WQ, the
+ * columns past OW computed and dropped): whole vectors however narrow the
+ * map (DS-CNN's is 5 wide). Each output is the same sum in the same order
+ * (bias, then the taps ky, kx); the padding adds w · 0 where the row loops
+ * add nothing, which differs only in the sign of a zero sum and for an
+ * infinite weight or gradient. */
+#define DNN_FLAT_FLOATS 4096
+typedef struct {
+    int S, WQ, PS, NQ; /* stride, phase width, floats per phase (with slack), positions swept */
+} dnn_flat;
+
+DNN_KERNEL int dnn_depthwise_flat(dnn_flat *f, int H, int W, int KH, int KW, int SH, int SW, int PT, int PB, int PL,
+                                  int PR) {
+    const int HP = H + PT + PB, WP = W + PL + PR, S = SH, OH = (HP - KH) / S + 1;
+    f->S = S, f->WQ = (WP + S - 1) / S, f->PS = (HP + S - 1) / S * f->WQ + f->WQ + KW, f->NQ = OH * f->WQ;
+    return SH == SW && (S == 1 || S == 2) && HP * WP <= DNN_FLAT_FLOATS;
+}
+
+/* The phases (f->PS floats each, phase a·S + b) of the plane x [H][W]
+ * after PT rows and PL columns of zeros: padded row S·r + a, column S·c + b at r·WQ + c */
+DNN_KERNEL void dnn_flat_phases(float *ph, const dnn_flat *f, const float *x, int H, int W, int PT, int PL) {
+    const int S = f->S, WQ = f->WQ, PS = f->PS;
+    memset(ph, 0, sizeof(float) * (size_t)(S * S * PS));
+    for (int y = 0; y < H; y++) {
+        float *row = ph + (y + PT) % S * S * PS + (y + PT) / S * WQ;
+        if (S == 1)
+            memcpy(row + PL, x + y * W, sizeof(float) * (size_t)W);
+        else /* S = 2 */
+            for (int i = 0; i < W; i++)
+                row[((i + PL) & 1) * PS + ((i + PL) >> 1)] = x[y * W + i];
+    }
+}
+
+/* x [H][W] = the plane of phases ph, without its padding (dnn_flat_phases reversed) */
+DNN_KERNEL void dnn_flat_unphase(float *x, const float *ph, const dnn_flat *f, int H, int W, int PT, int PL) {
+    const int S = f->S, WQ = f->WQ, PS = f->PS;
+    for (int y = 0; y < H; y++) {
+        const float *row = ph + (y + PT) % S * S * PS + (y + PT) / S * WQ;
+        if (S == 1)
+            memcpy(x + y * W, row + PL, sizeof(float) * (size_t)W);
+        else /* S = 2 */
+            for (int i = 0; i < W; i++)
+                x[y * W + i] = row[((i + PL) & 1) * PS + ((i + PL) >> 1)];
+    }
+}
+
+/* g [OH][OW] at row stride WQ, zeros after each row (NQ floats) */
+DNN_KERNEL void dnn_flat_rows(float *gw, const dnn_flat *f, const float *g, int OH, int OW) {
+    memset(gw, 0, sizeof(float) * (size_t)f->NQ);
+    for (int y = 0; y < OH; y++)
+        memcpy(gw + y * f->WQ, g + y * OW, sizeof(float) * (size_t)OW);
+}
+
+/* Where tap (ky, kx) reads: its phase, then the offset of output 0 in it */
+DNN_KERNEL int dnn_flat_tap(const dnn_flat *f, int ky, int kx) {
+    return (ky % f->S * f->S + kx % f->S) * f->PS + ky / f->S * f->WQ + kx / f->S;
+}
+
+/* dnn_dot8 of a and b over the positions p with keep[p] (−1; 0 drops a[p] · b[p]) */
+DNN_KERNEL float dnn_dot8_kept(const float *a, const float *b, const int *keep, int count) {
+    const int c8 = count / 8 * 8;
+    dnn_v8 acc = {0};
+    for (int p = 0; p < c8; p += 8) {
+        dnn_v8i m;
+        memcpy(&m, keep + p, sizeof m);
+        acc = dnn_v8_fma(dnn_v8_select(m, dnn_v8_load(a + p), (dnn_v8){0}), dnn_v8_load(b + p), acc);
+    }
+    float sum = dnn_v8_sum(acc);
+    for (int p = c8; p < count; p++)
+        if (keep[p])
+            sum += a[p] * b[p];
+    return sum;
+}
+#endif
+
 DNN_KERNEL void dnn_conv2d_depthwise_forward(float *out, const float *inp, const float *weight, const float *bias,
                                              int n, int C, int H, int W, int KH, int KW, int SH, int SW, int PT,
                                              int PB, int PL, int PR) {
     const int OH = (H + PT + PB - KH) / SH + 1, OW = (W + PL + PR - KW) / SW + 1;
+#ifdef DNN_V8
+    dnn_flat f; /* at stride 2 the row loops' vectors (dnn_v8_evens2) beat the phases' copying once a row fills one */
+    if (dnn_depthwise_flat(&f, H, W, KH, KW, SH, SW, PT, PB, PL, PR) && (f.S == 1 || OW < 8)) {
+        float ph[f.S * f.S * f.PS], acc[f.NQ];
+        for (int sc = 0; sc < n * C; sc++) {
+            const float *wc = weight + sc % C * KH * KW;
+            dnn_flat_phases(ph, &f, inp + sc * H * W, H, W, PT, PL);
+            for (int i = 0; i < f.NQ; i++)
+                acc[i] = bias ? bias[sc % C] : 0.0f;
+            for (int ky = 0; ky < KH; ky++)
+                for (int kx = 0; kx < KW; kx++)
+                    dnn_row_axpy(acc, ph + dnn_flat_tap(&f, ky, kx), wc[ky * KW + kx], f.NQ, 1);
+            for (int oy = 0; oy < OH; oy++)
+                memcpy(out + (sc * OH + oy) * OW, acc + oy * f.WQ, sizeof(float) * (size_t)OW);
+        }
+        return;
+    }
+#endif
     for (int sc = 0; sc < n * C; sc++) {
         const int c = sc % C;
         const float *xc = inp + sc * H * W, *wc = weight + c * KH * KW;
@@ -79,6 +204,22 @@ DNN_KERNEL void dnn_conv2d_depthwise_backward_input(float *dinp, const float *do
                                                     int H, int W, int KH, int KW, int SH, int SW, int PT, int PB,
                                                     int PL, int PR) {
     const int OH = (H + PT + PB - KH) / SH + 1, OW = (W + PL + PR - KW) / SW + 1;
+#ifdef DNN_V8
+    dnn_flat f;
+    if (dnn_depthwise_flat(&f, H, W, KH, KW, SH, SW, PT, PB, PL, PR)) { /* into the phases of the padded plane */
+        float dph[f.S * f.S * f.PS], gw[f.NQ];
+        for (int sc = 0; sc < n * C; sc++) {
+            const float *wc = weight + sc % C * KH * KW;
+            dnn_flat_rows(gw, &f, dout + sc * OH * OW, OH, OW);
+            memset(dph, 0, sizeof dph);
+            for (int ky = 0; ky < KH; ky++)
+                for (int kx = 0; kx < KW; kx++)
+                    dnn_row_axpy(dph + dnn_flat_tap(&f, ky, kx), gw, wc[ky * KW + kx], f.NQ, 1);
+            dnn_flat_unphase(dinp + sc * H * W, dph, &f, H, W, PT, PL);
+        }
+        return;
+    }
+#endif
     memset(dinp, 0, sizeof(float) * (size_t)n * (size_t)(C * H * W));
     for (int sc = 0; sc < n * C; sc++) {
         const float *gc = dout + sc * OH * OW, *wc = weight + sc % C * KH * KW;
@@ -104,14 +245,48 @@ DNN_KERNEL void dnn_conv2d_depthwise_backward_input(float *dinp, const float *do
     }
 }
 
-/* dweight[c][ky][kx] = Σ_s Σ_{oy,ox} x · dout: every tap's running sum
- * (in the plain loops' order, oy then ox) taken in one pass over a
- * sample's outputs, then added */
+/* dweight[c][ky][kx] = Σ_s Σ_{oy,ox} x · dout: with vectors, per sample
+ * and channel the input under each tap over a band of output rows
+ * (dnn_im2col) and its dnn_dot8 with the output gradient, added tap by
+ * tap; without, every tap's running sum (in the plain loops' order, oy
+ * then ox) in one pass over a sample's outputs, then added */
 DNN_KERNEL void dnn_conv2d_depthwise_backward_weight(float *dweight, const float *dout, const float *inp, int n,
                                                      int C, int H, int W, int KH, int KW, int SH, int SW, int PT,
                                                      int PB, int PL, int PR) {
     const int OH = (H + PT + PB - KH) / SH + 1, OW = (W + PL + PR - KW) / SW + 1;
     memset(dweight, 0, sizeof(float) * (size_t)(C * KH * KW));
+#ifdef DNN_V8
+    dnn_flat f;
+    if (dnn_depthwise_flat(&f, H, W, KH, KW, SH, SW, PT, PB, PL, PR)) {
+        /* a dnn_dot8 per tap over its phase, the dropped columns' products
+         * skipped (0 · an input would be NaN for an infinite one) */
+        float ph[f.S * f.S * f.PS], gw[f.NQ];
+        int keep[f.NQ];
+        for (int i = 0; i < f.NQ; i++)
+            keep[i] = i % f.WQ < OW ? -1 : 0;
+        for (int sc = 0; sc < n * C; sc++) {
+            float *dw = dweight + sc % C * KH * KW;
+            dnn_flat_phases(ph, &f, inp + sc * H * W, H, W, PT, PL);
+            dnn_flat_rows(gw, &f, dout + sc * OH * OW, OH, OW);
+            for (int ky = 0; ky < KH; ky++)
+                for (int kx = 0; kx < KW; kx++)
+                    dw[ky * KW + kx] += dnn_dot8_kept(ph + dnn_flat_tap(&f, ky, kx), gw, keep, f.NQ);
+        }
+        return;
+    }
+    const int taps = KH * KW, band = dnn_gemm_band(taps, OH, OW);
+    float cols[taps * band * OW];
+    for (int sc = 0; sc < n * C; sc++) {
+        const float *gc = dout + sc * OH * OW;
+        float *dw = dweight + sc % C * taps;
+        for (int oy0 = 0; oy0 < OH; oy0 += band) {
+            const int rows = OH - oy0 < band ? OH - oy0 : band, np = rows * OW;
+            dnn_im2col(cols, inp + sc * H * W, 1, H, W, KH, KW, SH, SW, PT, PL, OW, oy0, rows, 0);
+            for (int t = 0; t < taps; t++)
+                dw[t] += dnn_dot8(cols + t * np, gc + oy0 * OW, np);
+        }
+    }
+#else
     for (int sc = 0; sc < n * C; sc++) {
         const float *xc = inp + sc * H * W, *gc = dout + sc * OH * OW;
         float acc[KH * KW];
@@ -130,32 +305,10 @@ DNN_KERNEL void dnn_conv2d_depthwise_backward_weight(float *dweight, const float
         for (int t = 0; t < KH * KW; t++)
             dweight[sc % C * KH * KW + t] += acc[t];
     }
+#endif
 }
 
 /* ---- pointwise -------------------------------------------------------------------------------- */
-
-/* Σ_{p < count} a[p] · b[p]: 8 partial sums (lane k the p ≡ k mod 8 below
- * count / 8 · 8, in order), added ((0+1) + (2+3)) + ((4+5) + (6+7)), then
- * the p left one by one */
-DNN_KERNEL float dnn_dot8(const float *a, const float *b, int count) {
-    const int c8 = count / 8 * 8;
-    float sum;
-#ifdef DNN_V8
-    dnn_v8 acc = {0};
-    for (int p = 0; p < c8; p += 8)
-        acc = dnn_v8_fma(dnn_v8_load(a + p), dnn_v8_load(b + p), acc);
-    sum = dnn_v8_sum(acc);
-#else
-    float acc[8] = {0};
-    for (int p = 0; p < c8; p += 8)
-        for (int k = 0; k < 8; k++)
-            acc[k] += a[p + k] * b[p + k];
-    sum = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-#endif
-    for (int p = c8; p < count; p++)
-        sum += a[p] * b[p];
-    return sum;
-}
 
 /* out[s][f][p] = (Σ_c weight[f][c] · x[s][g·C/G + c][p]) + bias[f] */
 DNN_KERNEL void dnn_conv2d_pointwise_forward(float *out, const float *inp, const float *weight, const float *bias,
@@ -182,9 +335,14 @@ DNN_KERNEL void dnn_conv2d_pointwise_backward_input(float *dinp, const float *do
                       CG, FG, HW, 1, CG, HW, HW, 1, NULL);
 }
 
-/* dweight[f][c] = Σ_s dnn_dot8(dout[s][f], x[s][g·C/G + c]) */
+/* dweight[f][c] = Σ_s Σ_p dout[s][f][p] · x[s][g·C/G + c][p]: with
+ * vectors the matrix products of dnn_kernels_gemm.h (dout times the
+ * input transposed), else a dnn_dot8 per weight and sample */
 DNN_KERNEL void dnn_conv2d_pointwise_backward_weight(float *dweight, const float *dout, const float *inp, int n, int C,
                                                      int HW, int F, int G) {
+#ifdef DNN_V8
+    dnn_conv2d_gemm_backward_weight(dweight, dout, inp, n, C, HW, 1, F, 1, 1, 1, 1, 0, 0, 0, 0, G);
+#else
     const int CG = C / G, FG = F / G;
     memset(dweight, 0, sizeof(float) * (size_t)(F * CG));
     for (int s = 0; s < n; s++)
@@ -192,6 +350,7 @@ DNN_KERNEL void dnn_conv2d_pointwise_backward_weight(float *dweight, const float
             for (int c = 0; c < CG; c++)
                 dweight[f * CG + c] += dnn_dot8(dout + ((long)s * F + f) * HW,
                                                 inp + ((long)s * C + f / FG * CG + c) * HW, HW);
+#endif
 }
 
 /* ---- the dispatchers -------------------------------------------------------------------------- */
@@ -203,8 +362,13 @@ DNN_KERNEL void dnn_conv2d_grouped_forward(float *out, const float *inp, const f
         dnn_conv2d_depthwise_forward(out, inp, weight, bias, n, C, H, W, KH, KW, SH, SW, PT, PB, PL, PR);
     else if (dnn_conv2d_is_pointwise(KH, KW, SH, SW, PT, PB, PL, PR))
         dnn_conv2d_pointwise_forward(out, inp, weight, bias, n, C, H * W, F, G);
+#ifdef DNN_V8
+    else
+        dnn_conv2d_gemm_forward(out, inp, weight, bias, n, C, H, W, F, KH, KW, SH, SW, PT, PB, PL, PR, G);
+#else
     else
         dnn_conv2d_grouped_forward_plain(out, inp, weight, bias, n, C, H, W, F, KH, KW, SH, SW, PT, PB, PL, PR, G);
+#endif
 }
 
 DNN_KERNEL void dnn_conv2d_grouped_backward_input(float *dinp, const float *dout, const float *weight, int n, int C,
@@ -214,8 +378,13 @@ DNN_KERNEL void dnn_conv2d_grouped_backward_input(float *dinp, const float *dout
         dnn_conv2d_depthwise_backward_input(dinp, dout, weight, n, C, H, W, KH, KW, SH, SW, PT, PB, PL, PR);
     else if (dnn_conv2d_is_pointwise(KH, KW, SH, SW, PT, PB, PL, PR))
         dnn_conv2d_pointwise_backward_input(dinp, dout, weight, n, C, H * W, F, G);
+#ifdef DNN_V8
+    else
+        dnn_conv2d_gemm_backward_input(dinp, dout, weight, n, C, H, W, F, KH, KW, SH, SW, PT, PB, PL, PR, G);
+#else
     else
         dnn_conv2d_grouped_backward_input_plain(dinp, dout, weight, n, C, H, W, F, KH, KW, SH, SW, PT, PB, PL, PR, G);
+#endif
 }
 
 DNN_KERNEL void dnn_conv2d_grouped_backward_weight(float *dweight, const float *dout, const float *inp, int n, int C,
@@ -225,6 +394,11 @@ DNN_KERNEL void dnn_conv2d_grouped_backward_weight(float *dweight, const float *
         dnn_conv2d_depthwise_backward_weight(dweight, dout, inp, n, C, H, W, KH, KW, SH, SW, PT, PB, PL, PR);
     else if (dnn_conv2d_is_pointwise(KH, KW, SH, SW, PT, PB, PL, PR))
         dnn_conv2d_pointwise_backward_weight(dweight, dout, inp, n, C, H * W, F, G);
+#ifdef DNN_V8
+    else
+        dnn_conv2d_gemm_backward_weight(dweight, dout, inp, n, C, H, W, F, KH, KW, SH, SW, PT, PB, PL, PR, G);
+#else
     else
         dnn_conv2d_grouped_backward_weight_plain(dweight, dout, inp, n, C, H, W, F, KH, KW, SH, SW, PT, PB, PL, PR, G);
+#endif
 }

@@ -34,16 +34,9 @@ const char *dnn_strerror(int code) {
 
 /* ---- Random numbers: PCG32 XSH-RR --------------------------------------- */
 
-#define PCG_MULT 6364136223846793005u
 #define PCG_STREAM 54u /* the fixed initseq of pcg32_srandom_r */
 
-uint32_t dnn_rng_u32(dnn_rng *r) {
-    uint64_t old = r->state;
-    uint32_t xorshifted = (uint32_t)(((old >> 18) ^ old) >> 27);
-    uint32_t rot = (uint32_t)(old >> 59);
-    r->state = old * PCG_MULT + r->inc;
-    return (xorshifted >> rot) | (xorshifted << ((0u - rot) & 31u));
-}
+uint32_t dnn_rng_u32(dnn_rng *r) { return dnn_rng_next(r); }
 
 /* pcg32_srandom_r(r, seed, PCG_STREAM) of the PCG reference. */
 void dnn_rng_seed(dnn_rng *r, uint64_t seed) {
@@ -54,10 +47,7 @@ void dnn_rng_seed(dnn_rng *r, uint64_t seed) {
     dnn_rng_u32(r);
 }
 
-/* The top 24 bits: every value is exact in a float, and 1 is never reached. */
-float dnn_rng_float(dnn_rng *r) {
-    return (float)(dnn_rng_u32(r) >> 8) * (1.0f / 16777216.0f);
-}
+float dnn_rng_float(dnn_rng *r) { return dnn_rng_next_float(r); }
 
 /* The sum can round up to hi (lo = 1, hi = 2, float = 1 - 2^-24 gives a
  * tie that rounds to 2), so hi becomes the float next to it. */

@@ -56,15 +56,21 @@ done
 # depthwise with 'same' padding at stride 1 and 2 (the odd pad after),
 # DS-CNN's 25 x 5 maps, a rectangular kernel, rows long enough for the
 # stride-2 vectors; pointwise, grouped pointwise and MobileNet's widest;
-# the plain loops: groups of several channels, a depthwise multiplier of
-# 2, DS-CNN's 10 x 4 stride-2 stem; convs whose output has the input's
-# shape are also computed over their input (dnn_conv2d_in_place)
+# the matrix products (dnn_kernels_gemm.h; the plain loops without
+# vectors): groups of several channels, a depthwise multiplier of 2,
+# DS-CNN's 10 x 4 stride-2 stem, two groups over bands of one output row
+# (taps x columns past DNN_GEMM_FLOATS); convs whose output has the
+# input's shape are also computed over their input (dnn_conv2d_in_place);
+# depthwise flat on the padded plane's phases (a rectangular kernel,
+# asymmetric pads at stride 1; odd sizes at stride 2) and, past
+# DNN_FLAT_FLOATS, row by row
 for shape in "8 9 9 8 3 3 1 1 1 1 1 1 8 1" "6 10 8 6 3 3 2 2 0 1 0 1 6 1" "5 25 5 5 3 3 1 1 1 1 1 1 5 0" \
     "4 7 6 4 2 3 2 1 1 0 0 2 4 1" "3 9 40 3 3 3 2 2 1 1 1 1 3 1" "16 5 5 24 1 1 1 1 0 0 0 0 1 1" \
     "12 6 7 9 1 1 1 1 0 0 0 0 3 0" "64 3 3 32 1 1 1 1 0 0 0 0 1 1" "4 7 9 6 3 2 2 1 1 2 0 1 2 1" \
     "3 6 6 6 3 3 1 1 1 1 1 1 3 1" "1 49 10 8 10 4 2 2 4 5 1 1 1 1" \
     "12 4 5 12 1 1 1 1 0 0 0 0 1 1" "6 7 5 6 3 3 1 1 1 1 1 1 2 1" "4 8 6 4 4 2 1 1 1 2 0 1 1 0" \
-    "16 8 8 16 3 3 1 1 1 1 1 1 1 1"; do
+    "16 8 8 16 3 3 1 1 1 1 1 1 1 1" "8 12 140 6 5 5 1 1 2 2 2 2 2 1" "4 7 6 4 2 3 1 1 1 0 0 2 4 1" \
+    "2 66 62 2 3 3 1 1 1 1 1 1 2 0" "5 11 9 5 3 3 2 2 1 1 1 1 5 0"; do
     set -- $shape
     echo "GCONV(gconv_$(echo "$shape" | tr ' ' _), $*)" | sed 's/\([0-9]\) /\1, /g' >>"$k/cases.h"
 done

@@ -75,6 +75,15 @@ case("num_elu_alpha", "unary", "elu with alpha 0.3 near zero, where exp(x) - 1 l
 case("num_relu", "unary", "relu of NaN (NaN, gradient 1, as PyTorch), +-inf, the float32 extremes, denormals",
      [float("nan"), float("-inf"), -BIG, -1.0, -DENORM, -0.0, 0.0, DENORM, 1.0, BIG, float("inf")], WEIGHTS(11),
      torch.relu, op="relu(w + x)")
+INF = float("inf")
+# dL/dout infinite where relu's (relu6's) gradient is off: PyTorch's threshold_backward
+# (hardtanh_backward) selects 0 there, where inf * 0 would be NaN
+case("num_relu_inf", "unary", "relu's gradient 0, not NaN, where an infinite incoming gradient meets relu off",
+     [-1.0, -0.0, 0.0, -BIG, float("-inf"), 1.0, 2.0, -2.0], [INF, -INF, INF, -INF, INF, INF, -INF, 1.0],
+     torch.relu, op="relu(w + x)")
+case("num_relu6_inf", "unary", "relu6's gradient 0, not NaN, where an infinite incoming gradient meets either flat side",
+     [-1.0, 0.0, 6.0, 7.0, BIG, float("-inf"), 3.0, 5.0], [INF, -INF, INF, -INF, INF, INF, -INF, 1.0],
+     F.relu6, op="relu6(w + x)")
 case("num_log", "unary", "log of 0 (-inf, as PyTorch), denormals, the float32 extremes",
      POSITIVE, [1.0] * len(POSITIVE), torch.log, op="log(w + x)")
 case("num_sqrt", "unary", "sqrt of 0 (gradient inf, as PyTorch), denormals, the float32 extremes",

@@ -41,6 +41,19 @@ static void rng_float_bits(void) {
     CHECK(dnn_rng_uniform(&r, -1.0f, 1.0f) == -1.0f + 2.0f * ((float)(0xba1d3330u >> 8) / 16777216.0f));
 }
 
+/* dnn_rng_next and dnn_rng_next_float (inline, generated dropout's) draw the same sequence */
+static void rng_inline_same(void) {
+    dnn_rng a, b;
+    dnn_rng_seed(&a, 7);
+    dnn_rng_seed(&b, 7);
+    for (int i = 0; i < N; i++) {
+        CHECK(dnn_rng_next(&a) == dnn_rng_u32(&b));
+        CHECK(dnn_rng_next_float(&a) == dnn_rng_float(&b));
+    }
+    dnn_rng_seed(&a, 42);
+    CHECK(dnn_rng_next(&a) == 0xa15c02b7u);
+}
+
 static void rng_float_range(void) {
     dnn_rng r;
     float lo = 1, hi = 0;
@@ -182,6 +195,7 @@ static void rng_seeds(void) {
 int main(void) {
     RUN(rng_known_answer);
     RUN(rng_float_bits);
+    RUN(rng_inline_same);
     RUN(rng_float_range);
     RUN(rng_uniform_stats);
     RUN(rng_uniform_top);

@@ -107,7 +107,8 @@ static void conv_features_2_maxpool_backward(float *dinp, const float *dout, con
 static void conv_features_1_relu_backward(float *dinp, const float *dout, const float *out, int n) {
     for (int i = 0; i < n * 192; i++) {
         const float y = out[i];
-        dinp[i] = dout[i] * (y <= 0.0f ? 0.0f : 1.0f);
+        const float g = dout[i];
+        dinp[i] = y <= 0.0f ? 0.0f : g;
     }
 }
 /* the gradients of features.0: conv.dnn:5 conv2d(3, kernel = 3, pad = 1)

@@ -14,7 +14,7 @@ static void layers_h_0_dense_forward(float *out, const float *inp, const float *
 /* h.1: layers.dnn:5 batchnorm
  * inp [8], weight [8], bias [8], running_mean [8], running_var [8], num_batches_tracked [] → out [8] */
 static void layers_h_1_batchnorm_forward(float *out, const float *inp, const float *weight, const float *bias, const float *running_mean, const float *running_var, const float *num_batches_tracked, int training, int n) {
-    /* 23 lines */
+    /* 18 lines */
 }
 /* h.2: layers.dnn:5 relu
  * inp [8] → out [8] */
@@ -33,7 +33,7 @@ static void layers_h_3_dropout_forward(float *out, const float *inp, int trainin
     }
     float *mask = out + 32;
     for (int i = 0; i < n * 8; i++) {
-        mask[i] = dnn_rng_float(rng) < 0.5f ? 0.0f : 2.0f;
+        mask[i] = dnn_rng_next_float(rng) < 0.5f ? 0.0f : 2.0f;
         out[i] = inp[i] * mask[i];
     }
 }
@@ -79,13 +79,14 @@ static void layers_h_3_dropout_backward(float *dinp, const float *dout, const fl
 static void layers_h_2_relu_backward(float *dinp, const float *dout, const float *out, int n) {
     for (int i = 0; i < n * 8; i++) {
         const float y = out[i];
-        dinp[i] = dout[i] * (y <= 0.0f ? 0.0f : 1.0f);
+        const float g = dout[i];
+        dinp[i] = y <= 0.0f ? 0.0f : g;
     }
 }
 /* the gradients of h.1: layers.dnn:5 batchnorm
  * dout [8], inp [8], weight [8] → dinp [8], dweight [8], dbias [8] */
 static void layers_h_1_batchnorm_backward(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp, const float *weight, int n) {
-    /* 48 lines */
+    /* 13 lines */
 }
 /* the gradients of h.0: layers.dnn:5 dense(8)
  * dout [8], inp [6] → dweight [8, 6], dbias [8] */

@@ -14,7 +14,7 @@ static void layers_h_0_dense_forward(float *out, const float *inp, const float *
 /* h.1: layers.dnn:5 batchnorm
  * inp [8], weight [8], bias [8], running_mean [8], running_var [8], num_batches_tracked [] → out [8] */
 static void layers_h_1_batchnorm_forward(float *out, const float *inp, const float *weight, const float *bias, const float *running_mean, const float *running_var, const float *num_batches_tracked, int training, int n) {
-    /* 23 lines */
+    /* 18 lines */
 }
 /* h.2: layers.dnn:5 relu
  * inp [8] → out [8] */

@@ -58,7 +58,8 @@ static void mlp_logits_dense_backward(float *dinp, float *dweight, float *dbias,
 static void mlp_h_1_relu_backward(float *dinp, const float *dout, const float *out, int n) {
     for (int i = 0; i < n * 8; i++) {
         const float y = out[i];
-        dinp[i] = dout[i] * (y <= 0.0f ? 0.0f : 1.0f);
+        const float g = dout[i];
+        dinp[i] = y <= 0.0f ? 0.0f : g;
     }
 }
 /* the gradients of h.0: mlp.dnn:5 dense(8)
