@@ -256,7 +256,7 @@ static void emit_embedded_api(Out *o) {
 /* p's entry of a dnn_tensor_info table */
 static const char *tensor_info(const Value *p) {
     const Shape *s = &p->shape;
-    return arena_printf("{\"%s\", %d, {%d, %d, %d, %d}, %ld, %d}", p->name, s->rank, s->rank > 0 ? s->dim[0] : 0,
+    return arena_printf("{\"%s\", %d, {%d, %d, %d, %d}, %ld, %d, DNN_DT_F32}", p->name, s->rank, s->rank > 0 ? s->dim[0] : 0,
                         s->rank > 1 ? s->dim[1] : 0, s->rank > 2 ? s->dim[2] : 0, s->rank > 3 ? s->dim[3] : 0,
                         shape_size(s), p->trainable && !p->is_buffer);
 }

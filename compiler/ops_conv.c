@@ -399,3 +399,14 @@ void emit_global_avgpool_backward(Emitter *e, const Value *v, int arg) {
     emit(e, "dnn_pool_rect_backward_plain(dx, dy, in0, %s, %d, %d, %d, %d, %d, 1, 1, 0, 0);", samples_of(v),
          x->dim[0], x->dim[1], x->dim[2], x->dim[1], x->dim[2]);
 }
+
+/* --quantize=int8: a conv2d's or pool's window as dims (kh, kw, sh, sw, pt,
+ * pb, pl, pr), and "" or why qnnpack has no int8 form of it. */
+const char *q8_window(const Value *v, int dims[8]) {
+    Window w = window_of(v);
+    int d[8] = {w.kh, w.kw, w.sh, w.sw, w.pt, w.pb, w.pl, w.pr};
+    memcpy(dims, d, sizeof d);
+    if (v->op == OP_avgpool && w.kh * w.kw == 1)
+        return "qnnpack refuses a 1x1 average pooling";
+    return "";
+}

@@ -231,7 +231,7 @@ static int write_golden(const Run *r, const Data *d, const float *all, int width
             rc = 2;
             break;
         }
-        info[s] = (dnn_tensor_info){io->name, io->rank + 1, {(int)d->count, 0, 0, 0}, (int)d->count * io->size, 0};
+        info[s] = (dnn_tensor_info){io->name, io->rank + 1, {(int)d->count, 0, 0, 0}, (int)d->count * io->size, 0, DNN_DT_F32};
         for (int k = 0; k < io->rank; k++)
             info[s].shape[k + 1] = io->shape[k];
         if (s < p->ninputs) {

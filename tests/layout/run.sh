@@ -39,8 +39,9 @@ shape
 autodiff
 optim
 plan
+quantize
 emit_struct emit_update emit_step
-emit
+emit emit_int8
 emit_main summary emit_dot
 pipeline
 main

@@ -1,0 +1,378 @@
+/* quantize.c — --quantize=int8: PyTorch 1.13's eager-mode post-training
+ * static quantization of an inference graph (engine qnnpack; the contract is
+ * generated-c.md §int8, the arithmetic tests/quant/README.md):
+ *
+ *     fold batchnorms → calibrate → scales and zero points → int8 weights,
+ *     int32 biases, requantization scales → storage
+ *
+ * Every number comes from runtime/dnn_kernels_int8.h's parameter helpers,
+ * the C the kernels themselves use, and the calibration runs the runtime's
+ * plain float kernels (dnn_kernels_plain.h). The graph stays as it is; each
+ * value it computes gets a Quant (Value.q), which emit_int8.c prints.
+ *
+ * What is int8: the input (a QuantStub), dense and conv2d (a relu right
+ * after either fused into it, a maxpool right after a conv2d[-relu]
+ * computed with it), relu, maxpool, avgpool, global_avgpool, the add of two
+ * tensors, and flatten/reshape/dropout (the same bytes). From the first
+ * other op on, values are float (after a DeQuantStub): softmax, the
+ * outputs. A dense or conv2d there is an error: it would lose its
+ * quantization silently.
+ */
+#include "dnnc.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "dnn_kernels.h"
+#include "dnn_kernels_int8.h"
+
+/* Has an int8 form (qnnpack's quantized op, or the same bytes). */
+static bool int8_op(const Value *v) {
+    switch (v->op) {
+    case OP_input: case OP_flatten: case OP_reshape: case OP_dropout: case OP_dense: case OP_conv2d:
+    case OP_relu: case OP_maxpool: case OP_avgpool: case OP_global_avgpool: case OP_add:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* The operands that are tensors of the computation (not parameters). */
+static int data_operands(const Value *v) {
+    return v->op == OP_add ? 2 : v->op == OP_input ? 0 : 1;
+}
+
+static Quant *new_quant(Value *v) {
+    Quant *q = arena_alloc(sizeof *q);
+    q->storage = v;
+    q->min = INFINITY;
+    q->max = -INFINITY;
+    v->q = q;
+    return q;
+}
+
+/* Which values are uint8, which float; relus fused into their layer and
+ * maxpools into their conv2d; storage shared by the same bytes. */
+static bool classify(Graph *g, const bool *needed, const int *readers) {
+    for (int i = 0; i < g->nvalues; i++) {
+        Value *v = g->values[i];
+        if (!needed[i] || v->op == OP_param || v->op == OP_constant)
+            continue;
+        Quant *q = new_quant(v);
+        int nd = data_operands(v);
+        bool all_q8 = int8_op(v);
+        for (int k = 0; k < nd; k++)
+            all_q8 = all_q8 && v->in[k]->q && v->in[k]->q->q8;
+        if (v->op == OP_add)
+            all_q8 = all_q8 && v->in[0]->shape.rank == v->in[1]->shape.rank &&
+                     shape_size(&v->in[0]->shape) == shape_size(&v->in[1]->shape) &&
+                     !memcmp(v->in[0]->shape.dim, v->in[1]->shape.dim, sizeof v->shape.dim);
+        if (v->op == OP_global_avgpool && all_q8 && v->in[0]->shape.dim[1] * v->in[0]->shape.dim[2] == 1)
+            all_q8 = false; /* PyTorch falls back to its generic kernel there */
+        int dims[8];
+        const char *why = (v->op == OP_avgpool && all_q8) ? q8_window(v, dims) : "";
+        if (*why) {
+            error_at(v->loc, "--quantize=int8: %s", why);
+            return false;
+        }
+        if ((v->op == OP_dense || v->op == OP_conv2d) && !all_q8) {
+            error_at(v->loc, "--quantize=int8: this %s reads a float value (%s has no int8 form)", op_info[v->op].name,
+                     op_info[v->in[0]->op].name);
+            note("int8 runs from the input up to the first op without an int8 form (softmax, ...); "
+                 "a dense or conv2d after it is not computed in float");
+            return false;
+        }
+        q->q8 = all_q8;
+        for (int k = 0; k < nd; k++)
+            if (!q->q8 && v->in[k]->q->q8)
+                v->in[k]->q->dequant = true;
+        if (q->q8 && (v->op == OP_flatten || v->op == OP_reshape || v->op == OP_dropout))
+            q->storage = v->in[0]->q->storage;
+        Value *x = v->op == OP_add ? NULL : v->in[0];
+        bool only_reader = x && x->q && readers[x->id] == 1;
+        if (q->q8 && v->op == OP_relu && only_reader && (x->op == OP_dense || x->op == OP_conv2d) && !x->q->pool) {
+            x->q->relu = v; /* LinearReLU, ConvReLU2d */
+            q->fused = true;
+            q->storage = x;
+        }
+        Value *conv = x && x->op == OP_relu && x->q && x->q->fused ? x->in[0] : x;
+        if (q->q8 && v->op == OP_maxpool && only_reader && conv->op == OP_conv2d && readers[conv->id] == 1) {
+            conv->q->pool = v; /* dnn_q8_conv2d_maxpool: the conv's output is never stored */
+            conv->q->fused = true;
+            if (x != conv)
+                x->q->fused = true;
+        }
+    }
+    return true;
+}
+
+/* ---- batchnorm folding and calibration ---------------------------------- */
+
+/* The float weights and bias of a dense/conv2d, its batchnorm folded in as
+ * torch.nn.utils.fusion does it, in float32 operation by operation:
+ * rs = 1/sqrt(var + eps), w' = w·(γ·rs), b' = ((b − mean)·rs)·γ + β. */
+static void fold_layer(Value *layer, const float *weights) {
+    Quant *q = layer->q;
+    const Value *w = layer->in[1], *b = layer->folded_bn ? layer->unfolded_bias : layer->in[2];
+    q->channels = w->shape.dim[0];
+    q->k = (int)(shape_size(&w->shape) / q->channels);
+    q->wf = arena_alloc(sizeof(float) * (size_t)shape_size(&w->shape));
+    q->bf = arena_alloc(sizeof(float) * (size_t)q->channels);
+    memcpy(q->wf, weights + w->flash, sizeof(float) * (size_t)shape_size(&w->shape));
+    if (b)
+        memcpy(q->bf, weights + b->flash, sizeof(float) * (size_t)q->channels);
+    const Value *bn = layer->folded_bn;
+    if (!bn)
+        return;
+    const float *gamma = weights + bn->in[1]->flash, *beta = weights + bn->in[2]->flash,
+                *mean = weights + bn->in[3]->flash, *var = weights + bn->in[4]->flash;
+    const float eps = (float)bn->attr[1];
+    for (int c = 0; c < q->channels; c++) {
+        const float ve = var[c] + eps, sq = sqrtf(ve), rs = 1.0f / sq, scale = gamma[c] * rs;
+        for (int i = 0; i < q->k; i++)
+            q->wf[c * q->k + i] = q->wf[c * q->k + i] * scale;
+        const float centred = q->bf[c] - mean[c], normed = centred * rs, scaled = normed * gamma[c];
+        q->bf[c] = scaled + beta[c];
+    }
+}
+
+/* The float result of one int8 value for one sample, from its operands' (in
+ * buf by id), as the fused float model computes it (up to the order of its
+ * sums: PyTorch's BLAS has its own). */
+static void float_step(const Value *v, float **buf) {
+    float *y = buf[v->id];
+    const float *x = v->op == OP_input ? NULL : buf[v->in[0]->id];
+    const Quant *q = v->q;
+    long n = shape_size(&v->shape);
+    int d[8];
+    switch (v->op) {
+    case OP_dense:
+        dnn_dense_forward_plain(y, x, q->wf, q->bf, 1, q->k, q->channels);
+        break;
+    case OP_conv2d: {
+        const Shape *s = &v->in[0]->shape;
+        q8_window(v, d);
+        int groups = (int)(s->dim[0] * d[0] * d[1] / q->k);
+        dnn_conv2d_grouped_forward_plain(y, x, q->wf, q->bf, 1, s->dim[0], s->dim[1], s->dim[2], q->channels, d[0],
+                                         d[1], d[2], d[3], d[4], d[5], d[6], d[7], groups);
+        break;
+    }
+    case OP_maxpool: case OP_avgpool: {
+        const Shape *s = &v->in[0]->shape;
+        q8_window(v, d);
+        dnn_pool_rect_forward_plain(y, x, 1, s->dim[0], s->dim[1], s->dim[2], d[0], d[1], d[2], d[3], d[4],
+                                    v->op == OP_maxpool);
+        break;
+    }
+    case OP_global_avgpool: {
+        int hw = v->in[0]->shape.dim[1] * v->in[0]->shape.dim[2];
+        for (long c = 0; c < n; c++) {
+            float sum = 0.0f;
+            for (int i = 0; i < hw; i++)
+                sum += x[c * hw + i];
+            y[c] = sum / (float)hw;
+        }
+        break;
+    }
+    case OP_relu:
+        for (long i = 0; i < n; i++)
+            y[i] = x[i] < 0.0f ? 0.0f : x[i];
+        break;
+    case OP_add:
+        for (long i = 0; i < n; i++)
+            y[i] = x[i] + buf[v->in[1]->id][i];
+        break;
+    default: /* flatten, reshape, dropout in eval mode: the same values */
+        memcpy(y, x, sizeof(float) * (size_t)n);
+    }
+}
+
+/* Where PyTorch's MinMaxObservers sit: the QuantStub's output, every fused
+ * Linear/Conv2d's (after its relu), every add's. */
+static bool observed(const Value *v) {
+    return v->op == OP_input || v->op == OP_add || ((v->op == OP_dense || v->op == OP_conv2d) && !v->q->relu) ||
+           (v->op == OP_relu && v->q->fused);
+}
+
+/* The range v's scale and zero point come from, or NULL: v keeps its
+ * operand's (relu, the pools, flatten). */
+static const Quant *range_of(const Value *v) {
+    if (v->op == OP_dense || v->op == OP_conv2d)
+        return v->q->relu ? v->q->relu->q : v->q;
+    return v->op == OP_input || v->op == OP_add ? v->q : NULL;
+}
+
+static void calibrate(Graph *g, const Cal *cal) {
+    float **buf = calloc((size_t)g->nvalues, sizeof *buf);
+    for (int i = 0; i < g->nvalues; i++)
+        if (g->values[i]->q && g->values[i]->q->q8)
+            buf[i] = malloc(sizeof(float) * (size_t)shape_size(&g->values[i]->shape));
+    for (int s = 0; s < cal->n; s++)
+        for (int i = 0; i < g->nvalues; i++) {
+            Value *v = g->values[i];
+            if (!buf[i])
+                continue;
+            long n = shape_size(&v->shape);
+            if (v->op == OP_input)
+                memcpy(buf[i], cal->data[v->index] + (size_t)s * (size_t)n, sizeof(float) * (size_t)n);
+            else
+                float_step(v, buf);
+            for (long k = 0; observed(v) && k < n; k++) {
+                v->q->min = buf[i][k] < v->q->min ? buf[i][k] : v->q->min;
+                v->q->max = buf[i][k] > v->q->max ? buf[i][k] : v->q->max;
+            }
+        }
+    for (int i = 0; i < g->nvalues; i++)
+        free(buf[i]);
+    free(buf);
+}
+
+/* ---- scales, zero points, int8 weights ----------------------------------- */
+
+static void quantize_layer(Value *layer, const Quant *in) {
+    Quant *q = layer->q;
+    int C = q->channels, k = q->k;
+    q->w = arena_alloc((size_t)C * (size_t)k);
+    q->w_scale = arena_alloc(sizeof(float) * (size_t)C);
+    q->m = arena_alloc(sizeof(float) * (size_t)C);
+    q->bias_q = arena_alloc(sizeof(int32_t) * (size_t)C);
+    q->bias = arena_alloc(sizeof(int32_t) * (size_t)C);
+    for (int c = 0; c < C; c++) {
+        const float *w = q->wf + (size_t)c * (size_t)k;
+        float amax = 0.0f;
+        for (int i = 0; i < k; i++)
+            amax = fabsf(w[i]) > amax ? fabsf(w[i]) : amax;
+        q->w_scale[c] = dnn_q8_weight_scale(amax);
+        const float inv = 1.0f / q->w_scale[c];
+        for (int i = 0; i < k; i++)
+            q->w[(size_t)c * (size_t)k + (size_t)i] = (int8_t)dnn_q8_quantize_value(w[i], inv, 0, -128, 127);
+        q->bias_q[c] = dnn_q8_bias(q->bf[c], q->w_scale[c], in->scale);
+        q->bias[c] = dnn_q8_fold_bias(q->bias_q[c], q->w + (size_t)c * (size_t)k, k, in->zp);
+        q->m[c] = dnn_q8_requant_scale(q->w_scale[c], in->scale, q->scale);
+    }
+}
+
+static bool set_qparams(Graph *g) {
+    for (int i = 0; i < g->nvalues; i++) {
+        Value *v = g->values[i];
+        Quant *q = v->q;
+        if (!q || !q->q8)
+            continue;
+        const Quant *range = range_of(v);
+        if (range) {
+            dnn_q8_act_qparams(range->min, range->max, &q->scale, &q->zp);
+        } else { /* relu, the pools, flatten: the operand's scale and zero point */
+            q->scale = v->in[0]->q->scale;
+            q->zp = v->in[0]->q->zp;
+        }
+        if (v->op == OP_dense || v->op == OP_conv2d)
+            quantize_layer(v, v->in[0]->q);
+        if (v->op == OP_add) {
+            const Quant *a = v->in[0]->q, *b = v->in[1]->q;
+            q->add = arena_alloc(sizeof *q->add);
+            if (dnn_q8_add_setup(q->add, a->scale, a->zp, b->scale, b->zp, q->scale, q->zp, 0)) {
+                error_at(v->loc, "--quantize=int8: qnnpack cannot add these tensors: their scales (%g, %g) are too far "
+                         "from the sum's (%g)", a->scale, b->scale, q->scale);
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
+/* ---- storage -------------------------------------------------------------- */
+
+typedef struct Slot {
+    long offset, size;
+    int until;        /* the last step reading it */
+} Slot;
+
+/* The lowest offset where size units fit beside the live slots. */
+static long first_fit(const Slot *live, int nlive, long size) {
+    long at = 0;
+    for (bool moved = true; moved;) {
+        moved = false;
+        for (int i = 0; i < nlive; i++)
+            if (at < live[i].offset + live[i].size && live[i].offset < at + size) {
+                at = live[i].offset + live[i].size;
+                moved = true;
+            }
+    }
+    return at;
+}
+
+/* Offsets in act (bytes, uint8 values) and fact (floats: the float tail and
+ * the dequantized values), each slice reused once nothing reads it. */
+static void place(Graph *g, const int *last_read) {
+    Slot *bytes = arena_alloc(sizeof(Slot) * (size_t)(g->nvalues + 1));
+    Slot *floats = arena_alloc(sizeof(Slot) * (size_t)(2 * g->nvalues + 1));
+    int nb = 0, nf = 0;
+    for (int i = 0; i < g->nvalues; i++) {
+        Value *v = g->values[i];
+        Quant *q = v->q;
+        if (q && v->op == OP_conv2d) { /* its window and two bytes per channel */
+            long scratch = DNN_Q8_CONV_SCRATCH(q->k, 1, 1, q->channels);
+            g->q8_scratch = scratch > g->q8_scratch ? scratch : g->q8_scratch;
+        }
+        if (!q || q->storage != v || q->fused)
+            continue;
+        long n = shape_size(&v->shape);
+        int until = last_read[i];
+        for (int j = i + 1; j < g->nvalues; j++) /* the values sharing its bytes */
+            if (g->values[j]->q && g->values[j]->q->storage == v && last_read[j] > until)
+                until = last_read[j];
+        int nb0 = 0, nf0 = 0; /* drop the slots dead before this step */
+        for (int k = 0; k < nb; k++)
+            if (bytes[k].until >= i)
+                bytes[nb0++] = bytes[k];
+        for (int k = 0; k < nf; k++)
+            if (floats[k].until >= i)
+                floats[nf0++] = floats[k];
+        nb = nb0, nf = nf0;
+        if (q->q8) {
+            q->offset = (int)first_fit(bytes, nb, n);
+            bytes[nb++] = (Slot){q->offset, n, until};
+            g->q8_act = q->offset + n > g->q8_act ? q->offset + n : g->q8_act;
+        }
+        if (!q->q8 || q->dequant) {
+            long at = first_fit(floats, nf, n);
+            floats[nf++] = (Slot){at, n, until};
+            *(q->q8 ? &q->foffset : &q->offset) = (int)at;
+            g->q8_float = at + n > g->q8_float ? at + n : g->q8_float;
+        }
+    }
+    for (int i = 0; i < g->nvalues; i++) { /* a fused conv's maxpool writes the result; relus share their layer's */
+        Quant *q = g->values[i]->q;
+        if (q && q->storage != g->values[i])
+            q->offset = q->storage->q->offset, q->foffset = q->storage->q->foffset;
+    }
+}
+
+bool quantize_graph(Graph *g, const float *weights, const Cal *cal) {
+    bool *needed = arena_alloc((size_t)g->nvalues);
+    int *readers = arena_alloc(sizeof(int) * (size_t)g->nvalues);
+    int *last_read = arena_alloc(sizeof(int) * (size_t)g->nvalues);
+    for (int i = 0; i < g->noutputs; i++)
+        mark_needed(g, g->outputs[i], needed);
+    for (int i = 0; i < g->nvalues; i++)
+        for (int k = 0; needed[i] && k < g->values[i]->nin; k++)
+            if (g->values[i]->in[k]) {
+                readers[g->values[i]->in[k]->id]++;
+                last_read[g->values[i]->in[k]->id] = i;
+            }
+    for (int i = 0; i < g->noutputs; i++) {
+        readers[g->outputs[i]->id]++;
+        last_read[g->outputs[i]->id] = g->nvalues;
+    }
+    if (!classify(g, needed, readers))
+        return false;
+    for (int i = 0; i < g->nvalues; i++)
+        if (g->values[i]->q && (g->values[i]->op == OP_dense || g->values[i]->op == OP_conv2d))
+            fold_layer(g->values[i], weights);
+    calibrate(g, cal);
+    if (!set_qparams(g))
+        return false;
+    place(g, last_read);
+    g->int8 = true;
+    return true;
+}
