@@ -451,7 +451,7 @@ typedef struct Quant {
     const Value *storage;    /* the value whose buffer it shares (itself; a flatten's operand; a fused relu's layer) */
     Value *relu;             /* dense/conv2d/add: the relu fused into it (its result is the relu's) */
     Value *pool;             /* conv2d: the maxpool computed with it (dnn_q8_conv2d_maxpool), or NULL */
-    bool fused;              /* computed inside the step before it (a fused relu, a conv fused into a pool) */
+    bool fused;              /* computed inside an earlier step (a relu by its layer, a maxpool by its conv2d) */
     float min, max;          /* what the calibration saw */
     float scale;             /* uint8 values: s and zp, the real value s·(q − zp) */
     int32_t zp;

@@ -98,9 +98,7 @@ static bool classify(Graph *g, const bool *needed, const int *readers) {
         Value *conv = x && x->op == OP_relu && x->q && x->q->fused ? x->in[0] : x;
         if (q->q8 && v->op == OP_maxpool && only_reader && conv->op == OP_conv2d && readers[conv->id] == 1) {
             conv->q->pool = v; /* dnn_q8_conv2d_maxpool: the conv's output is never stored */
-            conv->q->fused = true;
-            if (x != conv)
-                x->q->fused = true;
+            q->fused = true;
         }
     }
     return true;
@@ -314,12 +312,14 @@ static void place(Graph *g, const int *last_read) {
             long scratch = DNN_Q8_CONV_SCRATCH(q->k, 1, 1, q->channels);
             g->q8_scratch = scratch > g->q8_scratch ? scratch : g->q8_scratch;
         }
-        if (!q || q->storage != v || q->fused)
+        if (!q || q->storage != v || (v->op == OP_maxpool && q->fused))
             continue;
-        long n = shape_size(&v->shape);
-        int until = last_read[i];
-        for (int j = i + 1; j < g->nvalues; j++) /* the values sharing its bytes */
-            if (g->values[j]->q && g->values[j]->q->storage == v && last_read[j] > until)
+        Value *owner = q->pool ? q->pool : v; /* a conv2d computing its maxpool writes the pool's bytes */
+        q = owner->q;
+        long n = shape_size(&owner->shape);
+        int until = last_read[owner->id];
+        for (int j = owner->id + 1; j < g->nvalues; j++) /* the values sharing its bytes */
+            if (g->values[j]->q && g->values[j]->q->storage == owner && last_read[j] > until)
                 until = last_read[j];
         int nb0 = 0, nf0 = 0; /* drop the slots dead before this step */
         for (int k = 0; k < nb; k++)
@@ -348,7 +348,24 @@ static void place(Graph *g, const int *last_read) {
     }
 }
 
+/* The float plan's conv2d → activation → pool steps back as three values:
+ * classify() fuses them its own way. */
+static void unfuse_conv_pools(Graph *g) {
+    for (int i = 0; i < g->nvalues; i++) {
+        Value *pool = g->values[i];
+        if (!pool->fused_conv)
+            continue;
+        pool->in[0] = pool->fused_act ? pool->fused_act : pool->fused_conv;
+        pool->nin = 1;
+        pool->fused_conv->fused = false;
+        if (pool->fused_act)
+            pool->fused_act->fused = false;
+        pool->fused_conv = pool->fused_act = NULL;
+    }
+}
+
 bool quantize_graph(Graph *g, const float *weights, const Cal *cal) {
+    unfuse_conv_pools(g);
     bool *needed = arena_alloc((size_t)g->nvalues);
     int *readers = arena_alloc(sizeof(int) * (size_t)g->nvalues);
     int *last_read = arena_alloc(sizeof(int) * (size_t)g->nvalues);

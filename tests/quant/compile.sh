@@ -1,0 +1,41 @@
+#!/bin/sh
+# tests/quant/compile.sh — dnnc --quantize=int8 end to end: the MLP and
+# LeNet-5 of models.py (as mlp.dnn and lenet5.dnn here), their float weights
+# and 128 calibration samples made by compile_case.py, compiled with
+#   dnnc --inference --quantize=int8 --calibrate cal.safetensors
+#        --embed-weights w.safetensors CASE.dnn -o m.c
+# (gcc -Wall -Wextra -Wpedantic -Werror) and run on 4 samples by
+# compile_driver.c; compile_case.py check compares the uint8 outputs with
+# PyTorch's qnnpack model's (at most one step apart: dnnc's calibration
+# pass sums in its own order) and NAME_save's int8 weights and weight
+# scales with torch's, bit for bit. Prints PASS/FAIL/SKIP lines.
+cd "$(dirname "$0")/../.." || exit 2
+build=${BUILD:-build}
+if ! /usr/bin/python3 -c 'import torch' 2>/dev/null; then
+    echo "SKIP quant/compile: /usr/bin/python3 has no torch (python3-torch)"
+    exit 0
+fi
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+for case in mlp lenet5; do
+    d="$tmp/$case"
+    mkdir -p "$d"
+    if ! /usr/bin/python3 tests/quant/compile_case.py make $case "$d" >"$d/log" 2>&1; then
+        echo "FAIL quant/compile.$case: compile_case.py make failed: $(tail -3 "$d/log" | tr '\n' ' ')"
+        continue
+    fi
+    if ! "$build/dnnc" --inference --quantize=int8 --calibrate "$d/cal.safetensors" --embed-weights "$d/w.safetensors" \
+            tests/quant/$case.dnn -o "$d/m.c" >"$d/log" 2>&1; then
+        echo "FAIL quant/compile.$case: dnnc failed: $(head -3 "$d/log" | tr '\n' ' ')"
+        continue
+    fi
+    if ! gcc -std=c99 -O2 -Wall -Wextra -Wpedantic -Werror -DMODEL=$case -DHEADER='"m.h"' -I"$d" -Iruntime \
+            tests/quant/compile_driver.c "$d/m.c" -L"$build" -ldnnrt -lm -o "$d/run" >"$d/log" 2>&1; then
+        echo "FAIL quant/compile.$case: the generated C does not compile: $(head -3 "$d/log" | tr '\n' ' ')"
+        continue
+    fi
+    if ! "$d/run" "$d/x.f32" "$d/out.f32" "$d/saved.safetensors"; then
+        echo "FAIL quant/compile.$case: the model did not run"
+        continue
+    fi
+    /usr/bin/python3 tests/quant/compile_case.py check $case "$d"
+done
