@@ -135,3 +135,101 @@ else
     fail sigint_leaves_nothing "exit $rc, files: $(ls | tr '\n' ' ')"
 fi
 cd .. || exit 2
+
+# --quantize=int8 (generated-c.md §int8): the options it needs, the calibration
+# file's errors (exit 1, nothing written), an op without an int8 form between
+# int8 layers, and a small model that compiles warning-free and runs
+root=$(dirname "$(dirname "$dnnc")")
+mkdir -p "$tmp/q8" && cd "$tmp/q8" || exit 2
+# st FILE BYTES NAME:DIMS ...: a safetensors file of F32 tensors whose every
+# element is the 4 bytes BYTES (printf octal escapes)
+st() {
+    file=$1 bytes=$2 header= off=0 total=0
+    shift 2
+    for t in "$@"; do
+        n=1
+        for d in $(echo "${t#*:}" | tr ',' ' '); do n=$((n * d)); done
+        header="$header${header:+,}\"${t%%:*}\":{\"dtype\":\"F32\",\"shape\":[${t#*:}],\"data_offsets\":[$off,$((off + 4 * n))]}"
+        off=$((off + 4 * n))
+    done
+    header="{$header}"
+    len=${#header}
+    { printf "\\$(printf %o $((len % 256)))\\$(printf %o $((len / 256)))\\0\\0\\0\\0\\0\\0%s" "$header"
+      i=0; while [ $i -lt $((off / 4)) ]; do printf "$bytes"; i=$((i + 1)); done; } >"$file"
+}
+one='\0\0\200\77' half='\0\0\0\77' nan='\0\0\300\177'
+cat >q.dnn <<'EOF2'
+model q {
+    input  x[2];
+    target y[1];
+    h = relu(dense(x, 4));
+    output out = dense(h, 1);
+    loss mse(out, y);
+}
+EOF2
+st w.safetensors "$half" h.weight:4,2 h.bias:4 out.weight:1,4 out.bias:1
+st cal.safetensors "$one" x:3,2
+q8() { # q8 NAME WANT-STATUS MESSAGE-PATTERN dnnc-ARGS...: the status and message, and no q.c
+    name=$1 want=$2 pattern=$3
+    shift 3
+    rm -f q.c q.h
+    "$dnnc" "$@" q.dnn -o q.c 2>err.txt
+    rc=$?
+    if [ $rc -eq "$want" ] && grep -q -- "$pattern" err.txt && [ ! -e q.c ] && [ ! -e q.h ]; then
+        pass "quantize_$name"
+    else
+        fail "quantize_$name" "exit $rc, files: $(ls q.c q.h 2>/dev/null | tr '\n' ' '), $(head -n 1 err.txt)"
+    fi
+}
+all="--inference --embed-weights w.safetensors --calibrate cal.safetensors"
+q8 not_int4 2 "dnnc: error: --quantize takes int8, not 'int4'" --quantize=int4 $all
+q8 needs_inference 2 "needs --inference" --quantize=int8 --embed-weights w.safetensors --calibrate cal.safetensors
+q8 needs_weights 2 "needs --embed-weights FILE" --quantize=int8 --inference --calibrate cal.safetensors
+q8 needs_calibrate 2 "needs --calibrate FILE" --quantize=int8 --inference --embed-weights w.safetensors
+q8 calibrate_alone 2 "--calibrate goes with --quantize=int8" --inference --calibrate cal.safetensors
+q8 cal_unreadable 1 "dnnc: error: cannot open 'none.safetensors'" --quantize=int8 --inference \
+    --embed-weights w.safetensors --calibrate none.safetensors
+st bad.safetensors "$one" image:3,2
+q8 cal_missing_input 1 "bad.safetensors: no tensor 'x'.*\[N, 2\]" --quantize=int8 --inference \
+    --embed-weights w.safetensors --calibrate bad.safetensors
+st bad.safetensors "$one" x:3,3
+q8 cal_shape 1 "bad.safetensors: 'x' is F32 \[3, 3\]; the calibration set needs F32 \[N, 2\]" --quantize=int8 \
+    --inference --embed-weights w.safetensors --calibrate bad.safetensors
+st bad.safetensors "$one" x:0,2
+q8 cal_empty 1 "'x' holds 0 samples; calibration needs at least one" --quantize=int8 --inference \
+    --embed-weights w.safetensors --calibrate bad.safetensors
+st bad.safetensors "$nan" x:2,2
+q8 cal_nan 1 "'x' sample 0, element 0 is NaN; calibration needs finite values" --quantize=int8 --inference \
+    --embed-weights w.safetensors --calibrate bad.safetensors
+echo "not safetensors" >bad.safetensors
+q8 cal_not_safetensors 1 "bad.safetensors: not a safetensors file" --quantize=int8 --inference \
+    --embed-weights w.safetensors --calibrate bad.safetensors
+sed 's/relu(dense(x, 4))/sigmoid(dense(x, 4))/' q.dnn >s.dnn && cp q.dnn q.keep && cp s.dnn q.dnn
+q8 float_between_layers 1 "error: --quantize=int8: this dense reads a float value (sigmoid has no int8 form)" \
+    --quantize=int8 $all
+cp q.keep q.dnn
+# every weight and bias 0.5: out = 4 · relu(0.5 + 0.5 + 0.5) · 0.5 + 0.5 = 3.5 for x = (1, 1), the
+# calibration sample; in int8 253 steps of 3.5/255 = 3.472549 (0.5 is 127 steps of 0.5/127.5: 1.496 for
+# each h, 254 steps of 1.5/255)
+"$dnnc" --quantize=int8 $all q.dnn -o q.c 2>err.txt
+cat >main.c <<'EOF2'
+#include <stdio.h>
+#include "q.h"
+int main(void) {
+    static q_model m;
+    const float x[2] = {1.0f, 1.0f};
+    float out[1];
+    q_init(&m, 0);
+    q_forward(&m, x, out, 1);
+    printf("%.6f\n", out[0]);
+    return 0;
+}
+EOF2
+if cc -std=c99 -Wall -Wextra -Wpedantic -Werror -I"$root/runtime" q.c main.c \
+        -L"$root/build" -ldnnrt -lm -o q 2>cc.txt && [ "$(./q)" = "3.472549" ] && grep -q "int8_t q_h_weight\[8\]" q.c &&
+        grep -q '{"h.weight", 2, {4, 2, 0, 0}, 8, 0, DNN_DT_I8}' q.c; then
+    pass quantize_runs
+else
+    fail quantize_runs "$(head -n 1 err.txt cc.txt) out $(./q 2>&1)"
+fi
+cd .. || exit 2
