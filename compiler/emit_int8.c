@@ -147,10 +147,12 @@ static void emit_tensors(Q8Out *o) {
 /* A conv2d's or pool's geometry as a dnn_q8_conv or dnn_q8_pool initializer. */
 static const char *pool_geometry(const Value *v, const Value *x) {
     int d[8] = {x->shape.dim[1], x->shape.dim[2], x->shape.dim[1], x->shape.dim[2], 0, 0, 0, 0};
-    if (v->op != OP_global_avgpool)
+    bool global = v->op == OP_global_avgpool; /* kernel = stride = [h, w], as AdaptiveAvgPool2d(1) */
+    if (!global)
         q8_window(v, d);
     return arena_printf("{%d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d}", x->shape.dim[0], x->shape.dim[1],
-                        x->shape.dim[2], v->shape.dim[1], v->shape.dim[2], d[0], d[1], d[2], d[3], d[4], d[6]);
+                        x->shape.dim[2], global ? 1 : v->shape.dim[1], global ? 1 : v->shape.dim[2], d[0], d[1], d[2],
+                        d[3], d[4], d[6]);
 }
 
 /* The function computing an int8 value (or nothing: a flatten, a fused relu). */

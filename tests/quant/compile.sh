@@ -1,6 +1,7 @@
 #!/bin/sh
-# tests/quant/compile.sh — dnnc --quantize=int8 end to end: the MLP and
-# LeNet-5 of models.py (as mlp.dnn and lenet5.dnn here), their float weights
+# tests/quant/compile.sh — dnnc --quantize=int8 end to end: the MLP,
+# LeNet-5 and the residual block (batchnorms folded, adds) of models.py (as
+# mlp.dnn, lenet5.dnn and residual.dnn here), their float weights
 # and 128 calibration samples made by compile_case.py, compiled with
 #   dnnc --inference --quantize=int8 --calibrate cal.safetensors
 #        --embed-weights w.safetensors CASE.dnn -o m.c
@@ -16,7 +17,8 @@ if ! /usr/bin/python3 -c 'import torch' 2>/dev/null; then
     exit 0
 fi
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-for case in mlp lenet5; do
+for case_in in mlp:784 lenet5:784 residual:768; do
+    case=${case_in%:*}
     d="$tmp/$case"
     mkdir -p "$d"
     if ! /usr/bin/python3 tests/quant/compile_case.py make $case "$d" >"$d/log" 2>&1; then
@@ -28,7 +30,7 @@ for case in mlp lenet5; do
         echo "FAIL quant/compile.$case: dnnc failed: $(head -3 "$d/log" | tr '\n' ' ')"
         continue
     fi
-    if ! gcc -std=c99 -O2 -Wall -Wextra -Wpedantic -Werror -DMODEL=$case -DHEADER='"m.h"' -I"$d" -Iruntime \
+    if ! gcc -std=c99 -O2 -Wall -Wextra -Wpedantic -Werror -DMODEL=$case -DIN=${case_in#*:} -DHEADER='"m.h"' -I"$d" -Iruntime \
             tests/quant/compile_driver.c "$d/m.c" -L"$build" -ldnnrt -lm -o "$d/run" >"$d/log" 2>&1; then
         echo "FAIL quant/compile.$case: the generated C does not compile: $(head -3 "$d/log" | tr '\n' ' ')"
         continue

@@ -29,11 +29,19 @@ import models  # noqa: E402
 import oracle  # noqa: E402
 import twins  # noqa: E402
 
-# case -> (.dnn file, {dnn layer label: torch module name})
+# case -> (.dnn file, {.dnn layer label: its torch module}, the dense/conv2d labels among them)
+_LENET = {"features.0": "body.0", "features.3": "body.3", "logits.1": "body.7", "logits.3": "body.9",
+          "logits.5": "body.11"}
+_RESIDUAL = {"stem.0": "body.0", "stem.1": "body.1", "same.0": "body.3.body.0", "same.1": "body.3.body.1",
+             "same.3": "body.3.body.3", "same.4": "body.3.body.4", "down.0": "body.5.body.0",
+             "down.1": "body.5.body.1", "down.3": "body.5.body.3", "down.4": "body.5.body.4",
+             "shortcut.0": "body.5.shortcut.0", "shortcut.1": "body.5.shortcut.1", "logits.2": "body.9"}
 CASES = {
-    "mlp": ("mlp.dnn", {"logits.1": "body.1", "logits.3": "body.3", "logits.5": "body.5"}),
-    "lenet5": ("lenet5.dnn", {"features.0": "body.0", "features.3": "body.3", "logits.1": "body.7",
-                              "logits.3": "body.9", "logits.5": "body.11"}),
+    "mlp": ("mlp.dnn", {"logits.1": "body.1", "logits.3": "body.3", "logits.5": "body.5"},
+            ["logits.1", "logits.3", "logits.5"]),
+    "lenet5": ("lenet5.dnn", _LENET, list(_LENET)),
+    "residual": ("residual.dnn", _RESIDUAL, ["stem.0", "same.0", "same.3", "down.0", "down.3", "shortcut.0",
+                                             "logits.2"]),
 }
 SAMPLES = 4
 
@@ -55,7 +63,7 @@ def read_safetensors(path):
 
 
 def make(case, d):
-    _, layers = CASES[case]
+    _, modules, _ = CASES[case]
     model, shape = models.build(case)
     gen = torch.Generator().manual_seed(1)
     calib = torch.randn(128, *shape, generator=gen)
@@ -63,9 +71,10 @@ def make(case, d):
     qmodel, _ = oracle.ptq(model, calib)
     state = model.state_dict()
     weights = []
-    for label, mod in layers.items():
-        for p in ("weight", "bias"):
-            weights.append(("%s.%s" % (label, p), state["%s.%s" % (mod, p)].numpy()))
+    for label, mod in modules.items():   # each module's own tensors, batchnorm statistics too
+        for key, value in state.items():
+            if key.startswith(mod + ".") and "." not in key[len(mod) + 1:]:
+                weights.append((label + key[len(mod):], value.numpy().astype(np.float32)))
     twins.write_safetensors(os.path.join(d, "w.safetensors"), weights)
     twins.write_safetensors(os.path.join(d, "cal.safetensors"), [("image", calib.numpy())])
     x.numpy().astype("<f4").tofile(os.path.join(d, "x.f32"))
@@ -73,7 +82,8 @@ def make(case, d):
 
 
 def check(case, d):
-    _, layers = CASES[case]
+    _, modules, labels = CASES[case]
+    layers = {label: modules[label] for label in labels}
     ref = read_safetensors(os.path.join(d, "torch.safetensors"))
     saved = read_safetensors(os.path.join(d, "saved.safetensors"))
     last, last_label = list(layers.values())[-1], list(layers)[-1]

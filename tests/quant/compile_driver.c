@@ -2,7 +2,7 @@
  * (compile.sh): x.f32 (SAMPLES samples of MODEL's image) through
  * MODEL_forward one at a time, writing out.f32 (each sample's logits, then
  * its probs) and MODEL_save's image to saved.safetensors.
- *   cc -DMODEL=mlp -DHEADER='"m.h"' ... compile_driver.c m.c -ldnnrt -lm */
+ *   cc -DMODEL=mlp -DIN=784 -DHEADER='"m.h"' ... compile_driver.c m.c -ldnnrt -lm */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -12,7 +12,9 @@
 #define CAT(a, b) CAT_(a, b)
 #define MODEL_(x) CAT(CAT(MODEL, _), x)
 #define SAMPLES 4
-#define IN 784
+#ifndef IN
+#define IN 784 /* per-sample inputs */
+#endif
 #define OUT 10
 
 static int write_file(const char *path, const void *data, size_t len) {
