@@ -17,7 +17,7 @@ if ! /usr/bin/python3 -c 'import torch' 2>/dev/null; then
     exit 0
 fi
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-for case_in in mlp:784 lenet5:784 residual:768; do
+for case_in in mlp:784 lenet5:784 residual:768 depthwise_separable:768; do
     case=${case_in%:*}
     d="$tmp/$case"
     mkdir -p "$d"
@@ -26,7 +26,7 @@ for case_in in mlp:784 lenet5:784 residual:768; do
         continue
     fi
     if ! "$build/dnnc" --inference --quantize=int8 --calibrate "$d/cal.safetensors" --embed-weights "$d/w.safetensors" \
-            tests/quant/$case.dnn -o "$d/m.c" >"$d/log" 2>&1; then
+            tests/quant/$(/usr/bin/python3 tests/quant/compile_case.py file $case) -o "$d/m.c" >"$d/log" 2>&1; then
         echo "FAIL quant/compile.$case: dnnc failed: $(head -3 "$d/log" | tr '\n' ' ')"
         continue
     fi

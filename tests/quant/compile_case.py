@@ -36,12 +36,14 @@ _RESIDUAL = {"stem.0": "body.0", "stem.1": "body.1", "same.0": "body.3.body.0", 
              "same.3": "body.3.body.3", "same.4": "body.3.body.4", "down.0": "body.5.body.0",
              "down.1": "body.5.body.1", "down.3": "body.5.body.3", "down.4": "body.5.body.4",
              "shortcut.0": "body.5.shortcut.0", "shortcut.1": "body.5.shortcut.1", "logits.2": "body.9"}
+_DEPTHWISE = dict({"features.%d" % i: "body.%d" % i for i in range(15) if i % 3 != 2}, **{"logits.2": "body.17"})
 CASES = {
     "mlp": ("mlp.dnn", {"logits.1": "body.1", "logits.3": "body.3", "logits.5": "body.5"},
             ["logits.1", "logits.3", "logits.5"]),
     "lenet5": ("lenet5.dnn", _LENET, list(_LENET)),
     "residual": ("residual.dnn", _RESIDUAL, ["stem.0", "same.0", "same.3", "down.0", "down.3", "shortcut.0",
                                              "logits.2"]),
+    "depthwise_separable": ("depthwise.dnn", _DEPTHWISE, ["features.%d" % i for i in range(0, 15, 3)] + ["logits.2"]),
 }
 SAMPLES = 4
 
@@ -119,6 +121,9 @@ def check(case, d):
 
 
 if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "file" and sys.argv[2] in CASES:
+        print(CASES[sys.argv[2]][0])    # compile_case.py file CASE: its .dnn file
+        sys.exit(0)
     if len(sys.argv) != 4 or sys.argv[1] not in ("make", "check") or sys.argv[2] not in CASES:
         print("usage: compile_case.py make|check %s DIR" % "|".join(CASES), file=sys.stderr)
         sys.exit(2)
