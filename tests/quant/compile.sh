@@ -1,13 +1,14 @@
 #!/bin/sh
 # tests/quant/compile.sh — dnnc --quantize=int8 end to end: the MLP,
-# LeNet-5 and the residual block (batchnorms folded, adds) of models.py (as
-# mlp.dnn, lenet5.dnn and residual.dnn here), their float weights
+# LeNet-5, the residual block (batchnorms folded, adds) and the
+# depthwise-separable block of models.py (as mlp.dnn, lenet5.dnn,
+# residual.dnn and depthwise.dnn here), their float weights
 # and 128 calibration samples made by compile_case.py, compiled with
 #   dnnc --inference --quantize=int8 --calibrate cal.safetensors
 #        --embed-weights w.safetensors CASE.dnn -o m.c
-# (gcc -Wall -Wextra -Wpedantic -Werror) and run on 4 samples by
+# (gcc -Wall -Wextra -Wpedantic -Werror) and run on 32 samples by
 # compile_driver.c; compile_case.py check compares the uint8 outputs with
-# PyTorch's qnnpack model's (at most one step apart: dnnc's calibration
+# PyTorch's qnnpack model's (1 % may be one step apart: dnnc's calibration
 # pass sums in its own order) and NAME_save's int8 weights and weight
 # scales with torch's, bit for bit. Prints PASS/FAIL/SKIP lines.
 cd "$(dirname "$0")/../.." || exit 2

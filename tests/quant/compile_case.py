@@ -3,7 +3,7 @@ the check of what the generated model computed against PyTorch.
 
     compile_case.py make CASE DIR      # DIR/w.safetensors (float weights, the
                                        # .dnn's names), DIR/cal.safetensors (128
-                                       # samples), DIR/x.f32 (4 test samples),
+                                       # samples), DIR/x.f32 (32 test samples),
                                        # DIR/torch.safetensors (oracle.dump)
     compile_case.py check CASE DIR     # DIR/out.f32 (logits, probs of each
                                        # sample) and DIR/saved.safetensors
@@ -11,9 +11,9 @@ the check of what the generated model computed against PyTorch.
 
 CASE is a models.CASES name with a .dnn twin here (CASES below: the .dnn
 file and, per .dnn layer, its torch module). The check prints one line:
-differing output values (more than one quantization step of the output
-counts as a failure; one step is allowed, README "What the contract should
-say instead", last point), and whether the int8 weights, weight scales and
+differing uint8 outputs (one step apart from PyTorch's is allowed for 1 %
+of them, README "What the contract should say instead", last point; more
+than one step, never), and whether the int8 weights, weight scales and
 int32 biases equal torch's bit for bit. Exit status 1 on a failure.
 """
 import os
@@ -45,7 +45,7 @@ CASES = {
                                              "logits.2"]),
     "depthwise_separable": ("depthwise.dnn", _DEPTHWISE, ["features.%d" % i for i in range(0, 15, 3)] + ["logits.2"]),
 }
-SAMPLES = 4
+SAMPLES = 32
 
 
 def read_safetensors(path):
@@ -110,7 +110,7 @@ def check(case, d):
                 near = ours == ".bias" and np.max(np.abs(a.astype(np.int64) - b)) <= 1 or \
                     ours == ".scale" and abs(np.float32(a).view(np.int32) - np.float32(b).view(np.int32)) <= 4
                 (off if near and not strict else exact).append(label + ours)
-    ok = far == 0 and probs_ok and not exact
+    ok = far == 0 and differ <= q.size // 100 and probs_ok and not exact   # (0 of 320 in every case today)
     print("%s quant/compile.%s: %d of %d uint8 outputs differ from PyTorch's, %d by more than one step; int8 weights and "
           "weight scales %s; %s; softmax %s"
           % ("PASS" if ok else "FAIL", case, differ, q.size, far,

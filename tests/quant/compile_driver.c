@@ -11,7 +11,7 @@
 #define CAT_(a, b) a##b
 #define CAT(a, b) CAT_(a, b)
 #define MODEL_(x) CAT(CAT(MODEL, _), x)
-#define SAMPLES 4
+#define SAMPLES 32 /* compile_case.py SAMPLES */
 #ifndef IN
 #define IN 784 /* per-sample inputs */
 #endif
