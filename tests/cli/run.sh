@@ -232,4 +232,13 @@ if cc -std=c99 -Wall -Wextra -Wpedantic -Werror -I"$root/runtime" q.c main.c \
 else
     fail quantize_runs "$(head -n 1 err.txt cc.txt) out $(./q 2>&1)"
 fi
+# --emit=report: each tensor's scale and zero point, RAM and flash in bytes
+"$dnnc" --quantize=int8 $all q.dnn --emit=report >report.txt 2>err.txt
+if grep -Eq '^x +quantize +\[2\] +uint8 +0\.00392156886 +0 ' report.txt &&
+        grep -Eq '^out +dense +\[1\] +uint8 +0\.0137254903 +0 +28 +1$' report.txt &&
+        grep -qx 'RAM of the model: 6 bytes' report.txt && grep -q '^frozen weights: 116 bytes' report.txt; then
+    pass quantize_report
+else
+    fail quantize_report "$(head -n 1 err.txt) $(cat report.txt)"
+fi
 cd .. || exit 2
