@@ -374,6 +374,9 @@ const char *dense_weight_rows_call(const Value *b, const char *drows, const char
 bool conv_pool_fusable(const Value *conv, const Value *pool);
 bool pool_backward_fusable(const Value *conv, const Value *pool); /* and its backward recomputes the maxima */
 long conv_in_place_ring(const Value *conv); /* floats of rows a conv2d over its own input keeps aside; 0: it cannot */
+/* --quantize=int8: a conv2d's or pool's window (kh, kw, sh, sw, pt, pb, pl, pr), and "" or why qnnpack
+ * has no int8 form of it (ops_conv.c) */
+const char *q8_window(const Value *v, int dims[8]);
 
 /* ---- lower.c (lower_train.c, lower.h): AST → IR ------------------------- */
 
@@ -471,7 +474,6 @@ typedef struct Quant {
  * weights: laid out as NAME_weights (Value.flash). false after an error
  * (an op with no int8 form between int8 ones). */
 bool quantize_graph(Graph *g, const float *weights, const Cal *cal);
-const char *q8_window(const Value *v, int dims[8]); /* ops_conv.c: kh, kw, sh, sw, pt, pb, pl, pr; "" or why no int8 */
 
 /* ---- emit_struct.c: the model struct and NAME.h ------------------------- */
 

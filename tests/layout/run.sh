@@ -38,8 +38,7 @@ lower
 shape
 autodiff
 optim
-plan
-quantize
+plan quantize
 emit_struct emit_update emit_step
 emit emit_int8
 emit_main summary emit_dot
