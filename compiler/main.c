@@ -574,6 +574,11 @@ int main(int argc, char **argv) {
                            : "--calibrate FILE (samples of each input, whose ranges set the scales)");
         return 2;
     }
+    if (quantize && (check_finite || want_selftest)) {
+        fprintf(stderr, "dnnc: error: %s does not go with --quantize=int8 (an int8 model's values are integers)\n",
+                check_finite ? "--check-finite" : "--emit=selftest");
+        return 2;
+    }
     if (calibrate && !quantize) {
         fprintf(stderr, "dnnc: error: --calibrate goes with --quantize=int8\n");
         return 2;
