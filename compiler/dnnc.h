@@ -507,6 +507,8 @@ bool emit_model(Graph *g, const Plan *p, const EmitOptions *o, FILE *c, FILE *h)
 /* emit_int8.c: an int8 build (after quantize_graph), the API of --inference */
 bool emit_int8_model(Graph *g, const EmitOptions *o, FILE *c, FILE *h);
 int min_train_batch(const Graph *g); /* 2 when a batchnorm cannot train on one sample, else 1 */
+/* NAME_preprocess: the input preprocessing of the embedded weights' metadata (g->prep), in the .h and .c */
+void emit_preprocess(const Graph *g, FILE *c, FILE *h);
 
 /* ---- emit_main.c: --main and --emit=selftest ---------------------------- */
 

@@ -358,5 +358,6 @@ bool emit_int8_model(Graph *g, const EmitOptions *opt, FILE *c, FILE *h) {
         else if (g->values[i]->q)
             emit_float_step(&o, g->values[i]);
     emit_forward(&o);
+    emit_preprocess(g, c, h); /* as --inference --embed-weights: the weights' input preprocessing */
     return true;
 }

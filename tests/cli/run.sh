@@ -142,9 +142,10 @@ cd .. || exit 2
 root=$(dirname "$(dirname "$dnnc")")
 mkdir -p "$tmp/q8" && cd "$tmp/q8" || exit 2
 # st FILE BYTES NAME:DIMS ...: a safetensors file of F32 tensors whose every
-# element is the 4 bytes BYTES (printf octal escapes)
+# element is the 4 bytes BYTES (printf octal escapes); $meta, if set, its
+# __metadata__ pairs ("key":"value",...)
 st() {
-    file=$1 bytes=$2 header= off=0 total=0
+    file=$1 bytes=$2 header=${meta:+\"__metadata__\":\{$meta\}} off=0
     shift 2
     for t in "$@"; do
         n=1
@@ -232,6 +233,14 @@ if cc -std=c99 -Wall -Wextra -Wpedantic -Werror -I"$root/runtime" q.c main.c \
     pass quantize_runs
 else
     fail quantize_runs "$(head -n 1 err.txt cc.txt) out $(./q 2>&1)"
+fi
+# the weights' preprocessing metadata gives NAME_preprocess, as with --inference --embed-weights
+meta='"dnn.scale":"0.5"' st wm.safetensors "$half" h.weight:4,2 h.bias:4 out.weight:1,4 out.bias:1
+"$dnnc" --quantize=int8 --inference --embed-weights wm.safetensors --calibrate cal.safetensors q.dnn -o p.c 2>err.txt
+if grep -q '^void q_preprocess(const float \*raw_x, float \*x, int n);' p.h && grep -q '^#define Q_X_SCALE 0.5 ' p.h; then
+    pass quantize_preprocess
+else
+    fail quantize_preprocess "$(head -n 1 err.txt) $(grep -c preprocess p.h) preprocess lines in p.h"
 fi
 # --emit=report: each tensor's scale and zero point, RAM and flash in bytes
 "$dnnc" --quantize=int8 $all q.dnn --emit=report >report.txt 2>err.txt

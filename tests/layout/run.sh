@@ -40,8 +40,8 @@ autodiff
 optim
 plan quantize
 emit_struct emit_update emit_step
-emit emit_int8
-emit_main summary emit_dot
+emit
+emit_main summary emit_dot emit_int8
 pipeline
 main
 LAYERS
