@@ -474,6 +474,8 @@ typedef struct Quant {
  * weights: laid out as NAME_weights (Value.flash). false after an error
  * (an op with no int8 form between int8 ones). */
 bool quantize_graph(Graph *g, const float *weights, const Cal *cal);
+/* sizeof(NAME_model) of an int8 build: uint8_t act[], float fact[], uint8_t scratch[] (emit_int8.c) */
+long q8_model_bytes(const Graph *g);
 
 /* ---- emit_struct.c: the model struct and NAME.h ------------------------- */
 

@@ -390,9 +390,16 @@ static void release_all(void) {
  * at its name, with the parts and what would make it fit. */
 static void check_ram_limit(const Graph *g, const Plan *p, bool embedded, long limit) {
     long part[PART_COUNT];
-    long total = model_bytes(g, p, embedded, part);
+    long total = g->int8 ? q8_model_bytes(g) : model_bytes(g, p, embedded, part);
     if (total <= limit)
         return;
+    if (g->int8) {
+        error_at(g->loc, "model '%s' needs %ld bytes of RAM (sizeof(%s_model)), more than --ram-limit %ld", g->name,
+                 total, g->name, limit);
+        note("uint8 activations %ld, float values %ld, conv2d scratch %ld bytes; smaller layers", g->q8_act,
+             g->q8_float * 4, g->q8_scratch);
+        return;
+    }
     error_at(g->loc, "model '%s' needs %ld bytes of RAM (sizeof(%s_model)), more than --ram-limit %ld", g->name, total,
              g->name, limit);
     long weights = part[PART_PARAMS] ? p->params * 4 : 0; /* the array's rounding up counts as other, as in --emit=report */

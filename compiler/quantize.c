@@ -393,3 +393,10 @@ bool quantize_graph(Graph *g, const float *weights, const Cal *cal) {
     g->int8 = true;
     return true;
 }
+
+long q8_model_bytes(const Graph *g) {
+    long act = g->q8_act, floats = g->q8_float * 4, scratch = g->q8_scratch;
+    if (!floats) /* uint8_t act[], uint8_t scratch[] */
+        return (act ? act : 1) + scratch;
+    return ((act + 3) / 4 * 4 + floats + scratch + 3) / 4 * 4; /* ... with float fact[] between: 4-aligned */
+}

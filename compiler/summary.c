@@ -158,9 +158,7 @@ typedef struct Row {
  * contract's report), its constants' bytes in flash and its uint8 or float
  * bytes in RAM; then sizeof(NAME_model) and the flash in all. */
 static void print_int8_report(const Graph *g, bool json, FILE *out) {
-    long flash = 0, act = g->q8_act, floats = g->q8_float * 4, scratch = g->q8_scratch;
-    /* the struct: uint8_t act[], float fact[], uint8_t scratch[] */
-    long ram = floats ? ((act + 3) / 4 * 4 + floats + scratch + 3) / 4 * 4 : (act ? act : 1) + scratch;
+    long flash = 0, act = g->q8_act, floats = g->q8_float * 4, scratch = g->q8_scratch, ram = q8_model_bytes(g);
     if (json)
         fprintf(out, "{\n  \"model\": \"%s\",\n  \"quantize\": \"int8\",\n  \"layers\": [", g->name);
     else {

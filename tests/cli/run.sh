@@ -234,6 +234,11 @@ if cc -std=c99 -Wall -Wextra -Wpedantic -Werror -I"$root/runtime" q.c main.c \
 else
     fail quantize_runs "$(head -n 1 err.txt cc.txt) out $(./q 2>&1)"
 fi
+# --ram-limit counts the int8 build's bytes: sizeof(q_model) is 6 (2 + 4 uint8 activations)
+q8 ram_limit 1 "error: model 'q' needs 6 bytes of RAM (sizeof(q_model)), more than --ram-limit 5" \
+    --quantize=int8 $all --ram-limit 5
+"$dnnc" --quantize=int8 $all --ram-limit 6 q.dnn -o q.c 2>err.txt
+check quantize_ram_limit_fits test -s q.c
 # the weights' preprocessing metadata gives NAME_preprocess, as with --inference --embed-weights
 meta='"dnn.scale":"0.5"' st wm.safetensors "$half" h.weight:4,2 h.bias:4 out.weight:1,4 out.bias:1
 "$dnnc" --quantize=int8 --inference --embed-weights wm.safetensors --calibrate cal.safetensors q.dnn -o p.c 2>err.txt
