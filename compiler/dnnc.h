@@ -374,9 +374,10 @@ const char *dense_weight_rows_call(const Value *b, const char *drows, const char
 bool conv_pool_fusable(const Value *conv, const Value *pool);
 bool pool_backward_fusable(const Value *conv, const Value *pool); /* and its backward recomputes the maxima */
 long conv_in_place_ring(const Value *conv); /* floats of rows a conv2d over its own input keeps aside; 0: it cannot */
-/* --quantize=int8: a conv2d's or pool's window (kh, kw, sh, sw, pt, pb, pl, pr), and "" or why qnnpack
- * has no int8 form of it (ops_conv.c) */
-const char *q8_window(const Value *v, int dims[8]);
+/* --quantize=int8: NULL when v's op has no int8 form, "" when it has, else why qnnpack refuses this one */
+const char *op_int8(const Value *v);
+void op_q8_float(const Value *v, float *y, const float *const *in); /* the calibration's float pass, one sample */
+bool op_q8_emit(FILE *c, const Value *v, const char *id); /* its int8 step's body; false: none (the same bytes) */
 
 /* ---- lower.c (lower_train.c, lower.h): AST → IR ------------------------- */
 

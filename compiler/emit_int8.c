@@ -144,17 +144,6 @@ static void emit_tensors(Q8Out *o) {
 
 /* ---- the layers ------------------------------------------------------------ */
 
-/* A conv2d's or pool's geometry as a dnn_q8_conv or dnn_q8_pool initializer. */
-static const char *pool_geometry(const Value *v, const Value *x) {
-    int d[8] = {x->shape.dim[1], x->shape.dim[2], x->shape.dim[1], x->shape.dim[2], 0, 0, 0, 0};
-    bool global = v->op == OP_global_avgpool; /* kernel = stride = [h, w], as AdaptiveAvgPool2d(1) */
-    if (!global)
-        q8_window(v, d);
-    return arena_printf("{%d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d}", x->shape.dim[0], x->shape.dim[1],
-                        x->shape.dim[2], global ? 1 : v->shape.dim[1], global ? 1 : v->shape.dim[2], d[0], d[1], d[2],
-                        d[3], d[4], d[6]);
-}
-
 /* The function computing an int8 value (or nothing: a flatten, a fused relu). */
 static void emit_layer(Q8Out *o, const Value *v) {
     const Quant *q = v->q, *in = v->op == OP_input ? NULL : v->in[0]->q;
@@ -171,48 +160,7 @@ static void emit_layer(Q8Out *o, const Value *v) {
     bool two = v->op == OP_add, conv = v->op == OP_conv2d;
     fprintf(c, "static void %s(uint8_t *out, const uint8_t *inp%s%s) {\n", fn, two ? ", const uint8_t *inp2" : "",
             conv ? ", uint8_t *scratch" : "");
-    const char *relu = q->relu ? "1" : "0";
-    long n = shape_size(&v->shape);
-    switch (v->op) {
-    case OP_dense:
-        fprintf(c, "    dnn_q8_dense(out, inp, %s_weight, %s_bias, %s_requant, %d, %d, %d, %s);\n", id, id, id, q->k,
-                q->channels, (int)q->zp, relu);
-        break;
-    case OP_conv2d: {
-        int d[8];
-        q8_window(v, d);
-        const Value *x = v->in[0];
-        int groups = x->shape.dim[0] * d[0] * d[1] / q->k;
-        fprintf(c, "    static const dnn_q8_conv geometry = {%d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d};\n",
-                x->shape.dim[0], x->shape.dim[1], x->shape.dim[2], v->shape.dim[0], v->shape.dim[1], v->shape.dim[2],
-                d[0], d[1], d[2], d[3], d[4], d[6], groups);
-        if (pool) {
-            fprintf(c, "    static const dnn_q8_pool pool = %s;\n", pool_geometry(pool, v));
-            fprintf(c, "    dnn_q8_conv2d_maxpool(out, inp, %s_weight, %s_bias, %s_requant, &geometry, &pool, %d, %d, %s, "
-                       "scratch);\n", id, id, id, (int)in->zp, (int)q->zp, relu);
-        } else
-            fprintf(c, "    dnn_q8_conv2d(out, inp, %s_weight, %s_bias, %s_requant, &geometry, %d, %d, %s, scratch);\n",
-                    id, id, id, (int)in->zp, (int)q->zp, relu);
-        break;
-    }
-    case OP_maxpool: case OP_avgpool: case OP_global_avgpool:
-        fprintf(c, "    static const dnn_q8_pool geometry = %s;\n", pool_geometry(v, v->in[0]));
-        if (v->op == OP_maxpool)
-            fprintf(c, "    dnn_q8_maxpool(out, inp, &geometry);\n");
-        else
-            fprintf(c, "    dnn_q8_avgpool(out, inp, &geometry, %af, %d);\n", (double)q->scale, (int)q->zp);
-        break;
-    case OP_relu:
-        fprintf(c, "    dnn_q8_relu(out, inp, %ld, %d);\n", n, (int)q->zp);
-        break;
-    case OP_add:
-        fprintf(c, "    static const dnn_q8_add_params p = {%ld, %ld, %ld, %ld, %ld, %ld};\n", (long)q->add->ma,
-                (long)q->add->mb, (long)q->add->offset, (long)q->add->shift, (long)q->add->zp, (long)q->add->lo);
-        fprintf(c, "    dnn_q8_add(out, inp, inp2, %ld, &p);\n", n);
-        break;
-    default:
-        ICE("no int8 emitter for %s", op_info[v->op].name);
-    }
+    op_q8_emit(c, v, id);
     fprintf(c, "}\n\n");
 }
 

@@ -10,37 +10,22 @@
  * plain float kernels (dnn_kernels_plain.h). The graph stays as it is; each
  * value it computes gets a Quant (Value.q), which emit_int8.c prints.
  *
- * What is int8: the input (a QuantStub), dense and conv2d (a relu right
- * after either fused into it, a maxpool right after a conv2d[-relu]
- * computed with it), relu, maxpool, avgpool, global_avgpool, the add of two
- * tensors, and flatten/reshape/dropout (the same bytes). From the first
- * other op on, values are float (after a DeQuantStub): softmax, the
- * outputs. A dense or conv2d there is an error: it would lose its
- * quantization silently.
+ * What is int8: the input (a QuantStub) and the ops of the op table's int8
+ * rules (ops_dispatch.c's q8_rules; each op's float pass and int8 step sit
+ * in its ops_*.c): dense and conv2d (a relu right after either fused into
+ * it, a maxpool right after a conv2d[-relu] computed with it), relu,
+ * maxpool, avgpool, global_avgpool, the add of two tensors, and
+ * flatten/reshape/dropout (the same bytes). From the first other op on,
+ * values are float (after a DeQuantStub): softmax, the outputs. A dense or
+ * conv2d there is an error: it would lose its quantization silently.
  */
 #include "dnnc.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "dnn_kernels.h"
 #include "dnn_kernels_int8.h"
-
-/* Has an int8 form (qnnpack's quantized op, or the same bytes). */
-static bool int8_op(const Value *v) {
-    switch (v->op) {
-    case OP_input: case OP_flatten: case OP_reshape: case OP_dropout: case OP_dense: case OP_conv2d:
-    case OP_relu: case OP_maxpool: case OP_avgpool: case OP_global_avgpool: case OP_add:
-        return true;
-    default:
-        return false;
-    }
-}
-
-/* The operands that are tensors of the computation (not parameters). */
-static int data_operands(const Value *v) {
-    return v->op == OP_add ? 2 : v->op == OP_input ? 0 : 1;
-}
 
 static Quant *new_quant(Value *v) {
     Quant *q = arena_alloc(sizeof *q);
@@ -59,32 +44,24 @@ static bool classify(Graph *g, const bool *needed, const int *readers) {
         if (!needed[i] || v->op == OP_param || v->op == OP_constant)
             continue;
         Quant *q = new_quant(v);
-        int nd = data_operands(v);
-        bool all_q8 = int8_op(v);
-        for (int k = 0; k < nd; k++)
-            all_q8 = all_q8 && v->in[k]->q && v->in[k]->q->q8;
-        if (v->op == OP_add)
-            all_q8 = all_q8 && v->in[0]->shape.rank == v->in[1]->shape.rank &&
-                     shape_size(&v->in[0]->shape) == shape_size(&v->in[1]->shape) &&
-                     !memcmp(v->in[0]->shape.dim, v->in[1]->shape.dim, sizeof v->shape.dim);
-        if (v->op == OP_global_avgpool && all_q8 && v->in[0]->shape.dim[1] * v->in[0]->shape.dim[2] == 1)
-            all_q8 = false; /* PyTorch falls back to its generic kernel there */
-        int dims[8];
-        const char *why = (v->op == OP_avgpool && all_q8) ? q8_window(v, dims) : "";
-        if (*why) {
-            error_at(v->loc, "--quantize=int8: %s", why);
+        const char *form = v->op == OP_input ? "" : op_int8(v); /* the op table's int8 rules */
+        bool q8 = form != NULL;
+        for (int k = 0; k < v->nin; k++) /* its operands but the parameters uint8 */
+            q8 = q8 && (!v->in[k] || v->in[k]->op == OP_param || (v->in[k]->q && v->in[k]->q->q8));
+        if (q8 && *form) {
+            error_at(v->loc, "--quantize=int8: %s", form);
             return false;
         }
-        if ((v->op == OP_dense || v->op == OP_conv2d) && !all_q8) {
+        if ((v->op == OP_dense || v->op == OP_conv2d) && !q8) {
             error_at(v->loc, "--quantize=int8: this %s reads a float value (%s has no int8 form)", op_info[v->op].name,
                      op_info[v->in[0]->op].name);
             note("int8 runs from the input up to the first op without an int8 form (softmax, ...); "
                  "a dense or conv2d after it is not computed in float");
             return false;
         }
-        q->q8 = all_q8;
-        for (int k = 0; k < nd; k++)
-            if (!q->q8 && v->in[k]->q->q8)
+        q->q8 = q8;
+        for (int k = 0; !q8 && k < v->nin; k++) /* a float step reads its uint8 operands dequantized */
+            if (v->in[k] && v->in[k]->q && v->in[k]->q->q8)
                 v->in[k]->q->dequant = true;
         if (q->q8 && (v->op == OP_flatten || v->op == OP_reshape || v->op == OP_dropout))
             q->storage = v->in[0]->q->storage;
@@ -134,57 +111,6 @@ static void fold_layer(Value *layer, const float *weights) {
     }
 }
 
-/* The float result of one int8 value for one sample, from its operands' (in
- * buf by id), as the fused float model computes it (up to the order of its
- * sums: PyTorch's BLAS has its own). */
-static void float_step(const Value *v, float **buf) {
-    float *y = buf[v->id];
-    const float *x = v->op == OP_input ? NULL : buf[v->in[0]->id];
-    const Quant *q = v->q;
-    long n = shape_size(&v->shape);
-    int d[8];
-    switch (v->op) {
-    case OP_dense:
-        dnn_dense_forward_plain(y, x, q->wf, q->bf, 1, q->k, q->channels);
-        break;
-    case OP_conv2d: {
-        const Shape *s = &v->in[0]->shape;
-        q8_window(v, d);
-        int groups = (int)(s->dim[0] * d[0] * d[1] / q->k);
-        dnn_conv2d_grouped_forward_plain(y, x, q->wf, q->bf, 1, s->dim[0], s->dim[1], s->dim[2], q->channels, d[0],
-                                         d[1], d[2], d[3], d[4], d[5], d[6], d[7], groups);
-        break;
-    }
-    case OP_maxpool: case OP_avgpool: {
-        const Shape *s = &v->in[0]->shape;
-        q8_window(v, d);
-        dnn_pool_rect_forward_plain(y, x, 1, s->dim[0], s->dim[1], s->dim[2], d[0], d[1], d[2], d[3], d[4],
-                                    v->op == OP_maxpool);
-        break;
-    }
-    case OP_global_avgpool: {
-        int hw = v->in[0]->shape.dim[1] * v->in[0]->shape.dim[2];
-        for (long c = 0; c < n; c++) {
-            float sum = 0.0f;
-            for (int i = 0; i < hw; i++)
-                sum += x[c * hw + i];
-            y[c] = sum / (float)hw;
-        }
-        break;
-    }
-    case OP_relu:
-        for (long i = 0; i < n; i++)
-            y[i] = x[i] < 0.0f ? 0.0f : x[i];
-        break;
-    case OP_add:
-        for (long i = 0; i < n; i++)
-            y[i] = x[i] + buf[v->in[1]->id][i];
-        break;
-    default: /* flatten, reshape, dropout in eval mode: the same values */
-        memcpy(y, x, sizeof(float) * (size_t)n);
-    }
-}
-
 /* Where PyTorch's MinMaxObservers sit: the QuantStub's output, every fused
  * Linear/Conv2d's (after its relu), every add's. */
 static bool observed(const Value *v) {
@@ -211,10 +137,13 @@ static void calibrate(Graph *g, const Cal *cal) {
             if (!buf[i])
                 continue;
             long n = shape_size(&v->shape);
+            const float *in[MAX_INPUTS];
+            for (int k = 0; k < v->nin; k++)
+                in[k] = v->in[k] ? buf[v->in[k]->id] : NULL;
             if (v->op == OP_input)
                 memcpy(buf[i], cal->data[v->index] + (size_t)s * (size_t)n, sizeof(float) * (size_t)n);
-            else
-                float_step(v, buf);
+            else /* as the fused float model computes it, up to the order of its sums (PyTorch's BLAS has its own) */
+                op_q8_float(v, buf[i], in);
             for (long k = 0; observed(v) && k < n; k++) {
                 v->q->min = buf[i][k] < v->q->min ? buf[i][k] : v->q->min;
                 v->q->max = buf[i][k] > v->q->max ? buf[i][k] : v->q->max;

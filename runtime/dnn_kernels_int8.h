@@ -364,8 +364,9 @@ static inline void dnn_q8__dots(int32_t *acc, const uint8_t *x, const int8_t *w,
     for (; r + 2 <= n; r += 2)
         dnn_q8__dot2(acc + r, x, w + r * k, k);
 #endif
+    /* (size_t: with constant sizes, gcc -O2 -mavx2 cannot rule out an overflow of r·k after the loop above) */
     for (; r < n; r++)
-        acc[r] = dnn_q8_dot(x, w + r * k, k);
+        acc[r] = dnn_q8_dot(x, w + (size_t)r * (size_t)k, k);
     for (int j = 0; j < n; j++)
         acc[j] = (int32_t)((uint32_t)acc[j] + (uint32_t)bias[j]);
 }
