@@ -450,6 +450,7 @@ typedef struct Cal {
  * static quantization (tests/quant/README.md): a uint8 tensor with a scale
  * and zero point, or a float one computed after a dequantize. */
 typedef struct Quant {
+    const char *name;        /* in the C and NAME_tensors: its label, unique among values with a scale */
     bool q8;                 /* uint8 (else float) */
     bool dequant;            /* a uint8 value that float steps read: dequantized into a float buffer too */
     const Value *storage;    /* the value whose buffer it shares (itself; a flatten's operand; a fused relu's layer) */
@@ -477,6 +478,7 @@ typedef struct Quant {
 bool quantize_graph(Graph *g, const float *weights, const Cal *cal);
 /* sizeof(NAME_model) of an int8 build: uint8_t act[], float fact[], uint8_t scratch[] (emit_int8.c) */
 long q8_model_bytes(const Graph *g);
+bool q8_has_qparams(const Value *v); /* an observer's value (input, dense, conv2d, add): its scale and zero point are tensors */
 
 /* ---- emit_struct.c: the model struct and NAME.h ------------------------- */
 

@@ -22,7 +22,7 @@ typedef struct Q8Out {
 
 /* "logits_1": a value's name in C identifiers */
 static const char *ident(const Value *v) {
-    return c_ident(v->label ? v->label : v->name ? v->name : "t");
+    return c_ident(v->q->name);
 }
 
 /* "mlp.dnn:8 dense(128)" */
@@ -68,29 +68,29 @@ typedef struct Tensor {
     long size;
 } Tensor;
 
-static int list_tensors(const Graph *g, Tensor *t, const char *model) {
+static int list_tensors(const Q8Out *o, Tensor *t) {
+    const Graph *g = o->g;
     int n = 0;
     for (int i = 0; i < g->nvalues; i++) {
         const Value *v = g->values[i];
         const Quant *q = v->q;
         if (!q || !q->q8)
             continue;
-        const char *id = arena_printf("%s_%s", model, ident(v));
+        const char *id = arena_printf("%s_%s", o->name, ident(v));
         if (q->w) {
             const Value *w = v->in[1];
             Tensor tw = {w->name, arena_printf("%s_weight", id), DNN_DT_I8, w->shape.rank, {0}, q->channels * q->k};
             for (int k = 0; k < w->shape.rank && k < 4; k++)
                 tw.shape[k] = w->shape.dim[k];
             t[n++] = tw;
-            const char *base = v->label ? v->label : v->name;
+            const char *base = v->q->name;
             t[n++] = (Tensor){arena_printf("%s.weight_scale", base), arena_printf("%s_weight_scale", id), DNN_DT_F32, 1,
                               {q->channels}, q->channels};
             t[n++] = (Tensor){arena_printf("%s.bias", base), arena_printf("%s_bias_q", id), DNN_DT_I32, 1,
                               {q->channels}, q->channels};
         }
-        bool own_range = v->op == OP_input || v->op == OP_add || ((v->op == OP_dense || v->op == OP_conv2d));
-        if (own_range) {
-            const char *base = v->label ? v->label : v->name;
+        if (q8_has_qparams(v)) {
+            const char *base = v->q->name;
             t[n++] = (Tensor){arena_printf("%s.scale", base), arena_printf("%s_qparams.scale", id), DNN_DT_F32, 0, {0}, 1};
             t[n++] = (Tensor){arena_printf("%s.zero_point", base), arena_printf("%s_qparams.zp", id), DNN_DT_I32, 0, {0},
                               1};
@@ -113,19 +113,19 @@ static void emit_tensors(Q8Out *o) {
             long C = q->channels;
             fprintf(c, "/* %s: int8 weight, per channel scales, int32 bias (PyTorch's), the bias the kernel adds\n"
                        " * (bias - zp_in * sum of the channel's weights) and the requantization scales */\n",
-                    v->label ? v->label : v->name);
+                    v->q->name);
             put_i8(c, arena_printf("static const int8_t %s_weight", id), q->w, C * q->k);
             put_f32(c, arena_printf("static const float %s_weight_scale", id), q->w_scale, C);
             put_i32(c, arena_printf("static const int32_t %s_bias_q", id), q->bias_q, C);
             put_i32(c, arena_printf("static const int32_t %s_bias", id), q->bias, C);
             put_f32(c, arena_printf("static const float %s_requant", id), q->m, C);
         }
-        if (v->op == OP_input || v->op == OP_add || v->op == OP_dense || v->op == OP_conv2d)
+        if (q8_has_qparams(v))
             fprintf(c, "static const struct { float scale; int32_t zp; } %s_qparams = {%af, %d}; /* %s */\n", id,
                     (double)q->scale, (int)q->zp, qtext(q));
     }
     Tensor *t = arena_alloc(sizeof(Tensor) * (size_t)(5 * g->nvalues + 1));
-    int n = list_tensors(g, t, o->name);
+    int n = list_tensors(o, t);
     fprintf(c, "\nconst dnn_tensor_info %s_tensors[%s_NUM_TENSORS] = {\n", o->name, o->NAME);
     for (int i = 0; i < n; i++)
         fprintf(c, "    {\"%s\", %d, {%d, %d, %d, %d}, %ld, 0, %s},\n", t[i].name, t[i].rank, t[i].shape[0], t[i].shape[1],
@@ -154,7 +154,7 @@ static void emit_layer(Q8Out *o, const Value *v) {
     const char *id = arena_printf("%s_%s", o->name, ident(v));
     const Value *pool = q->pool;
     const Quant *out = q->relu ? q->relu->q : pool ? pool->q : q;
-    fprintf(c, "/* %s: %s%s%s\n * uint8 %s (%s) -> uint8 %s (%s) */\n", v->label ? v->label : v->name, where(o, v),
+    fprintf(c, "/* %s: %s%s%s\n * uint8 %s (%s) -> uint8 %s (%s) */\n", v->q->name, where(o, v),
             q->relu ? ", relu fused" : "", pool ? ", its maxpool computed with it" : "",
             shape_str(&v->in[0]->shape), qtext(in), shape_str(&(pool ? pool : v)->shape), qtext(out));
     bool two = v->op == OP_add, conv = v->op == OP_conv2d;
@@ -178,7 +178,7 @@ static void emit_float_step(Q8Out *o, const Value *v) {
     e.defs = o->c;
     op_emit(&e, v);
     fclose(mem);
-    fprintf(o->c, "/* %s: %s, in float\n * %s */\n", v->label ? v->label : v->name, where(o, v),
+    fprintf(o->c, "/* %s: %s, in float\n * %s */\n", v->q->name, where(o, v),
             shape_str(&v->shape));
     fprintf(o->c, "static void %s_%s_%s_forward(float *out", o->name, ident(v), op_info[v->op].name);
     for (int k = 0; k < v->nin; k++)
@@ -296,7 +296,7 @@ bool emit_int8_model(Graph *g, const EmitOptions *opt, FILE *c, FILE *h) {
                 }
     }
     Tensor *t = arena_alloc(sizeof(Tensor) * (size_t)(5 * g->nvalues + 1));
-    emit_header(&o, list_tensors(g, t, o.name));
+    emit_header(&o, list_tensors(&o, t));
     fprintf(c, "#include \"dnn_kernels_int8.h\"\n\n/* ==== model %s, int8 (--quantize=int8: PyTorch's post-training "
                "static quantization, qnnpack) ==== */\n\n", g->name);
     emit_tensors(&o);

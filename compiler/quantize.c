@@ -293,6 +293,33 @@ static void unfuse_conv_pools(Graph *g) {
     }
 }
 
+bool q8_has_qparams(const Value *v) {
+    return v->op == OP_input || v->op == OP_add || v->op == OP_dense || v->op == OP_conv2d;
+}
+
+/* A statement's values share its label (the add and the relu of
+ * r1 = relu(a + b) are both "r1"): each value with a scale and zero point
+ * (which name tensors) gets a name of its own, "r1", then "r1_2", ...; the
+ * others keep the label (their functions differ by their op). */
+static void unique_names(Graph *g) {
+    Map used = {0}, taken = {0};
+    for (int i = 0; i < g->nvalues; i++)
+        if (g->values[i]->q && q8_has_qparams(g->values[i]))
+            map_put(&used, c_ident(g->values[i]->label ? g->values[i]->label : g->values[i]->name), "");
+    for (int i = 0; i < g->nvalues; i++) {
+        Value *v = g->values[i];
+        if (!v->q)
+            continue;
+        const char *base = v->label ? v->label : v->name ? v->name : "t", *name = base;
+        if (q8_has_qparams(v)) {
+            for (int k = 2; map_get(&taken, c_ident(name)) || (name != base && map_get(&used, c_ident(name))); k++)
+                name = arena_printf("%s_%d", base, k);
+            map_put(&taken, c_ident(name), "");
+        }
+        v->q->name = name;
+    }
+}
+
 bool quantize_graph(Graph *g, const float *weights, const Cal *cal) {
     unfuse_conv_pools(g);
     bool *needed = arena_alloc((size_t)g->nvalues);
@@ -319,6 +346,7 @@ bool quantize_graph(Graph *g, const float *weights, const Cal *cal) {
     if (!set_qparams(g))
         return false;
     place(g, last_read);
+    unique_names(g);
     g->int8 = true;
     return true;
 }

@@ -181,7 +181,7 @@ static void print_int8_report(const Graph *g, bool json, FILE *out) {
             op = arena_printf("%s%s%s%s", op, v->folded_bn ? "+batchnorm" : "", q->relu ? "+relu" : "",
                               q->pool ? "+maxpool" : "");
         long bytes = q->w ? (long)q->channels * q->k + 16L * q->channels : 0; /* int8 weights; 4 arrays of C */
-        if (v->op == OP_input || v->op == OP_add || q->w)
+        if (q8_has_qparams(v))
             bytes += 8; /* the scale and zero point */
         flash += bytes;
         bool own = q->storage == v && !(q->fused && v->op == OP_maxpool);
@@ -191,7 +191,7 @@ static void print_int8_report(const Graph *g, bool json, FILE *out) {
         long bytes_ram = where ? 0 : q->q8 ? size : 4 * size;
         const char *scale = q->q8 ? arena_printf("%.9g", (double)q->scale) : "-";
         const char *zp = q->q8 ? arena_printf("%d", (int)q->zp) : "-";
-        const char *name = v->label ? v->label : v->name ? v->name : "";
+        const char *name = q->name;
         if (json)
             fprintf(out, "%s\n    {\"name\": \"%s\", \"op\": \"%s\", \"type\": \"%s\", \"scale\": %s, \"zero_point\": %s, "
                          "\"flash_bytes\": %ld, \"ram_bytes\": %ld}", first ? "" : ",", name, op,

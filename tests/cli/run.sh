@@ -234,6 +234,26 @@ if cc -std=c99 -Wall -Wextra -Wpedantic -Werror -I"$root/runtime" q.c main.c \
 else
     fail quantize_runs "$(head -n 1 err.txt cc.txt) out $(./q 2>&1)"
 fi
+# two adds in one statement (both labelled h): their functions and tensors get names of their own
+cat >three.dnn <<'EOF2'
+model three {
+    input  x[2];
+    target y[4];
+    a = relu(dense(x, 4));
+    b = relu(dense(x, 4));
+    output h = relu(a + b + a);
+    loss   mse(h, y);
+}
+EOF2
+st w3.safetensors "$half" a.weight:4,2 a.bias:4 b.weight:4,2 b.bias:4
+"$dnnc" --quantize=int8 --inference --embed-weights w3.safetensors --calibrate cal.safetensors three.dnn -o three.c \
+    2>err.txt
+if cc -std=c99 -Wall -Wextra -Wpedantic -Werror -I"$root/runtime" -c three.c -o three.o 2>cc.txt &&
+        grep -q '{"h.scale", 0' three.c && grep -q '{"h_2.scale", 0' three.c; then
+    pass quantize_two_adds_one_label
+else
+    fail quantize_two_adds_one_label "$(head -n 1 err.txt cc.txt)"
+fi
 # --ram-limit counts the int8 build's bytes: sizeof(q_model) is 6 (2 + 4 uint8 activations)
 q8 ram_limit 1 "error: model 'q' needs 6 bytes of RAM (sizeof(q_model)), more than --ram-limit 5" \
     --quantize=int8 $all --ram-limit 5
