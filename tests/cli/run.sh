@@ -254,6 +254,25 @@ if cc -std=c99 -Wall -Wextra -Wpedantic -Werror -I"$root/runtime" -c three.c -o 
 else
     fail quantize_two_adds_one_label "$(head -n 1 err.txt cc.txt)"
 fi
+# what qnnpack has no int8 form of: a 1x1 average pooling; an add of a constant (after the int8 part)
+printf 'model p {\n    input x[4, 4, 4];\n    target y[4, 4, 4];\n    output h = x |> conv2d(4, kernel = 1) |> %s;\n    loss mse(h, y);\n}\n' \
+    'avgpool(1)' >p1.dnn
+printf 'model p {\n    input x[4, 4, 4];\n    target y[4, 4, 4];\n    c = x |> conv2d(4, kernel = 1);\n    output h = c + 1;\n    loss mse(h, y);\n}\n' >p2.dnn
+st wp1.safetensors "$half" h.0.weight:4,4,1,1 h.0.bias:4
+st wp2.safetensors "$half" c.0.weight:4,4,1,1 c.0.bias:4
+st calp.safetensors "$one" x:2,4,4,4
+for p in p1:"p1.dnn:4:46: error: --quantize=int8: qnnpack refuses a 1x1 average pooling" \
+         p2:"p2.dnn:5:18: error: --quantize=int8: add after the int8 part takes a constant"; do
+    rm -f p.c
+    "$dnnc" --quantize=int8 --inference --embed-weights w${p%%:*}.safetensors --calibrate calp.safetensors ${p%%:*}.dnn \
+        -o p.c 2>err.txt
+    rc=$?
+    if [ $rc -eq 1 ] && grep -q "^${p#*:}" err.txt && [ ! -e p.c ]; then
+        pass "quantize_refuses_${p%%:*}"
+    else
+        fail "quantize_refuses_${p%%:*}" "exit $rc: $(head -n 1 err.txt)"
+    fi
+done
 # --ram-limit counts the int8 build's bytes: sizeof(q_model) is 6 (2 + 4 uint8 activations)
 q8 ram_limit 1 "error: model 'q' needs 6 bytes of RAM (sizeof(q_model)), more than --ram-limit 5" \
     --quantize=int8 $all --ram-limit 5
