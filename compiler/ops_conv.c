@@ -457,7 +457,7 @@ void q8_conv2d_emit(FILE *c, const Value *v, const char *id) {
     const Window *w = &d.win;
     fprintf(c, "    static const dnn_q8_conv geometry = {%d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d};\n", d.C,
             d.H, d.W, d.F, d.OH, d.OW, w->kh, w->kw, w->sh, w->sw, w->pt, w->pl, d.G);
-    const char *args = arena_printf("%s_weight, %s_bias, %s_requant, &geometry", id, id, id);
+    const char *args = arena_printf("%s_weight, %s_bias, %s_requant,\n        &geometry", id, id, id);
     const char *tail = arena_printf("%d, %d, %d, scratch", (int)v->in[0]->q->zp, (int)q->zp, q->relu != NULL);
     if (q->pool) {
         fprintf(c, "    static const dnn_q8_pool pool = %s;\n", q8_pool_geometry(q->pool, v));
