@@ -465,17 +465,12 @@ static const float *calibration_of(const Value *in, const void *buf, size_t len,
         return NULL;
     }
     long per = shape_size(&in->shape);
-    float *data = malloc(t.nbytes ? t.nbytes : 1);
-    if (!data) {
-        fprintf(stderr, "dnnc: error: out of memory for %s\n", path);
-        return NULL;
-    }
+    float *data = arena_alloc(t.nbytes + 1); /* (aligned: the view's data may not be) */
     memcpy(data, t.data, t.nbytes);
     for (size_t i = 0; i < t.nbytes / sizeof(float); i++)
         if (!isfinite(data[i])) {
             fprintf(stderr, "dnnc: error: %s: '%s' sample %zu, element %zu is %s; calibration needs finite values\n",
                     path, in->name, i / (size_t)per, i % (size_t)per, isnan(data[i]) ? "NaN" : "infinite");
-            free(data);
             return NULL;
         }
     *count = (int)t.shape[0];
