@@ -286,6 +286,28 @@ if grep -q '^void q_preprocess(const float \*raw_x, float \*x, int n);' p.h && g
 else
     fail quantize_preprocess "$(head -n 1 err.txt) $(grep -c preprocess p.h) preprocess lines in p.h"
 fi
+# --batch 2: NAME_forward runs each sample through the int8 steps
+"$dnnc" --quantize=int8 $all --batch 2 q.dnn -o q.c 2>err.txt
+cat >main2.c <<'EOF2'
+#include <stdio.h>
+#include "q.h"
+int main(void) {
+    static q_model m;
+    const float x[4] = {1.0f, 1.0f, 0.0f, 0.0f};
+    float out[2];
+    q_init(&m, 0);
+    q_forward(&m, x, out, 2);
+    printf("%.6f %.6f\n", out[0], out[1]);
+    return 0;
+}
+EOF2
+# the second sample: each h = relu(0.5) is 85 steps of 1.5/255; out = 4 · 0.5 · 0.5 + 0.5 = 1.5, 109 steps of 3.5/255
+if cc -std=c99 -Wall -Wextra -Wpedantic -Werror -I"$root/runtime" q.c main2.c -L"$root/build" -ldnnrt -lm -o q2 \
+        2>cc.txt && [ "$(./q2)" = "3.472549 1.496078" ]; then
+    pass quantize_batch
+else
+    fail quantize_batch "$(head -n 1 err.txt cc.txt) out $(./q2 2>&1)"
+fi
 # --emit=report: each tensor's scale and zero point, RAM and flash in bytes
 "$dnnc" --quantize=int8 $all q.dnn --emit=report >report.txt 2>err.txt
 if grep -Eq '^x +quantize +\[2\] +uint8 +0\.00392156886 +0 ' report.txt &&
