@@ -452,7 +452,7 @@ typedef struct Cal {
 typedef struct Quant {
     const char *name;        /* in the C and NAME_tensors: its label, unique among values with a scale */
     bool q8;                 /* uint8 (else float) */
-    bool dequant;            /* a uint8 value that float steps read: dequantized into a float buffer too */
+    bool dequant;            /* storage that float steps read (its or a value's sharing it): dequantized into fact too */
     const Value *storage;    /* the value whose buffer it shares (itself; a flatten's operand; a fused relu's layer) */
     Value *relu;             /* dense/conv2d/add: the relu fused into it (its result is the relu's) */
     Value *pool;             /* conv2d: the maxpool computed with it (dnn_q8_conv2d_maxpool), or NULL */

@@ -264,9 +264,8 @@ static void emit_forward(Q8Out *o) {
                     byte_at(v->in[0]), v->op == OP_add ? arena_printf(", %s", byte_at(v->in[1])) : "",
                     v->op == OP_conv2d ? ", m->scratch" : "", where(o, v));
         }
-        const Value *res = q->relu ? q->relu : v;
-        if (q->q8 && res->q->dequant)
-            fprintf(c, "        dnn_q8_dequantize(%s, %s, %ld, %af, %d);\n", float_at(res), byte_at(res), size,
+        if (q->q8 && q->storage == v && q->dequant) /* float steps read its bytes (or a fused relu's) */
+            fprintf(c, "        dnn_q8_dequantize(%s, %s, %ld, %af, %d);\n", float_at(v), byte_at(v), size,
                     (double)q->scale, (int)q->zp);
     }
     for (int i = 0; i < g->noutputs; i++) {

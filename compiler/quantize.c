@@ -60,9 +60,9 @@ static bool classify(Graph *g, const bool *needed, const int *readers) {
             return false;
         }
         q->q8 = q8;
-        for (int k = 0; !q8 && k < v->nin; k++) /* a float step reads its uint8 operands dequantized */
+        for (int k = 0; !q8 && k < v->nin; k++) /* a float step reads its uint8 operands dequantized (once) */
             if (v->in[k] && v->in[k]->q && v->in[k]->q->q8)
-                v->in[k]->q->dequant = true;
+                v->in[k]->q->storage->q->dequant = true;
         if (q->q8 && (v->op == OP_flatten || v->op == OP_reshape || v->op == OP_dropout))
             q->storage = v->in[0]->q->storage;
         Value *x = v->op == OP_add ? NULL : v->in[0];

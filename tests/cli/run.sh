@@ -141,9 +141,10 @@ cd .. || exit 2
 # int8 layers, and a small model that compiles warning-free and runs
 root=$(dirname "$(dirname "$dnnc")")
 mkdir -p "$tmp/q8" && cd "$tmp/q8" || exit 2
-# st FILE BYTES NAME:DIMS ...: a safetensors file of F32 tensors whose every
-# element is the 4 bytes BYTES (printf octal escapes); $meta, if set, its
-# __metadata__ pairs ("key":"value",...)
+# st FILE BYTES NAME:DIMS ...: a safetensors file of F32 tensors whose
+# elements are BYTES, 4 bytes a float (printf octal escapes), several of them
+# (separated by spaces) taken in turn; $meta, if set, its __metadata__ pairs
+# ("key":"value",...)
 st() {
     file=$1 bytes=$2 header=${meta:+\"__metadata__\":\{$meta\}} off=0
     shift 2
@@ -156,9 +157,11 @@ st() {
     header="{$header}"
     len=${#header}
     { printf "\\$(printf %o $((len % 256)))\\$(printf %o $((len / 256)))\\0\\0\\0\\0\\0\\0%s" "$header"
-      i=0; while [ $i -lt $((off / 4)) ]; do printf "$bytes"; i=$((i + 1)); done; } >"$file"
+      i=0; while [ $i -lt $((off / 4)) ]; do
+          for b in $bytes; do [ $i -lt $((off / 4)) ] && printf "$b"; i=$((i + 1)); done
+      done; } >"$file"
 }
-one='\0\0\200\77' half='\0\0\0\77' nan='\0\0\300\177'
+one='\0\0\200\77' half='\0\0\0\77' nan='\0\0\300\177' minus_quarter='\0\0\200\276'
 cat >q.dnn <<'EOF2'
 model q {
     input  x[2];
@@ -285,6 +288,48 @@ if grep -q '^void q_preprocess(const float \*raw_x, float \*x, int n);' p.h && g
     pass quantize_preprocess
 else
     fail quantize_preprocess "$(head -n 1 err.txt) $(grep -c preprocess p.h) preprocess lines in p.h"
+fi
+# a float part reading an int8 value twice (sigmoid(h) and log_softmax(h)) keeps the dequantized h
+# for both: the int8 build's outputs are those of the float build up to int8's rounding
+cat >tail.dnn <<'EOF2'
+model tail {
+    input  x[2];
+    target y[4];
+    h = relu(dense(x, 4));
+    s = sigmoid(h);
+    output o = s * softmax(s);
+    output p = log_softmax(h);
+    loss   mse(o, y);
+}
+EOF2
+st wt.safetensors "$half $minus_quarter $one" h.weight:4,2 h.bias:4
+"$dnnc" --quantize=int8 $all --embed-weights wt.safetensors tail.dnn -o tail8.c 2>err.txt
+"$dnnc" --inference --embed-weights wt.safetensors --prefix tailf tail.dnn -o tailf.c 2>>err.txt
+cat >main3.c <<'EOF2'
+#include <math.h>
+#include <stdio.h>
+#include "tail8.h"
+#include "tailf.h"
+int main(void) {
+    static tail_model m;
+    static tailf_model f;
+    const float x[2] = {1.0f, 1.0f};
+    float o[4], p[4], of[4], pf[4], worst = 0.0f;
+    tail_init(&m, 0);
+    tailf_init(&f, 0);
+    tail_forward(&m, x, o, p, 1);
+    tailf_forward(&f, x, of, pf, 1);
+    for (int i = 0; i < 4; i++)
+        worst = fmaxf(worst, fmaxf(fabsf(o[i] - of[i]), fabsf(p[i] - pf[i])));
+    printf("%s %g\n", worst < 0.02f ? "close" : "far", worst);
+    return 0;
+}
+EOF2
+if cc -std=c99 -Wall -Wextra -Wpedantic -Werror -I"$root/runtime" tail8.c tailf.c main3.c -L"$root/build" -ldnnrt -lm \
+        -o tail 2>cc.txt && ./tail | grep -q '^close '; then
+    pass quantize_float_part
+else
+    fail quantize_float_part "$(head -n 1 err.txt cc.txt) $(./tail 2>&1)"
 fi
 # --batch 2: NAME_forward runs each sample through the int8 steps
 "$dnnc" --quantize=int8 $all --batch 2 q.dnn -o q.c 2>err.txt
