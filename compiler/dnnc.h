@@ -499,6 +499,7 @@ int model_members(const Graph *g, const Plan *p, bool embedded, Member *out); /*
  * each Part, padding counted as PART_OTHER */
 long model_bytes(const Graph *g, const Plan *p, bool embedded, long part[PART_COUNT]);
 bool has_sampling_layer(const Graph *g); /* a layer samples in training (dropout): NAME_forward_mc is emitted */
+void emit_size_macros(const Graph *g, FILE *h); /* NAME_BATCH and each input's, target's and output's NAME_X_SIZE */
 
 /* ---- emit.c (emit_update.c, emit.h): the model's C ---------------------- */
 

@@ -201,13 +201,8 @@ static void emit_header(Q8Out *o, int ntensors) {
     FILE *h = o->h;
     const Graph *g = o->g;
     const char *N = o->NAME, *n = o->name;
-    fprintf(h, "#define %s_BATCH %d /* compile-time batch size */\n", N, g->train.batch);
-    for (int i = 0; i < g->ninputs; i++)
-        fprintf(h, "#define %s_%s_SIZE %ld /* per-sample elements of input %s %s */\n", N, upper(g->inputs[i]->name),
-                shape_size(&g->inputs[i]->shape), g->inputs[i]->name, shape_str(&g->inputs[i]->shape));
-    for (int i = 0; i < g->noutputs; i++)
-        fprintf(h, "#define %s_%s_SIZE %ld /* per-sample elements of output %s %s */\n", N, upper(g->output_names[i]),
-                shape_size(&g->outputs[i]->shape), g->output_names[i], shape_str(&g->outputs[i]->shape));
+    fprintf(h, "/* ---- model %s, int8 ---- */\n", n);
+    emit_size_macros(g, h);
     fprintf(h, "#define %s_NUM_TENSORS %d /* entries of %s_tensors: int8 weights, scales, int32 biases, zero points */\n",
             N, ntensors, n);
     fprintf(h, "\ntypedef struct %s_model %s_model;\nstruct %s_model {\n", n, n, n);
