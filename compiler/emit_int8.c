@@ -278,17 +278,6 @@ static void emit_forward(Q8Out *o) {
 
 bool emit_int8_model(Graph *g, const EmitOptions *opt, FILE *c, FILE *h) {
     Q8Out o = {g, c, h, g->name, upper(g->name), opt->source};
-    for (int i = 0; i < g->nvalues; i++) {
-        const Value *v = g->values[i];
-        if (v->q && !v->q->q8)
-            for (int k = 0; k < v->nin; k++)
-                if (v->in[k]->op == OP_param || v->in[k]->op == OP_constant) {
-                    error_at(v->loc, "--quantize=int8: %s after the int8 part takes %s; dnnc computes only "
-                                     "parameter-free ops there (softmax, ...)", op_info[v->op].name,
-                             v->in[k]->op == OP_param ? "parameters" : "a constant");
-                    return false;
-                }
-    }
     Tensor *t = arena_alloc(sizeof(Tensor) * (size_t)(5 * g->nvalues + 1));
     emit_header(&o, list_tensors(&o, t));
     fprintf(c, "#include \"dnn_kernels_int8.h\"\n\n/* ==== model %s, int8 (--quantize=int8: PyTorch's post-training "

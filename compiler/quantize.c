@@ -59,6 +59,13 @@ static bool classify(Graph *g, const bool *needed, const int *readers) {
                  "a dense or conv2d after it is not computed in float");
             return false;
         }
+        for (int k = 0; !q8 && k < v->nin; k++)
+            if (v->in[k] && (v->in[k]->op == OP_param || v->in[k]->op == OP_constant)) {
+                error_at(v->loc, "--quantize=int8: %s after the int8 part takes %s; dnnc computes only "
+                                 "parameter-free ops there (softmax, ...)", op_info[v->op].name,
+                         v->in[k]->op == OP_param ? "parameters" : "a constant");
+                return false;
+            }
         q->q8 = q8;
         for (int k = 0; !q8 && k < v->nin; k++) /* a float step reads its uint8 operands dequantized (once) */
             if (v->in[k] && v->in[k]->q && v->in[k]->q->q8)
