@@ -22,7 +22,6 @@
 #include "dnnc.h"
 
 #include <math.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "dnn_kernels_int8.h"
@@ -133,11 +132,13 @@ static const Quant *range_of(const Value *v) {
     return v->op == OP_input || v->op == OP_add ? v->q : NULL;
 }
 
+/* The float model over every calibration sample, one at a time; each
+ * observed value's running min and max. */
 static void calibrate(Graph *g, const Cal *cal) {
-    float **buf = calloc((size_t)g->nvalues, sizeof *buf);
+    float **buf = arena_alloc(sizeof(float *) * (size_t)g->nvalues); /* by id: the uint8 values' float twins */
     for (int i = 0; i < g->nvalues; i++)
         if (g->values[i]->q && g->values[i]->q->q8)
-            buf[i] = malloc(sizeof(float) * (size_t)shape_size(&g->values[i]->shape));
+            buf[i] = arena_alloc(sizeof(float) * (size_t)shape_size(&g->values[i]->shape));
     for (int s = 0; s < cal->n; s++)
         for (int i = 0; i < g->nvalues; i++) {
             Value *v = g->values[i];
@@ -156,9 +157,6 @@ static void calibrate(Graph *g, const Cal *cal) {
                 v->q->max = buf[i][k] > v->q->max ? buf[i][k] : v->q->max;
             }
         }
-    for (int i = 0; i < g->nvalues; i++)
-        free(buf[i]);
-    free(buf);
 }
 
 /* ---- scales, zero points, int8 weights ----------------------------------- */
