@@ -176,7 +176,10 @@ static void emit_float_step(Q8Out *o, const Value *v) {
     e.g = o->g;
     e.indent = 1;
     e.defs = o->c;
-    op_emit(&e, v);
+    if (v->op == OP_dropout) /* eval mode: the same values (its emitter's is the training one) */
+        fprintf(mem, "    memcpy(out, in0, sizeof(float) * (size_t)n * %ld);\n", shape_size(&v->shape));
+    else
+        op_emit(&e, v);
     fclose(mem);
     fprintf(o->c, "/* %s: %s, in float\n * %s */\n", v->q->name, where(o, v),
             shape_str(&v->shape));

@@ -303,24 +303,29 @@ bool q8_has_qparams(const Value *v) {
 }
 
 /* A statement's values share its label (the add and the relu of
- * r1 = relu(a + b) are both "r1"): each value with a scale and zero point
- * (which name tensors) gets a name of its own, "r1", then "r1_2", ...; the
- * others keep the label (their functions differ by their op). */
+ * r1 = relu(a + b) are both "r1"). Each value gets a name of its own where
+ * it must: one with a scale and zero point names tensors ("r1.scale"), any
+ * other names its function with its op ("NAME_r1_relu"); the second gets
+ * "r1_2", and so on. */
 static void unique_names(Graph *g) {
-    Map used = {0}, taken = {0};
+    Map used = {0}, taken = {0}; /* the labels; the names given, each with its op, and bare if it names tensors */
     for (int i = 0; i < g->nvalues; i++)
-        if (g->values[i]->q && q8_has_qparams(g->values[i]))
-            map_put(&used, c_ident(g->values[i]->label ? g->values[i]->label : g->values[i]->name), "");
+        if (g->values[i]->q)
+            map_put(&used, c_ident(g->values[i]->label ? g->values[i]->label : g->values[i]->name ? g->values[i]->name
+                                                                                                   : "t"), "");
     for (int i = 0; i < g->nvalues; i++) {
         Value *v = g->values[i];
         if (!v->q)
             continue;
-        const char *base = v->label ? v->label : v->name ? v->name : "t", *name = base;
-        if (q8_has_qparams(v)) {
-            for (int k = 2; map_get(&taken, c_ident(name)) || (name != base && map_get(&used, c_ident(name))); k++)
-                name = arena_printf("%s_%d", base, k);
+        const char *base = v->label ? v->label : v->name ? v->name : "t", *name = base, *op = op_info[v->op].name;
+        for (int k = 2; map_get(&taken, arena_printf("%s %s", c_ident(name), op)) ||
+                        (q8_has_qparams(v) && map_get(&taken, c_ident(name))) ||
+                        (name != base && map_get(&used, c_ident(name)));
+             k++)
+            name = arena_printf("%s_%d", base, k);
+        map_put(&taken, arena_printf("%s %s", c_ident(name), op), "");
+        if (q8_has_qparams(v))
             map_put(&taken, c_ident(name), "");
-        }
         v->q->name = name;
     }
 }

@@ -290,7 +290,8 @@ else
     fail quantize_preprocess "$(head -n 1 err.txt) $(grep -c preprocess p.h) preprocess lines in p.h"
 fi
 # a float part reading an int8 value twice (sigmoid(h) and log_softmax(h)) keeps the dequantized h
-# for both: the int8 build's outputs are those of the float build up to int8's rounding
+# for both; two sigmoids of one statement, a dropout (eval mode: the same values): the int8 build's
+# outputs are those of the float build up to int8's rounding
 cat >tail.dnn <<'EOF2'
 model tail {
     input  x[2];
@@ -299,6 +300,7 @@ model tail {
     s = sigmoid(h);
     output o = s * softmax(s);
     output p = log_softmax(h);
+    output r = sigmoid(sigmoid(h)) |> dropout(0.5);
     loss   mse(o, y);
 }
 EOF2
@@ -314,13 +316,13 @@ int main(void) {
     static tail_model m;
     static tailf_model f;
     const float x[2] = {1.0f, 1.0f};
-    float o[4], p[4], of[4], pf[4], worst = 0.0f;
+    float o[4], p[4], r[4], of[4], pf[4], rf[4], worst = 0.0f;
     tail_init(&m, 0);
     tailf_init(&f, 0);
-    tail_forward(&m, x, o, p, 1);
-    tailf_forward(&f, x, of, pf, 1);
+    tail_forward(&m, x, o, p, r, 1);
+    tailf_forward(&f, x, of, pf, rf, 1);
     for (int i = 0; i < 4; i++)
-        worst = fmaxf(worst, fmaxf(fabsf(o[i] - of[i]), fabsf(p[i] - pf[i])));
+        worst = fmaxf(worst, fmaxf(fabsf(o[i] - of[i]), fmaxf(fabsf(p[i] - pf[i]), fabsf(r[i] - rf[i]))));
     printf("%s %g\n", worst < 0.02f ? "close" : "far", worst);
     return 0;
 }
