@@ -10,7 +10,8 @@
 # compile_driver.c; compile_case.py check compares the uint8 outputs with
 # PyTorch's qnnpack model's (1 % may be one step apart: dnnc's calibration
 # pass sums in its own order) and NAME_save's int8 weights and weight
-# scales with torch's, bit for bit. Prints PASS/FAIL/SKIP lines.
+# scales with torch's, bit for bit; and the C compiles for a Cortex-M4
+# (arm-none-eabi-gcc, when installed). Prints PASS/FAIL/SKIP lines.
 cd "$(dirname "$0")/../.." || exit 2
 build=${BUILD:-build}
 if ! /usr/bin/python3 -c 'import torch' 2>/dev/null; then
@@ -41,4 +42,13 @@ for case_in in mlp:784 lenet5:784 residual:768 depthwise_separable:768; do
         continue
     fi
     /usr/bin/python3 tests/quant/compile_case.py check $case "$d"
+    # the same C for a Cortex-M4 (the kernels' DSP path), freestanding: it compiles warning-free
+    if command -v arm-none-eabi-gcc >/dev/null; then
+        if arm-none-eabi-gcc -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16 -Os -std=c99 -ffreestanding \
+                -Wall -Wextra -Wpedantic -Werror -I"$d" -Iruntime -c "$d/m.c" -o "$d/m.o" >"$d/log" 2>&1; then
+            echo "PASS quant/compile.$case.cortex_m4 ($(arm-none-eabi-size "$d/m.o" | awk 'NR == 2 { print $1 }') bytes of text)"
+        else
+            echo "FAIL quant/compile.$case.cortex_m4: $(head -3 "$d/log" | tr '\n' ' ')"
+        fi
+    fi
 done
