@@ -46,7 +46,7 @@ for case_in in mlp:784 lenet5:784 residual:768 depthwise_separable:768; do
     if command -v arm-none-eabi-gcc >/dev/null; then
         if arm-none-eabi-gcc -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16 -Os -std=c99 -ffreestanding \
                 -Wall -Wextra -Wpedantic -Werror -I"$d" -Iruntime -c "$d/m.c" -o "$d/m.o" >"$d/log" 2>&1; then
-            echo "PASS quant/compile.$case.cortex_m4 ($(arm-none-eabi-size "$d/m.o" | awk 'NR == 2 { print $1 }') bytes of text)"
+            echo "PASS quant/compile.$case.cortex_m4 ($(arm-none-eabi-size "$d/m.o" | awk 'NR == 2 { print $1 }') bytes of code and constants)"
         else
             echo "FAIL quant/compile.$case.cortex_m4: $(head -3 "$d/log" | tr '\n' ' ')"
         fi
