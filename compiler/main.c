@@ -581,9 +581,12 @@ int main(int argc, char **argv) {
                            : "--calibrate FILE (samples of each input, whose ranges set the scales)");
         return 2;
     }
-    if (quantize && (check_finite || want_selftest)) {
-        fprintf(stderr, "dnnc: error: %s does not go with --quantize=int8 (an int8 model's values are integers)\n",
-                check_finite ? "--check-finite" : "--emit=selftest");
+    if (quantize && check_finite) {
+        fprintf(stderr, "dnnc: error: --check-finite does not go with --quantize=int8 (an int8 model's values are integers)\n");
+        return 2;
+    }
+    if (quantize && weights) { /* --emit=selftest of an int8 build: its golden outputs are the int8 model's */
+        fprintf(stderr, "dnnc: error: --weights does not go with --quantize=int8: the self-test runs the embedded int8 weights\n");
         return 2;
     }
     if (calibrate && !quantize) {

@@ -191,6 +191,7 @@ q8 needs_inference 2 "needs --inference" --quantize=int8 --embed-weights w.safet
 q8 needs_weights 2 "needs --embed-weights FILE" --quantize=int8 --inference --calibrate cal.safetensors
 q8 needs_calibrate 2 "needs --calibrate FILE" --quantize=int8 --inference --embed-weights w.safetensors
 q8 not_check_finite 2 "error: --check-finite does not go with --quantize=int8" --quantize=int8 $all --check-finite
+q8 selftest_weights 2 "error: --weights does not go with --quantize=int8" --quantize=int8 $all --emit=selftest --golden w.safetensors --weights w.safetensors
 q8 calibrate_alone 2 "--calibrate goes with --quantize=int8" --inference --calibrate cal.safetensors
 q8 cal_unreadable 1 "dnnc: error: cannot open 'none.safetensors'" --quantize=int8 --inference \
     --embed-weights w.safetensors --calibrate none.safetensors
