@@ -1,0 +1,87 @@
+#!/bin/sh
+# tests/quant/golden.sh — dnnc --inference --quantize=int8 against PyTorch's
+# post-training quantization of the same model (make_golden.py): for every
+# golden/CASE.dnn, and models/mlp.dnn and models/lenet5.dnn when torch is
+# there to write their goldens,
+#   dnnc --inference --quantize=int8 --calibrate CASE.calib.safetensors
+#        --embed-weights CASE.weights.safetensors CASE.dnn -o CASE.c
+# built with golden_harness.c, which prints "PASS quant/CASE GROUP" or
+# "FAIL quant/CASE GROUP: why" for: compile (dnnc and cc), forward (every
+# output within one quantization step of PyTorch's), weights (NAME_save's
+# int8 weights, int32 biases, float weight scales equal to PyTorch's, bit for
+# bit), qparams (the activations' scales and zero points). Then two
+# calibration sets dnnc must refuse (exit 1, naming the input, no output),
+# and, with torch, the committed goldens re-derived byte for byte.
+# Usage: sh tests/quant/golden.sh [CASE ...]   DNNC overrides build/dnnc.
+cd "$(dirname "$0")/../.." || exit 2
+q=tests/quant
+DNNC=${DNNC:-build/dnnc}
+CC=${CC:-cc}
+t=$(mktemp -d); trap 'rm -rf "$t"' EXIT
+
+pass() { echo "PASS quant/$1"; }
+fail() { echo "FAIL quant/$1: $2"; }
+first_error() { grep -m1 'error' "$1" || head -n1 "$1"; }
+
+torch=0
+/usr/bin/python3 -c 'import torch' 2>/dev/null && torch=1
+cases=$*
+[ -n "$cases" ] || cases="$(cd $q/golden && ls -- *.dnn | sed 's/\.dnn$//') mlp lenet5"
+
+for c in $cases; do
+    data=$q/golden/data dnn=$q/golden/$c.dnn
+    if [ "$c" = mlp ] || [ "$c" = lenet5 ]; then
+        data=$t dnn=models/$c.dnn
+        if [ $torch = 0 ]; then
+            echo "SKIP quant/$c: /usr/bin/python3 has no torch to write its golden (python3-torch)"
+            continue
+        fi
+        if ! /usr/bin/python3 $q/make_golden.py --out "$t" "$c" >"$t/$c.err" 2>&1; then
+            fail "$c golden" "make_golden.py: $(tail -1 "$t/$c.err")"
+            continue
+        fi
+    fi
+    if [ ! -e "$dnn" ] || [ ! -e "$data/$c.golden.safetensors" ]; then
+        fail "$c" "no such case ($dnn, $data/$c.golden.safetensors)"
+        continue
+    fi
+    if ! timeout 120 "$DNNC" --inference --quantize=int8 --calibrate "$data/$c.calib.safetensors" \
+            --embed-weights "$data/$c.weights.safetensors" "$dnn" -o "$t/$c.c" >"$t/$c.err" 2>&1; then
+        fail "$c compile" "$(first_error "$t/$c.err")"
+        continue
+    fi
+    if ! $CC -std=c99 -O2 -Wall -Wextra -Wpedantic -Werror -Iruntime -I"$t" -DMODEL="$c" -include "$t/$c.h" \
+            $q/golden_harness.c "$t/$c.c" build/libdnnrt.a -lm -o "$t/$c" >"$t/$c.err" 2>&1; then
+        fail "$c compile" "$CC: $(first_error "$t/$c.err")"
+        continue
+    fi
+    pass "$c compile"
+    timeout 120 "$t/$c" "$data/$c.golden.safetensors" || [ $? -eq 1 ] || fail "$c" "the harness crashed"
+done
+
+# calibration sets dnnc must refuse: exit 1, an error naming the input, no file written
+refuse() {
+    name=$1 why=$2
+    rm -f "$t/bad.c" "$t/bad.h"
+    "$DNNC" --inference --quantize=int8 --calibrate $q/golden/data/$name.calib.safetensors \
+        --embed-weights $q/golden/data/linear.weights.safetensors $q/golden/linear.dnn -o "$t/bad.c" >"$t/bad.err" 2>&1
+    rc=$?
+    if [ $rc -eq 1 ] && grep -q "error.*'x'" "$t/bad.err" && [ ! -e "$t/bad.c" ] && [ ! -e "$t/bad.h" ]; then
+        pass "calibrate.$name"
+    else
+        fail "calibrate.$name" "$why: want exit 1, an error naming 'x' and no output; got exit $rc, $(first_error "$t/bad.err")$(ls "$t"/bad.c "$t"/bad.h 2>/dev/null | sed 's/^/, wrote /')"
+    fi
+}
+if [ -z "$*" ]; then
+    refuse bad_name "the calibration set has no tensor named after the input x"
+    refuse bad_shape "the calibration set's x is [4, 63], the input x[64]"
+    if [ $torch = 1 ]; then
+        mkdir "$t/again"
+        /usr/bin/python3 $q/make_golden.py --out "$t/again" >"$t/again.err" 2>&1
+        bad=""
+        for f in $q/golden/data/*.safetensors; do
+            cmp -s "$f" "$t/again/$(basename "$f")" || bad="$bad $(basename "$f")"
+        done
+        if [ -z "$bad" ]; then pass golden.rederived; else fail golden.rederived "make_golden.py writes other bytes:$bad"; fi
+    fi
+fi
