@@ -12,10 +12,12 @@
 # bit), qparams (the activations' scales and zero points). Then two
 # calibration sets dnnc must refuse (exit 1, naming the input, no output),
 # and, with torch, the committed goldens re-derived byte for byte.
-# Usage: sh tests/quant/golden.sh [CASE ...]   DNNC overrides build/dnnc.
+# Usage: sh tests/quant/golden.sh [CASE ...]   DNNC=TREE/build/dnnc tries
+# another tree's dnnc, with TREE's runtime/ and build/libdnnrt.a.
 cd "$(dirname "$0")/../.." || exit 2
 q=tests/quant
 DNNC=${DNNC:-build/dnnc}
+tree=$(dirname "$(dirname "$DNNC")")
 CC=${CC:-cc}
 t=$(mktemp -d); trap 'rm -rf "$t"' EXIT
 
@@ -50,8 +52,8 @@ for c in $cases; do
         fail "$c compile" "$(first_error "$t/$c.err")"
         continue
     fi
-    if ! $CC -std=c99 -O2 -Wall -Wextra -Wpedantic -Werror -Iruntime -I"$t" -DMODEL="$c" -include "$t/$c.h" \
-            $q/golden_harness.c "$t/$c.c" build/libdnnrt.a -lm -o "$t/$c" >"$t/$c.err" 2>&1; then
+    if ! $CC -std=c99 -O2 -Wall -Wextra -Wpedantic -Werror -I"$tree/runtime" -I"$t" -DMODEL="$c" \
+            -include "$t/$c.h" $q/golden_harness.c "$t/$c.c" "$tree/build/libdnnrt.a" -lm -o "$t/$c" >"$t/$c.err" 2>&1; then
         fail "$c compile" "$CC: $(first_error "$t/$c.err")"
         continue
     fi
