@@ -3,14 +3,13 @@
 # arithmetic in NumPy) against torch itself, value for value: every op and
 # stack of check_reference.py, the QAT checks of check_qat.py (README.md);
 # first the C kernels of runtime/dnn_kernels_int8.h against reference.py on
-# every path (kernels.sh, which needs no torch); then dnnc --quantize=int8
-# against PyTorch's quantized models (golden.sh; mlp and lenet5 need torch).
+# every path (kernels.sh, which needs no torch).
 # Prints "PASS quant/..." or "FAIL quant/...: why" lines, and a failing
 # script's whole output; "SKIP quant: ..." when /usr/bin/python3 has no
 # torch (make goldens installs python3-torch).
 cd "$(dirname "$0")" || exit 2
 sh ./kernels.sh
-sh ./golden.sh
+sh ./golden.sh   # dnnc --quantize=int8 against PyTorch's int8 models (mlp, lenet5 need torch)
 if ! /usr/bin/python3 -c 'import torch' 2>/dev/null; then
     echo "SKIP quant: /usr/bin/python3 has no torch (python3-torch)"
     exit 0
