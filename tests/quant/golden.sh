@@ -5,8 +5,10 @@
 # there to write their goldens,
 #   dnnc --inference --quantize=int8 --calibrate CASE.calib.safetensors
 #        --embed-weights CASE.weights.safetensors CASE.dnn -o CASE.c
-# built with golden_harness.c, which prints "PASS quant/CASE GROUP" or
-# "FAIL quant/CASE GROUP: why" for: compile (dnnc and cc), forward (every
+# built with golden_harness.c (the int8 kernels' plain C, and CASE.avx2 their
+# AVX2 path on a CPU that has it; clang -fsyntax-only too unless NO_CLANG is
+# set), which prints "PASS quant/CASE GROUP" or "FAIL quant/CASE GROUP: why"
+# for: compile (dnnc, cc and clang), forward (every
 # output within one quantization step of PyTorch's), weights (NAME_save's
 # int8 weights, int32 biases, float weight scales equal to PyTorch's, bit for
 # bit), qparams (the activations' scales and zero points). Then two
@@ -30,6 +32,22 @@ torch=0
 cases=$*
 [ -n "$cases" ] || cases="$(cd $q/golden && ls -- *.dnn | sed 's/\.dnn$//') mlp lenet5"
 
+# check VARIANT CFLAGS...: $c built with golden_harness.c and CFLAGS (the
+# kernels' plain C path, or with -mavx2 their AVX2 one) and run, its lines
+# named quant/$c$VARIANT; false when it does not compile
+check() {
+    v=$1; shift
+    if ! $CC -std=c99 "$@" -Wall -Wextra -Wpedantic -Werror -I"$tree/runtime" -I"$t" -DMODEL="$c" \
+            -include "$t/$c.h" $q/golden_harness.c "$t/$c.c" "$tree/build/libdnnrt.a" -lm -o "$t/$c$v" >"$t/$c.err" 2>&1; then
+        fail "$c$v compile" "$CC: $(first_error "$t/$c.err")"
+        return 1
+    fi
+    timeout 120 "$t/$c$v" "$data/$c.golden.safetensors" >"$t/$c.out"
+    rc=$?
+    sed "s#^\([A-Z]*\) quant/$c #\1 quant/$c$v #" "$t/$c.out"
+    [ $rc -le 1 ] || fail "$c$v" "the harness crashed (exit $rc)"
+}
+
 for c in $cases; do
     data=$q/golden/data dnn=$q/golden/$c.dnn
     if [ "$c" = mlp ] || [ "$c" = lenet5 ]; then
@@ -52,13 +70,13 @@ for c in $cases; do
         fail "$c compile" "$(first_error "$t/$c.err")"
         continue
     fi
-    if ! $CC -std=c99 -O2 -Wall -Wextra -Wpedantic -Werror -I"$tree/runtime" -I"$t" -DMODEL="$c" \
-            -include "$t/$c.h" $q/golden_harness.c "$t/$c.c" "$tree/build/libdnnrt.a" -lm -o "$t/$c" >"$t/$c.err" 2>&1; then
-        fail "$c compile" "$CC: $(first_error "$t/$c.err")"
+    if command -v clang >/dev/null && [ -z "${NO_CLANG:-}" ] &&
+        ! clang -std=c99 -fsyntax-only -Wall -Wextra -Wpedantic -Werror -I"$tree/runtime" "$t/$c.c" >"$t/$c.err" 2>&1; then
+        fail "$c compile" "clang: $(first_error "$t/$c.err")"
         continue
     fi
-    pass "$c compile"
-    timeout 120 "$t/$c" "$data/$c.golden.safetensors" || [ $? -eq 1 ] || fail "$c" "the harness crashed"
+    check "" -O2 && pass "$c compile"
+    grep -q ' avx2' /proc/cpuinfo 2>/dev/null && check .avx2 -O2 -mavx2 -mfma
 done
 
 # calibration sets dnnc must refuse: exit 1, an error naming the input, no file written
