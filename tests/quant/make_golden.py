@@ -67,7 +67,7 @@ EXTRA = {
     "global_avgpool": (pooled(nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten()), 8, 20), (8, 7, 7)),
 }
 SMALL = ["linear", "linear_relu", "conv3x3", "conv3x3_relu", "conv1x1", "dwconv3x3", "conv_bn_relu",
-         "maxpool", "avgpool", "global_avgpool", "add", "residual"]
+         "maxpool", "avgpool", "global_avgpool", "add", "residual", "depthwise_separable"]
 BIG = {  # the models/ files, their layers renamed
     "mlp": ("image", {"body.1": "logits.1", "body.3": "logits.3", "body.5": "logits.5"}),
     "lenet5": ("image", {"body.0": "features.0", "body.3": "features.3", "body.7": "classifier.1",
@@ -75,7 +75,8 @@ BIG = {  # the models/ files, their layers renamed
 }
 RENAME = {"add": {"body.0.body": "main", "body.0.shortcut": "shortcut", "body.0.skip": "body"},
           "residual": {"body.0": "stem.0", "body.1": "stem.1", "body.3.body": "b1", "body.3.skip": "a1",
-                       "body.5.body": "b2", "body.5.shortcut": "s2", "body.5.skip": "a2", "body.9": "body.1"}}
+                       "body.5.body": "b2", "body.5.shortcut": "s2", "body.5.skip": "a2", "body.9": "body.1"},
+          "depthwise_separable": {"body": "features", "body.17": "body.1"}}
 
 
 def dnn_path(case):
