@@ -17,7 +17,6 @@
 # while they are newer than their .dnn (delete them to retrain).
 set -eu
 cd "$(dirname "$0")/../.."
-root=$(pwd)
 DNNC=${DNNC:-build/dnnc}
 tree=$(cd "$(dirname "$(dirname "$DNNC")")" && pwd)
 data=${DATA:-/usr/share/datasets/fashion-mnist}
@@ -52,7 +51,7 @@ for model in ${MODELS:-mlp lenet5}; do
     prog=$(sh examples/program.sh $dnn $out)
     if [ -z "$weights" ]; then
         weights=$out/$model.safetensors
-        if [ ! -f "$weights" ] || [ "$dnn" -nt "$weights" ]; then
+        if [ ! -f "$weights" ] || [ -n "$(find "$dnn" -newer "$weights")" ]; then
             say "training $model ($epochs epochs, 60,000 images)"
             $prog train "$data/train-images-idx3-ubyte.gz" "$data/train-labels-idx1-ubyte.gz" --scale 1/255 \
                 --epochs "$epochs" --save "$weights" -q >$out/$model.train.log 2>&1 ||
