@@ -13,7 +13,9 @@
 # int8 weights, int32 biases, float weight scales equal to PyTorch's, bit for
 # bit), qparams (the activations' scales and zero points). Then two
 # calibration sets dnnc must refuse (exit 1, naming the input, no output),
-# and, with torch, the committed goldens re-derived byte for byte.
+# the two-command flow on Fashion-MNIST (flow: train, calibrate, quantize;
+# int8 within a point of float), and, with torch, the committed goldens
+# re-derived byte for byte.
 # Usage: sh tests/quant/golden.sh [CASE ...]   DNNC=TREE/build/dnnc tries
 # another tree's dnnc, with TREE's runtime/ and build/libdnnrt.a.
 cd "$(dirname "$0")/../.." || exit 2
@@ -93,7 +95,43 @@ refuse() {
         fail "calibrate.$name" "$why: want exit 1, an error naming 'x' and no output; got exit $rc, $(first_error "$t/bad.err")$(ls "$t"/bad.c "$t"/bad.h 2>/dev/null | sed 's/^/, wrote /')"
     fi
 }
+# the two-command flow of docs/training.md on Fashion-MNIST: a briefly trained
+# MLP, `mlp calibrate` on 500 training images, the float and the int8 build
+# of its weights (bench/int8/eval.c): int8 within a point of float on the
+# 10,000 test images
+flow() {
+    fashion=/usr/share/datasets/fashion-mnist
+    if [ ! -e $fashion/t10k-images-idx3-ubyte.gz ]; then
+        echo "SKIP quant/flow: dataset-fashion-mnist is not installed"
+        return
+    fi
+    f=$t/flow && mkdir "$f"
+    gunzip -c $fashion/t10k-images-idx3-ubyte.gz >"$f/images" && gunzip -c $fashion/t10k-labels-idx1-ubyte.gz >"$f/labels"
+    for step in program train calibrate dnnc float int8; do
+        case $step in
+        program) build/dnnc --main models/mlp.dnn -o "$f/mlp.c" &&
+                 $CC -std=c99 -O2 -Iruntime "$f/mlp.c" build/libdnnrt.a -lz -lm -o "$f/mlp" ;;
+        train) "$f/mlp" train $fashion/train-images-idx3-ubyte.gz $fashion/train-labels-idx1-ubyte.gz --limit 10000 \
+                   --epochs 1 --scale 1/255 --save "$f/w.safetensors" -q ;;
+        calibrate) "$f/mlp" calibrate $fashion/train-images-idx3-ubyte.gz --weights "$f/w.safetensors" --limit 500 \
+                       -o "$f/cal.safetensors" ;;
+        dnnc) "$DNNC" --inference --embed-weights "$f/w.safetensors" models/mlp.dnn -o "$f/float.c" &&
+              "$DNNC" --inference --quantize=int8 --calibrate "$f/cal.safetensors" \
+                  --embed-weights "$f/w.safetensors" models/mlp.dnn -o "$f/int8.c" ;;
+        *) $CC -std=c99 -O2 -I"$tree/runtime" -DMODEL=mlp -include "$f/$step.h" bench/int8/eval.c "$f/$step.c" \
+               "$tree/build/libdnnrt.a" -lm -o "$f/$step" && "$f/$step" "$f/images" "$f/labels" >"$f/$step.acc" ;;
+        esac >"$f/out" 2>&1 || { fail flow "$step: $(first_error "$f/out")"; return; }
+    done
+    a=$(awk '{print $2}' "$f/float.acc") b=$(awk '{print $2}' "$f/int8.acc")
+    if awk -v a="$a" -v b="$b" 'BEGIN { exit !(a > 60 && b - a <= 1 && a - b <= 1) }'; then
+        pass "flow (test accuracy $a % float, $b % int8)"
+    else
+        fail flow "test accuracy $a % float, $b % int8: want int8 within a point of float (> 60 %)"
+    fi
+}
+
 if [ -z "$*" ]; then
+    flow
     refuse bad_name "the calibration set has no tensor named after the input x"
     refuse bad_shape "the calibration set's x is [4, 63], the input x[64]"
     if [ $torch = 1 ]; then
