@@ -10,6 +10,7 @@
 # torch (make goldens installs python3-torch).
 cd "$(dirname "$0")" || exit 2
 sh ./kernels.sh
+sh ./golden.sh   # dnnc --quantize=int8 against PyTorch's int8 models (mlp, lenet5 need torch)
 if ! /usr/bin/python3 -c 'import torch' 2>/dev/null; then
     echo "SKIP quant: /usr/bin/python3 has no torch (python3-torch)"
     exit 0
