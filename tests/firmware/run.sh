@@ -54,14 +54,16 @@ for model in lenet5 mlp; do
 done
 # int8 (issue 20, QUANT=int8): calibrated by the program's calibrate, the
 # host's int8 outputs recorded as the golden file, the firmware equal to
-# them (the int8 part bit for bit, the float softmax within 1e-6)
-for model in lenet5 mlp; do
+# them (the int8 part bit for bit, the float softmax within 1e-6); the
+# MLPerf Tiny networks with their batchnorms folded, calibrated on their
+# 8 random samples
+for model in lenet5 mlp ds_cnn resnet8 mobilenet_v1_025 fc_autoencoder; do
     if ! QUANT=int8 MODEL=$model sh examples/firmware/build.sh >"$tmp/out" 2>&1; then
         echo "FAIL firmware/$model.int8.runs: $(tail -3 "$tmp/out" | tr '\n' ' ')"
         continue
     fi
-    values=$(grep -c '^  probs\[[0-9]\] = ' "$tmp/out")
-    if [ "$values" -eq 40 ] && grep -q '^selftest against the host: 0 values off' "$tmp/out"; then
+    values=$(grep -c '^  [a-z]*\[[0-9]*\] = ' "$tmp/out")
+    if [ "$values" -gt 0 ] && grep -q '^selftest against the host: 0 values off' "$tmp/out"; then
         echo "PASS firmware/$model.int8.matches_host ($(grep -m1 'bytes of RAM' "$tmp/out"); $(grep '^selftest' "$tmp/out"))"
     else
         echo "FAIL firmware/$model.int8.matches_host: $values outputs, $(grep '^selftest' "$tmp/out")"
