@@ -332,37 +332,69 @@ static inline uint32_t dnn_q8__load4(const void *p) {
     return v;
 }
 
-/* acc[0..2) += the dot products of x with the rows w and w+k: 4 bytes a
+/* uxtb16 and sxtb16 of v rotated right by 8 (bytes 1 and 3): one
+ * instruction, where gcc emits the rotation apart. */
+static inline uint32_t dnn_q8__uxtb16_ror8(uint32_t v) {
+    uint32_t r;
+    __asm__("uxtb16 %0, %1, ror #8" : "=r"(r) : "r"(v));
+    return r;
+}
+static inline uint32_t dnn_q8__sxtb16_ror8(uint32_t v) {
+    uint32_t r;
+    __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(v));
+    return r;
+}
+
+/* acc[0..3) = the dot products of x with the rows w0, w1, w2: 4 bytes a
  * step, split into their even and odd bytes as 16-bit pairs (uxtb16 for x,
- * sxtb16 for w; bytes 1 and 3 from the word shifted by 8), two smlad each. */
-static inline void dnn_q8__dot2(int32_t *acc, const uint8_t *x, const int8_t *w, int k) {
-    int32_t s0 = 0, s1 = 0;
-    int i = 0;
-    for (; i + 4 <= k; i += 4) {
-        const uint32_t xv = dnn_q8__load4(x + i);
-        const int16x2_t xe = (int16x2_t)__uxtb16(xv), xo = (int16x2_t)__uxtb16(xv >> 8);
-        const uint32_t w0 = dnn_q8__load4(w + i), w1 = dnn_q8__load4(w + k + i);
-        s0 = __smlad(xe, __sxtb16((int8x4_t)w0), s0);
-        s0 = __smlad(xo, __sxtb16((int8x4_t)(w0 >> 8)), s0);
-        s1 = __smlad(xe, __sxtb16((int8x4_t)w1), s1);
-        s1 = __smlad(xo, __sxtb16((int8x4_t)(w1 >> 8)), s1);
+ * once for the 3 rows; sxtb16 for w), two smlad a row; the last k % 4 bytes
+ * one at a time. Not inlined: inside its caller's loops, gcc -Os spills
+ * the accumulators to the stack. */
+__attribute__((noinline)) static void dnn_q8__dot3(int32_t *acc, const uint8_t *x, const int8_t *w0, const int8_t *w1,
+                                const int8_t *w2, int k) {
+    int32_t s0 = 0, s1 = 0, s2 = 0;
+    const uint8_t *end = x + (k & ~3);
+    for (; x < end; x += 4, w0 += 4, w1 += 4, w2 += 4) {
+        const uint32_t xv = dnn_q8__load4(x);
+        const int16x2_t xe = (int16x2_t)__uxtb16(xv), xo = (int16x2_t)dnn_q8__uxtb16_ror8(xv);
+#define DNN_Q8__ROW(s, wr)                                          \
+    do {                                                            \
+        const uint32_t wv = dnn_q8__load4(wr);                      \
+        s = __smlad(xe, __sxtb16((int8x4_t)wv), s);                 \
+        s = __smlad(xo, (int16x2_t)dnn_q8__sxtb16_ror8(wv), s);     \
+    } while (0)
+        DNN_Q8__ROW(s0, w0);
+        DNN_Q8__ROW(s1, w1);
+        DNN_Q8__ROW(s2, w2);
+#undef DNN_Q8__ROW
     }
-    acc[0] += s0 + dnn_q8_dot(x + i, w + i, k - i);
-    acc[1] += s1 + dnn_q8_dot(x + i, w + k + i, k - i);
+    for (end += k & 3; x < end; x++) {
+        const int32_t xi = *x;
+        s0 += xi * *w0++;
+        s1 += xi * *w1++;
+        s2 += xi * *w2++;
+    }
+    acc[0] = s0;
+    acc[1] = s1;
+    acc[2] = s2;
 }
 #endif
 
-/* acc[r] = bias[r] + Σ_i x[i]·w[r·k + i] for r < n, modulo 2^32. */
+/* acc[r] = bias[r] + Σ_i x[i]·w[r·k + i] for r < n, modulo 2^32; the DSP
+ * path may write acc[n..n+2) too. */
 static inline void dnn_q8__dots(int32_t *acc, const uint8_t *x, const int8_t *w, const int32_t *bias, int n, int k) {
     int r = 0;
+#if defined(DNN_Q8_AVX2) || defined(DNN_Q8_VNNI)
     for (int j = 0; j < n; j++)
         acc[j] = 0;
-#if defined(DNN_Q8_AVX2) || defined(DNN_Q8_VNNI)
     for (; r + 4 <= n; r += 4)
         dnn_q8__dot4(acc + r, x, w + r * k, k);
 #elif defined(DNN_Q8_DSP)
-    for (; r + 2 <= n; r += 2)
-        dnn_q8__dot2(acc + r, x, w + r * k, k);
+    /* rows in threes; past n, the last row again (its sums land beyond n) */
+    for (; r < n; r += 3) {
+        const int8_t *w0 = w + r * k, *last = w + (n - 1) * k;
+        dnn_q8__dot3(acc + r, x, w0, r + 1 < n ? w0 + k : last, r + 2 < n ? w0 + 2 * k : last, k);
+    }
 #endif
     /* (size_t: with constant sizes, gcc -O2 -mavx2 cannot rule out an overflow of r·k after the loop above) */
     for (; r < n; r++)
@@ -377,7 +409,7 @@ static inline void dnn_q8__dots(int32_t *acc, const uint8_t *x, const int8_t *w,
  * for r < rows: the core of dense and conv2d. */
 static inline void dnn_q8__rows(uint8_t *y, int ystride, const uint8_t *x, const int8_t *w, const int32_t *bias,
                                 const float *m, int rows, int k, int32_t zp, int32_t lo) {
-    int32_t acc[DNN_Q8_BLOCK];
+    int32_t acc[DNN_Q8_BLOCK + 2]; /* + 2: dnn_q8__dots' last three */
     for (int r0 = 0; r0 < rows; r0 += DNN_Q8_BLOCK) {
         const int n = rows - r0 < DNN_Q8_BLOCK ? rows - r0 : DNN_Q8_BLOCK;
         dnn_q8__dots(acc, x, w + r0 * k, bias + r0, n, k);
