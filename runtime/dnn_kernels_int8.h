@@ -468,17 +468,23 @@ typedef struct dnn_q8_pool {
  * channel, row by row; a position in the padding reads zp_in. */
 static inline void dnn_q8__im2col(uint8_t *col, const uint8_t *x, const dnn_q8_conv *p, int g, int oy, int ox,
                                   int32_t zp_in) {
-    const int cg = p->c / p->groups;
-    for (int ci = 0; ci < cg; ci++) {
-        const uint8_t *plane = x + (g * cg + ci) * p->h * p->w;
-        for (int i = 0; i < p->kh; i++) {
-            const int iy = oy * p->sh + i - p->pt;
-            for (int j = 0; j < p->kw; j++) {
-                const int ix = ox * p->sw + j - p->pl;
-                *col++ = (iy >= 0 && iy < p->h && ix >= 0 && ix < p->w) ? plane[iy * p->w + ix] : (uint8_t)zp_in;
-            }
+    /* the fields in locals: the stores to col may alias *p, so gcc would reload them */
+    const int cg = p->c / p->groups, h = p->h, w = p->w, kh = p->kh, kw = p->kw, size = h * w;
+    const int iy0 = oy * p->sh - p->pt, ix0 = ox * p->sw - p->pl;
+    const uint8_t *plane = x + g * cg * size;
+    if (iy0 >= 0 && iy0 + kh <= h && ix0 >= 0 && ix0 + kw <= w) { /* inside: no checks */
+        for (int ci = 0; ci < cg; ci++, plane += size) {
+            const uint8_t *row = plane + iy0 * w + ix0;
+            for (int i = 0; i < kh; i++, row += w)
+                for (int j = 0; j < kw; j++)
+                    *col++ = row[j];
         }
+        return;
     }
+    for (int ci = 0; ci < cg; ci++, plane += size)
+        for (int iy = iy0; iy < iy0 + kh; iy++)
+            for (int ix = ix0; ix < ix0 + kw; ix++)
+                *col++ = (iy >= 0 && iy < h && ix >= 0 && ix < w) ? plane[iy * w + ix] : (uint8_t)zp_in;
 }
 
 /* The f outputs of a conv2d at (oy, ox), requantized, at y[o·ystride]. */
