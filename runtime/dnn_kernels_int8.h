@@ -72,8 +72,17 @@ static inline uint32_t dnn_q8__bits(float v) {
 static inline int dnn_q8__small(float v) { return ((dnn_q8__bits(v) >> 23) & 0xFF) < 158; }
 
 /* v rounded to the nearest integer, ties to even, for |v| < 2^31: integer
- * arithmetic on the bits (no float addition a compiler could fuse). */
+ * arithmetic on the bits (no float addition a compiler could fuse); on an
+ * Arm single-precision FPU one vcvtr, which rounds in the FPSCR's mode:
+ * round to nearest even, the reset default, exact for every such v. */
 static inline int32_t dnn_q8_rne(float v) {
+#if !defined(DNN_PORTABLE) && defined(__arm__) && defined(__ARM_FP) && (__ARM_FP & 4) && defined(__GNUC__)
+    float r;
+    int32_t i;
+    __asm__("vcvtr.s32.f32 %0, %1" : "=t"(r) : "t"(v));
+    memcpy(&i, &r, sizeof i); /* r holds the int32's bits */
+    return i;
+#else
     const uint32_t u = dnn_q8__bits(v);
     const int e = (int)((u >> 23) & 0xFF);     /* v = m · 2^(e − 150) */
     const uint32_t m = (u & 0x7FFFFFu) | 0x800000u;
@@ -89,6 +98,7 @@ static inline int32_t dnn_q8_rne(float v) {
         r += rest > half || (rest == half && (r & 1));
     }
     return (u >> 31) ? -(int32_t)r : (int32_t)r;
+#endif
 }
 
 /* ---- Parameters (for the compiler, or an init function) ----------------- */
