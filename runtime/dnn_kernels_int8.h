@@ -211,8 +211,11 @@ static inline uint8_t dnn_q8_requantize(int32_t acc, float m, int32_t zp, int32_
     if (!dnn_q8__small(v))
         return (uint8_t)lo;
     int32_t r = dnn_q8_rne(v);
-    r = (r < -512 ? -512 : r > 512 ? 512 : r) + zp;
-    return (uint8_t)(r < lo ? lo : r > 255 ? 255 : r);
+    /* clamps an Arm core does in one ssat and one usat; [-512, 511] keeps
+     * r + zp from overflowing and changes no result, nor does lo ≥ 0 last */
+    r = (r < -512 ? -512 : r > 511 ? 511 : r) + zp;
+    r = r < 0 ? 0 : r > 255 ? 255 : r;
+    return (uint8_t)(r < lo ? lo : r);
 }
 
 #ifdef DNN_Q8_X86
@@ -390,9 +393,9 @@ __attribute__((noinline)) static void dnn_q8__dot3(int32_t *acc, const uint8_t *
 }
 #endif
 
-/* acc[r] = bias[r] + Σ_i x[i]·w[r·k + i] for r < n, modulo 2^32; the DSP
- * path may write acc[n..n+2) too. */
-static inline void dnn_q8__dots(int32_t *acc, const uint8_t *x, const int8_t *w, const int32_t *bias, int n, int k) {
+/* acc[r] = Σ_i x[i]·w[r·k + i] for r < n, modulo 2^32; the DSP path may
+ * write acc[n..n+2) too. */
+static inline void dnn_q8__dots(int32_t *acc, const uint8_t *x, const int8_t *w, int n, int k) {
     int r = 0;
 #if defined(DNN_Q8_AVX2) || defined(DNN_Q8_VNNI)
     for (int j = 0; j < n; j++)
@@ -409,8 +412,6 @@ static inline void dnn_q8__dots(int32_t *acc, const uint8_t *x, const int8_t *w,
     /* (size_t: with constant sizes, gcc -O2 -mavx2 cannot rule out an overflow of r·k after the loop above) */
     for (; r < n; r++)
         acc[r] = dnn_q8_dot(x, w + (size_t)r * (size_t)k, k);
-    for (int j = 0; j < n; j++)
-        acc[j] = (int32_t)((uint32_t)acc[j] + (uint32_t)bias[j]);
 }
 
 #define DNN_Q8_BLOCK 32 /* output channels per block of accumulators */
@@ -422,18 +423,21 @@ static inline void dnn_q8__rows(uint8_t *y, int ystride, const uint8_t *x, const
     int32_t acc[DNN_Q8_BLOCK + 2]; /* + 2: dnn_q8__dots' last three */
     for (int r0 = 0; r0 < rows; r0 += DNN_Q8_BLOCK) {
         const int n = rows - r0 < DNN_Q8_BLOCK ? rows - r0 : DNN_Q8_BLOCK;
-        dnn_q8__dots(acc, x, w + r0 * k, bias + r0, n, k);
+        dnn_q8__dots(acc, x, w + r0 * k, n, k);
         int r = 0;
 #ifdef DNN_Q8_X86
         for (; r + 8 <= n; r += 8) {
             uint8_t out[8];
-            dnn_q8__requantize8(out, _mm256_loadu_si256((const __m256i *)(acc + r)), _mm256_loadu_ps(m + r0 + r), zp, lo);
+            const __m256i sum = _mm256_add_epi32(_mm256_loadu_si256((const __m256i *)(acc + r)),
+                                                 _mm256_loadu_si256((const __m256i *)(bias + r0 + r)));
+            dnn_q8__requantize8(out, sum, _mm256_loadu_ps(m + r0 + r), zp, lo);
             for (int j = 0; j < 8; j++)
                 y[(r0 + r + j) * ystride] = out[j];
         }
 #endif
         for (; r < n; r++)
-            y[(r0 + r) * ystride] = dnn_q8_requantize(acc[r], m[r0 + r], zp, lo);
+            y[(r0 + r) * ystride] =
+                dnn_q8_requantize((int32_t)((uint32_t)acc[r] + (uint32_t)bias[r0 + r]), m[r0 + r], zp, lo);
     }
 }
 
