@@ -366,9 +366,10 @@ static inline uint32_t dnn_q8__sxtb16_ror8(uint32_t v) {
 __attribute__((noinline)) static void dnn_q8__dot3(int32_t *acc, const uint8_t *x, const int8_t *w0, const int8_t *w1,
                                 const int8_t *w2, int k) {
     int32_t s0 = 0, s1 = 0, s2 = 0;
-    const uint8_t *end = x + (k & ~3);
-    for (; x < end; x += 4, w0 += 4, w1 += 4, w2 += 4) {
-        const uint32_t xv = dnn_q8__load4(x);
+    const int k4 = k & ~3;
+    int i = 0;
+    for (; i < k4; i += 4) {
+        const uint32_t xv = dnn_q8__load4(x + i);
         const int16x2_t xe = (int16x2_t)__uxtb16(xv), xo = (int16x2_t)dnn_q8__uxtb16_ror8(xv);
 #define DNN_Q8__ROW(s, wr)                                          \
     do {                                                            \
@@ -376,16 +377,16 @@ __attribute__((noinline)) static void dnn_q8__dot3(int32_t *acc, const uint8_t *
         s = __smlad(xe, __sxtb16((int8x4_t)wv), s);                 \
         s = __smlad(xo, (int16x2_t)dnn_q8__sxtb16_ror8(wv), s);     \
     } while (0)
-        DNN_Q8__ROW(s0, w0);
-        DNN_Q8__ROW(s1, w1);
-        DNN_Q8__ROW(s2, w2);
+        DNN_Q8__ROW(s0, w0 + i);
+        DNN_Q8__ROW(s1, w1 + i);
+        DNN_Q8__ROW(s2, w2 + i);
 #undef DNN_Q8__ROW
     }
-    for (end += k & 3; x < end; x++) {
-        const int32_t xi = *x;
-        s0 += xi * *w0++;
-        s1 += xi * *w1++;
-        s2 += xi * *w2++;
+    for (; i < k; i++) {
+        const int32_t xi = x[i];
+        s0 += xi * w0[i];
+        s1 += xi * w1[i];
+        s2 += xi * w2[i];
     }
     acc[0] = s0;
     acc[1] = s1;
