@@ -523,6 +523,8 @@ static inline void dnn_q8__conv_at(uint8_t *y, int ystride, uint8_t *col, const 
  * zp_in; relu clamps at zp_out. scratch: DNN_Q8_CONV_SCRATCH bytes. */
 static inline void dnn_q8_conv2d(uint8_t *y, const uint8_t *x, const int8_t *w, const int32_t *bias, const float *m,
                                  const dnn_q8_conv *p, int32_t zp_in, int32_t zp_out, int relu, uint8_t *scratch) {
+    const dnn_q8_conv conv = *p; /* a local copy: the stores to y and scratch may alias *p */
+    p = &conv;
     const int plane = p->oh * p->ow;
     for (int oy = 0; oy < p->oh; oy++)
         for (int ox = 0; ox < p->ow; ox++)
@@ -545,6 +547,11 @@ static inline int dnn_q8__pool_index(int o, int stride, int k, int pad, int size
 static inline void dnn_q8_conv2d_maxpool(uint8_t *y, const uint8_t *x, const int8_t *w, const int32_t *bias,
                                          const float *m, const dnn_q8_conv *p, const dnn_q8_pool *pool,
                                          int32_t zp_in, int32_t zp_out, int relu, uint8_t *scratch) {
+    /* local copies: the stores to scratch may alias *p and *pool, so gcc would reload them */
+    const dnn_q8_conv conv = *p;
+    const dnn_q8_pool pl = *pool;
+    p = &conv;
+    pool = &pl;
     uint8_t *col = scratch, *best = scratch + p->c / p->groups * p->kh * p->kw, *cur = best + p->f;
     const int plane = pool->oh * pool->ow;
     for (int py = 0; py < pool->oh; py++)
