@@ -490,13 +490,14 @@ static inline void dnn_q8__im2col(uint8_t *col, const uint8_t *x, const dnn_q8_c
     if (iy0 >= 0 && iy0 + kh <= h && ix0 >= 0 && ix0 + kw <= w) { /* inside: no checks */
         for (int ci = 0; ci < cg; ci++, plane += size) {
             const uint8_t *row = plane + iy0 * w + ix0;
-            for (int i = 0; i < kh; i++, row += w, col += kw) {
-                int j = 0;
-                for (; j + 4 <= kw; j += 4)
-                    memcpy(col + j, row + j, 4); /* a word (an unaligned ldr/str on a Cortex-M4) */
-                for (; j < kw; j++)
-                    col[j] = row[j];
-            }
+            for (int i = 0; i < kh; i++, row += w, col += kw)
+                if (kw >= 4) { /* words (unaligned ldr/str on a Cortex-M4), the last one perhaps overlapping */
+                    for (int j = 0; j < kw - 4; j += 4)
+                        memcpy(col + j, row + j, 4);
+                    memcpy(col + kw - 4, row + kw - 4, 4);
+                } else
+                    for (int j = 0; j < kw; j++)
+                        col[j] = row[j];
         }
         return;
     }
