@@ -462,6 +462,7 @@ typedef struct Quant {
     int32_t zp;
     int offset;              /* bytes into act (uint8), or floats into fact (float) */
     int foffset;             /* dequant: floats into fact */
+    int output;              /* a float value only an output reads: 1 + which, computed into the caller's array; else 0 */
     /* dense/conv2d: per output channel */
     int channels, k;         /* output channels, weights per channel */
     int8_t *w;

@@ -196,7 +196,14 @@ static const char *byte_at(const Value *v) {
     return arena_printf("m->act + %d", v->q->offset);
 }
 
-static const char *float_at(const Value *v) {
+/* output k's place for sample s, in the caller's array */
+static const char *output_at(const Graph *g, int k) {
+    return arena_printf("%s + s * %ld", arg_name(g->output_names[k]), shape_size(&g->outputs[k]->shape));
+}
+
+static const char *float_at(const Graph *g, const Value *v) {
+    if (v->q->output)
+        return output_at(g, v->q->output - 1);
     return arena_printf("m->fact + %d", v->q->q8 ? v->q->foffset : v->q->offset);
 }
 
@@ -252,9 +259,9 @@ static void emit_forward(Q8Out *o) {
             fprintf(c, "        dnn_q8_quantize(%s, %s + s * %ld, %ld, %af, %d); /* %s */\n", byte_at(v),
                     arg_name(v->name), size, size, (double)q->scale, (int)q->zp, qtext(q));
         else if (!q->q8) {
-            fprintf(c, "        %s_%s_%s_forward(%s", o->name, ident(v), op_info[v->op].name, float_at(v));
+            fprintf(c, "        %s_%s_%s_forward(%s", o->name, ident(v), op_info[v->op].name, float_at(g, v));
             for (int k = 0; k < v->nin; k++)
-                fprintf(c, ", %s", float_at(v->in[k]));
+                fprintf(c, ", %s", float_at(g, v->in[k]));
             fprintf(c, ", 1); /* %s */\n", where(o, v));
         } else if (!q->fused && q->storage == v) {
             const Value *res = q->pool ? q->pool : v;
@@ -263,18 +270,17 @@ static void emit_forward(Q8Out *o) {
                     v->op == OP_conv2d ? ", m->scratch" : "", where(o, v));
         }
         if (q->q8 && q->storage == v && q->dequant) /* float steps read its bytes (or a fused relu's) */
-            fprintf(c, "        dnn_q8_dequantize(%s, %s, %ld, %af, %d);\n", float_at(v), byte_at(v), size,
+            fprintf(c, "        dnn_q8_dequantize(%s, %s, %ld, %af, %d);\n", float_at(g, v), byte_at(v), size,
                     (double)q->scale, (int)q->zp);
     }
     for (int i = 0; i < g->noutputs; i++) {
         const Value *v = g->outputs[i];
         long size = shape_size(&v->shape);
-        const char *dst = arena_printf("%s + s * %ld", arg_name(g->output_names[i]), size);
         if (v->q->q8)
-            fprintf(c, "        dnn_q8_dequantize(%s, %s, %ld, %af, %d);\n", dst, byte_at(v), size, (double)v->q->scale,
-                    (int)v->q->zp);
-        else
-            fprintf(c, "        memcpy(%s, %s, sizeof(float) * %ld);\n", dst, float_at(v), size);
+            fprintf(c, "        dnn_q8_dequantize(%s, %s, %ld, %af, %d);\n", output_at(g, i), byte_at(v), size,
+                    (double)v->q->scale, (int)v->q->zp);
+        else if (v->q->output != i + 1) /* (computed there) */
+            fprintf(c, "        memcpy(%s, %s, sizeof(float) * %ld);\n", output_at(g, i), float_at(g, v), size);
     }
     fprintf(c, "    }\n}\n\n");
 }

@@ -268,6 +268,8 @@ static void place(Graph *g, const int *last_read) {
             bytes[nb++] = (Slot){q->offset, n, until};
             g->q8_act = q->offset + n > g->q8_act ? q->offset + n : g->q8_act;
         }
+        if (q->output)
+            continue; /* (a float output only the caller reads: in its array) */
         if (!q->q8 || q->dequant) {
             long at = first_fit(floats, nf, n);
             floats[nf++] = (Slot){at, n, until};
@@ -349,6 +351,9 @@ bool quantize_graph(Graph *g, const float *weights, const Cal *cal) {
     }
     if (!classify(g, needed, readers))
         return false;
+    for (int i = 0; i < g->noutputs; i++) /* a float output nothing else reads is computed in the caller's array */
+        if (!g->outputs[i]->q->q8 && readers[g->outputs[i]->id] == 1)
+            g->outputs[i]->q->output = i + 1;
     for (int i = 0; i < g->nvalues; i++)
         if (g->values[i]->q && (g->values[i]->op == OP_dense || g->values[i]->op == OP_conv2d))
             fold_layer(g->values[i], weights);

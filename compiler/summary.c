@@ -187,7 +187,7 @@ static void print_int8_report(const Graph *g, bool json, FILE *out) {
         bool own = q->storage == v && !(q->fused && v->op == OP_maxpool);
         long size = shape_size(&(q->pool ? q->pool : v)->shape);
         const char *where = !own || (q->fused && v->op == OP_relu) ? (v->op == OP_maxpool ? "fused" : "shared")
-                                                                   : NULL;
+                            : q->output ? "output" : NULL;
         long bytes_ram = where ? 0 : q->q8 ? size : 4 * size;
         const char *scale = q->q8 ? arena_printf("%.9g", (double)q->scale) : "-";
         const char *zp = q->q8 ? arena_printf("%d", (int)q->zp) : "-";
