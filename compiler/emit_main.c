@@ -443,7 +443,7 @@ static const float *calibration_of(const Value *in, const void *buf, size_t len,
     if (rc != DNN_OK) {
         if (rc == DNN_E_MISSING)
             fprintf(stderr, "dnnc: error: %s: no tensor '%s'; the calibration set needs one per model input, "
-                            "named after it, shaped [N, %s]\n", path, in->name, shape_str(&in->shape) + 1);
+                            "named after it, shaped [N, %s\n", path, in->name, shape_str(&in->shape) + 1);
         else
             fprintf(stderr, "dnnc: error: %s: not a safetensors file (%s)\n", path, dnn_strerror(rc));
         return NULL;

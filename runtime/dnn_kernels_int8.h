@@ -438,7 +438,9 @@ static inline void dnn_q8__rows(uint8_t *y, int ystride, const uint8_t *x, const
         dnn_q8__dots(acc, x, w + r0 * k, n, k);
         int r = 0;
 #ifdef DNN_Q8_X86
-        for (; r + 8 <= n; r += 8) {
+        /* (r up to n / 8 · 8, not r + 8 <= n: with constant sizes gcc -O2 then sees
+         * that the scalar loop below starts at n and does not warn of acc's end) */
+        for (; r < n / 8 * 8; r += 8) {
             uint8_t out[8];
             const __m256i sum = _mm256_add_epi32(_mm256_loadu_si256((const __m256i *)(acc + r)),
                                                  _mm256_loadu_si256((const __m256i *)(bias + r0 + r)));
