@@ -153,6 +153,7 @@ $(FUZZ)/fuzz_data: tests/fuzz/fuzz_data.c $(FUZZ_DATA) $(HOST_OBJ:$(BUILD)/%=$(F
 goldens: all
 	@sh scripts/deps.sh goldens
 	/usr/bin/python3 tests/golden/make_goldens.py
+	/usr/bin/python3 tests/quant/make_golden.py
 	/usr/bin/python3 tests/numerics/make_numerics.py
 	/usr/bin/python3 tests/augment/make_goldens.py
 

@@ -213,6 +213,7 @@ struct Value {
                            its store, block_rows rows at a time, each block updated at once; 0: whole */
     int ring, ring_offset; /* a conv2d computed over its operand's storage (--inference --optimize=size): the
                            floats of input rows it keeps aside (conv_in_place_ring), at this offset of m->act */
+    struct Quant *q;    /* --quantize=int8 (quantize.c): how it is computed, or NULL where nothing is */
 };
 
 typedef struct Setting {
@@ -279,6 +280,9 @@ typedef struct Graph {
                                 only trainable parameters and buffers in RAM, frozen ones stay in flash */
     bool fused_update;       /* an embedded training build without clip_grad_norm: NAME_train_step applies each
                                 update as soon as its gradient is complete; no gradient buffers */
+    bool int8;               /* --quantize=int8: quantize_graph ran; emit_int8.c prints the model */
+    long q8_act, q8_float;   /* int8: bytes of uint8 activations, floats of float ones (the tail) */
+    long q8_scratch;         /* int8: bytes of the conv kernels' scratch */
     bool check_finite;       /* --check-finite: every step's result checked for NaN and infinity */
     const Preprocess *prep;  /* read_weights: the weights file's preprocessing, for NAME_preprocess */
 } Graph;
@@ -370,6 +374,10 @@ const char *dense_weight_rows_call(const Value *b, const char *drows, const char
 bool conv_pool_fusable(const Value *conv, const Value *pool);
 bool pool_backward_fusable(const Value *conv, const Value *pool); /* and its backward recomputes the maxima */
 long conv_in_place_ring(const Value *conv); /* floats of rows a conv2d over its own input keeps aside; 0: it cannot */
+/* --quantize=int8: NULL when v's op has no int8 form, "" when it has, else why qnnpack refuses this one */
+const char *op_int8(const Value *v);
+void op_q8_float(const Value *v, float *y, const float *const *in); /* the calibration's float pass, one sample */
+bool op_q8_emit(FILE *c, const Value *v, const char *id); /* its int8 step's body; false: none (the same bytes) */
 
 /* ---- lower.c (lower_train.c, lower.h): AST → IR ------------------------- */
 
@@ -430,6 +438,49 @@ long activation_bound(const Graph *g);
  * pool, aliases reshapes, and reuses every slice once it is dead. */
 Plan plan_inference(Graph *g);
 
+/* ---- quantize.c: --quantize=int8 ---------------------------------------- */
+
+/* The calibration set: per graph input (g->inputs order), n samples of its
+ * per-sample size, read by read_calibration (emit_main.c). */
+typedef struct Cal {
+    int n;
+    const float **data;
+} Cal;
+/* A value of an int8 build (Value.q). PyTorch 1.13 eager post-training
+ * static quantization (tests/quant/README.md): a uint8 tensor with a scale
+ * and zero point, or a float one computed after a dequantize. */
+typedef struct Quant {
+    const char *name;        /* in the C and NAME_tensors: its label, unique among values with a scale */
+    bool q8;                 /* uint8 (else float) */
+    bool dequant;            /* storage that float steps read (its or a value's sharing it): dequantized into fact too */
+    const Value *storage;    /* the value whose buffer it shares (itself; a flatten's operand; a fused relu's layer) */
+    Value *relu;             /* dense/conv2d/add: the relu fused into it (its result is the relu's) */
+    Value *pool;             /* conv2d: the maxpool computed with it (dnn_q8_conv2d_maxpool), or NULL */
+    bool fused;              /* computed inside an earlier step (a relu by its layer, a maxpool by its conv2d) */
+    float min, max;          /* what the calibration saw */
+    float scale;             /* uint8 values: s and zp, the real value s·(q − zp) */
+    int32_t zp;
+    int offset;              /* bytes into act (uint8), or floats into fact (float) */
+    int foffset;             /* dequant: floats into fact */
+    int output;              /* a float value only an output reads: 1 + which, computed into the caller's array; else 0 */
+    /* dense/conv2d: per output channel */
+    int channels, k;         /* output channels, weights per channel */
+    int8_t *w;
+    float *w_scale, *m;      /* weight scales, requantization scales */
+    int32_t *bias_q, *bias;  /* PyTorch's int32 bias, and the kernel's folded one */
+    float *wf, *bf;          /* the folded float weights and bias (calibration) */
+    struct dnn_q8_add_params *add; /* add: the fixed-point parameters */
+} Quant;
+/* Folds batchnorms (float32, as torch.nn.utils.fusion), runs the float model
+ * over cal observing where PyTorch's observers sit, and sets every Value.q:
+ * scales, zero points, int8 weights, int32 biases, requantization scales.
+ * weights: laid out as NAME_weights (Value.flash). false after an error
+ * (an op with no int8 form between int8 ones). */
+bool quantize_graph(Graph *g, const float *weights, const Cal *cal);
+/* sizeof(NAME_model) of an int8 build: uint8_t act[], float fact[], uint8_t scratch[] (emit_int8.c) */
+long q8_model_bytes(const Graph *g);
+bool q8_has_qparams(const Value *v); /* an observer's value (input, dense, conv2d, add): its scale and zero point are tensors */
+
 /* ---- emit_struct.c: the model struct and NAME.h ------------------------- */
 
 /* The members of NAME_model, in order: what the header declares and what
@@ -449,6 +500,7 @@ int model_members(const Graph *g, const Plan *p, bool embedded, Member *out); /*
  * each Part, padding counted as PART_OTHER */
 long model_bytes(const Graph *g, const Plan *p, bool embedded, long part[PART_COUNT]);
 bool has_sampling_layer(const Graph *g); /* a layer samples in training (dropout): NAME_forward_mc is emitted */
+void emit_size_macros(const Graph *g, FILE *h); /* NAME_BATCH and each input's, target's and output's NAME_X_SIZE */
 
 /* ---- emit.c (emit_update.c, emit.h): the model's C ---------------------- */
 
@@ -459,7 +511,11 @@ typedef struct EmitOptions {
     bool f64_twin;           /* --main: also NAME_f64_*, the model in double precision, for gradcheck */
 } EmitOptions;
 bool emit_model(Graph *g, const Plan *p, const EmitOptions *o, FILE *c, FILE *h);
+/* emit_int8.c: an int8 build (after quantize_graph), the API of --inference */
+bool emit_int8_model(Graph *g, const EmitOptions *o, FILE *c, FILE *h);
 int min_train_batch(const Graph *g); /* 2 when a batchnorm cannot train on one sample, else 1 */
+/* NAME_preprocess: the input preprocessing of the embedded weights' metadata (g->prep), in the .h and .c */
+void emit_preprocess(const Graph *g, FILE *c, FILE *h);
 
 /* ---- emit_main.c: --main and --emit=selftest ---------------------------- */
 
@@ -469,6 +525,8 @@ bool emit_program(Graph *g, const Plan *p, const char *source, FILE *c);
 /* A safetensors file laid out as params, or NULL after a message; sets
  * g->prep from the file's metadata. */
 float *read_weights(Graph *g, const char *path);
+/* --calibrate FILE: per input, an F32 tensor [N, its shape...]; NULL after a message */
+Cal *read_calibration(const Graph *g, const char *path);
 void fold_batchnorm_weights(const Graph *g, float *weights); /* ops_train.c: the folds plan_inference chose */
 bool emit_selftest(Graph *g, const char *weights, const char *golden, FILE *c, FILE *h);
 

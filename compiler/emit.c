@@ -256,7 +256,7 @@ static void emit_embedded_api(Out *o) {
 /* p's entry of a dnn_tensor_info table */
 static const char *tensor_info(const Value *p) {
     const Shape *s = &p->shape;
-    return arena_printf("{\"%s\", %d, {%d, %d, %d, %d}, %ld, %d}", p->name, s->rank, s->rank > 0 ? s->dim[0] : 0,
+    return arena_printf("{\"%s\", %d, {%d, %d, %d, %d}, %ld, %d, DNN_DT_F32}", p->name, s->rank, s->rank > 0 ? s->dim[0] : 0,
                         s->rank > 1 ? s->dim[1] : 0, s->rank > 2 ? s->dim[2] : 0, s->rank > 3 ? s->dim[3] : 0,
                         shape_size(s), p->trainable && !p->is_buffer);
 }
@@ -431,9 +431,8 @@ static void emit_f64_twin(const Out *model) {
  * preprocessing saved in the weights file (g->prep) as the training
  * program applies it, constants as macros in the header. Without any it
  * copies, so a firmware may call it unconditionally. */
-static void emit_preprocess(Out *o) {
-    Graph *g = o->g;
-    FILE *c = o->c, *h = o->h;
+void emit_preprocess(const Graph *g, FILE *c, FILE *h) {
+    const char *name = g->name, *NAME = upper(g->name);
     const Preprocess *pr = g->prep;
     double scale = pr ? pr->scale : 1;
     char params[2048] = "";
@@ -444,11 +443,11 @@ static void emit_preprocess(Out *o) {
         len += (size_t)snprintf(params + len, sizeof params - len, "float *%s, ", arg_name(g->inputs[i]->name));
     fprintf(h, "/* %s_preprocess: the input preprocessing saved with the embedded weights (their metadata:\n"
                " * --scale, --standardize, --center of the training program; docs/firmware.md), from raw inputs\n"
-               " * to the model's, [n][SIZE] each, in place if the arrays are the same:\n", o->name);
+               " * to the model's, [n][SIZE] each, in place if the arrays are the same:\n", name);
     bool any = false;
     for (int i = 0; i < g->ninputs; i++) {
         const Value *in = g->inputs[i];
-        const char *I = arena_printf("%s_%s", o->NAME, upper(c_ident(in->name)));
+        const char *I = arena_printf("%s_%s", NAME, upper(c_ident(in->name)));
         const char *x = arena_printf("(float)(raw_%s * %s_SCALE)", c_ident(in->name), I);
         bool per_channel = pr && pr->mean[i] && pr->groups[i] != shape_size(&in->shape);
         const char *at = per_channel ? "[c]" : "[i]";
@@ -466,7 +465,7 @@ static void emit_preprocess(Out *o) {
                                  : "The weights hold no preprocessing: it copies, and may be called all the same.");
     for (int i = 0; i < g->ninputs; i++) {
         const Value *in = g->inputs[i];
-        const char *I = arena_printf("%s_%s", o->NAME, upper(c_ident(in->name)));
+        const char *I = arena_printf("%s_%s", NAME, upper(c_ident(in->name)));
         char text[40]; /* a double constant: "1.0", not the int "1" */
         snprintf(text, sizeof text, "%.17g", scale);
         fprintf(h, "#define %s_SCALE %s%s /* dnn.scale */\n", I, text, strpbrk(text, ".en") ? "" : ".0");
@@ -481,19 +480,19 @@ static void emit_preprocess(Out *o) {
                     pr->groups[i] == shape_size(&in->shape) ? "element" : "channel");
         }
     }
-    fprintf(h, "void %s_preprocess(%sint n);\n\n", o->name, params);
+    fprintf(h, "void %s_preprocess(%sint n);\n\n", name, params);
 
     for (int i = 0; pr && i < g->ninputs; i++) /* the statistics, from the macros */
         for (int which = 0; which < 2; which++)
             if (which ? pr->std[i] : pr->mean[i])
-                fprintf(c, "static const float %s_%s%d[%d] = %s_%s_%s;\n", o->name, which ? "std" : "mean", i,
-                        pr->groups[i], o->NAME, upper(c_ident(g->inputs[i]->name)), which ? "STD" : "MEAN");
+                fprintf(c, "static const float %s_%s%d[%d] = %s_%s_%s;\n", name, which ? "std" : "mean", i,
+                        pr->groups[i], NAME, upper(c_ident(g->inputs[i]->name)), which ? "STD" : "MEAN");
     fprintf(c, "\n/* the preprocessing saved with the weights, as the training program applies it */\n");
-    fprintf(c, "void %s_preprocess(%sint n) {\n", o->name, params);
+    fprintf(c, "void %s_preprocess(%sint n) {\n", name, params);
     fprintf(c, "    if (n <= 0)\n        return;\n");
     for (int i = 0; i < g->ninputs; i++) {
         const Value *in = g->inputs[i];
-        const char *I = arena_printf("%s_%s", o->NAME, upper(c_ident(in->name))), *raw = c_ident(in->name);
+        const char *I = arena_printf("%s_%s", NAME, upper(c_ident(in->name))), *raw = c_ident(in->name);
         const char *x = arg_name(in->name);
         long size = shape_size(&in->shape), each = pr && pr->mean[i] ? size / pr->groups[i] : 1;
         if (scale == 1 && !(pr && pr->mean[i])) {
@@ -506,10 +505,10 @@ static void emit_preprocess(Out *o) {
                                        : arena_printf("(float)(raw_%s[%s] * %s_SCALE)", raw, at, I);
         fprintf(c, "    for (int s = 0; s < n; s++)\n        for (int i = 0; i < %ld; i++)\n", size);
         if (pr && pr->std[i])
-            fprintf(c, "            %s[%s] = (%s - %s_mean%d[%s]) / %s_std%d[%s];\n", x, at, value, o->name, i, k, o->name,
+            fprintf(c, "            %s[%s] = (%s - %s_mean%d[%s]) / %s_std%d[%s];\n", x, at, value, name, i, k, name,
                     i, k);
         else if (pr && pr->mean[i])
-            fprintf(c, "            %s[%s] = %s - %s_mean%d[%s];\n", x, at, value, o->name, i, k);
+            fprintf(c, "            %s[%s] = %s - %s_mean%d[%s];\n", x, at, value, name, i, k);
         else
             fprintf(c, "            %s[%s] = %s;\n", x, at, value);
     }
@@ -555,6 +554,6 @@ bool emit_model(Graph *g, const Plan *plan, const EmitOptions *opt, FILE *c, FIL
     if (opt->f64_twin && !g->inference)
         emit_f64_twin(&o);
     if (o.weights)
-        emit_preprocess(&o);
+        emit_preprocess(g, c, h);
     return true;
 }

@@ -399,7 +399,7 @@ float *read_weights(Graph *g, const char *path) {
     float **dst = arena_alloc(sizeof(float *) * (size_t)(g->nparams + 1));
     for (int i = 0; i < g->nparams; i++) {
         const Value *p = g->params[i];
-        info[p->index] = (dnn_tensor_info){p->name, p->shape.rank, {0, 0, 0, 0}, (int)shape_size(&p->shape), 1};
+        info[p->index] = (dnn_tensor_info){p->name, p->shape.rank, {0, 0, 0, 0}, (int)shape_size(&p->shape), 1, DNN_DT_F32};
         for (int k = 0; k < p->shape.rank && k < 4; k++)
             info[p->index].shape[k] = p->shape.dim[k];
         dst[p->index] = params + p->flash;
@@ -433,6 +433,73 @@ float *read_weights(Graph *g, const char *path) {
     bool ok = read_preprocess(g, buf, len, path);
     free(buf);
     return ok ? params : NULL;
+}
+
+/* One input's calibration samples: an F32 tensor [N, its shape...] with
+ * N > 0 and finite values; NULL after a message naming the file. */
+static const float *calibration_of(const Value *in, const void *buf, size_t len, const char *path, int *count) {
+    dnn_st_view t;
+    int rc = dnn_st_find(buf, len, in->name, &t);
+    if (rc != DNN_OK) {
+        if (rc == DNN_E_MISSING)
+            fprintf(stderr, "dnnc: error: %s: no tensor '%s'; the calibration set needs one per model input, "
+                            "named after it, shaped [N, %s\n", path, in->name, shape_str(&in->shape) + 1);
+        else
+            fprintf(stderr, "dnnc: error: %s: not a safetensors file (%s)\n", path, dnn_strerror(rc));
+        return NULL;
+    }
+    bool shaped = t.rank == in->shape.rank + 1;
+    for (int k = 0; shaped && k < in->shape.rank; k++)
+        shaped = t.shape[k + 1] == in->shape.dim[k];
+    const char *got = "[";
+    for (int k = 0; k < t.rank; k++)
+        got = arena_printf("%s%s%lld", got, k ? ", " : "", (long long)t.shape[k]);
+    if (t.dtype != DNN_DT_F32 || !shaped) {
+        fprintf(stderr, "dnnc: error: %s: '%s' is %s %s]; the calibration set needs F32 [N, %s for input '%s'\n",
+                path, in->name, t.dtype == DNN_DT_F32 ? "F32" : "not F32:", got, shape_str(&in->shape) + 1, in->name);
+        return NULL;
+    }
+    if (t.shape[0] < 1 || t.shape[0] > INT32_MAX / 2) {
+        fprintf(stderr, "dnnc: error: %s: '%s' holds %lld samples; calibration needs at least one\n", path, in->name,
+                (long long)t.shape[0]);
+        return NULL;
+    }
+    long per = shape_size(&in->shape);
+    float *data = arena_alloc(t.nbytes + 1); /* (aligned: the view's data may not be) */
+    memcpy(data, t.data, t.nbytes);
+    for (size_t i = 0; i < t.nbytes / sizeof(float); i++)
+        if (!isfinite(data[i])) {
+            fprintf(stderr, "dnnc: error: %s: '%s' sample %zu, element %zu is %s; calibration needs finite values\n",
+                    path, in->name, i / (size_t)per, i % (size_t)per, isnan(data[i]) ? "NaN" : "infinite");
+            return NULL;
+        }
+    *count = (int)t.shape[0];
+    return data;
+}
+
+Cal *read_calibration(const Graph *g, const char *path) {
+    size_t len;
+    void *buf = read_bytes(path, &len);
+    if (!buf)
+        return NULL;
+    Cal *cal = arena_alloc(sizeof *cal);
+    cal->data = arena_alloc(sizeof(float *) * (size_t)(g->ninputs + 1));
+    for (int i = 0; i < g->ninputs; i++) {
+        int n = 0;
+        if (!(cal->data[i] = calibration_of(g->inputs[i], buf, len, path, &n))) {
+            free(buf);
+            return NULL;
+        }
+        if (i && n != cal->n) {
+            fprintf(stderr, "dnnc: error: %s: '%s' holds %d samples and '%s' %d; every input needs the same number\n",
+                    path, g->inputs[0]->name, cal->n, g->inputs[i]->name, n);
+            free(buf);
+            return NULL;
+        }
+        cal->n = n;
+    }
+    free(buf);
+    return cal;
 }
 
 bool emit_selftest(Graph *g, const char *weights, const char *golden, FILE *c, FILE *h) {

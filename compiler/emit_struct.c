@@ -135,17 +135,14 @@ static void emit_inference_header(Out *o) {
     fprintf(h, "size_t %s_save(const %s_model *m, void *buf, size_t cap); /* bytes of the image; writes only if cap suffices */\n\n", n, n);
 }
 
-void emit_header(Out *o) {
-    Graph *g = o->g;
-    FILE *h = o->h;
-    const char *N = o->NAME, *n = o->name;
-    fprintf(h, "/* ---- model %s ---- */\n", n);
+void emit_size_macros(const Graph *g, FILE *h) {
+    const char *N = upper(g->name);
     fprintf(h, "#define %s_BATCH %d /* compile-time batch size */\n", N, g->train.batch);
     for (int i = 0; i < g->ninputs; i++)
         fprintf(h, "#define %s_%s_SIZE %ld /* per-sample elements of input %s %s */\n", N, upper(c_ident(g->inputs[i]->name)),
                 shape_size(&g->inputs[i]->shape), g->inputs[i]->name, shape_str(&g->inputs[i]->shape));
     for (int i = 0; i < g->ntargets; i++) {
-        Value *t = g->targets[i];
+        const Value *t = g->targets[i];
         if (t->dtype == DT_CLASS) {
             fprintf(h, "#define %s_%s_SIZE 1 /* target %s: one int32 class index per sample */\n", N, upper(c_ident(t->name)), t->name);
             fprintf(h, "#define %s_%s_CLASSES %d\n", N, upper(c_ident(t->name)), t->classes);
@@ -156,6 +153,14 @@ void emit_header(Out *o) {
     for (int i = 0; i < g->noutputs; i++)
         fprintf(h, "#define %s_%s_SIZE %ld /* per-sample elements of output %s %s */\n", N, upper(c_ident(g->output_names[i])),
                 shape_size(&g->outputs[i]->shape), g->output_names[i], shape_str(&g->outputs[i]->shape));
+}
+
+void emit_header(Out *o) {
+    Graph *g = o->g;
+    FILE *h = o->h;
+    const char *N = o->NAME, *n = o->name;
+    fprintf(h, "/* ---- model %s ---- */\n", n);
+    emit_size_macros(g, h);
     fprintf(h, "#define %s_NUM_TENSORS %d /* entries of %s_tensors: parameters, then buffers */\n", N, g->nparams, n);
     fprintf(h, "#define %s_NUM_PARAMS %ld /* trainable scalars */\n", N, o->plan->trainable);
     fprintf(h, "#define %s_EPOCHS %d /* from train { epochs } */\n", N, g->train.epochs);

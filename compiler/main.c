@@ -50,6 +50,13 @@ static const char usage[] =
     "  --embed-weights FILE  the weights of FILE (safetensors) as exact const arrays: no loading;\n"
     "                     without --inference, training code for firmware: frozen parameters stay\n"
     "                     in flash, trainable ones start from FILE's values (NAME_init copies them)\n"
+    "  --quantize=int8    with --inference, --embed-weights and --calibrate: int8 weights and uint8\n"
+    "                     activations as PyTorch's post-training static quantization (qnnpack);\n"
+    "                     float in and out, softmax and what follows it in float (docs/firmware.md)\n"
+    "  --calibrate FILE   --quantize: safetensors with an F32 tensor [N, shape...] per input, named\n"
+    "                     after it; the ranges the model sees on them set the scales\n"
+    "";
+static const char usage_rest[] = /* (C99 compilers need take only 4095 characters in one string) */
     "  --ram-limit BYTES  fail when sizeof(NAME_model) exceeds BYTES (K = 1024, M = 1024 K suffixes)\n"
     "  --optimize=GOAL    size (layers that differ only in sizes share one function, and with\n"
     "                     --inference a conv2d whose output has its input's shape writes over it;\n"
@@ -383,9 +390,16 @@ static void release_all(void) {
  * at its name, with the parts and what would make it fit. */
 static void check_ram_limit(const Graph *g, const Plan *p, bool embedded, long limit) {
     long part[PART_COUNT];
-    long total = model_bytes(g, p, embedded, part);
+    long total = g->int8 ? q8_model_bytes(g) : model_bytes(g, p, embedded, part);
     if (total <= limit)
         return;
+    if (g->int8) {
+        error_at(g->loc, "model '%s' needs %ld bytes of RAM (sizeof(%s_model)), more than --ram-limit %ld", g->name,
+                 total, g->name, limit);
+        note("uint8 activations %ld, float values %ld, conv2d scratch %ld bytes; smaller layers", g->q8_act,
+             g->q8_float * 4, g->q8_scratch);
+        return;
+    }
     error_at(g->loc, "model '%s' needs %ld bytes of RAM (sizeof(%s_model)), more than --ram-limit %ld", g->name, total,
              g->name, limit);
     long weights = part[PART_PARAMS] ? p->params * 4 : 0; /* the array's rounding up counts as other, as in --emit=report */
@@ -403,11 +417,12 @@ int main(int argc, char **argv) {
     bool werror = false, no_warnings = false, with_main = false, inference = false, backward = false;
     bool check_finite = false;
     const char *embed = NULL, *optimize = NULL, *prefix = NULL, *dep_file = NULL, *dep_targets = NULL;
+    const char *quantize = NULL, *calibrate = NULL;
     bool deps_only = false, deps_md = false, deps_phony = false;
     long batch = 0, ram_limit = 0;
     enum { OPT_HEADER = 256, OPT_EMIT, OPT_COLOR, OPT_VERSION, OPT_MAIN, OPT_WEIGHTS, OPT_GOLDEN, OPT_INFERENCE,
            OPT_BATCH, OPT_EMBED, OPT_OPTIMIZE, OPT_BACKWARD, OPT_PREFIX, OPT_M, OPT_MD, OPT_MF, OPT_MT, OPT_MP,
-           OPT_CHECK_FINITE, OPT_RAM_LIMIT };
+           OPT_CHECK_FINITE, OPT_RAM_LIMIT, OPT_QUANTIZE, OPT_CALIBRATE };
     static const struct option longopts[] = {
         {"header", required_argument, NULL, OPT_HEADER}, {"emit", required_argument, NULL, OPT_EMIT},
         {"color", required_argument, NULL, OPT_COLOR},   {"help", no_argument, NULL, 'h'},
@@ -417,6 +432,7 @@ int main(int argc, char **argv) {
         {"embed-weights", required_argument, NULL, OPT_EMBED}, {"optimize", required_argument, NULL, OPT_OPTIMIZE},
         {"backward", no_argument, NULL, OPT_BACKWARD},   {"prefix", required_argument, NULL, OPT_PREFIX},
         {"check-finite", no_argument, NULL, OPT_CHECK_FINITE}, {"ram-limit", required_argument, NULL, OPT_RAM_LIMIT},
+        {"quantize", required_argument, NULL, OPT_QUANTIZE}, {"calibrate", required_argument, NULL, OPT_CALIBRATE},
         /* gcc's one-dash -M options, renamed below */
         {"M", no_argument, NULL, OPT_M},   {"MD", no_argument, NULL, OPT_MD}, {"MF", required_argument, NULL, OPT_MF},
         {"MT", required_argument, NULL, OPT_MT}, {"MP", no_argument, NULL, OPT_MP},
@@ -458,6 +474,14 @@ int main(int argc, char **argv) {
         case OPT_INFERENCE: inference = true; break;
         case OPT_CHECK_FINITE: check_finite = true; break;
         case OPT_EMBED: embed = optarg; break;
+        case OPT_CALIBRATE: calibrate = optarg; break;
+        case OPT_QUANTIZE:
+            if (strcmp(optarg, "int8")) {
+                fprintf(stderr, "dnnc: error: --quantize takes int8, not '%s'\n", optarg);
+                return 2;
+            }
+            quantize = optarg;
+            break;
         case OPT_BACKWARD: backward = true; break;
         case OPT_PREFIX: prefix = optarg; break;
         case OPT_M: deps_only = true; break;
@@ -498,7 +522,7 @@ int main(int argc, char **argv) {
         }
         case 'w': no_warnings = true; break;
         case 'W': no_warnings = false; break;
-        case 'h': fputs(usage, stdout); return 0;
+        case 'h': fputs(usage, stdout); fputs(usage_rest, stdout); return 0;
         case OPT_VERSION: printf("dnnc %s\n", DNNC_VERSION); return 0;
         case ':':
             fprintf(stderr, "dnnc: error: option '%s' needs an argument\n", as_typed(argv[optind - 1]));
@@ -550,6 +574,25 @@ int main(int argc, char **argv) {
         fputs("usage: dnnc [options] FILE.dnn   (try 'dnnc --help')\n", stderr);
         return 2;
     }
+    if (quantize && (!inference || !embed || !calibrate)) {
+        fprintf(stderr, "dnnc: error: --quantize=int8 needs %s\n",
+                !inference ? "--inference (int8 models only run forward)"
+                : !embed   ? "--embed-weights FILE (the float weights it quantizes)"
+                           : "--calibrate FILE (samples of each input, whose ranges set the scales)");
+        return 2;
+    }
+    if (quantize && check_finite) {
+        fprintf(stderr, "dnnc: error: --check-finite does not go with --quantize=int8 (an int8 model's values are integers)\n");
+        return 2;
+    }
+    if (quantize && weights) { /* --emit=selftest of an int8 build: its golden outputs are the int8 model's */
+        fprintf(stderr, "dnnc: error: --weights does not go with --quantize=int8: the self-test runs the embedded int8 weights\n");
+        return 2;
+    }
+    if (calibrate && !quantize) {
+        fprintf(stderr, "dnnc: error: --calibrate goes with --quantize=int8\n");
+        return 2;
+    }
     const char *input = argv[optind];
     bool use_color = !strcmp(color, "always") ||
                      (!strcmp(color, "auto") && isatty(2) && !getenv("NO_COLOR"));
@@ -569,6 +612,17 @@ int main(int argc, char **argv) {
     int nmodels = m.count;
     for (int i = 0; i < nmodels; i++)
         graphs[i]->check_finite = check_finite;
+    float *embedded = NULL;
+    if (quantize) { /* before any --emit text: the report lists the scales */
+        if (nmodels != 1) {
+            fprintf(stderr, "dnnc: error: --quantize=int8 needs a file with one model; '%s' has %d\n", input, nmodels);
+            return 2;
+        }
+        Cal *cal = NULL;
+        if (!(embedded = read_weights(graphs[0], embed)) || !(cal = read_calibration(graphs[0], calibrate)) ||
+            !quantize_graph(graphs[0], embedded, cal))
+            return 1;
+    }
     for (int i = 0; i < nmodels && ram_limit; i++)
         check_ram_limit(graphs[i], &plans[i], embed != NULL, ram_limit);
     if (error_count())
@@ -618,20 +672,20 @@ int main(int argc, char **argv) {
     if (!header)
         header = stream ? NULL : with_ext(c_path, ".h");
     /* -M, -MD: the files the output depends on */
-    const char *prereqs[4] = {input, embed, want_selftest ? golden : NULL, want_selftest ? weights : NULL};
+    const char *prereqs[5] = {input, embed, want_selftest ? golden : NULL, want_selftest ? weights : NULL, calibrate};
     if (deps_only || deps_md) {
         const char *targets = dep_targets ? dep_targets : header ? arena_printf("%s %s", c_path, header) : c_path;
         const char *path = dep_file ? dep_file : deps_only ? NULL : with_ext(stream ? base_name(input) : c_path, ".d");
-        put_deps(path ? out_start(OUT_DEPS, path) : text ? text : out_start(OUT_TEXT, "-"), targets, prereqs, 4,
+        put_deps(path ? out_start(OUT_DEPS, path) : text ? text : out_start(OUT_TEXT, "-"), targets, prereqs, 5,
                  deps_phony);
         if (deps_only)
             return write_outputs(input);
     }
-    float *embedded = NULL;
-    if (embed && !(embedded = read_weights(graphs[0], embed)))
-        return 1;
-    if (embedded)
+    if (embed && !quantize) {
+        if (!(embedded = read_weights(graphs[0], embed)))
+            return 1;
         fold_batchnorm_weights(graphs[0], embedded);
+    }
     /* without a header file, the header's text leads the C's stream and the C compiles on its own */
     Memo hmem = {0};
     FILE *cf = out_start(OUT_C, c_path), *h = header ? out_start(OUT_H, header) : memo_open(&hmem);

@@ -11,6 +11,8 @@
 
 #include <string.h>
 
+#include "dnn_kernels_int8.h" /* dnn_q8_add_params, for --quantize=int8 */
+
 /* ---- arithmetic with NumPy broadcasting ------------------------------------------------------ */
 
 bool shape_broadcast(Graph *g, Value *v) {
@@ -543,4 +545,42 @@ void emit_penalty_backward(Emitter *e, const Value *v, int arg) {
     emit(e, "    const float x = in%d[i];", arg);
     emit(e, "    dx[i] = dy[0] * (%s);", op_info[v->op].dexpr);
     emit(e, "}");
+}
+
+/* ---- --quantize=int8 (quantize.c, emit_int8.c): relu, add, the same bytes ---- */
+
+/* flatten, reshape (and dropout in eval mode): the same values */
+void q8_copy_float(const Value *v, float *y, const float *const *in) {
+    memcpy(y, in[0], sizeof(float) * (size_t)size_of(v));
+}
+
+void q8_relu_float(const Value *v, float *y, const float *const *in) {
+    for (int i = 0; i < size_of(v); i++)
+        y[i] = in[0][i] < 0.0f ? 0.0f : in[0][i];
+}
+
+void q8_add_float(const Value *v, float *y, const float *const *in) {
+    for (int i = 0; i < size_of(v); i++)
+        y[i] = in[0][i] + in[1][i];
+}
+
+/* qnnpack adds tensors of one shape, no broadcasting or constants */
+const char *q8_add_refusal(const Value *v) {
+    return same_layout(v->in[0], v->in[1]) && same_layout(v->in[0], v) ? NULL
+           : "qnnpack adds two tensors of one shape (no broadcasting, no constants)";
+}
+
+/* a relu not fused into the layer before it: max(q, zp) */
+void q8_relu_emit(FILE *c, const Value *v, const char *id) {
+    (void)id;
+    fprintf(c, "    dnn_q8_relu(out, inp, %d, %d);\n", size_of(v), (int)v->q->zp);
+}
+
+/* QFunctional.add: qnnpack's fixed point (dnn_q8_add_setup's numbers) */
+void q8_add_emit(FILE *c, const Value *v, const char *id) {
+    (void)id;
+    const struct dnn_q8_add_params *p = v->q->add;
+    fprintf(c, "    static const dnn_q8_add_params p = {%ld, %ld, %ld, %ld, %ld, %ld};\n", (long)p->ma, (long)p->mb,
+            (long)p->offset, (long)p->shift, (long)p->zp, (long)p->lo);
+    fprintf(c, "    dnn_q8_add(out, inp, inp2, %d, &p);\n", size_of(v));
 }

@@ -13,6 +13,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "dnn_kernels.h" /* the plain float kernels, for --quantize=int8's calibration */
+
 /* ---- conv2d ---------------------------------------------------------------------------------- */
 
 /* conv2d()'s note for a [H, W] or flat square input: the reshape to write. */
@@ -398,4 +400,79 @@ void emit_global_avgpool_backward(Emitter *e, const Value *v, int arg) {
     const Shape *x = &v->in[0]->shape;
     emit(e, "dnn_pool_rect_backward_plain(dx, dy, in0, %s, %d, %d, %d, %d, %d, 1, 1, 0, 0);", samples_of(v),
          x->dim[0], x->dim[1], x->dim[2], x->dim[1], x->dim[2]);
+}
+
+/* ---- --quantize=int8 (quantize.c, emit_int8.c): conv2d and the pools ---- */
+
+/* A pool's geometry as a dnn_q8_pool initializer, over x (global_avgpool:
+ * kernel = stride = [h, w], as AdaptiveAvgPool2d(1)). */
+static const char *q8_pool_geometry(const Value *v, const Value *x) {
+    bool global = v->op == OP_global_avgpool;
+    Window w = global ? (Window){x->shape.dim[1], x->shape.dim[2], x->shape.dim[1], x->shape.dim[2], 0, 0, 0, 0}
+                      : window_of(v);
+    return arena_printf("{%d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d}", x->shape.dim[0], x->shape.dim[1],
+                        x->shape.dim[2], global ? 1 : v->shape.dim[1], global ? 1 : v->shape.dim[2], w.kh, w.kw, w.sh,
+                        w.sw, w.pt, w.pl);
+}
+
+const char *q8_pool_refusal(const Value *v) {
+    const Shape *x = &v->in[0]->shape;
+    if (v->op == OP_avgpool && window_of(v).kh * window_of(v).kw == 1)
+        return "qnnpack refuses a 1x1 average pooling";
+    if (v->op == OP_global_avgpool && x->dim[1] * x->dim[2] == 1)
+        return "PyTorch averages a 1x1 input with its generic kernel, not qnnpack's";
+    return NULL;
+}
+
+/* The fused float model's conv2d (batchnorm folded: v->q's weights). */
+void q8_conv2d_float(const Value *v, float *y, const float *const *in) {
+    ConvDims d = conv_dims(v);
+    const Window *w = &d.win;
+    dnn_conv2d_grouped_forward_plain(y, in[0], v->q->wf, v->q->bf, 1, d.C, d.H, d.W, d.F, w->kh, w->kw, w->sh, w->sw,
+                                     w->pt, w->pb, w->pl, w->pr, d.G);
+}
+
+void q8_pool_float(const Value *v, float *y, const float *const *in) {
+    const Shape *x = &v->in[0]->shape;
+    if (v->op == OP_global_avgpool) {
+        int hw = x->dim[1] * x->dim[2];
+        for (int c = 0; c < x->dim[0]; c++) {
+            float sum = 0.0f;
+            for (int i = 0; i < hw; i++)
+                sum += in[0][c * hw + i];
+            y[c] = sum / (float)hw;
+        }
+        return;
+    }
+    Window w = window_of(v);
+    dnn_pool_rect_forward_plain(y, in[0], 1, x->dim[0], x->dim[1], x->dim[2], w.kh, w.kw, w.sh, w.sw, w.pt,
+                                v->op == OP_maxpool);
+}
+
+/* quantized::conv2d[_relu] (dnn_q8_conv2d), or with the maxpool after it in
+ * one pass (dnn_q8_conv2d_maxpool) */
+void q8_conv2d_emit(FILE *c, const Value *v, const char *id) {
+    const Quant *q = v->q;
+    ConvDims d = conv_dims(v);
+    const Window *w = &d.win;
+    fprintf(c, "    static const dnn_q8_conv geometry = {%d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d, %d};\n", d.C,
+            d.H, d.W, d.F, d.OH, d.OW, w->kh, w->kw, w->sh, w->sw, w->pt, w->pl, d.G);
+    const char *args = arena_printf("%s_weight, %s_bias, %s_requant,\n        &geometry", id, id, id);
+    const char *tail = arena_printf("%d, %d, %d, scratch", (int)v->in[0]->q->zp, (int)q->zp, q->relu != NULL);
+    if (q->pool) {
+        fprintf(c, "    static const dnn_q8_pool pool = %s;\n", q8_pool_geometry(q->pool, v));
+        fprintf(c, "    dnn_q8_conv2d_maxpool(out, inp, %s, &pool, %s);\n", args, tail);
+    } else
+        fprintf(c, "    dnn_q8_conv2d(out, inp, %s, %s);\n", args, tail);
+}
+
+/* qnnpack's max pooling (a padded position reads the nearest row or column)
+ * and average pooling (the divisor always the window's size) */
+void q8_pool_emit(FILE *c, const Value *v, const char *id) {
+    (void)id;
+    fprintf(c, "    static const dnn_q8_pool geometry = %s;\n", q8_pool_geometry(v, v->in[0]));
+    if (v->op == OP_maxpool)
+        fprintf(c, "    dnn_q8_maxpool(out, inp, &geometry);\n");
+    else
+        fprintf(c, "    dnn_q8_avgpool(out, inp, &geometry, %af, %d);\n", (double)v->q->scale, (int)v->q->zp);
 }

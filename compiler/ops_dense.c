@@ -9,6 +9,8 @@
 
 #include <string.h>
 
+#include "dnn_kernels.h" /* the plain float kernels, for --quantize=int8's calibration */
+
 /* ---- matrix product -------------------------------------------------------------------------- */
 
 /* [m,k] @ [k,n] → [m,n]; a vector on the left is [1,k], on the right [k,1]. */
@@ -228,4 +230,18 @@ void emit_group_max_backward(Emitter *e, const Value *v, int arg) {
     emit(e, "        float *d = dx + (s * %d + j) * %d;", units, P);
     emit(e, "        for (int p = 0; p < %d; p++) d[p] = p == best ? dy[s * %d + j] : 0.0f;", P, units);
     emit(e, "    }");
+}
+
+/* ---- --quantize=int8 (quantize.c, emit_int8.c) ---------------------------- */
+
+/* The fused float model's dense (batchnorm folded: v->q's weights). */
+void q8_dense_float(const Value *v, float *y, const float *const *in) {
+    dnn_dense_forward_plain(y, in[0], v->q->wf, v->q->bf, 1, v->q->k, v->q->channels);
+}
+
+/* quantized::linear[_relu] */
+void q8_dense_emit(FILE *c, const Value *v, const char *id) {
+    const Quant *q = v->q;
+    fprintf(c, "    dnn_q8_dense(out, inp, %s_weight, %s_bias, %s_requant, %d, %d, %d, %d);\n", id, id, id, q->k,
+            q->channels, (int)q->zp, q->relu != NULL);
 }

@@ -1,7 +1,8 @@
 /* ops_dispatch.c — ops.def's rules as a table (shape rule, forward and
  * backward emitter, gradient rule), and the three calls the passes make
  * through it: op_shape() (shape.c, autodiff.c), op_grad() (autodiff.c) and
- * op_emit() (emit.c), and backward_reads() (plan.c). Nothing in ops*.c
+ * op_emit() (emit.c), and backward_reads() (plan.c); and the int8 rules of
+ * --quantize=int8 (quantize.c, emit_int8.c). Nothing in ops*.c
  * calls back here, so the rules stay below the passes that use them. */
 #include "ops_rules.h"
 
@@ -17,6 +18,37 @@ static const struct Rules {
 #include "ops.def"
 #undef OP
 };
+
+/* --quantize=int8: the ops with an int8 form, their rules (ops_rules.h) */
+static const struct Q8Rules {
+    void (*calibrate)(const Value *v, float *y, const float *const *in);
+    void (*emit)(FILE *c, const Value *v, const char *id); /* NULL: the operand's bytes (flatten) */
+    const char *(*refusal)(const Value *v);
+} q8_rules[OP_COUNT] = {
+    [OP_flatten] = {q8_copy_float, NULL, NULL},
+    [OP_reshape] = {q8_copy_float, NULL, NULL},
+    [OP_dropout] = {q8_copy_float, NULL, NULL},
+    [OP_relu] = {q8_relu_float, q8_relu_emit, NULL},
+    [OP_add] = {q8_add_float, q8_add_emit, q8_add_refusal},
+    [OP_dense] = {q8_dense_float, q8_dense_emit, NULL},
+    [OP_conv2d] = {q8_conv2d_float, q8_conv2d_emit, NULL},
+    [OP_maxpool] = {q8_pool_float, q8_pool_emit, NULL},
+    [OP_avgpool] = {q8_pool_float, q8_pool_emit, q8_pool_refusal},
+    [OP_global_avgpool] = {q8_pool_float, q8_pool_emit, q8_pool_refusal},
+};
+
+const char *op_int8(const Value *v) {
+    if (!q8_rules[v->op].calibrate)
+        return NULL;
+    const char *why = q8_rules[v->op].refusal ? q8_rules[v->op].refusal(v) : NULL;
+    return why ? why : "";
+}
+void op_q8_float(const Value *v, float *y, const float *const *in) { q8_rules[v->op].calibrate(v, y, in); }
+bool op_q8_emit(FILE *c, const Value *v, const char *id) {
+    if (q8_rules[v->op].emit)
+        q8_rules[v->op].emit(c, v, id);
+    return q8_rules[v->op].emit != NULL;
+}
 
 bool op_shape(Graph *g, Value *v) { return rules[v->op].shape(g, v); }
 void op_grad(Graph *g, Value *v, Value *dy, Value **dx) { rules[v->op].grad(g, v, dy, dx); }

@@ -23,4 +23,22 @@ int size_of(const Value *v);            /* per-sample elements */
 bool same_layout(const Value *a, const Value *b); /* same shape and batching */
 bool uses(const char *expr, const char *name);    /* identifier `name` occurs in C expression expr */
 
+/* ---- --quantize=int8: the ops with an int8 form (ops_dispatch.c's q8_rules) -------------------- */
+/* Each: its float value in the calibration's pass (one sample; in[k] the operands; a layer's folded weights
+ * in v->q); the body of its int8 step (a call of a dnn_kernels_int8.h kernel on out, inp[, inp2][, scratch];
+ * id: the prefix of its constant arrays); why qnnpack has no int8 form of this one, or NULL. */
+void q8_copy_float(const Value *v, float *y, const float *const *in);
+void q8_relu_float(const Value *v, float *y, const float *const *in);
+void q8_relu_emit(FILE *c, const Value *v, const char *id);
+void q8_add_float(const Value *v, float *y, const float *const *in);
+void q8_add_emit(FILE *c, const Value *v, const char *id);
+const char *q8_add_refusal(const Value *v);
+void q8_dense_float(const Value *v, float *y, const float *const *in);
+void q8_dense_emit(FILE *c, const Value *v, const char *id);
+void q8_conv2d_float(const Value *v, float *y, const float *const *in);
+void q8_conv2d_emit(FILE *c, const Value *v, const char *id);
+void q8_pool_float(const Value *v, float *y, const float *const *in);
+void q8_pool_emit(FILE *c, const Value *v, const char *id);
+const char *q8_pool_refusal(const Value *v);
+
 #endif

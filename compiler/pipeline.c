@@ -61,7 +61,8 @@ bool emit_c_files(const Compiled *m, const CFiles *o, FILE *c, FILE *h) {
     fprintf(c, "#include <math.h>\n#include <string.h>\n\n#include \"dnn_kernels.h\"\n\n");
     bool ok = true;
     for (int i = 0; i < m->count && ok; i++)
-        ok = emit_model(m->graphs[i], &m->plans[i], &o->emit, c, h);
+        ok = m->graphs[i]->int8 ? emit_int8_model(m->graphs[i], &o->emit, c, h)
+                                : emit_model(m->graphs[i], &m->plans[i], &o->emit, c, h);
     if (ok && o->golden)
         ok = emit_selftest(m->graphs[0], o->emit.weights ? NULL : o->weights, o->golden, c, h);
     if (ok && o->with_main)

@@ -154,7 +154,73 @@ typedef struct Row {
     long params, ram, macs;
 } Row;
 
+/* --quantize=int8: per step its tensor's type, scale and zero point (the
+ * contract's report), its constants' bytes in flash and its uint8 or float
+ * bytes in RAM; then sizeof(NAME_model) and the flash in all. */
+static void print_int8_report(const Graph *g, bool json, FILE *out) {
+    long flash = 0, act = g->q8_act, floats = g->q8_float * 4, scratch = g->q8_scratch, ram = q8_model_bytes(g);
+    if (json)
+        fprintf(out, "{\n  \"model\": \"%s\",\n  \"quantize\": \"int8\",\n  \"layers\": [", g->name);
+    else {
+        fprintf(out, "model %s: inference, int8 (--quantize=int8), batch %d\n", g->name, g->train.batch);
+        fprintf(out, "%-24s %-20s %-14s %-6s %-16s %5s %10s %8s\n", "layer", "op", "output", "type", "scale", "zp",
+                "flash B", "RAM B");
+        fprintf(out, "%.*s\n", 110, "----------------------------------------------------------------------------------"
+                                    "------------------------------");
+    }
+    bool first = true;
+    for (int i = 0; i < g->nvalues; i++) {
+        const Value *v = g->values[i];
+        const Quant *q = v->q;
+        if (!q)
+            continue;
+        const char *op = op_info[v->op].name;
+        if (v->op == OP_input)
+            op = "quantize";
+        else if (q->relu || q->pool || v->folded_bn)
+            op = arena_printf("%s%s%s%s", op, v->folded_bn ? "+batchnorm" : "", q->relu ? "+relu" : "",
+                              q->pool ? "+maxpool" : "");
+        long bytes = q->w ? (long)q->channels * q->k + 16L * q->channels : 0; /* int8 weights; 4 arrays of C */
+        if (q8_has_qparams(v))
+            bytes += 8; /* the scale and zero point */
+        flash += bytes;
+        bool own = q->storage == v && !(q->fused && v->op == OP_maxpool);
+        long size = shape_size(&(q->pool ? q->pool : v)->shape);
+        const char *where = !own || (q->fused && v->op == OP_relu) ? (v->op == OP_maxpool ? "fused" : "shared")
+                            : q->output ? "output" : NULL;
+        long bytes_ram = where ? 0 : q->q8 ? size : 4 * size;
+        const char *scale = q->q8 ? arena_printf("%.9g", (double)q->scale) : "-";
+        const char *zp = q->q8 ? arena_printf("%d", (int)q->zp) : "-";
+        const char *name = q->name;
+        if (json)
+            fprintf(out, "%s\n    {\"name\": \"%s\", \"op\": \"%s\", \"type\": \"%s\", \"scale\": %s, \"zero_point\": %s, "
+                         "\"flash_bytes\": %ld, \"ram_bytes\": %ld}", first ? "" : ",", name, op,
+                    q->q8 ? "uint8" : "float", q->q8 ? scale : "null", q->q8 ? zp : "null", bytes, bytes_ram);
+        else
+            fprintf(out, "%-24s %-20s %-14s %-6s %-16s %5s %10s %8s\n", name, op, shape_str(&v->shape),
+                    q->q8 ? "uint8" : "float", scale, zp, grouped(bytes), where ? where : grouped(bytes_ram));
+        first = false;
+    }
+    if (json) {
+        fprintf(out, "\n  ],\n  \"ram\": {\"bytes\": %ld, \"activations\": %ld, \"float_values\": %ld, \"scratch\": %ld},\n"
+                     "  \"flash\": {\"bytes\": %ld}\n}\n", ram, act, floats, scratch, flash);
+        return;
+    }
+    fprintf(out, "%.*s\n", 110, "----------------------------------------------------------------------------------"
+                                "------------------------------");
+    fprintf(out, "RAM of the model: %ld bytes\n  activations: %ld bytes\n", ram, act + floats);
+    if (ram - act - floats)
+        fprintf(out, "  other: %ld bytes (conv2d scratch %ld, alignment %ld)\n", ram - act - floats, scratch,
+                ram - act - floats - scratch);
+    fprintf(out, "frozen weights: %ld bytes (int8 weights; per channel float scales, int32 biases, float requantization "
+                 "scales; scales and zero points)\n", flash);
+}
+
 void print_report(Graph *g, const Plan *p, bool embedded, bool json, FILE *out) {
+    if (g->int8) {
+        print_int8_report(g, json, out);
+        return;
+    }
     /* the steps the outputs need, in order (after an inference plan's fusion) */
     bool *needed = arena_alloc((size_t)g->nvalues);
     for (int i = 0; i < g->noutputs; i++)

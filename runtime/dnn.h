@@ -20,6 +20,8 @@ typedef struct dnn_tensor_info {
     int shape[4];       /* PyTorch layout; unused dims are 0 */
     int size;           /* number of floats */
     int trainable;      /* 1 for a parameter the optimizer updates */
+    int dtype;          /* 0 or DNN_DT_F32: float; an int8 model's (--quantize=int8) also DNN_DT_I8 and
+                           DNN_DT_I32, whose data (NAME_tensor, NAME_save's src) is int8_t or int32_t */
 } dnn_tensor_info;
 
 /* Error codes: every failing call returns one of these (negative). */
@@ -109,7 +111,7 @@ size_t dnn_safetensors_save_meta(const dnn_tensor_info *info, const float *const
                                  const char *const *meta, int nmeta, void *buf, size_t cap);
 
 /* Generic read access, for tests and tools: a view of one tensor. */
-enum { DNN_DT_F32 = 1, DNN_DT_F64, DNN_DT_I32, DNN_DT_I64, DNN_DT_U8, DNN_DT_OTHER };
+enum { DNN_DT_F32 = 1, DNN_DT_F64, DNN_DT_I32, DNN_DT_I64, DNN_DT_U8, DNN_DT_OTHER, DNN_DT_I8 };
 typedef struct dnn_st_view {
     const char *name;   /* points into the header; NOT NUL-terminated; JSON escapes not decoded */
     size_t name_len;    /* bytes of name */

@@ -72,8 +72,17 @@ static inline uint32_t dnn_q8__bits(float v) {
 static inline int dnn_q8__small(float v) { return ((dnn_q8__bits(v) >> 23) & 0xFF) < 158; }
 
 /* v rounded to the nearest integer, ties to even, for |v| < 2^31: integer
- * arithmetic on the bits (no float addition a compiler could fuse). */
+ * arithmetic on the bits (no float addition a compiler could fuse); on an
+ * Arm single-precision FPU one vcvtr, which rounds in the FPSCR's mode:
+ * round to nearest even, the reset default, exact for every such v. */
 static inline int32_t dnn_q8_rne(float v) {
+#if !defined(DNN_PORTABLE) && defined(__arm__) && defined(__ARM_FP) && (__ARM_FP & 4) && defined(__GNUC__)
+    float r;
+    int32_t i;
+    __asm__("vcvtr.s32.f32 %0, %1" : "=t"(r) : "t"(v));
+    memcpy(&i, &r, sizeof i); /* r holds the int32's bits */
+    return i;
+#else
     const uint32_t u = dnn_q8__bits(v);
     const int e = (int)((u >> 23) & 0xFF);     /* v = m · 2^(e − 150) */
     const uint32_t m = (u & 0x7FFFFFu) | 0x800000u;
@@ -89,6 +98,7 @@ static inline int32_t dnn_q8_rne(float v) {
         r += rest > half || (rest == half && (r & 1));
     }
     return (u >> 31) ? -(int32_t)r : (int32_t)r;
+#endif
 }
 
 /* ---- Parameters (for the compiler, or an init function) ----------------- */
@@ -201,8 +211,11 @@ static inline uint8_t dnn_q8_requantize(int32_t acc, float m, int32_t zp, int32_
     if (!dnn_q8__small(v))
         return (uint8_t)lo;
     int32_t r = dnn_q8_rne(v);
-    r = (r < -512 ? -512 : r > 512 ? 512 : r) + zp;
-    return (uint8_t)(r < lo ? lo : r > 255 ? 255 : r);
+    /* clamps an Arm core does in one ssat and one usat; [-512, 511] keeps
+     * r + zp from overflowing and changes no result, nor does lo ≥ 0 last */
+    r = (r < -512 ? -512 : r > 511 ? 511 : r) + zp;
+    r = r < 0 ? 0 : r > 255 ? 255 : r;
+    return (uint8_t)(r < lo ? lo : r);
 }
 
 #ifdef DNN_Q8_X86
@@ -332,42 +345,85 @@ static inline uint32_t dnn_q8__load4(const void *p) {
     return v;
 }
 
-/* acc[0..2) += the dot products of x with the rows w and w+k: 4 bytes a
- * step, split into their even and odd bytes as 16-bit pairs (uxtb16 for x,
- * sxtb16 for w; bytes 1 and 3 from the word shifted by 8), two smlad each. */
-static inline void dnn_q8__dot2(int32_t *acc, const uint8_t *x, const int8_t *w, int k) {
-    int32_t s0 = 0, s1 = 0;
+/* uxtb16 and sxtb16 of v rotated right by 8 (bytes 1 and 3): one
+ * instruction, where gcc emits the rotation apart. */
+static inline uint32_t dnn_q8__uxtb16_ror8(uint32_t v) {
+    uint32_t r;
+    __asm__("uxtb16 %0, %1, ror #8" : "=r"(r) : "r"(v));
+    return r;
+}
+static inline uint32_t dnn_q8__sxtb16_ror8(uint32_t v) {
+    uint32_t r;
+    __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(v));
+    return r;
+}
+
+/* acc[0..3) = the dot products of x with the rows w0, w1, w2: 4 bytes a
+ * step, 8 a turn, split into their even and odd bytes as 16-bit pairs
+ * (uxtb16 for x, once for the 3 rows; sxtb16 for w), two smlad a row; the
+ * last k % 4 bytes one at a time. Not inlined: inside its caller's loops,
+ * gcc -Os spills the accumulators to the stack (and 4 rows would not fit
+ * the registers either). */
+static __attribute__((noinline, unused)) void dnn_q8__dot3(int32_t *acc, const uint8_t *x, const int8_t *w0,
+                                                           const int8_t *w1, const int8_t *w2, int k) {
+    int32_t s0 = 0, s1 = 0, s2 = 0;
+    const int k8 = k & ~7;
     int i = 0;
-    for (; i + 4 <= k; i += 4) {
-        const uint32_t xv = dnn_q8__load4(x + i);
-        const int16x2_t xe = (int16x2_t)__uxtb16(xv), xo = (int16x2_t)__uxtb16(xv >> 8);
-        const uint32_t w0 = dnn_q8__load4(w + i), w1 = dnn_q8__load4(w + k + i);
-        s0 = __smlad(xe, __sxtb16((int8x4_t)w0), s0);
-        s0 = __smlad(xo, __sxtb16((int8x4_t)(w0 >> 8)), s0);
-        s1 = __smlad(xe, __sxtb16((int8x4_t)w1), s1);
-        s1 = __smlad(xo, __sxtb16((int8x4_t)(w1 >> 8)), s1);
+#define DNN_Q8__ROW(s, wr)                                          \
+    do {                                                            \
+        const uint32_t wv = dnn_q8__load4(wr);                      \
+        s = __smlad(xe, __sxtb16((int8x4_t)wv), s);                 \
+        s = __smlad(xo, (int16x2_t)dnn_q8__sxtb16_ror8(wv), s);     \
+    } while (0)
+#define DNN_Q8__STEP(i)                                                                                  \
+    do {                                                                                                 \
+        const uint32_t xv = dnn_q8__load4(x + (i));                                                      \
+        const int16x2_t xe = (int16x2_t)__uxtb16(xv), xo = (int16x2_t)dnn_q8__uxtb16_ror8(xv);           \
+        DNN_Q8__ROW(s0, w0 + (i));                                                                       \
+        DNN_Q8__ROW(s1, w1 + (i));                                                                       \
+        DNN_Q8__ROW(s2, w2 + (i));                                                                       \
+    } while (0)
+    for (; i < k8; i += 8) { /* 8 bytes a turn: fewer loop instructions a product */
+        DNN_Q8__STEP(i);
+        DNN_Q8__STEP(i + 4);
     }
-    acc[0] += s0 + dnn_q8_dot(x + i, w + i, k - i);
-    acc[1] += s1 + dnn_q8_dot(x + i, w + k + i, k - i);
+    if (k & 4) {
+        DNN_Q8__STEP(i);
+        i += 4;
+    }
+#undef DNN_Q8__STEP
+#undef DNN_Q8__ROW
+    for (; i < k; i++) {
+        const int32_t xi = x[i];
+        s0 += xi * w0[i];
+        s1 += xi * w1[i];
+        s2 += xi * w2[i];
+    }
+    acc[0] = s0;
+    acc[1] = s1;
+    acc[2] = s2;
 }
 #endif
 
-/* acc[r] = bias[r] + Σ_i x[i]·w[r·k + i] for r < n, modulo 2^32. */
-static inline void dnn_q8__dots(int32_t *acc, const uint8_t *x, const int8_t *w, const int32_t *bias, int n, int k) {
+/* acc[r] = Σ_i x[i]·w[r·k + i] for r < n, modulo 2^32; the DSP path may
+ * write acc[n..n+2) too. */
+static inline void dnn_q8__dots(int32_t *acc, const uint8_t *x, const int8_t *w, int n, int k) {
     int r = 0;
+#if defined(DNN_Q8_AVX2) || defined(DNN_Q8_VNNI)
     for (int j = 0; j < n; j++)
         acc[j] = 0;
-#if defined(DNN_Q8_AVX2) || defined(DNN_Q8_VNNI)
     for (; r + 4 <= n; r += 4)
         dnn_q8__dot4(acc + r, x, w + r * k, k);
 #elif defined(DNN_Q8_DSP)
-    for (; r + 2 <= n; r += 2)
-        dnn_q8__dot2(acc + r, x, w + r * k, k);
+    /* rows in threes; past n, the last row again (its sums land beyond n) */
+    for (; r < n; r += 3) {
+        const int8_t *w0 = w + r * k, *last = w + (n - 1) * k;
+        dnn_q8__dot3(acc + r, x, w0, r + 1 < n ? w0 + k : last, r + 2 < n ? w0 + 2 * k : last, k);
+    }
 #endif
+    /* (size_t: with constant sizes, gcc -O2 -mavx2 cannot rule out an overflow of r·k after the loop above) */
     for (; r < n; r++)
-        acc[r] = dnn_q8_dot(x, w + r * k, k);
-    for (int j = 0; j < n; j++)
-        acc[j] = (int32_t)((uint32_t)acc[j] + (uint32_t)bias[j]);
+        acc[r] = dnn_q8_dot(x, w + (size_t)r * (size_t)k, k);
 }
 
 #define DNN_Q8_BLOCK 32 /* output channels per block of accumulators */
@@ -376,21 +432,26 @@ static inline void dnn_q8__dots(int32_t *acc, const uint8_t *x, const int8_t *w,
  * for r < rows: the core of dense and conv2d. */
 static inline void dnn_q8__rows(uint8_t *y, int ystride, const uint8_t *x, const int8_t *w, const int32_t *bias,
                                 const float *m, int rows, int k, int32_t zp, int32_t lo) {
-    int32_t acc[DNN_Q8_BLOCK];
+    int32_t acc[DNN_Q8_BLOCK + 2]; /* + 2: dnn_q8__dots' last three */
     for (int r0 = 0; r0 < rows; r0 += DNN_Q8_BLOCK) {
         const int n = rows - r0 < DNN_Q8_BLOCK ? rows - r0 : DNN_Q8_BLOCK;
-        dnn_q8__dots(acc, x, w + r0 * k, bias + r0, n, k);
+        dnn_q8__dots(acc, x, w + r0 * k, n, k);
         int r = 0;
 #ifdef DNN_Q8_X86
-        for (; r + 8 <= n; r += 8) {
+        /* (r up to n / 8 · 8, not r + 8 <= n: with constant sizes gcc -O2 then sees
+         * that the scalar loop below starts at n and does not warn of acc's end) */
+        for (; r < n / 8 * 8; r += 8) {
             uint8_t out[8];
-            dnn_q8__requantize8(out, _mm256_loadu_si256((const __m256i *)(acc + r)), _mm256_loadu_ps(m + r0 + r), zp, lo);
+            const __m256i sum = _mm256_add_epi32(_mm256_loadu_si256((const __m256i *)(acc + r)),
+                                                 _mm256_loadu_si256((const __m256i *)(bias + r0 + r)));
+            dnn_q8__requantize8(out, sum, _mm256_loadu_ps(m + r0 + r), zp, lo);
             for (int j = 0; j < 8; j++)
                 y[(r0 + r + j) * ystride] = out[j];
         }
 #endif
         for (; r < n; r++)
-            y[(r0 + r) * ystride] = dnn_q8_requantize(acc[r], m[r0 + r], zp, lo);
+            y[(r0 + r) * ystride] =
+                dnn_q8_requantize((int32_t)((uint32_t)acc[r] + (uint32_t)bias[r0 + r]), m[r0 + r], zp, lo);
     }
 }
 
@@ -435,17 +496,28 @@ typedef struct dnn_q8_pool {
  * channel, row by row; a position in the padding reads zp_in. */
 static inline void dnn_q8__im2col(uint8_t *col, const uint8_t *x, const dnn_q8_conv *p, int g, int oy, int ox,
                                   int32_t zp_in) {
-    const int cg = p->c / p->groups;
-    for (int ci = 0; ci < cg; ci++) {
-        const uint8_t *plane = x + (g * cg + ci) * p->h * p->w;
-        for (int i = 0; i < p->kh; i++) {
-            const int iy = oy * p->sh + i - p->pt;
-            for (int j = 0; j < p->kw; j++) {
-                const int ix = ox * p->sw + j - p->pl;
-                *col++ = (iy >= 0 && iy < p->h && ix >= 0 && ix < p->w) ? plane[iy * p->w + ix] : (uint8_t)zp_in;
-            }
+    /* the fields in locals: the stores to col may alias *p, so gcc would reload them */
+    const int cg = p->c / p->groups, h = p->h, w = p->w, kh = p->kh, kw = p->kw, size = h * w;
+    const int iy0 = oy * p->sh - p->pt, ix0 = ox * p->sw - p->pl;
+    const uint8_t *plane = x + g * cg * size;
+    if (iy0 >= 0 && iy0 + kh <= h && ix0 >= 0 && ix0 + kw <= w) { /* inside: no checks */
+        for (int ci = 0; ci < cg; ci++, plane += size) {
+            const uint8_t *row = plane + iy0 * w + ix0;
+            for (int i = 0; i < kh; i++, row += w, col += kw)
+                if (kw >= 4) { /* words (unaligned ldr/str on a Cortex-M4), the last one perhaps overlapping */
+                    for (int j = 0; j < kw - 4; j += 4)
+                        memcpy(col + j, row + j, 4);
+                    memcpy(col + kw - 4, row + kw - 4, 4);
+                } else
+                    for (int j = 0; j < kw; j++)
+                        col[j] = row[j];
         }
+        return;
     }
+    for (int ci = 0; ci < cg; ci++, plane += size)
+        for (int iy = iy0; iy < iy0 + kh; iy++)
+            for (int ix = ix0; ix < ix0 + kw; ix++)
+                *col++ = (iy >= 0 && iy < h && ix >= 0 && ix < w) ? plane[iy * w + ix] : (uint8_t)zp_in;
 }
 
 /* The f outputs of a conv2d at (oy, ox), requantized, at y[o·ystride]. */
@@ -465,6 +537,8 @@ static inline void dnn_q8__conv_at(uint8_t *y, int ystride, uint8_t *col, const 
  * zp_in; relu clamps at zp_out. scratch: DNN_Q8_CONV_SCRATCH bytes. */
 static inline void dnn_q8_conv2d(uint8_t *y, const uint8_t *x, const int8_t *w, const int32_t *bias, const float *m,
                                  const dnn_q8_conv *p, int32_t zp_in, int32_t zp_out, int relu, uint8_t *scratch) {
+    const dnn_q8_conv conv = *p; /* a local copy: the stores to y and scratch may alias *p */
+    p = &conv;
     const int plane = p->oh * p->ow;
     for (int oy = 0; oy < p->oh; oy++)
         for (int ox = 0; ox < p->ow; ox++)
@@ -487,6 +561,11 @@ static inline int dnn_q8__pool_index(int o, int stride, int k, int pad, int size
 static inline void dnn_q8_conv2d_maxpool(uint8_t *y, const uint8_t *x, const int8_t *w, const int32_t *bias,
                                          const float *m, const dnn_q8_conv *p, const dnn_q8_pool *pool,
                                          int32_t zp_in, int32_t zp_out, int relu, uint8_t *scratch) {
+    /* local copies: the stores to scratch may alias *p and *pool, so gcc would reload them */
+    const dnn_q8_conv conv = *p;
+    const dnn_q8_pool pl = *pool;
+    p = &conv;
+    pool = &pl;
     uint8_t *col = scratch, *best = scratch + p->c / p->groups * p->kh * p->kw, *cur = best + p->f;
     const int plane = pool->oh * pool->ow;
     for (int py = 0; py < pool->oh; py++)

@@ -20,6 +20,11 @@
 #     shows where the bytes go;
 #  5. qemu-system-arm -M mps2-an386 runs it: the classes and outputs are
 #     printed and compared on the target with the host's (within 1e-5).
+# QUANT=int8 builds the int8 model instead (dnnc --quantize=int8, docs/firmware.md):
+# the program's `calibrate` writes the calibration set (1,000 training images;
+# MLPerf: the 8 random samples), the same int8 C built for the host gives the
+# golden outputs (record.c), and the firmware must reproduce them: the int8
+# part bit for bit, the float softmax after it within 1e-6 (expf differs).
 # Exit status 0 when the firmware ran and matched. Output in build/firmware/,
 # and the report (dnnc --emit=report) in build/firmware/MODEL.report.
 set -e
@@ -39,6 +44,7 @@ case $model in
             $prog train $data/train-images-idx3-ubyte.gz $data/train-labels-idx1-ubyte.gz --scale 1/255 \
                 --limit 2000 --epochs 1 --quiet --save "$weights" >/dev/null
         fi
+        calibration="$data/train-images-idx3-ubyte.gz --scale 1/255 --limit 1000"
         set -- $data/t10k-images-idx3-ubyte.gz ;;
     *)  # no data set on Debian for these: random samples, the same on every run
         images=${IMAGES:-2}
@@ -47,23 +53,48 @@ case $model in
         if [ -z "$WEIGHTS" ]; then
             $prog train $out/$model.random.csv --epochs 1 --lr 0.01 --quiet --save "$weights" >/dev/null
         fi
+        calibration=$out/$model.random.csv
         set -- $out/$model.random.csv ;;
 esac
 $prog predict "$@" --limit "$images" --weights "$weights" --out $out/golden.safetensors
 # the input and output the firmware's main.c prints
-io=$(sed -n 's/^ *input *\([A-Za-z0-9_]*\).*/\1/p; s/^ *output *\([A-Za-z0-9_]*\).*/\1/p' models/$model.dnn | tr a-z A-Z)
-set -- $io
+io=$(sed -n 's/^ *input *\([A-Za-z0-9_]*\).*/\1/p; s/^ *output *\([A-Za-z0-9_]*\).*/\1/p' models/$model.dnn)
+io=$(echo $io) # one line: "input output"
+set -- $(echo $io | tr a-z A-Z)
 
-build/dnnc --inference --embed-weights "$weights" --emit=selftest --golden $out/golden.safetensors \
+quant= int8=0 tol=-D${upper}_SELFTEST_RTOL=0 # float: within 1e-5
+if [ "$QUANT" = int8 ]; then
+    # shellcheck disable=SC2086 # $calibration is a file and the program's options
+    $prog calibrate $calibration -o $out/$model.cal.safetensors
+    quant="--quantize=int8 --calibrate $out/$model.cal.safetensors" int8=1
+    # the int8 part equals the host's bit for bit; the float softmax after it uses each
+    # C library's expf (newlib's and glibc's differ in the last bit or two)
+    tol="-D${upper}_SELFTEST_ATOL=0 -D${upper}_SELFTEST_RTOL=1e-6f"
+    # the host's int8 outputs, which the firmware must equal bit for bit
+    # shellcheck disable=SC2086
+    mkdir -p $out/host8
+    build/dnnc --inference --embed-weights "$weights" $quant models/$model.dnn -o $out/host8/$model.c
+    cc -std=c99 -O2 -Wall -Wextra -Werror -Iruntime -I$out/host8 -DMODEL=$model -DMODEL_UC=$upper -DINPUT_UC=$1 \
+        -DOUTPUT_UC=$2 -DINPUT=${io%% *} -DOUTPUT=${io##* } examples/firmware/record.c $out/host8/$model.c \
+        build/libdnnrt.a -lm -o $out/record
+    $out/record $out/golden.safetensors $out/golden.int8.safetensors
+    mv $out/golden.int8.safetensors $out/golden.safetensors
+elif [ -n "$QUANT" ]; then
+    echo "build.sh: QUANT=$QUANT: only int8 is known" >&2
+    exit 2
+fi
+# shellcheck disable=SC2086
+build/dnnc --inference --embed-weights "$weights" $quant --emit=selftest --golden $out/golden.safetensors \
     models/$model.dnn -o $out/$model.c
-build/dnnc --inference --embed-weights "$weights" --emit=report models/$model.dnn >$out/$model.report
+# shellcheck disable=SC2086
+build/dnnc --inference --embed-weights "$weights" $quant --emit=report models/$model.dnn >$out/$model.report
 
 flags="-mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16 -Os -ffunction-sections -fdata-sections"
 # the runtime's freestanding core, the one library firmware links: $out/arm/libdnnrt_core.a
 make -s core CC=arm-none-eabi-gcc CFLAGS="$flags -Werror" BUILD=$out/arm
 arm="arm-none-eabi-gcc -std=c99 $flags -Wall -Wextra -Werror -Iruntime -I$out -Iexamples/firmware"
 for src in $out/$model.c examples/firmware/main.c examples/firmware/print.c examples/firmware/startup.c examples/firmware/semihost.c; do
-    $arm -DMODEL=$model -DMODEL_UC=$upper -DINPUT_UC=$1 -DOUTPUT_UC=$2 -D${upper}_SELFTEST_RTOL=0 \
+    $arm -DMODEL=$model -DMODEL_UC=$upper -DINPUT_UC=$1 -DOUTPUT_UC=$2 $tol -DINT8=$int8 \
         -c "$src" -o "$out/$(basename "$src" .c).o"
 done
 $arm -nostartfiles -T examples/firmware/mps2-an386.ld -Wl,--gc-sections --specs=nano.specs \

@@ -5,7 +5,8 @@
  * hex), and checks all outputs against the host's. No stdio, no malloc:
  * text goes out through semihosting. The model is a macro: -DMODEL=lenet5
  * -DMODEL_UC=LENET5 (or mlp, MLP; ds_cnn, ...); its input and output are
- * `image` and `probs` unless -DINPUT_UC=MFCC -DOUTPUT_UC=DECODER name others. */
+ * `image` and `probs` unless -DINPUT_UC=MFCC -DOUTPUT_UC=DECODER name others;
+ * -DINT8=1 for an int8 build (dnnc --quantize=int8). */
 #include <stdint.h>
 #include <string.h>
 
@@ -38,8 +39,12 @@ int main(void) {
     put(STR(MODEL) " on a Cortex-M4: ");
     put_uint(sizeof model);
     put(" bytes of RAM for the model, ");
+#if INT8 /* an int8 build's constants are arrays of their own types (arm-none-eabi-size shows them) */
+    put("int8 weights in flash");
+#else
     put_uint(sizeof M(weights));
     put(" bytes of weights in flash");
+#endif
     put_flush();
     M(init)(&model, 0);
     for (int s = 0; s < MU(SELFTEST_SAMPLES); s++) {

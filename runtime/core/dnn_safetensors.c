@@ -176,9 +176,9 @@ static const struct {
     int size;         /* bytes per element */
 } st_dtypes[] = {
     {"F32", DNN_DT_F32, 4}, {"F64", DNN_DT_F64, 8}, {"I32", DNN_DT_I32, 4},
-    {"I64", DNN_DT_I64, 8}, {"U8", DNN_DT_U8, 1},
+    {"I64", DNN_DT_I64, 8}, {"U8", DNN_DT_U8, 1}, {"I8", DNN_DT_I8, 1},
     /* the other safetensors dtypes, known only to check their sizes */
-    {"BOOL", DNN_DT_OTHER, 1}, {"I8", DNN_DT_OTHER, 1}, {"F8_E5M2", DNN_DT_OTHER, 1},
+    {"BOOL", DNN_DT_OTHER, 1}, {"F8_E5M2", DNN_DT_OTHER, 1},
     {"F8_E4M3", DNN_DT_OTHER, 1}, {"I16", DNN_DT_OTHER, 2}, {"U16", DNN_DT_OTHER, 2},
     {"F16", DNN_DT_OTHER, 2}, {"BF16", DNN_DT_OTHER, 2}, {"U32", DNN_DT_OTHER, 4},
     {"U64", DNN_DT_OTHER, 8},
@@ -821,9 +821,14 @@ static void put_json_string(writer *w, const char *s) {
     put_str(w, "\"");
 }
 
-/* Bytes per element in the file: counters are I64, everything else F32. */
+/* Bytes per element in the file: counters are I64, an int8 model's I8 and
+ * I32 tensors their own, everything else F32. */
 static int saved_size(const dnn_tensor_info *info) {
-    return sb_is_counter(sb_cstr(info->name)) ? 8 : 4;
+    return info->dtype == DNN_DT_I8 ? 1 : info->dtype == DNN_DT_I32 ? 4 : sb_is_counter(sb_cstr(info->name)) ? 8 : 4;
+}
+
+static const char *saved_dtype(const dnn_tensor_info *info) {
+    return info->dtype == DNN_DT_I8 ? "I8" : info->dtype == DNN_DT_I32 ? "I32" : saved_size(info) == 8 ? "I64" : "F32";
 }
 
 /* The JSON header, unpadded; meta holds nmeta key/value pairs. */
@@ -845,8 +850,9 @@ static void put_header(writer *w, const dnn_tensor_info *info, int count, const 
         uint64_t end = offset + (uint64_t)info[i].size * (uint64_t)saved_size(&info[i]);
         put_str(w, i || nmeta > 0 ? "," : "");
         put_json_string(w, info[i].name);
-        put_str(w, saved_size(&info[i]) == 8 ? ":{\"dtype\":\"I64\",\"shape\":["
-                                             : ":{\"dtype\":\"F32\",\"shape\":[");
+        put_str(w, ":{\"dtype\":\"");
+        put_str(w, saved_dtype(&info[i]));
+        put_str(w, "\",\"shape\":[");
         for (d = 0; d < info[i].rank; d++) {
             put_str(w, d ? "," : "");
             put_uint(w, (uint64_t)info[i].shape[d]);
@@ -895,6 +901,17 @@ size_t dnn_safetensors_save_meta(const dnn_tensor_info *info, const float *const
         put_str(&w, " ");
     for (i = 0; i < count; i++) {
         const int counter = saved_size(&info[i]) == 8; /* once per tensor: it walks the name */
+        if (info[i].dtype == DNN_DT_I8 || info[i].dtype == DNN_DT_I32) { /* integers, stored little-endian */
+            const unsigned char *p = (const unsigned char *)src[i];
+            const int size = saved_size(&info[i]);
+            for (k = 0; k < info[i].size; k++) {
+                uint32_t v = p[k];
+                if (size == 4)
+                    memcpy(&v, p + 4 * k, 4);
+                put_le(&w, v, size);
+            }
+            continue;
+        }
         for (k = 0; k < info[i].size; k++) {
             float v = src[i][k];
             if (counter) {

@@ -186,7 +186,7 @@ static int augment_tensors(const dnn_program *p, float *const *orig, float *cons
                 rc = 2;
             }
             names[t] = text_of(t % 2 ? "%s.original" : "%s", io->name);
-            info[t] = (dnn_tensor_info){names[t], io->rank + 1, {(int)count, 0, 0, 0}, (int)count * io->size, 0};
+            info[t] = (dnn_tensor_info){names[t], io->rank + 1, {(int)count, 0, 0, 0}, (int)count * io->size, 0, DNN_DT_F32};
             for (int k = 0; k < io->rank && k < 3; k++)
                 info[t].shape[k + 1] = io->shape[k];
             src[t] = t % 2 ? orig[t / 2] : aug[t / 2];
@@ -194,7 +194,7 @@ static int augment_tensors(const dnn_program *p, float *const *orig, float *cons
             const dnn_augment *a = &p->augment[t - 2 * p->ninputs];
             int width = augment_width(p, a);
             names[t] = text_of("augment.%d.%s", t - 2 * p->ninputs, kinds[a->kind]);
-            info[t] = (dnn_tensor_info){names[t], 2, {(int)count, width, 0, 0}, (int)count * width, 0};
+            info[t] = (dnn_tensor_info){names[t], 2, {(int)count, width, 0, 0}, (int)count * width, 0, DNN_DT_F32};
             src[t] = draws[t - 2 * p->ninputs];
             meta[2 * (t - 2 * p->ninputs)] = names[t];
             meta[2 * (t - 2 * p->ninputs) + 1] = text_of("%.17g", a->value);

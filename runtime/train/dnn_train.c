@@ -15,7 +15,7 @@
  *   files.c      the weights file and its metadata, the starting weights
  *   runs.c       checkpoints, run-time hyper-parameters, run directories
  *   loop.c       train: the training loop
- *   eval.c       batches and scores; eval and predict
+ *   eval.c       batches and scores; eval, predict and calibrate
  *   augment.c    augmentation of the training batches; the augment command
  *   gradcheck.c  gradcheck and check
  *
@@ -95,6 +95,8 @@ int dnn_main(const dnn_program *p, int argc, char **argv) {
         rc = dnn_cmd_predict(&r);
     else if (!strcmp(r.o.command, "gradcheck"))
         rc = dnn_cmd_gradcheck(&r);
+    else if (!strcmp(r.o.command, "calibrate"))
+        rc = dnn_cmd_calibrate(&r);
     else if (!strcmp(r.o.command, "augment"))
         rc = dnn_cmd_augment(&r);
     else

@@ -142,7 +142,7 @@ void dnn_evaluate(const Run *r, const Data *d, double *loss, double *acc, long *
 /* Loads --weights (required) and the data with its preprocessing. */
 static int prepare(Run *r, int nslots, Data *d) {
     const Options *o = &r->o;
-    if (!o->weights && strcmp(o->command, "eval")) {
+    if (!o->weights && strcmp(o->command, "eval") && strcmp(o->command, "calibrate")) {
         fail("'%s' needs --weights FILE (the weights a 'train' saved, or a PyTorch state_dict as safetensors)",
              o->command);
         return 2;
@@ -211,10 +211,11 @@ int dnn_cmd_eval(Run *r) {
 
 /* predict --out G.safetensors: the inputs as the model saw them and the
  * outputs, [N, per-sample shape...] each under the model's names — the
- * golden file `check` and `dnnc --emit=selftest` read. */
+ * golden file `check` and `dnnc --emit=selftest` read. Without outputs
+ * (all NULL; width the inputs' floats per sample) the inputs alone. */
 static int write_golden(const Run *r, const Data *d, const float *all, int width, const char *path) {
     const dnn_program *p = r->p;
-    int count = p->ninputs + p->noutputs;
+    int count = p->ninputs + (all ? p->noutputs : 0);
     dnn_tensor_info *info = xcalloc((size_t)count, sizeof *info);
     const float **src = xcalloc((size_t)count, sizeof(float *));
     float **cols = xcalloc((size_t)p->noutputs + 1, sizeof(float *));
@@ -231,7 +232,7 @@ static int write_golden(const Run *r, const Data *d, const float *all, int width
             rc = 2;
             break;
         }
-        info[s] = (dnn_tensor_info){io->name, io->rank + 1, {(int)d->count, 0, 0, 0}, (int)d->count * io->size, 0};
+        info[s] = (dnn_tensor_info){io->name, io->rank + 1, {(int)d->count, 0, 0, 0}, (int)d->count * io->size, 0, DNN_DT_F32};
         for (int k = 0; k < io->rank; k++)
             info[s].shape[k + 1] = io->shape[k];
         if (s < p->ninputs) {
@@ -396,6 +397,33 @@ int dnn_cmd_predict(Run *r) {
     free(all);
     free(idx);
     dnn_batch_free(p, &b);
+    dnn_data_free(&d);
+    return rc;
+}
+
+/* calibrate DATA... -o CAL.safetensors: the inputs as NAME_forward gets
+ * them (after --scale, or the preprocessing saved in --weights), [N,
+ * per-sample shape...] under the inputs' names — the calibration set of
+ * dnnc --quantize=int8 --calibrate. */
+int dnn_cmd_calibrate(Run *r) {
+    const dnn_program *p = r->p;
+    const char *out = r->o.out;
+    if (!out || ends_with(out, ".csv") || ends_with(out, ".npy") || ends_with(out, ".png")) {
+        fail("calibrate writes safetensors: give -o FILE.safetensors%s%s%s", out ? " (not '" : "", out ? out : "",
+             out ? "')" : "");
+        return 2;
+    }
+    Data d;
+    int rc = prepare(r, p->ninputs, &d);
+    if (rc)
+        return rc;
+    int width = 0;
+    for (int s = 0; s < p->ninputs; s++)
+        width += p->inputs[s].size;
+    rc = write_golden(r, &d, NULL, width, out);
+    if (!rc)
+        printf("%s: %ld sample%s of %s written to %s\n", p->name, d.count, d.count == 1 ? "" : "s",
+               p->ninputs == 1 ? p->inputs[0].name : "the inputs", out);
     dnn_data_free(&d);
     return rc;
 }

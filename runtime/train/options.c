@@ -57,10 +57,11 @@ static const OptionRow option_rows[] = {
      "beside it (FILE without .safetensors, plus .ckpt, .log.csv, .svg,\n"
      ".settings.json; in a run directory when FILE is a device); default: a new\n"
      "run directory runs/NAME-N/ each time, runs/latest pointing to it"},
-    {"out", 0, ARG_STRING, FIELD(out), 0, 0, "FILE",
+    {"out", 'o', ARG_STRING, FIELD(out), 0, 0, "FILE",
      "predict: write to FILE (.csv, .npy, or .safetensors: a golden file of\n"
      "the inputs and outputs for check and dnnc --emit=selftest; '-': stdout);\n"
      "augment: .png, .safetensors or .npy (see augment above);\n"
+     "calibrate: the inputs, .safetensors, for dnnc --calibrate;\n"
      "train: the run's files go to the directory FILE instead of runs/NAME-N/"},
     {"resume", 0, ARG_OPTIONAL, FIELD(resume), 0, 0, "[=CKPT]",
      "continue an interrupted run (same data and options) where it stopped:\n"
@@ -268,7 +269,7 @@ static void option_usage(FILE *out) {
 static void short_usage(const dnn_program *p, FILE *out) {
     fprintf(out,
             "usage: %s COMMAND [options] DATA...   (the training program of model '%s')\n"
-            "commands: train, eval, predict, gradcheck, check, augment\n"
+            "commands: train, eval, predict, gradcheck, check, augment, calibrate\n"
             "  %s train data.csv                      # writes runs/%s-1/, runs/latest\n"
             "  %s eval test.csv --weights runs/latest/%s.safetensors\n"
             "see '%s --help' for the data it takes and every option\n",
@@ -290,6 +291,8 @@ static void usage(const dnn_program *p, FILE *out) {
             "  check --golden G   forward on G's stored inputs, compared with its stored outputs\n"
             "  augment DATA...    the train block's augmentation applied once to each sample (needs --out:\n"
             "                     .png to look at, .safetensors with the random draws, or .npy)\n"
+            "  calibrate DATA...  the inputs as the model gets them (--scale, or --weights' preprocessing),\n"
+            "                     to -o CAL.safetensors: dnnc --quantize=int8's --calibrate set\n"
             "\n"
             "DATA: files that fill the model's inputs, then its targets, in declaration order:\n",
             dnn_prog_name, p->name, p->source, p->epochs, p->epochs == 1 ? "" : "s", p->batch, p->optimizer,
@@ -498,13 +501,13 @@ int dnn_parse_options(const dnn_program *p, int argc, char **argv, Options *o) {
         usage(p, stdout);
         return -1;
     }
-    static const char *const commands[] = {"train", "eval", "predict", "gradcheck", "check", "augment"};
+    static const char *const commands[] = {"train", "eval", "predict", "gradcheck", "check", "augment", "calibrate"};
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
         if (!strcmp(argv[1], commands[i]))
             o->command = commands[i];
     if (!o->command) {
         const char *s = closest(argv[1], strlen(argv[1]), commands, (int)(sizeof commands / sizeof *commands));
-        fail("unknown command '%s' (use train, eval, predict, gradcheck, check or augment; see --help)", argv[1]);
+        fail("unknown command '%s' (use train, eval, predict, gradcheck, check, augment or calibrate; see --help)", argv[1]);
         if (s)
             note("did you mean '%s'?", s);
         return 2;

@@ -164,7 +164,7 @@ int dnn_save_checkpoint(const Run *r, const Loop *l, const char *path) {
             continue;
         names[k - p->num_tensors] = i < p->nstates ? text_of("optimizer.%s", p->state_names[i])
                                                    : strdup(i == p->nstates ? "ema" : "best");
-        info[k] = (dnn_tensor_info){names[k - p->num_tensors], 1, {(int)p->params_size, 0, 0, 0}, (int)p->params_size, 0};
+        info[k] = (dnn_tensor_info){names[k - p->num_tensors], 1, {(int)p->params_size, 0, 0, 0}, (int)p->params_size, 0, DNN_DT_F32};
         src[k++] = data;
     }
     const dnn_rng *rng = r->v.rng;

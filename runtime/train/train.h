@@ -91,7 +91,7 @@ typedef struct Options {
     const char *save;             /* --save: weights file (checkpoint, log, plot beside it) */
     const char *resume;           /* --resume: checkpoint or run directory; "" for the latest run */
     const char *log;              /* --log: CSV log (the SVG goes beside it) */
-    const char *out;              /* predict: --out FILE (.csv or .npy); train: --out DIR */
+    const char *out;              /* predict: --out FILE (.csv or .npy); train: --out DIR; calibrate: -o FILE */
     const char *confusion;        /* eval: --confusion FILE.csv */
     const char *golden;           /* check: --golden FILE */
     const char *class_names;      /* --class-names A,B,...: names of the scored target's classes */
@@ -216,6 +216,7 @@ void dnn_score(const Run *r, const Batch *b, int n, long *correct, long *total, 
 void dnn_evaluate(const Run *r, const Data *d, double *loss, double *acc, long *counts);
 int dnn_cmd_eval(Run *r);
 int dnn_cmd_predict(Run *r);
+int dnn_cmd_calibrate(Run *r);
 
 /* ---- runs.c -------------------------------------------------------------------------- */
 

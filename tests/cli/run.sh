@@ -135,3 +135,234 @@ else
     fail sigint_leaves_nothing "exit $rc, files: $(ls | tr '\n' ' ')"
 fi
 cd .. || exit 2
+
+# --quantize=int8 (generated-c.md §int8): the options it needs, the calibration
+# file's errors (exit 1, nothing written), an op without an int8 form between
+# int8 layers, and a small model that compiles warning-free and runs
+root=$(dirname "$(dirname "$dnnc")")
+mkdir -p "$tmp/q8" && cd "$tmp/q8" || exit 2
+# st FILE BYTES NAME:DIMS ...: a safetensors file of F32 tensors whose
+# elements are BYTES, 4 bytes a float (printf octal escapes), several of them
+# (separated by spaces) taken in turn; $meta, if set, its __metadata__ pairs
+# ("key":"value",...)
+st() {
+    file=$1 bytes=$2 header=${meta:+\"__metadata__\":\{$meta\}} off=0
+    shift 2
+    for t in "$@"; do
+        n=1
+        for d in $(echo "${t#*:}" | tr ',' ' '); do n=$((n * d)); done
+        header="$header${header:+,}\"${t%%:*}\":{\"dtype\":\"F32\",\"shape\":[${t#*:}],\"data_offsets\":[$off,$((off + 4 * n))]}"
+        off=$((off + 4 * n))
+    done
+    header="{$header}"
+    len=${#header}
+    { printf "\\$(printf %o $((len % 256)))\\$(printf %o $((len / 256)))\\0\\0\\0\\0\\0\\0%s" "$header"
+      i=0; while [ $i -lt $((off / 4)) ]; do
+          for b in $bytes; do [ $i -lt $((off / 4)) ] && printf "$b"; i=$((i + 1)); done
+      done; } >"$file"
+}
+one='\0\0\200\77' half='\0\0\0\77' nan='\0\0\300\177' minus_quarter='\0\0\200\276'
+cat >q.dnn <<'EOF2'
+model q {
+    input  x[2];
+    target y[1];
+    h = relu(dense(x, 4));
+    output out = dense(h, 1);
+    loss mse(out, y);
+}
+EOF2
+st w.safetensors "$half" h.weight:4,2 h.bias:4 out.weight:1,4 out.bias:1
+st cal.safetensors "$one" x:3,2
+q8() { # q8 NAME WANT-STATUS MESSAGE-PATTERN dnnc-ARGS...: the status and message, and no q.c
+    name=$1 want=$2 pattern=$3
+    shift 3
+    rm -f q.c q.h
+    "$dnnc" "$@" q.dnn -o q.c 2>err.txt
+    rc=$?
+    if [ $rc -eq "$want" ] && grep -q -- "$pattern" err.txt && [ ! -e q.c ] && [ ! -e q.h ]; then
+        pass "quantize_$name"
+    else
+        fail "quantize_$name" "exit $rc, files: $(ls q.c q.h 2>/dev/null | tr '\n' ' '), $(head -n 1 err.txt)"
+    fi
+}
+all="--inference --embed-weights w.safetensors --calibrate cal.safetensors"
+q8 not_int4 2 "dnnc: error: --quantize takes int8, not 'int4'" --quantize=int4 $all
+q8 needs_inference 2 "needs --inference" --quantize=int8 --embed-weights w.safetensors --calibrate cal.safetensors
+q8 needs_weights 2 "needs --embed-weights FILE" --quantize=int8 --inference --calibrate cal.safetensors
+q8 needs_calibrate 2 "needs --calibrate FILE" --quantize=int8 --inference --embed-weights w.safetensors
+q8 not_check_finite 2 "error: --check-finite does not go with --quantize=int8" --quantize=int8 $all --check-finite
+q8 selftest_weights 2 "error: --weights does not go with --quantize=int8" --quantize=int8 $all --emit=selftest --golden w.safetensors --weights w.safetensors
+q8 calibrate_alone 2 "--calibrate goes with --quantize=int8" --inference --calibrate cal.safetensors
+q8 cal_unreadable 1 "dnnc: error: cannot open 'none.safetensors'" --quantize=int8 --inference \
+    --embed-weights w.safetensors --calibrate none.safetensors
+st bad.safetensors "$one" image:3,2
+q8 cal_missing_input 1 "bad.safetensors: no tensor 'x'.*\[N, 2\]" --quantize=int8 --inference \
+    --embed-weights w.safetensors --calibrate bad.safetensors
+st bad.safetensors "$one" x:3,3
+q8 cal_shape 1 "bad.safetensors: 'x' is F32 \[3, 3\]; the calibration set needs F32 \[N, 2\]" --quantize=int8 \
+    --inference --embed-weights w.safetensors --calibrate bad.safetensors
+st bad.safetensors "$one" x:0,2
+q8 cal_empty 1 "'x' holds 0 samples; calibration needs at least one" --quantize=int8 --inference \
+    --embed-weights w.safetensors --calibrate bad.safetensors
+st bad.safetensors "$nan" x:2,2
+q8 cal_nan 1 "'x' sample 0, element 0 is NaN; calibration needs finite values" --quantize=int8 --inference \
+    --embed-weights w.safetensors --calibrate bad.safetensors
+echo "not safetensors" >bad.safetensors
+q8 cal_not_safetensors 1 "bad.safetensors: not a safetensors file" --quantize=int8 --inference \
+    --embed-weights w.safetensors --calibrate bad.safetensors
+sed 's/relu(dense(x, 4))/sigmoid(dense(x, 4))/' q.dnn >s.dnn && cp q.dnn q.keep && cp s.dnn q.dnn
+q8 float_between_layers 1 "error: --quantize=int8: this dense reads a float value (sigmoid has no int8 form)" \
+    --quantize=int8 $all
+cp q.keep q.dnn
+# every weight and bias 0.5: out = 4 · relu(0.5 + 0.5 + 0.5) · 0.5 + 0.5 = 3.5 for x = (1, 1), the
+# calibration sample; in int8 253 steps of 3.5/255 = 3.472549 (0.5 is 127 steps of 0.5/127.5: 1.496 for
+# each h, 254 steps of 1.5/255)
+"$dnnc" --quantize=int8 $all q.dnn -o q.c 2>err.txt
+cat >main.c <<'EOF2'
+#include <stdio.h>
+#include "q.h"
+int main(void) {
+    static q_model m;
+    const float x[2] = {1.0f, 1.0f};
+    float out[1];
+    q_init(&m, 0);
+    q_forward(&m, x, out, 1);
+    printf("%.6f\n", out[0]);
+    return 0;
+}
+EOF2
+if cc -std=c99 -Wall -Wextra -Wpedantic -Werror -I"$root/runtime" q.c main.c \
+        -L"$root/build" -ldnnrt -lm -o q 2>cc.txt && [ "$(./q)" = "3.472549" ] && grep -q "int8_t q_h_weight\[8\]" q.c &&
+        grep -q '{"h.weight", 2, {4, 2, 0, 0}, 8, 0, DNN_DT_I8}' q.c; then
+    pass quantize_runs
+else
+    fail quantize_runs "$(head -n 1 err.txt cc.txt) out $(./q 2>&1)"
+fi
+# two adds in one statement (both labelled h): their functions and tensors get names of their own
+cat >three.dnn <<'EOF2'
+model three {
+    input  x[2];
+    target y[4];
+    a = relu(dense(x, 4));
+    b = relu(dense(x, 4));
+    output h = relu(a + b + a);
+    loss   mse(h, y);
+}
+EOF2
+st w3.safetensors "$half" a.weight:4,2 a.bias:4 b.weight:4,2 b.bias:4
+"$dnnc" --quantize=int8 --inference --embed-weights w3.safetensors --calibrate cal.safetensors three.dnn -o three.c \
+    2>err.txt
+if cc -std=c99 -Wall -Wextra -Wpedantic -Werror -I"$root/runtime" -c three.c -o three.o 2>cc.txt &&
+        grep -q '{"h.scale", 0' three.c && grep -q '{"h_2.scale", 0' three.c; then
+    pass quantize_two_adds_one_label
+else
+    fail quantize_two_adds_one_label "$(head -n 1 err.txt cc.txt)"
+fi
+# what qnnpack has no int8 form of: a 1x1 average pooling; an add of a constant (after the int8 part)
+printf 'model p {\n    input x[4, 4, 4];\n    target y[4, 4, 4];\n    output h = x |> conv2d(4, kernel = 1) |> %s;\n    loss mse(h, y);\n}\n' \
+    'avgpool(1)' >p1.dnn
+printf 'model p {\n    input x[4, 4, 4];\n    target y[4, 4, 4];\n    c = x |> conv2d(4, kernel = 1);\n    output h = c + 1;\n    loss mse(h, y);\n}\n' >p2.dnn
+st wp1.safetensors "$half" h.0.weight:4,4,1,1 h.0.bias:4
+st wp2.safetensors "$half" c.0.weight:4,4,1,1 c.0.bias:4
+st calp.safetensors "$one" x:2,4,4,4
+for p in p1:"p1.dnn:4:46: error: --quantize=int8: qnnpack refuses a 1x1 average pooling" \
+         p2:"p2.dnn:5:18: error: --quantize=int8: add after the int8 part takes a constant"; do
+    rm -f p.c
+    "$dnnc" --quantize=int8 --inference --embed-weights w${p%%:*}.safetensors --calibrate calp.safetensors ${p%%:*}.dnn \
+        -o p.c 2>err.txt
+    rc=$?
+    if [ $rc -eq 1 ] && grep -q "^${p#*:}" err.txt && [ ! -e p.c ]; then
+        pass "quantize_refuses_${p%%:*}"
+    else
+        fail "quantize_refuses_${p%%:*}" "exit $rc: $(head -n 1 err.txt)"
+    fi
+done
+# --ram-limit counts the int8 build's bytes: sizeof(q_model) is 6 (2 + 4 uint8 activations)
+q8 ram_limit 1 "error: model 'q' needs 6 bytes of RAM (sizeof(q_model)), more than --ram-limit 5" \
+    --quantize=int8 $all --ram-limit 5
+"$dnnc" --quantize=int8 $all --ram-limit 6 q.dnn -o q.c 2>err.txt
+check quantize_ram_limit_fits test -s q.c
+# the weights' preprocessing metadata gives NAME_preprocess, as with --inference --embed-weights
+meta='"dnn.scale":"0.5"' st wm.safetensors "$half" h.weight:4,2 h.bias:4 out.weight:1,4 out.bias:1
+"$dnnc" --quantize=int8 --inference --embed-weights wm.safetensors --calibrate cal.safetensors q.dnn -o p.c 2>err.txt
+if grep -q '^void q_preprocess(const float \*raw_x, float \*x, int n);' p.h && grep -q '^#define Q_X_SCALE 0.5 ' p.h; then
+    pass quantize_preprocess
+else
+    fail quantize_preprocess "$(head -n 1 err.txt) $(grep -c preprocess p.h) preprocess lines in p.h"
+fi
+# a float part reading an int8 value twice (sigmoid(h) and log_softmax(h)) keeps the dequantized h
+# for both; two sigmoids of one statement, a dropout (eval mode: the same values): the int8 build's
+# outputs are those of the float build up to int8's rounding
+cat >tail.dnn <<'EOF2'
+model tail {
+    input  x[2];
+    target y[4];
+    h = relu(dense(x, 4));
+    s = sigmoid(h);
+    output o = s * softmax(s);
+    output p = log_softmax(h);
+    output r = sigmoid(sigmoid(h)) |> dropout(0.5);
+    loss   mse(o, y);
+}
+EOF2
+st wt.safetensors "$half $minus_quarter $one" h.weight:4,2 h.bias:4
+"$dnnc" --quantize=int8 $all --embed-weights wt.safetensors tail.dnn -o tail8.c 2>err.txt
+"$dnnc" --inference --embed-weights wt.safetensors --prefix tailf tail.dnn -o tailf.c 2>>err.txt
+cat >main3.c <<'EOF2'
+#include <math.h>
+#include <stdio.h>
+#include "tail8.h"
+#include "tailf.h"
+int main(void) {
+    static tail_model m;
+    static tailf_model f;
+    const float x[2] = {1.0f, 1.0f};
+    float o[4], p[4], r[4], of[4], pf[4], rf[4], worst = 0.0f;
+    tail_init(&m, 0);
+    tailf_init(&f, 0);
+    tail_forward(&m, x, o, p, r, 1);
+    tailf_forward(&f, x, of, pf, rf, 1);
+    for (int i = 0; i < 4; i++)
+        worst = fmaxf(worst, fmaxf(fabsf(o[i] - of[i]), fmaxf(fabsf(p[i] - pf[i]), fabsf(r[i] - rf[i]))));
+    printf("%s %g\n", worst < 0.02f ? "close" : "far", worst);
+    return 0;
+}
+EOF2
+if cc -std=c99 -Wall -Wextra -Wpedantic -Werror -I"$root/runtime" tail8.c tailf.c main3.c -L"$root/build" -ldnnrt -lm \
+        -o tail 2>cc.txt && ./tail | grep -q '^close '; then
+    pass quantize_float_part
+else
+    fail quantize_float_part "$(head -n 1 err.txt cc.txt) $(./tail 2>&1)"
+fi
+# --batch 2: NAME_forward runs each sample through the int8 steps
+"$dnnc" --quantize=int8 $all --batch 2 q.dnn -o q.c 2>err.txt
+cat >main2.c <<'EOF2'
+#include <stdio.h>
+#include "q.h"
+int main(void) {
+    static q_model m;
+    const float x[4] = {1.0f, 1.0f, 0.0f, 0.0f};
+    float out[2];
+    q_init(&m, 0);
+    q_forward(&m, x, out, 2);
+    printf("%.6f %.6f\n", out[0], out[1]);
+    return 0;
+}
+EOF2
+# the second sample: each h = relu(0.5) is 85 steps of 1.5/255; out = 4 · 0.5 · 0.5 + 0.5 = 1.5, 109 steps of 3.5/255
+if cc -std=c99 -Wall -Wextra -Wpedantic -Werror -I"$root/runtime" q.c main2.c -L"$root/build" -ldnnrt -lm -o q2 \
+        2>cc.txt && [ "$(./q2)" = "3.472549 1.496078" ]; then
+    pass quantize_batch
+else
+    fail quantize_batch "$(head -n 1 err.txt cc.txt) out $(./q2 2>&1)"
+fi
+# --emit=report: each tensor's scale and zero point, RAM and flash in bytes
+"$dnnc" --quantize=int8 $all q.dnn --emit=report >report.txt 2>err.txt
+if grep -Eq '^x +quantize +\[2\] +uint8 +0\.00392156886 +0 ' report.txt &&
+        grep -Eq '^out +dense +\[1\] +uint8 +0\.0137254903 +0 +28 +1$' report.txt &&
+        grep -qx 'RAM of the model: 6 bytes' report.txt && grep -q '^frozen weights: 116 bytes' report.txt; then
+    pass quantize_report
+else
+    fail quantize_report "$(head -n 1 err.txt) $(cat report.txt)"
+fi
+cd .. || exit 2

@@ -16,7 +16,9 @@
 # or RTOL=R relative). Prints the footprint of the model's object
 # (tests/firmware/footprint.sh, without the self-test), sizeof(NAME_model),
 # the instructions per inference and the stack used. Output in
-# build/icount/NAME-GOAL/.
+# build/icount/NAME-GOAL/. QUANT=int8 (lenet5, mlp): the int8 build of
+# examples/firmware/build.sh's QUANT=int8 (its calibration set and the
+# host's int8 outputs), checked exactly up to the float softmax (1e-6).
 set -e
 cd "$(dirname "$0")/../.."
 source=${1:-lenet5}
@@ -37,23 +39,34 @@ upper=$(echo "$model" | tr a-z A-Z)
 out=build/icount/$model-$goal
 mkdir -p $out
 if [ "$dnn" = models/$model.dnn ] && [ -z "$WEIGHTS" ]; then   # lenet5, mlp: build.sh trains it
-    MODEL=$model sh examples/firmware/build.sh >$out/firmware.log 2>&1 ||
+    QUANT=$QUANT MODEL=$model sh examples/firmware/build.sh >$out/firmware.log 2>&1 ||
         { tail -5 $out/firmware.log >&2; exit 1; }
     cp build/firmware/$model.safetensors $out/$model.safetensors
     cp build/firmware/golden.safetensors $out/golden.safetensors
+    [ "$QUANT" = int8 ] && cp build/firmware/$model.cal.safetensors $out/cal.safetensors
 else
     cp "$WEIGHTS" $out/$model.safetensors
     cp "$GOLDEN" $out/golden.safetensors
 fi
 
-build/dnnc --inference --embed-weights $out/$model.safetensors --optimize=$goal --emit=selftest \
+quant= tol=-D${upper}_SELFTEST_RTOL=${RTOL:-0}
+if [ "$QUANT" = int8 ] && [ -f $out/cal.safetensors ]; then
+    quant="--quantize=int8 --calibrate $out/cal.safetensors"
+    tol="-D${upper}_SELFTEST_ATOL=0 -D${upper}_SELFTEST_RTOL=1e-6f"
+elif [ -n "$QUANT" ]; then
+    echo "icount_dnnc: QUANT=int8 goes with lenet5 or mlp" >&2
+    exit 2
+fi
+# shellcheck disable=SC2086 # $quant is options
+build/dnnc --inference --embed-weights $out/$model.safetensors --optimize=$goal $quant --emit=selftest \
     --golden $out/golden.safetensors "$dnn" -o $out/$model.c
 flags="-mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16 -Os -ffunction-sections -fdata-sections"
 make -s core CC=arm-none-eabi-gcc CFLAGS="$flags -Werror" BUILD=$out/arm   # the runtime's core alone
 arm="arm-none-eabi-gcc -std=c99 $flags -Wall -Wextra -Werror -Iruntime -I$out -Iexamples/firmware"
 for src in $out/$model.c tests/firmware/icount_main.c tests/firmware/icount_dnnc.c \
            examples/firmware/startup.c examples/firmware/semihost.c; do
-    $arm -DMODEL=$model -DMODEL_UC=$upper -D${upper}_SELFTEST_RTOL=${RTOL:-0} -c "$src" -o "$out/$(basename "$src" .c).o"
+    # shellcheck disable=SC2086 # $tol is options
+    $arm -DMODEL=$model -DMODEL_UC=$upper $tol -c "$src" -o "$out/$(basename "$src" .c).o"
 done
 $arm -nostartfiles -T examples/firmware/mps2-an386.ld -Wl,--gc-sections --specs=nano.specs \
     $out/$model.o $out/icount_main.o $out/icount_dnnc.o $out/startup.o $out/semihost.o \

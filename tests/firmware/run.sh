@@ -93,3 +93,34 @@ if [ "$ram" -le 12544 ] && [ "$code" -le 2048 ] && [ "$weights" -eq 246824 ]; th
 else
     echo "FAIL firmware/lenet5.footprint: RAM $ram B (goal <= 12544), code $code B (<= 2048), weights $weights B (246824)"
 fi
+# int8 (issue 20, QUANT=int8): calibrated by the program's calibrate, the
+# host's int8 outputs recorded as the golden file, the firmware equal to
+# them (the int8 part bit for bit, the float softmax within 1e-6); the
+# MLPerf Tiny networks with their batchnorms folded, calibrated on their
+# 8 random samples
+for model in lenet5 mlp ds_cnn resnet8 mobilenet_v1_025 fc_autoencoder; do
+    if ! QUANT=int8 MODEL=$model sh examples/firmware/build.sh >"$tmp/out" 2>&1; then
+        echo "FAIL firmware/$model.int8.runs: $(tail -3 "$tmp/out" | tr '\n' ' ')"
+        continue
+    fi
+    values=$(grep -c '^  [a-z]*\[[0-9]*\] = ' "$tmp/out")
+    if [ "$values" -gt 0 ] && grep -q '^selftest against the host: 0 values off' "$tmp/out"; then
+        echo "PASS firmware/$model.int8.matches_host ($(grep -m1 'bytes of RAM' "$tmp/out"); $(grep '^selftest' "$tmp/out"))"
+    else
+        echo "FAIL firmware/$model.int8.matches_host: $values outputs, $(grep '^selftest' "$tmp/out")"
+    fi
+    [ $model = lenet5 ] || continue
+    # issue 20's goal: the int8 weights and constants at most 64 KiB of flash:
+    # the model's objects linked into the firmware (its lenet5_* arrays and
+    # the kernels' geometry.N and pool.N structs; not the self-test's stored
+    # samples, nor NAME_save's tensor table, which main.c does not call)
+    ram=$(sed -n 's/.*: \([0-9]*\) bytes of RAM.*/\1/p' "$tmp/out")
+    flash=$(arm-none-eabi-readelf -sW build/firmware/lenet5.elf |
+            awk '$4 == "OBJECT" && $7 == 1 && $8 ~ /^(lenet5_|geometry\.|pool\.)/ && $8 !~ /selftest/ { s += $3 }
+                 END { print s + 0 }')
+    if [ "$flash" -gt 0 ] && [ "$flash" -le 65536 ]; then
+        echo "PASS firmware/lenet5.int8.flash ($flash B of constants in flash; RAM of the model $ram B)"
+    else
+        echo "FAIL firmware/lenet5.int8.flash: $flash B of constants, goal <= 65536"
+    fi
+done

@@ -25,7 +25,7 @@ trainable() {
         fail "trainable.$1" "dnnc: $(head -n 1 "$tmp/err")"
         return
     fi
-    got=$(sed -n '/^const dnn_tensor_info lenet5_tensors/,/^};/s/.*, \([01]\)},$/\1/p' "$tmp/$1.c" | tr -d '\n')
+    got=$(sed -n '/^const dnn_tensor_info lenet5_tensors/,/^};/s/.*, \([01]\)\(, DNN_DT_[A-Z0-9]*\)\{0,1\}},$/\1/p' "$tmp/$1.c" | tr -d '\n')
     count=$("$DNNC" --emit=summary "$tmp/$1.dnn" -o - 2>/dev/null | sed -n 's/^trainable parameters: *//p' | tr -d ,)
     if [ "$got" = "$3" ] && [ "$count" = "$4" ]; then
         pass "trainable.$1"

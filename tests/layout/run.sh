@@ -38,10 +38,10 @@ lower
 shape
 autodiff
 optim
-plan
+plan quantize
 emit_struct emit_update emit_step
 emit
-emit_main summary emit_dot
+emit_main summary emit_dot emit_int8
 pipeline
 main
 LAYERS

@@ -19,9 +19,9 @@
 
 /* The model most cases load: three tensors, 40 bytes of data. */
 static const dnn_tensor_info model[] = {
-    {"fc1.weight", 2, {3, 2, 0, 0}, 6, 1},
-    {"fc1.bias", 1, {3, 0, 0, 0}, 3, 1},
-    {"scale", 0, {0, 0, 0, 0}, 1, 0},
+    {"fc1.weight", 2, {3, 2, 0, 0}, 6, 1, 0},
+    {"fc1.bias", 1, {3, 0, 0, 0}, 3, 1, 0},
+    {"scale", 0, {0, 0, 0, 0}, 1, 0, 0},
 };
 #define MODEL_COUNT 3
 
@@ -257,8 +257,8 @@ static void load_unaligned(void) {
 }
 
 static void load_bad_args(void) {
-    static const dnn_tensor_info bad_size[] = {{"scale", 1, {2, 0, 0, 0}, 3, 0}};
-    static const dnn_tensor_info no_name[] = {{NULL, 0, {0, 0, 0, 0}, 1, 0}};
+    static const dnn_tensor_info bad_size[] = {{"scale", 1, {2, 0, 0, 0}, 3, 0, 0}};
+    static const dnn_tensor_info no_name[] = {{NULL, 0, {0, 0, 0, 0}, 1, 0, 0}};
     float *const no_dst[MODEL_COUNT] = {w, NULL, s};
     size_t len = build("{" W "," B "," S "}", 40);
     poison();
@@ -333,7 +333,7 @@ static void save_golden(void) {
 
 /* Saved then loaded, floats come back bit for bit, special values too. */
 static void save_roundtrip(void) {
-    static const dnn_tensor_info info[] = {{"a", 4, {2, 1, 3, 1}, 6, 1}, {"b", 1, {4, 0, 0, 0}, 4, 1}};
+    static const dnn_tensor_info info[] = {{"a", 4, {2, 1, 3, 1}, 6, 1, 0}, {"b", 1, {4, 0, 0, 0}, 4, 1, 0}};
     float a[6] = {0.0f, -0.0f, INFINITY, -INFINITY, FLT_MIN / 4, FLT_MAX}, bv[4] = {1e-45f, -1.0f / 3, 0, 0};
     float a2[6], b2[4];
     const float *const src[2] = {a, bv};
@@ -348,9 +348,29 @@ static void save_roundtrip(void) {
     CHECK(!memcmp(a, a2, sizeof a) && !memcmp(bv, b2, sizeof bv));
 }
 
+/* An int8 model's tensors (dtype I8, I32) are saved as such, little-endian,
+ * and read back through dnn_st_find with their dtype. */
+static void save_int8(void) {
+    static const dnn_tensor_info info[] = {{"w", 1, {3, 0, 0, 0}, 3, 0, DNN_DT_I8},
+                                           {"b", 1, {2, 0, 0, 0}, 2, 0, DNN_DT_I32},
+                                           {"s", 0, {0, 0, 0, 0}, 1, 0, DNN_DT_F32}};
+    static const int8_t w[3] = {-128, 0, 127};
+    static const int32_t b[2] = {-2, 65536};
+    static const float sc = 0.5f;
+    const float *const src[3] = {(const float *)(const void *)w, (const float *)(const void *)b, &sc};
+    dnn_st_view t;
+    size_t n = dnn_safetensors_save(info, src, 3, image, sizeof image);
+    CHECK(n > 0 && n <= sizeof image);
+    CHECK(dnn_st_find(image, n, "w", &t) == DNN_OK && t.dtype == DNN_DT_I8 && t.nbytes == 3 &&
+          !memcmp(t.data, "\x80\x00\x7f", 3));
+    CHECK(dnn_st_find(image, n, "b", &t) == DNN_OK && t.dtype == DNN_DT_I32 && t.nbytes == 8 &&
+          !memcmp(t.data, "\xfe\xff\xff\xff\x00\x00\x01\x00", 8));
+    CHECK(dnn_st_find(image, n, "s", &t) == DNN_OK && t.dtype == DNN_DT_F32 && !memcmp(t.data, "\x00\x00\x00\x3f", 4));
+}
+
 /* __metadata__ pairs are written, read back decoded, and ignored by the loader. */
 static void save_metadata(void) {
-    static const dnn_tensor_info info[] = {{"w", 1, {3, 0, 0, 0}, 3, 1}};
+    static const dnn_tensor_info info[] = {{"w", 1, {3, 0, 0, 0}, 3, 1, 0}};
     static const char *const meta[] = {"dnn.scale", "0.00392156", "quote\"key", "line\nbreak \\ \xc3\xa9"};
     float w[3] = {1, 2, 3}, w2[3];
     const float *const src[1] = {w};
@@ -391,7 +411,7 @@ static void save_deterministic(void) {
 /* Every name length gives a header padded with spaces to a multiple of 8. */
 static void save_padding(void) {
     char name[32];
-    dnn_tensor_info info[1] = {{name, 1, {1, 0, 0, 0}, 1, 1}};
+    dnn_tensor_info info[1] = {{name, 1, {1, 0, 0, 0}, 1, 1, 0}};
     const float one = 1;
     const float *const src[1] = {&one};
     int len;
@@ -410,10 +430,10 @@ static void save_padding(void) {
 /* Names needing JSON escapes come back the same. */
 static void save_escaped_names(void) {
     static const dnn_tensor_info info[] = {
-        {"quote\"d", 0, {0, 0, 0, 0}, 1, 1},
-        {"back\\slash", 0, {0, 0, 0, 0}, 1, 1},
-        {"ctrl\n\t\x01", 0, {0, 0, 0, 0}, 1, 1},
-        {"utf8 caf\xc3\xa9 /", 0, {0, 0, 0, 0}, 1, 1},
+        {"quote\"d", 0, {0, 0, 0, 0}, 1, 1, 0},
+        {"back\\slash", 0, {0, 0, 0, 0}, 1, 1, 0},
+        {"ctrl\n\t\x01", 0, {0, 0, 0, 0}, 1, 1, 0},
+        {"utf8 caf\xc3\xa9 /", 0, {0, 0, 0, 0}, 1, 1, 0},
     };
     const float v[4] = {1, 2, 3, 4};
     const float *const src[4] = {&v[0], &v[1], &v[2], &v[3]};
@@ -430,8 +450,8 @@ static void save_escaped_names(void) {
  * F32, or not at all. */
 static void save_counter(void) {
     static const dnn_tensor_info info[] = {
-        {"bn.running_mean", 1, {2, 0, 0, 0}, 2, 0},
-        {"bn.num_batches_tracked", 0, {0, 0, 0, 0}, 1, 0},
+        {"bn.running_mean", 1, {2, 0, 0, 0}, 2, 0, 0},
+        {"bn.num_batches_tracked", 0, {0, 0, 0, 0}, 1, 0, 0},
     };
     const float mean[2] = {0.5f, -1}, count = 7;
     const float *const src[2] = {mean, &count};
@@ -457,8 +477,8 @@ static void save_counter(void) {
 }
 
 static void save_bad_args(void) {
-    static const dnn_tensor_info bad[] = {{"x", 1, {2, 0, 0, 0}, 3, 1}};
-    static const dnn_tensor_info meta[] = {{"__metadata__", 0, {0, 0, 0, 0}, 1, 1}};
+    static const dnn_tensor_info bad[] = {{"x", 1, {2, 0, 0, 0}, 3, 1, 0}};
+    static const dnn_tensor_info meta[] = {{"__metadata__", 0, {0, 0, 0, 0}, 1, 1, 0}};
     const float v[3] = {0, 0, 0};
     const float *const src[1] = {v};
     const float *const none[1] = {NULL};
@@ -487,11 +507,11 @@ static size_t read_all(const char *path, unsigned char *buf, size_t cap) {
  * an I64 counter the model does not list. */
 static void load_python_fixture(void) {
     static const dnn_tensor_info info[] = {
-        {"caf\xc3\xa9.weight", 1, {2, 0, 0, 0}, 2, 1},
-        {"fc1.weight", 2, {3, 2, 0, 0}, 6, 1},
-        {"fc1.bias", 1, {3, 0, 0, 0}, 3, 1},
-        {"scale", 0, {0, 0, 0, 0}, 1, 1},
-        {"bn.num_batches_tracked", 0, {0, 0, 0, 0}, 1, 0},
+        {"caf\xc3\xa9.weight", 1, {2, 0, 0, 0}, 2, 1, 0},
+        {"fc1.weight", 2, {3, 2, 0, 0}, 6, 1, 0},
+        {"fc1.bias", 1, {3, 0, 0, 0}, 3, 1, 0},
+        {"scale", 0, {0, 0, 0, 0}, 1, 1, 0},
+        {"bn.num_batches_tracked", 0, {0, 0, 0, 0}, 1, 0, 0},
     };
     static const float want_w[6] = {0.5f, -1.25f, 3.0e-8f, 1.0e30f, -0.0f, 7.0f};
     float cafe[2], fw[6], fb[3], sc, nbt = -1;
@@ -519,9 +539,9 @@ static void save_file(const char *file, const dnn_tensor_info *info, const float
 /* saved.safetensors: names that need escapes, and an I64 counter. */
 static void save_for_python(void) {
     static const dnn_tensor_info info[] = {
-        {"fc1.weight", 2, {3, 2, 0, 0}, 6, 1},
-        {"caf\xc3\xa9 \"q\"", 1, {2, 0, 0, 0}, 2, 1},
-        {"bn.num_batches_tracked", 0, {0, 0, 0, 0}, 1, 0},
+        {"fc1.weight", 2, {3, 2, 0, 0}, 6, 1, 0},
+        {"caf\xc3\xa9 \"q\"", 1, {2, 0, 0, 0}, 2, 1, 0},
+        {"bn.num_batches_tracked", 0, {0, 0, 0, 0}, 1, 0, 0},
     };
     static const float wv[6] = {0.5f, -1.25f, 3.0e-8f, 1.0e30f, -0.0f, 7.0f}, cv[2] = {1, -2}, nv = 9;
     const float *const src[3] = {wv, cv, &nv};
@@ -532,10 +552,10 @@ static void save_for_python(void) {
  * nn.BatchNorm1d(3)), for PyTorch's strict load_state_dict. */
 static void save_for_torch(void) {
     static const dnn_tensor_info info[] = {
-        {"0.weight", 2, {3, 2, 0, 0}, 6, 1}, {"0.bias", 1, {3, 0, 0, 0}, 3, 1},
-        {"1.weight", 1, {3, 0, 0, 0}, 3, 1}, {"1.bias", 1, {3, 0, 0, 0}, 3, 1},
-        {"1.running_mean", 1, {3, 0, 0, 0}, 3, 0}, {"1.running_var", 1, {3, 0, 0, 0}, 3, 0},
-        {"1.num_batches_tracked", 0, {0, 0, 0, 0}, 1, 0},
+        {"0.weight", 2, {3, 2, 0, 0}, 6, 1, 0}, {"0.bias", 1, {3, 0, 0, 0}, 3, 1, 0},
+        {"1.weight", 1, {3, 0, 0, 0}, 3, 1, 0}, {"1.bias", 1, {3, 0, 0, 0}, 3, 1, 0},
+        {"1.running_mean", 1, {3, 0, 0, 0}, 3, 0, 0}, {"1.running_var", 1, {3, 0, 0, 0}, 3, 0, 0},
+        {"1.num_batches_tracked", 0, {0, 0, 0, 0}, 1, 0, 0},
     };
     static const float lw[6] = {1, 2, 3, 4, 5, 6}, lb[3] = {0.5f, 0, -0.5f}, bw[3] = {1, 1, 2}, bb[3] = {0, 1, 0},
                        rm[3] = {0.25f, 0, 0}, rv[3] = {1, 2, 4}, nbt = 12;
@@ -559,6 +579,7 @@ int main(int argc, char **argv) {
     RUN(st_unicode_names);
     RUN(save_golden);
     RUN(save_roundtrip);
+    RUN(save_int8);
     RUN(save_deterministic);
     RUN(save_padding);
     RUN(save_metadata);

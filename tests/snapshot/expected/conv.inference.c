@@ -29,10 +29,10 @@ static void conv_probs_softmax_forward(float *out, const float *inp, int n) {
     }
 }
 const dnn_tensor_info conv_tensors[CONV_NUM_TENSORS] = {
-    {"features.0.weight", 4, {3, 1, 3, 3}, 27, 1},
-    {"features.0.bias", 1, {3, 0, 0, 0}, 3, 1},
-    {"logits.1.weight", 2, {4, 48, 0, 0}, 192, 1},
-    {"logits.1.bias", 1, {4, 0, 0, 0}, 4, 1},
+    {"features.0.weight", 4, {3, 1, 3, 3}, 27, 1, DNN_DT_F32},
+    {"features.0.bias", 1, {3, 0, 0, 0}, 3, 1, DNN_DT_F32},
+    {"logits.1.weight", 2, {4, 48, 0, 0}, 192, 1, DNN_DT_F32},
+    {"logits.1.bias", 1, {4, 0, 0, 0}, 4, 1, DNN_DT_F32},
 };
 /* where each tensor starts in params (and grads) */
 static const int conv_offsets[CONV_NUM_TENSORS] = {0, 27, 30, 222};

@@ -30,15 +30,15 @@ static void layers_y_dense_forward(float *out, const float *inp, const float *we
     dnn_dense_forward(out, inp, weight, bias, n, 8, 2);
 }
 const dnn_tensor_info layers_tensors[LAYERS_NUM_TENSORS] = {
-    {"h.0.weight", 2, {8, 6, 0, 0}, 48, 1},
-    {"h.0.bias", 1, {8, 0, 0, 0}, 8, 1},
-    {"h.1.weight", 1, {8, 0, 0, 0}, 8, 1},
-    {"h.1.bias", 1, {8, 0, 0, 0}, 8, 1},
-    {"y.weight", 2, {2, 8, 0, 0}, 16, 1},
-    {"y.bias", 1, {2, 0, 0, 0}, 2, 1},
-    {"h.1.running_mean", 1, {8, 0, 0, 0}, 8, 0},
-    {"h.1.running_var", 1, {8, 0, 0, 0}, 8, 0},
-    {"h.1.num_batches_tracked", 0, {0, 0, 0, 0}, 1, 0},
+    {"h.0.weight", 2, {8, 6, 0, 0}, 48, 1, DNN_DT_F32},
+    {"h.0.bias", 1, {8, 0, 0, 0}, 8, 1, DNN_DT_F32},
+    {"h.1.weight", 1, {8, 0, 0, 0}, 8, 1, DNN_DT_F32},
+    {"h.1.bias", 1, {8, 0, 0, 0}, 8, 1, DNN_DT_F32},
+    {"y.weight", 2, {2, 8, 0, 0}, 16, 1, DNN_DT_F32},
+    {"y.bias", 1, {2, 0, 0, 0}, 2, 1, DNN_DT_F32},
+    {"h.1.running_mean", 1, {8, 0, 0, 0}, 8, 0, DNN_DT_F32},
+    {"h.1.running_var", 1, {8, 0, 0, 0}, 8, 0, DNN_DT_F32},
+    {"h.1.num_batches_tracked", 0, {0, 0, 0, 0}, 1, 0, DNN_DT_F32},
 };
 /* where each tensor starts in params (and grads) */
 static const int layers_offsets[LAYERS_NUM_TENSORS] = {0, 48, 56, 64, 72, 88, 90, 98, 106};

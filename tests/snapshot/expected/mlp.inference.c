@@ -37,10 +37,10 @@ static void mlp_p_softmax_forward(float *out, const float *inp, int n) {
     }
 }
 const dnn_tensor_info mlp_tensors[MLP_NUM_TENSORS] = {
-    {"h.0.weight", 2, {8, 4, 0, 0}, 32, 1},
-    {"h.0.bias", 1, {8, 0, 0, 0}, 8, 1},
-    {"logits.weight", 2, {3, 8, 0, 0}, 24, 1},
-    {"logits.bias", 1, {3, 0, 0, 0}, 3, 1},
+    {"h.0.weight", 2, {8, 4, 0, 0}, 32, 1, DNN_DT_F32},
+    {"h.0.bias", 1, {8, 0, 0, 0}, 8, 1, DNN_DT_F32},
+    {"logits.weight", 2, {3, 8, 0, 0}, 24, 1, DNN_DT_F32},
+    {"logits.bias", 1, {3, 0, 0, 0}, 3, 1, DNN_DT_F32},
 };
 /* where each tensor starts in params (and grads) */
 static const int mlp_offsets[MLP_NUM_TENSORS] = {0, 32, 40, 64};

@@ -1,0 +1,374 @@
+/* quantize.c — --quantize=int8: PyTorch 1.13's eager-mode post-training
+ * static quantization of an inference graph (engine qnnpack; the contract is
+ * generated-c.md §int8, the arithmetic tests/quant/README.md):
+ *
+ *     fold batchnorms → calibrate → scales and zero points → int8 weights,
+ *     int32 biases, requantization scales → storage
+ *
+ * Every number comes from runtime/dnn_kernels_int8.h's parameter helpers,
+ * the C the kernels themselves use, and the calibration runs the runtime's
+ * plain float kernels (dnn_kernels_plain.h). The graph stays as it is; each
+ * value it computes gets a Quant (Value.q), which emit_int8.c prints.
+ *
+ * What is int8: the input (a QuantStub) and the ops of the op table's int8
+ * rules (ops_dispatch.c's q8_rules; each op's float pass and int8 step sit
+ * in its ops_*.c): dense and conv2d (a relu right after either fused into
+ * it, a maxpool right after a conv2d[-relu] computed with it), relu,
+ * maxpool, avgpool, global_avgpool, the add of two tensors, and
+ * flatten/reshape/dropout (the same bytes). From the first other op on,
+ * values are float (after a DeQuantStub): softmax, the outputs. A dense or
+ * conv2d there is an error: it would lose its quantization silently.
+ */
+#include "dnnc.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "dnn_kernels_int8.h"
+
+static Quant *new_quant(Value *v) {
+    Quant *q = arena_alloc(sizeof *q);
+    q->storage = v;
+    q->min = INFINITY;
+    q->max = -INFINITY;
+    v->q = q;
+    return q;
+}
+
+/* Which values are uint8, which float; relus fused into their layer and
+ * maxpools into their conv2d; storage shared by the same bytes. */
+static bool classify(Graph *g, const bool *needed, const int *readers) {
+    for (int i = 0; i < g->nvalues; i++) {
+        Value *v = g->values[i];
+        if (!needed[i] || v->op == OP_param || v->op == OP_constant)
+            continue;
+        Quant *q = new_quant(v);
+        const char *form = v->op == OP_input ? "" : op_int8(v); /* the op table's int8 rules */
+        bool q8 = form != NULL;
+        for (int k = 0; k < v->nin; k++) /* its operands but the parameters uint8 */
+            q8 = q8 && (!v->in[k] || v->in[k]->op == OP_param || (v->in[k]->q && v->in[k]->q->q8));
+        if (q8 && *form) {
+            error_at(v->loc, "--quantize=int8: %s", form);
+            return false;
+        }
+        if ((v->op == OP_dense || v->op == OP_conv2d) && !q8) {
+            error_at(v->loc, "--quantize=int8: this %s reads a float value (%s has no int8 form)", op_info[v->op].name,
+                     op_info[v->in[0]->op].name);
+            note("int8 runs from the input up to the first op without an int8 form (softmax, ...); "
+                 "a dense or conv2d after it is not computed in float");
+            return false;
+        }
+        for (int k = 0; !q8 && k < v->nin; k++)
+            if (v->in[k] && (v->in[k]->op == OP_param || v->in[k]->op == OP_constant)) {
+                error_at(v->loc, "--quantize=int8: %s after the int8 part takes %s; dnnc computes only "
+                                 "parameter-free ops there (softmax, ...)", op_info[v->op].name,
+                         v->in[k]->op == OP_param ? "parameters" : "a constant");
+                return false;
+            }
+        q->q8 = q8;
+        for (int k = 0; !q8 && k < v->nin; k++) /* a float step reads its uint8 operands dequantized (once) */
+            if (v->in[k] && v->in[k]->q && v->in[k]->q->q8)
+                v->in[k]->q->storage->q->dequant = true;
+        if (q->q8 && (v->op == OP_flatten || v->op == OP_reshape || v->op == OP_dropout))
+            q->storage = v->in[0]->q->storage;
+        Value *x = v->op == OP_add ? NULL : v->in[0];
+        bool only_reader = x && x->q && readers[x->id] == 1;
+        if (q->q8 && v->op == OP_relu && only_reader && (x->op == OP_dense || x->op == OP_conv2d) && !x->q->pool) {
+            x->q->relu = v; /* LinearReLU, ConvReLU2d */
+            q->fused = true;
+            q->storage = x;
+        }
+        Value *conv = x && x->op == OP_relu && x->q && x->q->fused ? x->in[0] : x;
+        if (q->q8 && v->op == OP_maxpool && only_reader && conv->op == OP_conv2d && readers[conv->id] == 1) {
+            conv->q->pool = v; /* dnn_q8_conv2d_maxpool: the conv's output is never stored */
+            q->fused = true;
+        }
+    }
+    return true;
+}
+
+/* ---- batchnorm folding and calibration ---------------------------------- */
+
+/* The float weights and bias of a dense/conv2d, its batchnorm folded in as
+ * torch.nn.utils.fusion does it, in float32 operation by operation:
+ * rs = 1/sqrt(var + eps), w' = w·(γ·rs), b' = ((b − mean)·rs)·γ + β. */
+static void fold_layer(Value *layer, const float *weights) {
+    Quant *q = layer->q;
+    const Value *w = layer->in[1], *b = layer->folded_bn ? layer->unfolded_bias : layer->in[2];
+    q->channels = w->shape.dim[0];
+    q->k = (int)(shape_size(&w->shape) / q->channels);
+    q->wf = arena_alloc(sizeof(float) * (size_t)shape_size(&w->shape));
+    q->bf = arena_alloc(sizeof(float) * (size_t)q->channels);
+    memcpy(q->wf, weights + w->flash, sizeof(float) * (size_t)shape_size(&w->shape));
+    if (b)
+        memcpy(q->bf, weights + b->flash, sizeof(float) * (size_t)q->channels);
+    const Value *bn = layer->folded_bn;
+    if (!bn)
+        return;
+    const float *gamma = weights + bn->in[1]->flash, *beta = weights + bn->in[2]->flash,
+                *mean = weights + bn->in[3]->flash, *var = weights + bn->in[4]->flash;
+    const float eps = (float)bn->attr[1];
+    for (int c = 0; c < q->channels; c++) {
+        const float ve = var[c] + eps, sq = sqrtf(ve), rs = 1.0f / sq, scale = gamma[c] * rs;
+        for (int i = 0; i < q->k; i++)
+            q->wf[c * q->k + i] = q->wf[c * q->k + i] * scale;
+        const float centred = q->bf[c] - mean[c], normed = centred * rs, scaled = normed * gamma[c];
+        q->bf[c] = scaled + beta[c];
+    }
+}
+
+/* Where PyTorch's MinMaxObservers sit: the QuantStub's output, every fused
+ * Linear/Conv2d's (after its relu), every add's. */
+static bool observed(const Value *v) {
+    return v->op == OP_input || v->op == OP_add || ((v->op == OP_dense || v->op == OP_conv2d) && !v->q->relu) ||
+           (v->op == OP_relu && v->q->fused);
+}
+
+/* The range v's scale and zero point come from, or NULL: v keeps its
+ * operand's (relu, the pools, flatten). */
+static const Quant *range_of(const Value *v) {
+    if (v->op == OP_dense || v->op == OP_conv2d)
+        return v->q->relu ? v->q->relu->q : v->q;
+    return v->op == OP_input || v->op == OP_add ? v->q : NULL;
+}
+
+/* The float model over every calibration sample, one at a time; each
+ * observed value's running min and max. */
+static void calibrate(Graph *g, const Cal *cal) {
+    float **buf = arena_alloc(sizeof(float *) * (size_t)g->nvalues); /* by id: the uint8 values' float twins */
+    for (int i = 0; i < g->nvalues; i++)
+        if (g->values[i]->q && g->values[i]->q->q8)
+            buf[i] = arena_alloc(sizeof(float) * (size_t)shape_size(&g->values[i]->shape));
+    for (int s = 0; s < cal->n; s++)
+        for (int i = 0; i < g->nvalues; i++) {
+            Value *v = g->values[i];
+            if (!buf[i])
+                continue;
+            long n = shape_size(&v->shape);
+            const float *in[MAX_INPUTS];
+            for (int k = 0; k < v->nin; k++)
+                in[k] = v->in[k] ? buf[v->in[k]->id] : NULL;
+            if (v->op == OP_input)
+                memcpy(buf[i], cal->data[v->index] + (size_t)s * (size_t)n, sizeof(float) * (size_t)n);
+            else /* as the fused float model computes it, up to the order of its sums (PyTorch's BLAS has its own) */
+                op_q8_float(v, buf[i], in);
+            for (long k = 0; observed(v) && k < n; k++) {
+                v->q->min = buf[i][k] < v->q->min ? buf[i][k] : v->q->min;
+                v->q->max = buf[i][k] > v->q->max ? buf[i][k] : v->q->max;
+            }
+        }
+}
+
+/* ---- scales, zero points, int8 weights ----------------------------------- */
+
+static void quantize_layer(Value *layer, const Quant *in) {
+    Quant *q = layer->q;
+    int C = q->channels, k = q->k;
+    q->w = arena_alloc((size_t)C * (size_t)k);
+    q->w_scale = arena_alloc(sizeof(float) * (size_t)C);
+    q->m = arena_alloc(sizeof(float) * (size_t)C);
+    q->bias_q = arena_alloc(sizeof(int32_t) * (size_t)C);
+    q->bias = arena_alloc(sizeof(int32_t) * (size_t)C);
+    for (int c = 0; c < C; c++) {
+        const float *w = q->wf + (size_t)c * (size_t)k;
+        float amax = 0.0f;
+        for (int i = 0; i < k; i++)
+            amax = fabsf(w[i]) > amax ? fabsf(w[i]) : amax;
+        q->w_scale[c] = dnn_q8_weight_scale(amax);
+        const float inv = 1.0f / q->w_scale[c];
+        for (int i = 0; i < k; i++)
+            q->w[(size_t)c * (size_t)k + (size_t)i] = (int8_t)dnn_q8_quantize_value(w[i], inv, 0, -128, 127);
+        q->bias_q[c] = dnn_q8_bias(q->bf[c], q->w_scale[c], in->scale);
+        q->bias[c] = dnn_q8_fold_bias(q->bias_q[c], q->w + (size_t)c * (size_t)k, k, in->zp);
+        q->m[c] = dnn_q8_requant_scale(q->w_scale[c], in->scale, q->scale);
+    }
+}
+
+static bool set_qparams(Graph *g) {
+    for (int i = 0; i < g->nvalues; i++) {
+        Value *v = g->values[i];
+        Quant *q = v->q;
+        if (!q || !q->q8)
+            continue;
+        const Quant *range = range_of(v);
+        if (range) {
+            dnn_q8_act_qparams(range->min, range->max, &q->scale, &q->zp);
+        } else { /* relu, the pools, flatten: the operand's scale and zero point */
+            q->scale = v->in[0]->q->scale;
+            q->zp = v->in[0]->q->zp;
+        }
+        if (v->op == OP_dense || v->op == OP_conv2d)
+            quantize_layer(v, v->in[0]->q);
+        if (v->op == OP_add) {
+            const Quant *a = v->in[0]->q, *b = v->in[1]->q;
+            q->add = arena_alloc(sizeof *q->add);
+            if (dnn_q8_add_setup(q->add, a->scale, a->zp, b->scale, b->zp, q->scale, q->zp, 0)) {
+                error_at(v->loc, "--quantize=int8: qnnpack cannot add these tensors: their scales (%g, %g) are too far "
+                         "from the sum's (%g)", a->scale, b->scale, q->scale);
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
+/* ---- storage -------------------------------------------------------------- */
+
+typedef struct Slot {
+    long offset, size;
+    int until;        /* the last step reading it */
+} Slot;
+
+/* The lowest offset where size units fit beside the live slots. */
+static long first_fit(const Slot *live, int nlive, long size) {
+    long at = 0;
+    for (bool moved = true; moved;) {
+        moved = false;
+        for (int i = 0; i < nlive; i++)
+            if (at < live[i].offset + live[i].size && live[i].offset < at + size) {
+                at = live[i].offset + live[i].size;
+                moved = true;
+            }
+    }
+    return at;
+}
+
+/* Offsets in act (bytes, uint8 values) and fact (floats: the float tail and
+ * the dequantized values), each slice reused once nothing reads it. */
+static void place(Graph *g, const int *last_read) {
+    Slot *bytes = arena_alloc(sizeof(Slot) * (size_t)(g->nvalues + 1));
+    Slot *floats = arena_alloc(sizeof(Slot) * (size_t)(2 * g->nvalues + 1));
+    int nb = 0, nf = 0;
+    for (int i = 0; i < g->nvalues; i++) {
+        Value *v = g->values[i];
+        Quant *q = v->q;
+        if (q && v->op == OP_conv2d) { /* its window and two bytes per channel */
+            long scratch = DNN_Q8_CONV_SCRATCH(q->k, 1, 1, q->channels);
+            g->q8_scratch = scratch > g->q8_scratch ? scratch : g->q8_scratch;
+        }
+        if (!q || q->storage != v || (v->op == OP_maxpool && q->fused))
+            continue;
+        Value *owner = q->pool ? q->pool : v; /* a conv2d computing its maxpool writes the pool's bytes */
+        q = owner->q;
+        long n = shape_size(&owner->shape);
+        int until = last_read[owner->id];
+        for (int j = owner->id + 1; j < g->nvalues; j++) /* the values sharing its bytes */
+            if (g->values[j]->q && g->values[j]->q->storage == owner && last_read[j] > until)
+                until = last_read[j];
+        int nb0 = 0, nf0 = 0; /* drop the slots dead before this step */
+        for (int k = 0; k < nb; k++)
+            if (bytes[k].until >= i)
+                bytes[nb0++] = bytes[k];
+        for (int k = 0; k < nf; k++)
+            if (floats[k].until >= i)
+                floats[nf0++] = floats[k];
+        nb = nb0, nf = nf0;
+        if (q->q8) {
+            q->offset = (int)first_fit(bytes, nb, n);
+            bytes[nb++] = (Slot){q->offset, n, until};
+            g->q8_act = q->offset + n > g->q8_act ? q->offset + n : g->q8_act;
+        }
+        if (q->output)
+            continue; /* (a float output only the caller reads: in its array) */
+        if (!q->q8 || q->dequant) {
+            long at = first_fit(floats, nf, n);
+            floats[nf++] = (Slot){at, n, until};
+            *(q->q8 ? &q->foffset : &q->offset) = (int)at;
+            g->q8_float = at + n > g->q8_float ? at + n : g->q8_float;
+        }
+    }
+    for (int i = 0; i < g->nvalues; i++) { /* a fused conv's maxpool writes the result; relus share their layer's */
+        Quant *q = g->values[i]->q;
+        if (q && q->storage != g->values[i])
+            q->offset = q->storage->q->offset, q->foffset = q->storage->q->foffset;
+    }
+}
+
+/* The float plan's conv2d → activation → pool steps back as three values:
+ * classify() fuses them its own way. */
+static void unfuse_conv_pools(Graph *g) {
+    for (int i = 0; i < g->nvalues; i++) {
+        Value *pool = g->values[i];
+        if (!pool->fused_conv)
+            continue;
+        pool->in[0] = pool->fused_act ? pool->fused_act : pool->fused_conv;
+        pool->nin = 1;
+        pool->fused_conv->fused = false;
+        if (pool->fused_act)
+            pool->fused_act->fused = false;
+        pool->fused_conv = pool->fused_act = NULL;
+    }
+}
+
+bool q8_has_qparams(const Value *v) {
+    return v->op == OP_input || v->op == OP_add || v->op == OP_dense || v->op == OP_conv2d;
+}
+
+/* A statement's values share its label (the add and the relu of
+ * r1 = relu(a + b) are both "r1"). Each value gets a name of its own where
+ * it must: one with a scale and zero point names tensors ("r1.scale"), any
+ * other names its function with its op ("NAME_r1_relu"); the second gets
+ * "r1_2", and so on. */
+static void unique_names(Graph *g) {
+    Map used = {0}, taken = {0}; /* the labels; the names given, each with its op, and bare if it names tensors */
+    for (int i = 0; i < g->nvalues; i++)
+        if (g->values[i]->q)
+            map_put(&used, c_ident(g->values[i]->label ? g->values[i]->label : g->values[i]->name ? g->values[i]->name
+                                                                                                   : "t"), "");
+    for (int i = 0; i < g->nvalues; i++) {
+        Value *v = g->values[i];
+        if (!v->q)
+            continue;
+        const char *base = v->label ? v->label : v->name ? v->name : "t", *name = base, *op = op_info[v->op].name;
+        for (int k = 2; map_get(&taken, arena_printf("%s %s", c_ident(name), op)) ||
+                        (q8_has_qparams(v) && map_get(&taken, c_ident(name))) ||
+                        (name != base && map_get(&used, c_ident(name)));
+             k++)
+            name = arena_printf("%s_%d", base, k);
+        map_put(&taken, arena_printf("%s %s", c_ident(name), op), "");
+        if (q8_has_qparams(v))
+            map_put(&taken, c_ident(name), "");
+        v->q->name = name;
+    }
+}
+
+bool quantize_graph(Graph *g, const float *weights, const Cal *cal) {
+    unfuse_conv_pools(g);
+    bool *needed = arena_alloc((size_t)g->nvalues);
+    int *readers = arena_alloc(sizeof(int) * (size_t)g->nvalues);
+    int *last_read = arena_alloc(sizeof(int) * (size_t)g->nvalues);
+    for (int i = 0; i < g->noutputs; i++)
+        mark_needed(g, g->outputs[i], needed);
+    for (int i = 0; i < g->nvalues; i++)
+        for (int k = 0; needed[i] && k < g->values[i]->nin; k++)
+            if (g->values[i]->in[k]) {
+                readers[g->values[i]->in[k]->id]++;
+                last_read[g->values[i]->in[k]->id] = i;
+            }
+    for (int i = 0; i < g->noutputs; i++) {
+        readers[g->outputs[i]->id]++;
+        last_read[g->outputs[i]->id] = g->nvalues;
+    }
+    if (!classify(g, needed, readers))
+        return false;
+    for (int i = 0; i < g->noutputs; i++) /* a float output nothing else reads is computed in the caller's array */
+        if (!g->outputs[i]->q->q8 && readers[g->outputs[i]->id] == 1)
+            g->outputs[i]->q->output = i + 1;
+    for (int i = 0; i < g->nvalues; i++)
+        if (g->values[i]->q && (g->values[i]->op == OP_dense || g->values[i]->op == OP_conv2d))
+            fold_layer(g->values[i], weights);
+    calibrate(g, cal);
+    if (!set_qparams(g))
+        return false;
+    place(g, last_read);
+    unique_names(g);
+    g->int8 = true;
+    return true;
+}
+
+long q8_model_bytes(const Graph *g) {
+    long act = g->q8_act, floats = g->q8_float * 4, scratch = g->q8_scratch;
+    if (!floats) /* uint8_t act[], uint8_t scratch[] */
+        return (act ? act : 1) + scratch;
+    return ((act + 3) / 4 * 4 + floats + scratch + 3) / 4 * 4; /* ... with float fact[] between: 4-aligned */
+}
