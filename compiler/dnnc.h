@@ -282,7 +282,7 @@ typedef struct Graph {
                                 update as soon as its gradient is complete; no gradient buffers */
     bool int8;               /* --quantize=int8: quantize_graph ran; emit_int8.c prints the model */
     long q8_act, q8_float;   /* int8: bytes of uint8 activations, floats of float ones (the tail) */
-    long q8_scratch;         /* int8: bytes of the conv kernels' scratch */
+    long q8_scratch;         /* int8: the most bytes of scratch a conv step puts on its stack */
     bool check_finite;       /* --check-finite: every step's result checked for NaN and infinity */
     const Preprocess *prep;  /* read_weights: the weights file's preprocessing, for NAME_preprocess */
 } Graph;

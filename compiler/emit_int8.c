@@ -158,8 +158,10 @@ static void emit_layer(Q8Out *o, const Value *v) {
             q->relu ? ", relu fused" : "", pool ? ", its maxpool computed with it" : "",
             shape_str(&v->in[0]->shape), qtext(in), shape_str(&(pool ? pool : v)->shape), qtext(out));
     bool two = v->op == OP_add, conv = v->op == OP_conv2d;
-    fprintf(c, "static void %s(uint8_t *out, const uint8_t *inp%s%s) {\n", fn, two ? ", const uint8_t *inp2" : "",
-            conv ? ", uint8_t *scratch" : "");
+    fprintf(c, "static void %s(uint8_t *out, const uint8_t *inp%s) {\n", fn, two ? ", const uint8_t *inp2" : "");
+    if (conv) /* on the stack, not in NAME_model: alive only during this step */
+        fprintf(c, "    uint8_t scratch[%ld]; /* one window and two bytes per output channel */\n",
+                (long)DNN_Q8_CONV_SCRATCH(q->k, 1, 1, q->channels));
     op_q8_emit(c, v, id);
     fprintf(c, "}\n\n");
 }
@@ -220,9 +222,6 @@ static void emit_header(Q8Out *o, int ntensors) {
             g->q8_act ? g->q8_act : 1);
     if (g->q8_float)
         fprintf(h, "    float fact[%ld]; /* float values: the dequantized ones and what follows them */\n", g->q8_float);
-    if (g->q8_scratch)
-        fprintf(h, "    uint8_t scratch[%ld]; /* conv2d: one window and two bytes per output channel */\n",
-                g->q8_scratch);
     fprintf(h, "};\n\n");
     fprintf(h, "void %s_init(%s_model *m, uint64_t seed); /* clears the activations; the weights are const */\n", n, n);
     fprintf(h, "void %s_forward(%s_model *m", n, n);
@@ -265,9 +264,8 @@ static void emit_forward(Q8Out *o) {
             fprintf(c, ", 1); /* %s */\n", where(o, v));
         } else if (!q->fused && q->storage == v) {
             const Value *res = q->pool ? q->pool : v;
-            fprintf(c, "        %s_%s_%s(%s, %s%s%s); /* %s */\n", o->name, ident(v), op_info[v->op].name, byte_at(res),
-                    byte_at(v->in[0]), v->op == OP_add ? arena_printf(", %s", byte_at(v->in[1])) : "",
-                    v->op == OP_conv2d ? ", m->scratch" : "", where(o, v));
+            fprintf(c, "        %s_%s_%s(%s, %s%s); /* %s */\n", o->name, ident(v), op_info[v->op].name, byte_at(res),
+                    byte_at(v->in[0]), v->op == OP_add ? arena_printf(", %s", byte_at(v->in[1])) : "", where(o, v));
         }
         if (q->q8 && q->storage == v && q->dequant) /* float steps read its bytes (or a fused relu's) */
             fprintf(c, "        dnn_q8_dequantize(%s, %s, %ld, %af, %d);\n", float_at(g, v), byte_at(v), size,

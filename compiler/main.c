@@ -396,8 +396,7 @@ static void check_ram_limit(const Graph *g, const Plan *p, bool embedded, long l
     if (g->int8) {
         error_at(g->loc, "model '%s' needs %ld bytes of RAM (sizeof(%s_model)), more than --ram-limit %ld", g->name,
                  total, g->name, limit);
-        note("uint8 activations %ld, float values %ld, conv2d scratch %ld bytes; smaller layers", g->q8_act,
-             g->q8_float * 4, g->q8_scratch);
+        note("uint8 activations %ld, float values %ld bytes; smaller layers", g->q8_act, g->q8_float * 4);
         return;
     }
     error_at(g->loc, "model '%s' needs %ld bytes of RAM (sizeof(%s_model)), more than --ram-limit %ld", g->name, total,

@@ -366,9 +366,11 @@ bool quantize_graph(Graph *g, const float *weights, const Cal *cal) {
     return true;
 }
 
+/* sizeof(NAME_model): uint8_t act[], then float fact[] 4-aligned (the
+ * conv steps' scratch is on their stack, g->q8_scratch at most) */
 long q8_model_bytes(const Graph *g) {
-    long act = g->q8_act, floats = g->q8_float * 4, scratch = g->q8_scratch;
-    if (!floats) /* uint8_t act[], uint8_t scratch[] */
-        return (act ? act : 1) + scratch;
-    return ((act + 3) / 4 * 4 + floats + scratch + 3) / 4 * 4; /* ... with float fact[] between: 4-aligned */
+    long act = g->q8_act ? g->q8_act : 1, floats = g->q8_float * 4;
+    if (!floats)
+        return act;
+    return (act + 3) / 4 * 4 + floats;
 }

@@ -202,16 +202,18 @@ static void print_int8_report(const Graph *g, bool json, FILE *out) {
         first = false;
     }
     if (json) {
-        fprintf(out, "\n  ],\n  \"ram\": {\"bytes\": %ld, \"activations\": %ld, \"float_values\": %ld, \"scratch\": %ld},\n"
-                     "  \"flash\": {\"bytes\": %ld}\n}\n", ram, act, floats, scratch, flash);
+        fprintf(out, "\n  ],\n  \"ram\": {\"bytes\": %ld, \"activations\": %ld, \"float_values\": %ld},\n"
+                     "  \"stack\": {\"scratch\": %ld},\n  \"flash\": {\"bytes\": %ld}\n}\n", ram, act, floats, scratch, flash);
         return;
     }
     fprintf(out, "%.*s\n", 110, "----------------------------------------------------------------------------------"
                                 "------------------------------");
     fprintf(out, "RAM of the model: %ld bytes\n  activations: %ld bytes\n", ram, act + floats);
     if (ram - act - floats)
-        fprintf(out, "  other: %ld bytes (conv2d scratch %ld, alignment %ld)\n", ram - act - floats, scratch,
-                ram - act - floats - scratch);
+        fprintf(out, "  alignment: %ld bytes\n", ram - act - floats);
+    if (scratch)
+        fprintf(out, "stack: %ld bytes at most of conv2d scratch, in the step that uses it (not in the model)\n",
+                scratch);
     fprintf(out, "frozen weights: %ld bytes (int8 weights; per channel float scales, int32 biases, float requantization "
                  "scales; scales and zero points)\n", flash);
 }
