@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "dnn.h"
+#include "dnn_host.h"
 
 #define CAT_(a, b) a##_##b
 #define CAT(a, b) CAT_(a, b)
@@ -26,22 +27,6 @@
 
 static M(model) model;
 
-static void *read_file(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    char *buf = NULL;
-    long size;
-    if (f && fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) > 0 && fseek(f, 0, SEEK_SET) == 0 &&
-        (buf = malloc((size_t)size)) && fread(buf, 1, (size_t)size, f) == (size_t)size) {
-        *len = (size_t)size;
-        fclose(f);
-        return buf;
-    }
-    if (f)
-        fclose(f);
-    free(buf);
-    return NULL;
-}
-
 int main(int argc, char **argv) {
     size_t len, cap;
     dnn_st_view in;
@@ -49,8 +34,8 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: %s IN.safetensors OUT.safetensors\n", argv[0]);
         return 2;
     }
-    void *buf = read_file(argv[1], &len);
-    if (!buf || dnn_st_find(buf, len, STR(INPUT), &in) != DNN_OK || in.dtype != DNN_DT_F32 || in.rank < 2 ||
+    void *buf = NULL;
+    if (dnn_read_file_alloc(argv[1], &buf, &len) != DNN_OK || dnn_st_find(buf, len, STR(INPUT), &in) != DNN_OK || in.dtype != DNN_DT_F32 || in.rank < 2 ||
         in.nbytes % (sizeof(float) * IN_SIZE)) {
         fprintf(stderr, "record: %s: no F32 tensor '%s' of [N, %d] values\n", argv[1], STR(INPUT), IN_SIZE);
         return 1;
