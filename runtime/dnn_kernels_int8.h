@@ -531,6 +531,116 @@ static inline void dnn_q8__conv_at(uint8_t *y, int ystride, uint8_t *col, const 
     }
 }
 
+#ifdef DNN_Q8_X86
+/* ---- Host convolutions: direct, 16 output positions a step ----------------
+ * A stride-1 conv2d without groups, computed on a copy of its input padded
+ * with zp_in (no bounds checks) over the padded width wp: output position
+ * q = oy·wp + ox reads input q + ki·wp + kj, so the whole plane is one run
+ * and a narrow plane (LeNet's 10×10) still fills the vectors; the columns
+ * ox >= ow are computed and dropped. The copy holds each input byte with its
+ * right neighbour as an int16 pair, so a pair of taps along a kernel row is
+ * one load of 8 positions' pairs, multiplied by the broadcast weight pair
+ * with vpmaddwd into int32 (a kernel row of odd width pairs its last tap
+ * with a 0 weight). Integer sums are exact in any order, so the bytes equal
+ * the plain path's. (The per-position path, dnn_q8__conv_at, took 80 µs for
+ * LeNet-5's convs on the host; this one ~10 µs.) */
+#define DNN_Q8__HOST_BYTES 98304 /* the paired input, weight pairs, offsets and outputs of a call */
+typedef union dnn_q8__host_buf {
+    __m256i align;
+    uint8_t bytes[DNN_Q8__HOST_BYTES];
+} dnn_q8__host_buf;
+
+/* Two vectors of 8 int32 sums (positions 0-7 and 8-15) plus bias,
+ * requantized as dnn_q8_requantize, stored as 16 bytes. Not inlined: gcc
+ * would keep its constants in registers across the caller's tap loop and
+ * spill an accumulator there. */
+static __attribute__((noinline)) void dnn_q8__requantize16(uint8_t *out, __m256i lo, __m256i hi, int32_t bias, float m, int32_t zp,
+                                        int32_t low) {
+    const __m256i b = _mm256_set1_epi32(bias);
+    const __m256 vm = _mm256_set1_ps(m);
+    const __m256i rl = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_add_epi32(lo, b)), vm));
+    const __m256i rh = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_add_epi32(hi, b)), vm));
+    /* the packs work within 128-bit lanes: dwords 0 4 1 5 put the 16 bytes in order */
+    const __m256i h = _mm256_adds_epi16(_mm256_packs_epi32(rl, rh), _mm256_set1_epi16((short)zp));
+    const __m256i u = _mm256_permutevar8x32_epi32(_mm256_packus_epi16(h, h), _mm256_setr_epi32(0, 4, 1, 5, 0, 4, 1, 5));
+    _mm_storeu_si128((__m128i *)out, _mm_max_epu8(_mm256_castsi256_si128(u), _mm_set1_epi8((char)low)));
+}
+
+/* The conv into out[o·opitch + oy·wp + ox] (*wp_out = wp, *opitch_out =
+ * opitch) using buf, or 0 when the conv is not one this path takes (stride,
+ * groups, too large for buf). */
+static inline int dnn_q8__host_conv(dnn_q8__host_buf *buf, uint8_t **out, int *wp_out, int *opitch_out,
+                                    const uint8_t *x, const int8_t *w, const int32_t *bias, const float *m,
+                                    const dnn_q8_conv *p, int32_t zp_in, int32_t zp_out, int32_t lo) {
+    const int c = p->c, f = p->f, kh = p->kh, kw = p->kw, kq = (kw + 1) / 2, taps = c * kh * kq;
+    const int hp = p->oh + kh - 1, wp = p->ow + kw - 1, npos = p->oh * wp, opitch = (npos + 15) & ~15;
+    /* positions read past a plane: up to opitch - npos + kw + 16 (the last vector, the last tap) */
+    const long plane = (long)hp * wp, slack = opitch - npos + kw + 16;
+    const long pair_words = (long)(f + 1) * taps, in_pairs = c * plane + slack;
+    const long need = 4 * (pair_words + in_pairs) + (long)f * opitch + in_pairs + 1;
+    if (p->sh != 1 || p->sw != 1 || p->groups != 1 || need > DNN_Q8__HOST_BYTES)
+        return 0;
+    int32_t *wpair = (int32_t *)(void *)buf->bytes, *offset = wpair + f * taps, *xpair = offset + taps;
+    uint8_t *y = (uint8_t *)(xpair + in_pairs), *xb = y + (long)f * opitch;
+    for (int o = 0; o < f; o++)
+        for (int ci = 0; ci < c; ci++)
+            for (int ki = 0; ki < kh; ki++) {
+                const int8_t *row = w + ((o * c + ci) * kh + ki) * kw;
+                int32_t *dst = wpair + ((o * c + ci) * kh + ki) * kq;
+                for (int t = 0; t < kq; t++) {
+                    const int16_t w0 = row[2 * t], w1 = 2 * t + 1 < kw ? row[2 * t + 1] : 0;
+                    dst[t] = (int32_t)((uint32_t)(uint16_t)w0 | (uint32_t)(uint16_t)w1 << 16);
+                }
+            }
+    /* tap pair t of a position reads the pairs at offset[t] from it */
+    for (int ci = 0, t = 0; ci < c; ci++)
+        for (int ki = 0; ki < kh; ki++)
+            for (int j = 0; j < kq; j++)
+                offset[t++] = (int32_t)(ci * plane + ki * wp + 2 * j);
+    /* the padded input (zp_in outside the input), then as pairs (x[i], x[i + 1]) */
+    const int pl = p->pl < wp ? p->pl : wp, cols = p->w < wp - pl ? p->w : wp - pl;
+    memset(xb, (int)zp_in, (size_t)in_pairs + 1);
+    for (int ci = 0; ci < c; ci++)
+        for (int r = p->pt > 0 ? p->pt : 0; r < hp && r - p->pt < p->h; r++)
+            memcpy(xb + ci * plane + (long)r * wp + pl, x + ((long)ci * p->h + r - p->pt) * p->w, (size_t)cols);
+    for (long i = 0; i < in_pairs; i++)
+        xpair[i] = (int32_t)((uint32_t)xb[i] | (uint32_t)xb[i + 1] << 16);
+    for (int o0 = 0; o0 < f; o0 += 4) {
+        /* four channels at a time; past f, the last channel again */
+        const int o1 = o0 + 1 < f ? o0 + 1 : f - 1, o2 = o0 + 2 < f ? o0 + 2 : f - 1, o3 = o0 + 3 < f ? o0 + 3 : f - 1;
+        const int32_t *w0 = wpair + o0 * taps, *w1 = wpair + o1 * taps, *w2 = wpair + o2 * taps,
+                      *w3 = wpair + o3 * taps;
+        for (int q0 = 0; q0 < npos; q0 += 16) {
+            __m256i l0 = _mm256_setzero_si256(), h0 = l0, l1 = l0, h1 = l0, l2 = l0, h2 = l0, l3 = l0, h3 = l0;
+            const int32_t *at = xpair + q0;
+            for (int t = 0; t < taps; t++) {
+                const __m256i lo_pairs = _mm256_loadu_si256((const __m256i *)(at + offset[t]));
+                const __m256i hi_pairs = _mm256_loadu_si256((const __m256i *)(at + offset[t] + 8));
+#define DNN_Q8__TAP(l, h, wr)                                                   \
+    do {                                                                        \
+        const __m256i wv = _mm256_set1_epi32(wr[t]);                            \
+        l = _mm256_add_epi32(l, _mm256_madd_epi16(lo_pairs, wv));               \
+        h = _mm256_add_epi32(h, _mm256_madd_epi16(hi_pairs, wv));               \
+    } while (0)
+                DNN_Q8__TAP(l0, h0, w0);
+                DNN_Q8__TAP(l1, h1, w1);
+                DNN_Q8__TAP(l2, h2, w2);
+                DNN_Q8__TAP(l3, h3, w3);
+#undef DNN_Q8__TAP
+            }
+            dnn_q8__requantize16(y + o0 * opitch + q0, l0, h0, bias[o0], m[o0], zp_out, lo);
+            dnn_q8__requantize16(y + o1 * opitch + q0, l1, h1, bias[o1], m[o1], zp_out, lo);
+            dnn_q8__requantize16(y + o2 * opitch + q0, l2, h2, bias[o2], m[o2], zp_out, lo);
+            dnn_q8__requantize16(y + o3 * opitch + q0, l3, h3, bias[o3], m[o3], zp_out, lo);
+        }
+    }
+    *out = y;
+    *wp_out = wp;
+    *opitch_out = opitch;
+    return 1;
+}
+#endif
+
 /* Conv2d (quantized::conv2d[_relu]), NCHW: y [f, oh, ow] from x [c, h, w],
  * weights [f][c/groups][kh][kw], folded biases (dnn_q8_fold_bias over each
  * channel's c/groups·kh·kw weights), per-channel scales m; padding reads
@@ -540,6 +650,17 @@ static inline void dnn_q8_conv2d(uint8_t *y, const uint8_t *x, const int8_t *w, 
     const dnn_q8_conv conv = *p; /* a local copy: the stores to y and scratch may alias *p */
     p = &conv;
     const int plane = p->oh * p->ow;
+#ifdef DNN_Q8_X86
+    dnn_q8__host_buf buf;
+    uint8_t *out;
+    int wp, opitch;
+    if (dnn_q8__host_conv(&buf, &out, &wp, &opitch, x, w, bias, m, p, zp_in, zp_out, relu ? zp_out : 0)) {
+        for (int o = 0; o < p->f; o++)
+            for (int oy = 0; oy < p->oh; oy++)
+                memcpy(y + o * plane + oy * p->ow, out + o * opitch + oy * wp, (size_t)p->ow);
+        return;
+    }
+#endif
     for (int oy = 0; oy < p->oh; oy++)
         for (int ox = 0; ox < p->ow; ox++)
             dnn_q8__conv_at(y + oy * p->ow + ox, plane, scratch, x, w, bias, m, p, oy, ox, zp_in, zp_out,
@@ -568,6 +689,27 @@ static inline void dnn_q8_conv2d_maxpool(uint8_t *y, const uint8_t *x, const int
     pool = &pl;
     uint8_t *col = scratch, *best = scratch + p->c / p->groups * p->kh * p->kw, *cur = best + p->f;
     const int plane = pool->oh * pool->ow;
+#ifdef DNN_Q8_X86
+    dnn_q8__host_buf buf;
+    uint8_t *out;
+    int wp, opitch;
+    if (dnn_q8__host_conv(&buf, &out, &wp, &opitch, x, w, bias, m, p, zp_in, zp_out, relu ? zp_out : 0)) {
+        for (int o = 0; o < p->f; o++)
+            for (int py = 0; py < pool->oh; py++)
+                for (int px = 0; px < pool->ow; px++) {
+                    uint8_t top = 0;
+                    for (int i = 0; i < pool->kh; i++)
+                        for (int j = 0; j < pool->kw; j++) {
+                            const int oy = dnn_q8__pool_index(py, pool->sh, i, pool->ph, pool->h);
+                            const int ox = dnn_q8__pool_index(px, pool->sw, j, pool->pw, pool->w);
+                            const uint8_t v = out[o * opitch + oy * wp + ox];
+                            top = v > top ? v : top;
+                        }
+                    y[o * plane + py * pool->ow + px] = top;
+                }
+        return;
+    }
+#endif
     for (int py = 0; py < pool->oh; py++)
         for (int px = 0; px < pool->ow; px++) {
             for (int o = 0; o < p->f; o++)
