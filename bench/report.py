@@ -27,6 +27,8 @@ MLPERF = {"ds_cnn": "DS-CNN", "resnet8": "ResNet-8", "mobilenet_v1_025": "Mobile
 STEP_GOAL = 2.0  # issue 19: train step >= 2x PyTorch (1 thread)
 ACCURACY_GOAL = 1.0  # points: ResNet-8 on Fashion-MNIST against its twin
 # onnx2c, batch-1 inference on this machine, quoted from issue 8 (not measured here).
+# issue 20: int8 batch-1 inference on the host (µs, and the speed-up over dnnc's float build)
+INT8_GOAL = {"mlp": (1.5, 2.6), "lenet5": (5.0, None)}
 ONNX2C = {"mlp": "91.7 µs; 8.6 µs with -ffast-math", "lenet5": "185 µs; 123 µs with -ffast-math"}
 
 
@@ -201,10 +203,32 @@ class Report:
                       f"{gap:+.2f} points, {verdict}. PyTorch / dnnc in CPU time: {time_ratio:.2f}."]
         return lines
 
+    def int8_table(self):
+        """Batch-1 inference of the int8 build beside the float build of the same weights, and PyTorch's int8 twin."""
+        models = [m for m in self.models if f"dnnc.{m}.infer_int8" in self.v]
+        if not models:
+            return []
+        lines = ["| model, batch 1 | dnnc float32 | dnnc int8 | float / int8 | PyTorch int8 (qnnpack) "
+                 "| PyTorch / dnnc int8 | test accuracy float → int8 | goal |", "|---|--:|--:|--:|--:|--:|--:|---|"]
+        for m in models:
+            f32, q8 = self.micro("dnnc", m, "infer_f32"), self.micro("dnnc", m, "infer_int8")
+            torch = self.micro("torch", m, "infer_int8")
+            acc_f, acc_q = (float(self.v[f"dnnc.{m}.accuracy_{v}"][0].split()[0]) for v in ("f32", "int8"))
+            limit, speedup = INT8_GOAL[m]
+            met = q8[0] * 1e6 <= limit and (speedup is None or f32[0] / q8[0] >= speedup)
+            goal = f"≤ {limit:g} µs" + (f", ≥ {speedup:g}x" if speedup else "") + (": met" if met else ": **not met**")
+            lines.append(f"| {NAMES[m]} | {timing(*f32[:3])} | {timing(*q8[:3])} | {f32[0] / q8[0]:.2f} "
+                         f"| {timing(*torch[:3])} | {torch[0] / q8[0]:.0f} | {acc_f:.2f}% → {acc_q:.2f}% "
+                         f"({acc_q - acc_f:+.2f}) | {goal} |")
+        return lines
+
     def busy(self):
         """The largest wall/CPU ratio of any figure: 1.00 on an idle machine."""
         ratios = [self.micro(side, m, f)[3] / self.micro(side, m, f)[0]
                   for side in ("dnnc", "torch") for m in self.models for f in ("train_step", "infer")]
+        ratios += [self.micro(side, m, f)[3] / self.micro(side, m, f)[0] for side, f in
+                   (("dnnc", "infer_f32"), ("dnnc", "infer_int8"), ("torch", "infer_int8"))
+                   for m in self.models if f"{side}.{m}.{f}" in self.v]
         ratios += [w / c for side in ("dnnc", "torch") for m in self.models for w, c in self.epochs(side, m)]
         ratios += [self.micro(side, m, "train_step")[3] / self.micro(side, m, "train_step")[0]
                    for side in ("dnnc", "torch") for m in self.mlperf]
@@ -271,6 +295,15 @@ class Report:
                     "`dnnc --emit=report` per sample (forward, input and weight gradients). Activations and "
                     "sizeof(model) are the batch-32 training build's (`dnnc --batch 32 --emit=report`).", ""]
             out += self.fashion32()
+        int8 = self.int8_table()
+        if int8:
+            out += ["## int8 inference", ""] + int8
+            out += ["", "The last epoch run's weights, calibrated on 1,000 training images (`NAME calibrate`), "
+                    "compiled from the same weights as `dnnc --inference --optimize=speed --embed-weights` and "
+                    "`dnnc --inference --quantize=int8 --embed-weights`; CPU time per image (median, min–max of "
+                    "11), softmax included; accuracy on the 10,000 test images. PyTorch's int8 twin is "
+                    "tests/quant/oracle.py's post-training quantization (engine qnnpack) of the same "
+                    "architecture.", ""]
         out += ["",
                 f"Machine load: {self.info('load_start')} at the start, {self.info('load_end')} at the end "
                 f"(1-, 5-, 15-minute averages); wall/CPU time up to "

@@ -167,6 +167,35 @@ while [ $run -le "$runs" ]; do
     run=$((run + 1))
 done
 
+# --- 3b. int8 batch-1 inference (issue 20) -----------------------------------------------
+# The last epoch run's weights, calibrated on 1,000 training images (`NAME calibrate`),
+# compiled twice from the same weights: float (--embed-weights --optimize=speed) and int8
+# (--quantize=int8), each timed at batch 1 and evaluated on the test images by
+# bench/int8/eval.c; PyTorch's int8 twin (qnnpack) timed beside them.
+if [ "$runs" -gt 0 ] && [ -n "$models" ]; then
+    gunzip -c $data/t10k-images-idx3-ubyte.gz >$out/t10k-images
+    gunzip -c $data/t10k-labels-idx1-ubyte.gz >$out/t10k-labels
+fi
+for m in $models; do
+    dir=$out/$m w=$out/$m/epoch.safetensors
+    [ "$runs" -gt 0 ] || break
+    $dir/$m calibrate $data/train-images-idx3-ubyte.gz --weights $w --limit 1000 -o $dir/cal.safetensors \
+        >$dir/calibrate.log 2>&1 || fail "$m: calibrate failed; see $dir/calibrate.log"
+    build/dnnc -q --inference --optimize=speed --embed-weights $w models/$m.dnn -o $dir/infer_f32.c
+    build/dnnc -q --inference --quantize=int8 --calibrate $dir/cal.safetensors --embed-weights $w models/$m.dnn \
+        -o $dir/infer_int8.c
+    for v in f32 int8; do
+        $cc $cflags -DBENCH_TIMING -D_POSIX_C_SOURCE=200809L -Ibench -Iruntime -I$dir -DMODEL=$m \
+            -include $dir/infer_$v.h bench/int8/eval.c $dir/infer_$v.c build/libdnnrt.a -lm -o $dir/eval_$v
+        say "$m: batch-1 inference, $v build with embedded weights"
+        $dir/eval_$v $out/t10k-images $out/t10k-labels infer_$v >$dir/eval_$v.txt ||
+            fail "$m: $dir/eval_$v failed"
+        sed -e "s/^accuracy /accuracy_$v /" -e "s/^/dnnc.$m./" $dir/eval_$v.txt >>"$results"
+    done
+    say "$m: batch-1 inference, PyTorch's int8 twin"
+    keep torch.$m $dir/torch_int8.txt $python bench/torch_twin.py int8 $m
+done
+
 # --- 4. ResNet-8 on Fashion-MNIST padded to 32x32, 3 channels ---------------------------
 if [ -n "$mlperf" ] && [ "$r8_epochs" -gt 0 ]; then
     f32=$out/fashion32 dir=$out/resnet8

@@ -16,6 +16,11 @@ thread (torch.set_num_threads(1); run.sh also sets OMP/OpenBLAS to 1).
                 batch 32 from a fresh model each repetition after 4 warm-up
                 steps; inference of one image in eval mode under no_grad,
                 softmax included (dnnc's forward returns the probabilities)
+  int8 MODEL    "infer_int8 ..." : batch-1 inference of the int8 twin PyTorch
+                makes by the contract's post-training static quantization
+                (tests/quant/oracle.py: engine qnnpack, calibrated on the
+                first 1,000 training images; weights as initialised, which
+                do not change the time), softmax included, as "micro"
   epoch MODEL   one epoch over the 60,000 training images: a randperm
                 shuffle, batches of 32 (the last one partial), no DataLoader,
                 the IDX files read with gzip + numpy; prints "epoch WALL CPU"
@@ -131,6 +136,28 @@ def micro(name):
     measure("infer", lambda: forward(WARMUP), forward)
 
 
+def int8(name):
+    sys.path.insert(0, os.path.join(ROOT, "tests", "quant"))
+    import models  # noqa: E402  (the twins in QuantStub form)
+    import oracle  # noqa: E402  (ptq: the contract's qconfig, engine qnnpack)
+    x, _ = reference.load(DATA, "train", POOL)
+    torch.manual_seed(reference.MODELS[name][1])
+    float_net = getattr(models, name)().eval()
+    with oracle.engine():
+        net, _ = oracle.ptq(float_net, x[:1000])
+        images = [x[i:i + 1] for i in range(POOL)]
+        state = {"next": 0}
+
+        def forward(iters):
+            n = state["next"]
+            with torch.no_grad():
+                for i in range(iters):
+                    torch.softmax(net(images[(n + i) % POOL]), 1)
+            state["next"] = n + iters
+
+        measure("infer_int8", lambda: forward(WARMUP), forward)
+
+
 def epoch(name):
     startup = time.perf_counter() - STARTED
     cpu, wall = now()
@@ -175,10 +202,10 @@ def main():
     command = sys.argv[1:2]
     if command == ["info"]:
         info()
-    elif command in (["micro"], ["epoch"]) and len(sys.argv) == 3 and sys.argv[2] in reference.MODELS:
-        (micro if command == ["micro"] else epoch)(sys.argv[2])
+    elif command in (["micro"], ["int8"], ["epoch"]) and len(sys.argv) == 3 and sys.argv[2] in reference.MODELS:
+        {"micro": micro, "int8": int8, "epoch": epoch}[command[0]](sys.argv[2])
     else:
-        sys.exit("usage: torch_twin.py info | micro MODEL | epoch MODEL   (MODEL: mlp, lenet5)")
+        sys.exit("usage: torch_twin.py info | micro MODEL | int8 MODEL | epoch MODEL   (MODEL: mlp, lenet5)")
 
 
 if __name__ == "__main__":

@@ -8,9 +8,20 @@
  * it with --scale 1/255: (float)(byte * (1.0 / 255)), the product in double.
  * The prediction is the argmax of the output. Prints "accuracy A N" (percent,
  * samples).
+ *
+ *   eval IMAGES LABELS KEY  (bench/run.sh) also times batch-1 inference over
+ *                           the first POOL images, as bench/harness.c times
+ *                           its "infer" figure, and prints bench.h's result
+ *                           line "KEY CPU_MEDIAN CPU_MIN CPU_MAX WALL_MEDIAN"
+ *                           (built with -DBENCH_TIMING -D_POSIX_C_SOURCE=200809L
+ *                           -Ibench: -include puts the model header first).
  */
+
 #include <stdio.h>
 #include <stdlib.h>
+#ifdef BENCH_TIMING
+#include "bench.h"
+#endif
 
 #define CAT_(a, b) a##b
 #define CAT(a, b) CAT_(a, b)
@@ -29,20 +40,81 @@ static unsigned char *slurp(const char *path, long *len) {
     return buf;
 }
 
+static FN(_model) m;
+
+/* The image as the training program feeds it with --scale 1/255. */
+static void scaled(float *x, const unsigned char *img, long i) {
+    for (int k = 0; k < 784; k++)
+        x[k] = (float)(img[16 + i * 784 + k] * (1.0 / 255));
+}
+
+#ifdef BENCH_TIMING
+#define POOL 2048   /* images cycled through, as bench/harness.c */
+#define TARGET 0.15 /* seconds per repetition */
+static float *pool;
+static long pool_size;
+
+static void infer_calls(long iters) {
+    static long next;
+    float out[10];
+    for (long i = 0; i < iters; i++)
+        FN(_forward)(&m, pool + (next++ % pool_size) * 784, out, 1);
+}
+
+/* bench/harness.c's measure(): calibrate the iterations, then BENCH_REPS
+ * repetitions after a warm-up. */
+static void time_inference(const char *key, const unsigned char *img, long n) {
+    pool_size = n < POOL ? n : POOL;
+    pool = malloc(sizeof(float) * 784 * (size_t)pool_size);
+    if (!pool) {
+        fprintf(stderr, "eval: out of memory\n");
+        exit(1);
+    }
+    for (long i = 0; i < pool_size; i++)
+        scaled(pool + i * 784, img, i);
+    long iters = 1;
+    for (;;) {
+        bench_clock start = bench_now();
+        infer_calls(iters);
+        double seconds = bench_since(start).cpu;
+        if (seconds >= TARGET / 10) {
+            iters = (long)(iters * TARGET / seconds) + 1;
+            break;
+        }
+        iters *= 2;
+    }
+    double cpu[BENCH_REPS], wall[BENCH_REPS];
+    for (int r = 0; r < BENCH_REPS; r++) {
+        infer_calls(4);
+        bench_clock start = bench_now();
+        infer_calls(iters);
+        bench_clock t = bench_since(start);
+        cpu[r] = t.cpu / iters;
+        wall[r] = t.wall / iters;
+    }
+    bench_print(key, cpu, wall, BENCH_REPS);
+    free(pool);
+}
+#endif
+
 int main(int argc, char **argv) {
     long ilen = 0, llen = 0;
-    unsigned char *img = argc == 3 ? slurp(argv[1], &ilen) : NULL, *lab = img ? slurp(argv[2], &llen) : NULL;
+#ifdef BENCH_TIMING
+    const int args = 4;
+#else
+    const int args = 3;
+#endif
+    unsigned char *img = argc == args ? slurp(argv[1], &ilen) : NULL, *lab = img ? slurp(argv[2], &llen) : NULL;
     if (!img || !lab || ilen < 16 || llen < 8 || (ilen - 16) % 784 || (ilen - 16) / 784 != llen - 8) {
-        fprintf(stderr, "usage: eval IMAGES LABELS (uncompressed IDX: 28x28 images and their labels)\n");
+        fprintf(stderr, "usage: eval IMAGES LABELS%s (uncompressed IDX: 28x28 images and their labels)\n",
+                args == 4 ? " KEY" : "");
         return 2;
     }
     long n = llen - 8, correct = 0;
-    static FN(_model) m;
     float x[784], out[10];
     FN(_init)(&m, 0);
     for (long i = 0; i < n; i++) {
-        for (int k = 0; k < 784; k++)
-            x[k] = (float)(img[16 + i * 784 + k] * (1.0 / 255));
+        scaled(x, img, i);
         FN(_forward)(&m, x, out, 1);
         int best = 0;
         for (int k = 1; k < 10; k++)
@@ -51,6 +123,9 @@ int main(int argc, char **argv) {
         correct += best == lab[8 + i];
     }
     printf("accuracy %.2f %ld\n", 100.0 * (double)correct / (double)n, n);
+#ifdef BENCH_TIMING
+    time_inference(argv[3], img, n);
+#endif
     free(img);
     free(lab);
     return 0;
