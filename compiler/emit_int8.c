@@ -223,13 +223,23 @@ static void emit_header(Q8Out *o, int ntensors) {
     if (g->q8_float)
         fprintf(h, "    float fact[%ld]; /* float values: the dequantized ones and what follows them */\n", g->q8_float);
     fprintf(h, "};\n\n");
-    fprintf(h, "void %s_init(%s_model *m, uint64_t seed); /* clears the activations; the weights are const */\n", n, n);
-    fprintf(h, "void %s_forward(%s_model *m", n, n);
-    for (int i = 0; i < g->ninputs; i++)
-        fprintf(h, ", const float *%s", arg_name(g->inputs[i]->name));
-    for (int i = 0; i < g->noutputs; i++)
-        fprintf(h, ", float *%s", arg_name(g->output_names[i]));
-    fprintf(h, ", int n); /* int8 inside; n in 1..%s_BATCH */\n", N);
+    for (int i = 0; i < g->ninputs; i++) {
+        const Value *v = g->inputs[i];
+        const char *X = upper(arg_name(v->name));
+        fprintf(h, "#define %s_%s_QUANT_SCALE %af /* %.9g: %s_forward_u8 takes %s as bytes rne(x / QUANT_SCALE) + ZERO_POINT in 0..255 */\n",
+                N, X, (double)v->q->scale, (double)v->q->scale, n, arg_name(v->name));
+        fprintf(h, "#define %s_%s_ZERO_POINT %d\n", N, X, (int)v->q->zp);
+    }
+    fprintf(h, "\nvoid %s_init(%s_model *m, uint64_t seed); /* clears the activations; the weights are const */\n", n, n);
+    for (int u8 = 0; u8 < 2; u8++) {
+        fprintf(h, "void %s_forward%s(%s_model *m", n, u8 ? "_u8" : "", n);
+        for (int i = 0; i < g->ninputs; i++)
+            fprintf(h, ", const %s *%s", u8 ? "uint8_t" : "float", arg_name(g->inputs[i]->name));
+        for (int i = 0; i < g->noutputs; i++)
+            fprintf(h, ", float *%s", arg_name(g->output_names[i]));
+        fprintf(h, u8 ? ", int n); /* the inputs already quantized (_QUANT_SCALE, _ZERO_POINT) */\n"
+                      : ", int n); /* int8 inside; n in 1..%s_BATCH */\n", N);
+    }
     fprintf(h, "extern const dnn_tensor_info %s_tensors[%s_NUM_TENSORS]; /* with their dtype: I8, F32, I32 */\n", n, N);
     fprintf(h, "const void *%s_tensor(const %s_model *m, int i); /* data of tensor i (read-only), of its dtype */\n", n,
             n);
@@ -242,12 +252,11 @@ static void emit_forward(Q8Out *o) {
     const Graph *g = o->g;
     fprintf(c, "void %s_init(%s_model *m, uint64_t seed) {\n    (void)seed;\n    memset(m, 0, sizeof *m);\n}\n\n", o->name,
             o->name);
-    fprintf(c, "void %s_forward(%s_model *m", o->name, o->name);
-    for (int i = 0; i < g->ninputs; i++)
-        fprintf(c, ", const float *%s", arg_name(g->inputs[i]->name));
+    /* sample s from its quantized inputs in m->act, for both entry points */
+    fprintf(c, "static void %s_sample(%s_model *m", o->name, o->name);
     for (int i = 0; i < g->noutputs; i++)
         fprintf(c, ", float *%s", arg_name(g->output_names[i]));
-    fprintf(c, ", int n) {\n    if (n < 1 || n > %s_BATCH)\n        return;\n    for (int s = 0; s < n; s++) {\n", o->NAME);
+    fprintf(c, ", int s) {\n");
     for (int i = 0; i < g->nvalues; i++) {
         const Value *v = g->values[i];
         const Quant *q = v->q;
@@ -255,32 +264,53 @@ static void emit_forward(Q8Out *o) {
             continue;
         long size = shape_size(&v->shape);
         if (v->op == OP_input)
-            fprintf(c, "        dnn_q8_quantize(%s, %s + s * %ld, %ld, %af, %d); /* %s */\n", byte_at(v),
-                    arg_name(v->name), size, size, (double)q->scale, (int)q->zp, qtext(q));
-        else if (!q->q8) {
-            fprintf(c, "        %s_%s_%s_forward(%s", o->name, ident(v), op_info[v->op].name, float_at(g, v));
+            continue; /* (quantized or copied there by the entry point) */
+        if (!q->q8) {
+            fprintf(c, "    %s_%s_%s_forward(%s", o->name, ident(v), op_info[v->op].name, float_at(g, v));
             for (int k = 0; k < v->nin; k++)
                 fprintf(c, ", %s", float_at(g, v->in[k]));
             fprintf(c, ", 1); /* %s */\n", where(o, v));
         } else if (!q->fused && q->storage == v) {
             const Value *res = q->pool ? q->pool : v;
-            fprintf(c, "        %s_%s_%s(%s, %s%s); /* %s */\n", o->name, ident(v), op_info[v->op].name, byte_at(res),
+            fprintf(c, "    %s_%s_%s(%s, %s%s); /* %s */\n", o->name, ident(v), op_info[v->op].name, byte_at(res),
                     byte_at(v->in[0]), v->op == OP_add ? arena_printf(", %s", byte_at(v->in[1])) : "", where(o, v));
         }
         if (q->q8 && q->storage == v && q->dequant) /* float steps read its bytes (or a fused relu's) */
-            fprintf(c, "        dnn_q8_dequantize(%s, %s, %ld, %af, %d);\n", float_at(g, v), byte_at(v), size,
+            fprintf(c, "    dnn_q8_dequantize(%s, %s, %ld, %af, %d);\n", float_at(g, v), byte_at(v), size,
                     (double)q->scale, (int)q->zp);
     }
     for (int i = 0; i < g->noutputs; i++) {
         const Value *v = g->outputs[i];
         long size = shape_size(&v->shape);
         if (v->q->q8)
-            fprintf(c, "        dnn_q8_dequantize(%s, %s, %ld, %af, %d);\n", output_at(g, i), byte_at(v), size,
+            fprintf(c, "    dnn_q8_dequantize(%s, %s, %ld, %af, %d);\n", output_at(g, i), byte_at(v), size,
                     (double)v->q->scale, (int)v->q->zp);
         else if (v->q->output != i + 1) /* (computed there) */
-            fprintf(c, "        memcpy(%s, %s, sizeof(float) * %ld);\n", output_at(g, i), float_at(g, v), size);
+            fprintf(c, "    memcpy(%s, %s, sizeof(float) * %ld);\n", output_at(g, i), float_at(g, v), size);
     }
-    fprintf(c, "    }\n}\n\n");
+    fprintf(c, "}\n\n");
+    for (int u8 = 0; u8 < 2; u8++) {
+        fprintf(c, "void %s_forward%s(%s_model *m", o->name, u8 ? "_u8" : "", o->name);
+        for (int i = 0; i < g->ninputs; i++)
+            fprintf(c, ", const %s *%s", u8 ? "uint8_t" : "float", arg_name(g->inputs[i]->name));
+        for (int i = 0; i < g->noutputs; i++)
+            fprintf(c, ", float *%s", arg_name(g->output_names[i]));
+        fprintf(c, ", int n) {\n    if (n < 1 || n > %s_BATCH)\n        return;\n    for (int s = 0; s < n; s++) {\n",
+                o->NAME);
+        for (int i = 0; i < g->ninputs; i++) {
+            const Value *v = g->inputs[i];
+            long size = shape_size(&v->shape);
+            if (u8)
+                fprintf(c, "        memcpy(%s, %s + s * %ld, %ld);\n", byte_at(v), arg_name(v->name), size, size);
+            else
+                fprintf(c, "        dnn_q8_quantize(%s, %s + s * %ld, %ld, %af, %d); /* %s */\n", byte_at(v),
+                        arg_name(v->name), size, size, (double)v->q->scale, (int)v->q->zp, qtext(v->q));
+        }
+        fprintf(c, "        %s_sample(m", o->name);
+        for (int i = 0; i < g->noutputs; i++)
+            fprintf(c, ", %s", arg_name(g->output_names[i]));
+        fprintf(c, ", s);\n    }\n}\n\n");
+    }
 }
 
 bool emit_int8_model(Graph *g, const EmitOptions *opt, FILE *c, FILE *h) {

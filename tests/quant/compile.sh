@@ -32,7 +32,7 @@ for case_in in mlp:784 lenet5:784 residual:768 depthwise_separable:768; do
         echo "FAIL quant/compile.$case: dnnc failed: $(head -3 "$d/log" | tr '\n' ' ')"
         continue
     fi
-    if ! gcc -std=c99 -O2 -Wall -Wextra -Wpedantic -Werror -DMODEL=$case -DIN=${case_in#*:} -DHEADER='"m.h"' -I"$d" -Iruntime \
+    if ! gcc -std=c99 -O2 -Wall -Wextra -Wpedantic -Werror -DMODEL=$case -DUPPER="$(echo $case | tr a-z A-Z)" -DIN=${case_in#*:} -DHEADER='"m.h"' -I"$d" -Iruntime \
             tests/quant/compile_driver.c "$d/m.c" -L"$build" -ldnnrt -lm -o "$d/run" >"$d/log" 2>&1; then
         echo "FAIL quant/compile.$case: the generated C does not compile: $(head -3 "$d/log" | tr '\n' ' ')"
         continue

@@ -1,16 +1,22 @@
 /* compile_driver.c — runs a model dnnc built with --quantize=int8
  * (compile.sh): x.f32 (SAMPLES samples of MODEL's image) through
  * MODEL_forward one at a time, writing out.f32 (each sample's logits, then
- * its probs) and MODEL_save's image to saved.safetensors.
- *   cc -DMODEL=mlp -DIN=784 -DHEADER='"m.h"' ... compile_driver.c m.c -ldnnrt -lm */
+ * its probs) and MODEL_save's image to saved.safetensors; and checks that
+ * MODEL_forward_u8, given the bytes dnn_q8_quantize makes of each sample at
+ * the header's MODEL_IMAGE_QUANT_SCALE and _ZERO_POINT, gives the same
+ * outputs bit for bit (UPPER: the model's name in capitals).
+ *   cc -DMODEL=mlp -DUPPER=MLP -DIN=784 -DHEADER='"m.h"' ... compile_driver.c m.c -ldnnrt -lm */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include HEADER
+#include "dnn_kernels_int8.h"
 
 #define CAT_(a, b) a##b
 #define CAT(a, b) CAT_(a, b)
 #define MODEL_(x) CAT(CAT(MODEL, _), x)
+#define UPPER_(x) CAT(CAT(UPPER, _), x)
 #define SAMPLES 32 /* compile_case.py SAMPLES */
 #ifndef IN
 #define IN 784 /* per-sample inputs */
@@ -39,6 +45,16 @@ int main(int argc, char **argv) {
     MODEL_(init)(&m, 0);
     for (int s = 0; s < SAMPLES; s++)
         MODEL_(forward)(&m, x[s], out[s], out[s] + OUT, 1);
+    for (int s = 0; s < SAMPLES; s++) {
+        static uint8_t bytes[IN];
+        static float out_u8[2 * OUT];
+        dnn_q8_quantize(bytes, x[s], IN, UPPER_(IMAGE_QUANT_SCALE), UPPER_(IMAGE_ZERO_POINT));
+        MODEL_(forward_u8)(&m, bytes, out_u8, out_u8 + OUT, 1);
+        if (memcmp(out_u8, out[s], sizeof out_u8) != 0) {
+            fprintf(stderr, "%s: sample %d: forward_u8 of the quantized input differs from forward\n", argv[0], s);
+            return 1;
+        }
+    }
     size_t len = MODEL_(save)(&m, NULL, 0);
     void *buf = malloc(len);
     if (!buf || MODEL_(save)(&m, buf, len) != len)
