@@ -40,11 +40,15 @@
 #include <stdint.h>
 #include <string.h>
 
-#if !defined(DNN_PORTABLE) && defined(__AVX512VNNI__) && defined(__AVX512BW__)
+/* DNN_Q8_FIXED_POINT (defined by the build, for cores without an FPU):
+ * requantization in integers (dnn_q8_requantize_fixed), which is not
+ * PyTorch's arithmetic; it keeps the plain C on x86 (its vector paths
+ * requantize in float). */
+#if !defined(DNN_PORTABLE) && !defined(DNN_Q8_FIXED_POINT) && defined(__AVX512VNNI__) && defined(__AVX512BW__)
 #define DNN_Q8_VNNI 1
 #define DNN_Q8_PATH "avx512vnni"
 #include <immintrin.h>
-#elif !defined(DNN_PORTABLE) && defined(__AVX2__)
+#elif !defined(DNN_PORTABLE) && !defined(DNN_Q8_FIXED_POINT) && defined(__AVX2__)
 #define DNN_Q8_AVX2 1
 #define DNN_Q8_PATH "avx2"
 #include <immintrin.h>
@@ -202,20 +206,58 @@ static inline int dnn_q8_add_setup(dnn_q8_add_params *p, float s_a, int32_t zp_a
 
 /* ---- Element-wise kernels ------------------------------------------------ */
 
-/* One int32 accumulator to uint8: clamp(rne(f(float(acc) · m)) + zp, lo, 255),
- * where |f(acc·m)| ≥ 2^31 gives lo (qnnpack's cvtps2dq returns INT32_MIN,
- * which its saturating packs carry down to the lower clamp). lo is zp with
- * a fused relu, else 0. */
-static inline uint8_t dnn_q8_requantize(int32_t acc, float m, int32_t zp, int32_t lo) {
-    const float v = (float)acc * m;
-    if (!dnn_q8__small(v))
-        return (uint8_t)lo;
-    int32_t r = dnn_q8_rne(v);
+/* clamp(r + zp, lo, 255) */
+static inline uint8_t dnn_q8__clamp(int32_t r, int32_t zp, int32_t lo) {
     /* clamps an Arm core does in one ssat and one usat; [-512, 511] keeps
      * r + zp from overflowing and changes no result, nor does lo ≥ 0 last */
     r = (r < -512 ? -512 : r > 511 ? 511 : r) + zp;
     r = r < 0 ? 0 : r > 255 ? 255 : r;
     return (uint8_t)(r < lo ? lo : r);
+}
+
+/* One int32 accumulator to uint8: clamp(rne(f(float(acc) · m)) + zp, lo, 255),
+ * where |f(acc·m)| ≥ 2^31 gives lo (qnnpack's cvtps2dq returns INT32_MIN,
+ * which its saturating packs carry down to the lower clamp). lo is zp with
+ * a fused relu, else 0. dnn_q8_requantize is this one unless the build
+ * defines DNN_Q8_FIXED_POINT. */
+static inline uint8_t dnn_q8_requantize_float(int32_t acc, float m, int32_t zp, int32_t lo) {
+    const float v = (float)acc * m;
+    if (!dnn_q8__small(v))
+        return (uint8_t)lo;
+    return dnn_q8__clamp(dnn_q8_rne(v), zp, lo);
+}
+
+/* The same without a float operation, for a core without an FPU, where each
+ * of float(acc), the product and the rounding is a soft-float call: m (a
+ * positive normal float) is its 24-bit significand times 2^(e − 150), so
+ * acc·m is an int64 product and a shift, rounded half to even once. It is
+ * the exact value's rounding where the float path rounds float(acc) (when
+ * |acc| ≥ 2^24) and the product to 24 bits first, so the two can differ by
+ * one step when acc·m lies within about 2^-16 of a half (bench/README.md
+ * §int8 counts how often); |acc·m| ≥ 2^31 gives lo in both. */
+static inline uint8_t dnn_q8_requantize_fixed(int32_t acc, float m, int32_t zp, int32_t lo) {
+    const uint32_t u = dnn_q8__bits(m);
+    const int shift = 150 - (int)((u >> 23) & 0xFF);
+    const int64_t p = (int64_t)acc * (int64_t)((u & 0x7FFFFFu) | 0x800000u); /* |p| < 2^55 */
+    if (shift <= 0) /* m ≥ 2^23: |acc·m| < 2^31 only for acc = 0 */
+        return acc == 0 ? dnn_q8__clamp(0, zp, lo) : (uint8_t)lo;
+    if (shift > 56)
+        return dnn_q8__clamp(0, zp, lo); /* |acc·m| < 2^-1 */
+    const uint64_t mag = p < 0 ? (uint64_t)-p : (uint64_t)p, half = (uint64_t)1 << (shift - 1);
+    const uint64_t rest = mag & ((half << 1) - 1);
+    uint64_t r = mag >> shift;
+    r += rest > half || (rest == half && (r & 1));
+    if (r >= (uint64_t)1 << 31)
+        return (uint8_t)lo;
+    return dnn_q8__clamp(p < 0 ? -(int32_t)r : (int32_t)r, zp, lo);
+}
+
+static inline uint8_t dnn_q8_requantize(int32_t acc, float m, int32_t zp, int32_t lo) {
+#ifdef DNN_Q8_FIXED_POINT
+    return dnn_q8_requantize_fixed(acc, m, zp, lo);
+#else
+    return dnn_q8_requantize_float(acc, m, zp, lo);
+#endif
 }
 
 #ifdef DNN_Q8_X86

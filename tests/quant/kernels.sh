@@ -6,6 +6,8 @@
 #   plain      gcc -std=c99 -DDNN_PORTABLE
 #   plain-fma  clang -DDNN_PORTABLE -mfma -ffp-contract=fast (contraction allowed)
 #   avx2       gcc -std=gnu99 -mavx2 -mfma (gcc's GNU default: -ffp-contract=fast)
+#   fixed-point gcc -DDNN_Q8_FIXED_POINT (integer requantization): bytes one
+#              step from the reference are counted, not failures
 #   avx2-clang clang -mavx2
 #   avx512vnni gcc -mavx512vnni -mavx512bw (run only where the CPU has them)
 #   cortex-m4  arm-none-eabi-gcc, the DSP path (__smlad), hard float, and
@@ -55,6 +57,8 @@ host() {
 if [ "$(uname -m)" = x86_64 ]; then
     host plain plain cc -std=c99 -O2 -DDNN_PORTABLE
     host avx2 avx2 gcc -std=gnu99 -O2 -mavx2 -mfma
+    # the integer-only requantization (no FPU): one step off allowed, counted
+    host fixed-point plain gcc -std=c99 -O2 -mavx2 -DDNN_Q8_FIXED_POINT -DKERNELS_ONE_STEP
     if command -v clang >/dev/null; then
         host plain-fma plain clang -std=gnu99 -O2 -mfma -ffp-contract=fast -DDNN_PORTABLE
         host avx2-clang avx2 clang -std=c99 -O2 -mavx2
