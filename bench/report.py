@@ -304,6 +304,13 @@ class Report:
                     "11), softmax included; accuracy on the 10,000 test images. PyTorch's int8 twin is "
                     "tests/quant/oracle.py's post-training quantization (engine qnnpack) of the same "
                     "architecture.", ""]
+            for m in self.models:
+                if f"dnnc.{m}.infer_f32" in self.v:  # issue 21: embedded weights as fast as loaded ones
+                    e, l = self.micro("dnnc", m, "infer_f32")[0], self.micro("dnnc", m, "infer")[0]
+                    out.append(f"- {NAMES[m]} float32, embedded weights (`--embed-weights --optimize=speed`) "
+                               f"{e * 1e6:.2f} µs against loaded ones (the inference row above) {l * 1e6:.2f} µs: "
+                               f"{e / l:.2f}x.")
+            out.append("")
         out += ["",
                 f"Machine load: {self.info('load_start')} at the start, {self.info('load_end')} at the end "
                 f"(1-, 5-, 15-minute averages); wall/CPU time up to "
