@@ -229,4 +229,13 @@ say "FMA peak of one core, again (a check that the clock did not change)"
 keep end $out/peak_end.txt $out/peak
 record "info.load_end $(cut -d ' ' -f 1-3 /proc/loadavg)"
 record "info.seconds $(($(date +%s) - started))"
-$python bench/report.py "$results" | tee $out/results.md
+$python bench/report.py "$results" >$out/results.md
+# LeNet-5's train step layer by layer (issue 21), when perf can sample
+if [ "${models#*lenet5}" != "$models" ] && command -v perf >/dev/null; then
+    say "lenet5: the train step layer by layer (bench/layers.sh)"
+    if sh bench/layers.sh lenet5 >$out/layers.md; then
+        printf '\n## LeNet-5 train step, layer by layer (`bench/layers.sh`)\n\n' >>$out/results.md
+        cat $out/layers.md >>$out/results.md
+    fi
+fi
+cat $out/results.md
