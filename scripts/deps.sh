@@ -28,7 +28,8 @@ case "$1" in
            # tests/data: .npy files written by np.save, and np.load of dnn_npy_write's
            /usr/bin/python3 -c 'import numpy' 2>/dev/null || need="$need python3-numpy" ;;
     bench) # with goldens' torch: PyTorch is compared in its OpenBLAS configuration (issue 8), not Debian's reference BLAS
-           want /usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3 libopenblas0-pthread ;;
+           want /usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3 libopenblas0-pthread
+           want perf linux-perf ;;     # bench/layers.sh: LeNet-5's step layer by layer
     fuzz) want clang clang ;;
     onnx2c) # bench/onnx2c: protobuf to build onnx2c (its README), the firmware tools, torch for the twins
            want protoc protobuf-compiler; want /usr/include/google/protobuf/message.h libprotobuf-dev
