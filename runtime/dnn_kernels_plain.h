@@ -52,15 +52,20 @@ DNN_NOINLINE void DNN_PLAIN(taps4)(DNN_REAL acc[4], const DNN_REAL *x, const DNN
     acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
 }
 
-DNN_KERNEL void DNN_PLAIN(conv2d_pool_rect)(DNN_REAL *out, const DNN_REAL *inp, const DNN_REAL *weight,
-                                            const DNN_REAL *bias, int n, int C, int H, int W, int F, int KH, int KW,
-                                            int S, int P, int PK, int PS, int PP, int max, DNN_REAL (*act)(DNN_REAL));
-
-/* bias may be NULL. A conv of one row of `in` values with as wide a kernel,
- * four rows at a time (taps4), pooled by one */
+/* bias may be NULL; rows four at a time (taps4) */
 DNN_KERNEL void DNN_PLAIN(dense_forward)(DNN_REAL *out, const DNN_REAL *inp, const DNN_REAL *weight,
                                          const DNN_REAL *bias, int n, int in, int units) {
-    DNN_PLAIN(conv2d_pool_rect)(out, inp, weight, bias, n, 1, 1, in, units, 1, in, 1, 0, 1, 1, 0, 1, NULL);
+    for (int s = 0; s < n; s++, inp += in, out += units)
+        for (int j = 0; j < units; j += 4) {
+            int row[4];
+            const DNN_REAL *w[4];
+            DNN_REAL acc[4];
+            DNN_PLAIN(rows4)(row, w, acc, weight, bias, j, units, in);
+            if (in > 0)
+                DNN_PLAIN(taps4)(acc, inp, w, 0, in);
+            for (int r = 0; r < 4; r++)
+                out[row[r]] = acc[r];
+        }
 }
 
 /* dinp[s][i] = Σ_j dout[s][j] · weight[j][i] */
@@ -251,20 +256,21 @@ DNN_KERNEL DNN_REAL DNN_PLAIN(conv2d_at)(const DNN_REAL *xs, const DNN_REAL *wf,
  * order, so the values are the unfused ones), activated and pooled at once;
  * the conv output is never stored. max: the window's first maximum
  * (dnn_pool_max_take, NaN wins), with pool padding PP skipped; else the
- * average of the PK × PK values. act may be NULL. */
-/* conv2d_pool_forward with a KH × KW kernel: also a dense layer (one row
- * of `in` values, a kernel as wide, a pool of one) */
-DNN_KERNEL void DNN_PLAIN(conv2d_pool_rect)(DNN_REAL *out, const DNN_REAL *inp, const DNN_REAL *weight,
-                                            const DNN_REAL *bias, int n, int C, int H, int W, int F, int KH, int KW,
-                                            int S, int P, int PK, int PS, int PP, int max, DNN_REAL (*act)(DNN_REAL)) {
-    const int OH = (H + 2 * P - KH) / S + 1, OW = (W + 2 * P - KW) / S + 1;
+ * average of the PK × PK values. act may be NULL. Four filters at a time
+ * (taps4: one load of the input for four products), each conv output over
+ * the taps inside the image only. */
+DNN_KERNEL void DNN_PLAIN(conv2d_pool_forward)(DNN_REAL *out, const DNN_REAL *inp, const DNN_REAL *weight,
+                                               const DNN_REAL *bias, int n, int C, int H, int W, int F, int K,
+                                               int S, int P, int PK, int PS, int PP, int max,
+                                               DNN_REAL (*act)(DNN_REAL)) {
+    const int OH = (H + 2 * P - K) / S + 1, OW = (W + 2 * P - K) / S + 1;
     const int PH = (OH + 2 * PP - PK) / PS + 1, PW = (OW + 2 * PP - PK) / PS + 1;
     for (int s = 0; s < n; s++, inp += C * H * W, out += F * PH * PW)
         for (int f = 0; f < F; f += 4) { /* four filters at a time (taps4) */
             int filter[4];
             const DNN_REAL *wf[4];
             DNN_REAL b[4];
-            DNN_PLAIN(rows4)(filter, wf, b, weight, bias, f, F, C * KH * KW);
+            DNN_PLAIN(rows4)(filter, wf, b, weight, bias, f, F, C * K * K);
             for (int p = 0; p < PH * PW; p++) {
                 /* the window's values in order: its maximum so far (from −∞, so that the first
                    value, even −∞ or NaN, is taken) or its sum */
@@ -278,12 +284,12 @@ DNN_KERNEL void DNN_PLAIN(conv2d_pool_rect)(DNN_REAL *out, const DNN_REAL *inp, 
                     /* the conv output: its taps over the image, rows ky0 .. ky1 − 1 and columns
                        kx0 .. kx1 − 1 (the padding adds nothing: no test per product) */
                     const int iy = oy * S - P, ix = ox * S - P;
-                    const int ky0 = iy < 0 ? -iy : 0, ky1 = H - iy < KH ? H - iy : KH;
-                    const int kx0 = ix < 0 ? -ix : 0, kx1 = W - ix < KW ? W - ix : KW;
+                    const int ky0 = iy < 0 ? -iy : 0, ky1 = H - iy < K ? H - iy : K;
+                    const int kx0 = ix < 0 ? -ix : 0, kx1 = W - ix < K ? W - ix : K;
                     DNN_REAL y[4] = {b[0], b[1], b[2], b[3]};
                     for (int c = 0; c < C; c++)
                         for (int ky = ky0; ky < ky1 && kx0 < kx1; ky++)
-                            DNN_PLAIN(taps4)(y, inp + (c * H + iy + ky) * W + ix + kx0, wf, (c * KH + ky) * KW + kx0,
+                            DNN_PLAIN(taps4)(y, inp + (c * H + iy + ky) * W + ix + kx0, wf, (c * K + ky) * K + kx0,
                                              kx1 - kx0);
                     for (int r = 0; r < 4; r++) {
                         const DNN_REAL v = act ? act(y[r]) : y[r];
@@ -294,13 +300,6 @@ DNN_KERNEL void DNN_PLAIN(conv2d_pool_rect)(DNN_REAL *out, const DNN_REAL *inp, 
                     out[filter[r] * PH * PW + p] = max ? z[r] : z[r] / (DNN_REAL)(PK * PK);
             }
         }
-}
-
-DNN_KERNEL void DNN_PLAIN(conv2d_pool_forward)(DNN_REAL *out, const DNN_REAL *inp, const DNN_REAL *weight,
-                                               const DNN_REAL *bias, int n, int C, int H, int W, int F, int K,
-                                               int S, int P, int PK, int PS, int PP, int max,
-                                               DNN_REAL (*act)(DNN_REAL)) {
-    DNN_PLAIN(conv2d_pool_rect)(out, inp, weight, bias, n, C, H, W, F, K, K, S, P, PK, PS, PP, max, act);
 }
 
 /* ---- pooling: maxpool (window KH × KW, strides SH, SW, pad P: the first
