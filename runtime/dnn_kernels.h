@@ -53,6 +53,15 @@
 #define DNN_KERNEL static inline
 #endif
 
+/* DNN_NOINLINE: a function of its own even at -O2, where its caller's
+ * other values would crowd its loop's pointers out of the registers
+ * (and no warning in a program that never calls it) */
+#if defined(__GNUC__)
+#define DNN_NOINLINE static __attribute__((noinline, unused))
+#else
+#define DNN_NOINLINE static inline
+#endif
+
 /* DNN_UNROLL: unroll the next loop completely when its bound is a
  * constant — a register block's loops over its rows and vectors, so that
  * each accumulator is a register of its own. */

@@ -17,20 +17,55 @@
 
 /* ---- dense: out[s][j] = bias[j] + Σ_i weight[j][i] · inp[s][i] ---------------------- */
 
-/* bias may be NULL */
+/* ---- four sums at a time: the inner loops of --optimize=size --------------------------
+ * A dense layer's rows and a conv's filters, four at a time: each input
+ * value is loaded once for four products, and the pointers walk the
+ * weights and the input with no test per product (a conv's padding is
+ * left out by the tap ranges, not checked). Each sum still runs in the
+ * formula's order. Past the last row (row `last` of the four) the four
+ * repeat it, storing the same value twice. */
+
+/* Rows j .. j + 3 of count (the last one again past the end): their
+ * indices, weights (stride apart) and biases (0 without) */
+DNN_KERNEL void DNN_PLAIN(rows4)(int row[4], const DNN_REAL *w[4], DNN_REAL acc[4], const DNN_REAL *weight,
+                                 const DNN_REAL *bias, int j, int count, int stride) {
+    for (int r = 0; r < 4; r++) {
+        row[r] = j + r < count ? j + r : count - 1;
+        w[r] = weight + row[r] * stride;
+        acc[r] = bias ? bias[row[r]] : 0;
+    }
+}
+
+/* acc[r] += Σ_{i < len} w[r][off + i] · x[i] for r < 4, each in i's order
+ * (len > 0). A function of its own, so that its pointers keep their
+ * registers. */
+DNN_NOINLINE void DNN_PLAIN(taps4)(DNN_REAL acc[4], const DNN_REAL *x, const DNN_REAL *const w[4], int off, int len) {
+    const DNN_REAL *w0 = w[0] + off, *w1 = w[1] + off, *w2 = w[2] + off, *w3 = w[3] + off;
+    DNN_REAL a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+    do {
+        const DNN_REAL xi = *x++;
+        a0 += *w0++ * xi;
+        a1 += *w1++ * xi;
+        a2 += *w2++ * xi;
+        a3 += *w3++ * xi;
+    } while (--len);
+    acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
+}
+
+/* bias may be NULL; rows four at a time (taps4) */
 DNN_KERNEL void DNN_PLAIN(dense_forward)(DNN_REAL *out, const DNN_REAL *inp, const DNN_REAL *weight,
                                          const DNN_REAL *bias, int n, int in, int units) {
-    for (int s = 0; s < n; s++) {
-        const DNN_REAL *x = inp + s * in;
-        DNN_REAL *y = out + s * units;
-        for (int j = 0; j < units; j++) {
-            const DNN_REAL *w = weight + j * in;
-            DNN_REAL acc = bias ? bias[j] : 0;
-            for (int i = 0; i < in; i++)
-                acc += w[i] * x[i];
-            y[j] = acc;
+    for (int s = 0; s < n; s++, inp += in, out += units)
+        for (int j = 0; j < units; j += 4) {
+            int row[4];
+            const DNN_REAL *w[4];
+            DNN_REAL acc[4];
+            DNN_PLAIN(rows4)(row, w, acc, weight, bias, j, units, in);
+            if (in > 0)
+                DNN_PLAIN(taps4)(acc, inp, w, 0, in);
+            for (int r = 0; r < 4; r++)
+                out[row[r]] = acc[r];
         }
-    }
 }
 
 /* dinp[s][i] = Σ_j dout[s][j] · weight[j][i] */
@@ -221,37 +256,49 @@ DNN_KERNEL DNN_REAL DNN_PLAIN(conv2d_at)(const DNN_REAL *xs, const DNN_REAL *wf,
  * order, so the values are the unfused ones), activated and pooled at once;
  * the conv output is never stored. max: the window's first maximum
  * (dnn_pool_max_take, NaN wins), with pool padding PP skipped; else the
- * average of the PK × PK values. act may be NULL. */
+ * average of the PK × PK values. act may be NULL. Four filters at a time
+ * (taps4: one load of the input for four products), each conv output over
+ * the taps inside the image only. */
 DNN_KERNEL void DNN_PLAIN(conv2d_pool_forward)(DNN_REAL *out, const DNN_REAL *inp, const DNN_REAL *weight,
                                                const DNN_REAL *bias, int n, int C, int H, int W, int F, int K,
                                                int S, int P, int PK, int PS, int PP, int max,
                                                DNN_REAL (*act)(DNN_REAL)) {
     const int OH = (H + 2 * P - K) / S + 1, OW = (W + 2 * P - K) / S + 1;
     const int PH = (OH + 2 * PP - PK) / PS + 1, PW = (OW + 2 * PP - PK) / PS + 1;
-    for (int s = 0; s < n; s++)
-        for (int f = 0; f < F; f++) {
-            const DNN_REAL *xs = inp + s * C * H * W, *wf = weight + f * C * K * K;
-            for (int py = 0; py < PH; py++)
-                for (int px = 0; px < PW; px++) {
-                    DNN_REAL top = -INFINITY, acc = 0;
-                    int first = 1;
-                    for (int wy = 0; wy < PK; wy++)
-                        for (int wx = 0; wx < PK; wx++) {
-                            const int oy = py * PS - PP + wy, ox = px * PS - PP + wx;
-                            if (oy < 0 || oy >= OH || ox < 0 || ox >= OW)
-                                continue;
-                            DNN_REAL y = DNN_PLAIN(conv2d_at)(xs, wf, bias ? bias[f] : 0, oy, ox, C, H, W, K, S, P);
-                            if (act)
-                                y = act(y);
-                            if (max) {
-                                if (first || y > top || y != y)
-                                    top = y;
-                                first = 0;
-                            } else
-                                acc += y;
-                        }
-                    out[((s * F + f) * PH + py) * PW + px] = max ? top : acc / (DNN_REAL)(PK * PK);
+    for (int s = 0; s < n; s++, inp += C * H * W, out += F * PH * PW)
+        for (int f = 0; f < F; f += 4) { /* four filters at a time (taps4) */
+            int filter[4];
+            const DNN_REAL *wf[4];
+            DNN_REAL b[4];
+            DNN_PLAIN(rows4)(filter, wf, b, weight, bias, f, F, C * K * K);
+            for (int p = 0; p < PH * PW; p++) {
+                /* the window's values in order: its maximum so far (from −∞, so that the first
+                   value, even −∞ or NaN, is taken) or its sum */
+                DNN_REAL z[4];
+                for (int r = 0; r < 4; r++)
+                    z[r] = max ? -INFINITY : 0;
+                for (int i = 0; i < PK * PK; i++) {
+                    const int oy = p / PW * PS - PP + i / PK, ox = p % PW * PS - PP + i % PK;
+                    if (oy < 0 || oy >= OH || ox < 0 || ox >= OW)
+                        continue;
+                    /* the conv output: its taps over the image, rows ky0 .. ky1 − 1 and columns
+                       kx0 .. kx1 − 1 (the padding adds nothing: no test per product) */
+                    const int iy = oy * S - P, ix = ox * S - P;
+                    const int ky0 = iy < 0 ? -iy : 0, ky1 = H - iy < K ? H - iy : K;
+                    const int kx0 = ix < 0 ? -ix : 0, kx1 = W - ix < K ? W - ix : K;
+                    DNN_REAL y[4] = {b[0], b[1], b[2], b[3]};
+                    for (int c = 0; c < C; c++)
+                        for (int ky = ky0; ky < ky1 && kx0 < kx1; ky++)
+                            DNN_PLAIN(taps4)(y, inp + (c * H + iy + ky) * W + ix + kx0, wf, (c * K + ky) * K + kx0,
+                                             kx1 - kx0);
+                    for (int r = 0; r < 4; r++) {
+                        const DNN_REAL v = act ? act(y[r]) : y[r];
+                        z[r] = !max ? z[r] + v : v > z[r] || v != v ? v : z[r];
+                    }
                 }
+                for (int r = 0; r < 4; r++)
+                    out[filter[r] * PH * PW + p] = max ? z[r] : z[r] / (DNN_REAL)(PK * PK);
+            }
         }
 }
 

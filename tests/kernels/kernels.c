@@ -191,6 +191,60 @@ static void check_dense_parallel(const DenseCase *c, const Data *x, const Data *
     same(c->tag, "forward through dnn_parallel_run", n, r->k, r->p, (size_t)n * c->units * sizeof(float), 0);
 }
 
+/* ---- the --optimize=size kernels against the formula's simplest loops ------------------
+ * dnn_dense_forward_plain and dnn_conv2d_pool_forward_plain compute four
+ * rows (filters) at a time with pointer walks and tap ranges
+ * (dnn_kernels_plain.h); they must give the bits of these loops, one sum
+ * at a time with a test per product (as they were before), on any data. */
+static void formula_dense(float *out, const float *inp, const float *weight, const float *bias, int n, int in,
+                          int units) {
+    for (int s = 0; s < n; s++)
+        for (int j = 0; j < units; j++) {
+            float acc = bias ? bias[j] : 0;
+            for (int i = 0; i < in; i++)
+                acc += weight[j * in + i] * inp[s * in + i];
+            out[s * units + j] = acc;
+        }
+}
+
+static void formula_conv2d_pool(float *out, const float *inp, const float *weight, const float *bias, int n, int C,
+                                int H, int W, int F, int K, int S, int P, int PK, int PS, int PP, int max,
+                                float (*act)(float)) {
+    const int OH = (H + 2 * P - K) / S + 1, OW = (W + 2 * P - K) / S + 1;
+    const int PH = (OH + 2 * PP - PK) / PS + 1, PW = (OW + 2 * PP - PK) / PS + 1;
+    for (int s = 0; s < n; s++)
+        for (int f = 0; f < F; f++)
+            for (int py = 0; py < PH; py++)
+                for (int px = 0; px < PW; px++) {
+                    float top = -INFINITY, acc = 0;
+                    int first = 1;
+                    for (int wy = 0; wy < PK; wy++)
+                        for (int wx = 0; wx < PK; wx++) {
+                            const int oy = py * PS - PP + wy, ox = px * PS - PP + wx;
+                            if (oy < 0 || oy >= OH || ox < 0 || ox >= OW)
+                                continue;
+                            float y = bias ? bias[f] : 0;
+                            for (int c = 0; c < C; c++)
+                                for (int ky = 0; ky < K; ky++)
+                                    for (int kx = 0; kx < K; kx++) {
+                                        const int iy = oy * S - P + ky, ix = ox * S - P + kx;
+                                        if (iy >= 0 && iy < H && ix >= 0 && ix < W)
+                                            y += weight[((f * C + c) * K + ky) * K + kx] *
+                                                 inp[((s * C + c) * H + iy) * W + ix];
+                                    }
+                            if (act)
+                                y = act(y);
+                            if (max) {
+                                if (first || y > top || y != y)
+                                    top = y;
+                                first = 0;
+                            } else
+                                acc += y;
+                        }
+                    out[((s * F + f) * PH + py) * PW + px] = max ? top : acc / (float)(PK * PK);
+                }
+}
+
 static void check_dense(const DenseCase *c) {
     const int in = c->in, units = c->units, N = NMAX_DENSE;
     Data x = data((size_t)N * in), w = data((size_t)units * in), b = data((size_t)units), dy = data((size_t)N * units);
@@ -218,6 +272,11 @@ static void check_dense(const DenseCase *c) {
         dnn_dense_backward_bias_plain_f64(r.mag, dy.a, n, units);
         close_to(c->tag, "backward_bias", n, r.k, r.ref, r.mag, (size_t)units, n, 0);
         check_dense_sgd(c, &x, &dy, &w, n);
+    }
+    for (int n = 1; n <= N; n++) { /* the size kernel: the formula's bits */
+        dnn_dense_forward_plain(r.k, x.f, w.f, c->bias ? b.f : NULL, n, in, units);
+        formula_dense(r.p, x.f, w.f, c->bias ? b.f : NULL, n, in, units);
+        same_as(c->tag, "forward_plain vs the formula", n, r.k, r.p, (size_t)n * units * sizeof(float), 0, 0);
     }
     check_dense_parallel(c, &x, &w, &b, &r, N);
     release(&x), release(&w), release(&b), release(&dy);
@@ -290,7 +349,16 @@ static void check_convpool(const ConvPoolCase *c) {
                                           c->PP, c->max, NULL);
         close_to(c->tag, "forward vs reference", n, k, ref, mag, n * out, C * K * K + 1, c->act_f64 ? 1e-6 : 0);
     }
-    ties(&x, 50), ties(&w, 0), ties(&b, 0); /* exact sums: which value a window keeps, relu's NaN and -0 */
+    for (int pass = 0; pass < 2; pass++) { /* the size kernel: the formula's bits, on data and on ties */
+        for (int n = 1; n <= N; n++) {
+            dnn_conv2d_pool_forward_plain(p, x.f, w.f, bias, n, C, H, W, F, K, S, P, c->PK, c->PS, c->PP, c->max,
+                                          c->act);
+            formula_conv2d_pool(k, x.f, w.f, bias, n, C, H, W, F, K, S, P, c->PK, c->PS, c->PP, c->max, c->act);
+            same_as(c->tag, "forward_plain vs the formula", n, p, k, n * out * sizeof(float), 0, 1);
+        }
+        if (pass == 0)
+            ties(&x, 50), ties(&w, 0), ties(&b, 0); /* exact sums: which value a window keeps, relu's NaN and -0 */
+    }
     for (int n = 1; n <= N; n++) {
         c->fwd(k, x.f, w.f, b.f, n);
         dnn_conv2d_pool_forward_plain(p, x.f, w.f, bias, n, C, H, W, F, K, S, P, c->PK, c->PS, c->PP, c->max, c->act);
