@@ -12,6 +12,7 @@
 # tests/numerics/run.sh runs the extreme-value cases through this script with
 # GOLDEN_DIR=tests/numerics GOLDEN_SUITE=numerics GOLDEN_FLAGS=-DEXTREME=1.
 cd "$(dirname "$0")/../.." || exit 2
+. tests/reference_blas.sh # torch as the goldens were derived, whatever BLAS is installed
 g=${GOLDEN_DIR:-tests/golden}
 s=${GOLDEN_SUITE:-golden}
 h=tests/golden/harness.c

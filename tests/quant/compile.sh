@@ -13,6 +13,7 @@
 # scales with torch's, bit for bit; and the C compiles for a Cortex-M4
 # (arm-none-eabi-gcc, when installed). Prints PASS/FAIL/SKIP lines.
 cd "$(dirname "$0")/../.." || exit 2
+. tests/reference_blas.sh # torch as the goldens were derived, whatever BLAS is installed
 build=${BUILD:-build}
 if ! /usr/bin/python3 -c 'import torch' 2>/dev/null; then
     echo "SKIP quant/compile: /usr/bin/python3 has no torch (python3-torch)"

@@ -19,6 +19,7 @@
 # Usage: sh tests/quant/golden.sh [CASE ...]   DNNC=TREE/build/dnnc tries
 # another tree's dnnc, with TREE's runtime/ and build/libdnnrt.a.
 cd "$(dirname "$0")/../.." || exit 2
+. tests/reference_blas.sh # torch as the goldens were derived, whatever BLAS is installed
 q=tests/quant
 DNNC=${DNNC:-build/dnnc}
 tree=$(dirname "$(dirname "$DNNC")")

@@ -9,6 +9,7 @@
 # script's whole output; "SKIP quant: ..." when /usr/bin/python3 has no
 # torch (make goldens installs python3-torch).
 cd "$(dirname "$0")" || exit 2
+. ../reference_blas.sh # torch as the goldens were derived, whatever BLAS is installed
 sh ./kernels.sh
 sh ./golden.sh   # dnnc --quantize=int8 against PyTorch's int8 models (mlp, lenet5 need torch)
 if ! /usr/bin/python3 -c 'import torch' 2>/dev/null; then

@@ -1,0 +1,10 @@
+# tests/reference_blas.sh — sourced by the test scripts that run PyTorch or
+# NumPy. Their float sums depend on the BLAS that Debian's alternatives
+# select, and libopenblas0 (which `make bench` installs) takes priority over
+# the reference BLAS, while the golden files were derived with the reference
+# BLAS: found first on LD_LIBRARY_PATH, it is what torch and numpy load.
+for dir in /usr/lib/*-linux-gnu/blas /usr/lib/*-linux-gnu/lapack; do
+    [ -f "$dir/libblas.so.3" ] || [ -f "$dir/liblapack.so.3" ] || continue
+    LD_LIBRARY_PATH=$dir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+done
+export LD_LIBRARY_PATH
