@@ -237,6 +237,8 @@ typedef struct Train {
     int patience; double min_delta; bool early_stop;
     double clip_grad_norm;   /* 0: off */
     double ema_decay;        /* 0: off */
+    bool qat;                /* `quantize int8;`: fake quantization in training (quantize.c's insert_fake_quant) */
+    Loc qat_loc;
     struct Augment *augment; /* `augment` settings, in written order */
     int naugment;
 } Train;
@@ -477,6 +479,7 @@ typedef struct Quant {
  * weights: laid out as NAME_weights (Value.flash). false after an error
  * (an op with no int8 form between int8 ones). */
 bool quantize_graph(Graph *g, const float *weights, const Cal *cal);
+bool insert_fake_quant(Graph *g); /* `quantize int8;`: fake quantization in the training graph (quantize.c) */
 /* sizeof(NAME_model) of an int8 build: uint8_t act[], float fact[], uint8_t scratch[] (emit_int8.c) */
 long q8_model_bytes(const Graph *g);
 bool q8_has_qparams(const Value *v); /* an observer's value (input, dense, conv2d, add): its scale and zero point are tensors */

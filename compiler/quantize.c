@@ -26,6 +26,9 @@
 
 #include "dnn_kernels_int8.h"
 
+/* How messages name the setting: the option, or the train block's `quantize int8;` */
+static const char *who = "--quantize=int8";
+
 static Quant *new_quant(Value *v) {
     Quant *q = arena_alloc(sizeof *q);
     q->storage = v;
@@ -48,11 +51,11 @@ static bool classify(Graph *g, const bool *needed, const int *readers) {
         for (int k = 0; k < v->nin; k++) /* its operands but the parameters uint8 */
             q8 = q8 && (!v->in[k] || v->in[k]->op == OP_param || (v->in[k]->q && v->in[k]->q->q8));
         if (q8 && *form) {
-            error_at(v->loc, "--quantize=int8: %s", form);
+            error_at(v->loc, "%s: %s", who, form);
             return false;
         }
         if ((v->op == OP_dense || v->op == OP_conv2d) && !q8) {
-            error_at(v->loc, "--quantize=int8: this %s reads a float value (%s has no int8 form)", op_info[v->op].name,
+            error_at(v->loc, "%s: this %s reads a float value (%s has no int8 form)", who, op_info[v->op].name,
                      op_info[v->in[0]->op].name);
             note("int8 runs from the input up to the first op without an int8 form (softmax, ...); "
                  "a dense or conv2d after it is not computed in float");
@@ -60,8 +63,8 @@ static bool classify(Graph *g, const bool *needed, const int *readers) {
         }
         for (int k = 0; !q8 && k < v->nin; k++)
             if (v->in[k] && (v->in[k]->op == OP_param || v->in[k]->op == OP_constant)) {
-                error_at(v->loc, "--quantize=int8: %s after the int8 part takes %s; dnnc computes only "
-                                 "parameter-free ops there (softmax, ...)", op_info[v->op].name,
+                error_at(v->loc, "%s: %s after the int8 part takes %s; dnnc computes only "
+                                 "parameter-free ops there (softmax, ...)", who, op_info[v->op].name,
                          v->in[k]->op == OP_param ? "parameters" : "a constant");
                 return false;
             }
@@ -332,8 +335,9 @@ static void unique_names(Graph *g) {
     }
 }
 
-bool quantize_graph(Graph *g, const float *weights, const Cal *cal) {
-    unfuse_conv_pools(g);
+/* Each needed value's readers (an output counts as one) and the last step
+ * reading it, then classify(). */
+static bool classify_graph(Graph *g, int **readers_out, int **last_read_out) {
     bool *needed = arena_alloc((size_t)g->nvalues);
     int *readers = arena_alloc(sizeof(int) * (size_t)g->nvalues);
     int *last_read = arena_alloc(sizeof(int) * (size_t)g->nvalues);
@@ -349,7 +353,15 @@ bool quantize_graph(Graph *g, const float *weights, const Cal *cal) {
         readers[g->outputs[i]->id]++;
         last_read[g->outputs[i]->id] = g->nvalues;
     }
-    if (!classify(g, needed, readers))
+    *readers_out = readers;
+    *last_read_out = last_read;
+    return classify(g, needed, readers);
+}
+
+bool quantize_graph(Graph *g, const float *weights, const Cal *cal) {
+    unfuse_conv_pools(g);
+    int *readers, *last_read;
+    if (!classify_graph(g, &readers, &last_read))
         return false;
     for (int i = 0; i < g->noutputs; i++) /* a float output nothing else reads is computed in the caller's array */
         if (!g->outputs[i]->q->q8 && readers[g->outputs[i]->id] == 1)
@@ -373,4 +385,98 @@ long q8_model_bytes(const Graph *g) {
     if (!floats)
         return act;
     return (act + 3) / 4 * 4 + floats;
+}
+
+/* ---- quantization-aware training (`quantize int8;`) ------------------------ */
+
+/* A buffer of a fake quantizer: its observer's running min (+inf until the
+ * first batch) or max (−inf), [channels] per channel or a scalar. */
+static Value *observer_buffer(Graph *g, const Value *at, const char *prefix, const char *what, bool max,
+                              int channels) {
+    const char *name = arena_printf("%s.%s", prefix, what);
+    for (int i = 0, k = 2; i < g->nparams; i++) /* (an add named like a layer's prefix) */
+        if (!strcmp(g->params[i]->name, name)) {
+            name = arena_printf("%s_%d.%s", prefix, k++, what);
+            i = -1;
+        }
+    Value *p = new_value(g, OP_param, at->loc);
+    p->name = name;
+    p->is_buffer = p->has_fill = p->shaped = p->used = true;
+    p->fill = max ? -INFINITY : INFINITY;
+    p->shape = channels ? (Shape){1, {channels}} : (Shape){0, {0}};
+    p->stmt_line = at->stmt_line;
+    push_value(&g->params, &g->nparams, p);
+    return p;
+}
+
+/* A fake_quant node on x (its buffers made first), pushed to *order. */
+static Value *fake_quant(Graph *g, Value *x, const char *prefix, bool weight, Value ***order, int *n) {
+    const char *kind = weight ? "weight_fake_quant" : "activation_post_process";
+    int channels = weight ? x->shape.dim[0] : 0;
+    Value *lo = observer_buffer(g, x, prefix, arena_printf("%s.min_val", kind), false, channels);
+    Value *hi = observer_buffer(g, x, prefix, arena_printf("%s.max_val", kind), true, channels);
+    Value *fq = ir_node(g, OP_fake_quant, x->loc, x, lo, hi);
+    fq->attr[0] = weight;
+    fq->shape = x->shape;
+    fq->batched = x->batched;
+    fq->shaped = fq->used = true;
+    fq->label = x->label ? x->label : prefix;
+    push_value(order, n, lo);
+    push_value(order, n, hi);
+    push_value(order, n, fq);
+    return fq;
+}
+
+/* "fc1" from the weight "fc1.weight" (behind its fake quantizer once it has one) */
+static const char *layer_prefix(const Value *layer) {
+    const Value *weight = layer->in[1]->op == OP_fake_quant ? layer->in[1]->in[0] : layer->in[1];
+    const char *w = weight->name;
+    return arena_printf("%.*s", (int)(strlen(w) - strlen(".weight")), w);
+}
+
+/* Fake quantization where the int8 build quantizes, as PyTorch 1.13's
+ * prepare_qat places it on the fused model: each dense/conv2d's weight,
+ * and each observed activation (the input, a layer's output after its
+ * fused relu, an add's), read by every later user in place of the value. */
+bool insert_fake_quant(Graph *g) {
+    who = "quantize int8";
+    for (int i = 0; i < g->nvalues; i++)
+        if (g->values[i]->op == OP_batchnorm && g->values[i]->used) {
+            error_at(g->values[i]->loc, "quantize int8: quantization-aware training of a batchnorm is not supported yet");
+            note("train the network without batchnorm(), or train it in float and quantize it afterwards with "
+                 "dnnc --inference --quantize=int8 --calibrate (docs/firmware.md)");
+            return false;
+        }
+    int *readers, *last_read;
+    bool ok = classify_graph(g, &readers, &last_read);
+    int n = g->nvalues, count = 0;
+    Value **order = NULL, **replaced = arena_alloc(sizeof(Value *) * (size_t)n);
+    for (int i = 0; ok && i < n; i++) {
+        Value *v = g->values[i];
+        for (int k = 0; k < v->nin; k++)
+            if (v->in[k] && v->in[k]->id < n && replaced[v->in[k]->id])
+                v->in[k] = replaced[v->in[k]->id];
+        bool q8 = v->q && v->q->q8;
+        if (q8 && (v->op == OP_dense || v->op == OP_conv2d))
+            v->in[1] = fake_quant(g, v->in[1], layer_prefix(v), true, &order, &count);
+        push_value(&order, &count, v);
+        if (q8 && observed(v)) {
+            const Value *layer = v->op == OP_relu ? v->in[0] : v;
+            const char *prefix = layer->op == OP_dense || layer->op == OP_conv2d ? layer_prefix(layer)
+                                 : v->name ? v->name : v->label ? v->label : "add";
+            replaced[i] = fake_quant(g, v, prefix, false, &order, &count);
+        }
+    }
+    for (int i = 0; ok && i < g->noutputs; i++)
+        if (replaced[g->outputs[i]->id])
+            g->outputs[i] = replaced[g->outputs[i]->id];
+    for (int i = 0; i < n; i++)
+        g->values[i]->q = NULL;
+    if (!ok)
+        return false;
+    for (int i = 0; i < count; i++) /* creation order again, with the new values where they are read */
+        order[i]->id = i;
+    g->values = order;
+    g->nvalues = count;
+    return true;
 }

@@ -1,0 +1,79 @@
+#!/bin/sh
+# tests/quant/qat.sh — quantization-aware training (`quantize int8;` in the
+# train block) against PyTorch 1.13's QAT of the same model (qat_golden.py):
+# for every qat/CASE.dnn, dnnc's training C (cc with -Werror, and clang
+# -fsyntax-only unless NO_CLANG is set) run by qat_harness.c: 20 training
+# steps' losses, eval outputs and every parameter and observer buffer within
+# 1e-4 relative of PyTorch's, and the observers saved and resumed with the
+# checkpoint. Then the settings dnnc must refuse (exit 1, a clear error) and,
+# with torch, the committed goldens re-derived byte for byte.
+# Prints "PASS quant/qat..." or "FAIL quant/qat...: why" lines.
+# Usage: sh tests/quant/qat.sh [CASE ...]
+cd "$(dirname "$0")/../.." || exit 2
+q=tests/quant
+DNNC=${DNNC:-build/dnnc}
+CC=${CC:-cc}
+t=$(mktemp -d); trap 'rm -rf "$t"' EXIT
+
+pass() { echo "PASS quant/qat.$1"; }
+fail() { echo "FAIL quant/qat.$1: $2"; }
+first_error() { grep -m1 'error' "$1" || head -n1 "$1"; }
+
+cases=$*
+[ -n "$cases" ] || cases=$(cd $q/qat && ls -- *.dnn | sed 's/\.dnn$//')
+for c in $cases; do
+    data=$q/qat/data
+    if ! "$DNNC" $q/qat/$c.dnn -o "$t/$c.c" >"$t/$c.err" 2>&1; then
+        fail "$c compile" "$(first_error "$t/$c.err")"
+        continue
+    fi
+    if command -v clang >/dev/null && [ -z "${NO_CLANG:-}" ] &&
+        ! clang -std=c99 -fsyntax-only -Wall -Wextra -Wpedantic -Werror -Iruntime "$t/$c.c" >"$t/$c.err" 2>&1; then
+        fail "$c compile" "clang: $(first_error "$t/$c.err")"
+        continue
+    fi
+    if ! $CC -std=c99 -O2 -Wall -Wextra -Wpedantic -Werror -Iruntime -I"$t" -DMODEL="$c" \
+            -DMODEL_UC="$(echo "$c" | tr a-z A-Z)" -include "$t/$c.h" $q/qat_harness.c "$t/$c.c" build/libdnnrt.a \
+            -lm -o "$t/$c" >"$t/$c.err" 2>&1; then
+        fail "$c compile" "$CC: $(first_error "$t/$c.err")"
+        continue
+    fi
+    pass "$c compile"
+    timeout 120 "$t/$c" $data/$c.golden.safetensors $data/$c.weights.safetensors "$t/$c.trained.safetensors"
+    rc=$?
+    [ $rc -le 1 ] || fail "$c" "the harness crashed (exit $rc)"
+done
+
+# refuse NAME WANT TEXT: a .dnn dnnc must reject with exit 1 and an error matching WANT
+refuse() {
+    printf '%s\n' "$3" >"$t/$1.dnn"
+    "$DNNC" "$t/$1.dnn" -o "$t/$1.c" >"$t/$1.err" 2>&1
+    rc=$?
+    if [ $rc -eq 1 ] && grep -q "error: $2" "$t/$1.err" && [ ! -e "$t/$1.c" ]; then
+        pass "refuse.$1"
+    else
+        fail "refuse.$1" "want exit 1 and 'error: $2'; got exit $rc, $(first_error "$t/$1.err")"
+    fi
+}
+if [ -z "$*" ]; then
+    head='model m { input x[1, 6, 6]; target label : class(3);'
+    refuse batchnorm "quantize int8: quantization-aware training of a batchnorm is not supported yet" \
+        "$head c = conv2d(x, 2, 3); h = relu(batchnorm(c)); output y = dense(flatten(h), 3);
+         loss cross_entropy(y, label); train { quantize int8; } }"
+    refuse float_then_dense "quantize int8: this dense reads a float value (sigmoid has no int8 form)" \
+        "$head h = sigmoid(dense(flatten(x), 4)); output y = dense(h, 3);
+         loss cross_entropy(y, label); train { quantize int8; } }"
+    refuse int4 "'quantize' takes int8" \
+        "$head output y = dense(flatten(x), 3); loss cross_entropy(y, label); train { quantize int4; } }"
+    if /usr/bin/python3 -c 'import torch' 2>/dev/null; then
+        /usr/bin/python3 $q/qat_golden.py --out "$t/again" >"$t/again.err" 2>&1
+        bad=""
+        for f in $q/qat/data/*.safetensors; do
+            cmp -s "$f" "$t/again/$(basename "$f")" || bad="$bad $(basename "$f")"
+        done
+        if [ -z "$bad" ]; then pass "goldens (qat_golden.py gives the committed bytes)"
+        else fail goldens "qat_golden.py gives other bytes for:$bad ($(tail -1 "$t/again.err"))"; fi
+    else
+        echo "SKIP quant/qat.goldens: /usr/bin/python3 has no torch (python3-torch)"
+    fi
+fi
