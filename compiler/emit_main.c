@@ -386,6 +386,30 @@ static bool read_preprocess(Graph *g, const void *buf, size_t len, const char *p
     return ok;
 }
 
+/* --from-qat: whether the weights file holds every observer buffer of a
+ * `quantize int8;` model (else an error saying what the file is missing). */
+bool qat_weights_ok(const Graph *g, const char *path) {
+    size_t len;
+    void *buf = read_bytes(path, &len);
+    if (!buf)
+        return false;
+    dnn_st_view t;
+    const Value *missing = NULL;
+    for (int i = 0; i < g->nparams && !missing; i++) {
+        const Value *p = g->params[i];
+        const char *end = p->name + strlen(p->name) - strlen("min_val");
+        if (p->is_buffer && (!strcmp(end, "min_val") || !strcmp(end, "max_val")) &&
+            dnn_st_find(buf, len, p->name, &t) == DNN_E_MISSING)
+            missing = p;
+    }
+    free(buf);
+    if (missing)
+        fprintf(stderr, "dnnc: error: %s: no observer '%s': --from-qat takes the weights a model trained with "
+                        "'quantize int8;' saved (its observers' min and max beside the parameters); quantize float "
+                        "weights with --embed-weights FILE --calibrate SAMPLES\n", path, missing->name);
+    return !missing;
+}
+
 float *read_weights(Graph *g, const char *path) {
     size_t len;
     void *buf = read_bytes(path, &len);

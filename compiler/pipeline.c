@@ -25,7 +25,7 @@ bool compile_source(const Source *src, long batch, bool inference, bool embedded
     for (int i = 0; i < n; i++)
         check_shapes(graphs[i]);
     for (int i = 0; i < n && !error_count(); i++)
-        if (graphs[i]->train.qat && !inference)
+        if (graphs[i]->train.qat) /* (also for --inference: the model evaluates as in training's eval mode) */
             insert_fake_quant(graphs[i]);
     if (error_count())
         return false;
@@ -64,7 +64,7 @@ bool emit_c_files(const Compiled *m, const CFiles *o, FILE *c, FILE *h) {
     fprintf(c, "#include <math.h>\n#include <string.h>\n\n#include \"dnn_kernels.h\"\n");
     bool qat = false;
     for (int i = 0; i < m->count; i++)
-        qat = qat || (m->graphs[i]->train.qat && !m->graphs[i]->inference);
+        qat = qat || (m->graphs[i]->train.qat && !m->graphs[i]->int8);
     fprintf(c, "%s\n", qat ? "#include \"dnn_kernels_qat.h\"\n" : "");
     bool ok = true;
     for (int i = 0; i < m->count && ok; i++)

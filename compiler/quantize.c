@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "dnn_kernels_int8.h"
+#include "dnn_kernels_qat.h"
 
 /* How messages name the setting: the option, or the train block's `quantize int8;` */
 static const char *who = "--quantize=int8";
@@ -178,6 +179,11 @@ static void quantize_layer(Value *layer, const Quant *in) {
         for (int i = 0; i < k; i++)
             amax = fabsf(w[i]) > amax ? fabsf(w[i]) : amax;
         q->w_scale[c] = dnn_q8_weight_scale(amax);
+        if (q->w_lo) { /* convert runs the weight's fake quantizer once more: one more step of its observer */
+            float lo = q->w_lo[c], hi = q->w_hi[c];
+            dnn_fq_observe(&lo, &hi, w, k);
+            q->w_scale[c] = dnn_fq_weight_scale(lo, hi);
+        }
         const float inv = 1.0f / q->w_scale[c];
         for (int i = 0; i < k; i++)
             q->w[(size_t)c * (size_t)k + (size_t)i] = (int8_t)dnn_q8_quantize_value(w[i], inv, 0, -128, 127);
@@ -358,8 +364,53 @@ static bool classify_graph(Graph *g, int **readers_out, int **last_read_out) {
     return classify(g, needed, readers);
 }
 
+/* --from-qat: each value's reader reads it without its fake quantizer;
+ * the observers' buffers (in weights) by the id of what they observed
+ * (act_lo, act_hi) and of the layer whose weight they observed (w_lo, w_hi). */
+static void drop_fake_quant(Graph *g, const float *weights, const float **act_lo, const float **act_hi,
+                            const float **w_lo, const float **w_hi) {
+    for (int i = 0; i < g->nvalues; i++) {
+        Value *v = g->values[i];
+        for (int k = 0; k < v->nin; k++) {
+            const Value *fq = v->in[k];
+            if (!fq || fq->op != OP_fake_quant)
+                continue;
+            const float *lo = weights + fq->in[1]->flash, *hi = weights + fq->in[2]->flash;
+            if (fq->attr[0])
+                w_lo[v->id] = lo, w_hi[v->id] = hi;
+            else
+                act_lo[fq->in[0]->id] = lo, act_hi[fq->in[0]->id] = hi;
+            v->in[k] = fq->in[0];
+        }
+    }
+    for (int i = 0; i < g->noutputs; i++)
+        if (g->outputs[i]->op == OP_fake_quant)
+            g->outputs[i] = g->outputs[i]->in[0];
+}
+
+/* --from-qat: the ranges and weight observers of the observed values and
+ * layers from the QAT model's buffers, as convert takes them. */
+static void take_observers(Graph *g, const float **act_lo, const float **act_hi, const float **w_lo,
+                           const float **w_hi) {
+    for (int i = 0; i < g->nvalues; i++) {
+        Value *v = g->values[i];
+        if (!v->q || !v->q->q8)
+            continue;
+        if (observed(v) && act_lo[i]) {
+            v->q->min = *act_lo[i];
+            v->q->max = *act_hi[i];
+        }
+        v->q->w_lo = w_lo[i];
+        v->q->w_hi = w_hi[i];
+    }
+}
+
 bool quantize_graph(Graph *g, const float *weights, const Cal *cal) {
     unfuse_conv_pools(g);
+    const float **observers = arena_alloc(sizeof(float *) * 4 * (size_t)g->nvalues);
+    const float **act_lo = observers, **act_hi = act_lo + g->nvalues, **w_lo = act_hi + g->nvalues,
+                **w_hi = w_lo + g->nvalues;
+    drop_fake_quant(g, weights, act_lo, act_hi, w_lo, w_hi);
     int *readers, *last_read;
     if (!classify_graph(g, &readers, &last_read))
         return false;
@@ -369,7 +420,10 @@ bool quantize_graph(Graph *g, const float *weights, const Cal *cal) {
     for (int i = 0; i < g->nvalues; i++)
         if (g->values[i]->q && (g->values[i]->op == OP_dense || g->values[i]->op == OP_conv2d))
             fold_layer(g->values[i], weights);
-    calibrate(g, cal);
+    if (cal)
+        calibrate(g, cal);
+    else
+        take_observers(g, act_lo, act_hi, w_lo, w_hi);
     if (!set_qparams(g))
         return false;
     place(g, last_read);

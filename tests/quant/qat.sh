@@ -5,8 +5,13 @@
 # -fsyntax-only unless NO_CLANG is set) run by qat_harness.c: 20 training
 # steps' losses, eval outputs and every parameter and observer buffer within
 # 1e-4 relative of PyTorch's, and the observers saved and resumed with the
-# checkpoint. Then the settings dnnc must refuse (exit 1, a clear error) and,
-# with torch, the committed goldens re-derived byte for byte.
+# checkpoint; then `dnnc --inference --quantize=int8 --from-qat` of the
+# trained twin's weights against PyTorch's convert of it with
+# golden_harness.c (convert: int8 weights, int32 biases, scales and zero
+# points bit for bit), and of the weights dnnc's training saved (flow: every
+# output within one quantization step). Then what dnnc must refuse (exit 1,
+# a clear error) and, with torch, the committed goldens re-derived byte for
+# byte.
 # Prints "PASS quant/qat..." or "FAIL quant/qat...: why" lines.
 # Usage: sh tests/quant/qat.sh [CASE ...]
 cd "$(dirname "$0")/../.." || exit 2
@@ -42,6 +47,26 @@ for c in $cases; do
     timeout 120 "$t/$c" $data/$c.golden.safetensors $data/$c.weights.safetensors "$t/$c.trained.safetensors"
     rc=$?
     [ $rc -le 1 ] || fail "$c" "the harness crashed (exit $rc)"
+    # --from-qat: the trained twin's weights give PyTorch's convert bit for bit (convert), and the
+    # weights dnnc's own training saved an int8 model within one step of it (flow)
+    for v in convert flow; do
+        w=$data/$c.trained.safetensors
+        [ $v = convert ] || w=$t/$c.trained.safetensors
+        if ! "$DNNC" --inference --quantize=int8 --from-qat "$w" $q/qat/$c.dnn -o "$t/$c.$v.c" >"$t/$c.err" 2>&1 ||
+            ! $CC -std=c99 -O2 -Wall -Wextra -Wpedantic -Werror -Iruntime -I"$t" -DMODEL="$c" -include "$t/$c.$v.h" \
+                $q/golden_harness.c "$t/$c.$v.c" build/libdnnrt.a -lm -o "$t/$c.$v" >>"$t/$c.err" 2>&1; then
+            fail "$c.$v compile" "$(first_error "$t/$c.err")"
+            continue
+        fi
+        timeout 120 "$t/$c.$v" $data/$c.convert.safetensors >"$t/$c.out"
+        rc=$?
+        [ $rc -le 1 ] || fail "$c.$v" "the harness crashed (exit $rc)"
+        if [ $v = convert ]; then
+            sed "s#^\([A-Z]*\) quant/$c #\1 quant/qat.$c.convert #" "$t/$c.out"
+        else
+            grep " quant/$c forward" "$t/$c.out" | sed "s#^\([A-Z]*\) quant/$c #\1 quant/qat.$c.flow #"
+        fi
+    done
 done
 
 # refuse NAME WANT TEXT: a .dnn dnnc must reject with exit 1 and an error matching WANT
@@ -65,6 +90,21 @@ if [ -z "$*" ]; then
          loss cross_entropy(y, label); train { quantize int8; } }"
     refuse int4 "'quantize' takes int8" \
         "$head output y = dense(flatten(x), 3); loss cross_entropy(y, label); train { quantize int4; } }"
+    # --from-qat with float weights (no observers), and on a model trained without quantize int8
+    l=$q/golden/linear
+    sed 's/^}$/    train { quantize int8; }\n}/' $l.dnn >"$t/linear_qat.dnn"
+    for v in no_observers no_qat; do
+        dnn=$t/linear_qat.dnn want="no observer 'x.activation_post_process.min_val'"
+        [ $v = no_qat ] && dnn=$l.dnn want="model 'linear' does not train with 'quantize int8;'"
+        "$DNNC" --inference --quantize=int8 --from-qat $q/golden/data/linear.weights.safetensors "$dnn" \
+            -o "$t/$v.c" >"$t/$v.err" 2>&1
+        rc=$?
+        if [ $rc -eq 1 ] && grep -q "error: .*$want" "$t/$v.err" && [ ! -e "$t/$v.c" ]; then
+            pass "refuse.from_qat_$v"
+        else
+            fail "refuse.from_qat_$v" "want exit 1 and an error saying \"$want\"; got exit $rc, $(first_error "$t/$v.err")"
+        fi
+    done
     if /usr/bin/python3 -c 'import torch' 2>/dev/null; then
         /usr/bin/python3 $q/qat_golden.py --out "$t/again" >"$t/again.err" 2>&1
         bad=""

@@ -12,6 +12,13 @@ qat/data/CASE.golden.safetensors:
                                     frozen (eval() and disable_observer: dnnc's
                                     eval mode never moves an observer)
   traj.NAME                         every parameter and buffer after the 20 steps
+and qat/data/CASE.trained.safetensors (the traj.NAME tensors: the trained
+twin's weights as dnnc's training program saves them, what --from-qat reads)
+and qat/data/CASE.convert.safetensors: PyTorch's convert of the trained twin
+(oracle.convert, engine qnnpack), in make_golden.py's golden format for
+golden_harness.c (input, expected, tolerance, step, q.NAME: the int8
+weights, int32 biases, weight scales and every activation's scale and zero
+point).
 
 dnnc's names of the observers' buffers drop the FakeQuantize's inner module:
 PyTorch's `P.activation_post_process.activation_post_process.min_val` is
@@ -31,6 +38,7 @@ import torch.nn as nn
 import torch.ao.quantization as tq
 from torch.ao.quantization import DeQuantStub, QuantStub
 
+import make_golden
 import oracle
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -46,14 +54,14 @@ class QatMlp(nn.Module):
 
     def __init__(self):
         super().__init__()
-        self.x = QuantStub()
+        self.quant = QuantStub()
         self.a1, self.h1 = nn.Linear(16, 32), nn.ReLU()
         self.a2, self.h2 = nn.Linear(32, 16), nn.ReLU()
         self.logits = nn.Linear(16, 4)
         self.out = DeQuantStub()
 
     def forward(self, x):
-        return self.out(self.logits(self.h2(self.a2(self.h1(self.a1(self.x(x)))))))
+        return self.out(self.logits(self.h2(self.a2(self.h1(self.a1(self.quant(x)))))))
 
     def optimizer(self, params):
         return torch.optim.SGD(params, lr=0.1, momentum=0.9)
@@ -65,7 +73,7 @@ class QatConv(nn.Module):
 
     def __init__(self):
         super().__init__()
-        self.x = QuantStub()
+        self.quant = QuantStub()
         self.c1, self.r1, self.p1 = nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2)
         self.c2, self.c3 = nn.Conv2d(4, 6, 3, padding=1), nn.Conv2d(4, 6, 1)
         self.s = nn.quantized.FloatFunctional()
@@ -74,7 +82,7 @@ class QatConv(nn.Module):
         self.out = DeQuantStub()
 
     def forward(self, x):
-        p1 = self.p1(self.r1(self.c1(self.x(x))))
+        p1 = self.p1(self.r1(self.c1(self.quant(x))))
         r2 = self.r2(self.s.add(self.c2(p1), self.c3(p1)))
         return self.out(self.logits(torch.flatten(r2, 1)))
 
@@ -85,8 +93,14 @@ class QatConv(nn.Module):
 CASES = {"mlp": QatMlp, "conv": QatConv}
 
 
+def rename(name):
+    """dnnc's name of a module: the QuantStub `quant` is the input x."""
+    return "x" + name[len("quant"):] if name == "quant" or name.startswith("quant.") else name
+
+
 def dnnc_name(key):
     """dnnc's name of a state_dict key it keeps, or None."""
+    key = rename(key)
     observer = ".activation_post_process.min_val", ".activation_post_process.max_val"
     if key.endswith(observer):
         return key[:-len(observer[0])] + key[-len(".min_val"):]
@@ -137,10 +151,21 @@ def make_case(name, data):
             model.train().apply(tq.enable_observer)
     golden = [("x", x.numpy()), ("y", y.numpy()), ("traj.loss", np.array(losses, np.float32)),
               ("traj.out", np.stack(outs).astype(np.float32))]
-    golden += [("traj." + k, v) for k, v in tensors(model)]
+    trained = tensors(model)
+    golden += [("traj." + k, v) for k, v in trained]
+    x_test = torch.randn(6, *cls.shape, generator=gen) * 1.5 + 0.25
+    qmodel = oracle.convert(model)
+    dump = oracle.dump(qmodel, x_test)
+    y = torch.from_numpy(dump["output"]).reshape(len(x_test), -1)
+    step = np.float32(dump["out.in.scale"])
+    converted = [("input", x_test.numpy()), ("expected", y.numpy()),
+                 ("tolerance", (torch.full_like(y, float(step) * 1.0001) + y.abs() * 1e-6).numpy()),
+                 ("step", step)] + make_golden.quantized(dump, qmodel, rename)
     os.makedirs(data, exist_ok=True)
     twins.write_safetensors(os.path.join(data, name + ".weights.safetensors"), weights)
     twins.write_safetensors(os.path.join(data, name + ".golden.safetensors"), golden)
+    twins.write_safetensors(os.path.join(data, name + ".trained.safetensors"), trained)
+    twins.write_safetensors(os.path.join(data, name + ".convert.safetensors"), converted)
     return model
 
 
