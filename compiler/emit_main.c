@@ -245,6 +245,8 @@ bool emit_program(Graph *g, const Plan *plan, const char *source, FILE *c) {
     fprintf(c, "    .f64_model_size = sizeof(%s_f64_model), .f64_params = program_f64_params,\n", n);
     fprintf(c, "    .f64_grads = program_f64_grads, .f64_load = program_f64_load,\n");
     fprintf(c, "    .f64_loss = program_f64_loss, .f64_backward = program_f64_backward,\n");
+    if (t->qat)
+        fprintf(c, "    .qat = 1, /* quantize int8; */\n");
     fprintf(c, "};\n\n");
     fprintf(c, "int main(int argc, char **argv) {\n    return dnn_main(&program, argc, argv);\n}\n");
     return true;
