@@ -69,6 +69,31 @@ for c in $cases; do
     done
 done
 
+# the training program (dnnc --main) of qat/mlp.dnn on 96 samples of its own: gradcheck passes (the
+# double twin; the float model's STE gradient is not a derivative), training 2 epochs and resuming
+# to 4 gives the bytes of 4 epochs in one run (the observers are in the checkpoint), and --from-qat
+# builds the int8 model from what it saved
+program() {
+    p=$t/program && mkdir -p "$p"
+    awk 'BEGIN { srand(3); printf "label"; for (j = 0; j < 16; j++) printf ",x.%d", j; print "";
+                 for (i = 0; i < 96; i++) { printf "%d", i % 4
+                     for (j = 0; j < 16; j++) printf ",%.4f", (rand() - 0.5) * 3 + (j % 4 == i % 4); print "" } }' >"$p/d.csv"
+    for step in build gradcheck train resume same int8; do
+        case $step in
+        build) "$DNNC" --main $q/qat/mlp.dnn -o "$p/mlp.c" && $CC -std=c99 -O2 -Iruntime "$p/mlp.c" build/libdnnrt.a \
+                   -lz -lm -o "$p/mlp" ;;
+        gradcheck) "$p/mlp" gradcheck "$p/d.csv" | grep -q '^gradcheck of mlp: ok' ;;
+        train) "$p/mlp" train "$p/d.csv" --epochs 4 --save "$p/a.safetensors" -q &&
+               "$p/mlp" train "$p/d.csv" --epochs 2 --save "$p/b.safetensors" -q ;;
+        resume) "$p/mlp" train "$p/d.csv" --epochs 4 --resume "$p/b.ckpt" -q ;;
+        same) cmp "$p/a.safetensors" "$p/b.safetensors" ;;
+        int8) "$DNNC" --inference --quantize=int8 --from-qat "$p/a.safetensors" $q/qat/mlp.dnn -o "$p/mlp8.c" &&
+              $CC -std=c99 -Wall -Wextra -Wpedantic -Werror -Iruntime -c "$p/mlp8.c" -o "$p/mlp8.o" ;;
+        esac >"$p/out" 2>&1 || { fail "program.$step" "$(tail -n 1 "$p/out")"; return; }
+    done
+    pass "program (gradcheck, resume gives the same bytes, --from-qat of its weights)"
+}
+
 # refuse NAME WANT TEXT: a .dnn dnnc must reject with exit 1 and an error matching WANT
 refuse() {
     printf '%s\n' "$3" >"$t/$1.dnn"
@@ -81,6 +106,7 @@ refuse() {
     fi
 }
 if [ -z "$*" ]; then
+    program
     head='model m { input x[1, 6, 6]; target label : class(3);'
     refuse batchnorm "quantize int8: quantization-aware training of a batchnorm is not supported yet" \
         "$head c = conv2d(x, 2, 3); h = relu(batchnorm(c)); output y = dense(flatten(h), 3);
