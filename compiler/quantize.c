@@ -18,6 +18,11 @@
  * flatten/reshape/dropout (the same bytes). From the first other op on,
  * values are float (after a DeQuantStub): softmax, the outputs. A dense or
  * conv2d there is an error: it would lose its quantization silently.
+ *
+ * Quantization-aware training (`quantize int8;`, insert_fake_quant) puts
+ * fake_quant nodes with their observers' buffers where this file observes
+ * and on every dense/conv2d weight; --from-qat (cal NULL) takes the scales
+ * from those buffers instead of calibrating, as PyTorch's convert does.
  */
 #include "dnnc.h"
 
@@ -406,6 +411,7 @@ static void take_observers(Graph *g, const float **act_lo, const float **act_hi,
 }
 
 bool quantize_graph(Graph *g, const float *weights, const Cal *cal) {
+    who = "--quantize=int8";
     unfuse_conv_pools(g);
     const float **observers = arena_alloc(sizeof(float *) * 4 * (size_t)g->nvalues);
     const float **act_lo = observers, **act_hi = act_lo + g->nvalues, **w_lo = act_hi + g->nvalues,
