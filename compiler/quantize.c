@@ -369,6 +369,34 @@ static bool classify_graph(Graph *g, int **readers_out, int **last_read_out) {
     return classify(g, needed, readers);
 }
 
+/* --from-qat: bn reads conv(x, fq(W·s)) / s (+ bias) (fold_in_training):
+ * the conv2d reads W again, and bn is folded into it as plan.c folds a
+ * batchnorm for --inference (Value.folded_bn), its readers reading the
+ * conv, whose range is the one observed after bn. */
+static void unfold_conv_bn(Graph *g, Value *bn, const float **act_lo, const float **act_hi) {
+    Value *y = bn->in[0], *bias = NULL;
+    if (y->op == OP_add) {
+        bias = y->in[1]->in[0]; /* reshape(bias) */
+        y = y->in[0];
+    }
+    Value *conv = y->op == OP_div ? y->in[0] : NULL;
+    if (!conv || conv->op != OP_conv2d || conv->in[1]->op != OP_mul)
+        return;
+    conv->in[1] = conv->in[1]->in[0];
+    conv->folded_bn = bn;
+    conv->unfolded_bias = bias;
+    conv->in[2] = bn->in[2];
+    for (int j = bn->id + 1; j < g->nvalues; j++)
+        for (int k = 0; k < g->values[j]->nin; k++)
+            if (g->values[j]->in[k] == bn)
+                g->values[j]->in[k] = conv;
+    for (int j = 0; j < g->noutputs; j++)
+        if (g->outputs[j] == bn)
+            g->outputs[j] = conv;
+    act_lo[conv->id] = act_lo[bn->id];
+    act_hi[conv->id] = act_hi[bn->id];
+}
+
 /* --from-qat: each value's reader reads it without its fake quantizer;
  * the observers' buffers (in weights) by the id of what they observed
  * (act_lo, act_hi) and of the layer whose weight they observed (w_lo, w_hi). */
@@ -391,6 +419,9 @@ static void drop_fake_quant(Graph *g, const float *weights, const float **act_lo
     for (int i = 0; i < g->noutputs; i++)
         if (g->outputs[i]->op == OP_fake_quant)
             g->outputs[i] = g->outputs[i]->in[0];
+    for (int i = 0; i < g->nvalues; i++) /* a conv2d trained as ConvBn2d: back to conv2d → batchnorm, folded */
+        if (g->values[i]->op == OP_batchnorm)
+            unfold_conv_bn(g, g->values[i], act_lo, act_hi);
 }
 
 /* --from-qat: the ranges and weight observers of the observed values and
@@ -494,38 +525,145 @@ static const char *layer_prefix(const Value *layer) {
     return arena_printf("%.*s", (int)(strlen(w) - strlen(".weight")), w);
 }
 
-/* Fake quantization where the int8 build quantizes, as PyTorch 1.13's
- * prepare_qat places it on the fused model: each dense/conv2d's weight,
- * and each observed activation (the input, a layer's output after its
- * fused relu, an add's), read by every later user in place of the value. */
-bool insert_fake_quant(Graph *g) {
-    who = "quantize int8";
+/* A node of the folding arithmetic, shaped, pushed to *order. */
+static Value *qat_node(Graph *g, OpKind op, Value *a, Value *b, const Shape *shape, Value ***order, int *n) {
+    Value *v = ir_node(g, op, a->loc, a, b, NULL);
+    if (shape)
+        v->shape = *shape; /* a reshape's */
+    if (!op_shape(g, v))
+        ICE("a QAT node of %s has no shape", op_info[op].name);
+    v->shaped = v->used = true;
+    push_value(order, n, v);
+    return v;
+}
+
+/* A conv2d trained as PyTorch's ConvBn2d (its batchnorm its only reader):
+ * with s = γ / sqrt(running_var + eps), the weight fake-quantized is W·s,
+ * and the batchnorm reads conv(x, fq(W·s)) / s (+ the conv's bias). The
+ * nodes before the conv are pushed here; returns its bias (or NULL). */
+static Value *fold_in_training(Graph *g, Value *conv, Value *bn, const char *prefix, Value ***order, int *n) {
+    int F = conv->shape.dim[0];
+    for (int k = 1; k < bn->nin; k++) /* its parameters and buffers first (made after the conv) */
+        push_value(order, n, bn->in[k]);
+    Value *eps = new_value(g, OP_constant, bn->loc);
+    eps->attr[0] = (float)bn->attr[1];
+    eps->shaped = eps->used = true;
+    push_value(order, n, eps);
+    Value *sd = qat_node(g, OP_sqrt, qat_node(g, OP_add, bn->in[4], eps, NULL, order, n), NULL, NULL, order, n);
+    Value *s = qat_node(g, OP_div, bn->in[1], sd, NULL, order, n);
+    Value *ws = qat_node(g, OP_mul, conv->in[1], qat_node(g, OP_reshape, s, NULL, &(Shape){4, {F, 1, 1, 1}}, order, n),
+                         NULL, order, n);
+    conv->in[1] = fake_quant(g, ws, prefix, true, order, n);
+    Value *bias = conv->in[2];
+    conv->in[2] = NULL;
+    bn->label = conv->label;
+    return bias;
+}
+
+/* ... and the nodes after it, up to the batchnorm's operand. */
+static void unscale(Graph *g, Value *conv, Value *bn, Value *bias, Value ***order, int *n) {
+    int F = conv->shape.dim[0];
+    Value *s = conv->in[1]->in[0]->in[1]->in[0]; /* fq(W·reshape(s)) */
+    Value *y = qat_node(g, OP_div, conv, qat_node(g, OP_reshape, s, NULL, &(Shape){3, {F, 1, 1}}, order, n), NULL,
+                        order, n);
+    if (bias)
+        y = qat_node(g, OP_add, y, qat_node(g, OP_reshape, bias, NULL, &(Shape){3, {F, 1, 1}}, order, n), NULL, order,
+                     n);
+    bn->in[0] = y;
+}
+
+/* Each conv2d's batchnorm that QAT folds (by the conv's id), the others an
+ * error; then classify() as the int8 build sees the graph, the batchnorms
+ * folded (their readers reading the conv for the while). */
+static bool classify_folded(Graph *g, Value **bn_of) {
+    int *readers = arena_alloc(sizeof(int) * (size_t)g->nvalues);
     for (int i = 0; i < g->nvalues; i++)
-        if (g->values[i]->op == OP_batchnorm && g->values[i]->used) {
-            error_at(g->values[i]->loc, "quantize int8: quantization-aware training of a batchnorm is not supported yet");
-            note("train the network without batchnorm(), or train it in float and quantize it afterwards with "
-                 "dnnc --inference --quantize=int8 --calibrate (docs/firmware.md)");
+        for (int k = 0; g->values[i]->used && k < g->values[i]->nin; k++)
+            if (g->values[i]->in[k])
+                readers[g->values[i]->in[k]->id]++;
+    for (int i = 0; i < g->noutputs; i++)
+        readers[g->outputs[i]->id]++;
+    for (int i = 0; i < g->nvalues; i++) {
+        Value *bn = g->values[i];
+        if (bn->op != OP_batchnorm || !bn->used)
+            continue;
+        if (bn->in[0]->op != OP_conv2d || readers[bn->in[0]->id] != 1) {
+            error_at(bn->loc, "quantize int8: a batchnorm trains with quantization only right after a conv2d "
+                              "that nothing else reads (PyTorch's ConvBn2d)");
+            note("put it right after its conv2d (conv2d → batchnorm → relu), or train in float and quantize "
+                 "afterwards with dnnc --inference --quantize=int8 --calibrate (docs/firmware.md)");
             return false;
         }
-    int *readers, *last_read;
-    bool ok = classify_graph(g, &readers, &last_read);
+        bn_of[bn->in[0]->id] = bn;
+    }
+    Value ***slot = arena_alloc(sizeof(Value **) * (size_t)(g->nvalues + g->noutputs + 1));
+    int nslots = 0;
+    for (int i = 0; i < g->nvalues; i++)
+        for (int k = 0; k < g->values[i]->nin; k++) {
+            Value *x = g->values[i]->in[k];
+            if (x && x->op == OP_batchnorm && bn_of[x->in[0]->id] == x) {
+                slot[nslots++] = &g->values[i]->in[k];
+                g->values[i]->in[k] = x->in[0];
+            }
+        }
+    for (int i = 0; i < g->noutputs; i++)
+        if (g->outputs[i]->op == OP_batchnorm && bn_of[g->outputs[i]->in[0]->id] == g->outputs[i]) {
+            slot[nslots++] = &g->outputs[i];
+            g->outputs[i] = g->outputs[i]->in[0];
+        }
+    int *readers_q, *last_read;
+    bool ok = classify_graph(g, &readers_q, &last_read);
+    for (int i = 0; i < nslots; i++) /* the batchnorms back */
+        *slot[i] = bn_of[(*slot[i])->id];
+    return ok;
+}
+
+/* Fake quantization where the int8 build quantizes, as PyTorch 1.13's
+ * prepare_qat places it on the fused model: each dense/conv2d's weight
+ * (a conv2d's batchnorm folded into it as ConvBn2d does), and each
+ * observed activation (the input, a layer's output after its batchnorm
+ * and fused relu, an add's), read by every later user in place of the value. */
+bool insert_fake_quant(Graph *g) {
+    who = "quantize int8";
     int n = g->nvalues, count = 0;
+    Value **bn_of = arena_alloc(sizeof(Value *) * (size_t)n), **bias_of = arena_alloc(sizeof(Value *) * (size_t)n);
+    bool ok = classify_folded(g, bn_of);
     Value **order = NULL, **replaced = arena_alloc(sizeof(Value *) * (size_t)n);
+    const char **observe_after = arena_alloc(sizeof(char *) * (size_t)n); /* a folded batchnorm: its conv's prefix */
+    bool *bn_observed = arena_alloc((size_t)n);                           /* ... observed after it (no relu fused) */
+    bool *early = arena_alloc((size_t)n);                                 /* its parameters, placed before the conv */
     for (int i = 0; ok && i < n; i++) {
         Value *v = g->values[i];
         for (int k = 0; k < v->nin; k++)
             if (v->in[k] && v->in[k]->id < n && replaced[v->in[k]->id])
                 v->in[k] = replaced[v->in[k]->id];
+        if (v->op == OP_param && v->id < n && early[i])
+            continue; /* a folded batchnorm's, placed before its conv */
         bool q8 = v->q && v->q->q8;
-        if (q8 && (v->op == OP_dense || v->op == OP_conv2d))
+        Value *bn = q8 ? bn_of[i] : NULL;
+        if (bn) {
+            for (int k = 1; k < bn->nin; k++)
+                early[bn->in[k]->id] = true;
+            observe_after[bn->id] = layer_prefix(v); /* (if it is observed there; and its relu's prefix) */
+            bias_of[i] = fold_in_training(g, v, bn, observe_after[bn->id], &order, &count);
+        }
+        else if (q8 && (v->op == OP_dense || v->op == OP_conv2d))
             v->in[1] = fake_quant(g, v->in[1], layer_prefix(v), true, &order, &count);
         push_value(&order, &count, v);
-        if (q8 && observed(v)) {
+        if (bn)
+            unscale(g, v, bn, bias_of[i], &order, &count);
+        bool folded_bn = v->op == OP_batchnorm && observe_after[i];
+        if ((folded_bn && bn_observed[i]) || (q8 && observed(v) && !bn)) { /* (a conv2d's after its batchnorm) */
             const Value *layer = v->op == OP_relu ? v->in[0] : v;
-            const char *prefix = layer->op == OP_dense || layer->op == OP_conv2d ? layer_prefix(layer)
-                                 : v->name ? v->name : v->label ? v->label : "add";
+            const char *prefix = layer->op == OP_batchnorm                      ? observe_after[layer->id]
+                                 : layer->op == OP_dense || layer->op == OP_conv2d ? layer_prefix(layer)
+                                 : v->name                                           ? v->name
+                                 : v->label                                          ? v->label
+                                                                                     : "add";
             replaced[i] = fake_quant(g, v, prefix, false, &order, &count);
         }
+        if (bn && observed(v))
+            bn_observed[bn->id] = true;
     }
     for (int i = 0; ok && i < g->noutputs; i++)
         if (replaced[g->outputs[i]->id])

@@ -108,8 +108,8 @@ refuse() {
 if [ -z "$*" ]; then
     program
     head='model m { input x[1, 6, 6]; target label : class(3);'
-    refuse batchnorm "quantize int8: quantization-aware training of a batchnorm is not supported yet" \
-        "$head c = conv2d(x, 2, 3); h = relu(batchnorm(c)); output y = dense(flatten(h), 3);
+    refuse batchnorm "quantize int8: a batchnorm trains with quantization only right after a conv2d" \
+        "$head c = conv2d(x, 2, 3); h = batchnorm(relu(c)); output y = dense(flatten(h), 3);
          loss cross_entropy(y, label); train { quantize int8; } }"
     refuse float_then_dense "quantize int8: this dense reads a float value (sigmoid has no int8 form)" \
         "$head h = sigmoid(dense(flatten(x), 4)); output y = dense(h, 3);

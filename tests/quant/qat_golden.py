@@ -51,6 +51,7 @@ STEPS = 20
 class QatMlp(nn.Module):
     """qat/mlp.dnn"""
     batch, shape, classes, fuse = 16, (16,), 4, [["a1", "h1"], ["a2", "h2"]]
+    names = {}
 
     def __init__(self):
         super().__init__()
@@ -70,6 +71,7 @@ class QatMlp(nn.Module):
 class QatConv(nn.Module):
     """qat/conv.dnn"""
     batch, shape, classes, fuse = 8, (1, 8, 8), 4, [["c1", "r1"]]
+    names = {}
 
     def __init__(self):
         super().__init__()
@@ -90,36 +92,68 @@ class QatConv(nn.Module):
         return torch.optim.Adam(params, lr=0.01)
 
 
-CASES = {"mlp": QatMlp, "conv": QatConv}
+class QatConvBn(nn.Module):
+    """qat/convbn.dnn: ConvBnReLU2d and ConvBn2d (the batchnorms trained, folded into the weight)"""
+    batch, shape, classes, fuse = 8, (1, 8, 8), 4, [["c1", "b1", "r1"], ["c2", "b2"]]
+    names = {"c1.bn": "b1", "c2.bn": "b2"}   # the fused modules' batchnorms under the .dnn's names
+
+    def __init__(self):
+        super().__init__()
+        self.quant = QuantStub()
+        self.c1, self.b1 = nn.Conv2d(1, 4, 3, padding=1, bias=False), nn.BatchNorm2d(4)
+        self.r1, self.p1 = nn.ReLU(), nn.MaxPool2d(2)
+        self.c2, self.b2 = nn.Conv2d(4, 6, 3, padding=1), nn.BatchNorm2d(6)
+        self.logits = nn.Linear(96, 4)
+        self.out = DeQuantStub()
+
+    def forward(self, x):
+        p1 = self.p1(self.r1(self.b1(self.c1(self.quant(x)))))
+        return self.out(self.logits(torch.flatten(self.b2(self.c2(p1)), 1)))
+
+    def optimizer(self, params):
+        return torch.optim.SGD(params, lr=0.05, momentum=0.9)
 
 
-def rename(name):
-    """dnnc's name of a module: the QuantStub `quant` is the input x."""
-    return "x" + name[len("quant"):] if name == "quant" or name.startswith("quant.") else name
+CASES = {"mlp": QatMlp, "conv": QatConv, "convbn": QatConvBn}
 
 
-def dnnc_name(key):
+def renamer(names):
+    """dnnc's name of a module: the QuantStub `quant` is the input x, a fused
+    module's batchnorm its own statement's (names)."""
+    table = dict(names, quant="x")
+
+    def rename(name):
+        for prefix in table:
+            if name == prefix or name.startswith(prefix + "."):
+                return table[prefix] + name[len(prefix):]
+        return name
+    return rename
+
+
+def dnnc_name(key, rename):
     """dnnc's name of a state_dict key it keeps, or None."""
     key = rename(key)
     observer = ".activation_post_process.min_val", ".activation_post_process.max_val"
     if key.endswith(observer):
         return key[:-len(observer[0])] + key[-len(".min_val"):]
-    if key.endswith((".weight", ".bias")):
+    if key.endswith((".weight", ".bias", ".running_mean", ".running_var", ".num_batches_tracked")):
         return key
     return None
 
 
-def tensors(model):
-    """dnnc's tensors of a QAT model: parameters, the observers' min and max
-    (+inf/-inf, [channels] per channel, before the first batch)."""
-    out = []
+def tensors(model, counter_i64=True):
+    """dnnc's tensors of a QAT model: parameters, batchnorm's buffers (its
+    counter I64 as PyTorch saves it, or F32 for the harness), the observers'
+    min and max (+inf/-inf, [channels] per channel, before the first batch)."""
+    out, rename = [], renamer(getattr(model, "names", {}))
     for key, value in model.state_dict().items():
-        name = dnnc_name(key)
+        name = dnnc_name(key, rename)
         if name is None:
             continue
-        v = value.detach().clone().float()
+        v = value.detach().clone()
+        v = v if counter_i64 and name.endswith("num_batches_tracked") else v.float()
         if ".weight_fake_quant." in name and v.numel() == 0:   # a fresh per-channel observer
-            weight = model.get_parameter(name.split(".weight_fake_quant.")[0] + ".weight")
+            weight = model.get_parameter(key.split(".weight_fake_quant.")[0] + ".weight")
             v = torch.full((weight.shape[0],), np.inf if name.endswith("min_val") else -np.inf)
         out.append((name, v.numpy()))
     return out
@@ -152,7 +186,7 @@ def make_case(name, data):
     golden = [("x", x.numpy()), ("y", y.numpy()), ("traj.loss", np.array(losses, np.float32)),
               ("traj.out", np.stack(outs).astype(np.float32))]
     trained = tensors(model)
-    golden += [("traj." + k, v) for k, v in trained]
+    golden += [("traj." + k, v) for k, v in tensors(model, counter_i64=False)]
     x_test = torch.randn(6, *cls.shape, generator=gen) * 1.5 + 0.25
     qmodel = oracle.convert(model)
     dump = oracle.dump(qmodel, x_test)
@@ -160,7 +194,7 @@ def make_case(name, data):
     step = np.float32(dump["out.in.scale"])
     converted = [("input", x_test.numpy()), ("expected", y.numpy()),
                  ("tolerance", (torch.full_like(y, float(step) * 1.0001) + y.abs() * 1e-6).numpy()),
-                 ("step", step)] + make_golden.quantized(dump, qmodel, rename)
+                 ("step", step)] + make_golden.quantized(dump, qmodel, renamer(cls.names))
     os.makedirs(data, exist_ok=True)
     twins.write_safetensors(os.path.join(data, name + ".weights.safetensors"), weights)
     twins.write_safetensors(os.path.join(data, name + ".golden.safetensors"), golden)

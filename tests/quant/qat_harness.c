@@ -41,10 +41,10 @@ static const void *golden;
 static size_t golden_len;
 static int failed;
 
-typedef struct { const char *name; double worst; int bad; char why[256]; } group;
+typedef struct { const char *name; double worst; int bad; char why[256], at[96]; } group;
 
 static group begin(const char *name) {
-    group g = {name, 0.0, 0, ""};
+    group g = {name, 0.0, 0, "", ""};
     return g;
 }
 
@@ -53,7 +53,8 @@ static void end(group *g) {
         printf("FAIL quant/qat." STR(MODEL) " %s: %s\n", g->name, g->why);
         failed = 1;
     } else
-        printf("PASS quant/qat." STR(MODEL) " %s (largest relative error %.2g)\n", g->name, g->worst);
+        printf("PASS quant/qat." STR(MODEL) " %s (largest relative error %.2g%s%s)\n", g->name, g->worst,
+               g->at[0] ? " at " : "", g->at);
 }
 
 static const float *get(group *g, const char *name, size_t n) {
@@ -74,8 +75,10 @@ static void expect(group *g, const char *what, const float *got, const float *wa
         double d = fabs((double)got[i] - w), rel = d / (fabs(w) > 1e-6 ? fabs(w) : 1e-6);
         if (isinf(w) && got[i] == w)
             continue;
-        if (rel > g->worst)
+        if (rel > g->worst) {
             g->worst = rel;
+            snprintf(g->at, sizeof g->at, "%s[%lu]: %.9g, PyTorch %.9g", what, (unsigned long)i, got[i], w);
+        }
         if (!(d <= 1e-6 + 1e-4 * fabs(w)) && !g->bad++)
             snprintf(g->why, sizeof g->why, "%s[%lu] = %.9g, PyTorch %.9g", what, (unsigned long)i, got[i], w);
     }
