@@ -40,7 +40,7 @@ elif OUT=$tmp/qat sh examples/qat/run.sh 3000 2 1 >"$tmp/out" 2>&1 &&
      ptq=$(sed -n 's/^ptq *accuracy \([0-9.]*\) .*/\1/p' "$tmp/out") &&
      qat=$(sed -n 's/^qat *accuracy \([0-9.]*\) .*/\1/p' "$tmp/out") &&
      awk "BEGIN { exit !($qat > 60 && $qat >= $ptq - 1) }"; then
-    echo "PASS examples/qat: test accuracy $(grep accuracy "$tmp/out" | awk '{printf "%s%s %s %%", NR > 1 ? ", " : "", $1, $3}')"
+    echo "PASS examples/qat: test accuracy $(grep accuracy "$tmp/out" | awk '{ printf "%s%s %s %%", (NR > 1 ? ", " : ""), $1, $3 }')"
 else
     echo "FAIL examples/qat: want QAT int8 > 60 % and not a point below PTQ int8; got $(tail -3 "$tmp/out" | tr '\n' ' ')"
 fi
