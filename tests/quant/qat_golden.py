@@ -204,6 +204,7 @@ def make_case(name, data):
 
 
 def main(argv):
+    torch.set_num_threads(1)   # the same summation order on every run (and machine load)
     data = os.path.join(HERE, "qat", "data")
     if argv[:1] == ["--out"] and len(argv) > 1:
         data, argv = argv[1], argv[2:]
