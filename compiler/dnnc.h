@@ -237,6 +237,8 @@ typedef struct Train {
     int patience; double min_delta; bool early_stop;
     double clip_grad_norm;   /* 0: off */
     double ema_decay;        /* 0: off */
+    bool qat;                /* `quantize int8;`: fake quantization in training (quantize.c's insert_fake_quant) */
+    Loc qat_loc;
     struct Augment *augment; /* `augment` settings, in written order */
     int naugment;
 } Train;
@@ -469,14 +471,18 @@ typedef struct Quant {
     float *w_scale, *m;      /* weight scales, requantization scales */
     int32_t *bias_q, *bias;  /* PyTorch's int32 bias, and the kernel's folded one */
     float *wf, *bf;          /* the folded float weights and bias (calibration) */
+    const float *w_lo, *w_hi; /* --from-qat: the weight observer's running min and max per channel, or NULL */
     struct dnn_q8_add_params *add; /* add: the fixed-point parameters */
 } Quant;
 /* Folds batchnorms (float32, as torch.nn.utils.fusion), runs the float model
- * over cal observing where PyTorch's observers sit, and sets every Value.q:
+ * over cal observing where PyTorch's observers sit (--from-qat, cal NULL: takes
+ * the ranges of a `quantize int8;` model's observers instead, as PyTorch's
+ * convert of a QAT model, and drops its fake_quant nodes), and sets every Value.q:
  * scales, zero points, int8 weights, int32 biases, requantization scales.
  * weights: laid out as NAME_weights (Value.flash). false after an error
  * (an op with no int8 form between int8 ones). */
-bool quantize_graph(Graph *g, const float *weights, const Cal *cal);
+bool quantize_graph(Graph *g, const float *weights, const Cal *cal); /* cal NULL: --from-qat (below) */
+bool insert_fake_quant(Graph *g); /* `quantize int8;`: fake quantization in the training graph (quantize.c) */
 /* sizeof(NAME_model) of an int8 build: uint8_t act[], float fact[], uint8_t scratch[] (emit_int8.c) */
 long q8_model_bytes(const Graph *g);
 bool q8_has_qparams(const Value *v); /* an observer's value (input, dense, conv2d, add): its scale and zero point are tensors */
@@ -525,6 +531,7 @@ bool emit_program(Graph *g, const Plan *p, const char *source, FILE *c);
 /* A safetensors file laid out as params, or NULL after a message; sets
  * g->prep from the file's metadata. */
 float *read_weights(Graph *g, const char *path);
+bool qat_weights_ok(const Graph *g, const char *path); /* --from-qat: the file holds the observers' buffers */
 /* --calibrate FILE: per input, an F32 tensor [N, its shape...]; NULL after a message */
 Cal *read_calibration(const Graph *g, const char *path);
 void fold_batchnorm_weights(const Graph *g, float *weights); /* ops_train.c: the folds plan_inference chose */

@@ -245,6 +245,8 @@ bool emit_program(Graph *g, const Plan *plan, const char *source, FILE *c) {
     fprintf(c, "    .f64_model_size = sizeof(%s_f64_model), .f64_params = program_f64_params,\n", n);
     fprintf(c, "    .f64_grads = program_f64_grads, .f64_load = program_f64_load,\n");
     fprintf(c, "    .f64_loss = program_f64_loss, .f64_backward = program_f64_backward,\n");
+    if (t->qat)
+        fprintf(c, "    .qat = 1, /* quantize int8; */\n");
     fprintf(c, "};\n\n");
     fprintf(c, "int main(int argc, char **argv) {\n    return dnn_main(&program, argc, argv);\n}\n");
     return true;
@@ -384,6 +386,30 @@ static bool read_preprocess(Graph *g, const void *buf, size_t len, const char *p
     free(text);
     g->prep = ok ? pr : NULL;
     return ok;
+}
+
+/* --from-qat: whether the weights file holds every observer buffer of a
+ * `quantize int8;` model (else an error saying what the file is missing). */
+bool qat_weights_ok(const Graph *g, const char *path) {
+    size_t len;
+    void *buf = read_bytes(path, &len);
+    if (!buf)
+        return false;
+    dnn_st_view t;
+    const Value *missing = NULL;
+    for (int i = 0; i < g->nparams && !missing; i++) {
+        const Value *p = g->params[i];
+        const char *end = p->name + strlen(p->name) - strlen("min_val");
+        if (p->is_buffer && (!strcmp(end, "min_val") || !strcmp(end, "max_val")) &&
+            dnn_st_find(buf, len, p->name, &t) == DNN_E_MISSING)
+            missing = p;
+    }
+    free(buf);
+    if (missing)
+        fprintf(stderr, "dnnc: error: %s: no observer '%s': --from-qat takes the weights a model trained with "
+                        "'quantize int8;' saved (its observers' min and max beside the parameters); quantize float "
+                        "weights with --embed-weights FILE --calibrate SAMPLES\n", path, missing->name);
+    return !missing;
 }
 
 float *read_weights(Graph *g, const char *path) {

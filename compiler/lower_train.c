@@ -199,9 +199,17 @@ void lower_train(Ctx *c, const Node *train) {
                     error_at(b.locs[0], "ema(): decay must be between 0 and 1");
                 t->ema_decay = b.vals[0];
             }
+        } else if (!strcmp(n, "quantize")) {
+            if (s->a && s->a->kind == N_NAME && !strcmp(s->a->name, "int8")) {
+                t->qat = true;
+                t->qat_loc = s->loc;
+            } else {
+                error_at(s->a ? s->a->loc : s->loc, "'quantize' takes int8 (quantization-aware training)");
+                note("write 'quantize int8;'");
+            }
         } else {
-            static const char *const known[] = {"optimizer", "schedule", "batch", "epochs", "seed",
-                "shuffle", "init", "validation", "early_stop", "clip_grad_norm", "average", "augment"};
+            static const char *const known[] = {"optimizer", "schedule", "batch", "epochs", "seed", "shuffle",
+                "init", "validation", "early_stop", "clip_grad_norm", "average", "augment", "quantize"};
             error_at(s->loc, "unknown training setting '%s'", n);
             const char *near = closest_name(n, known, COUNT(known));
             if (!near && !strncmp(n, "batch", 5))

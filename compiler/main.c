@@ -50,13 +50,16 @@ static const char usage[] =
     "  --embed-weights FILE  the weights of FILE (safetensors) as exact const arrays: no loading;\n"
     "                     without --inference, training code for firmware: frozen parameters stay\n"
     "                     in flash, trainable ones start from FILE's values (NAME_init copies them)\n"
-    "  --quantize=int8    with --inference, --embed-weights and --calibrate: int8 weights and uint8\n"
-    "                     activations as PyTorch's post-training static quantization (qnnpack);\n"
+    "  --quantize=int8    with --inference, --embed-weights and --calibrate, or --from-qat: int8\n"
+    "                     weights, uint8 activations as PyTorch's static quantization (qnnpack);\n"
     "                     float in and out, softmax and what follows it in float (docs/firmware.md)\n"
     "  --calibrate FILE   --quantize: safetensors with an F32 tensor [N, shape...] per input, named\n"
     "                     after it; the ranges the model sees on them set the scales\n"
     "";
 static const char usage_rest[] = /* (C99 compilers need take only 4095 characters in one string) */
+    "  --from-qat FILE    --quantize: the scales a 'quantize int8;' model learnt in training, from its\n"
+    "                     weights FILE (observers' min and max; FILE is the weights too), as PyTorch's\n"
+    "                     convert of a QAT model; instead of --embed-weights and --calibrate\n"
     "  --ram-limit BYTES  fail when sizeof(NAME_model) exceeds BYTES (K = 1024, M = 1024 K suffixes)\n"
     "  --optimize=GOAL    size (layers that differ only in sizes share one function, and with\n"
     "                     --inference a conv2d whose output has its input's shape writes over it;\n"
@@ -416,12 +419,12 @@ int main(int argc, char **argv) {
     bool werror = false, no_warnings = false, with_main = false, inference = false, backward = false;
     bool check_finite = false;
     const char *embed = NULL, *optimize = NULL, *prefix = NULL, *dep_file = NULL, *dep_targets = NULL;
-    const char *quantize = NULL, *calibrate = NULL;
+    const char *quantize = NULL, *calibrate = NULL, *from_qat = NULL;
     bool deps_only = false, deps_md = false, deps_phony = false;
     long batch = 0, ram_limit = 0;
     enum { OPT_HEADER = 256, OPT_EMIT, OPT_COLOR, OPT_VERSION, OPT_MAIN, OPT_WEIGHTS, OPT_GOLDEN, OPT_INFERENCE,
            OPT_BATCH, OPT_EMBED, OPT_OPTIMIZE, OPT_BACKWARD, OPT_PREFIX, OPT_M, OPT_MD, OPT_MF, OPT_MT, OPT_MP,
-           OPT_CHECK_FINITE, OPT_RAM_LIMIT, OPT_QUANTIZE, OPT_CALIBRATE };
+           OPT_CHECK_FINITE, OPT_RAM_LIMIT, OPT_QUANTIZE, OPT_CALIBRATE, OPT_FROM_QAT };
     static const struct option longopts[] = {
         {"header", required_argument, NULL, OPT_HEADER}, {"emit", required_argument, NULL, OPT_EMIT},
         {"color", required_argument, NULL, OPT_COLOR},   {"help", no_argument, NULL, 'h'},
@@ -432,6 +435,7 @@ int main(int argc, char **argv) {
         {"backward", no_argument, NULL, OPT_BACKWARD},   {"prefix", required_argument, NULL, OPT_PREFIX},
         {"check-finite", no_argument, NULL, OPT_CHECK_FINITE}, {"ram-limit", required_argument, NULL, OPT_RAM_LIMIT},
         {"quantize", required_argument, NULL, OPT_QUANTIZE}, {"calibrate", required_argument, NULL, OPT_CALIBRATE},
+        {"from-qat", required_argument, NULL, OPT_FROM_QAT},
         /* gcc's one-dash -M options, renamed below */
         {"M", no_argument, NULL, OPT_M},   {"MD", no_argument, NULL, OPT_MD}, {"MF", required_argument, NULL, OPT_MF},
         {"MT", required_argument, NULL, OPT_MT}, {"MP", no_argument, NULL, OPT_MP},
@@ -474,6 +478,7 @@ int main(int argc, char **argv) {
         case OPT_CHECK_FINITE: check_finite = true; break;
         case OPT_EMBED: embed = optarg; break;
         case OPT_CALIBRATE: calibrate = optarg; break;
+        case OPT_FROM_QAT: from_qat = optarg; break;
         case OPT_QUANTIZE:
             if (strcmp(optarg, "int8")) {
                 fprintf(stderr, "dnnc: error: --quantize takes int8, not '%s'\n", optarg);
@@ -573,11 +578,21 @@ int main(int argc, char **argv) {
         fputs("usage: dnnc [options] FILE.dnn   (try 'dnnc --help')\n", stderr);
         return 2;
     }
-    if (quantize && (!inference || !embed || !calibrate)) {
+    if (from_qat && (!quantize || embed || calibrate)) {
+        fprintf(stderr, "dnnc: error: %s\n",
+                !quantize ? "--from-qat goes with --inference --quantize=int8"
+                : embed   ? "--from-qat FILE is the weights too: leave out --embed-weights"
+                          : "--from-qat and --calibrate both set the scales: give one of them");
+        return 2;
+    }
+    if (from_qat)
+        embed = from_qat;
+    if (quantize && (!inference || !embed || (!calibrate && !from_qat))) {
         fprintf(stderr, "dnnc: error: --quantize=int8 needs %s\n",
                 !inference ? "--inference (int8 models only run forward)"
-                : !embed   ? "--embed-weights FILE (the float weights it quantizes)"
-                           : "--calibrate FILE (samples of each input, whose ranges set the scales)");
+                : !embed   ? "--embed-weights FILE (the float weights it quantizes) or --from-qat FILE"
+                           : "--calibrate FILE (samples of each input, whose ranges set the scales), or --from-qat "
+                             "FILE (a model trained with 'quantize int8;')");
         return 2;
     }
     if (quantize && check_finite) {
@@ -618,8 +633,16 @@ int main(int argc, char **argv) {
             return 2;
         }
         Cal *cal = NULL;
-        if (!(embedded = read_weights(graphs[0], embed)) || !(cal = read_calibration(graphs[0], calibrate)) ||
-            !quantize_graph(graphs[0], embedded, cal))
+        if (from_qat && !graphs[0]->train.qat) {
+            fprintf(stderr, "dnnc: error: --from-qat: model '%s' does not train with 'quantize int8;', so its weights "
+                            "hold no observers; add it to the train block and train again, or quantize the float "
+                            "weights with --embed-weights FILE --calibrate SAMPLES\n", graphs[0]->name);
+            return 1;
+        }
+        if (from_qat && !qat_weights_ok(graphs[0], from_qat))
+            return 1;
+        if (!(embedded = read_weights(graphs[0], embed)) ||
+            (calibrate && !(cal = read_calibration(graphs[0], calibrate))) || !quantize_graph(graphs[0], embedded, cal))
             return 1;
     }
     for (int i = 0; i < nmodels && ram_limit; i++)

@@ -228,3 +228,50 @@ void emit_dropout_backward(Emitter *e, const Value *v, int arg) {
     emit(e, "const float *mask = %s;", dropout_mask(e, v));
     emit(e, "for (int i = 0; i < %s; i++) dx[i] = dy[i] * mask[i];", count_of(v));
 }
+
+/* ---- fake_quant (quantization-aware training) ------------------------------------------------ */
+
+bool shape_fake_quant(Graph *g, Value *v) {
+    return shape_same(g, v);
+}
+
+/* The observer's buffers in[1], in[2] move in training only (frozen in
+ * eval, as after PyTorch's disable_observer); the double twin (gradcheck)
+ * checks the float model's gradients, so there the op is the identity. */
+void emit_fake_quant_forward(Emitter *e, const Value *v) {
+    const char *count = count_of(v);
+    if (e->f64) {
+        emit(e, "/* the double twin: no quantization */");
+        emit(e, "for (int i = 0; i < %s; i++) out[i] = in0[i];", count);
+        return;
+    }
+    emit(e, "float *lo = (float *)in1, *hi = (float *)in2;");
+    if (v->attr[0]) {
+        int F = v->shape.dim[0];
+        long k = shape_size(&v->shape) / F;
+        emit(e, "if (training)");
+        emit(e, "    dnn_fq_observe_channels(lo, hi, in0, %d, %ld);", F, k);
+        emit(e, "dnn_fq_weight_forward(out, in0, %d, %ld, lo, hi);", F, k);
+        return;
+    }
+    emit(e, "if (training)");
+    emit(e, "    dnn_fq_observe(lo, hi, in0, %s);", count);
+    emit(e, "dnn_fq_act_forward(out, in0, %s, *lo, *hi);", count);
+}
+
+/* The straight-through estimator, with the scale and zero point the
+ * forward step used (its observer has not moved since). */
+void emit_fake_quant_backward(Emitter *e, const Value *v, int arg) {
+    (void)arg;
+    const char *count = count_of(v);
+    if (e->f64) {
+        emit(e, "for (int i = 0; i < %s; i++) dx[i] = dy[i];", count);
+        return;
+    }
+    if (v->attr[0]) {
+        int F = v->shape.dim[0];
+        emit(e, "dnn_fq_weight_backward(dx, dy, in0, %d, %ld, in1, in2);", F, shape_size(&v->shape) / F);
+        return;
+    }
+    emit(e, "dnn_fq_act_backward(dx, dy, in0, %s, in1[0], in2[0]);", count);
+}

@@ -24,6 +24,9 @@ bool compile_source(const Source *src, long batch, bool inference, bool embedded
         return false;
     for (int i = 0; i < n; i++)
         check_shapes(graphs[i]);
+    for (int i = 0; i < n && !error_count(); i++)
+        if (graphs[i]->train.qat) /* (also for --inference: the model evaluates as in training's eval mode) */
+            insert_fake_quant(graphs[i]);
     if (error_count())
         return false;
     Plan *plans = arena_alloc(sizeof(Plan) * (size_t)n);
@@ -58,7 +61,11 @@ bool emit_c_files(const Compiled *m, const CFiles *o, FILE *c, FILE *h) {
     fprintf(h, "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n");
     if (o->header_name) /* else the header's text leads the same stream */
         fprintf(c, "%s#include \"%s\"\n\n", o->stamp, o->header_name);
-    fprintf(c, "#include <math.h>\n#include <string.h>\n\n#include \"dnn_kernels.h\"\n\n");
+    fprintf(c, "#include <math.h>\n#include <string.h>\n\n#include \"dnn_kernels.h\"\n");
+    bool qat = false;
+    for (int i = 0; i < m->count; i++)
+        qat = qat || (m->graphs[i]->train.qat && !m->graphs[i]->int8);
+    fprintf(c, "%s\n", qat ? "#include \"dnn_kernels_qat.h\"\n" : "");
     bool ok = true;
     for (int i = 0; i < m->count && ok; i++)
         ok = m->graphs[i]->int8 ? emit_int8_model(m->graphs[i], &o->emit, c, h)

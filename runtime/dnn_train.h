@@ -130,6 +130,8 @@ typedef struct dnn_program {
     int (*set_hparam)(void *m, const char *name, double value);
     const char *schedule;        /* "step", "exponential", "inverse_time", "cosine", or NULL */
     int per_step;                /* the schedule counts optimizer steps, not epochs */
+    int qat;                     /* `quantize int8;`: the float model fake-quantizes, its gradient is the
+                                    straight-through estimator's; the double twin does not quantize */
 } dnn_program;
 
 /* The program: `NAME train|eval|predict|gradcheck|check [options] DATA...`.

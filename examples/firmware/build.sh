@@ -25,6 +25,8 @@
 # MLPerf: the 8 random samples), the same int8 C built for the host gives the
 # golden outputs (record.c), and the firmware must reproduce them: the int8
 # part bit for bit, the float softmax after it within 1e-6 (expf differs).
+# QUANT=qat (LeNet-5 only) trains examples/qat/lenet5_qat.dnn (`quantize int8;`)
+# instead and builds the int8 model from the scales it learnt (dnnc --from-qat).
 # Exit status 0 when the firmware ran and matched. Output in build/firmware/,
 # and the report (dnnc --emit=report) in build/firmware/MODEL.report.
 set -e
@@ -35,7 +37,9 @@ model=${MODEL:-lenet5}
 upper=$(echo "$model" | tr a-z A-Z)
 mkdir -p $out
 
-prog=$(sh examples/program.sh models/$model.dnn $out/host)
+dnn=models/$model.dnn
+[ "$QUANT" != qat ] || dnn=examples/qat/${model}_qat.dnn
+prog=$(sh examples/program.sh $dnn $out/host)
 weights=${WEIGHTS:-$out/$model.safetensors}
 case $model in
     lenet5|mlp)
@@ -58,36 +62,39 @@ case $model in
 esac
 $prog predict "$@" --limit "$images" --weights "$weights" --out $out/golden.safetensors
 # the input and output the firmware's main.c prints
-io=$(sed -n 's/^ *input *\([A-Za-z0-9_]*\).*/\1/p; s/^ *output *\([A-Za-z0-9_]*\).*/\1/p' models/$model.dnn)
+io=$(sed -n 's/^ *input *\([A-Za-z0-9_]*\).*/\1/p; s/^ *output *\([A-Za-z0-9_]*\).*/\1/p' $dnn)
 io=$(echo $io) # one line: "input output"
 set -- $(echo $io | tr a-z A-Z)
 
-quant= int8=0 tol=-D${upper}_SELFTEST_RTOL=0 # float: within 1e-5
-if [ "$QUANT" = int8 ]; then
-    # shellcheck disable=SC2086 # $calibration is a file and the program's options
-    $prog calibrate $calibration -o $out/$model.cal.safetensors
-    quant="--quantize=int8 --calibrate $out/$model.cal.safetensors" int8=1
+quant= int8=0 tol=-D${upper}_SELFTEST_RTOL=0 embed="--embed-weights $weights" # float: within 1e-5
+if [ "$QUANT" = int8 ] || [ "$QUANT" = qat ]; then
+    if [ "$QUANT" = qat ]; then # the weights hold the scales: no calibration
+        quant="--quantize=int8 --from-qat $weights" embed= int8=1
+    else
+        # shellcheck disable=SC2086 # $calibration is a file and the program's options
+        $prog calibrate $calibration -o $out/$model.cal.safetensors
+        quant="--quantize=int8 --calibrate $out/$model.cal.safetensors" int8=1
+    fi
     # the int8 part equals the host's bit for bit; the float softmax after it uses each
     # C library's expf (newlib's and glibc's differ in the last bit or two)
     tol="-D${upper}_SELFTEST_ATOL=0 -D${upper}_SELFTEST_RTOL=1e-6f"
     # the host's int8 outputs, which the firmware must equal bit for bit
     # shellcheck disable=SC2086
     mkdir -p $out/host8
-    build/dnnc --inference --embed-weights "$weights" $quant models/$model.dnn -o $out/host8/$model.c
+    build/dnnc --inference $embed $quant $dnn -o $out/host8/$model.c
     cc -std=c99 -O2 -Wall -Wextra -Werror -Iruntime -I$out/host8 -DMODEL=$model -DMODEL_UC=$upper -DINPUT_UC=$1 \
         -DOUTPUT_UC=$2 -DINPUT=${io%% *} -DOUTPUT=${io##* } examples/firmware/record.c $out/host8/$model.c \
         build/libdnnrt.a -lm -o $out/record
     $out/record $out/golden.safetensors $out/golden.int8.safetensors
     mv $out/golden.int8.safetensors $out/golden.safetensors
 elif [ -n "$QUANT" ]; then
-    echo "build.sh: QUANT=$QUANT: only int8 is known" >&2
+    echo "build.sh: QUANT=$QUANT: only int8 and qat are known" >&2
     exit 2
 fi
 # shellcheck disable=SC2086
-build/dnnc --inference --embed-weights "$weights" $quant --emit=selftest --golden $out/golden.safetensors \
-    models/$model.dnn -o $out/$model.c
+build/dnnc --inference $embed $quant --emit=selftest --golden $out/golden.safetensors $dnn -o $out/$model.c
 # shellcheck disable=SC2086
-build/dnnc --inference --embed-weights "$weights" $quant --emit=report models/$model.dnn >$out/$model.report
+build/dnnc --inference $embed $quant --emit=report $dnn >$out/$model.report
 
 flags="-mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16 -Os -ffunction-sections -fdata-sections"
 # the runtime's freestanding core, the one library firmware links: $out/arm/libdnnrt_core.a

@@ -193,6 +193,11 @@ q8 needs_calibrate 2 "needs --calibrate FILE" --quantize=int8 --inference --embe
 q8 not_check_finite 2 "error: --check-finite does not go with --quantize=int8" --quantize=int8 $all --check-finite
 q8 selftest_weights 2 "error: --weights does not go with --quantize=int8" --quantize=int8 $all --emit=selftest --golden w.safetensors --weights w.safetensors
 q8 calibrate_alone 2 "--calibrate goes with --quantize=int8" --inference --calibrate cal.safetensors
+q8 from_qat_alone 2 "error: --from-qat goes with --inference --quantize=int8" --inference --from-qat w.safetensors
+q8 from_qat_embed 2 "error: --from-qat FILE is the weights too: leave out --embed-weights" --quantize=int8 \
+    --inference --from-qat w.safetensors --embed-weights w.safetensors
+q8 from_qat_calibrate 2 "error: --from-qat and --calibrate both set the scales" --quantize=int8 --inference \
+    --from-qat w.safetensors --calibrate cal.safetensors
 q8 cal_unreadable 1 "dnnc: error: cannot open 'none.safetensors'" --quantize=int8 --inference \
     --embed-weights w.safetensors --calibrate none.safetensors
 st bad.safetensors "$one" image:3,2

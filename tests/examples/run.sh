@@ -4,7 +4,8 @@
 # examples/augment (Fashion-MNIST with data augmentation, a few hundred
 # images) must draw its PNG and reach 55% test accuracy. The perceptron
 # example must reach 100% training accuracy from zero weights. Then
-# examples/babysitting and examples/transfer (below).
+# examples/qat (quantization-aware training against post-training
+# quantization), examples/babysitting and examples/transfer (below).
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 cc="${CC:-cc} -std=c99 -O2 -Wall -Wextra -Werror -Iruntime -I$tmp"
 run() { # run NAME MODEL PROGRAM ARGS...
@@ -30,6 +31,18 @@ elif sh examples/augment/run.sh --quiet >"$tmp/out" 2>&1 &&
     echo "PASS examples/augment trains: $(tail -1 "$tmp/out")"
 else
     echo "FAIL examples/augment trains: $(tail -1 "$tmp/out")"
+fi
+# examples/qat: LeNet-5 in float, quantized after training (PTQ) and fine-tuned with `quantize int8;`
+# (QAT, --from-qat) on 3,000 images: QAT int8 above 60 % test accuracy and not a point below PTQ int8
+if [ ! -e /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then
+    echo "SKIP examples/qat: dataset-fashion-mnist is not installed"
+elif OUT=$tmp/qat sh examples/qat/run.sh 3000 2 1 >"$tmp/out" 2>&1 &&
+     ptq=$(sed -n 's/^ptq *accuracy \([0-9.]*\) .*/\1/p' "$tmp/out") &&
+     qat=$(sed -n 's/^qat *accuracy \([0-9.]*\) .*/\1/p' "$tmp/out") &&
+     awk "BEGIN { exit !($qat > 60 && $qat >= $ptq - 1) }"; then
+    echo "PASS examples/qat: test accuracy $(grep accuracy "$tmp/out" | awk '{ printf "%s%s %s %%", (NR > 1 ? ", " : ""), $1, $3 }')"
+else
+    echo "FAIL examples/qat: want QAT int8 > 60 % and not a point below PTQ int8; got $(tail -3 "$tmp/out" | tr '\n' ' ')"
 fi
 # the lecture notes' perceptron (examples/perceptron): from zero weights to 100%
 # training accuracy with the perceptron criterion; hinge(margin = 0) stays put

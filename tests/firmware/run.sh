@@ -115,6 +115,16 @@ if [ "$ram" -le 12544 ] && [ "$code" -le 2048 ] && [ "$weights" -eq 246824 ]; th
 else
     echo "FAIL firmware/lenet5.footprint: RAM $ram B (goal <= 12544), code $code B (<= 2048), weights $weights B (246824)"
 fi
+# quantization-aware training (issue 22, QUANT=qat): examples/qat/lenet5_qat.dnn
+# trained briefly, its int8 model built from its observers (--from-qat), the
+# firmware equal to the host's int8 build
+if QUANT=qat MODEL=lenet5 sh examples/firmware/build.sh >"$tmp/out" 2>&1 &&
+    [ "$(grep -c '^  probs\[[0-9]\] = ' "$tmp/out")" -eq 40 ] &&
+    grep -q '^selftest against the host: 0 values off' "$tmp/out"; then
+    echo "PASS firmware/lenet5.qat.matches_host ($(grep -m1 'bytes of RAM' "$tmp/out"); $(grep '^selftest' "$tmp/out"))"
+else
+    echo "FAIL firmware/lenet5.qat.matches_host: $(tail -3 "$tmp/out" | tr '\n' ' ')"
+fi
 # int8 (issue 20, QUANT=int8): calibrated by the program's calibrate, the
 # host's int8 outputs recorded as the golden file, the firmware equal to
 # them (the int8 part bit for bit, the float softmax within 1e-6); the

@@ -3,7 +3,8 @@
 # arithmetic in NumPy) against torch itself, value for value: every op and
 # stack of check_reference.py, the QAT checks of check_qat.py (README.md);
 # first the C kernels of runtime/dnn_kernels_int8.h against reference.py on
-# every path (kernels.sh, which needs no torch); last, dnnc --quantize=int8
+# every path (kernels.sh, which needs no torch); quantization-aware training
+# against PyTorch's QAT (qat.sh); last, dnnc --quantize=int8
 # end to end on the MLP and LeNet-5 (compile.sh).
 # Prints "PASS quant/..." or "FAIL quant/...: why" lines, and a failing
 # script's whole output; "SKIP quant: ..." when /usr/bin/python3 has no
@@ -12,6 +13,7 @@ cd "$(dirname "$0")" || exit 2
 . ../reference_blas.sh # torch as the goldens were derived, whatever BLAS is installed
 sh ./kernels.sh
 sh ./golden.sh   # dnnc --quantize=int8 against PyTorch's int8 models (mlp, lenet5 need torch)
+sh ./qat.sh      # `quantize int8;` training against PyTorch's QAT
 if ! /usr/bin/python3 -c 'import torch' 2>/dev/null; then
     echo "SKIP quant: /usr/bin/python3 has no torch (python3-torch)"
     exit 0
