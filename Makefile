@@ -150,12 +150,12 @@ $(FUZZ)/fuzz_data: tests/fuzz/fuzz_data.c $(FUZZ_DATA) $(HOST_OBJ:$(BUILD)/%=$(F
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -std=c99 -Wall -Wextra $^ -lz -lm -o $@
 
 # Re-derives the PyTorch golden files and the extreme-value cases (needs python3-torch; CI does this).
+# With the reference BLAS (tests/reference_blas.sh), as the tests re-derive them.
 goldens: all
 	@sh scripts/deps.sh goldens
-	/usr/bin/python3 tests/golden/make_goldens.py
-	/usr/bin/python3 tests/quant/make_golden.py
-	/usr/bin/python3 tests/numerics/make_numerics.py
-	/usr/bin/python3 tests/augment/make_goldens.py
+	. tests/reference_blas.sh && /usr/bin/python3 tests/golden/make_goldens.py && \
+	    /usr/bin/python3 tests/quant/make_golden.py && /usr/bin/python3 tests/quant/qat_golden.py && \
+	    /usr/bin/python3 tests/numerics/make_numerics.py && /usr/bin/python3 tests/augment/make_goldens.py
 
 clean:
 	rm -rf $(BUILD)

@@ -15,6 +15,7 @@
 # Prints "PASS quant/qat..." or "FAIL quant/qat...: why" lines.
 # Usage: sh tests/quant/qat.sh [CASE ...]
 cd "$(dirname "$0")/../.." || exit 2
+. tests/reference_blas.sh # torch as the goldens were derived, whatever BLAS is installed
 q=tests/quant
 DNNC=${DNNC:-build/dnnc}
 CC=${CC:-cc}
