@@ -10,6 +10,8 @@
  */
 #include "dnnc.h"
 
+#include "dnn_kernels.h" /* DNN_PARALLEL_WORK */
+
 #include <ctype.h>
 #include <math.h>
 #include <stdlib.h>
@@ -106,7 +108,9 @@ const char *count_of(const Value *v) {
 
 const char *samples_of(const Value *v) { return v->batched ? "n" : "1"; }
 
-bool split_steps(const Emitter *e) { return !e->g->inference && !e->small && !e->generic && !e->f64; }
+bool split_worth(const Emitter *e, long work) {
+    return !e->g->inference && !e->small && !e->generic && !e->f64 && (long)e->g->train.batch * work >= DNN_PARALLEL_WORK;
+}
 
 void emit_split(Emitter *e, const Value *v, const char *what, const char *out, const char *const in[3],
                 const char *items, const char *work, const char *call) {
@@ -123,7 +127,7 @@ void emit_split(Emitter *e, const Value *v, const char *what, const char *out, c
 
 void emit_by_sample(Emitter *e, const Value *v, const char *what, const char *kernel, const char *const *args,
                     const long *stride, int nargs, const char *sizes, long work) {
-    if (!split_steps(e) || !v->batched) {
+    if (!v->batched || !split_worth(e, work)) {
         const char *call = arena_printf("%s(", kernel);
         for (int i = 0; i < nargs; i++)
             call = arena_printf("%s%s, ", call, args[i]);

@@ -258,7 +258,7 @@ void emit_conv2d_backward(Emitter *e, const Value *v, int arg) {
     else if (arg == 0) /* by sample */
         emit_by_sample(e, v, "dinp", arena_printf("dnn_conv2d_backward_input%s", plain),
                        (const char *[]){"dx", "dy", "in1"}, (const long[]){x, y, 0}, 3, sizes, y * taps);
-    else if (!*plain && split_steps(e)) /* by rows of taps (input channel, kernel row): each its own sums */
+    else if (!*plain && split_worth(e, y * taps)) /* by rows of taps (input channel, kernel row): each its own sums */
         emit_split(e, v, "dweight", "dx", (const char *[]){"dy", "in0", NULL},
                    arena_printf("dnn_conv2d_backward_weight_items(%s)", sizes),
                    arena_printf("(long)n * %ld", y * taps / d.C / d.win.kh),

@@ -173,7 +173,7 @@ void emit_dense_backward(Emitter *e, const Value *v, int arg) {
     else if (arg == 0)
         emit(e, "dnn_dense_backward_input%s(dx, dy, in1, %s, %s, %s);", plain, n, dim(e, "inputs", in),
              dim(e, "units", units));
-    else if (dense_fast(e, v) && split_steps(e)) /* by rows of the weight: each its own sums over the samples */
+    else if (dense_fast(e, v) && split_worth(e, (long)in * units)) /* by rows of the weight: each its own sums over the samples */
         emit_split(e, v, "dweight", "dx", (const char *[]){"dy", "in0", NULL}, arena_printf("%d", units),
                    arena_printf("(long)n * %d", in),
                    arena_printf("dnn_dense_backward_weight_rows(a->out + lo * %d, a->in[0], a->in[1], a->n, %d, %d, lo, "
