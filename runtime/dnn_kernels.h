@@ -126,7 +126,7 @@ static inline void dnn_parallel_run(dnn_parallel_body *body, void *ctx, int n) {
  * DNN_PARALLEL_WORK or more in all (bench/README.md: below that, waking
  * the threads costs more than they save); a smaller one, such as batch-1
  * inference's, runs in one piece. */
-enum { DNN_PARALLEL_WORK = 65536 };
+enum { DNN_PARALLEL_WORK = 131072 };
 static inline void dnn_parallel_run_work(dnn_parallel_body *body, void *ctx, int n, long work) {
     if ((long)n * work >= DNN_PARALLEL_WORK)
         dnn_parallel_run(body, ctx, n);
