@@ -115,12 +115,11 @@ bool split_worth(const Emitter *e, long work) {
 void emit_split(Emitter *e, const Value *v, const char *what, const char *out, const char *const in[3],
                 const char *items, const char *work, const char *call) {
     const Value *f = v->fwd ? v->fwd : v;
-    const char *name = arena_printf("%s_%s_%s_%s_part", e->g->name, c_ident(f->label ? f->label : arena_printf("t%d", v->id)),
-                                    op_info[f->op].name, what);
+    const char *label = f->label ? f->label : arena_printf("t%d", v->id);
+    const char *name = arena_printf("%s_%s_%s_part", e->g->name, c_ident(label), what);
     fprintf(e->defs, "/* %s (line %d), %s lo .. hi: a range the step hands one of the program's threads */\n"
                      "static void %s(void *ctx, int lo, int hi) {\n    const dnn_split *a = ctx;\n    %s\n}\n\n",
-            f->label ? f->label : op_info[f->op].name, f->loc.first_line, strcmp(items, "n") ? "rows" : "samples",
-            name, call);
+            label, f->loc.first_line, strcmp(items, "n") ? "rows" : "samples", name, call);
     emit(e, "dnn_parallel_run_work(%s, &(dnn_split){%s, {%s, %s, %s}, n}, %s, %s);", name, out, in[0],
          in[1] ? in[1] : "NULL", in[2] ? in[2] : "NULL", items, work);
 }

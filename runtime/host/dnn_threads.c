@@ -84,7 +84,7 @@ static void *worker_main(void *arg) {
 
 /* Starts loop number + 1 of `parts` ranges (0: stop) and wakes the sleeping workers. */
 static unsigned publish(int parts) {
-    const unsigned number = loop_number(pool.claim) + 1;
+    const unsigned number = loop_number(__atomic_load_n(&pool.claim, __ATOMIC_RELAXED)) + 1;
     __atomic_store_n(&pool.done, 0, __ATOMIC_RELAXED);
     pthread_mutex_lock(&pool.lock);
     __atomic_store_n(&pool.claim, (unsigned long long)number << 32 | (unsigned long long)parts << 16, __ATOMIC_RELEASE);
@@ -131,8 +131,9 @@ int dnn_set_threads(int n) {
     if (n == 1)
         return DNN_OK;
     pool.threads = n;
+    const unsigned long current = loop_number(__atomic_load_n(&pool.claim, __ATOMIC_RELAXED));
     for (int i = 1; i < n; i++) /* each worker waits for the loop after the current number */
-        if (pthread_create(&pool.worker[i], NULL, worker_main, (void *)(unsigned long)loop_number(pool.claim)) != 0) {
+        if (pthread_create(&pool.worker[i], NULL, worker_main, (void *)current) != 0) {
             pool.threads = i; /* the ones started stop again */
             pool_stop();
             return DNN_E_IO;
