@@ -17,7 +17,8 @@
 # RESNET8_EPOCHS (2; 0 skips the Fashion-MNIST training), RESNET8_LIMIT (0:
 # all 60,000 training images), RESNET8_SEEDS ("0 1 2": the twin's seeds),
 # OPENBLAS_DIR (a directory holding OpenBLAS's libblas.so.3 for PyTorch, when
-# the system's is the reference BLAS and libopenblas0 cannot be installed).
+# the system's is the reference BLAS and libopenblas0 cannot be installed),
+# THREADS (2: the thread rows' --threads; PyTorch there has its default).
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -39,6 +40,7 @@ mlperf=${MLPERF-ds_cnn resnet8 mobilenet_v1_025 fc_autoencoder}
 r8_epochs=${RESNET8_EPOCHS:-2}
 r8_limit=${RESNET8_LIMIT:-0}
 r8_seeds=${RESNET8_SEEDS:-0 1 2}
+threads=${THREADS:-2}
 cflags="-std=c99 -O3 -march=native" # the generated code's flags (issue 8); no -ffast-math
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
 
@@ -148,14 +150,25 @@ for m in $mlperf; do
 done
 
 # --- 3. full epochs, dnnc and PyTorch interleaved (a slow drift hits both) -------------
+# One thread each, then (wall time) dnnc on $threads threads and PyTorch with its
+# default threads, the load before each of those runs recorded.
+record "info.threads $threads"
 run=1
 while [ $run -le "$runs" ]; do
     for m in $models; do
         dir=$out/$m
         say "$m: epoch $run/$runs, dnnc"
         $out/timeit "$results" dnnc.$m.epoch $dir/$m train $data/train-images-idx3-ubyte.gz \
-            $data/train-labels-idx1-ubyte.gz --scale 1/255 --epochs 1 --quiet --save $dir/epoch.safetensors \
-            >$dir/epoch.log 2>&1 || fail "$m: the training program failed; see $dir/epoch.log"
+            $data/train-labels-idx1-ubyte.gz --scale 1/255 --epochs 1 --quiet --threads 1 \
+            --save $dir/epoch.safetensors >$dir/epoch.log 2>&1 || fail "$m: the training program failed; see $dir/epoch.log"
+        say "$m: epoch $run/$runs, dnnc, $threads threads"
+        record "dnnc.$m.threads.load $(cut -d ' ' -f 1 /proc/loadavg)"
+        $out/timeit "$results" dnnc.$m.threads.epoch $dir/$m train $data/train-images-idx3-ubyte.gz \
+            $data/train-labels-idx1-ubyte.gz --scale 1/255 --epochs 1 --quiet --threads $threads \
+            --save $dir/epoch_threads.safetensors >$dir/epoch_threads.log 2>&1 ||
+            fail "$m: the training program failed on $threads threads; see $dir/epoch_threads.log"
+        cmp -s $dir/epoch.safetensors $dir/epoch_threads.safetensors ||
+            fail "$m: the weights after an epoch on $threads threads differ from one thread's"
         $dir/$m eval $data/t10k-images-idx3-ubyte.gz $data/t10k-labels-idx1-ubyte.gz \
             --weights $dir/epoch.safetensors >$dir/eval.txt || fail "$m: eval failed; see $dir/eval.txt"
         accuracy=$(sed -n 's/^accuracy \([0-9.]*\)%.*/\1/p' $dir/eval.txt)
@@ -163,6 +176,10 @@ while [ $run -le "$runs" ]; do
         record "dnnc.$m.accuracy $accuracy"
         say "$m: epoch $run/$runs, PyTorch"
         keep torch.$m $dir/torch_epoch.txt $python bench/torch_twin.py epoch $m
+        say "$m: epoch $run/$runs, PyTorch, its default threads"
+        record "torch.$m.threads.load $(cut -d ' ' -f 1 /proc/loadavg)"
+        keep torch.$m.threads $dir/torch_epoch_threads.txt env -u OMP_NUM_THREADS -u OPENBLAS_NUM_THREADS \
+            -u MKL_NUM_THREADS $python bench/torch_twin.py epoch $m --default-threads
     done
     run=$((run + 1))
 done

@@ -26,7 +26,9 @@ thread (torch.set_num_threads(1); run.sh also sets OMP/OpenBLAS to 1).
                 the IDX files read with gzip + numpy; prints "epoch WALL CPU"
                 (reading the data + training), "startup S" (interpreter and
                 import torch, not counted), "accuracy A" (the 10,000 test
-                images, not timed)
+                images, not timed); with --default-threads on PyTorch's
+                default threads (run.sh unsets OMP_NUM_THREADS and the like),
+                and "threads N" too
 
 Times are the process's CPU time (time.process_time: every thread) and wall
 time; a result line is "KEY CPU_MEDIAN CPU_MIN CPU_MAX WALL_MEDIAN" in
@@ -39,8 +41,10 @@ STARTED = time.perf_counter()  # before import torch: its cost is reported, not 
 import os  # noqa: E402
 import sys  # noqa: E402
 
-for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(var, "1")  # before torch loads its BLAS and OpenMP
+DEFAULT_THREADS = "--default-threads" in sys.argv  # epoch MODEL --default-threads: as a user's PyTorch runs
+if not DEFAULT_THREADS:
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")  # before torch loads its BLAS and OpenMP
 
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
@@ -174,6 +178,8 @@ def epoch(name):
     print(f"epoch {wall_end - wall:.3f} {cpu_end - cpu:.3f}")
     print(f"startup {startup:.3f}")
     print(f"accuracy {reference.accuracy(twin.net, tx, ty):.2f}")
+    if DEFAULT_THREADS:
+        print(f"threads {torch.get_num_threads()}")
 
 
 def info():
@@ -198,14 +204,18 @@ def info():
 
 
 def main():
-    torch.set_num_threads(1)
+    if not DEFAULT_THREADS:
+        torch.set_num_threads(1)
     command = sys.argv[1:2]
     if command == ["info"]:
         info()
+    elif command == ["epoch"] and sys.argv[3:] == ["--default-threads"] and sys.argv[2] in reference.MODELS:
+        epoch(sys.argv[2])
     elif command in (["micro"], ["int8"], ["epoch"]) and len(sys.argv) == 3 and sys.argv[2] in reference.MODELS:
         {"micro": micro, "int8": int8, "epoch": epoch}[command[0]](sys.argv[2])
     else:
-        sys.exit("usage: torch_twin.py info | micro MODEL | int8 MODEL | epoch MODEL   (MODEL: mlp, lenet5)")
+        sys.exit("usage: torch_twin.py info | micro MODEL | int8 MODEL | epoch MODEL [--default-threads]   "
+                 "(MODEL: mlp, lenet5)")
 
 
 if __name__ == "__main__":

@@ -10,6 +10,8 @@
  */
 #include "dnnc.h"
 
+#include "dnn_kernels.h" /* DNN_PARALLEL_WORK */
+
 #include <ctype.h>
 #include <math.h>
 #include <stdlib.h>
@@ -105,6 +107,41 @@ const char *count_of(const Value *v) {
 }
 
 const char *samples_of(const Value *v) { return v->batched ? "n" : "1"; }
+
+bool split_worth(const Emitter *e, long work) {
+    return !e->g->inference && !e->small && !e->generic && !e->f64 && (long)e->g->train.batch * work >= DNN_PARALLEL_WORK;
+}
+
+void emit_split(Emitter *e, const Value *v, const char *what, const char *out, const char *const in[3],
+                const char *items, const char *work, const char *call) {
+    const Value *f = v->fwd ? v->fwd : v;
+    const char *label = f->label ? f->label : arena_printf("t%d", v->id);
+    const char *name = arena_printf("%s_%s_%s_part", e->g->name, c_ident(label), what);
+    fprintf(e->defs, "/* %s (line %d), %s lo .. hi: a range the step hands one of the program's threads */\n"
+                     "static void %s(void *ctx, int lo, int hi) {\n    const dnn_split *a = ctx;\n    %s\n}\n\n",
+            label, f->loc.first_line, strcmp(items, "n") ? "rows" : "samples", name, call);
+    emit(e, "dnn_parallel_run_work(%s, &(dnn_split){%s, {%s, %s, %s}, n}, %s, %s);", name, out, in[0],
+         in[1] ? in[1] : "NULL", in[2] ? in[2] : "NULL", items, work);
+}
+
+void emit_by_sample(Emitter *e, const Value *v, const char *what, const char *kernel, const char *const *args,
+                    const long *stride, int nargs, const char *sizes, long work) {
+    if (!v->batched || !split_worth(e, work)) {
+        const char *call = arena_printf("%s(", kernel);
+        for (int i = 0; i < nargs; i++)
+            call = arena_printf("%s%s, ", call, args[i]);
+        emit(e, "%sn, %s);", call, sizes);
+        return;
+    }
+    const char *call = arena_printf("%s(", kernel), *in[3] = {NULL, NULL, NULL};
+    for (int i = 0; i < nargs; i++) {
+        const char *p = i ? arena_printf("a->in[%d]", i - 1) : "a->out";
+        if (i)
+            in[i - 1] = args[i];
+        call = arena_printf("%s%s, ", call, stride[i] ? arena_printf("%s + lo * %ld", p, stride[i]) : p);
+    }
+    emit_split(e, v, what, args[0], in, "n", arena_printf("%ld", work), arena_printf("%shi - lo, %s);", call, sizes));
+}
 
 const char *dim(Emitter *e, const char *name, long value) {
     if (!e->generic)

@@ -335,6 +335,23 @@ const char *dim(Emitter *e, const char *name, long value);
 const char *flit(double x);                   /* a C float literal: "0.5f" */
 const char *count_of(const Value *v);         /* "n * 4" or "4": floats in its buffer */
 const char *samples_of(const Value *v);       /* "n" or "1" */
+/* Threads (runtime/dnn_kernels.h's dnn_parallel_run_work): a step of a
+ * training build (not --inference, --optimize=size or the double twin)
+ * hands its kernel's loop to the program's threads when split_worth: the
+ * loop's `work` multiply-adds a sample, at the full batch, reach
+ * DNN_PARALLEL_WORK (a smaller one never would). emit_split prints into
+ * e->defs a function running `call` on items lo .. hi of `items`, reading
+ * the step's pointers out and in[] through a dnn_split `a` (a->out,
+ * a->in[0..2], and the samples a->n),
+ * and into the body the hand-over of `items` items of `work` multiply-adds
+ * each (expressions). emit_by_sample: the kernel call kernel(args, n,
+ * sizes) split by sample, args[i] advanced by stride[i] floats a sample
+ * (0: not batched), or that call itself when the step keeps one thread. */
+bool split_worth(const Emitter *e, long work);
+void emit_split(Emitter *e, const Value *v, const char *what, const char *out, const char *const in[3],
+                const char *items, const char *work, const char *call);
+void emit_by_sample(Emitter *e, const Value *v, const char *what, const char *kernel, const char *const *args,
+                    const long *stride, int nargs, const char *sizes, long work);
 const char *upper(const char *s);             /* "name" → "NAME", for macros */
 const char *c_ident(const char *s);           /* "features.3" → "features_3" */
 const char *arg_name(const char *s);          /* a .dnn name as a C parameter: "n" → "n_" (taken or a keyword) */

@@ -7,6 +7,8 @@
  */
 #include "emit.h"
 
+#include "dnn_kernels.h" /* DNN_PARALLEL_WORK */
+
 #include <math.h>
 #include <string.h>
 
@@ -180,17 +182,17 @@ static const char *hparam_valid(const Train *t, const char *name) {
 /* What every update of a step needs, before the first: the step counted,
  * the learning rate, Adam's bias corrections, the hyper-parameters as the
  * kernels take them. any: some parameter is trainable. */
-void emit_update_prologue(Out *o, bool any) {
+/* counted: after m->step++ (an update on threads reads them there). */
+static void emit_update_values(Out *o, bool any, bool counted) {
     FILE *c = o->c;
     const Train *t = &o->g->train;
-    if (t->per_step)
-        fprintf(c, "    %s_schedule(m, m->step); /* per_step: the schedule counts optimizer steps */\n", o->name);
     if (any) {
         fprintf(c, "    const float lr = m->lr;\n");
         if (!strcmp(t->optimizer, "sgd") && t->momentum > 0)
-            fprintf(c, "    const int first = m->step == 0;\n");
+            fprintf(c, "    const int first = m->step == %d;\n", counted);
     }
-    fprintf(c, "    m->step++;\n");
+    if (!counted)
+        fprintf(c, "    m->step++;\n");
     if (any && is_adam(t)) {
         fprintf(c, "    /* bias corrections in double, as PyTorch computes them */\n");
         fprintf(c, "    const double bc1 = 1.0 - pow(m->hparams.beta1, (double)m->step), bc2 = 1.0 - pow(m->hparams.beta2, (double)m->step);\n");
@@ -198,6 +200,49 @@ void emit_update_prologue(Out *o, bool any) {
     }
     if (any)
         emit_update_locals(c, t);
+}
+
+void emit_update_prologue(Out *o, bool any) {
+    if (o->g->train.per_step)
+        fprintf(o->c, "    %s_schedule(m, m->step); /* per_step: the schedule counts optimizer steps */\n", o->name);
+    emit_update_values(o, any, false);
+}
+
+/* Threads: an update of many parameters (4 multiply-adds' worth each, at
+ * least DNN_PARALLEL_WORK in all) runs on the program's threads, blocks of
+ * 8 at a time, each range's blocks from its start as the kernel's vector
+ * loop takes them (its tail the last block's), so every parameter is
+ * updated by the same arithmetic on any thread: NAME_update_part, printed
+ * before NAME_step, takes blocks lo .. hi of the ranges one after another. */
+enum { UPDATE_WORK = 4 * 8 };
+static long update_blocks(int (*ranges)[2], int nr) {
+    long blocks = 0;
+    for (int r = 0; r < nr; r++)
+        blocks += (ranges[r][1] - ranges[r][0] + 7) / 8;
+    return blocks;
+}
+static bool update_split(const Out *o, int (*ranges)[2], int nr) {
+    return !o->g->inference && !o->small && !o->f64 && update_blocks(ranges, nr) * UPDATE_WORK >= DNN_PARALLEL_WORK;
+}
+static void emit_update_part(Out *o, int (*ranges)[2], int nr) {
+    FILE *c = o->c;
+    fprintf(c, "/* the update of the trainable parameters' blocks of 8 lo .. hi, on one of the program's threads */\n");
+    fprintf(c, "static void %s_update_part(void *ctx, int lo, int hi) {\n    %s_model *m = ctx;\n", o->name, o->name);
+    emit_update_values(o, true, true);
+    for (int r = 0, first = 0; r < nr; r++) {
+        const int count = ranges[r][1] - ranges[r][0], blocks = (count + 7) / 8;
+        if (first)
+            fprintf(c, "    {\n        const int b0 = lo > %d ? lo - %d : 0, b1 = hi < %d ? hi - %d : %d;\n", first, first,
+                    first + blocks, first, blocks);
+        else
+            fprintf(c, "    {\n        const int b0 = lo, b1 = hi < %d ? hi : %d;\n", blocks, blocks);
+        fprintf(c, "        if (b0 < b1)\n        ");
+        emit_update_call(c, &o->g->train, arena_printf(" + %d + b0 * 8", ranges[r][0]),
+                         arena_printf("(b1 * 8 < %d ? b1 * 8 : %d) - b0 * 8", count, count), NULL);
+        fprintf(c, "    }\n");
+        first += blocks;
+    }
+    fprintf(c, "}\n\n");
 }
 
 /* The update of torch.optim, step for step (PyTorch 1.13, single-tensor
@@ -208,12 +253,23 @@ void emit_step_fn(Out *o) {
     const char *opt = t->optimizer;
     int (*ranges)[2] = arena_alloc(sizeof(int[2]) * (size_t)(o->g->nparams + 1));
     int nr = trainable_ranges(o->g, ranges);
+    const bool split = nr && update_split(o, ranges, nr);
+    if (split)
+        emit_update_part(o, ranges, nr);
     fprintf(c, "/* torch.optim.%s */\n", optimizer_of(t)->torch);
     fprintf(c, "void %s_step(%s_model *m) {\n", o->name, o->name);
-    emit_update_prologue(o, nr > 0);
+    if (split) {
+        if (t->per_step)
+            fprintf(c, "    %s_schedule(m, m->step); /* per_step: the schedule counts optimizer steps */\n", o->name);
+        fprintf(c, "    m->step++;\n");
+    } else
+        emit_update_prologue(o, nr > 0);
     if (nr && t->clip_grad_norm > 0)
         emit_clip(c, t->clip_grad_norm, ranges, nr);
-    for (int r = 0; r < nr; r++)
+    if (split)
+        fprintf(c, "    dnn_parallel_run_work(%s_update_part, m, %ld, %d);\n", o->name, update_blocks(ranges, nr),
+                UPDATE_WORK);
+    for (int r = 0; r < nr && !split; r++)
         emit_update_call(c, t, arena_printf(" + %d", ranges[r][0]), arena_printf("%d", ranges[r][1] - ranges[r][0]), NULL);
     if (!nr)
         fprintf(c, "    /* every parameter is frozen */\n");

@@ -228,8 +228,11 @@ void emit_conv2d_forward(Emitter *e, const Value *v) {
              samples_of(v), grouped_sizes(&d));
         return;
     }
-    emit(e, "dnn_conv2d_forward%s(out, in0, in1, %s, %s, %d, %d, %d, %d, %d, %d, %d);", plain,
-         v->in[2] ? "in2" : "NULL", samples_of(v), d.C, d.H, d.W, d.F, d.win.kh, d.win.sh, d.win.pt);
+    const char *sizes = arena_printf("%d, %d, %d, %d, %d, %d, %d", d.C, d.H, d.W, d.F, d.win.kh, d.win.sh, d.win.pt);
+    const long x = (long)d.C * d.H * d.W, y = (long)d.F * d.OH * d.OW;
+    emit_by_sample(e, v, "forward", arena_printf("dnn_conv2d_forward%s", plain),
+                   (const char *[]){"out", "in0", "in1", v->in[2] ? "in2" : "NULL"}, (const long[]){y, x, 0, 0}, 4,
+                   sizes, y * d.C * d.win.kh * d.win.kw);
 }
 
 /* The gradient of the input (arg 0), the weights (1) or the bias (2):
@@ -241,6 +244,8 @@ void emit_conv2d_backward(Emitter *e, const Value *v, int arg) {
     /* --optimize=size (firmware) takes the plain loops for the input and weight gradients: the lanes
        kernels' scratch arrays would put up to 20 KB on a device's stack (LeNet-5's second conv) */
     const char *plain = e->generic || (e->small && arg < 2) ? "_plain" : "";
+    const char *sizes = arena_printf("%d, %d, %d, %d, %d, %d, %d", d.C, d.H, d.W, d.F, d.win.kh, d.win.sh, d.win.pt);
+    const long x = (long)d.C * d.H * d.W, y = (long)d.F * d.OH * d.OW, taps = (long)d.C * d.win.kh * d.win.kw;
     if (arg == 2 && v->grad_via_pool) /* dy is the pool's gradient (plan.c's fuse_pool_backward) */
         emit(e, "dnn_conv2d_relu_maxpool_backward(NULL, dx, dy, in0, in1, %s, %s, %d, %d, %d, %d, %d, %d, %d, %d);",
              v->in[2] ? "in2" : "NULL", samples_of(v), d.C, d.H, d.W, d.F, d.win.kh, d.win.sh, d.win.pt,
@@ -250,9 +255,16 @@ void emit_conv2d_backward(Emitter *e, const Value *v, int arg) {
     else if (!dense_conv(&d))
         emit(e, "dnn_conv2d_grouped_backward_%s%s(dx, dy, %s, %s, %s);", arg ? "weight" : "input", plain,
              arg ? "in0" : "in1", samples_of(v), grouped_sizes(&d));
+    else if (arg == 0) /* by sample */
+        emit_by_sample(e, v, "dinp", arena_printf("dnn_conv2d_backward_input%s", plain),
+                       (const char *[]){"dx", "dy", "in1"}, (const long[]){x, y, 0}, 3, sizes, y * taps);
+    else if (!*plain && split_worth(e, y * taps)) /* by rows of taps (input channel, kernel row): each its own sums */
+        emit_split(e, v, "dweight", "dx", (const char *[]){"dy", "in0", NULL},
+                   arena_printf("dnn_conv2d_backward_weight_items(%s)", sizes),
+                   arena_printf("(long)n * %ld", y * taps / d.C / d.win.kh),
+                   arena_printf("dnn_conv2d_backward_weight_part(a->out, a->in[0], a->in[1], a->n, %s, lo, hi);", sizes));
     else
-        emit(e, "dnn_conv2d_backward_%s%s(dx, dy, %s, %s, %d, %d, %d, %d, %d, %d, %d);", arg ? "weight" : "input",
-             plain, arg ? "in0" : "in1", samples_of(v), d.C, d.H, d.W, d.F, d.win.kh, d.win.sh, d.win.pt);
+        emit(e, "dnn_conv2d_backward_weight%s(dx, dy, in0, %s, %s);", plain, samples_of(v), sizes);
 }
 
 /* ---- maxpool and avgpool --------------------------------------------------------------------- */
@@ -348,8 +360,11 @@ void emit_pool_forward(Emitter *e, const Value *v) {
         emit(e, "dnn_pool_rect_forward_plain(out, in0, %s, %d, %d, %d, %d, %d, %d, %d, %d, %d);", samples_of(v),
              x->dim[0], x->dim[1], x->dim[2], win.kh, win.kw, win.sh, win.sw, win.pt, max);
     else
-        emit(e, "dnn_pool_forward%s(out, in0, %s, %d, %d, %d, %d, %d, %d, %d);", plain, samples_of(v), x->dim[0],
-             x->dim[1], x->dim[2], win.kh, win.sh, win.pt, max);
+        emit_by_sample(e, v, "forward", arena_printf("dnn_pool_forward%s", plain), (const char *[]){"out", "in0"},
+                       (const long[]){size_of(v), size_of(v->in[0])}, 2,
+                       arena_printf("%d, %d, %d, %d, %d, %d, %d", x->dim[0], x->dim[1], x->dim[2], win.kh, win.sh,
+                                    win.pt, max),
+                       (long)size_of(v) * win.kh * win.kw);
 }
 
 /* maxpool's gradient goes to the first maximum of each window, found again
@@ -372,8 +387,11 @@ void emit_pool_backward(Emitter *e, const Value *v, int arg) {
         emit(e, "dnn_pool_backward_plain(dx, dy, in0, %s, %d, %d, %d, %d, %d, %d, %d);", samples_of(v), x->dim[0],
              x->dim[1], x->dim[2], win.kh, win.sh, win.pt, max);
     else
-        emit(e, "dnn_pool_backward(dx, dy, in0, out, %s, %d, %d, %d, %d, %d, %d, %d);", samples_of(v), x->dim[0],
-             x->dim[1], x->dim[2], win.kh, win.sh, win.pt, max);
+        emit_by_sample(e, v, "dinp", "dnn_pool_backward", (const char *[]){"dx", "dy", "in0", "out"},
+                       (const long[]){size_of(v->in[0]), size_of(v), size_of(v->in[0]), size_of(v)}, 4,
+                       arena_printf("%d, %d, %d, %d, %d, %d, %d", x->dim[0], x->dim[1], x->dim[2], win.kh, win.sh,
+                                    win.pt, max),
+                       (long)size_of(v) * win.kh * win.kw);
 }
 
 /* ---- global_avgpool ------------------------------------------------------------------------- */

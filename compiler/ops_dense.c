@@ -153,7 +153,8 @@ void emit_dense_forward(Emitter *e, const Value *v) {
     int units = v->shape.dim[0], in = v->in[0]->shape.dim[0];
     const char *bias = v->in[2] ? "in2" : "NULL";
     if (dense_fast(e, v))
-        emit(e, "dnn_dense_forward(out, in0, in1, %s, n, %d, %d);", bias, in, units);
+        emit_by_sample(e, v, "forward", "dnn_dense_forward", (const char *[]){"out", "in0", "in1", bias},
+                       (const long[]){units, in, 0, 0}, 4, arena_printf("%d, %d", in, units), (long)in * units);
     else
         emit(e, "dnn_dense_forward_plain(out, in0, in1, %s, %s, %s, %s);", bias, samples_of(v), dim(e, "inputs", in),
              dim(e, "units", units));
@@ -166,9 +167,17 @@ void emit_dense_backward(Emitter *e, const Value *v, int arg) {
     const char *plain = dense_fast(e, v) ? "" : "_plain", *n = samples_of(v);
     if (arg == 2) /* the fast kernel is the plain loop */
         emit(e, "dnn_dense_backward_bias%s(dx, dy, %s, %s);", e->generic ? "_plain" : "", n, dim(e, "units", units));
+    else if (arg == 0 && dense_fast(e, v))
+        emit_by_sample(e, v, "dinp", "dnn_dense_backward_input", (const char *[]){"dx", "dy", "in1"},
+                       (const long[]){in, units, 0}, 3, arena_printf("%d, %d", in, units), (long)in * units);
     else if (arg == 0)
         emit(e, "dnn_dense_backward_input%s(dx, dy, in1, %s, %s, %s);", plain, n, dim(e, "inputs", in),
              dim(e, "units", units));
+    else if (dense_fast(e, v) && split_worth(e, (long)in * units)) /* by rows of the weight: each its own sums over the samples */
+        emit_split(e, v, "dweight", "dx", (const char *[]){"dy", "in0", NULL}, arena_printf("%d", units),
+                   arena_printf("(long)n * %d", in),
+                   arena_printf("dnn_dense_backward_weight_rows(a->out + lo * %d, a->in[0], a->in[1], a->n, %d, %d, lo, "
+                                "hi - lo);", in, in, units));
     else
         emit(e, "dnn_dense_backward_weight%s(dx, dy, in0, %s, %s, %s);", plain, n, dim(e, "inputs", in),
              dim(e, "units", units));

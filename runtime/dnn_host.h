@@ -72,4 +72,19 @@ int dnn_write_file_atomic(const char *path, const void *buf, size_t len);
  * and returns code. */
 int dnn_errorf(char *msg, size_t msgcap, int code, const char *path, const char *fmt, ...);
 
+/* ---- Threads (host/dnn_threads.c, POSIX threads) ---------------------------
+ * dnn_set_threads(n) runs the kernels' loops (dnn_parallel_for, dnn.h) on n
+ * threads: the caller's and a pool of n - 1 workers kept until the next
+ * call. Forward passes and input gradients are split by sample, weight
+ * gradients by output row or tap, each result's sum in the order of one
+ * thread, so a model's results are the same bits for every n; 1, the
+ * default, stops the pool (one thread, no pool). Call it between steps,
+ * not during one. DNN_OK; DNN_E_ARG unless 1 <= n <= DNN_MAX_THREADS;
+ * DNN_E_IO when a thread cannot be started (the program stays on one).
+ * Link with -pthread where the C library needs it (glibc before 2.34). */
+#define DNN_MAX_THREADS 64
+int dnn_set_threads(int n);
+int dnn_threads(void); /* the threads set, 1 without a pool */
+int dnn_cores(void);   /* the processors online, 1 .. DNN_MAX_THREADS: the training programs' default */
+
 #endif

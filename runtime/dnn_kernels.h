@@ -131,6 +131,26 @@ static inline void dnn_parallel_run(dnn_parallel_body *body, void *ctx, int n) {
         body(ctx, 0, n);
 }
 
+/* A loop worth handing over: n items of about `work` multiply-adds each,
+ * DNN_PARALLEL_WORK or more in all (bench/README.md: below that, waking
+ * the threads costs more than they save); a smaller one, such as batch-1
+ * inference's, runs in one piece. */
+enum { DNN_PARALLEL_WORK = 131072 };
+static inline void dnn_parallel_run_work(dnn_parallel_body *body, void *ctx, int n, long work) {
+    if ((long)n * work >= DNN_PARALLEL_WORK)
+        dnn_parallel_run(body, ctx, n);
+    else
+        body(ctx, 0, n);
+}
+
+/* What a training build's step hands its loop (dnnc's emit_split): its
+ * output, its inputs, the samples of the batch. */
+typedef struct dnn_split {
+    float *out;
+    const float *in[3];
+    int n;
+} dnn_split;
+
 /* ---- Where the next kernels go ------------------------------------------------------------
  * int8 (quantized dense and conv2d, PyTorch 1.13's qnnpack arithmetic as
  *   tests/quant's reference computes it): dnn_kernels_int8.h, included
@@ -141,7 +161,8 @@ static inline void dnn_parallel_run(dnn_parallel_body *body, void *ctx, int n) {
  *   gradients can apply the optimizer's step there (dnn_sgd_apply, as
  *   dnn_dense_backward_weight_sgd does); the other optimizers' steps take
  *   the same pointers (dnn_adam_step, ...).
- * Threads: dnn_parallel_run above; no kernel uses it yet. */
+ * Threads: dnn_parallel_run above; a training build's steps hand it their
+ *   samples, or a weight gradient's rows (dnnc's emit_split). */
 
 #define DNN_REAL float
 #define DNN_PLAIN(name) dnn_##name##_plain

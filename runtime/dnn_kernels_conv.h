@@ -699,7 +699,7 @@ DNN_KERNEL void dnn_conv2d_pool_forward(float *out, const float *inp, const floa
  * the blocks of U are added one at a time as a multiply and an add (not an
  * FMA: the order dnnc has always had). */
 DNN_KERNEL void dnn_conv2d_backward_weight_lanes(float *dweight, const float *dout, const float *inp, int n, int C,
-                                                 int H, int W, int F, int K, int S, int P) {
+                                                 int H, int W, int F, int K, int S, int P, int r0, int r1) {
     const int OH = (H + 2 * P - K) / S + 1, OW = (W + 2 * P - K) / S + 1, Hp = H + 2 * P, Wp = W + 2 * P;
     const int taps = C * K * K, F8 = (F + 7) / 8 * 8, NP = OH * OW;
     const int vb = dnn_lane_block(F8, DNN_TILE_ACCS / K < 3 ? DNN_TILE_ACCS / K : 3);
@@ -715,77 +715,82 @@ DNN_KERNEL void dnn_conv2d_backward_weight_lanes(float *dweight, const float *do
             for (int p = 0; p < NP; p++)
                 gt[p][f] = dout[(s * F + f) * NP + p];
         for (int f0 = 0; f0 < F8; f0 += vb * 8)
-            for (int c = 0; c < C; c++)
-                for (int ky = 0; ky < K; ky++) {
-                    float *d = dwt[(c * K + ky) * K] + f0;
+            for (int r = r0; r < r1; r++) { /* the taps of channel c, kernel row ky: r = c·K + ky */
+                const int c = r / K, ky = r % K;
+                float *d = dwt[r * K] + f0;
 #ifdef DNN_V8
-                    const int U = dnn_tile_cols(OW, 4), two_sets = K * vb < 8 && U > 1, whole = OW / U * U;
-                    dnn_v8 a[DNN_TILE_ACCS][3], b[DNN_TILE_ACCS][3];
-                    DNN_UNROLL for (int j = 0; j < K; j++)
-                        DNN_UNROLL for (int v = 0; v < vb; v++) {
-                            a[j][v] = dnn_v8_load(d + j * F8 + v * 8);
-                            b[j][v] = (dnn_v8){0};
-                        }
-                    for (int oy = 0; oy < OH; oy++) {
-                        const float *xr = xs + (c * Hp + oy * S + ky) * Wp, *g = gt[oy * OW] + f0;
-                        for (int ox = 0; ox < whole; ox += U, g += U * F8) {
-                            const float *xq = xr + ox * S;
-                            DNN_UNROLL for (int u = 0; u < U; u++) {
-                                dnn_v8 gv[3];
-                                DNN_UNROLL for (int v = 0; v < vb; v++) gv[v] = dnn_v8_load(g + u * F8 + v * 8);
-                                DNN_UNROLL for (int j = 0; j < K; j++) {
-                                    const dnn_v8 xv = dnn_v8_splat(xq[u * S + j]);
-                                    DNN_UNROLL for (int v = 0; v < vb; v++) {
-                                        if (two_sets && u % 2)
-                                            b[j][v] = dnn_v8_fma(xv, gv[v], b[j][v]);
-                                        else
-                                            a[j][v] = dnn_v8_fma(xv, gv[v], a[j][v]);
-                                    }
+                const int U = dnn_tile_cols(OW, 4), two_sets = K * vb < 8 && U > 1, whole = OW / U * U;
+                dnn_v8 a[DNN_TILE_ACCS][3], b[DNN_TILE_ACCS][3];
+                DNN_UNROLL for (int j = 0; j < K; j++)
+                    DNN_UNROLL for (int v = 0; v < vb; v++) {
+                        a[j][v] = dnn_v8_load(d + j * F8 + v * 8);
+                        b[j][v] = (dnn_v8){0};
+                    }
+                for (int oy = 0; oy < OH; oy++) {
+                    const float *xr = xs + (c * Hp + oy * S + ky) * Wp, *g = gt[oy * OW] + f0;
+                    for (int ox = 0; ox < whole; ox += U, g += U * F8) {
+                        const float *xq = xr + ox * S;
+                        DNN_UNROLL for (int u = 0; u < U; u++) {
+                            dnn_v8 gv[3];
+                            DNN_UNROLL for (int v = 0; v < vb; v++) gv[v] = dnn_v8_load(g + u * F8 + v * 8);
+                            DNN_UNROLL for (int j = 0; j < K; j++) {
+                                const dnn_v8 xv = dnn_v8_splat(xq[u * S + j]);
+                                DNN_UNROLL for (int v = 0; v < vb; v++) {
+                                    if (two_sets && u % 2)
+                                        b[j][v] = dnn_v8_fma(xv, gv[v], b[j][v]);
+                                    else
+                                        a[j][v] = dnn_v8_fma(xv, gv[v], a[j][v]);
                                 }
                             }
                         }
-                        for (int ox = whole; ox < OW; ox++, g += F8) { /* one position at a time */
-                            const float *xq = xr + ox * S;
-                            dnn_v8 gv[3];
-                            DNN_UNROLL for (int v = 0; v < vb; v++) gv[v] = dnn_v8_load(g + v * 8);
-                            DNN_UNROLL for (int j = 0; j < K; j++)
-                                DNN_UNROLL for (int v = 0; v < vb; v++) a[j][v] += xq[j] * gv[v];
-                        }
                     }
-                    DNN_UNROLL for (int j = 0; j < K; j++)
-                        DNN_UNROLL for (int v = 0; v < vb; v++)
-                            dnn_v8_store(d + j * F8 + v * 8, two_sets ? a[j][v] + b[j][v] : a[j][v]);
-#else
-                    float a[DNN_TILE_ACCS][24];
-                    for (int j = 0; j < K; j++)
-                        for (int l = 0; l < vb * 8; l++)
-                            a[j][l] = d[j * F8 + l];
-                    for (int oy = 0; oy < OH; oy++) {
-                        const float *xr = xs + (c * Hp + oy * S + ky) * Wp, *g = gt[oy * OW] + f0;
-                        for (int ox = 0; ox < OW; ox++, g += F8) {
-                            const float *xq = xr + ox * S;
-                            for (int j = 0; j < K; j++)
-                                for (int l = 0; l < vb * 8; l++)
-                                    a[j][l] += xq[j] * g[l];
-                        }
+                    for (int ox = whole; ox < OW; ox++, g += F8) { /* one position at a time */
+                        const float *xq = xr + ox * S;
+                        dnn_v8 gv[3];
+                        DNN_UNROLL for (int v = 0; v < vb; v++) gv[v] = dnn_v8_load(g + v * 8);
+                        DNN_UNROLL for (int j = 0; j < K; j++)
+                            DNN_UNROLL for (int v = 0; v < vb; v++) a[j][v] += xq[j] * gv[v];
                     }
-                    for (int j = 0; j < K; j++)
-                        for (int l = 0; l < vb * 8; l++)
-                            d[j * F8 + l] = a[j][l];
-#endif
                 }
+                DNN_UNROLL for (int j = 0; j < K; j++)
+                    DNN_UNROLL for (int v = 0; v < vb; v++)
+                        dnn_v8_store(d + j * F8 + v * 8, two_sets ? a[j][v] + b[j][v] : a[j][v]);
+#else
+                float a[DNN_TILE_ACCS][24];
+                for (int j = 0; j < K; j++)
+                    for (int l = 0; l < vb * 8; l++)
+                        a[j][l] = d[j * F8 + l];
+                for (int oy = 0; oy < OH; oy++) {
+                    const float *xr = xs + (c * Hp + oy * S + ky) * Wp, *g = gt[oy * OW] + f0;
+                    for (int ox = 0; ox < OW; ox++, g += F8) {
+                        const float *xq = xr + ox * S;
+                        for (int j = 0; j < K; j++)
+                            for (int l = 0; l < vb * 8; l++)
+                                a[j][l] += xq[j] * g[l];
+                    }
+                }
+                for (int j = 0; j < K; j++)
+                    for (int l = 0; l < vb * 8; l++)
+                        d[j * F8 + l] = a[j][l];
+#endif
+            }
     }
     for (int f = 0; f < F; f++)
-        for (int t = 0; t < taps; t++)
+        for (int t = r0 * K; t < r1 * K; t++)
             dweight[f * taps + t] = dwt[t][f];
+}
+
+/* Whether dnn_conv2d_backward_weight puts the filters in the lanes. */
+DNN_KERNEL int dnn_conv2d_backward_weight_fit(int C, int H, int W, int F, int K, int S, int P) {
+    return K <= DNN_TILE_ACCS && dnn_conv2d_lanes_fit(C, H, W, F, K, S, P, F);
 }
 
 /* dweight (overwritten): filters in the lanes, or matrix products
  * (dnn_kernels_gemm.h). */
 DNN_KERNEL void dnn_conv2d_backward_weight(float *dweight, const float *dout, const float *inp, int n, int C, int H,
                                            int W, int F, int K, int S, int P) {
-    if (K <= DNN_TILE_ACCS && dnn_conv2d_lanes_fit(C, H, W, F, K, S, P, F))
-        dnn_conv2d_backward_weight_lanes(dweight, dout, inp, n, C, H, W, F, K, S, P);
+    if (dnn_conv2d_backward_weight_fit(C, H, W, F, K, S, P))
+        dnn_conv2d_backward_weight_lanes(dweight, dout, inp, n, C, H, W, F, K, S, P, 0, C * K);
 #ifdef DNN_V8
     else
         dnn_conv2d_gemm_backward_weight(dweight, dout, inp, n, C, H, W, F, K, K, S, S, P, P, P, P, 1);
@@ -793,6 +798,21 @@ DNN_KERNEL void dnn_conv2d_backward_weight(float *dweight, const float *dout, co
     else
         dnn_conv2d_backward_weight_plain(dweight, dout, inp, n, C, H, W, F, K, S, P);
 #endif
+}
+
+/* The weight gradient on threads: with the filters in the lanes, its C·K
+ * rows of taps (input channel c, kernel row ky), each tap's sums its own,
+ * computed rows lo .. hi by dnn_conv2d_backward_weight_part; otherwise one
+ * item, the whole gradient. */
+DNN_KERNEL int dnn_conv2d_backward_weight_items(int C, int H, int W, int F, int K, int S, int P) {
+    return dnn_conv2d_backward_weight_fit(C, H, W, F, K, S, P) ? C * K : 1;
+}
+DNN_KERNEL void dnn_conv2d_backward_weight_part(float *dweight, const float *dout, const float *inp, int n, int C,
+                                                int H, int W, int F, int K, int S, int P, int lo, int hi) {
+    if (dnn_conv2d_backward_weight_fit(C, H, W, F, K, S, P))
+        dnn_conv2d_backward_weight_lanes(dweight, dout, inp, n, C, H, W, F, K, S, P, lo, hi);
+    else
+        dnn_conv2d_backward_weight(dweight, dout, inp, n, C, H, W, F, K, S, P);
 }
 
 /* ---- input gradient ----------------------------------------------------------------------

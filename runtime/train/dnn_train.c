@@ -24,6 +24,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "train.h"
+#include "dnn_host.h"
 
 /* ---- messages ------------------------------------------------------------------- */
 
@@ -83,6 +84,8 @@ int dnn_main(const dnn_program *p, int argc, char **argv) {
         fail("the model has more than %d inputs and targets", MAX_SLOTS);
         return 2;
     }
+    if (dnn_set_threads(r.o.threads ? r.o.threads : dnn_cores()) != DNN_OK) /* a thread could not start: one */
+        fprintf(stderr, "%s: warning: the threads could not be started; running on one\n", dnn_prog_name);
     r.m = xcalloc(1, p->model_size);
     p->view(r.m, &r.v);
     if (r.o.class_names && class_names(&r))

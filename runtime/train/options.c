@@ -2,6 +2,7 @@
  * getopt_long over it, suggestions for misspelt ones, the usage text. */
 #define _POSIX_C_SOURCE 200809L
 #include "train.h"
+#include "dnn_host.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -92,6 +93,9 @@ static const OptionRow option_rows[] = {
      "the SVG plot of the curves and the settings go beside it (.svg,\n"
      ".settings.json)"},
     {"quiet", 'q', ARG_FLAG, FIELD(quiet), 0, 0, NULL, "no progress bar or per-epoch lines"},
+    {"threads", 0, ARG_INT, FIELD(threads), 1, DNN_MAX_THREADS, "N",
+     "run the model's kernels on N threads (default: the processors online;\n"
+     "1: one thread, no pool); the results are the same bits for every N"},
     {"mc-samples", 0, ARG_INT, FIELD(mc_samples), 2, 1000000, "N",
      "predict: the mean and standard deviation of N forward passes with\n"
      "dropout active (Monte-Carlo dropout; batchnorm stays in eval mode)"},

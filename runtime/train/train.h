@@ -103,6 +103,7 @@ typedef struct Options {
     int standardize;              /* --standardize: PER_ELEMENT or PER_CHANNEL (=channel); 0 none */
     int center;                   /* --center: the same, means only */
     int quiet;                    /* --quiet: no progress */
+    int threads;                  /* --threads, 0: dnn_cores() */
     double eps, tol, float_tol;   /* gradcheck */
     double rtol, atol;            /* check */
     int coords;                   /* gradcheck: elements per tensor */

@@ -41,6 +41,7 @@ run_all() {
     run_test "$1" rng
     run_test "$1" safetensors "$here/fixture.safetensors" "$1/out"
     run_test "$1" host "$1/scratch"
+    run_test "$1" threads
 }
 
 # ---- the library and the test programs -----------------------------------
@@ -51,7 +52,7 @@ else
     exit 1
 fi
 mkdir -p "$tmp/plain"
-for t in rng safetensors host; do
+for t in rng safetensors host threads; do
     if ! $CC $CFLAGS_TEST "$here/test_$t.c" build/libdnnrt.a -lm -o "$tmp/plain/test_$t" 2>"$tmp/cc.log"; then
         fail "build_test_$t" "$(first "$tmp/cc.log")"
         exit 1
@@ -213,9 +214,23 @@ else
     fi
 fi
 
+echo 'int main(void) { return 0; }' >"$tmp/probe.c"
+
+# ---- the thread pool under ThreadSanitizer -----------------------------------
+TSAN="-g -O1 -fsanitize=thread -D_POSIX_C_SOURCE=200809L"
+if ! { $CC $TSAN "$tmp/probe.c" -o "$tmp/probe" && "$tmp/probe"; } >/dev/null 2>&1; then
+    skip threads_tsan "$CC cannot build with -fsanitize=thread"
+elif ! $CC $CFLAGS_TEST $TSAN "$here/test_threads.c" runtime/host/dnn_threads.c runtime/core/dnn_core.c -lm \
+        -o "$tmp/test_threads_tsan" 2>"$tmp/cc.log"; then
+    fail threads_tsan "$(first "$tmp/cc.log")"
+elif "$tmp/test_threads_tsan" >"$tmp/tsan.log" 2>&1 && ! grep -q 'WARNING: ThreadSanitizer' "$tmp/tsan.log"; then
+    pass threads_tsan
+else
+    fail threads_tsan "$(grep -m 1 -E 'WARNING|FAIL' "$tmp/tsan.log" | cut -c 1-200)"
+fi
+
 # ---- everything again under the sanitizers ---------------------------------
 SAN="-g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
-echo 'int main(void) { return 0; }' >"$tmp/probe.c"
 if ! { $CC $SAN "$tmp/probe.c" -o "$tmp/probe" && "$tmp/probe"; } >/dev/null 2>&1; then
     skip sanitizers "$CC cannot build with $SAN"
 elif ! make -s build/asan/libdnnrt.a CC="$CC" >"$tmp/cc.log" 2>&1; then   # the runtime under them, built once
@@ -223,7 +238,7 @@ elif ! make -s build/asan/libdnnrt.a CC="$CC" >"$tmp/cc.log" 2>&1; then   # the 
 else
     mkdir -p "$tmp/san"
     ok=1
-    for t in rng safetensors host; do
+    for t in rng safetensors host threads; do
         $CC $CFLAGS_TEST $SAN -D_POSIX_C_SOURCE=200809L "$here/test_$t.c" build/asan/libdnnrt.a \
             -lm -o "$tmp/san/test_$t" 2>"$tmp/cc.log" || { ok=0; fail sanitizers "$(first "$tmp/cc.log")"; break; }
     done
