@@ -31,14 +31,21 @@ def shares(path):
 
 
 def macs(path):
-    """{layer: MACs per sample} of the report's conv2d and dense rows ("features.3..features.5" -> features_3)."""
+    """{layer: (op, MACs per sample)} of the report's conv2d and dense rows ("features.3..features.5" -> features_3)."""
     out = {}
     with open(path) as f:
         for line in f:
             fields = line.split()
             if len(fields) >= 7 and (fields[1].startswith("conv2d") or fields[1] == "dense"):
-                out[fields[0].split("..")[0].replace(".", "_")] = int(fields[-1].replace(",", ""))
+                out[fields[0].split("..")[0].replace(".", "_")] = (fields[1].split("+")[0],
+                                                                     int(fields[-1].replace(",", "")))
     return out
+
+
+# A pass's functions: the step itself, and the range functions it hands to
+# the thread pool (dnnc's NAME_LAYER_{forward,dinp,dweight}_part).
+PASSES = {"forward": ("{op}_forward", "forward_part"),
+          "backward": ("{op}_backward", "dinp_part", "dweight_part")}
 
 
 def main(argv):
@@ -52,16 +59,17 @@ def main(argv):
     print("| layer | pass | share of the step | µs per step | GFLOP/s | % of peak |")
     print("|---|---|--:|--:|--:|--:|")
     counted = 0.0
-    for layer, m in mac.items():
-        op = "conv2d" if f"train_net_{layer}_conv2d_forward" in share else "dense"
+    for layer, (op, m) in mac.items():
         for kind, flops in (("forward", 2 * m), ("backward", (2 if layer == first else 4) * m)):
-            s = share.get(f"train_net_{layer}_{op}_{kind}", 0.0)
+            s = sum(share.get(f"train_net_{layer}_{f.format(op=op)}", 0.0) for f in PASSES[kind])
             counted += s
             seconds = step * s / total
             gflops = flops * batch / seconds * 1e-9 if seconds else 0.0
             print(f"| {layer.replace('_', '.')} {op} | {kind} | {100 * s / total:.1f}% | {seconds * 1e6:.0f} "
                   f"| {gflops:.1f} | {100 * gflops / peak:.0f}% |")
-    rest = sorted(((v, k) for k, v in share.items() if not re.search(r"_(conv2d|dense)_(forward|backward)$", k)),
+    layer_fn = r"_((conv2d|dense)_(forward|backward)|forward_part|dinp_part|dweight_part)$"
+    rest = sorted(((v, k) for k, v in share.items()
+                   if not (re.search(layer_fn, k) and any(k.startswith(f"train_net_{layer}_") for layer in mac))),
                   reverse=True)
     named = ", ".join(f"{k[len('train_net_'):]} {100 * v / total:.1f}%" for v, k in rest[:6])
     print(f"| the rest | pools, relus, loss, update | {100 * (total - counted) / total:.1f}% "
