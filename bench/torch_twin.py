@@ -128,16 +128,21 @@ def micro(name):
     measure("train_step", fresh, steps)
     print(f"train_loss {state['loss'].item():g}")
 
-    net = Twin(name).net.eval()
+    time_inference("infer", Twin(name).net.eval(), images)
+
+
+def time_inference(key, net, images):
+    """The result line KEY of batch-1 forward passes over the images, softmax included."""
+    state = {"next": 0}
 
     def forward(iters):
         n = state["next"]
         with torch.no_grad():
             for i in range(iters):
-                torch.softmax(net(images[(n + i) % POOL]), 1)
+                torch.softmax(net(images[(n + i) % len(images)]), 1)
         state["next"] = n + iters
 
-    measure("infer", lambda: forward(WARMUP), forward)
+    measure(key, lambda: forward(WARMUP), forward)
 
 
 def int8(name):
@@ -149,17 +154,7 @@ def int8(name):
     float_net = getattr(models, name)().eval()
     with oracle.engine():
         net, _ = oracle.ptq(float_net, x[:1000])
-        images = [x[i:i + 1] for i in range(POOL)]
-        state = {"next": 0}
-
-        def forward(iters):
-            n = state["next"]
-            with torch.no_grad():
-                for i in range(iters):
-                    torch.softmax(net(images[(n + i) % POOL]), 1)
-            state["next"] = n + iters
-
-        measure("infer_int8", lambda: forward(WARMUP), forward)
+        time_inference("infer_int8", net, [x[i:i + 1] for i in range(POOL)])
 
 
 def epoch(name):
