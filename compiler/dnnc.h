@@ -293,6 +293,7 @@ Value *new_value(Graph *g, OpKind op, Loc loc);
 void ir_operands(Value *v, int n);      /* room for n operands (at most MAX_INPUTS) */
 void push_value(Value ***arr, int *n, Value *v); /* appends to a growing array */
 void mark_needed(const Graph *g, const Value *root, bool *needed); /* sets needed[] for root and what it reads */
+void replace_uses(Graph *g, const Value *old, Value *v); /* operands and outputs reading old read v */
 bool elementwise_step(const Graph *g, const Value *v); /* its result may take its operand's place (plan.c) */
 const char *shape_str(const Shape *s);   /* "[16, 5, 5]" */
 long shape_size(const Shape *s);        /* elements; LONG_MAX if that overflows */

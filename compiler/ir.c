@@ -69,6 +69,17 @@ void mark_needed(const Graph *g, const Value *root, bool *needed) {
     }
 }
 
+/* Every operand and model output that reads `old` reads `v` instead. */
+void replace_uses(Graph *g, const Value *old, Value *v) {
+    for (int j = 0; j < g->nvalues; j++)
+        for (int k = 0; k < g->values[j]->nin; k++)
+            if (g->values[j]->in[k] == old)
+                g->values[j]->in[k] = v;
+    for (int j = 0; j < g->noutputs; j++)
+        if (g->outputs[j] == old)
+            g->outputs[j] = v;
+}
+
 Value *ir_binary(Graph *g, OpKind op, Value *a, Value *b, Loc loc) {
     return ir_node(g, op, loc, a, b, NULL);
 }

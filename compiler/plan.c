@@ -617,13 +617,7 @@ static void fold_batchnorms(Graph *g, bool *needed) {
         layer->folded_bn = bn;
         layer->unfolded_bias = layer->in[2];
         layer->in[2] = bn->in[2];
-        for (int j = i + 1; j < g->nvalues; j++)
-            for (int k = 0; k < g->values[j]->nin; k++)
-                if (g->values[j]->in[k] == bn)
-                    g->values[j]->in[k] = layer;
-        for (int j = 0; j < g->noutputs; j++)
-            if (g->outputs[j] == bn)
-                g->outputs[j] = layer;
+        replace_uses(g, bn, layer);
         needed[i] = false;
     }
 }

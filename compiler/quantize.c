@@ -386,13 +386,7 @@ static void unfold_conv_bn(Graph *g, Value *bn, const float **act_lo, const floa
     conv->folded_bn = bn;
     conv->unfolded_bias = bias;
     conv->in[2] = bn->in[2];
-    for (int j = bn->id + 1; j < g->nvalues; j++)
-        for (int k = 0; k < g->values[j]->nin; k++)
-            if (g->values[j]->in[k] == bn)
-                g->values[j]->in[k] = conv;
-    for (int j = 0; j < g->noutputs; j++)
-        if (g->outputs[j] == bn)
-            g->outputs[j] = conv;
+    replace_uses(g, bn, conv);
     act_lo[conv->id] = act_lo[bn->id];
     act_hi[conv->id] = act_hi[bn->id];
 }
