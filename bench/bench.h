@@ -57,4 +57,32 @@ static inline void bench_print(const char *key, double *cpu, double *wall, int r
     fflush(stdout);
 }
 
+/* Times run(iters) BENCH_REPS times, prepare() (not timed) before each
+ * repetition, iters calibrated once so that a repetition lasts about target
+ * seconds, and prints the result line KEY. */
+static inline void bench_measure(const char *key, double target, void (*prepare)(void), void (*run)(long)) {
+    long iters = 1;
+    double cpu[BENCH_REPS], wall[BENCH_REPS];
+    for (;;) { /* calibration: double until a run lasts a tenth of target */
+        prepare();
+        bench_clock start = bench_now();
+        run(iters);
+        double seconds = bench_since(start).cpu;
+        if (seconds >= target / 10) {
+            iters = (long)(iters * target / seconds) + 1;
+            break;
+        }
+        iters *= 2;
+    }
+    for (int r = 0; r < BENCH_REPS; r++) {
+        prepare();
+        bench_clock start = bench_now();
+        run(iters);
+        bench_clock t = bench_since(start);
+        cpu[r] = t.cpu / iters;
+        wall[r] = t.wall / iters;
+    }
+    bench_print(key, cpu, wall, BENCH_REPS);
+}
+
 #endif /* BENCH_H */

@@ -95,33 +95,6 @@ static void fresh_train_model(void) {
     train_steps(WARMUP);
 }
 
-/* Times `run` BENCH_REPS times, `prepare` (not timed) before each
- * repetition, and prints the result line KEY. */
-static void measure(const char *key, void (*prepare)(void), void (*run)(long)) {
-    long iters = 1;
-    double cpu[BENCH_REPS], wall[BENCH_REPS];
-    for (;;) { /* calibration: double until a run lasts a tenth of TARGET */
-        prepare();
-        bench_clock start = bench_now();
-        run(iters);
-        double seconds = bench_since(start).cpu;
-        if (seconds >= TARGET / 10) {
-            iters = (long)(iters * TARGET / seconds) + 1;
-            break;
-        }
-        iters *= 2;
-    }
-    for (int r = 0; r < BENCH_REPS; r++) {
-        prepare();
-        bench_clock start = bench_now();
-        run(iters);
-        bench_clock t = bench_since(start);
-        cpu[r] = t.cpu / iters;
-        wall[r] = t.wall / iters;
-    }
-    bench_print(key, cpu, wall, BENCH_REPS);
-}
-
 #ifdef BENCH_SYNTHETIC
 /* The pool of synthetic samples: inputs uniform in [0, 1), labels uniform
  * over the classes, from a fixed xorshift generator. */
@@ -171,7 +144,7 @@ int main(int argc, char **argv) {
     int status = load_pool(argc, argv);
     if (status)
         return status;
-    measure("train_step", fresh_train_model, train_steps);
+    bench_measure("train_step", TARGET, fresh_train_model, train_steps);
     printf("train_loss %g\n", last_loss);
     printf("model_bytes %zu\n", sizeof train_model);
     if (!isfinite(last_loss)) {
@@ -183,7 +156,7 @@ int main(int argc, char **argv) {
     free(data.y);
 #else
     infer_net_init(&infer_model, SEED);
-    measure("infer", warm_infer_model, infer_calls);
+    bench_measure("infer", TARGET, warm_infer_model, infer_calls);
     dnn_dataset_free(&data);
 #endif
     return 0;

@@ -61,8 +61,11 @@ static void infer_calls(long iters) {
         FN(_forward)(&m, pool + (next++ % pool_size) * 784, out, 1);
 }
 
-/* bench/harness.c's measure(): calibrate the iterations, then BENCH_REPS
- * repetitions after a warm-up. */
+static void warm_up(void) {
+    infer_calls(4);
+}
+
+/* bench/harness.c's "infer" figure: the first POOL images, cycled. */
 static void time_inference(const char *key, const unsigned char *img, long n) {
     pool_size = n < POOL ? n : POOL;
     pool = malloc(sizeof(float) * 784 * (size_t)pool_size);
@@ -72,27 +75,7 @@ static void time_inference(const char *key, const unsigned char *img, long n) {
     }
     for (long i = 0; i < pool_size; i++)
         scaled(pool + i * 784, img, i);
-    long iters = 1;
-    for (;;) {
-        bench_clock start = bench_now();
-        infer_calls(iters);
-        double seconds = bench_since(start).cpu;
-        if (seconds >= TARGET / 10) {
-            iters = (long)(iters * TARGET / seconds) + 1;
-            break;
-        }
-        iters *= 2;
-    }
-    double cpu[BENCH_REPS], wall[BENCH_REPS];
-    for (int r = 0; r < BENCH_REPS; r++) {
-        infer_calls(4);
-        bench_clock start = bench_now();
-        infer_calls(iters);
-        bench_clock t = bench_since(start);
-        cpu[r] = t.cpu / iters;
-        wall[r] = t.wall / iters;
-    }
-    bench_print(key, cpu, wall, BENCH_REPS);
+    bench_measure(key, TARGET, warm_up, infer_calls);
     free(pool);
 }
 #endif
