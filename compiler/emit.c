@@ -229,8 +229,11 @@ static void emit_entry_points(Out *o) {
     fprintf(c, "    return loss;\n}\n\n");
 }
 
-/* --embed-weights: the parameters as exact constants (flash); no loading. */
-static void emit_embedded_api(Out *o) {
+/* --embed-weights: the parameters as exact constants (flash); no loading.
+ * Where each tensor starts is a table of pointers into NAME_weights (as
+ * the int8 build's NAME_data), which NAME_tensor and NAME_save read as it
+ * is: no offsets turned into pointers at run time. */
+static void emit_embedded_api(Out *o, Value **byindex) {
     FILE *c = o->c;
     const char *n = o->name, *N = o->NAME;
     bool folded = false;
@@ -244,12 +247,14 @@ static void emit_embedded_api(Out *o) {
     for (long i = 0; i < o->plan->flash; i++)
         fprintf(c, "%s%af%s", i % 6 ? " " : "\n    ", (double)o->weights[i], i + 1 < o->plan->flash ? "," : "");
     fprintf(c, "\n};\n\n");
+    fprintf(c, "/* where each tensor starts in %s_weights */\nstatic const float *const %s_data[%s_NUM_TENSORS] = {", n, n, N);
+    for (int i = 0; i < o->g->nparams; i++)
+        fprintf(c, "%s%s_weights + %ld", i ? ", " : "", n, (long)byindex[i]->offset);
+    fprintf(c, "};\n\n");
     fprintf(c, "const float *%s_tensor(const %s_model *m, int i) {\n    (void)m;\n", n, n);
-    fprintf(c, "    return i >= 0 && i < %s_NUM_TENSORS ? %s_weights + %s_offsets[i] : NULL;\n}\n\n", N, n, n);
-    fprintf(c, "size_t %s_save(const %s_model *m, void *buf, size_t cap) {\n", n, n);
-    fprintf(c, "    const float *src[%s_NUM_TENSORS];\n    (void)m;\n", N);
-    fprintf(c, "    for (int i = 0; i < %s_NUM_TENSORS; i++)\n        src[i] = %s_weights + %s_offsets[i];\n", N, n, n);
-    fprintf(c, "    return dnn_safetensors_save(%s_tensors, src, %s_NUM_TENSORS, buf, cap);\n}\n\n", n, N);
+    fprintf(c, "    return i >= 0 && i < %s_NUM_TENSORS ? %s_data[i] : NULL;\n}\n\n", N, n);
+    fprintf(c, "size_t %s_save(const %s_model *m, void *buf, size_t cap) {\n    (void)m;\n", n, n);
+    fprintf(c, "    return dnn_safetensors_save(%s_tensors, %s_data, %s_NUM_TENSORS, buf, cap);\n}\n\n", n, n, N);
     fprintf(c, "void %s_init(%s_model *m, uint64_t seed) {\n    (void)seed;\n    memset(m, 0, sizeof *m);\n}\n\n", n, n);
 }
 
@@ -338,6 +343,10 @@ static void emit_tensor_api(Out *o) {
         fprintf(c, "    %s,\n", tensor_info(byindex[i]));
     fprintf(c, "};\n\n");
     bool device = o->weights && !g->inference;
+    if (o->weights && !device) {
+        emit_embedded_api(o, byindex);
+        return;
+    }
     fprintf(c, "/* where each tensor starts in params (and grads)%s */\n", device ? "; -1: frozen, in flash only" : "");
     fprintf(c, "static const int %s_offsets[%s_NUM_TENSORS] = {", n, N);
     for (int i = 0; i < g->nparams; i++)
@@ -345,10 +354,6 @@ static void emit_tensor_api(Out *o) {
     fprintf(c, "};\n\n");
     if (device) {
         emit_device_api(o, byindex);
-        return;
-    }
-    if (o->weights) {
-        emit_embedded_api(o);
         return;
     }
     fprintf(c, "float *%s_tensor(%s_model *m, int i) {\n", n, n);
