@@ -31,6 +31,8 @@
  * train_step(m, x, n)).
  *
  * Usage: harness TRAIN_IMAGES TRAIN_LABELS     (-DBENCH_SYNTHETIC: harness)
+ * BENCH_THREADS=N in the environment: on N threads (dnn_set_threads; the
+ * wall-time column is then the figure), else on one.
  */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime */
 #include <math.h>
@@ -39,6 +41,7 @@
 
 #include "bench.h"
 #include "dnn_data.h"
+#include "dnn_host.h"
 #include "train_net.h"
 #ifndef BENCH_SYNTHETIC
 #include "infer_net.h"
@@ -144,6 +147,11 @@ int main(int argc, char **argv) {
     int status = load_pool(argc, argv);
     if (status)
         return status;
+    const char *threads = getenv("BENCH_THREADS");
+    if (threads && dnn_set_threads(atoi(threads)) != DNN_OK) {
+        fprintf(stderr, "harness: BENCH_THREADS=%s: no such thread count\n", threads);
+        return 2;
+    }
     bench_measure("train_step", TARGET, fresh_train_model, train_steps);
     printf("train_loss %g\n", last_loss);
     printf("model_bytes %zu\n", sizeof train_model);

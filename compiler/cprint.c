@@ -112,16 +112,23 @@ bool split_worth(const Emitter *e, long work) {
     return !e->g->inference && !e->small && !e->generic && !e->f64 && (long)e->g->train.batch * work >= DNN_PARALLEL_WORK;
 }
 
-void emit_split(Emitter *e, const Value *v, const char *what, const char *out, const char *const in[3],
-                const char *items, const char *work, const char *call) {
+void emit_hand_over(Emitter *e, const Value *v, const char *what, const char *unit, const char *ctx, const char *items,
+                    const char *work, const char *body) {
     const Value *f = v->fwd ? v->fwd : v;
     const char *label = f->label ? f->label : arena_printf("t%d", v->id);
     const char *name = arena_printf("%s_%s_%s_part", e->g->name, c_ident(label), what);
     fprintf(e->defs, "/* %s (line %d), %s lo .. hi: a range the step hands one of the program's threads */\n"
-                     "static void %s(void *ctx, int lo, int hi) {\n    const dnn_split *a = ctx;\n    %s\n}\n\n",
-            label, f->loc.first_line, strcmp(items, "n") ? "rows" : "samples", name, call);
-    emit(e, "dnn_parallel_run_work(%s, &(dnn_split){%s, {%s, %s, %s}, n}, %s, %s);", name, out, in[0],
-         in[1] ? in[1] : "NULL", in[2] ? in[2] : "NULL", items, work);
+                     "static void %s(void *ctx, int lo, int hi) {\n    %s\n}\n\n",
+            label, f->loc.first_line, unit, name, body);
+    emit(e, "dnn_parallel_run_work(%s, %s, %s, %s);", name, ctx, items, work);
+}
+
+void emit_split(Emitter *e, const Value *v, const char *what, const char *out, const char *const in[3],
+                const char *items, const char *work, const char *call) {
+    emit_hand_over(e, v, what, strcmp(items, "n") ? "rows" : "samples",
+                   arena_printf("&(dnn_split){%s, {%s, %s, %s}, n}", out, in[0], in[1] ? in[1] : "NULL",
+                                in[2] ? in[2] : "NULL"),
+                   items, work, arena_printf("const dnn_split *a = ctx;\n    %s", call));
 }
 
 void emit_by_sample(Emitter *e, const Value *v, const char *what, const char *kernel, const char *const *args,

@@ -345,12 +345,17 @@ const char *samples_of(const Value *v);       /* "n" or "1" */
  * the step's pointers out and in[] through a dnn_split `a` (a->out,
  * a->in[0..2], and the samples a->n),
  * and into the body the hand-over of `items` items of `work` multiply-adds
- * each (expressions). emit_by_sample: the kernel call kernel(args, n,
- * sizes) split by sample, args[i] advanced by stride[i] floats a sample
+ * each (expressions). emit_hand_over: the same with the range function's
+ * `body` (reading void *ctx) and the hand-over's `ctx` expression given
+ * whole, for a step whose loop needs more than a dnn_split (`unit`: what
+ * its items are, for the comment). emit_by_sample: the kernel call
+ * kernel(args, n, sizes) split by sample, args[i] advanced by stride[i] floats a sample
  * (0: not batched), or that call itself when the step keeps one thread. */
 bool split_worth(const Emitter *e, long work);
 void emit_split(Emitter *e, const Value *v, const char *what, const char *out, const char *const in[3],
                 const char *items, const char *work, const char *call);
+void emit_hand_over(Emitter *e, const Value *v, const char *what, const char *unit, const char *ctx, const char *items,
+                    const char *work, const char *body);
 void emit_by_sample(Emitter *e, const Value *v, const char *what, const char *kernel, const char *const *args,
                     const long *stride, int nargs, const char *sizes, long work);
 const char *upper(const char *s);             /* "name" → "NAME", for macros */

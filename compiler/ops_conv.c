@@ -223,16 +223,13 @@ void emit_conv2d_forward(Emitter *e, const Value *v) {
              samples_of(v), d.C, d.H, d.W, d.win.kh, d.win.kw, d.win.pt, d.win.pl, d.G);
         return;
     }
-    if (!dense_conv(&d)) {
-        emit(e, "dnn_conv2d_grouped_forward%s(out, in0, in1, %s, %s, %s);", plain, v->in[2] ? "in2" : "NULL",
-             samples_of(v), grouped_sizes(&d));
-        return;
-    }
-    const char *sizes = arena_printf("%d, %d, %d, %d, %d, %d, %d", d.C, d.H, d.W, d.F, d.win.kh, d.win.sh, d.win.pt);
+    const bool dense = dense_conv(&d);
+    const char *sizes = dense ? arena_printf("%d, %d, %d, %d, %d, %d, %d", d.C, d.H, d.W, d.F, d.win.kh, d.win.sh, d.win.pt)
+                              : grouped_sizes(&d);
     const long x = (long)d.C * d.H * d.W, y = (long)d.F * d.OH * d.OW;
-    emit_by_sample(e, v, "forward", arena_printf("dnn_conv2d_forward%s", plain),
+    emit_by_sample(e, v, "forward", arena_printf("dnn_conv2d_%sforward%s", dense ? "" : "grouped_", plain),
                    (const char *[]){"out", "in0", "in1", v->in[2] ? "in2" : "NULL"}, (const long[]){y, x, 0, 0}, 4,
-                   sizes, y * d.C * d.win.kh * d.win.kw);
+                   sizes, y * d.C / d.G * d.win.kh * d.win.kw);
 }
 
 /* The gradient of the input (arg 0), the weights (1) or the bias (2):
@@ -250,11 +247,25 @@ void emit_conv2d_backward(Emitter *e, const Value *v, int arg) {
         emit(e, "dnn_conv2d_relu_maxpool_backward(NULL, dx, dy, in0, in1, %s, %s, %d, %d, %d, %d, %d, %d, %d, %d);",
              v->in[2] ? "in2" : "NULL", samples_of(v), d.C, d.H, d.W, d.F, d.win.kh, d.win.sh, d.win.pt,
              window_of(v->grad_via_pool).kh);
+    else if (arg == 2 && !*plain && split_worth(e, y)) /* by filter: each its own sum */
+        emit_split(e, v, "dbias", "dx", (const char *[]){"dy", NULL, NULL}, arena_printf("%d", d.F),
+                   arena_printf("(long)n * %ld", y / d.F),
+                   arena_printf("dnn_conv2d_backward_bias_part(a->out, a->in[0], a->n, %d, %d, %d, lo, hi);", d.F,
+                                d.OH, d.OW));
     else if (arg == 2)
         emit(e, "dnn_conv2d_backward_bias%s(dx, dy, %s, %d, %d, %d);", plain, samples_of(v), d.F, d.OH, d.OW);
+    else if (!dense_conv(&d) && arg == 0) /* by sample */
+        emit_by_sample(e, v, "dinp", arena_printf("dnn_conv2d_grouped_backward_input%s", plain),
+                       (const char *[]){"dx", "dy", "in1"}, (const long[]){x, y, 0}, 3, grouped_sizes(&d),
+                       y * taps / d.G);
+    else if (!dense_conv(&d) && !*plain && split_worth(e, y * taps / d.G)) /* by filter: each its own sums */
+        emit_split(e, v, "dweight", "dx", (const char *[]){"dy", "in0", NULL},
+                   arena_printf("dnn_conv2d_grouped_backward_weight_items(%s)", grouped_sizes(&d)),
+                   arena_printf("(long)n * %ld", y * taps / d.G / d.F),
+                   arena_printf("dnn_conv2d_grouped_backward_weight_part(a->out, a->in[0], a->in[1], a->n, %s, lo, hi);",
+                                grouped_sizes(&d)));
     else if (!dense_conv(&d))
-        emit(e, "dnn_conv2d_grouped_backward_%s%s(dx, dy, %s, %s, %s);", arg ? "weight" : "input", plain,
-             arg ? "in0" : "in1", samples_of(v), grouped_sizes(&d));
+        emit(e, "dnn_conv2d_grouped_backward_weight%s(dx, dy, in0, %s, %s);", plain, samples_of(v), grouped_sizes(&d));
     else if (arg == 0) /* by sample */
         emit_by_sample(e, v, "dinp", arena_printf("dnn_conv2d_backward_input%s", plain),
                        (const char *[]){"dx", "dy", "in1"}, (const long[]){x, y, 0}, 3, sizes, y * taps);

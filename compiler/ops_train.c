@@ -42,19 +42,31 @@ static bool norm_kernels(const Emitter *e) {
     return !e->generic && !e->small && !e->f64;
 }
 
-/* The batch's mean m and sum of squared deviations sq for channel c. */
-static void emit_batch_stats(Emitter *e, const char *xi, int C, int HW, const char *ind) {
-    if (norm_kernels(e)) {
-        emit(e, "%sdouble m, sq;", ind);
-        emit(e, "%sdnn_bn_stats(&m, &sq, in0, n, %d, %d, c);", ind, C, HW);
-        return;
-    }
+/* The batch's mean m and sum of squared deviations sq for channel c, as loops. */
+static void emit_batch_stats(Emitter *e, const char *xi, int HW, const char *ind) {
     emit(e, "%sdouble sum = 0.0, sq = 0.0;", ind);
     emit(e, "%sfor (int s = 0; s < n; s++)", ind);
     emit(e, "%s    for (int i = 0; i < %d; i++) sum += in0[%s];", ind, HW, xi);
     emit(e, "%sconst double m = sum / (n * %d);", ind, HW);
     emit(e, "%sfor (int s = 0; s < n; s++)", ind);
     emit(e, "%s    for (int i = 0; i < %d; i++) sq += (in0[%s] - m) * (in0[%s] - m);", ind, HW, xi, xi);
+}
+
+/* A call of dnn_bn_forward or dnn_bn_backward (`kernel`, its arguments
+ * `args` before the sizes) over the C channels of `fields` (a dnn_bn_split's
+ * initialisers), handed to the program's threads by channel when they are
+ * worth it: at compile time the backward's 4 passes over the batch's
+ * elements (the forward makes 3 in training), at run time `work` a channel
+ * and sample. */
+static void emit_bn_call(Emitter *e, const Value *v, const char *what, const char *kernel, const char *fields,
+                         const char *args, int C, int HW, const char *work) {
+    const char *ctx = arena_printf("&(dnn_bn_split){%s}", fields);
+    if (!split_worth(e, 4L * C * HW)) {
+        emit(e, "%s(%s, %s, %d, %d, 0, %d);", kernel, ctx, args, C, HW, C);
+        return;
+    }
+    emit_hand_over(e, v, what, "channels", ctx, arena_printf("%d", C), arena_printf("(long)n * %s", work),
+                   arena_printf("%s(ctx, %s, %d, %d, lo, hi);", kernel, args, C, HW));
 }
 
 /* A batchnorm whose weight and bias are both frozen runs as in eval mode
@@ -83,11 +95,18 @@ void emit_batchnorm_forward(Emitter *e, const Value *v) {
     emit(e, "float *run_mean = (float *)in3, *run_var = (float *)in4, *tracked = (float *)in5;");
     emit(e, "if (training)");
     emit(e, "    *tracked += 1.0f;");
+    if (norm_kernels(e)) {
+        emit_bn_call(e, v, "forward", "dnn_bn_forward",
+                     "out, in0, NULL, in1, in2, run_mean, run_var, NULL, NULL, training, n",
+                     arena_printf("%s, %s, %s", flit(1 - mom), flit(mom), flit(eps)), C, HW,
+                     arena_printf("(training ? %d : %d)", 3 * HW, HW));
+        return;
+    }
     emit(e, "for (int c = 0; c < %d; c++) {", C);
     e->indent++;
     emit(e, "float mean = run_mean[c], var = run_var[c];");
     emit(e, "if (training) {");
-    emit_batch_stats(e, xi, C, HW, "    ");
+    emit_batch_stats(e, xi, HW, "    ");
     emit(e, "    mean = (float)m;");
     emit(e, "    var = (float)(sq / (n * %d));", HW);
     emit(e, "    const double unbiased = n * %d > 1 ? sq / (n * %d - 1) : sq;", HW, HW);
@@ -95,12 +114,8 @@ void emit_batchnorm_forward(Emitter *e, const Value *v) {
     emit(e, "    run_var[c] = %s * run_var[c] + %s * (float)unbiased;", flit(1 - mom), flit(mom));
     emit(e, "}");
     emit(e, "const float inv = 1.0f / sqrtf(var + %s), w = in1[c], b = in2[c];", flit(eps));
-    if (norm_kernels(e))
-        emit(e, "dnn_bn_apply(out, in0, mean, inv, w, b, n, %d, %d, c);", C, HW);
-    else {
-        emit(e, "for (int s = 0; s < n; s++)");
-        emit(e, "    for (int i = 0; i < %d; i++) out[%s] = (in0[%s] - mean) * inv * w + b;", HW, xi, xi);
-    }
+    emit(e, "for (int s = 0; s < n; s++)");
+    emit(e, "    for (int i = 0; i < %d; i++) out[%s] = (in0[%s] - mean) * inv * w + b;", HW, xi, xi);
     e->indent--;
     emit(e, "}");
 }
@@ -153,35 +168,34 @@ void emit_batchnorm_backward(Emitter *e, const Value *v, int arg) {
     const char *out[3] = {"dx", "dx", "dx"};
     if (args != 1u << arg)
         out[0] = "dx0", out[1] = "dx1", out[2] = "dx2";
+    if (norm_kernels(e)) {
+        emit_bn_call(e, v, "backward", "dnn_bn_backward",
+                     arena_printf("%s, in0, dy, %s, NULL, NULL, NULL, %s, %s, 0, n", args & 1u ? out[0] : "NULL",
+                                  args & 1u ? "in1" : "NULL", args & 2u ? out[1] : "NULL", args & 4u ? out[2] : "NULL"),
+                     flit(eps), C, HW, arena_printf("%d", 4 * HW));
+        return;
+    }
     bool need_beta = args & 5u, need_gamma = args & 3u;
     emit(e, "for (int c = 0; c < %d; c++) {", C);
     e->indent++;
     if (need_gamma) {
-        emit_batch_stats(e, xi, C, HW, "");
+        emit_batch_stats(e, xi, HW, "");
         emit(e, "const float mean = (float)m, inv = 1.0f / sqrtf((float)(sq / (n * %d)) + %s);", HW, flit(eps));
     }
     emit(e, "float%s%s%s;", need_beta ? " dbeta = 0.0f" : "", need_beta && need_gamma ? "," : "",
          need_gamma ? " dgamma = 0.0f" : "");
-    if (norm_kernels(e))
-        emit(e, "dnn_bn_grad_sums(%s, %s, dy, in0, %s, %s, n, %d, %d, c);", need_beta ? "&dbeta" : "NULL",
-             need_gamma ? "&dgamma" : "NULL", need_gamma ? "mean" : "0.0f", need_gamma ? "inv" : "0.0f", C, HW);
-    else {
-        emit(e, "for (int s = 0; s < n; s++)");
-        emit(e, "    for (int i = 0; i < %d; i++) {", HW);
-        if (need_beta)
-            emit(e, "        dbeta += dy[%s];", xi);
-        if (need_gamma)
-            emit(e, "        dgamma += dy[%s] * (in0[%s] - mean) * inv;", xi, xi);
-        emit(e, "    }");
-    }
+    emit(e, "for (int s = 0; s < n; s++)");
+    emit(e, "    for (int i = 0; i < %d; i++) {", HW);
+    if (need_beta)
+        emit(e, "        dbeta += dy[%s];", xi);
+    if (need_gamma)
+        emit(e, "        dgamma += dy[%s] * (in0[%s] - mean) * inv;", xi, xi);
+    emit(e, "    }");
     if (args & 2u)
         emit(e, "%s[c] = dgamma;", out[1]);
     if (args & 4u)
         emit(e, "%s[c] = dbeta;", out[2]);
-    if (args & 1u && norm_kernels(e)) {
-        emit(e, "const float scale = in1[c] * inv / (float)(n * %d);", HW);
-        emit(e, "dnn_bn_backward_input(%s, dy, in0, mean, inv, scale, dbeta, dgamma, n, %d, %d, c);", out[0], C, HW);
-    } else if (args & 1u) {
+    if (args & 1u) {
         emit(e, "const float scale = in1[c] * inv / (float)(n * %d);", HW);
         emit(e, "for (int s = 0; s < n; s++)");
         emit(e, "    for (int i = 0; i < %d; i++)", HW);

@@ -162,7 +162,8 @@ typedef struct dnn_split {
  *   dnn_dense_backward_weight_sgd does); the other optimizers' steps take
  *   the same pointers (dnn_adam_step, ...).
  * Threads: dnn_parallel_run above; a training build's steps hand it their
- *   samples, or a weight gradient's rows (dnnc's emit_split). */
+ *   samples, a weight gradient's rows or filters (dnnc's emit_split), or
+ *   batchnorm's channels (dnn_bn_split, dnn_kernels_norm.h). */
 
 #define DNN_REAL float
 #define DNN_PLAIN(name) dnn_##name##_plain

@@ -919,10 +919,12 @@ DNN_KERNEL void dnn_conv2d_backward_input(float *dinp, const float *dout, const 
 
 /* ---- bias gradient -----------------------------------------------------------------------
  * dbias[f] = Σ_s Σ_p dout[s][f][p]: per position over the samples, then the
- * positions in 8 partial sums added in a fixed tree, then the tail. */
-DNN_KERNEL void dnn_conv2d_backward_bias(float *dbias, const float *dout, int n, int F, int OH, int OW) {
+ * positions in 8 partial sums added in a fixed tree, then the tail; each
+ * filter its own sum, so _part computes filters lo .. hi for one thread. */
+DNN_KERNEL void dnn_conv2d_backward_bias_part(float *dbias, const float *dout, int n, int F, int OH, int OW, int lo,
+                                              int hi) {
     const int NP = OH * OW, NP8 = NP / 8 * 8;
-    for (int f = 0; f < F; f++) {
+    for (int f = lo; f < hi; f++) {
         float col[NP], part[8] = {0};
         memset(col, 0, sizeof col);
         for (int s = 0; s < n; s++)
@@ -936,4 +938,7 @@ DNN_KERNEL void dnn_conv2d_backward_bias(float *dbias, const float *dout, int n,
             acc += col[i];
         dbias[f] = acc;
     }
+}
+DNN_KERNEL void dnn_conv2d_backward_bias(float *dbias, const float *dout, int n, int F, int OH, int OW) {
+    dnn_conv2d_backward_bias_part(dbias, dout, n, F, OH, OW, 0, F);
 }

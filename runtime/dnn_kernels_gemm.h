@@ -112,24 +112,32 @@ DNN_KERNEL void dnn_conv2d_gemm_backward_input(float *dinp, const float *dout, c
             }
 }
 
-/* dweight (overwritten): per sample and band dout · colsᵀ, added */
-DNN_KERNEL void dnn_conv2d_gemm_backward_weight(float *dweight, const float *dout, const float *inp, int n, int C,
-                                                int H, int W, int F, int KH, int KW, int SH, int SW, int PT, int PB,
-                                                int PL, int PR, int G) {
+/* dweight (overwritten): per sample and band dout · colsᵀ, added; filters
+ * lo .. hi only (dnn_outer's sums do not depend on the rows it is given) */
+DNN_KERNEL void dnn_conv2d_gemm_backward_weight_part(float *dweight, const float *dout, const float *inp, int n, int C,
+                                                     int H, int W, int F, int KH, int KW, int SH, int SW, int PT,
+                                                     int PB, int PL, int PR, int G, int lo, int hi) {
     const int OH = (H + PT + PB - KH) / SH + 1, OW = (W + PL + PR - KW) / SW + 1, CG = C / G, FG = F / G;
     const int taps = CG * KH * KW, band = dnn_gemm_band(taps, OH, OW);
     float cols[band * OW * taps], part[FG * taps];
-    memset(dweight, 0, sizeof(float) * (size_t)(F * taps));
+    memset(dweight + lo * taps, 0, sizeof(float) * (size_t)((hi - lo) * taps));
     for (int s = 0; s < n; s++)
-        for (int g = 0; g < G; g++)
+        for (int g = lo / FG; g * FG < hi; g++) {
+            const int f0 = g * FG > lo ? g * FG : lo, f1 = (g + 1) * FG < hi ? (g + 1) * FG : hi;
             for (int oy0 = 0; oy0 < OH; oy0 += band) {
                 const int rows = OH - oy0 < band ? OH - oy0 : band, np = rows * OW;
                 dnn_im2col(cols, inp + (s * C + g * CG) * H * W, CG, H, W, KH, KW, SH, SW, PT, PL, OW, oy0, rows, 1);
-                dnn_outer(part, dout + ((s * F + g * FG) * OH + oy0) * OW, cols, FG, np, taps, OH * OW, 1, taps, taps,
+                dnn_outer(part, dout + ((s * F + f0) * OH + oy0) * OW, cols, f1 - f0, np, taps, OH * OW, 1, taps, taps,
                           1, NULL);
-                float *dw = dweight + g * FG * taps;
-                for (int i = 0; i < FG * taps; i++)
+                float *dw = dweight + f0 * taps;
+                for (int i = 0; i < (f1 - f0) * taps; i++)
                     dw[i] += part[i];
             }
+        }
+}
+DNN_KERNEL void dnn_conv2d_gemm_backward_weight(float *dweight, const float *dout, const float *inp, int n, int C,
+                                                int H, int W, int F, int KH, int KW, int SH, int SW, int PT, int PB,
+                                                int PL, int PR, int G) {
+    dnn_conv2d_gemm_backward_weight_part(dweight, dout, inp, n, C, H, W, F, KH, KW, SH, SW, PT, PB, PL, PR, G, 0, F);
 }
 #endif

@@ -252,9 +252,9 @@ DNN_KERNEL void dnn_conv2d_depthwise_backward_input(float *dinp, const float *do
  * then ox) in one pass over a sample's outputs, then added */
 DNN_KERNEL void dnn_conv2d_depthwise_backward_weight(float *dweight, const float *dout, const float *inp, int n,
                                                      int C, int H, int W, int KH, int KW, int SH, int SW, int PT,
-                                                     int PB, int PL, int PR) {
+                                                     int PB, int PL, int PR, int lo, int hi) {
     const int OH = (H + PT + PB - KH) / SH + 1, OW = (W + PL + PR - KW) / SW + 1;
-    memset(dweight, 0, sizeof(float) * (size_t)(C * KH * KW));
+    memset(dweight + lo * KH * KW, 0, sizeof(float) * (size_t)((hi - lo) * KH * KW));
 #ifdef DNN_V8
     dnn_flat f;
     if (dnn_depthwise_flat(&f, H, W, KH, KW, SH, SW, PT, PB, PL, PR)) {
@@ -265,6 +265,8 @@ DNN_KERNEL void dnn_conv2d_depthwise_backward_weight(float *dweight, const float
         for (int i = 0; i < f.NQ; i++)
             keep[i] = i % f.WQ < OW ? -1 : 0;
         for (int sc = 0; sc < n * C; sc++) {
+            if (sc % C < lo || sc % C >= hi) /* another thread's channel */
+                continue;
             float *dw = dweight + sc % C * KH * KW;
             dnn_flat_phases(ph, &f, inp + sc * H * W, H, W, PT, PL);
             dnn_flat_rows(gw, &f, dout + sc * OH * OW, OH, OW);
@@ -277,6 +279,8 @@ DNN_KERNEL void dnn_conv2d_depthwise_backward_weight(float *dweight, const float
     const int taps = KH * KW, band = dnn_gemm_band(taps, OH, OW);
     float cols[taps * band * OW];
     for (int sc = 0; sc < n * C; sc++) {
+        if (sc % C < lo || sc % C >= hi)
+            continue;
         const float *gc = dout + sc * OH * OW;
         float *dw = dweight + sc % C * taps;
         for (int oy0 = 0; oy0 < OH; oy0 += band) {
@@ -288,6 +292,8 @@ DNN_KERNEL void dnn_conv2d_depthwise_backward_weight(float *dweight, const float
     }
 #else
     for (int sc = 0; sc < n * C; sc++) {
+        if (sc % C < lo || sc % C >= hi)
+            continue;
         const float *xc = inp + sc * H * W, *gc = dout + sc * OH * OW;
         float acc[KH * KW];
         for (int t = 0; t < KH * KW; t++)
@@ -339,14 +345,14 @@ DNN_KERNEL void dnn_conv2d_pointwise_backward_input(float *dinp, const float *do
  * vectors the matrix products of dnn_kernels_gemm.h (dout times the
  * input transposed), else a dnn_dot8 per weight and sample */
 DNN_KERNEL void dnn_conv2d_pointwise_backward_weight(float *dweight, const float *dout, const float *inp, int n, int C,
-                                                     int HW, int F, int G) {
+                                                     int HW, int F, int G, int lo, int hi) {
 #ifdef DNN_V8
-    dnn_conv2d_gemm_backward_weight(dweight, dout, inp, n, C, HW, 1, F, 1, 1, 1, 1, 0, 0, 0, 0, G);
+    dnn_conv2d_gemm_backward_weight_part(dweight, dout, inp, n, C, HW, 1, F, 1, 1, 1, 1, 0, 0, 0, 0, G, lo, hi);
 #else
     const int CG = C / G, FG = F / G;
-    memset(dweight, 0, sizeof(float) * (size_t)(F * CG));
+    memset(dweight + lo * CG, 0, sizeof(float) * (size_t)((hi - lo) * CG));
     for (int s = 0; s < n; s++)
-        for (int f = 0; f < F; f++)
+        for (int f = lo; f < hi; f++)
             for (int c = 0; c < CG; c++)
                 dweight[f * CG + c] += dnn_dot8(dout + ((long)s * F + f) * HW,
                                                 inp + ((long)s * C + f / FG * CG + c) * HW, HW);
@@ -387,18 +393,40 @@ DNN_KERNEL void dnn_conv2d_grouped_backward_input(float *dinp, const float *dout
 #endif
 }
 
-DNN_KERNEL void dnn_conv2d_grouped_backward_weight(float *dweight, const float *dout, const float *inp, int n, int C,
-                                                   int H, int W, int F, int KH, int KW, int SH, int SW, int PT, int PB,
-                                                   int PL, int PR, int G) {
+/* The weight gradient's filters lo .. hi, each filter's sums its own and
+ * added in the order of the whole gradient's, so that a step can hand
+ * ranges of its dnn_conv2d_grouped_backward_weight_items to its threads;
+ * without vectors a conv the fast paths do not serve is one item, the
+ * whole gradient (dnn_conv2d_grouped_backward_weight_plain). */
+DNN_KERNEL int dnn_conv2d_grouped_backward_weight_items(int C, int H, int W, int F, int KH, int KW, int SH, int SW,
+                                                        int PT, int PB, int PL, int PR, int G) {
+#ifdef DNN_V8
+    const int gemm = 1; /* the matrix products serve every other conv */
+#else
+    const int gemm = 0;
+#endif
+    (void)H, (void)W;
+    return gemm || dnn_conv2d_is_depthwise(C, F, G) || dnn_conv2d_is_pointwise(KH, KW, SH, SW, PT, PB, PL, PR) ? F : 1;
+}
+DNN_KERNEL void dnn_conv2d_grouped_backward_weight_part(float *dweight, const float *dout, const float *inp, int n,
+                                                        int C, int H, int W, int F, int KH, int KW, int SH, int SW,
+                                                        int PT, int PB, int PL, int PR, int G, int lo, int hi) {
     if (dnn_conv2d_is_depthwise(C, F, G))
-        dnn_conv2d_depthwise_backward_weight(dweight, dout, inp, n, C, H, W, KH, KW, SH, SW, PT, PB, PL, PR);
+        dnn_conv2d_depthwise_backward_weight(dweight, dout, inp, n, C, H, W, KH, KW, SH, SW, PT, PB, PL, PR, lo, hi);
     else if (dnn_conv2d_is_pointwise(KH, KW, SH, SW, PT, PB, PL, PR))
-        dnn_conv2d_pointwise_backward_weight(dweight, dout, inp, n, C, H * W, F, G);
+        dnn_conv2d_pointwise_backward_weight(dweight, dout, inp, n, C, H * W, F, G, lo, hi);
 #ifdef DNN_V8
     else
-        dnn_conv2d_gemm_backward_weight(dweight, dout, inp, n, C, H, W, F, KH, KW, SH, SW, PT, PB, PL, PR, G);
+        dnn_conv2d_gemm_backward_weight_part(dweight, dout, inp, n, C, H, W, F, KH, KW, SH, SW, PT, PB, PL, PR, G, lo,
+                                             hi);
 #else
     else
         dnn_conv2d_grouped_backward_weight_plain(dweight, dout, inp, n, C, H, W, F, KH, KW, SH, SW, PT, PB, PL, PR, G);
 #endif
+}
+
+DNN_KERNEL void dnn_conv2d_grouped_backward_weight(float *dweight, const float *dout, const float *inp, int n, int C,
+                                                   int H, int W, int F, int KH, int KW, int SH, int SW, int PT, int PB,
+                                                   int PL, int PR, int G) {
+    dnn_conv2d_grouped_backward_weight_part(dweight, dout, inp, n, C, H, W, F, KH, KW, SH, SW, PT, PB, PL, PR, G, 0, F);
 }

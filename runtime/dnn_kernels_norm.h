@@ -1,6 +1,7 @@
 /* dnn_kernels_norm.h — batchnorm in training, per channel c of x[n][C][HW]
- * (HW = 1 for a [C] input). Part of dnn_kernels.h; dnnc calls these at
- * --optimize=speed and writes the same formulas as loops otherwise
+ * (HW = 1 for a [C] input). Part of dnn_kernels.h; dnnc calls
+ * dnn_bn_forward and dnn_bn_backward (at the end) on a range of channels
+ * at --optimize=speed and writes the same formulas as loops otherwise
  * (compiler/ops_train.c).
  *
  * The sums over the batch run in double, 4 partial sums (lane k the
@@ -103,5 +104,64 @@ DNN_KERNEL void dnn_bn_backward_input(float *dx, const float *dy, const float *x
         }
         for (; i < HW; i++)
             dx[o + i] = scale * (M * dy[o + i] - dbeta - (x[o + i] - mean) * inv * dgamma);
+    }
+}
+
+/* What a batchnorm step hands its channels (dnn_bn_forward,
+ * dnn_bn_backward): every statistic and sum is a channel's own, so a step
+ * may hand channel ranges to the program's threads (dnn_parallel_run_work)
+ * and each sum keeps its order. */
+typedef struct dnn_bn_split {
+    float *y;                  /* forward: the output; backward: dx (NULL: not wanted) */
+    const float *x, *grad;     /* the input x[n][C][HW]; backward: the output's gradient dy */
+    const float *gamma, *beta; /* forward: both; backward: gamma */
+    float *mean, *var;         /* forward: the running statistics, moved in training */
+    float *dgamma, *dbeta;     /* backward: NULL when not wanted */
+    int training, n;
+} dnn_bn_split;
+
+/* Channels lo .. hi of the forward pass: in training normalised with the
+ * batch's statistics (biased variance), the running ones moved by
+ * keep·running + mom·batch (unbiased variance), as PyTorch; in eval
+ * normalised with the running ones. */
+DNN_KERNEL void dnn_bn_forward(const dnn_bn_split *a, float keep, float mom, float eps, int C, int HW, int lo, int hi) {
+    const int n = a->n;
+    for (int c = lo; c < hi; c++) {
+        float mean = a->mean[c], var = a->var[c];
+        if (a->training) {
+            double m, sq;
+            dnn_bn_stats(&m, &sq, a->x, n, C, HW, c);
+            mean = (float)m;
+            var = (float)(sq / (n * HW));
+            const double unbiased = n * HW > 1 ? sq / (n * HW - 1) : sq;
+            a->mean[c] = keep * a->mean[c] + mom * mean;
+            a->var[c] = keep * a->var[c] + mom * (float)unbiased;
+        }
+        const float inv = 1.0f / sqrtf(var + eps);
+        dnn_bn_apply(a->y, a->x, mean, inv, a->gamma[c], a->beta[c], n, C, HW, c);
+    }
+}
+
+/* Channels lo .. hi of the backward pass, the batch statistics recomputed
+ * from the input: dβ = Σdy, dγ = Σdy·x̂, dx = γ·inv/M · (M·dy − dβ − x̂·dγ). */
+DNN_KERNEL void dnn_bn_backward(const dnn_bn_split *a, float eps, int C, int HW, int lo, int hi) {
+    const int n = a->n;
+    const int need_beta = a->y || a->dbeta, need_gamma = a->y || a->dgamma;
+    for (int c = lo; c < hi; c++) {
+        float mean = 0.0f, inv = 0.0f;
+        if (need_gamma) {
+            double m, sq;
+            dnn_bn_stats(&m, &sq, a->x, n, C, HW, c);
+            mean = (float)m, inv = 1.0f / sqrtf((float)(sq / (n * HW)) + eps);
+        }
+        float dbeta = 0.0f, dgamma = 0.0f;
+        dnn_bn_grad_sums(need_beta ? &dbeta : NULL, need_gamma ? &dgamma : NULL, a->grad, a->x, mean, inv, n, C, HW, c);
+        if (a->dgamma)
+            a->dgamma[c] = dgamma;
+        if (a->dbeta)
+            a->dbeta[c] = dbeta;
+        if (a->y)
+            dnn_bn_backward_input(a->y, a->grad, a->x, mean, inv, a->gamma[c] * inv / (float)(n * HW), dbeta, dgamma, n,
+                                  C, HW, c);
     }
 }

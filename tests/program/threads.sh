@@ -1,14 +1,40 @@
 #!/bin/sh
-# Training on several threads (--threads N, dnn_set_threads): the MLP and
-# LeNet-5 trained on the first 1,000 Fashion-MNIST images (31 batches of 32
-# and one of 8) with 1, 2 and 3 threads give byte-identical weights files
-# and the same eval output, built without vectors (-O2) and with them
-# (-O3 -march=native); a bad thread count is a clear error; the training
-# code hands its loops to the threads and an --inference build does not.
+# Training on several threads (--threads N, dnn_set_threads): the MLP,
+# LeNet-5 and bnnet (below: conv2d, depthwise and pointwise, each with a
+# batchnorm) trained on the first 1,000 Fashion-MNIST images (31 batches
+# of 32 and one of 8) with 1, 2 and 3 threads give byte-identical weights
+# files and the same eval output, built without vectors (-O2) and with
+# them (-O3 -march=native); a bad thread count is a clear error; the
+# training code hands its loops to the threads and an --inference build
+# does not.
 cd "$(dirname "$0")/../.." || exit 2
 root=$(pwd)
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 fashion=/usr/share/datasets/fashion-mnist
+
+# batchnorm after each kind of conv2d, its steps large enough to hand
+# their channels over (3 threads: ranges of 2 or 3 of 8 channels, 5 or 6 of 16)
+cat >"$tmp/bnnet.dnn" <<'EOF'
+model bnnet {
+    input  image[1, 28, 28];
+    target label : class(10);
+
+    features = image
+        |> conv2d(8, kernel = 3, pad = 1) |> batchnorm |> relu |> maxpool(2)
+        |> conv2d(8, kernel = 3, pad = 1, groups = 8) |> batchnorm |> relu
+        |> conv2d(16, kernel = 1) |> batchnorm |> relu |> avgpool(2);
+    classifier = features |> flatten |> dense(10);
+
+    output probs = softmax(classifier);
+    loss   cross_entropy(classifier, label);
+
+    train {
+        optimizer adam(lr = 1e-3);
+        batch 32;
+        epochs 1;
+    }
+}
+EOF
 
 pass() { echo "PASS program/threads.$1"; }
 fail() { echo "FAIL program/threads.$1: $2"; }
@@ -55,9 +81,10 @@ same_bits() {
 if [ ! -f "$fashion/train-images-idx3-ubyte.gz" ]; then
     skip same_bits "no Fashion-MNIST in $fashion (apt-get install dataset-fashion-mnist)"
 else
-    for m in mlp lenet5; do
-        build $m "$root/models/$m.dnn" -O2 && same_bits $m
-        build ${m}_avx "$root/models/$m.dnn" -O3 -march=native && same_bits ${m}_avx
+    for model in "$root/models/mlp.dnn" "$root/models/lenet5.dnn" "$tmp/bnnet.dnn"; do
+        m=$(basename "$model" .dnn)
+        build $m "$model" -O2 && same_bits $m
+        build ${m}_avx "$model" -O3 -march=native && same_bits ${m}_avx
     done
 fi
 
@@ -84,4 +111,12 @@ if [ "$loops" -ge 12 ] && ! grep -q 'dnn_parallel' "$tmp/infer_code.c"; then
     pass generated_code
 else
     fail generated_code "$loops loops handed over in LeNet-5's training code (want 12 or more), inference: $(grep -c dnn_parallel "$tmp/infer_code.c")"
+fi
+"$root/build/dnnc" "$tmp/bnnet.dnn" -o "$tmp/bn_code.c" 2>"$tmp/err"
+bn=$(grep -c 'dnn_parallel_run_work(bnnet_features_[0-9]*_\(forward\|backward\)_part, &(dnn_bn_split)' "$tmp/bn_code.c")
+grouped=$(grep -c 'dnn_conv2d_grouped_[a-z_]*(a->out' "$tmp/bn_code.c")
+if [ "$bn" -eq 6 ] && [ "$grouped" -eq 6 ]; then
+    pass generated_code_bnnet
+else
+    fail generated_code_bnnet "bnnet's training code hands over $bn batchnorm steps (want 6: 3 forward, 3 backward) and $grouped grouped conv2d loops (want 6: 2 forward, 2 dinp, 2 dweight)"
 fi

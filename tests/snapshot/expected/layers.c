@@ -14,7 +14,11 @@ static void layers_h_0_dense_forward(float *out, const float *inp, const float *
 /* h.1: layers.dnn:5 batchnorm
  * inp [8], weight [8], bias [8], running_mean [8], running_var [8], num_batches_tracked [] → out [8] */
 static void layers_h_1_batchnorm_forward(float *out, const float *inp, const float *weight, const float *bias, const float *running_mean, const float *running_var, const float *num_batches_tracked, int training, int n) {
-    /* 18 lines */
+    /* running_mean, running_var, num_batches_tracked: buffers, updated here in training */
+    float *run_mean = (float *)running_mean, *run_var = (float *)running_var, *tracked = (float *)num_batches_tracked;
+    if (training)
+        *tracked += 1.0f;
+    dnn_bn_forward(&(dnn_bn_split){out, inp, NULL, weight, bias, run_mean, run_var, NULL, NULL, training, n}, 0.899999976f, 0.100000001f, 9.99999975e-06f, 8, 1, 0, 8);
 }
 /* h.2: layers.dnn:5 relu
  * inp [8] → out [8] */
@@ -86,7 +90,7 @@ static void layers_h_2_relu_backward(float *dinp, const float *dout, const float
 /* the gradients of h.1: layers.dnn:5 batchnorm
  * dout [8], inp [8], weight [8] → dinp [8], dweight [8], dbias [8] */
 static void layers_h_1_batchnorm_backward(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp, const float *weight, int n) {
-    /* 13 lines */
+    dnn_bn_backward(&(dnn_bn_split){dinp, inp, dout, weight, NULL, NULL, NULL, dweight, dbias, 0, n}, 9.99999975e-06f, 8, 1, 0, 8);
 }
 /* the gradients of h.0: layers.dnn:5 dense(8)
  * dout [8], inp [6] → dweight [8, 6], dbias [8] */
