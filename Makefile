@@ -26,15 +26,17 @@ all: deps $(BUILD)/dnnc $(BUILD)/libdnnrt.a $(BUILD)/libdnnrt_core.a
 # CFLAGS='-mcpu=cortex-m4 -mthumb -Os' BUILD=build/arm` (docs/firmware.md).
 core: $(BUILD)/libdnnrt_core.a
 
-# Installs flex/bison/... only when missing (see scripts/deps.sh).
+# Installs flex/bison/... only when missing (see scripts/deps.sh). The rules
+# that need them (the grammar, the runtime's zlib.h) wait for it (`| deps`),
+# so that `make -j` on a fresh machine does not run bison before it is there.
 deps:
 	@sh scripts/deps.sh build
 
-$(BUILD)/grammar/parser.c $(BUILD)/grammar/parser.h: grammar/parser.y
+$(BUILD)/grammar/parser.c $(BUILD)/grammar/parser.h: grammar/parser.y | deps
 	@mkdir -p $(@D)
 	bison -Wall -Werror --defines=$(BUILD)/grammar/parser.h -o $(BUILD)/grammar/parser.c $<
 
-$(BUILD)/grammar/lexer.c $(BUILD)/grammar/lexer.h: grammar/lexer.l
+$(BUILD)/grammar/lexer.c $(BUILD)/grammar/lexer.h: grammar/lexer.l | deps
 	@mkdir -p $(@D)
 	flex --header-file=$(BUILD)/grammar/lexer.h -o $(BUILD)/grammar/lexer.c $<
 
@@ -50,7 +52,7 @@ $(BUILD)/compiler/%.o: compiler/%.c $(wildcard compiler/*.h compiler/*.def) $(BU
 $(BUILD)/dnnc: $(COMPILER_OBJ) $(CORE_OBJ) $(HOST_OBJ)
 	$(CC) $(CFLAGS) -o $@ $^ -lm
 
-$(BUILD)/runtime/%.o: runtime/%.c $(RUNTIME_HDR)
+$(BUILD)/runtime/%.o: runtime/%.c $(RUNTIME_HDR) | deps
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(WARN) -D_POSIX_C_SOURCE=200809L -Iruntime -c $< -o $@
 

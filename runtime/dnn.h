@@ -220,6 +220,15 @@ static inline dnn_v8x2 dnn_v8x2_twice(const float *p) {
 static inline dnn_v8x2 dnn_v8x2_fma(dnn_v8x2 a, dnn_v8x2 b, dnn_v8x2 c) {
     return (dnn_v8x2)_mm512_fmadd_ps((__m512)a, (__m512)b, (__m512)c);
 }
+/* 16 consecutive floats, and one float in all 16 lanes: the kernels whose
+ * lanes are separate outputs (dnn_outer) use the whole vector as 16 */
+static inline dnn_v8x2 dnn_v8x2_load(const float *p) {
+    dnn_v8x2 v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+static inline void dnn_v8x2_store(float *p, dnn_v8x2 v) { memcpy(p, &v, sizeof v); }
+static inline dnn_v8x2 dnn_v8x2_splat(float x) { return (dnn_v8x2)_mm512_set1_ps(x); }
 static inline dnn_v8 dnn_v8x2_lo(dnn_v8x2 v) { return (dnn_v8)_mm512_castps512_ps256((__m512)v); }
 static inline dnn_v8 dnn_v8x2_hi(dnn_v8x2 v) { return (dnn_v8)_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd((__m512)v), 1)); }
 #endif

@@ -118,16 +118,22 @@ DNN_KERNEL void dnn_dense_block(float *y, const float *x, const float *w, const 
         dnn_dense_block_v8(y, x, w, bias, in, units, samples, rows);
 }
 
-/* The blocks of `samples` samples from x (y their outputs): the weight
- * rows `rows` at a time, then the rows left as one block. */
+/* The blocks of `samples` samples (n of them, a multiple of `samples`;
+ * y their outputs) × `rows` weight rows, then the rows left as one block.
+ * Rows outermost: a block of weight rows (rows × in floats) stays in L1
+ * while every sample passes it, where samples outermost would stream the
+ * whole weight from L2 once per block of samples. */
 DNN_KERNEL void dnn_dense_rows(float *y, const float *x, const float *weight, const float *bias, int in, int units,
-                               int samples, int rows, int form) {
+                               int n, int samples, int rows, int form) {
     const int whole = units / rows * rows;
     for (int j = 0; j < whole; j += rows)
-        dnn_dense_block(y + j, x, weight + j * in, bias ? bias + j : NULL, in, units, samples, rows, form);
+        for (int s = 0; s < n; s += samples)
+            dnn_dense_block(y + s * units + j, x + s * in, weight + j * in, bias ? bias + j : NULL, in, units,
+                            samples, rows, form);
     if (whole < units)
-        dnn_dense_block(y + whole, x, weight + whole * in, bias ? bias + whole : NULL, in, units, samples,
-                        units - whole, form);
+        for (int s = 0; s < n; s += samples)
+            dnn_dense_block(y + s * units + whole, x + s * in, weight + whole * in, bias ? bias + whole : NULL, in,
+                            units, samples, units - whole, form);
 }
 #endif
 
@@ -135,14 +141,14 @@ DNN_KERNEL void dnn_dense_forward(float *out, const float *inp, const float *wei
                                   int units) {
     int s = 0;
 #ifdef DNN_V8X2
-    for (; s + 4 <= n; s += 4)
-        dnn_dense_rows(out + s * units, inp + s * in, weight, bias, in, units, 4, 8, 2);
+    dnn_dense_rows(out, inp, weight, bias, in, units, n / 4 * 4, 4, 8, 2);
+    s = n / 4 * 4;
 #endif
 #ifdef DNN_V8
-    for (; s + 2 <= n; s += 2)
-        dnn_dense_rows(out + s * units, inp + s * in, weight, bias, in, units, 2, 6, 1);
-    for (; s < n; s++)
-        dnn_dense_rows(out + s * units, inp + s * in, weight, bias, in, units, 1, 8, 1);
+    const int pairs = (n - s) / 2 * 2;
+    dnn_dense_rows(out + s * units, inp + s * in, weight, bias, in, units, pairs, 2, 6, 1);
+    s += pairs;
+    dnn_dense_rows(out + s * units, inp + s * in, weight, bias, in, units, n - s, 1, 8, 1);
 #else
     /* no vectors (a microcontroller): one running sum per output, dnn_dense_forward_plain. The
        8-lane arrays (blocks of 2 × 6 and 1 × 8 outputs) live in memory there: the FC autoencoder
@@ -161,19 +167,48 @@ DNN_KERNEL void dnn_dense_forward(float *out, const float *inp, const float *wei
  * no sum is reassociated and the vector and plain paths add the same
  * products in the same order. Blocks of 6 rows × 16 columns (12
  * accumulators hide the FMA latency; each B vector loaded serves 6 rows),
- * columns outermost so a slab of B stays in L1 across the rows; then 8
+ * with AVX-512 8 rows × 32 columns (16 of its 32 registers), columns
+ * outermost so a slab of B stays in L1 across the rows; then 16 or 8
  * columns, then single columns (in plain C also with a vector build). The
- * rows left after the blocks of 6 are one block when `rest` is set (R is a
- * compile-time count: one block keeps its FMA chains independent), else
+ * rows left after the whole blocks are one block when `rest` is set (R is
+ * a compile-time count: one block keeps its FMA chains independent), else
  * one row at a time (R is the run-time sample count). */
 
-enum { DNN_OUTER_ROWS = 6 };
+#ifdef DNN_V8X2
+enum { DNN_OUTER_ROWS = 8, DNN_OUTER_WIDTH = 32 };
+#else
+enum { DNN_OUTER_ROWS = 6, DNN_OUTER_WIDTH = 16 };
+#endif
 
 /* One block: `rows` rows from r, `width` columns from c (16, 8 or 1).
  * With sgd (else NULL) each stored result is a gradient, and SGD's step is
  * applied to its parameter at once, while the block is in cache. */
 DNN_KERNEL void dnn_outer_block(float *C, const float *A, const float *B, int r, int c, int rows, int width, int K,
                                 int ar, int ak, int bk, int cr, const dnn_sgd *sgd) {
+#ifdef DNN_V8X2
+    if (width >= 16) {
+        dnn_v8x2 acc[DNN_OUTER_ROWS][2];
+        DNN_UNROLL for (int q = 0; q < rows; q++)
+            DNN_UNROLL for (int u = 0; u < width / 16; u++) acc[q][u] = (dnn_v8x2){0};
+        for (int k = 0; k < K; k++) {
+            const float *a = A + r * ar + k * ak, *b = B + k * bk + c;
+            dnn_v8x2 bv[2];
+            DNN_UNROLL for (int u = 0; u < width / 16; u++) bv[u] = dnn_v8x2_load(b + 16 * u);
+            DNN_UNROLL for (int q = 0; q < rows; q++) {
+                const dnn_v8x2 av = dnn_v8x2_splat(a[q * ar]);
+                DNN_UNROLL for (int u = 0; u < width / 16; u++) acc[q][u] = dnn_v8x2_fma(av, bv[u], acc[q][u]);
+            }
+        }
+        DNN_UNROLL for (int q = 0; q < rows; q++)
+            DNN_UNROLL for (int u = 0; u < width / 16; u++) {
+                const long at = (long)(r + q) * cr + c + 16 * u;
+                dnn_v8x2_store(C + at, acc[q][u]);
+                if (sgd)
+                    dnn_sgd_apply(sgd, C + at, at, 16);
+            }
+        return;
+    }
+#endif
 #ifdef DNN_V8
     if (width >= 8) {
         dnn_v8 acc[DNN_OUTER_ROWS][2];
@@ -229,9 +264,11 @@ DNN_KERNEL void dnn_outer_columns(float *C, const float *A, const float *B, int 
 
 DNN_KERNEL void dnn_outer(float *C, const float *A, const float *B, int R, int K, int cols, int ar, int ak, int bk,
                           int cr, int rest, const dnn_sgd *sgd) {
-    const int c16 = cols / 16 * 16, c8 = cols / 8 * 8;
-    for (int c = 0; c < c16; c += 16)
-        dnn_outer_columns(C, A, B, c, 16, R, K, ar, ak, bk, cr, rest, sgd);
+    const int cw = cols / DNN_OUTER_WIDTH * DNN_OUTER_WIDTH, c16 = cols / 16 * 16, c8 = cols / 8 * 8;
+    for (int c = 0; c < cw; c += DNN_OUTER_WIDTH)
+        dnn_outer_columns(C, A, B, c, DNN_OUTER_WIDTH, R, K, ar, ak, bk, cr, rest, sgd);
+    if (cw < c16)
+        dnn_outer_columns(C, A, B, cw, 16, R, K, ar, ak, bk, cr, rest, sgd);
     if (c16 < c8)
         dnn_outer_columns(C, A, B, c16, 8, R, K, ar, ak, bk, cr, rest, sgd);
     for (int c = c8; c < cols; c++)

@@ -78,14 +78,13 @@ typedef struct {
  * gradients are at grad: the same bits as dnn_sgd_update gives them. */
 DNN_KERNEL void dnn_sgd_apply(const dnn_sgd *o, const float *grad, long at, int count) {
     float *buf = o->momentum_buffer ? o->momentum_buffer + at : NULL;
+    int i = 0;
 #ifdef DNN_V8
-    if (count == 8) {
-        dnn_sgd_step_v8(o->param + at, grad, buf, o->lr, o->momentum, o->one_minus_dampening, o->weight_decay,
-                        o->nesterov, o->first);
-        return;
-    }
+    for (; i + 8 <= count; i += 8)
+        dnn_sgd_step_v8(o->param + at + i, grad + i, buf ? buf + i : NULL, o->lr, o->momentum,
+                        o->one_minus_dampening, o->weight_decay, o->nesterov, o->first);
 #endif
-    for (int i = 0; i < count; i++)
+    for (; i < count; i++)
         dnn_sgd_step(o->param + at + i, grad + i, buf ? buf + i : NULL, o->lr, o->momentum, o->one_minus_dampening,
                      o->weight_decay, o->nesterov, o->first);
 }

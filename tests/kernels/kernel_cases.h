@@ -31,6 +31,9 @@ static inline dnn_v8 dnn_v8x2_lo(dnn_v8x2 v) { return dnn_v8_load((const float *
 static inline dnn_v8 dnn_v8x2_hi(dnn_v8x2 v) { return dnn_v8_load((const float *)&v + 8); }
 static inline dnn_v8x2 dnn_v8x2_pair(const float *lo, const float *hi) { return dnn_v8x2_join(dnn_v8_load(lo), dnn_v8_load(hi)); }
 static inline dnn_v8x2 dnn_v8x2_twice(const float *p) { return dnn_v8x2_pair(p, p); }
+static inline dnn_v8x2 dnn_v8x2_load(const float *p) { return dnn_v8x2_pair(p, p + 8); }
+static inline void dnn_v8x2_store(float *p, dnn_v8x2 v) { memcpy(p, &v, sizeof v); }
+static inline dnn_v8x2 dnn_v8x2_splat(float x) { return dnn_v8x2_join(dnn_v8_splat(x), dnn_v8_splat(x)); }
 static inline dnn_v8x2 dnn_v8x2_fma(dnn_v8x2 a, dnn_v8x2 b, dnn_v8x2 c) {
     return dnn_v8x2_join(dnn_v8_fma(dnn_v8x2_lo(a), dnn_v8x2_lo(b), dnn_v8x2_lo(c)),
                          dnn_v8_fma(dnn_v8x2_hi(a), dnn_v8x2_hi(b), dnn_v8x2_hi(c)));
