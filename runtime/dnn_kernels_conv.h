@@ -13,13 +13,20 @@
  *                           broadcast and multiplies 8 filters' weights;
  *   channels in the lanes  (input gradient): each output gradient is
  *                           broadcast and multiplies 8 channels' weights;
- *   columns in the lanes   (forward with few filters, LeNet-5's first
- *                           layer: 6 of 8 lanes): 8 consecutive output
- *                           columns, each weight broadcast.
+ *   columns in the lanes   (forward and weight gradient with few filters,
+ *                           LeNet-5's first layer: 6 of 8 lanes): 8
+ *                           consecutive output columns, each weight
+ *                           broadcast (the weight gradient adds its lanes
+ *                           at the end);
+ *   samples in the lanes   (input gradient with few channels, LeNet-5's
+ *                           second layer): 8 samples, each weight broadcast.
  * Every lane is one result's own sum in a fixed order — forward: bias, then
  * the taps c, ky, kx — so the choice of kernel and tile changes the speed,
  * not the values, and the plain C path of each kernel (arrays instead of
- * vectors) adds the same products in the same order. The dispatchers
+ * vectors) adds the same products in the same order. The two gradient
+ * kernels with columns or samples in the lanes have no plain C path (a
+ * build without vectors uses the others), and their sums run in orders of
+ * their own. The dispatchers
  * (dnn_conv2d_forward, ...) choose as dnnc always has; their rules are the
  * *_fit functions below. */
 
