@@ -185,6 +185,15 @@ static inline dnn_v8 dnn_v8_evens2(dnn_v8 a, dnn_v8 b) {
     return (dnn_v8){a[0], a[2], a[4], a[6], b[0], b[2], b[4], b[6]};
 #endif
 }
+/* The odd lanes of a, then those of b: a[1], a[3], a[5], a[7], b[1], b[3], b[5], b[7] */
+static inline dnn_v8 dnn_v8_odds2(dnn_v8 a, dnn_v8 b) {
+#ifdef __AVX2__
+    const __m256 t = _mm256_shuffle_ps((__m256)a, (__m256)b, 0xDD); /* a1 a3 b1 b3 | a5 a7 b5 b7 */
+    return (dnn_v8)_mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(t), 0xD8));
+#else
+    return (dnn_v8){a[1], a[3], a[5], a[7], b[1], b[3], b[5], b[7]};
+#endif
+}
 static inline dnn_v8 dnn_v8_sqrt(dnn_v8 v) { return (dnn_v8)_mm256_sqrt_ps((__m256)v); } /* correctly rounded, as sqrtf */
 static inline float dnn_v8_sum(dnn_v8 q) { return ((q[0] + q[1]) + (q[2] + q[3])) + ((q[4] + q[5]) + (q[6] + q[7])); }
 /* a * b + c */

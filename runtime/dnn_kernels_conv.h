@@ -13,13 +13,20 @@
  *                           broadcast and multiplies 8 filters' weights;
  *   channels in the lanes  (input gradient): each output gradient is
  *                           broadcast and multiplies 8 channels' weights;
- *   columns in the lanes   (forward with few filters, LeNet-5's first
- *                           layer: 6 of 8 lanes): 8 consecutive output
- *                           columns, each weight broadcast.
+ *   columns in the lanes   (forward and weight gradient with few filters,
+ *                           LeNet-5's first layer: 6 of 8 lanes): 8
+ *                           consecutive output columns, each weight
+ *                           broadcast (the weight gradient adds its lanes
+ *                           at the end);
+ *   samples in the lanes   (input gradient with few channels, LeNet-5's
+ *                           second layer): 8 samples, each weight broadcast.
  * Every lane is one result's own sum in a fixed order — forward: bias, then
  * the taps c, ky, kx — so the choice of kernel and tile changes the speed,
  * not the values, and the plain C path of each kernel (arrays instead of
- * vectors) adds the same products in the same order. The dispatchers
+ * vectors) adds the same products in the same order. The two gradient
+ * kernels with columns or samples in the lanes have no plain C path (a
+ * build without vectors uses the others), and their sums run in orders of
+ * their own. The dispatchers
  * (dnn_conv2d_forward, ...) choose as dnnc always has; their rules are the
  * *_fit functions below. */
 
@@ -780,6 +787,76 @@ DNN_KERNEL void dnn_conv2d_backward_weight_lanes(float *dweight, const float *do
             dweight[f * taps + t] = dwt[t][f];
 }
 
+#ifdef DNN_V8
+/* ---- weight gradient, output columns in the lanes ------------------------------------------
+ * For a conv with few filters (dnn_conv2d_cols_fit's; LeNet-5's first
+ * layer: 6 filters, 28 columns) the lanes hold 8 output columns: tap
+ * (f, c, ky, kx)'s accumulator vector takes x[c][oy + ky][ox + kx .. + 8)
+ * times dout[f][oy][ox .. + 8) over the samples, the rows, the vectors of a
+ * row, in order; its 8 lanes are added at the end (dnn_v8_sum). A tile is
+ * FB filters × one kernel row's K taps, each input vector loaded once for
+ * the FB filters. The lanes past the last column are zeros: the input's
+ * masked (0 · NaN would be NaN), dout's rows copied zero-padded. Rows of
+ * taps r0 .. r1 (r = c·K + ky), every filter, as the lanes kernel. */
+enum { DNN_DW_COLS_FB = 2 };
+DNN_KERNEL void dnn_conv2d_backward_weight_cols(float *dweight, const float *dout, const float *inp, int n, int C,
+                                                int H, int W, int F, int K, int P, int r0, int r1) {
+    const int OH = H + 2 * P - K + 1, OW = W + 2 * P - K + 1, Hp = H + 2 * P, NP = OH * OW;
+    int V, FB, XW;
+    dnn_cols_tile_shape(&V, &FB, &XW, F, K, W, P, OW);
+    FB = F % DNN_DW_COLS_FB ? 1 : DNN_DW_COLS_FB;
+    const int G = 8 * V; /* dout's padded row */
+    float xp[C * Hp * XW], gp[F * OH * G];
+    dnn_v8 acc[(r1 - r0) * F * K];
+    dnn_v8i last; /* the lanes of the last vector inside the row */
+    for (int l = 0; l < 8; l++)
+        last[l] = 8 * (V - 1) + l < OW ? -1 : 0;
+    memset(xp, 0, sizeof xp);
+    memset(gp, 0, sizeof gp);
+    for (int i = 0; i < (r1 - r0) * F * K; i++)
+        acc[i] = (dnn_v8){0};
+    for (int s = 0; s < n; s++) {
+        const float *xs = dnn_conv_padded(xp, inp + s * C * H * W, C, H, W, P, XW);
+        for (int i = 0; i < F * OH; i++)
+            memcpy(gp + i * G, dout + s * F * NP + i * OW, sizeof(float) * OW);
+        for (int r = r0; r < r1; r++)
+            for (int f = 0; f < F; f += FB) {
+                dnn_v8 *a = acc + ((r - r0) * F + f) * K, t[DNN_DW_COLS_FB][DNN_TILE_ACCS];
+                DNN_UNROLL for (int fb = 0; fb < FB; fb++)
+                    DNN_UNROLL for (int kx = 0; kx < K; kx++) t[fb][kx] = a[fb * K + kx];
+                for (int v = 0; v < V; v++) { /* down the column of vectors v: one long loop */
+                    const dnn_v8i m = v == V - 1 ? last : (dnn_v8i){0} - 1;
+                    const float *xr = xs + (r / K * Hp + r % K) * XW + 8 * v, *g = gp + f * OH * G + 8 * v;
+                    for (int oy = 0; oy < OH; oy++, xr += XW, g += G) {
+                        dnn_v8 gv[DNN_DW_COLS_FB];
+                        DNN_UNROLL for (int fb = 0; fb < FB; fb++) gv[fb] = dnn_v8_load(g + fb * OH * G);
+                        DNN_UNROLL for (int kx = 0; kx < K; kx++) {
+                            const dnn_v8 xv = dnn_v8_select(m, dnn_v8_load(xr + kx), (dnn_v8){0});
+                            DNN_UNROLL for (int fb = 0; fb < FB; fb++) t[fb][kx] = dnn_v8_fma(xv, gv[fb], t[fb][kx]);
+                        }
+                    }
+                }
+                DNN_UNROLL for (int fb = 0; fb < FB; fb++)
+                    DNN_UNROLL for (int kx = 0; kx < K; kx++) a[fb * K + kx] = t[fb][kx];
+            }
+    }
+    for (int r = r0; r < r1; r++)
+        for (int f = 0; f < F; f++)
+            for (int kx = 0; kx < K; kx++)
+                dweight[(f * C * K + r) * K + kx] = dnn_v8_sum(acc[((r - r0) * F + f) * K + kx]);
+}
+#endif
+
+/* Whether dnn_conv2d_backward_weight puts output columns in the lanes: as the forward. */
+DNN_KERNEL int dnn_conv2d_backward_weight_cols_fit(int C, int H, int W, int F, int K, int S, int P) {
+#ifdef DNN_V8
+    return K <= DNN_TILE_ACCS && dnn_conv2d_cols_fit(C, H, W, F, K, S, P, 0, 0, 0, NULL);
+#else
+    (void)C, (void)H, (void)W, (void)F, (void)K, (void)S, (void)P;
+    return 0;
+#endif
+}
+
 /* Whether dnn_conv2d_backward_weight puts the filters in the lanes. */
 DNN_KERNEL int dnn_conv2d_backward_weight_fit(int C, int H, int W, int F, int K, int S, int P) {
     return K <= DNN_TILE_ACCS && dnn_conv2d_lanes_fit(C, H, W, F, K, S, P, F);
@@ -789,26 +866,38 @@ DNN_KERNEL int dnn_conv2d_backward_weight_fit(int C, int H, int W, int F, int K,
  * (dnn_kernels_gemm.h). */
 DNN_KERNEL void dnn_conv2d_backward_weight(float *dweight, const float *dout, const float *inp, int n, int C, int H,
                                            int W, int F, int K, int S, int P) {
-    if (dnn_conv2d_backward_weight_fit(C, H, W, F, K, S, P))
-        dnn_conv2d_backward_weight_lanes(dweight, dout, inp, n, C, H, W, F, K, S, P, 0, C * K);
 #ifdef DNN_V8
+    if (dnn_conv2d_backward_weight_cols_fit(C, H, W, F, K, S, P))
+        dnn_conv2d_backward_weight_cols(dweight, dout, inp, n, C, H, W, F, K, P, 0, C * K);
+    else if (dnn_conv2d_backward_weight_fit(C, H, W, F, K, S, P))
+        dnn_conv2d_backward_weight_lanes(dweight, dout, inp, n, C, H, W, F, K, S, P, 0, C * K);
     else
         dnn_conv2d_gemm_backward_weight(dweight, dout, inp, n, C, H, W, F, K, K, S, S, P, P, P, P, 1);
 #else
+    if (dnn_conv2d_backward_weight_fit(C, H, W, F, K, S, P))
+        dnn_conv2d_backward_weight_lanes(dweight, dout, inp, n, C, H, W, F, K, S, P, 0, C * K);
     else
         dnn_conv2d_backward_weight_plain(dweight, dout, inp, n, C, H, W, F, K, S, P);
 #endif
 }
 
-/* The weight gradient on threads: with the filters in the lanes, its C·K
+/* The weight gradient on threads: with the filters or the columns in the lanes, its C·K
  * rows of taps (input channel c, kernel row ky), each tap's sums its own,
  * computed rows lo .. hi by dnn_conv2d_backward_weight_part; otherwise one
  * item, the whole gradient. */
 DNN_KERNEL int dnn_conv2d_backward_weight_items(int C, int H, int W, int F, int K, int S, int P) {
-    return dnn_conv2d_backward_weight_fit(C, H, W, F, K, S, P) ? C * K : 1;
+    return dnn_conv2d_backward_weight_cols_fit(C, H, W, F, K, S, P) || dnn_conv2d_backward_weight_fit(C, H, W, F, K, S, P)
+               ? C * K
+               : 1;
 }
 DNN_KERNEL void dnn_conv2d_backward_weight_part(float *dweight, const float *dout, const float *inp, int n, int C,
                                                 int H, int W, int F, int K, int S, int P, int lo, int hi) {
+#ifdef DNN_V8
+    if (dnn_conv2d_backward_weight_cols_fit(C, H, W, F, K, S, P)) {
+        dnn_conv2d_backward_weight_cols(dweight, dout, inp, n, C, H, W, F, K, P, lo, hi);
+        return;
+    }
+#endif
     if (dnn_conv2d_backward_weight_fit(C, H, W, F, K, S, P))
         dnn_conv2d_backward_weight_lanes(dweight, dout, inp, n, C, H, W, F, K, S, P, lo, hi);
     else
@@ -903,9 +992,62 @@ DNN_KERNEL void dnn_conv2d_backward_input_lanes(float *dinp, const float *dout, 
     }
 }
 
-/* dinp (overwritten): input channels in the lanes, or matrix products. */
+#ifdef DNN_V8
+/* ---- input gradient, samples in the lanes ------------------------------------------------
+ * For a conv whose input channels leave the lanes part empty (LeNet-5's
+ * second: 6 of 8) and whose rows are short, the lanes hold 8 samples:
+ * dout copied as [f][oy][ox][sample], and each input row (c, iy) one tile
+ * of its padded row's Wp accumulator vectors, which gathers weight[f][c][ky]
+ * [kx] (broadcast) times dout[f][iy + P − ky][ox] into position ox + kx,
+ * over f, ky, kx, ox in order: no padding multiplied, no partial sums
+ * stored. A last group of fewer than 8 samples has zeros in the others'
+ * lanes, which are dropped. */
+enum { DNN_DX_SAMPLES_W = 15 }; /* the longest padded row: its accumulators and a weight in 16 registers */
+DNN_KERNEL int dnn_conv2d_backward_input_samples_fit(int C, int H, int W, int F, int K, int S, int P) {
+    const long OH = H + 2 * P - K + 1, OW = W + 2 * P - K + 1;
+    return S == 1 && W + 2 * P <= DNN_DX_SAMPLES_W && C % 8 && 8 * (F * OH * OW + (long)C * H * W) <= DNN_LANES_FLOATS;
+}
+DNN_KERNEL void dnn_conv2d_backward_input_samples(float *dinp, const float *dout, const float *weight, int n, int C,
+                                                  int H, int W, int F, int K, int P) {
+    const int OH = H + 2 * P - K + 1, OW = W + 2 * P - K + 1, Wp = W + 2 * P, NP = OH * OW, in = C * H * W;
+    float gt[F * NP][8], dxt[in][8];
+    for (int s0 = 0; s0 < n; s0 += 8) {
+        const int m = n - s0 < 8 ? n - s0 : 8;
+        for (int i = 0; i < F * NP; i++)
+            for (int l = 0; l < 8; l++)
+                gt[i][l] = l < m ? dout[(s0 + l) * F * NP + i] : 0.0f;
+        for (int c = 0; c < C; c++)
+            for (int iy = 0; iy < H; iy++) {
+                const int y = iy + P, ky0 = y - OH + 1 > 0 ? y - OH + 1 : 0, ky1 = y + 1 < K ? y + 1 : K;
+                dnn_v8 a[DNN_DX_SAMPLES_W];
+                DNN_UNROLL for (int j = 0; j < Wp; j++) a[j] = (dnn_v8){0};
+                for (int f = 0; f < F; f++)
+                    for (int ky = ky0; ky < ky1; ky++) {
+                        const float *g = gt[(f * OH + y - ky) * OW], *w = weight + ((f * C + c) * K + ky) * K;
+                        DNN_UNROLL for (int kx = 0; kx < K; kx++) {
+                            const dnn_v8 wv = dnn_v8_splat(w[kx]);
+                            DNN_UNROLL for (int ox = 0; ox < OW; ox++)
+                                a[ox + kx] = dnn_v8_fma(wv, dnn_v8_load(g + 8 * ox), a[ox + kx]);
+                        }
+                    }
+                DNN_UNROLL for (int ix = 0; ix < W; ix++) dnn_v8_store(dxt[(c * H + iy) * W + ix], a[ix + P]);
+            }
+        for (int l = 0; l < m; l++)
+            for (int i = 0; i < in; i++)
+                dinp[(s0 + l) * in + i] = dxt[i][l];
+    }
+}
+#endif
+
+/* dinp (overwritten): samples or input channels in the lanes, or matrix products. */
 DNN_KERNEL void dnn_conv2d_backward_input(float *dinp, const float *dout, const float *weight, int n, int C, int H,
                                           int W, int F, int K, int S, int P) {
+#ifdef DNN_V8
+    if (dnn_conv2d_backward_input_samples_fit(C, H, W, F, K, S, P)) {
+        dnn_conv2d_backward_input_samples(dinp, dout, weight, n, C, H, W, F, K, P);
+        return;
+    }
+#endif
     if (K <= DNN_TILE_ACCS && dnn_conv2d_lanes_fit(C, H, W, F, K, S, P, C))
         dnn_conv2d_backward_input_lanes(dinp, dout, weight, n, C, H, W, F, K, S, P);
 #ifdef DNN_V8

@@ -18,13 +18,43 @@
  * this loop, whose unrolled comparisons it canonicalises differently
  * (`val > top` and `top < val`), so its SLP discovery fails. LeNet-5's
  * shapes are as fast or faster. */
+#ifdef DNN_V8
+/* 8 windows of a 2 × 2 maxpool from column 2·ox of rows xr and xr + W
+ * (with `half`, 4 windows, in lanes 0-3 and again in 4-7): the rows' even
+ * and odd columns taken in the scalar loop's order (top left, top right,
+ * bottom left, bottom right), the same choice per lane. */
+DNN_KERNEL dnn_v8 dnn_maxpool2_v8(const float *xr, int W, int ox, int half) {
+    const float *t = xr + 2 * ox, *b = t + W;
+    const dnn_v8 t0 = dnn_v8_load(t), t1 = dnn_v8_load(half ? t : t + 8), b0 = dnn_v8_load(b),
+                 b1 = dnn_v8_load(half ? b : b + 8);
+    const dnn_v8 y[4] = {dnn_v8_evens2(t0, t1), dnn_v8_odds2(t0, t1), dnn_v8_evens2(b0, b1), dnn_v8_odds2(b0, b1)};
+    dnn_v8 top = y[0];
+    DNN_UNROLL for (int k = 1; k < 4; k++) top = dnn_v8_select(y[k] != y[k], y[k], dnn_v8_max(y[k], top));
+    return top;
+}
+#endif
+
 DNN_KERNEL void dnn_maxpool_forward_tiled(float *out, const float *inp, int n, int C, int H, int W, int K) {
     const int OH = H / K, OW = W / K;
     for (int sc = 0; sc < n * C; sc++)
         for (int oy = 0; oy < OH; oy++) {
             const float *xr = inp + (sc * H + oy * K) * W;
             const int o = (sc * OH + oy) * OW; /* an index, not a pointer: so gcc -O3 vectorises over sc */
-            for (int ox = 0; ox < OW; ox++) {
+            int ox = 0;
+#ifdef DNN_V8
+            if (K == 2 && OW >= 4) { /* w windows at a time, the last w overlapping the ones before */
+                const int w = OW >= 8 ? 8 : 4;
+                for (int x0 = 0;; x0 += w) {
+                    x0 = x0 + w <= OW ? x0 : OW - w;
+                    const dnn_v8 top = dnn_maxpool2_v8(xr, W, x0, w == 4);
+                    memcpy(out + o + x0, &top, sizeof(float) * (size_t)w);
+                    if (x0 + w == OW)
+                        break;
+                }
+                ox = OW;
+            }
+#endif
+            for (; ox < OW; ox++) {
                 float top = xr[ox * K];
                 DNN_UNROLL for (int i = 1; i < K * K; i++) {
                     const float val = xr[i / K * W + i % K + ox * K];
