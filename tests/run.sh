@@ -14,14 +14,15 @@
 # between the lanes so that both end at about the same time.
 cd "$(dirname "$0")/.." || exit 2
 . tests/reference_blas.sh # PyTorch's and NumPy's sums as the goldens were derived, whatever BLAS is installed
-LANE_A="firmware-train firmware golden quant"
+LANE_A="firmware-train firmware golden quant sanitize"
 logs=$(mktemp -d); trap 'rm -rf "$logs"' EXIT
 
 # suite NAME: runs tests/NAME/run.sh into $logs/NAME.out, then shows its
-# name and every line that is not a PASS, in one write
+# name, its wall time and every line that is not a PASS, in one write
 suite() {
+    start=$(date +%s)
     sh "tests/$1/run.sh" >"$logs/$1.out" 2>&1
-    { echo "== $1"; grep -v '^PASS ' "$logs/$1.out"; } >"$logs/$1.shown"
+    { echo "== $1 ($(($(date +%s) - start)) s)"; grep -v '^PASS ' "$logs/$1.out"; } >"$logs/$1.shown"
     cat "$logs/$1.shown"
 }
 all=$(for s in tests/*/run.sh; do basename "$(dirname "$s")"; done)
