@@ -26,7 +26,8 @@ DNNC=${DNNC:-build/dnnc}
 CC=${CC:-cc}
 LIMIT_S=10          # seconds of CPU per compile (CPU, not wall time: a busy machine must not fail it)
 LIMIT_KB=2000000    # virtual memory per compile (not for the sanitizer build)
-TIMEOUT="timeout 120"; command -v timeout >/dev/null || TIMEOUT= # (wall time: a compile that hangs)
+HANG_S=120          # seconds of wall time: a compile that hangs
+TIMEOUT="timeout $HANG_S"; command -v timeout >/dev/null || TIMEOUT=
 
 pass() { echo "PASS diag/$1"; }
 fail() { echo "FAIL diag/$1: $2"; }
@@ -67,7 +68,7 @@ check() {
         rm -f "$f_"
     done
     case $left in *" out.c"*" out.h"*|*" out.h"*" out.c"*) written=yes;; esac
-    if [ $rc -eq 124 ]; then why="still running after 120 s"
+    if [ $rc -eq 124 ]; then why="still running after ${HANG_S}s"
     elif [ $rc -eq 152 ]; then why="took more than ${LIMIT_S}s of CPU"
     elif [ $rc -ge 128 ]; then why="crashed (signal $((rc - 128)))"
     elif [ $rc -eq 70 ]; then why="internal error: $(grep -m1 'internal error' "$tmp/stderr" | cut -c 1-160)"
