@@ -43,6 +43,7 @@
 #include <string.h>
 
 #include "dnn.h"
+#include "dnn_vec.h"
 
 /* DNN_KERNEL: a kernel, inlined into its caller so that the sizes are
  * constants. With -Os (__OPTIMIZE_SIZE__) the compiler decides: a kernel
