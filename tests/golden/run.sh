@@ -103,7 +103,7 @@ one() {
     # The speed kernels' vector paths on a machine that has them (runtime/dnn.h):
     # DNN_V8 with AVX2 and FMA as CASE.avx, DNN_V8X2 with AVX-512F as CASE.avx512.
     vector_variant avx "-mavx2 -mfma" "avx2 fma"
-    vector_variant avx512 "-mavx512f -mavx2 -mfma" "avx512f avx2 fma"
+    case " $GOLDEN_AVX512 " in *" $c "*) vector_variant avx512 "-mavx512f -mavx2 -mfma" "avx512f avx2 fma" ;; esac
     if grep -q '^ *freeze ' "$dnn"; then
         device_variant
     fi
@@ -136,6 +136,13 @@ if [ $# -gt 0 ]; then
 else
     cases=$(cd $g/cases && ls *.dnn | sed 's/\.dnn$//')
 fi
+# AVX-512 (the same bits as AVX2) on the cases named, or on the ones that use
+# every operation between them (covering.sh) when the suite runs them all
+if [ -z "${GOLDEN_AVX512+set}" ]; then
+    GOLDEN_AVX512=$cases
+    [ $# -eq 0 ] && [ "$g" = tests/golden ] && GOLDEN_AVX512=$(sh tests/golden/covering.sh "$DNNC")
+fi
+export GOLDEN_AVX512
 printf '%s\n' $cases | xargs -P "$(nproc 2>/dev/null || echo 2)" -I{} sh tests/golden/run.sh --one "$tmp" {}
 for c in $cases; do
     cat "$tmp/$c.log"

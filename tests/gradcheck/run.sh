@@ -4,7 +4,8 @@
 # backward pass with central differences of the model's double-precision
 # twin. Every model of models/ but the MLPerf Tiny networks (light_models,
 # tests/random_data.sh; random data and initialisation) and
-# tests/golden/cases (random data, PyTorch's weights) gets a program whose
+# the golden cases that use every IR operation between them (random data,
+# PyTorch's weights; tests/golden/covering.sh) get a program whose
 # C, twin included, is warning-free under $CC and clang, and gradcheck must
 # pass on each, on a conv bias before a batchnorm (bias_bn.dnn: a gradient
 # that is mathematically zero, float32 rounding noise, judged absolutely),
@@ -76,7 +77,9 @@ tmp=$(mktemp -d) || exit 2
 trap 'rm -rf "$tmp"' EXIT
 
 # every model passes
-models=${*:-$(light_models; ls tests/golden/cases/*.dnn tests/train/ema.dnn tests/gradcheck/bias_bn.dnn)}
+# (of the golden cases, those that use every operation between them, tests/golden/covering.sh:
+# each operation's double-precision twin and gradient; golden's `fd` checks every case's gradients)
+models=${*:-$(light_models; sh tests/golden/covering.sh | sed 's#.*#tests/golden/cases/&.dnn#'; ls tests/train/ema.dnn tests/gradcheck/bias_bn.dnn)}
 printf '%s\n' $models | xargs -P "$(nproc 2>/dev/null || echo 2)" -I{} sh tests/gradcheck/run.sh --one "$tmp" {}
 cat "$tmp"/*.log
 [ $# -gt 0 ] && exit 0
