@@ -22,25 +22,21 @@
  * value is loaded once for four products, and the pointers walk the
  * weights and the input with no test per product (a conv's padding is
  * left out by the tap ranges, not checked). Each sum still runs in the
- * formula's order. Past the last row (row `last` of the four) the four
- * repeat it, storing the same value twice. */
+ * formula's order. The four rows are consecutive: the last four of count
+ * overlap the ones before (computing a row twice, the same value), and
+ * with fewer than four rows in all, one row four times (step 0). */
 
-/* Rows j .. j + 3 of count (the last one again past the end): their
- * indices, weights (stride apart) and biases (0 without) */
-DNN_KERNEL void DNN_PLAIN(rows4)(int row[4], const DNN_REAL *w[4], DNN_REAL acc[4], const DNN_REAL *weight,
-                                 const DNN_REAL *bias, int j, int count, int stride) {
-    for (int r = 0; r < 4; r++) {
-        row[r] = j + r < count ? j + r : count - 1;
-        w[r] = weight + row[r] * stride;
-        acc[r] = bias ? bias[row[r]] : 0;
-    }
+/* the first of the four rows from row j of count, and the step to the next (0 or 1) */
+DNN_KERNEL int DNN_PLAIN(rows4)(int j, int count, int *step) {
+    *step = count >= 4;
+    return *step && j > count - 4 ? count - 4 : j;
 }
 
-/* acc[r] += Σ_{i < len} w[r][off + i] · x[i] for r < 4, each in i's order
+/* acc[r] += Σ_{i < len} w[r · step + i] · x[i] for r < 4, each in i's order
  * (len > 0). A function of its own, so that its pointers keep their
  * registers. */
-DNN_NOINLINE void DNN_PLAIN(taps4)(DNN_REAL acc[4], const DNN_REAL *x, const DNN_REAL *const w[4], int off, int len) {
-    const DNN_REAL *w0 = w[0] + off, *w1 = w[1] + off, *w2 = w[2] + off, *w3 = w[3] + off;
+DNN_NOINLINE void DNN_PLAIN(taps4)(DNN_REAL acc[4], const DNN_REAL *x, const DNN_REAL *w, int step, int len) {
+    const DNN_REAL *w0 = w, *w1 = w0 + step, *w2 = w1 + step, *w3 = w2 + step;
     DNN_REAL a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
     do {
         const DNN_REAL xi = *x++;
@@ -56,15 +52,15 @@ DNN_NOINLINE void DNN_PLAIN(taps4)(DNN_REAL acc[4], const DNN_REAL *x, const DNN
 DNN_KERNEL void DNN_PLAIN(dense_forward)(DNN_REAL *out, const DNN_REAL *inp, const DNN_REAL *weight,
                                          const DNN_REAL *bias, int n, int in, int units) {
     for (int s = 0; s < n; s++, inp += in, out += units)
-        for (int j = 0; j < units; j += 4) {
-            int row[4];
-            const DNN_REAL *w[4];
+        for (int j = 0, step; j < units; j += 1 + 3 * step) {
+            const int j0 = DNN_PLAIN(rows4)(j, units, &step);
             DNN_REAL acc[4];
-            DNN_PLAIN(rows4)(row, w, acc, weight, bias, j, units, in);
-            if (in > 0)
-                DNN_PLAIN(taps4)(acc, inp, w, 0, in);
             for (int r = 0; r < 4; r++)
-                out[row[r]] = acc[r];
+                acc[r] = bias ? bias[j0 + r * step] : 0;
+            if (in > 0)
+                DNN_PLAIN(taps4)(acc, inp, weight + j0 * in, step * in, in);
+            for (int r = 0; r < 4; r++)
+                out[j0 + r * step] = acc[r];
         }
 }
 
@@ -266,11 +262,9 @@ DNN_KERNEL void DNN_PLAIN(conv2d_pool_forward)(DNN_REAL *out, const DNN_REAL *in
     const int OH = (H + 2 * P - K) / S + 1, OW = (W + 2 * P - K) / S + 1;
     const int PH = (OH + 2 * PP - PK) / PS + 1, PW = (OW + 2 * PP - PK) / PS + 1;
     for (int s = 0; s < n; s++, inp += C * H * W, out += F * PH * PW)
-        for (int f = 0; f < F; f += 4) { /* four filters at a time (taps4) */
-            int filter[4];
-            const DNN_REAL *wf[4];
-            DNN_REAL b[4];
-            DNN_PLAIN(rows4)(filter, wf, b, weight, bias, f, F, C * K * K);
+        for (int f = 0, step; f < F; f += 1 + 3 * step) { /* four filters at a time (taps4) */
+            const int f0 = DNN_PLAIN(rows4)(f, F, &step);
+            const DNN_REAL *wf = weight + f0 * C * K * K;
             for (int p = 0; p < PH * PW; p++) {
                 /* the window's values in order: its maximum so far (from −∞, so that the first
                    value, even −∞ or NaN, is taken) or its sum */
@@ -279,25 +273,26 @@ DNN_KERNEL void DNN_PLAIN(conv2d_pool_forward)(DNN_REAL *out, const DNN_REAL *in
                     z[r] = max ? -INFINITY : 0;
                 for (int i = 0; i < PK * PK; i++) {
                     const int oy = p / PW * PS - PP + i / PK, ox = p % PW * PS - PP + i % PK;
-                    if (oy < 0 || oy >= OH || ox < 0 || ox >= OW)
+                    if ((unsigned)oy >= (unsigned)OH || (unsigned)ox >= (unsigned)OW)
                         continue;
-                    /* the conv output: its taps over the image, rows ky0 .. ky1 − 1 and columns
-                       kx0 .. kx1 − 1 (the padding adds nothing: no test per product) */
+                    /* the conv output: its taps over the image, the rows inside it and their
+                       columns kx0 .. kx1 − 1 (the padding adds nothing: no test per product) */
                     const int iy = oy * S - P, ix = ox * S - P;
-                    const int ky0 = iy < 0 ? -iy : 0, ky1 = H - iy < K ? H - iy : K;
                     const int kx0 = ix < 0 ? -ix : 0, kx1 = W - ix < K ? W - ix : K;
-                    DNN_REAL y[4] = {b[0], b[1], b[2], b[3]};
-                    for (int c = 0; c < C; c++)
-                        for (int ky = ky0; ky < ky1 && kx0 < kx1; ky++)
-                            DNN_PLAIN(taps4)(y, inp + (c * H + iy + ky) * W + ix + kx0, wf, (c * K + ky) * K + kx0,
-                                             kx1 - kx0);
+                    DNN_REAL y[4];
+                    for (int r = 0; r < 4; r++)
+                        y[r] = bias ? bias[f0 + r * step] : 0;
+                    for (int row = 0; row < C * K; row++) /* c = row / K, ky = row % K */
+                        if ((unsigned)(iy + row % K) < (unsigned)H && kx0 < kx1)
+                            DNN_PLAIN(taps4)(y, inp + (row / K * H + iy + row % K) * W + ix + kx0,
+                                             wf + row * K + kx0, step * C * K * K, kx1 - kx0);
                     for (int r = 0; r < 4; r++) {
                         const DNN_REAL v = act ? act(y[r]) : y[r];
                         z[r] = !max ? z[r] + v : v > z[r] || v != v ? v : z[r];
                     }
                 }
                 for (int r = 0; r < 4; r++)
-                    out[filter[r] * PH * PW + p] = max ? z[r] : z[r] / (DNN_REAL)(PK * PK);
+                    out[(f0 + r * step) * PH * PW + p] = max ? z[r] : z[r] / (DNN_REAL)(PK * PK);
             }
         }
 }
