@@ -48,19 +48,18 @@ DNN_NOINLINE void DNN_PLAIN(taps4)(DNN_REAL acc[4], const DNN_REAL *x, const DNN
     acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
 }
 
-/* bias may be NULL; rows four at a time (taps4) */
+/* bias may be NULL; rows four at a time (taps4), summed in out (or with fewer than four rows, in one[4]) */
 DNN_KERNEL void DNN_PLAIN(dense_forward)(DNN_REAL *out, const DNN_REAL *inp, const DNN_REAL *weight,
                                          const DNN_REAL *bias, int n, int in, int units) {
     for (int s = 0; s < n; s++, inp += in, out += units)
         for (int j = 0, step; j < units; j += 1 + 3 * step) {
             const int j0 = DNN_PLAIN(rows4)(j, units, &step);
-            DNN_REAL acc[4];
+            DNN_REAL one[4], *acc = step ? out + j0 : one;
             for (int r = 0; r < 4; r++)
                 acc[r] = bias ? bias[j0 + r * step] : 0;
             if (in > 0)
                 DNN_PLAIN(taps4)(acc, inp, weight + j0 * in, step * in, in);
-            for (int r = 0; r < 4; r++)
-                out[j0 + r * step] = acc[r];
+            out[j0] = acc[0];
         }
 }
 
@@ -266,11 +265,11 @@ DNN_KERNEL void DNN_PLAIN(conv2d_pool_forward)(DNN_REAL *out, const DNN_REAL *in
             const int f0 = DNN_PLAIN(rows4)(f, F, &step);
             const DNN_REAL *wf = weight + f0 * C * K * K;
             for (int p = 0; p < PH * PW; p++) {
-                /* the window's values in order: its maximum so far (from −∞, so that the first
-                   value, even −∞ or NaN, is taken) or its sum */
-                DNN_REAL z[4];
-                for (int r = 0; r < 4; r++)
-                    z[r] = max ? -INFINITY : 0;
+                /* the window's values in order into its outputs o[r · PH · PW]: the maximum so
+                   far (from −∞, so that the first value, even −∞ or NaN, is taken) or the sum */
+                DNN_REAL *o = out + f0 * PH * PW + p;
+                for (int r = 0; r < 1 + 3 * step; r++) /* each output once */
+                    o[r * PH * PW] = max ? -INFINITY : 0;
                 for (int i = 0; i < PK * PK; i++) {
                     const int oy = p / PW * PS - PP + i / PK, ox = p % PW * PS - PP + i % PK;
                     if ((unsigned)oy >= (unsigned)OH || (unsigned)ox >= (unsigned)OW)
@@ -286,13 +285,13 @@ DNN_KERNEL void DNN_PLAIN(conv2d_pool_forward)(DNN_REAL *out, const DNN_REAL *in
                         if ((unsigned)(iy + row % K) < (unsigned)H && kx0 < kx1)
                             DNN_PLAIN(taps4)(y, inp + (row / K * H + iy + row % K) * W + ix + kx0,
                                              wf + row * K + kx0, step * C * K * K, kx1 - kx0);
-                    for (int r = 0; r < 4; r++) {
-                        const DNN_REAL v = act ? act(y[r]) : y[r];
-                        z[r] = !max ? z[r] + v : v > z[r] || v != v ? v : z[r];
+                    for (int r = 0; r < 1 + 3 * step; r++) {
+                        const DNN_REAL v = act ? act(y[r]) : y[r], z = o[r * PH * PW];
+                        o[r * PH * PW] = !max ? z + v : v > z || v != v ? v : z;
                     }
                 }
-                for (int r = 0; r < 4; r++)
-                    out[(f0 + r * step) * PH * PW + p] = max ? z[r] : z[r] / (DNN_REAL)(PK * PK);
+                for (int r = 0; r < 1 + 3 * step && !max; r++)
+                    o[r * PH * PW] /= (DNN_REAL)(PK * PK);
             }
         }
 }
