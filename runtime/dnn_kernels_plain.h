@@ -263,7 +263,6 @@ DNN_KERNEL void DNN_PLAIN(conv2d_pool_forward)(DNN_REAL *out, const DNN_REAL *in
     for (int s = 0; s < n; s++, inp += C * H * W, out += F * PH * PW)
         for (int f = 0, step; f < F; f += 1 + 3 * step) { /* four filters at a time (taps4) */
             const int f0 = DNN_PLAIN(rows4)(f, F, &step);
-            const DNN_REAL *wf = weight + f0 * C * K * K;
             for (int p = 0; p < PH * PW; p++) {
                 /* the window's values in order into its outputs o[r · PH · PW]: the maximum so
                    far (from −∞, so that the first value, even −∞ or NaN, is taken) or the sum */
@@ -284,7 +283,7 @@ DNN_KERNEL void DNN_PLAIN(conv2d_pool_forward)(DNN_REAL *out, const DNN_REAL *in
                     for (int row = 0; row < C * K; row++) /* c = row / K, ky = row % K */
                         if ((unsigned)(iy + row % K) < (unsigned)H && kx0 < kx1)
                             DNN_PLAIN(taps4)(y, inp + (row / K * H + iy + row % K) * W + ix + kx0,
-                                             wf + row * K + kx0, step * C * K * K, kx1 - kx0);
+                                             weight + (f0 * C * K + row) * K + kx0, step * C * K * K, kx1 - kx0);
                     for (int r = 0; r < 1 + 3 * step; r++) {
                         const DNN_REAL v = act ? act(y[r]) : y[r], z = o[r * PH * PW];
                         o[r * PH * PW] = !max ? z + v : v > z || v != v ? v : z;
