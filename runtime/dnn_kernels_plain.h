@@ -11,8 +11,8 @@
  * OH = (H + 2P − K) / S + 1 (likewise OW); a pool's likewise with its
  * window, stride and pad. Gradients are overwritten, not accumulated.
  */
-#if !defined(DNN_REAL) || !defined(DNN_PLAIN)
-#error "dnn_kernels_plain.h is included by dnn_kernels.h, with DNN_REAL and DNN_PLAIN defined"
+#if !defined(DNN_REAL) || !defined(DNN_PLAIN) || !defined(DNN_RELU)
+#error "dnn_kernels_plain.h is included by dnn_kernels.h, with DNN_REAL, DNN_PLAIN and DNN_RELU defined"
 #endif
 
 /* ---- dense: out[s][j] = bias[j] + Σ_i weight[j][i] · inp[s][i] ---------------------- */
@@ -254,10 +254,10 @@ DNN_KERNEL DNN_REAL DNN_PLAIN(conv2d_at)(const DNN_REAL *xs, const DNN_REAL *wf,
  * average of the PK × PK values. act may be NULL. Four filters at a time
  * (taps4: one load of the input for four products), each conv output over
  * the taps inside the image only. */
-DNN_KERNEL void DNN_PLAIN(conv2d_pool_forward)(DNN_REAL *out, const DNN_REAL *inp, const DNN_REAL *weight,
-                                               const DNN_REAL *bias, int n, int C, int H, int W, int F, int K,
-                                               int S, int P, int PK, int PS, int PP, int max,
-                                               DNN_REAL (*act)(DNN_REAL)) {
+DNN_KERNEL void DNN_PLAIN(conv2d_pool_steps)(DNN_REAL *out, const DNN_REAL *inp, const DNN_REAL *weight,
+                                             const DNN_REAL *bias, int n, int C, int H, int W, int F, int K, int S,
+                                             int P, int PK, int PS, int PP, int max, int relu,
+                                             DNN_REAL (*act)(DNN_REAL)) {
     const int OH = (H + 2 * P - K) / S + 1, OW = (W + 2 * P - K) / S + 1;
     const int PH = (OH + 2 * PP - PK) / PS + 1, PW = (OW + 2 * PP - PK) / PS + 1;
     for (int s = 0; s < n; s++, inp += C * H * W, out += F * PH * PW)
@@ -271,8 +271,8 @@ DNN_KERNEL void DNN_PLAIN(conv2d_pool_forward)(DNN_REAL *out, const DNN_REAL *in
                     o[r * PH * PW] = max ? -INFINITY : 0;
                 for (int i = 0; i < PK * PK; i++) {
                     const int oy = p / PW * PS - PP + i / PK, ox = p % PW * PS - PP + i % PK;
-                    if ((unsigned)oy >= (unsigned)OH || (unsigned)ox >= (unsigned)OW)
-                        continue;
+                    if (PP && ((unsigned)oy >= (unsigned)OH || (unsigned)ox >= (unsigned)OW))
+                        continue; /* in the pool's padding (without, every window is inside) */
                     /* the conv output: its taps over the image, the rows inside it and their
                        columns kx0 .. kx1 − 1 (the padding adds nothing: no test per product) */
                     const int iy = oy * S - P, ix = ox * S - P;
@@ -285,7 +285,7 @@ DNN_KERNEL void DNN_PLAIN(conv2d_pool_forward)(DNN_REAL *out, const DNN_REAL *in
                             DNN_PLAIN(taps4)(y, inp + (row / K * H + iy + row % K) * W + ix + kx0,
                                              weight + (f0 * C * K + row) * K + kx0, step * C * K * K, kx1 - kx0);
                     for (int r = 0; r < 1 + 3 * step; r++) {
-                        const DNN_REAL v = act ? act(y[r]) : y[r], z = o[r * PH * PW];
+                        const DNN_REAL v = relu ? (y[r] < 0 ? 0 : y[r]) : act ? act(y[r]) : y[r], z = o[r * PH * PW];
                         o[r * PH * PW] = !max ? z + v : v > z || v != v ? v : z;
                     }
                 }
@@ -293,6 +293,16 @@ DNN_KERNEL void DNN_PLAIN(conv2d_pool_forward)(DNN_REAL *out, const DNN_REAL *in
                     o[r * PH * PW] /= (DNN_REAL)(PK * PK);
             }
         }
+}
+
+/* relu (DNN_RELU) as a flag, compared where the caller's act is a constant: no
+   reference to the function is left for gcc -Os to keep a copy of */
+DNN_INLINE void DNN_PLAIN(conv2d_pool_forward)(DNN_REAL *out, const DNN_REAL *inp, const DNN_REAL *weight,
+                                               const DNN_REAL *bias, int n, int C, int H, int W, int F, int K,
+                                               int S, int P, int PK, int PS, int PP, int max,
+                                               DNN_REAL (*act)(DNN_REAL)) {
+    DNN_PLAIN(conv2d_pool_steps)(out, inp, weight, bias, n, C, H, W, F, K, S, P, PK, PS, PP, max, act == DNN_RELU,
+                                 act == DNN_RELU ? NULL : act);
 }
 
 /* ---- pooling: maxpool (window KH × KW, strides SH, SW, pad P: the first
@@ -388,3 +398,4 @@ DNN_KERNEL void DNN_PLAIN(pool_backward)(DNN_REAL *dinp, const DNN_REAL *dout, c
 
 #undef DNN_REAL
 #undef DNN_PLAIN
+#undef DNN_RELU
