@@ -251,9 +251,10 @@ DNN_KERNEL DNN_REAL DNN_PLAIN(conv2d_at)(const DNN_REAL *xs, const DNN_REAL *wf,
  * order, so the values are the unfused ones), activated and pooled at once;
  * the conv output is never stored. max: the window's first maximum
  * (dnn_pool_max_take, NaN wins), with pool padding PP skipped; else the
- * average of the PK × PK values. act may be NULL. Four filters at a time
- * (taps4: one load of the input for four products), each conv output over
- * the taps inside the image only. */
+ * average of the PK × PK values. act may be NULL (relu: 1 for relu, act
+ * then unused; conv2d_pool_forward below sets both). Four filters at a
+ * time (taps4: one load of the input for four products), each conv output
+ * over the taps inside the image only, each window kept in its outputs. */
 DNN_KERNEL void DNN_PLAIN(conv2d_pool_steps)(DNN_REAL *out, const DNN_REAL *inp, const DNN_REAL *weight,
                                              const DNN_REAL *bias, int n, int C, int H, int W, int F, int K, int S,
                                              int P, int PK, int PS, int PP, int max, int relu,
