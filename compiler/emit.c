@@ -87,6 +87,11 @@ static void emit_calls(Out *o, const bool *needed, int from, int to) {
  * (of those for_outputs and for_loss need), each backward layer's. */
 static void emit_steps(Out *o, const bool *for_outputs) {
     Graph *g = o->g;
+    FILE *c = o->c; /* --optimize=size: the steps through memory, to declare the shared ones first */
+    char *text = NULL;
+    size_t len = 0;
+    if (o->small && !(o->c = open_memstream(&text, &len)))
+        ICE("open_memstream failed");
     for (int i = 0; i < g->nvalues;) {
         Value *v = g->values[i];
         int count = step_group(g, i);
@@ -103,6 +108,14 @@ static void emit_steps(Out *o, const bool *for_outputs) {
             (o->for_loss[i] || (for_outputs && for_outputs[i]) || i >= g->nforward))
             emit_step(o, nodes, count);
         i += count;
+    }
+    if (o->small) {
+        fclose(o->c);
+        o->c = c;
+        if (o->prototypes)
+            fprintf(c, "/* the steps several layers call: functions of their own */\n%s\n", o->prototypes);
+        fputs(text, c);
+        free(text);
     }
 }
 
@@ -400,7 +413,8 @@ static void emit_f64_twin(const Out *model) {
     FILE *c = t.c;
     t.name = arena_printf("%s_f64", model->name);
     t.f64 = true;
-    t.bodies = (Map){0};
+    t.bodies = t.shared = (Map){0};
+    t.prototypes = NULL;
     t.steps = arena_alloc(sizeof(Step *) * (size_t)g->nvalues);
     const char *n = t.name;
     fprintf(c, "/* ==== model %s in double precision, for the training program's gradcheck ==== */\n\n", g->name);
@@ -500,9 +514,13 @@ void emit_preprocess(const Graph *g, FILE *c, FILE *h) {
         const char *I = arena_printf("%s_%s", NAME, upper(c_ident(in->name))), *raw = c_ident(in->name);
         const char *x = arg_name(in->name);
         long size = shape_size(&in->shape), each = pr && pr->mean[i] ? size / pr->groups[i] : 1;
-        if (scale == 1 && !(pr && pr->mean[i])) {
-            fprintf(c, "    memmove(%s, raw_%s, sizeof(float) * (size_t)n * %ld); /* %s: none */\n", x, raw, size,
-                    in->name);
+        if (!(pr && pr->mean[i])) { /* none, or a scale alone: one loop over the n samples */
+            if (scale == 1)
+                fprintf(c, "    memmove(%s, raw_%s, sizeof(float) * (size_t)n * %ld); /* %s: none */\n", x, raw, size,
+                        in->name);
+            else
+                fprintf(c, "    for (size_t i = 0; i < (size_t)n * %ld; i++)\n"
+                           "        %s[i] = (float)(raw_%s[i] * %s_SCALE);\n", size, x, raw, I);
             continue;
         }
         const char *at = arena_printf("(size_t)s * %ld + i", size), *k = each > 1 ? arena_printf("i / %ld", each) : "i";
@@ -512,10 +530,8 @@ void emit_preprocess(const Graph *g, FILE *c, FILE *h) {
         if (pr && pr->std[i])
             fprintf(c, "            %s[%s] = (%s - %s_mean%d[%s]) / %s_std%d[%s];\n", x, at, value, name, i, k, name,
                     i, k);
-        else if (pr && pr->mean[i])
-            fprintf(c, "            %s[%s] = %s - %s_mean%d[%s];\n", x, at, value, name, i, k);
         else
-            fprintf(c, "            %s[%s] = %s;\n", x, at, value);
+            fprintf(c, "            %s[%s] = %s - %s_mean%d[%s];\n", x, at, value, name, i, k);
     }
     fprintf(c, "}\n\n");
 }

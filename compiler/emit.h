@@ -21,6 +21,8 @@ typedef struct Out {
     const char **vname;       /* each value's name at call sites (name_values) */
     Map bodies;               /* signature+body → function name, to share identical steps */
     Map fn_names;             /* names in use */
+    Map shared;               /* --optimize=size: the steps several layers call, declared DNN_NOINLINE */
+    const char *prototypes;   /* ... by these declarations, printed before the steps */
     bool *for_outputs, *for_loss; /* forward values each entry point needs */
     const float *weights;     /* --embed-weights: the parameters, or NULL */
     bool small;               /* --optimize=size */

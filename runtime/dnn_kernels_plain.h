@@ -11,8 +11,8 @@
  * OH = (H + 2P − K) / S + 1 (likewise OW); a pool's likewise with its
  * window, stride and pad. Gradients are overwritten, not accumulated.
  */
-#if !defined(DNN_REAL) || !defined(DNN_PLAIN)
-#error "dnn_kernels_plain.h is included by dnn_kernels.h, with DNN_REAL and DNN_PLAIN defined"
+#if !defined(DNN_REAL) || !defined(DNN_PLAIN) || !defined(DNN_RELU)
+#error "dnn_kernels_plain.h is included by dnn_kernels.h, with DNN_REAL, DNN_PLAIN and DNN_RELU defined"
 #endif
 
 /* ---- dense: out[s][j] = bias[j] + Σ_i weight[j][i] · inp[s][i] ---------------------- */
@@ -22,25 +22,21 @@
  * value is loaded once for four products, and the pointers walk the
  * weights and the input with no test per product (a conv's padding is
  * left out by the tap ranges, not checked). Each sum still runs in the
- * formula's order. Past the last row (row `last` of the four) the four
- * repeat it, storing the same value twice. */
+ * formula's order. The four rows are consecutive: the last four of count
+ * overlap the ones before (computing a row twice, the same value), and
+ * with fewer than four rows in all, one row four times (step 0). */
 
-/* Rows j .. j + 3 of count (the last one again past the end): their
- * indices, weights (stride apart) and biases (0 without) */
-DNN_KERNEL void DNN_PLAIN(rows4)(int row[4], const DNN_REAL *w[4], DNN_REAL acc[4], const DNN_REAL *weight,
-                                 const DNN_REAL *bias, int j, int count, int stride) {
-    for (int r = 0; r < 4; r++) {
-        row[r] = j + r < count ? j + r : count - 1;
-        w[r] = weight + row[r] * stride;
-        acc[r] = bias ? bias[row[r]] : 0;
-    }
+/* the first of the four rows from row j of count, and the step to the next (0 or 1) */
+DNN_KERNEL int DNN_PLAIN(rows4)(int j, int count, int *step) {
+    *step = count >= 4;
+    return *step && j > count - 4 ? count - 4 : j;
 }
 
-/* acc[r] += Σ_{i < len} w[r][off + i] · x[i] for r < 4, each in i's order
+/* acc[r] += Σ_{i < len} w[r · step + i] · x[i] for r < 4, each in i's order
  * (len > 0). A function of its own, so that its pointers keep their
  * registers. */
-DNN_NOINLINE void DNN_PLAIN(taps4)(DNN_REAL acc[4], const DNN_REAL *x, const DNN_REAL *const w[4], int off, int len) {
-    const DNN_REAL *w0 = w[0] + off, *w1 = w[1] + off, *w2 = w[2] + off, *w3 = w[3] + off;
+DNN_NOINLINE void DNN_PLAIN(taps4)(DNN_REAL acc[4], const DNN_REAL *x, const DNN_REAL *w, int step, int len) {
+    const DNN_REAL *w0 = w, *w1 = w0 + step, *w2 = w1 + step, *w3 = w2 + step;
     DNN_REAL a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
     do {
         const DNN_REAL xi = *x++;
@@ -52,19 +48,18 @@ DNN_NOINLINE void DNN_PLAIN(taps4)(DNN_REAL acc[4], const DNN_REAL *x, const DNN
     acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
 }
 
-/* bias may be NULL; rows four at a time (taps4) */
+/* bias may be NULL; rows four at a time (taps4), summed in out (or with fewer than four rows, in one[4]) */
 DNN_KERNEL void DNN_PLAIN(dense_forward)(DNN_REAL *out, const DNN_REAL *inp, const DNN_REAL *weight,
                                          const DNN_REAL *bias, int n, int in, int units) {
     for (int s = 0; s < n; s++, inp += in, out += units)
-        for (int j = 0; j < units; j += 4) {
-            int row[4];
-            const DNN_REAL *w[4];
-            DNN_REAL acc[4];
-            DNN_PLAIN(rows4)(row, w, acc, weight, bias, j, units, in);
-            if (in > 0)
-                DNN_PLAIN(taps4)(acc, inp, w, 0, in);
+        for (int j = 0, step; j < units; j += 1 + 3 * step) {
+            const int j0 = DNN_PLAIN(rows4)(j, units, &step);
+            DNN_REAL one[4], *acc = step ? out + j0 : one;
             for (int r = 0; r < 4; r++)
-                out[row[r]] = acc[r];
+                acc[r] = bias ? bias[j0 + r * step] : 0;
+            if (in > 0)
+                DNN_PLAIN(taps4)(acc, inp, weight + j0 * in, step * in, in);
+            out[j0] = acc[0];
         }
 }
 
@@ -256,50 +251,59 @@ DNN_KERNEL DNN_REAL DNN_PLAIN(conv2d_at)(const DNN_REAL *xs, const DNN_REAL *wf,
  * order, so the values are the unfused ones), activated and pooled at once;
  * the conv output is never stored. max: the window's first maximum
  * (dnn_pool_max_take, NaN wins), with pool padding PP skipped; else the
- * average of the PK × PK values. act may be NULL. Four filters at a time
- * (taps4: one load of the input for four products), each conv output over
- * the taps inside the image only. */
-DNN_KERNEL void DNN_PLAIN(conv2d_pool_forward)(DNN_REAL *out, const DNN_REAL *inp, const DNN_REAL *weight,
-                                               const DNN_REAL *bias, int n, int C, int H, int W, int F, int K,
-                                               int S, int P, int PK, int PS, int PP, int max,
-                                               DNN_REAL (*act)(DNN_REAL)) {
+ * average of the PK × PK values. act may be NULL (relu: 1 for relu, act
+ * then unused; conv2d_pool_forward below sets both). Four filters at a
+ * time (taps4: one load of the input for four products), each conv output
+ * over the taps inside the image only, each window kept in its outputs. */
+DNN_KERNEL void DNN_PLAIN(conv2d_pool_steps)(DNN_REAL *out, const DNN_REAL *inp, const DNN_REAL *weight,
+                                             const DNN_REAL *bias, int n, int C, int H, int W, int F, int K, int S,
+                                             int P, int PK, int PS, int PP, int max, int relu,
+                                             DNN_REAL (*act)(DNN_REAL)) {
     const int OH = (H + 2 * P - K) / S + 1, OW = (W + 2 * P - K) / S + 1;
     const int PH = (OH + 2 * PP - PK) / PS + 1, PW = (OW + 2 * PP - PK) / PS + 1;
     for (int s = 0; s < n; s++, inp += C * H * W, out += F * PH * PW)
-        for (int f = 0; f < F; f += 4) { /* four filters at a time (taps4) */
-            int filter[4];
-            const DNN_REAL *wf[4];
-            DNN_REAL b[4];
-            DNN_PLAIN(rows4)(filter, wf, b, weight, bias, f, F, C * K * K);
+        for (int f = 0, step; f < F; f += 1 + 3 * step) { /* four filters at a time (taps4) */
+            const int f0 = DNN_PLAIN(rows4)(f, F, &step);
             for (int p = 0; p < PH * PW; p++) {
-                /* the window's values in order: its maximum so far (from −∞, so that the first
-                   value, even −∞ or NaN, is taken) or its sum */
-                DNN_REAL z[4];
-                for (int r = 0; r < 4; r++)
-                    z[r] = max ? -INFINITY : 0;
+                /* the window's values in order into its outputs o[r · PH · PW]: the maximum so
+                   far (from −∞, so that the first value, even −∞ or NaN, is taken) or the sum */
+                DNN_REAL *o = out + f0 * PH * PW + p;
+                for (int r = 0; r < 1 + 3 * step; r++) /* each output once */
+                    o[r * PH * PW] = max ? -INFINITY : 0;
                 for (int i = 0; i < PK * PK; i++) {
                     const int oy = p / PW * PS - PP + i / PK, ox = p % PW * PS - PP + i % PK;
-                    if (oy < 0 || oy >= OH || ox < 0 || ox >= OW)
-                        continue;
-                    /* the conv output: its taps over the image, rows ky0 .. ky1 − 1 and columns
-                       kx0 .. kx1 − 1 (the padding adds nothing: no test per product) */
+                    if (PP && ((unsigned)oy >= (unsigned)OH || (unsigned)ox >= (unsigned)OW))
+                        continue; /* in the pool's padding (without, every window is inside) */
+                    /* the conv output: its taps over the image, the rows inside it and their
+                       columns kx0 .. kx1 − 1 (the padding adds nothing: no test per product) */
                     const int iy = oy * S - P, ix = ox * S - P;
-                    const int ky0 = iy < 0 ? -iy : 0, ky1 = H - iy < K ? H - iy : K;
                     const int kx0 = ix < 0 ? -ix : 0, kx1 = W - ix < K ? W - ix : K;
-                    DNN_REAL y[4] = {b[0], b[1], b[2], b[3]};
-                    for (int c = 0; c < C; c++)
-                        for (int ky = ky0; ky < ky1 && kx0 < kx1; ky++)
-                            DNN_PLAIN(taps4)(y, inp + (c * H + iy + ky) * W + ix + kx0, wf, (c * K + ky) * K + kx0,
-                                             kx1 - kx0);
-                    for (int r = 0; r < 4; r++) {
-                        const DNN_REAL v = act ? act(y[r]) : y[r];
-                        z[r] = !max ? z[r] + v : v > z[r] || v != v ? v : z[r];
+                    DNN_REAL y[4];
+                    for (int r = 0; r < 4; r++)
+                        y[r] = bias ? bias[f0 + r * step] : 0;
+                    for (int row = 0; row < C * K; row++) /* c = row / K, ky = row % K */
+                        if ((unsigned)(iy + row % K) < (unsigned)H && kx0 < kx1)
+                            DNN_PLAIN(taps4)(y, inp + (row / K * H + iy + row % K) * W + ix + kx0,
+                                             weight + (f0 * C * K + row) * K + kx0, step * C * K * K, kx1 - kx0);
+                    for (int r = 0; r < 1 + 3 * step; r++) {
+                        const DNN_REAL v = relu ? (y[r] < 0 ? 0 : y[r]) : act ? act(y[r]) : y[r], z = o[r * PH * PW];
+                        o[r * PH * PW] = !max ? z + v : v > z || v != v ? v : z;
                     }
                 }
-                for (int r = 0; r < 4; r++)
-                    out[filter[r] * PH * PW + p] = max ? z[r] : z[r] / (DNN_REAL)(PK * PK);
+                for (int r = 0; r < 1 + 3 * step && !max; r++)
+                    o[r * PH * PW] /= (DNN_REAL)(PK * PK);
             }
         }
+}
+
+/* relu (DNN_RELU) as a flag, compared where the caller's act is a constant: no
+   reference to the function is left for gcc -Os to keep a copy of */
+DNN_INLINE void DNN_PLAIN(conv2d_pool_forward)(DNN_REAL *out, const DNN_REAL *inp, const DNN_REAL *weight,
+                                               const DNN_REAL *bias, int n, int C, int H, int W, int F, int K,
+                                               int S, int P, int PK, int PS, int PP, int max,
+                                               DNN_REAL (*act)(DNN_REAL)) {
+    DNN_PLAIN(conv2d_pool_steps)(out, inp, weight, bias, n, C, H, W, F, K, S, P, PK, PS, PP, max, act == DNN_RELU,
+                                 act == DNN_RELU ? NULL : act);
 }
 
 /* ---- pooling: maxpool (window KH × KW, strides SH, SW, pad P: the first
@@ -395,3 +399,4 @@ DNN_KERNEL void DNN_PLAIN(pool_backward)(DNN_REAL *dinp, const DNN_REAL *dout, c
 
 #undef DNN_REAL
 #undef DNN_PLAIN
+#undef DNN_RELU

@@ -57,8 +57,9 @@ done
 # issue 21: instructions per inference of the firmware default (--optimize=size)
 # against onnx2c's (ea045cc, float32, the network exported without its softmax,
 # bench/onnx2c/README.md): at most 0.6 x, counted exactly by QEMU (-icount; icount.sh
-# fails unless two runs give the same count), the self-test passing
-for goal in "lenet5 5428692" "mlp 552384"; do
+# fails unless two runs give the same count), the self-test passing; and LeNet-5's
+# model code (the .text of its object without the self-test) at most 1,100 B
+for goal in "lenet5 5428692 1100" "mlp 552384"; do
     set -- $goal
     [ -e "$tmp/$1.safetensors" ] || continue
     if ! WEIGHTS="$tmp/$1.safetensors" GOLDEN="$tmp/$1.golden.safetensors" \
@@ -72,6 +73,13 @@ for goal in "lenet5 5428692" "mlp 552384"; do
         echo "PASS firmware/$1.instructions ($count per inference, $ratio x onnx2c's $2)"
     else
         echo "FAIL firmware/$1.instructions: '$count' per inference, $ratio x onnx2c's $2 (goal <= 0.6 x)"
+    fi
+    [ -n "$3" ] || continue
+    code=$(sed -n 's/.*: dnnc, code \([0-9]*\) B,.*/\1/p' "$tmp/$1.icount")
+    if [ -n "$code" ] && [ "$code" -le "$3" ]; then
+        echo "PASS firmware/$1.size_code ($code B of model code at --optimize=size)"
+    else
+        echo "FAIL firmware/$1.size_code: '$code' B of model code at --optimize=size (goal <= $3)"
     fi
 done
 # --optimize=speed on a core without vectors (issue 19): ResNet-8's stack
