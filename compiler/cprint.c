@@ -125,7 +125,7 @@ void emit_hand_over(Emitter *e, const Value *v, const char *what, const char *un
 
 void emit_split(Emitter *e, const Value *v, const char *what, const char *out, const char *const in[3],
                 const char *items, const char *work, const char *call) {
-    emit_hand_over(e, v, what, strcmp(items, "n") ? "rows" : "samples",
+    emit_hand_over(e, v, what, !strcmp(items, "n") ? "samples" : !strcmp(items, "DNN_ROW_PARTS") ? "row parts" : "rows",
                    arena_printf("&(dnn_split){%s, {%s, %s, %s}, n}", out, in[0], in[1] ? in[1] : "NULL",
                                 in[2] ? in[2] : "NULL"),
                    items, work, arena_printf("const dnn_split *a = ctx;\n    %s", call));

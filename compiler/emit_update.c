@@ -209,11 +209,14 @@ void emit_update_prologue(Out *o, bool any) {
 }
 
 /* Threads: an update of many parameters (4 multiply-adds' worth each, at
- * least DNN_PARALLEL_WORK in all) runs on the program's threads, blocks of
- * 8 at a time, each range's blocks from its start as the kernel's vector
- * loop takes them (its tail the last block's), so every parameter is
- * updated by the same arithmetic on any thread: NAME_update_part, printed
- * before NAME_step, takes blocks lo .. hi of the ranges one after another. */
+ * least DNN_PARALLEL_WORK in all) runs on the program's threads in
+ * DNN_ROW_PARTS parts of each tensor's rows (dnn_part_at), the parts a
+ * dense layer's forward and weight gradient give the same thread, so each
+ * weight row stays on one core. Each part starts at a block of 8 of its
+ * run of parameters, as the kernel's vector loop takes them (the tail the
+ * run's last part's), so every parameter is updated by the same
+ * arithmetic on any thread: NAME_update_part, printed before NAME_step,
+ * takes parts lo .. hi of every tensor. */
 enum { UPDATE_WORK = 4 * 8 };
 static long update_blocks(int (*ranges)[2], int nr) {
     long blocks = 0;
@@ -224,23 +227,25 @@ static long update_blocks(int (*ranges)[2], int nr) {
 static bool update_split(const Out *o, int (*ranges)[2], int nr) {
     return !o->g->inference && !o->small && !o->f64 && update_blocks(ranges, nr) * UPDATE_WORK >= DNN_PARALLEL_WORK;
 }
-static void emit_update_part(Out *o, int (*ranges)[2], int nr) {
+static void emit_update_part(Out *o, int (*ranges)[2]) {
     FILE *c = o->c;
-    fprintf(c, "/* the update of the trainable parameters' blocks of 8 lo .. hi, on one of the program's threads */\n");
+    fprintf(c, "/* the update of parts lo .. hi of each trainable tensor's rows, on one of the program's threads */\n");
     fprintf(c, "static void %s_update_part(void *ctx, int lo, int hi) {\n    %s_model *m = ctx;\n", o->name, o->name);
     emit_update_values(o, true, true);
-    for (int r = 0, first = 0; r < nr; r++) {
-        const int count = ranges[r][1] - ranges[r][0], blocks = (count + 7) / 8;
-        if (first)
-            fprintf(c, "    {\n        const int b0 = lo > %d ? lo - %d : 0, b1 = hi < %d ? hi - %d : %d;\n", first, first,
-                    first + blocks, first, blocks);
-        else
-            fprintf(c, "    {\n        const int b0 = lo, b1 = hi < %d ? hi : %d;\n", blocks, blocks);
-        fprintf(c, "        if (b0 < b1)\n        ");
-        emit_update_call(c, &o->g->train, arena_printf(" + %d + b0 * 8", ranges[r][0]),
-                         arena_printf("(b1 * 8 < %d ? b1 * 8 : %d) - b0 * 8", count, count), NULL);
+    for (int i = 0, r = 0; i < o->g->nparams; i++) {
+        const Value *p = o->g->params[i];
+        if (!p->trainable || p->is_buffer)
+            continue;
+        while (p->offset >= ranges[r][1])
+            r++;
+        const long size = shape_size(&p->shape), rows = p->shape.rank ? p->shape.dim[0] : 1;
+        const int run = ranges[r][0], count = ranges[r][1] - run;
+        const char *part = arena_printf("%ld, %ld, %d, %d)", rows, size / rows, p->offset - run, count);
+        fprintf(c, "    { /* %s */\n        const long a = dnn_part_at(lo, %s, b = dnn_part_at(hi, %s;\n", p->name, part,
+                part);
+        fprintf(c, "        if (a < b)\n        ");
+        emit_update_call(c, &o->g->train, arena_printf(" + %d + a", run), "(int)(b - a)", NULL);
         fprintf(c, "    }\n");
-        first += blocks;
     }
     fprintf(c, "}\n\n");
 }
@@ -255,7 +260,7 @@ void emit_step_fn(Out *o) {
     int nr = trainable_ranges(o->g, ranges);
     const bool split = nr && update_split(o, ranges, nr);
     if (split)
-        emit_update_part(o, ranges, nr);
+        emit_update_part(o, ranges);
     fprintf(c, "/* torch.optim.%s */\n", optimizer_of(t)->torch);
     fprintf(c, "void %s_step(%s_model *m) {\n", o->name, o->name);
     if (split) {
@@ -267,8 +272,8 @@ void emit_step_fn(Out *o) {
     if (nr && t->clip_grad_norm > 0)
         emit_clip(c, t->clip_grad_norm, ranges, nr);
     if (split)
-        fprintf(c, "    dnn_parallel_run_work(%s_update_part, m, %ld, %d);\n", o->name, update_blocks(ranges, nr),
-                UPDATE_WORK);
+        fprintf(c, "    dnn_parallel_run_work(%s_update_part, m, DNN_ROW_PARTS, %ld);\n", o->name,
+                (update_blocks(ranges, nr) * UPDATE_WORK + DNN_ROW_PARTS - 1) / DNN_ROW_PARTS);
     for (int r = 0; r < nr && !split; r++)
         emit_update_call(c, t, arena_printf(" + %d", ranges[r][0]), arena_printf("%d", ranges[r][1] - ranges[r][0]), NULL);
     if (!nr)

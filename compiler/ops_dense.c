@@ -149,12 +149,27 @@ static bool dense_fast(const Emitter *e, const Value *v) {
     return !e->generic && on_vectors(v);
 }
 
+/* A loop over the weight's rows on the program's threads (the forward, the
+ * weight gradient), in DNN_ROW_PARTS parts: rows r0 .. r1 of the `units`
+ * in each range, the rows the update gives the same thread, so each weight
+ * row is read and written by one core only (dnn_kernels.h). */
+static void emit_by_rows(Emitter *e, const Value *v, const char *what, const char *out, const char *const in[3],
+                         int inputs, int units, const char *call) {
+    emit_split(e, v, what, out, in, "DNN_ROW_PARTS",
+               arena_printf("(long)n * %ld", ((long)inputs * units + DNN_ROW_PARTS - 1) / DNN_ROW_PARTS),
+               arena_printf("const int r0 = dnn_part_row(lo, %d), r1 = dnn_part_row(hi, %d);\n    %s", units, units,
+                            call));
+}
+
 void emit_dense_forward(Emitter *e, const Value *v) {
     int units = v->shape.dim[0], in = v->in[0]->shape.dim[0];
     const char *bias = v->in[2] ? "in2" : "NULL";
-    if (dense_fast(e, v))
-        emit_by_sample(e, v, "forward", "dnn_dense_forward", (const char *[]){"out", "in0", "in1", bias},
-                       (const long[]){units, in, 0, 0}, 4, arena_printf("%d, %d", in, units), (long)in * units);
+    if (dense_fast(e, v) && split_worth(e, (long)in * units)) /* by rows: each output its own sum */
+        emit_by_rows(e, v, "forward", "out", (const char *[]){"in0", "in1", v->in[2] ? "in2" : NULL}, in, units,
+                     arena_printf("dnn_dense_forward_rows(a->out, a->in[0], a->in[1], a->in[2], a->n, %d, %d, r0, "
+                                  "r1 - r0);", in, units));
+    else if (dense_fast(e, v))
+        emit(e, "dnn_dense_forward(out, in0, in1, %s, %s, %d, %d);", bias, samples_of(v), in, units);
     else
         emit(e, "dnn_dense_forward_plain(out, in0, in1, %s, %s, %s, %s);", bias, samples_of(v), dim(e, "inputs", in),
              dim(e, "units", units));
@@ -174,10 +189,9 @@ void emit_dense_backward(Emitter *e, const Value *v, int arg) {
         emit(e, "dnn_dense_backward_input%s(dx, dy, in1, %s, %s, %s);", plain, n, dim(e, "inputs", in),
              dim(e, "units", units));
     else if (dense_fast(e, v) && split_worth(e, (long)in * units)) /* by rows of the weight: each its own sums over the samples */
-        emit_split(e, v, "dweight", "dx", (const char *[]){"dy", "in0", NULL}, arena_printf("%d", units),
-                   arena_printf("(long)n * %d", in),
-                   arena_printf("dnn_dense_backward_weight_rows(a->out + lo * %d, a->in[0], a->in[1], a->n, %d, %d, lo, "
-                                "hi - lo);", in, in, units));
+        emit_by_rows(e, v, "dweight", "dx", (const char *[]){"dy", "in0", NULL}, in, units,
+                     arena_printf("dnn_dense_backward_weight_rows(a->out + r0 * %d, a->in[0], a->in[1], a->n, %d, %d, "
+                                  "r0, r1 - r0);", in, in, units));
     else
         emit(e, "dnn_dense_backward_weight%s(dx, dy, in0, %s, %s, %s);", plain, n, dim(e, "inputs", in),
              dim(e, "units", units));

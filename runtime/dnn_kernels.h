@@ -152,6 +152,27 @@ static inline void dnn_parallel_run_work(dnn_parallel_body *body, void *ctx, int
         body(ctx, 0, n);
 }
 
+/* A loop over a tensor's rows (a dense layer's forward and weight
+ * gradient, the optimizer's update) is handed over as DNN_ROW_PARTS parts,
+ * part u starting at row dnn_part_row(u, rows): every such loop of one
+ * tensor then gives a thread the same rows, whatever its items' count, so
+ * a weight row, its gradient and its optimizer state stay in one core's
+ * cache (moving them between cores cost more than a second core saved:
+ * bench/README.md, "Issue 21 on a Zen 5"). */
+enum { DNN_ROW_PARTS = 64 };
+static inline int dnn_part_row(int u, int rows) { return (int)((long)u * rows / DNN_ROW_PARTS); }
+
+/* Where part u of a tensor's update starts: at its row dnn_part_row(u,
+ * rows) of `cols` floats, the tensor starting `at` floats into a run of
+ * `count` parameters that the update takes 8 at a time from the run's
+ * start — rounded down to a block of 8 of the run, so each parameter is
+ * updated by the same arithmetic as the whole run's (the end of the run
+ * stays its end). */
+static inline long dnn_part_at(int u, int rows, long cols, long at, long count) {
+    const long p = at + (long)dnn_part_row(u, rows) * cols;
+    return p == count ? count : p / 8 * 8;
+}
+
 /* What a training build's step hands its loop (dnnc's emit_split): its
  * output, its inputs, the samples of the batch. */
 typedef struct dnn_split {
@@ -171,8 +192,9 @@ typedef struct dnn_split {
  *   dnn_dense_backward_weight_sgd does); the other optimizers' steps take
  *   the same pointers (dnn_adam_step, ...).
  * Threads: dnn_parallel_run above; a training build's steps hand it their
- *   samples, a weight gradient's rows or filters (dnnc's emit_split), or
- *   batchnorm's channels (dnn_bn_split, dnn_kernels_norm.h). */
+ *   samples, a dense weight's rows (DNN_ROW_PARTS), a conv weight
+ *   gradient's rows or filters (dnnc's emit_split), or batchnorm's
+ *   channels (dnn_bn_split, dnn_kernels_norm.h). */
 
 #define DNN_REAL float
 #define DNN_PLAIN(name) dnn_##name##_plain

@@ -119,42 +119,56 @@ DNN_KERNEL void dnn_dense_block(float *y, const float *x, const float *w, const 
 }
 
 /* The blocks of `samples` samples (n of them, a multiple of `samples`;
- * y their outputs) × `rows` weight rows, then the rows left as one block.
- * Rows outermost: a block of weight rows (rows × in floats) stays in L1
- * while every sample passes it, where samples outermost would stream the
- * whole weight from L2 once per block of samples. */
+ * y their outputs, `units` floats apart) × `rows` weight rows, over the
+ * `count` rows of weight (and bias, y) given, then the rows left as one
+ * block. Rows outermost: a block of weight rows (rows × in floats) stays
+ * in L1 while every sample passes it, where samples outermost would stream
+ * the whole weight from L2 once per block of samples. */
 DNN_KERNEL void dnn_dense_rows(float *y, const float *x, const float *weight, const float *bias, int in, int units,
-                               int n, int samples, int rows, int form) {
-    const int whole = units / rows * rows;
+                               int count, int n, int samples, int rows, int form) {
+    const int whole = count / rows * rows;
     for (int j = 0; j < whole; j += rows)
         for (int s = 0; s < n; s += samples)
             dnn_dense_block(y + s * units + j, x + s * in, weight + j * in, bias ? bias + j : NULL, in, units,
                             samples, rows, form);
-    if (whole < units)
+    if (whole < count)
         for (int s = 0; s < n; s += samples)
             dnn_dense_block(y + s * units + whole, x + s * in, weight + whole * in, bias ? bias + whole : NULL, in,
-                            units, samples, units - whole, form);
+                            units, samples, count - whole, form);
 }
 #endif
 
-DNN_KERNEL void dnn_dense_forward(float *out, const float *inp, const float *weight, const float *bias, int n, int in,
-                                  int units) {
+/* Outputs row .. row + rows − 1 of every sample (out[s][row + r], the
+ * same bits as dnn_dense_forward's: each output is its own sum): the part
+ * of a forward split by weight rows, which reads only those rows. */
+DNN_KERNEL void dnn_dense_forward_rows(float *out, const float *inp, const float *weight, const float *bias, int n,
+                                       int in, int units, int row, int rows) {
+    out += row, weight += (long)row * in, bias = bias ? bias + row : NULL;
     int s = 0;
 #ifdef DNN_V8X2
-    dnn_dense_rows(out, inp, weight, bias, in, units, n / 4 * 4, 4, 8, 2);
+    dnn_dense_rows(out, inp, weight, bias, in, units, rows, n / 4 * 4, 4, 8, 2);
     s = n / 4 * 4;
 #endif
 #ifdef DNN_V8
     const int pairs = (n - s) / 2 * 2;
-    dnn_dense_rows(out + s * units, inp + s * in, weight, bias, in, units, pairs, 2, 6, 1);
+    dnn_dense_rows(out + s * units, inp + s * in, weight, bias, in, units, rows, pairs, 2, 6, 1);
     s += pairs;
-    dnn_dense_rows(out + s * units, inp + s * in, weight, bias, in, units, n - s, 1, 8, 1);
+    dnn_dense_rows(out + s * units, inp + s * in, weight, bias, in, units, rows, n - s, 1, 8, 1);
 #else
     /* no vectors (a microcontroller): one running sum per output, dnn_dense_forward_plain. The
        8-lane arrays (blocks of 2 × 6 and 1 × 8 outputs) live in memory there: the FC autoencoder
        took 1.8 times the plain loops' instructions on a Cortex-M4 */
-    dnn_dense_forward_plain(out + s * units, inp + s * in, weight, bias, n - s, in, units);
+    if (rows == units)
+        dnn_dense_forward_plain(out + s * units, inp + s * in, weight, bias, n - s, in, units);
+    else
+        for (; s < n; s++)
+            dnn_dense_forward_plain(out + s * units, inp + s * in, weight, bias, 1, in, rows);
 #endif
+}
+
+DNN_KERNEL void dnn_dense_forward(float *out, const float *inp, const float *weight, const float *bias, int n, int in,
+                                  int units) {
+    dnn_dense_forward_rows(out, inp, weight, bias, n, in, units, 0, units);
 }
 
 /* ---- gradients: sums of outer products --------------------------------------------------

@@ -4,9 +4,14 @@
  * caller's thread is the Nth. A loop of n items is cut into N contiguous
  * ranges, fixed by N and n alone (the kernels' results do not depend on
  * the split anyway: dnn_kernels.h hands over only items with sums of their
- * own). Whichever thread comes first takes the next range, the caller
- * included, so a worker the system has not scheduled yet delays nothing:
- * on a busy machine the caller runs the loop alone.
+ * own). Range i is thread i's (the caller's is range 0, worker i's range
+ * i): a step's loops over the same rows then run on the same thread every
+ * time, so a weight row, its gradient and its optimizer state stay in one
+ * core's cache (bench/README.md, "Issue 21 on a Zen 5": moving them between
+ * cores cost more than the second core saved). A thread that has run its
+ * own range takes any range no one has started, so a worker the system has
+ * not scheduled yet delays nothing: on a busy machine the caller runs the
+ * loop alone.
  *
  * A train step hands over a dozen loops of tens of microseconds each, so a
  * worker spins a while for the next (DNN_SPIN polls) before it sleeps on
@@ -23,19 +28,29 @@
 
 enum { DNN_SPIN = 1 << 10 }; /* polls of an idle worker before it sleeps: 25 µs on a Zen 3 */
 
+/* A range's claim: the number of the loop it belongs to, << 1, | 1 once a
+ * thread has taken it. The loop's publisher sets it free; a thread takes
+ * it with a compare-and-swap from free-in-this-loop, so one that read an
+ * older loop's number takes nothing of a newer one. Own cache line each. */
+typedef struct {
+    unsigned long long state;
+    char pad[64 - sizeof(unsigned long long)];
+} range_claim;
+
 static struct {
     pthread_mutex_t lock;
     pthread_cond_t wake;
     pthread_t worker[DNN_MAX_THREADS];
     int threads;              /* the workers and the caller */
-    /* the current loop: its number << 32 | its ranges << 16 | the next range to take (atomic) */
-    unsigned long long claim;
+    unsigned number;          /* the current loop's number (atomic) */
+    unsigned first;           /* the number before the workers' first loop */
     int done;                 /* ranges of the current loop finished (atomic) */
     int busy;                 /* a loop is running (atomic) */
     int stop;                 /* set with a new number: the workers return */
     dnn_parallel_body *body;  /* the current loop, set before its number */
     void *ctx;
-    int n;
+    int n, parts;
+    range_claim range[DNN_MAX_THREADS];
 } pool = {.lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER, .threads = 1};
 
 static void relax(void) {
@@ -44,50 +59,59 @@ static void relax(void) {
 #endif
 }
 
-static unsigned loop_number(unsigned long long claim) { return (unsigned)(claim >> 32); }
+/* Takes range i of loop `number` if it is still free there, and runs it. */
+static void run_range(unsigned number, int i) {
+    unsigned long long free = (unsigned long long)number << 1;
+    if (!__atomic_compare_exchange_n(&pool.range[i].state, &free, free | 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+        return;
+    const long n = pool.n, parts = pool.parts;
+    const int lo = (int)(n * i / parts), hi = (int)(n * (i + 1) / parts);
+    if (lo < hi)
+        pool.body(pool.ctx, lo, hi);
+    __atomic_fetch_add(&pool.done, 1, __ATOMIC_RELEASE);
+}
 
-/* Takes and runs the ranges of loop `number` no one has taken yet. */
-static void run_ranges(unsigned number) {
-    unsigned long long c = __atomic_load_n(&pool.claim, __ATOMIC_ACQUIRE);
-    while (loop_number(c) == number && (c & 0xffff) < ((c >> 16) & 0xffff)) {
-        if (!__atomic_compare_exchange_n(&pool.claim, &c, c + 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-            continue; /* c is the new value */
-        const long n = pool.n, parts = (long)((c >> 16) & 0xffff), i = (long)(c & 0xffff);
-        const int lo = (int)(n * i / parts), hi = (int)(n * (i + 1) / parts);
-        if (lo < hi)
-            pool.body(pool.ctx, lo, hi);
-        __atomic_fetch_add(&pool.done, 1, __ATOMIC_RELEASE);
-        c = __atomic_load_n(&pool.claim, __ATOMIC_ACQUIRE);
-    }
+/* Thread `self`'s range of loop `number`, then those no one has taken. A
+ * range taken is still free in loop `number`, so pool.parts is its loop's. */
+static void run_ranges(unsigned number, int self) {
+    const int parts = __atomic_load_n(&pool.parts, __ATOMIC_RELAXED);
+    if (self < parts)
+        run_range(number, self);
+    for (int k = 1; k < parts; k++)
+        run_range(number, (self + k) % parts);
 }
 
 static void *worker_main(void *arg) {
-    unsigned seen = (unsigned)(unsigned long)arg;
+    const int self = (int)(long)arg;
+    unsigned seen = pool.first;
     for (;;) {
-        unsigned number = loop_number(__atomic_load_n(&pool.claim, __ATOMIC_ACQUIRE));
+        unsigned number = __atomic_load_n(&pool.number, __ATOMIC_ACQUIRE);
         for (int spin = 0; number == seen && spin < DNN_SPIN; spin++) {
             relax();
-            number = loop_number(__atomic_load_n(&pool.claim, __ATOMIC_ACQUIRE));
+            number = __atomic_load_n(&pool.number, __ATOMIC_ACQUIRE);
         }
         if (number == seen) {
             pthread_mutex_lock(&pool.lock);
-            while ((number = loop_number(__atomic_load_n(&pool.claim, __ATOMIC_ACQUIRE))) == seen)
+            while ((number = __atomic_load_n(&pool.number, __ATOMIC_ACQUIRE)) == seen)
                 pthread_cond_wait(&pool.wake, &pool.lock);
             pthread_mutex_unlock(&pool.lock);
         }
         seen = number;
         if (__atomic_load_n(&pool.stop, __ATOMIC_ACQUIRE))
             return NULL;
-        run_ranges(number);
+        run_ranges(number, self);
     }
 }
 
 /* Starts loop number + 1 of `parts` ranges (0: stop) and wakes the sleeping workers. */
 static unsigned publish(int parts) {
-    const unsigned number = loop_number(__atomic_load_n(&pool.claim, __ATOMIC_RELAXED)) + 1;
+    const unsigned number = __atomic_load_n(&pool.number, __ATOMIC_RELAXED) + 1;
     __atomic_store_n(&pool.done, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&pool.parts, parts, __ATOMIC_RELAXED);
+    for (int i = 0; i < parts; i++)
+        __atomic_store_n(&pool.range[i].state, (unsigned long long)number << 1, __ATOMIC_RELEASE);
     pthread_mutex_lock(&pool.lock);
-    __atomic_store_n(&pool.claim, (unsigned long long)number << 32 | (unsigned long long)parts << 16, __ATOMIC_RELEASE);
+    __atomic_store_n(&pool.number, number, __ATOMIC_RELEASE);
     pthread_cond_broadcast(&pool.wake);
     pthread_mutex_unlock(&pool.lock);
     return number;
@@ -100,7 +124,7 @@ static void pool_for(dnn_parallel_body *body, void *ctx, int n) {
     }
     const int parts = n < pool.threads ? n : pool.threads;
     pool.body = body, pool.ctx = ctx, pool.n = n;
-    run_ranges(publish(parts));
+    run_ranges(publish(parts), 0);
     for (int spin = 0; __atomic_load_n(&pool.done, __ATOMIC_ACQUIRE) < parts; spin++)
         if (spin < DNN_SPIN)
             relax();
@@ -131,9 +155,9 @@ int dnn_set_threads(int n) {
     if (n == 1)
         return DNN_OK;
     pool.threads = n;
-    const unsigned long current = loop_number(__atomic_load_n(&pool.claim, __ATOMIC_RELAXED));
-    for (int i = 1; i < n; i++) /* each worker waits for the loop after the current number */
-        if (pthread_create(&pool.worker[i], NULL, worker_main, (void *)current) != 0) {
+    pool.first = __atomic_load_n(&pool.number, __ATOMIC_RELAXED); /* each worker waits for the next loop */
+    for (int i = 1; i < n; i++)
+        if (pthread_create(&pool.worker[i], NULL, worker_main, (void *)(long)i) != 0) {
             pool.threads = i; /* the ones started stop again */
             pool_stop();
             return DNN_E_IO;

@@ -17,7 +17,8 @@
  *      tiled kernels on any input;
  *   3. the dense weight gradient with SGD's step applied in the same pass
  *      gives the weight gradient then dnn_sgd_update, bit for bit, and a
- *      forward split over dnn_parallel_for the serial bits;
+ *      forward split over dnn_parallel_for (by sample, and by weight rows)
+ *      the serial bits;
  *   4. each optimizer's loop (8 at a time with DNN_V8) gives its step of
  *      one parameter applied to each, bit for bit.
  * Built once per path (run.sh: AVX2, AVX-512 or its emulation, plain C),
@@ -166,8 +167,8 @@ static void check_dense_sgd(const DenseCase *c, const Data *x, const Data *dy, c
     free(wa), free(wb), free(ga), free(gb), free(ba), free(bb);
 }
 
-/* dnn_parallel_run splitting the samples in three, run last range first,
- * gives the serial bits */
+/* dnn_parallel_run splitting the samples (or the rows' parts) in three,
+ * run last range first, gives the serial bits */
 static void split_in_three(dnn_parallel_body *body, void *ctx, int n) {
     body(ctx, 2 * n / 3, n);
     body(ctx, n / 3, 2 * n / 3);
@@ -177,18 +178,27 @@ typedef struct {
     const DenseCase *c;
     float *out;
     const float *x, *w, *b;
+    int n;
 } DenseRun;
 static void dense_samples(void *ctx, int lo, int hi) {
     const DenseRun *r = ctx;
     r->c->fwd(r->out + lo * r->c->units, r->x + lo * r->c->in, r->w, r->b, hi - lo);
 }
+static void dense_rows(void *ctx, int lo, int hi) {
+    const DenseRun *r = ctx;
+    const int r0 = dnn_part_row(lo, r->c->units), r1 = dnn_part_row(hi, r->c->units);
+    r->c->fwd_rows(r->out, r->x, r->w, r->b, r->n, r0, r1 - r0);
+}
 static void check_dense_parallel(const DenseCase *c, const Data *x, const Data *w, const Data *b, Results *r, int n) {
-    DenseRun run = {c, r->p, x->f, w->f, b->f};
+    DenseRun run = {c, r->p, x->f, w->f, b->f, n};
     c->fwd(r->k, x->f, w->f, b->f, n);
     dnn_parallel_for = split_in_three;
     dnn_parallel_run(dense_samples, &run, n);
-    dnn_parallel_for = NULL;
     same(c->tag, "forward through dnn_parallel_run", n, r->k, r->p, (size_t)n * c->units * sizeof(float), 0);
+    memset(r->p, 0xff, (size_t)n * c->units * sizeof(float));
+    dnn_parallel_run(dense_rows, &run, DNN_ROW_PARTS);
+    same(c->tag, "forward by rows through dnn_parallel_run", n, r->k, r->p, (size_t)n * c->units * sizeof(float), 0);
+    dnn_parallel_for = NULL;
 }
 
 /* ---- the --optimize=size kernels against the formula's simplest loops ------------------

@@ -16,8 +16,9 @@ typedef struct {
     int hits[ITEMS];    /* how often each item ran */
     int ranges;         /* body calls (atomic) */
     int entered;        /* threads inside a body so far (atomic), for `wait` */
-    int wait;           /* each range waits (up to 2 s) until two threads are inside one */
-    pthread_t who[64];  /* the thread of each range */
+    int wait;           /* each range waits (up to 2 s) until this many threads are inside one */
+    pthread_t who[64];  /* the thread of each range, in the order they started */
+    pthread_t at[ITEMS]; /* the thread of the range starting at each item */
 } Loop;
 
 static double now(void) {
@@ -31,8 +32,9 @@ static void mark(void *ctx, int lo, int hi) {
     const int k = __atomic_fetch_add(&l->ranges, 1, __ATOMIC_ACQ_REL);
     if (k < 64)
         l->who[k] = pthread_self();
+    l->at[lo] = pthread_self();
     __atomic_fetch_add(&l->entered, 1, __ATOMIC_ACQ_REL);
-    for (const double t0 = now(); l->wait && __atomic_load_n(&l->entered, __ATOMIC_ACQUIRE) < 2 && now() - t0 < 2;)
+    for (const double t0 = now(); __atomic_load_n(&l->entered, __ATOMIC_ACQUIRE) < l->wait && now() - t0 < 2;)
         ;
     for (int i = lo; i < hi; i++)
         l->hits[i]++;
@@ -62,7 +64,7 @@ static void threads_share_a_loop(void) {
     CHECK(dnn_set_threads(3) == DNN_OK);
     CHECK(dnn_threads() == 3 && dnn_parallel_for != NULL);
     memset(&loop, 0, sizeof loop);
-    loop.wait = 1;
+    loop.wait = 2;
     dnn_parallel_for(mark, &loop, ITEMS);
     CHECK(each_once(&loop, ITEMS));
     CHECK(loop.ranges == 3);
@@ -70,6 +72,27 @@ static void threads_share_a_loop(void) {
     for (int k = 1; k < loop.ranges && k < 64; k++)
         distinct += !pthread_equal(loop.who[k], loop.who[0]);
     CHECK_MSG(distinct >= 2, "one thread ran every range");
+}
+
+/* Range i is thread i's, loop after loop (the caller's range 0), so a
+ * step's loops over the same rows keep them on one core: three threads, each
+ * range held until all three are inside one, so none takes another's. */
+static void threads_range_keeps_its_thread(void) {
+    CHECK(dnn_set_threads(3) == DNN_OK);
+    pthread_t first[3];
+    for (int rep = 0; rep < 5; rep++) {
+        memset(&loop, 0, sizeof loop);
+        loop.wait = 3;
+        dnn_parallel_for(mark, &loop, 3);
+        CHECK(each_once(&loop, 3));
+        CHECK(pthread_equal(loop.at[0], pthread_self()));
+        for (int i = 0; i < 3; i++) {
+            if (!rep)
+                first[i] = loop.at[i];
+            CHECK_MSG(pthread_equal(loop.at[i], first[i]), "a range ran on another thread than in the first loop");
+        }
+    }
+    CHECK(!pthread_equal(first[1], first[0]) && !pthread_equal(first[2], first[0]) && !pthread_equal(first[2], first[1]));
 }
 
 /* Many short loops of every length, after pool restarts: each item once. */
@@ -110,6 +133,7 @@ static void threads_nested_loop_serial(void) {
 int main(void) {
     RUN(threads_count_checked);
     RUN(threads_share_a_loop);
+    RUN(threads_range_keeps_its_thread);
     RUN(threads_every_item_once);
     RUN(threads_nested_loop_serial);
     return FAILED();
