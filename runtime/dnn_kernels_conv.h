@@ -341,11 +341,12 @@ DNN_KERNEL void dnn_conv2d_forward_lanes(float *out, const float *inp, const flo
 
 enum { DNN_COLS_V = 4, DNN_COLS_FB = 4 }; /* at most 32 columns a row, 4 filters a tile */
 
-/* The tile: V vectors a row, FB filters (the most of 4, 2 that divide F
- * and fit 16 accumulators with 2 rows), the padded row length XW. */
-DNN_KERNEL void dnn_cols_tile_shape(int *V, int *FB, int *XW, int F, int K, int W, int P, int OW) {
-    *V = (OW + 7) / 8;
-    *XW = W + 2 * P > 8 * *V + K - 1 ? W + 2 * P : 8 * *V + K - 1;
+/* The tile: V vectors of `width` columns a row, FB filters (the most of
+ * 4, 2 that divide F and fit 16 accumulators with 2 rows), the padded row
+ * length XW. */
+DNN_KERNEL void dnn_cols_tile_shape(int *V, int *FB, int *XW, int F, int K, int W, int P, int OW, int width) {
+    *V = (OW + width - 1) / width;
+    *XW = W + 2 * P > width * *V + K - 1 ? W + 2 * P : width * *V + K - 1;
     *FB = 1;
     for (int fb = 4; fb > 1; fb /= 2)
         if (F % fb == 0 && fb * 2 * *V <= DNN_TILE_ACCS) {
@@ -361,8 +362,8 @@ DNN_KERNEL void dnn_cols_tile_shape(int *V, int *FB, int *XW, int F, int K, int 
 DNN_KERNEL int dnn_conv2d_cols_fit(int C, int H, int W, int F, int K, int S, int P, int PK, int PS, int PP,
                                    dnn_act act) {
     const int OW = (W + 2 * P - K) / S + 1;
-    int V, FB, XW;
-    dnn_cols_tile_shape(&V, &FB, &XW, F, K, W, P, OW);
+    int V, FB, XW; /* the 8-float tile's: the weight gradient's choice (and its sums) the same in every build */
+    dnn_cols_tile_shape(&V, &FB, &XW, F, K, W, P, OW, 8);
     if (S != 1 || OW > 32 || (long)C * (H + 2 * P) * XW > DNN_LANES_FLOATS)
         return 0;
     if (PK && (PK != 2 || PS != 2 || PP != 0))
@@ -376,16 +377,16 @@ DNN_KERNEL int dnn_conv2d_cols_fit(int C, int H, int W, int F, int K, int S, int
 /* Tap kx of input row iy for a tile's accumulators a: the row's V input
  * vectors from x, each times the weight of every filter of the tile, for
  * the tile rows (rows − 1 and row 0) that read input row iy. */
-DNN_KERNEL void dnn_cols_tap(dnn_v8 (*a)[2][DNN_COLS_V], const float *x, const float *w, int iy, int kx, int rows,
+DNN_KERNEL void dnn_cols_tap(dnn_vl (*a)[2][DNN_COLS_V], const float *x, const float *w, int iy, int kx, int rows,
                              int V, int FB, int K, int taps) {
-    dnn_v8 xv[DNN_COLS_V];
-    DNN_UNROLL for (int v = 0; v < V; v++) xv[v] = dnn_v8_load(x + 8 * v);
+    dnn_vl xv[DNN_COLS_V];
+    DNN_UNROLL for (int v = 0; v < V; v++) xv[v] = dnn_vl_load(x + DNN_VL * v);
     DNN_UNROLL for (int r = 0; r < rows; r++) {
         if (iy - r < 0 || iy - r >= K)
             continue;
         DNN_UNROLL for (int fb = 0; fb < FB; fb++) {
-            const dnn_v8 wv = dnn_v8_splat(w[fb * taps + (iy - r) * K + kx]);
-            DNN_UNROLL for (int v = 0; v < V; v++) a[fb][r][v] = dnn_v8_fma(xv[v], wv, a[fb][r][v]);
+            const dnn_vl wv = dnn_vl_splat(w[fb * taps + (iy - r) * K + kx]);
+            DNN_UNROLL for (int v = 0; v < V; v++) a[fb][r][v] = dnn_vl_fma(xv[v], wv, a[fb][r][v]);
         }
     }
 }
@@ -399,17 +400,17 @@ DNN_KERNEL void dnn_cols_tile(float *y, const float *volatile *row, const float 
                               dnn_act act) {
     const int taps = C * K * K, PW = OW / 2, PH = OH / 2;
 #ifdef DNN_V8
-    dnn_v8 a[DNN_COLS_FB][2][DNN_COLS_V];
+    dnn_vl a[DNN_COLS_FB][2][DNN_COLS_V];
     DNN_UNROLL for (int fb = 0; fb < FB; fb++)
         DNN_UNROLL for (int r = 0; r < rows; r++)
-            DNN_UNROLL for (int v = 0; v < V; v++) a[fb][r][v] = dnn_v8_splat(bias ? bias[f + fb] : 0.0f);
+            DNN_UNROLL for (int v = 0; v < V; v++) a[fb][r][v] = dnn_vl_splat(bias ? bias[f + fb] : 0.0f);
     for (int c = 0; c < C; c++) {
         const float *w = weight + (f * C + c) * K * K;
         /* Unrolled, the kx loop needs registers for the accumulators, the input vectors and the
            weights of a kernel row (row 1 reuses row 0's broadcasts from the input row before). When
-           they are more than the 16 vector registers, it stays a loop: unrolled (gcc -O3 does it),
+           they are more than the vector registers, it stays a loop: unrolled (gcc -O3 does it),
            the accumulators spill (LeNet-5's conv1 took 1.7 times the time, 4 filters of 8 x 8 1.7) */
-        if (FB * rows * V + V + FB * K > 16)
+        if (FB * rows * V + V + FB * K > DNN_VREGS)
             DNN_UNROLL for (int iy = 0; iy < K + rows - 1; iy++) /* kernel row iy of tile row 0, iy - 1 of row 1 */
                 DNN_NO_UNROLL for (int kx = 0; kx < K; kx++)
                     dnn_cols_tap(a, *row + (c * Hp + iy) * XW + kx, w, iy, kx, rows, V, FB, K, taps);
@@ -423,21 +424,31 @@ DNN_KERNEL void dnn_cols_tile(float *y, const float *volatile *row, const float 
         if (!PK) { /* the conv rows, cut to OW columns */
             DNN_UNROLL for (int r = 0; r < rows; r++)
                 DNN_UNROLL for (int v = 0; v < V; v++) {
-                    if (8 * v + 8 <= OW)
-                        dnn_v8_store(yf + r * OW + 8 * v, a[fb][r][v]);
+                    if (DNN_VL * v + DNN_VL <= OW)
+                        dnn_vl_store(yf + r * OW + DNN_VL * v, a[fb][r][v]);
                     else
-                        for (int l = 0; l < OW - 8 * v; l++)
-                            yf[r * OW + 8 * v + l] = a[fb][r][v][l];
+                        for (int l = 0; l < OW - DNN_VL * v; l++)
+                            yf[r * OW + DNN_VL * v + l] = a[fb][r][v][l];
                 }
             continue;
         }
-        /* vector v of the pool row holds window 4v + k in lane 2k */
-        const int np = (PW + 3) / 4 < V ? (PW + 3) / 4 : V; /* the vectors that hold windows */
+        /* the pool on 8-float vectors (AVX-512's 16 as two halves): vector v of the pool row holds
+           window 4v + k in lane 2k */
+        dnn_v8 a8[2][DNN_COLS_V];
+        DNN_UNROLL for (int r = 0; r < 2; r++)
+            DNN_UNROLL for (int v = 0; v < V * DNN_VL / 8; v++) {
+#ifdef DNN_V8X2
+                a8[r][v] = v % 2 ? dnn_v8x2_hi(a[fb][r][v / 2]) : dnn_v8x2_lo(a[fb][r][v / 2]);
+#else
+                a8[r][v] = a[fb][r][v];
+#endif
+            }
+        const int np = (PW + 3) / 4; /* the vectors that hold windows */
         dnn_v8 p[DNN_COLS_V];
         DNN_UNROLL for (int v = 0; v < np; v++) {
             dnn_v8 y4[4]; /* the window's values in order: top left, top right, bottom left, bottom right */
             DNN_UNROLL for (int r = 0; r < 2; r++) {
-                const dnn_v8 rv = act ? dnn_v8_max((dnn_v8){0}, a[fb][r][v]) : a[fb][r][v]; /* relu */
+                const dnn_v8 rv = act ? dnn_v8_max((dnn_v8){0}, a8[r][v]) : a8[r][v]; /* relu */
                 y4[2 * r] = (dnn_v8)dnn_v8i_evens((dnn_v8i)rv);
                 y4[2 * r + 1] = (dnn_v8)dnn_v8i_odds((dnn_v8i)rv);
             }
@@ -458,7 +469,7 @@ DNN_KERNEL void dnn_cols_tile(float *y, const float *volatile *row, const float 
     }
 #else
     const float *xb = *row;
-    const int W8 = 8 * V;
+    const int W8 = DNN_VL * V;
     float a[DNN_COLS_FB][2][8 * DNN_COLS_V];
     for (int fb = 0; fb < FB; fb++)
         for (int r = 0; r < rows; r++)
@@ -499,7 +510,7 @@ DNN_KERNEL void dnn_conv2d_forward_cols(float *out, const float *inp, const floa
                                         int C, int H, int W, int F, int K, int P, int PK, int max, dnn_act act) {
     const int OH = H + 2 * P - K + 1, OW = W + 2 * P - K + 1, Hp = H + 2 * P;
     int V, FB, XW;
-    dnn_cols_tile_shape(&V, &FB, &XW, F, K, W, P, OW);
+    dnn_cols_tile_shape(&V, &FB, &XW, F, K, W, P, OW, DNN_VL);
     float xp[C * Hp * XW]; /* the input, zero-padded by P, rows XW long */
     memset(xp, 0, sizeof xp);
     for (int s = 0; s < n; s++) {
@@ -807,7 +818,7 @@ DNN_KERNEL void dnn_conv2d_backward_weight_cols(float *dweight, const float *dou
                                                 int H, int W, int F, int K, int P, int r0, int r1) {
     const int OH = H + 2 * P - K + 1, OW = W + 2 * P - K + 1, Hp = H + 2 * P, NP = OH * OW;
     int V, FB, XW;
-    dnn_cols_tile_shape(&V, &FB, &XW, F, K, W, P, OW);
+    dnn_cols_tile_shape(&V, &FB, &XW, F, K, W, P, OW, 8);
     FB = F % DNN_DW_COLS_FB ? 1 : DNN_DW_COLS_FB;
     const int G = 8 * V; /* dout's padded row */
     float xp[C * Hp * XW], gp[F * OH * G];
