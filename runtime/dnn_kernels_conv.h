@@ -725,6 +725,12 @@ DNN_KERNEL void dnn_conv2d_backward_weight_lanes(float *dweight, const float *do
     /* the sums' order, the same at any width: two sets where the 8-float tile has fewer than 8 accumulators */
     const int vb8 = dnn_lane_block((F + 7) / 8 * 8, 8, DNN_TILE_ACCS / K < 3 ? DNN_TILE_ACCS / K : 3);
     const int U = dnn_tile_cols(OW, 4), two_sets = K * vb8 < 8 && U > 1, whole = OW / U * U;
+#ifdef DNN_V8
+    /* two rows of taps a tile where one leaves fewer than 8 FMA chains (AVX-512's 16 filters: K) */
+    const int sets = two_sets ? 2 : 1, R = K * vb * sets < 8 && 2 * K * vb * sets + vb + 1 <= DNN_VREGS ? 2 : 1;
+#else
+    const int R = 1;
+#endif
     float dwt[taps][FL], gt[NP][FL]; /* gt: one sample's dout as [position][filter] */
     memset(dwt, 0, sizeof dwt);
     memset(gt, 0, sizeof gt);
@@ -737,48 +743,52 @@ DNN_KERNEL void dnn_conv2d_backward_weight_lanes(float *dweight, const float *do
             for (int p = 0; p < NP; p++)
                 gt[p][f] = dout[(s * F + f) * NP + p];
         for (int f0 = 0; f0 < FL; f0 += vb * DNN_VL)
-            for (int r = r0; r < r1; r++) { /* the taps of channel c, kernel row ky: r = c·K + ky */
-                const int c = r / K, ky = r % K;
-                float *d = dwt[r * K] + f0;
+            for (int r = r0; r < r1; r += R) { /* the taps of channel c, kernel row ky: r = c·K + ky */
 #ifdef DNN_V8
-                dnn_vl a[DNN_TILE_ACCS][3], b[DNN_TILE_ACCS][3];
-                DNN_UNROLL for (int j = 0; j < K; j++)
-                    DNN_UNROLL for (int v = 0; v < vb; v++) {
-                        a[j][v] = dnn_vl_load(d + j * FL + v * DNN_VL);
-                        b[j][v] = dnn_vl_splat(0.0f);
-                    }
+                const int rows = r1 - r < R ? r1 - r : R;
+                dnn_vl a[2][DNN_TILE_ACCS][3], b[2][DNN_TILE_ACCS][3];
+                DNN_UNROLL for (int q = 0; q < rows; q++)
+                    DNN_UNROLL for (int j = 0; j < K; j++)
+                        DNN_UNROLL for (int v = 0; v < vb; v++) {
+                            a[q][j][v] = dnn_vl_load(dwt[(r + q) * K] + f0 + j * FL + v * DNN_VL);
+                            b[q][j][v] = dnn_vl_splat(0.0f);
+                        }
                 for (int oy = 0; oy < OH; oy++) {
-                    const float *xr = xs + (c * Hp + oy * S + ky) * Wp, *g = gt[oy * OW] + f0;
-                    for (int ox = 0; ox < whole; ox += U, g += U * FL) {
-                        const float *xq = xr + ox * S;
+                    const float *xr[2], *g = gt[oy * OW] + f0;
+                    DNN_UNROLL for (int q = 0; q < rows; q++)
+                        xr[q] = xs + ((r + q) / K * Hp + oy * S + (r + q) % K) * Wp;
+                    for (int ox = 0; ox < whole; ox += U, g += U * FL)
                         DNN_UNROLL for (int u = 0; u < U; u++) {
                             dnn_vl gv[3];
                             DNN_UNROLL for (int v = 0; v < vb; v++) gv[v] = dnn_vl_load(g + u * FL + v * DNN_VL);
-                            DNN_UNROLL for (int j = 0; j < K; j++) {
-                                const dnn_vl xv = dnn_vl_splat(xq[u * S + j]);
-                                DNN_UNROLL for (int v = 0; v < vb; v++) {
-                                    if (two_sets && u % 2)
-                                        b[j][v] = dnn_vl_fma(xv, gv[v], b[j][v]);
-                                    else
-                                        a[j][v] = dnn_vl_fma(xv, gv[v], a[j][v]);
+                            DNN_UNROLL for (int q = 0; q < rows; q++)
+                                DNN_UNROLL for (int j = 0; j < K; j++) {
+                                    const dnn_vl xv = dnn_vl_splat(xr[q][(ox + u) * S + j]);
+                                    DNN_UNROLL for (int v = 0; v < vb; v++) {
+                                        if (two_sets && u % 2)
+                                            b[q][j][v] = dnn_vl_fma(xv, gv[v], b[q][j][v]);
+                                        else
+                                            a[q][j][v] = dnn_vl_fma(xv, gv[v], a[q][j][v]);
+                                    }
                                 }
-                            }
                         }
-                    }
                     for (int ox = whole; ox < OW; ox++, g += FL) { /* one position at a time */
-                        const float *xq = xr + ox * S;
                         dnn_vl gv[3];
                         DNN_UNROLL for (int v = 0; v < vb; v++) gv[v] = dnn_vl_load(g + v * DNN_VL);
-                        DNN_UNROLL for (int j = 0; j < K; j++)
-                            DNN_UNROLL for (int v = 0; v < vb; v++) a[j][v] += xq[j] * gv[v];
+                        DNN_UNROLL for (int q = 0; q < rows; q++)
+                            DNN_UNROLL for (int j = 0; j < K; j++)
+                                DNN_UNROLL for (int v = 0; v < vb; v++) a[q][j][v] += xr[q][ox * S + j] * gv[v];
                     }
                 }
-                DNN_UNROLL for (int j = 0; j < K; j++)
-                    DNN_UNROLL for (int v = 0; v < vb; v++)
-                        dnn_vl_store(d + j * FL + v * DNN_VL, two_sets ? a[j][v] + b[j][v] : a[j][v]);
+                DNN_UNROLL for (int q = 0; q < rows; q++)
+                    DNN_UNROLL for (int j = 0; j < K; j++)
+                        DNN_UNROLL for (int v = 0; v < vb; v++)
+                            dnn_vl_store(dwt[(r + q) * K] + f0 + j * FL + v * DNN_VL,
+                                         two_sets ? a[q][j][v] + b[q][j][v] : a[q][j][v]);
 #else
                 (void)two_sets, (void)whole;
-                float a[DNN_TILE_ACCS][24];
+                const int c = r / K, ky = r % K;
+                float *d = dwt[r * K] + f0, a[DNN_TILE_ACCS][24];
                 for (int j = 0; j < K; j++)
                     for (int l = 0; l < vb * 8; l++)
                         a[j][l] = d[j * FL + l];
