@@ -822,53 +822,86 @@ DNN_KERNEL void dnn_conv2d_backward_weight_lanes(float *dweight, const float *do
  * FB filters × one kernel row's K taps, each input vector loaded once for
  * the FB filters. The lanes past the last column are zeros: the input's
  * masked (0 · NaN would be NaN), dout's rows copied zero-padded. Rows of
- * taps r0 .. r1 (r = c·K + ky), every filter, as the lanes kernel. */
-enum { DNN_DW_COLS_FB = 2 };
+ * taps r0 .. r1 (r = c·K + ky), every filter, as the lanes kernel.
+ * A dnn_vl holds 8 columns of DNN_DW_COLS_FPV filters (AVX-512: two side
+ * by side, the input's 8 columns in both halves), each lane's sum as with
+ * one filter a vector. */
+enum { DNN_DW_COLS_FPV = DNN_VL / 8, DNN_DW_COLS_VB = 3 }; /* filters a vector; the most vectors a tile */
+static inline dnn_vl dnn_dw_cols_x(const float *x) { /* 8 input columns, once for each filter */
+#ifdef DNN_V8X2
+    return dnn_v8x2_twice(x);
+#else
+    return dnn_v8_load(x);
+#endif
+}
+static inline dnn_vl dnn_dw_cols_g(const float *g, int next) { /* 8 columns of dout, filters `next` floats apart */
+#ifdef DNN_V8X2
+    return dnn_v8x2_pair(g, g + next);
+#else
+    (void)next;
+    return dnn_v8_load(g);
+#endif
+}
+static inline float dnn_dw_cols_sum(dnn_vl a, int h) { /* filter h's 8 lanes added (dnn_v8_sum) */
+#ifdef DNN_V8X2
+    return dnn_v8_sum(h ? dnn_v8x2_hi(a) : dnn_v8x2_lo(a));
+#else
+    (void)h;
+    return dnn_v8_sum(a);
+#endif
+}
 DNN_KERNEL void dnn_conv2d_backward_weight_cols(float *dweight, const float *dout, const float *inp, int n, int C,
                                                 int H, int W, int F, int K, int P, int r0, int r1) {
     const int OH = H + 2 * P - K + 1, OW = W + 2 * P - K + 1, Hp = H + 2 * P, NP = OH * OW;
     int V, FB, XW;
     dnn_cols_tile_shape(&V, &FB, &XW, F, K, W, P, OW, 8);
-    FB = F % DNN_DW_COLS_FB ? 1 : DNN_DW_COLS_FB;
-    const int G = 8 * V; /* dout's padded row */
-    float xp[C * Hp * XW], gp[F * OH * G];
-    dnn_v8 acc[(r1 - r0) * F * K];
-    dnn_v8i last; /* the lanes of the last vector inside the row */
-    for (int l = 0; l < 8; l++)
-        last[l] = 8 * (V - 1) + l < OW ? -1 : 0;
+    /* FV vectors of filters (the last padded with zero rows of dout), VB of them a tile: as many as
+       fit the registers with their dout vectors and an input vector */
+    const int FV = (F + DNN_DW_COLS_FPV - 1) / DNN_DW_COLS_FPV, G = 8 * V; /* G: dout's padded row */
+    int VB = (DNN_VREGS - 2) / (K + 1) < DNN_DW_COLS_VB ? (DNN_VREGS - 2) / (K + 1) : DNN_DW_COLS_VB;
+    while (FV % VB)
+        VB--;
+    float xp[C * Hp * XW], gp[FV * DNN_DW_COLS_FPV * OH * G];
+    dnn_vl acc[(r1 - r0) * FV * K];
+    dnn_vli last; /* the lanes of the last vector inside the row */
+    for (int l = 0; l < DNN_VL; l++)
+        last[l] = 8 * (V - 1) + l % 8 < OW ? -1 : 0;
     memset(xp, 0, sizeof xp);
     memset(gp, 0, sizeof gp);
-    for (int i = 0; i < (r1 - r0) * F * K; i++)
-        acc[i] = (dnn_v8){0};
+    for (int i = 0; i < (r1 - r0) * FV * K; i++)
+        acc[i] = dnn_vl_splat(0.0f);
     for (int s = 0; s < n; s++) {
         const float *xs = dnn_conv_padded(xp, inp + s * C * H * W, C, H, W, P, XW);
         for (int i = 0; i < F * OH; i++)
             memcpy(gp + i * G, dout + s * F * NP + i * OW, sizeof(float) * OW);
         for (int r = r0; r < r1; r++)
-            for (int f = 0; f < F; f += FB) {
-                dnn_v8 *a = acc + ((r - r0) * F + f) * K, t[DNN_DW_COLS_FB][DNN_TILE_ACCS];
-                DNN_UNROLL for (int fb = 0; fb < FB; fb++)
-                    DNN_UNROLL for (int kx = 0; kx < K; kx++) t[fb][kx] = a[fb * K + kx];
+            for (int fv = 0; fv < FV; fv += VB) {
+                dnn_vl *a = acc + ((r - r0) * FV + fv) * K, t[DNN_DW_COLS_VB][DNN_TILE_ACCS];
+                DNN_UNROLL for (int vb = 0; vb < VB; vb++)
+                    DNN_UNROLL for (int kx = 0; kx < K; kx++) t[vb][kx] = a[vb * K + kx];
                 for (int v = 0; v < V; v++) { /* down the column of vectors v: one long loop */
-                    const dnn_v8i m = v == V - 1 ? last : (dnn_v8i){0} - 1;
-                    const float *xr = xs + (r / K * Hp + r % K) * XW + 8 * v, *g = gp + f * OH * G + 8 * v;
+                    const dnn_vli m = v == V - 1 ? last : (dnn_vli){0} - 1;
+                    const float *xr = xs + (r / K * Hp + r % K) * XW + 8 * v;
+                    const float *g = gp + fv * DNN_DW_COLS_FPV * OH * G + 8 * v;
                     for (int oy = 0; oy < OH; oy++, xr += XW, g += G) {
-                        dnn_v8 gv[DNN_DW_COLS_FB];
-                        DNN_UNROLL for (int fb = 0; fb < FB; fb++) gv[fb] = dnn_v8_load(g + fb * OH * G);
+                        dnn_vl gv[DNN_DW_COLS_VB];
+                        DNN_UNROLL for (int vb = 0; vb < VB; vb++)
+                            gv[vb] = dnn_dw_cols_g(g + vb * DNN_DW_COLS_FPV * OH * G, OH * G);
                         DNN_UNROLL for (int kx = 0; kx < K; kx++) {
-                            const dnn_v8 xv = dnn_v8_select(m, dnn_v8_load(xr + kx), (dnn_v8){0});
-                            DNN_UNROLL for (int fb = 0; fb < FB; fb++) t[fb][kx] = dnn_v8_fma(xv, gv[fb], t[fb][kx]);
+                            const dnn_vl xv = dnn_vl_select(m, dnn_dw_cols_x(xr + kx), dnn_vl_splat(0.0f));
+                            DNN_UNROLL for (int vb = 0; vb < VB; vb++) t[vb][kx] = dnn_vl_fma(xv, gv[vb], t[vb][kx]);
                         }
                     }
                 }
-                DNN_UNROLL for (int fb = 0; fb < FB; fb++)
-                    DNN_UNROLL for (int kx = 0; kx < K; kx++) a[fb * K + kx] = t[fb][kx];
+                DNN_UNROLL for (int vb = 0; vb < VB; vb++)
+                    DNN_UNROLL for (int kx = 0; kx < K; kx++) a[vb * K + kx] = t[vb][kx];
             }
     }
     for (int r = r0; r < r1; r++)
         for (int f = 0; f < F; f++)
             for (int kx = 0; kx < K; kx++)
-                dweight[(f * C * K + r) * K + kx] = dnn_v8_sum(acc[((r - r0) * F + f) * K + kx]);
+                dweight[(f * C * K + r) * K + kx] =
+                    dnn_dw_cols_sum(acc[((r - r0) * FV + f / DNN_DW_COLS_FPV) * K + kx], f % DNN_DW_COLS_FPV);
 }
 #endif
 
