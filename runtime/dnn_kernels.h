@@ -11,7 +11,8 @@
  * One kernel per job, in llm.c's argument order: outputs first, gradients
  * named d*, then inputs, weights, the sample count n and the sizes. Each
  * kernel has its vector paths and its plain C path side by side:
- *   DNN_V8X2   AVX-512F: two 8-float accumulators in one 16-float vector
+ *   DNN_V8X2   AVX-512F: two 8-float accumulators in one 16-float vector,
+ *              or 16 separate results (dnn_vl, below)
  *   DNN_V8     AVX (with FMA when the target has it): 8-float vectors
  *   otherwise  plain C99 arrays computing the same sums in the same order
  * (runtime/dnn.h defines the vector types; -DDNN_PORTABLE forces plain C).

@@ -7,8 +7,9 @@
  * dnn_conv2d_*_plain (dnn_kernels_plain.h).
  *
  * The speed kernels put 8 values that need the same products in the 8
- * lanes of a vector, and keep a tile of up to 16 accumulator vectors in
- * registers:
+ * lanes of a vector (with AVX-512, dnn_vl: 16 in 16 lanes, or for the
+ * columns' weight gradient two filters' 8), and keep a tile of up to 16
+ * accumulator vectors in registers (32 with AVX-512):
  *   filters in the lanes   (forward, weight gradient): each input value is
  *                           broadcast and multiplies 8 filters' weights;
  *   channels in the lanes  (input gradient): each output gradient is
@@ -28,7 +29,9 @@
  * build without vectors uses the others), and their sums run in orders of
  * their own. The dispatchers
  * (dnn_conv2d_forward, ...) choose as dnnc always has; their rules are the
- * *_fit functions below. */
+ * *_fit functions below, which reckon in 8-float vectors in every build,
+ * and no lane's order depends on the vector's width, so an AVX-512 build
+ * gives an AVX2 build's bits (tests/kernels' bits.avx512). */
 
 enum {
     DNN_TILE_ACCS = 16,     /* accumulator vectors a tile keeps in registers */
