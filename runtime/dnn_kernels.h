@@ -11,7 +11,8 @@
  * One kernel per job, in llm.c's argument order: outputs first, gradients
  * named d*, then inputs, weights, the sample count n and the sizes. Each
  * kernel has its vector paths and its plain C path side by side:
- *   DNN_V8X2   AVX-512F: two 8-float accumulators in one 16-float vector
+ *   DNN_V8X2   AVX-512F: two 8-float accumulators in one 16-float vector,
+ *              or 16 separate results (dnn_vl, below)
  *   DNN_V8     AVX (with FMA when the target has it): 8-float vectors
  *   otherwise  plain C99 arrays computing the same sums in the same order
  * (runtime/dnn.h defines the vector types; -DDNN_PORTABLE forces plain C).
@@ -86,6 +87,42 @@
 #define DNN_NO_UNROLL _Pragma("GCC unroll 1")
 #else
 #define DNN_NO_UNROLL
+#endif
+
+/* dnn_vl: the widest vector, for the kernels whose lanes are separate
+ * results (filters, output columns or samples; each lane one sum in its
+ * own fixed order): 16 floats with AVX-512 (DNN_V8X2), else 8. A lane's
+ * sum does not depend on how many lanes run beside it, so both widths give
+ * the same bits. DNN_VL is its lanes (8 in plain C too, where the lanes
+ * are arrays), DNN_VREGS the vector registers a tile can fill (AVX-512
+ * has 32). */
+#if defined(DNN_V8X2)
+typedef dnn_v8x2 dnn_vl;
+typedef int dnn_vli __attribute__((vector_size(64))); /* comparisons' lane masks */
+enum { DNN_VL = 16, DNN_VREGS = 32 };
+static inline dnn_vl dnn_vl_load(const float *p) { return dnn_v8x2_load(p); }
+static inline void dnn_vl_store(float *p, dnn_vl v) { dnn_v8x2_store(p, v); }
+static inline dnn_vl dnn_vl_splat(float x) { return dnn_v8x2_splat(x); }
+static inline dnn_vl dnn_vl_fma(dnn_vl a, dnn_vl b, dnn_vl c) { return dnn_v8x2_fma(a, b, c); }
+#elif defined(DNN_V8)
+typedef dnn_v8 dnn_vl;
+typedef dnn_v8i dnn_vli;
+enum { DNN_VL = 8, DNN_VREGS = 16 };
+static inline dnn_vl dnn_vl_load(const float *p) { return dnn_v8_load(p); }
+static inline void dnn_vl_store(float *p, dnn_vl v) { dnn_v8_store(p, v); }
+static inline dnn_vl dnn_vl_splat(float x) { return dnn_v8_splat(x); }
+static inline dnn_vl dnn_vl_fma(dnn_vl a, dnn_vl b, dnn_vl c) { return dnn_v8_fma(a, b, c); }
+#else
+enum { DNN_VL = 8, DNN_VREGS = 16 };
+#endif
+#ifdef DNN_V8
+/* Per lane: a where the mask m is set, else b; and a if a > b, else b (vmaxps: b when either is NaN) */
+static inline dnn_vl dnn_vl_select(dnn_vli m, dnn_vl a, dnn_vl b) { return (dnn_vl)((m & (dnn_vli)a) | (~m & (dnn_vli)b)); }
+#ifdef DNN_V8X2
+static inline dnn_vl dnn_vl_max(dnn_vl a, dnn_vl b) { return dnn_vl_select(a > b, a, b); }
+#else
+static inline dnn_vl dnn_vl_max(dnn_vl a, dnn_vl b) { return dnn_v8_max(a, b); }
+#endif
 #endif
 
 /* An activation fused into a kernel (conv2d → activation → pool): a

@@ -7,8 +7,9 @@
  * dnn_conv2d_*_plain (dnn_kernels_plain.h).
  *
  * The speed kernels put 8 values that need the same products in the 8
- * lanes of a vector, and keep a tile of up to 16 accumulator vectors in
- * registers:
+ * lanes of a vector (with AVX-512, dnn_vl: 16 in 16 lanes, or for the
+ * columns' weight gradient two filters' 8), and keep a tile of up to 16
+ * accumulator vectors in registers (32 with AVX-512):
  *   filters in the lanes   (forward, weight gradient): each input value is
  *                           broadcast and multiplies 8 filters' weights;
  *   channels in the lanes  (input gradient): each output gradient is
@@ -28,7 +29,9 @@
  * build without vectors uses the others), and their sums run in orders of
  * their own. The dispatchers
  * (dnn_conv2d_forward, ...) choose as dnnc always has; their rules are the
- * *_fit functions below. */
+ * *_fit functions below, which reckon in 8-float vectors in every build,
+ * and no lane's order depends on the vector's width, so an AVX-512 build
+ * gives an AVX2 build's bits (tests/kernels' bits.avx512). */
 
 enum {
     DNN_TILE_ACCS = 16,     /* accumulator vectors a tile keeps in registers */
@@ -46,10 +49,10 @@ DNN_KERNEL int dnn_tile_cols(int count, int most) {
     return most;
 }
 
-/* Vectors per tile: the most, at most `most`, that divide the lane vectors (lanes / 8). */
-DNN_KERNEL int dnn_lane_block(int lanes, int most) {
+/* Vectors per tile: the most, at most `most`, that divide the lane vectors (lanes / width). */
+DNN_KERNEL int dnn_lane_block(int lanes, int width, int most) {
     for (int vb = most; vb > 1; vb--)
-        if (lanes / 8 % vb == 0)
+        if (lanes / width % vb == 0)
             return vb;
     return 1;
 }
@@ -117,7 +120,7 @@ DNN_KERNEL int dnn_tile_col(int m, int PK, int PS) { return PK ? m / PK * PS + m
 
 /* A pooled value from the PK × PK conv values of window i of a tile,
  * lane l: the first maximum or the average, after the activation. */
-DNN_KERNEL float dnn_lanes_pool(float (*lanes)[16], int l, int i, int npos, int PK, int max, dnn_act act) {
+DNN_KERNEL float dnn_lanes_pool(float (*lanes)[2 * DNN_VL], int l, int i, int npos, int PK, int max, dnn_act act) {
     dnn_window win = {-INFINITY, 0.0f, 1};
     DNN_UNROLL for (int wy = 0; wy < PK; wy++)
         DNN_UNROLL for (int wx = 0; wx < PK; wx++) {
@@ -131,17 +134,17 @@ DNN_KERNEL float dnn_lanes_pool(float (*lanes)[16], int l, int i, int npos, int 
  * in the lanes): conv outputs to y (unfused: y is the tile's first output
  * of filter 0, NP floats a filter), or pooled windows to y (y: the first
  * window of filter 0, PH·PW floats a filter). Padding lanes are skipped. */
-DNN_KERNEL void dnn_lanes_store(float *y, float (*lanes)[16], int f0, int vb, int F, int n, int NP, int npos,
+DNN_KERNEL void dnn_lanes_store(float *y, float (*lanes)[2 * DNN_VL], int f0, int vb, int F, int n, int NP, int npos,
                                 int cols, int PK, int PH, int PW, int max, dnn_act act) {
     for (int v = 0; v < vb; v++)
-        for (int l = 0; l < 8 && f0 + v * 8 + l < F; l++) {
-            float *yf = y + (f0 + v * 8 + l) * (PK ? PH * PW : NP);
+        for (int l = 0; l < DNN_VL && f0 + v * DNN_VL + l < F; l++) {
+            float *yf = y + (f0 + v * DNN_VL + l) * (PK ? PH * PW : NP);
             if (!PK)
                 for (int j = 0; j < n; j++)
-                    yf[j] = lanes[j][v * 8 + l];
+                    yf[j] = lanes[j][v * DNN_VL + l];
             else
                 for (int i = 0; i < cols; i++)
-                    yf[i] = dnn_lanes_pool(lanes, v * 8 + l, i, npos, PK, max, act);
+                    yf[i] = dnn_lanes_pool(lanes, v * DNN_VL + l, i, npos, PK, max, act);
         }
 }
 
@@ -161,18 +164,18 @@ enum {
 
 /* One tile: n = rows × npos positions (row r at xb + r·S·Wp, position m of
  * a row at column dnn_tile_col(m)·S) × vb vectors of filters from f0.
- * wt is [taps][F8], bs the bias padded to F8. acc (vector builds) and lanes
- * hold n positions' accumulators. */
+ * wt is [taps][FL], bs the bias padded to FL (filters rounded up to
+ * DNN_VL). acc (vector builds) and lanes hold n positions' accumulators. */
 DNN_KERNEL void dnn_lanes_tile(float *y, const float *xb, const float *wt, const float *bs, int f0, int vb, int rows,
                                int npos, int cols, int C, int K, int S, int Hp, int Wp, int F, int NP, int PK, int PS,
-                               int PH, int PW, int max, dnn_act act, void *acc, float (*lanes)[16]) {
-    const int n = rows * npos, F8 = (F + 7) / 8 * 8;
+                               int PH, int PW, int max, dnn_act act, void *acc, float (*lanes)[2 * DNN_VL]) {
+    const int n = rows * npos, FL = (F + DNN_VL - 1) / DNN_VL * DNN_VL;
 #ifdef DNN_V8
-    dnn_v8(*a)[2] = (dnn_v8(*)[2])acc;
+    dnn_vl(*a)[2] = (dnn_vl(*)[2])acc;
     DNN_UNROLL_LANES for (int j = 0; j < n; j++)
-        DNN_UNROLL for (int v = 0; v < vb; v++) a[j][v] = dnn_v8_load(bs + f0 + v * 8);
+        DNN_UNROLL for (int v = 0; v < vb; v++) a[j][v] = dnn_vl_load(bs + f0 + v * DNN_VL);
     /* Two orders of the same products (each accumulator still adds its taps c, ky, kx in order), so
-       that gcc -O3 keeps the accumulators in the 16 vector registers (unrolled and left to itself it
+       that gcc -O3 keeps the accumulators in the vector registers (16, or AVX-512's 32) (unrolled and left to itself it
        spilled them: 1.1 to 1.7 times the printed step's time):
        - a small tile takes each input of a kernel row once, broadcast, into every accumulator that
          reads it, with the row's K weight vectors held: n·vb + K·vb + 1 registers;
@@ -183,68 +186,69 @@ DNN_KERNEL void dnn_lanes_tile(float *y, const float *xb, const float *wt, const
     const float *volatile xbv = xb;
     for (int c = 0; c < C; c++)
         for (int ky = 0; ky < K; ky++) {
-            const float *w = wt + (c * K + ky) * K * F8 + f0;
-            if ((n + K) * vb + 1 <= 16) {
+            const float *w = wt + (c * K + ky) * K * FL + f0;
+            if ((n + K) * vb + 1 <= DNN_VREGS) {
                 const float *x = xb + (c * Hp + ky) * Wp;
-                dnn_v8 wv[16][2];
+                dnn_vl wv[DNN_VREGS][2];
                 DNN_UNROLL for (int kx = 0; kx < K; kx++)
-                    DNN_UNROLL for (int v = 0; v < vb; v++) wv[kx][v] = dnn_v8_load(w + kx * F8 + v * 8);
+                    DNN_UNROLL for (int v = 0; v < vb; v++) wv[kx][v] = dnn_vl_load(w + kx * FL + v * DNN_VL);
                 DNN_UNROLL for (int r = 0; r < rows; r++)
                     DNN_UNROLL_LANES for (int i = 0; i < span; i++) {
-                        const dnn_v8 xv = dnn_v8_splat(x[r * S * Wp + i]);
+                        const dnn_vl xv = dnn_vl_splat(x[r * S * Wp + i]);
                         DNN_UNROLL for (int m = 0; m < npos; m++) {
                             const int kx = i - dnn_tile_col(m, PK, PS) * S;
                             if (kx >= 0 && kx < K)
                                 DNN_UNROLL for (int v = 0; v < vb; v++)
-                                    a[r * npos + m][v] = dnn_v8_fma(xv, wv[kx][v], a[r * npos + m][v]);
+                                    a[r * npos + m][v] = dnn_vl_fma(xv, wv[kx][v], a[r * npos + m][v]);
                         }
                     }
             } else
                 DNN_UNROLL for (int kx = 0; kx < K; kx++) {
                     const float *x = xbv + (c * Hp + ky) * Wp + kx;
-                    dnn_v8 wv[2];
-                    DNN_UNROLL for (int v = 0; v < vb; v++) wv[v] = dnn_v8_load(w + kx * F8 + v * 8);
+                    dnn_vl wv[2];
+                    DNN_UNROLL for (int v = 0; v < vb; v++) wv[v] = dnn_vl_load(w + kx * FL + v * DNN_VL);
                     DNN_UNROLL_LANES for (int j = 0; j < n; j++) {
-                        const dnn_v8 xv = dnn_v8_splat(x[j / npos * S * Wp + dnn_tile_col(j % npos, PK, PS) * S]);
-                        DNN_UNROLL for (int v = 0; v < vb; v++) a[j][v] = dnn_v8_fma(xv, wv[v], a[j][v]);
+                        const dnn_vl xv = dnn_vl_splat(x[j / npos * S * Wp + dnn_tile_col(j % npos, PK, PS) * S]);
+                        DNN_UNROLL for (int v = 0; v < vb; v++) a[j][v] = dnn_vl_fma(xv, wv[v], a[j][v]);
                     }
                 }
         }
     if (PK && (!act || act == dnn_relu)) { /* pooled on whole vectors, as dnn_lanes_pool does per lane */
         for (int v = 0; v < vb; v++)
             DNN_UNROLL for (int i = 0; i < cols; i++) {
-                dnn_v8 top = {0}, sum = {0};
+                const dnn_vl zero = dnn_vl_splat(0.0f);
+                dnn_vl top = zero, sum = zero;
                 DNN_UNROLL for (int k = 0; k < PK * PK; k++) {
-                    dnn_v8 yk = a[k / PK * npos + i * PK + k % PK][v];
+                    dnn_vl yk = a[k / PK * npos + i * PK + k % PK][v];
                     if (act)
-                        yk = dnn_v8_max((dnn_v8){0}, yk); /* relu */
+                        yk = dnn_vl_max(zero, yk); /* relu */
                     if (max)
-                        top = k == 0 ? yk : dnn_v8_select(yk != yk, yk, dnn_v8_max(yk, top));
+                        top = k == 0 ? yk : dnn_vl_select(yk != yk, yk, dnn_vl_max(yk, top));
                     else
-                        sum = k == 0 ? (dnn_v8){0} + yk : sum + yk;
+                        sum = k == 0 ? zero + yk : sum + yk;
                 }
                 if (!max)
                     top = sum / (float)(PK * PK);
-                for (int l = 0; l < 8 && f0 + v * 8 + l < F; l++)
-                    y[(f0 + v * 8 + l) * PH * PW + i] = top[l];
+                for (int l = 0; l < DNN_VL && f0 + v * DNN_VL + l < F; l++)
+                    y[(f0 + v * DNN_VL + l) * PH * PW + i] = top[l];
             }
         return;
     }
     DNN_UNROLL for (int j = 0; j < n; j++) /* the lanes to memory, for dnn_lanes_store */
-        DNN_UNROLL for (int v = 0; v < vb; v++) dnn_v8_store(lanes[j] + v * 8, a[j][v]);
+        DNN_UNROLL for (int v = 0; v < vb; v++) dnn_vl_store(lanes[j] + v * DNN_VL, a[j][v]);
 #else
     (void)acc;
     for (int j = 0; j < n; j++)
-        for (int l = 0; l < vb * 8; l++)
+        for (int l = 0; l < vb * DNN_VL; l++)
             lanes[j][l] = bs[f0 + l];
     for (int c = 0; c < C; c++)
         for (int ky = 0; ky < K; ky++) {
             const int o = (c * Hp + ky) * Wp;
-            const float *w = wt + (c * K + ky) * K * F8 + f0;
-            for (int kx = 0; kx < K; kx++, w += F8)
+            const float *w = wt + (c * K + ky) * K * FL + f0;
+            for (int kx = 0; kx < K; kx++, w += FL)
                 for (int j = 0; j < n; j++) {
                     const float *xj = xb + j / npos * S * Wp + dnn_tile_col(j % npos, PK, PS) * S;
-                    for (int l = 0; l < vb * 8; l++)
+                    for (int l = 0; l < vb * DNN_VL; l++)
                         lanes[j][l] += xj[o + kx] * w[l];
                 }
         }
@@ -259,18 +263,18 @@ DNN_KERNEL void dnn_lanes_tile_at(float *y, const float *xb, int cols, const flo
                                   int PH, int PW, int max, dnn_act act) {
     const int npos = cols * (PK ? PK : 1), n = rows * npos;
 #ifdef DNN_V8
-    typedef dnn_v8 dnn_lanes_acc[2];
+    typedef dnn_vl dnn_lanes_acc[2];
 #else
     typedef float dnn_lanes_acc[1];
 #endif
     if (n <= DNN_LANES_TILE) {
         dnn_lanes_acc acc[DNN_LANES_TILE];
-        float lanes[DNN_LANES_TILE][16];
+        float lanes[DNN_LANES_TILE][2 * DNN_VL];
         dnn_lanes_tile(y, xb, wt, bs, f0, vb, rows, npos, cols, C, K, S, Hp, Wp, F, NP, PK, PS, PH, PW, max, act, acc,
                        lanes);
     } else {
         dnn_lanes_acc acc[n];
-        float lanes[n][16];
+        float lanes[n][2 * DNN_VL];
         dnn_lanes_tile(y, xb, wt, bs, f0, vb, rows, npos, cols, C, K, S, Hp, Wp, F, NP, PK, PS, PH, PW, max, act, acc,
                        lanes);
     }
@@ -297,16 +301,16 @@ DNN_KERNEL void dnn_conv2d_forward_lanes(float *out, const float *inp, const flo
                                          int C, int H, int W, int F, int K, int S, int P, int PK, int PS, int max,
                                          dnn_act act) {
     const int OH = (H + 2 * P - K) / S + 1, OW = (W + 2 * P - K) / S + 1, Hp = H + 2 * P, Wp = W + 2 * P;
-    const int taps = C * K * K, F8 = (F + 7) / 8 * 8, NP = OH * OW, pk = PK ? PK : 1;
+    const int taps = C * K * K, FL = (F + DNN_VL - 1) / DNN_VL * DNN_VL, NP = OH * OW, pk = PK ? PK : 1;
     const int PH = PK ? (OH - PK) / PS + 1 : 0, PW = PK ? (OW - PK) / PS + 1 : 0;
     /* 12 accumulator vectors a tile, not 16: with the weights and a broadcast they fit the 16
        registers (16 spilled: LeNet-5's conv2 took 1.1 times the printed step's time, now 0.6) */
-    const int vb = dnn_lane_block(F8, 2), most = DNN_LANES_ACCS / (vb * pk * pk);
+    const int vb = dnn_lane_block(FL, DNN_VL, 2), most = DNN_LANES_ACCS / (vb * pk * pk);
     const int cols = dnn_tile_cols(PK ? PW : OW, most < 1 ? 1 : most);
-    float wt[taps][F8], bs[F8]; /* the weights as [tap][filter], the bias: filters padded to F8 */
-    if (F8 > F)
+    float wt[taps][FL], bs[FL]; /* the weights as [tap][filter], the bias: filters padded to FL */
+    if (FL > F)
         memset(wt, 0, sizeof wt);
-    for (int f = 0; f < F8; f++)
+    for (int f = 0; f < FL; f++)
         bs[f] = bias && f < F ? bias[f] : 0.0f;
     for (int f = 0; f < F; f++)
         for (int t = 0; t < taps; t++)
@@ -316,7 +320,7 @@ DNN_KERNEL void dnn_conv2d_forward_lanes(float *out, const float *inp, const flo
         memset(xp, 0, sizeof xp);
     for (int s = 0; s < n; s++) {
         const float *xs = dnn_conv_padded(xp, inp + s * C * H * W, C, H, W, P, Wp);
-        for (int f0 = 0; f0 < F8; f0 += vb * 8)
+        for (int f0 = 0; f0 < FL; f0 += vb * DNN_VL)
             if (PK)
                 for (int py = 0; py < PH; py++)
                     dnn_lanes_row(out + s * F * PH * PW + py * PW, xs + py * PS * S * Wp, PS * S, PW, cols, wt[0], bs,
@@ -340,11 +344,12 @@ DNN_KERNEL void dnn_conv2d_forward_lanes(float *out, const float *inp, const flo
 
 enum { DNN_COLS_V = 4, DNN_COLS_FB = 4 }; /* at most 32 columns a row, 4 filters a tile */
 
-/* The tile: V vectors a row, FB filters (the most of 4, 2 that divide F
- * and fit 16 accumulators with 2 rows), the padded row length XW. */
-DNN_KERNEL void dnn_cols_tile_shape(int *V, int *FB, int *XW, int F, int K, int W, int P, int OW) {
-    *V = (OW + 7) / 8;
-    *XW = W + 2 * P > 8 * *V + K - 1 ? W + 2 * P : 8 * *V + K - 1;
+/* The tile: V vectors of `width` columns a row, FB filters (the most of
+ * 4, 2 that divide F and fit 16 accumulators with 2 rows), the padded row
+ * length XW. */
+DNN_KERNEL void dnn_cols_tile_shape(int *V, int *FB, int *XW, int F, int K, int W, int P, int OW, int width) {
+    *V = (OW + width - 1) / width;
+    *XW = W + 2 * P > width * *V + K - 1 ? W + 2 * P : width * *V + K - 1;
     *FB = 1;
     for (int fb = 4; fb > 1; fb /= 2)
         if (F % fb == 0 && fb * 2 * *V <= DNN_TILE_ACCS) {
@@ -360,8 +365,8 @@ DNN_KERNEL void dnn_cols_tile_shape(int *V, int *FB, int *XW, int F, int K, int 
 DNN_KERNEL int dnn_conv2d_cols_fit(int C, int H, int W, int F, int K, int S, int P, int PK, int PS, int PP,
                                    dnn_act act) {
     const int OW = (W + 2 * P - K) / S + 1;
-    int V, FB, XW;
-    dnn_cols_tile_shape(&V, &FB, &XW, F, K, W, P, OW);
+    int V, FB, XW; /* the 8-float tile's: the weight gradient's choice (and its sums) the same in every build */
+    dnn_cols_tile_shape(&V, &FB, &XW, F, K, W, P, OW, 8);
     if (S != 1 || OW > 32 || (long)C * (H + 2 * P) * XW > DNN_LANES_FLOATS)
         return 0;
     if (PK && (PK != 2 || PS != 2 || PP != 0))
@@ -375,16 +380,16 @@ DNN_KERNEL int dnn_conv2d_cols_fit(int C, int H, int W, int F, int K, int S, int
 /* Tap kx of input row iy for a tile's accumulators a: the row's V input
  * vectors from x, each times the weight of every filter of the tile, for
  * the tile rows (rows − 1 and row 0) that read input row iy. */
-DNN_KERNEL void dnn_cols_tap(dnn_v8 (*a)[2][DNN_COLS_V], const float *x, const float *w, int iy, int kx, int rows,
+DNN_KERNEL void dnn_cols_tap(dnn_vl (*a)[2][DNN_COLS_V], const float *x, const float *w, int iy, int kx, int rows,
                              int V, int FB, int K, int taps) {
-    dnn_v8 xv[DNN_COLS_V];
-    DNN_UNROLL for (int v = 0; v < V; v++) xv[v] = dnn_v8_load(x + 8 * v);
+    dnn_vl xv[DNN_COLS_V];
+    DNN_UNROLL for (int v = 0; v < V; v++) xv[v] = dnn_vl_load(x + DNN_VL * v);
     DNN_UNROLL for (int r = 0; r < rows; r++) {
         if (iy - r < 0 || iy - r >= K)
             continue;
         DNN_UNROLL for (int fb = 0; fb < FB; fb++) {
-            const dnn_v8 wv = dnn_v8_splat(w[fb * taps + (iy - r) * K + kx]);
-            DNN_UNROLL for (int v = 0; v < V; v++) a[fb][r][v] = dnn_v8_fma(xv[v], wv, a[fb][r][v]);
+            const dnn_vl wv = dnn_vl_splat(w[fb * taps + (iy - r) * K + kx]);
+            DNN_UNROLL for (int v = 0; v < V; v++) a[fb][r][v] = dnn_vl_fma(xv[v], wv, a[fb][r][v]);
         }
     }
 }
@@ -398,17 +403,17 @@ DNN_KERNEL void dnn_cols_tile(float *y, const float *volatile *row, const float 
                               dnn_act act) {
     const int taps = C * K * K, PW = OW / 2, PH = OH / 2;
 #ifdef DNN_V8
-    dnn_v8 a[DNN_COLS_FB][2][DNN_COLS_V];
+    dnn_vl a[DNN_COLS_FB][2][DNN_COLS_V];
     DNN_UNROLL for (int fb = 0; fb < FB; fb++)
         DNN_UNROLL for (int r = 0; r < rows; r++)
-            DNN_UNROLL for (int v = 0; v < V; v++) a[fb][r][v] = dnn_v8_splat(bias ? bias[f + fb] : 0.0f);
+            DNN_UNROLL for (int v = 0; v < V; v++) a[fb][r][v] = dnn_vl_splat(bias ? bias[f + fb] : 0.0f);
     for (int c = 0; c < C; c++) {
         const float *w = weight + (f * C + c) * K * K;
         /* Unrolled, the kx loop needs registers for the accumulators, the input vectors and the
            weights of a kernel row (row 1 reuses row 0's broadcasts from the input row before). When
-           they are more than the 16 vector registers, it stays a loop: unrolled (gcc -O3 does it),
+           they are more than the vector registers, it stays a loop: unrolled (gcc -O3 does it),
            the accumulators spill (LeNet-5's conv1 took 1.7 times the time, 4 filters of 8 x 8 1.7) */
-        if (FB * rows * V + V + FB * K > 16)
+        if (FB * rows * V + V + FB * K > DNN_VREGS)
             DNN_UNROLL for (int iy = 0; iy < K + rows - 1; iy++) /* kernel row iy of tile row 0, iy - 1 of row 1 */
                 DNN_NO_UNROLL for (int kx = 0; kx < K; kx++)
                     dnn_cols_tap(a, *row + (c * Hp + iy) * XW + kx, w, iy, kx, rows, V, FB, K, taps);
@@ -422,21 +427,31 @@ DNN_KERNEL void dnn_cols_tile(float *y, const float *volatile *row, const float 
         if (!PK) { /* the conv rows, cut to OW columns */
             DNN_UNROLL for (int r = 0; r < rows; r++)
                 DNN_UNROLL for (int v = 0; v < V; v++) {
-                    if (8 * v + 8 <= OW)
-                        dnn_v8_store(yf + r * OW + 8 * v, a[fb][r][v]);
+                    if (DNN_VL * v + DNN_VL <= OW)
+                        dnn_vl_store(yf + r * OW + DNN_VL * v, a[fb][r][v]);
                     else
-                        for (int l = 0; l < OW - 8 * v; l++)
-                            yf[r * OW + 8 * v + l] = a[fb][r][v][l];
+                        for (int l = 0; l < OW - DNN_VL * v; l++)
+                            yf[r * OW + DNN_VL * v + l] = a[fb][r][v][l];
                 }
             continue;
         }
-        /* vector v of the pool row holds window 4v + k in lane 2k */
-        const int np = (PW + 3) / 4 < V ? (PW + 3) / 4 : V; /* the vectors that hold windows */
+        /* the pool on 8-float vectors (AVX-512's 16 as two halves): vector v of the pool row holds
+           window 4v + k in lane 2k */
+        dnn_v8 a8[2][DNN_COLS_V];
+        DNN_UNROLL for (int r = 0; r < 2; r++)
+            DNN_UNROLL for (int v = 0; v < V * DNN_VL / 8; v++) {
+#ifdef DNN_V8X2
+                a8[r][v] = v % 2 ? dnn_v8x2_hi(a[fb][r][v / 2]) : dnn_v8x2_lo(a[fb][r][v / 2]);
+#else
+                a8[r][v] = a[fb][r][v];
+#endif
+            }
+        const int np = (PW + 3) / 4; /* the vectors that hold windows */
         dnn_v8 p[DNN_COLS_V];
         DNN_UNROLL for (int v = 0; v < np; v++) {
             dnn_v8 y4[4]; /* the window's values in order: top left, top right, bottom left, bottom right */
             DNN_UNROLL for (int r = 0; r < 2; r++) {
-                const dnn_v8 rv = act ? dnn_v8_max((dnn_v8){0}, a[fb][r][v]) : a[fb][r][v]; /* relu */
+                const dnn_v8 rv = act ? dnn_v8_max((dnn_v8){0}, a8[r][v]) : a8[r][v]; /* relu */
                 y4[2 * r] = (dnn_v8)dnn_v8i_evens((dnn_v8i)rv);
                 y4[2 * r + 1] = (dnn_v8)dnn_v8i_odds((dnn_v8i)rv);
             }
@@ -457,7 +472,7 @@ DNN_KERNEL void dnn_cols_tile(float *y, const float *volatile *row, const float 
     }
 #else
     const float *xb = *row;
-    const int W8 = 8 * V;
+    const int W8 = DNN_VL * V;
     float a[DNN_COLS_FB][2][8 * DNN_COLS_V];
     for (int fb = 0; fb < FB; fb++)
         for (int r = 0; r < rows; r++)
@@ -498,7 +513,7 @@ DNN_KERNEL void dnn_conv2d_forward_cols(float *out, const float *inp, const floa
                                         int C, int H, int W, int F, int K, int P, int PK, int max, dnn_act act) {
     const int OH = H + 2 * P - K + 1, OW = W + 2 * P - K + 1, Hp = H + 2 * P;
     int V, FB, XW;
-    dnn_cols_tile_shape(&V, &FB, &XW, F, K, W, P, OW);
+    dnn_cols_tile_shape(&V, &FB, &XW, F, K, W, P, OW, DNN_VL);
     float xp[C * Hp * XW]; /* the input, zero-padded by P, rows XW long */
     memset(xp, 0, sizeof xp);
     for (int s = 0; s < n; s++) {
@@ -708,9 +723,18 @@ DNN_KERNEL void dnn_conv2d_pool_forward(float *out, const float *inp, const floa
 DNN_KERNEL void dnn_conv2d_backward_weight_lanes(float *dweight, const float *dout, const float *inp, int n, int C,
                                                  int H, int W, int F, int K, int S, int P, int r0, int r1) {
     const int OH = (H + 2 * P - K) / S + 1, OW = (W + 2 * P - K) / S + 1, Hp = H + 2 * P, Wp = W + 2 * P;
-    const int taps = C * K * K, F8 = (F + 7) / 8 * 8, NP = OH * OW;
-    const int vb = dnn_lane_block(F8, DNN_TILE_ACCS / K < 3 ? DNN_TILE_ACCS / K : 3);
-    float dwt[taps][F8], gt[NP][F8]; /* gt: one sample's dout as [position][filter] */
+    const int taps = C * K * K, FL = (F + DNN_VL - 1) / DNN_VL * DNN_VL, NP = OH * OW;
+    const int vb = dnn_lane_block(FL, DNN_VL, DNN_VREGS / K < 3 ? DNN_VREGS / K : 3);
+    /* the sums' order, the same at any width: two sets where the 8-float tile has fewer than 8 accumulators */
+    const int vb8 = dnn_lane_block((F + 7) / 8 * 8, 8, DNN_TILE_ACCS / K < 3 ? DNN_TILE_ACCS / K : 3);
+    const int U = dnn_tile_cols(OW, 4), two_sets = K * vb8 < 8 && U > 1, whole = OW / U * U;
+#ifdef DNN_V8
+    /* two rows of taps a tile where one leaves fewer than 8 FMA chains (AVX-512's 16 filters: K) */
+    const int sets = two_sets ? 2 : 1, R = K * vb * sets < 8 && 2 * K * vb * sets + vb + 1 <= DNN_VREGS ? 2 : 1;
+#else
+    const int R = 1;
+#endif
+    float dwt[taps][FL], gt[NP][FL]; /* gt: one sample's dout as [position][filter] */
     memset(dwt, 0, sizeof dwt);
     memset(gt, 0, sizeof gt);
     float xp[P ? C * Hp * Wp : 1]; /* the input, zero-padded */
@@ -721,55 +745,59 @@ DNN_KERNEL void dnn_conv2d_backward_weight_lanes(float *dweight, const float *do
         for (int f = 0; f < F; f++)
             for (int p = 0; p < NP; p++)
                 gt[p][f] = dout[(s * F + f) * NP + p];
-        for (int f0 = 0; f0 < F8; f0 += vb * 8)
-            for (int r = r0; r < r1; r++) { /* the taps of channel c, kernel row ky: r = c·K + ky */
-                const int c = r / K, ky = r % K;
-                float *d = dwt[r * K] + f0;
+        for (int f0 = 0; f0 < FL; f0 += vb * DNN_VL)
+            for (int r = r0; r < r1; r += R) { /* the taps of channel c, kernel row ky: r = c·K + ky */
 #ifdef DNN_V8
-                const int U = dnn_tile_cols(OW, 4), two_sets = K * vb < 8 && U > 1, whole = OW / U * U;
-                dnn_v8 a[DNN_TILE_ACCS][3], b[DNN_TILE_ACCS][3];
-                DNN_UNROLL for (int j = 0; j < K; j++)
-                    DNN_UNROLL for (int v = 0; v < vb; v++) {
-                        a[j][v] = dnn_v8_load(d + j * F8 + v * 8);
-                        b[j][v] = (dnn_v8){0};
-                    }
-                for (int oy = 0; oy < OH; oy++) {
-                    const float *xr = xs + (c * Hp + oy * S + ky) * Wp, *g = gt[oy * OW] + f0;
-                    for (int ox = 0; ox < whole; ox += U, g += U * F8) {
-                        const float *xq = xr + ox * S;
-                        DNN_UNROLL for (int u = 0; u < U; u++) {
-                            dnn_v8 gv[3];
-                            DNN_UNROLL for (int v = 0; v < vb; v++) gv[v] = dnn_v8_load(g + u * F8 + v * 8);
-                            DNN_UNROLL for (int j = 0; j < K; j++) {
-                                const dnn_v8 xv = dnn_v8_splat(xq[u * S + j]);
-                                DNN_UNROLL for (int v = 0; v < vb; v++) {
-                                    if (two_sets && u % 2)
-                                        b[j][v] = dnn_v8_fma(xv, gv[v], b[j][v]);
-                                    else
-                                        a[j][v] = dnn_v8_fma(xv, gv[v], a[j][v]);
-                                }
-                            }
+                const int rows = r1 - r < R ? r1 - r : R;
+                dnn_vl a[2][DNN_TILE_ACCS][3], b[2][DNN_TILE_ACCS][3];
+                DNN_UNROLL for (int q = 0; q < rows; q++)
+                    DNN_UNROLL for (int j = 0; j < K; j++)
+                        DNN_UNROLL for (int v = 0; v < vb; v++) {
+                            a[q][j][v] = dnn_vl_load(dwt[(r + q) * K] + f0 + j * FL + v * DNN_VL);
+                            b[q][j][v] = dnn_vl_splat(0.0f);
                         }
-                    }
-                    for (int ox = whole; ox < OW; ox++, g += F8) { /* one position at a time */
-                        const float *xq = xr + ox * S;
-                        dnn_v8 gv[3];
-                        DNN_UNROLL for (int v = 0; v < vb; v++) gv[v] = dnn_v8_load(g + v * 8);
-                        DNN_UNROLL for (int j = 0; j < K; j++)
-                            DNN_UNROLL for (int v = 0; v < vb; v++) a[j][v] += xq[j] * gv[v];
+                for (int oy = 0; oy < OH; oy++) {
+                    const float *xr[2], *g = gt[oy * OW] + f0;
+                    DNN_UNROLL for (int q = 0; q < rows; q++)
+                        xr[q] = xs + ((r + q) / K * Hp + oy * S + (r + q) % K) * Wp;
+                    for (int ox = 0; ox < whole; ox += U, g += U * FL)
+                        DNN_UNROLL for (int u = 0; u < U; u++) {
+                            dnn_vl gv[3];
+                            DNN_UNROLL for (int v = 0; v < vb; v++) gv[v] = dnn_vl_load(g + u * FL + v * DNN_VL);
+                            DNN_UNROLL for (int q = 0; q < rows; q++)
+                                DNN_UNROLL for (int j = 0; j < K; j++) {
+                                    const dnn_vl xv = dnn_vl_splat(xr[q][(ox + u) * S + j]);
+                                    DNN_UNROLL for (int v = 0; v < vb; v++) {
+                                        if (two_sets && u % 2)
+                                            b[q][j][v] = dnn_vl_fma(xv, gv[v], b[q][j][v]);
+                                        else
+                                            a[q][j][v] = dnn_vl_fma(xv, gv[v], a[q][j][v]);
+                                    }
+                                }
+                        }
+                    for (int ox = whole; ox < OW; ox++, g += FL) { /* one position at a time */
+                        dnn_vl gv[3];
+                        DNN_UNROLL for (int v = 0; v < vb; v++) gv[v] = dnn_vl_load(g + v * DNN_VL);
+                        DNN_UNROLL for (int q = 0; q < rows; q++)
+                            DNN_UNROLL for (int j = 0; j < K; j++)
+                                DNN_UNROLL for (int v = 0; v < vb; v++) a[q][j][v] += xr[q][ox * S + j] * gv[v];
                     }
                 }
-                DNN_UNROLL for (int j = 0; j < K; j++)
-                    DNN_UNROLL for (int v = 0; v < vb; v++)
-                        dnn_v8_store(d + j * F8 + v * 8, two_sets ? a[j][v] + b[j][v] : a[j][v]);
+                DNN_UNROLL for (int q = 0; q < rows; q++)
+                    DNN_UNROLL for (int j = 0; j < K; j++)
+                        DNN_UNROLL for (int v = 0; v < vb; v++)
+                            dnn_vl_store(dwt[(r + q) * K] + f0 + j * FL + v * DNN_VL,
+                                         two_sets ? a[q][j][v] + b[q][j][v] : a[q][j][v]);
 #else
-                float a[DNN_TILE_ACCS][24];
+                (void)two_sets, (void)whole;
+                const int c = r / K, ky = r % K;
+                float *d = dwt[r * K] + f0, a[DNN_TILE_ACCS][24];
                 for (int j = 0; j < K; j++)
                     for (int l = 0; l < vb * 8; l++)
-                        a[j][l] = d[j * F8 + l];
+                        a[j][l] = d[j * FL + l];
                 for (int oy = 0; oy < OH; oy++) {
                     const float *xr = xs + (c * Hp + oy * S + ky) * Wp, *g = gt[oy * OW] + f0;
-                    for (int ox = 0; ox < OW; ox++, g += F8) {
+                    for (int ox = 0; ox < OW; ox++, g += FL) {
                         const float *xq = xr + ox * S;
                         for (int j = 0; j < K; j++)
                             for (int l = 0; l < vb * 8; l++)
@@ -778,7 +806,7 @@ DNN_KERNEL void dnn_conv2d_backward_weight_lanes(float *dweight, const float *do
                 }
                 for (int j = 0; j < K; j++)
                     for (int l = 0; l < vb * 8; l++)
-                        d[j * F8 + l] = a[j][l];
+                        d[j * FL + l] = a[j][l];
 #endif
             }
     }
@@ -797,53 +825,86 @@ DNN_KERNEL void dnn_conv2d_backward_weight_lanes(float *dweight, const float *do
  * FB filters × one kernel row's K taps, each input vector loaded once for
  * the FB filters. The lanes past the last column are zeros: the input's
  * masked (0 · NaN would be NaN), dout's rows copied zero-padded. Rows of
- * taps r0 .. r1 (r = c·K + ky), every filter, as the lanes kernel. */
-enum { DNN_DW_COLS_FB = 2 };
+ * taps r0 .. r1 (r = c·K + ky), every filter, as the lanes kernel.
+ * A dnn_vl holds 8 columns of DNN_DW_COLS_FPV filters (AVX-512: two side
+ * by side, the input's 8 columns in both halves), each lane's sum as with
+ * one filter a vector. */
+enum { DNN_DW_COLS_FPV = DNN_VL / 8, DNN_DW_COLS_VB = 3 }; /* filters a vector; the most vectors a tile */
+static inline dnn_vl dnn_dw_cols_x(const float *x) { /* 8 input columns, once for each filter */
+#ifdef DNN_V8X2
+    return dnn_v8x2_twice(x);
+#else
+    return dnn_v8_load(x);
+#endif
+}
+static inline dnn_vl dnn_dw_cols_g(const float *g, int next) { /* 8 columns of dout, filters `next` floats apart */
+#ifdef DNN_V8X2
+    return dnn_v8x2_pair(g, g + next);
+#else
+    (void)next;
+    return dnn_v8_load(g);
+#endif
+}
+static inline float dnn_dw_cols_sum(dnn_vl a, int h) { /* filter h's 8 lanes added (dnn_v8_sum) */
+#ifdef DNN_V8X2
+    return dnn_v8_sum(h ? dnn_v8x2_hi(a) : dnn_v8x2_lo(a));
+#else
+    (void)h;
+    return dnn_v8_sum(a);
+#endif
+}
 DNN_KERNEL void dnn_conv2d_backward_weight_cols(float *dweight, const float *dout, const float *inp, int n, int C,
                                                 int H, int W, int F, int K, int P, int r0, int r1) {
     const int OH = H + 2 * P - K + 1, OW = W + 2 * P - K + 1, Hp = H + 2 * P, NP = OH * OW;
     int V, FB, XW;
-    dnn_cols_tile_shape(&V, &FB, &XW, F, K, W, P, OW);
-    FB = F % DNN_DW_COLS_FB ? 1 : DNN_DW_COLS_FB;
-    const int G = 8 * V; /* dout's padded row */
-    float xp[C * Hp * XW], gp[F * OH * G];
-    dnn_v8 acc[(r1 - r0) * F * K];
-    dnn_v8i last; /* the lanes of the last vector inside the row */
-    for (int l = 0; l < 8; l++)
-        last[l] = 8 * (V - 1) + l < OW ? -1 : 0;
+    dnn_cols_tile_shape(&V, &FB, &XW, F, K, W, P, OW, 8);
+    /* FV vectors of filters (the last padded with zero rows of dout), VB of them a tile: as many as
+       fit the registers with their dout vectors and an input vector */
+    const int FV = (F + DNN_DW_COLS_FPV - 1) / DNN_DW_COLS_FPV, G = 8 * V; /* G: dout's padded row */
+    int VB = (DNN_VREGS - 2) / (K + 1) < DNN_DW_COLS_VB ? (DNN_VREGS - 2) / (K + 1) : DNN_DW_COLS_VB;
+    while (FV % VB)
+        VB--;
+    float xp[C * Hp * XW], gp[FV * DNN_DW_COLS_FPV * OH * G];
+    dnn_vl acc[(r1 - r0) * FV * K];
+    dnn_vli last; /* the lanes of the last vector inside the row */
+    for (int l = 0; l < DNN_VL; l++)
+        last[l] = 8 * (V - 1) + l % 8 < OW ? -1 : 0;
     memset(xp, 0, sizeof xp);
     memset(gp, 0, sizeof gp);
-    for (int i = 0; i < (r1 - r0) * F * K; i++)
-        acc[i] = (dnn_v8){0};
+    for (int i = 0; i < (r1 - r0) * FV * K; i++)
+        acc[i] = dnn_vl_splat(0.0f);
     for (int s = 0; s < n; s++) {
         const float *xs = dnn_conv_padded(xp, inp + s * C * H * W, C, H, W, P, XW);
         for (int i = 0; i < F * OH; i++)
             memcpy(gp + i * G, dout + s * F * NP + i * OW, sizeof(float) * OW);
         for (int r = r0; r < r1; r++)
-            for (int f = 0; f < F; f += FB) {
-                dnn_v8 *a = acc + ((r - r0) * F + f) * K, t[DNN_DW_COLS_FB][DNN_TILE_ACCS];
-                DNN_UNROLL for (int fb = 0; fb < FB; fb++)
-                    DNN_UNROLL for (int kx = 0; kx < K; kx++) t[fb][kx] = a[fb * K + kx];
+            for (int fv = 0; fv < FV; fv += VB) {
+                dnn_vl *a = acc + ((r - r0) * FV + fv) * K, t[DNN_DW_COLS_VB][DNN_TILE_ACCS];
+                DNN_UNROLL for (int vb = 0; vb < VB; vb++)
+                    DNN_UNROLL for (int kx = 0; kx < K; kx++) t[vb][kx] = a[vb * K + kx];
                 for (int v = 0; v < V; v++) { /* down the column of vectors v: one long loop */
-                    const dnn_v8i m = v == V - 1 ? last : (dnn_v8i){0} - 1;
-                    const float *xr = xs + (r / K * Hp + r % K) * XW + 8 * v, *g = gp + f * OH * G + 8 * v;
+                    const dnn_vli m = v == V - 1 ? last : (dnn_vli){0} - 1;
+                    const float *xr = xs + (r / K * Hp + r % K) * XW + 8 * v;
+                    const float *g = gp + fv * DNN_DW_COLS_FPV * OH * G + 8 * v;
                     for (int oy = 0; oy < OH; oy++, xr += XW, g += G) {
-                        dnn_v8 gv[DNN_DW_COLS_FB];
-                        DNN_UNROLL for (int fb = 0; fb < FB; fb++) gv[fb] = dnn_v8_load(g + fb * OH * G);
+                        dnn_vl gv[DNN_DW_COLS_VB];
+                        DNN_UNROLL for (int vb = 0; vb < VB; vb++)
+                            gv[vb] = dnn_dw_cols_g(g + vb * DNN_DW_COLS_FPV * OH * G, OH * G);
                         DNN_UNROLL for (int kx = 0; kx < K; kx++) {
-                            const dnn_v8 xv = dnn_v8_select(m, dnn_v8_load(xr + kx), (dnn_v8){0});
-                            DNN_UNROLL for (int fb = 0; fb < FB; fb++) t[fb][kx] = dnn_v8_fma(xv, gv[fb], t[fb][kx]);
+                            const dnn_vl xv = dnn_vl_select(m, dnn_dw_cols_x(xr + kx), dnn_vl_splat(0.0f));
+                            DNN_UNROLL for (int vb = 0; vb < VB; vb++) t[vb][kx] = dnn_vl_fma(xv, gv[vb], t[vb][kx]);
                         }
                     }
                 }
-                DNN_UNROLL for (int fb = 0; fb < FB; fb++)
-                    DNN_UNROLL for (int kx = 0; kx < K; kx++) a[fb * K + kx] = t[fb][kx];
+                DNN_UNROLL for (int vb = 0; vb < VB; vb++)
+                    DNN_UNROLL for (int kx = 0; kx < K; kx++) a[vb * K + kx] = t[vb][kx];
             }
     }
     for (int r = r0; r < r1; r++)
         for (int f = 0; f < F; f++)
             for (int kx = 0; kx < K; kx++)
-                dweight[(f * C * K + r) * K + kx] = dnn_v8_sum(acc[((r - r0) * F + f) * K + kx]);
+                dweight[(f * C * K + r) * K + kx] =
+                    dnn_dw_cols_sum(acc[((r - r0) * FV + f / DNN_DW_COLS_FPV) * K + kx], f % DNN_DW_COLS_FPV);
 }
 #endif
 
@@ -969,7 +1030,7 @@ DNN_KERNEL void dnn_conv2d_backward_input_lanes(float *dinp, const float *dout, 
                                                 int H, int W, int F, int K, int S, int P) {
     const int OH = (H + 2 * P - K) / S + 1, OW = (W + 2 * P - K) / S + 1, Hp = H + 2 * P, Wp = W + 2 * P;
     const int C8 = (C + 7) / 8 * 8, NP = OH * OW;
-    const int vb = dnn_lane_block(C8, DNN_TILE_ACCS / K < 3 ? DNN_TILE_ACCS / K : 3);
+    const int vb = dnn_lane_block(C8, 8, DNN_TILE_ACCS / K < 3 ? DNN_TILE_ACCS / K : 3);
     const int most = DNN_TILE_ACCS / (K * vb), tq = most < 1 ? 1 : most > OW ? OW : most, whole = OW / tq * tq;
     float w2[F * K * K][C8], dxt[Hp * Wp][C8]; /* w2: the weights as [filter, ky, kx][channel] */
     for (int f = 0; f < F; f++)
@@ -1001,7 +1062,8 @@ DNN_KERNEL void dnn_conv2d_backward_input_lanes(float *dinp, const float *dout, 
  * [kx] (broadcast) times dout[f][iy + P − ky][ox] into position ox + kx,
  * over f, ky, kx, ox in order: no padding multiplied, no partial sums
  * stored. A last group of fewer than 8 samples has zeros in the others'
- * lanes, which are dropped. */
+ * lanes, which are dropped. With AVX-512 (dnn_vl) the lanes hold 16
+ * samples, each lane's sums the same. */
 enum { DNN_DX_SAMPLES_W = 15 }; /* the longest padded row: its accumulators and a weight in 16 registers */
 DNN_KERNEL int dnn_conv2d_backward_input_samples_fit(int C, int H, int W, int F, int K, int S, int P) {
     const long OH = H + 2 * P - K + 1, OW = W + 2 * P - K + 1;
@@ -1010,27 +1072,27 @@ DNN_KERNEL int dnn_conv2d_backward_input_samples_fit(int C, int H, int W, int F,
 DNN_KERNEL void dnn_conv2d_backward_input_samples(float *dinp, const float *dout, const float *weight, int n, int C,
                                                   int H, int W, int F, int K, int P) {
     const int OH = H + 2 * P - K + 1, OW = W + 2 * P - K + 1, Wp = W + 2 * P, NP = OH * OW, in = C * H * W;
-    float gt[F * NP][8], dxt[in][8];
-    for (int s0 = 0; s0 < n; s0 += 8) {
-        const int m = n - s0 < 8 ? n - s0 : 8;
+    float gt[F * NP][DNN_VL], dxt[in][DNN_VL];
+    for (int s0 = 0; s0 < n; s0 += DNN_VL) {
+        const int m = n - s0 < DNN_VL ? n - s0 : DNN_VL;
         for (int i = 0; i < F * NP; i++)
-            for (int l = 0; l < 8; l++)
+            for (int l = 0; l < DNN_VL; l++)
                 gt[i][l] = l < m ? dout[(s0 + l) * F * NP + i] : 0.0f;
         for (int c = 0; c < C; c++)
             for (int iy = 0; iy < H; iy++) {
                 const int y = iy + P, ky0 = y - OH + 1 > 0 ? y - OH + 1 : 0, ky1 = y + 1 < K ? y + 1 : K;
-                dnn_v8 a[DNN_DX_SAMPLES_W];
-                DNN_UNROLL for (int j = 0; j < Wp; j++) a[j] = (dnn_v8){0};
+                dnn_vl a[DNN_DX_SAMPLES_W];
+                DNN_UNROLL for (int j = 0; j < Wp; j++) a[j] = dnn_vl_splat(0.0f);
                 for (int f = 0; f < F; f++)
                     for (int ky = ky0; ky < ky1; ky++) {
                         const float *g = gt[(f * OH + y - ky) * OW], *w = weight + ((f * C + c) * K + ky) * K;
                         DNN_UNROLL for (int kx = 0; kx < K; kx++) {
-                            const dnn_v8 wv = dnn_v8_splat(w[kx]);
+                            const dnn_vl wv = dnn_vl_splat(w[kx]);
                             DNN_UNROLL for (int ox = 0; ox < OW; ox++)
-                                a[ox + kx] = dnn_v8_fma(wv, dnn_v8_load(g + 8 * ox), a[ox + kx]);
+                                a[ox + kx] = dnn_vl_fma(wv, dnn_vl_load(g + DNN_VL * ox), a[ox + kx]);
                         }
                     }
-                DNN_UNROLL for (int ix = 0; ix < W; ix++) dnn_v8_store(dxt[(c * H + iy) * W + ix], a[ix + P]);
+                DNN_UNROLL for (int ix = 0; ix < W; ix++) dnn_vl_store(dxt[(c * H + iy) * W + ix], a[ix + P]);
             }
         for (int l = 0; l < m; l++)
             for (int i = 0; i < in; i++)

@@ -21,6 +21,11 @@
  *      the serial bits;
  *   4. each optimizer's loop (8 at a time with DNN_V8) gives its step of
  *      one parameter applied to each, bit for bit.
+ *   5. each dense and conv2d kernel's bits on random data (n = 1 .. 3 and
+ *      NBITS, past two of AVX-512's 16-sample groups) go into a digest
+ *      printed as "bits TAG WHAT DIGEST", which run.sh compares between the
+ *      AVX2, emulated DNN_V8X2 and AVX-512 builds: their lanes' sums must be
+ *      the same, so a model trained on either gives the same weights.
  * Built once per path (run.sh: AVX2, AVX-512 or its emulation, plain C),
  * so that the vector paths agree with plain C wherever the plain kernels
  * decide. Prints a FAIL line per difference and a summary; exits 1 on any. */
@@ -499,6 +504,95 @@ static void check_update(const UpdateCase *c) {
             }
 }
 
+/* ---- the bits, for run.sh to compare between builds ------------------------------------- */
+
+enum { NBITS = 19 };
+static const int bits_n[] = {1, 2, 3, NBITS};
+
+/* FNV-1a over the bytes of count floats, on from h */
+static unsigned long long digest(unsigned long long h, const float *a, size_t count) {
+    const unsigned char *p = (const unsigned char *)a;
+    for (size_t i = 0; i < count * sizeof(float); i++)
+        h = (h ^ p[i]) * 1099511628211ULL;
+    return h;
+}
+
+/* The digest of one kernel's results for each n of bits_n: run(n) computes
+ * them into out (count(n) floats). */
+typedef struct {
+    const void *c;
+    float *out, *x, *w, *b, *dy;
+} BitsRun;
+static void print_bits(const char *tag, const char *what, BitsRun *r, size_t (*run)(BitsRun *, int, int), int which) {
+    unsigned long long h = 14695981039346656037ULL;
+    for (size_t i = 0; i < sizeof bits_n / sizeof *bits_n; i++)
+        h = digest(h, r->out, run(r, which, bits_n[i]));
+    printf("bits %s %s %016llx\n", tag, what, h);
+}
+static size_t bits_dense(BitsRun *r, int which, int n) {
+    const DenseCase *c = r->c;
+    switch (which) {
+    case 0: c->fwd(r->out, r->x, r->w, r->b, n); return (size_t)n * c->units;
+    case 1: c->dx(r->out, r->dy, r->w, n); return (size_t)n * c->in;
+    default: c->dw(r->out, r->dy, r->x, n); return (size_t)c->units * c->in;
+    }
+}
+static size_t bits_conv(BitsRun *r, int which, int n) {
+    const ConvCase *c = r->c;
+    switch (which) {
+    case 0:
+        c->fwd(r->out, r->x, r->w, r->b, n);
+        return (size_t)n * c->F * OUT(c->H, c->K, c->S, c->P) * OUT(c->W, c->K, c->S, c->P);
+    case 1: c->dx(r->out, r->dy, r->w, n); return (size_t)n * c->C * c->H * c->W;
+    default: c->dw(r->out, r->dy, r->x, n); return (size_t)c->F * c->C * c->K * c->K;
+    }
+}
+static size_t bits_convpool(BitsRun *r, int which, int n) {
+    const ConvPoolCase *c = r->c;
+    const int OH = OUT(c->H, c->K, c->S, c->P), OW = OUT(c->W, c->K, c->S, c->P);
+    (void)which;
+    c->fwd(r->out, r->x, r->w, r->b, n);
+    return (size_t)n * c->F * OUT(OH, c->PK, c->PS, c->PP) * OUT(OW, c->PK, c->PS, c->PP);
+}
+
+/* Random operands for NBITS samples of `in` inputs and `out` outputs, nw weights. */
+static BitsRun bits_data(const void *c, size_t in, size_t out, size_t nw, size_t nb) {
+    Data x = data(NBITS * in), w = data(nw), b = data(nb), dy = data(NBITS * out);
+    size_t most = NBITS * (in > out ? in : out);
+    BitsRun r = {c, floats(most > nw ? most : nw), x.f, w.f, b.f, dy.f};
+    free(x.d), free(x.a), free(w.d), free(w.a), free(b.d), free(b.a), free(dy.d), free(dy.a);
+    return r;
+}
+static void bits_release(BitsRun *r) { free(r->out), free(r->x), free(r->w), free(r->b), free(r->dy); }
+
+static void print_all_bits(void) {
+    for (size_t i = 0; i < sizeof dense_cases / sizeof *dense_cases; i++) {
+        const DenseCase *c = &dense_cases[i];
+        BitsRun r = bits_data(c, c->in, c->units, (size_t)c->in * c->units, c->units);
+        static const char *what[] = {"forward", "backward_input", "backward_weight"};
+        for (int k = 0; k < 3; k++)
+            print_bits(c->tag, what[k], &r, bits_dense, k);
+        bits_release(&r);
+    }
+    for (size_t i = 0; i < sizeof conv_cases / sizeof *conv_cases; i++) {
+        const ConvCase *c = &conv_cases[i];
+        const size_t out = (size_t)c->F * OUT(c->H, c->K, c->S, c->P) * OUT(c->W, c->K, c->S, c->P);
+        BitsRun r = bits_data(c, (size_t)c->C * c->H * c->W, out, (size_t)c->F * c->C * c->K * c->K, c->F);
+        static const char *what[] = {"forward", "backward_input", "backward_weight"};
+        for (int k = 0; k < 3; k++)
+            print_bits(c->tag, what[k], &r, bits_conv, k);
+        bits_release(&r);
+    }
+    for (size_t i = 0; i < sizeof convpool_cases / sizeof *convpool_cases; i++) {
+        const ConvPoolCase *c = &convpool_cases[i];
+        const int OH = OUT(c->H, c->K, c->S, c->P), OW = OUT(c->W, c->K, c->S, c->P);
+        const size_t out = (size_t)c->F * OUT(OH, c->PK, c->PS, c->PP) * OUT(OW, c->PK, c->PS, c->PP);
+        BitsRun r = bits_data(c, (size_t)c->C * c->H * c->W, out, (size_t)c->F * c->C * c->K * c->K, c->F);
+        print_bits(c->tag, "forward", &r, bits_convpool, 0);
+        bits_release(&r);
+    }
+}
+
 int main(void) {
     for (size_t i = 0; i < sizeof dense_cases / sizeof *dense_cases; i++)
         check_dense(&dense_cases[i]);
@@ -512,6 +606,7 @@ int main(void) {
         check_pool(&pool_cases[i]);
     for (size_t i = 0; i < sizeof update_cases / sizeof *update_cases; i++)
         check_update(&update_cases[i]);
+    print_all_bits();
     printf("%s: %d checks, %d failed\n", failures ? "FAIL" : "PASS", checks, failures);
     return failures != 0;
 }

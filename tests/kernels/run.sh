@@ -59,6 +59,23 @@ build portable -DDNN_PORTABLE
 wait
 for b in $builds; do cat "$k/$b.verdict"; done
 
+# The vector builds' bits (kernels.c's "bits" lines): the 16-float kernels
+# keep each lane's sums as the 8-float ones, so AVX-512 (and its emulation)
+# must give the AVX2 build's bits, and a model the same trained weights.
+for b in v8x2 avx512; do
+    case " $builds " in *" $b "*) ;; *) continue ;; esac
+    grep -s '^bits ' "$k/out.avx2" >"$k/bits.avx2"
+    grep -s '^bits ' "$k/out.$b" >"$k/bits.$b"
+    if [ ! -s "$k/bits.avx2" ]; then
+        fail "bits.$b" "the AVX2 build printed no bits"
+    elif cmp -s "$k/bits.avx2" "$k/bits.$b"; then
+        pass "bits.$b"
+    else
+        diff "$k/bits.avx2" "$k/bits.$b" | grep '^>' | cut -d' ' -f3-4 >"$k/differ.$b"
+        fail "bits.$b" "$(wc -l <"$k/differ.$b") results differ from the AVX2 build's: $(head -n3 "$k/differ.$b" | tr '\n' ';')"
+    fi
+done
+
 # The kernels as firmware compiles them: a Cortex-M4 at -Os (not inlined
 # then), warning-free; compiled only, not run.
 if command -v arm-none-eabi-gcc >/dev/null; then
