@@ -14,7 +14,7 @@
 # between the lanes so that both end at about the same time.
 cd "$(dirname "$0")/.." || exit 2
 . tests/reference_blas.sh # PyTorch's and NumPy's sums as the goldens were derived, whatever BLAS is installed
-LANE_A="firmware-train firmware golden quant sanitize"
+LANE_A="firmware-train firmware golden gradcheck quant sanitize"
 logs=$(mktemp -d); trap 'rm -rf "$logs"' EXIT
 
 # suite NAME: runs tests/NAME/run.sh into $logs/NAME.out, then shows its
