@@ -565,22 +565,23 @@ static BitsRun bits_data(const void *c, size_t in, size_t out, size_t nw, size_t
 }
 static void bits_release(BitsRun *r) { free(r->out), free(r->x), free(r->w), free(r->b), free(r->dy); }
 
+/* the three passes of a dense or conv2d kernel, as print_bits names them */
+static const char *const bits_pass[] = {"forward", "backward_input", "backward_weight"};
+
 static void print_all_bits(void) {
     for (size_t i = 0; i < sizeof dense_cases / sizeof *dense_cases; i++) {
         const DenseCase *c = &dense_cases[i];
         BitsRun r = bits_data(c, c->in, c->units, (size_t)c->in * c->units, c->units);
-        static const char *what[] = {"forward", "backward_input", "backward_weight"};
         for (int k = 0; k < 3; k++)
-            print_bits(c->tag, what[k], &r, bits_dense, k);
+            print_bits(c->tag, bits_pass[k], &r, bits_dense, k);
         bits_release(&r);
     }
     for (size_t i = 0; i < sizeof conv_cases / sizeof *conv_cases; i++) {
         const ConvCase *c = &conv_cases[i];
         const size_t out = (size_t)c->F * OUT(c->H, c->K, c->S, c->P) * OUT(c->W, c->K, c->S, c->P);
         BitsRun r = bits_data(c, (size_t)c->C * c->H * c->W, out, (size_t)c->F * c->C * c->K * c->K, c->F);
-        static const char *what[] = {"forward", "backward_input", "backward_weight"};
         for (int k = 0; k < 3; k++)
-            print_bits(c->tag, what[k], &r, bits_conv, k);
+            print_bits(c->tag, bits_pass[k], &r, bits_conv, k);
         bits_release(&r);
     }
     for (size_t i = 0; i < sizeof convpool_cases / sizeof *convpool_cases; i++) {
