@@ -6,13 +6,16 @@
 # speed) and run the other builds of the same code (AVX-512's same bits,
 # a partial batch, loaded weights) on these alone, to keep `make check`
 # within its time; a new operation brings its first case in by itself.
+# The names on one line, a space between them, so that a suite can test
+# a case with `case " $list " in *" CASE "*)`.
 # Usage: sh tests/golden/covering.sh [DNNC]   (from the project root)
 dnnc=${1:-build/dnnc}
-seen=" "
+seen=" " picked=
 for f in tests/golden/cases/*.dnn; do
     new=
     for op in $("$dnnc" --emit=ir "$f" -o - 2>/dev/null | sed -n 's/^%[0-9]* = \([a-z_0-9.]*\).*/\1/p' | sort -u); do
         case "$seen" in *" $op "*) ;; *) seen="$seen$op " new=1 ;; esac
     done
-    [ -n "$new" ] && basename "$f" .dnn
+    [ -n "$new" ] && picked="$picked${picked:+ }$(basename "$f" .dnn)"
 done
+echo "$picked"

@@ -79,7 +79,7 @@ trap 'rm -rf "$tmp"' EXIT
 # every model passes
 # (of the golden cases, those that use every operation between them, tests/golden/covering.sh:
 # each operation's double-precision twin and gradient; golden's `fd` checks every case's gradients)
-models=${*:-$(light_models; sh tests/golden/covering.sh | sed 's#.*#tests/golden/cases/&.dnn#'; ls tests/train/ema.dnn tests/gradcheck/bias_bn.dnn)}
+models=${*:-$(light_models; printf 'tests/golden/cases/%s.dnn\n' $(sh tests/golden/covering.sh); ls tests/train/ema.dnn tests/gradcheck/bias_bn.dnn)}
 printf '%s\n' $models | xargs -P "$(nproc 2>/dev/null || echo 2)" -I{} sh tests/gradcheck/run.sh --one "$tmp" {}
 cat "$tmp"/*.log
 [ $# -gt 0 ] && exit 0

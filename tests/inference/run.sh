@@ -55,7 +55,7 @@ grep -q ' avx2 ' /proc/cpuinfo 2>/dev/null && grep -q ' fma ' /proc/cpuinfo && a
 
 # a partial batch and loaded weights (the same code as embedded's, other
 # sizes and other storage) on the cases that use every operation between them
-covering=$(echo $(sh tests/golden/covering.sh)) # one line: matched as " CASE " below
+covering=$(sh tests/golden/covering.sh)
 
 # two cases at a time (each in its own subshell and log), printed in order
 jobs=0

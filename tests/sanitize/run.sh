@@ -132,7 +132,7 @@ models=${*:-$(light_models; ls tests/golden/cases/*.dnn)}
 # the golden cases whose programs run (all when models are named)
 if [ -z "${SANITIZE_PROGRAMS+set}" ]; then
     SANITIZE_PROGRAMS=all
-    [ $# -eq 0 ] && SANITIZE_PROGRAMS=" $(sh tests/golden/covering.sh | tr '\n' ' ') "
+    [ $# -eq 0 ] && SANITIZE_PROGRAMS=" $(sh tests/golden/covering.sh) "
 fi
 export SANITIZE_PROGRAMS
 printf '%s\n' $models | xargs -P "$(nproc 2>/dev/null || echo 2)" -I{} sh tests/sanitize/run.sh --one "$tmp" {}
