@@ -8,37 +8,48 @@
 # With two or more cores the suites run in two lanes at once (TEST_LANES=1:
 # one after the other): most of a suite is one process at a time (QEMU, a
 # compile, a Python script), so a second lane halves `make check`'s time.
-# LANE_A's suites run in order in one lane, the others in the second:
-# suites that share a directory of build/ (firmware and firmware-train:
-# build/icount/) sit in the same lane, and the larger suites are split
-# between the lanes so that both end at about the same time.
+# Each lane takes the next suite no lane has claimed yet, longest first
+# (LONGEST: by their CPU times in CI), so that both lanes end at about the
+# same time. Suites that share a directory of build/ run one after the other
+# as one item: firmware-train+firmware (build/icount/).
 cd "$(dirname "$0")/.." || exit 2
 . tests/reference_blas.sh # PyTorch's and NumPy's sums as the goldens were derived, whatever BLAS is installed
-LANE_A="firmware-train firmware golden gradcheck quant sanitize"
+LONGEST="golden inference sanitize firmware-train+firmware quant fuzz gradcheck kernels memory program augment examples"
 logs=$(mktemp -d); trap 'rm -rf "$logs"' EXIT
 
 # suite NAME: runs tests/NAME/run.sh into $logs/NAME.out, then shows its
-# name, its wall time and every line that is not a PASS, in one write
+# name, its wall time, its CPU time (user + system of every process it
+# waited for: what to balance the lanes by) and every line that is not a
+# PASS, in one write
 suite() {
     start=$(date +%s)
-    sh "tests/$1/run.sh" >"$logs/$1.out" 2>&1
-    { echo "== $1 ($(($(date +%s) - start)) s)"; grep -v '^PASS ' "$logs/$1.out"; } >"$logs/$1.shown"
+    [ -f "tests/$1/run.sh" ] || { echo "FAIL run: no suite tests/$1 (LONGEST in tests/run.sh)" | tee "$logs/$1.out"; return; }
+    cpu=$( (sh "tests/$1/run.sh" >"$logs/$1.out" 2>&1; times) | awk 'END {
+        for (i = 1; i <= 2; i++) { split($i, t, "m"); s += t[1] * 60 + t[2] } printf "%.0f", s }')
+    { echo "== $1 ($(($(date +%s) - start)) s, CPU $cpu s)"; grep -v '^PASS ' "$logs/$1.out"; } >"$logs/$1.shown"
     cat "$logs/$1.shown"
 }
 all=$(for s in tests/*/run.sh; do basename "$(dirname "$s")"; done)
+queue=$LONGEST
+for s in $all; do
+    case " $(echo $LONGEST | tr + ' ') " in *" $s "*) ;; *) queue="$queue $s" ;; esac
+done
+# lane: runs every item of the queue that it claims first (mkdir is atomic)
+lane() {
+    for item in $queue; do
+        mkdir "$logs/claimed.$item" 2>/dev/null || continue
+        for s in $(echo "$item" | tr + ' '); do suite "$s"; done
+    done
+}
 lanes=${TEST_LANES:-$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)}
 if [ "$lanes" -ge 2 ]; then
     # the sanitizer builds several suites link against, made once before the lanes share them
     make -s build/asan/dnnc build/asan/libdnnrt.a >"$logs/asan.log" 2>&1 || cat "$logs/asan.log"
-    a="" b=""
-    for s in $all; do
-        case " $LANE_A " in *" $s "*) a="$a $s" ;; *) b="$b $s" ;; esac
-    done
-    (for s in $a; do suite "$s"; done) &
-    for s in $b; do suite "$s"; done
+    lane &
+    lane
     wait
 else
-    for s in $all; do suite "$s"; done
+    lane
 fi
 count() { cat "$logs"/*.out | grep -c "^$1 "; }
 pass=$(count PASS); fail=$(count FAIL); skip=$(count SKIP)
