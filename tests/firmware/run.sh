@@ -32,6 +32,9 @@ for model in ds_cnn resnet8 mobilenet_v1_025 fc_autoencoder; do
     else
         echo "FAIL firmware/$model.ram_bound: RAM '$ram' B, want at most 1.1 x the report's lower bound '$bound' B"
     fi
+    # this build's weights and golden file, for the speed-mode counts below
+    cp build/firmware/$model.safetensors "$tmp/$model.safetensors"
+    cp build/firmware/golden.safetensors "$tmp/$model.golden.safetensors"
 done
 if [ ! -e /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz ]; then
     echo "SKIP firmware: dataset-fashion-mnist is not installed"
@@ -92,10 +95,8 @@ speed_mode() { # MODEL GOAL: "INSTRUCTIONS STACK" of one inference (tests/firmwa
         sed -n 's/.*; \([0-9]*\) instructions per inference.*, stack \([0-9]*\) bytes$/\1 \2/p' "$tmp/$1.$2"
 }
 for model in resnet8 fc_autoencoder; do
-    if ! MODEL=$model sh examples/firmware/build.sh >"$tmp/out" 2>&1 ||
-       ! cp build/firmware/$model.safetensors "$tmp/$model.safetensors" ||
-       ! cp build/firmware/golden.safetensors "$tmp/$model.golden.safetensors"; then
-        echo "FAIL firmware/$model.speed_mode: examples/firmware/build.sh failed"
+    if [ ! -e "$tmp/$model.golden.safetensors" ]; then
+        echo "FAIL firmware/$model.speed_mode: its examples/firmware/build.sh above failed"
         continue
     fi
     set -- $(speed_mode $model speed)
