@@ -397,6 +397,15 @@ DNN_KERNEL void DNN_PLAIN(pool_backward)(DNN_REAL *dinp, const DNN_REAL *dout, c
     DNN_PLAIN(pool_rect_backward)(dinp, dout, inp, n, C, H, W, K, K, S, S, P, max);
 }
 
+/* relu → maxpool (windows K × K, stride K): maxpool's gradient, then
+ * relu's from its output inp: y ≤ 0 ? 0 : g */
+DNN_KERNEL void DNN_PLAIN(maxpool_relu_backward)(DNN_REAL *dinp, const DNN_REAL *dout, const DNN_REAL *inp, int n,
+                                                 int C, int H, int W, int K) {
+    DNN_PLAIN(pool_backward)(dinp, dout, inp, n, C, H, W, K, K, 0, 1);
+    for (long i = 0; i < (long)n * C * H * W; i++)
+        dinp[i] = inp[i] <= 0 ? 0 : dinp[i];
+}
+
 #undef DNN_REAL
 #undef DNN_PLAIN
 #undef DNN_RELU

@@ -471,6 +471,12 @@ static void check_pool(const PoolCase *c) {
             c->dx(k, dy.f, x.f, y, n);
             dnn_pool_backward_plain(p, dy.f, x.f, n, C, H, W, K, S, P, c->max);
             same(c->tag, pass ? "backward vs plain on ties" : "backward vs plain", n, k, p, n * in * sizeof(float), 0);
+            if (c->max && S == K && P == 0) { /* with the relu before it (its output x) */
+                dnn_maxpool_relu_backward(k, dy.f, x.f, y, n, C, H, W, K);
+                dnn_maxpool_relu_backward_plain(p, dy.f, x.f, n, C, H, W, K);
+                same(c->tag, pass ? "relu backward vs plain on ties" : "relu backward vs plain", n, k, p,
+                     n * in * sizeof(float), 0);
+            }
         }
         ties(&x, 10);
     }
