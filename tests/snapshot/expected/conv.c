@@ -49,7 +49,12 @@ static void conv_loss_cross_entropy_forward(float *out, const float *inp, const 
 /* loss: conv.dnn:8 l2(weights)
  * features_0_weight [3, 1, 3, 3], logits_1_weight [4, 48] → out [] */
 static void conv_loss_l2_forward(float *out, const float *features_0_weight, const float *logits_1_weight) {
-    /* 20 lines */
+    const float *const tensor[2] = {features_0_weight, logits_1_weight};
+    static const int size[2] = {27, 192};
+    float total = 0.0f; /* 0 + the first sum is that sum: sums are >= +0 */
+    for (int t = 0; t < 2; t++)
+        total += dnn_penalty_sum(tensor[t], size[t], 1);
+    out[0] = total;
 }
 /* loss: conv.dnn:8 loss cross_entropy(logits, label) + 1e-4 * l2(weights);
  * inp2 [] → out [] */
