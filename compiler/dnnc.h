@@ -207,6 +207,8 @@ struct Value {
     Value *folded_bn;   /* a conv2d or dense whose following batchnorm is folded into its weight and into the
                            batchnorm's bias, which becomes the layer's bias (--inference --embed-weights) */
     Value *unfolded_bias; /* ... and the layer's own bias before it (or NULL): read once, by the fold */
+    bool relu_grad;     /* a maxpool whose gradient step gives the gradient of the relu before it as well
+                           (training on a host: plan.c's fuse_relu_backward) */
     Value *grad_via_pool; /* a conv2d whose backward needs only its bias gradient, taken straight from the
                            gradient of this maxpool (conv → relu → maxpool fused in training on the device) */
     int block_rows;     /* a dense weight gradient whose update is fused (training on the device): computed at
@@ -398,6 +400,7 @@ const char *dense_weight_rows_call(const Value *b, const char *drows, const char
  * kernel (dnn_conv2d_pool_forward: one group, square windows) */
 bool conv_pool_fusable(const Value *conv, const Value *pool);
 bool pool_backward_fusable(const Value *conv, const Value *pool); /* and its backward recomputes the maxima */
+bool pool_tiles(const Value *pool);
 long conv_in_place_ring(const Value *conv); /* floats of rows a conv2d over its own input keeps aside; 0: it cannot */
 /* --quantize=int8: NULL when v's op has no int8 form, "" when it has, else why qnnpack refuses this one */
 const char *op_int8(const Value *v);

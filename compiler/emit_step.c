@@ -91,6 +91,8 @@ void name_values(Out *o) {
                 base = arena_printf("d%s", c_ident(grad_owner[v->offset]->name));
             else if (v->op == OP_backward && v->fwd->fused_conv) /* conv → relu → maxpool's: the conv's output gradient */
                 base = arena_printf("d%s", o->vname[v->fwd->fused_conv->id]);
+            else if (v->op == OP_backward && v->fwd->relu_grad) /* relu → maxpool's: relu's input gradient */
+                base = arena_printf("d%s", o->vname[v->fwd->in[0]->in[0]->id]);
             else if (v->op == OP_backward)
                 base = arena_printf("d%s", o->vname[v->fwd->in[v->grad_arg]->id]);
             else if (v->id >= g->nforward && v->nin > 0 && base_of[v->in[0]->id] && base_of[v->in[0]->id][0] == 'd')
@@ -273,6 +275,8 @@ void emit_step(Out *o, Value **nodes, int count) {
     if (f->fused_conv) /* conv2d → activation → pool in one step */
         opname = arena_printf("conv2d_%s%s%s", f->fused_act ? op_info[f->fused_act->op].name : "",
                               f->fused_act ? "_" : "", opname);
+    if (backward && f->relu_grad) /* relu → maxpool's gradients in one step */
+        opname = "relu_maxpool";
     const char *scalar = o->f64 ? "double" : "float";
     const char *cfloat = arena_printf("const %s *", scalar), *wfloat = arena_printf("%s *", scalar);
 

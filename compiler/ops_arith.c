@@ -491,9 +491,17 @@ bool shape_penalty(Graph *g, Value *v) {
 /* l2: Σ p², l1: Σ |p| over each tensor of a set: 8 partial sums (lane k
  * takes i ≡ k mod 8) added in a fixed order, which vectorises, and is
  * closer to PyTorch's sum than one running float; then the tensors' sums
- * are added in the set's order. */
+ * are added in the set's order. The speed build calls the kernel
+ * dnn_penalty_sum (the same order on one vector); the others print the
+ * loops. */
 void emit_penalty_forward(Emitter *e, const Value *v) {
     const char *expr = op_info[v->op].cexpr;
+    bool kernel = !e->generic && !e->small && !e->f64;
+    int squares = v->op == OP_l2;
+    if (v->nin == 1 && kernel) {
+        emit(e, "out[0] = dnn_penalty_sum(in0, %d, %d);", size_of(v->in[0]), squares);
+        return;
+    }
     if (v->nin == 1) {
         int size = size_of(v->in[0]), size8 = size / 8 * 8;
         emit(e, "float part[8] = {0};");
@@ -520,6 +528,12 @@ void emit_penalty_forward(Emitter *e, const Value *v) {
     emit(e, "const float *const tensor[%d] = {%s};", v->nin, tensors);
     emit(e, "static const int size[%d] = {%s};", v->nin, sizes);
     emit(e, "float total = 0.0f; /* 0 + the first sum is that sum: sums are >= +0 */");
+    if (kernel) {
+        emit(e, "for (int t = 0; t < %d; t++)", v->nin);
+        emit(e, "    total += dnn_penalty_sum(tensor[t], size[t], %d);", squares);
+        emit(e, "out[0] = total;");
+        return;
+    }
     emit(e, "for (int t = 0; t < %d; t++) {", v->nin);
     emit(e, "    const float *p = tensor[t];");
     emit(e, "    const int size8 = size[t] / 8 * 8;");

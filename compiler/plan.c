@@ -464,6 +464,22 @@ static void fuse_pool_backward(Graph *g, const bool *needed, const bool *keep) {
     }
 }
 
+/* Training on a host: relu → maxpool whose windows tile relu's output
+ * takes both gradients in one step (dnn_maxpool_relu_backward), when
+ * relu's gradient is computed from the pool's alone: the pool's gradient,
+ * the size of relu's output, is never stored, nor read again. */
+static void fuse_relu_backward(Graph *g, const int *consumers, const bool *keep) {
+    for (int i = g->nforward; i < g->nvalues; i++) {
+        Value *dact = g->values[i], *dpool = dact->nin ? dact->in[0] : NULL;
+        if (dact->op != OP_backward || dact->fwd->op != OP_relu || !dpool || dpool->op != OP_backward ||
+            !pool_tiles(dpool->fwd) || dpool->fwd->in[0] != dact->fwd || dpool->grad_arg != 0 ||
+            consumers[dpool->id] != 1 || keep[dpool->id] || dpool->area != AREA_NONE || dact->area != AREA_NONE)
+            continue;
+        dpool->fwd->relu_grad = true;
+        dact->alias_of = dpool; /* the pool's gradient step gives relu's input gradient */
+    }
+}
+
 Plan plan_memory(Graph *g) {
     Plan p = lay_out_params(g);
     bool *needed = arena_alloc((size_t)g->nvalues); /* what the three entry points compute */
@@ -497,6 +513,8 @@ Plan plan_memory(Graph *g) {
     fuse_conv_pools(g, needed, consumers, kept);
     if (g->fused_update)
         fuse_pool_backward(g, needed, kept);
+    else
+        fuse_relu_backward(g, consumers, kept);
     for (int i = 0; i < g->nvalues; i++) {
         Value *v = g->values[i];
         if (needed[i] && (v->op == OP_reshape || v->op == OP_flatten) && !keep_to[i])

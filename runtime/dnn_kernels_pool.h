@@ -71,8 +71,10 @@ DNN_KERNEL void dnn_maxpool_forward_tiled(float *out, const float *inp, int n, i
  * equal to its output (or the first NaN when that is NaN), else the last
  * one — made for the 8 lanes of each row at once, a lane's even neighbour
  * telling the odd lane whether it came first (tests/kernels checks the two
- * agree on ties and NaNs). */
-DNN_KERNEL void dnn_maxpool2_backward_v8(float *dr, const float *xr, const float *to, const float *go, int W, int ox) {
+ * agree on ties and NaNs). With relu, an element x ≤ 0 gets 0: relu's
+ * gradient, whose output x is. */
+DNN_KERNEL void dnn_maxpool2_backward_v8(float *dr, const float *xr, const float *to, const float *go, int W, int ox,
+                                         int relu) {
     const dnn_v8 t = dnn_v8_load(xr + 2 * ox), b = dnn_v8_load(xr + W + 2 * ox);
     const dnn_v8 top = {to[0], to[0], to[1], to[1], to[2], to[2], to[3], to[3]};
     const dnn_v8 g = {go[0], go[0], go[1], go[1], go[2], go[2], go[3], go[3]}, zero = {0};
@@ -81,17 +83,19 @@ DNN_KERNEL void dnn_maxpool2_backward_v8(float *dr, const float *xr, const float
     const dnn_v8i mt_even = dnn_v8i_evens(mt), mt_odd = dnn_v8i_odds(mt), mb_even = dnn_v8i_evens(mb);
     const dnn_v8i first_t = mt & ~(mt_even & odd);
     const dnn_v8i first_b = ~(mt_even | mt_odd) & ((mb & ~odd) | (~mb_even & odd));
-    dnn_v8_store(dr + 2 * ox, dnn_v8_select(first_t, g, zero));
-    dnn_v8_store(dr + W + 2 * ox, dnn_v8_select(first_b, g, zero));
+    dnn_v8_store(dr + 2 * ox, dnn_v8_select(relu ? first_t & ~(t <= zero) : first_t, g, zero));
+    dnn_v8_store(dr + W + 2 * ox, dnn_v8_select(relu ? first_b & ~(b <= zero) : first_b, g, zero));
 }
 #endif
 
 /* dinp from dout and the stored output `out`: the window's first element
  * equal to its output (the first NaN if that is NaN, else the last) gets
  * dout, the others 0, so every input is written once (no zeroing pass, no
- * scattered adds) but for the rows and columns no window covers. */
+ * scattered adds) but for the rows and columns no window covers. With
+ * relu, the pool's input is relu's output and dinp relu's input gradient:
+ * an element x ≤ 0 gets 0 (dnn_maxpool_relu_backward). */
 DNN_KERNEL void dnn_maxpool_backward_tiled(float *dinp, const float *dout, const float *inp, const float *out, int n,
-                                           int C, int H, int W, int K) {
+                                           int C, int H, int W, int K, int relu) {
     const int OH = H / K, OW = W / K;
     if (H % K || W % K) /* the rows and columns no window covers */
         memset(dinp, 0, sizeof(float) * (size_t)n * (size_t)(C * H * W));
@@ -104,7 +108,7 @@ DNN_KERNEL void dnn_maxpool_backward_tiled(float *dinp, const float *dout, const
 #ifdef DNN_V8
             if (K == 2 && OW >= 4)
                 for (; ox + 4 <= W / 2; ox += 4)
-                    dnn_maxpool2_backward_v8(dr, xr, out + o + ox, dout + o + ox, W, ox);
+                    dnn_maxpool2_backward_v8(dr, xr, out + o + ox, dout + o + ox, W, ox, relu);
 #endif
             for (; ox < OW; ox++) {
                 const float top = out[o + ox], g = dout[o + ox];
@@ -113,7 +117,7 @@ DNN_KERNEL void dnn_maxpool_backward_tiled(float *dinp, const float *dout, const
                 DNN_UNROLL for (int i = 0; i < K * K; i++) {
                     const float v = xr[i / K * W + i % K + ox * K];
                     const int m = !found && (i == K * K - 1 || v == top || (v != v && nan));
-                    dr[i / K * W + i % K + ox * K] = m ? g : 0.0f;
+                    dr[i / K * W + i % K + ox * K] = m && !(relu && v <= 0.0f) ? g : 0.0f;
                     found |= m;
                 }
             }
@@ -137,7 +141,16 @@ DNN_KERNEL void dnn_pool_forward(float *out, const float *inp, int n, int C, int
 DNN_KERNEL void dnn_pool_backward(float *dinp, const float *dout, const float *inp, const float *out, int n, int C,
                                   int H, int W, int K, int S, int P, int max) {
     if (max && K > 1 && S == K && P == 0)
-        dnn_maxpool_backward_tiled(dinp, dout, inp, out, n, C, H, W, K);
+        dnn_maxpool_backward_tiled(dinp, dout, inp, out, n, C, H, W, K, 0);
     else
         dnn_pool_backward_plain(dinp, dout, inp, n, C, H, W, K, S, P, max);
+}
+
+/* maxpool's then relu's gradient in one pass, where relu feeds maxpool
+ * (inp is relu's output, dinp relu's input gradient): the values of
+ * dnn_pool_backward then relu's y ≤ 0 ? 0 : g, without the pool's gradient
+ * stored between them. Windows that tile the input (S = K, P = 0). */
+DNN_KERNEL void dnn_maxpool_relu_backward(float *dinp, const float *dout, const float *inp, const float *out, int n,
+                                          int C, int H, int W, int K) {
+    dnn_maxpool_backward_tiled(dinp, dout, inp, out, n, C, H, W, K, 1);
 }

@@ -471,11 +471,34 @@ static void check_pool(const PoolCase *c) {
             c->dx(k, dy.f, x.f, y, n);
             dnn_pool_backward_plain(p, dy.f, x.f, n, C, H, W, K, S, P, c->max);
             same(c->tag, pass ? "backward vs plain on ties" : "backward vs plain", n, k, p, n * in * sizeof(float), 0);
+            if (c->max && S == K && P == 0) { /* with the relu before it (its output x) */
+                dnn_maxpool_relu_backward(k, dy.f, x.f, y, n, C, H, W, K);
+                dnn_maxpool_relu_backward_plain(p, dy.f, x.f, n, C, H, W, K);
+                same(c->tag, pass ? "relu backward vs plain on ties" : "relu backward vs plain", n, k, p,
+                     n * in * sizeof(float), 0);
+            }
         }
         ties(&x, 10);
     }
     release(&x), release(&dy);
     free(y), free(k), free(p);
+}
+
+/* The l2 and l1 sums against their plain loops, the same bits: counts with
+ * and without a tail, random values, then ties and NaNs. */
+static void check_penalty(void) {
+    static const int counts[] = {48000, 150, 7, 1};
+    Data x = data(48000);
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < sizeof counts / sizeof *counts; i++)
+            for (int squares = 0; squares < 2; squares++) {
+                const float k = dnn_penalty_sum(x.f, counts[i], squares), p = dnn_penalty_sum_plain(x.f, counts[i], squares);
+                same_as(squares ? "l2" : "l1", pass ? "penalty_sum vs plain on ties" : "penalty_sum vs plain", counts[i],
+                        &k, &p, sizeof k, 0, pass); /* (any NaN for a NaN) */
+            }
+        ties(&x, 1000);
+    }
+    release(&x);
 }
 
 /* The loop against the step of one parameter at a time: counts with a
@@ -607,6 +630,7 @@ int main(void) {
         check_pool(&pool_cases[i]);
     for (size_t i = 0; i < sizeof update_cases / sizeof *update_cases; i++)
         check_update(&update_cases[i]);
+    check_penalty();
     print_all_bits();
     printf("%s: %d checks, %d failed\n", failures ? "FAIL" : "PASS", checks, failures);
     return failures != 0;

@@ -49,7 +49,12 @@ static void conv_loss_cross_entropy_forward(float *out, const float *inp, const 
 /* loss: conv.dnn:8 l2(weights)
  * features_0_weight [3, 1, 3, 3], logits_1_weight [4, 48] → out [] */
 static void conv_loss_l2_forward(float *out, const float *features_0_weight, const float *logits_1_weight) {
-    /* 20 lines */
+    const float *const tensor[2] = {features_0_weight, logits_1_weight};
+    static const int size[2] = {27, 192};
+    float total = 0.0f; /* 0 + the first sum is that sum: sums are >= +0 */
+    for (int t = 0; t < 2; t++)
+        total += dnn_penalty_sum(tensor[t], size[t], 1);
+    out[0] = total;
 }
 /* loss: conv.dnn:8 loss cross_entropy(logits, label) + 1e-4 * l2(weights);
  * inp2 [] → out [] */
@@ -99,17 +104,8 @@ static void conv_dlogits_1_weight_add(float *out, const float *inp1, const float
 }
 /* the gradients of features.2: conv.dnn:5 maxpool(2)
  * dout [3, 4, 4], inp [3, 8, 8], out [3, 4, 4] → dinp [3, 8, 8] */
-static void conv_features_2_maxpool_backward(float *dinp, const float *dout, const float *inp, const float *out, int n) {
-    dnn_pool_backward(dinp, dout, inp, out, n, 3, 8, 8, 2, 2, 0, 1);
-}
-/* the gradients of features.1: conv.dnn:5 relu
- * dout [3, 8, 8], out [3, 8, 8] → dinp [3, 8, 8] */
-static void conv_features_1_relu_backward(float *dinp, const float *dout, const float *out, int n) {
-    for (int i = 0; i < n * 192; i++) {
-        const float y = out[i];
-        const float g = dout[i];
-        dinp[i] = y <= 0.0f ? 0.0f : g;
-    }
+static void conv_features_2_relu_maxpool_backward(float *dinp, const float *dout, const float *inp, const float *out, int n) {
+    dnn_maxpool_relu_backward(dinp, dout, inp, out, n, 3, 8, 8, 2);
 }
 /* the gradients of features.0: conv.dnn:5 conv2d(3, kernel = 3, pad = 1)
  * dout [3, 8, 8], inp [1, 8, 8] → dweight [3, 1, 3, 3], dbias [3] */
@@ -222,7 +218,7 @@ void conv_forward(conv_model *m, const float *image, float *probs, int n) {
     const float *features_0_bias = m->params + 27; /* [3] */
     float *features_1 = m->act + 0; /* [n, 3, 8, 8] */
     float *features = m->act + 768; /* [n, 3, 4, 4] */
-    float *logits = m->act + 1179; /* [n, 4] */
+    float *logits = m->act + 987; /* [n, 4] */
     const float *logits_1_weight = m->params + 30; /* [4, 48] */
     const float *logits_1_bias = m->params + 222; /* [4] */
     float *probs_softmax = m->act + 384; /* [n, 4] */
@@ -242,13 +238,13 @@ float conv_loss(conv_model *m, const float *image, const int32_t *label, int n) 
     const float *features_0_bias = m->params + 27; /* [3] */
     float *features_1 = m->act + 0; /* [n, 3, 8, 8] */
     float *features = m->act + 768; /* [n, 3, 4, 4] */
-    float *logits = m->act + 1179; /* [n, 4] */
+    float *logits = m->act + 987; /* [n, 4] */
     const float *logits_1_weight = m->params + 30; /* [4, 48] */
     const float *logits_1_bias = m->params + 222; /* [4] */
     float *loss_cross_entropy = m->act + 392; /* [] */
     float *loss_l2 = m->act + 393; /* [] */
     float *loss_mul = m->act + 394; /* [] */
-    float *loss_add = m->act + 1187; /* [] */
+    float *loss_add = m->act + 1003; /* [] */
     m->training = 0;
     conv_features_0_conv2d_forward(features_0, image, features_0_weight, features_0_bias, n); /* conv.dnn:5 conv2d(3, kernel = 3, pad = 1) */
     conv_features_1_relu_forward(features_1, features_0, n); /* conv.dnn:5 relu */
@@ -268,22 +264,21 @@ float conv_backward(conv_model *m, const float *image, const int32_t *label, int
     const float *features_0_bias = m->params + 27; /* [3] */
     float *features_1 = m->act + 0; /* [n, 3, 8, 8] */
     float *features = m->act + 768; /* [n, 3, 4, 4] */
-    float *logits = m->act + 1179; /* [n, 4] */
+    float *logits = m->act + 987; /* [n, 4] */
     const float *logits_1_weight = m->params + 30; /* [4, 48] */
     const float *logits_1_bias = m->params + 222; /* [4] */
     float *loss_cross_entropy = m->act + 392; /* [] */
     float *loss_l2 = m->act + 393; /* [] */
     float *loss_mul = m->act + 394; /* [] */
-    float *loss_add = m->act + 1187; /* [] */
-    float *dfeatures_0_weight_2 = m->act + 1152; /* [3, 1, 3, 3] */
+    float *loss_add = m->act + 1003; /* [] */
+    float *dfeatures_0_weight_2 = m->act + 960; /* [3, 1, 3, 3] */
     float *dlogits_1_weight_2 = m->act + 384; /* [4, 48] */
-    float *dlogits = m->act + 960; /* [n, 4] */
+    float *dlogits = m->act + 995; /* [n, 4] */
     float *dlogits_0 = m->act + 864; /* [n, 48] */
     float *dlogits_1_weight_3 = m->act + 576; /* [4, 48] */
     float *dlogits_1_bias = m->grads + 222; /* [4] */
     float *dlogits_1_weight = m->grads + 30; /* [4, 48] */
-    float *dfeatures_1 = m->act + 384; /* [n, 3, 8, 8] */
-    float *dfeatures_0 = m->act + 768; /* [n, 3, 8, 8] */
+    float *dfeatures_0 = m->act + 384; /* [n, 3, 8, 8] */
     float *dfeatures_0_weight_3 = m->act + 0; /* [3, 1, 3, 3] */
     float *dfeatures_0_bias = m->grads + 27; /* [3] */
     float *dfeatures_0_weight = m->grads + 0; /* [3, 1, 3, 3] */
@@ -301,8 +296,7 @@ float conv_backward(conv_model *m, const float *image, const int32_t *label, int
     conv_loss_cross_entropy_backward(dlogits, conv_c17, logits, label, n); /* conv.dnn:8 cross_entropy(logits, label) */
     conv_logits_1_dense_backward(dlogits_0, dlogits_1_weight_3, dlogits_1_bias, dlogits, features, logits_1_weight, n); /* conv.dnn:6 dense(4) */
     conv_dlogits_1_weight_add(dlogits_1_weight, dlogits_1_weight_2, dlogits_1_weight_3); /* conv.dnn:6 dense(4) */
-    conv_features_2_maxpool_backward(dfeatures_1, dlogits_0, features_1, features, n); /* conv.dnn:5 maxpool(2) */
-    conv_features_1_relu_backward(dfeatures_0, dfeatures_1, features_1, n); /* conv.dnn:5 relu */
+    conv_features_2_relu_maxpool_backward(dfeatures_0, dlogits_0, features_1, features, n); /* conv.dnn:5 maxpool(2) */
     conv_features_0_conv2d_backward(dfeatures_0_weight_3, dfeatures_0_bias, dfeatures_0, image, n); /* conv.dnn:5 conv2d(3, kernel = 3, pad = 1) */
     conv_dfeatures_0_weight_add(dfeatures_0_weight, dfeatures_0_weight_2, dfeatures_0_weight_3); /* conv.dnn:5 conv2d(3, kernel = 3, pad = 1) */
     m->training = 0;
