@@ -107,21 +107,22 @@ void dnn_score(const Run *r, const Batch *b, int n, long *correct, long *total, 
     }
 }
 
-/* Eval-mode loss (sample-weighted mean) and accuracy over a data set; the
+/* Eval-mode loss (sample-weighted mean) and accuracy over the samples
+ * idx[0..count) of a data set (idx NULL: 0..count-1), in that order; the
  * confusion counts when counts is not NULL. */
-void dnn_evaluate(const Run *r, const Data *d, double *loss, double *acc, long *counts) {
+void dnn_evaluate(const Run *r, const Data *d, const long *idx, long count, double *loss, double *acc, long *counts) {
     const dnn_program *p = r->p;
     Batch b;
     dnn_batch_alloc(p, &b);
-    long *idx = xcalloc((size_t)p->batch, sizeof(long));
+    long *pick = xcalloc((size_t)p->batch, sizeof(long));
     int *pred = xcalloc((size_t)p->batch, sizeof(int));
     double sum = 0;
     long correct = 0, total = 0;
-    for (long start = 0; start < d->count; start += p->batch) {
-        int n = (int)(d->count - start < p->batch ? d->count - start : p->batch);
+    for (long start = 0; start < count; start += p->batch) {
+        int n = (int)(count - start < p->batch ? count - start : p->batch);
         for (int i = 0; i < n; i++)
-            idx[i] = start + i;
-        dnn_batch_fill(p, d, idx, n, &b);
+            pick[i] = idx ? idx[start + i] : start + i;
+        dnn_batch_fill(p, d, pick, n, &b);
         sum += (double)p->loss(r->m, (const float *const *)b.x, (const void *const *)b.y, n) * n;
         dnn_score(r, &b, n, &correct, &total, pred);
         if (counts && p->score == DNN_SCORE_ARGMAX && p->targets[p->score_target].classes) {
@@ -130,10 +131,10 @@ void dnn_evaluate(const Run *r, const Data *d, double *loss, double *acc, long *
                 counts[truth[i] * p->pred_size + pred[i]]++;
         }
     }
-    *loss = sum / (double)d->count;
+    *loss = sum / (double)count;
     *acc = total ? (double)correct / (double)total : NAN;
     dnn_batch_free(p, &b);
-    free(idx);
+    free(pick);
     free(pred);
 }
 
@@ -182,7 +183,7 @@ int dnn_cmd_eval(Run *r) {
     int classes = p->score == DNN_SCORE_ARGMAX ? p->targets[p->score_target].classes : 0;
     long *counts = classes ? xcalloc((size_t)classes * (size_t)classes, sizeof(long)) : NULL;
     double loss, acc;
-    dnn_evaluate(r, &d, &loss, &acc, counts);
+    dnn_evaluate(r, &d, NULL, d.count, &loss, &acc, counts);
     char initial[64] = "", chance[96];
     if (!r->o.weights)
         snprintf(initial, sizeof initial, ", initial weights (seed %llu)",
