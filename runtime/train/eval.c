@@ -30,14 +30,27 @@ void dnn_batch_free(const dnn_program *p, Batch *b) {
         free(b->out[k]);
 }
 
-/* Copies samples idx[0..n) into the batch (targets only if the data has them).
- * Shuffled samples miss the caches, so a byte slot's rows are all requested
- * first and then converted, and the misses overlap (the MLP epoch: 51-57 ms
- * here without prefetching, 37 ms fetching the next batch ahead, 31 ms so). */
-void dnn_batch_fill(const dnn_program *p, const Data *d, const long *idx, int n, Batch *b) {
+/* A batch being filled: samples idx[0..n) of d into b. */
+typedef struct Fill {
+    const dnn_program *p;
+    const Data *d;
+    const long *idx;
+    Batch *b;
+} Fill;
+
+/* Copies samples idx[lo..hi) into the batch (targets only if the data has
+ * them). Shuffled samples miss the caches, so a byte slot's rows are all
+ * requested first and then converted, and the misses overlap (the MLP
+ * epoch: 51-57 ms here without prefetching, 37 ms fetching the next batch
+ * ahead, 31 ms so). */
+static void fill_range(void *ctx, int lo, int hi) {
+    const Fill *f = ctx;
+    const dnn_program *p = f->p;
+    const Data *d = f->d;
+    const long *idx = f->idx;
 #ifdef __GNUC__
     for (int s = 0; s < d->nslots; s++)
-        for (int i = 0; d->u8[s] && i < n; i++) {
+        for (int i = lo; d->u8[s] && i < hi; i++) {
             const int size = dnn_slot_io(p, s)->size;
             const unsigned char *row = d->u8[s] + idx[i] * size;
             for (int k = 0; k < size; k += 64)
@@ -47,11 +60,11 @@ void dnn_batch_fill(const dnn_program *p, const Data *d, const long *idx, int n,
 #endif
     for (int s = 0; s < d->nslots; s++) {
         const dnn_io *io = dnn_slot_io(p, s);
-        for (int i = 0; i < n; i++) {
+        for (int i = lo; i < hi; i++) {
             if (d->u8[s]) {
                 const unsigned char *src = d->u8[s] + idx[i] * io->size;
                 const float *lut = d->lut[s], *mean = d->mean[s], *std = d->std[s];
-                float *dst = b->x[s] + (size_t)i * io->size;
+                float *dst = f->b->x[s] + (size_t)i * io->size;
                 if (std)
                     for (int k = 0; k < io->size; k++)
                         dst[k] = (lut[src[k]] - mean[k]) / std[k];
@@ -62,14 +75,25 @@ void dnn_batch_fill(const dnn_program *p, const Data *d, const long *idx, int n,
                     for (int k = 0; k < io->size; k++)
                         dst[k] = lut[src[k]];
             } else if (s < p->ninputs)
-                memcpy(b->x[s] + (size_t)i * io->size, d->x[s] + idx[i] * io->size, sizeof(float) * (size_t)io->size);
+                memcpy(f->b->x[s] + (size_t)i * io->size, d->x[s] + idx[i] * io->size, sizeof(float) * (size_t)io->size);
             else if (io->classes)
-                ((int32_t *)b->y[s - p->ninputs])[i] = d->y[s][idx[i]];
+                ((int32_t *)f->b->y[s - p->ninputs])[i] = d->y[s][idx[i]];
             else
-                memcpy((float *)b->y[s - p->ninputs] + (size_t)i * io->size, d->x[s] + idx[i] * io->size,
+                memcpy((float *)f->b->y[s - p->ninputs] + (size_t)i * io->size, d->x[s] + idx[i] * io->size,
                        sizeof(float) * (size_t)io->size);
         }
     }
+}
+
+/* Copies samples idx[0..n) into the batch, on the program's threads as its
+ * forward pass splits the samples: each thread converts the rows it is
+ * about to read, and the main thread no longer does it all alone. */
+void dnn_batch_fill(const dnn_program *p, const Data *d, const long *idx, int n, Batch *b) {
+    Fill f = {p, d, idx, b};
+    if (dnn_parallel_for && n > 1)
+        dnn_parallel_for(fill_range, &f, n);
+    else
+        fill_range(&f, 0, n);
 }
 
 static int argmax(const float *v, int n) {
