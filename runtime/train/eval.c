@@ -186,7 +186,8 @@ static int prepare(Run *r, int nslots, Data *d) {
     if (o->weights && (o->standardize || o->center))
         note("--%s is measured when training; %s applies the statistics saved in %s", o->center ? "center" : "standardize",
              o->command, dnn_shown(o->weights));
-    dnn_data_floats(r->p, d); /* predict and check read the floats */
+    if (strcmp(o->command, "eval")) /* predict and calibrate read the floats; eval's batches scale the bytes */
+        dnn_data_floats(r->p, d);
     if (!o->weights) { /* initial weights: the statistics of this data, as train would */
         long *all = xcalloc((size_t)d->count, sizeof(long));
         for (long i = 0; i < d->count; i++)
