@@ -14,6 +14,7 @@
  * programs that never read a data set need not link it.
  */
 #define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE /* madvise, for data.h's advise_huge */
 #include "dnn_data.h"
 
 #include <errno.h>
@@ -98,17 +99,27 @@ static int read_header(gzFile f, const char *path, int want_rank, dnn_idx *t, ch
 }
 
 
+/* The most elements of `width` bytes the rest of the file at path can
+ * hold: its size when it is plain, 1032 times that when it is gzip
+ * (deflate's largest ratio); 0 when that is unknown (not a regular file). */
+static size_t most_elements(gzFile f, const char *path, size_t width) {
+    long long size = dnn_file_size(path);
+    unsigned long long n = size > 0 ? (unsigned long long)size / width : 0, most = gzdirect(f) ? n : 1032 * n;
+    return most < SIZE_MAX ? (size_t)most : SIZE_MAX;
+}
+
 /* Reads t->items items into t->data, scaling each element, or as they are
- * into t->bytes (u8 files, with want_bytes). The array grows as the bytes
- * arrive, so a short file whose header claims terabytes ends as
- * "truncated", not as a huge allocation. */
+ * into t->bytes (u8 files, with want_bytes). The array is allocated once
+ * when the file's size allows all that its header claims (see grow), else
+ * grows as the bytes arrive, so a short file whose header claims terabytes
+ * ends as "truncated", not as a huge allocation. */
 static int read_data(gzFile f, const char *path, float scale, int want_bytes, dnn_idx *t, char *msg, size_t msgcap) {
     size_t width = t->type == DNN_IDX_U8 ? 1 : 4, elem = want_bytes ? 1 : sizeof(float);
-    size_t count = (size_t)t->items * t->item_size, done = 0, cap = 0;
+    size_t count = (size_t)t->items * t->item_size, done = 0, cap = 0, first = most_elements(f, path, width);
     unsigned char chunk[1 << 16];
     for (;;) {
         if (done == cap && (done < count || !(t->data || t->bytes))) { /* an empty file still gets a pointer to free */
-            void *bigger = grow(want_bytes ? (void *)t->bytes : (void *)t->data, &cap, count, elem);
+            void *bigger = grow(want_bytes ? (void *)t->bytes : (void *)t->data, &cap, count, elem, first);
             if (!bigger)
                 return dnn_errorf(msg, msgcap, DNN_E_SPACE, path, "out of memory for %zu elements", count);
             if (want_bytes)

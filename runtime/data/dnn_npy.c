@@ -5,6 +5,7 @@
  * chunks converted straight into the float buffer.
  */
 #define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE /* madvise, for data.h's advise_huge */
 #include "dnn_data.h"
 
 #include <errno.h>
@@ -299,12 +300,13 @@ int dnn_npy_read(const char *path, float scale, dnn_array *out, char *msg, size_
     if (rc == DNN_OK) {
         a.is_integer = t.kind != 'f';
     }
-    size_t cap = 0;
-    if (rc == DNN_OK && !(a.data = grow(NULL, &cap, a.count, sizeof *a.data)))
+    long long size = dnn_file_size(path); /* the most elements the file can hold: one allocation when it holds them */
+    size_t cap = 0, first = size > 0 && t.size > 0 ? (size_t)((unsigned long long)size / (unsigned)t.size) : 0;
+    if (rc == DNN_OK && !(a.data = grow(NULL, &cap, a.count, sizeof *a.data, first)))
         rc = dnn_errorf(msg, msgcap, DNN_E_SPACE, path, "out of memory for %zu floats", a.count);
     unsigned char chunk[1 << 16]; /* a multiple of every element size */
     for (size_t done = 0; rc == DNN_OK && done < a.count;) {
-        float *bigger = done == cap ? grow(a.data, &cap, a.count, sizeof *a.data) : a.data;
+        float *bigger = done == cap ? grow(a.data, &cap, a.count, sizeof *a.data, first) : a.data;
         if (!bigger) {
             rc = dnn_errorf(msg, msgcap, DNN_E_SPACE, path, "out of memory for %zu floats", a.count);
             break;

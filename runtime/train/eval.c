@@ -30,14 +30,27 @@ void dnn_batch_free(const dnn_program *p, Batch *b) {
         free(b->out[k]);
 }
 
-/* Copies samples idx[0..n) into the batch (targets only if the data has them).
- * Shuffled samples miss the caches, so a byte slot's rows are all requested
- * first and then converted, and the misses overlap (the MLP epoch: 51-57 ms
- * here without prefetching, 37 ms fetching the next batch ahead, 31 ms so). */
-void dnn_batch_fill(const dnn_program *p, const Data *d, const long *idx, int n, Batch *b) {
+/* A batch being filled: samples idx[0..n) of d into b. */
+typedef struct Fill {
+    const dnn_program *p;
+    const Data *d;
+    const long *idx;
+    Batch *b;
+} Fill;
+
+/* Copies samples idx[lo..hi) into the batch (targets only if the data has
+ * them). Shuffled samples miss the caches, so a byte slot's rows are all
+ * requested first and then converted, and the misses overlap (the MLP
+ * epoch: 51-57 ms here without prefetching, 37 ms fetching the next batch
+ * ahead, 31 ms so). */
+static void fill_range(void *ctx, int lo, int hi) {
+    const Fill *f = ctx;
+    const dnn_program *p = f->p;
+    const Data *d = f->d;
+    const long *idx = f->idx;
 #ifdef __GNUC__
     for (int s = 0; s < d->nslots; s++)
-        for (int i = 0; d->u8[s] && i < n; i++) {
+        for (int i = lo; d->u8[s] && i < hi; i++) {
             const int size = dnn_slot_io(p, s)->size;
             const unsigned char *row = d->u8[s] + idx[i] * size;
             for (int k = 0; k < size; k += 64)
@@ -47,11 +60,11 @@ void dnn_batch_fill(const dnn_program *p, const Data *d, const long *idx, int n,
 #endif
     for (int s = 0; s < d->nslots; s++) {
         const dnn_io *io = dnn_slot_io(p, s);
-        for (int i = 0; i < n; i++) {
+        for (int i = lo; i < hi; i++) {
             if (d->u8[s]) {
                 const unsigned char *src = d->u8[s] + idx[i] * io->size;
                 const float *lut = d->lut[s], *mean = d->mean[s], *std = d->std[s];
-                float *dst = b->x[s] + (size_t)i * io->size;
+                float *dst = f->b->x[s] + (size_t)i * io->size;
                 if (std)
                     for (int k = 0; k < io->size; k++)
                         dst[k] = (lut[src[k]] - mean[k]) / std[k];
@@ -62,14 +75,25 @@ void dnn_batch_fill(const dnn_program *p, const Data *d, const long *idx, int n,
                     for (int k = 0; k < io->size; k++)
                         dst[k] = lut[src[k]];
             } else if (s < p->ninputs)
-                memcpy(b->x[s] + (size_t)i * io->size, d->x[s] + idx[i] * io->size, sizeof(float) * (size_t)io->size);
+                memcpy(f->b->x[s] + (size_t)i * io->size, d->x[s] + idx[i] * io->size, sizeof(float) * (size_t)io->size);
             else if (io->classes)
-                ((int32_t *)b->y[s - p->ninputs])[i] = d->y[s][idx[i]];
+                ((int32_t *)f->b->y[s - p->ninputs])[i] = d->y[s][idx[i]];
             else
-                memcpy((float *)b->y[s - p->ninputs] + (size_t)i * io->size, d->x[s] + idx[i] * io->size,
+                memcpy((float *)f->b->y[s - p->ninputs] + (size_t)i * io->size, d->x[s] + idx[i] * io->size,
                        sizeof(float) * (size_t)io->size);
         }
     }
+}
+
+/* Copies samples idx[0..n) into the batch, on the program's threads as its
+ * forward pass splits the samples: each thread converts the rows it is
+ * about to read, and the main thread no longer does it all alone. */
+void dnn_batch_fill(const dnn_program *p, const Data *d, const long *idx, int n, Batch *b) {
+    Fill f = {p, d, idx, b};
+    if (dnn_parallel_for && n > 1)
+        dnn_parallel_for(fill_range, &f, n);
+    else
+        fill_range(&f, 0, n);
 }
 
 static int argmax(const float *v, int n) {
@@ -107,21 +131,22 @@ void dnn_score(const Run *r, const Batch *b, int n, long *correct, long *total, 
     }
 }
 
-/* Eval-mode loss (sample-weighted mean) and accuracy over a data set; the
+/* Eval-mode loss (sample-weighted mean) and accuracy over the samples
+ * idx[0..count) of a data set (idx NULL: 0..count-1), in that order; the
  * confusion counts when counts is not NULL. */
-void dnn_evaluate(const Run *r, const Data *d, double *loss, double *acc, long *counts) {
+void dnn_evaluate(const Run *r, const Data *d, const long *idx, long count, double *loss, double *acc, long *counts) {
     const dnn_program *p = r->p;
     Batch b;
     dnn_batch_alloc(p, &b);
-    long *idx = xcalloc((size_t)p->batch, sizeof(long));
+    long *pick = xcalloc((size_t)p->batch, sizeof(long));
     int *pred = xcalloc((size_t)p->batch, sizeof(int));
     double sum = 0;
     long correct = 0, total = 0;
-    for (long start = 0; start < d->count; start += p->batch) {
-        int n = (int)(d->count - start < p->batch ? d->count - start : p->batch);
+    for (long start = 0; start < count; start += p->batch) {
+        int n = (int)(count - start < p->batch ? count - start : p->batch);
         for (int i = 0; i < n; i++)
-            idx[i] = start + i;
-        dnn_batch_fill(p, d, idx, n, &b);
+            pick[i] = idx ? idx[start + i] : start + i;
+        dnn_batch_fill(p, d, pick, n, &b);
         sum += (double)p->loss(r->m, (const float *const *)b.x, (const void *const *)b.y, n) * n;
         dnn_score(r, &b, n, &correct, &total, pred);
         if (counts && p->score == DNN_SCORE_ARGMAX && p->targets[p->score_target].classes) {
@@ -130,10 +155,10 @@ void dnn_evaluate(const Run *r, const Data *d, double *loss, double *acc, long *
                 counts[truth[i] * p->pred_size + pred[i]]++;
         }
     }
-    *loss = sum / (double)d->count;
+    *loss = sum / (double)count;
     *acc = total ? (double)correct / (double)total : NAN;
     dnn_batch_free(p, &b);
-    free(idx);
+    free(pick);
     free(pred);
 }
 
@@ -161,7 +186,8 @@ static int prepare(Run *r, int nslots, Data *d) {
     if (o->weights && (o->standardize || o->center))
         note("--%s is measured when training; %s applies the statistics saved in %s", o->center ? "center" : "standardize",
              o->command, dnn_shown(o->weights));
-    dnn_data_floats(r->p, d); /* predict and check read the floats */
+    if (strcmp(o->command, "eval")) /* predict and calibrate read the floats; eval's batches scale the bytes */
+        dnn_data_floats(r->p, d);
     if (!o->weights) { /* initial weights: the statistics of this data, as train would */
         long *all = xcalloc((size_t)d->count, sizeof(long));
         for (long i = 0; i < d->count; i++)
@@ -182,7 +208,7 @@ int dnn_cmd_eval(Run *r) {
     int classes = p->score == DNN_SCORE_ARGMAX ? p->targets[p->score_target].classes : 0;
     long *counts = classes ? xcalloc((size_t)classes * (size_t)classes, sizeof(long)) : NULL;
     double loss, acc;
-    dnn_evaluate(r, &d, &loss, &acc, counts);
+    dnn_evaluate(r, &d, NULL, d.count, &loss, &acc, counts);
     char initial[64] = "", chance[96];
     if (!r->o.weights)
         snprintf(initial, sizeof initial, ", initial weights (seed %llu)",

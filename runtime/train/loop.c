@@ -40,32 +40,6 @@ static void shuffle_order(long *order, long n, dnn_rng *rng) {
     }
 }
 
-/* Views of a data set restricted to the samples idx[0..n) (copied). */
-static void subset(const dnn_program *p, const Data *d, const long *idx, long n, Data *out) {
-    memset(out, 0, sizeof *out);
-    out->count = n;
-    out->nslots = d->nslots;
-    for (int s = 0; s < d->nslots; s++) {
-        const dnn_io *io = dnn_slot_io(p, s);
-        if (io->classes) {
-            out->y[s] = xcalloc((size_t)n, sizeof(int32_t));
-            for (long i = 0; i < n; i++)
-                out->y[s][i] = d->y[s][idx[i]];
-        } else if (d->u8[s]) {
-            out->u8[s] = xcalloc((size_t)n * (size_t)io->size, 1);
-            for (long i = 0; i < n; i++)
-                memcpy(out->u8[s] + i * io->size, d->u8[s] + idx[i] * io->size, (size_t)io->size);
-            memcpy(out->lut[s], d->lut[s], sizeof d->lut[s]);
-            out->mean[s] = d->mean[s];
-            out->std[s] = d->std[s];
-        } else {
-            out->x[s] = xcalloc((size_t)n * (size_t)io->size, sizeof(float));
-            for (long i = 0; i < n; i++)
-                memcpy(out->x[s] + i * io->size, d->x[s] + idx[i] * io->size, sizeof(float) * (size_t)io->size);
-        }
-    }
-}
-
 static void ema_update(const Run *r, float *ema, double decay, int first) {
     const dnn_program *p = r->p;
     for (int i = 0; i < p->num_tensors; i++) {
@@ -119,19 +93,12 @@ static int write_log(const Run *r, const Loop *l, const char *log, const char *s
  * check costs little on a large data set (Fashion-MNIST: a sixth of it). */
 #define INITIAL_SAMPLES 10000
 
-static void initial_loss(const Run *r, const Data *train_set, double *loss, double *acc) {
-    long n = train_set->count < INITIAL_SAMPLES ? train_set->count : INITIAL_SAMPLES;
-    if (n == train_set->count) {
-        dnn_evaluate(r, train_set, loss, acc, NULL);
-        return;
-    }
+static void initial_loss(const Run *r, const Data *d, const long *train, long ntrain, double *loss, double *acc) {
+    long n = ntrain < INITIAL_SAMPLES ? ntrain : INITIAL_SAMPLES;
     long *pick = xcalloc((size_t)n, sizeof(long));
     for (long i = 0; i < n; i++)
-        pick[i] = (long)((double)i * (double)train_set->count / (double)n);
-    Data few;
-    subset(r->p, train_set, pick, n, &few);
-    dnn_evaluate(r, &few, loss, acc, NULL);
-    dnn_data_free(&few);
+        pick[i] = train[(long)((double)i * (double)ntrain / (double)n)];
+    dnn_evaluate(r, d, pick, n, loss, acc, NULL);
     free(pick);
 }
 
@@ -151,15 +118,14 @@ int dnn_cmd_train(Run *r) {
     int nslots = p->ninputs + p->ntargets;
     int status = 0;
     /* everything the run owns, freed at done: */
-    Data all, train_set, val_set;
+    Data all, val_files; /* the data set (training and split-off validation samples), --val's */
     Loop l;
     Batch b;
     long *idx = NULL, *order = NULL;
     char *save = NULL, *ckpt = NULL, *log = NULL, *svg = NULL, *settings = NULL, *val_list = NULL, *from = NULL;
     char *run = NULL;
     memset(&all, 0, sizeof all);
-    memset(&train_set, 0, sizeof train_set);
-    memset(&val_set, 0, sizeof val_set);
+    memset(&val_files, 0, sizeof val_files);
     memset(&l, 0, sizeof l);
     memset(&b, 0, sizeof b);
     signal(SIGINT, on_signal); /* from here on ^C, SIGTERM and SIGHUP stop at the next batch, with a checkpoint */
@@ -198,28 +164,28 @@ int dnn_cmd_train(Run *r) {
     if (!from) /* a resumed run has the checkpoint's */
         dnn_prep_fit_options(p, o, &r->prep, &all, idx, ntrain);
     dnn_prep_apply(p, &r->prep, &all);
-    if (ntrain < all.count) {
-        subset(p, &all, idx, ntrain, &train_set);
-        subset(p, &all, idx + ntrain, all.count - ntrain, &val_set);
-    } else { /* no split: the data set is the training set, no copy */
-        train_set = all;
-        memset(&all, 0, sizeof all);
-    }
+    /* training samples all[idx[0..ntrain)], validation samples val[val_idx[0..nval)]; no copies */
+    const Data *val = &all;
+    const long *val_idx = idx + ntrain;
+    long nval = all.count - ntrain;
     if (o->val) {
         const char *files[MAX_SLOTS];
         int n = 0;
         val_list = strdup(o->val);
         for (char *f = strtok(val_list, ","); f && n < MAX_SLOTS; f = strtok(NULL, ","))
             files[n++] = f;
-        if (dnn_load_data(p, o, &r->classes, files, n, nslots, &val_set)) {
+        if (dnn_load_data(p, o, &r->classes, files, n, nslots, &val_files)) {
             status = 1;
             goto done;
         }
-        dnn_prep_apply(p, &r->prep, &val_set);
+        dnn_prep_apply(p, &r->prep, &val_files);
+        val = &val_files;
+        val_idx = NULL;
+        nval = val_files.count;
     }
-    int have_val = val_set.count > 0;
+    int have_val = nval > 0;
     /* batchnorm cannot train on one sample (PyTorch raises): a last batch of one is left out */
-    long used = train_set.count;
+    long used = ntrain;
     if (p->min_batch > 1 && (p->batch < p->min_batch || used < p->min_batch)) {
         fail("the model's batchnorm needs at least %d samples a batch to train (PyTorch raises on 1), and %s",
              p->min_batch, p->batch < p->min_batch ? "its batch is 1" : "there is 1 training sample");
@@ -230,7 +196,7 @@ int dnn_cmd_train(Run *r) {
         used--;
         fprintf(stderr, "%s: warning: each epoch's last batch would hold 1 sample, on which batchnorm cannot train "
                         "(PyTorch raises); it is left out, so an epoch trains on %ld of the %ld samples\n",
-                dnn_prog_name, used, train_set.count);
+                dnn_prog_name, used, ntrain);
     }
     if (p->early_stop && !have_val)
         note("no validation data: early_stop watches the training loss (give --val, or 'validation F;' in the train block)");
@@ -265,7 +231,7 @@ int dnn_cmd_train(Run *r) {
     l.rows = realloc(l.rows, sizeof *l.rows * (size_t)((epochs > l.epoch ? epochs : l.epoch) + 2));
 
     dnn_batch_alloc(p, &b);
-    order = xcalloc((size_t)train_set.count, sizeof(long));
+    order = xcalloc((size_t)ntrain, sizeof(long));
     dnn_progress bar;
     long batches_run = 0;
     char hint[1024];
@@ -273,9 +239,9 @@ int dnn_cmd_train(Run *r) {
         printf("resuming %s at epoch %d, batch %ld\n", from, l.epoch + 1, l.batch + 1);
     else if (run)
         printf("run directory: %s (%s/latest)\n", run, RUNS);
-    char *held = have_val ? text_of(" (%ld for validation)", val_set.count) : strdup("");
-    printf("training %s on %ld sample%s%s, %d epoch%s, batch %d\n", p->name, train_set.count,
-           train_set.count == 1 ? "" : "s", held, epochs,
+    char *held = have_val ? text_of(" (%ld for validation)", nval) : strdup("");
+    printf("training %s on %ld sample%s%s, %d epoch%s, batch %d\n", p->name, ntrain,
+           ntrain == 1 ? "" : "s", held, epochs,
            epochs == 1 ? "" : "s", p->batch);
     free(held);
     if (o->nhp) { /* the values in use when some came from the command line */
@@ -290,10 +256,10 @@ int dnn_cmd_train(Run *r) {
         dnn_epoch_row *w = &l.rows[l.nrows++];
         w->epoch = 0;
         w->lr = *r->v.lr;
-        initial_loss(r, &train_set, &w->train_loss, &w->train_acc);
+        initial_loss(r, &all, idx, ntrain, &w->train_loss, &w->train_acc);
         w->val_loss = w->val_acc = NAN;
         if (have_val)
-            dnn_evaluate(r, &val_set, &w->val_loss, &w->val_acc, NULL);
+            dnn_evaluate(r, val, val_idx, nval, &w->val_loss, &w->val_acc, NULL);
         w->seconds = dnn_now() - started;
         char line[256], chance[96];
         dnn_epoch_summary(line, sizeof line, w, epochs);
@@ -305,10 +271,10 @@ int dnn_cmd_train(Run *r) {
     for (; l.epoch < epochs; l.epoch++) {
         p->set_epoch(r->m, l.epoch);
         dnn_rng rng = l.shuffle; /* so a resumed epoch sees the same order */
-        for (long i = 0; i < train_set.count; i++)
-            order[i] = i;
+        for (long i = 0; i < ntrain; i++) /* the training samples; shuffled, the same permutation as of 0..ntrain-1 */
+            order[i] = idx[i];
         if (p->shuffle)
-            shuffle_order(order, train_set.count, &rng);
+            shuffle_order(order, ntrain, &rng);
         double started = dnn_now() - l.seconds;
         long nbatches = (used + p->batch - 1) / p->batch;
         /* every epoch draws its progress; long runs keep the summaries of about 25:
@@ -320,7 +286,7 @@ int dnn_cmd_train(Run *r) {
         for (; l.batch < nbatches; l.batch++) {
             long start = l.batch * p->batch;
             int n = (int)(used - start < p->batch ? used - start : p->batch);
-            dnn_batch_fill(p, &train_set, order + start, n, &b);
+            dnn_batch_fill(p, &all, order + start, n, &b);
             if (p->naugment)
                 dnn_augment_batch(r, &b, n, &l.augment);
             float loss = p->backward(r->m, (const float *const *)b.x, (const void *const *)b.y, n);
@@ -371,7 +337,7 @@ int dnn_cmd_train(Run *r) {
         if (l.ema)
             ema_swap(r, l.ema);
         if (have_val)
-            dnn_evaluate(r, &val_set, &w->val_loss, &w->val_acc, NULL);
+            dnn_evaluate(r, val, val_idx, nval, &w->val_loss, &w->val_acc, NULL);
         if (l.ema)
             ema_swap(r, l.ema);
         w->seconds = dnn_now() - started;
@@ -454,7 +420,6 @@ done:
     free(from);
     free(run);
     dnn_data_free(&all);
-    dnn_data_free(&train_set);
-    dnn_data_free(&val_set);
+    dnn_data_free(&val_files);
     return status;
 }

@@ -214,7 +214,7 @@ void dnn_batch_alloc(const dnn_program *p, Batch *b);
 void dnn_batch_free(const dnn_program *p, Batch *b);
 void dnn_batch_fill(const dnn_program *p, const Data *d, const long *idx, int n, Batch *b);
 void dnn_score(const Run *r, const Batch *b, int n, long *correct, long *total, int *pred);
-void dnn_evaluate(const Run *r, const Data *d, double *loss, double *acc, long *counts);
+void dnn_evaluate(const Run *r, const Data *d, const long *idx, long count, double *loss, double *acc, long *counts);
 int dnn_cmd_eval(Run *r);
 int dnn_cmd_predict(Run *r);
 int dnn_cmd_calibrate(Run *r);

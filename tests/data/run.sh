@@ -49,7 +49,10 @@ else
     fail build_library "make build/libdnnrt.a: $(first "$tmp/make.log")"
     exit 1
 fi
-if ! $CC $CFLAGS_TEST "$here/test_data.c" build/libdnnrt.a -lz -lm -o "$tmp/test_data" 2>"$tmp/cc.log"; then
+# with the library's reallocs counted (one_allocation) where the linker can wrap them
+if ! $CC $CFLAGS_TEST -DWRAP_REALLOC -Wl,--wrap=realloc "$here/test_data.c" build/libdnnrt.a -lz -lm \
+        -o "$tmp/test_data" 2>/dev/null &&
+   ! $CC $CFLAGS_TEST "$here/test_data.c" build/libdnnrt.a -lz -lm -o "$tmp/test_data" 2>"$tmp/cc.log"; then
     fail build_test_data "$(first "$tmp/cc.log")"
     exit 1
 fi

@@ -60,12 +60,18 @@ static const char *put_u8(const char *name, int rank, const unsigned long *dims,
 
 static int has(const char *words) { return strstr(msg, words) != NULL; }
 
-/* dnn_idx_read that must fail with code; checks the message names the file and *t owns nothing. */
+/* dnn_idx_read that must fail with code; checks the message names the file
+ * and *t owns nothing, and that dnn_idx_read_bytes (the training programs'
+ * reader) fails the same way. */
 static int read_fails(const char *file, int rank, int max, int code) {
     dnn_idx t;
+    char floats[sizeof msg];
+    int bytes_rc = dnn_idx_read_bytes(file, rank, max, &t, floats, sizeof floats);
+    CHECK(t.bytes == NULL && t.data == NULL && t.items == 0);
     int rc = dnn_idx_read(file, rank, max, 1.0f, &t, msg, sizeof msg);
     CHECK(t.data == NULL && t.items == 0);
     CHECK(strncmp(msg, file, strlen(file)) == 0);
+    CHECK(bytes_rc == rc && strcmp(floats, msg) == 0);
     if (rc != code && !check_why[0])
         snprintf(check_why, sizeof check_why, "got %d, want %d: %.400s", rc, code, msg);
     return rc == code;
@@ -211,6 +217,44 @@ static void huge_claim(void) {
     memset(buf + n, 1, 12);
     CHECK(read_fails(put("claim", buf, n + 12, 0), 0, 0, DNN_E_TRUNCATED) && has("item 0 (from 0)"));
 }
+
+#ifdef WRAP_REALLOC
+/* Linked with -Wl,--wrap=realloc (tests/data/run.sh): the library's
+ * reallocs, which make every reader's arrays, are counted here. */
+void *__real_realloc(void *p, size_t n);
+void *__wrap_realloc(void *p, size_t n);
+static size_t reallocs, largest;
+void *__wrap_realloc(void *p, size_t n) {
+    reallocs++;
+    largest = n > largest ? n : largest;
+    return __real_realloc(p, n);
+}
+
+/* A file that holds what its header claims is read into one array, made
+ * once (no copies as it grows), with either reader; a small file claiming
+ * 2^31 - 1 items gets no more than its size allows before it is found
+ * truncated (gzip: 1032 times its size, deflate's largest ratio). */
+static void one_allocation(void) {
+    unsigned long dims[] = {300, 10, 10}, claim[] = {0x7fffffff, 100};
+    for (int gz = 0; gz < 2; gz++) {
+        const char *file = put_u8(gz ? "one.gz" : "one", 3, dims, 0, gz);
+        for (int bytes = 0; bytes < 2; bytes++) {
+            dnn_idx t;
+            reallocs = largest = 0;
+            CHECK((bytes ? dnn_idx_read_bytes(file, 3, 0, &t, msg, sizeof msg)
+                         : dnn_idx_read(file, 3, 0, 1.0f, &t, msg, sizeof msg)) == DNN_OK);
+            CHECK(reallocs == 1 && largest == 30000 * (bytes ? 1 : sizeof(float)));
+            dnn_idx_free(&t);
+        }
+        unsigned char buf[256];
+        size_t n = header(buf, DNN_IDX_U8, 2, claim);
+        memset(buf + n, 3, 200);
+        reallocs = largest = 0;
+        CHECK(read_fails(put(gz ? "claim.gz" : "claim", buf, n + 200, gz), 0, 0, DNN_E_TRUNCATED) && has("item 2 (from 0)"));
+        CHECK(largest <= 1032 * 256 * sizeof(float));
+    }
+}
+#endif
 
 /* f32 elements that are NaN or infinite are refused, as in .npy and CSV. */
 static void f32_not_finite(void) {
@@ -388,6 +432,11 @@ int main(int argc, char **argv) {
     RUN(bad_gzip);
     RUN(dims_overflow);
     RUN(huge_claim);
+#ifdef WRAP_REALLOC
+    RUN(one_allocation);
+#else
+    printf("SKIP data.one_allocation: the linker has no --wrap\n");
+#endif
     RUN(f32_not_finite);
     RUN(trailing_bytes);
     RUN(missing_file);

@@ -4,8 +4,9 @@
 # labels, --class-names, --val, --resume), CSV columns taken by name or by
 # position but never half and half, --center and --standardize=channel,
 # the preprocessing reproduced on the device by NAME_preprocess
-# (--embed-weights), batchnorm on a batch of one, and the messages for bad
-# weights files, the log's learning rate and the progress of long runs.
+# (--embed-weights), batchnorm on a batch of one, the validation split (the
+# same run as its parts given as files), and the messages for bad weights
+# files, the log's learning rate and the progress of long runs.
 cd "$(dirname "$0")/../.." || exit 2
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 iris=examples/iris/iris.csv
@@ -539,6 +540,53 @@ else
     else
         fail preprocess.damaged_metadata "$(head -2 "$tmp/err")"
     fi
+fi
+
+# ---- the validation split: the same run as its two parts given as files ----------------------------------
+# `validation 0.2` holds out samples by a seeded permutation (loop.c: shuffle_order
+# with seed ^ 0x5eed5eed) and trains on the rest by index, with no copy; the same
+# samples written as two files in the permutation's order (train DATA --val VAL)
+# must give the same weights and log, bit for bit: each batch, the statistics of
+# --standardize, epoch 0's loss and every validation see the same samples in the
+# same order.
+cat >"$tmp/split.c" <<'EOF2'
+#include <stdio.h>
+#include <stdlib.h>
+#include "dnn.h"
+int main(int argc, char **argv) { /* split COUNT SEED: the order train's split gives 0..COUNT-1 */
+    long n = argc > 2 ? atol(argv[1]) : 0, *idx = calloc((size_t)n + 1, sizeof(long));
+    dnn_rng r;
+    dnn_rng_seed(&r, strtoull(argv[2], NULL, 10) ^ 0x5eed5eedULL);
+    for (long i = 0; i < n; i++)
+        idx[i] = i;
+    for (long i = n - 1; i > 0; i--) {
+        long j = (long)dnn_rng_below(&r, (uint32_t)(i + 1)), t = idx[i];
+        idx[i] = idx[j], idx[j] = t;
+    }
+    for (long i = 0; i < n; i++)
+        printf("%ld\n", idx[i]);
+    return 0;
+}
+EOF2
+if ${CC:-cc} -std=c99 -O2 -Iruntime "$tmp/split.c" build/libdnnrt.a -lm -o "$tmp/split" 2>"$tmp/err"; then
+    "$tmp/split" 150 7 | awk -v data=$iris -v dir="$tmp" '
+        { order[NR] = $1 + 2 }     # the data line of sample $1 (line 1 is the header)
+        END {
+            while ((getline line < data) > 0) row[++n] = line
+            print row[1] >(dir "/split_train.csv"); print row[1] >(dir "/split_val.csv")
+            for (i = 1; i <= 150; i++) print row[order[i]] >(dir "/split_" (i <= 120 ? "train" : "val") ".csv")
+        }'
+    "$tmp/one" train $iris --epochs 3 --standardize --quiet --save "$tmp/split_a.safetensors" >"$tmp/out" 2>&1
+    "$tmp/one" train "$tmp/split_train.csv" --val "$tmp/split_val.csv" --epochs 3 --standardize --quiet \
+        --save "$tmp/split_b.safetensors" >>"$tmp/out" 2>&1
+    if cmp -s "$tmp/split_a.safetensors" "$tmp/split_b.safetensors" &&
+       [ "$(cut -d, -f1-6 "$tmp/split_a.log.csv")" = "$(cut -d, -f1-6 "$tmp/split_b.log.csv")" ]; then
+        pass validation_split_as_files
+    else
+        fail validation_split_as_files "the split run and its parts as files differ: $(tail -n 1 "$tmp/split_a.log.csv") / $(tail -n 1 "$tmp/split_b.log.csv") $(head -2 "$tmp/out" | tr '\n' ' ')"
+    fi
+else
+    fail validation_split_as_files "$(head -3 "$tmp/err" | tr '\n' ' ')"
 fi
 
 # ---- batchnorm on a batch of one: refused as PyTorch refuses it -----------------------------------------
