@@ -328,3 +328,59 @@ DNN_KERNEL void dnn_dense_backward_weight_sgd(float *weight, float *dweight, flo
 DNN_KERNEL void dnn_dense_backward_bias(float *dbias, const float *dout, int n, int units) {
     dnn_dense_backward_bias_plain(dbias, dout, n, units);
 }
+
+/* ---- forward over a batch: one vector lane per sample -------------------------------------
+ * The outputs of dnn_dense_forward, each summed another way: over the
+ * inputs in order, one multiply-add at a time from 0, then the bias (the
+ * plain reference's order, which starts from the bias). The samples are
+ * the vector lanes: dnn_outer (above) over the input transposed to
+ * [in][np], np = n rounded up to 8 with zero samples, into a transposed
+ * output, then the bias and the transpose back. Every output is one sum
+ * in one lane, so AVX2 and AVX-512 give the same bits, any split by rows
+ * (threads) or batch size n too, and the 16-float vectors are full, where
+ * dnn_dense_forward's 8 partial sums per output fill AVX-512 vectors
+ * only as two samples' halves. It pays only with a batch (the transposes,
+ * the lanes up to 8): dnnc calls it for a training build's layers whose
+ * forward is split by rows; batch-1 inference keeps dnn_dense_forward.
+ * Without vectors, dnn_dense_forward_rows. */
+
+#ifdef DNN_V8
+/* xt[i][s] = x[s][i] (x is [n][in], xt [in][np]), zero for n <= s < np;
+ * np a multiple of 8. */
+DNN_KERNEL void dnn_transpose_pad(float *xt, const float *x, int n, int in, int np) {
+    const int in8 = in / 8 * 8;
+    for (int s0 = 0; s0 < np; s0 += 8) {
+        for (int i0 = 0; i0 < in8; i0 += 8) {
+            dnn_v8 t[8];
+            DNN_UNROLL for (int q = 0; q < 8; q++) t[q] = s0 + q < n ? dnn_v8_load(x + (long)(s0 + q) * in + i0) : (dnn_v8){0};
+            dnn_v8_transpose8(t);
+            DNN_UNROLL for (int q = 0; q < 8; q++) dnn_v8_store(xt + (long)(i0 + q) * np + s0, t[q]);
+        }
+        for (int i = in8; i < in; i++)
+            for (int q = 0; q < 8; q++)
+                xt[(long)i * np + s0 + q] = s0 + q < n ? x[(long)(s0 + q) * in + i] : 0.0f;
+    }
+}
+#endif
+
+/* Outputs row .. row + rows − 1 of every sample (out[s][row + r]), each
+ * summed in order with one lane per sample. */
+DNN_KERNEL void dnn_dense_forward_batch_rows(float *out, const float *inp, const float *weight, const float *bias,
+                                             int n, int in, int units, int row, int rows) {
+#ifdef DNN_V8
+    const int np = (n + 7) / 8 * 8;
+    float xt[in * np], yt[rows * np]; /* the input and the outputs transposed */
+    dnn_transpose_pad(xt, inp, n, in, np);
+    dnn_outer(yt, weight + (long)row * in, xt, rows, in, np, in, 1, np, np, 1, NULL);
+    for (int s = 0; s < n; s++)
+        for (int r = 0; r < rows; r++)
+            out[(long)s * units + row + r] = bias ? bias[row + r] + yt[r * np + s] : yt[r * np + s];
+#else
+    dnn_dense_forward_rows(out, inp, weight, bias, n, in, units, row, rows);
+#endif
+}
+
+DNN_KERNEL void dnn_dense_forward_batch(float *out, const float *inp, const float *weight, const float *bias, int n,
+                                        int in, int units) {
+    dnn_dense_forward_batch_rows(out, inp, weight, bias, n, in, units, 0, units);
+}
