@@ -362,18 +362,28 @@ DNN_KERNEL void dnn_transpose_pad(float *xt, const float *x, int n, int in, int 
 }
 #endif
 
+/* A chunk of the batch forward: at most DNN_BATCH_SAMPLES samples (the
+ * transposed input on the stack is in × 32 floats at most) and
+ * DNN_BATCH_ROWS rows of transposed output (64 × 32 floats). */
+enum { DNN_BATCH_SAMPLES = 32, DNN_BATCH_ROWS = 64 };
+
 /* Outputs row .. row + rows − 1 of every sample (out[s][row + r]), each
  * summed in order with one lane per sample. */
 DNN_KERNEL void dnn_dense_forward_batch_rows(float *out, const float *inp, const float *weight, const float *bias,
                                              int n, int in, int units, int row, int rows) {
 #ifdef DNN_V8
-    const int np = (n + 7) / 8 * 8;
-    float xt[in * np], yt[rows * np]; /* the input and the outputs transposed */
-    dnn_transpose_pad(xt, inp, n, in, np);
-    dnn_outer(yt, weight + (long)row * in, xt, rows, in, np, in, 1, np, np, 1, NULL);
-    for (int s = 0; s < n; s++)
-        for (int r = 0; r < rows; r++)
-            out[(long)s * units + row + r] = bias ? bias[row + r] + yt[r * np + s] : yt[r * np + s];
+    for (int s0 = 0; s0 < n; s0 += DNN_BATCH_SAMPLES) {
+        const int m = n - s0 < DNN_BATCH_SAMPLES ? n - s0 : DNN_BATCH_SAMPLES, np = (m + 7) / 8 * 8;
+        float xt[in * np], yt[DNN_BATCH_ROWS * np]; /* the input and a group of outputs, transposed */
+        dnn_transpose_pad(xt, inp + (long)s0 * in, m, in, np);
+        for (int r0 = 0; r0 < rows; r0 += DNN_BATCH_ROWS) {
+            const int count = rows - r0 < DNN_BATCH_ROWS ? rows - r0 : DNN_BATCH_ROWS, j = row + r0;
+            dnn_outer(yt, weight + (long)j * in, xt, count, in, np, in, 1, np, np, 1, NULL);
+            for (int s = 0; s < m; s++)
+                for (int r = 0; r < count; r++)
+                    out[(long)(s0 + s) * units + j + r] = bias ? bias[j + r] + yt[r * np + s] : yt[r * np + s];
+        }
+    }
 #else
     dnn_dense_forward_rows(out, inp, weight, bias, n, in, units, row, rows);
 #endif

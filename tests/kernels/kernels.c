@@ -222,6 +222,22 @@ static void check_dense_parallel(const DenseCase *c, const Data *x, const Data *
     }
 }
 
+/* dnn_dense_forward_batch_rows over more samples than one of its chunks
+ * (DNN_BATCH_SAMPLES): each sample's outputs are its outputs alone */
+static void check_dense_batch_chunks(const DenseCase *c) {
+    const int n = 2 * DNN_BATCH_SAMPLES + 3;
+    Data x = data((size_t)n * c->in), w = data((size_t)c->units * c->in), b = data((size_t)c->units);
+    float *all = floats((size_t)n * c->units), *one = floats((size_t)c->units);
+    c->fwd_batch_rows(all, x.f, w.f, b.f, n, 0, c->units);
+    for (int s = 0; s < n; s++) {
+        c->fwd_batch_rows(one, x.f + (size_t)s * c->in, w.f, b.f, 1, 0, c->units);
+        same(c->tag, "forward_batch: a sample of a large batch alone", s, all + (size_t)s * c->units, one,
+             (size_t)c->units * sizeof(float), 0);
+    }
+    free(all), free(one);
+    release(&x), release(&w), release(&b);
+}
+
 /* ---- the --optimize=size kernels against the formula's simplest loops ------------------
  * dnn_dense_forward_plain and dnn_conv2d_pool_forward_plain compute four
  * rows (filters) at a time with pointer walks and tap ranges
@@ -312,6 +328,7 @@ static void check_dense(const DenseCase *c) {
         same_as(c->tag, "forward_plain vs the formula", n, r.k, r.p, (size_t)n * units * sizeof(float), 0, 0);
     }
     check_dense_parallel(c, &x, &w, &b, &r, N);
+    check_dense_batch_chunks(c);
     release(&x), release(&w), release(&b), release(&dy);
     release_results(&r);
 }
