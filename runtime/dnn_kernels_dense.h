@@ -335,7 +335,8 @@ DNN_KERNEL void dnn_dense_backward_bias(float *dbias, const float *dout, int n, 
  * plain reference's order, which starts from the bias). The samples are
  * the vector lanes: dnn_outer (above) over the input transposed to
  * [in][np], np = n rounded up to 8 with zero samples, into a transposed
- * output, then the bias and the transpose back. Every output is one sum
+ * output, then the bias and the transpose back; in chunks of samples and
+ * rows, so that the stack holds a bounded scratch. Every output is one sum
  * in one lane, so AVX2 and AVX-512 give the same bits, any split by rows
  * (threads) or batch size n too, and the 16-float vectors are full, where
  * dnn_dense_forward's 8 partial sums per output fill AVX-512 vectors
