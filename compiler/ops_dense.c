@@ -166,7 +166,7 @@ void emit_dense_forward(Emitter *e, const Value *v) {
     const char *bias = v->in[2] ? "in2" : "NULL";
     if (dense_fast(e, v) && split_worth(e, (long)in * units)) /* by rows: each output its own sum */
         emit_by_rows(e, v, "forward", "out", (const char *[]){"in0", "in1", v->in[2] ? "in2" : NULL}, in, units,
-                     arena_printf("dnn_dense_forward_rows(a->out, a->in[0], a->in[1], a->in[2], a->n, %d, %d, r0, "
+                     arena_printf("dnn_dense_forward_batch_rows(a->out, a->in[0], a->in[1], a->in[2], a->n, %d, %d, r0, "
                                   "r1 - r0);", in, units));
     else if (dense_fast(e, v))
         emit(e, "dnn_dense_forward(out, in0, in1, %s, %s, %d, %d);", bias, samples_of(v), in, units);

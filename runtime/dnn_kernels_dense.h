@@ -328,3 +328,69 @@ DNN_KERNEL void dnn_dense_backward_weight_sgd(float *weight, float *dweight, flo
 DNN_KERNEL void dnn_dense_backward_bias(float *dbias, const float *dout, int n, int units) {
     dnn_dense_backward_bias_plain(dbias, dout, n, units);
 }
+
+/* ---- forward over a batch: one vector lane per sample -------------------------------------
+ * The outputs of dnn_dense_forward, each summed another way: over the
+ * inputs in order, one multiply-add at a time from 0, then the bias (the
+ * plain reference's order, which starts from the bias). The samples are
+ * the vector lanes: dnn_outer (above) over the input transposed to
+ * [in][np], np = n rounded up to 8 with zero samples, into a transposed
+ * output, then the bias and the transpose back; in chunks of samples and
+ * rows, so that the stack holds a bounded scratch. Every output is one sum
+ * in one lane, so AVX2 and AVX-512 give the same bits, any split by rows
+ * (threads) or batch size n too, and the 16-float vectors are full, where
+ * dnn_dense_forward's 8 partial sums per output fill AVX-512 vectors
+ * only as two samples' halves. It pays only with a batch (the transposes,
+ * the lanes up to 8): dnnc calls it for a training build's layers whose
+ * forward is split by rows; batch-1 inference keeps dnn_dense_forward.
+ * Without vectors, dnn_dense_forward_rows. */
+
+#ifdef DNN_V8
+/* xt[i][s] = x[s][i] (x is [n][in], xt [in][np]), zero for n <= s < np;
+ * np a multiple of 8. */
+DNN_KERNEL void dnn_transpose_pad(float *xt, const float *x, int n, int in, int np) {
+    const int in8 = in / 8 * 8;
+    for (int i0 = 0; i0 < in8; i0 += 8) /* inputs outermost: each row of xt written whole (a third faster) */
+        for (int s0 = 0; s0 < np; s0 += 8) {
+            dnn_v8 t[8];
+            DNN_UNROLL for (int q = 0; q < 8; q++) t[q] = s0 + q < n ? dnn_v8_load(x + (long)(s0 + q) * in + i0) : (dnn_v8){0};
+            dnn_v8_transpose8(t);
+            DNN_UNROLL for (int q = 0; q < 8; q++) dnn_v8_store(xt + (long)(i0 + q) * np + s0, t[q]);
+        }
+    for (int i = in8; i < in; i++)
+        for (int s = 0; s < np; s++)
+            xt[(long)i * np + s] = s < n ? x[(long)s * in + i] : 0.0f;
+}
+#endif
+
+/* A chunk of the batch forward: at most DNN_BATCH_SAMPLES samples (the
+ * transposed input on the stack is in × 32 floats at most) and
+ * DNN_BATCH_ROWS rows of transposed output (64 × 32 floats). */
+enum { DNN_BATCH_SAMPLES = 32, DNN_BATCH_ROWS = 64 };
+
+/* Outputs row .. row + rows − 1 of every sample (out[s][row + r]), each
+ * summed in order with one lane per sample. */
+DNN_KERNEL void dnn_dense_forward_batch_rows(float *out, const float *inp, const float *weight, const float *bias,
+                                             int n, int in, int units, int row, int rows) {
+#ifdef DNN_V8
+    for (int s0 = 0; s0 < n; s0 += DNN_BATCH_SAMPLES) {
+        const int m = n - s0 < DNN_BATCH_SAMPLES ? n - s0 : DNN_BATCH_SAMPLES, np = (m + 7) / 8 * 8;
+        float xt[in * np], yt[DNN_BATCH_ROWS * np]; /* the input and a group of outputs, transposed */
+        dnn_transpose_pad(xt, inp + (long)s0 * in, m, in, np);
+        for (int r0 = 0; r0 < rows; r0 += DNN_BATCH_ROWS) {
+            const int count = rows - r0 < DNN_BATCH_ROWS ? rows - r0 : DNN_BATCH_ROWS, j = row + r0;
+            dnn_outer(yt, weight + (long)j * in, xt, count, in, np, in, 1, np, np, 1, NULL);
+            for (int s = 0; s < m; s++)
+                for (int r = 0; r < count; r++)
+                    out[(long)(s0 + s) * units + j + r] = bias ? bias[j + r] + yt[r * np + s] : yt[r * np + s];
+        }
+    }
+#else
+    dnn_dense_forward_rows(out, inp, weight, bias, n, in, units, row, rows);
+#endif
+}
+
+DNN_KERNEL void dnn_dense_forward_batch(float *out, const float *inp, const float *weight, const float *bias, int n,
+                                        int in, int units) {
+    dnn_dense_forward_batch_rows(out, inp, weight, bias, n, in, units, 0, units);
+}

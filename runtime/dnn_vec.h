@@ -72,6 +72,24 @@ static inline dnn_v8 dnn_v8_sum8(dnn_v8 a, dnn_v8 b, dnn_v8 c, dnn_v8 d, dnn_v8 
     const __m256 lo = _mm256_hadd_ps(ab, cd), hi = _mm256_hadd_ps(ef, gh);
     return (dnn_v8)_mm256_add_ps(_mm256_permute2f128_ps(lo, hi, 0x20), _mm256_permute2f128_ps(lo, hi, 0x31));
 }
+/* The 8 × 8 block r[0..8) transposed in place (r[i][k] becomes r[k][i]): bit moves only */
+static inline void dnn_v8_transpose8(dnn_v8 r[8]) {
+    __m256 t[8], u[8];
+    for (int k = 0; k < 8; k += 2) {
+        t[k] = _mm256_unpacklo_ps((__m256)r[k], (__m256)r[k + 1]);     /* r0[0] r1[0] r0[1] r1[1] | r0[4] .. */
+        t[k + 1] = _mm256_unpackhi_ps((__m256)r[k], (__m256)r[k + 1]); /* r0[2] r1[2] r0[3] r1[3] | r0[6] .. */
+    }
+    for (int k = 0; k < 8; k += 4) {
+        u[k] = _mm256_shuffle_ps(t[k], t[k + 2], 0x44);     /* column 0 | 4 of rows k .. k + 3 */
+        u[k + 1] = _mm256_shuffle_ps(t[k], t[k + 2], 0xEE); /* column 1 | 5 */
+        u[k + 2] = _mm256_shuffle_ps(t[k + 1], t[k + 3], 0x44);
+        u[k + 3] = _mm256_shuffle_ps(t[k + 1], t[k + 3], 0xEE);
+    }
+    for (int k = 0; k < 4; k++) {
+        r[k] = (dnn_v8)_mm256_permute2f128_ps(u[k], u[k + 4], 0x20);
+        r[k + 4] = (dnn_v8)_mm256_permute2f128_ps(u[k], u[k + 4], 0x31);
+    }
+}
 #ifdef __AVX512F__
 /* Two dnn_v8 side by side in one 16-float vector (lanes 0-7 and 8-15):
  * the dense kernel keeps two samples' accumulators in one, so AVX-512's

@@ -71,6 +71,10 @@ static double act_leaky_relu_f64(double x) { return x > 0.0 ? x : (double)0.01f 
     static void tag##_fwd_rows(float *o, const float *x, const float *w, const float *b, int n, int row, int rows) {  \
         dnn_dense_forward_rows(o, x, w, BIAS ? b : NULL, n, IN, UNITS, row, rows);                                     \
     }                                                                                                                  \
+    static void tag##_fwd_batch_rows(float *o, const float *x, const float *w, const float *b, int n, int row,        \
+                                     int rows) {                                                                       \
+        dnn_dense_forward_batch_rows(o, x, w, BIAS ? b : NULL, n, IN, UNITS, row, rows);                               \
+    }                                                                                                                  \
     static void tag##_dx(float *d, const float *dy, const float *w, int n) {                                          \
         dnn_dense_backward_input(d, dy, w, n, IN, UNITS);                                                              \
     }                                                                                                                  \
@@ -89,6 +93,7 @@ typedef struct {
     int in, units, bias;
     void (*fwd)(float *, const float *, const float *, const float *, int);
     void (*fwd_rows)(float *, const float *, const float *, const float *, int, int, int); /* rows row .. row + rows */
+    void (*fwd_batch_rows)(float *, const float *, const float *, const float *, int, int, int); /* one lane a sample */
     void (*dx)(float *, const float *, const float *, int);
     void (*dw)(float *, const float *, const float *, int);
     void (*db)(float *, const float *, int);
@@ -96,7 +101,7 @@ typedef struct {
     void (*dw_sgd)(float *, float *, float *, const float *, const float *, int, const float *);
 } DenseCase;
 
-#define DENSE(tag, IN, UNITS, BIAS) {#tag, IN, UNITS, BIAS, tag##_fwd, tag##_fwd_rows, tag##_dx, tag##_dw, tag##_db, tag##_dw_sgd},
+#define DENSE(tag, IN, UNITS, BIAS) {#tag, IN, UNITS, BIAS, tag##_fwd, tag##_fwd_rows, tag##_fwd_batch_rows, tag##_dx, tag##_dw, tag##_db, tag##_dw_sgd},
 static const DenseCase dense_cases[] = {
 #include "cases.h"
 };

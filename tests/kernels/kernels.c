@@ -18,7 +18,9 @@
  *   3. the dense weight gradient with SGD's step applied in the same pass
  *      gives the weight gradient then dnn_sgd_update, bit for bit, and a
  *      forward split over dnn_parallel_for (by sample, and by weight rows)
- *      the serial bits;
+ *      the serial bits; the forward with a lane per sample
+ *      (dnn_dense_forward_batch_rows) the same bits for a sample whatever
+ *      the batch's size, and split by weight rows the serial bits;
  *   4. each optimizer's loop (8 at a time with DNN_V8) gives its step of
  *      one parameter applied to each, bit for bit.
  *   5. each dense and conv2d kernel's bits on random data (n = 1 .. 3 and
@@ -194,6 +196,11 @@ static void dense_rows(void *ctx, int lo, int hi) {
     const int r0 = dnn_part_row(lo, r->c->units), r1 = dnn_part_row(hi, r->c->units);
     r->c->fwd_rows(r->out, r->x, r->w, r->b, r->n, r0, r1 - r0);
 }
+static void dense_batch_rows(void *ctx, int lo, int hi) {
+    const DenseRun *r = ctx;
+    const int r0 = dnn_part_row(lo, r->c->units), r1 = dnn_part_row(hi, r->c->units);
+    r->c->fwd_batch_rows(r->out, r->x, r->w, r->b, r->n, r0, r1 - r0);
+}
 static void check_dense_parallel(const DenseCase *c, const Data *x, const Data *w, const Data *b, Results *r, int n) {
     DenseRun run = {c, r->p, x->f, w->f, b->f, n};
     c->fwd(r->k, x->f, w->f, b->f, n);
@@ -203,7 +210,32 @@ static void check_dense_parallel(const DenseCase *c, const Data *x, const Data *
     memset(r->p, 0xff, (size_t)n * c->units * sizeof(float));
     dnn_parallel_run(dense_rows, &run, DNN_ROW_PARTS);
     same(c->tag, "forward by rows through dnn_parallel_run", n, r->k, r->p, (size_t)n * c->units * sizeof(float), 0);
+    c->fwd_batch_rows(r->k, x->f, w->f, b->f, n, 0, c->units);
+    memset(r->p, 0xff, (size_t)n * c->units * sizeof(float));
+    dnn_parallel_run(dense_batch_rows, &run, DNN_ROW_PARTS);
+    same(c->tag, "forward_batch by rows through dnn_parallel_run", n, r->k, r->p, (size_t)n * c->units * sizeof(float),
+         0);
     dnn_parallel_for = NULL;
+    for (int m = 1; m < n; m++) { /* the first m samples alone: each lane its own sum */
+        c->fwd_batch_rows(r->p, x->f, w->f, b->f, m, 0, c->units);
+        same(c->tag, "forward_batch of fewer samples", m, r->k, r->p, (size_t)m * c->units * sizeof(float), 0);
+    }
+}
+
+/* dnn_dense_forward_batch_rows over more samples than one of its chunks
+ * (DNN_BATCH_SAMPLES): each sample's outputs are its outputs alone */
+static void check_dense_batch_chunks(const DenseCase *c) {
+    const int n = 2 * DNN_BATCH_SAMPLES + 3;
+    Data x = data((size_t)n * c->in), w = data((size_t)c->units * c->in), b = data((size_t)c->units);
+    float *all = floats((size_t)n * c->units), *one = floats((size_t)c->units);
+    c->fwd_batch_rows(all, x.f, w.f, b.f, n, 0, c->units);
+    for (int s = 0; s < n; s++) {
+        c->fwd_batch_rows(one, x.f + (size_t)s * c->in, w.f, b.f, 1, 0, c->units);
+        same(c->tag, "forward_batch: a sample of a large batch alone", s, all + (size_t)s * c->units, one,
+             (size_t)c->units * sizeof(float), 0);
+    }
+    free(all), free(one);
+    release(&x), release(&w), release(&b);
 }
 
 /* ---- the --optimize=size kernels against the formula's simplest loops ------------------
@@ -271,6 +303,8 @@ static void check_dense(const DenseCase *c) {
         dnn_dense_forward_plain_f64(r.ref, x.d, w.d, bias_d, n, in, units);
         dnn_dense_forward_plain_f64(r.mag, x.a, w.a, bias_a, n, in, units);
         close_to(c->tag, "forward", n, r.k, r.ref, r.mag, nout, in + 1, 0);
+        c->fwd_batch_rows(r.k, x.f, w.f, b.f, n, 0, units);
+        close_to(c->tag, "forward_batch", n, r.k, r.ref, r.mag, nout, in + 1, 0);
 
         c->dx(r.k, dy.f, w.f, n);
         dnn_dense_backward_input_plain_f64(r.ref, dy.d, w.d, n, in, units);
@@ -294,6 +328,7 @@ static void check_dense(const DenseCase *c) {
         same_as(c->tag, "forward_plain vs the formula", n, r.k, r.p, (size_t)n * units * sizeof(float), 0, 0);
     }
     check_dense_parallel(c, &x, &w, &b, &r, N);
+    check_dense_batch_chunks(c);
     release(&x), release(&w), release(&b), release(&dy);
     release_results(&r);
 }
@@ -557,7 +592,8 @@ static size_t bits_dense(BitsRun *r, int which, int n) {
     switch (which) {
     case 0: c->fwd(r->out, r->x, r->w, r->b, n); return (size_t)n * c->units;
     case 1: c->dx(r->out, r->dy, r->w, n); return (size_t)n * c->in;
-    default: c->dw(r->out, r->dy, r->x, n); return (size_t)c->units * c->in;
+    case 2: c->dw(r->out, r->dy, r->x, n); return (size_t)c->units * c->in;
+    default: c->fwd_batch_rows(r->out, r->x, r->w, r->b, n, 0, c->units); return (size_t)n * c->units;
     }
 }
 static size_t bits_conv(BitsRun *r, int which, int n) {
@@ -588,14 +624,14 @@ static BitsRun bits_data(const void *c, size_t in, size_t out, size_t nw, size_t
 }
 static void bits_release(BitsRun *r) { free(r->out), free(r->x), free(r->w), free(r->b), free(r->dy); }
 
-/* the three passes of a dense or conv2d kernel, as print_bits names them */
-static const char *const bits_pass[] = {"forward", "backward_input", "backward_weight"};
+/* the three passes of a dense or conv2d kernel, as print_bits names them (and dense's forward with a lane per sample) */
+static const char *const bits_pass[] = {"forward", "backward_input", "backward_weight", "forward_batch"};
 
 static void print_all_bits(void) {
     for (size_t i = 0; i < sizeof dense_cases / sizeof *dense_cases; i++) {
         const DenseCase *c = &dense_cases[i];
         BitsRun r = bits_data(c, c->in, c->units, (size_t)c->in * c->units, c->units);
-        for (int k = 0; k < 3; k++)
+        for (int k = 0; k < 4; k++)
             print_bits(c->tag, bits_pass[k], &r, bits_dense, k);
         bits_release(&r);
     }
