@@ -180,8 +180,10 @@ bool conv_pool_fusable(const Value *conv, const Value *pool) {
 
 /* A maxpool whose square windows tile its input: stride the window, no padding */
 bool pool_tiles(const Value *pool) {
+    if (pool->op != OP_maxpool)
+        return false;
     Window p = window_of(pool);
-    return pool->op == OP_maxpool && p.kh == p.kw && p.sh == p.kh && p.sw == p.kw && p.pt == 0 && p.pb == 0 &&
+    return p.kh == p.kw && p.sh == p.kh && p.sw == p.kw && p.pt == 0 && p.pb == 0 &&
            p.pl == 0 && p.pr == 0;
 }
 
