@@ -42,6 +42,8 @@ lane() {
     done
 }
 lanes=${TEST_LANES:-$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)}
+[ "$lanes" -ge 2 ] && lanes=2
+began=$(date +%s)
 if [ "$lanes" -ge 2 ]; then
     # the sanitizer builds several suites link against, made once before the lanes share them
     make -s build/asan/dnnc build/asan/libdnnrt.a >"$logs/asan.log" 2>&1 || cat "$logs/asan.log"
@@ -51,6 +53,7 @@ if [ "$lanes" -ge 2 ]; then
 else
     lane
 fi
+echo "== all suites: $(($(date +%s) - began)) s on $lanes lane(s)"
 count() { cat "$logs"/*.out | grep -c "^$1 "; }
 pass=$(count PASS); fail=$(count FAIL); skip=$(count SKIP)
 echo "$pass passed, $fail failed, $skip skipped"
