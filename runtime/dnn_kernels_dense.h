@@ -389,8 +389,3 @@ DNN_KERNEL void dnn_dense_forward_batch_rows(float *out, const float *inp, const
     dnn_dense_forward_rows(out, inp, weight, bias, n, in, units, row, rows);
 #endif
 }
-
-DNN_KERNEL void dnn_dense_forward_batch(float *out, const float *inp, const float *weight, const float *bias, int n,
-                                        int in, int units) {
-    dnn_dense_forward_batch_rows(out, inp, weight, bias, n, in, units, 0, units);
-}

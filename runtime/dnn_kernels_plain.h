@@ -17,20 +17,6 @@
 
 /* ---- dense: out[s][j] = bias[j] + Σ_i weight[j][i] · inp[s][i] ---------------------- */
 
-/* ---- l2, l1: Σ x² (squares) or Σ |x|, in 8 partial sums (lane k: i ≡ k mod 8) added
- * pairwise, then the tail: the order of dnnc's l2() and l1() ------------------------- */
-DNN_KERNEL DNN_REAL DNN_PLAIN(penalty_sum)(const DNN_REAL *p, int count, int squares) {
-    const int count8 = count / 8 * 8;
-    DNN_REAL part[8] = {0};
-    for (int i = 0; i < count8; i += 8)
-        for (int k = 0; k < 8; k++)
-            part[k] += squares ? p[i + k] * p[i + k] : (DNN_REAL)fabs((double)p[i + k]);
-    DNN_REAL acc = ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
-    for (int i = count8; i < count; i++)
-        acc += squares ? p[i] * p[i] : (DNN_REAL)fabs((double)p[i]);
-    return acc;
-}
-
 /* ---- four sums at a time: the inner loops of --optimize=size --------------------------
  * A dense layer's rows and a conv's filters, four at a time: each input
  * value is loaded once for four products, and the pointers walk the
@@ -418,6 +404,20 @@ DNN_KERNEL void DNN_PLAIN(maxpool_relu_backward)(DNN_REAL *dinp, const DNN_REAL 
     DNN_PLAIN(pool_backward)(dinp, dout, inp, n, C, H, W, K, K, 0, 1);
     for (long i = 0; i < (long)n * C * H * W; i++)
         dinp[i] = inp[i] <= 0 ? 0 : dinp[i];
+}
+
+/* ---- l2, l1: Σ x² (squares) or Σ |x|, in 8 partial sums (lane k: i ≡ k mod 8) added
+ * pairwise, then the tail: the order of dnnc's l2() and l1() ------------------------- */
+DNN_KERNEL DNN_REAL DNN_PLAIN(penalty_sum)(const DNN_REAL *p, int count, int squares) {
+    const int count8 = count / 8 * 8;
+    DNN_REAL part[8] = {0};
+    for (int i = 0; i < count8; i += 8)
+        for (int k = 0; k < 8; k++)
+            part[k] += squares ? p[i + k] * p[i + k] : (DNN_REAL)fabs((double)p[i + k]);
+    DNN_REAL acc = ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
+    for (int i = count8; i < count; i++)
+        acc += squares ? p[i] * p[i] : (DNN_REAL)fabs((double)p[i]);
+    return acc;
 }
 
 #undef DNN_REAL
