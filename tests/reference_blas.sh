@@ -14,3 +14,8 @@ export LD_LIBRARY_PATH
 # with AVX-512 the quant goldens came out other bytes without this).
 ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 DNNL_MAX_CPU_ISA=AVX2
 export ATEN_CPU_CAPABILITY ONEDNN_MAX_CPU_ISA DNNL_MAX_CPU_ISA
+# `python3 -c "$HAS_MODULE" torch` succeeds when torch is installed, without
+# importing it (an import costs 2-3 CPU-seconds; a suite only asks whether
+# to run or skip the comparisons).
+HAS_MODULE='import importlib.util, sys; sys.exit(importlib.util.find_spec(sys.argv[1]) is None)'
+export HAS_MODULE

@@ -10,6 +10,7 @@
 # replayed by torchvision (when /usr/bin/python3 has it).
 # Prints "PASS augment.NAME", "FAIL augment.NAME: why" or "SKIP augment.NAME: why".
 cd "$(dirname "$0")/../.." || exit 2
+. tests/reference_blas.sh # the BLAS the references were derived with; $HAS_MODULE
 here=tests/augment
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 CC=${CC:-cc}
@@ -150,7 +151,7 @@ else
     fail command.tensors "files: $(ls "$tmp" | grep '^a' | tr '\n' ' ')"
 fi
 # torchvision replays the recorded draws on the originals and gets the augmented samples
-if ! /usr/bin/python3 -c 'import torchvision' 2>/dev/null; then
+if ! /usr/bin/python3 -c "$HAS_MODULE" torchvision 2>/dev/null; then
     skip command.torchvision_replay "python3-torchvision is not installed"
 elif /usr/bin/python3 $here/replay.py "$tmp/a1.safetensors" image >"$tmp/out" 2>&1; then
     pass "command.torchvision_replay ($(cat "$tmp/out"))"

@@ -38,8 +38,9 @@ has_cpu() {
 vector_variant() {
     # shellcheck disable=SC2086 # $3 is a list of CPU flags, $2 of compiler flags
     has_cpu $3 || return 0
+    eval "pch=\$PCH_$1" # the precompiled kernels for these flags (tests/pch.sh), if any
     # shellcheck disable=SC2086
-    if $CC -std=c99 -O2 $2 -Wall -Wextra -Wpedantic -Werror -Iruntime \
+    if $CC -std=c99 -O2 $2 -Wall -Wextra -Wpedantic -Werror $pch -Iruntime \
             "$t/$c.c" "$t/$c.harness.o" build/libdnnrt.a -lm -o "$t/$c.$1" >"$t/$c.err" 2>&1; then
         timeout $RUN_TIMEOUT "$t/$c.$1" "$g/data/$c.golden.safetensors" "$g/data/$c.weights.safetensors" "$t/$c.$1" |
             sed "s#^\([A-Z]*\) $s/$c #\1 $s/$c.$1 #"
@@ -143,7 +144,10 @@ if [ -z "${GOLDEN_AVX512+set}" ]; then
     [ $# -eq 0 ] && [ "$g" = tests/golden ] && GOLDEN_AVX512=$(sh tests/golden/covering.sh "$DNNC")
 fi
 GOLDEN_AVX512=$(echo $GOLDEN_AVX512) # one line: one() matches " CASE "
-export GOLDEN_AVX512
+. tests/pch.sh
+PCH_avx=$(pch_flags "$tmp/pch.avx" -O2 -mavx2 -mfma)
+PCH_avx512=$(pch_flags "$tmp/pch.avx512" -O2 -mavx512f -mavx2 -mfma)
+export GOLDEN_AVX512 PCH_avx PCH_avx512
 printf '%s\n' $cases | xargs -P "$(nproc 2>/dev/null || echo 2)" -I{} sh tests/golden/run.sh --one "$tmp" {}
 for c in $cases; do
     cat "$tmp/$c.log"
@@ -161,7 +165,7 @@ for c in $cases; do
 done
 if [ -z "$trained" ]; then
     :
-elif ! /usr/bin/python3 -c 'import torch' 2>/dev/null; then
+elif ! /usr/bin/python3 -c "$HAS_MODULE" torch 2>/dev/null; then
     echo "SKIP $s/torch: /usr/bin/python3 cannot import torch"
 else
     /usr/bin/python3 tests/golden/torch_roundtrip.py "$tmp" $trained

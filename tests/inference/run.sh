@@ -11,7 +11,8 @@
 # case when the machine has no AVX2).
 cd "$(dirname "$0")/../.." || exit 2
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-cc="${CC:-cc} -std=c99 -O2 -Wall -Wextra -Wpedantic -Werror -Iruntime -I$tmp"
+cc="${CC:-cc} -std=c99 -O2 -Wall -Wextra -Wpedantic -Werror"
+inc="-Iruntime -I$tmp" # after $extra, whose precompiled kernels (tests/pch.sh) come first
 data=tests/golden/data
 
 # selftest CASE TAG DNNC-OPTIONS...: builds and runs the case's self-test
@@ -35,7 +36,7 @@ int main(void) {
     return bad != 0;
 }
 EOF2
-    if ! $cc $extra "$out.c" "$out.main.c" build/libdnnrt.a -lm -o "$out" 2>"$out.err"; then
+    if ! $cc $extra $inc "$out.c" "$out.main.c" build/libdnnrt.a -lm -o "$out" 2>"$out.err"; then
         echo "FAIL inference/$case.$tag compile: $(grep -m1 error "$out.err")"; return
     fi
     if [ -z "$noclang" ] && command -v clang >/dev/null && ! clang -std=c99 -Wall -Wextra -Wpedantic -Werror -Iruntime -fsyntax-only "$out.c" \
@@ -52,6 +53,8 @@ EOF2
 extra= noclang=
 avx=
 grep -q ' avx2 ' /proc/cpuinfo 2>/dev/null && grep -q ' fma ' /proc/cpuinfo && avx="-mavx2 -mfma"
+. tests/pch.sh # the kernels precompiled for the speed.avx builds
+[ -n "$avx" ] && avx="$avx $(pch_flags "$tmp/pch" -O2 $avx)"
 
 # a partial batch and loaded weights (the same code as embedded's, other
 # sizes and other storage) on the cases that use every operation between them
@@ -125,7 +128,7 @@ int main(int argc, char **argv) {
     return memcmp(copy, lenet5_weights, sizeof copy) != 0;
 }
 EOF2
-if $cc "$tmp/emb.c" "$tmp/emb_main.c" build/libdnnrt.a -lm -o "$tmp/emb" 2>"$tmp/emb.err" &&
+if $cc $inc "$tmp/emb.c" "$tmp/emb_main.c" build/libdnnrt.a -lm -o "$tmp/emb" 2>"$tmp/emb.err" &&
    "$tmp/emb" $data/lenet5.weights.safetensors; then
     echo "PASS inference/embed_bit_exact ($(grep -c '0x' "$tmp/emb.c") lines of hex floats)"
 else

@@ -15,7 +15,7 @@
 cd "$(dirname "$0")/../.." || exit 2
 . tests/reference_blas.sh # torch as the goldens were derived, whatever BLAS is installed
 build=${BUILD:-build}
-if ! /usr/bin/python3 -c 'import torch' 2>/dev/null; then
+if ! /usr/bin/python3 -c "$HAS_MODULE" torch 2>/dev/null; then
     echo "SKIP quant/compile: /usr/bin/python3 has no torch (python3-torch)"
     exit 0
 fi
@@ -29,7 +29,7 @@ for case_in in mlp:784 lenet5:784 residual:768 depthwise_separable:768; do
         continue
     fi
     if ! "$build/dnnc" --inference --quantize=int8 --calibrate "$d/cal.safetensors" --embed-weights "$d/w.safetensors" \
-            tests/quant/$(/usr/bin/python3 tests/quant/compile_case.py file $case) -o "$d/m.c" >"$d/log" 2>&1; then
+            tests/quant/"$(cat "$d/dnn")" -o "$d/m.c" >"$d/log" 2>&1; then
         echo "FAIL quant/compile.$case: dnnc failed: $(head -3 "$d/log" | tr '\n' ' ')"
         continue
     fi

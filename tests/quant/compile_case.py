@@ -2,7 +2,8 @@
 the check of what the generated model computed against PyTorch.
 
     compile_case.py make CASE DIR      # DIR/w.safetensors (float weights, the
-                                       # .dnn's names), DIR/cal.safetensors (128
+                                       # .dnn's names), DIR/dnn (the .dnn file's
+                                       # name), DIR/cal.safetensors (128
                                        # samples), DIR/x.f32 (32 test samples),
                                        # DIR/torch.safetensors (oracle.dump)
     compile_case.py check CASE DIR     # DIR/out.f32 (logits, probs of each
@@ -65,7 +66,9 @@ def read_safetensors(path):
 
 
 def make(case, d):
-    _, modules, _ = CASES[case]
+    dnn, modules, _ = CASES[case]
+    with open(os.path.join(d, "dnn"), "w") as f:   # the .dnn file's name, for compile.sh
+        f.write(dnn)
     model, shape = models.build(case)
     gen = torch.Generator().manual_seed(1)
     calib = torch.randn(128, *shape, generator=gen)
@@ -121,9 +124,6 @@ def check(case, d):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 3 and sys.argv[1] == "file" and sys.argv[2] in CASES:
-        print(CASES[sys.argv[2]][0])    # compile_case.py file CASE: its .dnn file
-        sys.exit(0)
     if len(sys.argv) != 4 or sys.argv[1] not in ("make", "check") or sys.argv[2] not in CASES:
         print("usage: compile_case.py make|check %s DIR" % "|".join(CASES), file=sys.stderr)
         sys.exit(2)

@@ -31,7 +31,7 @@ fail() { echo "FAIL quant/$1: $2"; }
 first_error() { grep -m1 'error' "$1" || head -n1 "$1"; }
 
 torch=0
-/usr/bin/python3 -c 'import torch' 2>/dev/null && torch=1
+/usr/bin/python3 -c "$HAS_MODULE" torch 2>/dev/null && torch=1
 cases=$*
 [ -n "$cases" ] || cases="$(cd $q/golden && ls -- *.dnn | sed 's/\.dnn$//') mlp lenet5"
 

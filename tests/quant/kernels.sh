@@ -16,13 +16,14 @@
 # Every build is -Wall -Wextra -Wpedantic -Werror and must select the path
 # it names. Prints PASS/FAIL/SKIP lines; needs numpy, not torch.
 cd "$(dirname "$0")/../.." || exit 2
+. tests/reference_blas.sh # the BLAS the references were derived with; $HAS_MODULE
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 if ! /usr/bin/python3 -c 'import numpy' 2>/dev/null; then
     echo "SKIP quant/kernels: /usr/bin/python3 has no numpy"
     exit 0
 fi
 torch=
-/usr/bin/python3 -c 'import torch' 2>/dev/null && torch=--torch
+/usr/bin/python3 -c "$HAS_MODULE" torch 2>/dev/null && torch=--torch
 if ! /usr/bin/python3 tests/quant/kernel_cases.py "$tmp/kernel_cases.c" $torch >"$tmp/log" 2>&1; then
     echo "FAIL quant/kernels: kernel_cases.py failed: $(tail -3 "$tmp/log" | tr '\n' ' ')"
     exit 0

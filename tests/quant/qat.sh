@@ -132,7 +132,7 @@ if [ -z "$*" ]; then
             fail "refuse.from_qat_$v" "want exit 1 and an error saying \"$want\"; got exit $rc, $(first_error "$t/$v.err")"
         fi
     done
-    if /usr/bin/python3 -c 'import torch' 2>/dev/null; then
+    if /usr/bin/python3 -c "$HAS_MODULE" torch 2>/dev/null; then
         /usr/bin/python3 $q/qat_golden.py --out "$t/again" >"$t/again.err" 2>&1
         bad=""
         for f in $q/qat/data/*.safetensors; do

@@ -14,7 +14,7 @@ cd "$(dirname "$0")" || exit 2
 sh ./kernels.sh
 sh ./golden.sh   # dnnc --quantize=int8 against PyTorch's int8 models (mlp, lenet5 need torch)
 sh ./qat.sh      # `quantize int8;` training against PyTorch's QAT
-if ! /usr/bin/python3 -c 'import torch' 2>/dev/null; then
+if ! /usr/bin/python3 -c "$HAS_MODULE" torch 2>/dev/null; then
     echo "SKIP quant: /usr/bin/python3 has no torch (python3-torch)"
     exit 0
 fi

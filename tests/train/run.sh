@@ -6,6 +6,7 @@
 # --stop-after and by a real SIGTERM), and clear errors for bad data that
 # leave no files behind.
 cd "$(dirname "$0")/../.." || exit 2
+. tests/reference_blas.sh # the BLAS the references were derived with; $HAS_MODULE
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 fashion=/usr/share/datasets/fashion-mnist
 iris=examples/iris/iris.csv
@@ -333,7 +334,7 @@ else
         --limit 2000 >"$tmp/eval" 2>&1
     acc=$(sed -n 's/.*accuracy \([0-9.]*\)%.*/\1/p' "$tmp/eval" | head -1)
     if [ -n "$acc" ] && awk "BEGIN { exit !($acc >= 50) }"; then pass "fashion.idx ($acc%)"; else fail fashion.idx "$(tail -2 "$tmp/out")"; fi
-    if ! /usr/bin/python3 -c 'import torch' 2>/dev/null; then
+    if ! /usr/bin/python3 -c "$HAS_MODULE" torch 2>/dev/null; then
         skip fashion.pytorch_reads_weights "python3-torch is not installed"
     else
         torch=$(/usr/bin/python3 examples/fashion/reference.py mlp -t 2000 --weights "$tmp/mlp.safetensors" 2>&1 |
