@@ -2,9 +2,9 @@
 # --inference against PyTorch: every golden case compiled forward-only (fused
 # conv/activation/pool, reused activations, aliases, in-place steps) with its
 # weights embedded (--embed-weights) and PyTorch's outputs baked in
-# (--emit=selftest), built warning-free with gcc and clang, run at batch 1
-# and batch 3 (a partial last batch), once loading the weights instead (these
-# two on the cases of tests/golden/covering.sh: every operation), and
+# (--emit=selftest), built warning-free with gcc and clang, run at batch 1,
+# and at batch 3 (a partial last batch) loading the weights instead (on the
+# cases of tests/golden/covering.sh: every operation), and
 # with both --optimize goals (size is the default with embedded weights);
 # speed built with -mavx2 -mfma (the kernels' DNN_V8 path) when the machine
 # has AVX2 and FMA, and without (plain C) on the covering cases (on every
@@ -56,8 +56,9 @@ grep -q ' avx2 ' /proc/cpuinfo 2>/dev/null && grep -q ' fma ' /proc/cpuinfo && a
 . tests/pch.sh # the kernels precompiled for the speed.avx builds
 [ -n "$avx" ] && avx="$avx $(pch_flags "$tmp/pch" -O2 $avx)"
 
-# a partial batch and loaded weights (the same code as embedded's, other
-# sizes and other storage) on the cases that use every operation between them
+# a partial batch with loaded weights (the same code as embedded's, other
+# sizes and other storage, in one build) on the cases that use every
+# operation between them
 covering=$(sh tests/golden/covering.sh)
 
 # two cases at a time (each in its own subshell and log), printed in order
@@ -69,8 +70,7 @@ for f in tests/golden/cases/*.dnn; do
         selftest "$case" embedded --embed-weights "$data/$case.weights.safetensors"
         covers=; case " $covering " in *" $case "*) covers=1 ;; esac
         if [ -n "$covers" ]; then
-            selftest "$case" batch3 --batch 3 --embed-weights "$data/$case.weights.safetensors"
-            selftest "$case" loaded --weights "$data/$case.weights.safetensors"
+            selftest "$case" loaded.batch3 --batch 3 --weights "$data/$case.weights.safetensors"
         fi
         # speed's C without vectors on those cases too when it runs with them on every case
         if [ -n "$covers" ] || [ -z "$avx" ]; then
@@ -92,8 +92,8 @@ for f in tests/golden/cases/*.dnn; do
 done
 # every covering case ran its partial batch
 for case in $covering; do
-    [ -e "$data/$case.golden.safetensors" ] && ! grep -q "^[A-Z]* inference/$case.batch3" "$tmp/$case.log" &&
-        echo "FAIL inference/$case.batch3: did not run"
+    [ -e "$data/$case.golden.safetensors" ] && ! grep -q "^[A-Z]* inference/$case.loaded.batch3" "$tmp/$case.log" &&
+        echo "FAIL inference/$case.loaded.batch3: did not run"
 done
 
 # LeNet-5 at batch 1: the figures examples/firmware/README.md quotes
