@@ -78,31 +78,32 @@ one() {
     mkdir -p "$t"
     why= runs=0
     D=build/asan/dnnc
-    # leaks checked in every run, but in the first run alone of a golden case whose
-    # program does not run (below): a check costs about half of a sanitized dnnc's run;
-    # such a case is not read from standard input either (the same path for every model)
-    leaks=1 stdin=1
-    run 0 $D --emit=c,summary,ir,dot,report --backward -MD "$f" -o "$t/m.c"
+    # the program of a golden case only when it brings an operation (covering.sh): each
+    # compile with the sanitizers costs a second or more, and 70 cases repeat code paths
+    program=1
     case "$f:$SANITIZE_PROGRAMS" in
         tests/golden/cases/*:all | tests/golden/cases/*:*" $(basename "$f" .dnn) "*) ;;
-        tests/golden/cases/*) leaks=0 stdin= ;;
+        tests/golden/cases/*) program= ;;
     esac
+    # leaks checked in every run, but in the first run alone of a case without its
+    # program: a check costs about half of a sanitized dnnc's run; such a case is not
+    # read from standard input either (the same path for every model)
+    leaks=1
+    run 0 $D --emit=c,summary,ir,dot,report --backward -MD "$f" -o "$t/m.c"
+    [ -n "$program" ] || leaks=0
     run 0 $D --emit=c,report-json --inference --batch 3 "$f" -o "$t/inf.c"
     run 0 $D --inference --optimize=size "$f" -o "$t/size.c"
     run 0 $D --main --check-finite "$f" -o "$t/prog.c"
-    [ -n "$stdin" ] && run 0 sh -c "$D - -o '$t/stdin.c' <'$f'"
+    [ -n "$program" ] && run 0 sh -c "$D - -o '$t/stdin.c' <'$f'"
     if [ -f "$d.golden.safetensors" ]; then
         run 0 $D --emit=selftest --golden "$d.golden.safetensors" --weights "$d.weights.safetensors" "$f" -o "$t/st.c"
         run 0 $D --inference --embed-weights "$d.weights.safetensors" "$f" -o "$t/emb.c"
     fi
     report "$n" dnnc
-    # the program of a golden case only when it brings an operation (covering.sh): each
-    # compile with the sanitizers costs a second or more, and 70 cases repeat code paths
-    case "$f:$SANITIZE_PROGRAMS" in
-        tests/golden/cases/*:all) ;;
-        tests/golden/cases/*:*" $(basename "$f" .dnn) "*) ;;
-        tests/golden/cases/*) rm -rf "$t"; return ;;
-    esac
+    if [ -z "$program" ]; then
+        rm -rf "$t"
+        return
+    fi
 
     if [ ! -f "$t/prog.c" ]; then
         why="dnnc --main wrote no program"
