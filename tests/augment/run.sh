@@ -20,7 +20,7 @@ fail() { echo "FAIL augment.$1: $2"; }
 skip() { echo "SKIP augment.$1: $2"; }
 
 # the transforms against torchvision, plain and under the sanitizers
-S="-fsanitize=address,undefined -fno-omit-frame-pointer -g"
+S="-fsanitize=address,undefined -fno-omit-frame-pointer -g1"
 for variant in plain asan; do
     if [ $variant = plain ]; then flags="-O2" lib=build/libdnnrt.a; else flags="-O1 $S" lib=build/asan/libdnnrt.a; fi
     if [ $variant = asan ] && ! make -s build/asan/libdnnrt.a >"$tmp/err" 2>&1; then

@@ -138,7 +138,7 @@ else
     done
 fi
 
-SAN="-g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
+SAN="-g1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
 echo 'int main(void) { return 0; }' >"$tmp/probe.c"
 if ! { $CC $SAN "$tmp/probe.c" -o "$tmp/probe" && "$tmp/probe"; } >/dev/null 2>&1; then
     skip sanitizers "$CC cannot build with $SAN"

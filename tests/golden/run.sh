@@ -8,7 +8,8 @@
 # Usage: sh tests/golden/run.sh [CASE ...]   (from anywhere; default: every case)
 # The generated C is compiled with $CC (default cc) -Wall -Wextra -Wpedantic
 # -Werror, and checked with clang the same way when clang is installed
-# (NO_CLANG=1 skips that).
+# (every case in one clang run at the end, tests/clang_check.sh; NO_CLANG=1
+# skips that).
 # tests/numerics/run.sh runs the extreme-value cases through this script with
 # GOLDEN_DIR=tests/numerics GOLDEN_SUITE=numerics GOLDEN_FLAGS=-DEXTREME=1.
 cd "$(dirname "$0")/../.." || exit 2
@@ -89,15 +90,7 @@ one() {
         echo "FAIL $s/$c compile: cc: $(first_error "$t/$c.err")"
         return
     fi
-    # The generated C must also be warning-free under clang (generated-c.md),
-    # which warns where gcc does not (e.g. -Wunused-but-set-variable on
-    # `x += ...`). Not blocking: the numeric checks still run.
-    if [ -z "$NO_CLANG" ] && command -v clang >/dev/null 2>&1 &&
-        ! clang -std=c99 -Wall -Wextra -Wpedantic -Werror -fsyntax-only -Iruntime "$t/$c.c" >"$t/$c.err" 2>&1; then
-        echo "FAIL $s/$c compile: clang: $(first_error "$t/$c.err")"
-    else
-        echo "PASS $s/$c compile"
-    fi
+    echo "PASS $s/$c compile" # (and clang's check of the C, once all cases ran: tests/clang_check.sh)
     timeout $RUN_TIMEOUT "$t/$c" "$g/data/$c.golden.safetensors" "$g/data/$c.weights.safetensors" "$t/$c"
     rc=$?
     [ $rc -gt 1 ] && echo "FAIL $s/$c run: the harness died (exit status $rc)"
@@ -154,8 +147,10 @@ PCH_avx=$(pch_flags "$tmp/pch.avx" -O2 -mavx2 -mfma)
 PCH_avx512=$(pch_flags "$tmp/pch.avx512" -O2 -mavx512f -mavx2 -mfma)
 export GOLDEN_VECTOR PCH_avx PCH_avx512
 printf '%s\n' $cases | xargs -P "$(nproc 2>/dev/null || echo 2)" -I{} sh tests/golden/run.sh --one "$tmp" {}
+clang_files=
 for c in $cases; do
     cat "$tmp/$c.log"
+    [ -f "$tmp/$c.c" ] && clang_files="$clang_files $tmp/$c.c"
     # a case meant to run on AVX2 and AVX-512 did (the builds' own verdicts are in its log)
     case " $GOLDEN_VECTOR " in
         *" $c "*)
@@ -168,6 +163,10 @@ for c in $cases; do
             ;;
     esac
 done
+# the generated C warning-free under clang too (generated-c.md), every case in one run
+. tests/clang_check.sh
+# shellcheck disable=SC2086 # a list of files
+clang_check "$s" $clang_files
 
 trained=""
 for c in $cases; do

@@ -217,7 +217,7 @@ fi
 echo 'int main(void) { return 0; }' >"$tmp/probe.c"
 
 # ---- the thread pool under ThreadSanitizer -----------------------------------
-TSAN="-g -O1 -fsanitize=thread -D_POSIX_C_SOURCE=200809L"
+TSAN="-g1 -O1 -fsanitize=thread -D_POSIX_C_SOURCE=200809L"
 if ! { $CC $TSAN "$tmp/probe.c" -o "$tmp/probe" && "$tmp/probe"; } >/dev/null 2>&1; then
     skip threads_tsan "$CC cannot build with -fsanitize=thread"
 elif ! $CC $CFLAGS_TEST $TSAN "$here/test_threads.c" runtime/host/dnn_threads.c runtime/core/dnn_core.c -lm \
@@ -230,7 +230,7 @@ else
 fi
 
 # ---- everything again under the sanitizers ---------------------------------
-SAN="-g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
+SAN="-g1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
 if ! { $CC $SAN "$tmp/probe.c" -o "$tmp/probe" && "$tmp/probe"; } >/dev/null 2>&1; then
     skip sanitizers "$CC cannot build with $SAN"
 elif ! make -s build/asan/libdnnrt.a CC="$CC" >"$tmp/cc.log" 2>&1; then   # the runtime under them, built once

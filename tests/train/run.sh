@@ -360,7 +360,7 @@ else
 fi
 
 # the driver under AddressSanitizer and UBSan: training, resume, every command, bad input
-S="-fsanitize=address,undefined -fno-omit-frame-pointer -g -D_POSIX_C_SOURCE=200809L"
+S="-fsanitize=address,undefined -fno-omit-frame-pointer -g1 -D_POSIX_C_SOURCE=200809L"
 if ! make -s build/asan/libdnnrt.a >"$tmp/err" 2>&1 ||   # the runtime under the sanitizers, built once
    ! ${CC:-cc} -std=c99 -O1 $S -Iruntime "$tmp/ema.c" build/asan/libdnnrt.a -lz -lm -o "$tmp/ema_asan" 2>>"$tmp/err"; then
     skip sanitizers "cannot build with -fsanitize: $(head -1 "$tmp/err")"
