@@ -7,7 +7,10 @@ set -e
 model=$1 dir=$2
 name=$(basename "$model" .dnn)
 mkdir -p "$dir/.new"
-build/dnnc --main "$model" -o "$dir/.new/$name.c"
+if ! build/dnnc --main "$model" -o "$dir/.new/$name.c"; then
+    rm -r "$dir/.new" # (dnnc has said why)
+    exit 1
+fi
 if [ -x "$dir/$name" ] && cmp -s "$dir/.new/$name.c" "$dir/$name.c" && cmp -s "$dir/.new/$name.h" "$dir/$name.h" &&
    [ -z "$(find build/libdnnrt.a runtime -newer "$dir/$name" \( -name '*.h' -o -name '*.a' \) -print)" ]; then
     rm -r "$dir/.new"
