@@ -1,5 +1,5 @@
 # tests/clang_check.sh — sourced by the suites that check many generated C
-# files with clang (golden, inference): the generated C must be warning-free
+# files with clang (golden, inference, quant): the generated C must be warning-free
 # under clang too (generated-c.md), which warns where gcc does not (e.g.
 # -Wunused-but-set-variable on `x += ...`).
 #
@@ -11,7 +11,7 @@
 # small file's check. They must be different models (a model's names all
 # start with its own), so nothing clashes; when that run fails, each file
 # is checked alone, which tells which. Prints nothing without clang or with
-# NO_CLANG set.
+# NO_CLANG set. CLANG_RUNTIME: the runtime/ to include (default runtime).
 clang_check() {
     prefix=$1; shift
     [ $# -gt 0 ] && [ -z "$NO_CLANG" ] && command -v clang >/dev/null 2>&1 || return 0
@@ -33,5 +33,5 @@ clang_check() {
 
 # clang_one FILE ERR: clang's check of FILE, its messages in ERR
 clang_one() {
-    clang -std=c99 -Wall -Wextra -Wpedantic -Werror -ferror-limit=0 -fsyntax-only -Iruntime "$1" >"$2" 2>&1
+    clang -std=c99 -Wall -Wextra -Wpedantic -Werror -ferror-limit=0 -fsyntax-only -I"${CLANG_RUNTIME:-runtime}" "$1" >"$2" 2>&1
 }

@@ -9,17 +9,17 @@
 # one after the other): most of a suite is one process at a time (QEMU, a
 # compile, a Python script), so a second lane halves `make check`'s time.
 # Each lane takes the next suite no lane has claimed yet, longest first
-# (LONGEST: by their CPU times in CI), so that both lanes end at about the
-# same time. Suites that share a directory of build/ run one after the other
+# (LONGEST: by their wall times in CI, fresh clone of c29086a), so that both
+# lanes end at about the same time. Suites that share a directory of build/ run one after the other
 # as one item: firmware-train+firmware (build/icount/).
 cd "$(dirname "$0")/.." || exit 2
 . tests/reference_blas.sh # PyTorch's and NumPy's sums as the goldens were derived, whatever BLAS is installed
-LONGEST="golden inference sanitize firmware-train+firmware quant fuzz gradcheck kernels memory program augment examples"
+LONGEST="firmware-train+firmware golden inference sanitize quant fuzz program gradcheck kernels memory augment diag cmake examples"
 logs=$(mktemp -d); trap 'rm -rf "$logs"' EXIT
 
 # suite NAME: runs tests/NAME/run.sh into $logs/NAME.out, then shows its
 # name, its wall time, its CPU time (user + system of every process it
-# waited for: what to balance the lanes by) and every line that is not a
+# waited for: what it costs on a machine with other work) and every line that is not a
 # PASS, in one write
 suite() {
     start=$(date +%s)

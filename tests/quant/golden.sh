@@ -6,9 +6,9 @@
 #   dnnc --inference --quantize=int8 --calibrate CASE.calib.safetensors
 #        --embed-weights CASE.weights.safetensors CASE.dnn -o CASE.c
 # built with golden_harness.c (the int8 kernels' plain C, and CASE.avx2 their
-# AVX2 path on a CPU that has it; clang -fsyntax-only too unless NO_CLANG is
-# set), which prints "PASS quant/CASE GROUP" or "FAIL quant/CASE GROUP: why"
-# for: compile (dnnc, cc and clang), forward (every
+# AVX2 path on a CPU that has it; clang -fsyntax-only too, every case in
+# one run, unless NO_CLANG is set), which prints "PASS quant/CASE GROUP" or "FAIL quant/CASE GROUP: why"
+# for: compile (dnnc and cc), clang, forward (every
 # output within one quantization step of PyTorch's), weights (NAME_save's
 # int8 weights, int32 biases, float weight scales equal to PyTorch's, bit for
 # bit), qparams (the activations' scales and zero points). Then two
@@ -32,7 +32,7 @@ first_error() { grep -m1 'error' "$1" || head -n1 "$1"; }
 
 torch=0
 /usr/bin/python3 -c "$HAS_MODULE" torch 2>/dev/null && torch=1
-cases=$*
+cases=$* clang_files=
 [ -n "$cases" ] || cases="$(cd $q/golden && ls -- *.dnn | sed 's/\.dnn$//') mlp lenet5"
 
 # check VARIANT CFLAGS...: $c built with golden_harness.c and CFLAGS (the
@@ -74,14 +74,14 @@ for c in $cases; do
         fail "$c compile" "$(first_error "$t/$c.err")"
         continue
     fi
-    if command -v clang >/dev/null && [ -z "${NO_CLANG:-}" ] &&
-        ! clang -std=c99 -fsyntax-only -Wall -Wextra -Wpedantic -Werror -I"$tree/runtime" "$t/$c.c" >"$t/$c.err" 2>&1; then
-        fail "$c compile" "clang: $(first_error "$t/$c.err")"
-        continue
-    fi
     check "" -O2
     grep -q ' avx2' /proc/cpuinfo 2>/dev/null && check .avx2 -O2 -mavx2 -mfma
+    clang_files="$clang_files $t/$c.c"
 done
+# every case's C under clang too, in one run (tests/clang_check.sh)
+. tests/clang_check.sh
+# shellcheck disable=SC2086 # a list of files
+CLANG_RUNTIME=$tree/runtime clang_check quant $clang_files
 
 # calibration sets dnnc must refuse: exit 1, an error naming the input, no file written
 refuse() {
